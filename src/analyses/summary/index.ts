@@ -1,0 +1,177 @@
+// `audit summary`: the first look at a log. A pure reducer over normalized records.
+import type { AuditRecord, FinishContext, InputAccounting, Reducer } from '../../types.js';
+import { bump, mergeCounter, sortedCounts, type Count, type Counter } from '../../util/counter.js';
+import { newHistogram, record, mergeHistogram, percentiles, type Histogram } from '../../util/histogram.js';
+
+export interface SummaryOptions {
+  /** Entries per top-N list. */
+  top: number;
+}
+
+export interface SummaryState {
+  top: number;
+  requests: number;
+  denied: number;
+  from: number;
+  fromStr: string;
+  to: number;
+  toStr: string;
+  subjects: Counter;
+  subjectKinds: Counter;
+  verbs: Counter;
+  resources: Counter;
+  nonResourceURLs: Counter;
+  namespaces: Counter;
+  clients: Counter;
+  accessMethods: Counter;
+  status: Counter;
+  latency: Histogram;
+  latencyByVerb: Map<string, Histogram>;
+}
+
+export interface LatencyRow {
+  verb: string;
+  count: number;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+}
+
+export interface SummaryReport {
+  kind: 'kaudit.summary';
+  version: 1;
+  input: InputAccounting;
+  window: { from: string | null; to: string | null };
+  requests: number;
+  denied: number;
+  status: Count[];
+  top: {
+    subjects: Count[];
+    subjectKinds: Count[];
+    verbs: Count[];
+    resources: Count[];
+    nonResourceURLs: Count[];
+    namespaces: Count[];
+    clients: Count[];
+    accessMethods: Count[];
+  };
+  latency: { overall: LatencyRow; byVerb: LatencyRow[] };
+}
+
+/** `deployments.apps/scale`-style key: resource[.group][/subresource]. */
+export function resourceKey(r: AuditRecord): string {
+  let k = r.apiGroup ? `${r.resource}.${r.apiGroup}` : r.resource;
+  if (r.subresource) k += `/${r.subresource}`;
+  return k;
+}
+
+function statusClass(code: number): string {
+  return code >= 100 && code < 600 ? `${Math.floor(code / 100)}xx` : 'none';
+}
+
+function latencyRow(verb: string, h: Histogram): LatencyRow {
+  const [p50, p95, p99] = percentiles(h, [0.5, 0.95, 0.99]);
+  return { verb, count: h.count, p50: p50!, p95: p95!, p99: p99! };
+}
+
+export const summary: Reducer<SummaryState, SummaryReport, SummaryOptions> = {
+  init(o) {
+    return {
+      top: o.top,
+      requests: 0,
+      denied: 0,
+      from: Infinity,
+      fromStr: '',
+      to: -Infinity,
+      toStr: '',
+      subjects: new Map(),
+      subjectKinds: new Map(),
+      verbs: new Map(),
+      resources: new Map(),
+      nonResourceURLs: new Map(),
+      namespaces: new Map(),
+      clients: new Map(),
+      accessMethods: new Map(),
+      status: new Map(),
+      latency: newHistogram(),
+      latencyByVerb: new Map(),
+    };
+  },
+
+  add(s, r) {
+    s.requests++;
+    if (r.timeMs < s.from) {
+      s.from = r.timeMs;
+      s.fromStr = r.time;
+    }
+    if (r.timeMs > s.to) {
+      s.to = r.timeMs;
+      s.toStr = r.time;
+    }
+    bump(s.subjects, r.subject);
+    bump(s.subjectKinds, r.subjectKind);
+    bump(s.verbs, r.verb);
+    if (r.resource) bump(s.resources, resourceKey(r));
+    else bump(s.nonResourceURLs, r.nonResourceURL);
+    bump(s.namespaces, r.namespace);
+    bump(s.clients, r.client);
+    bump(s.accessMethods, r.accessMethod);
+    bump(s.status, statusClass(r.code));
+    if (r.decision === 'forbid') s.denied++;
+    if (r.durationMs !== null) {
+      record(s.latency, r.durationMs);
+      let h = s.latencyByVerb.get(r.verb);
+      if (!h) s.latencyByVerb.set(r.verb, (h = newHistogram()));
+      record(h, r.durationMs);
+    }
+  },
+
+  merge(a, b) {
+    a.requests += b.requests;
+    a.denied += b.denied;
+    if (b.from < a.from || (b.from === a.from && b.fromStr < a.fromStr)) {
+      a.from = b.from;
+      a.fromStr = b.fromStr;
+    }
+    if (b.to > a.to || (b.to === a.to && b.toStr > a.toStr)) {
+      a.to = b.to;
+      a.toStr = b.toStr;
+    }
+    for (const k of ['subjects', 'subjectKinds', 'verbs', 'resources', 'nonResourceURLs', 'namespaces', 'clients', 'accessMethods', 'status'] as const) {
+      mergeCounter(a[k], b[k]);
+    }
+    mergeHistogram(a.latency, b.latency);
+    for (const [verb, h] of b.latencyByVerb) {
+      const mine = a.latencyByVerb.get(verb);
+      if (mine) mergeHistogram(mine, h);
+      else a.latencyByVerb.set(verb, h);
+    }
+    return a;
+  },
+
+  finish(s, ctx: FinishContext) {
+    const n = s.top;
+    const byVerb = [...s.latencyByVerb].map(([verb, h]) => latencyRow(verb, h));
+    byVerb.sort((x, y) => y.count - x.count || (x.verb < y.verb ? -1 : 1));
+    return {
+      kind: 'kaudit.summary',
+      version: 1,
+      input: ctx.input,
+      window: { from: s.fromStr || null, to: s.toStr || null },
+      requests: s.requests,
+      denied: s.denied,
+      status: sortedCounts(s.status).sort((x, y) => (x.key < y.key ? -1 : 1)),
+      top: {
+        subjects: sortedCounts(s.subjects, n),
+        subjectKinds: sortedCounts(s.subjectKinds),
+        verbs: sortedCounts(s.verbs, n),
+        resources: sortedCounts(s.resources, n),
+        nonResourceURLs: sortedCounts(s.nonResourceURLs, n),
+        namespaces: sortedCounts(s.namespaces, n),
+        clients: sortedCounts(s.clients, n),
+        accessMethods: sortedCounts(s.accessMethods),
+      },
+      latency: { overall: latencyRow('(all)', s.latency), byVerb },
+    };
+  },
+};

@@ -1,0 +1,117 @@
+// Options every command shares (inputs, filters, output) and the one way to run the pipeline.
+import { Option, type Command } from 'commander';
+import type { AuditRecord, InputAccounting } from '../types.js';
+import type { IO } from './io.js';
+import { UsageError } from '../util/errors.js';
+
+export interface InputOptions {
+  cluster: string[];
+  strict?: boolean;
+  maxLineBytes?: number;
+  quiet?: boolean;
+  progress?: boolean;
+}
+
+export interface FilterFlags {
+  user: string[];
+  group: string[];
+  verb: string[];
+  resource: string[];
+  namespace: string[];
+  name: string[];
+  since?: string;
+  until?: string;
+  status: string[];
+  denied?: boolean;
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+function positiveInt(flag: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${flag}: ${JSON.stringify(v)} is not a positive whole number`, `pass a number such as ${flag} 10`);
+    return n;
+  };
+}
+
+export const intOption = positiveInt;
+
+export function addInputOptions(cmd: Command): Command {
+  return cmd
+    .argument('[inputs...]', 'audit logs: files, directories, globs, NAME=PATH (label with a cluster), or - for stdin')
+    .option('--cluster <name>', 'label records of unlabelled inputs with NAME and keep only the named clusters; NAME=PATH adds PATH labelled NAME (repeatable)', collect, [])
+    .option('--strict', 'exit 2 at the first malformed or non-audit line instead of counting it')
+    .option('--max-line-bytes <n>', 'reject lines longer than this (default 64 MiB)', positiveInt('--max-line-bytes'))
+    .option('-q, --quiet', 'no progress bar, no accounting line and no warnings on stderr')
+    .option('--no-progress', 'never show the progress bar');
+}
+
+export function addFilterOptions(cmd: Command): Command {
+  return cmd
+    .option('--user <name>', 'effective user: exact name or glob, e.g. alice or system:serviceaccount:ci:* (repeatable, comma-separated)', collect, [])
+    .option('--group <name>', 'a group of the user, exact or glob (repeatable)', collect, [])
+    .option('--verb <verb>', 'get, list, watch, create, update, patch, delete, deletecollection… (repeatable, comma-separated)', collect, [])
+    .option('--resource <resource>', 'pods (with subresources), pods/log, deployments.apps (repeatable, comma-separated)', collect, [])
+    .option('-n, --namespace <ns>', 'namespace (repeatable, comma-separated)', collect, [])
+    .option('--name <name>', 'object name, exact or glob (repeatable)', collect, [])
+    .option('--since <time>', 'from this time: RFC 3339, a date, or a duration before now (24h, 7d)')
+    .option('--until <time>', 'before this time: RFC 3339, a date, or a duration before now')
+    .option('--status <code>', 'HTTP status code or class: 403, 4xx (repeatable, comma-separated)', collect, [])
+    .option('--denied', 'only requests the authorizer denied');
+}
+
+export function outputOption(formats: readonly string[], dflt: string): Option {
+  return new Option('-o, --output <format>', 'output format').choices(formats as string[]).default(dflt);
+}
+
+export interface RunInputs {
+  inputs: string[];
+  opts: InputOptions & FilterFlags;
+}
+
+export interface PipelineRun {
+  accounting: InputAccounting;
+}
+
+/**
+ * Resolves inputs and filters, then streams every record to `onRecord`. Prints the first rejects
+ * and a progress bar on stderr. Throws UsageError/InputError/StrictError (exit 2).
+ */
+export async function runInputs(io: IO, inputs: string[], opts: InputOptions & FilterFlags, onRecord: (r: AuditRecord) => void): Promise<InputAccounting> {
+  const [{ expandInputs }, { compileFilter }, { runPipeline }, { makeProgress }, { RejectReporter }] = await Promise.all([
+    import('../ingest/sources.js'),
+    import('../filter/index.js'),
+    import('../pipeline.js'),
+    import('./progress.js'),
+    import('./report.js'),
+  ]);
+  const pairs = opts.cluster.filter((c) => c.includes('='));
+  const names = opts.cluster.filter((c) => !c.includes('='));
+  let args = [...inputs, ...pairs];
+  if (args.length === 0) {
+    if (io.stdin.isTTY) throw new UsageError('no input given', 'pass audit log files, directories or globs, or pipe a log into stdin (or pass -)');
+    args = ['-'];
+  }
+  const filter = compileFilter({ ...opts, cluster: names }, io.now());
+  const sources = await expandInputs(args, names[0] ?? '');
+  if (sources.length === 0) throw new UsageError('the inputs hold no files', 'pass files, or directories that contain audit logs');
+  const total = sources.reduce((n, s) => n + s.size, 0);
+  const progress = makeProgress(io, !opts.quiet && opts.progress !== false, total);
+  const reporter = new RejectReporter(io, opts.quiet ? 0 : undefined);
+  try {
+    const acc = await runPipeline({
+      sources,
+      filter,
+      strict: opts.strict,
+      onRecord,
+      onReject: reporter.reject,
+      onProgress: (b, e) => progress.update(b, e),
+      read: { ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}), ...(io.stdin !== process.stdin ? { stdin: io.stdin } : {}) },
+    });
+    return acc;
+  } finally {
+    progress.done();
+    if (!opts.quiet) reporter.finish();
+  }
+}

@@ -1,0 +1,82 @@
+// `audit` / `kaudit`: registers subcommands lazily (only the one being run is loaded) and maps
+// every failure to an exit code. Returns the code; only bin/ sets process.exitCode.
+import { Command, CommanderError } from 'commander';
+import { createRequire } from 'node:module';
+import { processIO, type IO } from './io.js';
+import { isKauditError, UsageError, InputError } from '../util/errors.js';
+
+export interface CommandModule {
+  register(program: Command, io: IO, setExit: (code: number) => void): void;
+}
+
+interface CommandEntry {
+  name: string;
+  summary: string;
+  load: () => Promise<CommandModule>;
+}
+
+/** The command table: name, one-line summary, lazy loader. */
+export const COMMANDS: readonly CommandEntry[] = [
+  { name: 'summary', summary: 'the first look at a log: window, counts, top subjects/verbs/resources, latency', load: () => import('./summary.js') },
+  { name: 'export', summary: 'normalized records after the filters, as CSV, JSON lines or JSON', load: () => import('./export.js') },
+];
+
+export const VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+
+function findCommand(argv: string[]): CommandEntry | undefined {
+  let i = 0;
+  if (argv[0] === 'help') i = 1;
+  const word = argv.slice(i).find((a) => !a.startsWith('-'));
+  return COMMANDS.find((c) => c.name === word);
+}
+
+export async function main(argv: string[], io: IO = processIO()): Promise<number> {
+  let exit = 0;
+  const program = new Command('audit')
+    .description('kaudit: offline analysis of Kubernetes API-server audit logs')
+    .version(VERSION, '-V, --version')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .showHelpAfterError('(add --help for usage and examples)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ audit summary /var/log/kubernetes/audit/          # everything in a directory, gzip included
+  $ audit export --user alice -o csv audit.log > alice.csv
+  $ zcat audit.log.1.gz | audit summary -o json
+
+Exit codes: 0 ok, 1 findings over a threshold you set, 2 usage or input error.`,
+    );
+
+  const chosen = findCommand(argv);
+  for (const c of COMMANDS) {
+    if (c === chosen) {
+      const mod = await c.load();
+      mod.register(program, io, (code) => (exit = code));
+    } else program.command(c.name).summary(c.summary).description(c.summary);
+  }
+
+  if (io.stdout === process.stdout) {
+    process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(exit);
+    });
+  }
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exit;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (isKauditError(e)) {
+      io.stderr.write(`audit: error: ${e.message}\n`);
+      if (e instanceof UsageError || e instanceof InputError) io.stderr.write(`  fix: ${e.fix}\n`);
+      return 2;
+    }
+    io.stderr.write(`audit: internal error: ${(e as Error)?.stack ?? String(e)}\nPlease report this with the command you ran.\n`);
+    return 2;
+  }
+}

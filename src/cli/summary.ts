@@ -1,0 +1,42 @@
+// `audit summary FILES…`
+import type { Command } from 'commander';
+import type { IO } from './io.js';
+import { useColor } from './io.js';
+import { addFilterOptions, addInputOptions, outputOption, intOption, runInputs, type FilterFlags, type InputOptions } from './common.js';
+
+export const SUMMARY_FORMATS = ['table', 'json', 'markdown'] as const;
+
+interface Opts extends InputOptions, FilterFlags {
+  output: string;
+  top: number;
+}
+
+export function register(program: Command, io: IO, setExit: (code: number) => void): void {
+  const cmd = program
+    .command('summary')
+    .summary('the first look at a log: window, counts, top subjects/verbs/resources, latency')
+    .description('Summarise audit logs: time window, accounting, top subjects, verbs, resources, namespaces, clients, access methods, status classes and latency percentiles by verb.');
+  addInputOptions(cmd);
+  addFilterOptions(cmd);
+  cmd
+    .addOption(outputOption(SUMMARY_FORMATS, 'table'))
+    .option('--top <n>', 'entries in each top-N list', intOption('--top'), 10)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ audit summary fixtures/sample
+  $ audit summary audit.log audit.log.1.gz --since 24h -o markdown
+  $ audit summary prod=logs/prod staging=logs/staging --top 5 -o json`,
+    )
+    .action(async (inputs: string[], opts: Opts) => {
+      const { summary } = await import('../analyses/summary/index.js');
+      const { summaryView } = await import('../analyses/summary/view.js');
+      const { renderReport } = await import('../render/index.js');
+      const state = summary.init({ top: opts.top });
+      const accounting = await runInputs(io, inputs, opts, (r) => summary.add(state, r));
+      const report = summary.finish(state, { input: accounting });
+      io.stdout.write(await renderReport(opts.output, { report, view: summaryView }, { color: useColor(io) }));
+      setExit(0);
+    });
+}

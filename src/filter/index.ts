@@ -1,0 +1,151 @@
+// The filters every command shares. Options are validated and compiled once into a predicate;
+// the per-record path only calls prebuilt checks.
+import type { AuditRecord } from '../types.js';
+import { UsageError } from '../util/errors.js';
+import { parseTimeMs } from '../normalize/time.js';
+
+export interface FilterOptions {
+  user?: string[];
+  group?: string[];
+  verb?: string[];
+  resource?: string[];
+  namespace?: string[];
+  name?: string[];
+  since?: string;
+  until?: string;
+  status?: string[];
+  denied?: boolean;
+  cluster?: string[];
+}
+
+export type Predicate = (r: AuditRecord) => boolean;
+
+/** Splits repeated and comma-separated flag values: `--verb get,list --verb watch`. */
+export function listOf(v: string | string[] | undefined): string[] {
+  if (v === undefined) return [];
+  const arr = Array.isArray(v) ? v : [v];
+  return arr.flatMap((x) => x.split(',')).map((x) => x.trim()).filter((x) => x !== '');
+}
+
+/** Shell-style glob (`*`, `?`) → anchored RegExp; plain strings stay exact matches. */
+export function globMatcher(patterns: string[]): (s: string) => boolean {
+  const exact = new Set<string>();
+  const regexes: RegExp[] = [];
+  for (const p of patterns) {
+    if (!/[*?]/.test(p)) exact.add(p);
+    else regexes.push(new RegExp('^' + p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$'));
+  }
+  if (regexes.length === 0) return (s) => exact.has(s);
+  return (s) => {
+    if (exact.has(s)) return true;
+    for (const r of regexes) if (r.test(s)) return true;
+    return false;
+  };
+}
+
+export interface ResourceSpec {
+  resource: string;
+  /** undefined: any group. */
+  group: string | undefined;
+  /** undefined: the resource and all its subresources. */
+  subresource: string | undefined;
+}
+
+/** `pods`, `pods/log`, `deployments.apps`, `deployments.apps/scale`, `*` `/scale`. */
+export function parseResourceSpec(spec: string): ResourceSpec {
+  const slash = spec.indexOf('/');
+  const head = slash < 0 ? spec : spec.slice(0, slash);
+  const sub = slash < 0 ? undefined : spec.slice(slash + 1);
+  const dot = head.indexOf('.');
+  return {
+    resource: dot < 0 ? head : head.slice(0, dot),
+    group: dot < 0 ? undefined : head.slice(dot + 1),
+    subresource: sub,
+  };
+}
+
+const DURATION = /^(\d+(?:\.\d+)?)(s|m|h|d|w)$/;
+const UNIT_MS: Record<string, number> = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3 };
+
+/** RFC 3339, a date, or a duration before `now` (`24h`, `7d`). */
+export function parseTimeArg(flag: string, value: string, now: number): number {
+  const d = DURATION.exec(value.trim());
+  if (d) return now - Number(d[1]) * UNIT_MS[d[2]!]!;
+  const t = parseTimeMs(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
+  if (Number.isNaN(t)) {
+    throw new UsageError(`${flag}: ${JSON.stringify(value)} is not a time`, `use RFC 3339 (2024-05-01T10:00:00Z), a date (2024-05-01) or a duration before now (30m, 24h, 7d)`);
+  }
+  return t;
+}
+
+/** `403`, `4xx`, `2xx,5xx`. */
+function statusMatcher(values: string[]): (code: number) => boolean {
+  const codes = new Set<number>();
+  const classes = new Set<number>();
+  for (const v of values) {
+    if (/^[1-5]xx$/i.test(v)) classes.add(Number(v[0]));
+    else if (/^\d{3}$/.test(v)) codes.add(Number(v));
+    else throw new UsageError(`--status: ${JSON.stringify(v)} is not a status`, 'use a code (403) or a class (4xx), comma-separated');
+  }
+  return (c) => codes.has(c) || classes.has(Math.floor(c / 100));
+}
+
+/** Compiles filter options into one predicate. Throws UsageError for bad values. */
+export function compileFilter(o: FilterOptions, now: number = Date.now()): Predicate {
+  const checks: Predicate[] = [];
+  const users = listOf(o.user);
+  if (users.length) {
+    const m = globMatcher(users);
+    checks.push((r) => m(r.subject));
+  }
+  const groups = listOf(o.group);
+  if (groups.length) {
+    const m = globMatcher(groups);
+    checks.push((r) => r.groups.some(m));
+  }
+  const verbs = new Set(listOf(o.verb));
+  if (verbs.size) checks.push((r) => verbs.has(r.verb));
+  const resources = listOf(o.resource).map(parseResourceSpec);
+  if (resources.length) {
+    checks.push((r) => {
+      for (const s of resources) {
+        if (s.resource !== '*' && s.resource !== r.resource) continue;
+        if (s.group !== undefined && s.group !== r.apiGroup) continue;
+        if (s.subresource !== undefined && s.subresource !== r.subresource) continue;
+        if (r.resource === '') continue;
+        return true;
+      }
+      return false;
+    });
+  }
+  const namespaces = new Set(listOf(o.namespace));
+  if (namespaces.size) checks.push((r) => namespaces.has(r.namespace));
+  const names = listOf(o.name);
+  if (names.length) {
+    const m = globMatcher(names);
+    checks.push((r) => m(r.name));
+  }
+  if (o.since) {
+    const t = parseTimeArg('--since', o.since, now);
+    checks.push((r) => r.timeMs >= t);
+  }
+  if (o.until) {
+    const t = parseTimeArg('--until', o.until, now);
+    checks.push((r) => r.timeMs < t);
+  }
+  const statuses = listOf(o.status);
+  if (statuses.length) {
+    const m = statusMatcher(statuses);
+    checks.push((r) => m(r.code));
+  }
+  if (o.denied) checks.push((r) => r.decision === 'forbid');
+  const clusters = new Set(listOf(o.cluster));
+  if (clusters.size) checks.push((r) => clusters.has(r.cluster));
+
+  if (checks.length === 0) return () => true;
+  if (checks.length === 1) return checks[0]!;
+  return (r) => {
+    for (let i = 0; i < checks.length; i++) if (!checks[i]!(r)) return false;
+    return true;
+  };
+}

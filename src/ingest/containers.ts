@@ -1,0 +1,24 @@
+// Wrappers that hold many events under one key. Kept as data: the document reader streams these
+// arrays element by element, and small one-line wrappers in JSON lines are expanded the same way.
+
+/** Key → format name of the wrapper. */
+export const CONTAINER_KEYS: ReadonlyMap<string, string> = new Map([
+  ['items', 'eventlist'], // audit.k8s.io EventList (webhook batches), kubectl-style List
+  ['records', 'azure-records'], // AKS diagnostic logs from Storage / Event Hubs
+  ['events', 'cloudwatch-events'], // `aws logs filter-log-events`
+  ['logEvents', 'cloudwatch-subscription'], // CloudWatch Logs subscription payload
+  ['entries', 'cloud-logging-entries'], // Cloud Logging API `entries:list` response
+]);
+
+/** Returns the wrapped array and its format name when `v` is a wrapper object, else null. */
+export function containerOf(v: unknown): { key: string; format: string; items: unknown[] } | null {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return null;
+  const o = v as Record<string, unknown>;
+  // An audit event is never a wrapper, even if some future field collides with a key above.
+  if (typeof o.verb === 'string' || typeof o.protoPayload === 'object') return null;
+  for (const [key, format] of CONTAINER_KEYS) {
+    const items = o[key];
+    if (Array.isArray(items)) return { key, format, items };
+  }
+  return null;
+}

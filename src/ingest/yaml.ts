@@ -1,0 +1,37 @@
+// YAML inputs (events or cloud log entries rendered as YAML, possibly multi-document).
+// YAML cannot be streamed, so the input is bounded by maxBytes.
+import type { IngestSink } from './reader.js';
+
+export async function readYaml(chunks: AsyncIterable<Buffer>, file: string, sink: IngestSink, maxBytes: number): Promise<void> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const c of chunks) {
+      size += c.length;
+      if (size > maxBytes) {
+        sink.reject({ file, line: 1, unit: 'item' }, `YAML input larger than ${maxBytes} bytes; convert it to JSON lines to stream it`);
+        return;
+      }
+      parts.push(c);
+    }
+  } catch (e) {
+    sink.reject({ file, line: 1, unit: 'item' }, `input ended early (${(e as Error).message})`);
+    return;
+  }
+  const yaml = await import('js-yaml');
+  let text = Buffer.concat(parts).toString('utf8');
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  let docs: unknown[];
+  try {
+    docs = yaml.loadAll(text, null, { filename: file }) as unknown[];
+  } catch (e) {
+    const mark = (e as { mark?: { line: number } }).mark;
+    sink.reject({ file, line: mark ? mark.line + 1 : 1, unit: 'line' }, `not YAML (${(e as Error).message.split('\n')[0]})`);
+    return;
+  }
+  let item = 0;
+  for (const d of docs) {
+    if (d === null || d === undefined) continue; // empty document between separators
+    sink.value(d, { file, line: ++item, unit: 'item' });
+  }
+}

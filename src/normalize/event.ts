@@ -1,0 +1,171 @@
+// Native audit.k8s.io Event (v1 and v1beta1) → one flat AuditRecord. Returns a reason string for
+// anything that is not a well-formed audit event; never throws.
+import type { AuditRecord, Decision } from '../types.js';
+import { classifySubject } from './subject.js';
+import { parseUserAgent, accessMethodFor } from './useragent.js';
+import { parseTimeMs } from './time.js';
+
+type Obj = Record<string, unknown>;
+
+function typeName(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
+}
+
+/** Field reader that remembers the first type error. */
+class Fields {
+  error = '';
+  str(o: Obj, key: string, path: string): string {
+    const v = o[key];
+    if (typeof v === 'string') return v;
+    if (v !== undefined && v !== null && !this.error) this.error = `field ${path}: expected string, got ${typeName(v)}`;
+    return '';
+  }
+  obj(o: Obj, key: string, path: string): Obj | null {
+    const v = o[key];
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) return v as Obj;
+    if (v !== undefined && v !== null && !this.error) this.error = `field ${path}: expected object, got ${typeName(v)}`;
+    return null;
+  }
+  strings(o: Obj, key: string, path: string): string[] {
+    const v = o[key];
+    if (Array.isArray(v)) {
+      for (const x of v) {
+        if (typeof x !== 'string') {
+          if (!this.error) this.error = `field ${path}: expected array of strings`;
+          return [];
+        }
+      }
+      return v as string[];
+    }
+    if (v !== undefined && v !== null && !this.error) this.error = `field ${path}: expected array, got ${typeName(v)}`;
+    return [];
+  }
+}
+
+export const EMPTY_STRINGS: string[] = [];
+
+/** Path without the query string. */
+export function stripQuery(uri: string): string {
+  const q = uri.indexOf('?');
+  return q < 0 ? uri : uri.slice(0, q);
+}
+
+export function decisionFrom(annotation: string, code: number): Decision {
+  if (annotation === 'allow' || annotation === 'forbid') return annotation;
+  if (code === 403) return 'forbid';
+  if (code === 401 || code === 0) return '';
+  return 'allow';
+}
+
+/** Provider identity kept in user.extra: EKS puts the IAM ARN there. */
+function principalFrom(extra: Obj | null): string {
+  if (!extra) return '';
+  for (const key of ['canonicalArn', 'arn']) {
+    const v = extra[key];
+    if (Array.isArray(v) && typeof v[0] === 'string') return v[0];
+  }
+  return '';
+}
+
+export function normalizeEvent(e: Obj, cluster: string, provider: string): AuditRecord | string {
+  const f = new Fields();
+  const kind = e.kind;
+  if (kind !== undefined && kind !== 'Event') return `not an audit event (kind ${JSON.stringify(kind)})`;
+  if (e.verb === undefined && e.user === undefined && e.requestURI === undefined) return 'not an audit event (no verb, user or requestURI)';
+  const verb = f.str(e, 'verb', 'verb');
+  const requestURI = f.str(e, 'requestURI', 'requestURI');
+  const user = f.obj(e, 'user', 'user');
+  if (f.error) return f.error;
+  if (!verb) return 'not an audit event (missing verb)';
+  if (!user) return 'not an audit event (missing user)';
+  const username = f.str(user, 'username', 'user.username');
+  let groups = f.strings(user, 'groups', 'user.groups');
+  const imp = f.obj(e, 'impersonatedUser', 'impersonatedUser');
+  let subject = username;
+  let impersonator = '';
+  if (imp) {
+    const iu = f.str(imp, 'username', 'impersonatedUser.username');
+    if (iu) {
+      subject = iu;
+      impersonator = username;
+      groups = f.strings(imp, 'groups', 'impersonatedUser.groups');
+    }
+  }
+  const sourceIPs = f.strings(e, 'sourceIPs', 'sourceIPs');
+  const userAgent = f.str(e, 'userAgent', 'userAgent');
+  const ref = f.obj(e, 'objectRef', 'objectRef');
+  const status = f.obj(e, 'responseStatus', 'responseStatus');
+  const annotations = f.obj(e, 'annotations', 'annotations');
+  const received = f.str(e, 'requestReceivedTimestamp', 'requestReceivedTimestamp') || f.str(e, 'timestamp', 'timestamp');
+  const stageTs = f.str(e, 'stageTimestamp', 'stageTimestamp');
+  const auditID = f.str(e, 'auditID', 'auditID');
+  const stage = f.str(e, 'stage', 'stage');
+  const level = f.str(e, 'level', 'level');
+  let code = 0;
+  if (status) {
+    const c = status.code;
+    if (typeof c === 'number' && Number.isFinite(c)) code = c;
+    else if (c !== undefined && c !== null) return `field responseStatus.code: expected number, got ${typeName(c)}`;
+  }
+  let resource = '',
+    subresource = '',
+    namespace = '',
+    name = '',
+    apiGroup = '',
+    apiVersion = '',
+    nonResourceURL = '';
+  if (ref) {
+    resource = f.str(ref, 'resource', 'objectRef.resource');
+    subresource = f.str(ref, 'subresource', 'objectRef.subresource');
+    namespace = f.str(ref, 'namespace', 'objectRef.namespace');
+    name = f.str(ref, 'name', 'objectRef.name');
+    apiGroup = f.str(ref, 'apiGroup', 'objectRef.apiGroup');
+    apiVersion = f.str(ref, 'apiVersion', 'objectRef.apiVersion');
+  } else nonResourceURL = stripQuery(requestURI) || '/';
+  const decisionNote = annotations ? f.str(annotations, 'authorization.k8s.io/decision', 'annotations') : '';
+  if (f.error) return f.error;
+  if (!username) return 'not an audit event (missing user.username)';
+
+  const timeMs = received ? parseTimeMs(received) : NaN;
+  if (received && Number.isNaN(timeMs)) return `field requestReceivedTimestamp: not a timestamp (${JSON.stringify(received.slice(0, 40))})`;
+  let durationMs: number | null = null;
+  if (stageTs && received) {
+    const end = parseTimeMs(stageTs);
+    if (!Number.isNaN(end)) durationMs = Math.round((end - timeMs) * 1000) / 1000;
+  }
+  const who = classifySubject(subject);
+  const ua = parseUserAgent(userAgent);
+  return {
+    time: received,
+    timeMs,
+    auditID,
+    stage,
+    level,
+    cluster,
+    subject,
+    subjectKind: who.kind,
+    subjectNamespace: who.namespace,
+    subjectName: who.kind === 'ServiceAccount' ? who.name : '',
+    groups: groups.length ? groups : EMPTY_STRINGS,
+    impersonator,
+    principal: principalFrom(f.obj(user, 'extra', 'user.extra')),
+    verb,
+    apiGroup,
+    apiVersion,
+    resource,
+    subresource,
+    namespace,
+    name,
+    nonResourceURL,
+    requestURI,
+    code,
+    decision: decisionFrom(decisionNote, code),
+    durationMs,
+    sourceIP: sourceIPs.length ? sourceIPs[0]! : '',
+    userAgent,
+    client: ua.client,
+    clientVersion: ua.clientVersion,
+    accessMethod: accessMethodFor(ua, who.kind),
+    provider,
+  };
+}

@@ -1,0 +1,128 @@
+// GKE Cloud Logging LogEntry (protoPayload of type AuditLog) → AuditRecord.
+import type { AuditRecord } from '../types.js';
+import { classifySubject } from './subject.js';
+import { parseUserAgent, accessMethodFor } from './useragent.js';
+import { parseTimeMs } from './time.js';
+import { decisionFrom, EMPTY_STRINGS } from './event.js';
+
+type Obj = Record<string, unknown>;
+
+const VERSION = /^v\d+(?:(?:alpha|beta)\d+)?$/;
+/** API groups whose GKE method names are io.k8s.<group> but whose real name has no .k8s.io suffix. */
+const LEGACY_GROUPS = new Set(['apps', 'batch', 'autoscaling', 'policy', 'extensions']);
+
+/** google.rpc.Code → the HTTP status the API server returned. */
+const RPC_TO_HTTP: Record<number, number> = {
+  0: 200, 1: 499, 2: 500, 3: 400, 4: 504, 5: 404, 6: 409, 7: 403, 8: 429,
+  9: 400, 10: 409, 11: 400, 12: 501, 13: 500, 14: 503, 15: 500, 16: 401,
+};
+
+export interface ParsedMethod {
+  apiGroup: string;
+  apiVersion: string;
+  resource: string;
+  subresource: string;
+  verb: string;
+}
+
+/** `io.k8s.core.v1.pods.exec.create`, `io.k8s.authorization.rbac.v1.roles.get`, `io.cert-manager.v1.certificates.list`. */
+export function parseMethodName(method: string): ParsedMethod | null {
+  const parts = method.split('.');
+  let vi = -1;
+  for (let i = 1; i < parts.length; i++) if (VERSION.test(parts[i]!)) vi = i;
+  if (vi < 0 || parts.length - vi < 3 || parts.length - vi > 4) return null;
+  let group: string;
+  if (parts[0] === 'io' && parts[1] === 'k8s') {
+    const g = parts.slice(2, vi);
+    if (g.length === 1 && g[0] === 'core') group = '';
+    else if (g.length === 1 && LEGACY_GROUPS.has(g[0]!)) group = g[0]!;
+    else group = [...g.reverse(), 'k8s', 'io'].join('.');
+  } else group = parts.slice(0, vi).reverse().join('.');
+  const rest = parts.slice(vi + 1);
+  return {
+    apiGroup: group,
+    apiVersion: parts[vi]!,
+    resource: rest[0]!,
+    subresource: rest.length === 3 ? rest[1]! : '',
+    verb: rest[rest.length - 1]!,
+  };
+}
+
+/** `core/v1/namespaces/NS/pods/NAME/status` → namespace and name. */
+export function parseResourceName(rn: string): { namespace: string; name: string } {
+  let segs = rn.split('/').slice(2);
+  let namespace = '';
+  if (segs[0] === 'namespaces' && segs.length > 2) {
+    namespace = segs[1]!;
+    segs = segs.slice(2);
+  }
+  const name = segs[1] ?? '';
+  if (segs[0] === 'namespaces') namespace = name; // the API server scopes a namespace to itself
+  return { namespace, name };
+}
+
+function s(o: Obj | null, k: string): string {
+  const v = o ? o[k] : undefined;
+  return typeof v === 'string' ? v : '';
+}
+function o(x: Obj | null, k: string): Obj | null {
+  const v = x ? x[k] : undefined;
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : null;
+}
+
+export function normalizeGke(entry: Obj, cluster: string): AuditRecord | string {
+  const p = o(entry, 'protoPayload');
+  if (!p) return 'not an audit event (no protoPayload)';
+  const method = s(p, 'methodName');
+  if (!method) return 'not a Kubernetes audit entry (protoPayload.methodName missing)';
+  const user = s(o(p, 'authenticationInfo'), 'principalEmail');
+  if (!user) return 'not a Kubernetes audit entry (authenticationInfo.principalEmail missing)';
+  const resourceName = s(p, 'resourceName');
+  const m = parseMethodName(method);
+  let rec: Pick<AuditRecord, 'apiGroup' | 'apiVersion' | 'resource' | 'subresource' | 'verb' | 'namespace' | 'name' | 'nonResourceURL' | 'requestURI'>;
+  if (m) {
+    const { namespace, name } = parseResourceName(resourceName);
+    rec = { ...m, namespace, name, nonResourceURL: '', requestURI: resourceName ? `/${resourceName}` : '' };
+  } else {
+    const verb = method.slice(method.lastIndexOf('.') + 1);
+    const path = '/' + resourceName.replace(/^\/+/, '');
+    rec = { apiGroup: '', apiVersion: '', resource: '', subresource: '', verb, namespace: '', name: '', nonResourceURL: path, requestURI: path };
+  }
+  const meta = o(p, 'requestMetadata');
+  const status = o(p, 'status');
+  const rpc = status && typeof status.code === 'number' ? status.code : 0;
+  const code = RPC_TO_HTTP[rpc] ?? 500;
+  const labels = o(entry, 'labels');
+  const op = o(entry, 'operation');
+  const time = s(entry, 'timestamp');
+  const timeMs = time ? parseTimeMs(time) : NaN;
+  const who = classifySubject(user);
+  const userAgent = s(meta, 'callerSuppliedUserAgent');
+  const ua = parseUserAgent(userAgent);
+  const stage = op && op.last === false ? 'ResponseStarted' : 'ResponseComplete';
+  return {
+    time,
+    timeMs,
+    auditID: s(op, 'id') || s(entry, 'insertId'),
+    stage,
+    level: p.request ? 'Request' : 'Metadata',
+    cluster: cluster || s(o(o(entry, 'resource'), 'labels'), 'cluster_name'),
+    subject: user,
+    subjectKind: who.kind,
+    subjectNamespace: who.namespace,
+    subjectName: who.kind === 'ServiceAccount' ? who.name : '',
+    groups: EMPTY_STRINGS,
+    impersonator: '',
+    principal: user.includes('@') ? user : '',
+    ...rec,
+    code,
+    decision: decisionFrom(s(labels, 'authorization.k8s.io/decision'), code),
+    durationMs: null,
+    sourceIP: s(meta, 'callerIp'),
+    userAgent,
+    client: ua.client,
+    clientVersion: ua.clientVersion,
+    accessMethod: accessMethodFor(ua, who.kind),
+    provider: 'gke',
+  };
+}

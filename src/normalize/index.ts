@@ -1,0 +1,46 @@
+// Chooses the adapter for one ingested value: native Event, or a cloud provider's wrapper around one.
+import type { AuditRecord } from '../types.js';
+import { normalizeEvent } from './event.js';
+import { normalizeGke } from './gke.js';
+
+type Obj = Record<string, unknown>;
+
+/** AKS diagnostic record categories that carry audit events. */
+const AKS_AUDIT_CATEGORIES = new Set(['kube-audit', 'kube-audit-admin']);
+
+function parseInner(text: string, field: string): Obj | string {
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) return v as Obj;
+    return `field ${field}: not a JSON object`;
+  } catch (e) {
+    return `field ${field}: not JSON (${(e as Error).message})`;
+  }
+}
+
+/** Normalizes one value from any supported shape; a string result is the reason it was rejected. */
+export function normalizeValue(v: unknown, cluster: string): AuditRecord | string {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    return `not an audit event (${v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v})`;
+  }
+  const o = v as Obj;
+  if (typeof o.verb === 'string' || o.kind === 'Event') return normalizeEvent(o, cluster, 'k8s');
+  if (o.protoPayload !== undefined) return normalizeGke(o, cluster);
+  const props = o.properties;
+  if (props !== null && typeof props === 'object' && 'log' in (props as Obj)) {
+    const category = typeof o.category === 'string' ? o.category : typeof o.Category === 'string' ? o.Category : '';
+    if (category && !AKS_AUDIT_CATEGORIES.has(category)) return `not an audit record (AKS category ${JSON.stringify(category)})`;
+    const log = (props as Obj).log;
+    const inner = typeof log === 'string' ? parseInner(log, 'properties.log') : log;
+    if (typeof inner === 'string') return inner;
+    if (inner === null || typeof inner !== 'object') return 'field properties.log: expected an audit event';
+    return normalizeEvent(inner as Obj, cluster, 'aks');
+  }
+  const msg = typeof o.message === 'string' ? o.message : typeof o['@message'] === 'string' ? (o['@message'] as string) : null;
+  if (msg !== null) {
+    const inner = parseInner(msg, typeof o.message === 'string' ? 'message' : '@message');
+    if (typeof inner === 'string') return inner;
+    return normalizeEvent(inner, cluster, 'eks');
+  }
+  return normalizeEvent(o, cluster, 'k8s');
+}

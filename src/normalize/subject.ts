@@ -1,0 +1,27 @@
+// Classifies a Kubernetes username into a subject kind.
+import type { SubjectKind } from '../types.js';
+import { PROVIDER_SYSTEM_USERS, PROVIDER_SYSTEM_PREFIXES } from '../rules/identities.js';
+
+export interface SubjectInfo {
+  kind: SubjectKind;
+  namespace: string;
+  name: string;
+}
+
+const SA_PREFIX = 'system:serviceaccount:';
+const NODE_PREFIX = 'system:node:';
+
+export function classifySubject(username: string): SubjectInfo {
+  if (username.startsWith(SA_PREFIX)) {
+    const rest = username.slice(SA_PREFIX.length);
+    const colon = rest.indexOf(':');
+    if (colon > 0 && colon < rest.length - 1) return { kind: 'ServiceAccount', namespace: rest.slice(0, colon), name: rest.slice(colon + 1) };
+    return { kind: 'System', namespace: '', name: '' };
+  }
+  if (username === 'system:anonymous') return { kind: 'Anonymous', namespace: '', name: '' };
+  if (username.startsWith(NODE_PREFIX)) return { kind: 'Node', namespace: '', name: username.slice(NODE_PREFIX.length) };
+  if (username.startsWith('system:')) return { kind: 'System', namespace: '', name: '' };
+  if (PROVIDER_SYSTEM_USERS.has(username)) return { kind: 'System', namespace: '', name: '' };
+  for (const p of PROVIDER_SYSTEM_PREFIXES) if (username.startsWith(p)) return { kind: 'System', namespace: '', name: '' };
+  return { kind: 'User', namespace: '', name: '' };
+}

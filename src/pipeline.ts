@@ -1,0 +1,96 @@
+// The one streaming pipeline: ingest → normalize → collapse stages → filter → consumer.
+// It owns the accounting (lines = events + rejected; events = requests + duplicates;
+// requests = used + skipped) and never holds more than the collapse window in memory.
+import type { AuditRecord, FileStats, InputAccounting, Loc } from './types.js';
+import type { Source } from './ingest/sources.js';
+import { readSource, DEFAULT_READ_OPTIONS, type ReadOptions, type IngestSink } from './ingest/reader.js';
+import { containerOf } from './ingest/containers.js';
+import { normalizeValue } from './normalize/index.js';
+import { StageCollapser, DEFAULT_COLLAPSE, type CollapseOptions } from './normalize/collapse.js';
+import type { Predicate } from './filter/index.js';
+import { StrictError } from './util/errors.js';
+
+export interface PipelineOptions {
+  sources: Source[];
+  /** Records that pass are `used`; the rest are `skipped`. */
+  filter?: Predicate;
+  /** Exit 2 at the first bad line instead of counting it. */
+  strict?: boolean;
+  onRecord(r: AuditRecord): void;
+  /** Called for every rejected line (the CLI prints the first few). */
+  onReject?(loc: Loc, reason: string): void;
+  /** Called with bytes read so far across all inputs and events seen. */
+  onProgress?(bytes: number, events: number): void;
+  /** Called when an input starts, with its index. */
+  onFile?(src: Source, index: number): void;
+  read?: Partial<ReadOptions>;
+  collapse?: CollapseOptions;
+}
+
+export function formatLoc(loc: Loc): string {
+  return loc.unit === 'line' ? `${loc.file}:${loc.line}` : `${loc.file}: item ${loc.line}`;
+}
+
+export async function runPipeline(o: PipelineOptions): Promise<InputAccounting> {
+  const acc: InputAccounting = { files: [], lines: 0, events: 0, requests: 0, duplicates: 0, rejected: 0, used: 0, skipped: 0 };
+  const filter = o.filter;
+  const readOpts: ReadOptions = { ...DEFAULT_READ_OPTIONS, ...o.read };
+  const collapser = new StageCollapser((r) => {
+    acc.requests++;
+    if (filter === undefined || filter(r)) {
+      acc.used++;
+      o.onRecord(r);
+    } else acc.skipped++;
+  }, o.collapse ?? DEFAULT_COLLAPSE);
+
+  let baseBytes = 0;
+  for (let i = 0; i < o.sources.length; i++) {
+    const src = o.sources[i]!;
+    o.onFile?.(src, i);
+    let containerFormat = '';
+    const stats: FileStats = { path: src.path, format: '', gzip: false, bytes: 0, lines: 0, events: 0, rejected: 0 };
+    acc.files.push(stats);
+    const reject = (loc: Loc, reason: string): void => {
+      stats.lines++;
+      stats.rejected++;
+      acc.lines++;
+      acc.rejected++;
+      if (o.strict) throw new StrictError(`${formatLoc(loc)}: ${reason}`);
+      o.onReject?.(loc, reason);
+    };
+    const one = (v: unknown, loc: Loc): void => {
+      const rec = normalizeValue(v, src.cluster);
+      if (typeof rec === 'string') {
+        reject(loc, rec);
+        return;
+      }
+      stats.lines++;
+      stats.events++;
+      acc.lines++;
+      acc.events++;
+      collapser.add(rec);
+    };
+    const sink: IngestSink = {
+      value(v, loc) {
+        const c = containerOf(v);
+        if (c === null) one(v, loc);
+        else {
+          containerFormat ||= c.format;
+          for (const item of c.items) one(item, loc);
+        }
+      },
+      reject,
+      bytes(n) {
+        stats.bytes = n;
+        o.onProgress?.(baseBytes + n, acc.events);
+      },
+    };
+    const res = await readSource(src, sink, readOpts);
+    stats.format = res.format === 'jsonl' && containerFormat ? containerFormat : res.format;
+    stats.gzip = res.gzip;
+    baseBytes += stats.bytes;
+  }
+  collapser.flush();
+  acc.duplicates = collapser.duplicates;
+  return acc;
+}

@@ -1,0 +1,29 @@
+// Renderers registered by name. A report kind supplies a View for the generic renderers; JSON and
+// YAML print the canonical report itself. Renderers are pure: report in, string out, no clock.
+import type { RenderContext, View } from '../types.js';
+import { renderJson } from './json.js';
+import { renderViewMarkdown } from './markdown.js';
+import { renderViewTable } from './table.js';
+
+export interface Presentable<R> {
+  report: R;
+  view: (r: R) => View;
+}
+
+type ReportRenderer = <R>(p: Presentable<R>, ctx: RenderContext) => string | Promise<string>;
+
+export const REPORT_RENDERERS: Readonly<Record<string, ReportRenderer>> = {
+  table: (p, ctx) => renderViewTable(p.view(p.report), ctx),
+  json: (p) => renderJson(p.report),
+  markdown: (p) => renderViewMarkdown(p.view(p.report)),
+  yaml: async (p) => {
+    const yaml = await import('js-yaml');
+    return yaml.dump(p.report, { noRefs: true, lineWidth: -1, sortKeys: false });
+  },
+};
+
+export async function renderReport<R>(format: string, p: Presentable<R>, ctx: RenderContext): Promise<string> {
+  const r = REPORT_RENDERERS[format];
+  if (!r) throw new Error(`no renderer named ${format}`);
+  return r(p, ctx);
+}

@@ -1,0 +1,64 @@
+// Streaming writers for normalized records (export and investigate): CSV, JSON lines, JSON array.
+// Field order is fixed here so that every record serialises identically whatever its source.
+import type { AuditRecord } from '../types.js';
+import { csvRow } from './sanitize.js';
+
+export const RECORD_FIELDS: readonly (keyof AuditRecord)[] = [
+  'time', 'timeMs', 'cluster', 'auditID', 'stage', 'level',
+  'subject', 'subjectKind', 'subjectNamespace', 'subjectName', 'groups', 'impersonator', 'principal',
+  'verb', 'apiGroup', 'apiVersion', 'resource', 'subresource', 'namespace', 'name', 'nonResourceURL', 'requestURI',
+  'code', 'decision', 'durationMs', 'sourceIP', 'userAgent', 'client', 'clientVersion', 'accessMethod', 'provider',
+];
+
+/** The record with its fields in canonical order (timeMs NaN → null). */
+export function canonicalRecord(r: AuditRecord, fields: readonly (keyof AuditRecord)[] = RECORD_FIELDS): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  for (const f of fields) {
+    const v = r[f];
+    o[f] = typeof v === 'number' && !Number.isFinite(v) ? null : v;
+  }
+  return o;
+}
+
+export interface RecordWriter {
+  header(): string;
+  row(r: AuditRecord): string;
+  footer(): string;
+}
+
+export function csvWriter(fields: readonly (keyof AuditRecord)[] = RECORD_FIELDS): RecordWriter {
+  return {
+    header: () => csvRow(fields as string[]),
+    row: (r) =>
+      csvRow(
+        fields.map((f) => {
+          const v = r[f];
+          return Array.isArray(v) ? v.join(';') : (v as string | number | null);
+        }),
+      ),
+    footer: () => '',
+  };
+}
+
+export function jsonlWriter(fields: readonly (keyof AuditRecord)[] = RECORD_FIELDS): RecordWriter {
+  return { header: () => '', row: (r) => JSON.stringify(canonicalRecord(r, fields)) + '\n', footer: () => '' };
+}
+
+export function jsonArrayWriter(fields: readonly (keyof AuditRecord)[] = RECORD_FIELDS): RecordWriter {
+  let first = true;
+  return {
+    header: () => '[',
+    row: (r) => {
+      const s = (first ? '\n  ' : ',\n  ') + JSON.stringify(canonicalRecord(r, fields));
+      first = false;
+      return s;
+    },
+    footer: () => (first ? ']\n' : '\n]\n'),
+  };
+}
+
+export const RECORD_WRITERS: Readonly<Record<string, (fields?: readonly (keyof AuditRecord)[]) => RecordWriter>> = {
+  csv: csvWriter,
+  jsonl: jsonlWriter,
+  json: jsonArrayWriter,
+};

@@ -1,0 +1,137 @@
+// Shared types for the whole pipeline: ingest → normalize → filter → analyses → render.
+
+/** Who made a request, as Kubernetes authorization sees it. */
+export type SubjectKind = 'User' | 'ServiceAccount' | 'Node' | 'Anonymous' | 'System';
+
+/** How a person or program reached the API server. */
+export type AccessMethod = 'kubectl' | 'browser' | 'controller' | 'automation' | 'other';
+
+/** The authorizer's verdict: from the audit annotation when present, else derived from the code. */
+export type Decision = 'allow' | 'forbid' | '';
+
+/**
+ * One flat, typed record per API request. Every analysis reads these and nothing else.
+ * Absent strings are '' (never undefined) so that every record has the same shape.
+ */
+export interface AuditRecord {
+  /** requestReceivedTimestamp (or the legacy `timestamp`), as written by the API server. */
+  time: string;
+  /** `time` as epoch milliseconds (fractional: microseconds kept); NaN when the event had no time. */
+  timeMs: number;
+  auditID: string;
+  /** The stage kept after collapsing: ResponseComplete or Panic when the request completed. */
+  stage: string;
+  level: string;
+  cluster: string;
+
+  /** Effective identity: the impersonated user when impersonation was used. */
+  subject: string;
+  subjectKind: SubjectKind;
+  /** Namespace and name of a ServiceAccount subject ('' otherwise). */
+  subjectNamespace: string;
+  subjectName: string;
+  groups: string[];
+  /** The real user behind an impersonated request ('' when none). */
+  impersonator: string;
+  /** Provider identity behind the Kubernetes user: an IAM ARN, a Google principal… ('' when none). */
+  principal: string;
+
+  verb: string;
+  apiGroup: string;
+  apiVersion: string;
+  resource: string;
+  subresource: string;
+  namespace: string;
+  name: string;
+  /** Path of a non-resource request (no query string); '' for resource requests. */
+  nonResourceURL: string;
+  requestURI: string;
+
+  /** HTTP status code; 0 when the event carries none (RequestReceived). */
+  code: number;
+  decision: Decision;
+  /** stageTimestamp − requestReceivedTimestamp of the kept stage, in ms; null when unknown. */
+  durationMs: number | null;
+
+  sourceIP: string;
+  userAgent: string;
+  client: string;
+  clientVersion: string;
+  accessMethod: AccessMethod;
+  /** Where the event came from: `k8s` (native audit Event), `aks`, `eks` or `gke`. */
+  provider: string;
+}
+
+/** Where a value came from, for `file:line: reason` messages. */
+export interface Loc {
+  file: string;
+  /** 1-based line for line formats; item index for documents. */
+  line: number;
+  /** `line` or `item`: what `line` counts. */
+  unit: 'line' | 'item';
+}
+
+/** Per-input accounting, reported in every summary. */
+export interface FileStats {
+  path: string;
+  format: string;
+  gzip: boolean;
+  bytes: number;
+  lines: number;
+  events: number;
+  rejected: number;
+}
+
+/**
+ * The run-wide accounting. Invariants:
+ *   lines = events + rejected
+ *   events = requests + duplicates
+ *   requests = used + skipped
+ */
+export interface InputAccounting {
+  files: FileStats[];
+  lines: number;
+  events: number;
+  requests: number;
+  duplicates: number;
+  rejected: number;
+  used: number;
+  skipped: number;
+}
+
+/** A pure reducer over normalized records: the shape of every analysis. */
+export interface Reducer<S, R, O = unknown> {
+  init(options: O): S;
+  add(state: S, record: AuditRecord): void;
+  merge(a: S, b: S): S;
+  finish(state: S, ctx: FinishContext): R;
+}
+
+export interface FinishContext {
+  input: InputAccounting;
+}
+
+/** A generic presentation of a report, which the table, Markdown and HTML renderers format. */
+export interface View {
+  title: string;
+  sections: ViewSection[];
+}
+
+export type Cell = string | number | null;
+
+export interface ViewSection {
+  title: string;
+  /** Key/value pairs, or a table with a header row. */
+  kind: 'kv' | 'table' | 'bars';
+  columns?: string[];
+  rows: Cell[][];
+  /** Optional one-line note under the section. */
+  note?: string;
+}
+
+/** Rendering context: never a clock. */
+export interface RenderContext {
+  color: boolean;
+}
+
+export type Renderer<R> = (report: R, ctx: RenderContext) => string;
