@@ -19,14 +19,14 @@ export interface Progress {
 const NONE: Progress = { update() {}, done() {} };
 
 /** `total` is the summed input size in bytes (0 when unknown, as for stdin). */
-export function makeProgress(io: IO, enabled: boolean, total: number): Progress {
+export function makeProgress(io: IO, enabled: boolean, total: number, clockMs: () => number = Date.now): Progress {
   if (!enabled || io.stderr.isTTY !== true) return NONE;
-  const start = Date.now();
+  const start = clockMs();
   let last = 0;
   let shown = false;
   return {
     update(bytes, events) {
-      const now = Date.now();
+      const now = clockMs();
       if (now - last < 200) return;
       last = now;
       const secs = (now - start) / 1000;

@@ -5,6 +5,9 @@ export type InputFormat = 'jsonl' | 'document' | 'yaml' | 'empty';
 /** How much of an input is looked at before choosing its format. */
 export const DETECT_WINDOW = 1 << 20;
 
+/** Lines looked at after a malformed first line. */
+const LINES_CHECKED = 50;
+
 const YAML_START = /^(?:#|---|%YAML|[A-Za-z_"'][^\n]*:)/;
 
 /** True when the string is one JSON object by itself. */
@@ -33,17 +36,26 @@ export function detectFormat(head: string, complete: boolean): InputFormat {
   if (c === '{') {
     const nl = head.indexOf('\n', i);
     if (nl < 0) return complete ? 'jsonl' : 'document'; // one huge line: stream it as a document
-    if (isJsonObjectLine(head.slice(i, nl))) return 'jsonl';
-    // A malformed first line of a JSON-lines file should not turn the file into a document:
-    // if the next non-blank line is an object by itself, this is JSON lines.
+    const first = head.slice(i, nl).trimEnd();
+    if (isJsonObjectLine(first)) return 'jsonl';
+    // A first line that opens a structure starts a multi-line document.
+    if (/[[{]$/.test(first)) return 'document';
+    // A malformed first line of a JSON-lines file should not turn the file into a document: if any
+    // of the next lines is an object by itself, this is JSON lines. A pretty-printed document's
+    // lines ("kind": "Event",) never are.
     let j = nl + 1;
-    for (;;) {
+    for (let seen = 0; seen < LINES_CHECKED && j < head.length; ) {
       const end = head.indexOf('\n', j);
+      if (end < 0 && !complete) break; // a partial last line proves nothing
       const line = head.slice(j, end < 0 ? head.length : end);
-      if (line.trim() !== '') return isJsonObjectLine(line) ? 'jsonl' : 'document';
-      if (end < 0) return 'document';
+      if (line.trim() !== '') {
+        if (isJsonObjectLine(line)) return 'jsonl';
+        seen++;
+      }
+      if (end < 0) break;
       j = end + 1;
     }
+    return 'document';
   }
   if (YAML_START.test(head.slice(i, i + 4096))) return 'yaml';
   return 'jsonl';

@@ -111,6 +111,21 @@ class DocumentConsumer {
   }
 }
 
+/** Resolves on 'drain', or when the stream fails or closes (a parser error never drains). */
+function drained(s: NodeJS.ReadWriteStream): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      s.off('drain', done);
+      s.off('error', done);
+      s.off('close', done);
+      resolve();
+    };
+    s.once('drain', done);
+    s.once('error', done);
+    s.once('close', done);
+  });
+}
+
 /** Reads a JSON document (or several concatenated) and returns its format name. */
 export async function readDocument(chunks: AsyncIterable<Buffer>, file: string, sink: IngestSink): Promise<string> {
   const { parser, Assembler } = load();
@@ -140,7 +155,7 @@ export async function readDocument(chunks: AsyncIterable<Buffer>, file: string, 
         bom = false;
         if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) chunk = chunk.subarray(3);
       }
-      if (!p.write(chunk)) await new Promise<void>((r) => (failed ? r() : p.once('drain', () => r())));
+      if (!p.write(chunk) && !failed) await drained(p);
     }
   } catch (e) {
     failed ??= e as Error;

@@ -46,7 +46,7 @@ async function* concat(head: Buffer[], rest: AsyncIterator<Buffer>): AsyncGenera
 
 function openRaw(src: Source, opts: ReadOptions, sink: IngestSink): AsyncIterator<Buffer> {
   const raw: NodeJS.ReadableStream =
-    src.path === '-' ? (opts.stdin ?? process.stdin) : createReadStream(src.path, { highWaterMark: 1 << 20 });
+    src.path === '-' ? (opts.stdin ?? process.stdin) : createReadStream(src.path, { highWaterMark: 1 << 16 });
   let total = 0;
   const it = (raw as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   return {
@@ -139,6 +139,10 @@ export async function readLines(chunks: AsyncIterable<Buffer>, file: string, sin
   let first = true;
   const handle = (line: string): void => {
     lineNo++;
+    if (line.length > maxLineBytes) {
+      sink.reject({ file, line: lineNo, unit: 'line' }, `line longer than ${maxLineBytes} bytes (--max-line-bytes)`);
+      return;
+    }
     let end = line.length;
     if (end > 0 && line.charCodeAt(end - 1) === 13) end--;
     let start = 0;

@@ -21,7 +21,7 @@ for (const r of CLIENT_RULES) for (const p of r.products ?? []) if (!byProduct.h
 function versionAfterSlash(ua: string, slash: number): string {
   if (slash < 0) return '';
   let end = slash + 1;
-  while (end < ua.length && ua.charCodeAt(end) !== 32 && ua.charCodeAt(end) !== 40 /* ( */) end++;
+  while (end < ua.length && ua.charCodeAt(end) !== 32 && ua.charCodeAt(end) !== 40 /* ( */ && ua.charCodeAt(end) !== 47 /* / */) end++;
   return ua.slice(slash + 1, end);
 }
 

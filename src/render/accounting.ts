@@ -5,18 +5,18 @@ export function accountingRows(a: InputAccounting): Cell[][] {
   return [
     ['files', a.files.length],
     ['lines read', a.lines],
-    ['events', `${a.events} (${a.requests} requests + ${a.duplicates} stage duplicates collapsed)`],
+    ['events', `${a.events} (${a.requests} requests + ${a.duplicates} stage duplicate${a.duplicates === 1 ? '' : 's'} collapsed)`],
     ['rejected', a.rejected],
     ['used', a.used],
     ['skipped by filters', a.skipped],
   ];
 }
 
-/** One line for stderr: `read 10 lines: 9 events (8 requests, 1 stage duplicate), 1 rejected; 6 used, 2 skipped`. */
+/** One line for stderr: `read 10 lines from 1 file: 9 events (8 requests, 1 stage duplicate), 1 rejected; 6 used, 2 skipped by filters`. */
 export function accountingLine(a: InputAccounting): string {
   return (
     `read ${a.lines} lines from ${a.files.length} file${a.files.length === 1 ? '' : 's'}: ` +
-    `${a.events} events (${a.requests} requests, ${a.duplicates} stage duplicates), ${a.rejected} rejected; ` +
+    `${a.events} events (${a.requests} requests, ${a.duplicates} stage duplicate${a.duplicates === 1 ? '' : 's'}), ${a.rejected} rejected; ` +
     `${a.used} used, ${a.skipped} skipped by filters`
   );
 }

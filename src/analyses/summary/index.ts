@@ -1,6 +1,7 @@
 // `audit summary`: the first look at a log. A pure reducer over normalized records.
 import type { AuditRecord, FinishContext, InputAccounting, Reducer } from '../../types.js';
 import { bump, mergeCounter, sortedCounts, type Count, type Counter } from '../../util/counter.js';
+import { isLongRunning } from '../../rules/longrunning.js';
 import { newHistogram, record, mergeHistogram, percentiles, type Histogram } from '../../util/histogram.js';
 
 export interface SummaryOptions {
@@ -118,7 +119,7 @@ export const summary: Reducer<SummaryState, SummaryReport, SummaryOptions> = {
     bump(s.accessMethods, r.accessMethod);
     bump(s.status, statusClass(r.code));
     if (r.decision === 'forbid') s.denied++;
-    if (r.durationMs !== null) {
+    if (r.durationMs !== null && !isLongRunning(r)) {
       record(s.latency, r.durationMs);
       let h = s.latencyByVerb.get(r.verb);
       if (!h) s.latencyByVerb.set(r.verb, (h = newHistogram()));

@@ -57,7 +57,7 @@ export function summaryView(r: SummaryReport): View {
       kind: 'table',
       columns: ['verb', 'requests', 'p50', 'p95', 'p99'],
       rows: [latencyRow(r.latency.overall), ...r.latency.byVerb.map(latencyRow)],
-      note: 'From requestReceivedTimestamp to the stageTimestamp of the completing stage.',
+      note: 'From requestReceivedTimestamp to the stageTimestamp of the completing stage; watches, exec, attach, port-forward, proxy and followed logs are sessions and are left out.',
     },
   ];
   return { title: 'kaudit summary', sections: sections.filter((s) => s.kind === 'kv' || s.rows.length > 0) };

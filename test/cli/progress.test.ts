@@ -1,0 +1,65 @@
+import { describe, it, expect } from 'vitest';
+import { PassThrough, Readable } from 'node:stream';
+import { makeProgress } from '../../src/cli/progress.js';
+import type { IO } from '../../src/cli/io.js';
+import { runCli } from '../helpers.js';
+
+function fakeIO(tty: boolean): { io: IO; text: () => string } {
+  const err = Object.assign(new PassThrough(), { isTTY: tty });
+  let text = '';
+  err.on('data', (d: Buffer) => (text += d.toString()));
+  const io: IO = { stdout: new PassThrough(), stderr: err, stdin: Readable.from([]), env: {}, now: () => 0 };
+  return { io, text: () => text };
+}
+
+describe('progress bar', () => {
+  it('draws bytes, percentage, rate, events/s and ETA on a terminal, then clears itself', () => {
+    const { io, text } = fakeIO(true);
+    let t = 0;
+    const p = makeProgress(io, true, 100e6, () => t);
+    t = 1000;
+    p.update(25e6, 50_000);
+    p.done();
+    expect(text()).toMatch(/\[######------------------\]  25% 25\.0 MB\/100\.0 MB 25\.0 MB\/s 50000 ev\/s ETA 0:03/);
+    expect(text().endsWith('\r\u001b[K')).toBe(true);
+  });
+
+  it('shows rate without ETA when the size is unknown (stdin)', () => {
+    const { io, text } = fakeIO(true);
+    let t = 0;
+    const p = makeProgress(io, true, 0, () => t);
+    t = 2000;
+    p.update(10e6, 1000);
+    expect(text()).toMatch(/10\.0 MB read, 5\.0 MB\/s, 500 ev\/s/);
+  });
+
+  it('is silent when stderr is not a terminal, or when disabled', () => {
+    for (const [tty, enabled] of [[false, true], [true, false]] as const) {
+      const { io, text } = fakeIO(tty);
+      let t = 0;
+      const p = makeProgress(io, enabled, 100, () => t);
+      t = 5000;
+      p.update(50, 5);
+      p.done();
+      expect(text()).toBe('');
+    }
+  });
+});
+
+describe('--cluster', () => {
+  it('labels every record of unlabelled inputs', async () => {
+    const r = await runCli(['export', '--cluster', 'prod', '-o', 'jsonl', '--fields', 'cluster', 'fixtures/mini/mini.jsonl']);
+    const clusters = new Set(r.stdout.trim().split('\n').map((l) => JSON.parse(l).cluster));
+    expect([...clusters]).toEqual(['prod']);
+  });
+
+  it('NAME=PATH pairs label inputs one by one, and a plain name then filters', async () => {
+    const both = await runCli(['summary', '-o', 'json', 'a=fixtures/mini/mini.jsonl', 'b=fixtures/sample/audit.log']);
+    const only = await runCli(['summary', '-o', 'json', '--cluster', 'a', '--cluster', 'b=fixtures/sample/audit.log', 'a=fixtures/mini/mini.jsonl']);
+    const rb = JSON.parse(both.stdout);
+    const ro = JSON.parse(only.stdout);
+    expect(rb.input.used).toBeGreaterThan(ro.input.used);
+    expect(ro.input.used).toBe(9);
+    expect(ro.input.skipped).toBe(rb.input.used - 9);
+  });
+});

@@ -1,0 +1,135 @@
+// Bad input never crashes and never vanishes: every kind of breakage is counted with a reason.
+import { describe, it, expect } from 'vitest';
+import { gzipSync } from 'node:zlib';
+import { join } from 'node:path';
+import { tmpDir, writeFiles, collect, event, expectBalanced, runCli } from '../helpers.js';
+
+const good = (id: string): string => JSON.stringify(event({ auditID: id }));
+
+describe('a fuzz set of broken lines', () => {
+  const lines = [
+    good('g1'),
+    '{"kind":"Event","verb":', // malformed JSON
+    'not json at all',
+    '{"hello":"world"}', // JSON, not an audit event
+    '[1,2,3]', // JSON array on a line
+    JSON.stringify(event({ auditID: 'bad-type', verb: 5 })), // wrong field type
+    JSON.stringify(event({ auditID: 'bad-ts', requestReceivedTimestamp: 'tomorrow' })),
+    '\u0000\u00ff\u00fe binary',
+    good('g2'),
+    'x'.repeat(5000), // longer than the limit set below
+    '',
+    '   ',
+    good('g3'),
+    JSON.stringify(event({ auditID: 'cut' })).slice(0, 60), // truncated last line, no newline
+  ];
+  const content = lines.join('\n');
+
+  it('counts each breakage, reports file:line: reason, and keeps going', async () => {
+    const dir = writeFiles(tmpDir(), { 'bad.log': content });
+    const { records, acc, rejects } = await collect([join(dir, 'bad.log')], { read: { maxLineBytes: 1000 } });
+    expect(records.map((r) => r.auditID)).toEqual(['g1', 'g2', 'g3']);
+    expect(rejects.map((r) => [r.loc.line, r.reason.split(' (')[0]])).toEqual([
+      [2, 'not JSON'],
+      [3, 'not JSON'],
+      [4, 'not an audit event'],
+      [5, 'not an audit event'],
+      [6, 'field verb: expected string, got number'],
+      [7, 'field requestReceivedTimestamp: not a timestamp'],
+      [8, 'not JSON'],
+      [10, 'line longer than 1000 bytes'],
+      [14, 'not JSON'],
+    ]);
+    expect(acc).toMatchObject({ lines: 12, events: 3, rejected: 9, requests: 3 });
+    expectBalanced(acc);
+  });
+
+  it('skips a huge line spanning many read chunks without buffering it', async () => {
+    const dir = writeFiles(tmpDir(), { 'huge.log': good('a') + '\n' + '{"x":"' + 'y'.repeat(3 << 20) + '"}\n' + good('b') + '\n' });
+    const { records, rejects } = await collect([join(dir, 'huge.log')], { read: { maxLineBytes: 1 << 20 } });
+    expect(records.map((r) => r.auditID)).toEqual(['a', 'b']);
+    expect(rejects).toHaveLength(1);
+    expect(rejects[0]!.loc.line).toBe(2);
+    expect(rejects[0]!.reason).toMatch(/longer than/);
+  });
+
+  it('a truncated gzip keeps what it could read and records the truncation', async () => {
+    const body = Array.from({ length: 2000 }, (_, i) => good(`z${i}`)).join('\n') + '\n';
+    const gz = gzipSync(body);
+    const dir = writeFiles(tmpDir(), { 'cut.log.1.gz': gz.subarray(0, Math.floor(gz.length * 0.6)) });
+    const { records, acc, rejects } = await collect([join(dir, 'cut.log.1.gz')]);
+    expect(records.length).toBeGreaterThan(100);
+    expect(records.length).toBeLessThan(2000);
+    expect(rejects).toHaveLength(1);
+    expect(rejects[0]!.reason).toMatch(/ended early|truncated/);
+    expectBalanced(acc);
+  });
+
+  it('a truncated EventList keeps the complete items and rejects the rest once', async () => {
+    const doc = JSON.stringify({ kind: 'EventList', items: [event({ auditID: 'i1' }), event({ auditID: 'i2' }), event({ auditID: 'i3' })] }, null, 2);
+    const dir = writeFiles(tmpDir(), { 'cut.json': doc.slice(0, Math.floor(doc.length * 0.8)) });
+    const { records, rejects, acc } = await collect([join(dir, 'cut.json')]);
+    expect(records.map((r) => r.auditID)).toEqual(['i1', 'i2']);
+    expect(rejects).toHaveLength(1);
+    expect(rejects[0]!.reason).toMatch(/malformed or truncated JSON document/);
+    expectBalanced(acc);
+  });
+
+  it('a JSON-lines file whose first two lines are junk is still read line by line', async () => {
+    const dir = writeFiles(tmpDir(), { 'junk.log': '{"kind":"Event","verb":\nnot json\n{"kind":0}\n' + good('ok') + '\n' });
+    const { records, acc } = await collect([join(dir, 'junk.log')]);
+    expect(records.map((r) => r.auditID)).toEqual(['ok']);
+    expect(acc).toMatchObject({ lines: 4, rejected: 3 });
+    expect(acc.files[0]!.format).toBe('jsonl');
+  });
+
+  it('a syntax error deep inside a large document ends that input without hanging', async () => {
+    const items = Array.from({ length: 4000 }, (_, i) => JSON.stringify(event({ auditID: `d${i}`, requestObject: { pad: 'p'.repeat(500) } }), null, 2));
+    const doc = '{\n "kind": "EventList",\n "items": [\n' + items.slice(0, 3000).join(',\n') + ',\n {"broken": ]\n' + items.slice(3000).join(',\n') + ']}';
+    const dir = writeFiles(tmpDir(), { 'deep.json': doc, 'after.log': good('after') + '\n' });
+    const { records, rejects, acc } = await collect([join(dir, 'deep.json'), join(dir, 'after.log')]);
+    // Items already parsed are kept; the parser drops the rest of the chunk that holds the error.
+    const fromDoc = records.filter((r) => r.auditID.startsWith('d'));
+    expect(fromDoc.length).toBeGreaterThan(2900);
+    expect(fromDoc.length).toBeLessThanOrEqual(3000);
+    expect(fromDoc.map((r) => r.auditID)).toEqual(fromDoc.map((_, i) => `d${i}`));
+    expect(records.at(-1)!.auditID).toBe('after');
+    expect(rejects).toHaveLength(1);
+    expect(rejects[0]!.loc).toMatchObject({ line: fromDoc.length + 1, unit: 'item' });
+    expectBalanced(acc);
+  });
+
+  it('an empty file is read as nothing, not an error', async () => {
+    const dir = writeFiles(tmpDir(), { 'empty.log': '' });
+    const { acc } = await collect([join(dir, 'empty.log')]);
+    expect(acc).toMatchObject({ lines: 0, events: 0, rejected: 0 });
+    expect(acc.files[0]!.format).toBe('empty');
+  });
+
+  it('the CLI prints the first five rejects as file:line: reason, then a count', async () => {
+    const dir = writeFiles(tmpDir(), { 'bad.log': content });
+    const r = await runCli(['summary', '-o', 'json', '--max-line-bytes', '1000', join(dir, 'bad.log')]);
+    expect(r.code).toBe(0);
+    const shown = r.stderr.split('\n').filter((l) => l.includes('bad.log:'));
+    expect(shown).toHaveLength(5);
+    expect(shown[0]).toMatch(/bad\.log:2: not JSON/);
+    expect(r.stderr).toMatch(/warning: 9 input lines rejected \(first 5 shown\); --strict makes this an error/);
+    const rep = JSON.parse(r.stdout);
+    expect(rep.input).toMatchObject({ lines: 12, events: 3, rejected: 9, requests: 3, used: 3 });
+  });
+
+  it('--strict exits 2 at the first bad line, naming it', async () => {
+    const dir = writeFiles(tmpDir(), { 'bad.log': content });
+    const r = await runCli(['summary', '--strict', join(dir, 'bad.log')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/bad\.log:2: not JSON/);
+    expect(r.stdout).toBe('');
+  });
+
+  it('--strict also stops on a truncated document', async () => {
+    const dir = writeFiles(tmpDir(), { 'cut.json': '{\n "kind": "EventList",\n "items": [\n' + good('a') + ',\n' });
+    const r = await runCli(['summary', '--strict', join(dir, 'cut.json')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/cut\.json: item 2: malformed or truncated/);
+  });
+});
