@@ -135,3 +135,92 @@ export interface RenderContext {
 }
 
 export type Renderer<R> = (report: R, ctx: RenderContext) => string;
+
+// ---------- RBAC (src/rbac) ----------
+
+export interface PolicyRule {
+  verbs: string[];
+  apiGroups?: string[];
+  resources?: string[];
+  resourceNames?: string[];
+  nonResourceURLs?: string[];
+}
+
+export interface LabelSelectorRequirement {
+  key: string;
+  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+  values?: string[];
+}
+
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: LabelSelectorRequirement[];
+}
+
+export interface RoleObject {
+  kind: 'Role' | 'ClusterRole';
+  name: string;
+  /** '' for ClusterRoles. */
+  namespace: string;
+  labels: Record<string, string>;
+  rules: PolicyRule[];
+  aggregationRule?: { clusterRoleSelectors: LabelSelector[] };
+}
+
+export interface RbacSubject {
+  kind: 'User' | 'Group' | 'ServiceAccount';
+  name: string;
+  namespace?: string;
+  apiGroup?: string;
+}
+
+export interface BindingObject {
+  kind: 'RoleBinding' | 'ClusterRoleBinding';
+  name: string;
+  /** '' for ClusterRoleBindings. */
+  namespace: string;
+  roleRef: { kind: 'Role' | 'ClusterRole'; name: string; apiGroup?: string };
+  subjects: RbacSubject[];
+}
+
+/** Everything read from an RBAC export, plus what was ignored and why. */
+export interface RbacSnapshot {
+  roles: RoleObject[];
+  bindings: BindingObject[];
+  /** kind → number of objects of other kinds that were ignored. */
+  ignored: Record<string, number>;
+  warnings: string[];
+  /** Source files, in order read. */
+  files: string[];
+}
+
+/** The identity the authorizer judges: a username and its groups (implicit ones are added). */
+export interface UserInfo {
+  user: string;
+  groups: readonly string[];
+}
+
+/** Authorization attributes of one request, as the API server's RequestInfo gives them. */
+export interface RequestAttributes {
+  verb: string;
+  apiGroup: string;
+  resource: string;
+  subresource: string;
+  namespace: string;
+  name: string;
+  /** Path for non-resource requests ('' for resource requests). */
+  nonResourceURL: string;
+}
+
+/** What allowed a request: a binding, its role, and the rule. */
+export interface Grant {
+  binding: { kind: string; name: string; namespace: string };
+  role: { kind: string; name: string; namespace: string };
+  rule: PolicyRule;
+  ruleIndex: number;
+}
+
+export interface AuthzDecision {
+  allowed: boolean;
+  by: Grant[];
+}

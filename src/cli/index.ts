@@ -18,6 +18,7 @@ interface CommandEntry {
 /** The command table: name, one-line summary, lazy loader. */
 export const COMMANDS: readonly CommandEntry[] = [
   { name: 'summary', summary: 'the first look at a log: window, counts, top subjects/verbs/resources, latency', load: () => import('./summary.js') },
+  { name: 'rbac-gen', summary: 'least-privilege Roles/ClusterRoles and bindings from what each subject did', load: () => import('./rbac-gen.js') },
   { name: 'export', summary: 'normalized records after the filters, as CSV, JSON lines or JSON', load: () => import('./export.js') },
 ];
 

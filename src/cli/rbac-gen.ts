@@ -1,0 +1,137 @@
+// `audit rbac-gen FILES…`: least-privilege Roles and bindings from what subjects actually did.
+import { Option, type Command } from 'commander';
+import type { IO } from './io.js';
+import { addFilterOptions, addInputOptions, runInputs, intOption, type FilterFlags, type InputOptions } from './common.js';
+import { UsageError } from '../util/errors.js';
+
+interface Opts extends InputOptions, FilterFlags {
+  output: 'yaml' | 'json' | 'report';
+  serviceaccount: string[];
+  includeSystem?: boolean;
+  includeDiscovery?: boolean;
+  excludeDenied?: boolean;
+  scope: 'namespaced' | 'cluster';
+  verbs: 'exact' | 'grouped';
+  wildcards: 'never' | 'safe';
+  resourceNames?: boolean;
+  maxNames: number;
+  explain?: boolean;
+  existing: string[];
+  outDir?: string;
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+export function register(program: Command, io: IO, setExit: (code: number) => void): void {
+  const cmd = program
+    .command('rbac-gen')
+    .summary('least-privilege Roles/ClusterRoles and bindings from what each subject did')
+    .description(
+      'Write least-privilege RBAC (Role/RoleBinding per namespace, ClusterRole/ClusterRoleBinding for cluster-scoped resources, all-namespace requests and non-resource URLs) from the requests each user and service account made. The output is checked against the authorizer before it is printed: it must allow every request it came from.',
+    );
+  addInputOptions(cmd);
+  addFilterOptions(cmd);
+  cmd
+    .option('--serviceaccount <ns:name>', 'a policy for this service account (repeatable)', collect, [])
+    .option('--include-system', 'also write policies for system components: control plane, nodes, system:anonymous, system:kube-*')
+    .option('--include-discovery', 'keep discovery, health and self-review requests, which every user is granted by default')
+    .option('--exclude-denied', 'leave out denied (403) requests; by default a 403 counts as a permission that was needed')
+    .addOption(new Option('--scope <scope>', 'namespaced: a Role per namespace; cluster: one ClusterRole for the namespaced rules, bound by a RoleBinding in each namespace').choices(['namespaced', 'cluster']).default('namespaced'))
+    .addOption(new Option('--verbs <mode>', 'exact: the verbs observed; grouped: any of get/list/watch grants all three').choices(['exact', 'grouped']).default('exact'))
+    .addOption(new Option('--wildcards <mode>', "never: no '*'; safe: verbs ['*'] only when all eight resource verbs were observed").choices(['never', 'safe']).default('never'))
+    .option('--resource-names', 'pin resourceNames where every request named its object and the verb can be restricted by name (never create, list, watch, deletecollection)')
+    .option('--max-names <n>', 'with --resource-names: pin at most this many names per rule', intOption('--max-names'), 20)
+    .option('--explain', 'comment each rule with its request count, first and last seen, and two example auditIDs')
+    .option('--existing <file>', 'RBAC export (YAML/JSON, file or directory): only write what it does not already allow (repeatable)', collect, [])
+    .option('--out-dir <dir>', 'write one file per subject into DIR instead of stdout')
+    .addOption(new Option('-o, --output <format>', 'yaml (multi-document), json (a v1 List), or report (the canonical JSON report with evidence and self-check)').choices(['yaml', 'json', 'report']).default('yaml'))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ audit rbac-gen audit.log > rbac.yaml && kubectl apply -f rbac.yaml
+  $ audit rbac-gen logs/ --serviceaccount ci:deployer --explain
+  $ audit rbac-gen logs/ --user alice@example.com --verbs grouped --resource-names
+  $ audit rbac-gen logs/ --existing current-rbac.yaml --out-dir rbac/`,
+    )
+    .action(async (inputs: string[], opts: Opts) => {
+      const [{ rbacGen }, { loadRbac }, { Authorizer }, { requestAttributes, userInfo }, { objectsYaml }, { toPlainObject, subjectLabel }, { safeFileName }, { accountingLine }] = await Promise.all([
+        import('../analyses/rbacgen/index.js'),
+        import('../rbac/load.js'),
+        import('../rbac/authorizer.js'),
+        import('../rbac/request.js'),
+        import('../render/rbac-yaml.js'),
+        import('../rbac/generate.js'),
+        import('../rbac/names.js'),
+        import('../render/accounting.js'),
+      ]);
+      for (const sa of opts.serviceaccount) {
+        const m = /^([^:\s]+):([^:\s]+)$/.exec(sa);
+        if (!m) throw new UsageError(`--serviceaccount: ${JSON.stringify(sa)} is not NAMESPACE:NAME`, 'pass it as --serviceaccount ci:deployer');
+        opts.user = [...opts.user, `system:serviceaccount:${m[1]}:${m[2]}`];
+      }
+      const groups = opts.group.flatMap((g) => g.split(',')).filter(Boolean);
+      if (groups.length > 1) throw new UsageError('--group: rbac-gen writes a policy for one group at a time', 'pass a single --group NAME');
+      const state = rbacGen.init({
+        group: groups[0],
+        includeSystem: !!opts.includeSystem,
+        includeDiscovery: !!opts.includeDiscovery,
+        excludeDenied: !!opts.excludeDenied,
+        scope: opts.scope,
+        verbs: opts.verbs,
+        wildcards: opts.wildcards,
+        resourceNames: !!opts.resourceNames,
+        maxNames: opts.maxNames,
+      });
+      let alreadyGranted = 0;
+      let existing: InstanceType<typeof Authorizer> | null = null;
+      if (opts.existing.length) {
+        const snap = await loadRbac(opts.existing);
+        existing = new Authorizer(snap);
+        if (!opts.quiet) for (const w of [...snap.warnings, ...existing.missing.map((m) => m.message)]) io.stderr.write(`warning: ${w}\n`);
+      }
+      const accounting = await runInputs(io, inputs, opts, (r) => {
+        if (existing && existing.allows(userInfo(r), requestAttributes(r)).allowed) {
+          alreadyGranted++;
+          return;
+        }
+        rbacGen.add(state, r);
+      });
+      state.opts = { ...state.opts };
+      const report = rbacGen.finish(state, { input: accounting });
+      report.alreadyGranted = alreadyGranted;
+      const sc = report.selfCheck;
+      const objects = report.policies.flatMap((p) => p.objects);
+      const header = `# Generated by kaudit rbac-gen from ${sc.requests} requests of ${report.policies.length} subject${report.policies.length === 1 ? '' : 's'}, observed ${report.window.from ?? '-'} to ${report.window.to ?? '-'}.\n`;
+      const render = (objs: typeof objects): string =>
+        opts.output === 'yaml' ? objectsYaml(objs, !!opts.explain, header) : JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objs.map(toPlainObject) }, null, 2) + '\n';
+      if (opts.output === 'report') {
+        io.stdout.write(JSON.stringify({ ...report, policies: report.policies.map((p) => ({ ...p, objects: p.objects.map(toPlainObject) })) }, null, 2) + '\n');
+      } else if (opts.outDir) {
+        const { mkdir, writeFile } = await import('node:fs/promises');
+        const { join, resolve, sep } = await import('node:path');
+        await mkdir(opts.outDir, { recursive: true });
+        const root = resolve(opts.outDir);
+        for (const p of report.policies) {
+          const file = join(opts.outDir, safeFileName(subjectLabel(p.subject), opts.output === 'yaml' ? 'yaml' : 'json'));
+          if (!resolve(file).startsWith(root + sep)) throw new Error(`refusing to write outside ${opts.outDir}: ${file}`);
+          await writeFile(file, render(p.objects));
+          if (!opts.quiet) io.stderr.write(`wrote ${file}\n`);
+        }
+      } else io.stdout.write(render(objects));
+      if (!opts.quiet) {
+        io.stderr.write(`${accountingLine(accounting)}\n`);
+        const left = Object.entries(report.leftOut).map(([why, n]) => `${n} ${why}`);
+        if (alreadyGranted) left.push(`${alreadyGranted} already allowed by --existing`);
+        if (left.length) io.stderr.write(`left out: ${left.join('; ')}\n`);
+        io.stderr.write(`rbac-gen: ${report.policies.length} subject${report.policies.length === 1 ? "" : "s"}, ${objects.length} objects; self-check: coverage ${sc.coverage}%, ${sc.allowed} of ${sc.requests} requests allowed by the generated policy\n`);
+      }
+      if (sc.allowed < sc.requests) {
+        io.stderr.write('error: the generated policy does not allow every observed request (a kaudit bug; please report it):\n');
+        for (const u of sc.uncovered.slice(0, 10)) io.stderr.write(`  ${u.subject}: ${u.verb} ${u.nonResourceURL || `${u.resource}${u.apiGroup ? '.' + u.apiGroup : ''}`} ${u.namespace ? `in ${u.namespace}` : '(cluster)'}\n`);
+        setExit(2);
+        return;
+      }
+      setExit(0);
+    });
+}
