@@ -16,7 +16,10 @@ const { values } = parseArgs({ options: { size: { type: 'string', default: '1G' 
 const SIZES = { '1G': 1e9, '3G': 3e9, '5G': 5e9, '200M': 2e8 };
 
 /** Scenarios: each is one whole `audit` process over the generated log. */
-const SCENARIOS = [{ name: 'summary', args: (f) => ['summary', f, '-o', 'json', '-q'] }];
+const SCENARIOS = [
+  { name: 'summary', args: (f) => ['summary', f, '-o', 'json', '-q'] },
+  { name: 'rbac-gen', args: (f) => ['rbac-gen', f, '-q'] },
+];
 
 function run(cmd, args) {
   return new Promise((resolve, reject) => {

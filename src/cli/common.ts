@@ -78,7 +78,7 @@ export interface PipelineRun {
  * Resolves inputs and filters, then streams every record to `onRecord`. Prints the first rejects
  * and a progress bar on stderr. Throws UsageError/InputError/StrictError (exit 2).
  */
-export async function runInputs(io: IO, inputs: string[], opts: InputOptions & FilterFlags, onRecord: (r: AuditRecord) => void): Promise<InputAccounting> {
+export async function runInputs(io: IO, inputs: string[], opts: InputOptions & FilterFlags & { userMatchesImpersonator?: boolean }, onRecord: (r: AuditRecord) => void): Promise<InputAccounting> {
   const [{ expandInputs }, { compileFilter }, { runPipeline }, { makeProgress }, { RejectReporter }] = await Promise.all([
     import('../ingest/sources.js'),
     import('../filter/index.js'),

@@ -72,8 +72,11 @@ Examples:
       }
       const groups = opts.group.flatMap((g) => g.split(',')).filter(Boolean);
       if (groups.length > 1) throw new UsageError('--group: rbac-gen writes a policy for one group at a time', 'pass a single --group NAME');
+      const { globMatcher, listOf } = await import('../filter/index.js');
+      const selected = listOf(opts.user);
       const state = rbacGen.init({
         group: groups[0],
+        ...(selected.length ? { select: globMatcher(selected) } : {}),
         includeSystem: !!opts.includeSystem,
         includeDiscovery: !!opts.includeDiscovery,
         excludeDenied: !!opts.excludeDenied,
@@ -88,9 +91,13 @@ Examples:
       if (opts.existing.length) {
         const snap = await loadRbac(opts.existing);
         existing = new Authorizer(snap);
-        if (!opts.quiet) for (const w of [...snap.warnings, ...existing.missing.map((m) => m.message)]) io.stderr.write(`warning: ${w}\n`);
+        if (!opts.quiet) {
+          for (const w of [...snap.warnings, ...existing.missing.map((m) => m.message)]) io.stderr.write(`warning: ${w}\n`);
+          const ignored = Object.entries(snap.ignored).map(([k, n]) => `${n} ${k}`);
+          if (ignored.length) io.stderr.write(`note: --existing: ignored objects that are not RBAC: ${ignored.join(', ')}\n`);
+        }
       }
-      const accounting = await runInputs(io, inputs, opts, (r) => {
+      const accounting = await runInputs(io, inputs, { ...opts, userMatchesImpersonator: true }, (r) => {
         if (existing && existing.allows(userInfo(r), requestAttributes(r)).allowed) {
           alreadyGranted++;
           return;

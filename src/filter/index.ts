@@ -16,6 +16,8 @@ export interface FilterOptions {
   status?: string[];
   denied?: boolean;
   cluster?: string[];
+  /** --user also matches the real user behind an impersonated request (rbac-gen: the impersonator needs `impersonate`). */
+  userMatchesImpersonator?: boolean;
 }
 
 export type Predicate = (r: AuditRecord) => boolean;
@@ -96,7 +98,8 @@ export function compileFilter(o: FilterOptions, now: number = Date.now()): Predi
   const users = listOf(o.user);
   if (users.length) {
     const m = globMatcher(users);
-    checks.push((r) => m(r.subject));
+    if (o.userMatchesImpersonator) checks.push((r) => m(r.subject) || (r.impersonator !== '' && m(r.impersonator)));
+    else checks.push((r) => m(r.subject));
   }
   const groups = listOf(o.group);
   if (groups.length) {

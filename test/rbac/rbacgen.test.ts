@@ -126,9 +126,13 @@ describe('rbac-gen gets right what other tools get wrong', () => {
         event({ auditID: 'i2', user: { username: 'alice', groups: [] }, impersonatedUser: { username: 'bob', groups: [] }, objectRef: { resource: 'pods', namespace: 'apps', apiVersion: 'v1' } }),
       ]),
     });
-    const r = await runCli(['rbac-gen', join(dir, 'a.log'), '--user', 'system:serviceaccount:apps:reporter,bob', '-o', 'report']);
+    const all = JSON.parse((await runCli(['rbac-gen', join(dir, 'a.log'), '-o', 'report'])).stdout);
+    expect(all.policies.map((p: { subject: { name: string } }) => p.subject.name).sort()).toEqual(['alice', 'bob', 'reporter']);
+    // --user alice selects her impersonated requests too, and writes a policy for her alone.
+    const r = await runCli(['rbac-gen', join(dir, 'a.log'), '--user', 'alice', '-o', 'report']);
     const rep = JSON.parse(r.stdout);
-    const alice = rep.policies.find((p: { subject: { name: string } }) => p.subject.name === 'alice');
+    expect(rep.policies).toHaveLength(1);
+    const alice = rep.policies[0];
     expect(alice.namespaces).toEqual([{ namespace: 'apps', rules: [expect.objectContaining({ rule: { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['impersonate'] } })] }]);
     expect(alice.cluster.map((e: { rule: unknown }) => e.rule)).toEqual([{ apiGroups: [''], resources: ['users'], verbs: ['impersonate'] }]);
     expect(rep.selfCheck.coverage).toBe(100);
@@ -166,6 +170,10 @@ subjects: [{kind: User, apiGroup: rbac.authorization.k8s.io, name: dev}]
     const r = await runCli(['rbac-gen', join(dir, 'a.log'), '--existing', join(dir, 'rbac.yaml'), '-o', 'report']);
     const rep = JSON.parse(r.stdout);
     expect(rep.alreadyGranted).toBe(3);
+    expect(r.stderr).not.toMatch(/ignored/);
+    writeFiles(dir, { 'more.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: a}\n' });
+    const r2 = await runCli(['rbac-gen', join(dir, 'a.log'), '--existing', join(dir, 'rbac.yaml'), '--existing', join(dir, 'more.yaml')]);
+    expect(r2.stderr).toMatch(/note: --existing: ignored objects that are not RBAC: 1 ConfigMap/);
     expect(rep.policies[0].cluster.map((e: { rule: unknown }) => e.rule)).toEqual([{ nonResourceURLs: ['/metrics'], verbs: ['get'] }]);
   });
 

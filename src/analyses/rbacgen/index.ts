@@ -22,6 +22,8 @@ export interface RbacGenOptions extends GenerateOptions {
   excludeDenied: boolean;
   /** Names kept per key for --resource-names; beyond this the rule is not pinned. */
   maxNames: number;
+  /** When set (--user, --serviceaccount), only these usernames get a policy. */
+  select?: (username: string) => boolean;
 }
 
 /** One distinct permission observed. */
@@ -64,6 +66,7 @@ export function subjectKey(s: PolicySubject): string {
 }
 
 function policySubjectFor(user: string, opts: RbacGenOptions): PolicySubject | null {
+  if (opts.select && !opts.select(user)) return null;
   const c = classifySubject(user);
   if (c.kind === 'ServiceAccount') {
     if (isControlPlaneServiceAccount(c.namespace, c.name) && !opts.includeSystem) return null;
@@ -106,6 +109,15 @@ function addKey(agg: SubjectAgg, k: Omit<KeyAgg, 'count' | 'firstMs' | 'first' |
   if (r.auditID && (a.examples.length < 2 || t <= a.examples[1]![0])) a.examples = earliest(a.examples, [[t, r.auditID]]);
 }
 
+function addRequest(a: SubjectAgg, r: AuditRecord, o: RbacGenOptions): void {
+  if (r.resource === '') {
+    addKey(a, { scope: '', apiGroup: '', resource: '', subresource: '', nonResourceURL: r.nonResourceURL, verb: r.verb }, '', r, o.maxNames);
+  } else {
+    const scope = r.namespace !== '' && !isClusterScoped(r.apiGroup, r.resource) ? r.namespace : '';
+    addKey(a, { scope, apiGroup: r.apiGroup, resource: r.resource, subresource: r.subresource, nonResourceURL: '', verb: r.verb }, r.name, r, o.maxNames);
+  }
+}
+
 function agg(s: RbacGenState, subject: PolicySubject): SubjectAgg {
   const k = subjectKey(subject);
   let a = s.subjects.get(k);
@@ -126,15 +138,13 @@ export const rbacGen: Reducer<RbacGenState, RbacGenReport, RbacGenOptions> = {
       return bumpLeft(s, 'granted to everyone (discovery, health, self reviews)');
     }
     const subject: PolicySubject | null = o.group !== undefined ? { kind: 'Group', name: o.group, namespace: '' } : policySubjectFor(r.subject, o);
-    if (!subject) return bumpLeft(s, 'system component (--include-system)');
-    const a = agg(s, subject);
-    a.requests++;
-    if (r.resource === '') {
-      addKey(a, { scope: '', apiGroup: '', resource: '', subresource: '', nonResourceURL: r.nonResourceURL, verb: r.verb }, '', r, o.maxNames);
-    } else {
-      const scope = r.namespace !== '' && !isClusterScoped(r.apiGroup, r.resource) ? r.namespace : '';
-      addKey(a, { scope, apiGroup: r.apiGroup, resource: r.resource, subresource: r.subresource, nonResourceURL: '', verb: r.verb }, r.name, r, o.maxNames);
-    }
+    if (subject) {
+      const a = agg(s, subject);
+      a.requests++;
+      addRequest(a, r, o);
+    } else if (o.select && !o.select(r.subject)) {
+      if (r.impersonator === '') bumpLeft(s, 'not a selected subject');
+    } else bumpLeft(s, 'system component (--include-system)');
     // Impersonating someone needs the `impersonate` verb on them: grant it to the impersonator.
     if (r.impersonator !== '' && o.group === undefined) {
       const imp = policySubjectFor(r.impersonator, o);
