@@ -121,10 +121,13 @@ export type Cell = string | number | null;
 
 export interface ViewSection {
   title: string;
-  /** Key/value pairs, or a table with a header row. */
-  kind: 'kv' | 'table' | 'bars';
+  /** Key/value pairs, a table with a header row, a bar chart, or a block of code (YAML…). */
+  kind: 'kv' | 'table' | 'bars' | 'code';
   columns?: string[];
   rows: Cell[][];
+  /** For `code` sections. */
+  text?: string;
+  lang?: string;
   /** Optional one-line note under the section. */
   note?: string;
 }
@@ -132,6 +135,8 @@ export interface ViewSection {
 /** Rendering context: never a clock. */
 export interface RenderContext {
   color: boolean;
+  /** kaudit's version, for formats that name their tool (SARIF). */
+  toolVersion?: string;
 }
 
 export type Renderer<R> = (report: R, ctx: RenderContext) => string;
@@ -165,6 +170,8 @@ export interface RoleObject {
   labels: Record<string, string>;
   rules: PolicyRule[];
   aggregationRule?: { clusterRoleSelectors: LabelSelector[] };
+  /** File it was read from ('' when generated). */
+  source?: string;
 }
 
 export interface RbacSubject {
@@ -181,6 +188,8 @@ export interface BindingObject {
   namespace: string;
   roleRef: { kind: 'Role' | 'ClusterRole'; name: string; apiGroup?: string };
   subjects: RbacSubject[];
+  /** File it was read from ('' when generated). */
+  source?: string;
 }
 
 /** Everything read from an RBAC export, plus what was ignored and why. */

@@ -19,6 +19,7 @@ interface CommandEntry {
 export const COMMANDS: readonly CommandEntry[] = [
   { name: 'summary', summary: 'the first look at a log: window, counts, top subjects/verbs/resources, latency', load: () => import('./summary.js') },
   { name: 'rbac-gen', summary: 'least-privilege Roles/ClusterRoles and bindings from what each subject did', load: () => import('./rbac-gen.js') },
+  { name: 'drift', summary: 'granted minus used, per subject: unused and sensitive grants, scores, CI gates', load: () => import('./drift.js') },
   { name: 'export', summary: 'normalized records after the filters, as CSV, JSON lines or JSON', load: () => import('./export.js') },
 ];
 

@@ -7,6 +7,17 @@ import { ruleAllows, selectorMatches, subjectMatches } from './match.js';
 /** One rule a user holds through one binding; `namespace` '' means cluster-wide (ClusterRoleBinding). */
 export interface EffectiveGrant extends Grant {
   namespace: string;
+  /** The binding subject that matched: `User alice`, `ServiceAccount ci/deployer`, `Group sre`. */
+  via: string;
+}
+
+/** Groups every user of a kind holds; grants through them are shared by everyone, not one subject's own. */
+export function isImplicitGroup(g: string): boolean {
+  return g === 'system:authenticated' || g === 'system:unauthenticated' || g === 'system:serviceaccounts' || g.startsWith('system:serviceaccounts:');
+}
+
+function describeSubject(s: { kind: string; name: string; namespace?: string }, bindingNamespace: string): string {
+  return s.kind === 'ServiceAccount' ? `ServiceAccount ${s.namespace || bindingNamespace}/${s.name}` : `${s.kind} ${s.name}`;
 }
 
 const SA_PREFIX = 'system:serviceaccount:';
@@ -24,11 +35,13 @@ export function withImplicitGroups(u: UserInfo): UserInfo {
   return { user: u.user, groups: [...groups].sort() };
 }
 
-const MASTERS_GRANT: Grant = {
+export const MASTERS_GRANT: EffectiveGrant = {
   binding: { kind: 'Group', name: 'system:masters', namespace: '' },
   role: { kind: 'built-in', name: 'system:masters (unconditional)', namespace: '' },
   rule: { verbs: ['*'], apiGroups: ['*'], resources: ['*'], nonResourceURLs: ['*'] },
   ruleIndex: 0,
+  namespace: '',
+  via: 'Group system:masters',
 };
 
 function ruleKey(r: PolicyRule): string {
@@ -126,12 +139,16 @@ export class Authorizer {
     // ClusterRoleBindings first, then RoleBindings, as the RBAC authorizer visits them.
     const ordered = [...bindings].sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'ClusterRoleBinding' ? -1 : 1));
     for (const b of ordered) {
-      if (!b.subjects.some((s) => subjectMatches(s, full.user, full.groups, b.namespace))) continue;
+      // Prefer a direct subject (User, ServiceAccount) over a group to say how the user holds it.
+      const matching = b.subjects.filter((s) => subjectMatches(s, full.user, full.groups, b.namespace));
+      if (matching.length === 0) continue;
       const rules = this.roleRules.get(this.roleKey(b));
       if (!rules) continue;
+      const direct = matching.find((s) => s.kind !== 'Group') ?? matching.find((s) => !isImplicitGroup(s.name)) ?? matching[0]!;
+      const via = describeSubject(direct, b.namespace);
       const role = { kind: b.roleRef.kind, name: b.roleRef.name, namespace: b.roleRef.kind === 'Role' ? b.namespace : '' };
       const binding = { kind: b.kind, name: b.name, namespace: b.namespace };
-      rules.forEach((rule, ruleIndex) => grants!.push({ binding, role, rule, ruleIndex, namespace: b.namespace }));
+      rules.forEach((rule, ruleIndex) => grants!.push({ binding, role, rule, ruleIndex, namespace: b.namespace, via }));
     }
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(key, grants);
@@ -148,8 +165,8 @@ export class Authorizer {
   }
 
   /** Every grant that allows the request (drift counts each as used). */
-  allowsAll(u: UserInfo, req: RequestAttributes): Grant[] {
-    const out: Grant[] = u.groups.includes('system:masters') ? [MASTERS_GRANT] : [];
+  allowsAll(u: UserInfo, req: RequestAttributes): EffectiveGrant[] {
+    const out: EffectiveGrant[] = u.groups.includes('system:masters') ? [MASTERS_GRANT] : [];
     for (const g of this.grantsOf(u)) if (grantApplies(g, req)) out.push(g);
     return out;
   }

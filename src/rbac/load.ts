@@ -49,11 +49,11 @@ function parseSelector(s: unknown): LabelSelector {
 }
 
 /** Adds one parsed object (or the items of a List) to the snapshot. */
-export function addObject(snap: RbacSnapshot, o: unknown, where: string): void {
+export function addObject(snap: RbacSnapshot, o: unknown, where: string, file = ''): void {
   if (!isObj(o)) return;
   const kind = typeof o.kind === 'string' ? o.kind : '';
   if (Array.isArray(o.items) && (kind === 'List' || kind.endsWith('List'))) {
-    o.items.forEach((item, i) => addObject(snap, item, `${where} item ${i + 1}`));
+    o.items.forEach((item, i) => addObject(snap, item, `${where} item ${i + 1}`, file));
     return;
   }
   if (!RBAC_KINDS.has(kind)) {
@@ -80,6 +80,7 @@ export function addObject(snap: RbacSnapshot, o: unknown, where: string): void {
       namespace: kind === 'Role' ? namespace : '',
       labels: isObj(meta.labels) ? Object.fromEntries(Object.entries(meta.labels).map(([k, v]) => [k, String(v)])) : {},
       rules,
+      source: file,
     };
     if (kind === 'ClusterRole' && isObj(o.aggregationRule) && Array.isArray(o.aggregationRule.clusterRoleSelectors)) {
       role.aggregationRule = { clusterRoleSelectors: o.aggregationRule.clusterRoleSelectors.map(parseSelector) };
@@ -111,6 +112,7 @@ export function addObject(snap: RbacSnapshot, o: unknown, where: string): void {
     namespace: kind === 'RoleBinding' ? namespace : '',
     roleRef: { kind: ref.kind, name: ref.name, ...(typeof ref.apiGroup === 'string' ? { apiGroup: ref.apiGroup } : {}) },
     subjects,
+    source: file,
   };
   if (kind === 'ClusterRoleBinding' && ref.kind === 'Role') {
     snap.warnings.push(`${where}: ClusterRoleBinding ${name} refers to a Role, which Kubernetes rejects; ignored`);
@@ -130,8 +132,8 @@ export async function addText(snap: RbacSnapshot, text: string, file: string): P
   if (t.startsWith('{') || t.startsWith('[')) {
     try {
       const v = JSON.parse(t) as unknown;
-      if (Array.isArray(v)) v.forEach((x, i) => addObject(snap, x, `${file} item ${i + 1}`));
-      else addObject(snap, v, file);
+      if (Array.isArray(v)) v.forEach((x, i) => addObject(snap, x, `${file} item ${i + 1}`, file));
+      else addObject(snap, v, file, file);
       return;
     } catch {
       /* fall through to YAML, which also reads JSON with comments or trailing text */
@@ -140,7 +142,7 @@ export async function addText(snap: RbacSnapshot, text: string, file: string): P
   const yaml = await import('js-yaml');
   try {
     let i = 0;
-    yaml.loadAll(text, (doc) => addObject(snap, doc, `${file} document ${++i}`), { filename: file });
+    yaml.loadAll(text, (doc) => addObject(snap, doc, `${file} document ${++i}`, file), { filename: file });
   } catch (e) {
     throw new InputError(`${file}: not YAML or JSON (${(e as Error).message.split('\n')[0]})`, 'pass the output of kubectl get roles,rolebindings,clusterroles,clusterrolebindings -A -o yaml');
   }

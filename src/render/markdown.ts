@@ -9,7 +9,10 @@ function cell(v: Cell): string {
 
 function section(s: ViewSection): string {
   const out = [`## ${mdCell(s.title)}`, ''];
-  if (s.kind === 'kv') {
+  if (s.kind === 'code') {
+    const fence = '```';
+    out.push(`${fence}${s.lang ?? ''}`, (s.text ?? '').replace(/```/g, "'''").trimEnd(), fence);
+  } else if (s.kind === 'kv') {
     out.push('| | |', '|---|---|');
     for (const [k, v] of s.rows) out.push(`| ${cell(k ?? '')} | ${cell(v ?? '')} |`);
   } else {

@@ -14,7 +14,9 @@ const BAR_WIDTH = 40;
 function renderSection(s: ViewSection, chalk: InstanceType<typeof Chalk>): string {
   const title = chalk.bold(s.title);
   let body: string;
-  if (s.kind === 'kv') {
+  if (s.kind === 'code') {
+    body = stripControl(s.text ?? '').replace(/\\x0a/g, '\n').trimEnd();
+  } else if (s.kind === 'kv') {
     const t = new Table({ style: { head: [], border: [], compact: true } });
     for (const [k, v] of s.rows) t.push({ [cell(k ?? '')]: cell(v ?? '') });
     body = t.toString();

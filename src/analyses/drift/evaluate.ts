@@ -1,0 +1,374 @@
+// Judges aggregated usage against the RBAC export: effective grants per subject (bindings,
+// aggregation, groups, implicit groups), which rules were used and how much, what was never used,
+// sensitive excess, observed requests nothing in the export allows, scores and bands.
+import type { InputAccounting, PolicyRule, RequestAttributes } from '../../types.js';
+import type { DriftState, ReqKey } from './index.js';
+import { isImplicitGroup, MASTERS_GRANT, type EffectiveGrant } from '../../rbac/authorizer.js';
+import { ruleAllows } from '../../rbac/match.js';
+import { classifySubject } from '../../normalize/subject.js';
+import { isControlPlaneServiceAccount } from '../../rules/identities.js';
+import { SENSITIVE, SEVERITY_RANK, type Severity } from '../../rules/sensitive.js';
+import { RESOURCE_VERBS } from '../../rules/verbs.js';
+import { rbacGen } from '../rbacgen/index.js';
+import { toPlainObject } from '../../rbac/generate.js';
+import { cmp } from '../../util/counter.js';
+
+/** Score bands: a subject uses at least this share of what it is granted. */
+export const BANDS = { green: 80, yellow: 50 } as const;
+/** A `*` counts as the eight resource verbs, or as this many resources or URLs, when scoring use. */
+export const WILDCARD_RESOURCES = 10;
+
+export type Band = 'green' | 'yellow' | 'red' | 'none';
+
+export interface GrantSource {
+  binding: { kind: string; name: string; namespace: string };
+  role: { kind: string; name: string; namespace: string };
+  ruleIndex: number;
+  via: string;
+  /** Namespace the grant is limited to ('' = cluster-wide). */
+  namespace: string;
+  /** RBAC file the binding came from. */
+  file: string;
+}
+
+export interface UsedRule {
+  source: GrantSource;
+  rule: PolicyRule;
+  used: { verbs: string[]; resources: string[]; apiGroups: string[]; names: string[] };
+  requests: number;
+  full: boolean;
+  /** Share of the rule used, 0..1 (see README: drift score). */
+  fraction: number;
+}
+
+export interface UnusedRule {
+  source: GrantSource;
+  rule: PolicyRule;
+  sensitive: string[];
+}
+
+export interface SensitiveExcess {
+  id: string;
+  severity: Severity;
+  description: string;
+  /** The unused sensitive permissions, e.g. `get secrets`. */
+  permissions: string[];
+  source: GrantSource | null;
+  rule: PolicyRule | null;
+}
+
+export interface Uncovered {
+  verb: string;
+  apiGroup: string;
+  resource: string;
+  namespace: string;
+  nonResourceURL: string;
+  names: string[];
+  requests: number;
+  denied: number;
+  examples: string[];
+}
+
+export interface SubjectDrift {
+  subject: { kind: 'User' | 'ServiceAccount' | 'Group'; name: string; namespace: string };
+  groups: string[];
+  requests: number;
+  dormant: boolean;
+  grantedRules: number;
+  usedRules: number;
+  fullyUsedRules: number;
+  /** Rules held through groups every user has (system:authenticated…): resolved, not scored. */
+  sharedRules: number;
+  used: UsedRule[];
+  unusedRules: UnusedRule[];
+  uncovered: Uncovered[];
+  sensitiveExcess: SensitiveExcess[];
+  /** 100 × Σ rule use fraction / granted rules; null when the subject holds no rules of its own. */
+  score: number | null;
+  severity: Band;
+  suggestion?: Record<string, unknown>[];
+}
+
+export interface DriftReport {
+  kind: 'kaudit.drift';
+  version: 1;
+  input: InputAccounting;
+  window: { from: string | null; to: string | null };
+  rbac: { files: string[]; roles: number; bindings: number; missingRoles: string[]; warnings: string[]; ignored: Record<string, number> };
+  summary: {
+    subjects: number;
+    withDrift: number;
+    dormant: number;
+    bands: Record<Band, number>;
+    grantedRules: number;
+    usedRules: number;
+    unusedRules: number;
+    sensitiveExcess: number;
+    uncoveredRequests: number;
+    averageScore: number | null;
+  };
+  subjects: SubjectDrift[];
+}
+
+function grantId(g: EffectiveGrant): string {
+  return `${g.binding.kind}|${g.binding.namespace}|${g.binding.name}|${g.role.kind}|${g.role.namespace}|${g.role.name}|${g.ruleIndex}`;
+}
+
+interface Usage {
+  requests: number;
+  verbs: Set<string>;
+  resources: Set<string>;
+  apiGroups: Set<string>;
+  names: Set<string>;
+}
+
+function viaGroup(via: string): string | null {
+  return via.startsWith('Group ') ? via.slice(6) : null;
+}
+
+function isShared(g: EffectiveGrant): boolean {
+  const grp = viaGroup(g.via);
+  return grp !== null && isImplicitGroup(grp);
+}
+
+function isSystemSubject(kind: string, name: string, namespace: string): boolean {
+  if (kind === 'Group') return name.startsWith('system:') && name !== 'system:masters';
+  if (kind === 'ServiceAccount') return isControlPlaneServiceAccount(namespace, name);
+  return classifySubject(name).kind !== 'User';
+}
+
+function hasWildcard(r: PolicyRule): boolean {
+  return [r.verbs, r.apiGroups ?? [], r.resources ?? [], r.nonResourceURLs ?? []].some((l) => l.some((x) => x === '*' || x.startsWith('*/')));
+}
+
+function share(used: number, listed: string[], wildcardWeight: number): number {
+  let total = 0;
+  for (const x of listed) total += x === '*' || x.startsWith('*/') || x.endsWith('*') ? wildcardWeight : 1;
+  return total === 0 ? 0 : Math.min(1, used / total);
+}
+
+function useOf(rule: PolicyRule, u: Usage): { full: boolean; fraction: number } {
+  if (rule.nonResourceURLs) {
+    const fv = share([...u.verbs].filter((v) => rule.verbs.includes(v) || rule.verbs.includes('*')).length, rule.verbs, RESOURCE_VERBS.length);
+    const fr = share([...u.resources].length, rule.nonResourceURLs, WILDCARD_RESOURCES);
+    return { full: !hasWildcard(rule) && fv === 1 && fr === 1, fraction: fv * fr };
+  }
+  const fv = share(u.verbs.size, rule.verbs, RESOURCE_VERBS.length);
+  const fr = share(u.resources.size, rule.resources ?? [], WILDCARD_RESOURCES);
+  const groupsFull = (rule.apiGroups ?? []).every((g) => g !== '*' && u.apiGroups.has(g));
+  const namesFull = !rule.resourceNames || rule.resourceNames.every((n) => u.names.has(n));
+  return { full: !hasWildcard(rule) && fv === 1 && fr === 1 && groupsFull && namesFull, fraction: fv * fr };
+}
+
+function band(score: number | null): Band {
+  if (score === null) return 'none';
+  return score >= BANDS.green ? 'green' : score >= BANDS.yellow ? 'yellow' : 'red';
+}
+
+function permissionLabel(p: Partial<RequestAttributes>): string {
+  const res = p.subresource ? `${p.resource}/${p.subresource}` : p.resource!;
+  return `${p.verb} ${p.apiGroup ? `${res}.${p.apiGroup}` : res}`;
+}
+
+/** Sensitive entries an unused (or partly unused) grant matches, with the permissions left unused. */
+function sensitiveOf(g: EffectiveGrant, u: Usage | undefined): SensitiveExcess[] {
+  const out: SensitiveExcess[] = [];
+  for (const e of SENSITIVE) {
+    if (e.group) continue;
+    if (e.wildcard) {
+      if (hasWildcard(g.rule)) out.push({ id: e.id, severity: e.severity, description: e.description, permissions: [describeRule(g.rule)], source: null, rule: g.rule });
+      continue;
+    }
+    const unused: string[] = [];
+    for (const p of e.probes ?? []) {
+      const req: RequestAttributes = { verb: p.verb!, apiGroup: p.apiGroup ?? '', resource: p.resource!, subresource: p.subresource ?? '', namespace: g.namespace || 'default', name: g.rule.resourceNames?.[0] ?? '', nonResourceURL: '' };
+      if (!ruleAllows(req, g.rule)) continue;
+      const combined = req.subresource ? `${req.resource}/${req.subresource}` : req.resource;
+      if (u && u.verbs.has(req.verb) && u.resources.has(combined)) continue;
+      unused.push(permissionLabel(p));
+    }
+    if (unused.length) out.push({ id: e.id, severity: e.severity, description: e.description, permissions: [...new Set(unused)], source: null, rule: g.rule });
+  }
+  return out;
+}
+
+export function describeRule(r: PolicyRule): string {
+  const verbs = r.verbs.join(',');
+  if (r.nonResourceURLs) return `${verbs} ${r.nonResourceURLs.join(',')}`;
+  const groups = (r.apiGroups ?? []).map((g) => (g === '' ? 'core' : g)).join(',');
+  const names = r.resourceNames?.length ? ` [${r.resourceNames.join(',')}]` : '';
+  return `${verbs} ${(r.resources ?? []).join(',')} (${groups})${names}`;
+}
+
+function sourceOf(g: EffectiveGrant, files: Map<string, string>): GrantSource {
+  return { binding: g.binding, role: g.role, ruleIndex: g.ruleIndex, via: g.via, namespace: g.namespace, file: files.get(`${g.binding.kind}|${g.binding.namespace}|${g.binding.name}`) ?? '' };
+}
+
+function probes(k: ReqKey): string[] {
+  const names = [...k.names.keys()];
+  if (k.other > 0 || names.length === 0) names.push('');
+  return names;
+}
+
+export function evaluate(s: DriftState, input: InputAccounting): DriftReport {
+  const o = s.opts;
+  const authz = o.authz;
+  const snap = authz.snapshot;
+  const files = new Map(snap.bindings.map((b) => [`${b.kind}|${b.namespace}|${b.name}`, b.source ?? '']));
+
+  // Subjects: everyone bound in the export, and everyone seen in the logs.
+  type Subj = SubjectDrift['subject'];
+  const subjects = new Map<string, Subj>();
+  const keyOf = (x: Subj): string => `${x.kind}\u0000${x.namespace}\u0000${x.name}`;
+  const addSubject = (x: Subj): void => {
+    if (!o.includeSystem && isSystemSubject(x.kind, x.name, x.namespace)) return;
+    if (x.kind === 'Group' && isImplicitGroup(x.name)) return;
+    subjects.set(keyOf(x), x);
+  };
+  for (const b of snap.bindings) {
+    for (const sub of b.subjects) {
+      if (sub.kind === 'ServiceAccount') {
+        const ns = sub.namespace || b.namespace;
+        if (ns) addSubject({ kind: 'ServiceAccount', name: sub.name, namespace: ns });
+      } else addSubject({ kind: sub.kind, name: sub.name, namespace: '' });
+    }
+  }
+  const userOf = (x: Subj): string => (x.kind === 'ServiceAccount' ? `system:serviceaccount:${x.namespace}:${x.name}` : x.name);
+  for (const u of s.users.values()) {
+    const c = classifySubject(u.user);
+    addSubject(c.kind === 'ServiceAccount' ? { kind: 'ServiceAccount', name: c.name, namespace: c.namespace } : { kind: 'User', name: u.user, namespace: '' });
+  }
+
+  // Usage per grant, per subject (a group's grants are used by any member's requests).
+  const usage = new Map<string, Map<string, Usage>>();
+  const uncovered = new Map<string, Uncovered[]>();
+  const useFor = (subjectKey: string, g: EffectiveGrant, k: ReqKey, name: string, count: number): void => {
+    let m = usage.get(subjectKey);
+    if (!m) usage.set(subjectKey, (m = new Map()));
+    const id = grantId(g);
+    let u = m.get(id);
+    if (!u) m.set(id, (u = { requests: 0, verbs: new Set(), resources: new Set(), apiGroups: new Set(), names: new Set() }));
+    u.requests += count;
+    u.verbs.add(k.verb);
+    u.resources.add(k.resource ? (k.subresource ? `${k.resource}/${k.subresource}` : k.resource) : k.nonResourceURL);
+    if (k.resource) u.apiGroups.add(k.apiGroup);
+    if (name) u.names.add(name);
+  };
+  for (const u of s.users.values()) {
+    const c = classifySubject(u.user);
+    const me: Subj = c.kind === 'ServiceAccount' ? { kind: 'ServiceAccount', name: c.name, namespace: c.namespace } : { kind: 'User', name: u.user, namespace: '' };
+    const myKey = keyOf(me);
+    const info = { user: u.user, groups: [...u.groups].sort() };
+    for (const k of u.keys.values()) {
+      const missing: string[] = [];
+      let missingCount = 0;
+      for (const name of probes(k)) {
+        const count = name === '' ? k.other || k.count : k.names.get(name)!;
+        const req: RequestAttributes = { verb: k.verb, apiGroup: k.apiGroup, resource: k.resource, subresource: k.subresource, namespace: k.namespace, name, nonResourceURL: k.nonResourceURL };
+        const grants = authz.allowsAll(info, req);
+        if (grants.length === 0) {
+          missing.push(name);
+          missingCount += count;
+          continue;
+        }
+        for (const g of grants) {
+          useFor(myKey, g, k, name, count);
+          const grp = viaGroup(g.via);
+          if (grp !== null && !isImplicitGroup(grp)) useFor(keyOf({ kind: 'Group', name: grp, namespace: '' }), g, k, name, count);
+        }
+      }
+      if (missing.length) {
+        const list = uncovered.get(myKey) ?? [];
+        list.push({ verb: k.verb, apiGroup: k.apiGroup, resource: k.subresource ? `${k.resource}/${k.subresource}` : k.resource, namespace: k.namespace, nonResourceURL: k.nonResourceURL, names: missing.filter(Boolean).sort(), requests: missingCount, denied: Math.min(k.denied, missingCount), examples: k.examples.map((e) => e[1]) });
+        uncovered.set(myKey, list);
+      }
+    }
+  }
+
+  // Suggestions: rbac-gen's policy per subject, from the same requests.
+  const suggestions = new Map<string, Record<string, unknown>[]>();
+  if (s.gen) {
+    const rep = rbacGen.finish(s.gen, { input });
+    for (const p of rep.policies) suggestions.set(keyOf({ kind: p.subject.kind, name: p.subject.name, namespace: p.subject.namespace }), p.objects.map(toPlainObject));
+  }
+
+  const out: SubjectDrift[] = [];
+  for (const [key, subj] of subjects) {
+    if (o.subjectKinds.length && !o.subjectKinds.includes(subj.kind)) continue;
+    const observed = subj.kind === 'Group' ? undefined : s.users.get(userOf(subj));
+    const groups = observed ? [...observed.groups].sort() : [];
+    const grants = subj.kind === 'Group' ? authz.grantsOf({ user: '', groups: [subj.name] }).filter((g) => g.via === `Group ${subj.name}`) : authz.grantsOf({ user: userOf(subj), groups });
+    const own = grants.filter((g) => !isShared(g));
+    const used: UsedRule[] = [];
+    const unusedRules: UnusedRule[] = [];
+    const sensitiveExcess: SensitiveExcess[] = [];
+    const myUsage = usage.get(key);
+    let sum = 0;
+    for (const g of own) {
+      const u = myUsage?.get(grantId(g));
+      const src = sourceOf(g, files);
+      const sens = sensitiveOf(g, u).map((e) => ({ ...e, source: src }));
+      sensitiveExcess.push(...sens);
+      if (!u) {
+        unusedRules.push({ source: src, rule: g.rule, sensitive: sens.map((e) => e.id) });
+        continue;
+      }
+      const { full, fraction } = useOf(g.rule, u);
+      sum += fraction;
+      used.push({ source: src, rule: g.rule, used: { verbs: [...u.verbs].sort(), resources: [...u.resources].sort(), apiGroups: [...u.apiGroups].sort(), names: [...u.names].sort() }, requests: u.requests, full, fraction: Math.round(fraction * 1000) / 1000 });
+    }
+    const masters = subj.kind === 'Group' ? subj.name === 'system:masters' : groups.includes('system:masters');
+    if (masters) {
+      const e = SENSITIVE.find((x) => x.group === 'system:masters')!;
+      sensitiveExcess.unshift({ id: e.id, severity: e.severity, description: e.description, permissions: ['*'], source: { ...sourceOf(MASTERS_GRANT, files), file: '' }, rule: MASTERS_GRANT.rule });
+    }
+    sensitiveExcess.sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || cmp(a.id, b.id));
+    const requests = subj.kind === 'Group' ? [...(myUsage?.values() ?? [])].reduce((n, u) => n + u.requests, 0) : (observed?.requests ?? 0);
+    const score = own.length === 0 ? null : Math.round((1000 * sum) / own.length) / 10;
+    const d: SubjectDrift = {
+      subject: subj,
+      groups,
+      requests,
+      dormant: own.length > 0 && requests === 0,
+      grantedRules: own.length,
+      usedRules: used.length,
+      fullyUsedRules: used.filter((x) => x.full).length,
+      sharedRules: grants.length - own.length,
+      used,
+      unusedRules,
+      uncovered: (uncovered.get(key) ?? []).sort((a, b) => b.requests - a.requests || cmp(`${a.verb} ${a.resource} ${a.namespace}`, `${b.verb} ${b.resource} ${b.namespace}`)),
+      sensitiveExcess,
+      score,
+      severity: band(score),
+    };
+    const drifted = unusedRules.length > 0 || sensitiveExcess.length > 0 || used.some((x) => !x.full);
+    if (o.onlyDrift && !drifted) continue;
+    if (s.gen && drifted && suggestions.has(key)) d.suggestion = suggestions.get(key);
+    out.push(d);
+  }
+  out.sort((a, b) => (a.score ?? 101) - (b.score ?? 101) || cmp(keyOf(a.subject), keyOf(b.subject)));
+
+  const bands: Record<Band, number> = { green: 0, yellow: 0, red: 0, none: 0 };
+  for (const d of out) bands[d.severity]++;
+  const scored = out.filter((d) => d.score !== null);
+  return {
+    kind: 'kaudit.drift',
+    version: 1,
+    input,
+    window: { from: s.from || null, to: s.to || null },
+    rbac: { files: snap.files, roles: snap.roles.length, bindings: snap.bindings.length, missingRoles: authz.missing.map((m) => m.message), warnings: snap.warnings, ignored: snap.ignored },
+    summary: {
+      subjects: out.length,
+      withDrift: out.filter((d) => d.unusedRules.length > 0 || d.sensitiveExcess.length > 0).length,
+      dormant: out.filter((d) => d.dormant).length,
+      bands,
+      grantedRules: out.reduce((n, d) => n + d.grantedRules, 0),
+      usedRules: out.reduce((n, d) => n + d.usedRules, 0),
+      unusedRules: out.reduce((n, d) => n + d.unusedRules.length, 0),
+      sensitiveExcess: out.reduce((n, d) => n + d.sensitiveExcess.length, 0),
+      uncoveredRequests: out.reduce((n, d) => n + d.uncovered.reduce((m, u) => m + u.requests, 0), 0),
+      averageScore: scored.length ? Math.round((10 * scored.reduce((n, d) => n + d.score!, 0)) / scored.length) / 10 : null,
+    },
+    subjects: out,
+  };
+}

@@ -1,0 +1,134 @@
+// Presents a DriftReport: a View for table/Markdown, findings for SARIF, cases for JUnit.
+import type { Cell, View, ViewSection } from '../../types.js';
+import type { DriftReport, GrantSource, SubjectDrift } from './evaluate.js';
+import { describeRule, BANDS } from './evaluate.js';
+import { SENSITIVE } from '../../rules/sensitive.js';
+import { DRIFT_FINDINGS } from '../../rules/findings.js';
+import type { SarifResult, SarifRule } from '../../render/sarif.js';
+import type { JunitCase } from '../../render/junit.js';
+import { subjectFailures, type GateOptions } from './gate.js';
+import { accountingRows } from '../../render/accounting.js';
+import { objectsYaml } from '../../render/rbac-yaml.js';
+import type { K8sObject } from '../../rbac/generate.js';
+
+export function subjectName(d: SubjectDrift): string {
+  return d.subject.kind === 'ServiceAccount' ? `${d.subject.namespace}/${d.subject.name}` : d.subject.name;
+}
+
+export function sourceLabel(s: GrantSource): string {
+  const b = s.binding.namespace ? `${s.binding.kind} ${s.binding.namespace}/${s.binding.name}` : `${s.binding.kind} ${s.binding.name}`;
+  const r = s.role.namespace ? `${s.role.kind} ${s.role.namespace}/${s.role.name}` : `${s.role.kind} ${s.role.name}`;
+  return `${b} → ${r}`;
+}
+
+function firstFew(xs: string[], n: number): string {
+  return xs.length <= n ? xs.join(', ') : `${xs.slice(0, n).join(', ')} (+${xs.length - n} more)`;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function score(d: SubjectDrift): Cell {
+  return d.score === null ? '-' : `${d.score}%`;
+}
+
+export function driftView(r: DriftReport): View {
+  const s = r.summary;
+  const sections: ViewSection[] = [
+    {
+      title: 'Drift summary',
+      kind: 'kv',
+      rows: [
+        ['window', r.window.from === null ? '(no requests)' : `${r.window.from} → ${r.window.to}`],
+        ['RBAC export', `${plural(r.rbac.files.length, 'file')}, ${plural(r.rbac.roles, 'role')}, ${plural(r.rbac.bindings, 'binding')}${r.rbac.missingRoles.length ? `, ${plural(r.rbac.missingRoles.length, 'binding')} to missing roles` : ''}`],
+        ['subjects', `${s.subjects} (${s.withDrift} with drift, ${s.dormant} dormant)`],
+        ['bands', `${s.bands.red} red, ${s.bands.yellow} yellow, ${s.bands.green} green, ${s.bands.none} without own grants`],
+        ['rules', `${s.grantedRules} granted, ${s.usedRules} used, ${s.unusedRules} unused`],
+        ['sensitive excess', s.sensitiveExcess],
+        ['uncovered requests', s.uncoveredRequests],
+        ['average score', s.averageScore === null ? '-' : `${s.averageScore}%`],
+        ...accountingRows(r.input).filter((row) => row[0] === 'used' || row[0] === 'rejected'),
+      ],
+    },
+    {
+      title: 'Subjects',
+      kind: 'table',
+      columns: ['subject', 'kind', 'requests', 'granted', 'used', 'unused', 'score', 'band', 'sensitive', 'uncovered', 'dormant'],
+      rows: r.subjects.map((d) => [subjectName(d), d.subject.kind, d.requests, d.grantedRules, d.usedRules, d.unusedRules.length, score(d), d.severity, d.sensitiveExcess.length, d.uncovered.reduce((n, u) => n + u.requests, 0), d.dormant ? 'yes' : 'no']),
+      note: `Score: used share of the subject's own rules (a rule used in part counts in part; a * counts as 8 verbs or 10 resources). Bands: green ≥ ${BANDS.green}%, yellow ≥ ${BANDS.yellow}%, red below.`,
+    },
+    {
+      title: 'Sensitive excess',
+      kind: 'table',
+      columns: ['subject', 'id', 'severity', 'sensitive grant', 'unused', 'granted by', 'via'],
+      rows: r.subjects.flatMap((d) => d.sensitiveExcess.map((e) => [subjectName(d), e.id, e.severity, e.description, firstFew(e.permissions, 3), e.source ? sourceLabel(e.source) : '', e.source?.via ?? ''])),
+    },
+    {
+      title: 'Unused rules',
+      kind: 'table',
+      columns: ['subject', 'rule', 'granted by', 'scope'],
+      rows: r.subjects.flatMap((d) => d.unusedRules.map((u) => [subjectName(d), describeRule(u.rule), sourceLabel(u.source), u.source.namespace || 'cluster'])),
+    },
+    {
+      title: 'Partly used rules',
+      kind: 'table',
+      columns: ['subject', 'rule', 'used', 'requests', 'granted by'],
+      rows: r.subjects.flatMap((d) => d.used.filter((u) => !u.full).map((u) => [subjectName(d), describeRule(u.rule), `${u.used.verbs.join(',')} ${u.used.resources.join(',')}`, u.requests, sourceLabel(u.source)])),
+    },
+    {
+      title: 'Requests the export does not allow',
+      kind: 'table',
+      columns: ['subject', 'verb', 'resource or URL', 'namespace', 'requests', 'denied'],
+      rows: r.subjects.flatMap((d) => d.uncovered.map((u) => [subjectName(d), u.verb, u.nonResourceURL || (u.apiGroup ? `${u.resource}.${u.apiGroup}` : u.resource), u.namespace || '(cluster)', u.requests, u.denied])),
+    },
+  ];
+  for (const d of r.subjects) {
+    if (!d.suggestion) continue;
+    sections.push({ title: `Suggested replacement for ${d.subject.kind} ${subjectName(d)}`, kind: 'code', lang: 'yaml', rows: [], text: suggestionYaml(d.suggestion) });
+  }
+  if (r.rbac.missingRoles.length) sections.push({ title: 'Export warnings', kind: 'table', columns: ['warning'], rows: r.rbac.missingRoles.map((m) => [m]) });
+  return { title: 'kaudit drift', sections: sections.filter((x) => x.kind !== 'table' || x.rows.length > 0) };
+}
+
+function suggestionYaml(objs: Record<string, unknown>[]): string {
+  return objectsYaml(objs as unknown as K8sObject[], false);
+}
+
+export function driftSarif(r: DriftReport): { rules: SarifRule[]; results: SarifResult[] } {
+  const rules: SarifRule[] = [...SENSITIVE.map((e) => ({ id: e.id, description: e.description, severity: e.severity })), ...Object.values(DRIFT_FINDINGS)];
+  const results: SarifResult[] = [];
+  for (const d of r.subjects) {
+    const who = `${d.subject.kind} ${subjectName(d)}`;
+    for (const e of d.sensitiveExcess) {
+      results.push({ ruleId: e.id, severity: e.severity, message: `${who} holds an unused sensitive grant: ${e.description} (${e.permissions.join(', ')})${e.source ? ` via ${sourceLabel(e.source)}` : ''}`, uri: e.source?.file ?? '', logical: e.source ? sourceLabel(e.source) : who });
+    }
+    for (const u of d.unusedRules) {
+      if (u.sensitive.length) continue; // already reported under its sensitive id
+      results.push({ ruleId: DRIFT_FINDINGS.unused.id, severity: DRIFT_FINDINGS.unused.severity, message: `${who} never used: ${describeRule(u.rule)} (${sourceLabel(u.source)})`, uri: u.source.file, logical: sourceLabel(u.source) });
+    }
+    if (d.dormant) results.push({ ruleId: DRIFT_FINDINGS.dormant.id, severity: DRIFT_FINDINGS.dormant.severity, message: `${who} holds ${d.grantedRules} rules and made no request in ${r.window.from ?? '?'} → ${r.window.to ?? '?'}`, uri: '', logical: who });
+    for (const u of d.uncovered) {
+      results.push({ ruleId: DRIFT_FINDINGS.uncovered.id, severity: DRIFT_FINDINGS.uncovered.severity, message: `${who}: ${u.requests} × ${u.verb} ${u.nonResourceURL || u.resource}${u.namespace ? ` in ${u.namespace}` : ''} not allowed by the export (${u.denied} denied)`, uri: '', logical: who });
+    }
+  }
+  return { rules, results };
+}
+
+export function driftJunit(r: DriftReport, g: GateOptions): JunitCase[] {
+  return r.subjects.map((d) => {
+    const why = subjectFailures(d, g.failOn.length || g.maxUnused !== undefined ? g : { failOn: ['sensitive', 'red'] });
+    const c: JunitCase = { classname: `kaudit.drift.${d.subject.kind}`, name: subjectName(d) };
+    if (why.length) {
+      c.failure = {
+        message: why.join('; '),
+        text: [
+          `score ${d.score ?? '-'}% (${d.severity}), ${d.grantedRules} rules granted, ${d.usedRules} used`,
+          ...d.sensitiveExcess.map((e) => `${e.id} ${e.severity}: ${e.description}: ${e.permissions.join(', ')}${e.source ? ` (${sourceLabel(e.source)})` : ''}`),
+          ...d.unusedRules.map((u) => `unused: ${describeRule(u.rule)} (${sourceLabel(u.source)})`),
+        ].join('\n'),
+      };
+    }
+    return c;
+  });
+}

@@ -1,0 +1,104 @@
+// `audit drift --rbac RBAC FILES…`: granted minus used, per subject, made for CI.
+import { Option, type Command } from 'commander';
+import type { IO } from './io.js';
+import { useColor } from './io.js';
+import { addFilterOptions, addInputOptions, runInputs, type FilterFlags, type InputOptions } from './common.js';
+import { UsageError } from '../util/errors.js';
+
+export const DRIFT_FORMATS = ['table', 'json', 'markdown', 'sarif', 'junit'] as const;
+
+interface Opts extends InputOptions, FilterFlags {
+  output: (typeof DRIFT_FORMATS)[number];
+  rbac: string[];
+  subjectKind: string[];
+  onlyDrift?: boolean;
+  includeSystem?: boolean;
+  suggest?: boolean;
+  failOn: string[];
+  maxUnused?: number;
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+const KINDS = ['User', 'ServiceAccount', 'Group'];
+
+function percent(v: string): number {
+  const n = Number(v.replace(/%$/, ''));
+  if (!Number.isFinite(n) || n < 0 || n > 100) throw new UsageError(`--max-unused: ${JSON.stringify(v)} is not a percentage`, 'pass a number from 0 to 100, e.g. --max-unused 40');
+  return n;
+}
+
+export function register(program: Command, io: IO, setExit: (code: number) => void): void {
+  const cmd = program
+    .command('drift')
+    .summary('granted minus used, per subject: unused and sensitive grants, scores, CI gates')
+    .description(
+      'Compare an RBAC export (kubectl get roles,rolebindings,clusterroles,clusterrolebindings -A -o yaml) with what each subject did in the logs: effective grants (bindings, aggregated ClusterRoles, groups), used and unused rules, sensitive unused grants, requests the export does not allow, dormant subjects, and a least-privilege score.',
+    );
+  addInputOptions(cmd);
+  addFilterOptions(cmd);
+  cmd
+    .option('--rbac <file>', 'RBAC export: YAML or JSON, a file or a directory (repeatable; required)', collect, [])
+    .option('--subject-kind <kinds>', 'only these subject kinds: User, ServiceAccount, Group (repeatable, comma-separated)', collect, [])
+    .option('--only-drift', 'hide subjects with no excess')
+    .option('--include-system', 'also judge system components (control plane, nodes, kube-system controllers, system: groups)')
+    .option('--suggest', 'add, per drifted subject, the least-privilege replacement rbac-gen would write (from its allowed requests)')
+    .option('--fail-on <what>', 'exit 1 when any subject has: sensitive (sensitive excess), red, yellow (or red), any (any unused rule); comma-separated', collect, [])
+    .option('--max-unused <pct>', 'exit 1 when any subject leaves more than PCT% of its grants unused', percent)
+    .addOption(new Option('-o, --output <format>', 'output format').choices(DRIFT_FORMATS as unknown as string[]).default('table'))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ audit drift --rbac rbac.yaml audit.log*
+  $ audit drift --rbac rbac/ logs/ --only-drift --suggest -o markdown > drift.md
+  $ audit drift --rbac rbac.yaml logs/ --fail-on sensitive,red -o sarif > drift.sarif
+
+Exit codes: 0 no threshold crossed (or none set), 1 a --fail-on/--max-unused threshold crossed, 2 usage or input error.`,
+    )
+    .action(async (inputs: string[], opts: Opts) => {
+      if (opts.rbac.length === 0) throw new UsageError('--rbac is required', 'pass the RBAC export: kubectl get roles,rolebindings,clusterroles,clusterrolebindings -A -o yaml > rbac.yaml, then --rbac rbac.yaml');
+      const { FAIL_ON, gate } = await import('../analyses/drift/gate.js');
+      const failOn = opts.failOn.flatMap((f) => f.split(',')).map((f) => f.trim()).filter(Boolean);
+      for (const f of failOn) if (!(FAIL_ON as readonly string[]).includes(f)) throw new UsageError(`--fail-on: ${JSON.stringify(f)} is not a threshold`, `use ${FAIL_ON.join(', ')} (comma-separated)`);
+      const kinds = opts.subjectKind.flatMap((k) => k.split(',')).map((k) => k.trim()).filter(Boolean);
+      for (const k of kinds) if (!KINDS.includes(k)) throw new UsageError(`--subject-kind: ${JSON.stringify(k)} is not a subject kind`, `use ${KINDS.join(', ')}`);
+      const [{ loadRbac }, { Authorizer }, { drift }, view, { renderReport }, { renderSarif }, { renderJunit }, { VERSION }] = await Promise.all([
+        import('../rbac/load.js'),
+        import('../rbac/authorizer.js'),
+        import('../analyses/drift/index.js'),
+        import('../analyses/drift/view.js'),
+        import('../render/index.js'),
+        import('../render/sarif.js'),
+        import('../render/junit.js'),
+        import('./index.js'),
+      ]);
+      const snap = await loadRbac(opts.rbac);
+      const authz = new Authorizer(snap);
+      if (!opts.quiet) {
+        for (const w of [...snap.warnings, ...authz.missing.map((m) => m.message)]) io.stderr.write(`warning: ${w}\n`);
+        const ignored = Object.entries(snap.ignored).map(([k, n]) => `${n} ${k}`);
+        if (ignored.length) io.stderr.write(`note: --rbac: ignored objects that are not RBAC: ${ignored.join(', ')}\n`);
+      }
+      const state = drift.init({ authz, includeSystem: !!opts.includeSystem, subjectKinds: kinds, onlyDrift: !!opts.onlyDrift, suggest: !!opts.suggest, maxNames: 50 });
+      const accounting = await runInputs(io, inputs, opts, (r) => drift.add(state, r));
+      const report = drift.finish(state, { input: accounting });
+      const g = { failOn: failOn as ('sensitive' | 'red' | 'yellow' | 'any')[], maxUnused: opts.maxUnused };
+      let text: string;
+      if (opts.output === 'sarif') {
+        const { rules, results } = view.driftSarif(report);
+        text = renderSarif({ name: 'kaudit', version: VERSION, uri: 'https://www.npmjs.com/package/kaudit' }, rules, results);
+      } else if (opts.output === 'junit') text = renderJunit('kaudit drift', view.driftJunit(report, g));
+      else text = await renderReport(opts.output, { report, view: view.driftView }, { color: useColor(io) });
+      io.stdout.write(text);
+      const verdict = gate(report, g);
+      if (verdict.failed) {
+        if (!opts.quiet) {
+          io.stderr.write(`drift: thresholds crossed by ${verdict.lines.length} subject${verdict.lines.length === 1 ? '' : 's'}:\n`);
+          for (const l of verdict.lines.slice(0, 20)) io.stderr.write(`  ${l}\n`);
+        }
+        setExit(1);
+        return;
+      }
+      setExit(0);
+    });
+}

@@ -1,0 +1,216 @@
+import { describe, it, expect } from 'vitest';
+import { join } from 'node:path';
+import { runCli, tmpDir, writeFiles, event, jsonl } from '../helpers.js';
+import { drift } from '../../src/analyses/drift/index.js';
+import { Authorizer } from '../../src/rbac/authorizer.js';
+import { loadRbac } from '../../src/rbac/load.js';
+import { collect } from '../helpers.js';
+import type { InputAccounting } from '../../src/types.js';
+
+const RBAC = 'fixtures/drift/rbac.yaml';
+const LOG = 'fixtures/drift/audit.log';
+const NO: InputAccounting = { files: [], lines: 0, events: 0, requests: 0, duplicates: 0, rejected: 0, used: 0, skipped: 0 };
+
+async function report(args: string[] = [], log = LOG, rbac = RBAC) {
+  const r = await runCli(['drift', '--rbac', rbac, log, '-o', 'json', ...args]);
+  return { ...r, rep: r.stdout ? JSON.parse(r.stdout) : null };
+}
+const find = (rep: { subjects: { subject: { kind: string; name: string } }[] }, kind: string, name: string) => rep.subjects.find((s) => s.subject.kind === kind && s.subject.name === name) as any;
+
+describe('drift on the fixture cluster, worked out by hand', () => {
+  it('aggregated ClusterRole through a RoleBinding (apps/reporter): 1 of 3 verbs of one rule, all of the other → (1/3 + 1)/2 = 66.7%, yellow', async () => {
+    const { rep } = await report();
+    const d = find(rep, 'ServiceAccount', 'reporter');
+    expect(d).toMatchObject({ subject: { namespace: 'apps' }, requests: 6, grantedRules: 2, usedRules: 2, fullyUsedRules: 1, sharedRules: 1, score: 66.7, severity: 'yellow', dormant: false, unusedRules: [], sensitiveExcess: [], uncovered: [] });
+    const pods = d.used.find((u: any) => u.rule.resources[0] === 'pods');
+    expect(pods).toMatchObject({ full: false, fraction: 0.333, requests: 3, used: { verbs: ['list'], resources: ['pods'] }, source: { binding: { kind: 'RoleBinding', name: 'reporter-reads', namespace: 'apps' }, role: { kind: 'ClusterRole', name: 'app-reader' }, namespace: 'apps', file: RBAC } });
+  });
+
+  it('a Role with unused sensitive rules (ci/deployer): 1 of 3 rules → 33.3%, red; get secrets and create pods are sensitive excess', async () => {
+    const { rep } = await report();
+    const d = find(rep, 'ServiceAccount', 'deployer');
+    expect(d).toMatchObject({ grantedRules: 3, usedRules: 1, score: 33.3, severity: 'red' });
+    expect(d.unusedRules.map((u: any) => [u.rule.resources, u.rule.verbs, u.sensitive])).toEqual([
+      [['pods'], ['create', 'delete'], ['KAUDIT-S010']],
+      [['secrets'], ['get'], ['KAUDIT-S003']],
+    ]);
+    expect(d.sensitiveExcess.map((e: any) => [e.id, e.permissions])).toEqual([
+      ['KAUDIT-S003', ['get secrets']],
+      ['KAUDIT-S010', ['create pods']],
+    ]);
+  });
+
+  it('a wildcard held through a group: the group and its member each show it, scored 2/8 verbs × 2/10 resources = 5%', async () => {
+    const { rep } = await report();
+    for (const [kind, name] of [['Group', 'sre'], ['User', 'alice@example.com']]) {
+      const d = find(rep, kind!, name!);
+      expect(d).toMatchObject({ grantedRules: 1, usedRules: 1, score: 5, severity: 'red' });
+      expect(d.used[0].used).toMatchObject({ verbs: ['get', 'list'], resources: ['nodes', 'pods/log'] });
+      const ids = d.sensitiveExcess.map((e: any) => e.id);
+      expect(ids).toContain('KAUDIT-S002');
+      expect(ids).toContain('KAUDIT-S003');
+      expect(ids).not.toContain('KAUDIT-S001');
+    }
+  });
+
+  it('dormant subject, binding to a missing role, uncovered requests, system:masters', async () => {
+    const { rep, stderr } = await report();
+    expect(find(rep, 'User', 'bob@example.com')).toMatchObject({ dormant: true, requests: 0, score: 0, severity: 'red', grantedRules: 1 });
+    expect(find(rep, 'User', 'mallory@example.com')).toMatchObject({ grantedRules: 0, score: null, severity: 'none', dormant: false });
+    expect(rep.rbac.missingRoles).toEqual(['ClusterRoleBinding legacy-admin refers to ClusterRole cluster-admin, which is not in the export']);
+    expect(stderr).toMatch(/warning: ClusterRoleBinding legacy-admin refers to ClusterRole cluster-admin/);
+    expect(find(rep, 'User', 'carol@example.com').uncovered).toEqual([{ verb: 'get', apiGroup: '', resource: 'secrets', namespace: 'production', nonResourceURL: '', names: ['db'], requests: 1, denied: 1, examples: ['dddddddd-0000-4000-8000-000000000013'] }]);
+    expect(find(rep, 'User', 'root').sensitiveExcess.map((e: any) => e.id)).toEqual(['KAUDIT-S001']);
+    expect(rep.summary).toMatchObject({ subjects: 8, dormant: 1, bands: { red: 4, yellow: 1, green: 0, none: 3 }, grantedRules: 8, usedRules: 5, unusedRules: 3, uncoveredRequests: 1 });
+  });
+
+  it('subjects are sorted worst first, and the JSON has the documented fields', async () => {
+    const { rep } = await report();
+    expect(rep.subjects.map((s: any) => s.score)).toEqual([0, 5, 5, 33.3, 66.7, null, null, null]);
+    for (const k of ['subject', 'grantedRules', 'usedRules', 'unusedRules', 'uncovered', 'sensitiveExcess', 'score', 'severity']) expect(rep.subjects[0]).toHaveProperty(k);
+    expect(rep.window).toEqual({ from: '2026-03-02T10:01:00.000000Z', to: '2026-03-02T10:14:00.000000Z' });
+  });
+});
+
+describe('drift edge cases', () => {
+  it('impersonation counts for the impersonated identity', async () => {
+    const dir = writeFiles(tmpDir(), {
+      'imp.log': jsonl([event({ user: { username: 'root', groups: ['system:masters'] }, impersonatedUser: { username: 'system:serviceaccount:ci:deployer', groups: ['system:serviceaccounts'] }, verb: 'get', objectRef: { resource: 'secrets', namespace: 'staging', name: 's', apiVersion: 'v1' } })]),
+    });
+    const { rep } = await report([], join(dir, 'imp.log'));
+    const d = find(rep, 'ServiceAccount', 'deployer');
+    expect(d.usedRules).toBe(1);
+    expect(d.unusedRules.map((u: any) => u.rule.resources)).toEqual([['deployments'], ['pods']]);
+    expect(find(rep, 'User', 'root')).toBeUndefined();
+  });
+
+  it('an empty log: every subject with grants is dormant', async () => {
+    const dir = writeFiles(tmpDir(), { 'empty.log': '' });
+    const { rep, code } = await report([], join(dir, 'empty.log'));
+    expect(code).toBe(0);
+    expect(rep.window).toEqual({ from: null, to: null });
+    expect(rep.subjects.filter((s: any) => s.grantedRules > 0).every((s: any) => s.dormant && s.score === 0)).toBe(true);
+    expect(rep.summary.dormant).toBe(4); // reporter, deployer, sre, bob; alice appears only through the log
+  });
+
+  it('an empty export: every request is uncovered and nobody has grants', async () => {
+    const dir = writeFiles(tmpDir(), { 'empty.yaml': '' });
+    const { rep, code } = await report([], LOG, join(dir, 'empty.yaml'));
+    expect(code).toBe(0);
+    expect(rep.summary.grantedRules).toBe(0);
+    // root is in system:masters, which needs no export; everything else is uncovered.
+    expect(rep.summary.uncoveredRequests).toBe(13);
+  });
+
+  it('--subject-kind and --only-drift narrow the report', async () => {
+    const { rep } = await report(['--subject-kind', 'ServiceAccount']);
+    expect(rep.subjects.map((s: any) => s.subject.name)).toEqual(['deployer', 'reporter']);
+    const only = (await report(['--only-drift'])).rep;
+    expect(only.subjects.map((s: any) => s.subject.name)).not.toContain('carol@example.com');
+    expect(only.subjects.map((s: any) => s.subject.name)).toContain('reporter');
+  });
+
+  it('--suggest adds the least-privilege replacement for drifted subjects', async () => {
+    const { rep } = await report(['--suggest']);
+    const d = find(rep, 'ServiceAccount', 'deployer');
+    expect(d.suggestion.map((o: any) => [o.kind, o.metadata.namespace])).toEqual([
+      ['Role', 'staging'],
+      ['RoleBinding', 'staging'],
+    ]);
+    expect(d.suggestion[0].rules).toEqual([{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'patch'] }]);
+  });
+
+  it('merge of partial folds equals one pass', async () => {
+    const authz = new Authorizer(await loadRbac([RBAC]));
+    const { records } = await collect([LOG, 'fixtures/sample']);
+    const o = { authz, includeSystem: true, subjectKinds: [], onlyDrift: false, suggest: true, maxNames: 50 };
+    const whole = drift.init(o);
+    for (const r of records) drift.add(whole, r);
+    const expected = drift.finish(whole, { input: NO });
+    for (const cut of [3, 700, records.length - 5]) {
+      const a = drift.init(o);
+      const b = drift.init(o);
+      records.forEach((r, i) => drift.add(i < cut ? a : b, r));
+      expect(drift.finish(drift.merge(a, b), { input: NO })).toEqual(expected);
+    }
+  });
+});
+
+describe('drift for CI', () => {
+  it.each<[string[], number]>([
+    [[], 0],
+    [['--fail-on', 'sensitive'], 1],
+    [['--fail-on', 'red'], 1],
+    [['--fail-on', 'yellow'], 1],
+    [['--fail-on', 'any'], 1],
+    [['--max-unused', '99'], 1],
+    [['--max-unused', '100'], 0],
+    [['--fail-on', 'red', '--subject-kind', 'ServiceAccount', '--user', 'system:serviceaccount:apps:reporter'], 1],
+  ])('%j exits %i', async (flags, code) => {
+    const r = await runCli(['drift', '--rbac', RBAC, LOG, '-o', 'json', ...flags]);
+    expect(r.code).toBe(code);
+    if (code === 1) expect(r.stderr).toMatch(/drift: thresholds crossed by \d+ subjects?:/);
+  });
+
+  it('only the reporter, only yellow: passes --fail-on red, fails --fail-on yellow', async () => {
+    const base = ['drift', '--rbac', RBAC, LOG, '--subject-kind', 'ServiceAccount', '--user', 'system:serviceaccount:apps:reporter', '-o', 'json'];
+    expect((await runCli(base)).code).toBe(0);
+    const r = await runCli([...base, '--fail-on', 'yellow']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/ServiceAccount apps\/reporter: score 66.7% is yellow/);
+  });
+
+  it.each([
+    [['--fail-on', 'purple'], /--fail-on: "purple" is not a threshold/],
+    [['--max-unused', '120'], /--max-unused: "120" is not a percentage/],
+    [['--subject-kind', 'Robot'], /--subject-kind: "Robot" is not a subject kind/],
+  ])('usage error %j', async (flags, msg) => {
+    const r = await runCli(['drift', '--rbac', RBAC, LOG, ...flags]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(msg);
+  });
+
+  it('--rbac is required', async () => {
+    const r = await runCli(['drift', LOG]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--rbac is required/);
+  });
+
+  it('SARIF: one result per finding, every rule id declared', async () => {
+    const r = await runCli(['drift', '--rbac', RBAC, LOG, '-o', 'sarif']);
+    const sarif = JSON.parse(r.stdout);
+    expect(sarif.version).toBe('2.1.0');
+    const run = sarif.runs[0];
+    const ids = new Set(run.tool.driver.rules.map((x: any) => x.id));
+    const rep = (await report()).rep;
+    const expected = rep.subjects.reduce((n: number, d: any) => n + d.sensitiveExcess.length + d.unusedRules.filter((u: any) => u.sensitive.length === 0).length + (d.dormant ? 1 : 0) + d.uncovered.length, 0);
+    expect(run.results).toHaveLength(expected);
+    for (const res of run.results) {
+      expect(ids.has(res.ruleId)).toBe(true);
+      expect(run.tool.driver.rules[res.ruleIndex].id).toBe(res.ruleId);
+      expect(['error', 'warning', 'note']).toContain(res.level);
+    }
+    expect(run.results.find((x: any) => x.ruleId === 'KAUDIT-S003').locations[0].physicalLocation.artifactLocation.uri).toBe(RBAC);
+  });
+
+  it('JUnit: a test case per subject, failed ones carry the reasons', async () => {
+    const r = await runCli(['drift', '--rbac', RBAC, LOG, '-o', 'junit']);
+    expect(r.stdout.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="kaudit drift" tests="8" failures="5">')).toBe(true);
+    expect((r.stdout.match(/<testcase /g) ?? []).length).toBe(8);
+    expect(r.stdout).toMatch(/<testcase classname="kaudit.drift.ServiceAccount" name="ci\/deployer">\n      <failure message="2 sensitive excess \(KAUDIT-S003, KAUDIT-S010\); score 33.3% is red \(&lt; 50%\)">/);
+    expect(r.stdout).toMatch(/<testcase classname="kaudit.drift.ServiceAccount" name="apps\/reporter"\/>/);
+  });
+});
+
+describe('drift golden files', () => {
+  it.each([
+    ['json', 'json'],
+    ['markdown', 'md'],
+    ['table', 'txt'],
+    ['sarif', 'sarif'],
+    ['junit', 'xml'],
+  ])('-o %s', async (format, ext) => {
+    const r = await runCli(['drift', '--rbac', RBAC, LOG, '-o', format, '--suggest']);
+    await expect(r.stdout).toMatchFileSnapshot(`../golden/drift.fixture.${ext}`);
+  });
+});
