@@ -19,6 +19,7 @@ const SIZES = { '1G': 1e9, '3G': 3e9, '5G': 5e9, '200M': 2e8 };
 const SCENARIOS = [
   { name: 'summary', args: (f) => ['summary', f, '-o', 'json', '-q'] },
   { name: 'rbac-gen', args: (f) => ['rbac-gen', f, '-q'] },
+  { name: 'drift', args: (f) => ['drift', '--rbac', join(root, 'fixtures/sample-rbac'), f, '-q', '-o', 'json'] },
 ];
 
 function run(cmd, args) {

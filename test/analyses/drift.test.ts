@@ -214,3 +214,17 @@ describe('drift golden files', () => {
     await expect(r.stdout).toMatchFileSnapshot(`../golden/drift.fixture.${ext}`);
   });
 });
+
+describe('drift on the sample cluster and its export', () => {
+  it('finds the legacy admin dormant, the Argo CD wildcard, and a CI account that reads no secrets', async () => {
+    const r = await runCli(['drift', '--rbac', 'fixtures/sample-rbac', 'fixtures/sample', '-o', 'json', '-q']);
+    const rep = JSON.parse(r.stdout);
+    expect(find(rep, 'ServiceAccount', 'old-ci')).toMatchObject({ subject: { namespace: 'legacy' }, dormant: true, score: 0 });
+    expect(find(rep, 'ServiceAccount', 'argocd-application-controller').sensitiveExcess.map((e: any) => e.id)).toContain('KAUDIT-S002');
+    const deployer = find(rep, 'ServiceAccount', 'deployer');
+    expect(deployer.sensitiveExcess.filter((e: any) => e.id === 'KAUDIT-S003').map((e: any) => e.source.namespace).sort()).toEqual(['production', 'staging']);
+    // bob is denied production secrets twice: the only requests the export does not allow.
+    expect(rep.summary.uncoveredRequests).toBe(2);
+    expect(find(rep, 'User', 'bob@example.com').uncovered).toMatchObject([{ verb: 'get', resource: 'secrets', namespace: 'production', requests: 2, denied: 2 }]);
+  });
+});
