@@ -91,7 +91,8 @@ export async function startStub({ onRequest } = {}) {
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
       const url = new URL(req.url, 'http://stub');
-      const body = Buffer.concat(chunks).toString('utf8');
+      const raw = Buffer.concat(chunks);
+      const body = /protobuf/.test(req.headers['content-type'] ?? '') ? '' : raw.toString('utf8');
       const entry = { method: req.method, path: url.pathname, query: url.search.slice(1), userAgent: req.headers['user-agent'] ?? '', accept: req.headers.accept ?? '', contentType: req.headers['content-type'] ?? '', body: body || undefined };
       requests.push(entry);
       onRequest?.(entry);
@@ -102,6 +103,20 @@ export async function startStub({ onRequest } = {}) {
         res.end(text);
       };
       const p = url.pathname;
+      let parsed;
+      if (raw.length && /protobuf/.test(entry.contentType)) {
+        // kubectl sends built-in types as protobuf; the stub reads just enough (kind, name, namespace).
+        parsed = decodeK8sProtobuf(raw);
+        entry.body = JSON.stringify(parsed);
+        if (!parsed) return send(400, status(400, 'BadRequest', 'unreadable protobuf body'));
+      } else {
+        try {
+          parsed = body ? JSON.parse(body) : undefined;
+        } catch {
+          return send(400, status(400, 'BadRequest', 'the request body is not JSON'));
+        }
+      }
+      if (req.method === 'POST' && parsed?.metadata?.name) entry.objectName = parsed.metadata.name;
       if (req.headers.upgrade) {
         entry.code = 400;
         res.writeHead(400, { 'content-type': 'application/json' });
@@ -132,7 +147,7 @@ export async function startStub({ onRequest } = {}) {
       if (info.subresource === 'scale') {
         if (!obj) return send(404, status(404, 'NotFound', `${info.resource} "${info.name}" not found`));
         let replicas = obj.spec?.replicas ?? 1;
-        if (body) replicas = JSON.parse(body).spec?.replicas ?? replicas;
+        if (parsed) replicas = parsed.spec?.replicas ?? replicas;
         obj.spec = { ...obj.spec, replicas };
         return send(200, { kind: 'Scale', apiVersion: 'autoscaling/v1', metadata: { name: info.name, namespace: info.namespace }, spec: { replicas }, status: { replicas } });
       }
@@ -144,7 +159,7 @@ export async function startStub({ onRequest } = {}) {
           return send(200, { kind: `${kindOf(info.group, info.resource)}List`, apiVersion: info.group ? `${info.group}/${info.version}` : 'v1', metadata: { resourceVersion: String(rv) }, items });
         }
         case 'POST': {
-          const o = body ? JSON.parse(body) : {};
+          const o = parsed ?? {};
           if (info.resource === 'selfsubjectaccessreviews') return send(201, { ...o, status: { allowed: true, reason: 'the kaudit stub allows everything' } });
           const name = o.metadata?.name ?? '';
           const k = `${info.group}/${info.resource}/${info.namespace}/${name}`;
@@ -156,7 +171,7 @@ export async function startStub({ onRequest } = {}) {
         case 'PATCH':
         case 'PUT': {
           if (!obj) return send(404, status(404, 'NotFound', `${info.resource} "${info.name}" not found`));
-          const patch = body ? JSON.parse(body) : {};
+          const patch = parsed ?? {};
           const merged = req.method === 'PUT' ? patch : deepMerge(obj, patch);
           merged.metadata = { ...merged.metadata, resourceVersion: String(++rv) };
           store.set(key, merged);
@@ -178,12 +193,62 @@ export async function startStub({ onRequest } = {}) {
     url: `http://127.0.0.1:${port}`,
     requests,
     store,
+    /** Forgets every object and recorded request (a stub reused across commands keeps its port). */
+    reset() {
+      store.clear();
+      requests.length = 0;
+    },
     /** Seeds an object, as if it had been created. */
     put(group, resource, namespace, obj) {
       store.set(`${group}/${resource}/${namespace}/${obj.metadata.name}`, obj);
     },
     close: () => new Promise((r) => server.close(() => r())),
   };
+}
+
+// ---- minimal protobuf reading: the k8s envelope ("k8s\0" + runtime.Unknown) and ObjectMeta ----
+
+function readFields(buf) {
+  const fields = [];
+  let i = 0;
+  const varint = () => {
+    let v = 0;
+    let shift = 0;
+    for (;;) {
+      const b = buf[i++];
+      v += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return v;
+      shift += 7;
+    }
+  };
+  while (i < buf.length) {
+    const key = varint();
+    const field = Math.floor(key / 8);
+    const wire = key & 7;
+    if (wire === 0) fields.push([field, varint()]);
+    else if (wire === 2) {
+      const len = varint();
+      fields.push([field, buf.subarray(i, i + len)]);
+      i += len;
+    } else if (wire === 1) i += 8;
+    else if (wire === 5) i += 4;
+    else return fields;
+  }
+  return fields;
+}
+
+function field(fields, n) {
+  return fields.find(([f]) => f === n)?.[1];
+}
+
+export function decodeK8sProtobuf(buf) {
+  if (buf.length < 4 || buf.subarray(0, 4).toString('latin1') !== 'k8s\0') return null;
+  const unknown = readFields(buf.subarray(4));
+  const typeMeta = readFields(field(unknown, 1) ?? Buffer.alloc(0));
+  const obj = readFields(field(unknown, 2) ?? Buffer.alloc(0));
+  const meta = readFields(field(obj, 1) ?? Buffer.alloc(0));
+  const str = (b) => (b ? b.toString('utf8') : undefined);
+  return { apiVersion: str(field(typeMeta, 1)), kind: str(field(typeMeta, 2)), metadata: { name: str(field(meta, 1)) ?? '', namespace: str(field(meta, 3)) } };
 }
 
 function deepMerge(a, b) {
@@ -200,17 +265,19 @@ function deepMerge(a, b) {
  * Runs the real kubectl against a stub, with a throwaway kubeconfig and HOME (so no cache or
  * config of the machine leaks in). Resolves to { code, stdout, stderr }; never rejects on exit codes.
  */
-export async function runKubectl(stub, args, { kubectl = 'kubectl', timeoutMs = 60_000 } = {}) {
+export async function runKubectl(stub, args, { kubectl = 'kubectl', timeoutMs = 60_000, home } = {}) {
   const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const { execFile } = await import('node:child_process');
   const dir = await mkdtemp(join(tmpdir(), 'kaudit-kubectl-'));
   const config = join(dir, 'config');
+  // A shared HOME keeps kubectl's discovery cache warm between commands, as on a person's machine.
+  const homeDir = home ?? dir;
   await writeFile(config, `apiVersion: v1\nkind: Config\nclusters:\n- name: stub\n  cluster: {server: "${stub.url}"}\ncontexts:\n- name: stub\n  context: {cluster: stub, user: stub, namespace: default}\ncurrent-context: stub\nusers:\n- name: stub\n  user: {}\n`);
   try {
     return await new Promise((resolve) => {
-      execFile(kubectl, args, { env: { PATH: process.env.PATH, KUBECONFIG: config, HOME: dir }, encoding: 'utf8', timeout: timeoutMs }, (err, stdout, stderr) => {
+      execFile(kubectl, args, { env: { PATH: process.env.PATH, KUBECONFIG: config, HOME: homeDir }, encoding: 'utf8', timeout: timeoutMs }, (err, stdout, stderr) => {
         resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
       });
     });

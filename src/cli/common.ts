@@ -3,6 +3,7 @@ import { Option, type Command } from 'commander';
 import type { AuditRecord, InputAccounting } from '../types.js';
 import type { IO } from './io.js';
 import { UsageError } from '../util/errors.js';
+import type { FilterOptions } from '../filter/index.js';
 
 export interface InputOptions {
   cluster: string[];
@@ -78,7 +79,14 @@ export interface PipelineRun {
  * Resolves inputs and filters, then streams every record to `onRecord`. Prints the first rejects
  * and a progress bar on stderr. Throws UsageError/InputError/StrictError (exit 2).
  */
-export async function runInputs(io: IO, inputs: string[], opts: InputOptions & FilterFlags & { userMatchesImpersonator?: boolean }, onRecord: (r: AuditRecord) => void): Promise<InputAccounting> {
+export async function runInputs(
+  io: IO,
+  inputs: string[],
+  opts: InputOptions & FilterFlags & { userMatchesImpersonator?: boolean },
+  onRecord: (r: AuditRecord) => void,
+  /** More filter sets, all of which must match too (investigate's extra flags and presets). */
+  more: FilterOptions[] = [],
+): Promise<InputAccounting> {
   const [{ expandInputs }, { compileFilter }, { runPipeline }, { makeProgress }, { RejectReporter }] = await Promise.all([
     import('../ingest/sources.js'),
     import('../filter/index.js'),
@@ -93,7 +101,8 @@ export async function runInputs(io: IO, inputs: string[], opts: InputOptions & F
     if (io.stdin.isTTY) throw new UsageError('no input given', 'pass audit log files, directories or globs, or pipe a log into stdin (or pass -)');
     args = ['-'];
   }
-  const filter = compileFilter({ ...opts, cluster: names }, io.now());
+  const checks = [compileFilter({ ...opts, cluster: names }, io.now()), ...more.map((m) => compileFilter(m, io.now()))];
+  const filter = checks.length === 1 ? checks[0]! : (r: AuditRecord) => checks.every((c) => c(r));
   const sources = await expandInputs(args, names[0] ?? '');
   if (sources.length === 0) throw new UsageError('the inputs hold no files', 'pass files, or directories that contain audit logs');
   const total = sources.reduce((n, s) => n + s.size, 0);

@@ -4,30 +4,13 @@ import type { IO } from './io.js';
 import type { AuditRecord } from '../types.js';
 import { addFilterOptions, addInputOptions, outputOption, runInputs, type FilterFlags, type InputOptions } from './common.js';
 import { UsageError } from '../util/errors.js';
+import { Out } from './out.js';
 
 export const EXPORT_FORMATS = ['csv', 'jsonl', 'json'] as const;
 
 interface Opts extends InputOptions, FilterFlags {
   output: string;
   fields?: string;
-}
-
-/** Writes through a buffer, flushing at 64 KiB; the pipeline waits for drain on the next chunk. */
-class Out {
-  private buf: string[] = [];
-  private size = 0;
-  constructor(private readonly stream: NodeJS.WritableStream) {}
-  write(s: string): void {
-    this.buf.push(s);
-    this.size += s.length;
-    if (this.size >= 65536) this.flush();
-  }
-  flush(): void {
-    if (this.size === 0 && this.buf.length === 0) return;
-    this.stream.write(this.buf.join(''));
-    this.buf = [];
-    this.size = 0;
-  }
 }
 
 export function register(program: Command, io: IO, setExit: (code: number) => void): void {

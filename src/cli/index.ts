@@ -18,6 +18,8 @@ interface CommandEntry {
 /** The command table: name, one-line summary, lazy loader. */
 export const COMMANDS: readonly CommandEntry[] = [
   { name: 'summary', summary: 'the first look at a log: window, counts, top subjects/verbs/resources, latency', load: () => import('./summary.js') },
+  { name: 'investigate', summary: 'filter, group and export API calls: who did what, when, from where, how', load: () => import('./investigate.js') },
+  { name: 'commands', summary: 'fold API calls back into the kubectl commands people typed, with latency', load: () => import('./commands.js') },
   { name: 'rbac-gen', summary: 'least-privilege Roles/ClusterRoles and bindings from what each subject did', load: () => import('./rbac-gen.js') },
   { name: 'drift', summary: 'granted minus used, per subject: unused and sensitive grants, scores, CI gates', load: () => import('./drift.js') },
   { name: 'export', summary: 'normalized records after the filters, as CSV, JSON lines or JSON', load: () => import('./export.js') },

@@ -3,6 +3,7 @@
 import type { AuditRecord } from '../types.js';
 import { UsageError } from '../util/errors.js';
 import { parseTimeMs } from '../normalize/time.js';
+import { BlockList, isIP } from 'node:net';
 
 export interface FilterOptions {
   user?: string[];
@@ -18,6 +19,16 @@ export interface FilterOptions {
   cluster?: string[];
   /** --user also matches the real user behind an impersonated request (rbac-gen: the impersonator needs `impersonate`). */
   userMatchesImpersonator?: boolean;
+  // investigate's extra filters
+  sourceIP?: string[];
+  userAgent?: string[];
+  client?: string[];
+  accessMethod?: string[];
+  auditID?: string[];
+  impersonated?: boolean;
+  subresource?: string[];
+  apiGroup?: string[];
+  code?: string[];
 }
 
 export type Predicate = (r: AuditRecord) => boolean;
@@ -92,6 +103,33 @@ function statusMatcher(values: string[]): (code: number) => boolean {
   return (c) => codes.has(c) || classes.has(Math.floor(c / 100));
 }
 
+const ACCESS_METHODS = ['kubectl', 'browser', 'controller', 'automation', 'other'];
+
+/** Addresses and CIDR blocks (IPv4 and IPv6), matched with Node's BlockList. */
+export function ipMatcher(specs: string[]): (ip: string) => boolean {
+  const list = new BlockList();
+  const exact = new Set<string>();
+  for (const spec of specs) {
+    const [addr, bits] = spec.split('/');
+    const family = isIP(addr ?? '');
+    if (family === 0 || (bits !== undefined && !/^\d+$/.test(bits))) throw new UsageError(`--source-ip: ${JSON.stringify(spec)} is not an address or CIDR block`, 'use 10.0.0.7, 10.0.0.0/8 or 2001:db8::/32');
+    const type = family === 4 ? 'ipv4' : 'ipv6';
+    if (bits === undefined) {
+      list.addAddress(addr!, type);
+      exact.add(addr!);
+    } else {
+      const n = Number(bits);
+      if (n > (family === 4 ? 32 : 128)) throw new UsageError(`--source-ip: prefix /${bits} is too long`, family === 4 ? 'IPv4 prefixes go up to /32' : 'IPv6 prefixes go up to /128');
+      list.addSubnet(addr!, n, type);
+    }
+  }
+  return (ip) => {
+    if (exact.has(ip)) return true;
+    const family = isIP(ip);
+    return family !== 0 && list.check(ip, family === 4 ? 'ipv4' : 'ipv6');
+  };
+}
+
 /** Compiles filter options into one predicate. Throws UsageError for bad values. */
 export function compileFilter(o: FilterOptions, now: number = Date.now()): Predicate {
   const checks: Predicate[] = [];
@@ -142,6 +180,32 @@ export function compileFilter(o: FilterOptions, now: number = Date.now()): Predi
     checks.push((r) => m(r.code));
   }
   if (o.denied) checks.push((r) => r.decision === 'forbid');
+  const ips = listOf(o.sourceIP);
+  if (ips.length) {
+    const m = ipMatcher(ips);
+    checks.push((r) => m(r.sourceIP));
+  }
+  const agents = listOf(o.userAgent).map((a) => a.toLowerCase());
+  if (agents.length) checks.push((r) => agents.some((a) => r.userAgent.toLowerCase().includes(a)));
+  const clients = globMatcher(listOf(o.client));
+  if (listOf(o.client).length) checks.push((r) => clients(r.client));
+  const methods = new Set(listOf(o.accessMethod));
+  if (methods.size) {
+    for (const m of methods) if (!ACCESS_METHODS.includes(m)) throw new UsageError(`--access-method: ${JSON.stringify(m)} is not an access method`, `use ${ACCESS_METHODS.join(', ')}`);
+    checks.push((r) => methods.has(r.accessMethod));
+  }
+  const ids = new Set(listOf(o.auditID));
+  if (ids.size) checks.push((r) => ids.has(r.auditID));
+  if (o.impersonated) checks.push((r) => r.impersonator !== '');
+  const subs = new Set(listOf(o.subresource));
+  if (subs.size) checks.push((r) => subs.has(r.subresource));
+  const groupsOfApi = new Set(listOf(o.apiGroup).map((g) => (g === 'core' ? '' : g)));
+  if (groupsOfApi.size) checks.push((r) => r.resource !== '' && groupsOfApi.has(r.apiGroup));
+  const codes = listOf(o.code);
+  if (codes.length) {
+    const m = statusMatcher(codes);
+    checks.push((r) => m(r.code));
+  }
   const clusters = new Set(listOf(o.cluster));
   if (clusters.size) checks.push((r) => clusters.has(r.cluster));
 

@@ -1,0 +1,157 @@
+// `audit investigate FILES…`: who did what, when, from where, and how.
+import { Option, type Command } from 'commander';
+import type { IO } from './io.js';
+import { useColor } from './io.js';
+import type { AuditRecord } from '../types.js';
+import type { FilterOptions } from '../filter/index.js';
+import { addFilterOptions, addInputOptions, intOption, runInputs, type FilterFlags, type InputOptions } from './common.js';
+import { UsageError } from '../util/errors.js';
+import { Out } from './out.js';
+import { PRESETS } from '../rules/presets.js';
+
+export const INVESTIGATE_FORMATS = ['table', 'json', 'jsonl', 'csv', 'yaml', 'markdown'] as const;
+
+interface Opts extends InputOptions, FilterFlags {
+  output: (typeof INVESTIGATE_FORMATS)[number];
+  sourceIp: string[];
+  userAgent: string[];
+  client: string[];
+  accessMethod: string[];
+  auditId: string[];
+  impersonated?: boolean;
+  subresource: string[];
+  apiGroup: string[];
+  code: string[];
+  preset: string[];
+  fields?: string;
+  sort?: string;
+  limit?: number;
+  groupBy?: string;
+  timeline?: string;
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+/** Rows a terminal table shows unless --limit says otherwise. */
+const TABLE_ROWS = 100;
+
+export function register(program: Command, io: IO, setExit: (code: number) => void): void {
+  const cmd = program
+    .command('investigate')
+    .summary('filter, group and export API calls: who did what, when, from where, how')
+    .description('Filter the requests and show them with the columns administrators look at, group them with counts and first/last seen, draw a timeline, or export exactly the filtered set.');
+  addInputOptions(cmd);
+  addFilterOptions(cmd);
+  cmd
+    .option('--source-ip <ip>', 'source address or CIDR block, IPv4 or IPv6 (repeatable)', collect, [])
+    .option('--user-agent <text>', 'user agent contains TEXT, case-insensitive (repeatable)', collect, [])
+    .option('--client <name>', 'parsed client: kubectl, browser, helm, deployment-controller… (glob; repeatable)', collect, [])
+    .option('--access-method <m>', 'kubectl, browser, controller, automation, other (repeatable)', collect, [])
+    .option('--audit-id <id>', 'audit ID (repeatable)', collect, [])
+    .option('--impersonated', 'only requests made by impersonating someone')
+    .option('--subresource <s>', 'subresource: log, exec, status, scale… (repeatable)', collect, [])
+    .option('--api-group <g>', 'API group ("core" for the core group; repeatable)', collect, [])
+    .option('--code <code>', 'HTTP status code or class, like --status (repeatable)', collect, [])
+    .option('--preset <name>', `a named question: ${Object.keys(PRESETS).join(', ')} (repeatable; all must match)`, collect, [])
+    .option('--fields <list>', 'columns to show, comma-separated record fields (user, date, status, ip, ua are accepted)')
+    .option('--sort <field>', 'sort by a field; a leading - sorts descending: --sort=-durationMs')
+    .option('--limit <n>', `show at most N requests (tables default to ${TABLE_ROWS})`, intOption('--limit'))
+    .option('--group-by <fields>', 'count requests per combination of fields, with first and last seen: user,verb or namespace,resource')
+    .addOption(new Option('--timeline <bucket>', 'requests per HOUR or DAY (UTC); a bar chart in the terminal').argParser((v) => v.toLowerCase()).choices(['hour', 'day']))
+    .addOption(new Option('-o, --output <format>', 'output format').choices(INVESTIGATE_FORMATS as unknown as string[]).default('table'))
+    .addHelpText(
+      'after',
+      `
+Presets:
+${Object.entries(PRESETS)
+  .map(([k, p]) => `  --preset ${k.padEnd(14)} ${p.description}`)
+  .join('\n')}
+
+Examples:
+  $ audit investigate logs/ --verb delete --resource namespaces --name production
+  $ audit investigate logs/ --preset secret-access --access-method kubectl --group-by user,namespace
+  $ audit investigate logs/ --source-ip 203.0.113.0/24 --timeline hour
+  $ audit investigate logs/ --preset exec --sort=-durationMs --limit 20 -o csv > exec.csv`,
+    )
+    .action(async (inputs: string[], opts: Opts) => {
+      const inv = await import('../analyses/investigate/index.js');
+      const view = await import('../analyses/investigate/view.js');
+      const { renderReport } = await import('../render/index.js');
+      const { RECORD_WRITERS, RECORD_FIELDS } = await import('../render/records.js');
+      const { csvRow } = await import('../render/sanitize.js');
+      const more: FilterOptions[] = [
+        {
+          sourceIP: opts.sourceIp,
+          userAgent: opts.userAgent,
+          client: opts.client,
+          accessMethod: opts.accessMethod,
+          auditID: opts.auditId,
+          impersonated: opts.impersonated,
+          subresource: opts.subresource,
+          apiGroup: opts.apiGroup,
+          code: opts.code,
+        },
+      ];
+      for (const name of opts.preset.flatMap((p) => p.split(','))) {
+        const p = PRESETS[name.trim()];
+        if (!p) throw new UsageError(`--preset: unknown preset ${JSON.stringify(name)}`, `use one of ${Object.keys(PRESETS).join(', ')}`);
+        more.push(p.filter);
+      }
+      const fields = opts.fields ? opts.fields.split(',').map((f) => inv.resolveField('--fields', f.trim())) : [];
+      const sort = opts.sort ? inv.parseSort(opts.sort) : null;
+      const ctx = { color: useColor(io) };
+      const out = new Out(io.stdout);
+      if (opts.groupBy && opts.timeline) throw new UsageError('--group-by and --timeline cannot be combined', 'pick one: counts per field values, or counts per time bucket');
+
+      if (opts.groupBy) {
+        const gf = opts.groupBy.split(',').map((f) => inv.resolveField('--group-by', f.trim()));
+        const state = inv.groupBy.init({ fields: gf });
+        const acc = await runInputs(io, inputs, opts, (r) => inv.groupBy.add(state, r), more);
+        const rep = inv.groupBy.finish(state, { input: acc });
+        const rows = view.groupRows(rep);
+        if (opts.output === 'csv') {
+          const cols = [...gf, 'requests', 'denied', 'first', 'last'];
+          out.write(csvRow(cols) + rows.map((row) => csvRow(cols.map((c) => row[c]))).join(''));
+        } else if (opts.output === 'jsonl') out.write(rows.map((row) => JSON.stringify(row) + '\n').join(''));
+        else out.write(await renderReport(opts.output, { report: rep, view: view.groupView }, ctx));
+      } else if (opts.timeline) {
+        const state = inv.timeline.init({ bucket: opts.timeline as 'hour' | 'day' });
+        const acc = await runInputs(io, inputs, opts, (r) => inv.timeline.add(state, r), more);
+        const rep = inv.timeline.finish(state, { input: acc });
+        if (opts.output === 'csv') out.write(csvRow(['start', 'requests', 'denied']) + rep.buckets.map((b) => csvRow([b.start, b.count, b.denied])).join(''));
+        else if (opts.output === 'jsonl') out.write(rep.buckets.map((b) => JSON.stringify(b) + '\n').join(''));
+        else out.write(await renderReport(opts.output, { report: rep, view: view.timelineView }, ctx));
+      } else {
+        const machine = opts.output === 'json' || opts.output === 'jsonl' || opts.output === 'csv';
+        const chosen = fields.length ? fields : RECORD_FIELDS;
+        if (machine && !sort) {
+          // Stream exactly the filtered set (up to --limit).
+          const writer = RECORD_WRITERS[opts.output]!(chosen);
+          const limit = opts.limit ?? Infinity;
+          let n = 0;
+          out.write(writer.header());
+          await runInputs(io, inputs, opts, (r) => {
+            if (n++ < limit) out.write(writer.row(r));
+          }, more);
+          out.write(writer.footer());
+        } else {
+          const limit = opts.limit ?? (machine || opts.output === 'yaml' ? Infinity : TABLE_ROWS);
+          const listing = new inv.Listing(limit, sort);
+          await runInputs(io, inputs, opts, (r) => listing.add(r), more);
+          const records: AuditRecord[] = listing.finish();
+          if (machine) {
+            const writer = RECORD_WRITERS[opts.output]!(chosen);
+            out.write(writer.header() + records.map((r) => writer.row(r)).join('') + writer.footer());
+          } else if (opts.output === 'yaml') {
+            const { canonicalRecord } = await import('../render/records.js');
+            const yaml = await import('js-yaml');
+            out.write(yaml.dump(records.map((r) => canonicalRecord(r, chosen)), { noRefs: true, lineWidth: -1 }));
+          } else {
+            const rep: import('../analyses/investigate/view.js').ListingReport = { kind: 'kaudit.investigate', version: 1, matched: listing.matched, records, fields };
+            out.write(await renderReport(opts.output, { report: rep, view: view.listingView }, ctx));
+          }
+        }
+      }
+      out.flush();
+      setExit(0);
+    });
+}
