@@ -20,6 +20,8 @@ const SCENARIOS = [
   { name: 'summary', args: (f) => ['summary', f, '-o', 'json', '-q'] },
   { name: 'rbac-gen', args: (f) => ['rbac-gen', f, '-q'] },
   { name: 'drift', args: (f) => ['drift', '--rbac', join(root, 'fixtures/sample-rbac'), f, '-q', '-o', 'json'] },
+  { name: 'investigate', args: (f) => ['investigate', f, '--user', 'alice@example.com', '--verb', 'delete', '-o', 'jsonl', '-q'] },
+  { name: 'commands', args: (f) => ['commands', f, '-o', 'csv', '-q'] },
 ];
 
 function run(cmd, args) {

@@ -1,5 +1,5 @@
 // `audit investigate FILES…`: who did what, when, from where, and how.
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { IO } from './io.js';
 import { useColor } from './io.js';
 import type { AuditRecord } from '../types.js';
@@ -56,7 +56,13 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
     .option('--sort <field>', 'sort by a field; a leading - sorts descending: --sort=-durationMs')
     .option('--limit <n>', `show at most N requests (tables default to ${TABLE_ROWS})`, intOption('--limit'))
     .option('--group-by <fields>', 'count requests per combination of fields, with first and last seen: user,verb or namespace,resource')
-    .addOption(new Option('--timeline <bucket>', 'requests per HOUR or DAY (UTC); a bar chart in the terminal').argParser((v) => v.toLowerCase()).choices(['hour', 'day']))
+    .addOption(
+      new Option('--timeline <bucket>', 'requests per HOUR or DAY (UTC); a bar chart in the terminal').argParser((v) => {
+        const b = v.toLowerCase();
+        if (b !== 'hour' && b !== 'day') throw new InvalidArgumentError('Allowed choices are hour, day.');
+        return b;
+      }),
+    )
     .addOption(new Option('-o, --output <format>', 'output format').choices(INVESTIGATE_FORMATS as unknown as string[]).default('table'))
     .addHelpText(
       'after',
