@@ -48,7 +48,10 @@ export async function runPipeline(o: PipelineOptions): Promise<InputAccounting> 
     const src = o.sources[i]!;
     o.onFile?.(src, i);
     let containerFormat = '';
-    const stats: FileStats = { path: src.path, format: '', gzip: false, bytes: 0, lines: 0, events: 0, rejected: 0 };
+    /** Formats only CloudWatch writes: native events in them come from EKS. */
+    let viaCloudWatch = false;
+    const stats: FileStats = { path: src.path, format: '', gzip: false, bytes: 0, lines: 0, events: 0, rejected: 0, providers: [] };
+    const providers = new Set<string>();
     acc.files.push(stats);
     const reject = (loc: Loc, reason: string): void => {
       stats.lines++;
@@ -64,10 +67,12 @@ export async function runPipeline(o: PipelineOptions): Promise<InputAccounting> 
         reject(loc, rec);
         return;
       }
+      if (viaCloudWatch && rec.provider === 'k8s') rec.provider = 'eks';
       stats.lines++;
       stats.events++;
       acc.lines++;
       acc.events++;
+      providers.add(rec.provider);
       collapser.add(rec);
     };
     const sink: IngestSink = {
@@ -76,10 +81,14 @@ export async function runPipeline(o: PipelineOptions): Promise<InputAccounting> 
         if (c === null) one(v, loc);
         else {
           containerFormat ||= c.format;
+          if (c.format.startsWith('cloudwatch')) viaCloudWatch = true;
           for (const item of c.items) one(item, loc);
         }
       },
       reject,
+      detected(format) {
+        if (format === 'cloudwatch-text') viaCloudWatch = true;
+      },
       bytes(n) {
         stats.bytes = n;
         o.onProgress?.(baseBytes + n, acc.events);
@@ -88,6 +97,7 @@ export async function runPipeline(o: PipelineOptions): Promise<InputAccounting> 
     const res = await readSource(src, sink, readOpts);
     stats.format = res.format === 'jsonl' && containerFormat ? containerFormat : res.format;
     stats.gzip = res.gzip;
+    stats.providers = [...providers].sort();
     baseBytes += stats.bytes;
   }
   collapser.flush();

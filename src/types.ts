@@ -80,6 +80,8 @@ export interface FileStats {
   lines: number;
   events: number;
   rejected: number;
+  /** Providers of the events read (k8s, aks, eks, gke), sorted. */
+  providers: string[];
 }
 
 /**

@@ -4,9 +4,11 @@ import type { AuditRecord, InputAccounting } from '../types.js';
 import type { IO } from './io.js';
 import { UsageError } from '../util/errors.js';
 import type { FilterOptions } from '../filter/index.js';
+import type { FormatChoice } from '../ingest/detect.js';
 
 export interface InputOptions {
   cluster: string[];
+  format?: string;
   strict?: boolean;
   maxLineBytes?: number;
   quiet?: boolean;
@@ -44,6 +46,7 @@ export function addInputOptions(cmd: Command): Command {
     .option('--cluster <name>', 'label records of unlabelled inputs with NAME and keep only the named clusters; NAME=PATH adds PATH labelled NAME (repeatable)', collect, [])
     .option('--strict', 'exit 2 at the first malformed or non-audit line instead of counting it')
     .option('--max-line-bytes <n>', 'reject lines longer than this (default 64 MiB)', positiveInt('--max-line-bytes'))
+    .addOption(new Option('--format <format>', 'input format, instead of detecting it per input: jsonl, json (EventList, arrays, wrappers), yaml, csv (Logs Insights, Log Analytics), cloudwatch-text (aws logs tail)').choices(['auto', 'jsonl', 'json', 'yaml', 'csv', 'cloudwatch-text']).default('auto'))
     .option('-q, --quiet', 'no progress bar, no accounting line and no warnings on stderr')
     .option('--no-progress', 'never show the progress bar');
 }
@@ -116,7 +119,11 @@ export async function runInputs(
       onRecord,
       onReject: reporter.reject,
       onProgress: (b, e) => progress.update(b, e),
-      read: { ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}), ...(io.stdin !== process.stdin ? { stdin: io.stdin } : {}) },
+      read: {
+        ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}),
+        ...(io.stdin !== process.stdin ? { stdin: io.stdin } : {}),
+        ...(opts.format ? { format: opts.format as FormatChoice } : {}),
+      },
     });
     return acc;
   } finally {

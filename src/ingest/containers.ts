@@ -8,12 +8,22 @@ export const CONTAINER_KEYS: ReadonlyMap<string, string> = new Map([
   ['events', 'cloudwatch-events'], // `aws logs filter-log-events`
   ['logEvents', 'cloudwatch-subscription'], // CloudWatch Logs subscription payload
   ['entries', 'cloud-logging-entries'], // Cloud Logging API `entries:list` response
+  ['tables', 'log-analytics'], // Azure Monitor Log Analytics API response: tables of columns and rows
 ]);
+
+/** A Log Analytics result table ({name, columns: [{name}], rows: [[…]]}) as one object per row. */
+function tableRows(o: Record<string, unknown>): unknown[] | null {
+  if (!Array.isArray(o.columns) || !Array.isArray(o.rows)) return null;
+  const names = o.columns.map((c) => (c !== null && typeof c === 'object' ? String((c as Record<string, unknown>).name ?? '') : String(c)));
+  return o.rows.map((row) => (Array.isArray(row) ? Object.fromEntries(names.map((n, i) => [n, row[i]])) : row));
+}
 
 /** Returns the wrapped array and its format name when `v` is a wrapper object, else null. */
 export function containerOf(v: unknown): { key: string; format: string; items: unknown[] } | null {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return null;
   const o = v as Record<string, unknown>;
+  const rows = tableRows(o);
+  if (rows) return { key: 'rows', format: 'log-analytics', items: rows };
   // An audit event is never a wrapper, even if some future field collides with a key above.
   if (typeof o.verb === 'string' || typeof o.protoPayload === 'object') return null;
   for (const [key, format] of CONTAINER_KEYS) {

@@ -1,6 +1,15 @@
 // Per-input format detection from the first bytes of the (decompressed) content.
 
-export type InputFormat = 'jsonl' | 'document' | 'yaml' | 'empty';
+export type InputFormat = 'jsonl' | 'document' | 'yaml' | 'csv' | 'cloudwatch-text' | 'empty';
+
+/** What `--format` accepts: `auto` (detect) or one of the readers. */
+export const FORMAT_CHOICES = ['auto', 'jsonl', 'json', 'yaml', 'csv', 'cloudwatch-text'] as const;
+export type FormatChoice = (typeof FORMAT_CHOICES)[number];
+
+/** CSV header columns that mark an audit export: CloudWatch Logs Insights, Azure Log Analytics. */
+const CSV_HEADER = /(^|,)"?(@message|@timestamp|AuditId|RequestUri|log_s|Verb)"?(,|$)/;
+/** `aws logs tail` (detailed format): `<timestamp> <log stream> <message>`. */
+const CLOUDWATCH_TEXT = /^\d{4}-\d{2}-\d{2}T[^ ]+ [^ {]+ \{/;
 
 /** How much of an input is looked at before choosing its format. */
 export const DETECT_WINDOW = 1 << 20;
@@ -57,6 +66,9 @@ export function detectFormat(head: string, complete: boolean): InputFormat {
     }
     return 'document';
   }
+  const firstLine = head.slice(i, Math.max(i, head.indexOf('\n', i) < 0 ? head.length : head.indexOf('\n', i)));
+  if (CLOUDWATCH_TEXT.test(firstLine)) return 'cloudwatch-text';
+  if (CSV_HEADER.test(firstLine.trim())) return 'csv';
   if (YAML_START.test(head.slice(i, i + 4096))) return 'yaml';
   return 'jsonl';
 }

@@ -5,7 +5,8 @@ import { createGunzip } from 'node:zlib';
 import { StringDecoder } from 'node:string_decoder';
 import type { Loc } from '../types.js';
 import type { Source } from './sources.js';
-import { detectFormat, DETECT_WINDOW } from './detect.js';
+import { detectFormat, DETECT_WINDOW, type FormatChoice, type InputFormat } from './detect.js';
+import { readCsv } from './csv.js';
 import { readDocument } from './document.js';
 import { readYaml } from './yaml.js';
 import { StrictError } from '../util/errors.js';
@@ -17,6 +18,8 @@ export interface IngestSink {
   reject(loc: Loc, reason: string): void;
   /** Raw (compressed) bytes consumed so far, for progress. */
   bytes?(n: number): void;
+  /** The reader chosen for this input, before any value. */
+  detected?(format: string): void;
 }
 
 export interface ReadOptions {
@@ -26,6 +29,8 @@ export interface ReadOptions {
   maxYamlBytes: number;
   /** Used instead of process.stdin for `-` (tests). */
   stdin?: NodeJS.ReadableStream;
+  /** `auto` detects the format per input; anything else forces that reader. */
+  format?: FormatChoice;
 }
 
 export const DEFAULT_READ_OPTIONS: ReadOptions = { maxLineBytes: 64 << 20, maxYamlBytes: 64 << 20 };
@@ -102,7 +107,8 @@ export async function readSource(src: Source, sink: IngestSink, opts: ReadOption
   }
   let headText = Buffer.concat(head).toString('utf8', 0, Math.min(headLen, DETECT_WINDOW));
   if (headText.charCodeAt(0) === 0xfeff) headText = headText.slice(1);
-  const kind = detectFormat(headText, complete);
+  const forced: Record<string, InputFormat> = { jsonl: 'jsonl', json: 'document', yaml: 'yaml', csv: 'csv', 'cloudwatch-text': 'cloudwatch-text' };
+  const kind = opts.format && opts.format !== 'auto' ? forced[opts.format]! : detectFormat(headText, complete);
   const rest: AsyncIterator<Buffer> = early
     ? { next: () => Promise.reject(early) }
     : complete
@@ -110,6 +116,7 @@ export async function readSource(src: Source, sink: IngestSink, opts: ReadOption
       : body;
   const chunks = concat(head, rest);
   const file = src.path;
+  sink.detected?.(kind);
 
   switch (kind) {
     case 'empty':
@@ -120,6 +127,12 @@ export async function readSource(src: Source, sink: IngestSink, opts: ReadOption
     case 'yaml':
       await readYaml(chunks, file, sink, opts.maxYamlBytes);
       return { format: 'yaml', gzip };
+    case 'csv':
+      await readCsv(chunks, file, sink);
+      return { format: 'csv', gzip };
+    case 'cloudwatch-text':
+      await readLines(chunks, file, sink, opts.maxLineBytes, fromFirstBrace);
+      return { format: 'cloudwatch-text', gzip };
     default:
       await readLines(chunks, file, sink, opts.maxLineBytes);
       return { format: 'jsonl', gzip };
@@ -131,7 +144,13 @@ export async function readSource(src: Source, sink: IngestSink, opts: ReadOption
  * maxLineBytes is skipped to its end without being kept. A stream error (truncated gzip) rejects the
  * partial last line, or records one rejection if there was none, so nothing vanishes silently.
  */
-export async function readLines(chunks: AsyncIterable<Buffer>, file: string, sink: IngestSink, maxLineBytes: number): Promise<void> {
+/** `aws logs tail` lines: the event JSON starts at the first brace, after the time and log stream. */
+function fromFirstBrace(line: string): string {
+  const b = line.indexOf('{');
+  return b < 0 ? line : line.slice(b);
+}
+
+export async function readLines(chunks: AsyncIterable<Buffer>, file: string, sink: IngestSink, maxLineBytes: number, strip?: (line: string) => string): Promise<void> {
   const decoder = new StringDecoder('utf8');
   let tail = '';
   let lineNo = 0;
@@ -148,7 +167,8 @@ export async function readLines(chunks: AsyncIterable<Buffer>, file: string, sin
     let start = 0;
     while (start < end && line.charCodeAt(start) <= 32) start++;
     if (start === end) return; // blank line: nothing to count
-    const text = start === 0 && end === line.length ? line : line.slice(start, end);
+    let text = start === 0 && end === line.length ? line : line.slice(start, end);
+    if (strip) text = strip(text);
     let v: unknown;
     try {
       v = JSON.parse(text);

@@ -57,10 +57,13 @@ export function decisionFrom(annotation: string, code: number): Decision {
   return 'allow';
 }
 
-/** Provider identity kept in user.extra: EKS puts the IAM ARN there. */
+/**
+ * Provider identity kept in user.extra: EKS puts the IAM identity there. The session ARN (`arn`,
+ * arn:aws:sts::…:assumed-role/ROLE/SESSION) names who acted; `canonicalArn` only the role.
+ */
 function principalFrom(extra: Obj | null): string {
   if (!extra) return '';
-  for (const key of ['canonicalArn', 'arn']) {
+  for (const key of ['arn', 'canonicalArn']) {
     const v = extra[key];
     if (Array.isArray(v) && typeof v[0] === 'string') return v[0];
   }

@@ -73,6 +73,8 @@ function o(x: Obj | null, k: string): Obj | null {
 export function normalizeGke(entry: Obj, cluster: string): AuditRecord | string {
   const p = o(entry, 'protoPayload');
   if (!p) return 'not an audit event (no protoPayload)';
+  const service = s(p, 'serviceName');
+  if (service && service !== 'k8s.io') return `not a Kubernetes audit entry (serviceName ${JSON.stringify(service)})`;
   const method = s(p, 'methodName');
   if (!method) return 'not a Kubernetes audit entry (protoPayload.methodName missing)';
   const user = s(o(p, 'authenticationInfo'), 'principalEmail');

@@ -18,6 +18,48 @@ function parseInner(text: string, field: string): Obj | string {
   }
 }
 
+/** Log Analytics `dynamic` columns arrive as objects (JSON exports) or as JSON text (CSV exports). */
+function dyn(v: unknown): unknown {
+  if (typeof v !== 'string') return v ?? undefined;
+  const t = v.trim();
+  if (t === '') return undefined;
+  if (t.startsWith('{') || t.startsWith('[')) {
+    try {
+      return JSON.parse(t);
+    } catch {
+      return v;
+    }
+  }
+  return v;
+}
+
+/** An AKSAudit / AKSAuditAdmin row (Azure Log Analytics) → the audit Event it was made from. */
+export function fromLogAnalytics(o: Obj): Obj {
+  const e: Obj = { kind: 'Event', apiVersion: 'audit.k8s.io/v1' };
+  const map: [string, string, boolean][] = [
+    ['Level', 'level', false],
+    ['AuditId', 'auditID', false],
+    ['Stage', 'stage', false],
+    ['RequestUri', 'requestURI', false],
+    ['Verb', 'verb', false],
+    ['User', 'user', true],
+    ['ImpersonatedUser', 'impersonatedUser', true],
+    ['SourceIps', 'sourceIPs', true],
+    ['UserAgent', 'userAgent', false],
+    ['ObjectRef', 'objectRef', true],
+    ['ResponseStatus', 'responseStatus', true],
+    ['RequestObject', 'requestObject', true],
+    ['RequestReceivedTime', 'requestReceivedTimestamp', false],
+    ['StageReceivedTime', 'stageTimestamp', false],
+    ['Annotations', 'annotations', true],
+  ];
+  for (const [from, to, dynamic] of map) {
+    const v = dynamic ? dyn(o[from]) : o[from];
+    if (v !== undefined && v !== null && v !== '') e[to] = v;
+  }
+  return e;
+}
+
 /** Normalizes one value from any supported shape; a string result is the reason it was rejected. */
 export function normalizeValue(v: unknown, cluster: string): AuditRecord | string {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) {
@@ -26,6 +68,7 @@ export function normalizeValue(v: unknown, cluster: string): AuditRecord | strin
   const o = v as Obj;
   if (typeof o.verb === 'string' || o.kind === 'Event') return normalizeEvent(o, cluster, 'k8s');
   if (o.protoPayload !== undefined) return normalizeGke(o, cluster);
+  if (typeof o.AuditId === 'string' || (typeof o.Verb === 'string' && 'RequestUri' in o)) return normalizeEvent(fromLogAnalytics(o), cluster, 'aks');
   const props = o.properties;
   if (props !== null && typeof props === 'object' && 'log' in (props as Obj)) {
     const category = typeof o.category === 'string' ? o.category : typeof o.Category === 'string' ? o.Category : '';

@@ -44,9 +44,11 @@ describe('identity', () => {
     expect(r.impersonator).toBe('system:admin');
   });
 
-  it('keeps the EKS IAM identity as principal', () => {
+  it('keeps the EKS IAM identity (the session ARN, which names who acted) as principal', () => {
     const r = norm(event({ user: { username: 'kubernetes-admin', extra: { arn: ['arn:aws:sts::111122223333:assumed-role/Admin/jane'], canonicalArn: ['arn:aws:iam::111122223333:role/Admin'] } } }));
-    expect(r.principal).toBe('arn:aws:iam::111122223333:role/Admin');
+    expect(r.principal).toBe('arn:aws:sts::111122223333:assumed-role/Admin/jane');
+    const only = norm(event({ user: { username: 'x', extra: { canonicalArn: ['arn:aws:iam::111122223333:role/Admin'] } } }));
+    expect(only.principal).toBe('arn:aws:iam::111122223333:role/Admin');
   });
 });
 

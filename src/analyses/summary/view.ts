@@ -40,8 +40,8 @@ export function summaryView(r: SummaryReport): View {
     {
       title: 'Files',
       kind: 'table',
-      columns: ['file', 'format', 'gzip', 'lines', 'events', 'rejected'],
-      rows: r.input.files.map((f) => [f.path, f.format, f.gzip ? 'yes' : 'no', f.lines, f.events, f.rejected]),
+      columns: ['file', 'format', 'provider', 'gzip', 'lines', 'events', 'rejected'],
+      rows: r.input.files.map((f) => [f.path, f.format, f.providers.join(', ') || '-', f.gzip ? 'yes' : 'no', f.lines, f.events, f.rejected]),
     },
     countSection('Status', 'class', r.status, total),
     countSection('Subjects', 'subject', r.top.subjects, total),
