@@ -60,6 +60,8 @@ export interface AuditRecord {
   accessMethod: AccessMethod;
   /** Where the event came from: `k8s` (native audit Event), `aks`, `eks` or `gke`. */
   provider: string;
+  /** The request body, when the audit level kept it (Request, RequestResponse); not a flat field. */
+  requestObject?: unknown;
 }
 
 /** Where a value came from, for `file:line: reason` messages. */

@@ -68,10 +68,11 @@ function kubelets(ctx: HourCtx): void {
     for (const t of times(ctx, 360 * ctx.scale)) {
       ctx.emit({ t, user, groups, ip, ua, verb: 'update', query: 'timeout=10s', ref: grp('coordination.k8s.io', 'leases', 'kube-node-lease', node), code: 200, latencyMs: ctx.rng.latency(2), stages: 'complete' });
     }
-    for (const t of times(ctx, 12 * ctx.scale)) {
+    // Periodic work keeps a floor: a kubelet reports status and re-opens its watch whatever the scale.
+    for (const t of times(ctx, Math.max(1, 12 * ctx.scale))) {
       ctx.emit({ t, user, groups, ip, ua, verb: 'patch', query: 'timeout=10s', ref: core('nodes', undefined, node, 'status'), code: 200, latencyMs: ctx.rng.latency(4), stages: 'complete' });
     }
-    for (const t of times(ctx, 6 * ctx.scale)) {
+    for (const t of times(ctx, Math.max(1, 6 * ctx.scale))) {
       ctx.emit({ t, user, groups, ip, ua, verb: 'watch', query: `allowWatchBookmarks=true&fieldSelector=spec.nodeName%3D${node}&resourceVersion=${ctx.rng.int(100000, 999999)}&timeout=7m31s&timeoutSeconds=451&watch=true`, ref: core('pods'), code: 200, latencyMs: ctx.rng.latency(1), stages: 'started', openMs: 451_000 });
     }
   });
@@ -100,7 +101,8 @@ function kcm(ctx: HourCtx, t: number, controller: string): Req {
 }
 
 function controllers(ctx: HourCtx): void {
-  for (const c of CONTROLLERS) for (const t of times(ctx, 60 * ctx.scale)) ctx.emit(c.work(ctx, t));
+  // Controllers resync periodically whatever the scale: a floor of 3 calls an hour each.
+  for (const c of CONTROLLERS) for (const t of times(ctx, Math.max(3, 60 * ctx.scale))) ctx.emit(c.work(ctx, t));
 }
 
 // ---------- workloads ----------

@@ -16,11 +16,13 @@ const { values } = parseArgs({
     start: { type: 'string' },
     rotate: { type: 'string' },
     'max-bytes': { type: 'string' },
+    incidents: { type: 'boolean' },
+    manifest: { type: 'string' },
     help: { type: 'boolean' },
   },
 });
 if (values.help) {
-  process.stdout.write('usage: npm run gen -- --out DIR [--days 1] [--seed 1] [--scale 1] [--start 2026-03-02] [--rotate gzip|plain|none] [--max-bytes N]\n');
+  process.stdout.write('usage: npm run gen -- --out DIR [--days 1] [--seed 1] [--scale 1] [--start 2026-03-02] [--rotate gzip|plain|none] [--max-bytes N] [--incidents [--manifest FILE]]\n');
   process.exit(0);
 }
 const num = (name: string, v: string | undefined, d: number): number => {
@@ -42,7 +44,10 @@ const opts: GenOptions = {
   start,
   rotate,
   maxBytes: Math.floor(num('max-bytes', values['max-bytes'], 0)),
+  incidents: values.incidents === true,
+  ...(values.manifest ? { manifest: values.manifest } : {}),
 };
+if (opts.manifest && !opts.incidents) fail('--manifest needs --incidents');
 const t = Date.now();
 const res = await generate(opts);
 process.stderr.write(`gen: wrote ${res.events} events, ${(res.bytes / 1e6).toFixed(1)} MB uncompressed, in ${res.files.length} files under ${opts.out} (${((Date.now() - t) / 1000).toFixed(1)} s)\n`);

@@ -35,11 +35,15 @@ export interface Req {
   stages: StagePlan;
   /** For `started`: how long the watch/exec stays open. */
   openMs?: number;
+  /** Scripted incident this request belongs to (recorded in the manifest). */
+  tag?: string;
 }
 
 export interface StagedEvent {
   at: number;
   json: string;
+  auditID: string;
+  tag?: string;
 }
 
 /** RFC 3339 with microseconds, as the API server writes. */
@@ -111,8 +115,9 @@ export function toEvents(req: Req, rng: Rng): StagedEvent[] {
   };
   const end = req.t + (req.stages === 'started' ? (req.openMs ?? 60_000) : req.latencyMs);
   const out: StagedEvent[] = [];
-  if (req.stages === 'received') out.push({ at: req.t, json: base('RequestReceived', req.t, false, 0) });
-  if (req.stages === 'started') out.push({ at: req.t + req.latencyMs, json: base('ResponseStarted', req.t + req.latencyMs, true, req.code) });
-  out.push({ at: end, json: base('ResponseComplete', end, true, req.code) });
+  const tag = req.tag;
+  if (req.stages === 'received') out.push({ at: req.t, json: base('RequestReceived', req.t, false, 0), auditID, tag });
+  if (req.stages === 'started') out.push({ at: req.t + req.latencyMs, json: base('ResponseStarted', req.t + req.latencyMs, true, req.code), auditID, tag });
+  out.push({ at: end, json: base('ResponseComplete', end, true, req.code), auditID, tag });
   return out;
 }

@@ -7,6 +7,8 @@ import { once } from 'node:events';
 import { Rng } from './rng.js';
 import { ACTORS, type HourCtx } from './actors.js';
 import { toEvents, type Req, type StagedEvent } from './events.js';
+import { INCIDENTS, incidentsFor } from './incidents.js';
+import { writeFile } from 'node:fs/promises';
 
 export interface GenOptions {
   out: string;
@@ -20,9 +22,13 @@ export interface GenOptions {
   rotate: 'gzip' | 'plain' | 'none';
   /** Stop after an hour once this many bytes are written (0: no limit). */
   maxBytes: number;
+  /** Script the incidents of src/gen/incidents.ts into the last day. */
+  incidents: boolean;
+  /** Where to write the incidents manifest (auditIDs and expected rules), if anywhere. */
+  manifest?: string;
 }
 
-export const DEFAULT_GEN: GenOptions = { out: 'out', days: 1, seed: 1, scale: 1, start: '2026-03-02T00:00:00Z', rotate: 'gzip', maxBytes: 0 };
+export const DEFAULT_GEN: GenOptions = { out: 'out', days: 1, seed: 1, scale: 1, start: '2026-03-02T00:00:00Z', rotate: 'gzip', maxBytes: 0, incidents: false };
 
 export interface GenResult {
   files: string[];
@@ -68,6 +74,7 @@ export async function generate(o: GenOptions): Promise<GenResult> {
   let events = 0;
   let bytes = 0;
   let carry: StagedEvent[] = [];
+  const tagged: Record<string, string[]> = {};
   let seg: Segment | null = null;
   let segPath = '';
 
@@ -97,6 +104,7 @@ export async function generate(o: GenOptions): Promise<GenResult> {
     const d = new Date(t0);
     const ctx: HourCtx = { rng, t0, hourOfDay: d.getUTCHours(), weekday: d.getUTCDay(), scale: o.scale, emit: (r) => reqs.push(r) };
     for (const actor of ACTORS) actor(ctx);
+    if (o.incidents && isLastDay) incidentsFor(ctx);
     const staged = carry;
     for (const r of reqs) for (const e of toEvents(r, rng)) staged.push(e);
     staged.sort((a, b) => a.at - b.at);
@@ -106,6 +114,10 @@ export async function generate(o: GenOptions): Promise<GenResult> {
     for (const e of staged) {
       if (e.at >= end && !finalHour) carry.push(e);
       else {
+        if (e.tag) {
+          const ids = (tagged[e.tag] ??= []);
+          if (!ids.includes(e.auditID)) ids.push(e.auditID);
+        }
         await seg!.write(e.json + '\n');
         events++;
         bytes += e.json.length + 1;
@@ -129,5 +141,9 @@ export async function generate(o: GenOptions): Promise<GenResult> {
     files.push(segPath);
   }
   void lastHour;
+  if (o.manifest) {
+    const incidents = INCIDENTS.map((i) => ({ name: i.name, description: i.description, subject: i.subject, expect: i.expect, auditIDs: tagged[i.name] ?? [] }));
+    await writeFile(o.manifest, JSON.stringify({ seed: o.seed, incidents }, null, 2) + '\n');
+  }
   return { files, events, bytes };
 }

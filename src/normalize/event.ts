@@ -138,7 +138,7 @@ export function normalizeEvent(e: Obj, cluster: string, provider: string): Audit
   }
   const who = classifySubject(subject);
   const ua = parseUserAgent(userAgent);
-  return {
+  const rec: AuditRecord = {
     time: received,
     timeMs,
     auditID,
@@ -171,4 +171,7 @@ export function normalizeEvent(e: Obj, cluster: string, provider: string): Audit
     accessMethod: accessMethodFor(ua, who.kind),
     provider,
   };
+  const body = e.requestObject;
+  if (body !== null && typeof body === 'object') rec.requestObject = body;
+  return rec;
 }

@@ -1,0 +1,302 @@
+// `audit anomalies`: first-time and risky access. Detection-window behaviour is profiled like the
+// baseline (a reducer, so it merges); in finish it is compared with the baseline (from a file, or
+// trained on the same logs before --train-until). Built-in detections run per request.
+import type { AuditRecord, FinishContext, InputAccounting, Reducer } from '../../types.js';
+import { addToProfile, newProfile, profiles, mergeProfile, toFile, windowDays, type Profile, type ProfileState, type Seen } from '../baseline/index.js';
+import { DENIED_BURST, DETECTION_RULES, matchingRules, renderReason } from '../../rules/detections.js';
+import { SENSITIVE, SEVERITY_RANK, type Severity } from '../../rules/sensitive.js';
+import { cmp } from '../../util/counter.js';
+
+export const EXAMPLES = 5;
+
+/** Baseline-relative finding kinds and their base severity, before what was touched raises it. */
+export const BASELINE_FINDINGS: Record<string, { severity: Severity; description: string }> = {
+  'new-subject': { severity: 'medium', description: 'a subject that was not in the baseline' },
+  'new-namespace': { severity: 'medium', description: 'a namespace the subject never touched in the baseline' },
+  'new-resource': { severity: 'medium', description: 'a resource the subject never touched in the baseline' },
+  'first-seen': { severity: 'low', description: 'a verb, resource and namespace the subject never combined in the baseline' },
+  'new-network': { severity: 'medium', description: 'a source network (/24, /64) the subject never came from' },
+  'new-client': { severity: 'low', description: 'a client the subject never used' },
+  'off-hours': { severity: 'medium', description: 'activity at an hour the subject is never active' },
+  'volume-spike': { severity: 'medium', description: 'far more requests in a day than the subject makes' },
+};
+
+export interface AnomalyOptions {
+  /** The baseline to compare with; null with trainUntilMs set (built here) or for built-in detections only. */
+  baseline: ProfileState | null;
+  /** Requests before this time train the baseline; the rest are judged. */
+  trainUntilMs: number | null;
+  /** A day with more than this times the subject's mean daily volume is a spike… */
+  spikeFactor: number;
+  /** …and at least this many requests above the mean. */
+  spikeMin: number;
+  /** Off-hours needs this many baseline requests to know a subject's hours. */
+  offHoursMinRequests: number;
+  deniedBurst: { count: number; minutes: number };
+}
+
+export interface Finding {
+  rule: string;
+  kind: 'baseline' | 'detection';
+  severity: Severity;
+  subject: string;
+  subjectKind: string;
+  verb: string;
+  resource: string;
+  namespace: string;
+  time: string;
+  last: string;
+  count: number;
+  auditIDs: string[];
+  reason: string;
+  technique: string;
+}
+
+interface DetectAgg {
+  key: string;
+  rule: string;
+  severity: Severity;
+  technique: string;
+  subject: string;
+  subjectKind: string;
+  verb: string;
+  resource: string;
+  namespace: string;
+  seen: Seen;
+  reason: string;
+}
+
+export interface AnomalyState {
+  opts: AnomalyOptions;
+  train: ProfileState | null;
+  detect: ProfileState;
+  detections: Map<string, DetectAgg>;
+  /** Recent denial times per subject, for the denied-burst rule. */
+  denials: Map<string, [number, string][]>;
+}
+
+export interface AnomalyReport {
+  kind: 'kaudit.anomalies';
+  version: 1;
+  input: InputAccounting;
+  baseline: { source: string; window: { from: string | null; to: string | null }; days: number; subjects: number } | null;
+  detection: { from: string | null; to: string | null };
+  summary: { findings: number; bySeverity: Record<Severity, number>; suppressed: number; byRule: Record<string, number> };
+  findings: Finding[];
+}
+
+function maxSev(a: Severity, b: Severity): Severity {
+  return SEVERITY_RANK[a] >= SEVERITY_RANK[b] ? a : b;
+}
+
+/** How sensitive one tuple (`verb group/resource[/sub] ns`) is: the sensitive table, kube-system. */
+export function tupleSensitivity(tuple: string): Severity {
+  const [verb, res, ns] = tuple.split(' ');
+  let s: Severity = 'low';
+  if (ns === 'kube-system') s = 'high';
+  if (!res || !res.includes('/')) return s;
+  const [group, resource, sub = ''] = res.split('/');
+  for (const e of SENSITIVE) {
+    for (const p of e.probes ?? []) {
+      if (p.verb === verb && (p.apiGroup ?? '') === group && p.resource === resource && (p.subresource ?? '') === sub) s = maxSev(s, e.severity === 'critical' ? 'critical' : 'high');
+    }
+  }
+  return s;
+}
+
+function seenAdd(s: Seen, t: number, time: string, id: string): void {
+  s.count++;
+  if (t < s.firstMs) [s.firstMs, s.first] = [t, time];
+  if (t > s.lastMs) [s.lastMs, s.last] = [t, time];
+  if (id && (s.ex.length < EXAMPLES || t < s.ex[s.ex.length - 1]![0])) {
+    s.ex.push([t, id]);
+    s.ex.sort((a, b) => a[0] - b[0] || cmp(a[1], b[1]));
+    s.ex.length = Math.min(s.ex.length, EXAMPLES);
+  }
+}
+
+function detection(s: AnomalyState, r: AuditRecord, rule: { id: string; severity: Severity; technique: string; description: string }, reason: string, t = r.timeMs, id = r.auditID): void {
+  const resource = r.resource ? `${r.apiGroup ? `${r.resource}.${r.apiGroup}` : r.resource}${r.subresource ? `/${r.subresource}` : ''}` : r.nonResourceURL;
+  const key = `${rule.id}\u0000${r.subject}\u0000${r.verb}\u0000${resource}\u0000${r.namespace}\u0000${reason}`;
+  let d = s.detections.get(key);
+  if (!d) {
+    d = { key, rule: rule.id, severity: rule.severity, technique: rule.technique, subject: r.subject, subjectKind: r.subjectKind, verb: r.verb, resource, namespace: r.namespace, seen: { count: 0, firstMs: Infinity, first: '', lastMs: -Infinity, last: '', ex: [] }, reason };
+    s.detections.set(key, d);
+  }
+  seenAdd(d.seen, t, r.time, id);
+}
+
+export const anomalies: Reducer<AnomalyState, AnomalyReport, AnomalyOptions> = {
+  init(opts) {
+    return { opts, train: opts.trainUntilMs !== null ? profiles.init({ examples: 0 }) : null, detect: profiles.init({ examples: EXAMPLES }), detections: new Map(), denials: new Map() };
+  },
+
+  add(s, r) {
+    if (s.train && (r.timeMs < s.opts.trainUntilMs! || Number.isNaN(r.timeMs))) {
+      profiles.add(s.train, r);
+      return;
+    }
+    profiles.add(s.detect, r);
+    for (const rule of matchingRules(r)) detection(s, r, rule, renderReason(rule.reason ?? rule.description, r));
+    if (r.decision === 'forbid' && Number.isFinite(r.timeMs)) {
+      const { count, minutes } = s.opts.deniedBurst;
+      let q = s.denials.get(r.subject);
+      if (!q) s.denials.set(r.subject, (q = []));
+      q.push([r.timeMs, r.auditID]);
+      while (q.length && r.timeMs - q[0]![0] > minutes * 60_000) q.shift();
+      if (q.length >= count) {
+        for (const [t, id] of q) detection(s, { ...r, verb: '*', resource: '', subresource: '', apiGroup: '', nonResourceURL: '(denied)', namespace: '' }, DENIED_BURST, `${count} or more denied requests within ${minutes} minutes`, t, id);
+        q.length = 0;
+      }
+    }
+  },
+
+  merge(a, b) {
+    if (a.train && b.train) profiles.merge(a.train, b.train);
+    profiles.merge(a.detect, b.detect);
+    for (const [k, db] of b.detections) {
+      const da = a.detections.get(k);
+      if (!da) a.detections.set(k, db);
+      else {
+        da.seen.count += db.seen.count;
+        if (db.seen.firstMs < da.seen.firstMs) [da.seen.firstMs, da.seen.first] = [db.seen.firstMs, db.seen.first];
+        if (db.seen.lastMs > da.seen.lastMs) [da.seen.lastMs, da.seen.last] = [db.seen.lastMs, db.seen.last];
+        da.seen.ex = [...da.seen.ex, ...db.seen.ex].sort((x, y) => x[0] - y[0] || cmp(x[1], y[1])).slice(0, EXAMPLES);
+      }
+    }
+    return a;
+  },
+
+  finish(s, ctx: FinishContext) {
+    const base = s.opts.baseline ?? s.train;
+    const findings: Finding[] = [];
+    for (const d of s.detections.values()) {
+      findings.push({ rule: d.rule, kind: 'detection', severity: d.severity, subject: d.subject, subjectKind: d.subjectKind, verb: d.verb, resource: d.resource, namespace: d.namespace, time: d.seen.first, last: d.seen.last, count: d.seen.count, auditIDs: d.seen.ex.map((e) => e[1]), reason: d.reason, technique: d.technique });
+    }
+    if (base) findings.push(...relativeFindings(s, base));
+    findings.sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || cmp(a.time, b.time) || cmp(a.rule, b.rule) || cmp(a.subject, b.subject) || cmp(`${a.verb} ${a.resource} ${a.namespace}`, `${b.verb} ${b.resource} ${b.namespace}`));
+    const baseFile = base ? toFile(base, null) : null;
+    return {
+      kind: 'kaudit.anomalies',
+      version: 1,
+      input: ctx.input,
+      baseline: baseFile ? { source: s.opts.baseline ? 'file' : 'trained', window: baseFile.window, days: baseFile.days, subjects: Object.keys(baseFile.subjects).length } : null,
+      detection: { from: s.detect.from || null, to: s.detect.to || null },
+      summary: summarize(findings, 0),
+      findings,
+    };
+  },
+};
+
+export function summarize(findings: Finding[], suppressed: number): AnomalyReport['summary'] {
+  const bySeverity: Record<Severity, number> = { critical: 0, high: 0, medium: 0, low: 0 };
+  const byRule: Record<string, number> = {};
+  for (const f of findings) {
+    bySeverity[f.severity]++;
+    byRule[f.rule] = (byRule[f.rule] ?? 0) + 1;
+  }
+  return { findings: findings.length, bySeverity, suppressed, byRule: Object.fromEntries(Object.entries(byRule).sort(([a], [b]) => cmp(a, b))) };
+}
+
+function describeTuple(t: string): { verb: string; resource: string; namespace: string; label: string } {
+  const parts = t.split(' ');
+  const [verb, res = '', ns = '-'] = parts;
+  // Resource tuples have three parts (verb group/resource[/sub] namespace); non-resource ones two (verb /path).
+  if (parts.length < 3) return { verb: verb!, resource: res, namespace: '', label: `${verb} ${res}` };
+  const [group, resource, sub] = res.split('/');
+  const r = `${group ? `${resource}.${group}` : resource}${sub ? `/${sub}` : ''}`;
+  return { verb: verb!, resource: r, namespace: ns === '-' ? '' : ns, label: `${verb} ${r}${ns === '-' ? '' : ` in ${ns}`}` };
+}
+
+function relativeFindings(s: AnomalyState, base: ProfileState): Finding[] {
+  const o = s.opts;
+  const out: Finding[] = [];
+  const days = windowDays(base.fromMs, base.toMs);
+  const span = `${days} day${days === 1 ? '' : 's'} of baseline`;
+  const make = (rule: string, subject: string, p: Profile, seen: Seen, t: { verb: string; resource: string; namespace: string }, severity: Severity, reason: string): Finding => ({
+    rule,
+    kind: 'baseline',
+    severity,
+    subject,
+    subjectKind: p.kind,
+    verb: t.verb,
+    resource: t.resource,
+    namespace: t.namespace,
+    time: seen.first,
+    last: seen.last,
+    count: seen.count,
+    auditIDs: seen.ex.map((e) => e[1]),
+    reason,
+    technique: '',
+  });
+  for (const [subject, p] of s.detect.subjects) {
+    const b = base.subjects.get(subject);
+    const tuples = [...p.tuples].sort(([x], [y]) => cmp(x, y));
+    const sensitivityOf = (filter: (t: string) => boolean): Severity => tuples.filter(([t]) => filter(t)).reduce<Severity>((acc, [t]) => maxSev(acc, tupleSensitivity(t)), 'low');
+    if (!b) {
+      const all: Seen = { count: p.requests, firstMs: p.firstMs, first: p.first, lastMs: p.lastMs, last: p.last, ex: [...p.tuples.values()].flatMap((x) => x.ex).sort((x, y) => x[0] - y[0] || cmp(x[1], y[1])).slice(0, EXAMPLES) };
+      const top = tuples.slice(0, 3).map(([t]) => describeTuple(t).label);
+      out.push(make('new-subject', subject, p, all, { verb: '*', resource: '', namespace: '' }, maxSev(BASELINE_FINDINGS['new-subject']!.severity, sensitivityOf(() => true)), `${subject} was not seen in the ${span}; first requests: ${top.join('; ')}`));
+      continue;
+    }
+    const newNs = new Set([...p.namespaces.keys()].filter((ns) => !b.namespaces.has(ns)));
+    const newRes = new Set([...p.resources.keys()].filter((r) => !b.resources.has(r)));
+    for (const ns of [...newNs].sort(cmp)) {
+      const seen = p.namespaces.get(ns)!;
+      const sev = maxSev(maxSev(BASELINE_FINDINGS['new-namespace']!.severity, sensitivityOf((t) => t.endsWith(` ${ns}`))), ns === 'kube-system' ? 'high' : 'low');
+      const what = tuples.filter(([t]) => t.endsWith(` ${ns}`)).slice(0, 3).map(([t]) => describeTuple(t).label);
+      out.push(make('new-namespace', subject, p, seen, { verb: '*', resource: '', namespace: ns }, sev, `first time in ${span} that ${subject} worked in namespace ${ns}: ${what.join('; ')}`));
+    }
+    for (const res of [...newRes].sort(cmp)) {
+      const seen = p.resources.get(res)!;
+      const inRes = (t: string): boolean => t.split(' ')[1] === res;
+      const d = describeTuple(`x ${res} -`);
+      const what = tuples.filter(([t]) => inRes(t)).slice(0, 3).map(([t]) => describeTuple(t).label);
+      out.push(make('new-resource', subject, p, seen, { verb: '*', resource: d.resource, namespace: '' }, maxSev(BASELINE_FINDINGS['new-resource']!.severity, sensitivityOf(inRes)), `first time in ${span} that ${subject} touched ${d.resource}: ${what.join('; ')}`));
+    }
+    for (const [t, seen] of tuples) {
+      if (b.tuples.has(t)) continue;
+      const [, res = '', ns = '-'] = t.split(' ');
+      if (newNs.has(ns) || newRes.has(res)) continue; // already reported under the new namespace or resource
+      const d = describeTuple(t);
+      out.push(make('first-seen', subject, p, seen, d, maxSev(BASELINE_FINDINGS['first-seen']!.severity, tupleSensitivity(t)), `first time in ${span} that ${subject} did ${d.label}`));
+    }
+    for (const [net, seen] of [...p.networks].sort(([x], [y]) => cmp(x, y))) {
+      if (b.networks.has(net)) continue;
+      out.push(make('new-network', subject, p, seen, { verb: '*', resource: '', namespace: '' }, BASELINE_FINDINGS['new-network']!.severity, `first time in ${span} that ${subject} came from ${net} (usually ${[...b.networks.keys()].sort(cmp).slice(0, 3).join(', ')})`));
+    }
+    for (const [client, seen] of [...p.clients].sort(([x], [y]) => cmp(x, y))) {
+      if (b.clients.has(client)) continue;
+      out.push(make('new-client', subject, p, seen, { verb: '*', resource: '', namespace: '' }, BASELINE_FINDINGS['new-client']!.severity, `first time in ${span} that ${subject} used ${client} (usually ${[...b.clients.keys()].sort(cmp).slice(0, 3).join(', ')})`));
+    }
+    // Usual hours are a person's: controllers run around the clock, anonymous probes at random.
+    if (p.kind === 'User' && b.requests >= o.offHoursMinRequests) {
+      for (const [dh, seen] of [...p.dayHours].sort(([x], [y]) => cmp(x, y))) {
+        const hour = Number(dh.slice(11, 13));
+        if (b.hours[hour]! > 0) continue;
+        const active = b.hours.map((n, h) => (n > 0 ? h : -1)).filter((h) => h >= 0);
+        const usual = active.length ? `${String(active[0]).padStart(2, '0')}:00–${String(active[active.length - 1]! + 1).padStart(2, '0')}:00 UTC` : 'never';
+        out.push(make('off-hours', subject, p, seen, { verb: '*', resource: '', namespace: '' }, BASELINE_FINDINGS['off-hours']!.severity, `${seen.count} requests by ${subject} at ${dh.slice(11, 13)}:00 UTC on ${dh.slice(0, 10)}, never active at that hour in ${span} (usually ${usual})`));
+      }
+    }
+    const baseDays = [...b.daily.values()];
+    const mean = baseDays.length ? baseDays.reduce((x, y) => x + y, 0) / Math.max(days, baseDays.length) : 0;
+    for (const [day, n] of [...p.daily].sort(([x], [y]) => cmp(x, y))) {
+      if (mean > 0 && n > o.spikeFactor * mean && n - mean >= o.spikeMin) {
+        const seen: Seen = { count: n, firstMs: p.firstMs, first: `${day}T00:00:00Z`, lastMs: p.lastMs, last: `${day}T23:59:59Z`, ex: [] };
+        const dayHours = [...p.dayHours].filter(([k]) => k.startsWith(day));
+        // Evidence from the busiest hour of the day, where the spike is.
+        const busiest = dayHours.sort((x, y) => y[1].count - x[1].count || cmp(x[0], y[0]))[0];
+        if (busiest) {
+          seen.ex = busiest[1].ex;
+          seen.first = busiest[1].first;
+          seen.last = busiest[1].last;
+        }
+        out.push(make('volume-spike', subject, p, seen, { verb: '*', resource: '', namespace: '' }, BASELINE_FINDINGS['volume-spike']!.severity, `${n} requests by ${subject} on ${day}, ${Math.round((10 * n) / mean) / 10}× the daily mean of ${Math.round(mean)} in ${span}`));
+      }
+    }
+  }
+  return out;
+}
+
+export { newProfile, addToProfile, mergeProfile, DETECTION_RULES };

@@ -1,0 +1,124 @@
+// `audit anomalies FILES… (--baseline FILE | --train-until TIME)`: first-time and risky access.
+import { Option, type Command } from 'commander';
+import type { IO } from './io.js';
+import { useColor } from './io.js';
+import { addFilterOptions, addInputOptions, intOption, runInputs, type FilterFlags, type InputOptions } from './common.js';
+import { UsageError } from '../util/errors.js';
+
+export const ANOMALY_FORMATS = ['table', 'json', 'jsonl', 'markdown', 'sarif'] as const;
+const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
+
+interface Opts extends InputOptions, FilterFlags {
+  output: (typeof ANOMALY_FORMATS)[number];
+  baseline?: string;
+  trainUntil?: string;
+  allow?: string;
+  minSeverity: string;
+  failOn?: string;
+  spike: number;
+  deniedBurst: string;
+}
+
+function positiveNumber(flag: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag}: ${JSON.stringify(v)} is not a positive number`, `e.g. ${flag} 3`);
+    return n;
+  };
+}
+
+export function register(program: Command, io: IO, setExit: (code: number) => void): void {
+  const cmd = program
+    .command('anomalies')
+    .summary('first-time or risky access: behaviour against a baseline, plus built-in detections')
+    .description(
+      'Compare behaviour with a baseline (--baseline FILE, or --train-until TIME to learn from the same logs before TIME) and report first-seen tuples, new namespaces, resources, networks and clients, off-hours activity and volume spikes; and run built-in detections (denied bursts, allowed anonymous requests, exec, secret reads by people, RBAC writes, cluster-admin bindings, wildcard roles, privileged pods, token requests, namespace deletion, impersonation) with or without a baseline.',
+    );
+  addInputOptions(cmd);
+  addFilterOptions(cmd);
+  cmd
+    .option('--baseline <file>', 'a baseline written by audit baseline')
+    .option('--train-until <time>', 'learn the baseline from requests before TIME in the same logs; judge the rest (RFC 3339, a date, or a duration before now)')
+    .option('--allow <file>', 'YAML allowlist of known-good findings (subject, rule, namespace, resource, verb, severity; globs)')
+    .addOption(new Option('--min-severity <s>', 'hide findings below this severity').choices(SEVERITIES as unknown as string[]).default('low'))
+    .addOption(new Option('--fail-on <s>', 'exit 1 when a finding of this severity or higher remains').choices(SEVERITIES as unknown as string[]))
+    .option('--spike <factor>', 'volume spike: a day with more than FACTOR times the subject’s mean daily requests', positiveNumber('--spike'), 3)
+    .option('--denied-burst <n/minutes>', 'denied burst: N denials from one subject within M minutes', '10/5')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(ANOMALY_FORMATS as unknown as string[]).default('table'))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ audit anomalies logs/ --train-until 2026-03-03
+  $ audit baseline logs/march/ -o baseline.json && audit anomalies logs/april/ --baseline baseline.json --fail-on high
+  $ audit anomalies logs/ --allow known-good.yaml --min-severity medium -o sarif > anomalies.sarif`,
+    )
+    .action(async (inputs: string[], opts: Opts) => {
+      const { anomalies, summarize } = await import('../analyses/anomalies/index.js');
+      const { fromFile } = await import('../analyses/baseline/index.js');
+      const { compileAllow, loadAllow } = await import('../analyses/anomalies/allow.js');
+      const view = await import('../analyses/anomalies/view.js');
+      const { renderReport } = await import('../render/index.js');
+      const { parseTimeArg } = await import('../filter/index.js');
+      const { SEVERITY_RANK } = await import('../rules/sensitive.js');
+      if (opts.baseline && opts.trainUntil) throw new UsageError('--baseline and --train-until cannot be combined', 'compare with a baseline file, or learn one from the same logs, not both');
+      const burst = /^(\d+)\/(\d+(?:\.\d+)?)$/.exec(opts.deniedBurst);
+      if (!burst) throw new UsageError(`--denied-burst: ${JSON.stringify(opts.deniedBurst)} is not N/MINUTES`, 'e.g. --denied-burst 10/5 (10 denials within 5 minutes)');
+      let baseline = null;
+      if (opts.baseline) {
+        const { readFile } = await import('node:fs/promises');
+        let text: string;
+        try {
+          text = await readFile(opts.baseline, 'utf8');
+        } catch (e) {
+          throw new UsageError(`--baseline: cannot read ${opts.baseline} (${(e as Error).message})`, 'make one with: audit baseline FILES… -o baseline.json');
+        }
+        try {
+          baseline = fromFile(JSON.parse(text), opts.baseline);
+        } catch (e) {
+          if (e instanceof SyntaxError) throw new UsageError(`--baseline: ${opts.baseline} is not JSON`, 'make one with: audit baseline FILES… -o baseline.json');
+          throw e;
+        }
+      }
+      const allow = opts.allow ? compileAllow(await loadAllow(opts.allow)) : null;
+      const state = anomalies.init({
+        baseline,
+        trainUntilMs: opts.trainUntil ? parseTimeArg('--train-until', opts.trainUntil, io.now()) : null,
+        spikeFactor: opts.spike,
+        spikeMin: 50,
+        offHoursMinRequests: 50,
+        deniedBurst: { count: Number(burst[1]), minutes: Number(burst[2]) },
+      });
+      const acc = await runInputs(io, inputs, opts, (r) => anomalies.add(state, r));
+      const report = anomalies.finish(state, { input: acc });
+      const min = SEVERITY_RANK[opts.minSeverity as 'low'];
+      let suppressed = 0;
+      report.findings = report.findings.filter((f) => {
+        if (allow && allow(f)) {
+          suppressed++;
+          return false;
+        }
+        return SEVERITY_RANK[f.severity] >= min;
+      });
+      report.summary = summarize(report.findings, suppressed);
+      if (opts.output === 'jsonl') io.stdout.write(report.findings.map((f) => JSON.stringify(f) + '\n').join(''));
+      else if (opts.output === 'sarif') {
+        const { renderSarif } = await import('../render/sarif.js');
+        const { VERSION } = await import('./index.js');
+        const { rules, results } = view.anomaliesSarif(report, acc.files[0]?.path ?? 'audit.log');
+        io.stdout.write(renderSarif({ name: 'kaudit', version: VERSION, uri: 'https://www.npmjs.com/package/kaudit' }, rules, results));
+      } else io.stdout.write(await renderReport(opts.output, { report, view: view.anomaliesView }, { color: useColor(io) }));
+      if (!opts.quiet && suppressed) io.stderr.write(`anomalies: ${suppressed} finding${suppressed === 1 ? '' : 's'} suppressed by --allow\n`);
+      if (opts.failOn) {
+        const bar = SEVERITY_RANK[opts.failOn as 'low'];
+        const over = report.findings.filter((f) => SEVERITY_RANK[f.severity] >= bar);
+        if (over.length) {
+          if (!opts.quiet) io.stderr.write(`anomalies: ${over.length} finding${over.length === 1 ? '' : 's'} at ${opts.failOn} or above (--fail-on ${opts.failOn})\n`);
+          setExit(1);
+          return;
+        }
+      }
+      setExit(0);
+    });
+  void intOption;
+}

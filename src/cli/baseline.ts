@@ -1,0 +1,61 @@
+// `audit baseline FILES… -o baseline.json`: per-subject behaviour profiles, versioned JSON.
+import type { Command } from 'commander';
+import type { IO } from './io.js';
+import { addFilterOptions, addInputOptions, runInputs, type FilterFlags, type InputOptions } from './common.js';
+import { UsageError } from '../util/errors.js';
+
+interface Opts extends InputOptions, FilterFlags {
+  output?: string;
+  merge: string[];
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+export function register(program: Command, io: IO, setExit: (code: number) => void): void {
+  const cmd = program
+    .command('baseline')
+    .summary('per-subject behaviour profiles (what, where, from where, when, how much) as versioned JSON')
+    .description('Build one profile per subject: (verb, resource, namespace) tuples with counts and first/last seen, namespaces, source IPs and /24 networks, clients and user agents, activity by hour and weekday, daily volume and denied rate. Baselines merge: --merge a.json b.json.');
+  addInputOptions(cmd);
+  addFilterOptions(cmd);
+  cmd
+    .option('-o, --output <file>', 'write the baseline to FILE (default: stdout)')
+    .option('--merge <file>', 'merge this baseline file in (repeatable; with no log input, merges files only)', collect, [])
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ audit baseline logs/last-30-days/ -o baseline.json
+  $ audit baseline --merge march.json april.json -o spring.json
+  $ audit anomalies logs/today/ --baseline baseline.json`,
+    )
+    .action(async (inputs: string[], opts: Opts) => {
+      const { profiles, fromFile } = await import('../analyses/baseline/index.js');
+      const { readFile, writeFile } = await import('node:fs/promises');
+      const state = profiles.init({ examples: 0 });
+      for (const f of opts.merge) {
+        let text: string;
+        try {
+          text = await readFile(f, 'utf8');
+        } catch (e) {
+          throw new UsageError(`--merge: cannot read ${f} (${(e as Error).message})`, 'pass baseline files written by audit baseline -o');
+        }
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          throw new UsageError(`--merge: ${f} is not JSON`, 'pass baseline files written by audit baseline -o');
+        }
+        profiles.merge(state, fromFile(parsed, f));
+      }
+      const empty = { files: [], lines: 0, events: 0, requests: 0, duplicates: 0, rejected: 0, used: 0, skipped: 0 };
+      const acc = opts.merge.length && inputs.length === 0 ? empty : await runInputs(io, inputs, opts, (r) => profiles.add(state, r));
+      const file = profiles.finish(state, { input: acc });
+      const text = JSON.stringify(file, null, 2) + '\n';
+      if (opts.output) {
+        await writeFile(opts.output, text);
+        if (!opts.quiet) io.stderr.write(`baseline: ${Object.keys(file.subjects).length} subjects, ${file.requests} requests, ${file.window.from ?? '-'} → ${file.window.to ?? '-'} (${file.days} days) written to ${opts.output}\n`);
+      } else io.stdout.write(text);
+      setExit(0);
+    });
+}
