@@ -22,6 +22,7 @@ const SCENARIOS = [
   { name: 'drift', args: (f) => ['drift', '--rbac', join(root, 'fixtures/sample-rbac'), f, '-q', '-o', 'json'] },
   { name: 'investigate', args: (f) => ['investigate', f, '--user', 'alice@example.com', '--verb', 'delete', '-o', 'jsonl', '-q'] },
   { name: 'commands', args: (f) => ['commands', f, '-o', 'csv', '-q'] },
+  { name: 'anomalies', args: (f) => ['anomalies', f, '--train-until', '2026-03-05', '-o', 'json', '-q'] },
 ];
 
 function run(cmd, args) {
