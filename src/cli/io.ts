@@ -12,10 +12,11 @@ export function processIO(): IO {
   return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, now: () => Date.now() };
 }
 
-/** Colour on stdout: a TTY, NO_COLOR unset or empty, TERM not dumb; FORCE_COLOR overrides. */
+/** Colour on stdout: a TTY, NO_COLOR unset or empty, TERM not dumb; FORCE_COLOR (non-empty, not 0/false) overrides. */
 export function useColor(io: IO): boolean {
   const env = io.env;
-  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false') return true;
+  const force = env.FORCE_COLOR;
+  if (force !== undefined && force !== '' && force !== '0' && force !== 'false') return true;
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
   if (env.TERM === 'dumb') return false;
   return io.stdout.isTTY === true;

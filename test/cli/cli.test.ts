@@ -117,6 +117,11 @@ describe('terminal output is safe', () => {
     expect(r.stdout).not.toContain('\u001b[');
   });
 
+  it('an empty FORCE_COLOR forces nothing', async () => {
+    const r = await runCli(['summary', MINI], { env: { FORCE_COLOR: '' } });
+    expect(r.stdout).not.toContain('\u001b[');
+  });
+
   it('colour when forced', async () => {
     const r = await runCli(['summary', MINI], { env: { FORCE_COLOR: '1' } });
     expect(r.stdout).toContain('\u001b[1m');
