@@ -98,6 +98,7 @@ export async function runPipeline(o: PipelineOptions): Promise<InputAccounting> 
     stats.format = res.format === 'jsonl' && containerFormat ? containerFormat : res.format;
     stats.gzip = res.gzip;
     stats.providers = [...providers].sort();
+    if (res.sha256) stats.sha256 = res.sha256;
     baseBytes += stats.bytes;
   }
   collapser.flush();

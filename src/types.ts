@@ -84,6 +84,8 @@ export interface FileStats {
   rejected: number;
   /** Providers of the events read (k8s, aks, eks, gke), sorted. */
   providers: string[];
+  /** SHA-256 of the input's bytes, when the command asked for it (compliance). */
+  sha256?: string;
 }
 
 /**

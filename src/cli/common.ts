@@ -89,6 +89,8 @@ export async function runInputs(
   onRecord: (r: AuditRecord) => void,
   /** More filter sets, all of which must match too (investigate's extra flags and presets). */
   more: FilterOptions[] = [],
+  /** Hash each input (compliance evidence). */
+  hash = false,
 ): Promise<InputAccounting> {
   const [{ expandInputs }, { compileFilter }, { runPipeline }, { makeProgress }, { RejectReporter }] = await Promise.all([
     import('../ingest/sources.js'),
@@ -123,6 +125,7 @@ export async function runInputs(
         ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}),
         ...(io.stdin !== process.stdin ? { stdin: io.stdin } : {}),
         ...(opts.format ? { format: opts.format as FormatChoice } : {}),
+        ...(hash ? { hash: true } : {}),
       },
     });
     return acc;

@@ -24,6 +24,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'anomalies', summary: 'first-time or risky access against a baseline, plus built-in detections', load: () => import('./anomalies.js') },
   { name: 'rbac-gen', summary: 'least-privilege Roles/ClusterRoles and bindings from what each subject did', load: () => import('./rbac-gen.js') },
   { name: 'drift', summary: 'granted minus used, per subject: unused and sensitive grants, scores, CI gates', load: () => import('./drift.js') },
+  { name: 'compliance', summary: 'a scored, evidence-carrying least-privilege report (HTML, Markdown, JSON, CSV)', load: () => import('./compliance.js') },
   { name: 'export', summary: 'normalized records after the filters, as CSV, JSON lines or JSON', load: () => import('./export.js') },
 ];
 

@@ -36,6 +36,8 @@ export interface UsedRule {
   rule: PolicyRule;
   used: { verbs: string[]; resources: string[]; apiGroups: string[]; names: string[] };
   requests: number;
+  /** Earliest auditIDs of requests this rule allowed. */
+  auditIDs: string[];
   full: boolean;
   /** Share of the rule used, 0..1 (see README: drift score). */
   fraction: number;
@@ -116,6 +118,7 @@ function grantId(g: EffectiveGrant): string {
 
 interface Usage {
   requests: number;
+  examples: [number, string][];
   verbs: Set<string>;
   resources: Set<string>;
   apiGroups: Set<string>;
@@ -168,6 +171,16 @@ function band(score: number | null): Band {
 function permissionLabel(p: Partial<RequestAttributes>): string {
   const res = p.subresource ? `${p.resource}/${p.subresource}` : p.resource!;
   return `${p.verb} ${p.apiGroup ? `${res}.${p.apiGroup}` : res}`;
+}
+
+/** Ids of the sensitive entries a rule grants at all (used or not). */
+export function grantedSensitive(rule: PolicyRule, namespace: string): string[] {
+  const out: string[] = [];
+  for (const e of SENSITIVE) {
+    if (e.group) continue;
+    if (e.wildcard ? hasWildcard(rule) : (e.probes ?? []).some((p) => ruleAllows({ verb: p.verb!, apiGroup: p.apiGroup ?? '', resource: p.resource!, subresource: p.subresource ?? '', namespace: namespace || 'default', name: rule.resourceNames?.[0] ?? '', nonResourceURL: '' }, rule))) out.push(e.id);
+  }
+  return out;
 }
 
 /** Sensitive entries an unused (or partly unused) grant matches, with the permissions left unused. */
@@ -247,8 +260,9 @@ export function evaluate(s: DriftState, input: InputAccounting): DriftReport {
     if (!m) usage.set(subjectKey, (m = new Map()));
     const id = grantId(g);
     let u = m.get(id);
-    if (!u) m.set(id, (u = { requests: 0, verbs: new Set(), resources: new Set(), apiGroups: new Set(), names: new Set() }));
+    if (!u) m.set(id, (u = { requests: 0, examples: [], verbs: new Set(), resources: new Set(), apiGroups: new Set(), names: new Set() }));
     u.requests += count;
+    u.examples = [...u.examples, ...k.examples].sort((x, y) => x[0] - y[0] || cmp(x[1], y[1])).filter((e, i, a) => i === 0 || e[1] !== a[i - 1]![1]).slice(0, 3);
     u.verbs.add(k.verb);
     u.resources.add(k.resource ? (k.subresource ? `${k.resource}/${k.subresource}` : k.resource) : k.nonResourceURL);
     if (k.resource) u.apiGroups.add(k.apiGroup);
@@ -315,7 +329,7 @@ export function evaluate(s: DriftState, input: InputAccounting): DriftReport {
       }
       const { full, fraction } = useOf(g.rule, u);
       sum += fraction;
-      used.push({ source: src, rule: g.rule, used: { verbs: [...u.verbs].sort(), resources: [...u.resources].sort(), apiGroups: [...u.apiGroups].sort(), names: [...u.names].sort() }, requests: u.requests, full, fraction: Math.round(fraction * 1000) / 1000 });
+      used.push({ source: src, rule: g.rule, used: { verbs: [...u.verbs].sort(), resources: [...u.resources].sort(), apiGroups: [...u.apiGroups].sort(), names: [...u.names].sort() }, requests: u.requests, auditIDs: u.examples.map((e) => e[1]), full, fraction: Math.round(fraction * 1000) / 1000 });
     }
     const masters = subj.kind === 'Group' ? subj.name === 'system:masters' : groups.includes('system:masters');
     if (masters) {

@@ -1,0 +1,310 @@
+// `audit compliance`: a scored, evidence-carrying least-privilege report. It runs the drift reducer
+// (same model, same numbers), keeps hourly activity for log coverage and the evidence of privileged
+// use, then evaluates the checks of src/rules/compliance.ts.
+import type { AuditRecord, FinishContext, InputAccounting, Reducer } from '../../types.js';
+import { drift, type DriftOptions, type DriftState } from '../drift/index.js';
+import { describeRule, grantedSensitive, type DriftReport, type GrantSource, type SubjectDrift } from '../drift/evaluate.js';
+import type { PolicyRule } from '../../types.js';
+import { sourceLabel, subjectName } from '../drift/view.js';
+import { CHECKS, FRAMEWORKS, type ComplianceCheck, type Framework } from '../../rules/compliance.js';
+import { SENSITIVE } from '../../rules/sensitive.js';
+import { cmp } from '../../util/counter.js';
+import { formatTime } from '../../normalize/time.js';
+
+export interface ComplianceOptions extends DriftOptions {
+  frameworks: Framework[];
+  /** Period under review; null: the logs' own window. */
+  period: { fromMs: number; toMs: number } | null;
+  /** The report's "generated at" (from --now, or the clock in the CLI: never read here). */
+  generatedAt: string;
+  version: string;
+  rbacFiles: { path: string; sha256: string }[];
+  rbacDigest: string;
+}
+
+interface Evidence {
+  count: number;
+  ex: [number, string][];
+}
+
+export interface ComplianceState {
+  opts: ComplianceOptions;
+  drift: DriftState;
+  /** Requests per hour (epoch hour → count). */
+  hours: Map<number, number>;
+  /** Requests made as members of system:masters, per user. */
+  masters: Map<string, Evidence>;
+  /** Requests made by default service accounts, per user. */
+  defaultSA: Map<string, Evidence>;
+}
+
+export type Status = 'pass' | 'warn' | 'fail';
+
+export interface CheckResult {
+  id: string;
+  title: string;
+  expectation: string;
+  status: Status;
+  summary: string;
+  controls: Partial<Record<Framework, string[]>>;
+  evidence: { subjects: string[]; rules: { subject: string; rule: string; source: string }[]; auditIDs: string[] };
+}
+
+export interface ComplianceReport {
+  kind: 'kaudit.compliance';
+  version: 1;
+  evaluation: { generatedAt: string; kaudit: string; window: { from: string | null; to: string | null }; period: { from: string; to: string } | null; frameworks: Framework[] };
+  inputs: { files: { path: string; sha256: string; format: string; lines: number; events: number; rejected: number }[]; accounting: Omit<InputAccounting, 'files'>; rbac: { files: { path: string; sha256: string }[]; digest: string; roles: number; bindings: number; missingRoles: string[] } };
+  summary: {
+    subjects: number;
+    averageScore: number | null;
+    /** Subjects per score decile (0–9 … 90–100) and without own grants. */
+    scoreDistribution: { range: string; subjects: number }[];
+    red: string[];
+    checks: Record<Status, number>;
+  };
+  subjects: { kind: string; name: string; namespace: string; requests: number; grantedRules: number; usedRules: number; unusedRules: number; sensitiveExcess: number; score: number | null; severity: string; dormant: boolean }[];
+  sensitiveExcess: { subject: string; id: string; severity: string; description: string; permissions: string[]; source: string }[];
+  dormant: string[];
+  privileged: { clusterAdmin: { subject: string; binding: string; requests: number }[]; systemMasters: { subject: string; requests: number; auditIDs: string[] }[] };
+  coverage: { hours: number; hoursWithEvents: number; gaps: { from: string; to: string; hours: number }[]; activity: { day: string; requests: number }[] };
+  checks: CheckResult[];
+}
+
+const HOUR = 3_600_000;
+
+function note(m: Map<string, Evidence>, key: string, r: AuditRecord): void {
+  let e = m.get(key);
+  if (!e) m.set(key, (e = { count: 0, ex: [] }));
+  e.count++;
+  if (r.auditID && (e.ex.length < 5 || r.timeMs < e.ex[e.ex.length - 1]![0])) {
+    e.ex.push([r.timeMs, r.auditID]);
+    e.ex.sort((a, b) => a[0] - b[0] || cmp(a[1], b[1]));
+    e.ex.length = Math.min(e.ex.length, 5);
+  }
+}
+
+export const compliance: Reducer<ComplianceState, ComplianceReport, ComplianceOptions> = {
+  init: (opts) => ({ opts, drift: drift.init(opts), hours: new Map(), masters: new Map(), defaultSA: new Map() }),
+  add(s, r) {
+    drift.add(s.drift, r);
+    if (Number.isFinite(r.timeMs)) {
+      const h = Math.floor(r.timeMs / HOUR);
+      s.hours.set(h, (s.hours.get(h) ?? 0) + 1);
+    }
+    if (r.groups.includes('system:masters') && r.subjectKind === 'User') note(s.masters, r.subject, r);
+    if (r.subjectKind === 'ServiceAccount' && r.subjectName === 'default') note(s.defaultSA, r.subject, r);
+  },
+  merge(a, b) {
+    drift.merge(a.drift, b.drift);
+    for (const [h, n] of b.hours) a.hours.set(h, (a.hours.get(h) ?? 0) + n);
+    for (const k of ['masters', 'defaultSA'] as const) {
+      for (const [u, eb] of b[k]) {
+        const ea = a[k].get(u);
+        if (!ea) a[k].set(u, eb);
+        else {
+          ea.count += eb.count;
+          ea.ex = [...ea.ex, ...eb.ex].sort((x, y) => x[0] - y[0] || cmp(x[1], y[1])).slice(0, 5);
+        }
+      }
+    }
+    return a;
+  },
+  finish(s, ctx: FinishContext) {
+    return assemble(s, drift.finish(s.drift, ctx), ctx.input);
+  },
+};
+
+function who(d: SubjectDrift): string {
+  return `${d.subject.kind} ${subjectName(d)}`;
+}
+
+function coverageOf(s: ComplianceState, report: DriftReport): ComplianceReport['coverage'] & { fromMs: number; toMs: number } {
+  const keys = [...s.hours.keys()].sort((a, b) => a - b);
+  const fromMs = s.opts.period?.fromMs ?? (keys.length ? keys[0]! * HOUR : NaN);
+  const toMs = s.opts.period?.toMs ?? (keys.length ? (keys[keys.length - 1]! + 1) * HOUR : NaN);
+  const gaps: { from: string; to: string; hours: number }[] = [];
+  let hours = 0;
+  let withEvents = 0;
+  if (Number.isFinite(fromMs) && Number.isFinite(toMs) && toMs > fromMs) {
+    let gapStart: number | null = null;
+    for (let h = Math.floor(fromMs / HOUR); h * HOUR < toMs; h++) {
+      hours++;
+      if (s.hours.has(h)) {
+        withEvents++;
+        if (gapStart !== null) {
+          gaps.push({ from: formatTime(gapStart * HOUR), to: formatTime(h * HOUR), hours: h - gapStart });
+          gapStart = null;
+        }
+      } else if (gapStart === null) gapStart = h;
+    }
+    if (gapStart !== null) gaps.push({ from: formatTime(gapStart * HOUR), to: formatTime(Math.ceil(toMs / HOUR) * HOUR), hours: Math.ceil(toMs / HOUR) - gapStart });
+  }
+  const byDay = new Map<string, number>();
+  for (const [h, n] of s.hours) {
+    const day = formatTime(h * HOUR).slice(0, 10);
+    byDay.set(day, (byDay.get(day) ?? 0) + n);
+  }
+  void report;
+  return { hours, hoursWithEvents: withEvents, gaps, activity: [...byDay].sort(([a], [b]) => cmp(a, b)).map(([day, requests]) => ({ day, requests })), fromMs, toMs };
+}
+
+function evaluateCheck(c: ComplianceCheck, s: ComplianceState, d: DriftReport, cov: ReturnType<typeof coverageOf>): Omit<CheckResult, 'id' | 'title' | 'expectation' | 'controls'> {
+  const ev = { subjects: [] as string[], rules: [] as CheckResult['evidence']['rules'], auditIDs: [] as string[] };
+  const e = c.evaluate;
+  switch (e.kind) {
+    case 'sensitive': {
+      const excess = new Set<string>();
+      const holders = new Set<string>();
+      for (const sd of d.subjects) {
+        // One evidence line per rule: never used, used but not in its sensitive part, or used.
+        const rules = new Map<string, { rule: PolicyRule; source: GrantSource; excess: boolean; used: boolean }>();
+        const key = (g: GrantSource): string => `${sourceLabel(g)}#${g.ruleIndex}`;
+        for (const x of sd.sensitiveExcess) {
+          if (!e.ids.includes(x.id) || !x.rule || !x.source) continue;
+          const k = key(x.source);
+          rules.set(k, { rule: x.rule, source: x.source, excess: true, used: rules.get(k)?.used ?? false });
+        }
+        for (const u of sd.used) {
+          if (!grantedSensitive(u.rule, u.source.namespace).some((id) => e.ids.includes(id))) continue;
+          const k = key(u.source);
+          rules.set(k, { rule: u.rule, source: u.source, excess: rules.get(k)?.excess ?? false, used: true });
+          ev.auditIDs.push(...u.auditIDs);
+        }
+        for (const r of [...rules.values()].sort((a, b) => cmp(key(a.source), key(b.source)))) {
+          (r.excess ? excess : holders).add(who(sd));
+          ev.rules.push({ subject: who(sd), rule: `${describeRule(r.rule)} — ${r.excess ? (r.used ? 'used, but not its sensitive part' : 'never used') : 'used'}`, source: sourceLabel(r.source) });
+        }
+      }
+      ev.subjects = [...new Set([...excess, ...holders])].sort(cmp);
+      const names = e.ids.map((id) => SENSITIVE.find((x) => x.id === id)!.description).join('; ');
+      if (excess.size) return { status: 'fail', summary: `${excess.size} subject${excess.size === 1 ? '' : 's'} hold ${names} without using it`, evidence: ev };
+      const holding = holders.size;
+      if (holding) return { status: 'warn', summary: `${holding} subject${holding === 1 ? '' : 's'} hold and use ${names}; confirm each is required`, evidence: ev };
+      return { status: 'pass', summary: `nobody outside the control plane holds ${names}`, evidence: ev };
+    }
+    case 'cluster-admin': {
+      const bad: string[] = [];
+      for (const sd of d.subjects) {
+        const all = [...sd.used.map((u) => u.source), ...sd.unusedRules.map((u) => u.source)].filter((g) => g.role.kind === 'ClusterRole' && g.role.name === 'cluster-admin');
+        // One line per binding, whatever the number of rules in cluster-admin.
+        const grants = all.filter((g, i) => all.findIndex((x) => sourceLabel(x) === sourceLabel(g)) === i);
+        if (!grants.length) continue;
+        ev.subjects.push(who(sd));
+        for (const g of grants) ev.rules.push({ subject: who(sd), rule: 'cluster-admin', source: sourceLabel(g) });
+        if (sd.dormant || sd.severity === 'red') bad.push(who(sd));
+      }
+      ev.subjects = [...new Set(ev.subjects)].sort(cmp);
+      if (bad.length) return { status: 'fail', summary: `cluster-admin is held by ${ev.subjects.length} subject(s), ${bad.length} of them dormant or using under half of their grants`, evidence: ev };
+      if (ev.subjects.length) return { status: 'warn', summary: `cluster-admin is held by ${ev.subjects.length} active subject(s); confirm each is required`, evidence: ev };
+      return { status: 'pass', summary: 'nobody outside the control plane is bound to cluster-admin', evidence: ev };
+    }
+    case 'masters': {
+      for (const [u, x] of [...s.masters].sort(([a], [b]) => cmp(a, b))) {
+        ev.subjects.push(`User ${u}`);
+        ev.auditIDs.push(...x.ex.map((y) => y[1]));
+      }
+      const n = [...s.masters.values()].reduce((a, x) => a + x.count, 0);
+      return n ? { status: 'fail', summary: `${n} request(s) by ${s.masters.size} user(s) in system:masters`, evidence: ev } : { status: 'pass', summary: 'no request was made as a member of system:masters', evidence: ev };
+    }
+    case 'default-sa': {
+      for (const [u, x] of [...s.defaultSA].sort(([a], [b]) => cmp(a, b))) {
+        ev.subjects.push(`ServiceAccount ${u.split(':').slice(2).join('/')}`);
+        ev.auditIDs.push(...x.ex.map((y) => y[1]));
+      }
+      const bound = d.subjects.filter((sd) => sd.subject.kind === 'ServiceAccount' && sd.subject.name === 'default' && sd.grantedRules > 0);
+      for (const sd of bound) for (const u of sd.unusedRules) ev.rules.push({ subject: who(sd), rule: describeRule(u.rule), source: sourceLabel(u.source) });
+      if (s.defaultSA.size) return { status: 'fail', summary: `${s.defaultSA.size} default service account(s) made requests`, evidence: ev };
+      if (bound.length) return { status: 'warn', summary: `${bound.length} default service account(s) are bound to roles`, evidence: ev };
+      return { status: 'pass', summary: 'no default service account made a request or holds a binding', evidence: ev };
+    }
+    case 'scores': {
+      const red = d.subjects.filter((x) => x.severity === 'red');
+      const yellow = d.subjects.filter((x) => x.severity === 'yellow');
+      ev.subjects = [...red, ...yellow].map(who);
+      for (const sd of red) for (const u of sd.unusedRules.slice(0, 5)) ev.rules.push({ subject: who(sd), rule: `${describeRule(u.rule)} — unused`, source: sourceLabel(u.source) });
+      if (red.length) return { status: 'fail', summary: `${red.length} subject(s) use under 50% of their grants, ${yellow.length} under 80%`, evidence: ev };
+      if (yellow.length) return { status: 'warn', summary: `${yellow.length} subject(s) use under 80% of their grants`, evidence: ev };
+      return { status: 'pass', summary: 'every subject uses at least 80% of its grants', evidence: ev };
+    }
+    case 'dormant': {
+      const dormant = d.subjects.filter((x) => x.dormant);
+      ev.subjects = dormant.map(who);
+      for (const sd of dormant) for (const u of sd.unusedRules.slice(0, 5)) ev.rules.push({ subject: who(sd), rule: describeRule(u.rule), source: sourceLabel(u.source) });
+      return dormant.length ? { status: 'fail', summary: `${dormant.length} subject(s) hold grants and made no request in the window`, evidence: ev } : { status: 'pass', summary: 'every subject that holds grants was active', evidence: ev };
+    }
+    case 'unexplained': {
+      let n = 0;
+      for (const sd of d.subjects) {
+        for (const u of sd.uncovered) {
+          const allowed = u.requests - u.denied;
+          if (allowed <= 0) continue;
+          n += allowed;
+          ev.subjects.push(who(sd));
+          ev.rules.push({ subject: who(sd), rule: `${u.verb} ${u.nonResourceURL || u.resource}${u.namespace ? ` in ${u.namespace}` : ''} (${allowed} allowed)`, source: 'not in the RBAC export' });
+          ev.auditIDs.push(...u.examples);
+        }
+      }
+      ev.subjects = [...new Set(ev.subjects)].sort(cmp);
+      return n ? { status: 'warn', summary: `${n} allowed request(s) by ${ev.subjects.length} subject(s) are not explained by the export (granted outside it, or the export is not the one in force)`, evidence: ev } : { status: 'pass', summary: 'every allowed request is allowed by a grant in the export', evidence: ev };
+    }
+    case 'coverage': {
+      const missing = cov.gaps.reduce((a, g) => a + g.hours, 0);
+      const share = cov.hours ? cov.hoursWithEvents / cov.hours : 0;
+      const span = `${cov.hoursWithEvents} of ${cov.hours} hours`;
+      if (cov.hours === 0) return { status: 'fail', summary: 'no timestamped events: coverage cannot be shown', evidence: ev };
+      if (share < 0.5) return { status: 'fail', summary: `the logs cover ${span} of the period; ${cov.gaps.length} gap(s)`, evidence: ev };
+      if (missing) return { status: 'warn', summary: `the logs cover ${span}; ${cov.gaps.length} gap(s), ${missing} hour(s) with no event`, evidence: ev };
+      return { status: 'pass', summary: `the logs cover every hour of the period (${span})`, evidence: ev };
+    }
+  }
+}
+
+function assemble(s: ComplianceState, d: DriftReport, input: InputAccounting): ComplianceReport {
+  const o = s.opts;
+  const cov = coverageOf(s, d);
+  const selected = o.frameworks;
+  const checks: CheckResult[] = [];
+  for (const c of CHECKS) {
+    const controls = Object.fromEntries(FRAMEWORKS.filter((f) => selected.includes(f) && c.controls[f].length).map((f) => [f, c.controls[f]]));
+    if (Object.keys(controls).length === 0) continue;
+    const r = evaluateCheck(c, s, d, cov);
+    r.evidence.auditIDs = [...new Set(r.evidence.auditIDs)].slice(0, 10);
+    r.evidence.rules = r.evidence.rules.slice(0, 50);
+    checks.push({ id: c.id, title: c.title, expectation: c.expectation, status: r.status, summary: r.summary, controls, evidence: r.evidence });
+  }
+  const dist = Array.from({ length: 10 }, (_, i) => ({ range: i === 9 ? '90–100' : `${i * 10}–${i * 10 + 9}`, subjects: 0 }));
+  let unscored = 0;
+  for (const x of d.subjects) {
+    if (x.score === null) unscored++;
+    else dist[Math.min(9, Math.floor(x.score / 10))]!.subjects++;
+  }
+  dist.push({ range: 'no own grants', subjects: unscored });
+  const counts: Record<Status, number> = { pass: 0, warn: 0, fail: 0 };
+  for (const c of checks) counts[c.status]++;
+  const clusterAdmin: ComplianceReport['privileged']['clusterAdmin'] = [];
+  for (const x of d.subjects) {
+    for (const g of [...x.used.map((u) => ({ src: u.source, n: u.requests })), ...x.unusedRules.map((u) => ({ src: u.source, n: 0 }))]) {
+      if (g.src.role.kind === 'ClusterRole' && g.src.role.name === 'cluster-admin' && !clusterAdmin.some((c) => c.subject === who(x) && c.binding === sourceLabel(g.src))) clusterAdmin.push({ subject: who(x), binding: sourceLabel(g.src), requests: x.requests });
+    }
+  }
+  const { files: _f, ...accounting } = input;
+  void _f;
+  return {
+    kind: 'kaudit.compliance',
+    version: 1,
+    evaluation: { generatedAt: o.generatedAt, kaudit: o.version, window: d.window, period: o.period ? { from: formatTime(o.period.fromMs), to: formatTime(o.period.toMs) } : null, frameworks: selected },
+    inputs: {
+      files: input.files.map((f) => ({ path: f.path, sha256: f.sha256 ?? '', format: f.format, lines: f.lines, events: f.events, rejected: f.rejected })),
+      accounting,
+      rbac: { files: o.rbacFiles, digest: o.rbacDigest, roles: d.rbac.roles, bindings: d.rbac.bindings, missingRoles: d.rbac.missingRoles },
+    },
+    summary: { subjects: d.subjects.length, averageScore: d.summary.averageScore, scoreDistribution: dist, red: d.subjects.filter((x) => x.severity === 'red').map(who), checks: counts },
+    subjects: d.subjects.map((x) => ({ kind: x.subject.kind, name: x.subject.name, namespace: x.subject.namespace, requests: x.requests, grantedRules: x.grantedRules, usedRules: x.usedRules, unusedRules: x.unusedRules.length, sensitiveExcess: x.sensitiveExcess.length, score: x.score, severity: x.severity, dormant: x.dormant })),
+    sensitiveExcess: d.subjects.flatMap((x) => x.sensitiveExcess.map((e) => ({ subject: who(x), id: e.id, severity: e.severity, description: e.description, permissions: e.permissions, source: e.source ? sourceLabel(e.source) : '' }))),
+    dormant: d.subjects.filter((x) => x.dormant).map(who),
+    privileged: { clusterAdmin, systemMasters: [...s.masters].sort(([a], [b]) => cmp(a, b)).map(([u, e]) => ({ subject: `User ${u}`, requests: e.count, auditIDs: e.ex.map((x) => x[1]) })) },
+    coverage: { hours: cov.hours, hoursWithEvents: cov.hoursWithEvents, gaps: cov.gaps, activity: cov.activity },
+    checks,
+  };
+}
