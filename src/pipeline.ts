@@ -32,7 +32,7 @@ export function formatLoc(loc: Loc): string {
 }
 
 export async function runPipeline(o: PipelineOptions): Promise<InputAccounting> {
-  const acc: InputAccounting = { files: [], lines: 0, events: 0, requests: 0, duplicates: 0, rejected: 0, used: 0, skipped: 0 };
+  const acc: InputAccounting = { files: [], lines: 0, prefiltered: 0, events: 0, requests: 0, duplicates: 0, rejected: 0, used: 0, skipped: 0 };
   const filter = o.filter;
   const readOpts: ReadOptions = { ...DEFAULT_READ_OPTIONS, ...o.read };
   const collapser = new StageCollapser((r) => {
@@ -50,7 +50,7 @@ export async function runPipeline(o: PipelineOptions): Promise<InputAccounting> 
     let containerFormat = '';
     /** Formats only CloudWatch writes: native events in them come from EKS. */
     let viaCloudWatch = false;
-    const stats: FileStats = { path: src.path, format: '', gzip: false, bytes: 0, lines: 0, events: 0, rejected: 0, providers: [] };
+    const stats: FileStats = { path: src.path, format: '', gzip: false, bytes: 0, lines: 0, events: 0, rejected: 0, prefiltered: 0, providers: [] };
     const providers = new Set<string>();
     acc.files.push(stats);
     const reject = (loc: Loc, reason: string): void => {
@@ -86,6 +86,12 @@ export async function runPipeline(o: PipelineOptions): Promise<InputAccounting> 
         }
       },
       reject,
+      prefiltered() {
+        stats.lines++;
+        stats.prefiltered++;
+        acc.lines++;
+        acc.prefiltered++;
+      },
       detected(format) {
         if (format === 'cloudwatch-text') viaCloudWatch = true;
       },

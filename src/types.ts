@@ -82,6 +82,8 @@ export interface FileStats {
   lines: number;
   events: number;
   rejected: number;
+  /** Lines skipped unparsed by the pre-filter. */
+  prefiltered: number;
   /** Providers of the events read (k8s, aks, eks, gke), sorted. */
   providers: string[];
   /** SHA-256 of the input's bytes, when the command asked for it (compliance). */
@@ -90,13 +92,15 @@ export interface FileStats {
 
 /**
  * The run-wide accounting. Invariants:
- *   lines = events + rejected
+ *   lines = events + rejected + prefiltered
  *   events = requests + duplicates
  *   requests = used + skipped
  */
 export interface InputAccounting {
   files: FileStats[];
   lines: number;
+  /** Lines the pre-filter skipped unparsed: they cannot match the filters (0 with --no-prefilter). */
+  prefiltered: number;
   events: number;
   requests: number;
   duplicates: number;

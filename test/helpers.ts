@@ -90,9 +90,10 @@ export async function collect(paths: string[], opts: Partial<PipelineOptions> = 
 
 /** The accounting invariants every run must satisfy. */
 export function expectBalanced(acc: InputAccounting): void {
-  if (acc.lines !== acc.events + acc.rejected) throw new Error(`lines ${acc.lines} != events ${acc.events} + rejected ${acc.rejected}`);
+  if (acc.lines !== acc.events + acc.rejected + acc.prefiltered) throw new Error(`lines ${acc.lines} != events ${acc.events} + rejected ${acc.rejected} + prefiltered ${acc.prefiltered}`);
   if (acc.events !== acc.requests + acc.duplicates) throw new Error(`events ${acc.events} != requests ${acc.requests} + duplicates ${acc.duplicates}`);
   if (acc.requests !== acc.used + acc.skipped) throw new Error(`requests ${acc.requests} != used ${acc.used} + skipped ${acc.skipped}`);
   const perFile = acc.files.reduce((n, f) => n + f.lines, 0);
+  if (acc.files.reduce((n, f) => n + f.prefiltered, 0) !== acc.prefiltered) throw new Error('per-file prefiltered does not add up');
   if (perFile !== acc.lines) throw new Error(`per-file lines ${perFile} != ${acc.lines}`);
 }

@@ -48,7 +48,7 @@ Examples:
         }
         profiles.merge(state, fromFile(parsed, f));
       }
-      const empty = { files: [], lines: 0, events: 0, requests: 0, duplicates: 0, rejected: 0, used: 0, skipped: 0 };
+      const empty = { files: [], lines: 0, prefiltered: 0, events: 0, requests: 0, duplicates: 0, rejected: 0, used: 0, skipped: 0 };
       const acc = opts.merge.length && inputs.length === 0 ? empty : await runInputs(io, inputs, opts, (r) => profiles.add(state, r));
       const file = profiles.finish(state, { input: acc });
       const text = JSON.stringify(file, null, 2) + '\n';

@@ -9,6 +9,7 @@ import type { FormatChoice } from '../ingest/detect.js';
 export interface InputOptions {
   cluster: string[];
   format?: string;
+  prefilter?: boolean;
   strict?: boolean;
   maxLineBytes?: number;
   quiet?: boolean;
@@ -47,6 +48,7 @@ export function addInputOptions(cmd: Command): Command {
     .option('--strict', 'exit 2 at the first malformed or non-audit line instead of counting it')
     .option('--max-line-bytes <n>', 'reject lines longer than this (default 64 MiB)', positiveInt('--max-line-bytes'))
     .addOption(new Option('--format <format>', 'input format, instead of detecting it per input: jsonl, json (EventList, arrays, wrappers), yaml, csv (Logs Insights, Log Analytics), cloudwatch-text (aws logs tail)').choices(['auto', 'jsonl', 'json', 'yaml', 'csv', 'cloudwatch-text']).default('auto'))
+    .option('--no-prefilter', 'parse every line, even those a cheap text check shows cannot match the filters (full accounting of rejected lines)')
     .option('-q, --quiet', 'no progress bar, no accounting line and no warnings on stderr')
     .option('--no-progress', 'never show the progress bar');
 }
@@ -107,6 +109,9 @@ export async function runInputs(
     args = ['-'];
   }
   const checks = [compileFilter({ ...opts, cluster: names }, io.now()), ...more.map((m) => compileFilter(m, io.now()))];
+  const { compilePrefilter } = await import('../filter/prefilter.js');
+  const pre = opts.prefilter === false ? [] : [compilePrefilter(opts), ...more.map((m) => compilePrefilter(m))].filter((p): p is NonNullable<typeof p> => p !== null);
+  const prefilter = pre.length === 0 ? undefined : pre.length === 1 ? pre[0] : (line: string) => pre.every((p) => p(line));
   const filter = checks.length === 1 ? checks[0]! : (r: AuditRecord) => checks.every((c) => c(r));
   const sources = await expandInputs(args, names[0] ?? '');
   if (sources.length === 0) throw new UsageError('the inputs hold no files', 'pass files, or directories that contain audit logs');
@@ -126,6 +131,7 @@ export async function runInputs(
         ...(io.stdin !== process.stdin ? { stdin: io.stdin } : {}),
         ...(opts.format ? { format: opts.format as FormatChoice } : {}),
         ...(hash ? { hash: true } : {}),
+        ...(prefilter ? { prefilter } : {}),
       },
     });
     return acc;

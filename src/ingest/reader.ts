@@ -21,6 +21,8 @@ export interface IngestSink {
   bytes?(n: number): void;
   /** The reader chosen for this input, before any value. */
   detected?(format: string): void;
+  /** A line the pre-filter skipped unparsed (it cannot match the filters). */
+  prefiltered?(): void;
 }
 
 export interface ReadOptions {
@@ -34,6 +36,8 @@ export interface ReadOptions {
   format?: FormatChoice;
   /** Compute the SHA-256 of each input's raw bytes as it is read (compliance evidence). */
   hash?: boolean;
+  /** Cheap raw-line check: lines it rejects are not parsed (JSON lines only). */
+  prefilter?: (line: string) => boolean;
 }
 
 export const DEFAULT_READ_OPTIONS: ReadOptions = { maxLineBytes: 64 << 20, maxYamlBytes: 64 << 20 };
@@ -165,7 +169,7 @@ async function readBody(src: Source, raw: RawInput, sink: IngestSink, opts: Read
       await readLines(chunks, file, sink, opts.maxLineBytes, fromFirstBrace);
       return { format: 'cloudwatch-text', gzip };
     default:
-      await readLines(chunks, file, sink, opts.maxLineBytes);
+      await readLines(chunks, file, sink, opts.maxLineBytes, undefined, opts.prefilter);
       return { format: 'jsonl', gzip };
   }
 }
@@ -181,7 +185,7 @@ function fromFirstBrace(line: string): string {
   return b < 0 ? line : line.slice(b);
 }
 
-export async function readLines(chunks: AsyncIterable<Buffer>, file: string, sink: IngestSink, maxLineBytes: number, strip?: (line: string) => string): Promise<void> {
+export async function readLines(chunks: AsyncIterable<Buffer>, file: string, sink: IngestSink, maxLineBytes: number, strip?: (line: string) => string, prefilter?: (line: string) => boolean): Promise<void> {
   const decoder = new StringDecoder('utf8');
   let tail = '';
   let lineNo = 0;
@@ -200,6 +204,10 @@ export async function readLines(chunks: AsyncIterable<Buffer>, file: string, sin
     if (start === end) return; // blank line: nothing to count
     let text = start === 0 && end === line.length ? line : line.slice(start, end);
     if (strip) text = strip(text);
+    if (prefilter !== undefined && !prefilter(text)) {
+      sink.prefiltered!();
+      return;
+    }
     let v: unknown;
     try {
       v = JSON.parse(text);

@@ -9,7 +9,7 @@ import type { InputAccounting } from '../../src/types.js';
 
 const RBAC = 'fixtures/drift/rbac.yaml';
 const LOG = 'fixtures/drift/audit.log';
-const NO: InputAccounting = { files: [], lines: 0, events: 0, requests: 0, duplicates: 0, rejected: 0, used: 0, skipped: 0 };
+const NO: InputAccounting = { files: [], lines: 0, prefiltered: 0, events: 0, requests: 0, duplicates: 0, rejected: 0, used: 0, skipped: 0 };
 
 async function report(args: string[] = [], log = LOG, rbac = RBAC) {
   const r = await runCli(['drift', '--rbac', rbac, log, '-o', 'json', ...args]);

@@ -5,7 +5,7 @@ import { Rng } from '../../src/gen/rng.js';
 import { newHistogram, record, percentiles, mergeHistogram } from '../../src/util/histogram.js';
 import type { InputAccounting } from '../../src/types.js';
 
-const NO_INPUT: InputAccounting = { files: [], lines: 0, events: 0, requests: 0, duplicates: 0, rejected: 0, used: 0, skipped: 0 };
+const NO_INPUT: InputAccounting = { files: [], lines: 0, prefiltered: 0, events: 0, requests: 0, duplicates: 0, rejected: 0, used: 0, skipped: 0 };
 
 describe('summary reducer', () => {
   it('merge of partial folds equals one pass, for seeded random splits', async () => {

@@ -80,7 +80,10 @@ describe('export', () => {
     expect(r.code).toBe(0);
     const recs = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(recs.map((x) => x.subject)).toEqual(['carol@example.com', '=HYPERLINK("http://evil.example/","x")', 'system:anonymous']);
-    expect(r.stderr).toMatch(/read 10 lines from 1 file: 10 events \(9 requests, 1 stage duplicate\), 0 rejected; 3 used, 6 skipped by filters/);
+    expect(r.stderr).toMatch(/read 10 lines from 1 file \(7 skipped unparsed by the pre-filter\): 3 events \(3 requests, 0 stage duplicates\), 0 rejected; 3 used, 0 skipped by filters/);
+    const full = await runCli(['export', '-o', 'jsonl', '--verb', 'list', '--no-prefilter', MINI]);
+    expect(full.stdout).toBe(r.stdout);
+    expect(full.stderr).toMatch(/read 10 lines from 1 file: 10 events \(9 requests, 1 stage duplicate\), 0 rejected; 3 used, 6 skipped by filters/);
   });
 
   it('neutralises spreadsheet formulas in CSV cells', async () => {

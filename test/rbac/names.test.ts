@@ -42,7 +42,7 @@ describe('self-check', () => {
     const s = rbacGen.init({ ...DEFAULT_GENERATE, includeSystem: false, includeDiscovery: false, excludeDenied: false, maxNames: 5 });
     rbacGen.add(s, rec({ auditID: '1', verb: 'get', objectRef: { resource: 'pods', namespace: 'a', name: 'p', apiVersion: 'v1' } }));
     rbacGen.add(s, rec({ auditID: '2', verb: 'list', objectRef: { resource: 'secrets', namespace: 'a', apiVersion: 'v1' } }));
-    const NO: InputAccounting = { files: [], lines: 0, events: 0, requests: 0, duplicates: 0, rejected: 0, used: 0, skipped: 0 };
+    const NO: InputAccounting = { files: [], lines: 0, prefiltered: 0, events: 0, requests: 0, duplicates: 0, rejected: 0, used: 0, skipped: 0 };
     const rep = rbacGen.finish(s, { input: NO });
     expect(rep.selfCheck).toMatchObject({ requests: 2, allowed: 2, coverage: 100, uncovered: [] });
     // Drop the secrets rule from the generated Role: the check must notice.

@@ -14,7 +14,7 @@ import { RESOURCE_VERBS } from '../../src/rules/verbs.js';
 import { isClusterScoped } from '../../src/rules/scope.js';
 import type { AuditRecord, InputAccounting } from '../../src/types.js';
 
-const NO_INPUT: InputAccounting = { files: [], lines: 0, events: 0, requests: 0, duplicates: 0, rejected: 0, used: 0, skipped: 0 };
+const NO_INPUT: InputAccounting = { files: [], lines: 0, prefiltered: 0, events: 0, requests: 0, duplicates: 0, rejected: 0, used: 0, skipped: 0 };
 
 /** Parses rbac-gen YAML output and checks every object is valid RBAC. Returns the objects. */
 function parseValid(text: string): Record<string, unknown>[] {
