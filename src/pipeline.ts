@@ -25,13 +25,27 @@ export interface PipelineOptions {
   onFile?(src: Source, index: number): void;
   read?: Partial<ReadOptions>;
   collapse?: CollapseOptions;
+  /** A worker's share of a split run: requests still waiting for their completion are handed back, not emitted. */
+  partial?: boolean;
+}
+
+/** What a partial run hands back for the main thread to reconcile stage collapsing across ranges. */
+export interface PartialResult {
+  leftovers: AuditRecord[];
+  headKeys: string[];
+  doneKeys: string[];
 }
 
 export function formatLoc(loc: Loc): string {
-  return loc.unit === 'line' ? `${loc.file}:${loc.line}` : `${loc.file}: item ${loc.line}`;
+  const file = loc.offset ? `${loc.file} (from byte ${loc.offset})` : loc.file;
+  return loc.unit === 'line' ? `${file}:${loc.line}` : `${file}: item ${loc.line}`;
 }
 
 export async function runPipeline(o: PipelineOptions): Promise<InputAccounting> {
+  return (await runPipelineFull(o)).acc;
+}
+
+export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputAccounting; partial: PartialResult | null }> {
   const acc: InputAccounting = { files: [], lines: 0, prefiltered: 0, events: 0, requests: 0, duplicates: 0, rejected: 0, used: 0, skipped: 0 };
   const filter = o.filter;
   const readOpts: ReadOptions = { ...DEFAULT_READ_OPTIONS, ...o.read };
@@ -41,7 +55,7 @@ export async function runPipeline(o: PipelineOptions): Promise<InputAccounting> 
       acc.used++;
       o.onRecord(r);
     } else acc.skipped++;
-  }, o.collapse ?? DEFAULT_COLLAPSE);
+  }, o.collapse ?? DEFAULT_COLLAPSE, o.partial === true);
 
   let baseBytes = 0;
   for (let i = 0; i < o.sources.length; i++) {
@@ -53,7 +67,8 @@ export async function runPipeline(o: PipelineOptions): Promise<InputAccounting> 
     const stats: FileStats = { path: src.path, format: '', gzip: false, bytes: 0, lines: 0, events: 0, rejected: 0, prefiltered: 0, providers: [] };
     const providers = new Set<string>();
     acc.files.push(stats);
-    const reject = (loc: Loc, reason: string): void => {
+    const reject = (at: Loc, reason: string): void => {
+      const loc: Loc = src.start ? { ...at, offset: src.start } : at;
       stats.lines++;
       stats.rejected++;
       acc.lines++;
@@ -107,7 +122,11 @@ export async function runPipeline(o: PipelineOptions): Promise<InputAccounting> 
     if (res.sha256) stats.sha256 = res.sha256;
     baseBytes += stats.bytes;
   }
-  collapser.flush();
+  let partial: PartialResult | null = null;
+  if (o.partial) {
+    const left = collapser.leftovers();
+    partial = { leftovers: left.pending, headKeys: [...collapser.headKeys], doneKeys: left.done };
+  } else collapser.flush();
   acc.duplicates = collapser.duplicates;
-  return acc;
+  return { acc, partial };
 }

@@ -71,6 +71,8 @@ export interface Loc {
   line: number;
   /** `line` or `item`: what `line` counts. */
   unit: 'line' | 'item';
+  /** When a file was read in byte ranges (--jobs): where this range began; lines count from there. */
+  offset?: number;
 }
 
 /** Per-input accounting, reported in every summary. */

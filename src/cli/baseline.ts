@@ -1,7 +1,8 @@
 // `audit baseline FILES… -o baseline.json`: per-subject behaviour profiles, versioned JSON.
 import type { Command } from 'commander';
+import type { InputAccounting } from '../types.js';
 import type { IO } from './io.js';
-import { addFilterOptions, addInputOptions, runInputs, type FilterFlags, type InputOptions } from './common.js';
+import { addFilterOptions, addInputOptions, runReducer, type FilterFlags, type InputOptions } from './common.js';
 import { UsageError } from '../util/errors.js';
 
 interface Opts extends InputOptions, FilterFlags {
@@ -32,7 +33,7 @@ Examples:
     .action(async (inputs: string[], opts: Opts) => {
       const { profiles, fromFile } = await import('../analyses/baseline/index.js');
       const { readFile, writeFile } = await import('node:fs/promises');
-      const state = profiles.init({ examples: 0 });
+      let state = profiles.init({ examples: 0 });
       for (const f of opts.merge) {
         let text: string;
         try {
@@ -48,8 +49,9 @@ Examples:
         }
         profiles.merge(state, fromFile(parsed, f));
       }
-      const empty = { files: [], lines: 0, prefiltered: 0, events: 0, requests: 0, duplicates: 0, rejected: 0, used: 0, skipped: 0 };
-      const acc = opts.merge.length && inputs.length === 0 ? empty : await runInputs(io, inputs, opts, (r) => profiles.add(state, r));
+      const empty: InputAccounting = { files: [], lines: 0, prefiltered: 0, events: 0, requests: 0, duplicates: 0, rejected: 0, used: 0, skipped: 0 };
+      let acc = empty;
+      if (!opts.merge.length || inputs.length > 0) ({ state, accounting: acc } = await runReducer(io, inputs, opts, { command: 'baseline', options: { examples: 0 }, reducer: profiles, state }));
       const file = profiles.finish(state, { input: acc });
       const text = JSON.stringify(file, null, 2) + '\n';
       if (opts.output) {

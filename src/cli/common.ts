@@ -1,6 +1,6 @@
 // Options every command shares (inputs, filters, output) and the one way to run the pipeline.
 import { Option, type Command } from 'commander';
-import type { AuditRecord, InputAccounting } from '../types.js';
+import type { AuditRecord, InputAccounting, Reducer } from '../types.js';
 import type { IO } from './io.js';
 import { UsageError } from '../util/errors.js';
 import type { FilterOptions } from '../filter/index.js';
@@ -14,6 +14,7 @@ export interface InputOptions {
   maxLineBytes?: number;
   quiet?: boolean;
   progress?: boolean;
+  jobs?: number;
 }
 
 export interface FilterFlags {
@@ -41,6 +42,18 @@ function positiveInt(flag: string) {
 
 export const intOption = positiveInt;
 
+function jobsOption(v: string): number {
+  if (v === 'auto') return 0;
+  return positiveInt('--jobs')(v);
+}
+
+/** --jobs auto: one worker per core, at most 8. */
+export async function resolveJobs(v: number | string | undefined): Promise<number> {
+  if (typeof v === 'number' && v > 0) return v;
+  const { availableParallelism } = await import('node:os');
+  return Math.max(1, Math.min(8, availableParallelism()));
+}
+
 export function addInputOptions(cmd: Command): Command {
   return cmd
     .argument('[inputs...]', 'audit logs: files, directories, globs, NAME=PATH (label with a cluster), or - for stdin')
@@ -49,6 +62,7 @@ export function addInputOptions(cmd: Command): Command {
     .option('--max-line-bytes <n>', 'reject lines longer than this (default 64 MiB)', positiveInt('--max-line-bytes'))
     .addOption(new Option('--format <format>', 'input format, instead of detecting it per input: jsonl, json (EventList, arrays, wrappers), yaml, csv (Logs Insights, Log Analytics), cloudwatch-text (aws logs tail)').choices(['auto', 'jsonl', 'json', 'yaml', 'csv', 'cloudwatch-text']).default('auto'))
     .option('--no-prefilter', 'parse every line, even those a cheap text check shows cannot match the filters (full accounting of rejected lines)')
+    .option('-j, --jobs <n>', "worker threads for large inputs: a number, or 'auto' (one per core, at most 8); 1 reads in this thread", jobsOption, 'auto' as unknown as number)
     .option('-q, --quiet', 'no progress bar, no accounting line and no warnings on stderr')
     .option('--no-progress', 'never show the progress bar');
 }
@@ -80,6 +94,14 @@ export interface PipelineRun {
   accounting: InputAccounting;
 }
 
+/** A reducer that may run in worker threads: its name in the parallel registry and its options as plain data. */
+export interface ParallelJob<S> {
+  command: string;
+  options: unknown;
+  reducer: Reducer<S, unknown, any>;
+  state: S;
+}
+
 /**
  * Resolves inputs and filters, then streams every record to `onRecord`. Prints the first rejects
  * and a progress bar on stderr. Throws UsageError/InputError/StrictError (exit 2).
@@ -94,6 +116,27 @@ export async function runInputs(
   /** Hash each input (compliance evidence). */
   hash = false,
 ): Promise<InputAccounting> {
+  return (await run(io, inputs, opts, onRecord, more, hash, null)).accounting;
+}
+
+/**
+ * Runs a reducer over the inputs: in worker threads when --jobs allows and the inputs are large
+ * enough to pay for them (the merged state is the one a single pass gives), else in this thread.
+ */
+export async function runReducer<S>(io: IO, inputs: string[], opts: InputOptions & FilterFlags & { userMatchesImpersonator?: boolean }, job: ParallelJob<S>): Promise<{ state: S; accounting: InputAccounting }> {
+  const r = await run(io, inputs, opts, (rec) => job.reducer.add(job.state, rec), [], false, job);
+  return { state: r.state ?? job.state, accounting: r.accounting };
+}
+
+async function run<S>(
+  io: IO,
+  inputs: string[],
+  opts: InputOptions & FilterFlags & { userMatchesImpersonator?: boolean },
+  onRecord: (r: AuditRecord) => void,
+  more: FilterOptions[],
+  hash: boolean,
+  job: ParallelJob<S> | null,
+): Promise<{ accounting: InputAccounting; state?: S }> {
   const [{ expandInputs }, { compileFilter }, { runPipeline }, { makeProgress }, { RejectReporter }] = await Promise.all([
     import('../ingest/sources.js'),
     import('../filter/index.js'),
@@ -108,7 +151,9 @@ export async function runInputs(
     if (io.stdin.isTTY) throw new UsageError('no input given', 'pass audit log files, directories or globs, or pipe a log into stdin (or pass -)');
     args = ['-'];
   }
-  const checks = [compileFilter({ ...opts, cluster: names }, io.now()), ...more.map((m) => compileFilter(m, io.now()))];
+  const now = io.now();
+  const filterSets: FilterOptions[] = [{ ...opts, cluster: names }, ...more];
+  const checks = filterSets.map((f) => compileFilter(f, now));
   const { compilePrefilter } = await import('../filter/prefilter.js');
   const pre = opts.prefilter === false ? [] : [compilePrefilter(opts), ...more.map((m) => compilePrefilter(m))].filter((p): p is NonNullable<typeof p> => p !== null);
   const prefilter = pre.length === 0 ? undefined : pre.length === 1 ? pre[0] : (line: string) => pre.every((p) => p(line));
@@ -118,8 +163,33 @@ export async function runInputs(
   const total = sources.reduce((n, s) => n + s.size, 0);
   const progress = makeProgress(io, !opts.quiet && opts.progress !== false, total);
   const reporter = new RejectReporter(io, opts.quiet ? 0 : undefined);
+  const read = {
+    ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}),
+    ...(opts.format ? { format: opts.format as FormatChoice } : {}),
+  };
   try {
-    const acc = await runPipeline({
+    if (job && !hash && !sources.some((s) => s.path === '-')) {
+      const jobs = await resolveJobs(opts.jobs);
+      const { minRange } = await import('../parallel/plan.js');
+      if (jobs > 1 && total >= 2 * minRange()) {
+        const { runParallel } = await import('../parallel/run.js');
+        const filterData = filterSets.map((f) => JSON.parse(JSON.stringify(f)) as FilterOptions);
+        const r = await runParallel<S>({
+          state: job.state,
+          sources,
+          jobs,
+          spec: { command: job.command, options: job.options, filters: filterData, now, prefilter: opts.prefilter !== false, strict: !!opts.strict, read },
+          filter,
+          onReject: reporter.reject,
+          onProgress: (b, e) => progress.update(b, e),
+        });
+        if (r) {
+          reporter.count = r.acc.rejected;
+          return { accounting: r.acc, state: r.state };
+        }
+      }
+    }
+    const accounting = await runPipeline({
       sources,
       filter,
       strict: opts.strict,
@@ -127,14 +197,13 @@ export async function runInputs(
       onReject: reporter.reject,
       onProgress: (b, e) => progress.update(b, e),
       read: {
-        ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}),
+        ...read,
         ...(io.stdin !== process.stdin ? { stdin: io.stdin } : {}),
-        ...(opts.format ? { format: opts.format as FormatChoice } : {}),
         ...(hash ? { hash: true } : {}),
         ...(prefilter ? { prefilter } : {}),
       },
     });
-    return acc;
+    return { accounting };
   } finally {
     progress.done();
     if (!opts.quiet) reporter.finish();

@@ -2,7 +2,7 @@
 import { Option, type Command } from 'commander';
 import type { IO } from './io.js';
 import { useColor } from './io.js';
-import { addFilterOptions, addInputOptions, runInputs, type FilterFlags, type InputOptions } from './common.js';
+import { addFilterOptions, addInputOptions, runReducer, type FilterFlags, type InputOptions } from './common.js';
 import { UsageError } from '../util/errors.js';
 
 export const DRIFT_FORMATS = ['table', 'json', 'markdown', 'sarif', 'junit'] as const;
@@ -79,8 +79,8 @@ Exit codes: 0 no threshold crossed (or none set), 1 a --fail-on/--max-unused thr
         const ignored = Object.entries(snap.ignored).map(([k, n]) => `${n} ${k}`);
         if (ignored.length) io.stderr.write(`note: --rbac: ignored objects that are not RBAC: ${ignored.join(', ')}\n`);
       }
-      const state = drift.init({ authz, includeSystem: !!opts.includeSystem, subjectKinds: kinds, onlyDrift: !!opts.onlyDrift, suggest: !!opts.suggest, maxNames: 50 });
-      const accounting = await runInputs(io, inputs, opts, (r) => drift.add(state, r));
+      const options = { includeSystem: !!opts.includeSystem, subjectKinds: kinds, onlyDrift: !!opts.onlyDrift, suggest: !!opts.suggest, maxNames: 50 };
+      const { state, accounting } = await runReducer(io, inputs, opts, { command: 'drift', options: { ...options, rbac: opts.rbac }, reducer: drift, state: drift.init({ ...options, authz }) });
       const report = drift.finish(state, { input: accounting });
       const g = { failOn: failOn as ('sensitive' | 'red' | 'yellow' | 'any')[], maxUnused: opts.maxUnused };
       let text: string;

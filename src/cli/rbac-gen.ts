@@ -1,7 +1,7 @@
 // `audit rbac-gen FILES…`: least-privilege Roles and bindings from what subjects actually did.
 import { Option, type Command } from 'commander';
 import type { IO } from './io.js';
-import { addFilterOptions, addInputOptions, runInputs, intOption, type FilterFlags, type InputOptions } from './common.js';
+import { addFilterOptions, addInputOptions, runInputs, runReducer, intOption, type FilterFlags, type InputOptions } from './common.js';
 import { UsageError } from '../util/errors.js';
 
 interface Opts extends InputOptions, FilterFlags {
@@ -74,9 +74,8 @@ Examples:
       if (groups.length > 1) throw new UsageError('--group: rbac-gen writes a policy for one group at a time', 'pass a single --group NAME');
       const { globMatcher, listOf } = await import('../filter/index.js');
       const selected = listOf(opts.user);
-      const state = rbacGen.init({
+      const plain = {
         group: groups[0],
-        ...(selected.length ? { select: globMatcher(selected) } : {}),
         includeSystem: !!opts.includeSystem,
         includeDiscovery: !!opts.includeDiscovery,
         excludeDenied: !!opts.excludeDenied,
@@ -85,7 +84,8 @@ Examples:
         wildcards: opts.wildcards,
         resourceNames: !!opts.resourceNames,
         maxNames: opts.maxNames,
-      });
+      };
+      let state = rbacGen.init({ ...plain, ...(selected.length ? { select: globMatcher(selected) } : {}) });
       let alreadyGranted = 0;
       let existing: InstanceType<typeof Authorizer> | null = null;
       if (opts.existing.length) {
@@ -97,13 +97,15 @@ Examples:
           if (ignored.length) io.stderr.write(`note: --existing: ignored objects that are not RBAC: ${ignored.join(', ')}\n`);
         }
       }
-      const accounting = await runInputs(io, inputs, { ...opts, userMatchesImpersonator: true }, (r) => {
-        if (existing && existing.allows(userInfo(r), requestAttributes(r)).allowed) {
-          alreadyGranted++;
-          return;
-        }
-        rbacGen.add(state, r);
-      });
+      let accounting;
+      if (existing) {
+        const authz = existing;
+        const st = state;
+        accounting = await runInputs(io, inputs, { ...opts, userMatchesImpersonator: true }, (r) => {
+          if (authz.allows(userInfo(r), requestAttributes(r)).allowed) alreadyGranted++;
+          else rbacGen.add(st, r);
+        });
+      } else ({ state, accounting } = await runReducer(io, inputs, { ...opts, userMatchesImpersonator: true }, { command: 'rbac-gen', options: { ...plain, users: selected }, reducer: rbacGen, state }));
       state.opts = { ...state.opts };
       const report = rbacGen.finish(state, { input: accounting });
       report.alreadyGranted = alreadyGranted;

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { IO } from './io.js';
 import { useColor } from './io.js';
-import { addFilterOptions, addInputOptions, outputOption, intOption, runInputs, type FilterFlags, type InputOptions } from './common.js';
+import { addFilterOptions, addInputOptions, outputOption, intOption, runReducer, type FilterFlags, type InputOptions } from './common.js';
 
 export const SUMMARY_FORMATS = ['table', 'json', 'markdown'] as const;
 
@@ -33,8 +33,8 @@ Examples:
       const { summary } = await import('../analyses/summary/index.js');
       const { summaryView } = await import('../analyses/summary/view.js');
       const { renderReport } = await import('../render/index.js');
-      const state = summary.init({ top: opts.top });
-      const accounting = await runInputs(io, inputs, opts, (r) => summary.add(state, r));
+      const options = { top: opts.top };
+      const { state, accounting } = await runReducer(io, inputs, opts, { command: 'summary', options, reducer: summary, state: summary.init(options) });
       const report = summary.finish(state, { input: accounting });
       io.stdout.write(await renderReport(opts.output, { report, view: summaryView }, { color: useColor(io) }));
       setExit(0);

@@ -65,7 +65,9 @@ interface RawInput extends AsyncIterator<Buffer> {
 
 function openRaw(src: Source, opts: ReadOptions, sink: IngestSink, hash: Hash | null): RawInput {
   const raw: NodeJS.ReadableStream =
-    src.path === '-' ? (opts.stdin ?? process.stdin) : createReadStream(src.path, { highWaterMark: 1 << 16 });
+    src.path === '-'
+      ? (opts.stdin ?? process.stdin)
+      : createReadStream(src.path, { highWaterMark: 1 << 16, ...(src.start !== undefined ? { start: src.start } : {}), ...(src.end !== undefined ? { end: src.end - 1 } : {}) });
   let total = 0;
   const it = (raw as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   const raw2: RawInput = {

@@ -10,6 +10,9 @@ export interface Source {
   cluster: string;
   /** Size in bytes when known (for progress); 0 for stdin. */
   size: number;
+  /** A byte range of the file (split runs): from `start` (a line start) to `end` (exclusive). */
+  start?: number;
+  end?: number;
 }
 
 const GLOB_CHARS = /[*?[\]{}]/;

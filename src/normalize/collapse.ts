@@ -20,7 +20,7 @@ export interface CollapseOptions {
 export const DEFAULT_COLLAPSE: CollapseOptions = { maxPending: 100_000, maxDone: 200_000 };
 
 /** A set that forgets its oldest member beyond a capacity: a ring of keys beside a Set. */
-class RecentSet {
+export class RecentSet {
   private readonly set = new Set<string>();
   private readonly ring: (string | undefined)[];
   private next = 0;
@@ -31,12 +31,24 @@ class RecentSet {
     return this.set.has(k);
   }
   add(k: string): void {
-    if (this.set.has(k)) return;
+    if (!this.set.has(k)) this.addNew(k);
+  }
+  /** `add` for a key known to be absent (saves a lookup on the hot path). */
+  addNew(k: string): void {
     const old = this.ring[this.next];
     if (old !== undefined) this.set.delete(old);
     this.ring[this.next] = k;
     this.set.add(k);
     this.next = (this.next + 1) % this.ring.length;
+  }
+  /** The remembered keys, oldest first. */
+  keys(): string[] {
+    const out: string[] = [];
+    for (let i = 0; i < this.ring.length; i++) {
+      const k = this.ring[(this.next + i) % this.ring.length];
+      if (k !== undefined) out.push(k);
+    }
+    return out;
   }
 }
 
@@ -44,6 +56,13 @@ interface Pending {
   rec: AuditRecord;
   seq: number;
 }
+
+/** The identity of a request across its stages. */
+export function keyOf(r: AuditRecord): string {
+  return r.cluster === '' ? r.auditID : `${r.cluster}\u0000${r.auditID}`;
+}
+
+export { STAGE_RANK, FINAL_STAGES };
 
 export class StageCollapser {
   private readonly pending = new Map<string, Pending>();
@@ -54,10 +73,19 @@ export class StageCollapser {
   private readonly done: RecentSet;
   /** Events absorbed into another event of the same request. */
   duplicates = 0;
+  /**
+   * Partial runs (a byte range of a file): keys of requests first seen here that may have begun in
+   * an earlier range, so they absorb its leftovers: those first seen among the first `maxPending`
+   * events, and those received before the range's first event was written (long-running requests).
+   */
+  readonly headKeys = new Set<string>();
+  private seen = 0;
+  private firstStageMs = NaN;
 
   constructor(
     private readonly emit: (r: AuditRecord) => void,
     private readonly opts: CollapseOptions = DEFAULT_COLLAPSE,
+    private readonly trackHead = false,
   ) {
     this.done = new RecentSet(opts.maxDone);
   }
@@ -67,7 +95,8 @@ export class StageCollapser {
       this.emit(r);
       return;
     }
-    const key = r.cluster === '' ? r.auditID : `${r.cluster}\u0000${r.auditID}`;
+    const key = keyOf(r);
+    if (this.trackHead) this.track(r, key);
     if (this.done.has(key)) {
       this.duplicates++;
       return;
@@ -78,7 +107,7 @@ export class StageCollapser {
         this.pending.delete(key);
         this.duplicates++;
       }
-      this.done.add(key);
+      this.done.addNew(key);
       this.emit(r);
       return;
     }
@@ -94,6 +123,12 @@ export class StageCollapser {
     // Entries of requests that completed since are stale: drop them once they outnumber the live
     // ones, so the queue stays proportional to the pending window (amortised O(1)).
     if (this.order.length - this.head > 2 * this.pending.size + 1024) this.compact();
+  }
+
+  private track(r: AuditRecord, key: string): void {
+    if (this.seen++ === 0) this.firstStageMs = r.timeMs + (r.durationMs ?? 0);
+    if (this.done.has(key) || this.pending.has(key)) return;
+    if (this.seen <= this.opts.maxPending || r.timeMs < this.firstStageMs) this.headKeys.add(key);
   }
 
   private compact(): void {
@@ -121,6 +156,15 @@ export class StageCollapser {
       this.emit(p.rec);
       return;
     }
+  }
+
+  /** Partial runs: hands back the requests still waiting (not emitted), oldest first, and the completed keys remembered. */
+  leftovers(): { pending: AuditRecord[]; done: string[] } {
+    const pending = [...this.pending.values()].sort((a, b) => a.seq - b.seq).map((p) => p.rec);
+    this.pending.clear();
+    this.order = [];
+    this.head = 0;
+    return { pending, done: this.done.keys() };
   }
 
   /** Emits every request still waiting for its completion, oldest first. */

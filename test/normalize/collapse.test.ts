@@ -88,3 +88,32 @@ describe('stage collapsing', () => {
     expect(c.queued).toBeLessThanOrEqual(2 * 0 + 1025);
   });
 });
+
+describe('partial runs (a byte range of a file, --jobs)', () => {
+  const at = (auditID: string, stage: string, receivedMs: number, stageMs: number): AuditRecord => ({ ...rec(auditID, stage), timeMs: receivedMs, durationMs: stageMs - receivedMs });
+  it('head keys: the first maxPending events, and later requests received before the range began', () => {
+    const c = new StageCollapser(() => {}, { maxPending: 2, maxDone: 10 }, true);
+    c.add(at('h1', 'ResponseComplete', 1000, 1001)); // the range begins at 1001
+    c.add(at('h2', 'ResponseComplete', 1000.5, 1002));
+    c.add(at('new', 'ResponseComplete', 1003, 1004)); // after the head, received after the range began
+    c.add(at('watch', 'ResponseComplete', 10, 5000)); // after the head, but received long before
+    c.add(at('h1', 'ResponseComplete', 1000, 1001)); // seen already: not first seen
+    expect([...c.headKeys].sort()).toEqual(['h1', 'h2', 'watch']);
+  });
+  it('tracks nothing unless asked', () => {
+    const c = new StageCollapser(() => {}, { maxPending: 2, maxDone: 10 });
+    c.add(at('a', 'ResponseComplete', 1, 2));
+    expect(c.headKeys.size).toBe(0);
+  });
+  it('leftovers: pending requests are handed back, not emitted, oldest first', () => {
+    const out: string[] = [];
+    const c = new StageCollapser((r) => out.push(r.auditID), { maxPending: 10, maxDone: 10 }, true);
+    c.add(rec('b', 'RequestReceived'));
+    c.add(rec('a', 'ResponseStarted'));
+    c.add(rec('c', 'ResponseComplete'));
+    const left = c.leftovers();
+    expect(left.pending.map((r) => r.auditID)).toEqual(['b', 'a']);
+    expect(left.done).toEqual(['c']);
+    expect(out).toEqual(['c']);
+  });
+});

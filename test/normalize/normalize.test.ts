@@ -1,4 +1,5 @@
 import { describe, it, expect } from 'vitest';
+import fc from 'fast-check';
 import { normalizeValue } from '../../src/normalize/index.js';
 import { parseMethodName, parseResourceName } from '../../src/normalize/gke.js';
 import { parseTimeMs } from '../../src/normalize/time.js';
@@ -205,5 +206,52 @@ describe('parseTimeMs', () => {
     expect(parseTimeMs('2026-03-02T10:00:00.123456789Z') - Date.parse('2026-03-02T10:00:00Z')).toBeCloseTo(123.456789, 3);
     expect(parseTimeMs('2026-03-02T10:00:00Z')).toBe(Date.parse('2026-03-02T10:00:00Z'));
     expect(parseTimeMs('nope')).toBeNaN();
+  });
+});
+
+describe('parseTimeMs fast path', () => {
+  // The reference: Date.parse for whole milliseconds, then the digits it drops.
+  const reference = (s: string): number => {
+    const ms = Date.parse(s);
+    if (Number.isNaN(ms)) return NaN;
+    const dot = s.indexOf('.', 19);
+    if (dot < 0) return ms;
+    let frac = 0;
+    let scale = 0.1;
+    for (let i = dot + 4; i < s.length; i++) {
+      const d = s.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) break;
+      frac += d * scale;
+      scale /= 10;
+    }
+    return ms + frac;
+  };
+  it('equals Date.parse plus sub-millisecond digits for every shape the API server writes', () => {
+    const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1970, max: 2200 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 31 }),
+        fc.integer({ min: 0, max: 23 }),
+        fc.integer({ min: 0, max: 59 }),
+        fc.integer({ min: 0, max: 59 }),
+        fc.stringMatching(/^(\.[0-9]{1,9})?$/),
+        fc.constantFrom('Z', '+00:00', '+02:00', ''),
+        (y, mo, d, h, mi, se, frac, zone) => {
+          const s = `${y}-${pad(mo)}-${pad(d)}T${pad(h)}:${pad(mi)}:${pad(se)}${frac}${zone}`;
+          const want = reference(s);
+          const got = parseTimeMs(s);
+          if (Number.isNaN(want)) expect(got).toBeNaN();
+          else expect(got).toBe(want);
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+  it.each(['2026-02-30T00:00:00Z', '2026-13-01T00:00:00Z', '2026-01-01T24:00:00Z', '2026-01-01T00:00:00.Z', '2026-01-01T00:00:00ZZ', '2026-01-01 00:00:00Z', '１２３４-01-01T00:00:00Z'])('%s parses as Date.parse does', (s) => {
+    const want = reference(s);
+    if (Number.isNaN(want)) expect(parseTimeMs(s)).toBeNaN();
+    else expect(parseTimeMs(s)).toBe(want);
   });
 });

@@ -1,0 +1,64 @@
+// Splits the inputs into tasks for worker threads: large plain JSON-lines files into byte ranges
+// aligned to line starts; gzip, stdin, documents, YAML and CSV go whole (they cannot be split).
+import { open } from 'node:fs/promises';
+import type { Source } from '../ingest/sources.js';
+import { detectFormat } from '../ingest/detect.js';
+
+export interface Task {
+  index: number;
+  source: Source;
+}
+
+/** Ranges smaller than this are not worth a worker's start-up (KAUDIT_MIN_RANGE_BYTES: tests make it small). */
+export function minRange(): number {
+  return Number(process.env.KAUDIT_MIN_RANGE_BYTES) || 64 << 20;
+}
+
+async function lineStartAfter(fh: import('node:fs/promises').FileHandle, pos: number, size: number): Promise<number> {
+  const buf = Buffer.alloc(1 << 16);
+  for (let p = pos; p < size; p += buf.length) {
+    const { bytesRead } = await fh.read(buf, 0, buf.length, p);
+    if (bytesRead === 0) break;
+    const nl = buf.subarray(0, bytesRead).indexOf(10);
+    if (nl >= 0) return p + nl + 1;
+  }
+  return size;
+}
+
+export async function splittable(path: string, size: number): Promise<boolean> {
+  if (path === '-' || size < 2 * minRange()) return false;
+  const fh = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(1 << 16);
+    const { bytesRead } = await fh.read(head, 0, head.length, 0);
+    if (bytesRead >= 2 && head[0] === 0x1f && head[1] === 0x8b) return false;
+    return detectFormat(head.subarray(0, bytesRead).toString('utf8'), false) === 'jsonl';
+  } finally {
+    await fh.close();
+  }
+}
+
+export async function planTasks(sources: Source[], jobs: number): Promise<Task[]> {
+  const tasks: Task[] = [];
+  for (const src of sources) {
+    if (!(await splittable(src.path, src.size))) {
+      tasks.push({ index: tasks.length, source: src });
+      continue;
+    }
+    // Two ranges per worker at least, so that a fast worker takes more.
+    const parts = Math.max(2 * jobs, Math.ceil(src.size / (256 << 20)));
+    const n = Math.min(parts, Math.floor(src.size / minRange()));
+    const fh = await open(src.path, 'r');
+    try {
+      let start = 0;
+      for (let i = 1; i <= n; i++) {
+        const end = i === n ? src.size : await lineStartAfter(fh, Math.floor((i * src.size) / n), src.size);
+        if (end > start) tasks.push({ index: tasks.length, source: { ...src, start, end, size: end - start } });
+        start = end;
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+  return tasks;
+}

@@ -1,0 +1,52 @@
+// A worker thread: runs one command's reducer over the tasks (files or byte ranges) it is given
+// and posts back its partial state, accounting, and what stage collapsing left for the main thread.
+import { parentPort } from 'node:worker_threads';
+import type { Loc } from '../types.js';
+import type { Task } from './plan.js';
+import type { WorkerSpec } from './run.js';
+import { parallelCommand } from './commands.js';
+import { runPipelineFull } from '../pipeline.js';
+import { compileFilter, type FilterOptions } from '../filter/index.js';
+import { compilePrefilter } from '../filter/prefilter.js';
+import { InputError, StrictError } from '../util/errors.js';
+
+let cached: { key: string; opts: unknown; cmd: Awaited<ReturnType<typeof parallelCommand>> } | null = null;
+
+parentPort!.on('message', async (msg: { task: Task; spec: WorkerSpec }) => {
+  const { task, spec } = msg;
+  try {
+    const key = JSON.stringify([spec.command, spec.options]);
+    if (!cached || cached.key !== key) {
+      const cmd = await parallelCommand(spec.command);
+      cached = { key, cmd, opts: await cmd.options(spec.options) };
+    }
+    const { cmd, opts } = cached;
+    const state = cmd.reducer.init(opts);
+    const filters = spec.filters.map((f: FilterOptions) => compileFilter(f, spec.now));
+    const pre = spec.prefilter ? spec.filters.map((f: FilterOptions) => compilePrefilter(f)).filter((p): p is NonNullable<typeof p> => p !== null) : [];
+    const rejects: { loc: Loc; reason: string }[] = [];
+    let sent = 0;
+    const { acc, partial } = await runPipelineFull({
+      sources: [task.source],
+      filter: (r) => filters.every((f) => f(r)),
+      strict: spec.strict,
+      partial: true,
+      onRecord: (r) => cmd.reducer.add(state, r),
+      onReject: (loc, reason) => {
+        if (rejects.length < 5) rejects.push({ loc, reason });
+      },
+      onProgress: (bytes) => {
+        if (bytes - sent >= 8 << 20) {
+          parentPort!.postMessage({ type: 'progress', index: task.index, bytes });
+          sent = bytes;
+        }
+      },
+      read: { ...spec.read, ...(pre.length ? { prefilter: (line: string) => pre.every((p) => p(line)) } : {}) },
+    });
+    parentPort!.postMessage({ type: 'done', index: task.index, state: cmd.strip(state), acc, partial, rejects });
+  } catch (e) {
+    const err = e as Error & { fix?: string };
+    const kind = e instanceof StrictError ? 'strict' : e instanceof InputError ? 'input' : 'bug';
+    parentPort!.postMessage({ type: 'error', index: task.index, kind, message: err.message, fix: err.fix ?? '', stack: err.stack });
+  }
+});

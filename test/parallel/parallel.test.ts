@@ -1,0 +1,115 @@
+// --jobs: worker threads over whole files and byte ranges must give the bytes one pass gives.
+// Ranges are made small here (KAUDIT_MIN_RANGE_BYTES) so that a few-MB file splits into many.
+import { describe, it, expect, beforeAll } from 'vitest';
+import { join } from 'node:path';
+import { readFileSync, writeFileSync, statSync } from 'node:fs';
+import { runCli, tmpDir, event } from '../helpers.js';
+import { generate, DEFAULT_GEN } from '../../src/gen/index.js';
+import { reconcile, mergeAccounting } from '../../src/parallel/run.js';
+import type { AuditRecord, InputAccounting } from '../../src/types.js';
+import type { PartialResult } from '../../src/pipeline.js';
+
+process.env.KAUDIT_MIN_RANGE_BYTES = String(96 << 10);
+
+const rec = (auditID: string, stage: string): AuditRecord => ({ auditID, stage, cluster: '' }) as AuditRecord;
+const part = (leftovers: AuditRecord[], headKeys: string[] = [], doneKeys: string[] = []): PartialResult => ({ leftovers, headKeys, doneKeys });
+
+describe('reconcile: stage collapsing across range borders', () => {
+  it.each([
+    { name: 'a request completed in the next range is absorbed', parts: [part([rec('a', 'RequestReceived')]), part([], ['a'])], emitted: [], dups: 1 },
+    { name: 'a request nobody completed is emitted once, at the end', parts: [part([rec('a', 'ResponseStarted')]), part([], ['b'])], emitted: ['a:ResponseStarted'], dups: 0 },
+    { name: 'a watch left open in two ranges keeps its latest stage', parts: [part([rec('w', 'RequestReceived')]), part([rec('w', 'ResponseStarted')])], emitted: ['w:ResponseStarted'], dups: 1 },
+    { name: 'a late stage of a request completed earlier is a duplicate', parts: [part([], [], ['a']), part([rec('a', 'ResponseStarted')])], emitted: [], dups: 1 },
+    { name: 'a leftover survives ranges that never saw it, then is absorbed', parts: [part([rec('a', 'RequestReceived')]), part([], ['x']), part([], ['a'])], emitted: [], dups: 1 },
+    { name: 'leftovers are emitted oldest first', parts: [part([rec('b', 'RequestReceived'), rec('a', 'RequestReceived')]), null], emitted: ['b:RequestReceived', 'a:RequestReceived'], dups: 0 },
+  ])('$name', ({ parts, emitted, dups }) => {
+    const out: string[] = [];
+    expect(reconcile(parts, (r) => out.push(`${r.auditID}:${r.stage}`))).toBe(dups);
+    expect(out).toEqual(emitted);
+  });
+});
+
+describe('mergeAccounting', () => {
+  const acc = (files: InputAccounting['files'], n: number): InputAccounting => ({ files, lines: n, prefiltered: 0, events: n, requests: n, duplicates: 0, rejected: 0, used: n, skipped: 0 });
+  const fs = (path: string, lines: number, range = false) => ({ path, format: 'jsonl', gzip: false, bytes: lines * 10, lines, events: lines, rejected: 0, prefiltered: 0, providers: ['k8s'], ...(range ? { range: true } : {}) });
+  it('adds the ranges of one file into one entry and keeps other files apart', () => {
+    const m = mergeAccounting([acc([fs('a.log', 3)], 3), acc([fs('a.log', 4, true)], 4), acc([fs('b.log', 5)], 5)]);
+    expect(m.files.map((f) => [f.path, f.lines, f.bytes])).toEqual([
+      ['a.log', 7, 70],
+      ['b.log', 5, 50],
+    ]);
+    expect(m.lines).toBe(12);
+    expect(m.files[0]).not.toHaveProperty('range');
+  });
+});
+
+describe('--jobs gives the bytes of a single pass', () => {
+  let dir = '';
+  let log = '';
+  let rbac = '';
+  beforeAll(async () => {
+    dir = tmpDir();
+    await generate({ ...DEFAULT_GEN, out: join(dir, 'gen'), days: 1, seed: 11, scale: 0.03, rotate: 'none', incidents: true, start: '2026-03-03T00:00:00Z' });
+    const lines = readFileSync(join(dir, 'gen', 'audit.log'), 'utf8').split('\n');
+    // Bad lines and long-running requests whose stages lie in different ranges.
+    const watches: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const id = `watch-${i}`;
+      const open = JSON.stringify(event({ auditID: id, stage: 'ResponseStarted', verb: 'watch', requestURI: '/api/v1/pods?watch=true', objectRef: { resource: 'pods', apiVersion: 'v1' }, requestReceivedTimestamp: '2026-03-03T00:00:01.000000Z', stageTimestamp: '2026-03-03T00:00:01.100000Z' }));
+      const close = JSON.stringify(event({ auditID: id, stage: 'ResponseComplete', verb: 'watch', requestURI: '/api/v1/pods?watch=true', objectRef: { resource: 'pods', apiVersion: 'v1' }, requestReceivedTimestamp: '2026-03-03T00:00:01.000000Z', stageTimestamp: '2026-03-03T05:00:00.000000Z' }));
+      watches.push(open);
+      lines.splice(Math.floor(((i % 7) / 7) * lines.length) + 3, 0, open);
+      if (i % 4 !== 0) lines.splice(Math.floor(((i % 7) / 7 + 0.6) * lines.length) % lines.length, 0, close);
+    }
+    for (let i = 1; i <= 9; i++) lines.splice(Math.floor((i / 10) * lines.length), 0, i % 3 === 0 ? '{"kind":"Event","apiVersion":"audit.k8s.io/v1"' : '{"not":"audit"}');
+    log = join(dir, 'audit.log');
+    writeFileSync(log, lines.join('\n'));
+    rbac = 'fixtures/sample-rbac';
+    expect(statSync(log).size).toBeGreaterThan(8 * (96 << 10));
+  }, 60_000);
+
+  it.each([
+    ['summary', ['-o', 'json']],
+    ['summary', ['-o', 'json', '--verb', 'get,list', '--user', 'system:*']],
+    ['rbac-gen', ['-o', 'report']],
+    ['drift', ['--rbac', 'fixtures/sample-rbac', '-o', 'json']],
+    ['baseline', []],
+  ])('%s %j', async (cmd, args) => {
+    const one = await runCli([cmd, log, ...args.map((a) => (a === 'fixtures/sample-rbac' ? rbac : a)), '--jobs', '1']);
+    const many = await runCli([cmd, log, ...args, '--jobs', '3']);
+    expect(one.code).toBe(0);
+    expect(many.code).toBe(0);
+    expect(many.stdout).toBe(one.stdout);
+    // The accounting line and warnings count the same lines; only where a reject is placed differs.
+    const acc = (s: string): string => s.replace(/ \(from byte \d+\):\d+/g, ':N').replace(/\.log:\d+/g, '.log:N');
+    expect(acc(many.stderr).split('\n').filter((l) => !/^\S+\.log:N/.test(l))).toEqual(acc(one.stderr).split('\n').filter((l) => !/^\S+\.log:N/.test(l)));
+  });
+
+  it('the accounting adds up and the split run really split', async () => {
+    const r = await runCli(['summary', log, '-o', 'json', '--jobs', '3']);
+    const a = JSON.parse(r.stdout).input as InputAccounting;
+    expect(a.files).toHaveLength(1);
+    expect(a.lines).toBe(a.events + a.rejected + a.prefiltered);
+    expect(a.events).toBe(a.requests + a.duplicates);
+    expect(a.requests).toBe(a.used + a.skipped);
+    expect(a.rejected).toBe(9);
+    expect(a.files[0]!.bytes).toBe(statSync(log).size);
+    // Rejects from later ranges say where their range began.
+    expect(r.stderr).toMatch(/audit\.log \(from byte \d+\):\d+: /);
+  });
+
+  it('--strict stops at the first bad line, in input order, with exit 2', async () => {
+    const one = await runCli(['summary', log, '--strict', '--jobs', '1']);
+    const many = await runCli(['summary', log, '--strict', '--jobs', '3']);
+    expect(one.code).toBe(2);
+    expect(many.code).toBe(2);
+    expect(many.stdout).toBe('');
+    expect(many.stderr).toMatch(/not an audit event|not JSON/);
+  });
+
+  it('--jobs rejects nonsense with the flag and the fix', async () => {
+    const r = await runCli(['summary', log, '--jobs', 'many']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--jobs: "many" is not a positive whole number/);
+  });
+});
