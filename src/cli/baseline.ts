@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { InputAccounting } from '../types.js';
 import type { IO } from './io.js';
-import { addFilterOptions, addInputOptions, runReducer, type FilterFlags, type InputOptions } from './common.js';
+import { addFilterOptions, addInputOptions, addJobsOption, runReducer, type FilterFlags, type InputOptions } from './common.js';
 import { UsageError } from '../util/errors.js';
 
 interface Opts extends InputOptions, FilterFlags {
@@ -18,6 +18,7 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
     .summary('per-subject behaviour profiles (what, where, from where, when, how much) as versioned JSON')
     .description('Build one profile per subject: (verb, resource, namespace) tuples with counts and first/last seen, namespaces, source IPs and /24 networks, clients and user agents, activity by hour and weekday, daily volume and denied rate. Baselines merge: --merge a.json b.json.');
   addInputOptions(cmd);
+  addJobsOption(cmd);
   addFilterOptions(cmd);
   cmd
     .option('-o, --output <file>', 'write the baseline to FILE (default: stdout)')

@@ -62,9 +62,13 @@ export function addInputOptions(cmd: Command): Command {
     .option('--max-line-bytes <n>', 'reject lines longer than this (default 64 MiB)', positiveInt('--max-line-bytes'))
     .addOption(new Option('--format <format>', 'input format, instead of detecting it per input: jsonl, json (EventList, arrays, wrappers), yaml, csv (Logs Insights, Log Analytics), cloudwatch-text (aws logs tail)').choices(['auto', 'jsonl', 'json', 'yaml', 'csv', 'cloudwatch-text']).default('auto'))
     .option('--no-prefilter', 'parse every line, even those a cheap text check shows cannot match the filters (full accounting of rejected lines)')
-    .option('-j, --jobs <n>', "worker threads for large inputs: a number, or 'auto' (one per core, at most 8); 1 reads in this thread", jobsOption, 'auto' as unknown as number)
     .option('-q, --quiet', 'no progress bar, no accounting line and no warnings on stderr')
     .option('--no-progress', 'never show the progress bar');
+}
+
+/** Commands whose reducer runs in worker threads (see src/parallel). */
+export function addJobsOption(cmd: Command): Command {
+  return cmd.option('-j, --jobs <n>', "worker threads for inputs of 128 MB or more: a number, or 'auto' (one per core, at most 8); 1 reads in this thread", jobsOption, 'auto' as unknown as number);
 }
 
 export function addFilterOptions(cmd: Command): Command {
@@ -183,7 +187,9 @@ async function run<S>(
           onReject: reporter.reject,
           onProgress: (b, e) => progress.update(b, e),
         });
-        if (r) {
+        if (r === 'out-of-memory') {
+          if (!opts.quiet) io.stderr.write('note: a worker thread ran out of memory; reading again in one thread (--jobs 1 skips this)\n');
+        } else if (r) {
           reporter.count = r.acc.rejected;
           return { accounting: r.acc, state: r.state };
         }

@@ -2,7 +2,7 @@
 import { Option, type Command } from 'commander';
 import type { IO } from './io.js';
 import { useColor } from './io.js';
-import { addFilterOptions, addInputOptions, runReducer, type FilterFlags, type InputOptions } from './common.js';
+import { addFilterOptions, addInputOptions, addJobsOption, runReducer, type FilterFlags, type InputOptions } from './common.js';
 import { UsageError } from '../util/errors.js';
 
 export const DRIFT_FORMATS = ['table', 'json', 'markdown', 'sarif', 'junit'] as const;
@@ -35,6 +35,7 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
       'Compare an RBAC export (kubectl get roles,rolebindings,clusterroles,clusterrolebindings -A -o yaml) with what each subject did in the logs: effective grants (bindings, aggregated ClusterRoles, groups), used and unused rules, sensitive unused grants, requests the export does not allow, dormant subjects, and a least-privilege score.',
     );
   addInputOptions(cmd);
+  addJobsOption(cmd);
   addFilterOptions(cmd);
   cmd
     .option('--rbac <file>', 'RBAC export: YAML or JSON, a file or a directory (repeatable; required)', collect, [])

@@ -1,7 +1,7 @@
 // `audit rbac-gen FILES…`: least-privilege Roles and bindings from what subjects actually did.
 import { Option, type Command } from 'commander';
 import type { IO } from './io.js';
-import { addFilterOptions, addInputOptions, runInputs, runReducer, intOption, type FilterFlags, type InputOptions } from './common.js';
+import { addFilterOptions, addInputOptions, addJobsOption, runInputs, runReducer, intOption, type FilterFlags, type InputOptions } from './common.js';
 import { UsageError } from '../util/errors.js';
 
 interface Opts extends InputOptions, FilterFlags {
@@ -30,6 +30,7 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
       'Write least-privilege RBAC (Role/RoleBinding per namespace, ClusterRole/ClusterRoleBinding for cluster-scoped resources, all-namespace requests and non-resource URLs) from the requests each user and service account made. The output is checked against the authorizer before it is printed: it must allow every request it came from.',
     );
   addInputOptions(cmd);
+  addJobsOption(cmd);
   addFilterOptions(cmd);
   cmd
     .option('--serviceaccount <ns:name>', 'a policy for this service account (repeatable)', collect, [])

@@ -64,6 +64,12 @@ export function keyOf(r: AuditRecord): string {
 
 export { STAGE_RANK, FINAL_STAGES };
 
+/** Partial runs: see `headKeys`. */
+export const HEAD_EVENTS = 10_000;
+export const HEAD_SLACK_MS = 60_000;
+/** Partial runs hand back this many of their most recently completed keys (late stages in the next range). */
+export const DONE_TAIL = 50_000;
+
 export class StageCollapser {
   private readonly pending = new Map<string, Pending>();
   /** Insertion order of pending keys; stale entries (completed since) are skipped lazily. */
@@ -75,8 +81,9 @@ export class StageCollapser {
   duplicates = 0;
   /**
    * Partial runs (a byte range of a file): keys of requests first seen here that may have begun in
-   * an earlier range, so they absorb its leftovers: those first seen among the first `maxPending`
-   * events, and those received before the range's first event was written (long-running requests).
+   * an earlier range, so they absorb its leftovers: those first seen among the first HEAD_EVENTS
+   * events, and those received before (or up to HEAD_SLACK_MS after) the range's first event was
+   * written: long-running requests, and writes reordered by the API server's audit buffering.
    */
   readonly headKeys = new Set<string>();
   private seen = 0;
@@ -128,7 +135,7 @@ export class StageCollapser {
   private track(r: AuditRecord, key: string): void {
     if (this.seen++ === 0) this.firstStageMs = r.timeMs + (r.durationMs ?? 0);
     if (this.done.has(key) || this.pending.has(key)) return;
-    if (this.seen <= this.opts.maxPending || r.timeMs < this.firstStageMs) this.headKeys.add(key);
+    if (this.seen <= HEAD_EVENTS || !(r.timeMs >= this.firstStageMs + HEAD_SLACK_MS)) this.headKeys.add(key);
   }
 
   private compact(): void {
@@ -164,7 +171,7 @@ export class StageCollapser {
     this.pending.clear();
     this.order = [];
     this.head = 0;
-    return { pending, done: this.done.keys() };
+    return { pending, done: this.done.keys().slice(-DONE_TAIL) };
   }
 
   /** Emits every request still waiting for its completion, oldest first. */

@@ -10,9 +10,10 @@ import type { Source } from '../ingest/sources.js';
 import type { ReadOptions } from '../ingest/reader.js';
 import type { FilterOptions, Predicate } from '../filter/index.js';
 import type { PartialResult } from '../pipeline.js';
-import { keyOf, STAGE_RANK, FINAL_STAGES } from '../normalize/collapse.js';
+import { keyOf, STAGE_RANK, RecentSet, DEFAULT_COLLAPSE } from '../normalize/collapse.js';
 import { parallelCommand } from './commands.js';
 import { planTasks, type Task } from './plan.js';
+import { SHOWN_REJECTS as SHOWN } from '../cli/report.js';
 import { InputError, StrictError } from '../util/errors.js';
 
 /** Plain data a worker needs: it cannot receive functions. */
@@ -80,41 +81,51 @@ export function mergeAccounting(parts: InputAccounting[]): InputAccounting {
 }
 
 /**
- * Stage collapsing across range borders. A request still waiting for its completion at the end of
- * a range is handed back; a later range that saw the same request first among its head events has
- * already emitted (or kept) it, so the leftover is a duplicate. What no later range claims is
- * emitted at the end, as a single pass would flush it.
+ * Stage collapsing across range borders, fed one range at a time in input order. A request still
+ * waiting for its completion at the end of a range is handed back; a later range that saw the same
+ * request among its head keys has already emitted (or kept) it, so the leftover is a duplicate.
+ * What no later range claims is emitted at the end, as a single pass would flush it. Memory: the
+ * leftovers, and the completed keys of recent ranges (the single pass's own window).
  */
-export function reconcile(partials: (PartialResult | null)[], emit: (r: AuditRecord) => void): number {
-  let duplicates = 0;
-  const carry = new Map<string, AuditRecord>();
-  const done = new Set<string>();
-  const take = (r: AuditRecord): void => {
+export class Reconciler {
+  duplicates = 0;
+  private readonly carry = new Map<string, AuditRecord>();
+  private readonly done: RecentSet;
+  constructor(maxDone = DEFAULT_COLLAPSE.maxDone) {
+    this.done = new RecentSet(maxDone);
+  }
+  push(p: PartialResult | null): void {
+    if (p === null) return;
+    if (this.carry.size) for (const k of p.headKeys) if (this.carry.delete(k)) this.duplicates++;
+    for (const r of p.leftovers) this.take(r);
+    for (const k of p.doneKeys) this.done.add(k);
+  }
+  private take(r: AuditRecord): void {
     const k = keyOf(r);
-    if (done.has(k)) {
-      duplicates++;
+    if (this.done.has(k)) {
+      this.duplicates++;
       return;
     }
-    const prev = carry.get(k);
-    if (prev === undefined) carry.set(k, r);
+    const prev = this.carry.get(k);
+    if (prev === undefined) this.carry.set(k, r);
     else {
-      duplicates++;
-      if ((STAGE_RANK[r.stage] ?? 0) >= (STAGE_RANK[prev.stage] ?? 0)) carry.set(k, r);
+      this.duplicates++;
+      if ((STAGE_RANK[r.stage] ?? 0) >= (STAGE_RANK[prev.stage] ?? 0)) this.carry.set(k, r);
     }
-  };
-  for (const p of partials) {
-    if (p === null) continue;
-    for (const k of p.headKeys) {
-      if (carry.delete(k)) duplicates++;
-    }
-    for (const r of p.leftovers) take(r);
-    for (const k of p.doneKeys) done.add(k);
   }
-  for (const r of carry.values()) {
-    if (FINAL_STAGES.has(r.stage)) continue; // cannot happen: completed requests are never left over
-    emit(r);
+  /** Emits what is left, oldest first. */
+  finish(emit: (r: AuditRecord) => void): void {
+    for (const r of this.carry.values()) emit(r);
+    this.carry.clear();
   }
-  return duplicates;
+}
+
+/** All ranges at once (tests): returns the duplicates found. */
+export function reconcile(partials: (PartialResult | null)[], emit: (r: AuditRecord) => void): number {
+  const r = new Reconciler();
+  for (const p of partials) r.push(p);
+  r.finish(emit);
+  return r.duplicates;
 }
 
 export interface ParallelOptions<S> {
@@ -129,17 +140,47 @@ export interface ParallelOptions<S> {
   onProgress(bytes: number, events: number): void;
 }
 
-/** Null when the inputs make fewer than two tasks: one thread is then as fast. */
-export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun<S> | null> {
+/** Old-space limit of a worker, in MB. */
+export const WORKER_OLD_MB = 256;
+
+/**
+ * Null when the inputs make fewer than two tasks (one thread is then as fast); 'out-of-memory'
+ * when a worker's state outgrew WORKER_OLD_MB (the caller reads in one thread instead).
+ */
+export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun<S> | null | 'out-of-memory'> {
   const tasks = await planTasks(o.sources, o.jobs);
   if (tasks.length < 2) return null;
-  const results: (Done | undefined)[] = new Array(tasks.length);
+  const cmd = await parallelCommand(o.spec.command);
+  // Results are consumed in input order as soon as they can be, so the main thread holds only
+  // those that finished ahead of an earlier one.
+  const waiting = new Map<number, Done>();
+  let consumed = 0;
+  // Partial states merge into the first; the caller's state is touched only once all succeeded.
+  let merged: S | undefined;
+  const accs: InputAccounting[] = [];
+  const reconciler = new Reconciler();
+  const rejects: { loc: Loc; reason: string }[] = [];
+  const consume = (): void => {
+    for (let d = waiting.get(consumed); d !== undefined; d = waiting.get(consumed)) {
+      waiting.delete(consumed);
+      const part = cmd.restore(d.state, o.state) as S;
+      merged = merged === undefined ? part : cmd.reducer.merge(merged, part);
+      if ((tasks[consumed]!.source.start ?? 0) > 0) for (const f of d.acc.files) (f as FileStats & { range?: boolean }).range = true;
+      accs.push(d.acc);
+      for (const r of d.rejects) if (rejects.length < SHOWN) rejects.push(r);
+      reconciler.push(d.partial);
+      consumed++;
+    }
+  };
+
   const errors: { index: number; kind: string; message: string; fix: string; stack?: string }[] = [];
   const progress = new Array<number>(tasks.length).fill(0);
   let next = 0;
   const url = workerUrl();
   const poolSize = Math.max(1, Math.min(o.jobs, tasks.length));
 
+  const workers: Worker[] = [];
+  let outOfMemory = false;
   await new Promise<void>((resolve, reject) => {
     let live = poolSize;
     const start = (w: Worker): void => {
@@ -152,23 +193,34 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
       w.postMessage({ task, spec: o.spec });
     };
     for (let i = 0; i < poolSize; i++) {
-      const young = Number(process.env.KAUDIT_YOUNG_MB) || 8;
-      const w = new Worker(url, young ? { resourceLimits: { maxYoungGenerationSizeMb: young } } : {});
+      // Without limits a worker's heap may grow to the process's (GBs) before V8 collects it; these
+      // keep peak RSS flat and were faster too (see bench/RESULTS.md). A worker that needs more
+      // old space than WORKER_OLD_MB makes the whole run fall back to one thread.
+      const w = new Worker(url, { resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: Number(process.env.KAUDIT_WORKER_OLD_MB) || WORKER_OLD_MB } });
+      workers.push(w);
       w.on('message', (m: { type: string; index: number } & Record<string, any>) => {
         if (m.type === 'progress') {
           progress[m.index] = m.bytes;
           o.onProgress(progress.reduce((a, b) => a + b, 0), 0);
           return;
         }
-        if (m.type === 'done') results[m.index] = m as unknown as Done;
-        else errors.push({ index: m.index, kind: m.kind, message: m.message, fix: m.fix, stack: m.stack });
+        if (m.type === 'done') {
+          waiting.set(m.index, m as unknown as Done);
+          if (errors.length === 0) consume();
+        } else errors.push({ index: m.index, kind: m.kind, message: m.message, fix: m.fix, stack: m.stack });
         start(w);
       });
-      w.on('error', (e) => reject(e));
+      w.on('error', (e: Error & { code?: string }) => {
+        if (e.code !== 'ERR_WORKER_OUT_OF_MEMORY') return reject(e);
+        outOfMemory = true;
+        for (const x of workers) void x.terminate();
+        resolve();
+      });
       start(w);
     }
   });
 
+  if (outOfMemory) return 'out-of-memory';
   if (errors.length) {
     errors.sort((a, b) => a.index - b.index);
     const first = errors[0]!;
@@ -176,32 +228,16 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
     if (first.kind === 'input') throw new InputError(first.message, first.fix);
     throw Object.assign(new Error(first.message), { stack: first.stack });
   }
-
-  const cmd = await parallelCommand(o.spec.command);
-  let state = o.state;
-  const done = results as Done[];
-  for (const d of done) state = cmd.reducer.merge(state, cmd.restore(d.state, o.state));
-  const acc = mergeAccounting(
-    done.map((d, i) => {
-      if ((tasks[i]!.source.start ?? 0) > 0) for (const f of d.acc.files) (f as FileStats & { range?: boolean }).range = true;
-      return d.acc;
-    }),
-  );
-  let shown = 0;
-  for (const d of done) {
-    for (const r of d.rejects) {
-      if (shown++ < 5) o.onReject(r.loc, r.reason);
-    }
-  }
-  acc.duplicates += reconcile(
-    done.map((d) => d.partial),
-    (r) => {
-      acc.requests++;
-      if (o.filter(r)) {
-        acc.used++;
-        cmd.reducer.add(state, r);
-      } else acc.skipped++;
-    },
-  );
+  for (const r of rejects) o.onReject(r.loc, r.reason);
+  const state = cmd.reducer.merge(o.state, merged!);
+  const acc = mergeAccounting(accs);
+  reconciler.finish((r) => {
+    acc.requests++;
+    if (o.filter(r)) {
+      acc.used++;
+      cmd.reducer.add(state, r);
+    } else acc.skipped++;
+  });
+  acc.duplicates += reconciler.duplicates;
   return { state, acc };
 }

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { StageCollapser } from '../../src/normalize/collapse.js';
+import { StageCollapser, HEAD_EVENTS, HEAD_SLACK_MS } from '../../src/normalize/collapse.js';
 import { normalizeValue } from '../../src/normalize/index.js';
 import type { AuditRecord } from '../../src/types.js';
 import { event } from '../helpers.js';
@@ -91,14 +91,18 @@ describe('stage collapsing', () => {
 
 describe('partial runs (a byte range of a file, --jobs)', () => {
   const at = (auditID: string, stage: string, receivedMs: number, stageMs: number): AuditRecord => ({ ...rec(auditID, stage), timeMs: receivedMs, durationMs: stageMs - receivedMs });
-  it('head keys: the first maxPending events, and later requests received before the range began', () => {
+  it('head keys: the first HEAD_EVENTS events, and later requests received before the range began (plus slack)', () => {
     const c = new StageCollapser(() => {}, { maxPending: 2, maxDone: 10 }, true);
-    c.add(at('h1', 'ResponseComplete', 1000, 1001)); // the range begins at 1001
-    c.add(at('h2', 'ResponseComplete', 1000.5, 1002));
-    c.add(at('new', 'ResponseComplete', 1003, 1004)); // after the head, received after the range began
-    c.add(at('watch', 'ResponseComplete', 10, 5000)); // after the head, but received long before
-    c.add(at('h1', 'ResponseComplete', 1000, 1001)); // seen already: not first seen
-    expect([...c.headKeys].sort()).toEqual(['h1', 'h2', 'watch']);
+    const t0 = 1_000_000;
+    c.add(at('h1', 'ResponseComplete', t0 - 1, t0)); // the range begins at t0
+    for (let i = 1; i < HEAD_EVENTS; i++) c.add(at(`h${i + 1}`, 'ResponseComplete', t0 + 1, t0 + 2));
+    c.add(at('new', 'ResponseComplete', t0 + HEAD_SLACK_MS + 1, t0 + HEAD_SLACK_MS + 2)); // after the head, received after the range began
+    c.add(at('jitter', 'ResponseComplete', t0 + HEAD_SLACK_MS - 1, t0 + HEAD_SLACK_MS + 5)); // received within the slack
+    c.add(at('watch', 'ResponseComplete', 10, t0 + 5_000_000)); // received long before
+    c.add(at('h1', 'ResponseComplete', t0 - 1, t0)); // seen already: not first seen
+    expect(c.headKeys.size).toBe(HEAD_EVENTS + 2);
+    expect(['h1', `h${HEAD_EVENTS}`, 'jitter', 'watch'].every((k) => c.headKeys.has(k))).toBe(true);
+    expect(c.headKeys.has('new')).toBe(false);
   });
   it('tracks nothing unless asked', () => {
     const c = new StageCollapser(() => {}, { maxPending: 2, maxDone: 10 });

@@ -113,3 +113,23 @@ describe('--jobs gives the bytes of a single pass', () => {
     expect(r.stderr).toMatch(/--jobs: "many" is not a positive whole number/);
   });
 });
+
+describe('a worker that runs out of memory', () => {
+  it('makes the run fall back to one thread, with a note, and the same result', async () => {
+    const dir = tmpDir();
+    const lines: string[] = [];
+    for (let i = 0; i < 4000; i++) lines.push(JSON.stringify(event({ auditID: `id-${i}`, user: { username: `user-${i % 50}` }, verb: i % 3 ? 'get' : 'list' })));
+    const log = join(dir, 'a.log');
+    writeFileSync(log, lines.join('\n') + '\n');
+    const one = await runCli(['summary', log, '-o', 'json', '--jobs', '1']);
+    process.env.KAUDIT_WORKER_OLD_MB = '1';
+    try {
+      const r = await runCli(['summary', log, '-o', 'json', '--jobs', '2']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(one.stdout);
+      expect(r.stderr).toMatch(/note: a worker thread ran out of memory; reading again in one thread/);
+    } finally {
+      delete process.env.KAUDIT_WORKER_OLD_MB;
+    }
+  });
+});
