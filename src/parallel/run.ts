@@ -175,6 +175,7 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
 
   const errors: { index: number; kind: string; message: string; fix: string; stack?: string }[] = [];
   const progress = new Array<number>(tasks.length).fill(0);
+  const progressEvents = new Array<number>(tasks.length).fill(0);
   let next = 0;
   const url = workerUrl();
   const poolSize = Math.max(1, Math.min(o.jobs, tasks.length));
@@ -201,7 +202,11 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
       w.on('message', (m: { type: string; index: number } & Record<string, any>) => {
         if (m.type === 'progress') {
           progress[m.index] = m.bytes;
-          o.onProgress(progress.reduce((a, b) => a + b, 0), 0);
+          progressEvents[m.index] = m.events;
+          o.onProgress(
+            progress.reduce((a, b) => a + b, 0),
+            progressEvents.reduce((a, b) => a + b, 0),
+          );
           return;
         }
         if (m.type === 'done') {

@@ -35,9 +35,9 @@ parentPort!.on('message', async (msg: { task: Task; spec: WorkerSpec }) => {
       onReject: (loc, reason) => {
         if (rejects.length < 5) rejects.push({ loc, reason });
       },
-      onProgress: (bytes) => {
+      onProgress: (bytes, events) => {
         if (bytes - sent >= 8 << 20) {
-          parentPort!.postMessage({ type: 'progress', index: task.index, bytes });
+          parentPort!.postMessage({ type: 'progress', index: task.index, bytes, events });
           sent = bytes;
         }
       },
