@@ -3,7 +3,7 @@
 // commands by signature, any other client's burst is one entry labelled with its client. Bursts are
 // closed as time moves on, and commands are emitted in start order behind a watermark, so memory
 // holds only the open bursts, whatever the size of the log.
-import type { AccessMethod, AuditRecord } from '../../types.js';
+import type { AccessMethod, AuditRecord, RequestAttributes } from '../../types.js';
 import { foldBurst, foldKubectl, toCall, type Call, type Folded } from './reconstruct.js';
 import { newHistogram, record as recordLatency, percentiles, type Histogram } from '../../util/histogram.js';
 import { cmp } from '../../util/counter.js';
@@ -33,7 +33,8 @@ export interface CallView {
   auditID: string;
 }
 
-export interface CommandRecord {
+/** The attributes of a command's main call (no non-resource URL: commands act on resources). */
+export interface CommandRecord extends Omit<RequestAttributes, 'nonResourceURL'> {
   user: string;
   cluster: string;
   sourceIP: string;
@@ -56,12 +57,6 @@ export interface CommandRecord {
   command: string;
   /** Why the command line may differ from what was typed ('' when exact). */
   ambiguous: string;
-  verb: string;
-  apiGroup: string;
-  resource: string;
-  subresource: string;
-  namespace: string;
-  name: string;
   slowestCallMs: number | null;
   auditIDs: string[];
   calls?: CallView[];

@@ -4,19 +4,13 @@
 import { SIGNATURES, isDiscoveryPath, singular, type Signature, type Step } from '../../rules/kubectl.js';
 import { isClusterScoped } from '../../rules/scope.js';
 import { isLongRunning } from '../../rules/longrunning.js';
-import type { AuditRecord } from '../../types.js';
+import type { AuditRecord, RequestAttributes } from '../../types.js';
 
-export interface Call {
+/** One API call of a burst: its authorization attributes and what the command folding needs. */
+export interface Call extends RequestAttributes {
   time: string;
   startMs: number;
   durationMs: number | null;
-  verb: string;
-  apiGroup: string;
-  resource: string;
-  subresource: string;
-  namespace: string;
-  name: string;
-  nonResourceURL: string;
   requestURI: string;
   code: number;
   auditID: string;
