@@ -32,8 +32,10 @@ export interface PipelineOptions {
 /** What a partial run hands back for the main thread to reconcile stage collapsing across ranges. */
 export interface PartialResult {
   leftovers: AuditRecord[];
-  headKeys: string[];
-  doneKeys: string[];
+  /** Hashes of the request keys first seen in this part, in order (see StageCollapser.leftovers). */
+  firstSeen: Float64Array;
+  /** Hashes of the request keys completed in this part, in order. */
+  completed: Float64Array;
 }
 
 export function formatLoc(loc: Loc): string {
@@ -125,7 +127,7 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
   let partial: PartialResult | null = null;
   if (o.partial) {
     const left = collapser.leftovers();
-    partial = { leftovers: left.pending, headKeys: [...collapser.headKeys], doneKeys: left.done };
+    partial = { leftovers: left.pending, firstSeen: left.firstSeen, completed: left.completed };
   } else collapser.flush();
   acc.duplicates = collapser.duplicates;
   return { acc, partial };

@@ -189,6 +189,8 @@ async function run<S>(
         });
         if (r === 'out-of-memory') {
           if (!opts.quiet) io.stderr.write('note: a worker thread ran out of memory; reading again in one thread (--jobs 1 skips this)\n');
+        } else if (r === 'repeats') {
+          if (!opts.quiet) io.stderr.write('note: the inputs repeat requests across files (the same events twice?); reading again in one thread, which counts them once (--jobs 1 skips this)\n');
         } else if (r) {
           reporter.count = r.acc.rejected;
           return { accounting: r.acc, state: r.state };

@@ -20,35 +20,26 @@ export interface CollapseOptions {
 export const DEFAULT_COLLAPSE: CollapseOptions = { maxPending: 100_000, maxDone: 200_000 };
 
 /** A set that forgets its oldest member beyond a capacity: a ring of keys beside a Set. */
-export class RecentSet {
-  private readonly set = new Set<string>();
-  private readonly ring: (string | undefined)[];
+export class RecentSet<K extends string | number = string> {
+  private readonly set = new Set<K>();
+  private readonly ring: (K | undefined)[];
   private next = 0;
   constructor(capacity: number) {
-    this.ring = new Array<string | undefined>(Math.max(1, capacity));
+    this.ring = new Array<K | undefined>(Math.max(1, capacity));
   }
-  has(k: string): boolean {
+  has(k: K): boolean {
     return this.set.has(k);
   }
-  add(k: string): void {
+  add(k: K): void {
     if (!this.set.has(k)) this.addNew(k);
   }
   /** `add` for a key known to be absent (saves a lookup on the hot path). */
-  addNew(k: string): void {
+  addNew(k: K): void {
     const old = this.ring[this.next];
     if (old !== undefined) this.set.delete(old);
     this.ring[this.next] = k;
     this.set.add(k);
     this.next = (this.next + 1) % this.ring.length;
-  }
-  /** The remembered keys, oldest first. */
-  keys(): string[] {
-    const out: string[] = [];
-    for (let i = 0; i < this.ring.length; i++) {
-      const k = this.ring[(this.next + i) % this.ring.length];
-      if (k !== undefined) out.push(k);
-    }
-    return out;
   }
 }
 
@@ -64,11 +55,21 @@ export function keyOf(r: AuditRecord): string {
 
 export { STAGE_RANK, FINAL_STAGES };
 
-/** Partial runs: see `headKeys`. */
-export const HEAD_EVENTS = 10_000;
-export const HEAD_SLACK_MS = 60_000;
-/** Partial runs hand back this many of their most recently completed keys (late stages in the next range). */
-export const DONE_TAIL = 50_000;
+/**
+ * A 52-bit hash of a request key (two 32-bit FNV-1a-style passes): partial runs hand these back
+ * instead of the keys, 8 bytes each. With a few thousand requests open across range borders and
+ * millions of keys, the odds that a collision joins two different requests are about one in a million.
+ */
+export function hashKey(k: string): number {
+  let a = 0x811c9dc5;
+  let b = 0x01000193;
+  for (let i = 0; i < k.length; i++) {
+    const c = k.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+  }
+  return (a >>> 0) * 0x100000 + ((b >>> 0) & 0xfffff);
+}
 
 export class StageCollapser {
   private readonly pending = new Map<string, Pending>();
@@ -79,22 +80,17 @@ export class StageCollapser {
   private readonly done: RecentSet;
   /** Events absorbed into another event of the same request. */
   duplicates = 0;
-  /**
-   * Partial runs (a byte range of a file): keys of requests first seen here that may have begun in
-   * an earlier range, so they absorb its leftovers: those first seen among the first HEAD_EVENTS
-   * events, and those received before (or up to HEAD_SLACK_MS after) the range's first event was
-   * written: long-running requests, and writes reordered by the API server's audit buffering.
-   */
-  readonly headKeys = new Set<string>();
-  private seen = 0;
-  private firstStageMs = NaN;
+  /** Partial runs: hashes of the keys first seen here, and of those completed here, in order (see `leftovers`). */
+  private firstSeen: number[] | null = null;
+  private completed: number[] = [];
 
   constructor(
     private readonly emit: (r: AuditRecord) => void,
     private readonly opts: CollapseOptions = DEFAULT_COLLAPSE,
-    private readonly trackHead = false,
+    partial = false,
   ) {
     this.done = new RecentSet(opts.maxDone);
+    if (partial) this.firstSeen = [];
   }
 
   add(r: AuditRecord): void {
@@ -103,18 +99,20 @@ export class StageCollapser {
       return;
     }
     const key = keyOf(r);
-    if (this.trackHead) this.track(r, key);
     if (this.done.has(key)) {
       this.duplicates++;
       return;
     }
     const prev = this.pending.get(key);
+    let h = 0;
+    if (prev === undefined && this.firstSeen !== null) this.firstSeen.push((h = hashKey(key)));
     if (FINAL_STAGES.has(r.stage) || r.stage === '') {
       if (prev !== undefined) {
         this.pending.delete(key);
         this.duplicates++;
       }
       this.done.addNew(key);
+      if (this.firstSeen !== null) this.completed.push(h || hashKey(key));
       this.emit(r);
       return;
     }
@@ -130,12 +128,6 @@ export class StageCollapser {
     // Entries of requests that completed since are stale: drop them once they outnumber the live
     // ones, so the queue stays proportional to the pending window (amortised O(1)).
     if (this.order.length - this.head > 2 * this.pending.size + 1024) this.compact();
-  }
-
-  private track(r: AuditRecord, key: string): void {
-    if (this.seen++ === 0) this.firstStageMs = r.timeMs + (r.durationMs ?? 0);
-    if (this.done.has(key) || this.pending.has(key)) return;
-    if (this.seen <= HEAD_EVENTS || !(r.timeMs >= this.firstStageMs + HEAD_SLACK_MS)) this.headKeys.add(key);
   }
 
   private compact(): void {
@@ -160,18 +152,28 @@ export class StageCollapser {
       if (p === undefined || p.seq !== seq) continue; // completed (or re-added) since
       this.pending.delete(key);
       this.done.add(key);
+      if (this.firstSeen !== null) this.completed.push(hashKey(key));
       this.emit(p.rec);
       return;
     }
   }
 
-  /** Partial runs: hands back the requests still waiting (not emitted), oldest first, and the completed keys remembered. */
-  leftovers(): { pending: AuditRecord[]; done: string[] } {
+  /**
+   * Partial runs: hands back the requests still waiting (not emitted), oldest first, the hashes
+   * of every key first seen here, and of every key completed here, in order: the main thread
+   * needs them to join the stages of requests that a range border cut, and to see requests
+   * repeated across tasks.
+   */
+  leftovers(): { pending: AuditRecord[]; firstSeen: Float64Array; completed: Float64Array } {
     const pending = [...this.pending.values()].sort((a, b) => a.seq - b.seq).map((p) => p.rec);
     this.pending.clear();
     this.order = [];
     this.head = 0;
-    return { pending, done: this.done.keys().slice(-DONE_TAIL) };
+    const firstSeen = Float64Array.from(this.firstSeen ?? []);
+    const completed = Float64Array.from(this.completed);
+    this.firstSeen = this.firstSeen && [];
+    this.completed = [];
+    return { pending, firstSeen, completed };
   }
 
   /** Emits every request still waiting for its completion, oldest first. */

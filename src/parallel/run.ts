@@ -10,7 +10,8 @@ import type { Source } from '../ingest/sources.js';
 import type { ReadOptions } from '../ingest/reader.js';
 import type { FilterOptions, Predicate } from '../filter/index.js';
 import type { PartialResult } from '../pipeline.js';
-import { keyOf, STAGE_RANK, RecentSet, DEFAULT_COLLAPSE } from '../normalize/collapse.js';
+import { keyOf, hashKey, DEFAULT_COLLAPSE } from '../normalize/collapse.js';
+import { HashWindow } from '../util/hashwindow.js';
 import { parallelCommand } from './commands.js';
 import { planTasks, type Task } from './plan.js';
 import { SHOWN_REJECTS as SHOWN } from '../cli/report.js';
@@ -81,51 +82,58 @@ export function mergeAccounting(parts: InputAccounting[]): InputAccounting {
 }
 
 /**
- * Stage collapsing across range borders, fed one range at a time in input order. A request still
- * waiting for its completion at the end of a range is handed back; a later range that saw the same
- * request among its head keys has already emitted (or kept) it, so the leftover is a duplicate.
- * What no later range claims is emitted at the end, as a single pass would flush it. Memory: the
- * leftovers, and the completed keys of recent ranges (the single pass's own window).
+ * Stage collapsing across tasks, fed one task at a time in input order, replaying what one pass
+ * would have done. A request still waiting for its completion at the end of a task is carried; when
+ * a later task first sees the same request, that task already emitted (or kept) its later stage,
+ * so the carried one is a duplicate. What nothing claims is emitted at the end, as one pass would
+ * flush it. A request first seen in a task that an earlier task had already seen completed is a
+ * repeat (the same events in two files, say): one pass absorbs those, so the caller must fall back
+ * to one thread. Memory: the carried requests and a window of recent key hashes.
  */
 export class Reconciler {
   duplicates = 0;
+  /** Requests first seen again after completing in an earlier task. */
+  repeats = 0;
   private readonly carry = new Map<string, AuditRecord>();
-  private readonly done: RecentSet;
-  constructor(maxDone = DEFAULT_COLLAPSE.maxDone) {
-    this.done = new RecentSet(maxDone);
-  }
+  private readonly carried = new Map<number, string>();
+  /**
+   * Keys completed in earlier tasks, in order: one pass's window (maxDone) and half again, so that
+   * every repeat one pass would absorb is seen (a few more only cost a fallback).
+   */
+  private readonly done = new HashWindow(Math.ceil(DEFAULT_COLLAPSE.maxDone * 1.5));
+
   push(p: PartialResult | null): void {
     if (p === null) return;
-    if (this.carry.size) for (const k of p.headKeys) if (this.carry.delete(k)) this.duplicates++;
-    for (const r of p.leftovers) this.take(r);
-    for (const k of p.doneKeys) this.done.add(k);
-  }
-  private take(r: AuditRecord): void {
-    const k = keyOf(r);
-    if (this.done.has(k)) {
-      this.duplicates++;
-      return;
+    for (const h of p.firstSeen) {
+      const key = this.carried.get(h);
+      if (key !== undefined) {
+        this.carried.delete(h);
+        this.carry.delete(key);
+        this.duplicates++;
+      } else if (this.done.has(h)) this.repeats++;
     }
-    const prev = this.carry.get(k);
-    if (prev === undefined) this.carry.set(k, r);
-    else {
-      this.duplicates++;
-      if ((STAGE_RANK[r.stage] ?? 0) >= (STAGE_RANK[prev.stage] ?? 0)) this.carry.set(k, r);
+    for (const h of p.completed) this.done.add(h);
+    for (const r of p.leftovers) {
+      const k = keyOf(r);
+      this.carry.set(k, r);
+      this.carried.set(hashKey(k), k);
     }
   }
+
   /** Emits what is left, oldest first. */
   finish(emit: (r: AuditRecord) => void): void {
     for (const r of this.carry.values()) emit(r);
     this.carry.clear();
+    this.carried.clear();
   }
 }
 
-/** All ranges at once (tests): returns the duplicates found. */
-export function reconcile(partials: (PartialResult | null)[], emit: (r: AuditRecord) => void): number {
+/** All tasks at once (tests). */
+export function reconcile(partials: (PartialResult | null)[], emit: (r: AuditRecord) => void): { duplicates: number; repeats: number } {
   const r = new Reconciler();
   for (const p of partials) r.push(p);
   r.finish(emit);
-  return r.duplicates;
+  return { duplicates: r.duplicates, repeats: r.repeats };
 }
 
 export interface ParallelOptions<S> {
@@ -140,14 +148,18 @@ export interface ParallelOptions<S> {
   onProgress(bytes: number, events: number): void;
 }
 
+/** Why a parallel run gave up; the caller reads in one thread instead. */
+export type Fallback = 'out-of-memory' | 'repeats';
+
 /** Old-space limit of a worker, in MB. */
 export const WORKER_OLD_MB = 256;
 
 /**
- * Null when the inputs make fewer than two tasks (one thread is then as fast); 'out-of-memory'
- * when a worker's state outgrew WORKER_OLD_MB (the caller reads in one thread instead).
+ * Null when the inputs make fewer than two tasks (one thread is then as fast). A Fallback when a
+ * worker's state outgrew WORKER_OLD_MB, or when tasks repeat requests that one pass would count
+ * once: the caller then reads in one thread, so the output never depends on --jobs.
  */
-export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun<S> | null | 'out-of-memory'> {
+export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun<S> | null | Fallback> {
   const tasks = await planTasks(o.sources, o.jobs);
   if (tasks.length < 2) return null;
   const cmd = await parallelCommand(o.spec.command);
@@ -170,6 +182,7 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
       for (const r of d.rejects) if (rejects.length < SHOWN) rejects.push(r);
       reconciler.push(d.partial);
       consumed++;
+      if (reconciler.repeats > 0) return stop('repeats');
     }
   };
 
@@ -181,10 +194,18 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
   const poolSize = Math.max(1, Math.min(o.jobs, tasks.length));
 
   const workers: Worker[] = [];
-  let outOfMemory = false;
+  let fallback: Fallback | null = null;
+  let finished: () => void = () => {};
+  function stop(why: Fallback): void {
+    fallback ??= why;
+    for (const x of workers) void x.terminate();
+    finished();
+  }
   await new Promise<void>((resolve, reject) => {
+    finished = resolve;
     let live = poolSize;
     const start = (w: Worker): void => {
+      if (fallback !== null) return;
       if (errors.some((e) => e.kind === 'strict') || next >= tasks.length) {
         void w.terminate();
         if (--live === 0) resolve();
@@ -217,15 +238,13 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
       });
       w.on('error', (e: Error & { code?: string }) => {
         if (e.code !== 'ERR_WORKER_OUT_OF_MEMORY') return reject(e);
-        outOfMemory = true;
-        for (const x of workers) void x.terminate();
-        resolve();
+        stop('out-of-memory');
       });
       start(w);
     }
   });
 
-  if (outOfMemory) return 'out-of-memory';
+  if (fallback !== null) return fallback;
   if (errors.length) {
     errors.sort((a, b) => a.index - b.index);
     const first = errors[0]!;

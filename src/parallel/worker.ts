@@ -43,7 +43,8 @@ parentPort!.on('message', async (msg: { task: Task; spec: WorkerSpec }) => {
       },
       read: { ...spec.read, ...(pre.length ? { prefilter: (line: string) => pre.every((p) => p(line)) } : {}) },
     });
-    parentPort!.postMessage({ type: 'done', index: task.index, state: cmd.strip(state), acc, partial, rejects });
+    // The key hashes move to the main thread without a copy.
+    parentPort!.postMessage({ type: 'done', index: task.index, state: cmd.strip(state), acc, partial, rejects }, partial ? [partial.firstSeen.buffer as ArrayBuffer, partial.completed.buffer as ArrayBuffer] : []);
   } catch (e) {
     const err = e as Error & { fix?: string };
     const kind = e instanceof StrictError ? 'strict' : e instanceof InputError ? 'input' : 'bug';

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { StageCollapser, HEAD_EVENTS, HEAD_SLACK_MS } from '../../src/normalize/collapse.js';
+import { StageCollapser, hashKey } from '../../src/normalize/collapse.js';
 import { normalizeValue } from '../../src/normalize/index.js';
 import type { AuditRecord } from '../../src/types.js';
 import { event } from '../helpers.js';
@@ -90,34 +90,32 @@ describe('stage collapsing', () => {
 });
 
 describe('partial runs (a byte range of a file, --jobs)', () => {
-  const at = (auditID: string, stage: string, receivedMs: number, stageMs: number): AuditRecord => ({ ...rec(auditID, stage), timeMs: receivedMs, durationMs: stageMs - receivedMs });
-  it('head keys: the first HEAD_EVENTS events, and later requests received before the range began (plus slack)', () => {
-    const c = new StageCollapser(() => {}, { maxPending: 2, maxDone: 10 }, true);
-    const t0 = 1_000_000;
-    c.add(at('h1', 'ResponseComplete', t0 - 1, t0)); // the range begins at t0
-    for (let i = 1; i < HEAD_EVENTS; i++) c.add(at(`h${i + 1}`, 'ResponseComplete', t0 + 1, t0 + 2));
-    c.add(at('new', 'ResponseComplete', t0 + HEAD_SLACK_MS + 1, t0 + HEAD_SLACK_MS + 2)); // after the head, received after the range began
-    c.add(at('jitter', 'ResponseComplete', t0 + HEAD_SLACK_MS - 1, t0 + HEAD_SLACK_MS + 5)); // received within the slack
-    c.add(at('watch', 'ResponseComplete', 10, t0 + 5_000_000)); // received long before
-    c.add(at('h1', 'ResponseComplete', t0 - 1, t0)); // seen already: not first seen
-    expect(c.headKeys.size).toBe(HEAD_EVENTS + 2);
-    expect(['h1', `h${HEAD_EVENTS}`, 'jitter', 'watch'].every((k) => c.headKeys.has(k))).toBe(true);
-    expect(c.headKeys.has('new')).toBe(false);
-  });
-  it('tracks nothing unless asked', () => {
-    const c = new StageCollapser(() => {}, { maxPending: 2, maxDone: 10 });
-    c.add(at('a', 'ResponseComplete', 1, 2));
-    expect(c.headKeys.size).toBe(0);
-  });
-  it('leftovers: pending requests are handed back, not emitted, oldest first', () => {
+  it('hands back pending requests, not emitted, oldest first, and the hashes of keys first seen, in order', () => {
     const out: string[] = [];
     const c = new StageCollapser((r) => out.push(r.auditID), { maxPending: 10, maxDone: 10 }, true);
     c.add(rec('b', 'RequestReceived'));
     c.add(rec('a', 'ResponseStarted'));
     c.add(rec('c', 'ResponseComplete'));
+    c.add(rec('b', 'ResponseStarted')); // seen already
+    c.add(rec('c', 'ResponseComplete')); // a duplicate
     const left = c.leftovers();
-    expect(left.pending.map((r) => r.auditID)).toEqual(['b', 'a']);
-    expect(left.done).toEqual(['c']);
+    expect(left.pending.map((r) => `${r.auditID}:${r.stage}`)).toEqual(['b:ResponseStarted', 'a:ResponseStarted']);
+    expect([...left.firstSeen]).toEqual(['b', 'a', 'c'].map(hashKey));
+    expect([...left.completed]).toEqual(['c'].map(hashKey));
     expect(out).toEqual(['c']);
+  });
+  it('records nothing unless asked', () => {
+    const c = new StageCollapser(() => {}, { maxPending: 2, maxDone: 10 });
+    c.add(rec('a', 'ResponseComplete'));
+    expect(c.leftovers().firstSeen.length).toBe(0);
+  });
+  it('hashKey spreads keys over 52 bits without collisions on a million audit IDs', () => {
+    const seen = new Set<number>();
+    for (let i = 0; i < 1_000_000; i++) {
+      const h = hashKey(`4a1f${i.toString(16).padStart(8, '0')}-1b2c-4d5e-8f90-${(i * 7919).toString(16).padStart(12, '0')}`);
+      expect(Number.isSafeInteger(h) && h >= 0).toBe(true);
+      seen.add(h);
+    }
+    expect(seen.size).toBe(1_000_000);
   });
 });

@@ -7,24 +7,33 @@ import { runCli, tmpDir, event } from '../helpers.js';
 import { generate, DEFAULT_GEN } from '../../src/gen/index.js';
 import { reconcile, mergeAccounting } from '../../src/parallel/run.js';
 import type { AuditRecord, InputAccounting } from '../../src/types.js';
+import { hashKey } from '../../src/normalize/collapse.js';
 import type { PartialResult } from '../../src/pipeline.js';
 
 process.env.KAUDIT_MIN_RANGE_BYTES = String(96 << 10);
 
 const rec = (auditID: string, stage: string): AuditRecord => ({ auditID, stage, cluster: '' }) as AuditRecord;
-const part = (leftovers: AuditRecord[], headKeys: string[] = [], doneKeys: string[] = []): PartialResult => ({ leftovers, headKeys, doneKeys });
+/** A task's partial result: what it left pending, the keys it saw first and those it completed, in order. */
+const part = (leftovers: AuditRecord[], firstSeen: string[] = [], completed = firstSeen.filter((k) => !leftovers.some((r) => r.auditID === k))): PartialResult => ({
+  leftovers,
+  firstSeen: Float64Array.from(firstSeen.map(hashKey)),
+  completed: Float64Array.from(completed.map(hashKey)),
+});
 
-describe('reconcile: stage collapsing across range borders', () => {
+describe('reconcile: stage collapsing across tasks', () => {
   it.each([
-    { name: 'a request completed in the next range is absorbed', parts: [part([rec('a', 'RequestReceived')]), part([], ['a'])], emitted: [], dups: 1 },
-    { name: 'a request nobody completed is emitted once, at the end', parts: [part([rec('a', 'ResponseStarted')]), part([], ['b'])], emitted: ['a:ResponseStarted'], dups: 0 },
-    { name: 'a watch left open in two ranges keeps its latest stage', parts: [part([rec('w', 'RequestReceived')]), part([rec('w', 'ResponseStarted')])], emitted: ['w:ResponseStarted'], dups: 1 },
-    { name: 'a late stage of a request completed earlier is a duplicate', parts: [part([], [], ['a']), part([rec('a', 'ResponseStarted')])], emitted: [], dups: 1 },
-    { name: 'a leftover survives ranges that never saw it, then is absorbed', parts: [part([rec('a', 'RequestReceived')]), part([], ['x']), part([], ['a'])], emitted: [], dups: 1 },
-    { name: 'leftovers are emitted oldest first', parts: [part([rec('b', 'RequestReceived'), rec('a', 'RequestReceived')]), null], emitted: ['b:RequestReceived', 'a:RequestReceived'], dups: 0 },
-  ])('$name', ({ parts, emitted, dups }) => {
+    { name: 'a request completed in the next range is absorbed', parts: [part([rec('a', 'RequestReceived')], ['a']), part([], ['a'])], emitted: [], dups: 1, repeats: 0 },
+    { name: 'a request nobody completed is emitted once, at the end', parts: [part([rec('a', 'ResponseStarted')], ['a']), part([], ['b'])], emitted: ['a:ResponseStarted'], dups: 0, repeats: 0 },
+    { name: 'a watch left open in two ranges keeps its latest stage', parts: [part([rec('w', 'RequestReceived')], ['w']), part([rec('w', 'ResponseStarted')], ['w'])], emitted: ['w:ResponseStarted'], dups: 1, repeats: 0 },
+    { name: 'a leftover survives ranges that never saw it, then is absorbed', parts: [part([rec('a', 'RequestReceived')], ['a']), part([], ['x']), part([], ['y', 'a'])], emitted: [], dups: 1, repeats: 0 },
+    { name: 'leftovers are emitted oldest first', parts: [part([rec('b', 'RequestReceived'), rec('a', 'RequestReceived')], ['b', 'a']), null], emitted: ['b:RequestReceived', 'a:RequestReceived'], dups: 0, repeats: 0 },
+    { name: 'a request completed in one task and seen again in a later one is a repeat', parts: [part([], ['a', 'b']), part([], ['c', 'a'])], emitted: [], dups: 0, repeats: 1 },
+    { name: 'a late stage of a request completed earlier is a repeat too', parts: [part([], ['a']), part([rec('a', 'ResponseStarted')], ['a'])], emitted: ['a:ResponseStarted'], dups: 0, repeats: 1 },
+    { name: 'a request completed after the border, then repeated, is a repeat', parts: [part([rec('w', 'ResponseStarted')], ['w']), part([], ['w', 'x']), part([], ['w'])], emitted: [], dups: 1, repeats: 1 },
+    { name: 'a request still open is not a repeat', parts: [part([rec('w', 'ResponseStarted')], ['w']), part([], ['x'])], emitted: ['w:ResponseStarted'], dups: 0, repeats: 0 },
+  ])('$name', ({ parts, emitted, dups, repeats }) => {
     const out: string[] = [];
-    expect(reconcile(parts, (r) => out.push(`${r.auditID}:${r.stage}`))).toBe(dups);
+    expect(reconcile(parts, (r) => out.push(`${r.auditID}:${r.stage}`))).toEqual({ duplicates: dups, repeats });
     expect(out).toEqual(emitted);
   });
 });
@@ -58,8 +67,10 @@ describe('--jobs gives the bytes of a single pass', () => {
       const open = JSON.stringify(event({ auditID: id, stage: 'ResponseStarted', verb: 'watch', requestURI: '/api/v1/pods?watch=true', objectRef: { resource: 'pods', apiVersion: 'v1' }, requestReceivedTimestamp: '2026-03-03T00:00:01.000000Z', stageTimestamp: '2026-03-03T00:00:01.100000Z' }));
       const close = JSON.stringify(event({ auditID: id, stage: 'ResponseComplete', verb: 'watch', requestURI: '/api/v1/pods?watch=true', objectRef: { resource: 'pods', apiVersion: 'v1' }, requestReceivedTimestamp: '2026-03-03T00:00:01.000000Z', stageTimestamp: '2026-03-03T05:00:00.000000Z' }));
       watches.push(open);
-      lines.splice(Math.floor(((i % 7) / 7) * lines.length) + 3, 0, open);
-      if (i % 4 !== 0) lines.splice(Math.floor(((i % 7) / 7 + 0.6) * lines.length) % lines.length, 0, close);
+      // Opened in the first half, closed (three in four) up to 40% of the file later: other ranges.
+      const at = Math.floor(((i % 7) / 14) * lines.length) + 3;
+      lines.splice(at, 0, open);
+      if (i % 4 !== 0) lines.splice(at + Math.floor((0.1 + (i % 4) / 10) * lines.length), 0, close);
     }
     for (let i = 1; i <= 9; i++) lines.splice(Math.floor((i / 10) * lines.length), 0, i % 3 === 0 ? '{"kind":"Event","apiVersion":"audit.k8s.io/v1"' : '{"not":"audit"}');
     log = join(dir, 'audit.log');
@@ -98,6 +109,20 @@ describe('--jobs gives the bytes of a single pass', () => {
     expect(r.stderr).toMatch(/audit\.log \(from byte \d+\):\d+: /);
   });
 
+  it('a stage written after its request completed, ranges apart, makes the run fall back and count it once', async () => {
+    const lines = readFileSync(log, 'utf8').split('\n');
+    const late = JSON.stringify(event({ auditID: 'late-1', stage: 'ResponseComplete', requestReceivedTimestamp: '2026-03-03T01:00:00.000000Z', stageTimestamp: '2026-03-03T01:00:00.010000Z', responseStatus: { code: 200 } }));
+    const early = JSON.stringify(event({ auditID: 'late-1', stage: 'RequestReceived', requestReceivedTimestamp: '2026-03-03T01:00:00.000000Z', stageTimestamp: '2026-03-03T01:00:00.000000Z' }));
+    lines.splice(Math.floor(lines.length * 0.2), 0, late);
+    lines.splice(Math.floor(lines.length * 0.8), 0, early);
+    const shuffled = join(dir, 'out-of-order.log');
+    writeFileSync(shuffled, lines.join('\n'));
+    const one = await runCli(['summary', shuffled, '-o', 'json', '--jobs', '1']);
+    const many = await runCli(['summary', shuffled, '-o', 'json', '--jobs', '3']);
+    expect(many.stdout).toBe(one.stdout);
+    expect(many.stderr).toMatch(/note: the inputs repeat requests across files/);
+  });
+
   it('--strict stops at the first bad line, in input order, with exit 2', async () => {
     const one = await runCli(['summary', log, '--strict', '--jobs', '1']);
     const many = await runCli(['summary', log, '--strict', '--jobs', '3']);
@@ -130,6 +155,27 @@ describe('a worker that runs out of memory', () => {
       expect(r.stderr).toMatch(/note: a worker thread ran out of memory; reading again in one thread/);
     } finally {
       delete process.env.KAUDIT_WORKER_OLD_MB;
+    }
+  });
+});
+
+describe('--jobs over inputs split by file only', () => {
+  it.each([
+    ['the sample: a rotated gzip day and a plain day (stages across the rotation)', ['fixtures/sample'], false],
+    ['cloud exports: documents, CSV, gzip and JSON lines side by side', ['fixtures/cloud', 'fixtures/sample/audit-2026-03-02T23-59-59.999.log.gz'], true],
+  ])('%s', async (_name, inputs, repeats) => {
+    for (const cmd of [
+      ['summary', '-o', 'json'],
+      ['rbac-gen', '-o', 'report'],
+    ]) {
+      const one = await runCli([...cmd, ...inputs, '--jobs', '1']);
+      const many = await runCli([...cmd, ...inputs, '--jobs', '4']);
+      expect(one.code).toBe(0);
+      expect(many.stdout).toBe(one.stdout);
+      const note = /^note: the inputs repeat requests across files \(the same events twice\?\); reading again in one thread.*\n/m;
+      // The cloud fixtures hold the same events in several forms: one pass counts them once, so workers give up.
+      expect(note.test(many.stderr)).toBe(repeats);
+      expect(many.stderr.replace(note, '')).toBe(one.stderr);
     }
   });
 });

@@ -1,0 +1,49 @@
+import { describe, it, expect } from 'vitest';
+import fc from 'fast-check';
+import { HashWindow } from '../../src/util/hashwindow.js';
+
+/** The reference: the last `capacity` distinct values added, by a plain array. */
+class Reference {
+  private readonly order: number[] = [];
+  constructor(private readonly capacity: number) {}
+  has(v: number): boolean {
+    return this.order.includes(v);
+  }
+  add(v: number): void {
+    if (this.has(v)) return;
+    if (this.order.length === this.capacity) this.order.shift();
+    this.order.push(v);
+  }
+}
+
+describe('HashWindow', () => {
+  it('answers as a first-in-first-out window of distinct values does', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        // Few distinct values (many repeats and collisions of slots), and full 52-bit ones.
+        fc.array(fc.oneof(fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 2 ** 52 - 1 }), fc.constantFrom(0, 16, 32, 48, 2 ** 32, 2 ** 32 + 16)), { maxLength: 400 }),
+        (capacity, values) => {
+          const w = new HashWindow(capacity);
+          const ref = new Reference(capacity);
+          for (const v of values) {
+            expect(w.has(v)).toBe(ref.has(v));
+            w.add(v);
+            ref.add(v);
+            expect(w.has(v)).toBe(true);
+          }
+          for (let v = 0; v <= 60; v++) expect(w.has(v)).toBe(ref.has(v));
+          for (const v of values) expect(w.has(v)).toBe(ref.has(v));
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+  it('keeps its size at the capacity', () => {
+    const w = new HashWindow(1000);
+    for (let i = 0; i < 50_000; i++) w.add(i * 7919);
+    expect(w.size).toBe(1000);
+    expect(w.has(49_999 * 7919)).toBe(true);
+    expect(w.has(48_999 * 7919)).toBe(false);
+  });
+});
