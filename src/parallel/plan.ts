@@ -7,6 +7,8 @@ import { detectFormat } from '../ingest/detect.js';
 export interface Task {
   index: number;
   source: Source;
+  /** Ranges are read as JSON lines: the whole file was detected as such (a range's first line may not tell). */
+  format?: 'jsonl';
 }
 
 /** Ranges smaller than this are not worth a worker's start-up (KAUDIT_MIN_RANGE_BYTES: tests make it small). */
@@ -25,23 +27,24 @@ async function lineStartAfter(fh: import('node:fs/promises').FileHandle, pos: nu
   return size;
 }
 
-export async function splittable(path: string, size: number): Promise<boolean> {
-  if (path === '-' || size < 2 * minRange()) return false;
+/** `format`: the user's --format; only JSON lines (forced, or detected from the whole file's head) can be split. */
+export async function splittable(path: string, size: number, format = 'auto'): Promise<boolean> {
+  if (path === '-' || size < 2 * minRange() || (format !== 'auto' && format !== 'jsonl')) return false;
   const fh = await open(path, 'r');
   try {
     const head = Buffer.alloc(1 << 16);
     const { bytesRead } = await fh.read(head, 0, head.length, 0);
     if (bytesRead >= 2 && head[0] === 0x1f && head[1] === 0x8b) return false;
-    return detectFormat(head.subarray(0, bytesRead).toString('utf8'), false) === 'jsonl';
+    return format === 'jsonl' || detectFormat(head.subarray(0, bytesRead).toString('utf8'), false) === 'jsonl';
   } finally {
     await fh.close();
   }
 }
 
-export async function planTasks(sources: Source[], jobs: number): Promise<Task[]> {
+export async function planTasks(sources: Source[], jobs: number, format = 'auto'): Promise<Task[]> {
   const tasks: Task[] = [];
   for (const src of sources) {
-    if (!(await splittable(src.path, src.size))) {
+    if (!(await splittable(src.path, src.size, format))) {
       tasks.push({ index: tasks.length, source: src });
       continue;
     }
@@ -53,7 +56,7 @@ export async function planTasks(sources: Source[], jobs: number): Promise<Task[]
       let start = 0;
       for (let i = 1; i <= n; i++) {
         const end = i === n ? src.size : await lineStartAfter(fh, Math.floor((i * src.size) / n), src.size);
-        if (end > start) tasks.push({ index: tasks.length, source: { ...src, start, end, size: end - start } });
+        if (end > start) tasks.push({ index: tasks.length, source: { ...src, start, end, size: end - start }, format: 'jsonl' });
         start = end;
       }
     } finally {

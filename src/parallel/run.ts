@@ -160,7 +160,7 @@ export const WORKER_OLD_MB = 256;
  * once: the caller then reads in one thread, so the output never depends on --jobs.
  */
 export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun<S> | null | Fallback> {
-  const tasks = await planTasks(o.sources, o.jobs);
+  const tasks = await planTasks(o.sources, o.jobs, o.spec.read.format ?? 'auto');
   if (tasks.length < 2) return null;
   const cmd = await parallelCommand(o.spec.command);
   // Results are consumed in input order as soon as they can be, so the main thread holds only

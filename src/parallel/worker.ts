@@ -41,7 +41,7 @@ parentPort!.on('message', async (msg: { task: Task; spec: WorkerSpec }) => {
           sent = bytes;
         }
       },
-      read: { ...spec.read, ...(pre.length ? { prefilter: (line: string) => pre.every((p) => p(line)) } : {}) },
+      read: { ...spec.read, ...(task.format ? { format: task.format } : {}), ...(pre.length ? { prefilter: (line: string) => pre.every((p) => p(line)) } : {}) },
     });
     // The key hashes move to the main thread without a copy.
     parentPort!.postMessage({ type: 'done', index: task.index, state: cmd.strip(state), acc, partial, rejects }, partial ? [partial.firstSeen.buffer as ArrayBuffer, partial.completed.buffer as ArrayBuffer] : []);

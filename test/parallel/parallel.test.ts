@@ -179,3 +179,33 @@ describe('--jobs over inputs split by file only', () => {
     }
   });
 });
+
+describe('planTasks', () => {
+  it('splits a large JSON-lines file into contiguous ranges that start at line starts; other formats stay whole', async () => {
+    const { planTasks } = await import('../../src/parallel/plan.js');
+    const dir = tmpDir();
+    const lines: string[] = [];
+    for (let i = 0; i < 6000; i++) lines.push(JSON.stringify(event({ auditID: `p-${i}`, requestURI: `/api/v1/namespaces/ns-${i % 9}/pods/${'x'.repeat(i % 50)}` })));
+    const text = lines.join('\n') + '\n';
+    const log = join(dir, 'big.log');
+    writeFileSync(log, text);
+    const size = statSync(log).size;
+    const src = { path: log, cluster: '', size };
+    const tasks = await planTasks([src], 3);
+    expect(tasks.length).toBeGreaterThanOrEqual(6);
+    let at = 0;
+    for (const [i, t] of tasks.entries()) {
+      expect(t.index).toBe(i);
+      expect(t.format).toBe('jsonl');
+      expect(t.source.start).toBe(at);
+      expect(t.source.start === 0 || text[t.source.start! - 1] === '\n').toBe(true);
+      at = t.source.end!;
+    }
+    expect(at).toBe(size);
+    // Forced to another format, or a JSON document: one task for the whole file.
+    expect(await planTasks([src], 3, 'json')).toEqual([{ index: 0, source: src }]);
+    const doc = join(dir, 'list.json');
+    writeFileSync(doc, JSON.stringify({ kind: 'EventList', items: lines.map((l) => JSON.parse(l)) }, null, 1));
+    expect((await planTasks([{ path: doc, cluster: '', size: statSync(doc).size }], 3)).length).toBe(1);
+  });
+});
