@@ -3,7 +3,7 @@
 import { describe, it, expect } from 'vitest';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { collect, expectBalanced } from './helpers.js';
+import { collect, expectBalanced, runCli } from './helpers.js';
 
 const CORPUS = join(__dirname, '..', '..', 'shared', 'corpus');
 const present = existsSync(CORPUS);
@@ -59,6 +59,26 @@ describe.skipIf(!present)('the shared corpus', () => {
       expect(r.verb).not.toBe('');
       expect(r.subject).not.toBe('');
       expect(r.resource !== '' || r.nonResourceURL !== '').toBe(true);
+    }
+  });
+
+  // Real files over 8 KB, split into 4 KB ranges where they are JSON lines: --jobs must not change a byte.
+  const larger = files.filter((f) => statSync(join(CORPUS, f)).size > 8192);
+  it.each(larger)('%s: --jobs 3 gives the bytes of --jobs 1', async (f) => {
+    const before = process.env.KAUDIT_MIN_RANGE_BYTES;
+    process.env.KAUDIT_MIN_RANGE_BYTES = '4096';
+    try {
+      for (const cmd of [
+        ['summary', '-o', 'json'],
+        ['rbac-gen', '-o', 'report'],
+      ]) {
+        const one = await runCli([...cmd, join(CORPUS, f), '--jobs', '1']);
+        const many = await runCli([...cmd, join(CORPUS, f), '--jobs', '3']);
+        expect(many).toEqual(one);
+      }
+    } finally {
+      if (before === undefined) delete process.env.KAUDIT_MIN_RANGE_BYTES;
+      else process.env.KAUDIT_MIN_RANGE_BYTES = before;
     }
   });
 

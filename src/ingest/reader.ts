@@ -6,7 +6,7 @@ import { createGunzip } from 'node:zlib';
 import { StringDecoder } from 'node:string_decoder';
 import type { Loc } from '../types.js';
 import type { Source } from './sources.js';
-import { detectFormat, DETECT_WINDOW, type FormatChoice, type InputFormat } from './detect.js';
+import { detectHead, DETECT_WINDOW, type FormatChoice, type InputFormat } from './detect.js';
 import { readCsv } from './csv.js';
 import { readDocument } from './document.js';
 import { readYaml } from './yaml.js';
@@ -58,6 +58,14 @@ async function* concat(head: Buffer[], rest: AsyncIterator<Buffer>): AsyncGenera
   }
 }
 
+/** Bytes per read of a file: larger chunks measured slower (bench/RESULTS.md). */
+export const READ_CHUNK = 1 << 16;
+
+/** Whether the head read so far is enough to detect the format (the reader's rule, shared with the planner). */
+export function headIsEnough(headLen: number, lastChunk: Buffer): boolean {
+  return headLen >= DETECT_WINDOW || (lastChunk.includes(10) && headLen > 64);
+}
+
 interface RawInput extends AsyncIterator<Buffer> {
   /** True once every byte of the input has been read. */
   ended: boolean;
@@ -67,7 +75,7 @@ function openRaw(src: Source, opts: ReadOptions, sink: IngestSink, hash: Hash | 
   const raw: NodeJS.ReadableStream =
     src.path === '-'
       ? (opts.stdin ?? process.stdin)
-      : createReadStream(src.path, { highWaterMark: 1 << 16, ...(src.start !== undefined ? { start: src.start } : {}), ...(src.end !== undefined ? { end: src.end - 1 } : {}) });
+      : createReadStream(src.path, { highWaterMark: READ_CHUNK, ...(src.start !== undefined ? { start: src.start } : {}), ...(src.end !== undefined ? { end: src.end - 1 } : {}) });
   let total = 0;
   const it = (raw as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   const raw2: RawInput = {
@@ -136,16 +144,14 @@ async function readBody(src: Source, raw: RawInput, sink: IngestSink, opts: Read
       }
       head.push(r.value);
       headLen += r.value.length;
-      if (r.value.includes(10) && headLen > 64) break;
+      if (headIsEnough(headLen, r.value)) break;
     }
   } catch (e) {
     early = e as Error;
     complete = true;
   }
-  let headText = Buffer.concat(head).toString('utf8', 0, Math.min(headLen, DETECT_WINDOW));
-  if (headText.charCodeAt(0) === 0xfeff) headText = headText.slice(1);
   const forced: Record<string, InputFormat> = { jsonl: 'jsonl', json: 'document', yaml: 'yaml', csv: 'csv', 'cloudwatch-text': 'cloudwatch-text' };
-  const kind = opts.format && opts.format !== 'auto' ? forced[opts.format]! : detectFormat(headText, complete);
+  const kind = opts.format && opts.format !== 'auto' ? forced[opts.format]! : detectHead(Buffer.concat(head), complete);
   const rest: AsyncIterator<Buffer> = early
     ? { next: () => Promise.reject(early) }
     : complete

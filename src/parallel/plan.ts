@@ -2,7 +2,8 @@
 // aligned to line starts; gzip, stdin, documents, YAML and CSV go whole (they cannot be split).
 import { open } from 'node:fs/promises';
 import type { Source } from '../ingest/sources.js';
-import { detectFormat } from '../ingest/detect.js';
+import { detectHead } from '../ingest/detect.js';
+import { headIsEnough, READ_CHUNK } from '../ingest/reader.js';
 
 export interface Task {
   index: number;
@@ -32,10 +33,24 @@ export async function splittable(path: string, size: number, format = 'auto'): P
   if (path === '-' || size < 2 * minRange() || (format !== 'auto' && format !== 'jsonl')) return false;
   const fh = await open(path, 'r');
   try {
-    const head = Buffer.alloc(1 << 16);
-    const { bytesRead } = await fh.read(head, 0, head.length, 0);
-    if (bytesRead >= 2 && head[0] === 0x1f && head[1] === 0x8b) return false;
-    return format === 'jsonl' || detectFormat(head.subarray(0, bytesRead).toString('utf8'), false) === 'jsonl';
+    // The reader's own detection, on the same chunks of the file's head.
+    const chunks: Buffer[] = [];
+    let len = 0;
+    let complete = false;
+    for (;;) {
+      const chunk = Buffer.alloc(READ_CHUNK);
+      const { bytesRead } = await fh.read(chunk, 0, READ_CHUNK, len);
+      if (bytesRead === 0) {
+        complete = true;
+        break;
+      }
+      chunks.push(chunk.subarray(0, bytesRead));
+      len += bytesRead;
+      if (headIsEnough(len, chunks.at(-1)!)) break;
+    }
+    const head = Buffer.concat(chunks);
+    if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return false;
+    return format === 'jsonl' || detectHead(head, complete) === 'jsonl';
   } finally {
     await fh.close();
   }

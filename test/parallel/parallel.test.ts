@@ -207,5 +207,13 @@ describe('planTasks', () => {
     const doc = join(dir, 'list.json');
     writeFileSync(doc, JSON.stringify({ kind: 'EventList', items: lines.map((l) => JSON.parse(l)) }, null, 1));
     expect((await planTasks([{ path: doc, cluster: '', size: statSync(doc).size }], 3)).length).toBe(1);
+    // Pretty-printed events after a byte-order mark (as Azure writes them): a document, whatever the first line looks like.
+    const bom = join(dir, 'bom.json');
+    writeFileSync(bom, '\ufeff' + lines.map((l) => JSON.stringify(JSON.parse(l), null, 2)).join('\n'));
+    expect((await planTasks([{ path: bom, cluster: '', size: statSync(bom).size }], 3)).length).toBe(1);
+    const one = await runCli(['summary', bom, '-o', 'json', '--jobs', '1']);
+    const many = await runCli(['summary', bom, '-o', 'json', '--jobs', '3']);
+    expect(JSON.parse(one.stdout).input.events).toBe(6000);
+    expect(many.stdout).toBe(one.stdout);
   });
 });
