@@ -53,8 +53,6 @@ export function keyOf(r: AuditRecord): string {
   return r.cluster === '' ? r.auditID : `${r.cluster}\u0000${r.auditID}`;
 }
 
-export { STAGE_RANK, FINAL_STAGES };
-
 /**
  * A 52-bit hash of a request key (two 32-bit FNV-1a-style passes): partial runs hand these back
  * instead of the keys, 8 bytes each. With a few thousand requests open across range borders and
