@@ -23,13 +23,20 @@ export async function parallelCommand(name: string): Promise<ParallelCommand> {
       return { reducer: profiles, options: async (spec) => spec, strip: (s) => s, restore: (p) => p };
     }
     case 'rbac-gen': {
-      const { rbacGen } = await import('../analyses/rbacgen/index.js');
+      const { rbacGenExcept } = await import('../analyses/rbacgen/existing.js');
       const { globMatcher } = await import('../filter/index.js');
       return {
-        reducer: rbacGen,
-        options: async ({ users, ...rest }) => ({ ...rest, ...(users?.length ? { select: globMatcher(users) } : {}) }),
-        strip: (s) => ({ ...s, opts: null }),
-        restore: (p, main) => ({ ...p, opts: main.opts }),
+        reducer: rbacGenExcept,
+        options: async ({ users, existing, ...rest }) => {
+          let authz = null;
+          if (existing?.length) {
+            const [{ loadRbac }, { Authorizer }] = await Promise.all([import('../rbac/load.js'), import('../rbac/authorizer.js')]);
+            authz = new Authorizer(await loadRbac(existing));
+          }
+          return { ...rest, existing: authz, ...(users?.length ? { select: globMatcher(users) } : {}) };
+        },
+        strip: (s) => ({ ...s, existing: null, inner: { ...s.inner, opts: null } }),
+        restore: (p, main) => ({ ...p, existing: main.existing, inner: { ...p.inner, opts: main.inner.opts } }),
       };
     }
     case 'drift': {

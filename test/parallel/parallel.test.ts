@@ -83,6 +83,7 @@ describe('--jobs gives the bytes of a single pass', () => {
     ['summary', ['-o', 'json']],
     ['summary', ['-o', 'json', '--verb', 'get,list', '--user', 'system:*']],
     ['rbac-gen', ['-o', 'report']],
+    ['rbac-gen', ['-o', 'report', '--existing', 'fixtures/sample-rbac', '--explain']],
     ['drift', ['--rbac', 'fixtures/sample-rbac', '-o', 'json']],
     ['baseline', []],
   ])('%s %j', async (cmd, args) => {
