@@ -6,6 +6,7 @@ import { addToProfile, newProfile, profiles, mergeProfile, toFile, windowDays, t
 import { DENIED_BURST, DETECTION_RULES, matchingRules, renderReason } from '../../rules/detections.js';
 import { SENSITIVE, SEVERITY_RANK, type Severity } from '../../rules/sensitive.js';
 import { cmp } from '../../util/counter.js';
+import { widenSpan, mergeSpan } from '../../util/span.js';
 
 export const EXAMPLES = 5;
 
@@ -106,8 +107,7 @@ export function tupleSensitivity(tuple: string): Severity {
 
 function seenAdd(s: Seen, t: number, time: string, id: string): void {
   s.count++;
-  if (t < s.firstMs) [s.firstMs, s.first] = [t, time];
-  if (t > s.lastMs) [s.lastMs, s.last] = [t, time];
+  widenSpan(s, t, time);
   if (id && (s.ex.length < EXAMPLES || t < s.ex[s.ex.length - 1]![0])) {
     s.ex.push([t, id]);
     s.ex.sort((a, b) => a[0] - b[0] || cmp(a[1], b[1]));
@@ -159,8 +159,7 @@ export const anomalies: Reducer<AnomalyState, AnomalyReport, AnomalyOptions> = {
       if (!da) a.detections.set(k, db);
       else {
         da.seen.count += db.seen.count;
-        if (db.seen.firstMs < da.seen.firstMs) [da.seen.firstMs, da.seen.first] = [db.seen.firstMs, db.seen.first];
-        if (db.seen.lastMs > da.seen.lastMs) [da.seen.lastMs, da.seen.last] = [db.seen.lastMs, db.seen.last];
+        mergeSpan(da.seen, db.seen);
         da.seen.ex = [...da.seen.ex, ...db.seen.ex].sort((x, y) => x[0] - y[0] || cmp(x[1], y[1])).slice(0, EXAMPLES);
       }
     }

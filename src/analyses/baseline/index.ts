@@ -5,6 +5,7 @@ import type { AuditRecord, InputAccounting, Reducer } from '../../types.js';
 import { isIP } from 'node:net';
 import { UsageError } from '../../util/errors.js';
 import { cmp } from '../../util/counter.js';
+import { widenSpan, mergeSpan } from '../../util/span.js';
 
 /** A counted thing (a tuple, a namespace, a network…): how often, first and last seen, a few examples. */
 export interface Seen {
@@ -95,8 +96,7 @@ function see(m: Map<string, Seen>, key: string, r: AuditRecord, examples: number
   if (!s) m.set(key, (s = newSeen()));
   s.count++;
   const t = r.timeMs;
-  if (t < s.firstMs) [s.firstMs, s.first] = [t, r.time];
-  if (t > s.lastMs) [s.lastMs, s.last] = [t, r.time];
+  widenSpan(s, t, r.time);
   if (examples > 0 && r.auditID && (s.ex.length < examples || t < s.ex[s.ex.length - 1]![0])) {
     s.ex.push([t, r.auditID]);
     s.ex.sort((a, b) => a[0] - b[0] || cmp(a[1], b[1]));
@@ -112,8 +112,7 @@ function mergeSeen(a: Map<string, Seen>, b: Map<string, Seen>, examples: number)
       continue;
     }
     sa.count += sb.count;
-    if (sb.firstMs < sa.firstMs) [sa.firstMs, sa.first] = [sb.firstMs, sb.first];
-    if (sb.lastMs > sa.lastMs) [sa.lastMs, sa.last] = [sb.lastMs, sb.last];
+    mergeSpan(sa, sb);
     sa.ex = [...sa.ex, ...sb.ex].sort((x, y) => x[0] - y[0] || cmp(x[1], y[1])).slice(0, examples);
   }
 }
@@ -145,8 +144,7 @@ export function addToProfile(p: Profile, r: AuditRecord, examples: number): void
   p.requests++;
   if (r.decision === 'forbid') p.denied++;
   const t = r.timeMs;
-  if (t < p.firstMs) [p.firstMs, p.first] = [t, r.time];
-  if (t > p.lastMs) [p.lastMs, p.last] = [t, r.time];
+  widenSpan(p, t, r.time);
   see(p.tuples, tupleOf(r), r, examples);
   if (r.namespace) see(p.namespaces, r.namespace, r, examples);
   if (r.resource) see(p.resources, resourceOf(r), r, examples);
@@ -170,8 +168,7 @@ export function addToProfile(p: Profile, r: AuditRecord, examples: number): void
 export function mergeProfile(a: Profile, b: Profile, examples: number): Profile {
   a.requests += b.requests;
   a.denied += b.denied;
-  if (b.firstMs < a.firstMs) [a.firstMs, a.first] = [b.firstMs, b.first];
-  if (b.lastMs > a.lastMs) [a.lastMs, a.last] = [b.lastMs, b.last];
+  mergeSpan(a, b);
   for (const k of ['tuples', 'namespaces', 'resources', 'sourceIPs', 'networks', 'clients', 'userAgents', 'dayHours'] as const) mergeSeen(a[k], b[k], examples);
   b.hours.forEach((n, i) => (a.hours[i]! += n));
   b.weekdays.forEach((n, i) => (a.weekdays[i]! += n));

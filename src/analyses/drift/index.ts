@@ -6,6 +6,7 @@ import type { Authorizer } from '../../rbac/authorizer.js';
 import { rbacGen, type RbacGenState } from '../rbacgen/index.js';
 import { DEFAULT_GENERATE } from '../../rbac/generate.js';
 import { evaluate, type DriftReport } from './evaluate.js';
+import { widenSpan, mergeSpan } from '../../util/span.js';
 
 export interface DriftOptions {
   authz: Authorizer;
@@ -86,8 +87,7 @@ export const drift: Reducer<DriftState, DriftReport, DriftOptions> = {
     if (r.decision === 'forbid') k.denied++;
     if (r.name !== '' && (k.names.has(r.name) || k.names.size < s.opts.maxNames)) k.names.set(r.name, (k.names.get(r.name) ?? 0) + 1);
     else k.other++;
-    if (t < k.firstMs) [k.firstMs, k.first] = [t, r.time];
-    if (t > k.lastMs) [k.lastMs, k.last] = [t, r.time];
+    widenSpan(k, t, r.time);
     if (r.auditID && (k.examples.length < 3 || t <= k.examples[2]![0])) k.examples = earliest(k.examples, [[t, r.auditID]]);
     if (s.gen) rbacGen.add(s.gen, r);
   },
@@ -116,8 +116,7 @@ export const drift: Reducer<DriftState, DriftReport, DriftOptions> = {
           else ka.other += c;
         }
         ka.other += kb.other;
-        if (kb.firstMs < ka.firstMs) [ka.firstMs, ka.first] = [kb.firstMs, kb.first];
-        if (kb.lastMs > ka.lastMs) [ka.lastMs, ka.last] = [kb.lastMs, kb.last];
+        mergeSpan(ka, kb);
         ka.examples = earliest(ka.examples, kb.examples);
       }
     }

@@ -6,6 +6,7 @@ import { RECORD_FIELDS } from '../../render/records.js';
 import { UsageError } from '../../util/errors.js';
 import { cmp } from '../../util/counter.js';
 import { formatTime } from '../../normalize/time.js';
+import { widenSpan, mergeSpan } from '../../util/span.js';
 
 /** Friendlier names accepted wherever a field is named (--fields, --sort, --group-by). */
 export const FIELD_ALIASES: Readonly<Record<string, keyof AuditRecord>> = {
@@ -66,8 +67,7 @@ export const groupBy: Reducer<GroupState, GroupReport, { fields: (keyof AuditRec
     if (!g) s.groups.set(key, (g = { values, count: 0, denied: 0, firstMs: Infinity, first: '', lastMs: -Infinity, last: '' }));
     g.count++;
     if (r.decision === 'forbid') g.denied++;
-    if (r.timeMs < g.firstMs) [g.firstMs, g.first] = [r.timeMs, r.time];
-    if (r.timeMs > g.lastMs) [g.lastMs, g.last] = [r.timeMs, r.time];
+    widenSpan(g, r.timeMs, r.time);
   },
   merge(a, b) {
     for (const [k, gb] of b.groups) {
@@ -76,8 +76,7 @@ export const groupBy: Reducer<GroupState, GroupReport, { fields: (keyof AuditRec
       else {
         ga.count += gb.count;
         ga.denied += gb.denied;
-        if (gb.firstMs < ga.firstMs) [ga.firstMs, ga.first] = [gb.firstMs, gb.first];
-        if (gb.lastMs > ga.lastMs) [ga.lastMs, ga.last] = [gb.lastMs, gb.last];
+        mergeSpan(ga, gb);
       }
     }
     return a;

@@ -7,6 +7,7 @@ import { isPublicURL, SELF_REVIEWS } from '../../rules/everyone.js';
 import { classifySubject } from '../../normalize/subject.js';
 import { isControlPlaneServiceAccount } from '../../rules/identities.js';
 import { generate, type GenerateOptions, type RbacGenReport } from '../../rbac/generate.js';
+import { widenSpan, mergeSpan } from '../../util/span.js';
 
 export interface PolicySubject {
   kind: 'User' | 'ServiceAccount' | 'Group';
@@ -93,14 +94,7 @@ function addKey(agg: SubjectAgg, k: Omit<KeyAgg, 'count' | 'firstMs' | 'first' |
     agg.keys.set(key, a);
   }
   a.count++;
-  if (t < a.firstMs) {
-    a.firstMs = t;
-    a.first = r.time;
-  }
-  if (Number.isFinite(t) && t > a.lastMs) {
-    a.lastMs = t;
-    a.last = r.time;
-  }
+  widenSpan(a, r.timeMs, r.time);
   if (name === '') a.unnamed = true;
   else if (a.names) {
     a.names.add(name);
@@ -175,14 +169,7 @@ export const rbacGen: Reducer<RbacGenState, RbacGenReport, RbacGenOptions> = {
           continue;
         }
         ka.count += kb.count;
-        if (kb.firstMs < ka.firstMs) {
-          ka.firstMs = kb.firstMs;
-          ka.first = kb.first;
-        }
-        if (kb.lastMs > ka.lastMs) {
-          ka.lastMs = kb.lastMs;
-          ka.last = kb.last;
-        }
+        mergeSpan(ka, kb);
         ka.unnamed ||= kb.unnamed;
         if (ka.names && kb.names) {
           for (const n of kb.names) ka.names.add(n);
