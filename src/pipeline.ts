@@ -6,7 +6,7 @@ import type { Source } from './ingest/sources.js';
 import { readSource, DEFAULT_READ_OPTIONS, type ReadOptions, type IngestSink } from './ingest/reader.js';
 import { containerOf } from './ingest/containers.js';
 import { normalizeValue } from './normalize/index.js';
-import { StageCollapser, DEFAULT_COLLAPSE, type CollapseOptions } from './normalize/collapse.js';
+import { StageCollapser, DEFAULT_COLLAPSE, type CollapseOptions, type PartialResult } from './normalize/collapse.js';
 import type { Predicate } from './filter/index.js';
 import { StrictError } from './util/errors.js';
 
@@ -29,14 +29,7 @@ export interface PipelineOptions {
   partial?: boolean;
 }
 
-/** What a partial run hands back for the main thread to reconcile stage collapsing across ranges. */
-export interface PartialResult {
-  leftovers: AuditRecord[];
-  /** Hashes of the request keys first seen in this part, in order (see StageCollapser.leftovers). */
-  firstSeen: Float64Array;
-  /** Hashes of the request keys completed in this part, in order. */
-  completed: Float64Array;
-}
+export type { PartialResult };
 
 export function formatLoc(loc: Loc): string {
   const file = loc.offset ? `${loc.file} (from byte ${loc.offset})` : loc.file;
@@ -125,10 +118,8 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
     baseBytes += stats.bytes;
   }
   let partial: PartialResult | null = null;
-  if (o.partial) {
-    const left = collapser.leftovers();
-    partial = { leftovers: left.pending, firstSeen: left.firstSeen, completed: left.completed };
-  } else collapser.flush();
+  if (o.partial) partial = collapser.leftovers();
+  else collapser.flush();
   acc.duplicates = collapser.duplicates;
   return { acc, partial };
 }

@@ -4,7 +4,7 @@ import type { AuditRecord, InputAccounting, Reducer } from '../types.js';
 import type { IO } from './io.js';
 import { UsageError } from '../util/errors.js';
 import type { FilterOptions } from '../filter/index.js';
-import type { FormatChoice } from '../ingest/detect.js';
+import { FORMAT_CHOICES, type FormatChoice } from '../ingest/detect.js';
 
 export interface InputOptions {
   cluster: string[];
@@ -60,7 +60,7 @@ export function addInputOptions(cmd: Command): Command {
     .option('--cluster <name>', 'label records of unlabelled inputs with NAME and keep only the named clusters; NAME=PATH adds PATH labelled NAME (repeatable)', collect, [])
     .option('--strict', 'exit 2 at the first malformed or non-audit line instead of counting it')
     .option('--max-line-bytes <n>', 'reject lines longer than this (default 64 MiB)', positiveInt('--max-line-bytes'))
-    .addOption(new Option('--format <format>', 'input format, instead of detecting it per input: jsonl, json (EventList, arrays, wrappers), yaml, csv (Logs Insights, Log Analytics), cloudwatch-text (aws logs tail)').choices(['auto', 'jsonl', 'json', 'yaml', 'csv', 'cloudwatch-text']).default('auto'))
+    .addOption(new Option('--format <format>', 'input format, instead of detecting it per input: jsonl, json (EventList, arrays, wrappers), yaml, csv (Logs Insights, Log Analytics), cloudwatch-text (aws logs tail)').choices(FORMAT_CHOICES).default('auto'))
     .option('--no-prefilter', 'parse every line, even those a cheap text check shows cannot match the filters (full accounting of rejected lines)')
     .option('-q, --quiet', 'no progress bar, no accounting line and no warnings on stderr')
     .option('--no-progress', 'never show the progress bar');
@@ -141,9 +141,9 @@ async function run<S>(
   hash: boolean,
   job: ParallelJob<S> | null,
 ): Promise<{ accounting: InputAccounting; state?: S }> {
-  const [{ expandInputs }, { compileFilter }, { runPipeline }, { makeProgress }, { RejectReporter }] = await Promise.all([
+  const [{ expandInputs }, { compileFilterSets }, { runPipeline }, { makeProgress }, { RejectReporter }] = await Promise.all([
     import('../ingest/sources.js'),
-    import('../filter/index.js'),
+    import('../filter/sets.js'),
     import('../pipeline.js'),
     import('./progress.js'),
     import('./report.js'),
@@ -157,11 +157,7 @@ async function run<S>(
   }
   const now = io.now();
   const filterSets: FilterOptions[] = [{ ...opts, cluster: names }, ...more];
-  const checks = filterSets.map((f) => compileFilter(f, now));
-  const { compilePrefilter } = await import('../filter/prefilter.js');
-  const pre = opts.prefilter === false ? [] : [compilePrefilter(opts), ...more.map((m) => compilePrefilter(m))].filter((p): p is NonNullable<typeof p> => p !== null);
-  const prefilter = pre.length === 0 ? undefined : pre.length === 1 ? pre[0] : (line: string) => pre.every((p) => p(line));
-  const filter = checks.length === 1 ? checks[0]! : (r: AuditRecord) => checks.every((c) => c(r));
+  const { filter, prefilter } = compileFilterSets(filterSets, now, opts.prefilter !== false);
   const sources = await expandInputs(args, names[0] ?? '');
   if (sources.length === 0) throw new UsageError('the inputs hold no files', 'pass files, or directories that contain audit logs');
   const total = sources.reduce((n, s) => n + s.size, 0);

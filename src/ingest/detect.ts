@@ -31,11 +31,6 @@ function isJsonObjectLine(line: string): boolean {
   }
 }
 
-/**
- * Chooses how to read an input from its head.
- * @param head decoded start of the input (BOM already removed), at most DETECT_WINDOW long
- * @param complete true when `head` is the whole input
- */
 /** The format of an input from its first bytes (up to DETECT_WINDOW), a UTF-8 byte-order mark ignored. */
 export function detectHead(head: Buffer, complete: boolean): InputFormat {
   let text = head.toString('utf8', 0, Math.min(head.length, DETECT_WINDOW));
@@ -43,6 +38,11 @@ export function detectHead(head: Buffer, complete: boolean): InputFormat {
   return detectFormat(text, complete);
 }
 
+/**
+ * Chooses how to read an input from its head.
+ * @param head decoded start of the input (BOM already removed), at most DETECT_WINDOW long
+ * @param complete true when `head` is the whole input
+ */
 export function detectFormat(head: string, complete: boolean): InputFormat {
   let i = 0;
   while (i < head.length && (head[i] === ' ' || head[i] === '\n' || head[i] === '\r' || head[i] === '\t')) i++;

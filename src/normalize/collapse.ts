@@ -17,24 +17,33 @@ export interface CollapseOptions {
   maxDone: number;
 }
 
+/** What a partial run (a worker's task) hands back for the main thread to finish stage collapsing across tasks. */
+export interface PartialResult {
+  leftovers: AuditRecord[];
+  /** Hashes of the request keys first seen in this part, in order. */
+  firstSeen: Float64Array;
+  /** Hashes of the request keys completed in this part, in order. */
+  completed: Float64Array;
+}
+
 export const DEFAULT_COLLAPSE: CollapseOptions = { maxPending: 100_000, maxDone: 200_000 };
 
 /** A set that forgets its oldest member beyond a capacity: a ring of keys beside a Set. */
-export class RecentSet<K extends string | number = string> {
-  private readonly set = new Set<K>();
-  private readonly ring: (K | undefined)[];
+export class RecentSet {
+  private readonly set = new Set<string>();
+  private readonly ring: (string | undefined)[];
   private next = 0;
   constructor(capacity: number) {
-    this.ring = new Array<K | undefined>(Math.max(1, capacity));
+    this.ring = new Array<string | undefined>(Math.max(1, capacity));
   }
-  has(k: K): boolean {
+  has(k: string): boolean {
     return this.set.has(k);
   }
-  add(k: K): void {
+  add(k: string): void {
     if (!this.set.has(k)) this.addNew(k);
   }
   /** `add` for a key known to be absent (saves a lookup on the hot path). */
-  addNew(k: K): void {
+  addNew(k: string): void {
     const old = this.ring[this.next];
     if (old !== undefined) this.set.delete(old);
     this.ring[this.next] = k;
@@ -78,9 +87,8 @@ export class StageCollapser {
   private readonly done: RecentSet;
   /** Events absorbed into another event of the same request. */
   duplicates = 0;
-  /** Partial runs: hashes of the keys first seen here, and of those completed here, in order (see `leftovers`). */
-  private firstSeen: number[] | null = null;
-  private completed: number[] = [];
+  /** Partial runs only: hashes of the keys first seen here, and of those completed here, in order (see `leftovers`). */
+  private readonly track: { firstSeen: number[]; completed: number[] } | null;
 
   constructor(
     private readonly emit: (r: AuditRecord) => void,
@@ -88,7 +96,7 @@ export class StageCollapser {
     partial = false,
   ) {
     this.done = new RecentSet(opts.maxDone);
-    if (partial) this.firstSeen = [];
+    this.track = partial ? { firstSeen: [], completed: [] } : null;
   }
 
   add(r: AuditRecord): void {
@@ -103,14 +111,14 @@ export class StageCollapser {
     }
     const prev = this.pending.get(key);
     let h = 0;
-    if (prev === undefined && this.firstSeen !== null) this.firstSeen.push((h = hashKey(key)));
+    if (prev === undefined && this.track !== null) this.track.firstSeen.push((h = hashKey(key)));
     if (FINAL_STAGES.has(r.stage) || r.stage === '') {
       if (prev !== undefined) {
         this.pending.delete(key);
         this.duplicates++;
       }
       this.done.addNew(key);
-      if (this.firstSeen !== null) this.completed.push(h || hashKey(key));
+      this.track?.completed.push(h || hashKey(key));
       this.emit(r);
       return;
     }
@@ -150,28 +158,24 @@ export class StageCollapser {
       if (p === undefined || p.seq !== seq) continue; // completed (or re-added) since
       this.pending.delete(key);
       this.done.add(key);
-      if (this.firstSeen !== null) this.completed.push(hashKey(key));
+      this.track?.completed.push(hashKey(key));
       this.emit(p.rec);
       return;
     }
   }
 
   /**
-   * Partial runs: hands back the requests still waiting (not emitted), oldest first, the hashes
-   * of every key first seen here, and of every key completed here, in order: the main thread
-   * needs them to join the stages of requests that a range border cut, and to see requests
+   * Ends a partial run: hands back the requests still waiting (not emitted), oldest first, the
+   * hashes of every key first seen here, and of every key completed here, in order: the main
+   * thread needs them to join the stages of requests that a range border cut, and to see requests
    * repeated across tasks.
    */
-  leftovers(): { pending: AuditRecord[]; firstSeen: Float64Array; completed: Float64Array } {
-    const pending = [...this.pending.values()].sort((a, b) => a.seq - b.seq).map((p) => p.rec);
+  leftovers(): PartialResult {
+    const leftovers = [...this.pending.values()].sort((a, b) => a.seq - b.seq).map((p) => p.rec);
     this.pending.clear();
     this.order = [];
     this.head = 0;
-    const firstSeen = Float64Array.from(this.firstSeen ?? []);
-    const completed = Float64Array.from(this.completed);
-    this.firstSeen = this.firstSeen && [];
-    this.completed = [];
-    return { pending, firstSeen, completed };
+    return { leftovers, firstSeen: Float64Array.from(this.track?.firstSeen ?? []), completed: Float64Array.from(this.track?.completed ?? []) };
   }
 
   /** Emits every request still waiting for its completion, oldest first. */

@@ -5,7 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { AuditRecord, FileStats, InputAccounting, Loc } from '../types.js';
+import type { AuditRecord, InputAccounting, Loc } from '../types.js';
 import type { Source } from '../ingest/sources.js';
 import type { ReadOptions } from '../ingest/reader.js';
 import type { FilterOptions, Predicate } from '../filter/index.js';
@@ -49,11 +49,13 @@ function workerUrl(): URL {
   return new URL('../../dist/parallel/worker.js', import.meta.url);
 }
 
-/** Adds file statistics of the ranges of one file together, in input order. */
-export function mergeAccounting(parts: InputAccounting[]): InputAccounting {
+/**
+ * Adds the accounting of the tasks together, in input order. A task that `continues` the previous
+ * one (a later byte range of the same file) adds into that file's entry instead of a new one.
+ */
+export function mergeAccounting(parts: { acc: InputAccounting; continues: boolean }[]): InputAccounting {
   const acc: InputAccounting = { files: [], lines: 0, prefiltered: 0, events: 0, requests: 0, duplicates: 0, rejected: 0, used: 0, skipped: 0 };
-  let prev: FileStats | null = null;
-  for (const p of parts) {
+  for (const { acc: p, continues } of parts) {
     acc.lines += p.lines;
     acc.prefiltered += p.prefiltered;
     acc.events += p.events;
@@ -63,19 +65,17 @@ export function mergeAccounting(parts: InputAccounting[]): InputAccounting {
     acc.used += p.used;
     acc.skipped += p.skipped;
     for (const f of p.files) {
-      if (prev && prev.path === f.path && (f as FileStats & { range?: boolean }).range) {
+      const prev = acc.files.at(-1);
+      if (continues && prev !== undefined) {
         prev.bytes += f.bytes;
         prev.lines += f.lines;
         prev.events += f.events;
         prev.rejected += f.rejected;
         prev.prefiltered += f.prefiltered;
         prev.providers = [...new Set([...prev.providers, ...f.providers])].sort();
-        if (f.format && f.format !== prev.format && prev.format === 'jsonl') prev.format = f.format;
-      } else {
-        prev = { ...f };
-        delete (prev as FileStats & { range?: boolean }).range;
-        acc.files.push(prev);
-      }
+        // One pass names the file after the first container format it meets (a CloudWatch wrapper, say).
+        if (prev.format === 'jsonl' && f.format && f.format !== 'jsonl') prev.format = f.format;
+      } else acc.files.push({ ...f });
     }
   }
   return acc;
@@ -94,8 +94,8 @@ export class Reconciler {
   duplicates = 0;
   /** Requests first seen again after completing in an earlier task. */
   repeats = 0;
-  private readonly carry = new Map<string, AuditRecord>();
-  private readonly carried = new Map<number, string>();
+  /** Requests waiting for their completion, by key hash, oldest first. */
+  private readonly carry = new Map<number, AuditRecord>();
   /**
    * Keys completed in earlier tasks, in order: one pass's window (maxDone) and half again, so that
    * every repeat one pass would absorb is seen (a few more only cost a fallback).
@@ -105,26 +105,17 @@ export class Reconciler {
   push(p: PartialResult | null): void {
     if (p === null) return;
     for (const h of p.firstSeen) {
-      const key = this.carried.get(h);
-      if (key !== undefined) {
-        this.carried.delete(h);
-        this.carry.delete(key);
-        this.duplicates++;
-      } else if (this.done.has(h)) this.repeats++;
+      if (this.carry.delete(h)) this.duplicates++;
+      else if (this.done.has(h)) this.repeats++;
     }
     for (const h of p.completed) this.done.add(h);
-    for (const r of p.leftovers) {
-      const k = keyOf(r);
-      this.carry.set(k, r);
-      this.carried.set(hashKey(k), k);
-    }
+    for (const r of p.leftovers) this.carry.set(hashKey(keyOf(r)), r);
   }
 
   /** Emits what is left, oldest first. */
   finish(emit: (r: AuditRecord) => void): void {
     for (const r of this.carry.values()) emit(r);
     this.carry.clear();
-    this.carried.clear();
   }
 }
 
@@ -169,7 +160,7 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
   let consumed = 0;
   // Partial states merge into the first; the caller's state is touched only once all succeeded.
   let merged: S | undefined;
-  const accs: InputAccounting[] = [];
+  const accs: { acc: InputAccounting; continues: boolean }[] = [];
   const reconciler = new Reconciler();
   const rejects: { loc: Loc; reason: string }[] = [];
   const consume = (): void => {
@@ -177,8 +168,7 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
       waiting.delete(consumed);
       const part = cmd.restore(d.state, o.state) as S;
       merged = merged === undefined ? part : cmd.reducer.merge(merged, part);
-      if ((tasks[consumed]!.source.start ?? 0) > 0) for (const f of d.acc.files) (f as FileStats & { range?: boolean }).range = true;
-      accs.push(d.acc);
+      accs.push({ acc: d.acc, continues: (tasks[consumed]!.source.start ?? 0) > 0 });
       for (const r of d.rejects) if (rejects.length < SHOWN) rejects.push(r);
       reconciler.push(d.partial);
       consumed++;

@@ -6,8 +6,8 @@ import type { Task } from './plan.js';
 import type { WorkerSpec } from './run.js';
 import { parallelCommand } from './commands.js';
 import { runPipelineFull } from '../pipeline.js';
-import { compileFilter, type FilterOptions } from '../filter/index.js';
-import { compilePrefilter } from '../filter/prefilter.js';
+import { compileFilterSets } from '../filter/sets.js';
+import { SHOWN_REJECTS } from '../cli/report.js';
 import { InputError, StrictError } from '../util/errors.js';
 
 let cached: { key: string; opts: unknown; cmd: Awaited<ReturnType<typeof parallelCommand>> } | null = null;
@@ -22,18 +22,17 @@ parentPort!.on('message', async (msg: { task: Task; spec: WorkerSpec }) => {
     }
     const { cmd, opts } = cached;
     const state = cmd.reducer.init(opts);
-    const filters = spec.filters.map((f: FilterOptions) => compileFilter(f, spec.now));
-    const pre = spec.prefilter ? spec.filters.map((f: FilterOptions) => compilePrefilter(f)).filter((p): p is NonNullable<typeof p> => p !== null) : [];
+    const { filter, prefilter } = compileFilterSets(spec.filters, spec.now, spec.prefilter);
     const rejects: { loc: Loc; reason: string }[] = [];
     let sent = 0;
     const { acc, partial } = await runPipelineFull({
       sources: [task.source],
-      filter: (r) => filters.every((f) => f(r)),
+      filter,
       strict: spec.strict,
       partial: true,
       onRecord: (r) => cmd.reducer.add(state, r),
       onReject: (loc, reason) => {
-        if (rejects.length < 5) rejects.push({ loc, reason });
+        if (rejects.length < SHOWN_REJECTS) rejects.push({ loc, reason });
       },
       onProgress: (bytes, events) => {
         if (bytes - sent >= 8 << 20) {
@@ -41,7 +40,7 @@ parentPort!.on('message', async (msg: { task: Task; spec: WorkerSpec }) => {
           sent = bytes;
         }
       },
-      read: { ...spec.read, ...(task.format ? { format: task.format } : {}), ...(pre.length ? { prefilter: (line: string) => pre.every((p) => p(line)) } : {}) },
+      read: { ...spec.read, ...(task.format ? { format: task.format } : {}), ...(prefilter ? { prefilter } : {}) },
     });
     // The key hashes move to the main thread without a copy.
     parentPort!.postMessage({ type: 'done', index: task.index, state: cmd.strip(state), acc, partial, rejects }, partial ? [partial.firstSeen.buffer as ArrayBuffer, partial.completed.buffer as ArrayBuffer] : []);

@@ -99,7 +99,7 @@ describe('partial runs (a byte range of a file, --jobs)', () => {
     c.add(rec('b', 'ResponseStarted')); // seen already
     c.add(rec('c', 'ResponseComplete')); // a duplicate
     const left = c.leftovers();
-    expect(left.pending.map((r) => `${r.auditID}:${r.stage}`)).toEqual(['b:ResponseStarted', 'a:ResponseStarted']);
+    expect(left.leftovers.map((r) => `${r.auditID}:${r.stage}`)).toEqual(['b:ResponseStarted', 'a:ResponseStarted']);
     expect([...left.firstSeen]).toEqual(['b', 'a', 'c'].map(hashKey));
     expect([...left.completed]).toEqual(['c'].map(hashKey));
     expect(out).toEqual(['c']);

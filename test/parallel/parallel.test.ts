@@ -40,9 +40,13 @@ describe('reconcile: stage collapsing across tasks', () => {
 
 describe('mergeAccounting', () => {
   const acc = (files: InputAccounting['files'], n: number): InputAccounting => ({ files, lines: n, prefiltered: 0, events: n, requests: n, duplicates: 0, rejected: 0, used: n, skipped: 0 });
-  const fs = (path: string, lines: number, range = false) => ({ path, format: 'jsonl', gzip: false, bytes: lines * 10, lines, events: lines, rejected: 0, prefiltered: 0, providers: ['k8s'], ...(range ? { range: true } : {}) });
+  const fs = (path: string, lines: number) => ({ path, format: 'jsonl', gzip: false, bytes: lines * 10, lines, events: lines, rejected: 0, prefiltered: 0, providers: ['k8s'] });
   it('adds the ranges of one file into one entry and keeps other files apart', () => {
-    const m = mergeAccounting([acc([fs('a.log', 3)], 3), acc([fs('a.log', 4, true)], 4), acc([fs('b.log', 5)], 5)]);
+    const m = mergeAccounting([
+      { acc: acc([fs('a.log', 3)], 3), continues: false },
+      { acc: acc([fs('a.log', 4)], 4), continues: true },
+      { acc: acc([fs('b.log', 5)], 5), continues: false },
+    ]);
     expect(m.files.map((f) => [f.path, f.lines, f.bytes])).toEqual([
       ['a.log', 7, 70],
       ['b.log', 5, 50],

@@ -1,0 +1,20 @@
+// Filter sets that must all match (the common flags, investigate's extra flags and presets),
+// compiled once per run into the record predicate and the raw-line pre-filter. The CLI and the
+// worker threads both compile them here, so they filter alike.
+import type { AuditRecord } from '../types.js';
+import { compileFilter, type FilterOptions, type Predicate } from './index.js';
+import { compilePrefilter, type Prefilter } from './prefilter.js';
+
+export interface CompiledFilters {
+  filter: Predicate;
+  /** Undefined when no set is selective enough, or the pre-filter is off (--no-prefilter). */
+  prefilter?: Prefilter;
+}
+
+export function compileFilterSets(sets: FilterOptions[], now: number, prefilter: boolean): CompiledFilters {
+  const checks = sets.map((f) => compileFilter(f, now));
+  const filter = checks.length === 1 ? checks[0]! : (r: AuditRecord) => checks.every((c) => c(r));
+  const pre = prefilter ? sets.map(compilePrefilter).filter((p): p is Prefilter => p !== null) : [];
+  if (pre.length === 0) return { filter };
+  return { filter, prefilter: pre.length === 1 ? pre[0]! : (line: string) => pre.every((p) => p(line)) };
+}
