@@ -40,8 +40,13 @@ export async function runPipeline(o: PipelineOptions): Promise<InputAccounting> 
   return (await runPipelineFull(o)).acc;
 }
 
+/** Accounting of no input at all. */
+export function emptyAccounting(): InputAccounting {
+  return { files: [], lines: 0, prefiltered: 0, events: 0, requests: 0, duplicates: 0, rejected: 0, used: 0, skipped: 0 };
+}
+
 export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputAccounting; partial: PartialResult | null }> {
-  const acc: InputAccounting = { files: [], lines: 0, prefiltered: 0, events: 0, requests: 0, duplicates: 0, rejected: 0, used: 0, skipped: 0 };
+  const acc = emptyAccounting();
   const filter = o.filter;
   const readOpts: ReadOptions = { ...DEFAULT_READ_OPTIONS, ...o.read };
   const collapser = new StageCollapser((r) => {

@@ -1,16 +1,13 @@
 // `audit baseline FILES… -o baseline.json`: per-subject behaviour profiles, versioned JSON.
 import type { Command } from 'commander';
-import type { InputAccounting } from '../types.js';
 import type { IO } from './io.js';
-import { addFilterOptions, addInputOptions, addJobsOption, runReducer, type FilterFlags, type InputOptions } from './common.js';
+import { addFilterOptions, addInputOptions, addJobsOption, runReducer, type FilterFlags, type InputOptions, collect } from './common.js';
 import { UsageError } from '../util/errors.js';
 
 interface Opts extends InputOptions, FilterFlags {
   output?: string;
   merge: string[];
 }
-
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 export function register(program: Command, io: IO, setExit: (code: number) => void): void {
   const cmd = program
@@ -50,8 +47,7 @@ Examples:
         }
         profiles.merge(state, fromFile(parsed, f));
       }
-      const empty: InputAccounting = { files: [], lines: 0, prefiltered: 0, events: 0, requests: 0, duplicates: 0, rejected: 0, used: 0, skipped: 0 };
-      let acc = empty;
+      let acc = (await import('../pipeline.js')).emptyAccounting();
       if (!opts.merge.length || inputs.length > 0) ({ state, accounting: acc } = await runReducer(io, inputs, opts, { command: 'baseline', options: { examples: 0 }, reducer: profiles, state }));
       const file = profiles.finish(state, { input: acc });
       const text = JSON.stringify(file, null, 2) + '\n';

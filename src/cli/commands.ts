@@ -2,7 +2,7 @@
 import { Option, type Command } from 'commander';
 import type { IO } from './io.js';
 import { useColor } from './io.js';
-import { addFilterOptions, addInputOptions, intOption, runInputs, type FilterFlags, type InputOptions } from './common.js';
+import { addFilterOptions, addInputOptions, intOption, runInputs, type FilterFlags, type InputOptions, collect } from './common.js';
 import { Out } from './out.js';
 
 export const COMMANDS_FORMATS = ['table', 'json', 'csv', 'markdown'] as const;
@@ -18,7 +18,6 @@ interface Opts extends InputOptions, FilterFlags {
   sourceIp: string[];
 }
 
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
 const TABLE_ROWS = 200;
 
 export function register(program: Command, io: IO, setExit: (code: number) => void): void {

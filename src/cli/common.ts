@@ -30,7 +30,8 @@ export interface FilterFlags {
   denied?: boolean;
 }
 
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
+/** Commander collector for repeatable options. */
+export const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 function positiveInt(flag: string) {
   return (v: string): number => {

@@ -2,7 +2,7 @@
 import { Option, type Command } from 'commander';
 import type { IO } from './io.js';
 import { useColor } from './io.js';
-import { addFilterOptions, addInputOptions, runInputs, type FilterFlags, type InputOptions } from './common.js';
+import { addFilterOptions, addInputOptions, runInputs, type FilterFlags, type InputOptions, collect } from './common.js';
 import { UsageError } from '../util/errors.js';
 
 export const COMPLIANCE_FORMATS = ['html', 'markdown', 'json', 'csv', 'table'] as const;
@@ -16,8 +16,6 @@ interface Opts extends InputOptions, FilterFlags {
   includeSystem?: boolean;
   out?: string;
 }
-
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 export function register(program: Command, io: IO, setExit: (code: number) => void): void {
   const cmd = program

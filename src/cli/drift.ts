@@ -2,7 +2,7 @@
 import { Option, type Command } from 'commander';
 import type { IO } from './io.js';
 import { useColor } from './io.js';
-import { addFilterOptions, addInputOptions, addJobsOption, runReducer, type FilterFlags, type InputOptions } from './common.js';
+import { addFilterOptions, addInputOptions, addJobsOption, runReducer, type FilterFlags, type InputOptions, collect } from './common.js';
 import { UsageError } from '../util/errors.js';
 
 export const DRIFT_FORMATS = ['table', 'json', 'markdown', 'sarif', 'junit'] as const;
@@ -18,7 +18,6 @@ interface Opts extends InputOptions, FilterFlags {
   maxUnused?: number;
 }
 
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
 const KINDS = ['User', 'ServiceAccount', 'Group'];
 
 function percent(v: string): number {

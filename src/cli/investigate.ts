@@ -4,7 +4,7 @@ import type { IO } from './io.js';
 import { useColor } from './io.js';
 import type { AuditRecord } from '../types.js';
 import type { FilterOptions } from '../filter/index.js';
-import { addFilterOptions, addInputOptions, intOption, runInputs, type FilterFlags, type InputOptions } from './common.js';
+import { addFilterOptions, addInputOptions, intOption, runInputs, type FilterFlags, type InputOptions, collect } from './common.js';
 import { UsageError } from '../util/errors.js';
 import { Out } from './out.js';
 import { PRESETS } from '../rules/presets.js';
@@ -30,7 +30,6 @@ interface Opts extends InputOptions, FilterFlags {
   timeline?: string;
 }
 
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
 /** Rows a terminal table shows unless --limit says otherwise. */
 const TABLE_ROWS = 100;
 

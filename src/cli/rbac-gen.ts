@@ -1,7 +1,7 @@
 // `audit rbac-gen FILES…`: least-privilege Roles and bindings from what subjects actually did.
 import { Option, type Command } from 'commander';
 import type { IO } from './io.js';
-import { addFilterOptions, addInputOptions, addJobsOption, runReducer, intOption, type FilterFlags, type InputOptions } from './common.js';
+import { addFilterOptions, addInputOptions, addJobsOption, runReducer, intOption, type FilterFlags, type InputOptions, collect } from './common.js';
 import { UsageError } from '../util/errors.js';
 
 interface Opts extends InputOptions, FilterFlags {
@@ -19,8 +19,6 @@ interface Opts extends InputOptions, FilterFlags {
   existing: string[];
   outDir?: string;
 }
-
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 export function register(program: Command, io: IO, setExit: (code: number) => void): void {
   const cmd = program

@@ -9,7 +9,7 @@ import type { AuditRecord, InputAccounting, Loc } from '../types.js';
 import type { Source } from '../ingest/sources.js';
 import type { ReadOptions } from '../ingest/reader.js';
 import type { FilterOptions, Predicate } from '../filter/index.js';
-import type { PartialResult } from '../pipeline.js';
+import { emptyAccounting, type PartialResult } from '../pipeline.js';
 import { keyOf, hashKey, DEFAULT_COLLAPSE } from '../normalize/collapse.js';
 import { HashWindow } from '../util/hashwindow.js';
 import { parallelCommand } from './commands.js';
@@ -54,7 +54,7 @@ function workerUrl(): URL {
  * one (a later byte range of the same file) adds into that file's entry instead of a new one.
  */
 export function mergeAccounting(parts: { acc: InputAccounting; continues: boolean }[]): InputAccounting {
-  const acc: InputAccounting = { files: [], lines: 0, prefiltered: 0, events: 0, requests: 0, duplicates: 0, rejected: 0, used: 0, skipped: 0 };
+  const acc = emptyAccounting();
   for (const { acc: p, continues } of parts) {
     acc.lines += p.lines;
     acc.prefiltered += p.prefiltered;
