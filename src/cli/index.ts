@@ -3,7 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import { processIO, type IO } from './io.js';
-import { isKauditError, UsageError, InputError } from '../util/errors.js';
+import { isKauditError, UsageError, InputError, InternalError, asInternal } from '../util/errors.js';
 
 export interface CommandModule {
   register(program: Command, io: IO, setExit: (code: number) => void): void;
@@ -83,7 +83,33 @@ Exit codes: 0 ok, 1 findings over a threshold you set, 2 usage or input error.`,
       if (e instanceof UsageError || e instanceof InputError) io.stderr.write(`  fix: ${e.fix}\n`);
       return 2;
     }
-    io.stderr.write(`audit: internal error: ${(e as Error)?.stack ?? String(e)}\nPlease report this with the command you ran.\n`);
+    io.stderr.write(formatInternalError(asInternal(e, 'command', '') as InternalError, argv));
     return 2;
   }
+}
+
+/** A shell word as the user would type it again (POSIX single quotes when needed). */
+function shellWord(a: string): string {
+  return /^[\w./@%+=:,-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The message of an internal error: it says "internal error", names the command, the component and
+ * the input position, says that nothing was written, and asks for a report with the exact command.
+ */
+export function formatInternalError(e: InternalError, argv: string[]): string {
+  const clean = (s: string): string => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  const command = argv.find((a) => !a.startsWith('-')) ?? '';
+  const where = e.where ? `, at ${clean(e.where)}` : '';
+  const stack = e.origin
+    .split('\n')
+    .slice(1, 8)
+    .map((l) => `  ${clean(l.trim())}\n`)
+    .join('');
+  return (
+    `audit: internal error in \`audit ${clean(command)}\` (component: ${clean(e.component)}${where}): ${clean(e.message)}\n` +
+    `audit: this is a bug in kaudit, not a problem with the input; the run stopped and no result was written (exit 2).\n` +
+    `audit: please report it with the exact command you ran: audit ${clean(argv.map(shellWord).join(' '))}\n` +
+    stack
+  );
 }

@@ -2,6 +2,14 @@
 // into a single record, in bounded memory. The completing stage is kept. Requests whose completion
 // never arrives (open watches at the end of a log) are emitted with their latest stage.
 //
+// Request identity: the API server writes every stage of a request from one audit Event
+// (filters/audit.go WithAudit: only stage, stageTimestamp and responseStatus change; the
+// requestReceivedTimestamp is set once, audit/request.go LogRequestMetadata). Its auditID comes
+// from the client's Audit-ID header when one is sent (filters/with_auditid.go), so an ID alone
+// does not identify a request: stages are one request only when auditID,
+// requestReceivedTimestamp, verb, requestURI and user (and impersonated user) agree. A request
+// that shares an auditID with an earlier, different one is kept, flagged (auditIDReused) and counted.
+//
 // Both windows evict first-in-first-out in O(1). (Evicting with `set.values().next()` is not O(1)
 // in V8: iteration walks over deleted entries until the table is rehashed, which made a 1 GB log
 // ten times slower.)
@@ -24,9 +32,36 @@ export interface PartialResult {
   firstSeen: Float64Array;
   /** Hashes of the request keys completed in this part, in order. */
   completed: Float64Array;
+  /**
+   * For each auditID this part saw for the first time (in order): the hash of the ID and of the
+   * identity of the request that used it, as pairs. The main thread finds with them an ID reused
+   * across a task border, which one pass would flag.
+   */
+  firstIds: Float64Array;
 }
 
 export const DEFAULT_COLLAPSE: CollapseOptions = { maxPending: 100_000, maxDone: 200_000 };
+
+/** A map that forgets its oldest key beyond a capacity: a ring of keys beside a Map. */
+export class RecentMap<V> {
+  private readonly map = new Map<string, V>();
+  private readonly ring: (string | undefined)[];
+  private next = 0;
+  constructor(capacity: number) {
+    this.ring = new Array<string | undefined>(Math.max(1, capacity));
+  }
+  get(k: string): V | undefined {
+    return this.map.get(k);
+  }
+  /** Sets a key known to be absent. */
+  addNew(k: string, v: V): void {
+    const old = this.ring[this.next];
+    if (old !== undefined) this.map.delete(old);
+    this.ring[this.next] = k;
+    this.map.set(k, v);
+    this.next = (this.next + 1) % this.ring.length;
+  }
+}
 
 /** A set that forgets its oldest member beyond a capacity: a ring of keys beside a Set. */
 export class RecentSet {
@@ -57,9 +92,27 @@ interface Pending {
   seq: number;
 }
 
-/** The identity of a request across its stages. */
-export function keyOf(r: AuditRecord): string {
+/** A request's auditID, scoped by cluster. */
+export function idOf(r: AuditRecord): string {
   return r.cluster === '' ? r.auditID : `${r.cluster}\u0000${r.auditID}`;
+}
+
+/**
+ * Hash of what every stage of one request shares besides the auditID (see the file comment). GKE
+ * entries carry no requestReceivedTimestamp (their `timestamp` is the entry's, which may differ
+ * between the entries of one operation): their time is left out.
+ */
+export function identityHash(r: AuditRecord): number {
+  return hashKey(`${r.provider === 'gke' ? '' : r.time}\u0000${r.verb}\u0000${r.requestURI}\u0000${r.subject}\u0000${r.impersonator}`);
+}
+
+/** The identity of a request across its stages: its auditID and a hash of the rest of its identity. */
+export function keyOf(r: AuditRecord): string {
+  return keyFrom(idOf(r), identityHash(r));
+}
+
+function keyFrom(id: string, ih: number): string {
+  return `${id}\u0000${ih.toString(36)}`;
 }
 
 /**
@@ -87,8 +140,12 @@ export class StageCollapser {
   private readonly done: RecentSet;
   /** Events absorbed into another event of the same request. */
   duplicates = 0;
+  /** Requests whose auditID an earlier, different request had used (see AuditRecord.auditIDReused). */
+  reuse = 0;
+  /** auditID → identity hash of the first request seen with it (as long as the done window). */
+  private readonly ids: RecentMap<number>;
   /** Partial runs only: hashes of the keys first seen here, and of those completed here, in order (see `leftovers`). */
-  private readonly track: { firstSeen: number[]; completed: number[] } | null;
+  private readonly track: { firstSeen: number[]; completed: number[]; firstIds: number[] } | null;
 
   constructor(
     private readonly emit: (r: AuditRecord) => void,
@@ -96,7 +153,8 @@ export class StageCollapser {
     partial = false,
   ) {
     this.done = new RecentSet(opts.maxDone);
-    this.track = partial ? { firstSeen: [], completed: [] } : null;
+    this.ids = new RecentMap(opts.maxDone);
+    this.track = partial ? { firstSeen: [], completed: [], firstIds: [] } : null;
   }
 
   add(r: AuditRecord): void {
@@ -104,14 +162,27 @@ export class StageCollapser {
       this.emit(r);
       return;
     }
-    const key = keyOf(r);
+    const id = idOf(r);
+    const ih = identityHash(r);
+    const key = keyFrom(id, ih);
     if (this.done.has(key)) {
       this.duplicates++;
       return;
     }
     const prev = this.pending.get(key);
     let h = 0;
-    if (prev === undefined && this.track !== null) this.track.firstSeen.push((h = hashKey(key)));
+    if (prev === undefined) {
+      // A request seen for the first time: has its auditID been used by another one?
+      const first = this.ids.get(id);
+      if (first === undefined) {
+        this.ids.addNew(id, ih);
+        this.track?.firstIds.push(hashKey(id), ih);
+      } else if (first !== ih) {
+        r.auditIDReused = true;
+        this.reuse++;
+      }
+      if (this.track !== null) this.track.firstSeen.push((h = hashKey(key)));
+    } else if (prev.rec.auditIDReused) r.auditIDReused = true;
     if (FINAL_STAGES.has(r.stage) || r.stage === '') {
       if (prev !== undefined) {
         this.pending.delete(key);
@@ -175,7 +246,12 @@ export class StageCollapser {
     this.pending.clear();
     this.order = [];
     this.head = 0;
-    return { leftovers, firstSeen: Float64Array.from(this.track?.firstSeen ?? []), completed: Float64Array.from(this.track?.completed ?? []) };
+    return {
+      leftovers,
+      firstSeen: Float64Array.from(this.track?.firstSeen ?? []),
+      completed: Float64Array.from(this.track?.completed ?? []),
+      firstIds: Float64Array.from(this.track?.firstIds ?? []),
+    };
   }
 
   /** Emits every request still waiting for its completion, oldest first. */

@@ -8,6 +8,7 @@ export const RECORD_FIELDS: readonly (keyof AuditRecord)[] = [
   'subject', 'subjectKind', 'subjectNamespace', 'subjectName', 'groups', 'impersonator', 'principal',
   'verb', 'apiGroup', 'apiVersion', 'resource', 'subresource', 'namespace', 'name', 'nonResourceURL', 'requestURI',
   'code', 'decision', 'durationMs', 'sourceIP', 'userAgent', 'client', 'clientVersion', 'accessMethod', 'provider',
+  'auditIDReused',
 ];
 
 /** The record with its fields in canonical order (timeMs NaN → null). */
