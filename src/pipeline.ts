@@ -9,7 +9,7 @@ import type { Source } from './ingest/sources.js';
 import { readSource, DEFAULT_READ_OPTIONS, type ReadOptions, type IngestSink } from './ingest/reader.js';
 import { containerOf } from './ingest/containers.js';
 import { normalizeValue, Ignored } from './normalize/index.js';
-import { StageCollapser, DEFAULT_COLLAPSE, type CollapseOptions, type PartialResult } from './normalize/collapse.js';
+import { StageCollapser, AuditIDReuse, DEFAULT_COLLAPSE, type CollapseOptions, type PartialResult } from './normalize/collapse.js';
 import type { Predicate } from './filter/index.js';
 import { StrictError, asInternal } from './util/errors.js';
 import { faultCounter } from './util/fault.js';
@@ -75,12 +75,14 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
   }
   /** The part of kaudit running now, for internal-error messages. */
   let stage = 'collapse';
+  const reuse = new AuditIDReuse((o.collapse ?? DEFAULT_COLLAPSE).maxDone, o.partial === true);
   const collapser = new StageCollapser(
     (r) => {
       acc.requests++;
       stage = 'filter';
       if (filter === undefined || filter(r)) {
         acc.used++;
+        reuse.check(r);
         stage = component;
         onRecord(r);
       } else acc.skipped++;
@@ -189,12 +191,12 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
   }
   let partial: PartialResult | null = null;
   try {
-    if (o.partial) partial = collapser.leftovers();
+    if (o.partial) partial = { ...collapser.leftovers(), firstIds: reuse.firstIds() };
     else collapser.flush();
   } catch (e) {
     throw asInternal(e, stage, 'the end of the input (requests still open when it ended)');
   }
   acc.duplicates = collapser.duplicates;
-  acc.auditIDReuse = collapser.reuse;
+  acc.auditIDReuse = reuse.count;
   return { acc, partial };
 }

@@ -100,7 +100,7 @@ Examples:
         },
       ];
       for (const name of opts.preset.flatMap((p) => p.split(','))) {
-        const p = PRESETS[name.trim()];
+        const p = Object.hasOwn(PRESETS, name.trim()) ? PRESETS[name.trim()] : undefined;
         if (!p) throw new UsageError(`--preset: unknown preset ${JSON.stringify(name)}`, `use one of ${Object.keys(PRESETS).join(', ')}`);
         more.push(p.filter);
       }

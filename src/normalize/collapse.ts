@@ -8,7 +8,8 @@
 // from the client's Audit-ID header when one is sent (filters/with_auditid.go), so an ID alone
 // does not identify a request: stages are one request only when auditID,
 // requestReceivedTimestamp, verb, requestURI and user (and impersonated user) agree. A request
-// that shares an auditID with an earlier, different one is kept, flagged (auditIDReused) and counted.
+// that shares an auditID with an earlier, different one is kept as a request of its own; the
+// AuditIDReuse tracker flags and counts it.
 //
 // Both windows evict first-in-first-out in O(1). (Evicting with `set.values().next()` is not O(1)
 // in V8: iteration walks over deleted entries until the table is rehashed, which made a 1 GB log
@@ -16,7 +17,13 @@
 import type { AuditRecord } from '../types.js';
 
 const FINAL_STAGES = new Set(['ResponseComplete', 'Panic']);
-const STAGE_RANK: Record<string, number> = { RequestReceived: 1, ResponseStarted: 2, ResponseComplete: 3, Panic: 3 };
+/** Stage → its order in a request (a Map: the stage is audit data, and may be any string). */
+const STAGE_RANK: ReadonlyMap<string, number> = new Map([
+  ['RequestReceived', 1],
+  ['ResponseStarted', 2],
+  ['ResponseComplete', 3],
+  ['Panic', 3],
+]);
 
 export interface CollapseOptions {
   /** At most this many requests wait for their completing stage; the oldest is emitted beyond it. */
@@ -33,9 +40,9 @@ export interface PartialResult {
   /** Hashes of the request keys completed in this part, in order. */
   completed: Float64Array;
   /**
-   * For each auditID this part saw for the first time (in order): the hash of the ID and of the
-   * identity of the request that used it, as pairs. The main thread finds with them an ID reused
-   * across a task border, which one pass would flag.
+   * For each auditID this part's selected requests used for the first time (in order): the hash
+   * of the ID and of the identity of the request, as pairs (AuditIDReuse.firstIds). The main thread
+   * finds with them an ID reused across a task border, which one pass would flag.
    */
   firstIds: Float64Array;
 }
@@ -116,6 +123,43 @@ function keyFrom(id: string, ih: number): string {
 }
 
 /**
+ * Flags and counts the requests whose auditID an earlier, different request used (see
+ * AuditRecord.auditIDReused), among the requests a run selects: it sees each request once, after
+ * collapsing and the filters, so that the pre-filter (which skips lines the filters reject) and
+ * --jobs never change the answer. Remembers the IDs of the last `capacity` requests.
+ */
+export class AuditIDReuse {
+  count = 0;
+  private readonly ids: RecentMap<number>;
+  /** Partial runs only: (auditID hash, identity hash) of each auditID first used here, in order. */
+  private readonly first: number[] | null;
+
+  constructor(capacity: number = DEFAULT_COLLAPSE.maxDone, partial = false) {
+    this.ids = new RecentMap(capacity);
+    this.first = partial ? [] : null;
+  }
+
+  check(r: AuditRecord): void {
+    if (r.auditID === '') return;
+    const id = idOf(r);
+    const ih = identityHash(r);
+    const known = this.ids.get(id);
+    if (known === undefined) {
+      this.ids.addNew(id, ih);
+      this.first?.push(hashKey(id), ih);
+    } else if (known !== ih) {
+      r.auditIDReused = true;
+      this.count++;
+    }
+  }
+
+  /** The pairs a partial run hands back (PartialResult.firstIds). */
+  firstIds(): Float64Array {
+    return Float64Array.from(this.first ?? []);
+  }
+}
+
+/**
  * A 52-bit hash of a request key (two 32-bit FNV-1a-style passes): partial runs hand these back
  * instead of the keys, 8 bytes each. With a few thousand requests open across range borders and
  * millions of keys, the odds that a collision joins two different requests are about one in a million.
@@ -140,12 +184,8 @@ export class StageCollapser {
   private readonly done: RecentSet;
   /** Events absorbed into another event of the same request. */
   duplicates = 0;
-  /** Requests whose auditID an earlier, different request had used (see AuditRecord.auditIDReused). */
-  reuse = 0;
-  /** auditID → identity hash of the first request seen with it (as long as the done window). */
-  private readonly ids: RecentMap<number>;
   /** Partial runs only: hashes of the keys first seen here, and of those completed here, in order (see `leftovers`). */
-  private readonly track: { firstSeen: number[]; completed: number[]; firstIds: number[] } | null;
+  private readonly track: { firstSeen: number[]; completed: number[] } | null;
 
   constructor(
     private readonly emit: (r: AuditRecord) => void,
@@ -153,8 +193,7 @@ export class StageCollapser {
     partial = false,
   ) {
     this.done = new RecentSet(opts.maxDone);
-    this.ids = new RecentMap(opts.maxDone);
-    this.track = partial ? { firstSeen: [], completed: [], firstIds: [] } : null;
+    this.track = partial ? { firstSeen: [], completed: [] } : null;
   }
 
   add(r: AuditRecord): void {
@@ -162,27 +201,14 @@ export class StageCollapser {
       this.emit(r);
       return;
     }
-    const id = idOf(r);
-    const ih = identityHash(r);
-    const key = keyFrom(id, ih);
+    const key = keyOf(r);
     if (this.done.has(key)) {
       this.duplicates++;
       return;
     }
     const prev = this.pending.get(key);
     let h = 0;
-    if (prev === undefined) {
-      // A request seen for the first time: has its auditID been used by another one?
-      const first = this.ids.get(id);
-      if (first === undefined) {
-        this.ids.addNew(id, ih);
-        this.track?.firstIds.push(hashKey(id), ih);
-      } else if (first !== ih) {
-        r.auditIDReused = true;
-        this.reuse++;
-      }
-      if (this.track !== null) this.track.firstSeen.push((h = hashKey(key)));
-    } else if (prev.rec.auditIDReused) r.auditIDReused = true;
+    if (prev === undefined && this.track !== null) this.track.firstSeen.push((h = hashKey(key)));
     if (FINAL_STAGES.has(r.stage) || r.stage === '') {
       if (prev !== undefined) {
         this.pending.delete(key);
@@ -195,7 +221,7 @@ export class StageCollapser {
     }
     if (prev !== undefined) {
       this.duplicates++;
-      if ((STAGE_RANK[r.stage] ?? 0) >= (STAGE_RANK[prev.rec.stage] ?? 0)) prev.rec = r;
+      if ((STAGE_RANK.get(r.stage) ?? 0) >= (STAGE_RANK.get(prev.rec.stage) ?? 0)) prev.rec = r;
       return;
     }
     const seq = this.seq++;
@@ -250,7 +276,7 @@ export class StageCollapser {
       leftovers,
       firstSeen: Float64Array.from(this.track?.firstSeen ?? []),
       completed: Float64Array.from(this.track?.completed ?? []),
-      firstIds: Float64Array.from(this.track?.firstIds ?? []),
+      firstIds: new Float64Array(0),
     };
   }
 

@@ -10,7 +10,7 @@ import type { Source } from '../ingest/sources.js';
 import type { ReadOptions } from '../ingest/reader.js';
 import type { FilterOptions, Predicate } from '../filter/index.js';
 import { emptyAccounting, type PartialResult } from '../pipeline.js';
-import { keyOf, hashKey, DEFAULT_COLLAPSE } from '../normalize/collapse.js';
+import { keyOf, idOf, identityHash, hashKey, DEFAULT_COLLAPSE } from '../normalize/collapse.js';
 import { HashWindow } from '../util/hashwindow.js';
 import { parallelCommand } from './commands.js';
 import { planTasks, type Task } from './plan.js';
@@ -135,6 +135,25 @@ export class Reconciler {
       } else if (known !== ih) this.reusedAcross++;
     }
   }
+
+  /**
+   * Checks a request the main thread selects (one left over by the tasks) for Audit-ID reuse
+   * against the IDs the tasks' selected requests used, as one pass would at its end.
+   */
+  reuseOf(r: AuditRecord): void {
+    if (r.auditID === '') return;
+    const id = hashKey(idOf(r));
+    const ih = identityHash(r);
+    const known = this.ids.get(id);
+    if (known === undefined) this.ids.set(id, ih);
+    else if (known !== ih) {
+      r.auditIDReused = true;
+      this.reusedAtEnd++;
+    }
+  }
+
+  /** Requests left over by the tasks that reuse an auditID (counted by reuseOf). */
+  reusedAtEnd = 0;
 
   /** Emits what is left, oldest first. */
   finish(emit: (r: AuditRecord) => void): void {
@@ -282,9 +301,11 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
     acc.requests++;
     if (o.filter(r)) {
       acc.used++;
+      reconciler.reuseOf(r);
       cmd.reducer.add(state, r);
     } else acc.skipped++;
   });
   acc.duplicates += reconciler.duplicates;
+  acc.auditIDReuse += reconciler.reusedAtEnd;
   return { state, acc };
 }
