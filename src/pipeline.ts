@@ -77,12 +77,12 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
   let stage = 'collapse';
   const reuse = new AuditIDReuse((o.collapse ?? DEFAULT_COLLAPSE).maxDone, o.partial === true);
   const collapser = new StageCollapser(
-    (r) => {
+    (r, identity) => {
       acc.requests++;
       stage = 'filter';
       if (filter === undefined || filter(r)) {
         acc.used++;
-        reuse.check(r);
+        reuse.check(r, identity);
         stage = component;
         onRecord(r);
       } else acc.skipped++;

@@ -60,6 +60,11 @@ export class RecentMap<V> {
   get(k: string): V | undefined {
     return this.map.get(k);
   }
+  /** Sets a key: an existing one keeps its place in the ring. */
+  set(k: string, v: V): void {
+    if (this.map.has(k)) this.map.set(k, v);
+    else this.addNew(k, v);
+  }
   /** Sets a key known to be absent. */
   addNew(k: string, v: V): void {
     const old = this.ring[this.next];
@@ -70,38 +75,21 @@ export class RecentMap<V> {
   }
 }
 
-/** A set that forgets its oldest member beyond a capacity: a ring of keys beside a Set. */
-export class RecentSet {
-  private readonly set = new Set<string>();
-  private readonly ring: (string | undefined)[];
-  private next = 0;
-  constructor(capacity: number) {
-    this.ring = new Array<string | undefined>(Math.max(1, capacity));
-  }
-  has(k: string): boolean {
-    return this.set.has(k);
-  }
-  add(k: string): void {
-    if (!this.set.has(k)) this.addNew(k);
-  }
-  /** `add` for a key known to be absent (saves a lookup on the hot path). */
-  addNew(k: string): void {
-    const old = this.ring[this.next];
-    if (old !== undefined) this.set.delete(old);
-    this.ring[this.next] = k;
-    this.set.add(k);
-    this.next = (this.next + 1) % this.ring.length;
-  }
-}
-
 interface Pending {
   rec: AuditRecord;
   seq: number;
+  /** Other requests are open under the same auditID (under extended keys). */
+  shared: boolean;
 }
 
 /** A request's auditID, scoped by cluster. */
 export function idOf(r: AuditRecord): string {
   return r.cluster === '' ? r.auditID : `${r.cluster}\u0000${r.auditID}`;
+}
+
+/** True when two events are stages of one request (the auditID aside: see the file comment). */
+export function sameRequest(a: AuditRecord, b: AuditRecord): boolean {
+  return a.verb === b.verb && a.requestURI === b.requestURI && a.subject === b.subject && a.impersonator === b.impersonator && (a.time === b.time || (a.provider === 'gke' && b.provider === 'gke'));
 }
 
 /**
@@ -113,13 +101,14 @@ export function identityHash(r: AuditRecord): number {
   return hashKey(`${r.provider === 'gke' ? '' : r.time}\u0000${r.verb}\u0000${r.requestURI}\u0000${r.subject}\u0000${r.impersonator}`);
 }
 
-/** The identity of a request across its stages: its auditID and a hash of the rest of its identity. */
-export function keyOf(r: AuditRecord): string {
-  return keyFrom(idOf(r), identityHash(r));
+/** The hash partial runs hand back for a request: its auditID and identity together. */
+export function requestHash(id: string, identity: number): number {
+  return hashKey(`${id}\u0000${identity}`);
 }
 
-function keyFrom(id: string, ih: number): string {
-  return `${id}\u0000${ih.toString(36)}`;
+/** requestHash of a record (the main thread's side of PartialResult.firstSeen and .completed). */
+export function requestHashOf(r: AuditRecord): number {
+  return requestHash(idOf(r), identityHash(r));
 }
 
 /**
@@ -139,10 +128,11 @@ export class AuditIDReuse {
     this.first = partial ? [] : null;
   }
 
-  check(r: AuditRecord): void {
+  /** `identity`: identityHash(r), which the collapser already took. */
+  check(r: AuditRecord, identity: number = identityHash(r)): void {
     if (r.auditID === '') return;
     const id = idOf(r);
-    const ih = identityHash(r);
+    const ih = identity;
     const known = this.ids.get(id);
     if (known === undefined) {
       this.ids.addNew(id, ih);
@@ -176,47 +166,64 @@ export function hashKey(k: string): number {
 }
 
 export class StageCollapser {
+  /**
+   * Requests waiting for their completing stage, by auditID; a second request open under the same
+   * ID (a reuse) waits under `ID NUL identity-hash` (found through `shared`).
+   */
   private readonly pending = new Map<string, Pending>();
   /** Insertion order of pending keys; stale entries (completed since) are skipped lazily. */
   private order: { key: string; seq: number }[] = [];
   private head = 0;
   private seq = 0;
-  private readonly done: RecentSet;
+  /** auditID → identity hash of the last request completed with it. */
+  private readonly done: RecentMap<number>;
   /** Events absorbed into another event of the same request. */
   duplicates = 0;
   /** Partial runs only: hashes of the keys first seen here, and of those completed here, in order (see `leftovers`). */
   private readonly track: { firstSeen: number[]; completed: number[] } | null;
 
   constructor(
-    private readonly emit: (r: AuditRecord) => void,
+    /** Receives each request once, with its identity hash (identityHash). */
+    private readonly emit: (r: AuditRecord, identity: number) => void,
     private readonly opts: CollapseOptions = DEFAULT_COLLAPSE,
     partial = false,
   ) {
-    this.done = new RecentSet(opts.maxDone);
+    this.done = new RecentMap(opts.maxDone);
     this.track = partial ? { firstSeen: [], completed: [] } : null;
   }
 
+  /**
+   * Stages meet by auditID, then are compared field by field (sameRequest): no key is built and
+   * nothing is hashed per event. A hash of the identity is taken once per request, when it
+   * completes (and for an event whose ID completed before: a late or repeated stage, or a reuse).
+   */
   add(r: AuditRecord): void {
     if (r.auditID === '') {
-      this.emit(r);
+      this.emit(r, 0);
       return;
     }
-    const key = keyOf(r);
-    if (this.done.has(key)) {
-      this.duplicates++;
-      return;
+    const id = idOf(r);
+    let key = id;
+    let prev = this.pending.get(id);
+    if (prev !== undefined && !sameRequest(prev.rec, r)) {
+      // Another request is open under this auditID: this event's own entry, if any, is apart.
+      key = `${id}\u0000${identityHash(r).toString(36)}`;
+      prev = prev.shared ? this.pending.get(key) : undefined;
     }
-    const prev = this.pending.get(key);
-    let h = 0;
-    if (prev === undefined && this.track !== null) this.track.firstSeen.push((h = hashKey(key)));
-    if (FINAL_STAGES.has(r.stage) || r.stage === '') {
-      if (prev !== undefined) {
-        this.pending.delete(key);
+    let ih = -1;
+    if (prev === undefined) {
+      const doneAs = this.done.get(id);
+      if (doneAs !== undefined && doneAs === (ih = identityHash(r))) {
         this.duplicates++;
+        return;
       }
-      this.done.addNew(key);
-      this.track?.completed.push(h || hashKey(key));
-      this.emit(r);
+      this.track?.firstSeen.push(requestHash(id, ih >= 0 ? ih : (ih = identityHash(r))));
+    }
+    if (FINAL_STAGES.has(r.stage) || r.stage === '') {
+      if (prev !== undefined) this.drop(key, id);
+      if (ih < 0) ih = identityHash(r);
+      this.complete(id, ih);
+      this.emit(r, ih);
       return;
     }
     if (prev !== undefined) {
@@ -225,12 +232,41 @@ export class StageCollapser {
       return;
     }
     const seq = this.seq++;
-    this.pending.set(key, { rec: r, seq });
+    if (key !== id) this.pending.get(id)!.shared = true;
+    this.pending.set(key, { rec: r, seq, shared: false });
     this.order.push({ key, seq });
     if (this.pending.size > this.opts.maxPending) this.evictOldest();
     // Entries of requests that completed since are stale: drop them once they outnumber the live
     // ones, so the queue stays proportional to the pending window (amortised O(1)).
     if (this.order.length - this.head > 2 * this.pending.size + 1024) this.compact();
+  }
+
+  /** A pending request completed (or evicted): counted as a duplicate stage and forgotten. */
+  private drop(key: string, id: string): void {
+    const p = this.pending.get(key)!;
+    this.pending.delete(key);
+    this.duplicates++;
+    // The ID's main entry carried the others: the first of them takes its place.
+    if (key === id && p.shared) this.promote(id);
+  }
+
+  /** After the main entry of a shared auditID left, moves another request open under it to the main key. */
+  private promote(id: string): void {
+    const prefix = `${id}\u0000`;
+    for (const [k, q] of this.pending) {
+      if (k.startsWith(prefix)) {
+        this.pending.delete(k);
+        q.shared = [...this.pending.keys()].some((x) => x.startsWith(prefix));
+        this.pending.set(id, q);
+        this.order.push({ key: id, seq: q.seq });
+        return;
+      }
+    }
+  }
+
+  private complete(id: string, ih: number): void {
+    this.done.set(id, ih);
+    this.track?.completed.push(requestHash(id, ih));
   }
 
   private compact(): void {
@@ -254,9 +290,11 @@ export class StageCollapser {
       const p = this.pending.get(key);
       if (p === undefined || p.seq !== seq) continue; // completed (or re-added) since
       this.pending.delete(key);
-      this.done.add(key);
-      this.track?.completed.push(hashKey(key));
-      this.emit(p.rec);
+      const id = idOf(p.rec);
+      if (key === id && p.shared) this.promote(id);
+      const ih = identityHash(p.rec);
+      this.complete(id, ih);
+      this.emit(p.rec, ih);
       return;
     }
   }
@@ -282,9 +320,10 @@ export class StageCollapser {
 
   /** Emits every request still waiting for its completion, oldest first. */
   flush(): void {
-    for (const [key, p] of this.pending) {
-      this.done.add(key);
-      this.emit(p.rec);
+    for (const p of [...this.pending.values()].sort((a, b) => a.seq - b.seq)) {
+      const ih = identityHash(p.rec);
+      this.done.set(idOf(p.rec), ih);
+      this.emit(p.rec, ih);
     }
     this.pending.clear();
     this.order = [];

@@ -10,7 +10,7 @@ import type { Source } from '../ingest/sources.js';
 import type { ReadOptions } from '../ingest/reader.js';
 import type { FilterOptions, Predicate } from '../filter/index.js';
 import { emptyAccounting, type PartialResult } from '../pipeline.js';
-import { keyOf, idOf, identityHash, hashKey, DEFAULT_COLLAPSE } from '../normalize/collapse.js';
+import { requestHashOf, idOf, identityHash, hashKey, DEFAULT_COLLAPSE } from '../normalize/collapse.js';
 import { HashWindow } from '../util/hashwindow.js';
 import { parallelCommand } from './commands.js';
 import { planTasks, type Task } from './plan.js';
@@ -122,7 +122,7 @@ export class Reconciler {
       else if (this.done.has(h)) this.repeats++;
     }
     for (const h of p.completed) this.done.add(h);
-    for (const r of p.leftovers) this.carry.set(hashKey(keyOf(r)), r);
+    for (const r of p.leftovers) this.carry.set(requestHashOf(r), r);
     const ids = p.firstIds;
     for (let i = 0; i + 1 < ids.length; i += 2) {
       const id = ids[i]!;

@@ -7,14 +7,14 @@ import { runCli, tmpDir, event } from '../helpers.js';
 import { generate, DEFAULT_GEN } from '../../src/gen/index.js';
 import { reconcile, mergeAccounting } from '../../src/parallel/run.js';
 import type { AuditRecord, InputAccounting } from '../../src/types.js';
-import { hashKey, keyOf } from '../../src/normalize/collapse.js';
+import { requestHashOf } from '../../src/normalize/collapse.js';
 import type { PartialResult } from '../../src/pipeline.js';
 
 process.env.KAUDIT_MIN_RANGE_BYTES = String(96 << 10);
 
 const rec = (auditID: string, stage: string): AuditRecord => ({ auditID, stage, cluster: '', time: '2026-03-02T10:00:00Z', verb: 'get', requestURI: '/api/v1/pods', subject: 'alice', impersonator: '' }) as AuditRecord;
 /** The key hash of the request with this auditID (every request here has the same identity otherwise). */
-const keyHash = (id: string): number => hashKey(keyOf(rec(id, '')));
+const keyHash = (id: string): number => requestHashOf(rec(id, ''));
 /** A task's partial result: what it left pending, the keys it saw first and those it completed, in order. */
 const part = (leftovers: AuditRecord[], firstSeen: string[] = [], completed = firstSeen.filter((k) => !leftovers.some((r) => r.auditID === k))): PartialResult => ({
   leftovers,
