@@ -106,7 +106,7 @@ Examples:
         const { renderSarif } = await import('../render/sarif.js');
         const { VERSION } = await import('./index.js');
         const { rules, results } = view.anomaliesSarif(report, acc.files[0]?.path ?? 'audit.log');
-        io.stdout.write(renderSarif({ name: 'kaudit', version: VERSION, uri: 'https://www.npmjs.com/package/kaudit' }, rules, results));
+        io.stdout.write(renderSarif({ name: 'kaudit', version: VERSION, uri: 'https://www.npmjs.com/package/kaudit' }, rules, results, report.input));
       } else io.stdout.write(await renderReport(opts.output, { report, view: view.anomaliesView }, { color: useColor(io) }));
       if (!opts.quiet && suppressed) io.stderr.write(`anomalies: ${suppressed} finding${suppressed === 1 ? '' : 's'} suppressed by --allow\n`);
       if (opts.failOn) {

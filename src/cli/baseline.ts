@@ -30,7 +30,7 @@ Examples:
     )
     .action(async (inputs: string[], opts: Opts) => {
       const { profiles, fromFile } = await import('../analyses/baseline/index.js');
-      const { readFile, writeFile } = await import('node:fs/promises');
+      const { readFile } = await import('node:fs/promises');
       let state = profiles.init({ examples: 0 });
       for (const f of opts.merge) {
         let text: string;
@@ -52,7 +52,8 @@ Examples:
       const file = profiles.finish(state, { input: acc });
       const text = JSON.stringify(file, null, 2) + '\n';
       if (opts.output) {
-        await writeFile(opts.output, text);
+        const { writeFileAtomic } = await import('../util/atomic.js');
+        await writeFileAtomic(opts.output, text);
         if (!opts.quiet) io.stderr.write(`baseline: ${Object.keys(file.subjects).length} subjects, ${file.requests} requests, ${file.window.from ?? '-'} → ${file.window.to ?? '-'} (${file.days} days) written to ${opts.output}\n`);
       } else io.stdout.write(text);
       setExit(0);

@@ -56,7 +56,7 @@ Examples:
         if (period.toMs <= period.fromMs) throw new UsageError('--period: the end is not after the start', 'give FROM..TO with FROM before TO');
       }
       const nowMs = opts.now ? parseTimeArg('--now', opts.now, io.now()) : io.now();
-      const [{ loadRbac }, { Authorizer }, { compliance }, { renderComplianceHtml }, view, { renderReport }, { csvRow }, { VERSION }, { createHash }, { readFile, writeFile }] = await Promise.all([
+      const [{ loadRbac }, { Authorizer }, { compliance }, { renderComplianceHtml }, view, { renderReport }, { csvRow }, { VERSION }, { createHash }, { readFile }] = await Promise.all([
         import('../rbac/load.js'),
         import('../rbac/authorizer.js'),
         import('../analyses/compliance/index.js'),
@@ -97,7 +97,8 @@ Examples:
       else if (opts.output === 'csv') text = csvRow(view.CHECK_CSV_COLUMNS) + view.checkCsvRows(report).map((r) => csvRow(r)).join('');
       else text = await renderReport(opts.output, { report, view: view.complianceView }, { color: useColor(io) });
       if (opts.out) {
-        await writeFile(opts.out, text);
+        const { writeFileAtomic } = await import('../util/atomic.js');
+        await writeFileAtomic(opts.out, text);
         if (!opts.quiet) io.stderr.write(`compliance: ${report.summary.checks.fail} fail, ${report.summary.checks.warn} warn, ${report.summary.checks.pass} pass; written to ${opts.out}\n`);
       } else io.stdout.write(text);
       setExit(0);

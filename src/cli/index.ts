@@ -37,8 +37,32 @@ function findCommand(argv: string[]): CommandEntry | undefined {
   return COMMANDS.find((c) => c.name === word);
 }
 
-export async function main(argv: string[], io: IO = processIO()): Promise<number> {
+/**
+ * The IO with a stdout that remembers whether anything was written (an internal error then says
+ * that what was printed is incomplete: streamed outputs cannot take back what they wrote).
+ */
+function watchStdout(io: IO): { io: IO; wrote: () => boolean } {
+  let wrote = false;
+  const out = io.stdout;
+  const stdout = new Proxy(out, {
+    get(target, prop) {
+      if (prop === 'write') {
+        return (chunk: string | Uint8Array, ...rest: unknown[]) => {
+          if (chunk.length > 0) wrote = true;
+          return (target.write as (...a: unknown[]) => boolean)(chunk, ...rest);
+        };
+      }
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  return { io: { ...io, stdout }, wrote: () => wrote };
+}
+
+export async function main(argv: string[], rawIO: IO = processIO()): Promise<number> {
   let exit = 0;
+  const watched = watchStdout(rawIO);
+  const io = watched.io;
   const program = new Command('audit')
     .description('kaudit: offline analysis of Kubernetes API-server audit logs')
     .version(VERSION, '-V, --version')
@@ -67,7 +91,7 @@ Exit codes: 0 ok, 1 findings over a threshold you set, 2 usage or input error.`,
     } else program.command(c.name).summary(c.summary).description(c.summary);
   }
 
-  if (io.stdout === process.stdout) {
+  if (rawIO.stdout === process.stdout) {
     process.stdout.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'EPIPE') process.exit(exit);
     });
@@ -83,7 +107,7 @@ Exit codes: 0 ok, 1 findings over a threshold you set, 2 usage or input error.`,
       if (e instanceof UsageError || e instanceof InputError) io.stderr.write(`  fix: ${e.fix}\n`);
       return 2;
     }
-    io.stderr.write(formatInternalError(asInternal(e, 'command', '') as InternalError, argv));
+    io.stderr.write(formatInternalError(asInternal(e, 'command', '') as InternalError, argv, watched.wrote()));
     return 2;
   }
 }
@@ -97,7 +121,7 @@ function shellWord(a: string): string {
  * The message of an internal error: it says "internal error", names the command, the component and
  * the input position, says that nothing was written, and asks for a report with the exact command.
  */
-export function formatInternalError(e: InternalError, argv: string[]): string {
+export function formatInternalError(e: InternalError, argv: string[], printed = false): string {
   const clean = (s: string): string => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
   const command = argv.find((a) => !a.startsWith('-')) ?? '';
   const where = e.where ? `, at ${clean(e.where)}` : '';
@@ -108,7 +132,9 @@ export function formatInternalError(e: InternalError, argv: string[]): string {
     .join('');
   return (
     `audit: internal error in \`audit ${clean(command)}\` (component: ${clean(e.component)}${where}): ${clean(e.message)}\n` +
-    `audit: this is a bug in kaudit, not a problem with the input; the run stopped and no result was written (exit 2).\n` +
+    (printed
+      ? `audit: this is a bug in kaudit, not a problem with the input; the run stopped, and what was printed above is incomplete: do not use it (exit 2).\n`
+      : `audit: this is a bug in kaudit, not a problem with the input; the run stopped and no result was written (exit 2).\n`) +
     `audit: please report it with the exact command you ran: audit ${clean(argv.map(shellWord).join(' '))}\n` +
     stack
   );

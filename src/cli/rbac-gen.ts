@@ -105,14 +105,19 @@ Examples:
       if (opts.output === 'report') {
         io.stdout.write(JSON.stringify({ ...report, policies: report.policies.map((p) => ({ ...p, objects: p.objects.map(toPlainObject) })) }, null, 2) + '\n');
       } else if (opts.outDir) {
-        const { mkdir, writeFile } = await import('node:fs/promises');
+        const { mkdir } = await import('node:fs/promises');
         const { join, resolve, sep } = await import('node:path');
-        await mkdir(opts.outDir, { recursive: true });
+        const { writeFileAtomic } = await import('../util/atomic.js');
         const root = resolve(opts.outDir);
-        for (const p of report.policies) {
-          const file = join(opts.outDir, safeFileName(subjectLabel(p.subject), opts.output === 'yaml' ? 'yaml' : 'json'));
+        // Every file is rendered before any is written: a failure leaves the directory as it was.
+        const files = report.policies.map((p) => {
+          const file = join(opts.outDir!, safeFileName(subjectLabel(p.subject), opts.output === 'yaml' ? 'yaml' : 'json'));
           if (!resolve(file).startsWith(root + sep)) throw new Error(`refusing to write outside ${opts.outDir}: ${file}`);
-          await writeFile(file, render(p.objects));
+          return { file, text: render(p.objects) };
+        });
+        await mkdir(opts.outDir, { recursive: true });
+        for (const { file, text } of files) {
+          await writeFileAtomic(file, text);
           if (!opts.quiet) io.stderr.write(`wrote ${file}\n`);
         }
       } else io.stdout.write(render(objects));

@@ -245,7 +245,7 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
     let live = poolSize;
     const start = (w: Worker): void => {
       if (fallback !== null) return;
-      if (errors.some((e) => e.kind === 'strict') || next >= tasks.length) {
+      if (errors.length > 0 || next >= tasks.length) {
         void w.terminate();
         if (--live === 0) resolve();
         return;

@@ -1,5 +1,6 @@
 // The accounting numbers every command reports, in one wording.
 import type { Cell, InputAccounting } from '../types.js';
+import type { JunitCase } from './junit.js';
 
 /** `yes`, or `no: FILE (why), …`: whether every input was read to its end. */
 export function completeness(a: InputAccounting): string {
@@ -29,4 +30,11 @@ export function accountingLine(a: InputAccounting): string {
     `${a.ignored ? `, ${a.ignored} ignored` : ''}${a.auditIDReuse ? `, ${a.auditIDReuse} reused Audit-ID${a.auditIDReuse === 1 ? '' : 's'}` : ''}; ` +
     `${a.used} used, ${a.skipped} skipped by filters; read to the end: ${a.complete ? 'yes' : 'no'}`
   );
+}
+
+/** A JUnit test case that fails when not every input was read to its end (CI must not pass a partial run). */
+export function inputJunitCase(a: InputAccounting): JunitCase {
+  const c: JunitCase = { classname: 'kaudit.input', name: 'every input read to its end' };
+  if (!a.complete) c.failure = { message: 'not every input was read to its end; the results are partial', text: completeness(a) };
+  return c;
 }

@@ -1,6 +1,7 @@
 // SARIF 2.1.0 for code scanning: one result per finding, rule ids from the rule tables.
 import { createHash } from 'node:crypto';
 import type { Severity } from '../rules/sensitive.js';
+import type { InputAccounting } from '../types.js';
 
 export interface SarifRule {
   id: string;
@@ -21,7 +22,21 @@ export interface SarifResult {
 const LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = { critical: 'error', high: 'error', medium: 'warning', low: 'note' };
 const SECURITY_SEVERITY: Record<Severity, string> = { critical: '9.5', high: '8.0', medium: '5.5', low: '2.0' };
 
-export function renderSarif(tool: { name: string; version: string; uri: string }, rules: SarifRule[], results: SarifResult[]): string {
+/**
+ * SARIF 2.1.0 `invocation` (§3.20) of a run over audit logs: executionSuccessful is false when not
+ * every input was read to its end (InputAccounting.complete), with one error notification per
+ * such input, so that a code-scanning gate never reads a partial run as a clean one.
+ */
+export function sarifInvocation(input: InputAccounting): Record<string, unknown> {
+  const bad = input.files.filter((f) => !f.complete);
+  return {
+    executionSuccessful: input.complete,
+    ...(bad.length ? { toolExecutionNotifications: bad.map((f) => ({ level: 'error', message: { text: `${f.path} was not read to its end: ${f.incomplete}` } })) } : {}),
+  };
+}
+
+/** `input`: the run's accounting, for the invocation (see sarifInvocation). */
+export function renderSarif(tool: { name: string; version: string; uri: string }, rules: SarifRule[], results: SarifResult[], input?: InputAccounting): string {
   const doc = {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
@@ -41,6 +56,7 @@ export function renderSarif(tool: { name: string; version: string; uri: string }
             })),
           },
         },
+        ...(input ? { invocations: [sarifInvocation(input)] } : {}),
         results: results.map((r) => ({
           ruleId: r.ruleId,
           ruleIndex: rules.findIndex((x) => x.id === r.ruleId),

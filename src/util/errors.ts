@@ -68,7 +68,9 @@ export function isKauditError(e: unknown): e is UsageError | InputError | Strict
  * input and --strict errors, and errors already classified, pass through unchanged.
  */
 export function asInternal(e: unknown, component: string, where: string): unknown {
-  if (isKauditError(e) || e instanceof InternalError) return e;
+  if (isKauditError(e)) return e;
+  // Classified deeper down (a rule, a renderer) without knowing the input position: add it.
+  if (e instanceof InternalError) return e.where || !where ? e : new InternalError(e.message, e.component, where, e.origin);
   const err = e instanceof Error ? e : new Error(String(e));
   return new InternalError(err.message, component, where, err.stack ?? err.message);
 }

@@ -7,6 +7,11 @@ import { DENIED_BURST, DETECTION_RULES, matchingRules, renderReason } from '../.
 import { SENSITIVE, SEVERITY_RANK, type Severity } from '../../rules/sensitive.js';
 import { cmp } from '../../util/counter.js';
 import { widenSpan, mergeSpan } from '../../util/span.js';
+import { faultCounter } from '../../util/fault.js';
+import { asInternal } from '../../util/errors.js';
+
+/** KAUDIT_TEST_FAULT=rule:N (util/fault.ts): set when the analysis starts, null unless asked for. */
+let ruleFault: (() => void) | null = null;
 
 export const EXAMPLES = 5;
 
@@ -128,6 +133,7 @@ function detection(s: AnomalyState, r: AuditRecord, rule: { id: string; severity
 
 export const anomalies: Reducer<AnomalyState, AnomalyReport, AnomalyOptions> = {
   init(opts) {
+    ruleFault = faultCounter('rule');
     return { opts, train: opts.trainUntilMs !== null ? profiles.init({ examples: 0 }) : null, detect: profiles.init({ examples: EXAMPLES }), detections: new Map(), denials: new Map() };
   },
 
@@ -137,7 +143,14 @@ export const anomalies: Reducer<AnomalyState, AnomalyReport, AnomalyOptions> = {
       return;
     }
     profiles.add(s.detect, r);
-    for (const rule of matchingRules(r)) detection(s, r, rule, renderReason(rule.reason ?? rule.description, r));
+    // Where detections are evaluated against a record: an exception here is an internal error of
+    // the `rule` component (the rule engine keeps this call and this wrapping).
+    try {
+      ruleFault?.();
+      for (const rule of matchingRules(r)) detection(s, r, rule, renderReason(rule.reason ?? rule.description, r));
+    } catch (e) {
+      throw asInternal(e, 'rule', '');
+    }
     if (r.decision === 'forbid' && Number.isFinite(r.timeMs)) {
       const { count, minutes } = s.opts.deniedBurst;
       let q = s.denials.get(r.subject);

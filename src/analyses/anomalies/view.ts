@@ -4,6 +4,7 @@ import type { AnomalyReport } from './index.js';
 import { BASELINE_FINDINGS } from './index.js';
 import { DETECTION_RULES, DENIED_BURST } from '../../rules/detections.js';
 import type { SarifResult, SarifRule } from '../../render/sarif.js';
+import { completeness } from '../../render/accounting.js';
 
 export function anomaliesView(r: AnomalyReport): View {
   const s = r.summary;
@@ -19,6 +20,7 @@ export function anomaliesView(r: AnomalyReport): View {
           ['judged', r.detection.from ? `${r.detection.from} → ${r.detection.to}` : '(no requests)'],
           ['findings', `${s.findings}: ${s.bySeverity.critical} critical, ${s.bySeverity.high} high, ${s.bySeverity.medium} medium, ${s.bySeverity.low} low`],
           ['suppressed by --allow', s.suppressed],
+          ['read to the end', completeness(r.input)],
         ],
       },
       {
