@@ -178,7 +178,7 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
     } catch (e) {
       throw asInternal(e, 'reader', at ? formatLoc(at) : src.path);
     }
-    stats.format = res.format === 'jsonl' && containerFormat ? containerFormat : res.format;
+    stats.format = (res.format === 'jsonl' || res.format === 'json-array') && containerFormat ? containerFormat : res.format;
     stats.gzip = res.gzip;
     stats.providers = [...providers].sort();
     if (res.incomplete) {

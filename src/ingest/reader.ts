@@ -250,12 +250,12 @@ async function readBody(src: Source, raw: RawInput, sink: IngestSink, opts: Read
       return { format: 'csv', gzip, incomplete: ended ? endedReason(ended) : '' };
     }
     case 'cloudwatch-text': {
-      const ended = await readLines(chunks, file, sink, opts.maxLineBytes, fromFirstBrace);
+      const { ended } = await readLines(chunks, file, sink, opts.maxLineBytes, fromFirstBrace);
       return { format: 'cloudwatch-text', gzip, incomplete: ended ? endedReason(ended) : '' };
     }
     default: {
-      const ended = await readLines(chunks, file, sink, opts.maxLineBytes, undefined, opts.prefilter);
-      return { format: 'jsonl', gzip, incomplete: ended ? endedReason(ended) : '' };
+      const { ended, wrapper } = await readLines(chunks, file, sink, opts.maxLineBytes, undefined, opts.prefilter);
+      return { format: wrapper || 'jsonl', gzip, incomplete: ended ? endedReason(ended) : '' };
     }
   }
 }
@@ -322,7 +322,7 @@ const NUL_REASON = "NUL bytes (a crash, or a preallocated file's unwritten tail)
  * wrapper: that is streamed item by item. A leading run of NUL bytes is one rejection of its own.
  * Returns the error the input stream raised (a truncated gzip member), after counting it, or null.
  */
-export async function readLines(chunks: AsyncIterable<Buffer>, file: string, sink: IngestSink, maxLineBytes: number, strip?: (line: string) => string, prefilter?: (line: string) => boolean): Promise<Error | null> {
+export async function readLines(chunks: AsyncIterable<Buffer>, file: string, sink: IngestSink, maxLineBytes: number, strip?: (line: string) => string, prefilter?: (line: string) => boolean): Promise<{ ended: Error | null; wrapper: string }> {
   const decoder = new StringDecoder('utf8');
   let tail = '';
   let lineNo = 0;
@@ -341,8 +341,12 @@ export async function readLines(chunks: AsyncIterable<Buffer>, file: string, sin
 
   /** A JSON text of values (a line that JSON.parse refused, or a long wrapper line): values get `item` locations. */
   const valueStream = (line: number): JsonStream => new JsonStream(sink, (item) => ({ file, line, unit: 'line', item }));
+  /** The first wrapper format a line was streamed as (a Firehose object's `cloudwatch-subscription`). */
+  let wrapper = '';
   const finishValues = (p: JsonStream, line: number, parseMessage: string, prefix = ''): void => {
-    if (p.end()) return;
+    const ok = p.end();
+    if (!wrapper && p.consumer.format !== 'json') wrapper = p.consumer.format;
+    if (ok) return;
     const msg = parseMessage || parserMessage(p.error!);
     if (p.consumer.item === 0) reject({ file, line, unit: 'line' }, `${prefix}not JSON (${msg})`);
     else reject({ file, line, unit: 'line', item: p.consumer.item + 1 }, `${prefix}malformed JSON after value ${p.consumer.item} of this line (${parserMessage(p.error!)})`);
@@ -466,5 +470,5 @@ export async function readLines(chunks: AsyncIterable<Buffer>, file: string, sin
   }
   // A stream that ended early is counted once even when it ended at a line's end.
   if (ended && rejected === before) reject({ file, line: lineNo + 1, unit: 'line' }, `input ended early (${ended.message})`);
-  return ended;
+  return { ended, wrapper };
 }

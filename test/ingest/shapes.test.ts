@@ -147,7 +147,7 @@ describe('EKS through CloudWatch Logs and Firehose to S3', () => {
     const r = await runCli(['summary', `${S}/firehose-s3-object.gz`, '-o', 'json']);
     const a = json(r).input;
     expect(a).toMatchObject({ events: 3, requests: 3, rejected: 0, ignored: 1, complete: true });
-    expect(a.files[0]).toMatchObject({ providers: ['eks'], gzip: true, ignored: 1 });
+    expect(a.files[0]).toMatchObject({ providers: ['eks'], gzip: true, ignored: 1, format: 'cloudwatch-subscription' });
     balanced(a);
     expect(r.stderr).toMatch(/note: 1 value ignored: not audit events by design \(CloudWatch Logs control messages\)/);
     expect((await runCli(['summary', '--strict', `${S}/firehose-s3-object.gz`, '-q'])).code).toBe(0);
