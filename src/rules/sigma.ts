@@ -132,7 +132,11 @@ function fieldItem(key: string, value: unknown): Condition {
     return wrap(join(conds));
   }
   if (has('fieldref')) {
-    const conds = values.map((v) => f({ equalsField: target(String(v)).path, ignoreCase: ci }));
+    const conds = values.map((v) => {
+      const other = target(String(v));
+      const c = f({ equalsField: other.path, ignoreCase: ci });
+      return other.impersonated ? { all: [{ field: 'impersonator', exists: true }, c] } : c;
+    });
     const c = join(conds);
     return wrap(has('neq') ? { not: c } : c);
   }
