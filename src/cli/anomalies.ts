@@ -114,10 +114,7 @@ Examples:
         const sarif = view.anomaliesSarif(report, acc.files[0]?.path ?? 'audit.log', rules.rules.map((r) => ruleInfo(r.doc)));
         io.stdout.write(renderSarif({ name: 'kaudit', version: VERSION, uri: 'https://www.npmjs.com/package/kaudit' }, sarif.rules, sarif.results));
       } else io.stdout.write(await renderReport(opts.output, { report, view: view.anomaliesView }, { color: useColor(io) }));
-      if (!opts.quiet && report.rules.notEvaluated.length) {
-        const n = report.rules.notEvaluated.reduce((a, x) => a + x.requests, 0);
-        io.stderr.write(`anomalies: ${new Set(report.rules.notEvaluated.map((x) => x.rule)).size} rules could not judge ${n} request checks (not evaluated: ${[...new Set(report.rules.notEvaluated.map((x) => x.reason))].join(', ')}); see "Not evaluated" in the report\n`);
-      }
+      if (!opts.quiet && report.rules.notEvaluated.length) io.stderr.write(`anomalies: ${view.notEvaluatedLine(report)}: see "Not evaluated" in the report\n`);
       if (!opts.quiet && suppressed) io.stderr.write(`anomalies: ${suppressed} finding${suppressed === 1 ? '' : 's'} suppressed by --allow\n`);
       if (opts.failOn) {
         const bar = SEVERITY_RANK[opts.failOn as 'low'];

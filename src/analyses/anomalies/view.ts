@@ -17,6 +17,15 @@ export function sourceLabel(i: RuleInfo): string {
   return i.source.file;
 }
 
+/** "14 rules could not judge some requests (up to 145 each; body not logged)", or '' when every rule judged every request. */
+export function notEvaluatedLine(r: AnomalyReport): string {
+  const ne = r.rules.notEvaluated;
+  if (!ne.length) return '';
+  const rules = new Set(ne.map((x) => x.rule)).size;
+  const most = Math.max(...ne.map((x) => x.requests));
+  return `${rules} rule${rules === 1 ? '' : 's'} could not judge some requests (up to ${most} each; ${[...new Set(ne.map((x) => x.reason))].sort().join(', ')})`;
+}
+
 export function anomaliesView(r: AnomalyReport): View {
   const s = r.summary;
   const b = r.baseline;
@@ -33,7 +42,7 @@ export function anomaliesView(r: AnomalyReport): View {
           ['detection rules', rulesLine(r)],
           ['findings', `${s.findings}: ${s.bySeverity.critical} critical, ${s.bySeverity.high} high, ${s.bySeverity.medium} medium, ${s.bySeverity.low} low`],
           ['suppressed by --allow', s.suppressed],
-          ['not evaluated', r.rules.notEvaluated.length ? `${r.rules.notEvaluated.reduce((n, x) => n + x.requests, 0)} request checks by ${new Set(r.rules.notEvaluated.map((x) => x.rule)).size} rules (see below)` : 'none'],
+          ['not evaluated', notEvaluatedLine(r) || 'none'],
         ],
       },
       {

@@ -51,6 +51,13 @@ function distance(a: string, b: string): number {
 /** Values of a path for the current record or element; UNKNOWN when a body it needs was not logged. */
 export type Resolver = (c: EvalContext) => unknown[] | typeof UNKNOWN;
 
+/** The getter of a plain scalar record field (verb, subject, code…), for conditions that need no array of values. */
+function scalarGetter(text: string, inScope: boolean): ((r: AuditRecord) => unknown) | null {
+  if (inScope || !/^[A-Za-z]+$/.test(text)) return null;
+  const def = FIELDS.get(text);
+  return def && (def.type === 'string' || def.type === 'number') ? def.get : null;
+}
+
 /** Builds the resolver of a path; `inScope` when compiled inside some/every/none. */
 export function resolver(text: string, where: string, inScope: boolean): Resolver {
   let p: ParsedPath;
@@ -152,8 +159,13 @@ function compileField(c: FieldCondition, where: string, defs: Definitions, inSco
   const ci = c.ignoreCase === true;
   const q = c.quantifier ?? 'any';
   const plainField = /^[A-Za-z]+$/.test(c.field) && !inScope ? c.field : '';
+  const scalar = scalarGetter(c.field, inScope);
   if (op === 'exists') {
     const want = c.exists === true;
+    if (scalar) return (ctx) => {
+      const v = scalar(ctx.rec);
+      return (v !== null && v !== undefined && v !== '') === want ? T : F;
+    };
     return (ctx) => {
       const vs = resolve(ctx);
       if (vs === UNKNOWN) return U;
@@ -213,6 +225,17 @@ function compileField(c: FieldCondition, where: string, defs: Definitions, inSco
     throw new CompileError(ow, (e as Error).message);
   }
   const p = pred;
+  if (scalar) {
+    // One value or none: no array, no closure per request.
+    if (q === 'none') return (ctx) => {
+      const v = scalar(ctx.rec);
+      return v === null || v === undefined || !p(v) ? T : F;
+    };
+    return (ctx) => {
+      const v = scalar(ctx.rec);
+      return v !== null && v !== undefined && p(v) ? T : F;
+    };
+  }
   return quantified(() => p, resolve, q);
 }
 

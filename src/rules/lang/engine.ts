@@ -3,8 +3,10 @@
 // `engine.evaluate(record, emit)` for each record → `engine.stats()`. It does no I/O and keeps no
 // clock, so `audit anomalies` and a live stream (`audit follow --findings`) use it alike.
 //
-// State is bounded: at most `maxKeys` keys per stateful rule (the least recently used key is dropped
-// and counted), `count` events per threshold key, `maxValuesPerKey` values per first-seen key.
+// State is bounded: at most `maxKeys` keys per stateful rule, kept in two generations (a key used in
+// the current or the previous generation survives; the keys of an older generation are dropped and
+// counted, in O(1) whatever the churn), `count` events per threshold key, `maxValuesPerKey` values
+// per first-seen key.
 // Stateful rules judge requests in the order they are read; a threshold window is found whatever
 // the order among the last `count` requests of a key.
 import type { AuditRecord } from '../../types.js';
@@ -42,13 +44,11 @@ interface WindowEvent extends HitEvent {
 }
 
 interface RuleState {
-  keys: Map<string, unknown>;
+  /** Keys used in this generation… */
+  cur: Map<string, unknown>;
+  /** …and in the one before; an older generation is dropped whole when `cur` fills up. */
+  prev: Map<string, unknown>;
   stats: RuleStats;
-}
-
-function touch<V>(m: Map<string, V>, key: string, v: V): void {
-  m.delete(key);
-  m.set(key, v);
 }
 
 export class DetectionEngine {
@@ -61,7 +61,7 @@ export class DetectionEngine {
     readonly set: RuleSet,
     private readonly limits: EngineLimits = DEFAULT_LIMITS,
   ) {
-    this.state = set.rules.map((r) => ({ keys: new Map(), stats: { rule: r.doc.id, matched: 0, notEvaluated: {}, evictedKeys: 0 } }));
+    this.state = set.rules.map((r) => ({ cur: new Map(), prev: new Map(), stats: { rule: r.doc.id, matched: 0, notEvaluated: {}, evictedKeys: 0 } }));
   }
 
   /** The rules that can match a request with this verb, resource and subject kind (memoized). */
@@ -84,7 +84,7 @@ export class DetectionEngine {
   evaluate(r: AuditRecord, emit: (h: Hit) => void): void {
     const c = this.ctx;
     c.rec = r;
-    c.bodies.clear();
+    if (c.bodies.size) c.bodies.clear();
     c.scope = undefined;
     c.inScope = false;
     for (const rule of this.candidates(r)) {
@@ -116,17 +116,19 @@ export class DetectionEngine {
     return Object.fromEntries(by.map((f, i) => [f, rule.by[i]!(r)]));
   }
 
+  /** The state of a key: from this generation, carried over from the previous one, or new. */
   private bounded<V>(st: RuleState, key: string, make: () => V): V {
-    const m = st.keys as Map<string, V>;
-    let v = m.get(key);
-    if (v === undefined) {
-      v = make();
-      m.set(key, v);
-      if (m.size > this.limits.maxKeys) {
-        m.delete(m.keys().next().value!);
-        st.stats.evictedKeys++;
-      }
-    } else touch(m, key, v);
+    let v = st.cur.get(key) as V | undefined;
+    if (v !== undefined) return v;
+    v = st.prev.get(key) as V | undefined;
+    if (v !== undefined) st.prev.delete(key);
+    else v = make();
+    if (st.cur.size >= Math.max(1, Math.floor(this.limits.maxKeys / 2))) {
+      st.stats.evictedKeys += st.prev.size;
+      st.prev = st.cur;
+      st.cur = new Map();
+    }
+    st.cur.set(key, v);
     return v;
   }
 
@@ -187,10 +189,17 @@ export class DetectionEngine {
       if (v !== T) return;
     }
     const steps = rule.steps;
-    const truths = steps.map((s) => evaluateRule(rule, c, s));
-    if (truths.every((t) => t === F)) return;
-    if (truths.some((t) => t === U)) st.stats.notEvaluated[c.why] = (st.stats.notEvaluated[c.why] ?? 0) + 1;
-    if (!truths.some((t) => t === T) || !this.timed(st, r)) return;
+    let anyT = false;
+    let anyU = false;
+    const truths: Truth[] = [];
+    for (const s of steps) {
+      const t = evaluateRule(rule, c, s);
+      truths.push(t);
+      if (t === T) anyT = true;
+      else if (t === U) anyU = true;
+    }
+    if (anyU) st.stats.notEvaluated[c.why] = (st.stats.notEvaluated[c.why] ?? 0) + 1;
+    if (!anyT || !this.timed(st, r)) return;
     st.stats.matched++;
     const { withinMs } = rule.doc.sequence!;
     const prog = this.bounded<({ startMs: number; lastMs: number; events: HitEvent[] } | null)[]>(st, this.keyOf(rule.by, r), () => steps.map(() => null));

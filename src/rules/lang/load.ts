@@ -128,13 +128,15 @@ export function compileRules(docs: RuleDoc[], defs: Definitions, errors: RuleErr
       const steps = d.sequence ? d.sequence.steps.map((s, i) => compileCondition(s, `sequence.steps[${i}]`, defs)) : [];
       const by = d.threshold?.by ?? d.firstSeen?.by ?? d.sequence?.by ?? [];
       const value = d.firstSeen?.value ?? [];
+      const gate: Condition | null = d.match ?? (d.sequence ? { any: d.sequence.steps } : null);
       out.push({
         doc: d,
         index: out.length,
         match,
-        verbs: requiredValues(d.match, 'verb', defs),
-        resources: requiredValues(d.match, 'resource', defs),
-        subjectKinds: requiredValues(d.match, 'subjectKind', defs),
+        // A sequence without a common match can only involve requests some step matches.
+        verbs: requiredValues(gate, 'verb', defs),
+        resources: requiredValues(gate, 'resource', defs),
+        subjectKinds: requiredValues(gate, 'subjectKind', defs),
         steps,
         by: by.map(fieldGetter),
         value: value.map(fieldGetter),

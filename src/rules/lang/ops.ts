@@ -7,6 +7,27 @@ import { RE2JS } from 're2js';
 
 export type Pred = (v: unknown) => boolean;
 
+const MEMO_MAX = 4096;
+const MEMO_KEY_MAX = 512;
+
+/**
+ * Remembers a text predicate's answers: user agents, URIs and names repeat across millions of
+ * requests. Bounded (cleared when full) and only for short texts.
+ */
+function memo(f: (s: string) => boolean): (s: string) => boolean {
+  let m = new Map<string, boolean>();
+  return (s) => {
+    if (s.length > MEMO_KEY_MAX) return f(s);
+    let r = m.get(s);
+    if (r === undefined) {
+      r = f(s);
+      if (m.size >= MEMO_MAX) m = new Map();
+      m.set(s, r);
+    }
+    return r;
+  };
+}
+
 /** Strings, numbers and booleans as text (objects and null have none). */
 export function asText(v: unknown): string | null {
   if (typeof v === 'string') return v;
@@ -120,23 +141,27 @@ export function globPred(patterns: readonly string[], ignoreCase: boolean): Pred
     if (t.length === 3 && t[0] === 1 && t[2] === 1 && typeof t[1] === 'string') return (s: string) => s.includes(t[1] as string);
     return (s: string) => globMatch(t, s);
   });
-  return (v) => {
-    let s = asText(v);
-    if (s === null) return false;
-    if (ignoreCase) s = s.toLowerCase();
-    for (const f of fns) if (f(s)) return true;
+  const test = memo((s) => {
+    const t = ignoreCase ? s.toLowerCase() : s;
+    for (const f of fns) if (f(t)) return true;
     return false;
+  });
+  return (v) => {
+    const s = asText(v);
+    return s !== null && test(s);
   };
 }
 
 export function textPred(kind: 'contains' | 'startswith' | 'endswith', xs: readonly string[], ignoreCase: boolean): Pred {
   const needles = ignoreCase ? xs.map((x) => x.toLowerCase()) : [...xs];
-  return (v) => {
-    let s = asText(v);
-    if (s === null) return false;
-    if (ignoreCase) s = s.toLowerCase();
-    for (const n of needles) if (kind === 'contains' ? s.includes(n) : kind === 'startswith' ? s.startsWith(n) : s.endsWith(n)) return true;
+  const test = memo((s) => {
+    const t = ignoreCase ? s.toLowerCase() : s;
+    for (const n of needles) if (kind === 'contains' ? t.includes(n) : kind === 'startswith' ? t.startsWith(n) : t.endsWith(n)) return true;
     return false;
+  });
+  return (v) => {
+    const s = asText(v);
+    return s !== null && test(s);
   };
 }
 
@@ -159,11 +184,13 @@ export function compileRegex(pattern: string, flags: RegexFlags = {}): RE2JS {
 /** Unanchored search (add ^ and $ to match the whole value). */
 export function regexPred(patterns: readonly string[], flags: RegexFlags): Pred {
   const res = patterns.map((p) => compileRegex(p, flags));
-  return (v) => {
-    const s = asText(v);
-    if (s === null) return false;
+  const test = memo((s) => {
     for (const re of res) if (re.test(s)) return true;
     return false;
+  });
+  return (v) => {
+    const s = asText(v);
+    return s !== null && test(s);
   };
 }
 
@@ -188,11 +215,11 @@ export function cidrPred(cidrs: readonly string[]): Pred {
     if (!ip || !(n >= 0 && n <= max) || c.split('/').length > 2) throw new Error(`${JSON.stringify(c)} is not a CIDR block (a.b.c.d/n or x:y::/n)`);
     list.addSubnet(ip[0], n, ip[1]);
   }
-  return (v) => {
-    if (typeof v !== 'string') return false;
-    const ip = ipOf(v);
+  const test = memo((s) => {
+    const ip = ipOf(s);
     return ip !== null && list.check(ip[0], ip[1]);
-  };
+  });
+  return (v) => typeof v === 'string' && test(v);
 }
 
 export function numberPred(op: 'gt' | 'gte' | 'lt' | 'lte', x: number): Pred {
