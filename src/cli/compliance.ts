@@ -56,7 +56,11 @@ Examples:
         if (period.toMs <= period.fromMs) throw new UsageError('--period: the end is not after the start', 'give FROM..TO with FROM before TO');
       }
       const nowMs = opts.now ? parseTimeArg('--now', opts.now, io.now()) : io.now();
-      const [{ loadRbac }, { Authorizer }, { compliance }, { renderComplianceHtml }, view, { renderReport }, { csvRow }, { VERSION }, { createHash }, { readFile, writeFile }] = await Promise.all([
+      // The destination is checked before anything is read, against the RBAC export and the logs.
+      const { prepareOutputFile } = await import('./outfile.js');
+      const out = opts.out ? prepareOutputFile('--out', opts.out) : null;
+      if (out) out.checkInputs((await (await import('../ingest/sources.js')).expandInputs(opts.rbac)).map((s) => s.path));
+      const [{ loadRbac }, { Authorizer }, { compliance }, { renderComplianceHtml }, view, { renderReport }, { csvRow }, { VERSION }, { createHash }, { readFile }] = await Promise.all([
         import('../rbac/load.js'),
         import('../rbac/authorizer.js'),
         import('../analyses/compliance/index.js'),
@@ -90,14 +94,14 @@ Examples:
         rbacFiles,
         rbacDigest: createHash('sha256').update(canonical).digest('hex'),
       });
-      const acc = await runInputs(io, inputs, opts, (r) => compliance.add(state, r), [], true);
+      const acc = await runInputs(io, inputs, { ...opts, outputs: out ? [out] : [] }, (r) => compliance.add(state, r), [], true);
       const report = compliance.finish(state, { input: acc });
       let text: string;
       if (opts.output === 'html') text = renderComplianceHtml(report);
       else if (opts.output === 'csv') text = csvRow(view.CHECK_CSV_COLUMNS) + view.checkCsvRows(report).map((r) => csvRow(r)).join('');
       else text = await renderReport(opts.output, { report, view: view.complianceView }, { color: useColor(io) });
-      if (opts.out) {
-        await writeFile(opts.out, text);
+      if (out) {
+        await out.write(text);
         if (!opts.quiet) io.stderr.write(`compliance: ${report.summary.checks.fail} fail, ${report.summary.checks.warn} warn, ${report.summary.checks.pass} pass; written to ${opts.out}\n`);
       } else io.stdout.write(text);
       setExit(0);
