@@ -1,5 +1,6 @@
 // `audit baseline FILES… -o baseline.json`: per-subject behaviour profiles, versioned JSON.
 import type { Command } from 'commander';
+import { visible } from '../render/sanitize.js';
 import type { IO } from './io.js';
 import { addFilterOptions, addInputOptions, addJobsOption, runReducer, type FilterFlags, type InputOptions, collect } from './common.js';
 import { UsageError } from '../util/errors.js';
@@ -57,7 +58,7 @@ Examples:
       const text = JSON.stringify(file, null, 2) + '\n';
       if (out) {
         await out.write(text);
-        if (!opts.quiet) io.stderr.write(`baseline: ${Object.keys(file.subjects).length} subjects, ${file.requests} requests, ${file.window.from ?? '-'} → ${file.window.to ?? '-'} (${file.days} days) written to ${opts.output}\n`);
+        if (!opts.quiet) io.stderr.write(`baseline: ${Object.keys(file.subjects).length} subjects, ${file.requests} requests, ${file.window.from ?? '-'} → ${file.window.to ?? '-'} (${file.days} days) written to ${visible(out.path)}\n`);
       } else io.stdout.write(text);
       setExit(0);
     });

@@ -1,5 +1,6 @@
 // `audit compliance FILES… --rbac RBAC.yaml`: a scored, evidence-carrying least-privilege report.
 import { Option, type Command } from 'commander';
+import { visible } from '../render/sanitize.js';
 import type { IO } from './io.js';
 import { useColor } from './io.js';
 import { addFilterOptions, addInputOptions, runInputs, type FilterFlags, type InputOptions, collect } from './common.js';
@@ -74,11 +75,11 @@ Examples:
       ]);
       const snap = await loadRbac(opts.rbac);
       const authz = new Authorizer(snap);
-      if (!opts.quiet) for (const w of [...snap.warnings, ...authz.missing.map((m) => m.message)]) io.stderr.write(`warning: ${w}\n`);
+      if (!opts.quiet) for (const w of [...snap.warnings, ...authz.missing.map((m) => m.message)]) io.stderr.write(`warning: ${visible(w)}\n`);
       const rbacFiles = await Promise.all(snap.files.map(async (p) => ({ path: p, sha256: createHash('sha256').update(await readFile(p)).digest('hex') })));
       const canonical = JSON.stringify({
-        roles: snap.roles.map(({ source: _s, ...r }) => r).sort((a, b) => (`${a.kind}/${a.namespace}/${a.name}` < `${b.kind}/${b.namespace}/${b.name}` ? -1 : 1)),
-        bindings: snap.bindings.map(({ source: _s, ...b }) => b).sort((a, b) => (`${a.kind}/${a.namespace}/${a.name}` < `${b.kind}/${b.namespace}/${b.name}` ? -1 : 1)),
+        roles: snap.roles.map(({ source: _s, origin: _o, ...r }) => r).sort((a, b) => (`${a.kind}/${a.namespace}/${a.name}` < `${b.kind}/${b.namespace}/${b.name}` ? -1 : 1)),
+        bindings: snap.bindings.map(({ source: _s, origin: _o, ...b }) => b).sort((a, b) => (`${a.kind}/${a.namespace}/${a.name}` < `${b.kind}/${b.namespace}/${b.name}` ? -1 : 1)),
       });
       const state = compliance.init({
         authz,
@@ -102,7 +103,7 @@ Examples:
       else text = await renderReport(opts.output, { report, view: view.complianceView }, { color: useColor(io) });
       if (out) {
         await out.write(text);
-        if (!opts.quiet) io.stderr.write(`compliance: ${report.summary.checks.fail} fail, ${report.summary.checks.warn} warn, ${report.summary.checks.pass} pass; written to ${opts.out}\n`);
+        if (!opts.quiet) io.stderr.write(`compliance: ${report.summary.checks.fail} fail, ${report.summary.checks.warn} warn, ${report.summary.checks.pass} pass; written to ${visible(out.path)}\n`);
       } else io.stdout.write(text);
       setExit(0);
     });

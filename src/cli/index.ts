@@ -1,6 +1,7 @@
 // `audit` / `kaudit`: registers subcommands lazily (only the one being run is loaded) and maps
 // every failure to an exit code. Returns the code; only bin/ sets process.exitCode.
 import { Command, CommanderError } from 'commander';
+import { visible } from '../render/sanitize.js';
 import { createRequire } from 'node:module';
 import { processIO, terminalSafe, type IO } from './io.js';
 import { isKauditError, UsageError, InputError } from '../util/errors.js';
@@ -80,7 +81,7 @@ Exit codes: 0 ok, 1 findings over a threshold you set, 2 usage or input error.`,
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     if (isKauditError(e)) {
-      io.stderr.write(`audit: error: ${e.message}\n`);
+      io.stderr.write(`audit: error: ${visible(e.message, '\n')}\n`);
       if (e instanceof UsageError || e instanceof InputError) io.stderr.write(`  fix: ${e.fix}\n`);
       return 2;
     }

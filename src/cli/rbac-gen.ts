@@ -93,9 +93,9 @@ Examples:
         const snap = await loadRbac(opts.existing);
         existing = new Authorizer(snap);
         if (!opts.quiet) {
-          for (const w of [...snap.warnings, ...existing.missing.map((m) => m.message)]) io.stderr.write(`warning: ${w}\n`);
+          for (const w of [...snap.warnings, ...existing.missing.map((m) => m.message)]) io.stderr.write(`warning: ${visible(w)}\n`);
           const ignored = Object.entries(snap.ignored).map(([k, n]) => `${n} ${k}`);
-          if (ignored.length) io.stderr.write(`note: --existing: ignored objects that are not RBAC: ${ignored.join(', ')}\n`);
+          if (ignored.length) io.stderr.write(`note: --existing: ignored objects that are not RBAC: ${visible(ignored.join(', '))}\n`);
         }
       }
       const init = rbacGenExcept.init({ ...plain, existing, ...(selected.length ? { select: globMatcher(selected) } : {}) });
