@@ -62,7 +62,7 @@ const ALNUM = /[A-Za-z0-9]/;
  */
 export function mdText(s: string): string {
   const v = visible(s);
-  return v.replace(MD_SYNTAX, (m: string, at: number) => {
+  const out = v.replace(MD_SYNTAX, (m: string, at: number) => {
     const prev = at > 0 ? v[at - 1]! : '';
     const next = v[at + m.length] ?? '';
     if (m === '@') return (prev === '' || !WORD.test(prev)) && ALNUM.test(next) ? '`@`' : '\\@';
@@ -71,6 +71,8 @@ export function mdText(s: string): string {
     if (m.length === 4) return prev !== '' && WORD.test(prev) ? m : `${m.slice(0, 3)}\\.`;
     return MD_ENTITY[m] ?? `\\${m}`;
   });
+  // A table cell's leading and trailing spaces would be trimmed: they are kept as references.
+  return out.replace(/^ +| +$/g, (sp) => '&#32;'.repeat(sp.length));
 }
 
 /** A fenced Markdown code block that shows `text` exactly (line breaks kept, the rest visible). */
