@@ -57,8 +57,10 @@ const ALNUM = /[A-Za-z0-9]/;
  * Inline Markdown text (a table cell, a heading, a note) that renders as exactly the data: one
  * line, no emphasis, code, links, images, HTML, math, table pipes, autolinked URLs or e-mail
  * addresses, and no @mention or #reference that GitHub would turn into a notification or a link.
- * GitHub finds mentions and references in the rendered text, after Markdown, so a backslash cannot
- * stop them: their `@` or `#` goes in a code span, which GitHub leaves alone.
+ * GitHub finds mentions and references in the rendered text, after Markdown (html-pipeline's
+ * MentionFilter and IssueMentionFilter: text nodes, `(?:^|\W)@name`, skipping pre, code and a), so
+ * a backslash cannot stop them: their `@` or `#` goes in a code span, which GitHub leaves alone.
+ * Everything else is a CommonMark backslash escape (GFM spec §2.4) or an entity.
  */
 export function mdText(s: string): string {
   const v = visible(s);
@@ -126,7 +128,8 @@ export function escapeHtml(s: string): string {
 const XML_ENTITY: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;', '\t': '&#9;', '\n': '&#10;', '\r': '&#13;' };
 
 /**
- * XML 1.0 text or attribute value. Every character is kept, astral ones included, except those
+ * XML 1.0 text or attribute value (XML 1.0 §2.2 Characters, §2.11 End-of-Line Handling, §3.3.3
+ * Attribute-Value Normalization). Every character is kept, astral ones included, except those
  * that are not shown raw anywhere (control and format characters: visible, as `\xNN`/`\u{N}`,
  * since a CI page would run bidi controls and XML 1.0 cannot carry most C0 characters at all);
  * tab, line feed and CR are kept exactly as character references where a parser would normalise
