@@ -33,6 +33,9 @@ const SCENARIOS = [
   { name: 'anomalies --disable-rule *', args: (f) => ['anomalies', f, '--train-until', '2026-03-05', '--disable-rule', '*', '-o', 'json', '-q'] },
   { name: 'anomalies (all judged)', args: (f) => ['anomalies', f, '-o', 'json', '-q'] },
   { name: 'anomalies (all judged) --disable-rule *', args: (f) => ['anomalies', f, '--disable-rule', '*', '-o', 'json', '-q'] },
+  // Output safety: every CSV cell goes through the escaping; SARIF cites lines, resolved after a split run.
+  { name: 'export -o csv', args: (f) => ['export', f, '-o', 'csv', '-q'] },
+  { name: 'drift -o sarif', args: (f) => ['drift', '--rbac', join(root, 'fixtures/sample-rbac'), f, '-q', '-o', 'sarif'] },
 ];
 
 function run(cmd, args, keep = false) {

@@ -111,7 +111,7 @@ Examples:
       else if (opts.output === 'sarif') {
         const { renderSarif } = await import('../render/sarif.js');
         const { VERSION } = await import('./index.js');
-        const sarif = view.anomaliesSarif(report, acc.files[0]?.path ?? 'audit.log', rules.rules.map((r) => ruleInfo(r.doc)));
+        const sarif = view.anomaliesSarif(report, rules.rules.map((r) => ruleInfo(r.doc)));
         io.stdout.write(renderSarif({ name: 'kaudit', version: VERSION, uri: 'https://www.npmjs.com/package/kaudit' }, sarif.rules, sarif.results));
       } else io.stdout.write(await renderReport(opts.output, { report, view: view.anomaliesView }, { color: useColor(io) }));
       if (!opts.quiet && report.rules.notEvaluated.length) io.stderr.write(`anomalies: ${view.notEvaluatedLine(report)}: see "Not evaluated" in the report\n`);

@@ -2,7 +2,7 @@
 // baseline (a reducer, so it merges); in finish it is compared with the baseline (from a file, or
 // trained on the same logs before --train-until). Detection rules (src/rules: built-in, --rules,
 // --sigma) run on every judged request through the rule engine.
-import type { FinishContext, InputAccounting, Reducer } from '../../types.js';
+import type { FinishContext, InputAccounting, Loc, Reducer } from '../../types.js';
 import { addToProfile, newProfile, profiles, mergeProfile, toFile, windowDays, type Profile, type ProfileState, type Seen } from '../baseline/index.js';
 import { DetectionEngine, ruleInfo, type Hit, type RuleInfo, type RuleSet, type RuleStats } from '../../rules/detections.js';
 import { SENSITIVE, SEVERITY_RANK, type Severity } from '../../rules/sensitive.js';
@@ -60,6 +60,8 @@ export interface Finding {
   source: string;
   /** For Sigma rules: the rule's id, title, author and license as the rule gives them. */
   sigma?: { id: string; title: string; author: string; license: string };
+  /** Where the first request of the finding was read (the evidence SARIF cites); null when unknown. */
+  location: Loc | null;
 }
 
 interface DetectAgg {
@@ -127,9 +129,9 @@ export function tupleSensitivity(tuple: string): Severity {
   return s;
 }
 
-function seenAdd(s: Seen, t: number, time: string, id: string): void {
+function seenAdd(s: Seen, t: number, time: string, id: string, at: Loc): void {
   s.count++;
-  widenSpan(s, t, time);
+  widenSpan(s, t, time, at);
   if (id && (s.ex.length < EXAMPLES || t < s.ex[s.ex.length - 1]![0])) {
     s.ex.push([t, id]);
     s.ex.sort((a, b) => a[0] - b[0] || cmp(a[1], b[1]));
@@ -152,7 +154,7 @@ function detection(s: AnomalyState, h: Hit): void {
     agg = { key, rule: d.id, info: ruleInfo(d), subject, subjectKind: r.subjectKind, verb, resource, namespace, seen: { count: 0, firstMs: Infinity, first: '', lastMs: -Infinity, last: '', ex: [] }, reason: h.reason };
     s.detections.set(key, agg);
   }
-  for (const e of h.events) seenAdd(agg.seen, e.timeMs, e.time, e.auditID);
+  for (const e of h.events) seenAdd(agg.seen, e.timeMs, e.time, e.auditID, e.location);
 }
 
 function mergeStats(a: RuleStats[], b: RuleStats[]): RuleStats[] {
@@ -244,6 +246,7 @@ export const anomalies: Reducer<AnomalyState, AnomalyReport, AnomalyOptions> = {
         reason: d.reason,
         technique: i.technique,
         source: i.source.kind,
+        location: d.seen.firstAt ?? null,
         ...(i.sigma ? { sigma: { id: i.sigma.id, title: i.sigma.title, author: i.sigma.author, license: i.sigma.license } } : {}),
       });
     }
@@ -306,13 +309,14 @@ function relativeFindings(s: AnomalyState, base: ProfileState): Finding[] {
     reason,
     technique: [],
     source: 'baseline',
+    location: seen.firstAt ?? null,
   });
   for (const [subject, p] of s.detect.subjects) {
     const b = base.subjects.get(subject);
     const tuples = [...p.tuples].sort(([x], [y]) => cmp(x, y));
     const sensitivityOf = (filter: (t: string) => boolean): Severity => tuples.filter(([t]) => filter(t)).reduce<Severity>((acc, [t]) => maxSev(acc, tupleSensitivity(t)), 'low');
     if (!b) {
-      const all: Seen = { count: p.requests, firstMs: p.firstMs, first: p.first, lastMs: p.lastMs, last: p.last, ex: [...p.tuples.values()].flatMap((x) => x.ex).sort((x, y) => x[0] - y[0] || cmp(x[1], y[1])).slice(0, EXAMPLES) };
+      const all: Seen = { count: p.requests, firstMs: p.firstMs, first: p.first, lastMs: p.lastMs, last: p.last, ...(p.firstAt ? { firstAt: p.firstAt } : {}), ex: [...p.tuples.values()].flatMap((x) => x.ex).sort((x, y) => x[0] - y[0] || cmp(x[1], y[1])).slice(0, EXAMPLES) };
       const top = tuples.slice(0, 3).map(([t]) => describeTuple(t).label);
       out.push(make('new-subject', subject, p, all, { verb: '*', resource: '', namespace: '' }, maxSev(BASELINE_FINDINGS['new-subject']!.severity, sensitivityOf(() => true)), `${subject} was not seen in the ${span}; first requests: ${top.join('; ')}`));
       continue;
@@ -369,6 +373,7 @@ function relativeFindings(s: AnomalyState, base: ProfileState): Finding[] {
           seen.ex = busiest[1].ex;
           seen.first = busiest[1].first;
           seen.last = busiest[1].last;
+          if (busiest[1].firstAt) seen.firstAt = busiest[1].firstAt;
         }
         out.push(make('volume-spike', subject, p, seen, { verb: '*', resource: '', namespace: '' }, BASELINE_FINDINGS['volume-spike']!.severity, `${n} requests by ${subject} on ${day}, ${Math.round((10 * n) / mean) / 10}× the daily mean of ${Math.round(mean)} in ${span}`));
       }

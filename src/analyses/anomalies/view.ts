@@ -4,7 +4,7 @@ import type { View } from '../../types.js';
 import type { AnomalyReport } from './index.js';
 import { BASELINE_FINDINGS } from './index.js';
 import type { RuleInfo } from '../../rules/detections.js';
-import type { SarifResult, SarifRule } from '../../render/sarif.js';
+import { eventLocation, type SarifResult, type SarifRule } from '../../render/sarif.js';
 
 function rulesLine(r: AnomalyReport): string {
   const s = r.rules.bySource;
@@ -90,8 +90,14 @@ export function sarifRule(i: RuleInfo): SarifRule {
   };
 }
 
-export function anomaliesSarif(r: AnomalyReport, uri: string, rules: RuleInfo[]): { rules: SarifRule[]; results: SarifResult[] } {
+/** SARIF: the rules that ran with their metadata, and results that cite the first request of each finding (input file and line or item). */
+export function anomaliesSarif(r: AnomalyReport, rules: RuleInfo[]): { rules: SarifRule[]; results: SarifResult[] } {
   const out: SarifRule[] = [...rules.map(sarifRule), ...Object.entries(BASELINE_FINDINGS).map(([id, k]) => ({ id, description: k.description, severity: k.severity }))];
-  const results: SarifResult[] = r.findings.map((f) => ({ ruleId: f.rule, severity: f.severity, message: `${f.reason} (${f.count} request${f.count === 1 ? '' : 's'} from ${f.time}; auditIDs ${f.auditIDs.join(', ')})`, uri, logical: f.subject }));
+  const results: SarifResult[] = r.findings.map((f) => ({
+    ruleId: f.rule,
+    severity: f.severity,
+    message: `${f.reason} (${f.count} request${f.count === 1 ? '' : 's'} from ${f.time}; auditIDs ${f.auditIDs.join(', ')})`,
+    locations: [eventLocation(f.location, f.subject)],
+  }));
   return { rules: out, results };
 }

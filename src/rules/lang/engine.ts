@@ -103,7 +103,7 @@ export class DetectionEngine {
       st.stats.matched++;
       if (d.threshold) this.threshold(rule, st, r, emit);
       else if (d.firstSeen) this.firstSeen(rule, st, r, emit);
-      else emit({ rule, record: r, events: [{ timeMs: r.timeMs, time: r.time, auditID: r.auditID }], key: null, reason: rule.reason(r, {}) });
+      else emit({ rule, record: r, events: [{ timeMs: r.timeMs, time: r.time, auditID: r.auditID, location: r.location }], key: null, reason: rule.reason(r, {}) });
     }
   }
 
@@ -143,7 +143,7 @@ export class DetectionEngine {
     if (!this.timed(st, r)) return;
     const { count, withinMs } = rule.doc.threshold!;
     const evs = this.bounded<WindowEvent[]>(st, this.keyOf(rule.by, r), () => []);
-    const ev: WindowEvent = { timeMs: r.timeMs, time: r.time, auditID: r.auditID, reported: false };
+    const ev: WindowEvent = { timeMs: r.timeMs, time: r.time, auditID: r.auditID, location: r.location, reported: false };
     let i = evs.length;
     while (i > 0 && evs[i - 1]!.timeMs > ev.timeMs) i--;
     evs.splice(i, 0, ev);
@@ -154,7 +154,7 @@ export class DetectionEngine {
         const e = evs[k]!;
         if (!e.reported) {
           e.reported = true;
-          fresh.push({ timeMs: e.timeMs, time: e.time, auditID: e.auditID });
+          fresh.push({ timeMs: e.timeMs, time: e.time, auditID: e.auditID, location: e.location });
         }
       }
     }
@@ -177,7 +177,7 @@ export class DetectionEngine {
     const learning = g.values.size === 0 || r.timeMs - g.firstMs < spec.afterMs;
     g.values.add(value);
     if (learning) return;
-    emit({ rule, record: r, events: [{ timeMs: r.timeMs, time: r.time, auditID: r.auditID }], key: null, reason: rule.reason(r, { key: Object.values(this.keyFields(rule, r)).join(' '), within: formatMs(spec.afterMs) }) });
+    emit({ rule, record: r, events: [{ timeMs: r.timeMs, time: r.time, auditID: r.auditID, location: r.location }], key: null, reason: rule.reason(r, { key: Object.values(this.keyFields(rule, r)).join(' '), within: formatMs(spec.afterMs) }) });
   }
 
   /** Steps in order by the same key, the last within `withinMs` of the first. */
@@ -203,7 +203,7 @@ export class DetectionEngine {
     st.stats.matched++;
     const { withinMs } = rule.doc.sequence!;
     const prog = this.bounded<({ startMs: number; lastMs: number; events: HitEvent[] } | null)[]>(st, this.keyOf(rule.by, r), () => steps.map(() => null));
-    const ev: HitEvent = { timeMs: r.timeMs, time: r.time, auditID: r.auditID };
+    const ev: HitEvent = { timeMs: r.timeMs, time: r.time, auditID: r.auditID, location: r.location };
     // Last step first, so that one request never completes two steps at once.
     for (let i = steps.length - 1; i >= 0; i--) {
       if (truths[i] !== T) continue;

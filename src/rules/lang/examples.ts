@@ -55,6 +55,7 @@ export function exampleRecord(p: Record<string, unknown>, i: number): AuditRecor
     clientVersion: parsed.clientVersion,
     accessMethod: accessMethodFor(parsed, who.kind),
     provider: 'k8s',
+    location: { file: 'example', line: i + 1, unit: 'item' },
   };
   for (const [k, v] of Object.entries(p)) (rec as unknown as Record<string, unknown>)[k] = v;
   if (typeof p.time === 'string' && p.timeMs === undefined) rec.timeMs = parseTimeMs(p.time);

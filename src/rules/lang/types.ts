@@ -1,7 +1,7 @@
 // Types of kaudit's detection rule language: rule documents as written in YAML (after validation),
 // and the compiled form the engine evaluates. The language is described in README.md ("Detection
 // rules") and validated by schema.ts.
-import type { AuditRecord } from '../../types.js';
+import type { AuditRecord, Loc } from '../../types.js';
 import type { Severity } from '../sensitive.js';
 
 export type Scalar = string | number | boolean | null;
@@ -170,6 +170,8 @@ export interface HitEvent {
   timeMs: number;
   time: string;
   auditID: string;
+  /** Where the request was read (file and line or item). */
+  location: Loc;
 }
 
 /** A rule that fired: on `record` (the last request for stateful rules), with its evidence. */
