@@ -202,6 +202,7 @@ describe('schema: errors name the file, the rule and the field', () => {
     [{ rules: [{ ...rule, threshold: { count: 3, within: '5m' }, firstSeen: { value: 'client' } }] }, 'a rule is one of threshold, firstSeen or sequence'],
     [{ rules: [{ ...rule, examples: [{ expect: 'maybe', record: {} }] }] }, 'x.yaml: rule X-1: examples[0].expect: expected match, no-match or not-evaluated'],
     [{ rules: [rule, rule] }, 'x.yaml: rule X-1: id: is used twice in this file'],
+    [{ rules: [{ ...rule, examples: [{ expect: 'match', record: { verb: 'get', subresouce: 'exec' } }] }] }, 'x.yaml: rule X-1: examples[0].records[0].subresouce: not a field of the normalized record'],
     [{ rule: [] }, 'x.yaml: rule: unknown key'],
     ['just text', 'x.yaml: expected a mapping with rules'],
   ])('%j', (doc, msg) => {

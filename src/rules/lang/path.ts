@@ -81,6 +81,9 @@ export const FIELDS: ReadonlyMap<string, FieldDef> = new Map(
   ].map((d) => [d.name, d as FieldDef]),
 );
 
+/** Fields computed from the record (not stored in it). */
+export const COMPUTED_FIELDS: ReadonlySet<string> = new Set(['username', 'target', 'authenticatedGroups']);
+
 const IDENT = /^[A-Za-z_$][\w$-]*/;
 
 /** Parses a path; throws an Error whose message names what is wrong. */

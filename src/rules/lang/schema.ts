@@ -8,7 +8,7 @@
 //   rules:   [rule…]             # see RULE_KEYS
 import type { Severity } from '../sensitive.js';
 import { isAttackTechnique, attackTechniques } from '../assets.js';
-import { FIELDS } from './path.js';
+import { COMPUTED_FIELDS, FIELDS } from './path.js';
 import type { Condition, ExampleExpect, FirstSeenSpec, RuleDoc, RuleExample, RuleSource, Scalar, SequenceSpec, ThresholdSpec } from './types.js';
 
 /** One problem in a rule file. */
@@ -148,6 +148,9 @@ function examples(c: Checker, v: unknown): RuleExample[] {
       return xs as Record<string, unknown>[];
     };
     const records = [...(list('record') ?? []), ...(list('records') ?? [])];
+    records.forEach((r, j) => {
+      for (const k of Object.keys(r)) if (!FIELDS.has(k) || COMPUTED_FIELDS.has(k)) c.err(`${w}.records[${j}].${k}`, `not a field of the normalized record${COMPUTED_FIELDS.has(k) ? ' (it is computed from the others)' : ''}`);
+    });
     const events = [...(list('event') ?? []), ...(list('events') ?? [])];
     if (records.length === 0 && events.length === 0) c.err(w, 'give record(s) (normalized fields) or event(s) (raw audit events)');
     if (records.length && events.length) c.err(w, 'give records or events, not both');
