@@ -11,7 +11,7 @@ import { containerOf } from './ingest/containers.js';
 import { normalizeValue, Ignored } from './normalize/index.js';
 import { StageCollapser, AuditIDReuse, DEFAULT_COLLAPSE, type CollapseOptions, type PartialResult } from './normalize/collapse.js';
 import type { Predicate } from './filter/index.js';
-import { StrictError, asInternal } from './util/errors.js';
+import { InputError, StrictError, asInternal } from './util/errors.js';
 import { faultCounter } from './util/fault.js';
 
 export interface PipelineOptions {
@@ -135,6 +135,7 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
         return;
       }
       if (viaCloudWatch && rec.provider === 'k8s') rec.provider = 'eks';
+      rec.location = src.start ? { ...loc, offset: src.start } : loc;
       stats.lines++;
       stats.events++;
       acc.lines++;
@@ -176,6 +177,10 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
     try {
       res = await readSource(src, sink, readOpts);
     } catch (e) {
+      // The operating system refused the input (permission, a folder, an I/O error): an input error
+      // naming it. Anything else thrown while reading is kaudit's own failure.
+      const err = e as NodeJS.ErrnoException;
+      if (err && typeof err.syscall === 'string' && typeof err.code === 'string') throw new InputError(`${src.path}: cannot read (${err.code === 'EACCES' ? 'permission denied' : err.message})`, 'check the path and its permissions');
       throw asInternal(e, 'reader', at ? formatLoc(at) : src.path);
     }
     stats.format = (res.format === 'jsonl' || res.format === 'json-array') && containerFormat ? containerFormat : res.format;

@@ -3,7 +3,7 @@ import type { AuditRecord } from '../types.js';
 import { classifySubject } from './subject.js';
 import { parseUserAgent, accessMethodFor } from './useragent.js';
 import { parseTimeMs } from './time.js';
-import { decisionFrom, EMPTY_STRINGS } from './event.js';
+import { decisionFrom, EMPTY_STRINGS, NO_LOCATION } from './event.js';
 
 type Obj = Record<string, unknown>;
 
@@ -172,5 +172,6 @@ export function normalizeGke(entry: Obj, cluster: string): AuditRecord | string 
     accessMethod: accessMethodFor(ua, who.kind),
     provider: 'gke',
     auditIDReused: false,
+    location: NO_LOCATION,
   };
 }

@@ -4,6 +4,7 @@ import type { RenderContext, View } from '../types.js';
 import { renderJson } from './json.js';
 import { renderViewMarkdown } from './markdown.js';
 import { renderViewTable } from './table.js';
+import { renderYaml } from './sanitize.js';
 import { asInternal } from '../util/errors.js';
 import { faultCounter } from '../util/fault.js';
 
@@ -18,10 +19,7 @@ export const REPORT_RENDERERS: Readonly<Record<string, ReportRenderer>> = {
   table: (p, ctx) => renderViewTable(p.view(p.report), ctx),
   json: (p) => renderJson(p.report),
   markdown: (p) => renderViewMarkdown(p.view(p.report)),
-  yaml: async (p) => {
-    const yaml = await import('js-yaml');
-    return yaml.dump(p.report, { noRefs: true, lineWidth: -1, sortKeys: false });
-  },
+  yaml: (p) => renderYaml(p.report),
 };
 
 /** KAUDIT_TEST_FAULT=renderer:N (util/fault.ts): read once, nothing installed when unset. */
