@@ -5,9 +5,17 @@ import type { K8sObject, ExplainedRule } from '../rbac/generate.js';
 import type { PolicyRule } from '../types.js';
 import { stripControl } from './sanitize.js';
 
-/** A YAML double-quoted scalar; escapes what JSON leaves raw but YAML treats as breaks or non-printable. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * A YAML double-quoted scalar; escapes what JSON leaves raw but YAML treats as breaks or
+ * non-printable (C1, DEL, U+2028/2029, BOM, U+FFFE/FFFF). A lone UTF-16 surrogate has no YAML form
+ * that kubectl reads (go-yaml rejects the `\udXXX` escape and the whole file with it): callers leave
+ * such strings out, and meeting one here is a bug.
+ */
 export function yamlStr(s: string): string {
-  return JSON.stringify(s).replace(/[\u007f-\u009f\u2028\u2029\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (LONE_SURROGATE.test(s)) throw new Error(`internal error: ${JSON.stringify(s)} holds a lone UTF-16 surrogate, which YAML cannot carry`);
+  return JSON.stringify(s).replace(/[\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function list(xs: readonly string[]): string {
