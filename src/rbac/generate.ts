@@ -413,11 +413,15 @@ function explained(rule: PolicyRule, keys: KeyAgg[]): ExplainedRule {
 }
 
 /** The escalate permissions a subject's role writes need: rules it would not hold, or an aggregationRule. */
-function escalations(s: SubjectAgg, built: Built, existing: Authorizer | null): KeyAgg[] {
+function escalations(s: SubjectAgg, built: Built, o: GenerateOptions, existing: Authorizer | null): KeyAgg[] {
   const out = new Map<string, KeyAgg>();
   const id = identityOf(s.subject);
+  // What the subject will hold in a namespace: its own Role there, or with --scope cluster the one
+  // ClusterRole of every namespace's rules, bound in each.
+  const everyNamespace = o.scope === 'cluster' && built.namespacedAll.length ? compactResources(built.namespacedAll, o).map((r) => r.rule) : null;
   for (const w of s.roleWrites.values()) {
-    const held = [...built.cluster.map((r) => r.rule), ...(built.namespaces.find((n) => n.namespace === w.scope)?.rules.map((r) => r.rule) ?? []), ...defaultsAuthorizer().rulesFor(id, w.scope), ...(existing?.rulesFor(id, w.scope) ?? [])];
+    const local = w.scope === '' || !built.namespaces.some((n) => n.namespace === w.scope) ? [] : (everyNamespace ?? built.namespaces.find((n) => n.namespace === w.scope)!.rules.map((r) => r.rule));
+    const held = [...built.cluster.map((r) => r.rule), ...local, ...defaultsAuthorizer().rulesFor(id, w.scope), ...(existing?.rulesFor(id, w.scope) ?? [])];
     const allRules = [...w.rules.values()];
     const fullAuthority = [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }, { verbs: ['*'], nonResourceURLs: ['*'] }];
     const needs = !covers(held, allRules).covered || (w.aggregation && !covers(held, fullAuthority).covered);
@@ -453,7 +457,7 @@ export function generate(state: RbacGenState, input: InputAccounting, extra: Gen
   for (const s of subjects) {
     let keys = [...s.keys.values()];
     let built = build(keys, o);
-    const esc = escalations(s, built, extra.existing ?? null);
+    const esc = escalations(s, built, o, extra.existing ?? null);
     if (esc.length) {
       keys = [...keys, ...esc];
       built = build(keys, o);

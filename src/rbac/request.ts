@@ -110,17 +110,20 @@ function listOptionsDecode(q: URLSearchParams): boolean {
 
 /**
  * NewRequestInfo for an HTTP method and request URI (path and query, as the audit event's
- * requestURI). Returns null when the URI cannot be parsed as the server parsed it.
+ * requestURI). Returns null when the URI cannot be parsed as the server parsed it. `query` false
+ * skips what only the query decides (list or watch, the field-selector name) for callers that know
+ * it already: parsing the query is most of the cost.
  */
-export function newRequestInfo(method: string, requestURI: string): RequestInfo | null {
+export function newRequestInfo(method: string, requestURI: string, query = true): RequestInfo | null {
   const q = requestURI.indexOf('?');
   const rawPath = q < 0 ? requestURI : requestURI.slice(0, q);
-  const query = new URLSearchParams(q < 0 ? '' : requestURI.slice(q + 1));
-  let path: string;
-  try {
-    path = decodeURIComponent(rawPath);
-  } catch {
-    return null;
+  let path = rawPath;
+  if (rawPath.includes('%')) {
+    try {
+      path = decodeURIComponent(rawPath);
+    } catch {
+      return null;
+    }
   }
   const info: RequestInfo = { isResourceRequest: false, path, verb: method.toLowerCase(), apiGroup: '', apiVersion: '', namespace: '', resource: '', subresource: '', name: '' };
   const trimmed = path.replace(/^\/+|\/+$/g, '');
@@ -154,10 +157,13 @@ export function newRequestInfo(method: string, requestURI: string): RequestInfo 
   if (parts.length >= 2) info.name = parts[1]!;
   if (parts.length >= 1) info.resource = parts[0]!;
   if (info.name === '' && info.verb === 'get') {
-    const ok = listOptionsDecode(query);
-    const watch = query.getAll('watch')[0];
-    info.verb = watch !== undefined && !['false', '0'].includes(watch.toLowerCase()) ? 'watch' : 'list';
-    const fs = ok ? query.get('fieldSelector') : null;
+    info.verb = 'list';
+    if (!query || q < 0) return info;
+    const params = new URLSearchParams(requestURI.slice(q + 1));
+    const ok = listOptionsDecode(params);
+    const watch = params.getAll('watch')[0];
+    if (watch !== undefined && !['false', '0'].includes(watch.toLowerCase())) info.verb = 'watch';
+    const fs = ok ? params.get('fieldSelector') : null;
     if (fs !== null) {
       const name = fieldSelectorExactMatch(fs, 'metadata.name');
       if (typeof name === 'string' && isValidPathSegmentName(name)) info.name = name;
@@ -172,6 +178,8 @@ export function newRequestInfo(method: string, requestURI: string): RequestInfo 
 /** Sources whose objectRef is the authorizer's attributes (LogRequestMetadata), later filled from the body. */
 const NATIVE = new Set(['k8s', 'aks', 'eks']);
 const LIST_VERBS = new Set(['list', 'watch']);
+/** Verbs whose `namespaces` request does not name one namespace in the path (so has none). */
+const NO_NAME_VERBS = new Set(['create', 'list', 'watch', 'deletecollection']);
 
 /**
  * The authorization attributes of a record as the authorizer saw them (GetAuthorizerAttributes over
@@ -183,23 +191,31 @@ const LIST_VERBS = new Set(['list', 'watch']);
  *   show it in objectRef, others get it from the request URI);
  * - requests on `namespaces/X` (get, update, status, finalize…) carry namespace X;
  * - non-resource requests carry the lowercase HTTP method as verb (`head` stays `head`) and the path.
- * The URI decides whenever it parses to the same resource as the record; otherwise the record's
- * fields are used with the same rules.
+ * A native event's objectRef is the authorizer's attributes except where a create's body filled it
+ * in, so only creates (and records of other sources) are re-derived from the URI; when the URI does
+ * not parse to the same resource, the record's fields are used with the same rules.
  */
 export function requestAttributes(r: AuditRecord): RequestAttributes {
   if (r.resource === '') return { verb: r.verb, apiGroup: '', resource: '', subresource: '', namespace: '', name: '', nonResourceURL: r.nonResourceURL };
   const out: RequestAttributes = { verb: r.verb, apiGroup: r.apiGroup, resource: r.resource, subresource: r.subresource, namespace: r.namespace, name: r.name, nonResourceURL: '' };
+  const native = NATIVE.has(r.provider);
+  if (native && r.verb !== 'create') {
+    // A native objectRef is the authorizer's attributes (LogRequestMetadata); only a create's body
+    // fills in what the path did not have (LogRequestObject), so nothing else needs the URI.
+    if (r.namespace === '' && r.apiGroup === '' && r.resource === 'namespaces' && r.name !== '' && !NO_NAME_VERBS.has(r.verb)) out.namespace = r.name;
+    return out;
+  }
   const method = METHOD_OF_VERB[r.verb] ?? (r.verb === 'proxy' ? 'GET' : undefined);
   const info = method && r.requestURI.startsWith('/') ? newRequestInfo(method, r.requestURI) : null;
   const consistent = info !== null && info.isResourceRequest && info.resource === r.resource && info.apiGroup === r.apiGroup && (info.verb === r.verb || (LIST_VERBS.has(info.verb) && LIST_VERBS.has(r.verb)));
   if (consistent) {
     out.namespace = info.namespace;
     out.subresource = info.subresource;
-    out.name = LIST_VERBS.has(r.verb) && NATIVE.has(r.provider) ? r.name : info.name;
+    out.name = LIST_VERBS.has(r.verb) && native ? r.name : info.name;
     return out;
   }
   if (r.verb === 'create' && r.subresource === '') out.name = '';
-  if (r.apiGroup === '' && r.resource === 'namespaces' && r.name !== '' && !['create', 'list', 'watch', 'deletecollection'].includes(r.verb)) out.namespace = r.name;
+  if (r.apiGroup === '' && r.resource === 'namespaces' && r.name !== '' && !NO_NAME_VERBS.has(r.verb)) out.namespace = r.name;
   return out;
 }
 

@@ -6,6 +6,7 @@ import { Authorizer } from '../../src/rbac/authorizer.js';
 import { loadRbac } from '../../src/rbac/load.js';
 import { collect } from '../helpers.js';
 import type { InputAccounting } from '../../src/types.js';
+import { expectKubectlAccepts, hasKubectl } from '../rbac/kubectl.js';
 
 const RBAC = 'fixtures/drift/rbac.yaml';
 const LOG = 'fixtures/drift/audit.log';
@@ -195,6 +196,10 @@ subjects: [{kind: User, apiGroup: rbac.authorization.k8s.io, name: dave}]
       ['RoleBinding', 'staging'],
     ]);
     expect(d.suggestion[0].rules).toEqual([{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'patch'] }]);
+    // Every suggestion is RBAC the real kubectl reads as written.
+    if (hasKubectl || process.env.KAUDIT_REQUIRE_KUBECTL === '1') {
+      for (const s of rep.subjects.filter((x: any) => x.suggestion)) await expectKubectlAccepts(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: s.suggestion }), `suggestion-${s.subject.name}`);
+    }
   });
 
   it('merge of partial folds equals one pass', async () => {
