@@ -13,6 +13,7 @@ import { defaultsAuthorizer, defaultsSnapshot } from './defaults.js';
 import { grantedSensitive } from './sensitive.js';
 import { SENSITIVE, SEVERITY_RANK, type Severity } from '../rules/sensitive.js';
 import { cmp } from '../util/counter.js';
+import { toWellFormed } from '../util/unicode.js';
 
 export { subjectLabel };
 
@@ -302,11 +303,6 @@ export function policyObjectName(s: PolicySubject, variant: '' | 'ns' = ''): str
   return objectName(NAME_KIND[s.kind], s.kind === 'ServiceAccount' ? `${s.namespace}:${s.name}` : s.name, variant);
 }
 
-/** Informational text from the log (times) with any lone surrogate replaced, so YAML can carry it. */
-function wellFormed(s: string): string {
-  return s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
-}
-
 function meta(name: string, namespace: string | undefined, p: GeneratedPolicy, rules: ExplainedRule[]): K8sObject['metadata'] {
   const requests = rules.reduce((n, r) => n + r.requests, 0);
   const from = rules.map((r) => r.first).filter(Boolean).sort()[0] ?? '';
@@ -316,8 +312,8 @@ function meta(name: string, namespace: string | undefined, p: GeneratedPolicy, r
     labels: { 'app.kubernetes.io/managed-by': 'kaudit' },
     annotations: {
       'kaudit.io/subject': subjectLabel(p.subject),
-      'kaudit.io/observed-from': wellFormed(from),
-      'kaudit.io/observed-to': wellFormed(to),
+      'kaudit.io/observed-from': toWellFormed(from),
+      'kaudit.io/observed-to': toWellFormed(to),
       'kaudit.io/requests': String(requests),
     },
   };

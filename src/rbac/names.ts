@@ -14,6 +14,7 @@
 // case-insensitive file systems.
 import { createHash } from 'node:crypto';
 import { isDnsLabel, isDnsSubdomain } from './request.js';
+import { isWellFormed } from '../util/unicode.js';
 
 export type NameKind = 'user' | 'sa' | 'group';
 /** '' for the subject's main objects; 'ns' for the ClusterRole holding namespaced rules (--scope cluster). */
@@ -88,7 +89,7 @@ function readable(kind: NameKind, identity: string): string | null {
  * it), except that two identities longer than the base32 family allows would need a SHA-256 collision.
  */
 export function objectName(kind: NameKind, identity: string, variant: NameVariant = ''): string {
-  if (/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(identity)) throw new Error(`internal error: ${JSON.stringify(identity)} is not well-formed UTF-16`);
+  if (!isWellFormed(identity)) throw new Error(`internal error: ${JSON.stringify(identity)} is not well-formed UTF-16`);
   const head = `kaudit-${variant ? `${variant}-` : ''}${kind}`;
   const r = readable(kind, identity);
   if (r !== null && head.length + 1 + r.length <= MAX_NAME) return `${head}.${r}`;

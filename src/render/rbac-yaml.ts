@@ -4,8 +4,7 @@
 import type { K8sObject, ExplainedRule } from '../rbac/generate.js';
 import type { PolicyRule } from '../types.js';
 import { stripControl } from './sanitize.js';
-
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+import { isWellFormed } from '../util/unicode.js';
 
 /**
  * A YAML double-quoted scalar; escapes what JSON leaves raw but YAML treats as breaks or
@@ -14,7 +13,7 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
  * such strings out, and meeting one here is a bug.
  */
 export function yamlStr(s: string): string {
-  if (LONE_SURROGATE.test(s)) throw new Error(`internal error: ${JSON.stringify(s)} holds a lone UTF-16 surrogate, which YAML cannot carry`);
+  if (!isWellFormed(s)) throw new Error(`internal error: ${JSON.stringify(s)} holds a lone UTF-16 surrogate, which YAML cannot carry`);
   return JSON.stringify(s).replace(/[\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 

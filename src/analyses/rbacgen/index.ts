@@ -13,6 +13,7 @@ import { defaultsAuthorizer } from '../../rbac/defaults.js';
 import type { Authorizer } from '../../rbac/authorizer.js';
 import { ruleKey } from '../../rbac/authorizer.js';
 import { widenSpan, mergeSpan } from '../../util/span.js';
+import { isWellFormed } from '../../util/unicode.js';
 
 export interface PolicySubject {
   kind: 'User' | 'ServiceAccount' | 'Group';
@@ -140,13 +141,6 @@ export function policySubjectFor(user: string, opts: Pick<RbacGenOptions, 'selec
   }
   if (classifySubject(user).kind === 'User' || opts.includeSystem) return { kind: 'User', name: user, namespace: '' };
   return null;
-}
-
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
-/** Whether a string can be written to YAML that kubectl reads (no lone UTF-16 surrogate). */
-export function isWellFormed(s: string): boolean {
-  return !LONE_SURROGATE.test(s);
 }
 
 function bump(m: Record<string, number>, k: string, n = 1): void {
