@@ -183,7 +183,7 @@ export class Authorizer {
    */
   grantsOf(u: UserInfo): EffectiveGrant[] {
     const full = withImplicitGroups(u);
-    const key = `${full.user}\u0000${full.groups.join('\u0000')}`;
+    const key = JSON.stringify([full.user, ...full.groups]);
     let grants = this.cache.get(key);
     if (grants) return grants;
     const bindings = new Set<BindingObject>(this.byUser.get(full.user) ?? []);

@@ -184,19 +184,20 @@ function pinned(k: KeyAgg, o: GenerateOptions): boolean {
 function compactResources(keys: KeyAgg[], o: GenerateOptions): ExplainedRule[] {
   const byResource = new Map<string, KeyAgg[]>();
   for (const k of keys) {
-    const rk = `${k.apiGroup}\u0000${k.subresource ? `${k.resource}/${k.subresource}` : k.resource}`;
+    // Keys are JSON arrays: audit data may hold any character, a separator included.
+    const rk = JSON.stringify([k.apiGroup, k.subresource ? `${k.resource}/${k.subresource}` : k.resource]);
     const list = byResource.get(rk);
     if (list) list.push(k);
     else byResource.set(rk, [k]);
   }
   const partials: Partial[] = [];
   for (const [rk, ks] of byResource) {
-    const [apiGroup, resource] = rk.split('\u0000') as [string, string];
-    const pins = new Map<string, KeyAgg[]>(); // names key → keys of verbs pinned to those names
+    const [apiGroup, resource] = JSON.parse(rk) as [string, string];
+    const pins = new Map<string, KeyAgg[]>(); // names (JSON) → keys of verbs pinned to those names
     const free: KeyAgg[] = [];
     for (const k of ks) {
       if (pinned(k, o)) {
-        const nk = [...k.names!].sort(cmp).join('\u0000');
+        const nk = JSON.stringify([...k.names!].sort(cmp));
         const l = pins.get(nk);
         if (l) l.push(k);
         else pins.set(nk, [k]);
@@ -210,13 +211,13 @@ function compactResources(keys: KeyAgg[], o: GenerateOptions): ExplainedRule[] {
       const covered = freePartial ? pk.filter((k) => freeVerbs.includes(k.verb) || freeVerbs.includes('*')) : [];
       const rest = pk.filter((k) => !covered.includes(k));
       if (covered.length) freePartial!.keys.push(...covered);
-      if (rest.length) partials.push({ apiGroup, resource, verbs: [...new Set(rest.map((k) => k.verb))].sort(verbOrder), names: nk.split('\u0000'), keys: rest });
+      if (rest.length) partials.push({ apiGroup, resource, verbs: [...new Set(rest.map((k) => k.verb))].sort(verbOrder), names: JSON.parse(nk) as string[], keys: rest });
     }
   }
   // Merge rules that differ only in resources…
   const byVerbs = new Map<string, { apiGroup: string; resources: string[]; verbs: string[]; names: string[]; keys: KeyAgg[] }>();
   for (const p of partials) {
-    const k = `${p.apiGroup}\u0000${p.verbs.join(',')}\u0000${p.names.join('\u0000')}`;
+    const k = JSON.stringify([p.apiGroup, p.verbs, p.names]);
     const m = byVerbs.get(k);
     if (m) {
       m.resources.push(p.resource);
@@ -227,7 +228,7 @@ function compactResources(keys: KeyAgg[], o: GenerateOptions): ExplainedRule[] {
   const byAll = new Map<string, { apiGroups: string[]; resources: string[]; verbs: string[]; names: string[]; keys: KeyAgg[] }>();
   for (const m of byVerbs.values()) {
     const resources = m.resources.sort(cmp);
-    const k = `${resources.join(',')}\u0000${m.verbs.join(',')}\u0000${m.names.join('\u0000')}`;
+    const k = JSON.stringify([resources, m.verbs, m.names]);
     const x = byAll.get(k);
     if (x) {
       x.apiGroups.push(m.apiGroup);
@@ -265,7 +266,7 @@ function compactURLs(keys: KeyAgg[]): ExplainedRule[] {
 }
 
 function ruleSortKey(r: PolicyRule): string {
-  return [r.nonResourceURLs ? '1' : '0', (r.apiGroups ?? []).join(','), (r.resources ?? r.nonResourceURLs ?? []).join(','), r.verbs.join(','), (r.resourceNames ?? []).join(',')].join('\u0000');
+  return JSON.stringify([r.nonResourceURLs ? 1 : 0, r.apiGroups ?? [], r.resources ?? r.nonResourceURLs ?? [], r.verbs, r.resourceNames ?? []]);
 }
 
 /** Whether a cluster-wide rule allows a key's request for `name` (RuleAllows; namespaces do not limit it). */
@@ -424,7 +425,7 @@ function escalations(s: SubjectAgg, built: Built, o: GenerateOptions, existing: 
     if (!needs) continue;
     const attrs = { verb: 'escalate', apiGroup: RBAC_GROUP, resource: w.resource, subresource: '', namespace: w.scope, name: w.name, nonResourceURL: '' };
     if (existing?.allows(id, attrs).allowed) continue;
-    const key = `${w.scope}\u0000${w.resource}`;
+    const key = JSON.stringify([w.scope, w.resource]);
     let k = out.get(key);
     if (!k) out.set(key, (k = { scope: w.scope, apiGroup: RBAC_GROUP, resource: w.resource, subresource: '', nonResourceURL: '', verb: 'escalate', kind: 'escalate', count: 0, firstMs: Infinity, first: '', lastMs: -Infinity, last: '', names: new Set(), unnamed: false, examples: [] }));
     k.count += w.count;
@@ -447,7 +448,7 @@ export interface GenerateExtra {
 
 export function generate(state: RbacGenState, input: InputAccounting, extra: GenerateExtra = {}): RbacGenReport {
   const o = state.opts;
-  const subjects = [...state.subjects.values()].sort((a, b) => cmp(`${a.subject.kind}\u0000${a.subject.namespace}\u0000${a.subject.name}`, `${b.subject.kind}\u0000${b.subject.namespace}\u0000${b.subject.name}`));
+  const subjects = [...state.subjects.values()].sort((a, b) => cmp(a.subject.kind, b.subject.kind) || cmp(a.subject.namespace, b.subject.namespace) || cmp(a.subject.name, b.subject.name));
   const policies: GeneratedPolicy[] = [];
   const keysBySubject = new Map<SubjectAgg, KeyAgg[]>();
   for (const s of subjects) {

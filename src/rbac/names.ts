@@ -119,7 +119,10 @@ export function parseObjectName(name: string): { kind: NameKind; variant: NameVa
   return identity === null ? null : { kind, variant, identity };
 }
 
-/** A file name inside an output directory for a generated object name (lowercase, no separator, no `..`). */
+/**
+ * A file name inside an output directory for a generated object name: lowercase, no separator, no
+ * `..`, and never a name Windows reserves for a device (every name starts with `kaudit-`).
+ */
 export function safeFileName(objectName: string, ext: string): string {
   if (!isDnsSubdomain(objectName)) throw new Error(`internal error: ${JSON.stringify(objectName)} is not a generated name`);
   return `${objectName}.${ext}`;

@@ -24,3 +24,18 @@ describe.skipIf(!present)('rbac-gen on the shared corpus', () => {
     if (kubectlOn) await expectKubectlAccepts(r.stdout, `corpus ${f}`);
   });
 });
+
+describe('rbac-gen on the hostile fixture (test/hostile.ts)', () => {
+  it.each([[[]], [['--include-denied', '--include-system', '--resource-names', '--explain']]] as [string[]][])('%j: kubectl reads every object, and subjects stay exact', async (flags) => {
+    const { hostileEvents } = await import('../hostile.js');
+    const { tmpDir, writeFiles, jsonl } = await import('../helpers.js');
+    const dir = writeFiles(tmpDir(), { 'a.log': jsonl(hostileEvents()) });
+    const r = await runCli(['rbac-gen', join(dir, 'a.log'), ...flags]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/coverage 100%/);
+    const docs = yaml.loadAll(r.stdout).filter(Boolean) as Record<string, unknown>[];
+    expect(docs.length).toBeGreaterThan(0);
+    for (const d of docs) expect(validateRbacObject(d)).toEqual([]);
+    if (kubectlOn) await expectKubectlAccepts(r.stdout, 'hostile');
+  });
+});

@@ -45,7 +45,8 @@ const RESOURCES: { group: string; resource: string; sub: string; namespaced: boo
 ];
 const USERS = ['alice', 'bob', 'system:serviceaccount:team-a:deployer', 'system:serviceaccount:team:a-deployer'];
 const NAMESPACES = ['a', 'b', 'team-a'];
-const NAMES = ['x', 'y'];
+// Names an attacker may choose: a separator (NUL), control characters, quotes, a line break.
+const NAMES = ['x', 'y', 'a\u0000b\u0007"\nz'];
 const PATHS = ['/metrics', '/healthz', '/healthz/etcd', '/version', '/apis', '/custom'];
 const VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'];
 

@@ -6,7 +6,7 @@
 // with the groups that request carried (RBACAuthorizer.Authorize), never with a union over a user's
 // requests. Checks come from src/rbac/request.ts: the request itself, its impersonation checks (the
 // impersonator's), and the bind and escalate checks of RBAC writes that completed.
-import type { AuditRecord, FinishContext, Reducer, RequestAttributes, UserInfo } from '../../types.js';
+import type { AuditRecord, FinishContext, Loc, Reducer, RequestAttributes, UserInfo } from '../../types.js';
 import type { Authorizer } from '../../rbac/authorizer.js';
 import { rbacGen, type RbacGenState } from '../rbacgen/index.js';
 import { DEFAULT_GENERATE } from '../../rbac/generate.js';
@@ -29,8 +29,8 @@ export interface DriftOptions {
 /** One distinct check: attributes, the kind of check, and the groups it was judged with. */
 export interface ReqKey {
   check: CheckKind;
-  /** The groups of the identity for this check, sorted ('' joined by NUL). */
-  groups: string;
+  /** The groups of the identity for this check, sorted. */
+  groups: string[];
   verb: string;
   apiGroup: string;
   resource: string;
@@ -47,6 +47,8 @@ export interface ReqKey {
   lastMs: number;
   last: string;
   examples: [number, string][];
+  /** Where the first request with this key was read (cited by SARIF). */
+  firstAt?: Loc;
 }
 
 /** RBAC writes whose bind check could not be judged (the body was not logged or names no roleRef). */
@@ -90,8 +92,9 @@ function use(s: DriftState, user: string): SubjectUse {
 
 function addCheck(s: DriftState, u: SubjectUse, check: CheckKind, who: UserInfo, a: RequestAttributes, r: AuditRecord, denied: boolean): void {
   for (const g of who.groups) u.groups.add(g);
-  const groups = [...who.groups].sort().join('\u0000');
-  const key = `${check}\u0000${groups}\u0001${a.verb}\u0000${a.apiGroup}\u0000${a.resource}\u0000${a.subresource}\u0000${a.namespace}\u0000${a.nonResourceURL}`;
+  const groups = [...who.groups].sort();
+  // A JSON array: audit data may hold any character, a separator included.
+  const key = JSON.stringify([check, groups, a.verb, a.apiGroup, a.resource, a.subresource, a.namespace, a.nonResourceURL]);
   let k = u.keys.get(key);
   if (!k) {
     k = { check, groups, verb: a.verb, apiGroup: a.apiGroup, resource: a.resource, subresource: a.subresource, namespace: a.namespace, nonResourceURL: a.nonResourceURL, count: 0, denied: 0, names: new Map(), other: 0, firstMs: Infinity, first: '', lastMs: -Infinity, last: '', examples: [] };
@@ -101,7 +104,7 @@ function addCheck(s: DriftState, u: SubjectUse, check: CheckKind, who: UserInfo,
   if (denied) k.denied++;
   if (a.name !== '' && (k.names.has(a.name) || k.names.size < s.opts.maxNames)) k.names.set(a.name, (k.names.get(a.name) ?? 0) + 1);
   else k.other++;
-  widenSpan(k, r.timeMs, r.time);
+  widenSpan(k, r.timeMs, r.time, r.location);
   const t = r.timeMs;
   if (r.auditID && (k.examples.length < 3 || t <= k.examples[2]![0])) k.examples = earliest(k.examples, [[t, r.auditID]]);
 }

@@ -120,7 +120,7 @@ export const LEFT_WILDCARD = "names '*' (or a path ending in '*'), which RBAC wo
 export const LEFT_EXISTING = 'already allowed by --existing';
 
 export function subjectKey(s: PolicySubject): string {
-  return `${s.kind}\u0000${s.namespace}\u0000${s.name}`;
+  return JSON.stringify([s.kind, s.namespace, s.name]);
 }
 
 export function subjectLabel(s: PolicySubject): string {
@@ -178,7 +178,7 @@ export function unwritable(a: RequestAttributes, subject: PolicySubject): string
 }
 
 function keyOf(a: RequestAttributes, scope: string): string {
-  return `${scope}\u0000${a.apiGroup}\u0000${a.resource}\u0000${a.subresource}\u0000${a.nonResourceURL}\u0000${a.verb}`;
+  return JSON.stringify([scope, a.apiGroup, a.resource, a.subresource, a.nonResourceURL, a.verb]);
 }
 
 /** Permissions always pinned to the names seen: least privilege for who may be impersonated or bound. */
@@ -283,7 +283,7 @@ function addRoleWrite(s: RbacGenState, subject: PolicySubject, attrs: RequestAtt
   if (unwritable(attrs, subject)) return;
   const a = agg(s, subject);
   const scope = attrs.namespace;
-  const key = `${scope}\u0000${attrs.resource}\u0000${attrs.name}`;
+  const key = JSON.stringify([scope, attrs.resource, attrs.name]);
   let w = a.roleWrites.get(key);
   if (!w) a.roleWrites.set(key, (w = { scope, resource: attrs.resource as 'roles' | 'clusterroles', name: attrs.name, rules: new Map(), aggregation: false, count: 0, firstMs: Infinity, first: '', lastMs: -Infinity, last: '', examples: [] }));
   w.count++;
