@@ -9,6 +9,7 @@
 // aggregation controller (pkg/controller/clusterroleaggregation, syncClusterRole).
 import type { AuthzDecision, BindingObject, Grant, PolicyRule, RbacSnapshot, RequestAttributes, RoleObject, UserInfo } from '../types.js';
 import { ruleAllows, selectorError, selectorMatches, subjectMatches } from './match.js';
+import { tupleKey } from '../util/key.js';
 
 /** One rule a user holds through one binding; `namespace` '' means cluster-wide (ClusterRoleBinding). */
 export interface EffectiveGrant extends Grant {
@@ -183,7 +184,7 @@ export class Authorizer {
    */
   grantsOf(u: UserInfo): EffectiveGrant[] {
     const full = withImplicitGroups(u);
-    const key = JSON.stringify([full.user, ...full.groups]);
+    const key = tupleKey([full.user, ...full.groups]);
     let grants = this.cache.get(key);
     if (grants) return grants;
     const bindings = new Set<BindingObject>(this.byUser.get(full.user) ?? []);

@@ -335,3 +335,17 @@ describe('P4: merging partial states equals one pass', () => {
     );
   });
 });
+
+describe('P5: grouping keys never merge distinct tuples (audit data may hold the separator)', () => {
+  it('tupleKey is injective', async () => {
+    const { tupleKey } = await import('../../src/util/key.js');
+    const part = fc.oneof(fc.constantFrom('', '\u0000', 'a', 'a\u0000', '\u0000b', '[', '["a"]', '"'), fc.string({ maxLength: 4 }));
+    fc.assert(
+      fc.property(fc.array(part, { maxLength: 5 }), fc.array(part, { maxLength: 5 }), (a, b) => {
+        if (JSON.stringify(a) !== JSON.stringify(b)) expect(tupleKey(a)).not.toBe(tupleKey(b));
+        else expect(tupleKey(a)).toBe(tupleKey(b));
+      }),
+      { numRuns: 5000, seed: 5 },
+    );
+  });
+});

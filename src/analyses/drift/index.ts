@@ -13,6 +13,7 @@ import { DEFAULT_GENERATE } from '../../rbac/generate.js';
 import { impersonationChecks, rbacWrite, requestAttributes, userInfo, type CheckKind } from '../../rbac/request.js';
 import { evaluate, type DriftReport } from './evaluate.js';
 import { widenSpan, mergeSpan } from '../../util/span.js';
+import { tupleKey } from '../../util/key.js';
 
 export interface DriftOptions {
   authz: Authorizer;
@@ -92,9 +93,8 @@ function use(s: DriftState, user: string): SubjectUse {
 
 function addCheck(s: DriftState, u: SubjectUse, check: CheckKind, who: UserInfo, a: RequestAttributes, r: AuditRecord, denied: boolean): void {
   for (const g of who.groups) u.groups.add(g);
-  const groups = [...who.groups].sort();
-  // A JSON array: audit data may hold any character, a separator included.
-  const key = JSON.stringify([check, groups, a.verb, a.apiGroup, a.resource, a.subresource, a.namespace, a.nonResourceURL]);
+  const groups = who.groups.length > 1 ? [...who.groups].sort() : (who.groups as string[]);
+  const key = tupleKey([check, a.verb, a.apiGroup, a.resource, a.subresource, a.namespace, a.nonResourceURL, ...groups]);
   let k = u.keys.get(key);
   if (!k) {
     k = { check, groups, verb: a.verb, apiGroup: a.apiGroup, resource: a.resource, subresource: a.subresource, namespace: a.namespace, nonResourceURL: a.nonResourceURL, count: 0, denied: 0, names: new Map(), other: 0, firstMs: Infinity, first: '', lastMs: -Infinity, last: '', examples: [] };

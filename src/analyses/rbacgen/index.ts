@@ -14,6 +14,7 @@ import type { Authorizer } from '../../rbac/authorizer.js';
 import { ruleKey } from '../../rbac/authorizer.js';
 import { widenSpan, mergeSpan } from '../../util/span.js';
 import { isWellFormed } from '../../util/unicode.js';
+import { tupleKey } from '../../util/key.js';
 
 export interface PolicySubject {
   kind: 'User' | 'ServiceAccount' | 'Group';
@@ -178,7 +179,7 @@ export function unwritable(a: RequestAttributes, subject: PolicySubject): string
 }
 
 function keyOf(a: RequestAttributes, scope: string): string {
-  return JSON.stringify([scope, a.apiGroup, a.resource, a.subresource, a.nonResourceURL, a.verb]);
+  return tupleKey([scope, a.apiGroup, a.resource, a.subresource, a.nonResourceURL, a.verb]);
 }
 
 /** Permissions always pinned to the names seen: least privilege for who may be impersonated or bound. */
