@@ -34,7 +34,7 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
   cmd
     .option('--serviceaccount <ns:name>', 'a policy for this service account (repeatable)', collect, [])
     .option('--include-system', 'also write policies for system components: control plane, nodes, system:anonymous, system:kube-*')
-    .option('--include-discovery', 'keep requests the default bootstrap bindings allow every user (discovery, /healthz, /version, self reviews; data/rbac-defaults.yaml)')
+    .option('--include-discovery', 'keep requests the default bootstrap bindings allow every user (discovery, /healthz, /version, self reviews; src/rules/data/rbac-defaults.yaml)')
     .option('--include-denied', 'also grant what the authorizer denied (the audit2rbac workflow: run a workload without permissions, grant what it was refused); by default denied requests are left out and counted per subject')
     .addOption(new Option('--exclude-denied', 'the default since denied requests are left out; accepted for old scripts').hideHelp())
     .addOption(new Option('--scope <scope>', 'namespaced: a Role per namespace; cluster: one ClusterRole for the namespaced rules, bound by a RoleBinding in each namespace').choices(['namespaced', 'cluster']).default('namespaced'))

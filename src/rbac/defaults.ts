@@ -1,14 +1,15 @@
-// The permissions every identity has by default, as data (data/rbac-defaults.yaml: the bootstrap
+// The permissions every identity has by default, as data (src/rules/data/rbac-defaults.yaml: the bootstrap
 // ClusterRoles and ClusterRoleBindings for system:authenticated, system:unauthenticated and
 // system:serviceaccounts), loaded once and judged by the same authorizer as any RBAC export.
 import { readFileSync } from 'node:fs';
 import { load } from 'js-yaml';
+import { rulesAsset } from '../rules/assets.js';
 import type { RbacSnapshot } from '../types.js';
 import { addObject, emptySnapshot } from './load.js';
 import { Authorizer } from './authorizer.js';
 
-/** Where the defaults live: data/rbac-defaults.yaml at the package root (next to src/ and dist/). */
-export const DEFAULTS_FILE = new URL('../../data/rbac-defaults.yaml', import.meta.url);
+/** Where the defaults live: src/rules/data/rbac-defaults.yaml, shipped with the package. */
+export const DEFAULTS_FILE = rulesAsset('data/rbac-defaults.yaml');
 
 let snapshot: RbacSnapshot | null = null;
 let authorizer: Authorizer | null = null;
@@ -18,7 +19,7 @@ export function defaultsSnapshot(): RbacSnapshot {
   if (!snapshot) {
     const s = emptySnapshot();
     addObject(s, load(readFileSync(DEFAULTS_FILE, 'utf8')), 'rbac-defaults.yaml', 'rbac-defaults.yaml');
-    if (s.warnings.length || s.roles.length === 0) throw new Error(`data/rbac-defaults.yaml is broken: ${s.warnings.join('; ') || 'no roles'}`);
+    if (s.warnings.length || s.roles.length === 0) throw new Error(`src/rules/data/rbac-defaults.yaml is broken: ${s.warnings.join('; ') || 'no roles'}`);
     snapshot = s;
   }
   return snapshot;

@@ -1,5 +1,5 @@
 // Non-resource paths the detections treat as public health and discovery probes (exceptPublicURLs).
-// Not what the bootstrap policy grants everyone: that is data/rbac-defaults.yaml, judged by the
+// Not what the bootstrap policy grants everyone: that is src/rules/data/rbac-defaults.yaml, judged by the
 // authorizer (src/rbac/defaults.ts), which rbac-gen uses; it does not count /healthz/* or /livez/*
 // (system:monitoring's) and it looks at the verb.
 

@@ -193,7 +193,7 @@ describe('denied requests are not grants by default', () => {
   });
 });
 
-describe('the defaults every user has are data (data/rbac-defaults.yaml), judged by the authorizer', () => {
+describe('the defaults every user has are data (src/rules/data/rbac-defaults.yaml), judged by the authorizer', () => {
   it('leaves out exactly what the bootstrap bindings allow: get /healthz, /version, discovery, self reviews, not /healthz/etcd, /livez/ping, /metrics or HEAD', async () => {
     const events = [
       ev('dev', 'get', '/healthz'),

@@ -156,7 +156,7 @@ describe('RBAC writes (escalation_check.go, */policybased/storage.go)', () => {
   });
 });
 
-describe('the default bootstrap bindings (data/rbac-defaults.yaml)', () => {
+describe('the default bootstrap bindings (src/rules/data/rbac-defaults.yaml)', () => {
   const a = defaultsAuthorizer();
   const url = (verb: string, nonResourceURL: string) => ({ verb, apiGroup: '', resource: '', subresource: '', namespace: '', name: '', nonResourceURL });
   it.each<[string, string, string[], boolean]>([
