@@ -116,6 +116,8 @@ export class StageCollapser {
       if (prev !== undefined) {
         this.pending.delete(key);
         this.duplicates++;
+        // The ResponseStarted stage told when a long-running response began to stream: keep that.
+        if (r.responseStartedMs === null && prev.rec.responseStartedMs !== null) r.responseStartedMs = prev.rec.responseStartedMs;
       }
       this.done.addNew(key);
       this.track?.completed.push(h || hashKey(key));

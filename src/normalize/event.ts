@@ -170,6 +170,7 @@ export function normalizeEvent(e: Obj, cluster: string, provider: string): Audit
     clientVersion: ua.clientVersion,
     accessMethod: accessMethodFor(ua, who.kind),
     provider,
+    responseStartedMs: stage === 'ResponseStarted' ? durationMs : null,
   };
   const body = e.requestObject;
   if (body !== null && typeof body === 'object') rec.requestObject = body;

@@ -126,5 +126,6 @@ export function normalizeGke(entry: Obj, cluster: string): AuditRecord | string 
     clientVersion: ua.clientVersion,
     accessMethod: accessMethodFor(ua, who.kind),
     provider: 'gke',
+    responseStartedMs: null,
   };
 }
