@@ -66,6 +66,12 @@ export function buildCorpus(recording, { users, invocations, shellWords }) {
 
   // ---- the users' kubectl invocations ----
   const byId = new Map(recording.invocations.map((r) => [r.id, r]));
+  // The kubectl of each user, as its user agent names it (config commands make no request to name it).
+  const versionOf = {};
+  for (const v of invocations) {
+    const q = byId.get(v.id)?.requests[0];
+    if (q && !versionOf[v.user]) versionOf[v.user] = q.userAgent.replace(/^kubectl\.1\.\d+\//, 'kubectl/').split(' ')[0];
+  }
   const endOf = {};
   const lastOf = {};
   const truth = [];
@@ -123,7 +129,7 @@ export function buildCorpus(recording, { users, invocations, shellWords }) {
       id: v.id,
       user: u.username,
       sourceIP: u.sourceIP,
-      kubectl: rec.requests[0] ? ua(rec.requests[0].userAgent).split(' ')[0] : `kubectl/${rec.kubectl}`,
+      kubectl: versionOf[v.user],
       start: ts(start),
       line: v.line,
       argv: typed,

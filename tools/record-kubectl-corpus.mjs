@@ -21,6 +21,7 @@
 // (198.51.100.7, 40 ms round trip); alice and carol run kubectl 1.33, bob and dave kubectl 1.28.
 // Each user keeps a HOME (kubectl's discovery cache: cold for their first command, then warm).
 import { mkdir, writeFile, readFile, mkdtemp, rm } from 'node:fs/promises';
+import { realpathSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -316,7 +317,7 @@ async function build() {
   process.stderr.write(`wrote ${out}: ${truth.invocations.length} invocations, ${events.length} events\n`);
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
   if (!process.argv.includes('--build')) await record();
   await build();
 }

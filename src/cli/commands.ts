@@ -37,7 +37,7 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
     .addOption(new Option('--view <view>', 'commands, or api-calls to show the calls under each command').choices(['commands', 'api-calls']).default('commands'))
     .option('--slow <duration>', 'only commands slower than this, or with a call slower than this: 500ms, 2s (other clients: their slowest call)')
     .option('--gap <duration>', "a client's calls further apart than this belong to different commands", '2s')
-    .option('--order-window <duration>', 'calls logged up to this late (a watch or exec session is written when it ends) are put back in time order', '10m')
+    .option('--order-window <duration>', 'calls logged up to this late (a watch or exec session is written when it ends) are put back in time order', '30m')
     .option('--limit <n>', `show at most N commands (tables default to ${TABLE_ROWS})`, intOption('--limit'))
     .addOption(new Option('-o, --output <format>', 'output format').choices(COMMANDS_FORMATS as unknown as string[]).default('table'))
     .addHelpText(

@@ -19,10 +19,12 @@ export interface ReorderOptions {
 }
 
 /**
- * Ten minutes covers client-go watches (the reflector asks for 5 to 10 minutes) and short exec
- * sessions; 200 000 held records stay within a few hundred MB.
+ * Thirty minutes covers client-go watches (the reflector asks for 5 to 10 minutes), the API
+ * server's own watch timeouts (--min-request-timeout, 30 min by default) and most exec sessions;
+ * 150 000 held records stay within a few hundred MB (a busy cluster fills them before 30 minutes:
+ * the count bounds memory, the window bounds the wait).
  */
-export const DEFAULT_REORDER: ReorderOptions = { windowMs: 600_000, maxHeld: 200_000 };
+export const DEFAULT_REORDER: ReorderOptions = { windowMs: 1_800_000, maxHeld: 150_000 };
 
 export interface ReorderStats {
   /** Records that arrived after a later one had been released: passed on out of order. */

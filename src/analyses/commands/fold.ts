@@ -20,7 +20,6 @@ import { foldBurst, foldKubectl, toCall, type Call, type Folded, type Pace } fro
 import { newHistogram, record as recordLatency, percentiles, type Histogram } from '../../util/histogram.js';
 import { cmp } from '../../util/counter.js';
 import { MinHeap } from '../../util/heap.js';
-import { formatTime } from '../../normalize/time.js';
 
 export interface FoldOptions {
   /** Calls of one client whose receipts are further apart than this start a new burst. */
@@ -99,13 +98,21 @@ interface Burst {
   late: boolean;
 }
 
+/** Epoch ms (fraction: microseconds) as the API server writes times: 2026-03-02T10:04:00.030000Z. */
+function formatMicros(ms: number): string {
+  const whole = Math.floor(ms);
+  const micros = Math.min(999, Math.round((ms - whole) * 1000));
+  return new Date(whole).toISOString().replace('Z', `${String(micros).padStart(3, '0')}Z`);
+}
+
 function codeRank(c: number): number {
   return c >= 500 ? 5 : c === 403 ? 4 : c === 401 ? 3 : c >= 400 ? 2 : 0;
 }
 
 interface Queued {
   c: CommandRecord;
-  seq: number;
+  /** Ties in start time are broken by content (client, first auditID), never by input order. */
+  tie: string;
 }
 
 /** Clients whose pace is remembered (the oldest is forgotten beyond this). */
@@ -117,9 +124,8 @@ export class CommandFolder {
   private readonly open = new Map<string, Burst>();
   /** Per client: recent idle gaps between calls of one command (see reconstruct.ts, Pace). */
   private readonly pace = new Map<string, number[]>();
-  /** Commands by (startMs, seq): seq keeps ties in closing order, which is deterministic. */
-  private readonly heap = new MinHeap<Queued>((x, y) => x.c.startMs < y.c.startMs || (x.c.startMs === y.c.startMs && x.seq < y.seq));
-  private seq = 0;
+  /** Commands by (startMs, tie). */
+  private readonly heap = new MinHeap<Queued>((x, y) => x.c.startMs < y.c.startMs || (x.c.startMs === y.c.startMs && x.tie < y.tie));
   private maxSeen = -Infinity;
   private added = 0;
   /** Calls that arrived after calls more than a gap later (out of time order). */
@@ -172,7 +178,7 @@ export class CommandFolder {
     for (const f of folded) {
       if (!f.calls.some((c) => c.selected)) continue;
       if (b.late) f.ambiguity = `logged after calls more than ${this.o.gapMs / 1000} s later (a long session written when it ended?): it may belong to an earlier command${f.ambiguity ? `; ${f.ambiguity}` : ''}`;
-      this.heap.push({ c: this.toCommand(f, r), seq: this.seq++ });
+      this.heap.push({ c: this.toCommand(f, r), tie: `${b.key}\u0000${f.calls[0]!.auditID}` });
     }
   }
 
@@ -218,7 +224,7 @@ export class CommandFolder {
       clientVersion: r.clientVersion,
       accessMethod: r.accessMethod,
       start: start.time,
-      end: formatTime(Math.max(endMs, sessionEnd)),
+      end: formatMicros(Math.max(endMs, sessionEnd)),
       startMs: start.startMs,
       durationMs: round(endMs - start.startMs),
       sessionMs: sessionEnd > -Infinity ? round(Math.max(endMs, sessionEnd) - start.startMs) : null,
