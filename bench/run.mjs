@@ -82,17 +82,25 @@ async function dataset(label) {
  */
 async function requestReceivedOnly(ds, label) {
   const file = join(cache, label, 'request-received.log');
-  if (!existsSync(file)) {
+  const marker = join(cache, label, 'request-received.json');
+  if (!existsSync(marker)) {
+    let events = 0;
     const { createReadStream, createWriteStream } = await import('node:fs');
     const { createInterface } = await import('node:readline');
     const out = createWriteStream(file);
     for await (const line of createInterface({ input: createReadStream(ds.file), crlfDelay: Infinity })) {
       if (!line.includes('"stage":"ResponseComplete"')) continue;
-      if (!out.write(line.replace('"stage":"ResponseComplete"', '"stage":"RequestReceived"').replace(/"responseStatus":\{[^}]*\},?/, '') + '\n')) await new Promise((r) => out.once('drain', r));
+      const e = JSON.parse(line);
+      e.stage = 'RequestReceived';
+      e.stageTimestamp = e.requestReceivedTimestamp;
+      delete e.responseStatus;
+      events++;
+      if (!out.write(JSON.stringify(e) + '\n')) await new Promise((r) => out.once('drain', r));
     }
     await new Promise((r) => out.end(r));
+    writeFileSync(marker, JSON.stringify({ events }));
   }
-  return { ...ds, file, size: statSync(file).size };
+  return { file, size: statSync(file).size, events: JSON.parse(readFileSync(marker, 'utf8')).events };
 }
 
 function hasCommand(cmd) {

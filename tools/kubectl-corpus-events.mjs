@@ -94,6 +94,8 @@ export function buildCorpus(recording, { users, invocations, shellWords }) {
     // The session is the interactive stream: the last call that streamed (debug's wait is a watch too).
     const interactive = rec.requests.findLastIndex((q) => q.streamed || q.refusedUpgrade);
     for (const [n, q] of rec.requests.entries()) {
+      // A person's time inside the command (an editor open), before request n.
+      if (v.pause && v.pause[0] === n) shift += v.pause[1] * 1000;
       if (q.receivedMs >= prevEnd) step++;
       // A new process opens a connection first (TCP, then TLS: two round trips); then each request
       // that waited for the previous one's answer adds a round trip, half of it before the server sees it.
@@ -118,7 +120,11 @@ export function buildCorpus(recording, { users, invocations, shellWords }) {
       emit(e, streaming ? [['ResponseStarted', started, code], ['ResponseComplete', ended, code]] : [['ResponseComplete', ended, code]]);
       prevEnd = q.endedMs;
     }
-    const end = start + rec.durationMs + shift;
+    if (v.pause && v.pause[0] >= rec.requests.length) shift += v.pause[1] * 1000; // the editor closed without a change
+    // kubectl exits after its last answer has come back (half a round trip after the server sent it)
+    // and it has done with it what it does (as long as in the recording).
+    const last = rec.requests.at(-1);
+    const end = last ? start + last.endedMs + shift + u.rttMs * (2 + step) + (rec.durationMs - last.endedMs) : start + rec.durationMs + shift;
     if (!v.detached) {
       endOf[v.user] = end;
       lastOf[v.user] = v.id;

@@ -46,7 +46,8 @@ export const USERS = {
  * (split by sh); `expected`: the line the audit log allows, when it differs from the typed one, and
  * `why` it differs. `tty`: run in a terminal (exec -it); `stop`: Ctrl-C after that many ms
  * (port-forward); `session`: seconds the streaming call lasts in the morning (the recording streams
- * briefly); `detached`: run in another terminal (the user's next command does not wait for it).
+ * briefly); `detached`: run in another terminal (the user's next command does not wait for it);
+ * `pause: [n, s]`: the person spends s seconds inside the command before its request n (an editor).
  */
 export const INVOCATIONS = [
   // alice (1.33) investigates the staging web pods.
@@ -78,6 +79,7 @@ export const INVOCATIONS = [
   { id: 'a25', user: 'alice', at: 1230, line: 'kubectl config get-contexts' },
   { id: 'a26', user: 'alice', at: 1236, line: 'kubectl config use-context stub' },
   { id: 'a28', user: 'alice', at: 1245, line: 'kubectl get pods', expected: 'kubectl get pods -n default', why: "the context's namespace and -n leave the same trace" },
+  { id: 'a29', user: 'alice', at: 1262, line: 'kubectl edit deployment web -n staging', env: { KUBE_EDITOR: 'true' }, pause: [3, 20] },
 
   // bob (1.28) deploys, from the same office NAT, while alice works.
   { id: 'b01', user: 'bob', at: 45, line: 'kubectl apply -f api.yaml', expected: 'kubectl apply -f …', why: 'the file applied is not in the API calls' },
@@ -103,7 +105,7 @@ export const INVOCATIONS = [
   { id: 'b21', user: 'bob', at: 818, line: 'kubectl annotate deployment web -n staging owner=bob', expected: 'kubectl annotate deployment web -n staging …', why: 'the annotations are in the request body' },
   { id: 'b22', user: 'bob', at: 850, line: 'kubectl expose deployment web -n staging --port=80 --target-port=8080', expected: 'kubectl expose deployment web -n staging …', why: 'the ports are in the request body' },
   { id: 'b23', user: 'bob', at: 880, line: 'kubectl run tmp -n staging --image=busybox:1.36 --restart=Never -- sleep 3600', expected: 'kubectl run tmp -n staging …', why: 'the image and command are in the request body' },
-  { id: 'b24', user: 'bob', at: 915, line: 'kubectl edit deployment web -n staging', env: { KUBE_EDITOR: 'sed -i s/replicas:\\ 3/replicas:\\ 4/' } },
+  { id: 'b24', user: 'bob', at: 915, line: 'kubectl edit deployment web -n staging', env: { KUBE_EDITOR: 'sed -i s/replicas:\\ 3/replicas:\\ 4/' }, pause: [3, 30] },
   { id: 'b25', user: 'bob', at: 950, line: `kubectl patch deployment web -n staging -p '{"spec":{"replicas":2}}'`, expected: 'kubectl patch deployment web -n staging …', why: 'the patch is in the request body' },
   { id: 'b26', user: 'bob', at: 985, line: 'kubectl replace -f web-svc.yaml', expected: 'kubectl replace -f …', why: 'the file is not in the API calls' },
   // A script: back to back, one process after the other.

@@ -106,6 +106,8 @@ export interface Step {
   path?: string;
   /** Any one of these steps (alternatives). */
   anyOf?: Step[];
+  /** The call follows the previous one as closely as one process's calls do (see JOIN_IDLE_MS). */
+  close?: boolean;
   /** A sub-sequence matched as one unit (with `repeat`: one object of a multi-object apply). */
   seq?: Step[];
   optional?: boolean;
@@ -189,7 +191,10 @@ export const SIGNATURES: readonly Signature[] = [
   { id: 'logs', steps: [{ ...get, resource: ['pods'] }, main({ verb: ['get'], subresource: 'log', same: true })] },
   { id: 'logs', steps: [main({ verb: ['get'], subresource: 'log', named: true })] },
   { id: 'top', steps: [main({ verb: ['list'], apiGroup: 'metrics.k8s.io' }), { verb: ['list'], resource: ['nodes', 'pods'], optional: true }] },
+  // kubectl edit: get, the schema (OpenAPI) at once, then the editor (a person's time), then the patch.
   { id: 'edit', steps: [get, openapi, main({ verb: ['patch', 'update'], query: [fm('kubectl-edit')], same: true })] },
+  { id: 'edit (opened)', steps: [main(get), { path: '/openapi/*', close: true, repeat: 4 }] },
+  { id: 'edit (saved)', steps: [main({ verb: ['patch', 'update'], query: [fm('kubectl-edit')], named: true })] },
   { id: 'scale', ambiguity: 'the replica count is in the request body', steps: [{ ...get, optional: true }, main({ verb: ['patch', 'update'], subresource: 'scale', named: true })] },
   patchedBy('label', 'kubectl-label', 'the labels are in the request body'),
   patchedBy('annotate', 'kubectl-annotate', 'the annotations are in the request body'),

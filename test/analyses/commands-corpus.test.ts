@@ -1,4 +1,4 @@
-// The kubectl corpus (fixtures/kubectl/corpus): a morning of four people typing 106 kubectl
+// The kubectl corpus (fixtures/kubectl/corpus): a morning of four people typing 107 kubectl
 // invocations (kubectl 1.28 and 1.33, two source IPs, two of them over a VPN), recorded with the real
 // kubectl against the stub API server, with kubelets, controllers, a helm release and a k9s-like
 // browser around them. truth.json holds what each invocation was and the auditIDs of its calls.

@@ -2,11 +2,12 @@
 // cache) sent to the stub server: fixtures/kubectl, re-recorded by tools/record-kubectl.mjs.
 import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { runCli, tmpDir, writeFiles, event, jsonl } from '../helpers.js';
 // @ts-expect-error: plain ESM tool without type declarations
 import { sequenceToEvents } from '../../tools/requests-to-events.mjs';
+// @ts-expect-error: plain ESM tool without type declarations
+import { shellWords as shWords } from '../../tools/record-kubectl-corpus.mjs';
 
 interface Seq {
   name: string;
@@ -154,10 +155,6 @@ describe('commands output', () => {
 
 // ---------- shared cases (../shared/cases), ported ----------
 
-/** Splits a line as sh does (the words a shell passes to kubectl). */
-function shWords(line: string): string[] {
-  return execFileSync('sh', ['-c', `set -- ${line}; printf '%s\\0' "$@"`], { encoding: 'utf8' }).split('\0').slice(0, -1);
-}
 
 async function commandsOf(files: string[], extra: string[] = []): Promise<{ commands: any[]; summary: any }> {
   const r = await runCli(['commands', ...files, '-o', 'json', '-q', ...extra]);
@@ -359,5 +356,32 @@ describe('scale', () => {
     const inPlace = JSON.parse((await runCli(['commands', file, '-o', 'json', '-q'])).stdout);
     expect(inPlace.summary.order.late).toBe(0);
     expect(inPlace.commands.map((c: any) => c.auditIDs[0])).toEqual(['late', 'list', 'last']);
+  });
+});
+
+describe('kubectl edit: the editor stays open', () => {
+  const bob = { user: { username: 'bob@example.com' }, sourceIPs: ['203.0.113.10'], userAgent: 'kubectl/v1.28.15 (linux/amd64) kubernetes/de2c8f0' };
+  const dep = { resource: 'deployments', namespace: 'staging', name: 'web', apiGroup: 'apps', apiVersion: 'v1' };
+  const at = (s: number, ms = 0) => new Date(Date.parse('2026-03-02T10:00:00Z') + s * 1000 + ms).toISOString();
+  const call = (id: string, s: number, over: Record<string, unknown>) => event({ ...bob, auditID: id, requestReceivedTimestamp: at(s), stageTimestamp: at(s, 5), ...over });
+  const opened = (id: string, s: number) => [
+    call(`${id}-get`, s, { verb: 'get', requestURI: '/apis/apps/v1/namespaces/staging/deployments/web', objectRef: dep }),
+    event({ ...bob, auditID: `${id}-oa`, verb: 'get', requestURI: '/openapi/v2?timeout=32s', objectRef: undefined, requestReceivedTimestamp: at(s, 7), stageTimestamp: at(s, 12) }),
+  ];
+
+  it('the patch that saves it, minutes later and after other commands, joins the get that opened it', async () => {
+    const log = jsonl([
+      ...opened('e', 0),
+      call('other', 30, { verb: 'list', requestURI: '/api/v1/namespaces/staging/pods?limit=500', objectRef: { resource: 'pods', namespace: 'staging', apiVersion: 'v1' } }),
+      call('e-patch', 150, { verb: 'patch', requestURI: '/apis/apps/v1/namespaces/staging/deployments/web?fieldManager=kubectl-edit&fieldValidation=Strict', objectRef: dep }),
+      ...opened('never', 300),
+    ]);
+    const { commands } = await commandsOf([join(writeFiles(tmpDir(), { 'e.log': log }), 'e.log')]);
+    expect(commands.map((c: any) => [c.command, c.auditIDs, c.ambiguous === ''])).toEqual([
+      ['kubectl edit deployment web -n staging', ['e-get', 'e-oa', 'e-patch'], true],
+      ['kubectl get pods -n staging', ['other'], true],
+      ['kubectl edit deployment web -n staging', ['never-get', 'never-oa'], false],
+    ]);
+    expect(commands[0].durationMs).toBe(150_005);
   });
 });

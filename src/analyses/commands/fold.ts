@@ -16,7 +16,7 @@
 // - session: from the first call's receipt to the end of the last long-running call (its
 //   ResponseComplete), null when no long-running call ended in the log.
 import type { AccessMethod, AuditRecord, RequestAttributes } from '../../types.js';
-import { foldBurst, foldKubectl, toCall, type Call, type Folded, type Pace } from './reconstruct.js';
+import { foldBurst, foldKubectl, sameObject, toCall, type Call, type Folded, type Pace } from './reconstruct.js';
 import { newHistogram, record as recordLatency, percentiles, type Histogram } from '../../util/histogram.js';
 import { cmp } from '../../util/counter.js';
 import { MinHeap } from '../../util/heap.js';
@@ -115,6 +115,19 @@ interface Queued {
   tie: string;
 }
 
+/** A `kubectl edit` whose editor is open waits this long for the patch that saves it. */
+export const EDIT_HOLD_MS = 30 * 60_000;
+/** Open editors held per client (the oldest is let go beyond this). */
+const MAX_OPEN_EDITS = 4;
+
+/** A folded command, with the burst it came from. */
+interface Part {
+  key: string;
+  f: Folded;
+  r: AuditRecord;
+  late: boolean;
+}
+
 /** Clients whose pace is remembered (the oldest is forgotten beyond this). */
 const MAX_PACED = 100_000;
 /** Idle gaps kept per client to estimate its pace (their median). */
@@ -124,6 +137,8 @@ export class CommandFolder {
   private readonly open = new Map<string, Burst>();
   /** Per client: recent idle gaps between calls of one command (see reconstruct.ts, Pace). */
   private readonly pace = new Map<string, number[]>();
+  /** Per client: `kubectl edit`s whose editor is open (the get that opened it, waiting for the patch). */
+  private readonly edits = new Map<string, Part[]>();
   /** Commands by (startMs, tie). */
   private readonly heap = new MinHeap<Queued>((x, y) => x.c.startMs < y.c.startMs || (x.c.startMs === y.c.startMs && x.tie < y.tie));
   private maxSeen = -Infinity;
@@ -160,13 +175,20 @@ export class CommandFolder {
   /** Closes bursts whose gap has passed, then emits what the watermark allows. */
   private sweep(): void {
     for (const b of [...this.open.values()]) if (this.maxSeen - b.lastMs > this.o.gapMs) this.close(b);
+    for (const [key, list] of [...this.edits]) {
+      while (list.length && this.maxSeen - list[0]!.f.calls[0]!.startMs > EDIT_HOLD_MS) this.queue(list.shift()!);
+      if (!list.length) this.edits.delete(key);
+    }
     let watermark = this.maxSeen - this.o.gapMs;
     for (const b of this.open.values()) if (b.startMs < watermark) watermark = b.startMs;
+    for (const list of this.edits.values()) for (const e of list) if (e.f.calls[0]!.startMs < watermark) watermark = e.f.calls[0]!.startMs;
     while (this.heap.size && this.heap.peek()!.c.startMs < watermark) this.emit(this.heap.pop()!.c);
   }
 
   flush(): void {
     for (const b of [...this.open.values()].sort((x, y) => x.startMs - y.startMs || cmp(x.key, y.key))) this.close(b);
+    for (const list of this.edits.values()) for (const e of list) this.queue(e);
+    this.edits.clear();
     while (this.heap.size) this.emit(this.heap.pop()!.c);
   }
 
@@ -176,10 +198,36 @@ export class CommandFolder {
     const r = b.first;
     const folded = r.accessMethod === 'kubectl' ? foldKubectl(calls, this.paceOf(b.key), (g) => this.observe(b.key, g)) : [foldBurst(calls, r.client)];
     for (const f of folded) {
-      if (!f.calls.some((c) => c.selected)) continue;
-      if (b.late) f.ambiguity = `logged after calls more than ${this.o.gapMs / 1000} s later (a long session written when it ended?): it may belong to an earlier command${f.ambiguity ? `; ${f.ambiguity}` : ''}`;
-      this.heap.push({ c: this.toCommand(f, r), tie: `${b.key}\u0000${f.calls[0]!.auditID}` });
+      const part: Part = { key: b.key, f, r, late: b.late };
+      if (f.part === 'opened') {
+        // The editor is open: hold the get until the patch that saves it (a later burst), or EDIT_HOLD_MS.
+        const list = this.edits.get(b.key) ?? [];
+        list.push(part);
+        if (list.length > MAX_OPEN_EDITS) this.queue(list.shift()!);
+        this.edits.set(b.key, list);
+        continue;
+      }
+      if (f.part === 'saved') {
+        const list = this.edits.get(b.key);
+        const k = list ? list.findIndex((e) => sameObject(e.f.anchor, f.anchor)) : -1;
+        if (list && k >= 0) {
+          const opened = list.splice(k, 1)[0]!;
+          if (!list.length) this.edits.delete(b.key);
+          const probes = new Set([...opened.f.probes, ...f.probes]);
+          this.queue({ ...opened, f: { ...f, ambiguity: '', calls: [...opened.f.calls, ...f.calls], probes, part: undefined }, late: opened.late || b.late });
+          continue;
+        }
+      }
+      this.queue(part);
     }
+  }
+
+  /** A folded command on its way out: dropped unless one of its calls passed the filters. */
+  private queue(p: Part): void {
+    const f = p.f;
+    if (!f.calls.some((c) => c.selected)) return;
+    if (p.late) f.ambiguity = `logged after calls more than ${this.o.gapMs / 1000} s later (a long session written when it ended?): it may belong to an earlier command${f.ambiguity ? `; ${f.ambiguity}` : ''}`;
+    this.heap.push({ c: this.toCommand(f, p.r), tie: `${p.key}\u0000${f.calls[0]!.auditID}` });
   }
 
   private paceOf(key: string): Pace {

@@ -75,11 +75,14 @@ export interface Folded {
   anchor: Call;
   /** Calls whose failure is part of the command (delete's wait for 404, apply's lookup, discovery of an API the server lacks). */
   probes: Set<Call>;
+  /** One half of a `kubectl edit` whose editor stayed open past the burst: the get that opened it, or the patch that saved it. */
+  part?: 'opened' | 'saved';
 }
 
 // ---------- matching ----------
 
-function sameObject(a: Call, b: Call): boolean {
+/** The same object: group, resource, namespace and name. */
+export function sameObject(a: Call, b: Call): boolean {
   return a.apiGroup === b.apiGroup && a.resource === b.resource && a.namespace === b.namespace && a.name === b.name;
 }
 
@@ -114,31 +117,45 @@ interface Match {
   probes: Set<Call>;
 }
 
+/** What matching a signature from one position needs. */
+interface MatchContext {
+  calls: Call[];
+  boundary: boolean[];
+  /** Where the signature started: no boundary may fall after it. */
+  start: number;
+  /** The signature's first call (`same` steps compare with it). */
+  first: Call | null;
+  /** Idle time within which a `close` step's call must follow the previous one. */
+  joinMs: number;
+  m: Match;
+}
+
 /**
  * Matches `steps` from calls[i]; never takes a call after a process boundary. Each step takes as
  * many calls as it may (at most `repeat`): bounded work per position, so a burst folds in linear time.
  */
-function matchSteps(steps: readonly Step[], calls: Call[], i: number, boundary: boolean[], start: number, first: { c: Call | null }, m: Match): number | null {
+function matchSteps(steps: readonly Step[], i: number, x: MatchContext): number | null {
   let j = i;
   for (const step of steps) {
     let n = 0;
     const max = step.repeat ?? 1;
-    while (n < max && j < calls.length && !(j > start && boundary[j])) {
+    while (n < max && j < x.calls.length && !(j > x.start && x.boundary[j])) {
       if (step.seq) {
-        const k = matchSteps(step.seq, calls, j, boundary, start, first, m);
+        const k = matchSteps(step.seq, j, x);
         if (k === null || k === j) break;
         j = k;
       } else {
-        const c = calls[j]!;
-        if (!stepMatches(step, c, first.c)) break;
-        first.c ??= c;
+        const c = x.calls[j]!;
+        if (!stepMatches(step, c, x.first)) break;
+        if (step.close && j > 0 && c.startMs - x.calls[j - 1]!.endMs > x.joinMs) break;
+        x.first ??= c;
         if (step.role) {
-          const list = m.roles.get(step.role);
+          const list = x.m.roles.get(step.role);
           if (list) list.push(c);
-          else m.roles.set(step.role, [c]);
+          else x.m.roles.set(step.role, [c]);
         }
         // Calls of optional and same-object steps may fail as part of the command (404 lookups, waits).
-        if (step.same || step.optional || step.sameName) m.probes.add(c);
+        if (step.same || step.optional || step.sameName) x.m.probes.add(c);
         j++;
       }
       n++;
@@ -148,9 +165,9 @@ function matchSteps(steps: readonly Step[], calls: Call[], i: number, boundary: 
   return j;
 }
 
-function tryMatch(sig: Signature, calls: Call[], i: number, boundary: boolean[]): Match | null {
+function tryMatch(sig: Signature, calls: Call[], i: number, boundary: boolean[], joinMs: number): Match | null {
   const m: Match = { end: i, roles: new Map(), probes: new Set() };
-  const end = matchSteps(sig.steps, calls, i, boundary, i, { c: null }, m);
+  const end = matchSteps(sig.steps, i, { calls, boundary, start: i, first: null, joinMs, m });
   if (end === null || end === i) return null;
   m.end = end;
   return m;
@@ -294,6 +311,10 @@ function lineFor(id: string, a: Call, roles: Map<string, Call[]>): { kind: strin
       return k(['kubectl', id, ...objectWords(a), UNKNOWN]);
     case 'edit':
       return k(['kubectl', 'edit', ...objectWords(a)]);
+    case 'edit (opened)':
+      return k(['kubectl', 'edit', ...objectWords(a)], 'edit', 'no change saved in this burst (the edit was cancelled, or saved later: see the next patch with fieldManager=kubectl-edit)');
+    case 'edit (saved)':
+      return k(['kubectl', 'edit', ...objectWords(a)], 'edit', 'the get that opened the editor is not in the log before this patch');
     case 'rollout':
       return k(['kubectl', 'rollout', UNKNOWN, ...objectWords(a)]);
     case 'rollout undo':
@@ -391,7 +412,7 @@ export function foldKubectl(calls: Call[], pace: Pace = null, observe?: (idleMs:
     }
     let matched: Folded | null = null;
     for (const sig of SIGNATURES) {
-      const m = tryMatch(sig, calls, i, boundary);
+      const m = tryMatch(sig, calls, i, boundary, joinIdleMs(pace));
       if (!m) continue;
       let end = m.end;
       if (sig.id === 'get' && c.verb === 'list') end = joinLists(calls, i, end, boundary, m, joinIdleMs(pace));
@@ -402,7 +423,7 @@ export function foldKubectl(calls: Call[], pace: Pace = null, observe?: (idleMs:
       const line = lineFor(sig.id, anchor, m.roles);
       const ambiguity = line.ambiguity ?? sig.ambiguity ?? '';
       matched = line.words.length
-        ? { kind: line.kind, ...render(line.words), ambiguity, calls: [...pending, ...own], anchor, probes: m.probes }
+        ? { kind: line.kind, ...render(line.words), ambiguity, calls: [...pending, ...own], anchor, probes: m.probes, ...(sig.id === 'edit (opened)' ? { part: 'opened' as const } : sig.id === 'edit (saved)' ? { part: 'saved' as const } : {}) }
         : { kind: 'request', command: describeCall(anchor), argv: [], ambiguity: 'no known kubectl command makes these calls', calls: [...pending, ...own], anchor, probes: m.probes };
       i = end;
       break;
