@@ -53,13 +53,13 @@ export async function firstTimeMs(src: Source, read: ReadOptions = DEFAULT_READ_
 }
 
 /**
- * The sources sorted by `firstTimeMs`, oldest first; ties and sources without a time keep their
- * given order, the latter first (stdin is read where nothing is known of it: at the start).
+ * The sources sorted by `firstTimeMs`, oldest first; sources without a time first (stdin is read
+ * where nothing is known of it: at the start); ties by path, so that the order given never matters.
  */
 export async function sortSourcesByTime(sources: Source[], read: ReadOptions = DEFAULT_READ_OPTIONS): Promise<Source[]> {
   if (sources.length < 2) return sources;
   const keyed: { src: Source; t: number; i: number }[] = [];
   for (let i = 0; i < sources.length; i++) keyed.push({ src: sources[i]!, t: await firstTimeMs(sources[i]!, read), i });
   const k = (x: { t: number }): number => (Number.isFinite(x.t) ? x.t : -Infinity);
-  return keyed.sort((a, b) => k(a) - k(b) || a.i - b.i).map((x) => x.src);
+  return keyed.sort((a, b) => k(a) - k(b) || (a.src.path < b.src.path ? -1 : a.src.path > b.src.path ? 1 : a.i - b.i)).map((x) => x.src);
 }

@@ -108,6 +108,8 @@ export interface Step {
   anyOf?: Step[];
   /** The call follows the previous one as closely as one process's calls do (see JOIN_IDLE_MS). */
   close?: boolean;
+  /** kubectl polls with this interval (ms) here: the wait may exceed a process boundary by that much. */
+  pollMs?: number;
   /** A sub-sequence matched as one unit (with `repeat`: one object of a multi-object apply). */
   seq?: Step[];
   optional?: boolean;
@@ -133,6 +135,12 @@ const getSame: Step = { verb: ['get'], named: true, same: true };
 const fm = (m: string): string => `fieldManager=${m}`;
 const openapi: Step = { path: '/openapi/*', optional: true, repeat: 4 };
 const main = (st: Step): Step => ({ ...st, role: 'main' });
+/**
+ * kubectl delete waits for each object to go (k8s.io/kubectl/pkg/cmd/wait, IsDeleted): a get, and
+ * while the object is still there (terminating), a list and a watch of it by name until it is gone.
+ */
+const deleteWait: Step = { seq: [{ verb: ['get'], named: true, close: true, optional: true }, { verb: ['list'], query: ['fieldSelector'], optional: true }, { verb: ['watch'], query: ['fieldSelector'], optional: true }], optional: true, repeat: MANY };
+
 /** `get` (optional) then a patch with kubectl's field manager for the subcommand: label, annotate, set… */
 const patchedBy = (id: string, manager: string, ambiguity: string): Signature => ({ id, ambiguity, steps: [{ ...get, optional: true }, main({ verb: ['patch'], query: [fm(manager)], named: true })] });
 
@@ -147,7 +155,8 @@ export const SIGNATURES: readonly Signature[] = [
       { verb: ['get'], named: true, optional: true, repeat: 50 },
       { path: '/api/v1', optional: true },
       { anyOf: [{ verb: ['create'], resource: ['pods'], subresource: 'eviction' }, { verb: ['delete'], resource: ['pods'], named: true }], optional: true, repeat: MANY },
-      { verb: ['get'], resource: ['pods'], named: true, optional: true, repeat: MANY },
+      // k8s.io/kubectl/pkg/drain: waitForDelete polls each evicted pod every second (wait.PollImmediate, interval 1 s) until it is gone.
+      { verb: ['get'], resource: ['pods'], named: true, optional: true, repeat: MANY, pollMs: 1000 },
     ],
   },
   {
@@ -207,7 +216,7 @@ export const SIGNATURES: readonly Signature[] = [
   {
     id: 'apply',
     ambiguity: 'the file applied is not in the log',
-    steps: [{ seq: [{ ...get, optional: true }, { verb: ['get'], resource: ['namespaces'], named: true, optional: true }, main({ verb: ['create', 'patch', 'update'], query: [fm('kubectl-client-side-apply')] })], repeat: MANY }],
+    steps: [{ seq: [{ ...get, optional: true, close: true }, { verb: ['get'], resource: ['namespaces'], named: true, optional: true, close: true }, main({ verb: ['create', 'patch', 'update'], query: [fm('kubectl-client-side-apply')], close: true })], repeat: MANY }],
   },
   {
     id: 'apply --server-side',
@@ -216,7 +225,7 @@ export const SIGNATURES: readonly Signature[] = [
   },
   { id: 'replace', ambiguity: 'the file is not in the log', steps: [{ seq: [{ ...get, optional: true }, main({ verb: ['update'], query: [fm('kubectl-replace')], named: true })], repeat: MANY }] },
   { id: 'create token', steps: [main({ verb: ['create'], resource: ['serviceaccounts'], subresource: 'token', named: true })] },
-  { id: 'create', steps: [main({ verb: ['create'], query: [fm('kubectl-create')], repeat: MANY })] },
+  { id: 'create', steps: [main({ verb: ['create'], query: [fm('kubectl-create')] }), main({ verb: ['create'], query: [fm('kubectl-create')], close: true, optional: true, repeat: MANY })] },
   {
     id: 'run',
     ambiguity: 'the image and command are in the request body',
@@ -228,8 +237,8 @@ export const SIGNATURES: readonly Signature[] = [
       { verb: ['delete'], resource: ['pods'], same: true, optional: true },
     ],
   },
-  { id: 'delete', steps: [main({ verb: ['delete'], named: true, repeat: MANY }), { verb: ['get'], named: true, optional: true, repeat: MANY }] },
-  { id: 'delete', steps: [{ role: 'list', verb: ['list'], query: ['!limit', '!includeObject'] }, main({ verb: ['delete'], named: true, repeat: MANY }), { verb: ['get'], named: true, optional: true, repeat: MANY }] },
+  { id: 'delete', steps: [main({ verb: ['delete'], named: true }), main({ verb: ['delete'], named: true, close: true, optional: true, repeat: MANY }), deleteWait] },
+  { id: 'delete', steps: [{ role: 'list', verb: ['list'], query: ['!limit', '!includeObject'] }, main({ verb: ['delete'], named: true, repeat: MANY }), deleteWait] },
   { id: 'delete', steps: [main({ verb: ['deletecollection'] }), { verb: ['list'], optional: true, repeat: 20 }] },
   { id: 'auth can-i', ambiguity: 'the question asked is in the request body', steps: [{ path: '/api/v1', optional: true }, main({ verb: ['create'], resource: ['selfsubjectaccessreviews'] })] },
   { id: 'auth can-i --list', ambiguity: 'the namespace asked about is in the request body', steps: [main({ verb: ['create'], resource: ['selfsubjectrulesreviews'] })] },

@@ -385,3 +385,44 @@ describe('kubectl edit: the editor stays open', () => {
     expect(commands[0].durationMs).toBe(150_005);
   });
 });
+
+describe('waits on a real cluster (objects take time to go)', () => {
+  const dave = { user: { username: 'dave@example.com' }, sourceIPs: ['198.51.100.7'], userAgent: 'kubectl/v1.28.15 (linux/amd64) kubernetes/de2c8f0' };
+  const t0 = Date.parse('2026-03-02T10:00:00Z');
+  const at = (ms: number) => new Date(t0 + ms).toISOString();
+  const pod = (name: string) => ({ resource: 'pods', namespace: 'staging', name, apiVersion: 'v1' });
+  const call = (id: string, ms: number, verb: string, uri: string, ref: Record<string, unknown> | undefined, code = 200, took = 8) =>
+    event({ ...dave, auditID: id, verb, requestURI: uri, objectRef: ref, responseStatus: { metadata: {}, code }, requestReceivedTimestamp: at(ms), stageTimestamp: at(ms + took) });
+  const fold = async (events: Record<string, unknown>[]) => (await commandsOf([join(writeFiles(tmpDir(), { 'w.log': jsonl(events) }), 'w.log')])).commands;
+
+  it('kubectl delete waits with a get, then a list and a watch of the object until it is gone (k8s.io/kubectl/pkg/cmd/wait IsDeleted)', async () => {
+    const cmds = await fold([
+      call('del', 0, 'delete', '/api/v1/namespaces/staging/pods/web-1', pod('web-1')),
+      call('get', 20, 'get', '/api/v1/namespaces/staging/pods/web-1', pod('web-1')),
+      call('list', 40, 'list', '/api/v1/namespaces/staging/pods?fieldSelector=metadata.name%3Dweb-1&limit=500', pod('')),
+      event({ ...call('watch', 60, 'watch', '/api/v1/namespaces/staging/pods?allowWatchBookmarks=true&fieldSelector=metadata.name%3Dweb-1&resourceVersion=1&watch=true', pod('')), stage: 'ResponseComplete', stageTimestamp: at(30_060) }),
+    ]);
+    expect(cmds.map((c: any) => [c.command, c.apiCalls, c.status])).toEqual([['kubectl delete pod web-1 -n staging', 4, 200]]);
+    expect(cmds[0].sessionMs).toBe(30_060);
+  });
+
+  it('kubectl drain polls each evicted pod every second until it is gone (k8s.io/kubectl/pkg/drain waitForDelete)', async () => {
+    const node = { resource: 'nodes', name: 'node-2', apiVersion: 'v1' };
+    const events = [
+      call('n', 0, 'get', '/api/v1/nodes/node-2', node),
+      call('p', 20, 'patch', '/api/v1/nodes/node-2', node),
+      call('l', 40, 'list', '/api/v1/pods?fieldSelector=spec.nodeName%3Dnode-2&limit=500', { resource: 'pods', apiVersion: 'v1' }),
+      event({ ...dave, auditID: 'd', verb: 'get', requestURI: '/api/v1', objectRef: undefined, requestReceivedTimestamp: at(60), stageTimestamp: at(65) }),
+      call('e', 80, 'create', '/api/v1/namespaces/staging/pods/cache-0/eviction', { ...pod('cache-0'), subresource: 'eviction' }, 201),
+    ];
+    for (let k = 0; k < 12; k++) events.push(call(`w${k}`, 100 + k * 1000, 'get', '/api/v1/namespaces/staging/pods/cache-0', pod('cache-0'), k === 11 ? 404 : 200));
+    const cmds = await fold(events);
+    expect(cmds.map((c: any) => [c.command, c.apiCalls, c.status])).toEqual([['kubectl drain node-2 …', 17, 200]]);
+  });
+
+  it('a script creating two namespaces back to back makes two commands, not one create -f', async () => {
+    const ns = (name: string) => ({ resource: 'namespaces', namespace: name, name, apiVersion: 'v1' });
+    const cmds = await fold([call('a', 0, 'create', '/api/v1/namespaces?fieldManager=kubectl-create&fieldValidation=Strict', ns('a'), 201), call('b', 120, 'create', '/api/v1/namespaces?fieldManager=kubectl-create&fieldValidation=Strict', ns('b'), 201)]);
+    expect(cmds.map((c: any) => c.command)).toEqual(['kubectl create namespace a', 'kubectl create namespace b']);
+  });
+});

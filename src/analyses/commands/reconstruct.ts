@@ -127,6 +127,8 @@ interface MatchContext {
   first: Call | null;
   /** Idle time within which a `close` step's call must follow the previous one. */
   joinMs: number;
+  /** Idle time that marks a new process, for this client (a polling step may wait its interval on top). */
+  splitMs: number;
   m: Match;
 }
 
@@ -139,7 +141,7 @@ function matchSteps(steps: readonly Step[], i: number, x: MatchContext): number 
   for (const step of steps) {
     let n = 0;
     const max = step.repeat ?? 1;
-    while (n < max && j < x.calls.length && !(j > x.start && x.boundary[j])) {
+    while (n < max && j < x.calls.length && !(j > x.start && x.boundary[j] && !(step.pollMs && x.calls[j]!.startMs - x.calls[j - 1]!.endMs <= step.pollMs + x.splitMs))) {
       if (step.seq) {
         const k = matchSteps(step.seq, j, x);
         if (k === null || k === j) break;
@@ -147,7 +149,7 @@ function matchSteps(steps: readonly Step[], i: number, x: MatchContext): number 
       } else {
         const c = x.calls[j]!;
         if (!stepMatches(step, c, x.first)) break;
-        if (step.close && j > 0 && c.startMs - x.calls[j - 1]!.endMs > x.joinMs) break;
+        if (step.close && j > x.start && c.startMs - x.calls[j - 1]!.endMs > x.joinMs) break;
         x.first ??= c;
         if (step.role) {
           const list = x.m.roles.get(step.role);
@@ -165,9 +167,9 @@ function matchSteps(steps: readonly Step[], i: number, x: MatchContext): number 
   return j;
 }
 
-function tryMatch(sig: Signature, calls: Call[], i: number, boundary: boolean[], joinMs: number): Match | null {
+function tryMatch(sig: Signature, calls: Call[], i: number, boundary: boolean[], pace: Pace): Match | null {
   const m: Match = { end: i, roles: new Map(), probes: new Set() };
-  const end = matchSteps(sig.steps, i, { calls, boundary, start: i, first: null, joinMs, m });
+  const end = matchSteps(sig.steps, i, { calls, boundary, start: i, first: null, joinMs: joinIdleMs(pace), splitMs: splitIdleMs(pace), m });
   if (end === null || end === i) return null;
   m.end = end;
   return m;
@@ -412,7 +414,7 @@ export function foldKubectl(calls: Call[], pace: Pace = null, observe?: (idleMs:
     }
     let matched: Folded | null = null;
     for (const sig of SIGNATURES) {
-      const m = tryMatch(sig, calls, i, boundary, joinIdleMs(pace));
+      const m = tryMatch(sig, calls, i, boundary, pace);
       if (!m) continue;
       let end = m.end;
       if (sig.id === 'get' && c.verb === 'list') end = joinLists(calls, i, end, boundary, m, joinIdleMs(pace));
