@@ -6,7 +6,7 @@
 // attach and port-forward over WebSocket (the channel protocols kubectl 1.30+ speaks) and refuses
 // the older SPDY upgrade after recording it. It records every request with its timing: receipt,
 // response start (headers or 101 sent) and end. It is not a real API server: no auth, no admission,
-// no controllers, no OpenAPI.
+// no controllers, an empty OpenAPI document.
 import { createServer } from 'node:http';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
@@ -341,8 +341,8 @@ export async function startStub({ onRequest, delayMs, streamMs = 150, aggregated
       }
       const accept = req.headers.accept ?? '';
       const wantAgg = aggregatedDiscovery && /as=APIGroupDiscoveryList/.test(accept) ? (/v=v2(;|,|$)/.test(accept) ? 'v2' : /v=v2beta1/.test(accept) ? 'v2beta1' : '') : '';
-      // OpenAPI: an empty v2 document (kubectl then finds no schema and no fieldValidation support)
-      // and an empty v3 index.
+      // OpenAPI: an empty v2 document (kubectl then finds no schema and no fieldValidation support);
+      // no v3 (404), as on a server that does not serve it.
       if (p === '/openapi/v2') {
         entry.code = 200;
         entry.startedAt = now();
@@ -350,7 +350,6 @@ export async function startStub({ onRequest, delayMs, streamMs = 150, aggregated
         res.end('', () => (entry.endedAt = now()));
         return;
       }
-      if (p === '/openapi/v3' && process.env.STUB_OPENAPI_V3) return send(200, { paths: {} });
       if (p === '/version') return send(200, { major: '1', minor: '32', gitVersion: 'v1.32.0-kaudit-stub', platform: 'linux/amd64' });
       if (p === '/api' || p === '/apis') {
         if (wantAgg) return send(200, aggregated(`apidiscovery.k8s.io/${wantAgg}`, p === '/api'), { 'content-type': `application/json;g=apidiscovery.k8s.io;v=${wantAgg};as=APIGroupDiscoveryList` });
