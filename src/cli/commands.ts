@@ -75,7 +75,7 @@ Examples:
       if (opts.output === 'csv') out.write(csvRow(COMMAND_CSV_FIELDS as string[]));
       if (opts.output === 'json') out.write('{\n  "kind": "kaudit.commands",\n  "version": 2,\n  "commands": [');
       const onCommand = (c: Cmd): void => {
-        if (slowMs !== null && !((c.accessMethod === 'kubectl' && c.durationMs > slowMs) || (c.slowestCallMs ?? 0) > slowMs)) return;
+        if (slowMs !== null && !((c.accessMethod === 'kubectl' && (c.durationMs ?? 0) > slowMs) || (c.slowestCallMs ?? 0) > slowMs)) return;
         matched++;
         latency.add(c);
         if (matched > limit) return;
@@ -89,7 +89,7 @@ Examples:
       };
       const folder = new CommandFolder(onCommand, { ...DEFAULT_FOLD, gapMs, keepCalls: withCalls, select });
       const timeOrder: NonNullable<Parameters<typeof runInputs>[6]> = { reorder: { ...DEFAULT_REORDER, windowMs } };
-      const input = await runInputs(io, inputs, { ...who, verb: [], resource: [], namespace: [], name: [], status: [] }, (r) => folder.add(r), [{ client: opts.client, accessMethod: opts.accessMethod, sourceIP: opts.sourceIp }], false, timeOrder);
+      const input = await runInputs(io, inputs, { ...who, verb: [], resource: [], namespace: [], name: [], status: [], bodies: false }, (r) => folder.add(r), [{ client: opts.client, accessMethod: opts.accessMethod, sourceIP: opts.sourceIp }], false, timeOrder);
       folder.flush();
       const late = timeOrder.stats?.late ?? 0;
       if (late > 0 && !opts.quiet) {

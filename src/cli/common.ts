@@ -6,6 +6,14 @@ import { UsageError } from '../util/errors.js';
 import type { FilterOptions } from '../filter/index.js';
 import type { PipelineOptions } from '../pipeline.js';
 import { FORMAT_CHOICES, type FormatChoice } from '../ingest/detect.js';
+import { DEFAULT_COLLAPSE } from '../normalize/collapse.js';
+import { budgetBytes, MIN_BUDGET, parseSize, setBudget } from '../scale/budget.js';
+import { spillDir } from '../scale/tempdir.js';
+
+/** What worker threads need to spill: the budget (a share of it) and the main thread's spill folder. */
+function spillSpec(): { memory: number; spillDir: string } {
+  return { memory: budgetBytes(), spillDir: spillDir() };
+}
 
 export interface InputOptions {
   cluster: string[];
@@ -16,6 +24,8 @@ export interface InputOptions {
   quiet?: boolean;
   progress?: boolean;
   jobs?: number;
+  /** --memory: the budget for analysis state, in bytes (src/scale/budget.ts). */
+  memory?: number;
 }
 
 export interface FilterFlags {
@@ -44,6 +54,12 @@ function positiveInt(flag: string) {
 
 export const intOption = positiveInt;
 
+function memoryOption(v: string): number {
+  const n = parseSize(v);
+  if (!Number.isFinite(n) || n < MIN_BUDGET) throw new UsageError(`--memory: ${JSON.stringify(v)} is not a size of at least 1k`, 'pass a size such as --memory 512M or --memory 2G');
+  return n;
+}
+
 function jobsOption(v: string): number {
   if (v === 'auto') return 0;
   return positiveInt('--jobs')(v);
@@ -64,6 +80,7 @@ export function addInputOptions(cmd: Command): Command {
     .option('--max-line-bytes <n>', 'reject lines longer than this (default 64 MiB)', positiveInt('--max-line-bytes'))
     .addOption(new Option('--format <format>', 'input format, instead of detecting it per input: jsonl, json (EventList, arrays, wrappers), yaml, csv (Logs Insights, Log Analytics), cloudwatch-text (aws logs tail)').choices(FORMAT_CHOICES).default('auto'))
     .option('--no-prefilter', 'parse every line, even those a cheap text check shows cannot match the filters (full accounting of rejected lines)')
+    .option('--memory <size>', 'memory for analysis state before it spills to temporary files: 256M (default), 1G, 64k…; also KAUDIT_MEMORY', memoryOption)
     .option('-q, --quiet', 'no progress bar, no accounting line and no warnings on stderr')
     .option('--no-progress', 'never show the progress bar');
 }
@@ -105,6 +122,10 @@ export interface OutputCheck {
 export interface RunExtras {
   userMatchesImpersonator?: boolean;
   outputs?: OutputCheck[];
+  /** The command reads request/response bodies (default true); false drops them as events are read. */
+  bodies?: boolean;
+  /** Keep the bodies of requests waiting for their completing stage (detection rules judge requests that never complete). */
+  keepWaitingBodies?: boolean;
 }
 
 export interface PipelineRun {
@@ -173,7 +194,8 @@ async function run<S>(
     args = ['-'];
   }
   const now = io.now();
-  const { outputs: _outputs, ...flags } = opts;
+  setBudget(opts.memory ?? null);
+  const { outputs: _outputs, bodies, keepWaitingBodies, memory: _memory, ...flags } = opts;
   const filterSets: FilterOptions[] = [{ ...flags, cluster: names }, ...more];
   const { filter, prefilter } = compileFilterSets(filterSets, now, opts.prefilter !== false);
   const { markDuplicateInputs } = await import('../ingest/duplicates.js');
@@ -201,7 +223,7 @@ async function run<S>(
           state: job.state,
           sources,
           jobs,
-          spec: { command: job.command, options: job.options, filters: filterData, now, prefilter: opts.prefilter !== false, strict: !!opts.strict, read },
+          spec: { command: job.command, options: job.options, filters: filterData, now, prefilter: opts.prefilter !== false, strict: !!opts.strict, read, bodies: bodies !== false, ...spillSpec() },
           filter,
           onReject: reporter.reject,
           onProgress: (b, e) => progress.update(b, e),
@@ -224,6 +246,8 @@ async function run<S>(
       filter,
       strict: opts.strict,
       onRecord,
+      bodies: bodies !== false,
+      ...(keepWaitingBodies ? { collapse: { ...DEFAULT_COLLAPSE, keepWaitingBodies: true } } : {}),
       ...(timeOrder ? { timeOrder } : {}),
       onReject: reporter.reject,
       onProgress: (b, e) => progress.update(b, e),

@@ -44,7 +44,7 @@ Examples:
       const writer = RECORD_WRITERS[opts.output]!(fields);
       const out = new Out(io.stdout);
       out.write(writer.header());
-      const acc = await runInputs(io, inputs, opts, (r) => out.write(writer.row(r)));
+      const acc = await runInputs(io, inputs, { ...opts, bodies: false }, (r) => out.write(writer.row(r)));
       out.write(writer.footer());
       out.flush();
       if (!opts.quiet) io.stderr.write(`${accountingLine(acc)}\n`);

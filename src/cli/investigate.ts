@@ -58,9 +58,9 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
     .option('--limit <n>', `show at most N requests (tables default to ${TABLE_ROWS})`, intOption('--limit'))
     .option('--group-by <fields>', 'count requests per combination of fields, with first and last seen: user,verb or namespace,resource')
     .addOption(
-      new Option('--timeline <bucket>', 'requests per HOUR or DAY (UTC); a bar chart in the terminal').argParser((v) => {
+      new Option('--timeline <bucket>', 'requests per HOUR or DAY (UTC), or AUTO (a bucket that fits the span); a bar chart in the terminal. Requests dated far outside the rest are listed apart').argParser((v) => {
         const b = v.toLowerCase();
-        if (b !== 'hour' && b !== 'day') throw new InvalidArgumentError('Allowed choices are hour, day.');
+        if (b !== 'hour' && b !== 'day' && b !== 'auto') throw new InvalidArgumentError('Allowed choices are hour, day, auto.');
         return b;
       }),
     )
@@ -82,8 +82,8 @@ Examples:
     .action(async (inputs: string[], opts: Opts) => {
       const inv = await import('../analyses/investigate/index.js');
       const view = await import('../analyses/investigate/view.js');
-      const { renderReport } = await import('../render/index.js');
-      const { RECORD_WRITERS, RECORD_FIELDS } = await import('../render/records.js');
+      const { renderReport, writeReport } = await import('../render/index.js');
+      const { recordWriter, RECORD_FIELDS } = await import('../render/records.js');
       const { csvRow } = await import('../render/sanitize.js');
       const more: FilterOptions[] = [
         {
@@ -113,49 +113,57 @@ Examples:
       if (opts.groupBy) {
         const gf = opts.groupBy.split(',').map((f) => inv.resolveField('--group-by', f.trim()));
         const state = inv.groupBy.init({ fields: gf });
-        const acc = await runInputs(io, inputs, opts, (r) => inv.groupBy.add(state, r), more);
+        const acc = await runInputs(io, inputs, { ...opts, bodies: false }, (r) => inv.groupBy.add(state, r), more);
         const rep = inv.groupBy.finish(state, { input: acc });
-        const rows = view.groupRows(rep);
         if (opts.output === 'csv') {
           const cols = [...gf, 'requests', 'denied', 'first', 'last'];
-          out.write(csvRow(cols) + rows.map((row) => csvRow(cols.map((c) => row[c]))).join(''));
-        } else if (opts.output === 'jsonl') out.write(rows.map((row) => JSON.stringify(row) + '\n').join(''));
-        else out.write(await renderReport(opts.output, { report: rep, view: view.groupView }, ctx));
+          out.write(csvRow(cols));
+          for (const row of view.groupRows(rep)) out.write(csvRow(cols.map((c) => row[c])));
+        } else if (opts.output === 'jsonl') for (const row of view.groupRows(rep)) out.write(JSON.stringify(row) + '\n');
+        else await writeReport(out, opts.output, { report: rep, view: view.groupView }, ctx);
       } else if (opts.timeline) {
-        const state = inv.timeline.init({ bucket: opts.timeline as 'hour' | 'day' });
-        const acc = await runInputs(io, inputs, opts, (r) => inv.timeline.add(state, r), more);
+        const state = inv.timeline.init({ bucket: opts.timeline as 'hour' | 'day' | 'auto' });
+        const acc = await runInputs(io, inputs, { ...opts, bodies: false }, (r) => inv.timeline.add(state, r), more);
         const rep = inv.timeline.finish(state, { input: acc });
-        if (opts.output === 'csv') out.write(csvRow(['start', 'requests', 'denied']) + rep.buckets.map((b) => csvRow([b.start, b.count, b.denied])).join(''));
-        else if (opts.output === 'jsonl') out.write(rep.buckets.map((b) => JSON.stringify(b) + '\n').join(''));
+        if (opts.output === 'csv') {
+          out.write(csvRow(['start', 'requests', 'denied']));
+          for (const b of rep.buckets) out.write(csvRow([b.start, b.count, b.denied]));
+        } else if (opts.output === 'jsonl') for (const b of rep.buckets) out.write(JSON.stringify(b) + '\n');
         else out.write(await renderReport(opts.output, { report: rep, view: view.timelineView }, ctx));
+        if (!opts.quiet && rep.outliers.requests > 0 && (opts.output === 'csv' || opts.output === 'jsonl')) {
+          io.stderr.write(`note: ${rep.outliers.requests} request${rep.outliers.requests === 1 ? '' : 's'} dated far outside the rest (before ${rep.outliers.window!.from} or from ${rep.outliers.window!.to}) left off the timeline; -o json lists them\n`);
+        }
       } else {
-        const machine = opts.output === 'json' || opts.output === 'jsonl' || opts.output === 'csv';
+        // JSON, JSON lines, CSV and YAML stream the records (through an external sort with --sort);
+        // only tables and Markdown hold what they show.
+        const streamed = opts.output === 'json' || opts.output === 'jsonl' || opts.output === 'csv' || opts.output === 'yaml';
         const chosen = fields.length ? fields : RECORD_FIELDS;
-        if (machine && !sort) {
-          // Stream exactly the filtered set (up to --limit).
-          const writer = RECORD_WRITERS[opts.output]!(chosen);
+        if (streamed && !sort) {
+          const writer = await recordWriter(opts.output, chosen);
           const limit = opts.limit ?? Infinity;
           let n = 0;
           out.write(writer.header());
-          await runInputs(io, inputs, opts, (r) => {
+          await runInputs(io, inputs, { ...opts, bodies: false }, (r) => {
             if (n++ < limit) out.write(writer.row(r));
           }, more);
           out.write(writer.footer());
         } else {
-          const limit = opts.limit ?? (machine || opts.output === 'yaml' ? Infinity : TABLE_ROWS);
+          const limit = opts.limit ?? (streamed ? Infinity : TABLE_ROWS);
           const listing = new inv.Listing(limit, sort);
-          await runInputs(io, inputs, opts, (r) => listing.add(r), more);
-          const records: AuditRecord[] = listing.finish();
-          if (machine) {
-            const writer = RECORD_WRITERS[opts.output]!(chosen);
-            out.write(writer.header() + records.map((r) => writer.row(r)).join('') + writer.footer());
-          } else if (opts.output === 'yaml') {
-            const { canonicalRecord } = await import('../render/records.js');
-            const { renderYaml } = await import('../render/sanitize.js');
-            out.write(await renderYaml(records.map((r) => canonicalRecord(r, chosen))));
-          } else {
-            const rep: import('../analyses/investigate/view.js').ListingReport = { kind: 'kaudit.investigate', version: 1, matched: listing.matched, records, fields };
-            out.write(await renderReport(opts.output, { report: rep, view: view.listingView }, ctx));
+          try {
+            await runInputs(io, inputs, { ...opts, bodies: false }, (r) => listing.add(r), more);
+            if (streamed) {
+              const writer = await recordWriter(opts.output, chosen);
+              out.write(writer.header());
+              for (const r of listing.sorted()) out.write(writer.row(r));
+              out.write(writer.footer());
+            } else {
+              const records: AuditRecord[] = listing.finish();
+              const rep: import('../analyses/investigate/view.js').ListingReport = { kind: 'kaudit.investigate', version: 1, matched: listing.matched, records, fields };
+              out.write(await renderReport(opts.output, { report: rep, view: view.listingView }, ctx));
+            }
+          } finally {
+            listing.dispose();
           }
         }
       }

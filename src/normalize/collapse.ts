@@ -30,6 +30,21 @@ export interface CollapseOptions {
   maxPending: number;
   /** auditIDs of completed requests remembered to absorb late stages (out-of-order files). */
   maxDone: number;
+  /**
+   * Keep the request and response bodies of waiting stages. The completing stage repeats them, so
+   * a waiting request needs them only if it never completes and the command reads bodies of
+   * requests that never completed (detection rules); otherwise they are dropped while waiting.
+   */
+  keepWaitingBodies?: boolean;
+}
+
+/**
+ * True when the record's kept stage completed the request (ResponseComplete, Panic), or the
+ * provider writes no stages (''). A request that never completed has no known latency: it is
+ * counted apart (InputAccounting.notCompleted) and left out of every latency statistic.
+ */
+export function isCompleted(r: { stage: string }): boolean {
+  return r.stage === 'ResponseComplete' || r.stage === 'Panic' || r.stage === '';
 }
 
 /** What a partial run (a worker's task) hands back for the main thread to finish stage collapsing across tasks. */
@@ -80,6 +95,12 @@ interface Pending {
   seq: number;
   /** Other requests are open under the same auditID (under extended keys). */
   shared: boolean;
+}
+
+/** Forgets a waiting stage's bodies (the completing stage repeats them). */
+function dropBodies(r: AuditRecord): void {
+  if (r.requestObject !== undefined) r.requestObject = undefined;
+  if (r.responseObject !== undefined) r.responseObject = undefined;
 }
 
 /** A request's auditID, scoped by cluster. */
@@ -179,6 +200,10 @@ export class StageCollapser {
   private readonly done: RecentMap<number>;
   /** Events absorbed into another event of the same request. */
   duplicates = 0;
+  /** Requests let go before their completion could arrive, because the window was full. */
+  evicted = 0;
+  /** Most requests waiting at once. */
+  peak = 0;
   /** Partial runs only: hashes of the keys first seen here, and of those completed here, in order (see `leftovers`). */
   private readonly track: { firstSeen: number[]; completed: number[] } | null;
 
@@ -232,13 +257,18 @@ export class StageCollapser {
     }
     if (prev !== undefined) {
       this.duplicates++;
-      if ((STAGE_RANK.get(r.stage) ?? 0) >= (STAGE_RANK.get(prev.rec.stage) ?? 0)) prev.rec = r;
+      if ((STAGE_RANK.get(r.stage) ?? 0) >= (STAGE_RANK.get(prev.rec.stage) ?? 0)) {
+        if (!this.opts.keepWaitingBodies) dropBodies(r);
+        prev.rec = r;
+      }
       return;
     }
     const seq = this.seq++;
     if (key !== id) this.pending.get(id)!.shared = true;
+    if (!this.opts.keepWaitingBodies) dropBodies(r);
     this.pending.set(key, { rec: r, seq, shared: false });
     this.order.push({ key, seq });
+    if (this.pending.size > this.peak) this.peak = this.pending.size;
     if (this.pending.size > this.opts.maxPending) this.evictOldest();
     // Entries of requests that completed since are stale: drop them once they outnumber the live
     // ones, so the queue stays proportional to the pending window (amortised O(1)).
@@ -294,6 +324,7 @@ export class StageCollapser {
       const p = this.pending.get(key);
       if (p === undefined || p.seq !== seq) continue; // completed (or re-added) since
       this.pending.delete(key);
+      this.evicted++;
       const id = idOf(p.rec);
       if (key === id && p.shared) this.promote(id);
       const ih = identityHash(p.rec);

@@ -10,8 +10,9 @@ import type { Source } from '../ingest/sources.js';
 import type { ReadOptions } from '../ingest/reader.js';
 import type { FilterOptions, Predicate } from '../filter/index.js';
 import { emptyAccounting, type PartialResult } from '../pipeline.js';
-import { requestHashOf, idOf, identityHash, hashKey, DEFAULT_COLLAPSE } from '../normalize/collapse.js';
+import { requestHashOf, idOf, identityHash, hashKey, isCompleted, DEFAULT_COLLAPSE } from '../normalize/collapse.js';
 import { HashWindow } from '../util/hashwindow.js';
+import { settle } from '../scale/ledger.js';
 import { parallelCommand } from './commands.js';
 import { planTasks, type Task } from './plan.js';
 import { SHOWN_REJECTS as SHOWN } from '../cli/report.js';
@@ -28,6 +29,12 @@ export interface WorkerSpec {
   prefilter: boolean;
   strict: boolean;
   read: Partial<Omit<ReadOptions, 'stdin' | 'prefilter'>>;
+  /** The command reads request/response bodies (PipelineOptions.bodies). */
+  bodies?: boolean;
+  /** The main thread's memory budget (src/scale/budget.ts); a worker keeps within a share of it. */
+  memory?: number;
+  /** Where workers spill (the main thread's spill folder, removed by it). */
+  spillDir?: string;
 }
 
 export interface ParallelRun<S> {
@@ -67,6 +74,9 @@ export function mergeAccounting(parts: { acc: InputAccounting; continues: boolea
     acc.ignored += p.ignored;
     acc.auditIDReuse += p.auditIDReuse;
     acc.complete &&= p.complete;
+    acc.notCompleted += p.notCompleted;
+    acc.window.limit = p.window.limit;
+    acc.window.evicted += p.window.evicted;
     for (const f of p.files) {
       const prev = acc.files.at(-1);
       if (continues && prev !== undefined) {
@@ -301,8 +311,10 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
     acc.requests++;
     if (o.filter(r)) {
       acc.used++;
+      if (!isCompleted(r)) acc.notCompleted++;
       reconciler.reuseOf(r);
       cmd.reducer.add(state, r);
+      settle();
     } else acc.skipped++;
   });
   acc.duplicates += reconciler.duplicates;

@@ -3,7 +3,9 @@
 import { parentPort } from 'node:worker_threads';
 import type { Loc } from '../types.js';
 import type { Task } from './plan.js';
-import type { WorkerSpec } from './run.js';
+import { workerOldMb, type WorkerSpec } from './run.js';
+import { setBudget } from '../scale/budget.js';
+import { setSpillDir } from '../scale/tempdir.js';
 import { parallelCommand } from './commands.js';
 import { runPipelineFull } from '../pipeline.js';
 import { compileFilterSets } from '../filter/sets.js';
@@ -21,6 +23,9 @@ parentPort!.on('message', async (msg: { task: Task; spec: WorkerSpec }) => {
       cached = { key, cmd, opts: await cmd.options(spec.options) };
     }
     const { cmd, opts } = cached;
+    if (spec.spillDir) setSpillDir(spec.spillDir);
+    // A worker's heap is capped (WORKER_OLD_MB): its state gets at most 40% of that, and at most the budget.
+    if (spec.memory) setBudget(Math.min(spec.memory, 0.4 * workerOldMb() * 2 ** 20));
     const state = cmd.reducer.init(opts);
     const { filter, prefilter } = compileFilterSets(spec.filters, spec.now, spec.prefilter);
     const rejects: { loc: Loc; reason: string }[] = [];
@@ -30,6 +35,7 @@ parentPort!.on('message', async (msg: { task: Task; spec: WorkerSpec }) => {
       filter,
       strict: spec.strict,
       partial: true,
+      bodies: spec.bodies !== false,
       onRecord: (r) => cmd.reducer.add(state, r),
       onReject: (loc, reason) => {
         if (rejects.length < SHOWN_REJECTS) rejects.push({ loc, reason });

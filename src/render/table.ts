@@ -4,6 +4,7 @@ import Table from 'cli-table3';
 import { Chalk } from 'chalk';
 import type { RenderContext, View, ViewSection } from '../types.js';
 import { tableCell as cell, visible } from './sanitize.js';
+import { maxOf } from '../util/array.js';
 
 const BAR_WIDTH = 40;
 
@@ -17,8 +18,8 @@ function renderSection(s: ViewSection, chalk: InstanceType<typeof Chalk>): strin
     for (const [k, v] of s.rows) t.push({ [cell(k ?? '')]: cell(v ?? '') });
     body = t.toString();
   } else if (s.kind === 'bars') {
-    const max = Math.max(1, ...s.rows.map((r) => Number(r[1]) || 0));
-    const width = Math.max(...s.rows.map((r) => cell(r[0] ?? '').length), 1);
+    const max = maxOf(s.rows, (r) => Number(r[1]) || 0, 1);
+    const width = maxOf(s.rows, (r) => cell(r[0] ?? '').length, 1);
     body = s.rows
       .map((r) => {
         const n = Number(r[1]) || 0;

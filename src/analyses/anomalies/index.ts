@@ -10,6 +10,7 @@ import { cmp } from '../../util/counter.js';
 import { widenSpan, mergeSpan } from '../../util/span.js';
 import { faultCounter } from '../../util/fault.js';
 import { asInternal } from '../../util/errors.js';
+import { pushAll } from '../../util/array.js';
 
 /** KAUDIT_TEST_FAULT=rule:N (util/fault.ts): set when the analysis starts, null unless asked for. */
 let ruleFault: (() => void) | null = null;
@@ -263,7 +264,7 @@ export const anomalies: Reducer<AnomalyState, AnomalyReport, AnomalyOptions> = {
         ...(i.sigma ? { sigma: { id: i.sigma.id, title: i.sigma.title, author: i.sigma.author, license: i.sigma.license } } : {}),
       });
     }
-    if (base) findings.push(...relativeFindings(s, base));
+    if (base) pushAll(findings, relativeFindings(s, base));
     findings.sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || cmp(a.time, b.time) || cmp(a.rule, b.rule) || cmp(a.subject, b.subject) || cmp(`${a.verb} ${a.resource} ${a.namespace}`, `${b.verb} ${b.resource} ${b.namespace}`));
     const baseFile = base ? toFile(base, null) : null;
     return {

@@ -6,6 +6,7 @@ import { BASELINE_FINDINGS } from './index.js';
 import { completeness } from '../../render/accounting.js';
 import type { RuleInfo } from '../../rules/detections.js';
 import { eventLocation, type SarifResult, type SarifRule } from '../../render/sarif.js';
+import { maxOf } from '../../util/array.js';
 
 function rulesLine(r: AnomalyReport): string {
   const s = r.rules.bySource;
@@ -23,7 +24,7 @@ export function notEvaluatedLine(r: AnomalyReport): string {
   const ne = r.rules.notEvaluated;
   if (!ne.length) return '';
   const rules = new Set(ne.map((x) => x.rule)).size;
-  const most = Math.max(...ne.map((x) => x.requests));
+  const most = maxOf(ne, (x) => x.requests);
   return `${rules} rule${rules === 1 ? '' : 's'} could not judge some requests (up to ${most} each; ${[...new Set(ne.map((x) => x.reason))].sort().join(', ')})`;
 }
 

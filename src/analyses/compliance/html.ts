@@ -4,6 +4,7 @@
 import type { ComplianceReport, Status } from './index.js';
 import { FRAMEWORK_NAMES, type Framework } from '../../rules/compliance.js';
 import { escapeHtml as h, FORMULA_START_SOURCE } from '../../render/sanitize.js';
+import { maxOf } from '../../util/array.js';
 
 type Cell = { text: string; sort?: number | string; cls?: string; html?: string };
 
@@ -37,7 +38,7 @@ ${body}
 const STATUS_LABEL: Record<Status, string> = { pass: 'PASS', warn: 'WARN', fail: 'FAIL' };
 
 function barChart(title: string, data: { label: string; value: number; cls?: string }[], width = 560, height = 230): string {
-  const max = Math.max(1, ...data.map((d) => d.value));
+  const max = maxOf(data, (d) => d.value, 1);
   const pad = { l: 40, r: 36, t: 10, b: 60 };
   const w = width - pad.l - pad.r;
   const hh = height - pad.t - pad.b;

@@ -2,6 +2,7 @@
 import type { AuditRecord, FinishContext, InputAccounting, Reducer } from '../../types.js';
 import { bump, mergeCounter, sortedCounts, type Count, type Counter } from '../../util/counter.js';
 import { isLongRunning } from '../../rules/longrunning.js';
+import { isCompleted } from '../../normalize/collapse.js';
 import { newHistogram, record, mergeHistogram, percentiles, type Histogram } from '../../util/histogram.js';
 
 export interface SummaryOptions {
@@ -124,7 +125,8 @@ export const summary: Reducer<SummaryState, SummaryReport, SummaryOptions> = {
     bump(s.status, statusClass(r.code));
     if (r.decision === 'forbid') s.denied++;
     if (r.subjectKind === 'Unauthenticated') s.unauthenticated++;
-    if (r.durationMs !== null && !isLongRunning(r)) {
+    // Requests that never completed have no latency (their kept stage is not the completing one).
+    if (r.durationMs !== null && !isLongRunning(r) && isCompleted(r)) {
       record(s.latency, r.durationMs);
       let h = s.latencyByVerb.get(r.verb);
       if (!h) s.latencyByVerb.set(r.verb, (h = newHistogram()));
