@@ -57,36 +57,24 @@ Examples:
   $ audit anomalies logs/ --rules my-rules/ --sigma sigma/kubernetes/ --disable-rule K8S-PORT-FORWARD`,
     )
     .action(async (inputs: string[], opts: Opts) => {
-      const { anomalies, summarize } = await import('../analyses/anomalies/index.js');
+      const { anomalies } = await import('../analyses/anomalies/index.js');
       const { loadRuleSet, ruleInfo } = await import('../rules/detections.js');
-      const { fromFile } = await import('../analyses/baseline/index.js');
+      const { readBaselineFile } = await import('../analyses/baseline/index.js');
+      const { Out } = await import('./out.js');
       const { compileAllow, loadAllow } = await import('../analyses/anomalies/allow.js');
       const view = await import('../analyses/anomalies/view.js');
-      const { renderReport } = await import('../render/index.js');
+      const { writeReport } = await import('../render/index.js');
       const { parseTimeArg } = await import('../filter/index.js');
       const { SEVERITY_RANK } = await import('../rules/sensitive.js');
       if (opts.baseline && opts.trainUntil) throw new UsageError('--baseline and --train-until cannot be combined', 'compare with a baseline file, or learn one from the same logs, not both');
       const burst = /^(\d+)\/(\d+(?:\.\d+)?)$/.exec(opts.deniedBurst);
       if (!burst || Number(burst[1]) < 1 || Number(burst[1]) > 10_000 || !(Number(burst[2]) > 0)) throw new UsageError(`--denied-burst: ${JSON.stringify(opts.deniedBurst)} is not N/MINUTES`, 'e.g. --denied-burst 10/5 (10 denials within 5 minutes; N from 1 to 10000)');
-      let baseline = null;
-      if (opts.baseline) {
-        const { readFile } = await import('node:fs/promises');
-        let text: string;
-        try {
-          text = await readFile(opts.baseline, 'utf8');
-        } catch (e) {
-          throw new UsageError(`--baseline: cannot read ${opts.baseline} (${(e as Error).message})`, 'make one with: audit baseline FILES… -o baseline.json');
-        }
-        try {
-          baseline = fromFile(JSON.parse(text), opts.baseline);
-        } catch (e) {
-          if (e instanceof SyntaxError) throw new UsageError(`--baseline: ${opts.baseline} is not JSON`, 'make one with: audit baseline FILES… -o baseline.json');
-          throw e;
-        }
-      }
+      // A baseline file is read subject by subject into a spilling state (any size, bounded memory).
+      const baseline = opts.baseline ? await readBaselineFile(opts.baseline, '--baseline') : null;
       const allow = opts.allow ? compileAllow(await loadAllow(opts.allow)) : null;
       const rules = await loadRuleSet({ ...ruleLoadOptions(opts), thresholds: { 'K8S-DENIED-BURST': { count: Number(burst[1]), withinMs: Number(burst[2]) * 60_000 } } });
       if (!opts.quiet) for (const w of rules.warnings) io.stderr.write(`${w}\n`);
+      const min = SEVERITY_RANK[opts.minSeverity as 'low'];
       const state = anomalies.init({
         baseline,
         trainUntilMs: opts.trainUntil ? parseTimeArg('--train-until', opts.trainUntil, io.now()) : null,
@@ -94,33 +82,30 @@ Examples:
         spikeMin: 50,
         offHoursMinRequests: 50,
         rules,
+        // --allow and --min-severity apply before findings are sorted and counted.
+        select: (f) => (allow && allow(f) ? 'suppress' : SEVERITY_RANK[f.severity] >= min ? 'keep' : 'drop'),
       });
       const acc = await runInputs(io, inputs, { ...opts, keepWaitingBodies: true }, (r) => anomalies.add(state, r));
       const report = anomalies.finish(state, { input: acc });
-      const min = SEVERITY_RANK[opts.minSeverity as 'low'];
-      let suppressed = 0;
-      report.findings = report.findings.filter((f) => {
-        if (allow && allow(f)) {
-          suppressed++;
-          return false;
-        }
-        return SEVERITY_RANK[f.severity] >= min;
-      });
-      report.summary = summarize(report.findings, suppressed);
-      if (opts.output === 'jsonl') io.stdout.write(report.findings.map((f) => JSON.stringify(f) + '\n').join(''));
+      const suppressed = report.summary.suppressed;
+      const out = new Out(io.stdout);
+      if (opts.output === 'jsonl') for (const f of report.findings) out.write(JSON.stringify(f) + '\n');
       else if (opts.output === 'sarif') {
-        const { renderSarif } = await import('../render/sarif.js');
+        const { sarifDocument } = await import('../render/sarif.js');
+        const { writeJson } = await import('../render/stream.js');
         const { VERSION } = await import('./index.js');
         const sarif = view.anomaliesSarif(report, rules.rules.map((r) => ruleInfo(r.doc)));
-        io.stdout.write(renderSarif({ name: 'kaudit', version: VERSION, uri: 'https://www.npmjs.com/package/kaudit' }, sarif.rules, sarif.results, report.input));
-      } else io.stdout.write(await renderReport(opts.output, { report, view: view.anomaliesView }, { color: useColor(io) }));
+        writeJson(out, sarifDocument({ name: 'kaudit', version: VERSION, uri: 'https://www.npmjs.com/package/kaudit' }, sarif.rules, sarif.results, report.input));
+      } else await writeReport(out, opts.output, { report, view: view.anomaliesView }, { color: useColor(io) });
+      out.flush();
       if (!opts.quiet && report.rules.notEvaluated.length) io.stderr.write(`anomalies: ${view.notEvaluatedLine(report)}: see "Not evaluated" in the report\n`);
       if (!opts.quiet && suppressed) io.stderr.write(`anomalies: ${suppressed} finding${suppressed === 1 ? '' : 's'} suppressed by --allow\n`);
       if (opts.failOn) {
         const bar = SEVERITY_RANK[opts.failOn as 'low'];
-        const over = report.findings.filter((f) => SEVERITY_RANK[f.severity] >= bar);
-        if (over.length) {
-          if (!opts.quiet) io.stderr.write(`anomalies: ${over.length} finding${over.length === 1 ? '' : 's'} at ${opts.failOn} or above (--fail-on ${opts.failOn})\n`);
+        const by = report.summary.bySeverity;
+        const over = (Object.keys(by) as (keyof typeof by)[]).filter((sev) => SEVERITY_RANK[sev] >= bar).reduce((n, sev) => n + by[sev], 0);
+        if (over) {
+          if (!opts.quiet) io.stderr.write(`anomalies: ${over} finding${over === 1 ? '' : 's'} at ${opts.failOn} or above (--fail-on ${opts.failOn})\n`);
           setExit(1);
           return;
         }

@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import { visible } from '../render/sanitize.js';
 import type { IO } from './io.js';
 import { addFilterOptions, addInputOptions, addJobsOption, runReducer, type FilterFlags, type InputOptions, collect } from './common.js';
-import { UsageError } from '../util/errors.js';
 
 interface Opts extends InputOptions, FilterFlags {
   output?: string;
@@ -30,36 +29,37 @@ Examples:
   $ audit anomalies logs/today/ --baseline baseline.json`,
     )
     .action(async (inputs: string[], opts: Opts) => {
-      const { profiles, fromFile } = await import('../analyses/baseline/index.js');
-      const { readFile } = await import('node:fs/promises');
+      const { profiles, readBaselineFile } = await import('../analyses/baseline/index.js');
+      const { writeJson, memberCount } = await import('../render/stream.js');
+      const { Out } = await import('./out.js');
       const { prepareOutputFile } = await import('./outfile.js');
       // Checked before anything is read. A --merge file may be the output (updating a baseline in
-      // place): it is read whole first, and the output replaces it atomically.
+      // place): it is read whole first (into the state, which spills past the memory budget), and
+      // the output replaces it atomically.
       const out = opts.output ? prepareOutputFile('-o', opts.output) : null;
       let state = profiles.init({ examples: 0 });
-      for (const f of opts.merge) {
-        let text: string;
-        try {
-          text = await readFile(f, 'utf8');
-        } catch (e) {
-          throw new UsageError(`--merge: cannot read ${f} (${(e as Error).message})`, 'pass baseline files written by audit baseline -o');
-        }
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          throw new UsageError(`--merge: ${f} is not JSON`, 'pass baseline files written by audit baseline -o');
-        }
-        profiles.merge(state, fromFile(parsed, f));
-      }
+      for (const f of opts.merge) profiles.merge(state, await readBaselineFile(f, '--merge'));
       let acc = (await import('../pipeline.js')).emptyAccounting();
       if (!opts.merge.length || inputs.length > 0) ({ state, accounting: acc } = await runReducer(io, inputs, { ...opts, outputs: out ? [out] : [], bodies: false }, { command: 'baseline', options: { examples: 0 }, reducer: profiles, state }));
       const file = profiles.finish(state, { input: acc });
-      const text = JSON.stringify(file, null, 2) + '\n';
+      // Written subject by subject: a baseline of a million subjects is never one string.
       if (out) {
-        await out.write(text);
-        if (!opts.quiet) io.stderr.write(`baseline: ${Object.keys(file.subjects).length} subjects, ${file.requests} requests, ${file.window.from ?? '-'} → ${file.window.to ?? '-'} (${file.days} days) written to ${visible(out.path)}\n`);
-      } else io.stdout.write(text);
+        const stream = out.open();
+        try {
+          const sink = new Out(stream);
+          writeJson(sink, file);
+          sink.flush();
+        } catch (e) {
+          stream.abort();
+          throw e;
+        }
+        await stream.commit();
+        if (!opts.quiet) io.stderr.write(`baseline: ${memberCount(file.subjects)} subjects, ${file.requests} requests, ${file.window.from ?? '-'} → ${file.window.to ?? '-'} (${file.days} days) written to ${visible(out.path)}\n`);
+      } else {
+        const sink = new Out(io.stdout);
+        writeJson(sink, file);
+        sink.flush();
+      }
       setExit(0);
     });
 }

@@ -3,64 +3,13 @@
 // length"), and holding it costs as much memory again. writeJson writes exactly the bytes of
 // `JSON.stringify(value, null, 2) + '\n'`, member by member, and reads a LazyList (items that come
 // from an external sort or a merge of spilled runs) one item at a time.
+import { LazyEntries, LazyList } from '../scale/lazy.js';
+
+export { LazyEntries, LazyList, headOf, lazyOf, mapRows, memberCount, VIEW_ROWS, type Rows } from '../scale/lazy.js';
 
 /** Where streamed output goes (Out, a file being written, a test buffer). */
 export interface Sink {
   write(s: string): void;
-}
-
-/**
- * A list whose items are produced on demand (from spilled runs): `length` is known up front, the
- * items are read once, in order. JSON.stringify materialises it (toJSON), which is fine for small
- * lists and tests; writeJson streams it.
- */
-export class LazyList<T> {
-  private used = false;
-  constructor(
-    readonly length: number,
-    private readonly source: () => Iterable<T>,
-  ) {}
-
-  /** The items, once. */
-  *[Symbol.iterator](): Generator<T> {
-    if (this.used) throw new Error('LazyList: its items were already read');
-    this.used = true;
-    yield* this.source();
-  }
-
-  /** The first `n` items as an array (reads the list). */
-  head(n: number): T[] {
-    const out: T[] = [];
-    if (n <= 0) return out;
-    for (const x of this) {
-      out.push(x);
-      if (out.length >= n) break;
-    }
-    return out;
-  }
-
-  toJSON(): T[] {
-    return [...this];
-  }
-}
-
-/**
- * Rows a terminal table or a Markdown view holds at most for a list of any length; the view's note
- * says how many there are in all (exact), and -o json has every one.
- */
-export const VIEW_ROWS = 1000;
-
-/** An array, or a LazyList of the same items. */
-export type Rows<T> = readonly T[] | LazyList<T>;
-
-/** The first `n` rows of an array or a LazyList. */
-export function headOf<T>(rows: Rows<T>, n: number): T[] {
-  return rows instanceof LazyList ? rows.head(n) : rows.slice(0, n);
-}
-
-/** An array of rows as a LazyList over the same items (the stream writer treats both alike). */
-export function lazyOf<T>(rows: readonly T[]): LazyList<T> {
-  return new LazyList(rows.length, () => rows);
 }
 
 /** Objects and arrays nested deeper than this are written with one JSON.stringify call each (they are small: one finding, one record). */
@@ -79,6 +28,17 @@ function inline(v: unknown, depth: number): string | undefined {
 
 /** Writes v's JSON at `depth`; false when v has none (undefined, a function), which the caller writes as null or leaves out. */
 function writeValue(sink: Sink, v: unknown, depth: number): boolean {
+  if (v instanceof LazyEntries) {
+    let first = true;
+    for (const [k, x] of v as LazyEntries<unknown>) {
+      if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
+      sink.write(`${first ? '{' : ','}\n${pad(depth + 1)}${JSON.stringify(k)}: `);
+      first = false;
+      writeValue(sink, x, depth + 1);
+    }
+    sink.write(first ? '{}' : `\n${pad(depth)}}`);
+    return true;
+  }
   if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function' && !(v instanceof LazyList)) v = (v as { toJSON(): unknown }).toJSON();
   if (v instanceof LazyList || (Array.isArray(v) && depth < STREAM_DEPTH)) {
     let first = true;

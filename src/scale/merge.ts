@@ -81,3 +81,33 @@ export function reduceRuns<T>(runs: string[], compare: (a: T, b: T) => number, t
   }
   return rest;
 }
+
+/**
+ * Joins two sequences of [key, value] sorted by key (distinct keys in each): yields every key once
+ * with the value of each side, or undefined for a side without it. O(n + m).
+ */
+export function* mergeJoin<A, B>(a: Iterable<[string, A]>, b: Iterable<[string, B]>, compare: (x: string, y: string) => number = (x, y) => (x < y ? -1 : x > y ? 1 : 0)): Generator<[string, A | undefined, B | undefined]> {
+  const ia = a[Symbol.iterator]();
+  const ib = b[Symbol.iterator]();
+  try {
+    let ra = ia.next();
+    let rb = ib.next();
+    while (!ra.done || !rb.done) {
+      const c = ra.done ? 1 : rb.done ? -1 : compare(ra.value[0], rb.value[0]);
+      if (c < 0) {
+        yield [ra.value![0], ra.value![1], undefined];
+        ra = ia.next();
+      } else if (c > 0) {
+        yield [rb.value![0], undefined, rb.value![1]];
+        rb = ib.next();
+      } else {
+        yield [ra.value![0], ra.value![1], rb.value![1]];
+        ra = ia.next();
+        rb = ib.next();
+      }
+    }
+  } finally {
+    ia.return?.();
+    ib.return?.();
+  }
+}

@@ -10,7 +10,7 @@ import { ExternalSorter } from '../../scale/extsort.js';
 import { absorb, drain, grow, newSpillMap, type SpillMap, type SpillSpec } from '../../scale/spillmap.js';
 import { ENTRY_BYTES, OBJECT_BYTES, strBytes } from '../../scale/budget.js';
 import { tupleKey } from '../../util/key.js';
-import { LazyList, type Rows } from '../../render/stream.js';
+import { mapRows, rowsOf, type Rows } from '../../scale/lazy.js';
 
 /** Friendlier names accepted wherever a field is named (--fields, --sort, --group-by). */
 export const FIELD_ALIASES: Readonly<Record<string, keyof AuditRecord>> = {
@@ -118,15 +118,13 @@ export const groupBy: Reducer<GroupState, GroupReport, { fields: (keyof AuditRec
     const sorter = new ExternalSorter<GroupAgg>({ compare: groupOrder, size: (g) => groupBytes('', g), tag: 'groups-sorted' });
     for (const [, g] of drain(s.groups, GROUPS)) sorter.add(g);
     const fields = s.fields;
-    const rows = function* (): Generator<GroupRow> {
-      for (const g of sorter.sorted()) yield { key: Object.fromEntries(fields.map((f, i) => [f, g.values[i]!])), count: g.count, denied: g.denied, first: g.first, last: g.last };
-    };
+    const row = (g: GroupAgg): GroupRow => ({ key: Object.fromEntries(fields.map((f, i) => [f, g.values[i]!])), count: g.count, denied: g.denied, first: g.first, last: g.last });
     return {
       kind: 'kaudit.investigate.groups',
       version: 1,
       input: ctx.input,
       groupBy: s.fields,
-      groups: new LazyList(sorter.count, rows),
+      groups: mapRows(rowsOf(sorter), row),
     };
   },
 };
