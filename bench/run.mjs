@@ -2,6 +2,11 @@
 // `npm run bench [-- --size 1G,3G] [-- --only summary]`
 // Generates logs with the project's generator (cached in .bench-cache/), then times each scenario
 // end to end as a whole process and reports MB/s, events/s and peak RSS (VmHWM from /proc).
+// `npm run bench -- --cardinality 100k,1M [--only …] [--cache DIR]`: the cardinality scenarios of
+// issue 15 instead (bench/cardinality.mjs makes the logs): each command on a log where one dimension
+// is unusual (every event a distinct user or object name, requests that never completed, one event
+// dated 1970) next to the same command on a log of the same size with ordinary cardinality, at each
+// size, with the time ratio to the ordinary log and the growth ratio between sizes.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -10,8 +15,8 @@ import { parseArgs } from 'node:util';
 import { cpus, totalmem } from 'node:os';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cache = join(root, '.bench-cache');
-const { values } = parseArgs({ options: { size: { type: 'string', default: '1G' }, only: { type: 'string' }, runs: { type: 'string', default: '1' } } });
+const { values } = parseArgs({ options: { size: { type: 'string', default: '1G' }, only: { type: 'string' }, runs: { type: 'string', default: '1' }, cardinality: { type: 'string' }, cache: { type: 'string' } } });
+const cache = values.cache ?? join(root, '.bench-cache');
 
 const SIZES = { '1G': 1e9, '3G': 3e9, '5G': 5e9, '200M': 2e8, '20M': 2e7 };
 
@@ -99,6 +104,8 @@ async function gzipped(file) {
     (await import('node:fs')).renameSync(`${gz}.tmp`, gz);
   }
   return gz;
+}
+
 /**
  * The dataset with every request cut to its RequestReceived stage (the other stages dropped), as a
  * log whose policy omits the later stages, or a server that died mid-request, leaves it.
@@ -128,6 +135,95 @@ async function requestReceivedOnly(ds, label) {
 
 function hasCommand(cmd) {
   return (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, cmd)));
+}
+
+/**
+ * Cardinality scenarios (issue 15): `kind` names the log (bench/cardinality.mjs: ordinary, users,
+ * names, open, outlier); each runs on that log and on the ordinary log of the same size.
+ */
+const RBAC = join(root, 'fixtures/sample-rbac');
+const CARDINALITY = [
+  { name: 'investigate --group-by user (table)', kind: 'users', args: (f) => ['investigate', f, '--group-by', 'user', '-q'] },
+  { name: 'investigate --group-by user -o json', kind: 'users', args: (f) => ['investigate', f, '--group-by', 'user', '-o', 'json', '-q'] },
+  { name: 'summary', kind: 'users', args: (f) => ['summary', f, '-o', 'json', '-q'] },
+  { name: 'anomalies --train-until', kind: 'users', args: (f) => ['anomalies', f, '--train-until', '2026-03-02T00:10:00Z', '-o', 'json', '-q'] },
+  { name: 'anomalies (table)', kind: 'users', args: (f) => ['anomalies', f, '--train-until', '2026-03-02T00:10:00Z', '-q'] },
+  { name: 'baseline', kind: 'users', args: (f) => ['baseline', f, '-q'] },
+  { name: 'rbac-gen', kind: 'users', args: (f) => ['rbac-gen', f, '-q'] },
+  { name: 'compliance', kind: 'users', args: (f) => ['compliance', '--rbac', RBAC, f, '-o', 'json', '-q'] },
+  { name: 'drift', kind: 'users', args: (f) => ['drift', '--rbac', RBAC, f, '-o', 'json', '-q'] },
+  { name: 'drift (table)', kind: 'users', args: (f) => ['drift', '--rbac', RBAC, f, '-q'] },
+  { name: 'investigate --group-by name', kind: 'names', args: (f) => ['investigate', f, '--group-by', 'name', '-q'] },
+  { name: 'rbac-gen --resource-names', kind: 'names', args: (f) => ['rbac-gen', f, '--resource-names', '-q'] },
+  { name: 'commands (never completed)', kind: 'open', args: (f) => ['commands', f, '-o', 'csv', '-q'] },
+  { name: 'summary (never completed)', kind: 'open', args: (f) => ['summary', f, '-o', 'json', '-q'] },
+  { name: 'investigate --timeline hour (1970 outlier)', kind: 'outlier', args: (f) => ['investigate', f, '--timeline', 'hour', '-q'] },
+  { name: 'investigate --timeline hour -o json (1970 outlier)', kind: 'outlier', args: (f) => ['investigate', f, '--timeline', 'hour', '-o', 'json', '-q'] },
+  { name: 'investigate -o yaml', kind: 'ordinary', args: (f) => ['investigate', f, '-o', 'yaml', '-q'] },
+  { name: 'investigate --sort time -o jsonl', kind: 'ordinary', args: (f) => ['investigate', f, '--sort', 'time', '-o', 'jsonl', '-q'] },
+];
+
+/** `100k`, `1M`, `2000`: an event count. */
+function events(label) {
+  const m = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(label.trim());
+  if (!m) throw new Error(`--cardinality: ${label} is not an event count (e.g. 100k, 1M)`);
+  return Math.round(Number(m[1]) * { '': 1, k: 1e3, K: 1e3, m: 1e6, M: 1e6 }[m[2]]);
+}
+
+async function cardinalityLog(n, kind) {
+  const dir = join(cache, 'cardinality');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${kind}-${n}.log`);
+  if (!existsSync(file)) {
+    process.stderr.write(`generating ${n} ${kind} events into ${file} …\n`);
+    const { writeCardinalityLog } = await import('./cardinality.mjs');
+    await writeCardinalityLog(`${file}.tmp`, n, kind);
+    (await import('node:fs')).renameSync(`${file}.tmp`, file);
+  }
+  return { file, size: statSync(file).size, events: n };
+}
+
+async function cardinalityRuns() {
+  const labels = values.cardinality.split(',').map((l) => l.trim());
+  const rows = [];
+  for (const label of labels) {
+    const n = events(label);
+    for (const s of CARDINALITY) {
+      if (values.only && !values.only.split(',').includes(s.name)) continue;
+      const measure = async (kind) => {
+        const input = await cardinalityLog(n, kind);
+        let best = null;
+        for (let i = 0; i < Number(values.runs); i++) {
+          const r = await run(process.execPath, [join(root, 'bin/audit.js'), ...s.args(input.file)]);
+          if (!best || r.secs < best.secs) best = r;
+        }
+        return { ...best, MB: input.size / 1e6 };
+      };
+      const odd = await measure(s.kind);
+      const ordinary = s.kind === 'ordinary' ? odd : await measure('ordinary');
+      rows.push({ events: label, scenario: s.name, log: s.kind, MB: odd.MB.toFixed(0), secs: odd.secs.toFixed(2), 'peak RSS MB': odd.rssMB.toFixed(0), 'ordinary secs': ordinary.secs.toFixed(2), 'ordinary RSS MB': ordinary.rssMB.toFixed(0), '× ordinary time': (odd.secs / ordinary.secs).toFixed(2) });
+      process.stderr.write(`${label} ${s.name}: ${odd.secs.toFixed(2)} s, ${odd.rssMB.toFixed(0)} MB RSS (ordinary log: ${ordinary.secs.toFixed(2)} s)\n`);
+    }
+  }
+  const cols = Object.keys(rows[0] ?? {});
+  console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
+  console.log(`| ${cols.join(' | ')} |\n|${cols.map(() => '---').join('|')}|`);
+  for (const r of rows) console.log(`| ${cols.map((c) => r[c]).join(' | ')} |`);
+  // Growth between consecutive sizes: time and peak RSS ratios for the ratio of the data.
+  for (let i = 1; i < labels.length; i++) {
+    const [a, b] = [labels[i - 1], labels[i]];
+    console.log(`\ngrowth ${a} → ${b} (${(events(b) / events(a)).toFixed(1)}× the data):`);
+    for (const s of CARDINALITY) {
+      const ra = rows.find((r) => r.events === a && r.scenario === s.name);
+      const rb = rows.find((r) => r.events === b && r.scenario === s.name);
+      if (ra && rb) console.log(`- ${s.name}: time ${(Number(rb.secs) / Number(ra.secs)).toFixed(1)}×, peak RSS ${(Number(rb['peak RSS MB']) / Number(ra['peak RSS MB'])).toFixed(1)}×`);
+    }
+  }
+}
+
+if (values.cardinality) {
+  await cardinalityRuns();
+  process.exit(0);
 }
 
 const rows = [];
