@@ -45,6 +45,17 @@ describe('baseline and anomalies with many distinct subjects', () => {
     expect(Object.keys(JSON.parse(plain.stdout).subjects).length).toBe(USERS);
   });
 
+  it.each([['-o json', ['-o', 'json']], ['--top 1000 -o json', ['--top', '1000', '-o', 'json']], ['table', []]])('summary %s: a tiny --memory spills its counters and gives the same exact top-N', async (_n, flags) => {
+    resetLedger();
+    const plain = await runCli(['summary', file, '-q', '--jobs', '1', ...flags]);
+    expect(plain.code).toBe(0);
+    expect(spillCount()).toBe(0);
+    const spilled = await runCli(['summary', file, '-q', '--jobs', '1', '--memory', '4k', ...flags]);
+    expect(spillCount()).toBeGreaterThan(0);
+    expect(spilled.stdout).toBe(plain.stdout);
+    if (flags.includes('--top')) expect(JSON.parse(plain.stdout).top.subjects.length).toBe(USERS);
+  });
+
   it('baseline --merge of a file read member by member equals the file (and a spilled merge too)', async () => {
     const out = join(tmpDir(), 'b.json');
     expect((await runCli(['baseline', file, '-q', '-o', out])).code).toBe(0);
