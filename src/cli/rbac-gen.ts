@@ -4,6 +4,9 @@ import type { IO } from './io.js';
 import { addFilterOptions, addInputOptions, addJobsOption, runReducer, intOption, type FilterFlags, type InputOptions, collect } from './common.js';
 import { UsageError } from '../util/errors.js';
 
+/** Sensitive permissions listed one a line on stderr; beyond this, a count (-o report has them all). */
+const SENSITIVE_LINES = 50;
+
 interface Opts extends InputOptions, FilterFlags {
   output: 'yaml' | 'json' | 'report';
   serviceaccount: string[];
@@ -57,7 +60,7 @@ Examples:
   $ audit rbac-gen logs/ --existing current-rbac.yaml --out-dir rbac/`,
     )
     .action(async (inputs: string[], opts: Opts) => {
-      const [{ rbacGenExcept }, { loadRbac }, { Authorizer }, { objectsYaml }, { toPlainObject, policyObjectName }, { safeFileName }, { accountingLine }] = await Promise.all([
+      const [{ rbacGenExcept }, { loadRbac }, { Authorizer }, { objectsYaml, objectYaml }, { toPlainObject, policyObjectName }, { safeFileName }, { accountingLine }] = await Promise.all([
         import('../analyses/rbacgen/existing.js'),
         import('../rbac/load.js'),
         import('../rbac/authorizer.js'),
@@ -112,15 +115,28 @@ Examples:
         opts.output === 'yaml' ? objectsYaml(objs, !!opts.explain, header) : JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objs.map(toPlainObject) }, null, 2) + '\n';
       // Files are written only when the self-check passed: a failed run leaves no output file.
       const selfCheckFailed = sc.allowed < sc.checks;
+      // Standard output is written object by object (issue 15): the bytes of one JSON.stringify or one
+      // YAML string, never that string (a million subjects' policies exceed V8's string limit).
+      const { writeJson, lazyOf, mapRows } = await import('../render/stream.js');
+      const { Out } = await import('./out.js');
       if (opts.output === 'report') {
-        io.stdout.write(JSON.stringify({ ...report, policies: report.policies.map((p) => ({ ...p, objects: p.objects.map(toPlainObject) })) }, null, 2) + '\n');
+        const out = new Out(io.stdout);
+        writeJson(out, { ...report, policies: mapRows(lazyOf(report.policies), (p) => ({ ...p, objects: p.objects.map(toPlainObject) })) });
+        out.flush();
       } else if (outDir) {
         if (!selfCheckFailed) {
           const ext = opts.output === 'yaml' ? 'yaml' : 'json';
           const written = await outDir.writeAll(report.policies.map((p) => ({ name: safeFileName(policyObjectName(p.subject), ext), text: render(p.objects) })));
           if (!opts.quiet) for (const f of written) io.stderr.write(`wrote ${visible(f)}\n`);
         }
-      } else io.stdout.write(render(objects));
+      } else {
+        const out = new Out(io.stdout);
+        if (opts.output === 'yaml') {
+          out.write(header);
+          for (const o of objects) out.write(`---\n${objectYaml(o, !!opts.explain)}`);
+        } else writeJson(out, { apiVersion: 'v1', kind: 'List', items: mapRows(lazyOf(objects), toPlainObject) });
+        out.flush();
+      }
       if (!opts.quiet) {
         const say = (line: string): void => void io.stderr.write(`${visible(line)}\n`);
         say(accountingLine(accounting));
@@ -136,10 +152,13 @@ Examples:
         }
         if (report.sensitive.length) {
           say(`sensitive permissions in the output (${report.sensitive.length}; review before applying):`);
-          for (const f of report.sensitive) {
+          // At most SENSITIVE_LINES here; -o report lists every one.
+          for (const f of report.sensitive.slice(0, SENSITIVE_LINES)) {
             const where = f.object.namespace ? `${f.object.kind} ${f.object.namespace}/${f.object.name}` : `${f.object.kind} ${f.object.name}`;
             say(`  ${f.id} ${f.severity} ${f.description}: ${f.subject}, ${where}: ${f.permissions.join('; ')} (${f.requests} request${f.requests === 1 ? '' : 's'}${f.examples.length ? `, e.g. auditID ${f.examples[0]}` : ''})`);
           }
+          const more = report.sensitive.length - SENSITIVE_LINES;
+          if (more > 0) say(`  … and ${more} more (-o report lists every one)`);
         }
         say(
           `rbac-gen: ${report.policies.length} subject${report.policies.length === 1 ? '' : 's'}, ${objects.length} objects; self-check: coverage ${sc.coverage}%, ${sc.allowed} of ${sc.checks} authorization checks allowed by the generated policy with the default bindings (${sc.requests} requests, ${sc.defaults} of them allowed by the defaults; ${sc.checks - sc.requests} impersonate/bind/escalate checks)`,

@@ -56,6 +56,24 @@ describe('baseline and anomalies with many distinct subjects', () => {
     if (flags.includes('--top')) expect(JSON.parse(plain.stdout).top.subjects.length).toBe(USERS);
   });
 
+  it('rbac-gen: stdout written object by object is the one-string JSON; stderr lists 50 sensitive permissions and counts the rest', async () => {
+    const json = await runCli(['rbac-gen', file, '-o', 'json']);
+    expect(json.code).toBe(0);
+    const list = JSON.parse(json.stdout);
+    expect(json.stdout).toBe(JSON.stringify(list, null, 2) + '\n');
+    const subjects = new Set(list.items.map((o: { subjects?: { name: string }[] }) => o.subjects?.[0]?.name).filter(Boolean));
+    expect(subjects.size).toBe(USERS);
+    const report = JSON.parse((await runCli(['rbac-gen', file, '-q', '-o', 'report'])).stdout);
+    expect(report.sensitive.length).toBeGreaterThan(50);
+    const listed = json.stderr.split('\n').filter((l) => /^ {2}KAUDIT-/.test(l));
+    expect(listed.length).toBe(50);
+    expect(json.stderr).toContain(`sensitive permissions in the output (${report.sensitive.length}; review before applying):`);
+    expect(json.stderr).toContain(`… and ${report.sensitive.length - 50} more (-o report lists every one)`);
+    const yaml = await runCli(['rbac-gen', file, '-q']);
+    // The header comment, then one document per object.
+    expect(yaml.stdout.split('\n---\n').length).toBe(list.items.length + 1);
+  }, 120_000);
+
   it('baseline --merge of a file read member by member equals the file (and a spilled merge too)', async () => {
     const out = join(tmpDir(), 'b.json');
     expect((await runCli(['baseline', file, '-q', '-o', out])).code).toBe(0);
