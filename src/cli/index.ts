@@ -25,7 +25,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'rbac-gen', summary: 'least-privilege Roles/ClusterRoles and bindings from what each subject did', load: () => import('./rbac-gen.js') },
   { name: 'drift', summary: 'granted minus used, per subject: unused and sensitive grants, scores, CI gates', load: () => import('./drift.js') },
   { name: 'compliance', summary: 'a scored, evidence-carrying least-privilege report (HTML, Markdown, JSON, CSV)', load: () => import('./compliance.js') },
-  { name: 'export', summary: 'normalized records after the filters, as CSV, JSON lines or JSON', load: () => import('./export.js') },
+  { name: 'export', summary: 'normalized records after the filters, as CSV, JSON lines, JSON or Parquet', load: () => import('./export.js') },
+  { name: 'sql', summary: 'SQL over the normalized records of logs or of a Parquet dataset (needs DuckDB)', load: () => import('./sql.js') },
 ];
 
 export const VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
