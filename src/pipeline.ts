@@ -115,7 +115,9 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
         o.onProgress?.(baseBytes + n, acc.events);
       },
     };
-    const res = await readSource(src, sink, readOpts);
+    // A byte range of a file (a task of --jobs, a share of --shard) is read as JSON lines: only
+    // files detected as such are cut, and a range's first line may not tell.
+    const res = await readSource(src, sink, src.end !== undefined && readOpts.format !== 'jsonl' ? { ...readOpts, format: 'jsonl' } : readOpts);
     stats.format = res.format === 'jsonl' && containerFormat ? containerFormat : res.format;
     stats.gzip = res.gzip;
     stats.providers = [...providers].sort();

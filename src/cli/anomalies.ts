@@ -2,7 +2,7 @@
 import { Option, type Command } from 'commander';
 import type { IO } from './io.js';
 import { useColor } from './io.js';
-import { addFilterOptions, addInputOptions, intOption, runInputs, type FilterFlags, type InputOptions } from './common.js';
+import { addFilterOptions, addInputOptions, addStateOptions, intOption, runReducer, type FilterFlags, type InputOptions } from './common.js';
 import { UsageError } from '../util/errors.js';
 
 export const ANOMALY_FORMATS = ['table', 'json', 'jsonl', 'markdown', 'sarif'] as const;
@@ -35,6 +35,7 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
       'Compare behaviour with a baseline (--baseline FILE, or --train-until TIME to learn from the same logs before TIME) and report first-seen tuples, new namespaces, resources, networks and clients, off-hours activity and volume spikes; and run built-in detections (denied bursts, allowed anonymous requests, exec, secret reads by people, RBAC writes, cluster-admin bindings, wildcard roles, privileged pods, token requests, namespace deletion, impersonation) with or without a baseline.',
     );
   addInputOptions(cmd);
+  addStateOptions(cmd);
   addFilterOptions(cmd);
   cmd
     .option('--baseline <file>', 'a baseline written by audit baseline')
@@ -81,15 +82,15 @@ Examples:
         }
       }
       const allow = opts.allow ? compileAllow(await loadAllow(opts.allow)) : null;
-      const state = anomalies.init({
-        baseline,
+      const plain = {
         trainUntilMs: opts.trainUntil ? parseTimeArg('--train-until', opts.trainUntil, io.now()) : null,
         spikeFactor: opts.spike,
         spikeMin: 50,
         offHoursMinRequests: 50,
         deniedBurst: { count: Number(burst[1]), minutes: Number(burst[2]) },
-      });
-      const acc = await runInputs(io, inputs, opts, (r) => anomalies.add(state, r));
+      };
+      const init = anomalies.init({ ...plain, baseline });
+      const { state, accounting: acc } = await runReducer(io, inputs, opts, { command: 'anomalies', options: { ...plain, baseline: opts.baseline ?? null }, reducer: anomalies, state: init });
       const report = anomalies.finish(state, { input: acc });
       const min = SEVERITY_RANK[opts.minSeverity as 'low'];
       let suppressed = 0;

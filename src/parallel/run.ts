@@ -51,11 +51,13 @@ function workerUrl(): URL {
 
 /**
  * Adds the accounting of the tasks together, in input order. A task that `continues` the previous
- * one (a later byte range of the same file) adds into that file's entry instead of a new one.
+ * one (its first input is a later byte range of the previous task's last file) adds that file into
+ * the previous entry instead of a new one.
  */
 export function mergeAccounting(parts: { acc: InputAccounting; continues: boolean }[]): InputAccounting {
   const acc = emptyAccounting();
-  for (const { acc: p, continues } of parts) {
+  for (const { acc: p, continues: first } of parts) {
+    let continues = first;
     acc.lines += p.lines;
     acc.prefiltered += p.prefiltered;
     acc.events += p.events;
@@ -76,6 +78,7 @@ export function mergeAccounting(parts: { acc: InputAccounting; continues: boolea
         // One pass names the file after the first container format it meets (a CloudWatch wrapper, say).
         if (prev.format === 'jsonl' && f.format && f.format !== 'jsonl') prev.format = f.format;
       } else acc.files.push({ ...f });
+      continues = false;
     }
   }
   return acc;

@@ -7,6 +7,8 @@ import { DENIED_BURST, DETECTION_RULES, matchingRules, renderReason } from '../.
 import { SENSITIVE, SEVERITY_RANK, type Severity } from '../../rules/sensitive.js';
 import { cmp } from '../../util/counter.js';
 import { widenSpan, mergeSpan } from '../../util/span.js';
+import { InputError } from '../../util/errors.js';
+import { keepEarliest, mergeEarliest } from '../../util/examples.js';
 
 export const EXAMPLES = 5;
 
@@ -67,13 +69,41 @@ interface DetectAgg {
   reason: string;
 }
 
+/** A denial as the denied-burst rule queues it: time (ms), auditID, and the time as written. */
+type Denial = [number, string, string];
+
+/**
+ * The denied-burst rule's state for one subject, in a form that merges exactly. Whether a denial
+ * completes a burst depends on the denials before it (the queue, and when it was last emptied), so
+ * a part of the input (a shard, a byte range) cannot judge its first denials alone: it keeps them
+ * (`head`) until one comes more than the window after all of them (`syncMs`), from which on the
+ * queue is the same whatever came before, and it judges the rest itself (`queue`, detections).
+ * Merging replays the later part's head onto the earlier part's queue; finish replays a head from
+ * an empty queue, which is what one pass does.
+ */
+interface BurstTrack {
+  subjectKind: string;
+  head: Denial[];
+  /** The latest time in `head`. */
+  headMaxMs: number;
+  /** The time of the denial at which the queue stopped depending on earlier parts; null while it still does. */
+  syncMs: number | null;
+  /** The queue since the sync (one pass's queue from then on). */
+  queue: Denial[];
+  /** The head outgrew MAX_HEAD and was judged as if no denials came before it (exact in one pass; a merge checks). */
+  assumedEmpty: boolean;
+}
+
+/** Denials per subject kept unjudged at most: beyond it the head is judged from an empty queue. */
+export const MAX_HEAD = 100_000;
+
 export interface AnomalyState {
   opts: AnomalyOptions;
   train: ProfileState | null;
   detect: ProfileState;
   detections: Map<string, DetectAgg>;
-  /** Recent denial times per subject, for the denied-burst rule. */
-  denials: Map<string, [number, string][]>;
+  /** The denied-burst rule's state per subject. */
+  denials: Map<string, BurstTrack>;
 }
 
 export interface AnomalyReport {
@@ -108,10 +138,86 @@ export function tupleSensitivity(tuple: string): Severity {
 function seenAdd(s: Seen, t: number, time: string, id: string): void {
   s.count++;
   widenSpan(s, t, time);
-  if (id && (s.ex.length < EXAMPLES || t < s.ex[s.ex.length - 1]![0])) {
-    s.ex.push([t, id]);
-    s.ex.sort((a, b) => a[0] - b[0] || cmp(a[1], b[1]));
-    s.ex.length = Math.min(s.ex.length, EXAMPLES);
+  if (id) keepEarliest(s.ex, t, id, EXAMPLES);
+}
+
+/** One denial through the denied-burst rule: queue it, forget those older than the window, flag a burst. */
+function burstStep(s: AnomalyState, subject: string, subjectKind: string, q: Denial[], d: Denial): void {
+  const { count, minutes } = s.opts.deniedBurst;
+  q.push(d);
+  while (q.length && d[0] - q[0]![0] > minutes * 60_000) q.shift();
+  if (q.length >= count) {
+    const r = { subject, subjectKind, time: d[2], verb: '*', resource: '', subresource: '', apiGroup: '', nonResourceURL: '(denied)', namespace: '' } as AuditRecord;
+    for (const [t, id] of q) detection(s, r, DENIED_BURST, `${count} or more denied requests within ${minutes} minutes`, t, id);
+    q.length = 0;
+  }
+}
+
+function addDenial(s: AnomalyState, r: AuditRecord): void {
+  let b = s.denials.get(r.subject);
+  if (!b) s.denials.set(r.subject, (b = { subjectKind: r.subjectKind, head: [], headMaxMs: -Infinity, syncMs: null, queue: [], assumedEmpty: false }));
+  const d: Denial = [r.timeMs, r.auditID, r.time];
+  if (b.syncMs !== null) return burstStep(s, r.subject, b.subjectKind, b.queue, d);
+  if (b.head.length > 0 && d[0] - b.headMaxMs > s.opts.deniedBurst.minutes * 60_000) {
+    // Every earlier denial, of this part or of any part before it, leaves the queue here.
+    b.syncMs = d[0];
+    return burstStep(s, r.subject, b.subjectKind, b.queue, d);
+  }
+  b.head.push(d);
+  if (d[0] > b.headMaxMs) b.headMaxMs = d[0];
+  if (b.head.length >= MAX_HEAD) {
+    // Bounded memory: judge the head as if nothing came before it.
+    for (const h of b.head) burstStep(s, r.subject, b.subjectKind, b.queue, h);
+    b.head = [];
+    b.syncMs = d[0];
+    b.assumedEmpty = true;
+  }
+}
+
+/** Judges what is still unjudged (heads from an empty queue, as one pass from the start does). */
+function settleBursts(s: AnomalyState): void {
+  for (const [subject, b] of s.denials) {
+    if (b.head.length === 0) continue;
+    const q: Denial[] = [];
+    for (const h of b.head) burstStep(s, subject, b.subjectKind, q, h);
+    if (b.syncMs === null) b.queue = q;
+    b.head = [];
+    b.syncMs ??= -Infinity;
+  }
+}
+
+/**
+ * Appends part `b`'s denied-burst state for one subject to part `a`'s (a before b in input order).
+ * Throws an InputError when no exact merge is possible: b's input was out of time order across the
+ * border, or b's head outgrew MAX_HEAD while a still had denials queued.
+ */
+function mergeBursts(s: AnomalyState, subject: string, a: BurstTrack, b: BurstTrack): void {
+  const windowMs = s.opts.deniedBurst.minutes * 60_000;
+  const fail = (): never => {
+    throw new InputError(
+      `anomalies: the denied-burst rule cannot merge the states of ${subject} exactly (the parts' denials are out of time order across their border, or more than ${MAX_HEAD} denials came without a ${s.opts.deniedBurst.minutes}-minute pause)`,
+      'merge fewer, larger parts (fewer shards), or run anomalies in one pass over these inputs',
+    );
+  };
+  if (a.syncMs === null) {
+    // a's denials are all unjudged: b's head follows them.
+    if (b.assumedEmpty && a.head.length) fail();
+    if (b.syncMs !== null && b.syncMs - Math.max(a.headMaxMs, b.headMaxMs) <= windowMs && !b.assumedEmpty) fail();
+    a.head.push(...b.head);
+    a.headMaxMs = Math.max(a.headMaxMs, b.headMaxMs);
+    if (b.syncMs !== null) {
+      a.syncMs = b.syncMs;
+      a.queue = b.queue;
+      a.assumedEmpty = b.assumedEmpty;
+    }
+    return;
+  }
+  // a's queue is what one pass has at the border: b's head continues it.
+  if (b.assumedEmpty && a.queue.length) fail();
+  for (const h of b.head) burstStep(s, subject, a.subjectKind, a.queue, h);
+  if (b.syncMs !== null) {
+    if (a.queue.some((q) => b.syncMs! - q[0] <= windowMs)) fail();
+    a.queue = b.queue;
   }
 }
 
@@ -138,35 +244,32 @@ export const anomalies: Reducer<AnomalyState, AnomalyReport, AnomalyOptions> = {
     }
     profiles.add(s.detect, r);
     for (const rule of matchingRules(r)) detection(s, r, rule, renderReason(rule.reason ?? rule.description, r));
-    if (r.decision === 'forbid' && Number.isFinite(r.timeMs)) {
-      const { count, minutes } = s.opts.deniedBurst;
-      let q = s.denials.get(r.subject);
-      if (!q) s.denials.set(r.subject, (q = []));
-      q.push([r.timeMs, r.auditID]);
-      while (q.length && r.timeMs - q[0]![0] > minutes * 60_000) q.shift();
-      if (q.length >= count) {
-        for (const [t, id] of q) detection(s, { ...r, verb: '*', resource: '', subresource: '', apiGroup: '', nonResourceURL: '(denied)', namespace: '' }, DENIED_BURST, `${count} or more denied requests within ${minutes} minutes`, t, id);
-        q.length = 0;
-      }
-    }
+    if (r.decision === 'forbid' && Number.isFinite(r.timeMs)) addDenial(s, r);
   },
 
   merge(a, b) {
     if (a.train && b.train) profiles.merge(a.train, b.train);
     profiles.merge(a.detect, b.detect);
+    // b's unjudged denials follow a's, before b's own detections (which come after them in the input).
+    for (const [subject, tb] of b.denials) {
+      const ta = a.denials.get(subject);
+      if (ta) mergeBursts(a, subject, ta, tb);
+      else a.denials.set(subject, tb);
+    }
     for (const [k, db] of b.detections) {
       const da = a.detections.get(k);
       if (!da) a.detections.set(k, db);
       else {
         da.seen.count += db.seen.count;
         mergeSpan(da.seen, db.seen);
-        da.seen.ex = [...da.seen.ex, ...db.seen.ex].sort((x, y) => x[0] - y[0] || cmp(x[1], y[1])).slice(0, EXAMPLES);
+        da.seen.ex = mergeEarliest(da.seen.ex, db.seen.ex, EXAMPLES);
       }
     }
     return a;
   },
 
   finish(s, ctx: FinishContext) {
+    settleBursts(s);
     const base = s.opts.baseline ?? s.train;
     const findings: Finding[] = [];
     for (const d of s.detections.values()) {
