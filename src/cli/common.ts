@@ -99,6 +99,13 @@ function shardOption(v: string): { index: number; count: number } {
   return { index, count };
 }
 
+/** The state files named by audit merge's arguments: files, directories (walked) and globs. */
+async function stateFiles(args: string[]): Promise<string[]> {
+  const { expandInputs } = await import('../ingest/sources.js');
+  if (args.includes('-')) throw new UsageError('audit merge cannot read states from stdin', 'pass the state files or their directory');
+  return args.length ? (await expandInputs(args)).map((s) => s.path) : [];
+}
+
 /**
  * Sharded runs (docs/scale.md): --save-state FILE saves the partial state instead of printing,
  * --shard I/N reads only the I-th of N stable shares of the inputs, and `audit merge --command NAME`
@@ -116,8 +123,8 @@ export function addStateOptions(cmd: Command): Command {
     if (opts.mergeStates) {
       if (opts.saveState || opts.shard) throw new UsageError('audit merge cannot save a state or read a shard', 'merge the states, then run the command on the merged result');
       // The options the shards ran with are the defaults; options given to audit merge win.
-      const files = (c.processedArgs.at(-1) ?? []) as string[];
-      if (files.length === 0) throw new UsageError('no state files given', `pass the files written by --save-state: audit merge --command ${c.name()} STATE…`);
+      const files = await stateFiles((c.processedArgs.at(-1) ?? []) as string[]);
+      if (files.length === 0) throw new UsageError('no state files given', `pass the files written by --save-state, or their directory: audit merge --command ${c.name()} STATE…`);
       const { readStateHeader } = await import('../state/file.js');
       const h = await readStateHeader(files[0]!);
       if (h.command !== c.name()) throw new UsageError(`${files[0]}: a state of audit ${h.command}, not of audit ${c.name()}`, `merge it with --command ${h.command}`);
@@ -314,7 +321,7 @@ async function runState<S>(
   try {
     if (opts.mergeStates) {
       const merged = await mergeStates<S>({
-        files: inputs,
+        files: await stateFiles(inputs),
         command: ctx.command,
         job: stateJob,
         onRecord,

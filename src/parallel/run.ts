@@ -89,13 +89,16 @@ export function mergeAccounting(parts: { acc: InputAccounting; continues: boolea
  * would have done. A request still waiting for its completion at the end of a task is carried; when
  * a later task first sees the same request, that task already emitted (or kept) its later stage,
  * so the carried one is a duplicate. What nothing claims is emitted at the end, as one pass would
- * flush it. A request first seen in a task that an earlier task had already seen completed is a
- * repeat (the same events in two files, say): one pass absorbs those, so the caller must fall back
- * to one thread. Memory: the carried requests and a window of recent key hashes.
+ * flush it. A request first seen in a task after an earlier task completed it is one that one
+ * pass absorbs as a duplicate while it is in its window of completed keys: when the task only kept
+ * it waiting (its events there are all early stages), it is dropped and counted as a duplicate,
+ * exactly as one pass does; when the task completed it (and so counted it), it is a repeat, which
+ * the caller cannot undo (fall back to one thread, or refuse a merge). Memory: the carried
+ * requests and a window of recent key hashes.
  */
 export class Reconciler {
   duplicates = 0;
-  /** Requests first seen again after completing in an earlier task. */
+  /** Requests first seen again, and completed, after completing in an earlier task. */
   repeats = 0;
   /** Requests waiting for their completion, by key hash, oldest first. */
   private readonly carry = new Map<number, AuditRecord>();
@@ -107,12 +110,27 @@ export class Reconciler {
 
   push(p: PartialResult | null): void {
     if (p === null) return;
+    let waiting: Set<number> | null = null;
+    const dropped = new Set<number>();
     for (const h of p.firstSeen) {
-      if (this.carry.delete(h)) this.duplicates++;
-      else if (this.done.has(h)) this.repeats++;
+      if (this.carry.delete(h)) {
+        this.duplicates++;
+        continue;
+      }
+      const age = this.done.age(h);
+      if (age < 0) continue;
+      waiting ??= new Set(p.leftovers.map((r) => hashKey(keyOf(r))));
+      // Surely inside one pass's window even if every completion of this task came before it.
+      if (waiting.has(h) && age + p.completed.length < DEFAULT_COLLAPSE.maxDone * 0.75) {
+        dropped.add(h);
+        this.duplicates++;
+      } else this.repeats++;
     }
     for (const h of p.completed) this.done.add(h);
-    for (const r of p.leftovers) this.carry.set(hashKey(keyOf(r)), r);
+    for (const r of p.leftovers) {
+      const h = hashKey(keyOf(r));
+      if (!dropped.has(h)) this.carry.set(h, r);
+    }
   }
 
   /** Emits what is left, oldest first. */

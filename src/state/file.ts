@@ -9,11 +9,11 @@
 //   {"end":true,"lines":N}                              the number of lines before it (a truncated file is refused)
 //
 // docs/scale.md documents the format.
-import { closeSync, createReadStream, createWriteStream, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip, createGzip } from 'node:zlib';
 import { createHash } from 'node:crypto';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Writable } from 'node:stream';
 import type { AuditRecord, InputAccounting, Loc } from '../types.js';
@@ -95,6 +95,20 @@ async function writeLine(out: Writable, line: string): Promise<void> {
  * how many there are; its bytes are copied in.
  */
 export async function writeStateFile(path: string, header: StateHeader, body: StateBody, records?: { path: string; lines: number }): Promise<void> {
+  // Written under a temporary name and renamed: a shard that dies (and its retry) never leaves a
+  // half-written file under the final name.
+  // A dot name: merging a directory of states skips it.
+  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`);
+  try {
+    await writeTo(tmp, header, body, records);
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+async function writeTo(path: string, header: StateHeader, body: StateBody, records?: { path: string; lines: number }): Promise<void> {
   const file = createWriteStream(path);
   const out: Writable = path.endsWith('.gz') ? createGzip() : file;
   if (out !== file) out.pipe(file);

@@ -185,7 +185,9 @@ describe('audit merge refuses what it cannot merge exactly', () => {
     const a = await merge('summary', [states[0]!, states[2]!]);
     expect(a.code).toBe(2);
     expect(a.stderr).toContain('missing shard 1/3 of 3');
-    const b = await merge('summary', [states[0]!, states[1]!, states[1]!, states[2]!]);
+    const copy = join(tmpDir(), 'copy-of-s1.json');
+    copyFileSync(states[1]!, copy);
+    const b = await merge('summary', [states[0]!, states[1]!, copy, states[2]!]);
     expect(b.code).toBe(2);
     expect(b.stderr).toContain('shard 1/3 is given twice');
   });
