@@ -356,8 +356,9 @@ async function runState<S>(
     const now = io.now();
     const { filter, prefilter } = compileFilterSets(filters, now, opts.prefilter !== false);
     const progress = makeProgress(io, !opts.quiet && opts.progress !== false, sources.reduce((n, s) => n + s.size, 0));
+    let header;
     try {
-      await saveState<S>({
+      header = await saveState<S>({
         path: opts.saveState!,
         command: ctx.command,
         job: stateJob,
@@ -380,6 +381,11 @@ async function runState<S>(
       });
     } finally {
       progress.done();
+    }
+    if (!opts.quiet) {
+      const a = header.accounting;
+      const share = shard ? `shard ${shard.index}/${shard.count}: ` : '';
+      io.stderr.write(`audit ${ctx.command}: saved the state of ${share}${a.files.length} input${a.files.length === 1 ? '' : 's'}, ${a.requests} request${a.requests === 1 ? '' : 's'} (${a.used} used) to ${opts.saveState}\n`);
     }
     throw new StateSaved(opts.saveState!);
   } finally {
