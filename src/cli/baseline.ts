@@ -32,6 +32,8 @@ Examples:
     .action(async (inputs: string[], opts: Opts) => {
       const { profiles, fromFile } = await import('../analyses/baseline/index.js');
       const { readFile, writeFile } = await import('node:fs/promises');
+      // Each shard's state would carry the merged files again: merge them once, in audit merge.
+      if (opts.saveState && opts.merge.length) throw new UsageError('--merge cannot be combined with --save-state', 'save the shards without --merge, then merge the baseline files in the final step: audit merge --command baseline --merge old.json STATE…');
       let state = profiles.init({ examples: 0 });
       for (const f of opts.merge) {
         let text: string;

@@ -233,7 +233,7 @@ async function run<S>(
     args = ['-'];
   }
   const now = io.now();
-  const filterSets: FilterOptions[] = [{ ...opts, cluster: names }, ...more];
+  const filterSets = filterSetsOf(opts, more);
   const { filter, prefilter } = compileFilterSets(filterSets, now, opts.prefilter !== false);
   const sources = await expandInputs(args, names[0] ?? '');
   if (sources.length === 0) throw new UsageError('the inputs hold no files', 'pass files, or directories that contain audit logs');

@@ -275,3 +275,38 @@ describe('the denied-burst rule across borders', () => {
     }
   });
 });
+
+describe('saving states', () => {
+  it('compliance shares whole files (it reports each input’s SHA-256), other commands cut JSON lines', async () => {
+    const ins = inputs([]);
+    const out = tmpDir();
+    const headerOf = (f: string) => JSON.parse(readFileSync(f, 'utf8').split('\n')[0]!) as { sources: { path: string; start?: number }[]; accounting: { files: { sha256?: string }[] } };
+    const ranges = { compliance: 0, summary: 0 };
+    for (const name of ['compliance', 'summary'] as const) {
+      for (let i = 0; i < 4; i++) {
+        const f = join(out, `${name}-${i}.json`);
+        await save(name, name === 'compliance' ? ['--rbac', rbac] : [], [...ins, '--shard', `${i}/4`], f);
+        const h = headerOf(f);
+        ranges[name] += h.sources.filter((s) => s.start !== undefined).length;
+        if (name === 'compliance') for (const file of h.accounting.files) expect(file.sha256).toMatch(/^[0-9a-f]{64}$/);
+      }
+    }
+    expect(ranges.compliance).toBe(0);
+    expect(ranges.summary).toBeGreaterThan(0);
+  });
+
+  it('refuses stdin and needs inputs', async () => {
+    const a = await runCli(['summary', '-', '--save-state', join(tmpDir(), 's.json')], { stdin: '' });
+    expect(a.code).toBe(2);
+    expect(a.stderr).toContain('--save-state cannot read stdin');
+    const b = await runCli(['merge', '--command', 'summary']);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toContain('no state files given');
+  });
+
+  it('baseline --merge files are merged once, at the merge', async () => {
+    const r = await runCli(['baseline', join(fixtures, 'mini'), '--merge', 'x.json', '--save-state', join(tmpDir(), 's.json')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--merge cannot be combined with --save-state');
+  });
+});
