@@ -163,6 +163,17 @@ export interface RunInputs {
   opts: InputOptions & FilterFlags;
 }
 
+/** Destinations to check against the inputs before any is read (src/cli/outfile.ts). */
+export interface OutputCheck {
+  checkInputs(paths: readonly string[]): void;
+}
+
+/** What a command passes besides its flags: rbac-gen's impersonator rule, and its output destinations. */
+export interface RunExtras {
+  userMatchesImpersonator?: boolean;
+  outputs?: OutputCheck[];
+}
+
 export interface PipelineRun {
   accounting: InputAccounting;
 }
@@ -182,7 +193,7 @@ export interface ParallelJob<S> {
 export async function runInputs(
   io: IO,
   inputs: string[],
-  opts: InputOptions & FilterFlags & { userMatchesImpersonator?: boolean },
+  opts: InputOptions & FilterFlags & RunExtras,
   onRecord: (r: AuditRecord) => void,
   /** More filter sets, all of which must match too (investigate's extra flags and presets). */
   more: FilterOptions[] = [],
@@ -199,7 +210,7 @@ export async function runInputs(
 export async function runReducer<S>(
   io: IO,
   inputs: string[],
-  opts: InputOptions & FilterFlags & { userMatchesImpersonator?: boolean },
+  opts: InputOptions & FilterFlags & RunExtras,
   job: ParallelJob<S>,
   /** Hash each input (compliance evidence): reads in this thread, and shards take whole files. */
   hash = false,
@@ -211,7 +222,7 @@ export async function runReducer<S>(
 async function run<S>(
   io: IO,
   inputs: string[],
-  opts: InputOptions & FilterFlags & { userMatchesImpersonator?: boolean },
+  opts: InputOptions & FilterFlags & RunExtras,
   onRecord: (r: AuditRecord) => void,
   more: FilterOptions[],
   hash: boolean,
@@ -237,6 +248,7 @@ async function run<S>(
   const { filter, prefilter } = compileFilterSets(filterSets, now, opts.prefilter !== false);
   const sources = await expandInputs(args, names[0] ?? '');
   if (sources.length === 0) throw new UsageError('the inputs hold no files', 'pass files, or directories that contain audit logs');
+  for (const o of opts.outputs ?? []) o.checkInputs(sources.map((s) => s.path));
   const total = sources.reduce((n, s) => n + s.size, 0);
   const progress = makeProgress(io, !opts.quiet && opts.progress !== false, total);
   const reporter = new RejectReporter(io, opts.quiet ? 0 : undefined);
@@ -292,15 +304,16 @@ async function run<S>(
 }
 
 /** The filter sets of a run: the common flags (clusters named, not NAME=PATH) and the command's own. */
-function filterSetsOf(opts: InputOptions & FilterFlags, more: FilterOptions[]): FilterOptions[] {
-  return [{ ...opts, cluster: opts.cluster.filter((c) => !c.includes('=')) }, ...more];
+function filterSetsOf(opts: InputOptions & FilterFlags & RunExtras, more: FilterOptions[]): FilterOptions[] {
+  const { outputs: _outputs, ...flags } = opts;
+  return [{ ...flags, cluster: opts.cluster.filter((c) => !c.includes('=')) }, ...more];
 }
 
 /** --save-state and audit merge (src/state/run.ts). */
 async function runState<S>(
   io: IO,
   inputs: string[],
-  opts: InputOptions & FilterFlags & { userMatchesImpersonator?: boolean },
+  opts: InputOptions & FilterFlags & RunExtras,
   onRecord: (r: AuditRecord) => void,
   more: FilterOptions[],
   hash: boolean,

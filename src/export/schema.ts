@@ -64,6 +64,8 @@ export const FIELD_TYPES: { readonly [K in keyof Required<AuditRecord>]: SqlType
   accessMethod: 'VARCHAR',
   provider: 'VARCHAR',
   requestObject: null,
+  location: null,
+  responseObject: null,
 };
 
 /** Partition columns, in directory order. */

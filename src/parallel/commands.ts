@@ -16,6 +16,15 @@ export interface ParallelCommand {
    * agree on it. Files (RBAC exports, baselines) by content digest, so that they may move.
    */
   fingerprint(spec: any): Promise<unknown>;
+  /**
+   * For reducers with a part that only input order can judge (anomalies' stateful rules): in a
+   * sharded run, `start` makes the state hand those requests to `sink` instead of judging them;
+   * at the merge, `replay` judges each, in input order, on the state merged so far.
+   */
+  shard?: {
+    start(state: any, sink: (item: unknown) => void): void;
+    replay(state: any, item: unknown): void;
+  };
 }
 
 async function rbacDigestOf(paths: string[]): Promise<string> {
@@ -85,18 +94,35 @@ export async function parallelCommand(name: string): Promise<ParallelCommand> {
       };
     }
     case 'anomalies': {
-      const { anomalies } = await import('../analyses/anomalies/index.js');
+      const { anomalies, mergeStats, replayDeferred } = await import('../analyses/anomalies/index.js');
       const { fromFile } = await import('../analyses/baseline/index.js');
+      const { loadRuleSet } = await import('../rules/detections.js');
       return {
         reducer: anomalies,
-        options: async ({ baseline, ...rest }) => {
-          if (!baseline) return { ...rest, baseline: null };
+        options: async ({ baseline, ruleLoad, ...rest }) => {
+          const rules = await loadRuleSet(ruleLoad);
+          if (!baseline) return { ...rest, rules, baseline: null };
           const { readFile } = await import('node:fs/promises');
-          return { ...rest, baseline: fromFile(JSON.parse(await readFile(baseline, 'utf8')), baseline) };
+          return { ...rest, rules, baseline: fromFile(JSON.parse(await readFile(baseline, 'utf8')), baseline) };
         },
-        strip: (s) => ({ ...s, opts: null }),
-        restore: (p, main) => ({ ...p, opts: main.opts }),
-        fingerprint: async ({ baseline, ...rest }) => ({ ...rest, baseline: baseline ? await fileDigest(baseline) : null }),
+        // The engine (compiled rules and their state) stays behind: its counts travel as mergedStats.
+        strip: (s) => ({ ...s, opts: null, engine: null, defer: null, mergedStats: mergeStats(s.mergedStats, s.engine?.stats() ?? []) }),
+        restore: (p, main) => ({ ...p, opts: main.opts, engine: null, defer: null }),
+        // The rules by content (not by file name), the baseline by digest.
+        fingerprint: async ({ baseline, ruleLoad, ...rest }) => {
+          const set = await loadRuleSet(ruleLoad);
+          const { createHash } = await import('node:crypto');
+          const rules = createHash('sha256')
+            .update(JSON.stringify(set.rules.map((r) => ({ ...r.doc, source: { kind: r.doc.source.kind, family: r.doc.source.family } }))))
+            .digest('hex');
+          return { ...rest, rules, baseline: baseline ? await fileDigest(baseline) : null };
+        },
+        shard: {
+          start: (s, sink) => {
+            s.defer = (record: unknown, rules: number[]) => sink({ rules, record });
+          },
+          replay: (s, item) => replayDeferred(s, item as import('../analyses/anomalies/index.js').Deferred),
+        },
       };
     }
     default:

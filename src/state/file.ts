@@ -6,6 +6,7 @@
 //   {"leftovers":[…]}                                   requests still waiting for a later stage (chunks)
 //   {"firstSeen":…} / {"completed":…}                   key hashes for stage collapsing across shards (chunks)
 //   {"record":…}                                        records mode: one kept record per line
+//   {"replay":…}                                        reducer mode: a request the merge judges in order (anomalies' stateful rules)
 //   {"end":true,"lines":N}                              the number of lines before it (a truncated file is refused)
 //
 // docs/scale.md documents the format.
@@ -31,6 +32,8 @@ export interface StateSource {
   size: number;
   start?: number;
   end?: number;
+  /** For a byte range: the newlines in it, so that a merge turns range-relative lines into file lines. */
+  newlines?: number;
 }
 
 export interface StateHeader {
@@ -146,6 +149,18 @@ export function recordLine(r: AuditRecord): string {
   return JSON.stringify({ record: encode(r) });
 }
 
+/** Encodes an item of ParallelCommand.shard for a replay line. */
+export function replayLine(item: unknown): string {
+  return JSON.stringify({ replay: encode(item) });
+}
+
+/** What readStateBody hands over as it reads, in file order: the state, then records or replay items. */
+export interface StateHandlers {
+  onState?(state: unknown): void;
+  onRecord?(r: AuditRecord): void;
+  onReplay?(item: unknown): void;
+}
+
 /** The lines of a (possibly gzipped) file, read in chunks. */
 async function* lines(path: string): AsyncGenerator<string> {
   const head = Buffer.alloc(2);
@@ -201,10 +216,11 @@ export async function readStateHeader(path: string): Promise<StateHeader> {
 }
 
 /**
- * Streams a state file's body: returns the reducer state and the collapse leftovers; records-mode
- * lines go to `onRecord` as they are read. InputError when the file is truncated or malformed.
+ * Streams a state file's body: the reducer state goes to `onState`, records and replay items to
+ * their handlers as they are read; returns the state and the collapse leftovers. InputError when the
+ * file is truncated or malformed.
  */
-export async function readStateBody(path: string, onRecord?: (r: AuditRecord) => void): Promise<StateBody> {
+export async function readStateBody(path: string, on: StateHandlers = {}): Promise<StateBody> {
   let n = -1;
   let ended = false;
   let state: unknown;
@@ -220,8 +236,12 @@ export async function readStateBody(path: string, onRecord?: (r: AuditRecord) =>
     } catch {
       throw bad(path, `line ${n + 1} is not JSON`);
     }
-    if ('record' in o) onRecord?.(decode(o.record) as AuditRecord);
-    else if ('state' in o) state = decode(o.state);
+    if ('record' in o) on.onRecord?.(decode(o.record) as AuditRecord);
+    else if ('replay' in o) on.onReplay?.(decode(o.replay));
+    else if ('state' in o) {
+      state = decode(o.state);
+      on.onState?.(state);
+    }
     else if ('leftovers' in o) leftovers.push(...(decode(o.leftovers) as AuditRecord[]));
     else if ('firstSeen' in o) hashes.firstSeen.push(decode(o.firstSeen) as Float64Array);
     else if ('completed' in o) hashes.completed.push(decode(o.completed) as Float64Array);

@@ -19,7 +19,8 @@ import { SHOWN_REJECTS } from '../cli/report.js';
 import { parseTimeArg } from '../filter/index.js';
 import { UsageError, InputError } from '../util/errors.js';
 import { CODEC_VERSION } from './codec.js';
-import { STATE_VERSION, codeDigest, readStateBody, readStateHeader, recordLine, writeStateFile, type StateHeader, type StateSource } from './file.js';
+import { STATE_VERSION, codeDigest, readStateBody, readStateHeader, recordLine, replayLine, writeStateFile, type StateHeader, type StateSource } from './file.js';
+import { relocate } from '../ingest/locate.js';
 
 /** Thrown after a state was saved: the command prints nothing more (main exits 0). */
 export class StateSaved extends Error {
@@ -80,6 +81,17 @@ export function canonical(v: unknown): string {
   );
 }
 
+/** Newlines in bytes [start, end) of a file. */
+async function countNewlines(path: string, start: number, end: number): Promise<number> {
+  if (end <= start) return 0;
+  const { createReadStream } = await import('node:fs');
+  let n = 0;
+  for await (const chunk of createReadStream(path, { start, end: end - 1, highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) n++;
+  }
+  return n;
+}
+
 function stateSource(s: Source): StateSource {
   return { path: s.path, cluster: s.cluster, size: s.size, ...(s.start !== undefined ? { start: s.start, end: s.end } : {}) };
 }
@@ -110,34 +122,34 @@ export async function saveState<S>(o: SaveStateOptions<S>): Promise<StateHeader>
   const { mkdtempSync, openSync, writeSync, closeSync, rmSync } = await import('node:fs');
   const { join, dirname, basename } = await import('node:path');
   const rejects: { loc: Loc; reason: string }[] = [];
-  // Records mode: the kept records go to a scratch file next to the state, then into it.
+  const job = o.job;
+  // Records mode: the kept records, and reducer mode: the requests the merge must judge in order
+  // (ParallelCommand.shard), go to a scratch file next to the state, then into it.
   let scratch: { dir: string; path: string; fd: number; buf: string[]; size: number; lines: number } | null = null;
-  if (o.job.mode === 'records') {
+  const put = (line: string): void => {
+    const sc = scratch!;
+    sc.buf.push(line);
+    sc.size += line.length;
+    sc.lines++;
+    if (sc.size >= 1 << 20) {
+      writeSync(sc.fd, sc.buf.join(''));
+      sc.buf = [];
+      sc.size = 0;
+    }
+  };
+  if (job.mode === 'records' || job.cmd.shard) {
     const dir = mkdtempSync(join(dirname(o.path), `.${basename(o.path)}.`));
     const path = join(dir, 'records');
     scratch = { dir, path, fd: openSync(path, 'w'), buf: [], size: 0, lines: 0 };
+    if (job.mode === 'reducer') job.cmd.shard!.start(job.state, (item) => put(replayLine(item) + '\n'));
   }
-  const job = o.job;
   try {
     const { acc, partial } = await runPipelineFull({
       sources: o.sources,
       filter: o.filter,
       strict: o.strict,
       partial: true,
-      onRecord:
-        job.mode === 'reducer'
-          ? (r) => job.cmd.reducer.add(job.state, r)
-          : (r) => {
-              const line = recordLine(r) + '\n';
-              scratch!.buf.push(line);
-              scratch!.size += line.length;
-              scratch!.lines++;
-              if (scratch!.size >= 1 << 20) {
-                writeSync(scratch!.fd, scratch!.buf.join(''));
-                scratch!.buf = [];
-                scratch!.size = 0;
-              }
-            },
+      onRecord: job.mode === 'reducer' ? (r) => job.cmd.reducer.add(job.state, r) : (r) => put(recordLine(r) + '\n'),
       onReject: (loc, reason) => {
         if (rejects.length < SHOWN_REJECTS) rejects.push({ loc, reason });
         o.onReject(loc, reason);
@@ -158,7 +170,7 @@ export async function saveState<S>(o: SaveStateOptions<S>): Promise<StateHeader>
       kaudit: o.kauditVersion,
       build: codeDigest(),
       shard: o.shard,
-      sources: o.sources.map(stateSource),
+      sources: await Promise.all(o.sources.map(async (src) => ({ ...stateSource(src), ...(src.start !== undefined ? { newlines: await countNewlines(src.path, src.start, src.end!) } : {}) }))),
       options: o.cliOptions,
       fingerprint: job.mode === 'reducer' ? await job.cmd.fingerprint(job.spec) : null,
       filters: pickFilters(o.filters),
@@ -275,19 +287,48 @@ export async function mergeStates<S>(o: MergeStatesOptions<S>): Promise<Merged<S
   }
   const filter = o.compile(now);
 
-  // Merge in order.
+  // Lines of byte ranges count from the range's start: the newlines of the ranges before it in the
+  // same file make them file lines again, as one pass writes them.
+  const before = new Map<string, number>();
+  const ranges = new Map<string, StateSource[]>();
+  for (const { h } of loaded) for (const src of h.sources) if (src.start !== undefined) ranges.set(src.path, [...(ranges.get(src.path) ?? []), src]);
+  for (const [path, list] of ranges) {
+    list.sort((a, b) => a.start! - b.start!);
+    let lines = 0;
+    let at = 0;
+    for (const r of list) {
+      if (r.start !== at || r.newlines === undefined) break; // not a whole cover: leave the rest to resolveLines
+      before.set(`${path}\u0000${r.start}`, lines);
+      lines += r.newlines;
+      at = r.end!;
+    }
+  }
+  const fix = <T>(v: T): T => {
+    if (before.size) relocate(v, (file, offset) => before.get(`${file}\u0000${offset}`));
+    return v;
+  };
+
+  // Merge in order: each state into the run's own (the first one's options and clock), then its
+  // records or replay items, then its border leftovers into the Reconciler.
   const reconciler = new Reconciler();
   const accs: { acc: InputAccounting; continues: boolean }[] = [];
-  let merged: S | undefined;
+  const job = o.job;
+  let state: S | undefined = job.mode === 'reducer' ? job.state : undefined;
   let shown = 0;
   let prevEnd: StateSource | undefined;
   for (const { file, h } of loaded) {
-    for (const r of h.rejects) if (shown++ < SHOWN_REJECTS) o.onReject(r.loc, r.reason);
-    const body = await readStateBody(file, o.job.mode === 'records' ? o.onRecord : undefined);
-    if (o.job.mode === 'reducer') {
-      const part = o.job.cmd.restore(body.state, o.job.state) as S;
-      merged = merged === undefined ? part : o.job.cmd.reducer.merge(merged, part);
-    }
+    for (const r of fix(h.rejects)) if (shown++ < SHOWN_REJECTS) o.onReject(r.loc, r.reason);
+    const body = await readStateBody(file, {
+      onState: (plain) => {
+        if (job.mode !== 'reducer') return;
+        state = job.cmd.reducer.merge(state!, job.cmd.restore(fix(plain), job.state) as S) as S;
+      },
+      onRecord: (r) => o.onRecord?.(fix(r)),
+      onReplay: (item) => {
+        if (job.mode === 'reducer' && job.cmd.shard) job.cmd.shard.replay(state, fix(item));
+      },
+    });
+    fix(body.partial.leftovers);
     const firstSrc = h.sources[0];
     accs.push({ acc: h.accounting, continues: !!firstSrc && (firstSrc.start ?? 0) > 0 && prevEnd?.path === firstSrc.path });
     if (h.sources.length) prevEnd = h.sources[h.sources.length - 1];
@@ -299,15 +340,12 @@ export async function mergeStates<S>(o: MergeStatesOptions<S>): Promise<Merged<S
       );
     }
   }
-  let state: S | undefined;
   const accounting = mergeAccounting(accs);
-  const add = o.job.mode === 'reducer' ? ((st: S, r: AuditRecord) => (o.job as { cmd: ParallelCommand }).cmd.reducer.add(st, r)) : null;
-  if (o.job.mode === 'reducer') state = merged === undefined ? o.job.state : o.job.cmd.reducer.merge(o.job.state, merged);
   reconciler.finish((r) => {
     accounting.requests++;
     if (filter(r)) {
       accounting.used++;
-      if (add) add(state!, r);
+      if (job.mode === 'reducer') job.cmd.reducer.add(state!, r);
       else o.onRecord?.(r);
     } else accounting.skipped++;
   });
