@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuditRecord, Cell } from '../types.js';
 import { COLUMNS, KV_SCHEMA_VERSION, SCHEMA_VERSION, stagingColumns, stagingLine, sqlIdent, sqlString } from '../export/schema.js';
-import { openEngine, type DuckDBModule, type Engine } from '../export/duckdb.js';
+import { openEngine, type DuckDBModule, type DuckDBStream, type Engine } from '../export/duckdb.js';
 import { UsageError, InputError } from '../util/errors.js';
 
 /** A staging file for records read from logs: JSON lines of the table's columns. */
@@ -136,7 +136,7 @@ export interface QueryResult {
  * with DuckDB's message.
  */
 export async function query(engine: Engine, duckdb: DuckDBModule, sql: string): Promise<QueryResult> {
-  let result: Awaited<ReturnType<Engine['connection']['stream']>>;
+  let result: DuckDBStream;
   try {
     result = await engine.connection.stream(sql);
   } catch (e) {
@@ -144,7 +144,7 @@ export async function query(engine: Engine, duckdb: DuckDBModule, sql: string): 
   }
   const columns = result.columnNames();
   async function* rows(): AsyncGenerator<unknown[][]> {
-    for await (const chunk of result.yieldRows()) yield chunk.map((row: unknown[]) => row.map((v) => plainValue(duckdb, v)));
+    for await (const chunk of result.yieldRows()) yield chunk.map((row) => row.map((v) => plainValue(duckdb, v)));
   }
   return { columns, rows: rows() };
 }
