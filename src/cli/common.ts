@@ -333,8 +333,10 @@ async function runState<S>(
   const reporter = new RejectReporter(io, opts.quiet ? 0 : undefined);
   try {
     if (opts.mergeStates) {
+      const files = await stateFiles(inputs);
+      for (const o of opts.outputs ?? []) o.checkInputs(files);
       const merged = await mergeStates<S>({
-        files: await stateFiles(inputs),
+        files,
         command: ctx.command,
         job: stateJob,
         onRecord,
@@ -353,7 +355,12 @@ async function runState<S>(
     const args = [...inputs, ...pairs];
     if (args.length === 0) throw new UsageError('--save-state: no input given', 'pass the audit logs (files, directories or globs); a saved state records which inputs it read');
     if (args.includes('-')) throw new UsageError('--save-state cannot read stdin', 'pass files: a state records which inputs it read, so that audit merge can order and check them');
+    // The state file is checked like every file kaudit writes (src/cli/outfile.ts): before reading,
+    // not a link, a folder or one of the inputs.
+    const { prepareOutputFile } = await import('./outfile.js');
+    const dest = prepareOutputFile('--save-state', opts.saveState!);
     let sources = await expandInputs(args, names[0] ?? '');
+    dest.checkInputs(sources.map((s) => s.path));
     let shard = null;
     if (opts.shard) {
       const { planShard } = await import('../parallel/plan.js');

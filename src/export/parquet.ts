@@ -6,7 +6,7 @@
 // that partition's Parquet files with the table's exact types (src/export/schema.ts). DuckDB cannot
 // combine its own PARTITION_BY with a target file size, so kaudit partitions and DuckDB rotates
 // files within a partition (FILE_SIZE_BYTES).
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AuditRecord } from '../types.js';
 import { KV_SCHEMA_VERSION, KV_TOOL_VERSION, SCHEMA_VERSION, stagedSelect, stagingColumns, stagingLine, sqlString, utcDate } from './schema.js';
@@ -97,6 +97,7 @@ export class ParquetWriter {
   private readonly runId: string;
 
   constructor(private readonly o: ParquetOptions) {
+    if (existsSync(o.outDir) && lstatSync(o.outDir).isSymbolicLink()) throw new UsageError(`--out: ${o.outDir} is a symbolic link`, 'pass the dataset directory itself: kaudit never writes through a link');
     if (existsSync(o.outDir)) {
       if (!statSync(o.outDir).isDirectory()) throw new UsageError(`--out: ${o.outDir} is a file`, 'pass a directory for the Parquet dataset');
       const entries = readdirSync(o.outDir).filter((e) => !e.startsWith('.') && !e.startsWith('_'));
@@ -172,20 +173,23 @@ export class ParquetWriter {
         const engine = await openEngine('audit export -o parquet', { threads: 1 });
         try {
           const kv = `{${sqlString(KV_SCHEMA_VERSION)}: ${sqlString(String(SCHEMA_VERSION))}, ${sqlString(KV_TOOL_VERSION)}: ${sqlString(this.o.toolVersion)}}`;
-          for (const p of parts) {
+          for (const [i, p] of parts.entries()) {
             const rel = `cluster=${hivePathValue(p.cluster)}/date=${hivePathValue(p.date)}`;
             const dir = join(this.o.outDir, rel);
-            mkdirSync(dir, { recursive: true });
-            const before = new Set(readdirSync(dir));
+            // DuckDB writes into a hidden folder; each file is renamed into the dataset once whole,
+            // so a reader (or a sync to object storage) never sees part of one.
+            const tmp = join(this.stageDir, `out-${i}`);
             await engine.connection.run(
               `COPY (SELECT ${stagedSelect()} FROM read_json(${sqlString(p.path)}, format = 'newline_delimited', columns = ${stagingColumns(false)}, maximum_object_size = 1073741824)) ` +
-                `TO ${sqlString(dir)} (FORMAT parquet, COMPRESSION ${this.o.compression}, ROW_GROUP_SIZE ${this.o.rowGroupRows}, FILE_SIZE_BYTES ${this.o.targetFileBytes}, ` +
+                `TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION ${this.o.compression}, ROW_GROUP_SIZE ${this.o.rowGroupRows}, FILE_SIZE_BYTES ${this.o.targetFileBytes}, ` +
                 `FILENAME_PATTERN ${sqlString(`part-${this.runId}{i}`)}, OVERWRITE_OR_IGNORE true, KV_METADATA ${kv})`,
             );
-            for (const f of readdirSync(dir).sort()) {
-              if (before.has(f)) continue;
+            mkdirSync(dir, { recursive: true });
+            for (const f of readdirSync(tmp).sort()) {
+              if (existsSync(join(dir, f))) throw new Error(`${join(dir, f)} exists`);
+              bytes += statSync(join(tmp, f)).size;
+              renameSync(join(tmp, f), join(dir, f));
               files.push(`${rel}/${f}`);
-              bytes += statSync(join(dir, f)).size;
             }
           }
         } finally {

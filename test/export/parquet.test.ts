@@ -151,6 +151,18 @@ describe.skipIf(!hasDuckDB)('options', () => {
     expect(readdirSync(out).some((e) => e.startsWith('_'))).toBe(false);
   });
 
+  it('never writes through a symbolic link, and leaves no staging behind', async () => {
+    const { symlinkSync } = await import('node:fs');
+    const real = join(tmpDir(), 'real');
+    const link = join(tmpDir(), 'link');
+    symlinkSync(tmpDir(), link);
+    const r = await runCli(['export', sample, '-o', 'parquet', '--out', link, '-q']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('is a symbolic link');
+    expect((await runCli(['export', sample, '-o', 'parquet', '--out', real, '-q'])).code).toBe(0);
+    expect(readdirSync(real)).toEqual([`cluster=${HIVE_NULL}`]);
+  });
+
   it('--overwrite never deletes what is not a dataset', async () => {
     const out = writeFiles(tmpDir(), { 'notes.txt': 'keep me' });
     const r = await runCli(['export', sample, '-o', 'parquet', '--out', out, '--overwrite', '-q']);

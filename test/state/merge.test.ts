@@ -304,6 +304,14 @@ describe('saving states', () => {
     expect(b.stderr).toContain('no state files given');
   });
 
+  it('the state file is checked like every output: never one of the inputs', async () => {
+    const d = writeFiles(tmpDir(), { 'a.log': readFileSync(join(fixtures, 'mini', 'mini.jsonl')) });
+    const r = await runCli(['summary', join(d, 'a.log'), '--save-state', join(d, 'a.log')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--save-state: .*a\.log is the input/);
+    expect(readFileSync(join(d, 'a.log'), 'utf8')).toBe(readFileSync(join(fixtures, 'mini', 'mini.jsonl'), 'utf8'));
+  });
+
   it('baseline --merge files are merged once, at the merge', async () => {
     const r = await runCli(['baseline', join(fixtures, 'mini'), '--merge', 'x.json', '--save-state', join(tmpDir(), 's.json')]);
     expect(r.code).toBe(2);
