@@ -10,14 +10,14 @@ import { RECORD_FIELDS } from '../render/records.js';
  * The schema version. Bump it (and add a line to docs/schema.md's history and to
  * test/export/schema-history.json) whenever a column is added, removed, renamed, retyped or reordered.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** Parquet key-value metadata keys written into every file. */
 export const KV_SCHEMA_VERSION = 'kaudit.schema.version';
 export const KV_TOOL_VERSION = 'kaudit.version';
 
 /** DuckDB type names of the columns (what `DESCRIBE requests` shows). */
-export type SqlType = 'VARCHAR' | 'VARCHAR[]' | 'INTEGER' | 'DOUBLE' | 'TIMESTAMP WITH TIME ZONE' | 'DATE';
+export type SqlType = 'VARCHAR' | 'VARCHAR[]' | 'INTEGER' | 'DOUBLE' | 'BOOLEAN' | 'TIMESTAMP WITH TIME ZONE' | 'DATE';
 
 export interface Column {
   name: string;
@@ -64,6 +64,7 @@ export const FIELD_TYPES: { readonly [K in keyof Required<AuditRecord>]: SqlType
   accessMethod: 'VARCHAR',
   provider: 'VARCHAR',
   requestObject: null,
+  auditIDReused: 'BOOLEAN',
   location: null,
   responseObject: null,
 };

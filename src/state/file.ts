@@ -4,7 +4,8 @@
 //   {"kind":"kaudit.state","version":1,…header…}      what was read, how, and with what options
 //   {"state":…}                                         the reducer's state (codec.ts), reducer mode
 //   {"leftovers":[…]}                                   requests still waiting for a later stage (chunks)
-//   {"firstSeen":…} / {"completed":…}                   key hashes for stage collapsing across shards (chunks)
+//   {"hashes":"firstSeen","v":…}                        hash arrays for stage collapsing across shards (chunks;
+//                                                       every Float64Array of PartialResult, by name)
 //   {"record":…}                                        records mode: one kept record per line
 //   {"replay":…}                                        reducer mode: a request the merge judges in order (anomalies' stateful rules)
 //   {"end":true,"lines":N}                              the number of lines before it (a truncated file is refused)
@@ -129,9 +130,11 @@ async function writeTo(path: string, header: StateHeader, body: StateBody, recor
   if (body.state !== undefined) await put({ state: encode(body.state) });
   const p = body.partial;
   for (let i = 0; i < p.leftovers.length; i += CHUNK_RECORDS) await put({ leftovers: encode(p.leftovers.slice(i, i + CHUNK_RECORDS)) });
-  for (const key of ['firstSeen', 'completed'] as const) {
-    const a = p[key];
-    for (let i = 0; i === 0 || i < a.length; i += CHUNK_HASHES) await put({ [key]: encode(a.subarray(i, i + CHUNK_HASHES)) });
+  // Every hash array of the partial result (firstSeen, completed, firstIds…), by name: a new one
+  // travels without a change here.
+  for (const [key, a] of Object.entries(p)) {
+    if (!(a instanceof Float64Array)) continue;
+    for (let i = 0; i === 0 || i < a.length; i += CHUNK_HASHES) await put({ hashes: key, v: encode(a.subarray(i, i + CHUNK_HASHES)) });
   }
   if (records) {
     for await (const chunk of createReadStream(records.path)) {
@@ -225,7 +228,7 @@ export async function readStateBody(path: string, on: StateHandlers = {}): Promi
   let ended = false;
   let state: unknown;
   const leftovers: AuditRecord[] = [];
-  const hashes: Record<'firstSeen' | 'completed', Float64Array[]> = { firstSeen: [], completed: [] };
+  const hashes = new Map<string, Float64Array[]>();
   for await (const l of lines(path)) {
     n++;
     if (n === 0) continue;
@@ -243,20 +246,20 @@ export async function readStateBody(path: string, on: StateHandlers = {}): Promi
       on.onState?.(state);
     }
     else if ('leftovers' in o) leftovers.push(...(decode(o.leftovers) as AuditRecord[]));
-    else if ('firstSeen' in o) hashes.firstSeen.push(decode(o.firstSeen) as Float64Array);
-    else if ('completed' in o) hashes.completed.push(decode(o.completed) as Float64Array);
+    else if (typeof o.hashes === 'string') hashes.set(o.hashes, [...(hashes.get(o.hashes) ?? []), decode(o.v) as Float64Array]);
     else if (o.end === true) {
       if (o.lines !== n) throw bad(path, `the end line counts ${String(o.lines)} lines, the file has ${n}`);
       ended = true;
     } else throw bad(path, `line ${n + 1} has no known key`);
   }
   if (!ended) throw new InputError(`${path}: the state file is truncated (no end line)`, 'save the state again; a shard that was interrupted leaves a partial file');
-  const join = (parts: Float64Array[]): Float64Array => {
+  const join = (parts: Float64Array[] = []): Float64Array => {
     if (parts.length === 1) return parts[0]!;
     const out = new Float64Array(parts.reduce((a, p) => a + p.length, 0));
     let o = 0;
     for (const p of parts) (out.set(p, o), (o += p.length));
     return out;
   };
-  return { state, partial: { leftovers, firstSeen: join(hashes.firstSeen), completed: join(hashes.completed) } };
+  const arrays = Object.fromEntries([...hashes].map(([k, parts]) => [k, join(parts)]));
+  return { state, partial: { ...arrays, leftovers, firstSeen: join(hashes.get('firstSeen')), completed: join(hashes.get('completed')), firstIds: join(hashes.get('firstIds')) } };
 }

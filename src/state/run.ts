@@ -54,6 +54,7 @@ const FILTER_KEYS: { readonly [K in keyof Required<FilterOptions>]: true } = {
   subresource: true,
   apiGroup: true,
   code: true,
+  subjectKinds: true,
 };
 
 /** The filters as plain data that compares equal when they select the same records (times made absolute). */
@@ -339,16 +340,24 @@ export async function mergeStates<S>(o: MergeStatesOptions<S>): Promise<Merged<S
         'remove the duplicate input, or read the inputs that share events in one run (one shard)',
       );
     }
+    if (reconciler.reusedAcross > 0) {
+      throw new InputError(
+        `${describeShard(h, file)} holds a request whose Audit-ID an earlier state's request used; one pass flags the later one (auditIDReused), which a merge cannot do`,
+        'read the inputs that share Audit-IDs in one run (fewer shards), or in one pass',
+      );
+    }
   }
   const accounting = mergeAccounting(accs);
   reconciler.finish((r) => {
     accounting.requests++;
     if (filter(r)) {
       accounting.used++;
+      reconciler.reuseOf(r);
       if (job.mode === 'reducer') job.cmd.reducer.add(state!, r);
       else o.onRecord?.(r);
     } else accounting.skipped++;
   });
   accounting.duplicates += reconciler.duplicates;
+  accounting.auditIDReuse += reconciler.reusedAtEnd;
   return { ...(state !== undefined ? { state } : {}), accounting, headers: loaded.map(({ h }) => h) };
 }

@@ -59,6 +59,7 @@ describe('columns', () => {
       'VARCHAR[]': (v) => Array.isArray(v) && v.every((x) => typeof x === 'string'),
       INTEGER: (v) => Number.isInteger(v) && Math.abs(v as number) < 2 ** 31,
       DOUBLE: (v) => v === null || typeof v === 'number',
+      BOOLEAN: (v) => typeof v === 'boolean',
       'TIMESTAMP WITH TIME ZONE': (v) => typeof v === 'string',
       DATE: () => true,
     };

@@ -9,6 +9,11 @@ import { SENSITIVE, SEVERITY_RANK, type Severity } from '../../rules/sensitive.j
 import { cmp } from '../../util/counter.js';
 import { widenSpan, mergeSpan } from '../../util/span.js';
 import { keepEarliest, mergeEarliest } from '../../util/examples.js';
+import { faultCounter } from '../../util/fault.js';
+import { asInternal } from '../../util/errors.js';
+
+/** KAUDIT_TEST_FAULT=rule:N (util/fault.ts): set when the analysis starts, null unless asked for. */
+let ruleFault: (() => void) | null = null;
 
 export const EXAMPLES = 5;
 
@@ -196,6 +201,7 @@ export function rulesReport(set: RuleSet | null, stats: RuleStats[]): RulesRepor
 
 export const anomalies: Reducer<AnomalyState, AnomalyReport, AnomalyOptions> = {
   init(opts) {
+    ruleFault = faultCounter('rule');
     return {
       opts,
       train: opts.trainUntilMs !== null ? profiles.init({ examples: 0 }) : null,
@@ -213,11 +219,18 @@ export const anomalies: Reducer<AnomalyState, AnomalyReport, AnomalyOptions> = {
       return;
     }
     profiles.add(s.detect, r);
-    if (!s.engine) return;
-    if (s.defer === null) return s.engine.evaluate(r, (h) => detection(s, h));
-    const deferred: number[] = [];
-    s.engine.evaluate(r, (h) => detection(s, h), (i) => deferred.push(i));
-    if (deferred.length) s.defer(r, deferred);
+    // Where detections are evaluated against a record: an exception here is an internal error of
+    // the `rule` component (the rule engine keeps this call and this wrapping).
+    try {
+      ruleFault?.();
+      if (!s.engine) return;
+      if (s.defer === null) return s.engine.evaluate(r, (h) => detection(s, h));
+      const deferred: number[] = [];
+      s.engine.evaluate(r, (h) => detection(s, h), (i) => deferred.push(i));
+      if (deferred.length) s.defer(r, deferred);
+    } catch (e) {
+      throw asInternal(e, 'rule', '');
+    }
   },
 
   merge(a, b) {
