@@ -240,7 +240,7 @@ async function run<S>(
     import('./report.js'),
     import('../render/sanitize.js'),
   ]);
-  if (opts.mergeStates || opts.saveState) return runState(io, inputs, opts, onRecord, more, hash, job);
+  if (opts.mergeStates || opts.saveState) return runState(io, inputs, opts, onRecord, more, hash, job, timeOrder);
   const pairs = opts.cluster.filter((c) => c.includes('='));
   const names = opts.cluster.filter((c) => !c.includes('='));
   let args = [...inputs, ...pairs];
@@ -332,6 +332,7 @@ async function runState<S>(
   more: FilterOptions[],
   hash: boolean,
   job: ParallelJob<S> | null,
+  timeOrder?: PipelineOptions['timeOrder'],
 ): Promise<{ accounting: InputAccounting; state?: S }> {
   const [{ saveState, mergeStates, StateSaved }, { compileFilterSets }, { parallelCommand }, { VERSION }, { RejectReporter }] = await Promise.all([
     import('../state/run.js'),
@@ -358,6 +359,7 @@ async function runState<S>(
         compile: (now) => compileFilterSets(filters, now, false).filter,
         kauditVersion: VERSION,
         onReject: reporter.reject,
+        ...(timeOrder ? { timeOrder } : {}),
       });
       reporter.count = merged.accounting.rejected;
       return { accounting: merged.accounting, ...(merged.state !== undefined ? { state: merged.state } : {}) };
@@ -375,6 +377,16 @@ async function runState<S>(
     const dest = prepareOutputFile('--save-state', opts.saveState!);
     let sources = await expandInputs(args, names[0] ?? '');
     dest.checkInputs(sources.map((s) => s.path));
+    const readOpts = {
+      ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}),
+      ...(opts.format ? { format: opts.format as FormatChoice } : {}),
+    };
+    // A command that reads in time order (commands) reads its inputs oldest first: the shares are
+    // cut from that order, and the merge puts the states back in it.
+    if (timeOrder) {
+      const { DEFAULT_READ_OPTIONS } = await import('../ingest/reader.js');
+      sources = await (await import('../order/sources.js')).sortSourcesByTime(sources, { ...DEFAULT_READ_OPTIONS, ...readOpts });
+    }
     let shard = null;
     if (opts.shard) {
       const { planShard } = await import('../parallel/plan.js');
@@ -403,11 +415,11 @@ async function runState<S>(
         now,
         strict: !!opts.strict,
         read: {
-          ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}),
-          ...(opts.format ? { format: opts.format as FormatChoice } : {}),
+          ...readOpts,
           ...(hash ? { hash: true } : {}),
           ...(prefilter ? { prefilter } : {}),
         },
+        timeOrdered: !!timeOrder,
         cliOptions: ctx.options,
         kauditVersion: VERSION,
         onReject: reporter.reject,

@@ -67,6 +67,11 @@ export const FIELD_TYPES: { readonly [K in keyof Required<AuditRecord>]: SqlType
   auditIDReused: 'BOOLEAN',
   location: null,
   responseObject: null,
+  // Not fields of export -o jsonl (yet): not columns.
+  impersonatorGroups: null,
+  impersonatedUID: null,
+  impersonatedExtra: null,
+  responseStartedMs: null,
 };
 
 /** Partition columns, in directory order. */

@@ -10,7 +10,7 @@ import type { Source } from '../ingest/sources.js';
 import type { ReadOptions } from '../ingest/reader.js';
 import type { FilterOptions, Predicate } from '../filter/index.js';
 import { emptyAccounting, type PartialResult } from '../pipeline.js';
-import { requestHashOf, idOf, identityHash, hashKey, DEFAULT_COLLAPSE } from '../normalize/collapse.js';
+import { requestHashOf, idOf, identityHash, hashKey, takeFromEarlierStage, DEFAULT_COLLAPSE } from '../normalize/collapse.js';
 import { HashWindow } from '../util/hashwindow.js';
 import { parallelCommand } from './commands.js';
 import { planTasks, type Task } from './plan.js';
@@ -175,6 +175,16 @@ export class Reconciler {
 
   /** Requests left over by the tasks that reuse an auditID (counted by reuseOf). */
   reusedAtEnd = 0;
+
+  /**
+   * A record a later part completed, before that part is pushed: when an earlier part left the
+   * same request waiting, the record takes from it what one pass's collapser would have
+   * (takeFromEarlierStage). Records mode (audit merge of commands) applies it to every record.
+   */
+  completeFromCarry(r: AuditRecord): void {
+    const c = this.carry.get(requestHashOf(r));
+    if (c !== undefined) takeFromEarlierStage(r, c);
+  }
 
   /** Emits what is left, oldest first. */
   finish(emit: (r: AuditRecord) => void): void {

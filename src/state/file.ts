@@ -35,6 +35,11 @@ export interface StateSource {
   end?: number;
   /** For a byte range: the newlines in it, so that a merge turns range-relative lines into file lines. */
   newlines?: number;
+  /**
+   * Commands that read in time order (commands): the earliest time among the file's first events
+   * (src/order/sources.ts firstTimeMs; null when none), by which one pass orders its inputs.
+   */
+  firstMs?: number | null;
 }
 
 export interface StateHeader {

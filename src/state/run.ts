@@ -21,6 +21,7 @@ import { UsageError, InputError } from '../util/errors.js';
 import { CODEC_VERSION } from './codec.js';
 import { STATE_VERSION, codeDigest, readStateBody, readStateHeader, recordLine, replayLine, writeStateFile, type StateHeader, type StateSource } from './file.js';
 import { relocate } from '../ingest/locate.js';
+import { recordReorder, type ReorderOptions, type ReorderStats } from '../order/reorder.js';
 
 /** Thrown after a state was saved: the command prints nothing more (main exits 0). */
 export class StateSaved extends Error {
@@ -82,6 +83,14 @@ export function canonical(v: unknown): string {
   );
 }
 
+/** The time key one pass orders a file by (of the whole file, also for a byte range of it); null when none. */
+async function firstMsOf(src: Source, read: Partial<ReadOptions>): Promise<number | null> {
+  const [{ firstTimeMs }, { DEFAULT_READ_OPTIONS }] = await Promise.all([import('../order/sources.js'), import('../ingest/reader.js')]);
+  const { start: _s, end: _e, ...whole } = src;
+  const t = await firstTimeMs({ ...whole }, { ...DEFAULT_READ_OPTIONS, ...read, prefilter: undefined, hash: false });
+  return Number.isFinite(t) ? t : null;
+}
+
 /** Newlines in bytes [start, end) of a file. */
 async function countNewlines(path: string, start: number, end: number): Promise<number> {
   if (end <= start) return 0;
@@ -111,6 +120,8 @@ export interface SaveStateOptions<S> {
   now: number;
   strict: boolean;
   read: Partial<ReadOptions>;
+  /** The command reads in time order: the sources are already sorted so; their time keys are saved. */
+  timeOrdered?: boolean;
   /** The command's options as given (the defaults of audit merge). */
   cliOptions: Record<string, unknown>;
   kauditVersion: string;
@@ -171,7 +182,13 @@ export async function saveState<S>(o: SaveStateOptions<S>): Promise<StateHeader>
       kaudit: o.kauditVersion,
       build: codeDigest(),
       shard: o.shard,
-      sources: await Promise.all(o.sources.map(async (src) => ({ ...stateSource(src), ...(src.start !== undefined ? { newlines: await countNewlines(src.path, src.start, src.end!) } : {}) }))),
+      sources: await Promise.all(
+        o.sources.map(async (src) => ({
+          ...stateSource(src),
+          ...(src.start !== undefined ? { newlines: await countNewlines(src.path, src.start, src.end!) } : {}),
+          ...(o.timeOrdered ? { firstMs: await firstMsOf(src, o.read) } : {}),
+        })),
+      ),
       options: o.cliOptions,
       fingerprint: job.mode === 'reducer' ? await job.cmd.fingerprint(job.spec) : null,
       filters: pickFilters(o.filters),
@@ -212,6 +229,8 @@ export interface MergeStatesOptions<S> {
   compile(now: number): Predicate;
   kauditVersion: string;
   onReject(loc: Loc, reason: string): void;
+  /** Records in time order (commands): states in the order one pass reads their inputs, records through the reorder. */
+  timeOrder?: { reorder: ReorderOptions; stats?: ReorderStats };
 }
 
 export interface Merged<S> {
@@ -258,11 +277,15 @@ export async function mergeStates<S>(o: MergeStatesOptions<S>): Promise<Merged<S
       if (shardPlans.length > 1) throw new UsageError('the states come from --shard runs over different inputs (their input listings differ)', 'every shard must list the same inputs: same paths, same files, same sizes; re-run the shards on a settled copy of the logs');
     }
     const first = (h: StateHeader): StateSource | undefined => h.sources[0];
+    // One pass's input order: by path as a directory walk sorts them, or, for commands that read
+    // in time order, by the files' first times (sortSourcesByTime: none first, then by path).
+    const timeKey = (s: StateSource): number => (typeof s.firstMs === 'number' ? s.firstMs : -Infinity);
     loaded.sort((a, b) => {
       const x = first(a.h);
       const y = first(b.h);
       if (!x || !y) return x ? 1 : y ? -1 : 0;
-      return comparePaths(x.path, y.path) || (x.start ?? 0) - (y.start ?? 0);
+      const byTime = o.timeOrder ? timeKey(x) - timeKey(y) : 0;
+      return byTime || comparePaths(x.path, y.path) || (x.start ?? 0) - (y.start ?? 0);
     });
   }
   // Inputs must not overlap.
@@ -309,6 +332,10 @@ export async function mergeStates<S>(o: MergeStatesOptions<S>): Promise<Merged<S
     return v;
   };
 
+  // Records in time order go through the reorder one pass puts after its filters.
+  const reorder = o.timeOrder && o.onRecord ? recordReorder(o.onRecord, o.timeOrder.reorder) : null;
+  const emitRecord = reorder ? (r: AuditRecord) => reorder.add(r) : (r: AuditRecord) => o.onRecord?.(r);
+
   // Merge in order: each state into the run's own (the first one's options and clock), then its
   // records or replay items, then its border leftovers into the Reconciler.
   const reconciler = new Reconciler();
@@ -324,7 +351,10 @@ export async function mergeStates<S>(o: MergeStatesOptions<S>): Promise<Merged<S
         if (job.mode !== 'reducer') return;
         state = job.cmd.reducer.merge(state!, job.cmd.restore(fix(plain), job.state) as S) as S;
       },
-      onRecord: (r) => o.onRecord?.(fix(r)),
+      onRecord: (r) => {
+        reconciler.completeFromCarry(r);
+        emitRecord(fix(r));
+      },
       onReplay: (item) => {
         if (job.mode === 'reducer' && job.cmd.shard) job.cmd.shard.replay(state, fix(item));
       },
@@ -354,9 +384,13 @@ export async function mergeStates<S>(o: MergeStatesOptions<S>): Promise<Merged<S
       accounting.used++;
       reconciler.reuseOf(r);
       if (job.mode === 'reducer') job.cmd.reducer.add(state!, r);
-      else o.onRecord?.(r);
+      else emitRecord(r);
     } else accounting.skipped++;
   });
+  if (reorder && o.timeOrder) {
+    reorder.flush();
+    o.timeOrder.stats = reorder.stats;
+  }
   accounting.duplicates += reconciler.duplicates;
   accounting.auditIDReuse += reconciler.reusedAtEnd;
   return { ...(state !== undefined ? { state } : {}), accounting, headers: loaded.map(({ h }) => h) };
