@@ -6,7 +6,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cache = join(root, '.bench-cache');
+export const cache = join(root, '.bench-cache');
 
 export const SIZES = { '20M': 2e7, '200M': 2e8, '1G': 1e9, '3G': 3e9, '5G': 5e9 };
 

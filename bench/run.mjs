@@ -2,11 +2,11 @@
 // `npm run bench [-- --size 1G,3G] [-- --only summary]`
 // Generates logs with the project's generator (cached in .bench-cache/), then times each scenario
 // end to end as a whole process and reports MB/s, events/s and peak RSS (VmHWM from /proc).
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpus, totalmem } from 'node:os';
-import { root, run, dataset, hasCommand } from './lib.mjs';
+import { root, cache, run, dataset, hasCommand } from './lib.mjs';
 
 const { values } = parseArgs({ options: { size: { type: 'string', default: '1G' }, only: { type: 'string' }, runs: { type: 'string', default: '1' } } });
 
@@ -50,6 +50,8 @@ async function gzipped(file) {
     (await import('node:fs')).renameSync(`${gz}.tmp`, gz);
   }
   return gz;
+}
+
 /**
  * The dataset with every request cut to its RequestReceived stage (the other stages dropped), as a
  * log whose policy omits the later stages, or a server that died mid-request, leaves it.
