@@ -178,6 +178,14 @@ export class StageCollapser {
     return { leftovers, firstSeen: Float64Array.from(this.track?.firstSeen ?? []), completed: Float64Array.from(this.track?.completed ?? []) };
   }
 
+  /**
+   * The requests still waiting for their completing stage, oldest first, left in place: what a
+   * checkpoint of `audit follow` saves so that a restart can `add` them back before reading on.
+   */
+  waiting(): AuditRecord[] {
+    return Array.from(this.pending.values(), (p) => p.rec);
+  }
+
   /** Emits every request still waiting for its completion, oldest first. */
   flush(): void {
     for (const [key, p] of this.pending) {
