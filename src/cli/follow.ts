@@ -94,7 +94,7 @@ Examples:
     )
     .action(async (paths: string[], opts: Opts) => {
       const { resolve, dirname } = await import('node:path');
-      const { statSync, readFileSync } = await import('node:fs');
+      const { statSync, readFileSync, existsSync } = await import('node:fs');
       const { hostname } = await import('node:os');
       const { splitLabel } = await import('../ingest/sources.js');
       const { compileFilterSets } = await import('../filter/sets.js');
@@ -127,6 +127,9 @@ Examples:
         files.push({ path: abs, cluster: cluster || labels[0] || '' });
       }
 
+      for (const [flag, file] of [['--status-file', opts.statusFile], ['--state', opts.state]] as const) {
+        if (file && !existsSync(dirname(resolve(file)))) throw new UsageError(`${flag}: the directory of ${file} does not exist`, 'create it first, or choose a file in an existing directory');
+      }
       const read = (flag: string, f: string | undefined): Buffer | undefined => {
         if (!f) return undefined;
         try {

@@ -91,6 +91,7 @@ class Runner<S> {
       try {
         const out = await this.sink.send(todo, this.stop);
         const rejected: { item: Item; reason: string }[] = [];
+        let problem = out.error;
         out.results.forEach((r, i) => {
           const it = todo[i]!;
           if (r === 'ok') this.stats.delivered++;
@@ -99,19 +100,26 @@ class Runner<S> {
         });
         this.stats.duplicates += out.duplicates ?? 0;
         if (rejected.length) {
-          await this.dl.write(rejected, this.now());
-          this.stats.deadLettered += rejected.length;
-          this.stats.deadLetterFile = this.dl.path;
-          this.warn(`${this.sink.name}: ${rejected.length} item${rejected.length === 1 ? '' : 's'} refused for good (${rejected[0]!.reason.slice(0, 200)}); written to ${this.dl.path}`);
+          try {
+            await this.dl.write(rejected, this.now());
+            this.stats.deadLettered += rejected.length;
+            this.stats.deadLetterFile = this.dl.path;
+            this.warn(`${this.sink.name}: ${rejected.length} item${rejected.length === 1 ? '' : 's'} refused for good (${rejected[0]!.reason.slice(0, 200)}); written to ${this.dl.path}`);
+          } catch (e) {
+            // Not written down: they are not done. Send them again (they will be refused again, and written then).
+            for (const r of rejected) retry.push(r.item);
+            problem = `cannot write the dead-letter file ${this.dl.path}: ${(e as Error).message}`;
+          }
         }
-        if (retry.length) this.failing(out.error ?? 'some items were refused for now');
+        if (retry.length) this.failing(problem ?? 'some items were refused for now');
         retryAfter = out.retryAfterMs;
       } catch (e) {
         if (this.stop.aborted) return false;
-        if (!(e instanceof SinkError)) throw e;
         retry = todo;
-        retryAfter = e.retryAfterMs;
-        this.failing(e.message);
+        if (e instanceof SinkError) {
+          retryAfter = e.retryAfterMs;
+          this.failing(e.message);
+        } else this.failing(`internal error (please report it): ${(e as Error)?.stack ?? String(e)}`);
       }
       if (retry.length === 0) break;
       attempt++;

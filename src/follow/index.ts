@@ -39,6 +39,8 @@ export interface FollowOptions {
   batch: BatchLimits;
   retry: RetryPolicy;
   pollMs: number;
+  /** Wake on file-system notification (inotify) as well as every pollMs (default true). */
+  notify?: boolean;
   rotateWaitMs: number;
   /** Shortest time between two checkpoint writes, ms (0: after every acknowledged batch). */
   checkpointIntervalMs: number;
@@ -219,7 +221,7 @@ export async function follow(o: FollowOptions, io: FollowIO, ctl: FollowControl)
         wakers.add(done);
       });
     };
-    for (const dir of new Set(o.paths.map((p) => dirname(p.path)))) {
+    for (const dir of o.notify === false ? [] : new Set(o.paths.map((p) => dirname(p.path)))) {
       try {
         const w = watch(dir, { persistent: false }, wake);
         w.on('error', () => undefined);
@@ -277,6 +279,7 @@ export async function follow(o: FollowOptions, io: FollowIO, ctl: FollowControl)
       delivery.seal(snapshot());
       while (delivery.blocked) {
         if (ctl.stop.aborted) throw new StopReading();
+        if (io.now() - lastRefresh >= o.pollMs) await refreshAll();
         await Promise.race([delivery.changed(), waitWake(o.pollMs)]);
       }
     };
@@ -349,12 +352,19 @@ export async function follow(o: FollowOptions, io: FollowIO, ctl: FollowControl)
           note('SIGHUP: files and sinks reopened');
         }
         if (delivery.blocked) {
+          // Not reading, but still looking: a new file at the path is opened now, so that its
+          // descriptor keeps it readable even if rotation deletes it before the sink is back.
+          if (io.now() - lastRefresh >= o.pollMs) await refreshAll();
           await Promise.race([delivery.changed(), waitWake(o.pollMs)]);
           continue;
         }
         if (await readSome()) {
           if (delivery.due) delivery.seal(snapshot());
-          if (io.now() - lastRefresh >= o.pollMs) await refreshAll();
+          if (io.now() - lastRefresh >= o.pollMs) {
+            await refreshAll();
+            // Under a steady load there is always more to read: retire rotated files here too.
+            await finishRotated();
+          }
           continue;
         }
         await refreshAll();

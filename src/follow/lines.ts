@@ -62,6 +62,15 @@ async function handleRegion(f: TrackedFile, region: Buffer, start: number, maxLi
  * end), so a last line without a newline is a line.
  */
 export async function consume(f: TrackedFile, chunk: Buffer | null, maxLineBytes: number, h: LineHandler, final = false): Promise<void> {
+  f.busy = true;
+  try {
+    await consumeChunk(f, chunk, maxLineBytes, h, final);
+  } finally {
+    f.busy = false;
+  }
+}
+
+async function consumeChunk(f: TrackedFile, chunk: Buffer | null, maxLineBytes: number, h: LineHandler, final: boolean): Promise<void> {
   let buf: Buffer = chunk ?? Buffer.alloc(0);
   if (f.partial) {
     buf = chunk ? Buffer.concat([f.partial, chunk]) : f.partial;

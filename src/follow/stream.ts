@@ -164,7 +164,7 @@ export class PathStream {
       if (f.gzip || !f.open) continue;
       const prevSize = f.size;
       const r = await f.refresh(now);
-      if (r === 'truncated') await this.truncated(f, prevSize);
+      if (r === 'truncated' && !f.busy) await this.truncated(f, prevSize);
     }
   }
 

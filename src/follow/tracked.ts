@@ -25,6 +25,8 @@ export class TrackedFile {
   rotated = false;
   rotatedAt = 0;
   lastGrowthAt = 0;
+  /** Lines of it are being handed on (a truncation found meanwhile is dealt with afterwards). */
+  busy = false;
   /** Completion time (ms) of the last event read from this file (for lag in seconds). */
   lastEventMs = NaN;
   /** The last read returned nothing; cleared when a refresh sees the file grow. */
@@ -115,10 +117,7 @@ export class TrackedFile {
     const st = await this.fh.stat({ bigint: true });
     const size = Number(st.size);
     this.mtimeMs = Number(st.mtimeMs);
-    if (size < this.readPos) {
-      this.size = size;
-      return 'truncated';
-    }
+    if (size < this.readPos) return 'truncated';
     if (this.id.fpLen < FINGERPRINT_BYTES && size > this.id.fpLen) {
       const head = await readHead(this.fh);
       if (!headMatches(this.id, head)) return 'truncated';
@@ -139,7 +138,7 @@ export class TrackedFile {
 
   /** Starts again from byte 0 with a new fingerprint (after truncation). */
   async restart(): Promise<void> {
-    this.offset = this.readPos = this.line = 0;
+    this.offset = this.readPos = this.line = this.size = 0;
     this.partial = null;
     this.skipping = false;
     this.atEof = false;

@@ -22,6 +22,8 @@ export interface ReceiverOptions {
   /** _bulk and NDJSON: per item (its document and how often its id was seen), a failing status or null. */
   item?: (doc: Record<string, unknown>, seen: number) => number | null;
   token?: string;
+  /** Keep every request body in `bodies` (default true; long tests turn it off). */
+  keepBodies?: boolean;
   tls?: { key: Buffer; cert: Buffer; ca?: Buffer; requestCert?: boolean };
 }
 
@@ -34,11 +36,15 @@ export interface Receiver {
   requests: number;
   /** Items answered 409 (already there). */
   conflicts: number;
-  /** Request bodies as received. */
+  /** Request bodies as received (kept only with keepBodies). */
   bodies: string[];
   /** Times (ms) at which requests arrived. */
   arrivals: number[];
   close(): Promise<void>;
+  /** Stop listening (connections are refused) and drop open connections… */
+  down(): Promise<void>;
+  /** …and listen again on the same port. */
+  up(): Promise<void>;
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
@@ -56,12 +62,12 @@ function json(res: ServerResponse, status: number, body: unknown, headers: Recor
 }
 
 async function start(kind: 'bulk' | 'hec' | 'ndjson', o: ReceiverOptions): Promise<Receiver> {
-  const r: Receiver = { url: '', port: 0, docs: new Map(), stored: [], requests: 0, conflicts: 0, bodies: [], arrivals: [], close: async () => undefined };
+  const r: Receiver = { url: '', port: 0, docs: new Map(), stored: [], requests: 0, conflicts: 0, bodies: [], arrivals: [], close: async () => undefined, down: async () => undefined, up: async () => undefined };
   const seen = new Map<string, number>();
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const body = await readBody(req);
     const n = ++r.requests;
-    r.bodies.push(body);
+    if (o.keepBodies !== false) r.bodies.push(body);
     r.arrivals.push(Date.now());
     const fault = o.request?.(n, body) ?? null;
     if (fault === 'drop') {
@@ -148,6 +154,8 @@ async function start(kind: 'bulk' | 'hec' | 'ndjson', o: ReceiverOptions): Promi
       server.closeAllConnections?.();
       server.close(() => resolve());
     });
+  r.down = r.close;
+  r.up = () => new Promise<void>((resolve) => server.listen(r.port, '127.0.0.1', resolve));
   return r;
 }
 

@@ -120,6 +120,68 @@ describe('audit follow: tail -F', () => {
     expect(sameSetOnce(f.sink.ids(), range(0, 17))).toBeNull();
   });
 
+  it('wakes on file-system notification without waiting for the poll, and polls when there is no notification', async () => {
+    const dir = tmp();
+    const a = join(dir, 'a.log');
+    const b = join(dir, 'b.log');
+    append(a, 0, 1);
+    append(b, 100, 1);
+    // An hour between polls: only inotify can wake this one.
+    const notified = startFollow([a], { pollMs: 3_600_000 });
+    // No notification at all: only the 50 ms poll.
+    const polled = startFollow([b], { notify: false, pollMs: 50 });
+    await waitFor(() => notified.sink.received.length === 1 && polled.sink.received.length === 1, 'the first lines');
+    append(a, 1, 2);
+    append(b, 101, 2);
+    await waitFor(() => notified.sink.received.length === 3 && polled.sink.received.length === 3, 'the appended lines');
+    await notified.stop();
+    await polled.stop();
+    expect(notified.sink.ids()).toEqual(range(0, 3));
+    expect(polled.sink.ids()).toEqual(range(100, 3));
+  });
+
+  it('follows several paths, each labelled with its cluster', async () => {
+    const dir = tmp();
+    const a = join(dir, 'prod', 'audit.log');
+    const b = join(dir, 'staging', 'audit.log');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(dir, 'prod'));
+    mkdirSync(join(dir, 'staging'));
+    append(a, 0, 3);
+    append(b, 10, 2);
+    const sink = new MemorySink();
+    const f = startFollow([], { paths: [{ path: a, cluster: 'prod' }, { path: b, cluster: 'staging' }] }, sink);
+    await waitFor(() => sink.received.length === 5, '5 records');
+    const r = await f.stop();
+    const byCluster = (c: string): string[] => sink.received.map((it) => JSON.parse(it.json)).filter((x) => x.cluster === c).map((x) => x.auditID);
+    expect(byCluster('prod')).toEqual(range(0, 3));
+    expect(byCluster('staging')).toEqual(range(10, 2));
+    expect(r.status.files.map((x) => x.path)).toEqual([a, b]);
+  });
+
+  it('under a steady load, rotated files are finished and closed (descriptors do not pile up)', async () => {
+    const dir = tmp();
+    const log = join(dir, 'audit.log');
+    const status = join(dir, 'status.json');
+    let n = 0;
+    append(log, n, 50);
+    n += 50;
+    const f = startFollow([log], { statusPath: status, rotateWaitMs: 100 });
+    const w = setInterval(() => {
+      append(log, n, 20);
+      n += 20;
+    }, 10);
+    for (let k = 0; k < 5; k++) {
+      await sleep(150);
+      renameSync(log, join(dir, `audit-2026-03-02T10-00-0${k}.000.log`));
+    }
+    await waitFor(() => readJson(status)?.files?.length === 1 && n > 600, 'only the file at the path open, while writing goes on');
+    clearInterval(w);
+    await waitFor(() => f.sink.received.length === n, 'everything delivered');
+    await f.stop();
+    expect(sameSetOnce(f.sink.ids(), range(0, n))).toBeNull();
+  });
+
   it('rejects malformed lines with file:line and keeps going', async () => {
     const dir = tmp();
     const log = join(dir, 'audit.log');
