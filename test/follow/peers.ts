@@ -121,7 +121,8 @@ export async function startRsyslog(dir: string, o: { tcp?: boolean; udp?: boolea
     udpPort,
     tlsPort,
     out,
-    messages: () => (existsSync(out) ? readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, string>) : []),
+    // Whole lines only: rsyslog may be in the middle of writing the last one.
+    messages: () => (existsSync(out) ? readFileSync(out, 'utf8').split('\n').slice(0, -1).filter(Boolean).map((l) => JSON.parse(l) as Record<string, string>) : []),
     stop: async () => {
       child.kill('SIGTERM');
       await exited;

@@ -252,6 +252,26 @@ describe('audit follow: restarts from the checkpoint', () => {
     expect(b.stderr()).toMatch(/rotated while kaudit was stopped; reading it whole/);
   });
 
+  it('a crash before the first delivery is acknowledged still knows the starting point: a file rotated meanwhile is read whole', async () => {
+    const dir = tmp();
+    const log = join(dir, 'audit.log');
+    const state = join(dir, 'state.json');
+    append(log, 0, 10);
+    const blocked = new MemorySink();
+    blocked.gate = new Promise(() => undefined);
+    const a = startFollow([log], { statePath: state, shutdownTimeoutMs: 0 }, blocked);
+    await waitFor(() => readJson<FollowState>(state) !== null && blocked.calls > 0, 'the initial checkpoint and a first attempt');
+    const r = await a.stop();
+    expect(r.drained).toBe(false);
+    expect(readJson<FollowState>(state)!.streams[0]!.files[0]!.offset).toBe(0);
+    renameSync(log, join(dir, 'audit-2026-03-02T10-00-00.000.log'));
+    append(log, 10, 3);
+    const b = startFollow([log], { statePath: state });
+    await waitFor(() => b.sink.received.length === 13, 'both files');
+    await b.stop();
+    expect(b.sink.ids()).toEqual(range(0, 13));
+  });
+
   it('a file deleted before it was read to the end is a loud gap with its size', async () => {
     const dir = tmp();
     const log = join(dir, 'audit.log');
