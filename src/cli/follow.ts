@@ -89,7 +89,7 @@ Secrets come from the environment, never from flags:
 Examples:
   $ audit follow /var/log/kubernetes/audit/audit.log --state /var/lib/kaudit/state.json \\
       --to elasticsearch://es.internal:9200/k8s-audit-%Y.%m.%d --ca /etc/kaudit/ca.pem
-  $ KAUDIT_HEC_TOKEN=… audit follow audit.log --state state.json --to splunk-hec://splunk:8088?index=k8s
+  $ KAUDIT_HEC_TOKEN=… audit follow audit.log --state state.json --to 'splunk-hec://splunk:8088?index=k8s'
   $ audit follow audit.log --findings --to syslog+tls://siem:6514 --ca ca.pem --status-file /run/kaudit/status.json`,
     )
     .action(async (paths: string[], opts: Opts) => {

@@ -22,6 +22,9 @@ export interface ProcessorOptions {
   collapse: CollapseOptions;
 }
 
+/** Stages that complete a request (and events without a stage, from old logs). */
+const COMPLETING = new Set(['ResponseComplete', 'Panic', '']);
+
 /** Syslog severity (RFC 5424 §6.2.1) of a finding: critical → 2 crit, high → 3 err, medium → 4 warning, low → 5 notice. */
 const FINDING_SEVERITY: Record<Finding['severity'], number> = { critical: 2, high: 3, medium: 4, low: 5 };
 
@@ -87,7 +90,8 @@ export class StreamProcessor {
     }
     this.acc.used++;
     if (this.o.records) this.out({ kind: 'event', id: requestId(rec, rec.stage), time: rec.time, timeMs: rec.timeMs, json: text(), severity: 6 });
-    if (this.detector) this.sendFindings(rec);
+    // Detections judge a request once, at its completing stage (as on collapsed records), not every stage.
+    if (this.detector && COMPLETING.has(rec.stage)) this.sendFindings(rec);
   }
 
   /** A request the collapser completed (or gave up waiting for). */

@@ -100,8 +100,8 @@ export interface Running {
 }
 
 /** Runs follow() in this process with fast polling and a memory sink. */
-export function startFollow(paths: string[], over: Partial<FollowOptions> = {}, sink = new MemorySink()): Running {
-  const err = new PassThrough();
+export function startFollow(paths: string[], over: Partial<FollowOptions> = {}, sink = new MemorySink(), tty = false): Running {
+  const err = Object.assign(new PassThrough(), { isTTY: tty, columns: 120 });
   let text = '';
   err.on('data', (d: Buffer) => (text += d.toString()));
   const stop = new AbortController();

@@ -64,6 +64,31 @@ describe('audit follow: tail -F', () => {
     expect(r.status.files.slice(0, -1).every((x) => x.rotated)).toBe(true);
   });
 
+  it('a rotated file whose last line has no newline: the line is sent once the file has been quiet for --rotate-wait', async () => {
+    const dir = tmp();
+    const log = join(dir, 'audit.log');
+    appendFileSync(log, lines(0, 2) + JSON.stringify(auditEvent(2)));
+    const f = startFollow([log]);
+    await waitFor(() => f.sink.received.length === 2, 'the two whole lines');
+    renameSync(log, join(dir, 'audit-2026-03-02T10-00-00.000.log'));
+    append(log, 3, 1);
+    await waitFor(() => f.sink.received.length === 4, 'the last line of the old file, and the new one');
+    const r = await f.stop();
+    // The unterminated line waits for the old file to be quiet; the new file's lines do not wait for it.
+    expect(sameSetOnce(f.sink.ids(), range(0, 4))).toBeNull();
+    expect(r.status.input.rejected).toBe(0);
+  });
+
+  it('draws a status line on a terminal and clears it before notes and at the end', async () => {
+    const dir = tmp();
+    const log = join(dir, 'audit.log');
+    append(log, 0, 3);
+    const f = startFollow([log], {}, new MemorySink(), true);
+    await waitFor(() => /follow: 1 file, 3 requests, lag 0 B \/ 0\.0 s \| memory:\/\/test ok 3/.test(f.stderr()), 'the status line');
+    await f.stop();
+    expect(f.stderr()).toMatch(/\r\u001b\[K$|\r\u001b\[Kaudit follow: stopped/);
+  });
+
   it('reads a file that appears after it started, from its start', async () => {
     const dir = tmp();
     const log = join(dir, 'audit.log');
@@ -204,6 +229,18 @@ describe('audit follow: tail -F', () => {
     expect(f.sink.received.map((it) => it.json)).toEqual(text.split('\n').filter(Boolean).map((l) => l.trim()));
     expect(f.sink.received.every((it) => it.kind === 'event')).toBe(true);
     expect(new Set(f.sink.received.map((it) => it.id)).size).toBe(5);
+  });
+
+  it('--raw --findings --records: every stage as written, and a finding once per request (at its completing stage)', async () => {
+    const dir = tmp();
+    const log = join(dir, 'audit.log');
+    const exec = { verb: 'create', requestURI: '/api/v1/namespaces/team-3/pods/web-3/exec', objectRef: { resource: 'pods', subresource: 'exec', namespace: 'team-3', name: 'web-3', apiVersion: 'v1' } };
+    writeFileSync(log, lines(3, 1, () => ({ ...exec, stage: 'RequestReceived' })) + lines(3, 1, () => ({ ...exec, stage: 'ResponseStarted' })) + lines(3, 1, () => exec));
+    const f = startFollow([log], { raw: true, findings: true, records: true });
+    await waitFor(() => f.sink.received.length === 4, '3 events and a finding');
+    await f.stop();
+    expect(f.sink.received.map((it) => it.kind)).toEqual(['event', 'event', 'event', 'finding']);
+    expect(JSON.parse(f.sink.received[3]!.json)).toMatchObject({ rule: 'K8S-EXEC', auditIDs: [idOf(3)] });
   });
 
   it('applies the filters and forwards findings with --findings', async () => {
