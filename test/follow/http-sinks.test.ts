@@ -4,13 +4,14 @@ import { describe, it, expect } from 'vitest';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { append, idOf, range, sameSetOnce, startFollow, tmp, waitFor } from './helpers.js';
+import { append, idOf, range, readJson, sameSetOnce, startFollow, tmp, waitFor } from './helpers.js';
 import { bulkReceiver, hecReceiver, ndjsonReceiver, storedIds } from './receivers.js';
 import { makeSink } from '../../src/follow/sinks/index.js';
 import type { Sink } from '../../src/follow/types.js';
+import { hasOpenssl, makeCerts } from './peers.js';
 
-function sink(spec: string, env: Record<string, string> = {}): Sink {
-  return makeSink(spec, { env, tls: { insecure: false }, stdout: new PassThrough(), hostname: 'node-1', timeoutMs: 5000 });
+function sink(spec: string, env: Record<string, string> = {}, tls: { ca?: Buffer; cert?: Buffer; key?: Buffer; insecure?: boolean } = {}): Sink {
+  return makeSink(spec, { env, tls: { insecure: false, ...tls }, stdout: new PassThrough(), hostname: 'node-1', timeoutMs: 5000 });
 }
 
 const FAST = { retry: { initialMs: 10, maxMs: 50 } };
@@ -191,5 +192,36 @@ describe('--to parsing', () => {
     expect(sink('opensearch+http://os:9201').name).toBe('elasticsearch+http://os:9201/kaudit-%Y.%m.%d');
     expect(sink('https://collector.example/v1/logs?x=1').name).toBe('https://collector.example/v1/logs');
     expect(sink('file:/var/log/k.jsonl?max-size=1M&keep=2').name).toBe('file:/var/log/k.jsonl');
+  });
+});
+
+describe.skipIf(!hasOpenssl)('HTTPS sinks: --ca, client certificates, --insecure', () => {
+  it('verifies the receiver against --ca and presents --cert/--key; a wrong CA is refused (retried, nothing sent), --insecure skips the check', async () => {
+    const dir = tmp();
+    const c = makeCerts(join(dir, 'certs'));
+    const read = (p: string): Buffer => readFileSync(p);
+    const log = join(dir, 'audit.log');
+    append(log, 0, 5);
+    const es = await bulkReceiver({ tls: { key: read(c.serverKey), cert: read(c.serverCert), ca: read(c.ca), requestCert: true } });
+    const url = `elasticsearch://127.0.0.1:${es.port}/audit`;
+    // Right CA and a client certificate: delivered.
+    const ok = startFollow([log], { ...FAST, sinks: [sink(url, {}, { ca: read(c.ca), cert: read(c.clientCert), key: read(c.clientKey) })] });
+    await waitFor(() => es.stored.length === 5, '5 stored over TLS');
+    await ok.stop();
+    // A CA that did not sign the server's certificate: refused before anything is sent.
+    const status = join(dir, 'status.json');
+    const wrong = startFollow([log], { ...FAST, statusPath: status, shutdownTimeoutMs: 100, sinks: [sink(url, {}, { ca: read(c.otherCa), cert: read(c.clientCert), key: read(c.clientKey) })] });
+    await waitFor(() => (readJson(status)?.sinks?.[0]?.retried ?? 0) >= 5, 'a refused attempt');
+    const st = readJson(status).sinks[0];
+    await wrong.stop();
+    expect(st.delivered).toBe(0);
+    expect(st.lastError).toMatch(/certificate/i);
+    const requestsBefore = es.requests;
+    // --insecure: the same wrong CA, accepted (and the receiver's copy shows nothing new was refused).
+    const insecure = startFollow([log], { ...FAST, sinks: [sink(url, {}, { ca: read(c.otherCa), cert: read(c.clientCert), key: read(c.clientKey), insecure: true })] });
+    await waitFor(() => es.requests > requestsBefore && es.conflicts === 5, 'the 5 re-sent over an unverified connection (409: already there)');
+    await insecure.stop();
+    await es.close();
+    expect(sameSetOnce(storedIds(es), range(0, 5))).toBeNull();
   });
 });
