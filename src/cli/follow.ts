@@ -4,10 +4,11 @@
 import { Option, type Command } from 'commander';
 import type { IO } from './io.js';
 import { addFilterOptions, collect, intOption, type FilterFlags } from './common.js';
+import { addRuleOptions, ruleLoadOptions, type RuleFlags } from './rules.js';
 import { UsageError } from '../util/errors.js';
 import { parseDurationMs } from '../util/duration.js';
 
-interface Opts extends FilterFlags {
+interface Opts extends FilterFlags, RuleFlags {
   to: string[];
   state?: string;
   statusFile?: string;
@@ -53,7 +54,7 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
     .option('--status-file <file>', 'JSON status (per-file offsets and lag, per-sink delivered/retried/dead-lettered/dropped), rewritten every --status-interval')
     .option('--status-interval <duration>', 'how often the status line and --status-file are refreshed', duration('--status-interval'), '1s')
     .option('--raw', 'forward each audit event as written (every stage), instead of one normalized record per request')
-    .option('--findings', 'forward detection findings (built-in detections, evaluated live) instead of records')
+    .option('--findings', 'forward detection findings (the detection rules, evaluated live: built-in, --rules, --sigma) instead of records')
     .option('--records', 'with --findings: forward the records as well')
     .option('--cluster <name>', 'label the records of unlabelled paths with this cluster name', collect, [])
     .addOption(new Option('--start-at <where>', 'where to start in a file the checkpoint does not know').choices(['beginning', 'end']).default('beginning'))
@@ -73,10 +74,11 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
     .option('--key <file>', 'private key (PEM) of --cert')
     .option('--insecure', 'do not verify TLS certificates (never the default; for tests only)')
     .option('--hostname <name>', 'HOSTNAME of syslog messages and host of HEC events (default: this machine’s name)')
-    .option('--denied-burst <n/minutes>', 'with --findings: N denials from one subject within M minutes is a finding', '10/5')
+    .option('--denied-burst <n/minutes>', 'with --findings: the K8S-DENIED-BURST rule: N denials from one subject within M minutes', '10/5')
     .option('--max-line-bytes <n>', 'reject lines longer than this (default 64 MiB)', intOption('--max-line-bytes'))
     .option('-q, --quiet', 'no status line and no notes on stderr (gaps and sink failures are still shown)');
   addFilterOptions(cmd);
+  addRuleOptions(cmd);
   cmd
     .addHelpText(
       'after',
@@ -106,7 +108,15 @@ Examples:
       if (opts.raw && opts.findings && !opts.records) throw new UsageError('--raw with --findings sends findings only; --raw has no effect', 'add --records to send raw events and findings, or drop --raw');
       if (opts.key && !opts.cert) throw new UsageError('--key without --cert', 'pass the client certificate with --cert and its key with --key');
       const burst = /^(\d+)\/(\d+(?:\.\d+)?)$/.exec(opts.deniedBurst);
-      if (!burst || Number(burst[1]) < 1) throw new UsageError(`--denied-burst: ${JSON.stringify(opts.deniedBurst)} is not N/MINUTES`, 'e.g. --denied-burst 10/5 (10 denials within 5 minutes)');
+      if (!burst || Number(burst[1]) < 1 || Number(burst[1]) > 10_000 || !(Number(burst[2]) > 0)) throw new UsageError(`--denied-burst: ${JSON.stringify(opts.deniedBurst)} is not N/MINUTES`, 'e.g. --denied-burst 10/5 (10 denials within 5 minutes; N from 1 to 10000)');
+      const ruleFlags = opts.rules.length + opts.sigma.length + opts.onlyRules.length + opts.disableRule.length + opts.enableRule.length;
+      if (ruleFlags && !opts.findings) throw new UsageError('--rules, --sigma, --only-rules, --disable-rule and --enable-rule choose the rules of --findings', 'add --findings (and --records to send the records as well)');
+      let rules = null;
+      if (opts.findings) {
+        const { loadRuleSet } = await import('../rules/detections.js');
+        rules = await loadRuleSet({ ...ruleLoadOptions(opts), thresholds: { 'K8S-DENIED-BURST': { count: Number(burst[1]), withinMs: Number(burst[2]) * 60_000 } } });
+        if (!opts.quiet) for (const w of rules.warnings) io.stderr.write(`${w}\n`);
+      }
 
       const labels = opts.cluster.filter((c) => !c.includes('='));
       if (labels.length > 1) throw new UsageError('--cluster: one label for the unlabelled paths', 'label paths one by one with NAME=PATH');
@@ -166,7 +176,7 @@ Examples:
             raw: opts.raw === true,
             records: !opts.findings || opts.records === true,
             findings: opts.findings === true,
-            deniedBurst: { count: Number(burst[1]), minutes: Number(burst[2]) },
+            rules,
             filter,
             startAtEnd: opts.startAt === 'end',
             batch: { maxEvents: opts.batchMaxEvents, maxBytes: parseSize('--batch-max-bytes', opts.batchMaxBytes), waitMs: ms('--batch-wait', opts.batchWait), maxQueued: 2 },

@@ -1,72 +1,62 @@
-// `--findings`: detections evaluated live, one request at a time.
-//
-// The adapter: `LiveDetector.check` is the one place that knows where detection rules come from.
-// Today that is the built-in table in src/rules/detections.ts (matchingRules, renderReason) plus
-// the stateful denied-burst rule, exactly as `audit anomalies` runs them; when the rule engine with
-// user rules lands, only this function changes. A finding has the shape of one line of
-// `audit anomalies -o jsonl` (kind `detection`).
+// `--findings`: the detection rules evaluated live, one request at a time, through the rule
+// engine's library API (src/rules/detections.ts: loadRuleSet → DetectionEngine.evaluate): the
+// built-in rules, the user's rule files (--rules) and Sigma rules (--sigma), selected as for
+// `audit anomalies`. Each hit becomes one finding with the shape of an `audit anomalies -o jsonl`
+// line (kind `detection`); stateful rules (thresholds, first-seen, sequences) keep the engine's
+// bounded state, which starts afresh after a restart.
 import type { AuditRecord } from '../types.js';
 import type { Finding } from '../analyses/anomalies/index.js';
-import { DENIED_BURST, matchingRules, renderReason } from '../rules/detections.js';
+import { DetectionEngine, type Hit, type RuleSet, type RuleStats } from '../rules/detections.js';
 
-export interface DeniedBurst {
-  /** Denials from one subject… */
-  count: number;
-  /** …within this many minutes. */
-  minutes: number;
+/** One hit as a finding, the way `audit anomalies` reports a detection (here for the hit's events alone). */
+export function findingOf(h: Hit): Finding {
+  const r = h.record;
+  const d = h.rule.doc;
+  // A threshold finding is about its key (the subject, the source…), not one request's verb and object.
+  const grouped = d.threshold !== null && h.key !== null;
+  const resource = grouped ? '' : r.resource ? `${r.apiGroup ? `${r.resource}.${r.apiGroup}` : r.resource}${r.subresource ? `/${r.subresource}` : ''}` : r.nonResourceURL;
+  const events = [...h.events].sort((a, b) => a.timeMs - b.timeMs);
+  const first = events[0];
+  const last = events[events.length - 1];
+  return {
+    rule: d.id,
+    title: d.title,
+    kind: 'detection',
+    severity: d.severity,
+    subject: r.subject,
+    subjectKind: r.subjectKind,
+    verb: grouped ? '*' : r.verb,
+    resource,
+    namespace: grouped ? (h.key!.namespace ?? '') : r.namespace,
+    time: first?.time ?? r.time,
+    last: last?.time ?? r.time,
+    count: Math.max(1, events.length),
+    auditIDs: events.map((e) => e.auditID).filter(Boolean).slice(0, 5),
+    reason: h.reason,
+    technique: d.technique,
+    source: d.source.kind,
+    location: first?.location ?? r.location ?? null,
+    ...(d.sigma ? { sigma: { id: d.sigma.id, title: d.sigma.title, author: d.sigma.author, license: d.sigma.license } } : {}),
+  };
 }
 
-/** Subjects with recent denials kept at most (the oldest windows are swept beyond it). */
-const MAX_SUBJECTS = 10_000;
-
-function resourceOf(r: AuditRecord): string {
-  return r.resource ? `${r.apiGroup ? `${r.resource}.${r.apiGroup}` : r.resource}${r.subresource ? `/${r.subresource}` : ''}` : r.nonResourceURL;
-}
-
-function one(r: AuditRecord, rule: { id: string; severity: Finding['severity']; technique: string }, reason: string): Finding {
-  return { rule: rule.id, kind: 'detection', severity: rule.severity, subject: r.subject, subjectKind: r.subjectKind, verb: r.verb, resource: resourceOf(r), namespace: r.namespace, time: r.time, last: r.time, count: 1, auditIDs: r.auditID ? [r.auditID] : [], reason, technique: rule.technique };
-}
-
-/** Runs the detections over records as they complete. Bounded state: the denied-burst windows. */
+/** Runs a rule set over records as they complete. */
 export class LiveDetector {
-  private readonly denials = new Map<string, [number, string, string][]>();
+  private readonly engine: DetectionEngine;
 
-  constructor(private readonly burst: DeniedBurst = { count: 10, minutes: 5 }) {}
+  constructor(set: RuleSet) {
+    this.engine = new DetectionEngine(set);
+  }
 
   /** The findings one record raises (usually none). */
   check(r: AuditRecord): Finding[] {
     const out: Finding[] = [];
-    for (const rule of matchingRules(r)) out.push(one(r, rule, renderReason(rule.reason ?? rule.description, r)));
-    if (r.decision === 'forbid' && Number.isFinite(r.timeMs)) {
-      const windowMs = this.burst.minutes * 60_000;
-      let q = this.denials.get(r.subject);
-      if (!q) {
-        if (this.denials.size >= MAX_SUBJECTS) this.sweep(r.timeMs - windowMs);
-        this.denials.set(r.subject, (q = []));
-      }
-      q.push([r.timeMs, r.auditID, r.time]);
-      while (q.length && r.timeMs - q[0]![0] > windowMs) q.shift();
-      if (q.length >= this.burst.count) {
-        const f = one({ ...r, verb: '*', resource: '', subresource: '', apiGroup: '', nonResourceURL: '(denied)', namespace: '' }, DENIED_BURST, `${this.burst.count} or more denied requests within ${this.burst.minutes} minutes`);
-        f.time = q[0]![2];
-        f.count = q.length;
-        f.auditIDs = q.slice(0, 5).map((e) => e[1]).filter(Boolean);
-        out.push(f);
-        this.denials.delete(r.subject);
-      }
-    }
+    this.engine.evaluate(r, (h) => out.push(findingOf(h)));
     return out;
   }
 
-  private sweep(before: number): void {
-    for (const [k, q] of this.denials) if (!q.length || q[q.length - 1]![0] < before) this.denials.delete(k);
-    // Still full (a flood of distinct subjects): forget the oldest half.
-    if (this.denials.size >= MAX_SUBJECTS) {
-      let n = this.denials.size / 2;
-      for (const k of this.denials.keys()) {
-        if (n-- <= 0) break;
-        this.denials.delete(k);
-      }
-    }
+  /** Per rule: matched, not evaluated (body not logged…), evicted state keys. */
+  stats(): RuleStats[] {
+    return this.engine.stats();
   }
 }

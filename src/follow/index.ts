@@ -13,7 +13,9 @@ import { InputError } from '../util/errors.js';
 import { stripControl } from '../render/sanitize.js';
 import { PathStream } from './stream.js';
 import { StreamProcessor, pendingFromJson, pendingToJson } from './records.js';
-import { LiveDetector, type DeniedBurst } from './findings.js';
+import { LiveDetector } from './findings.js';
+import type { RuleSet } from '../rules/detections.js';
+import { rulesReport } from '../analyses/anomalies/index.js';
 import { consume, type LineHandler } from './lines.js';
 import type { TrackedFile } from './tracked.js';
 import { Delivery, type BatchLimits, type SinkStats } from './delivery.js';
@@ -34,7 +36,8 @@ export interface FollowOptions {
   raw: boolean;
   records: boolean;
   findings: boolean;
-  deniedBurst: DeniedBurst;
+  /** The detection rules --findings runs (loadRuleSet); null without --findings. */
+  rules: RuleSet | null;
   filter: Predicate;
   startAtEnd: boolean;
   batch: BatchLimits;
@@ -147,7 +150,8 @@ export async function follow(o: FollowOptions, io: FollowIO, ctl: FollowControl)
       },
       say,
     );
-    const detector = o.findings ? new LiveDetector(o.deniedBurst) : null;
+    if (o.findings && !o.rules) throw new Error('follow: findings without a rule set');
+    const detector = o.findings && o.rules ? new LiveDetector(o.rules) : null;
     const events = {
       note,
       gap: (msg: string, bytes: number): void => {
@@ -233,6 +237,7 @@ export async function follow(o: FollowOptions, io: FollowIO, ctl: FollowControl)
         sinks: delivery.stats(),
         checkpoint: o.statePath ? { path: o.statePath, written: checkpoints.written } : null,
         gaps,
+        rules: detector ? rulesReport(o.rules, detector.stats()) : null,
       });
     let statusWriting = false;
     const showStatus = async (): Promise<void> => {

@@ -74,6 +74,7 @@ export class StreamProcessor {
       reject(loc, rec);
       return;
     }
+    rec.location = loc;
     this.acc.lines++;
     this.acc.events++;
     if (Number.isFinite(rec.timeMs)) this.lastEventMs = rec.timeMs + (rec.durationMs ?? 0);
@@ -129,10 +130,13 @@ export class StreamProcessor {
   }
 }
 
-/** A waiting record as the checkpoint stores it: every field but the request body. */
+/** Bodies are left out of the checkpoint (they can be large; the completing stage brings its own). */
+const NOT_SAVED = new Set(['requestObject', 'responseObject']);
+
+/** A waiting record as the checkpoint stores it: every field but the request and response bodies. */
 export function pendingToJson(r: AuditRecord): Record<string, unknown> {
   const o: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(r)) if (k !== 'requestObject') o[k] = typeof v === 'number' && !Number.isFinite(v) ? null : v;
+  for (const [k, v] of Object.entries(r)) if (!NOT_SAVED.has(k)) o[k] = typeof v === 'number' && !Number.isFinite(v) ? null : v;
   return o;
 }
 

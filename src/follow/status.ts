@@ -4,6 +4,7 @@ import type { InputAccounting } from '../types.js';
 import type { SinkStats } from './delivery.js';
 import type { PathStream } from './stream.js';
 import { stripControl } from '../render/sanitize.js';
+import type { RulesReport } from '../analyses/anomalies/index.js';
 
 export interface GapReport {
   time: string;
@@ -39,6 +40,8 @@ export interface FollowStatus {
   sinks: SinkStats[];
   checkpoint: { path: string; written: string | null } | null;
   gaps: GapReport[];
+  /** With --findings: how many rules run, and which could not judge some requests (body not logged) or dropped state keys. */
+  rules: RulesReport | null;
   memory: { rss: number; heapUsed: number };
 }
 
@@ -54,6 +57,7 @@ export interface StatusInput {
   sinks: SinkStats[];
   checkpoint: { path: string; written: string | null } | null;
   gaps: GapReport[];
+  rules: RulesReport | null;
 }
 
 export function buildStatus(s: StatusInput): FollowStatus {
@@ -83,6 +87,7 @@ export function buildStatus(s: StatusInput): FollowStatus {
     sinks: s.sinks,
     checkpoint: s.checkpoint,
     gaps: s.gaps.slice(-20),
+    rules: s.rules,
     memory: { rss: mem.rss, heapUsed: mem.heapUsed },
   };
 }

@@ -5,7 +5,7 @@ import { describe, it, expect } from 'vitest';
 import { existsSync, readFileSync, renameSync, writeFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../helpers.js';
-import { append, range, readJson, sameSetOnce, startCli, startFollow, tmp, waitFor } from './helpers.js';
+import { append, range, readJson, ROOT, sameSetOnce, startCli, startFollow, tmp, waitFor } from './helpers.js';
 import { backoffMs, parseRetryAfter, MAX_RETRY_AFTER_MS } from '../../src/follow/retry.js';
 import { FileSink } from '../../src/follow/sinks/file.js';
 import { deadLetterName } from '../../src/follow/deadletter.js';
@@ -22,6 +22,8 @@ describe('audit follow: usage', () => {
     [['follow', 'a.log', '--ca', '/nonexistent/ca.pem'], /--ca: cannot read \/nonexistent\/ca.pem/],
     [['follow', '.', '--to', 'stdout'], /is a directory[\s\S]*follow the log file itself/],
     [['follow', 'a.log', '--denied-burst', 'many'], /--denied-burst: "many" is not N\/MINUTES/],
+    [['follow', 'a.log', '--rules', 'fixtures/rules/acme.yaml'], /choose the rules of --findings[\s\S]*fix: add --findings/],
+    [['follow', 'a.log', '--findings', '--rules', 'no/such/rules.yaml'], /--rules: cannot read no\/such\/rules.yaml/],
   ])('%j is a usage error (exit 2)', async (argv, msg) => {
     const r = await runCli(argv as string[]);
     expect(r.code).toBe(2);
@@ -65,6 +67,22 @@ describe('audit follow: the process', () => {
     expect(await cli.exited).toBe(0);
     expect(cli.stdout().trim().split('\n').map((l) => JSON.parse(l).auditID)).toEqual(range(0, 3));
     expect(cli.stderr()).toMatch(/audit follow: stopped\. read 3 lines: 3 events \(3 requests\), 0 rejected; 3 sent, 0 skipped by filters\. stdout: 3 delivered, 0 retried, 0 dead-lettered, 0 dropped/);
+  });
+
+  it('--findings runs the rule engine live, with the user\'s rule files, and reports the rules in the status', async () => {
+    const dir = tmp();
+    const log = join(dir, 'audit.log');
+    const status = join(dir, 'status.json');
+    append(log, 0, 10);
+    const cli = startCli([log, '--findings', '--rules', join(ROOT, 'fixtures/rules/acme.yaml'), '--only-rules', 'ACME-*', '--status-file', status, '--status-interval', '100ms', '--poll-interval', '50ms', '-q']);
+    await waitFor(() => cli.stdout().split('\n').filter(Boolean).length === 2 && readJson(status)?.input?.requests === 10, 'two findings');
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toBe(0);
+    const findings = cli.stdout().trim().split('\n').map((l) => JSON.parse(l));
+    // Requests 0 and 5 are the CI deployer's, from 10.0.3.17: outside the CI network of the rule file.
+    expect(findings.map((f) => f.auditIDs[0])).toEqual([range(0, 1)[0], range(5, 1)[0]]);
+    expect(findings[0]).toMatchObject({ rule: 'ACME-CI-OUTSIDE-CI', kind: 'detection', severity: 'critical', technique: ['T1550.001'], source: 'file', subject: 'system:serviceaccount:ci:deployer', count: 1, location: { file: log, line: 1, unit: 'line' } });
+    expect(readJson(status).rules).toMatchObject({ count: 3, bySource: { builtin: 0, file: 3, sigma: 0 } });
   });
 
   it('SIGHUP reopens a file sink that was moved away (external rotation of the output)', async () => {

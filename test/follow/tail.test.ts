@@ -236,7 +236,8 @@ describe('audit follow: tail -F', () => {
     const log = join(dir, 'audit.log');
     const exec = { verb: 'create', requestURI: '/api/v1/namespaces/team-3/pods/web-3/exec', objectRef: { resource: 'pods', subresource: 'exec', namespace: 'team-3', name: 'web-3', apiVersion: 'v1' } };
     writeFileSync(log, lines(3, 1, () => ({ ...exec, stage: 'RequestReceived' })) + lines(3, 1, () => ({ ...exec, stage: 'ResponseStarted' })) + lines(3, 1, () => exec));
-    const f = startFollow([log], { raw: true, findings: true, records: true });
+    const { loadRuleSet } = await import('../../src/rules/detections.js');
+    const f = startFollow([log], { raw: true, findings: true, records: true, rules: await loadRuleSet() });
     await waitFor(() => f.sink.received.length === 4, '3 events and a finding');
     await f.stop();
     expect(f.sink.received.map((it) => it.kind)).toEqual(['event', 'event', 'event', 'finding']);
@@ -248,7 +249,8 @@ describe('audit follow: tail -F', () => {
     const log = join(dir, 'audit.log');
     append(log, 0, 10, (i) => (i === 3 ? { verb: 'create', requestURI: '/api/v1/namespaces/team-3/pods/web-3/exec', objectRef: { resource: 'pods', subresource: 'exec', namespace: 'team-3', name: 'web-3', apiVersion: 'v1' } } : {}));
     const { compileFilter } = await import('../../src/filter/index.js');
-    const f = startFollow([log], { findings: true, records: true, filter: compileFilter({ namespace: ['team-3'] }) });
+    const { loadRuleSet } = await import('../../src/rules/detections.js');
+    const f = startFollow([log], { findings: true, records: true, rules: await loadRuleSet(), filter: compileFilter({ namespace: ['team-3'] }), statusPath: join(dir, 'status.json') });
     await waitFor(() => f.sink.received.length >= 2, 'a record and a finding');
     const r = await f.stop();
     const kinds = f.sink.received.map((it) => it.kind);
