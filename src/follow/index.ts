@@ -2,7 +2,6 @@
 // turns lines into items (records, raw events, findings), delivers them in batches to every sink,
 // and checkpoints read positions only once every sink acknowledged. It returns when `control.stop`
 // aborts (SIGTERM/SIGINT in the CLI), after flushing and writing the last checkpoint.
-import { watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
 import type { AuditRecord, InputAccounting, Loc } from '../types.js';
 import type { Predicate } from '../filter/index.js';
@@ -23,6 +22,7 @@ import type { RetryPolicy } from './retry.js';
 import { DeadLetter } from './deadletter.js';
 import { loadState, lockState, stateJson, writeAtomic } from './checkpoint.js';
 import { Checkpointer } from './checkpointer.js';
+import { Waker } from './wake.js';
 import { buildStatus, statusLine, type FollowStatus, type GapReport } from './status.js';
 
 export interface FollowOptions {
@@ -109,7 +109,7 @@ export async function follow(o: FollowOptions, io: FollowIO, ctl: FollowControl)
   const release = o.statePath ? await lockState(o.statePath) : null;
   const hard = new AbortController();
   const timers: NodeJS.Timeout[] = [];
-  const watchers: FSWatcher[] = [];
+  let waker: Waker | null = null;
   const streams: PathStream[] = [];
   const sinks = o.sinks.map((sink) => ({ sink, deadLetter: new DeadLetter(o.deadLetterDir, sink.name) }));
   try {
@@ -181,38 +181,9 @@ export async function follow(o: FollowOptions, io: FollowIO, ctl: FollowControl)
     }
 
     // ---- waking up: file-system notification, the poll timer, signals ----
-    let woken = false;
-    const wakers = new Set<() => void>();
-    const wake = (): void => {
-      woken = true;
-      for (const w of [...wakers]) w();
-    };
-    const waitWake = (ms: number): Promise<void> => {
-      if (woken || ctl.stop.aborted) {
-        woken = false;
-        return Promise.resolve();
-      }
-      return new Promise((resolve) => {
-        const t = setTimeout(done, ms);
-        function done(): void {
-          clearTimeout(t);
-          wakers.delete(done);
-          woken = false;
-          resolve();
-        }
-        wakers.add(done);
-      });
-    };
-    for (const dir of o.notify === false ? [] : new Set(o.paths.map((p) => dirname(p.path)))) {
-      try {
-        const w = watch(dir, { persistent: false }, wake);
-        w.on('error', () => undefined);
-        watchers.push(w);
-      } catch {
-        /* no notification here (a missing directory, a file system without inotify): polling only */
-      }
-    }
-    timers.push(setInterval(wake, o.pollMs));
+    waker = new Waker(new Set(o.paths.map((p) => dirname(p.path))), o.pollMs, o.notify !== false, ctl.stop);
+    const wake = (): void => waker!.wake();
+    const waitWake = (ms: number): Promise<void> => waker!.wait(ms);
     ctl.stop.addEventListener('abort', () => {
       wake();
       delivery.wake();
@@ -394,7 +365,7 @@ export async function follow(o: FollowOptions, io: FollowIO, ctl: FollowControl)
     return { status: final, drained };
   } finally {
     for (const t of timers) clearTimeout(t);
-    for (const w of watchers) w.close();
+    waker?.close();
     for (const s of streams) await s.close().catch(() => undefined);
     for (const k of sinks) {
       await k.sink.close().catch(() => undefined);
