@@ -7,8 +7,8 @@ import type { Item } from './types.js';
 import type { LiveDetector } from './findings.js';
 import type { Finding } from '../analyses/anomalies/index.js';
 import { containerOf } from '../ingest/containers.js';
-import { normalizeValue } from '../normalize/index.js';
-import { StageCollapser, type CollapseOptions } from '../normalize/collapse.js';
+import { normalizeValue, Ignored } from '../normalize/index.js';
+import { StageCollapser, AuditIDReuse, type CollapseOptions } from '../normalize/collapse.js';
 import { canonicalRecord } from '../render/records.js';
 
 export interface ProcessorOptions {
@@ -35,13 +35,15 @@ const FINDING_SEVERITY: Record<Finding['severity'], number> = { critical: 2, hig
 export function requestId(r: AuditRecord, ...extra: string[]): string {
   if (r.auditID === '') return '';
   const h = createHash('sha256');
-  for (const v of [r.cluster, r.auditID, r.time, r.verb, r.requestURI, r.subject, r.userAgent, ...extra]) h.update(v).update('\u0000');
+  for (const v of [r.cluster, r.auditID, r.time, r.verb, r.requestURI, r.subject, r.impersonator, r.userAgent, ...extra]) h.update(v).update('\u0000');
   return h.digest('hex').slice(0, 32);
 }
 
 /** Turns the lines of one followed path into items. Accounting as the batch pipeline keeps it. */
 export class StreamProcessor {
   private readonly collapser: StageCollapser | null;
+  /** Requests sent under an auditID another sent request used (flagged in the record, as export does). */
+  private readonly reuse: AuditIDReuse;
   /** Completion time (ms) of the last event read: requestReceivedTimestamp + the stage's duration. */
   lastEventMs = NaN;
 
@@ -52,14 +54,15 @@ export class StreamProcessor {
     private readonly out: (item: Item) => void,
     private readonly detector: LiveDetector | null,
   ) {
-    this.collapser = o.raw ? null : new StageCollapser((r) => this.complete(r), o.collapse);
+    this.collapser = o.raw ? null : new StageCollapser((r, identity) => this.complete(r, identity), o.collapse);
+    this.reuse = new AuditIDReuse(o.collapse.maxDone);
   }
 
   /** One parsed line. Returns rejection reasons (with where) for the caller to report. */
   value(v: unknown, loc: Loc, text: () => string, reject: (loc: Loc, reason: string) => void): void {
     const c = containerOf(v);
     if (c === null) this.event(v, loc, text, reject);
-    else for (const item of c.items) this.event(item, loc, () => JSON.stringify(item), reject);
+    else for (let k = 0; k < c.items.length; k++) this.event(c.items[k], { ...loc, item: k + 1 }, () => JSON.stringify(c.items[k]), reject);
   }
 
   rejected(): void {
@@ -72,6 +75,12 @@ export class StreamProcessor {
     if (typeof rec === 'string') {
       this.rejected();
       reject(loc, rec);
+      return;
+    }
+    if (rec instanceof Ignored) {
+      // No audit event by design (a CloudWatch control message): counted, never sent, never an error.
+      this.acc.lines++;
+      this.acc.ignored++;
       return;
     }
     rec.location = loc;
@@ -95,14 +104,17 @@ export class StreamProcessor {
     if (this.detector && COMPLETING.has(rec.stage)) this.sendFindings(rec);
   }
 
-  /** A request the collapser completed (or gave up waiting for). */
-  private complete(r: AuditRecord): void {
+  /** A request the collapser completed (or gave up waiting for), with its identity hash. */
+  private complete(r: AuditRecord, identity: number): void {
     this.acc.requests++;
     if (!this.o.filter(r)) {
       this.acc.skipped++;
       return;
     }
     this.acc.used++;
+    const before = this.reuse.count;
+    this.reuse.check(r, identity);
+    this.acc.auditIDReuse += this.reuse.count - before;
     if (this.o.records) this.out({ kind: 'record', id: requestId(r), time: r.time, timeMs: r.timeMs, json: JSON.stringify(canonicalRecord(r)), severity: 6 });
     if (this.detector) this.sendFindings(r);
   }

@@ -323,7 +323,7 @@ export class StageCollapser {
    * checkpoint of `audit follow` saves so that a restart can `add` them back before reading on.
    */
   waiting(): AuditRecord[] {
-    return Array.from(this.pending.values(), (p) => p.rec);
+    return [...this.pending.values()].sort((a, b) => a.seq - b.seq).map((p) => p.rec);
   }
 
   /** Emits every request still waiting for its completion, oldest first. */

@@ -207,6 +207,21 @@ describe('audit follow: tail -F', () => {
     expect(sameSetOnce(f.sink.ids(), range(0, n))).toBeNull();
   });
 
+  it('a client-chosen Audit-ID reused by another request: both are sent, the second flagged, each with its own id (no _id hides a request)', async () => {
+    const dir = tmp();
+    const log = join(dir, 'audit.log');
+    const same = idOf(1);
+    const pwn = { auditID: same, verb: 'create', requestURI: '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', objectRef: { resource: 'clusterrolebindings', name: 'pwn', apiGroup: 'rbac.authorization.k8s.io', apiVersion: 'v1' }, responseStatus: { metadata: {}, code: 201 } };
+    writeFileSync(log, lines(1, 1) + lines(2, 1, () => pwn));
+    const f = startFollow([log]);
+    await waitFor(() => f.sink.received.length === 2, 'both requests');
+    const r = await f.stop();
+    const recs = f.sink.received.map((it) => JSON.parse(it.json));
+    expect(recs.map((x) => [x.auditID, x.verb, x.auditIDReused])).toEqual([[same, 'get', false], [same, 'create', true]]);
+    expect(new Set(f.sink.received.map((it) => it.id)).size).toBe(2);
+    expect(r.status.input.auditIDReuse).toBe(1);
+  });
+
   it('rejects malformed lines with file:line and keeps going', async () => {
     const dir = tmp();
     const log = join(dir, 'audit.log');
