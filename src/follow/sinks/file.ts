@@ -1,6 +1,6 @@
 // `stdout` and `file:PATH`: JSON lines. A file is appended to and fsynced before a batch counts as
 // delivered; with max-size it rotates like logrotate (PATH → PATH.1 → PATH.2 …, keep N).
-import { open, rename, unlink, stat, type FileHandle } from 'node:fs/promises';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import type { Item, SendOutcome, Sink } from '../types.js';
 import { SinkError } from '../types.js';
 
@@ -86,12 +86,4 @@ export class FileSink implements Sink {
     await this.fh?.close();
     this.fh = null;
   }
-}
-
-/** Whether a path exists (for messages). */
-export async function exists(p: string): Promise<boolean> {
-  return stat(p).then(
-    () => true,
-    () => false,
-  );
 }
