@@ -28,6 +28,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'drift', summary: 'granted minus used, per subject: unused and sensitive grants, scores, CI gates', load: () => import('./drift.js') },
   { name: 'compliance', summary: 'a scored, evidence-carrying least-privilege report (HTML, Markdown, JSON, CSV)', load: () => import('./compliance.js') },
   { name: 'export', summary: 'normalized records after the filters, as CSV, JSON lines, JSON or Parquet', load: () => import('./export.js') },
+  { name: 'follow', summary: 'tail live audit logs and forward them to a SIEM, with checkpoints and nothing lost', load: () => import('./follow.js') },
   { name: 'merge', summary: 'merge the states of sharded runs (--save-state) into the result of one pass', load: () => import('./merge.js') },
   { name: 'sql', summary: 'SQL over the normalized records of logs or of a Parquet dataset (needs DuckDB)', load: () => import('./sql.js') },
 ];
