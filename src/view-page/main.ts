@@ -197,7 +197,7 @@ class App {
     const at = (k: number): number => rows[s.asc ? k : rows.length - 1 - k]!;
     const cols = COLUMNS.map((label, i) => (i === 0 ? { label, sort: (s.asc ? 'ascending' : 'descending') as 'ascending' | 'descending' } : { label }));
     const names = VIEW_NAMES[s.view];
-    const empty = `No ${names.many} match these filters.`;
+    const empty = this.ds[s.view].n === 0 ? `This page holds no ${names.many}: the command line's filters matched no request.` : `No ${names.many} match these filters.`;
     let src: GridSource;
     if (s.view === 'calls') {
       src = { length: rows.length, cells: (k) => callCells(this.data, at(k), s.local), rowClass: (k) => rowClass(this.data.flags[at(k)]!), expanded: () => null, level: () => 1 };

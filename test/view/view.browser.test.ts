@@ -87,6 +87,7 @@ describe.skipIf(!CHROMIUM)('audit view in Chromium', () => {
     await make('filtered', ['fixtures/sample', '--namespace', 'production', '--verb', 'get,list']);
     await make('capped', ['fixtures/sample', '--max-rows', '100']);
     await make('hostile', [join(dir, 'hostile.log')]);
+    await make('empty', ['fixtures/sample', '--user', 'nobody']);
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
     context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 800 }, timezoneId: 'Asia/Kolkata' });
     // Every request the browser would make, whatever the scheme.
@@ -208,6 +209,29 @@ describe.skipIf(!CHROMIUM)('audit view in Chromium', () => {
     await page.locator('aside.detail').focus();
     await page.keyboard.press('Escape');
     expect(await page.locator('aside.detail').isVisible()).toBe(false);
+    await page.close();
+  });
+
+  it('opens and closes a command\'s calls with the arrow keys', async () => {
+    const page = await open('sample', '#view=commands&access=kubectl');
+    await page.locator('[role=treegrid]').focus();
+    const first = page.locator('#g-row-0');
+    expect(await first.getAttribute('aria-expanded')).toBe('false');
+    await page.keyboard.press('ArrowRight');
+    await expect.poll(() => first.getAttribute('aria-expanded')).toBe('true');
+    const calls = Number((await first.locator('.c0 .l2').textContent())!.split(' ')[0]);
+    expect(await page.locator('.g-row[aria-level="2"]').count()).toBe(calls);
+    await page.keyboard.press('ArrowLeft');
+    await expect.poll(() => page.locator('.g-row[aria-level="2"]').count()).toBe(0);
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('aside.detail .d-line').textContent()).toBe((await first.locator('.c6 .l1').textContent())!.replace(/ \(\?\)$/, ''));
+    await page.close();
+  });
+
+  it('says so when the command line\'s filters matched nothing', async () => {
+    const page = await open('empty', '#view=calls');
+    expect(await count(page)).toBe(0);
+    expect(await page.locator('.g-empty').textContent()).toBe("This page holds no API calls: the command line's filters matched no request.");
     await page.close();
   });
 

@@ -110,6 +110,11 @@ export class Histogram {
         this.plot.appendChild(svg('rect', { class: 'hist-denied', x, y: HEIGHT - dh, width: bwid, height: dh }));
       }
     }
+    if (b.count === 0) {
+      this.plot.setAttribute('aria-label', 'Activity over time: no rows');
+      this.caption.textContent = '';
+      return;
+    }
     const end = b.start + b.count * b.step;
     const left = svg('text', { class: 'hist-axis', x: 2, y: HEIGHT + AXIS - 2 });
     left.textContent = formatTime(b.start, l.local).slice(0, 16);
