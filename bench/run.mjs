@@ -30,6 +30,9 @@ const SCENARIOS = [
   // The page keeps the newest 500,000 requests (--max-rows): bounded memory whatever the log's size.
   { name: 'view', args: (f) => ['view', f, '--out', '/dev/null', '-q'] },
   { name: 'anomalies', args: (f) => ['anomalies', f, '--train-until', '2026-03-05', '-o', 'json', '-q'] },
+  // Output safety: every CSV cell goes through the escaping; SARIF cites lines, resolved after a split run.
+  { name: 'export -o csv', args: (f) => ['export', f, '-o', 'csv', '-q'] },
+  { name: 'drift -o sarif', args: (f) => ['drift', '--rbac', join(root, 'fixtures/sample-rbac'), f, '-q', '-o', 'sarif'] },
 ];
 
 function run(cmd, args, keep = false) {

@@ -8,7 +8,7 @@ import { containerOf } from './ingest/containers.js';
 import { normalizeValue } from './normalize/index.js';
 import { StageCollapser, DEFAULT_COLLAPSE, type CollapseOptions, type PartialResult } from './normalize/collapse.js';
 import type { Predicate } from './filter/index.js';
-import { StrictError } from './util/errors.js';
+import { InputError, StrictError } from './util/errors.js';
 
 export interface PipelineOptions {
   sources: Source[];
@@ -83,6 +83,7 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
         return;
       }
       if (viaCloudWatch && rec.provider === 'k8s') rec.provider = 'eks';
+      rec.location = src.start ? { ...loc, offset: src.start } : loc;
       stats.lines++;
       stats.events++;
       acc.lines++;
@@ -115,7 +116,15 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
         o.onProgress?.(baseBytes + n, acc.events);
       },
     };
-    const res = await readSource(src, sink, readOpts);
+    let res;
+    try {
+      res = await readSource(src, sink, readOpts);
+    } catch (e) {
+      // The operating system refused the input (permission, a folder, an I/O error): an input error naming it.
+      const err = e as NodeJS.ErrnoException;
+      if (err && typeof err.syscall === 'string' && typeof err.code === 'string') throw new InputError(`${src.path}: cannot read (${err.code === 'EACCES' ? 'permission denied' : err.message})`, 'check the path and its permissions');
+      throw e;
+    }
     stats.format = res.format === 'jsonl' && containerFormat ? containerFormat : res.format;
     stats.gzip = res.gzip;
     stats.providers = [...providers].sort();

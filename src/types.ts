@@ -62,6 +62,14 @@ export interface AuditRecord {
   provider: string;
   /** The request body, when the audit level kept it (Request, RequestResponse); not a flat field. */
   requestObject?: unknown;
+  /**
+   * Where the kept event (the request's completing stage) was read: the input file and the line
+   * (JSON lines, CloudWatch text, CSV) or item (JSON and YAML documents) in it. When the file was
+   * read in byte ranges (--jobs), `offset` is where the range began and `line` counts from there
+   * until resolveLines (src/ingest/locate.ts) makes it absolute. Set by the pipeline; reports cite
+   * it as evidence (SARIF). Not an exported field.
+   */
+  location: Loc;
 }
 
 /** Where a value came from, for `file:line: reason` messages. */
@@ -184,6 +192,18 @@ export interface RoleObject {
   aggregationRule?: { clusterRoleSelectors: LabelSelector[] };
   /** File it was read from ('' when generated). */
   source?: string;
+  /** Where in that file (document, List item, line). */
+  origin?: ObjectOrigin;
+}
+
+/** Where an RBAC object was read: the document of a (multi-document) file, the item of a List in it, the line it starts on. */
+export interface ObjectOrigin {
+  /** 1-based document of a multi-document YAML stream (1 for JSON). */
+  document: number;
+  /** 1-based item of a List (or of a top-level JSON array); absent for a single object. */
+  item?: number;
+  /** 1-based line the object starts on; 0 when unknown. */
+  line: number;
 }
 
 export interface RbacSubject {
@@ -202,6 +222,8 @@ export interface BindingObject {
   subjects: RbacSubject[];
   /** File it was read from ('' when generated). */
   source?: string;
+  /** Where in that file (document, List item, line). */
+  origin?: ObjectOrigin;
 }
 
 /** Everything read from an RBAC export, plus what was ignored and why. */

@@ -26,8 +26,9 @@ export interface CliResult {
 }
 
 /** Runs the CLI in-process. The clock is pinned so relative times are deterministic. */
-export async function runCli(argv: string[], opts: { stdin?: string | Buffer; env?: Record<string, string>; now?: number } = {}): Promise<CliResult> {
-  const out = new PassThrough();
+/** `tty`: stdout claims to be a terminal (as process.stdout does on one). */
+export async function runCli(argv: string[], opts: { stdin?: string | Buffer; env?: Record<string, string>; now?: number; tty?: boolean } = {}): Promise<CliResult> {
+  const out = opts.tty ? Object.assign(new PassThrough(), { isTTY: true }) : new PassThrough();
   const err = new PassThrough();
   const chunks: Buffer[] = [];
   const errChunks: Buffer[] = [];

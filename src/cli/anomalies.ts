@@ -105,7 +105,7 @@ Examples:
       else if (opts.output === 'sarif') {
         const { renderSarif } = await import('../render/sarif.js');
         const { VERSION } = await import('./index.js');
-        const { rules, results } = view.anomaliesSarif(report, acc.files[0]?.path ?? 'audit.log');
+        const { rules, results } = view.anomaliesSarif(report);
         io.stdout.write(renderSarif({ name: 'kaudit', version: VERSION, uri: 'https://www.npmjs.com/package/kaudit' }, rules, results));
       } else io.stdout.write(await renderReport(opts.output, { report, view: view.anomaliesView }, { color: useColor(io) }));
       if (!opts.quiet && suppressed) io.stderr.write(`anomalies: ${suppressed} finding${suppressed === 1 ? '' : 's'} suppressed by --allow\n`);

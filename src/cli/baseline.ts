@@ -1,5 +1,6 @@
 // `audit baseline FILES… -o baseline.json`: per-subject behaviour profiles, versioned JSON.
 import type { Command } from 'commander';
+import { visible } from '../render/sanitize.js';
 import type { IO } from './io.js';
 import { addFilterOptions, addInputOptions, addJobsOption, runReducer, type FilterFlags, type InputOptions, collect } from './common.js';
 import { UsageError } from '../util/errors.js';
@@ -30,7 +31,11 @@ Examples:
     )
     .action(async (inputs: string[], opts: Opts) => {
       const { profiles, fromFile } = await import('../analyses/baseline/index.js');
-      const { readFile, writeFile } = await import('node:fs/promises');
+      const { readFile } = await import('node:fs/promises');
+      const { prepareOutputFile } = await import('./outfile.js');
+      // Checked before anything is read. A --merge file may be the output (updating a baseline in
+      // place): it is read whole first, and the output replaces it atomically.
+      const out = opts.output ? prepareOutputFile('-o', opts.output) : null;
       let state = profiles.init({ examples: 0 });
       for (const f of opts.merge) {
         let text: string;
@@ -48,12 +53,12 @@ Examples:
         profiles.merge(state, fromFile(parsed, f));
       }
       let acc = (await import('../pipeline.js')).emptyAccounting();
-      if (!opts.merge.length || inputs.length > 0) ({ state, accounting: acc } = await runReducer(io, inputs, opts, { command: 'baseline', options: { examples: 0 }, reducer: profiles, state }));
+      if (!opts.merge.length || inputs.length > 0) ({ state, accounting: acc } = await runReducer(io, inputs, { ...opts, outputs: out ? [out] : [] }, { command: 'baseline', options: { examples: 0 }, reducer: profiles, state }));
       const file = profiles.finish(state, { input: acc });
       const text = JSON.stringify(file, null, 2) + '\n';
-      if (opts.output) {
-        await writeFile(opts.output, text);
-        if (!opts.quiet) io.stderr.write(`baseline: ${Object.keys(file.subjects).length} subjects, ${file.requests} requests, ${file.window.from ?? '-'} → ${file.window.to ?? '-'} (${file.days} days) written to ${opts.output}\n`);
+      if (out) {
+        await out.write(text);
+        if (!opts.quiet) io.stderr.write(`baseline: ${Object.keys(file.subjects).length} subjects, ${file.requests} requests, ${file.window.from ?? '-'} → ${file.window.to ?? '-'} (${file.days} days) written to ${visible(out.path)}\n`);
       } else io.stdout.write(text);
       setExit(0);
     });

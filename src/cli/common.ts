@@ -114,6 +114,17 @@ export interface RunInputs {
   opts: InputOptions & FilterFlags;
 }
 
+/** Destinations to check against the inputs before any is read (src/cli/outfile.ts). */
+export interface OutputCheck {
+  checkInputs(paths: readonly string[]): void;
+}
+
+/** What a command passes besides its flags: rbac-gen's impersonator rule, and its output destinations. */
+export interface RunExtras {
+  userMatchesImpersonator?: boolean;
+  outputs?: OutputCheck[];
+}
+
 export interface PipelineRun {
   accounting: InputAccounting;
 }
@@ -133,7 +144,7 @@ export interface ParallelJob<S> {
 export async function runInputs(
   io: IO,
   inputs: string[],
-  opts: InputOptions & FilterFlags & { userMatchesImpersonator?: boolean },
+  opts: InputOptions & FilterFlags & RunExtras,
   onRecord: (r: AuditRecord) => void,
   /** More filter sets, all of which must match too (investigate's extra flags and presets). */
   more: FilterOptions[] = [],
@@ -147,7 +158,7 @@ export async function runInputs(
  * Runs a reducer over the inputs: in worker threads when --jobs allows and the inputs are large
  * enough to pay for them (the merged state is the one a single pass gives), else in this thread.
  */
-export async function runReducer<S>(io: IO, inputs: string[], opts: InputOptions & FilterFlags & { userMatchesImpersonator?: boolean }, job: ParallelJob<S>): Promise<{ state: S; accounting: InputAccounting }> {
+export async function runReducer<S>(io: IO, inputs: string[], opts: InputOptions & FilterFlags & RunExtras, job: ParallelJob<S>): Promise<{ state: S; accounting: InputAccounting }> {
   const r = await run(io, inputs, opts, (rec) => job.reducer.add(job.state, rec), [], false, job);
   return { state: r.state ?? job.state, accounting: r.accounting };
 }
@@ -155,7 +166,7 @@ export async function runReducer<S>(io: IO, inputs: string[], opts: InputOptions
 async function run<S>(
   io: IO,
   inputs: string[],
-  opts: InputOptions & FilterFlags & { userMatchesImpersonator?: boolean },
+  opts: InputOptions & FilterFlags & RunExtras,
   onRecord: (r: AuditRecord) => void,
   more: FilterOptions[],
   hash: boolean,
@@ -176,10 +187,12 @@ async function run<S>(
     args = ['-'];
   }
   const now = io.now();
-  const filterSets: FilterOptions[] = [{ ...opts, cluster: names }, ...more];
+  const { outputs: _outputs, ...flags } = opts;
+  const filterSets: FilterOptions[] = [{ ...flags, cluster: names }, ...more];
   const { filter, prefilter } = compileFilterSets(filterSets, now, opts.prefilter !== false);
   const sources = await expandInputs(args, names[0] ?? '');
   if (sources.length === 0) throw new UsageError('the inputs hold no files', 'pass files, or directories that contain audit logs');
+  for (const o of opts.outputs ?? []) o.checkInputs(sources.map((s) => s.path));
   const total = sources.reduce((n, s) => n + s.size, 0);
   const progress = makeProgress(io, !opts.quiet && opts.progress !== false, total);
   const reporter = new RejectReporter(io, opts.quiet ? 0 : undefined);

@@ -1,5 +1,6 @@
 // `audit compliance FILES… --rbac RBAC.yaml`: a scored, evidence-carrying least-privilege report.
 import { Option, type Command } from 'commander';
+import { visible } from '../render/sanitize.js';
 import type { IO } from './io.js';
 import { useColor } from './io.js';
 import { addFilterOptions, addInputOptions, runInputs, type FilterFlags, type InputOptions, collect } from './common.js';
@@ -56,7 +57,11 @@ Examples:
         if (period.toMs <= period.fromMs) throw new UsageError('--period: the end is not after the start', 'give FROM..TO with FROM before TO');
       }
       const nowMs = opts.now ? parseTimeArg('--now', opts.now, io.now()) : io.now();
-      const [{ loadRbac }, { Authorizer }, { compliance }, { renderComplianceHtml }, view, { renderReport }, { csvRow }, { VERSION }, { createHash }, { readFile, writeFile }] = await Promise.all([
+      // The destination is checked before anything is read, against the RBAC export and the logs.
+      const { prepareOutputFile } = await import('./outfile.js');
+      const out = opts.out ? prepareOutputFile('--out', opts.out) : null;
+      if (out) out.checkInputs((await (await import('../ingest/sources.js')).expandInputs(opts.rbac)).map((s) => s.path));
+      const [{ loadRbac }, { Authorizer }, { compliance }, { renderComplianceHtml }, view, { renderReport }, { csvRow }, { VERSION }, { createHash }, { readFile }] = await Promise.all([
         import('../rbac/load.js'),
         import('../rbac/authorizer.js'),
         import('../analyses/compliance/index.js'),
@@ -70,11 +75,11 @@ Examples:
       ]);
       const snap = await loadRbac(opts.rbac);
       const authz = new Authorizer(snap);
-      if (!opts.quiet) for (const w of [...snap.warnings, ...authz.missing.map((m) => m.message)]) io.stderr.write(`warning: ${w}\n`);
+      if (!opts.quiet) for (const w of [...snap.warnings, ...authz.missing.map((m) => m.message)]) io.stderr.write(`warning: ${visible(w)}\n`);
       const rbacFiles = await Promise.all(snap.files.map(async (p) => ({ path: p, sha256: createHash('sha256').update(await readFile(p)).digest('hex') })));
       const canonical = JSON.stringify({
-        roles: snap.roles.map(({ source: _s, ...r }) => r).sort((a, b) => (`${a.kind}/${a.namespace}/${a.name}` < `${b.kind}/${b.namespace}/${b.name}` ? -1 : 1)),
-        bindings: snap.bindings.map(({ source: _s, ...b }) => b).sort((a, b) => (`${a.kind}/${a.namespace}/${a.name}` < `${b.kind}/${b.namespace}/${b.name}` ? -1 : 1)),
+        roles: snap.roles.map(({ source: _s, origin: _o, ...r }) => r).sort((a, b) => (`${a.kind}/${a.namespace}/${a.name}` < `${b.kind}/${b.namespace}/${b.name}` ? -1 : 1)),
+        bindings: snap.bindings.map(({ source: _s, origin: _o, ...b }) => b).sort((a, b) => (`${a.kind}/${a.namespace}/${a.name}` < `${b.kind}/${b.namespace}/${b.name}` ? -1 : 1)),
       });
       const state = compliance.init({
         authz,
@@ -90,15 +95,15 @@ Examples:
         rbacFiles,
         rbacDigest: createHash('sha256').update(canonical).digest('hex'),
       });
-      const acc = await runInputs(io, inputs, opts, (r) => compliance.add(state, r), [], true);
+      const acc = await runInputs(io, inputs, { ...opts, outputs: out ? [out] : [] }, (r) => compliance.add(state, r), [], true);
       const report = compliance.finish(state, { input: acc });
       let text: string;
       if (opts.output === 'html') text = renderComplianceHtml(report);
       else if (opts.output === 'csv') text = csvRow(view.CHECK_CSV_COLUMNS) + view.checkCsvRows(report).map((r) => csvRow(r)).join('');
       else text = await renderReport(opts.output, { report, view: view.complianceView }, { color: useColor(io) });
-      if (opts.out) {
-        await writeFile(opts.out, text);
-        if (!opts.quiet) io.stderr.write(`compliance: ${report.summary.checks.fail} fail, ${report.summary.checks.warn} warn, ${report.summary.checks.pass} pass; written to ${opts.out}\n`);
+      if (out) {
+        await out.write(text);
+        if (!opts.quiet) io.stderr.write(`compliance: ${report.summary.checks.fail} fail, ${report.summary.checks.warn} warn, ${report.summary.checks.pass} pass; written to ${visible(out.path)}\n`);
       } else io.stdout.write(text);
       setExit(0);
     });

@@ -1,5 +1,6 @@
 // `audit drift --rbac RBAC FILES…`: granted minus used, per subject, made for CI.
 import { Option, type Command } from 'commander';
+import { visible } from '../render/sanitize.js';
 import type { IO } from './io.js';
 import { useColor } from './io.js';
 import { addFilterOptions, addInputOptions, addJobsOption, runReducer, type FilterFlags, type InputOptions, collect } from './common.js';
@@ -75,13 +76,15 @@ Exit codes: 0 no threshold crossed (or none set), 1 a --fail-on/--max-unused thr
       const snap = await loadRbac(opts.rbac);
       const authz = new Authorizer(snap);
       if (!opts.quiet) {
-        for (const w of [...snap.warnings, ...authz.missing.map((m) => m.message)]) io.stderr.write(`warning: ${w}\n`);
+        for (const w of [...snap.warnings, ...authz.missing.map((m) => m.message)]) io.stderr.write(`warning: ${visible(w)}\n`);
         const ignored = Object.entries(snap.ignored).map(([k, n]) => `${n} ${k}`);
-        if (ignored.length) io.stderr.write(`note: --rbac: ignored objects that are not RBAC: ${ignored.join(', ')}\n`);
+        if (ignored.length) io.stderr.write(`note: --rbac: ignored objects that are not RBAC: ${visible(ignored.join(', '))}\n`);
       }
       const options = { includeSystem: !!opts.includeSystem, subjectKinds: kinds, onlyDrift: !!opts.onlyDrift, suggest: !!opts.suggest, maxNames: 50 };
       const { state, accounting } = await runReducer(io, inputs, opts, { command: 'drift', options: { ...options, rbac: opts.rbac }, reducer: drift, state: drift.init({ ...options, authz }) });
       const report = drift.finish(state, { input: accounting });
+      // Lines cited from byte ranges (--jobs) are made absolute: the same report whatever --jobs.
+      await (await import('../ingest/locate.js')).resolveLines(report);
       const g = { failOn: failOn as ('sensitive' | 'red' | 'yellow' | 'any')[], maxUnused: opts.maxUnused };
       let text: string;
       if (opts.output === 'sarif') {
@@ -94,7 +97,7 @@ Exit codes: 0 no threshold crossed (or none set), 1 a --fail-on/--max-unused thr
       if (verdict.failed) {
         if (!opts.quiet) {
           io.stderr.write(`drift: thresholds crossed by ${verdict.lines.length} subject${verdict.lines.length === 1 ? '' : 's'}:\n`);
-          for (const l of verdict.lines.slice(0, 20)) io.stderr.write(`  ${l}\n`);
+          for (const l of verdict.lines.slice(0, 20)) io.stderr.write(`  ${visible(l)}\n`);
         }
         setExit(1);
         return;

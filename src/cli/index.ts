@@ -1,8 +1,9 @@
 // `audit` / `kaudit`: registers subcommands lazily (only the one being run is loaded) and maps
 // every failure to an exit code. Returns the code; only bin/ sets process.exitCode.
 import { Command, CommanderError } from 'commander';
+import { visible } from '../render/sanitize.js';
 import { createRequire } from 'node:module';
-import { processIO, type IO } from './io.js';
+import { processIO, terminalSafe, type IO } from './io.js';
 import { isKauditError, UsageError, InputError } from '../util/errors.js';
 
 export interface CommandModule {
@@ -38,8 +39,9 @@ function findCommand(argv: string[]): CommandEntry | undefined {
   return COMMANDS.find((c) => c.name === word);
 }
 
-export async function main(argv: string[], io: IO = processIO()): Promise<number> {
+export async function main(argv: string[], given: IO = processIO()): Promise<number> {
   let exit = 0;
+  const io = terminalSafe(given);
   const program = new Command('audit')
     .description('kaudit: offline analysis of Kubernetes API-server audit logs')
     .version(VERSION, '-V, --version')
@@ -68,7 +70,7 @@ Exit codes: 0 ok, 1 findings over a threshold you set, 2 usage or input error.`,
     } else program.command(c.name).summary(c.summary).description(c.summary);
   }
 
-  if (io.stdout === process.stdout) {
+  if (given.stdout === process.stdout) {
     process.stdout.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'EPIPE') process.exit(exit);
     });
@@ -80,7 +82,7 @@ Exit codes: 0 ok, 1 findings over a threshold you set, 2 usage or input error.`,
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     if (isKauditError(e)) {
-      io.stderr.write(`audit: error: ${e.message}\n`);
+      io.stderr.write(`audit: error: ${visible(e.message, '\n')}\n`);
       if (e instanceof UsageError || e instanceof InputError) io.stderr.write(`  fix: ${e.fix}\n`);
       return 2;
     }

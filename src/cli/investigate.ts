@@ -148,8 +148,8 @@ Examples:
             out.write(writer.header() + records.map((r) => writer.row(r)).join('') + writer.footer());
           } else if (opts.output === 'yaml') {
             const { canonicalRecord } = await import('../render/records.js');
-            const yaml = await import('js-yaml');
-            out.write(yaml.dump(records.map((r) => canonicalRecord(r, chosen)), { noRefs: true, lineWidth: -1 }));
+            const { renderYaml } = await import('../render/sanitize.js');
+            out.write(await renderYaml(records.map((r) => canonicalRecord(r, chosen))));
           } else {
             const rep: import('../analyses/investigate/view.js').ListingReport = { kind: 'kaudit.investigate', version: 1, matched: listing.matched, records, fields };
             out.write(await renderReport(opts.output, { report: rep, view: view.listingView }, ctx));

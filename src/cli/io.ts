@@ -1,4 +1,5 @@
 // The process boundary, injectable for tests: streams, environment and the clock live here only.
+import { jsonForTerminal } from '../render/sanitize.js';
 export interface IO {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
@@ -20,4 +21,25 @@ export function useColor(io: IO): boolean {
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
   if (env.TERM === 'dumb') return false;
   return io.stdout.isTTY === true;
+}
+
+/**
+ * When stdout is a terminal, every byte written to it passes jsonForTerminal: JSON, JSON lines and
+ * SARIF keep their values but carry DEL, C1, bidi and other format characters as `\uXXXX`, so no
+ * report runs escape sequences or reorders text on screen (the other formats never hold them raw).
+ * A file or pipe gets the exact bytes. Returns `io` itself when stdout is not a terminal.
+ */
+export function terminalSafe(io: IO): IO {
+  const raw = io.stdout;
+  if (raw.isTTY !== true) return io;
+  const write = (chunk: unknown, ...rest: unknown[]): boolean =>
+    (raw.write as (...a: unknown[]) => boolean).call(raw, typeof chunk === 'string' ? jsonForTerminal(chunk) : chunk, ...rest);
+  const stdout = new Proxy(raw, {
+    get(target, prop) {
+      if (prop === 'write') return write;
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  return { ...io, stdout };
 }

@@ -38,15 +38,17 @@ Examples:
   $ audit view logs/ --namespace production --max-rows 100000 --out prod.html`,
     )
     .action(async (inputs: string[], opts: Opts) => {
-      const [{ view, DEFAULT_VIEW, DEFAULT_MAX_ROWS }, { parseDurationMs }] = await Promise.all([import('../analyses/view/index.js'), import('../util/duration.js')]);
+      const [{ view, DEFAULT_VIEW, DEFAULT_MAX_ROWS }, { parseDurationMs }, { visible }] = await Promise.all([import('../analyses/view/index.js'), import('../util/duration.js'), import('../render/sanitize.js')]);
       const gapMs = parseDurationMs('--gap', opts.gap);
       if (!opts.out && opts.output === 'html' && io.stdout.isTTY) throw new UsageError('the page is a large HTML file and stdout is a terminal', 'pass --out trail.html (or redirect stdout to a file)');
-      if (opts.out) await checkWritable(opts.out);
+      // The destination is checked before anything is read (src/cli/outfile.ts).
+      const { prepareOutputFile } = await import('./outfile.js');
+      const out = opts.out ? prepareOutputFile('--out', opts.out) : null;
       // The page's script is read before the logs, so that a missing build fails fast.
       const html = opts.output === 'html' ? await import('../analyses/view/html.js') : null;
       const assets = html?.loadPageAssets();
       const state = view.init({ ...DEFAULT_VIEW, maxRows: opts.maxRows ?? DEFAULT_MAX_ROWS, fold: { ...DEFAULT_VIEW.fold, gapMs } });
-      const input = await runInputs(io, inputs, opts, (r) => view.add(state, r), [clientFilters(opts)]);
+      const input = await runInputs(io, inputs, { ...opts, outputs: out ? [out] : [] }, (r) => view.add(state, r), [clientFilters(opts)]);
       const report = view.finish(state, { input, command: ['audit', ...((program as Command & { rawArgs?: string[] }).rawArgs ?? ['view'])] });
       let text: string;
       if (html && assets) text = html.renderViewHtml(report, assets);
@@ -60,27 +62,13 @@ Examples:
         const { accountingLine } = await import('../render/accounting.js');
         io.stderr.write(`${accountingLine(input)}\n`);
       }
-      if (opts.out) {
-        const { writeFile } = await import('node:fs/promises');
-        await writeFile(opts.out, text);
-        if (!opts.quiet) io.stderr.write(`view: ${what}; written to ${opts.out} (${(Buffer.byteLength(text) / 1e6).toFixed(1)} MB)\n`);
+      if (out) {
+        await out.write(text);
+        if (!opts.quiet) io.stderr.write(`view: ${what}; written to ${visible(out.path)} (${(Buffer.byteLength(text) / 1e6).toFixed(1)} MB)\n`);
       } else {
         io.stdout.write(text);
         if (!opts.quiet) io.stderr.write(`view: ${what}\n`);
       }
       setExit(0);
     });
-}
-
-/** The folder of --out exists and is a folder, checked before any log is read. */
-async function checkWritable(out: string): Promise<void> {
-  const { stat } = await import('node:fs/promises');
-  const { dirname, resolve } = await import('node:path');
-  const dir = dirname(resolve(out));
-  try {
-    if (!(await stat(dir)).isDirectory()) throw new UsageError(`--out: ${dir} is not a folder`, 'pass a file path in an existing folder');
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
-    throw new UsageError(`--out: the folder ${dir} does not exist (${(e as NodeJS.ErrnoException).code ?? 'unreadable'})`, 'create the folder first, or pass a path in an existing folder');
-  }
 }

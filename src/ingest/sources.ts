@@ -1,5 +1,5 @@
 // Expands command-line inputs (files, directories, globs, `-`, NAME=PATH) into a flat, ordered list.
-import { existsSync, statSync, readdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InputError } from '../util/errors.js';
 
@@ -47,6 +47,16 @@ function walk(dir: string, out: string[]): void {
   }
 }
 
+/** An input file kaudit may not read is an input error naming it, found before anything is read. */
+function readable(path: string): void {
+  try {
+    accessSync(path, constants.R_OK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(`${path}: cannot read (${code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (e as Error).message})`, 'check the permissions');
+  }
+}
+
 async function expandGlob(pattern: string): Promise<string[]> {
   const { glob } = await import('tinyglobby');
   const found = await glob(pattern, { onlyFiles: true, absolute: false, expandDirectories: false, dot: false });
@@ -64,6 +74,7 @@ export async function expandInputs(args: string[], defaultCluster = ''): Promise
     const key = path === '-' ? '-' : resolve(path);
     if (seen.has(key)) return;
     seen.add(key);
+    if (path !== '-') readable(path);
     out.push({ path, cluster: cluster || defaultCluster, size });
   };
   for (const arg of args) {

@@ -1,6 +1,6 @@
 // Native audit.k8s.io Event (v1 and v1beta1) → one flat AuditRecord. Returns a reason string for
 // anything that is not a well-formed audit event; never throws.
-import type { AuditRecord, Decision } from '../types.js';
+import type { AuditRecord, Decision, Loc } from '../types.js';
 import { classifySubject } from './subject.js';
 import { parseUserAgent, accessMethodFor } from './useragent.js';
 import { parseTimeMs } from './time.js';
@@ -43,6 +43,9 @@ class Fields {
 }
 
 export const EMPTY_STRINGS: string[] = [];
+
+/** The location of a record before the pipeline sets it (records built outside the pipeline keep it). */
+export const NO_LOCATION: Loc = Object.freeze({ file: '', line: 0, unit: 'line' as const });
 
 /** Path without the query string. */
 export function stripQuery(uri: string): string {
@@ -170,6 +173,7 @@ export function normalizeEvent(e: Obj, cluster: string, provider: string): Audit
     clientVersion: ua.clientVersion,
     accessMethod: accessMethodFor(ua, who.kind),
     provider,
+    location: NO_LOCATION,
   };
   const body = e.requestObject;
   if (body !== null && typeof body === 'object') rec.requestObject = body;

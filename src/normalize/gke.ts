@@ -3,7 +3,7 @@ import type { AuditRecord } from '../types.js';
 import { classifySubject } from './subject.js';
 import { parseUserAgent, accessMethodFor } from './useragent.js';
 import { parseTimeMs } from './time.js';
-import { decisionFrom, EMPTY_STRINGS } from './event.js';
+import { decisionFrom, EMPTY_STRINGS, NO_LOCATION } from './event.js';
 
 type Obj = Record<string, unknown>;
 
@@ -126,5 +126,6 @@ export function normalizeGke(entry: Obj, cluster: string): AuditRecord | string 
     clientVersion: ua.clientVersion,
     accessMethod: accessMethodFor(ua, who.kind),
     provider: 'gke',
+    location: NO_LOCATION,
   };
 }

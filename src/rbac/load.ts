@@ -2,7 +2,7 @@
 // Lists, multi-document YAML, single objects and directories. Other kinds are counted and ignored;
 // malformed objects become warnings, never crashes.
 import { readFile } from 'node:fs/promises';
-import type { BindingObject, LabelSelector, PolicyRule, RbacSnapshot, RbacSubject, RoleObject } from '../types.js';
+import type { BindingObject, LabelSelector, ObjectOrigin, PolicyRule, RbacSnapshot, RbacSubject, RoleObject } from '../types.js';
 import { expandInputs } from '../ingest/sources.js';
 import { InputError } from '../util/errors.js';
 
@@ -48,12 +48,15 @@ function parseSelector(s: unknown): LabelSelector {
   return out;
 }
 
-/** Adds one parsed object (or the items of a List) to the snapshot. */
-export function addObject(snap: RbacSnapshot, o: unknown, where: string, file = ''): void {
+/**
+ * Adds one parsed object (or the items of a List) to the snapshot. `origin` says where it was read
+ * (document and line); `itemLines` gives the line of each item when it is a List.
+ */
+export function addObject(snap: RbacSnapshot, o: unknown, where: string, file = '', origin?: ObjectOrigin, itemLines?: number[]): void {
   if (!isObj(o)) return;
   const kind = typeof o.kind === 'string' ? o.kind : '';
   if (Array.isArray(o.items) && (kind === 'List' || kind.endsWith('List'))) {
-    o.items.forEach((item, i) => addObject(snap, item, `${where} item ${i + 1}`, file));
+    o.items.forEach((item, i) => addObject(snap, item, `${where} item ${i + 1}`, file, origin ? { document: origin.document, item: i + 1, line: itemLines?.[i] ?? 0 } : undefined));
     return;
   }
   if (!RBAC_KINDS.has(kind)) {
@@ -81,6 +84,7 @@ export function addObject(snap: RbacSnapshot, o: unknown, where: string, file = 
       labels: isObj(meta.labels) ? Object.fromEntries(Object.entries(meta.labels).map(([k, v]) => [k, String(v)])) : {},
       rules,
       source: file,
+      ...(origin ? { origin } : {}),
     };
     if (kind === 'ClusterRole' && isObj(o.aggregationRule) && Array.isArray(o.aggregationRule.clusterRoleSelectors)) {
       role.aggregationRule = { clusterRoleSelectors: o.aggregationRule.clusterRoleSelectors.map(parseSelector) };
@@ -113,6 +117,7 @@ export function addObject(snap: RbacSnapshot, o: unknown, where: string, file = 
     roleRef: { kind: ref.kind, name: ref.name, ...(typeof ref.apiGroup === 'string' ? { apiGroup: ref.apiGroup } : {}) },
     subjects,
     source: file,
+    ...(origin ? { origin } : {}),
   };
   if (kind === 'ClusterRoleBinding' && ref.kind === 'Role') {
     snap.warnings.push(`${where}: ClusterRoleBinding ${name} refers to a Role, which Kubernetes rejects; ignored`);
@@ -125,6 +130,65 @@ export function emptySnapshot(): RbacSnapshot {
   return { roles: [], bindings: [], ignored: {}, warnings: [], files: [] };
 }
 
+/** 1-based line of each offset (offsets ascending or not), from the newlines before it. */
+function linesOf(text: string, offsets: number[]): number[] {
+  const nl: number[] = [];
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) nl.push(i);
+  return offsets.map((off) => {
+    if (off < 0) return 0;
+    let lo = 0;
+    let hi = nl.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (nl[mid]! < off) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo + 1;
+  });
+}
+
+/**
+ * Where a JSON text's top-level value starts and, for a top-level array or an object's `items`
+ * array, where each element starts (character offsets): a scan of strings and nesting only.
+ */
+export function jsonItemOffsets(text: string): { root: number; items: number[] } {
+  const items: number[] = [];
+  let depth = 0;
+  let root = -1;
+  let rootIsArray = false;
+  let inItems = false;
+  let lastKey = '';
+  let expectValue = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 32 || c === 9 || c === 10 || c === 13) continue;
+    if (root < 0) {
+      root = i;
+      rootIsArray = c === 91;
+    }
+    const atElement = (rootIsArray && depth === 1) || (inItems && depth === 2);
+    if (atElement && c !== 44 && c !== 93 && (items.length === 0 || expectValue)) {
+      items.push(i);
+      expectValue = false;
+    }
+    if (c === 34) {
+      let j = i + 1;
+      while (j < text.length && text.charCodeAt(j) !== 34) j += text.charCodeAt(j) === 92 ? 2 : 1;
+      if (depth === 1 && !rootIsArray) lastKey = text.slice(i + 1, j);
+      i = j;
+      continue;
+    }
+    if (c === 123 || c === 91) {
+      if (c === 91 && depth === 1 && !rootIsArray && lastKey === 'items') inItems = true;
+      depth++;
+    } else if (c === 125 || c === 93) {
+      depth--;
+      if (depth === 1 && inItems) inItems = false;
+    } else if (c === 44 && ((rootIsArray && depth === 1) || (inItems && depth === 2))) expectValue = true;
+  }
+  return { root, items };
+}
+
 /** Parses one file's text: JSON first (fast for big `-o json` exports), else (multi-document) YAML. */
 export async function addText(snap: RbacSnapshot, text: string, file: string): Promise<void> {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
@@ -132,8 +196,10 @@ export async function addText(snap: RbacSnapshot, text: string, file: string): P
   if (t.startsWith('{') || t.startsWith('[')) {
     try {
       const v = JSON.parse(t) as unknown;
-      if (Array.isArray(v)) v.forEach((x, i) => addObject(snap, x, `${file} item ${i + 1}`, file));
-      else addObject(snap, v, file, file);
+      const pos = jsonItemOffsets(text);
+      const [rootLine, ...itemLines] = linesOf(text, [pos.root, ...pos.items]);
+      if (Array.isArray(v)) v.forEach((x, i) => addObject(snap, x, `${file} item ${i + 1}`, file, { document: 1, item: i + 1, line: itemLines[i] ?? 0 }));
+      else addObject(snap, v, file, file, { document: 1, line: rootLine ?? 0 }, itemLines);
       return;
     } catch {
       /* fall through to YAML, which also reads JSON with comments or trailing text */
@@ -141,11 +207,59 @@ export async function addText(snap: RbacSnapshot, text: string, file: string): P
   }
   const yaml = await import('js-yaml');
   try {
-    let i = 0;
-    yaml.loadAll(text, (doc) => addObject(snap, doc, `${file} document ${++i}`, file), { filename: file });
+    // Parser events carry offsets: each document's root and its List items start there.
+    const events = yaml.parseEvents(text, { filename: file });
+    const docs = yaml.constructFromEvents(events, { source: text, filename: file });
+    const starts = yamlStarts(yaml, events, text);
+    docs.forEach((doc, i) => {
+      const at = starts[i] ?? { root: -1, items: [] };
+      const [rootLine, ...itemLines] = linesOf(text, [at.root, ...at.items]);
+      addObject(snap, doc, `${file} document ${i + 1}`, file, { document: i + 1, line: rootLine ?? 0 }, itemLines);
+    });
   } catch (e) {
     throw new InputError(`${file}: not YAML or JSON (${(e as Error).message.split('\n')[0]})`, 'pass the output of kubectl get roles,rolebindings,clusterroles,clusterrolebindings -A -o yaml');
   }
+}
+
+type Yaml = typeof import('js-yaml');
+type YamlEvent = ReturnType<Yaml['parseEvents']>[number];
+
+/** Per document: the offset of its root node and of each item of its root mapping's `items` sequence. */
+function yamlStarts(yaml: Yaml, events: YamlEvent[], text: string): { root: number; items: number[] }[] {
+  const E = yaml.EVENT_ID;
+  const out: { root: number; items: number[] }[] = [];
+  // A frame per open collection: how many children it has seen, and what it is.
+  type Frame = { kind: 'doc' | 'map' | 'seq'; n: number; depth: number; items: boolean; key: string };
+  const stack: Frame[] = [];
+  for (const ev of events) {
+    const top = stack[stack.length - 1];
+    if (ev.type === E.DOCUMENT) {
+      out.push({ root: -1, items: [] });
+      stack.push({ kind: 'doc', n: 0, depth: 0, items: false, key: '' });
+      continue;
+    }
+    if (ev.type === E.POP) {
+      stack.pop();
+      continue;
+    }
+    const start = ev.type === E.SCALAR ? ev.valueStart : ev.type === E.ALIAS ? ev.anchorStart : ev.start;
+    const doc = out[out.length - 1];
+    let isItemsValue = false;
+    if (top && doc) {
+      if (top.kind === 'doc') doc.root = ev.type === E.MAPPING || ev.type === E.SEQUENCE ? ev.start : start;
+      else if (top.kind === 'seq' && top.items) doc.items.push(ev.type === E.MAPPING || ev.type === E.SEQUENCE ? ev.start : start);
+      else if (top.kind === 'map' && top.depth === 1) {
+        if (top.n % 2 === 0) top.key = ev.type === E.SCALAR ? yaml.getScalarValue(text, ev) : '';
+        else isItemsValue = top.key === 'items';
+      }
+      top.n++;
+    }
+    if (ev.type === E.MAPPING || ev.type === E.SEQUENCE) {
+      const depth = (top?.depth ?? 0) + 1;
+      stack.push({ kind: ev.type === E.MAPPING ? 'map' : 'seq', n: 0, depth, items: ev.type === E.SEQUENCE && isItemsValue, key: '' });
+    }
+  }
+  return out;
 }
 
 /** Loads RBAC objects from files and directories (read recursively). */

@@ -28,7 +28,9 @@ export function dnsLabel(raw: string, prefix = ''): string {
 
 /** A file name inside an output directory: DNS-1123 characters only, so no separator or `..` can appear. */
 export function safeFileName(raw: string, ext: string): string {
-  return `${dnsLabel(raw)}.${ext}`;
+  const label = dnsLabel(raw);
+  // Names Windows reserves for devices (con.yaml is the console there) get the hash too.
+  return `${/^(con|prn|aux|nul|com[0-9]|lpt[0-9])$/.test(label) ? `${label}-${shortHash(raw)}` : label}.${ext}`;
 }
 
 export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;

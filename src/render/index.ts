@@ -4,6 +4,7 @@ import type { RenderContext, View } from '../types.js';
 import { renderJson } from './json.js';
 import { renderViewMarkdown } from './markdown.js';
 import { renderViewTable } from './table.js';
+import { renderYaml } from './sanitize.js';
 
 export interface Presentable<R> {
   report: R;
@@ -16,10 +17,7 @@ export const REPORT_RENDERERS: Readonly<Record<string, ReportRenderer>> = {
   table: (p, ctx) => renderViewTable(p.view(p.report), ctx),
   json: (p) => renderJson(p.report),
   markdown: (p) => renderViewMarkdown(p.view(p.report)),
-  yaml: async (p) => {
-    const yaml = await import('js-yaml');
-    return yaml.dump(p.report, { noRefs: true, lineWidth: -1, sortKeys: false });
-  },
+  yaml: (p) => renderYaml(p.report),
 };
 
 export async function renderReport<R>(format: string, p: Presentable<R>, ctx: RenderContext): Promise<string> {

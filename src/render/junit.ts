@@ -1,16 +1,13 @@
 // JUnit XML, which every CI system displays: one test case per item, failed when it crosses the gate.
+// Values are escaped by xmlEscape (src/render/sanitize.ts): attribute values and text differ.
+import { xmlEscape } from './sanitize.js';
+
+export { xmlEscape };
 
 export interface JunitCase {
   classname: string;
   name: string;
   failure?: { message: string; text: string };
-}
-
-export function xmlEscape(s: string): string {
-  // Characters XML 1.0 cannot carry at all are dropped; the rest are escaped.
-  return s
-    .replace(/[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd]/gu, '')
-    .replace(/[&<>"']/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&apos;'));
 }
 
 export function renderJunit(suite: string, cases: JunitCase[]): string {
@@ -23,7 +20,7 @@ export function renderJunit(suite: string, cases: JunitCase[]): string {
   for (const c of cases) {
     const open = `    <testcase classname="${xmlEscape(c.classname)}" name="${xmlEscape(c.name)}"`;
     if (!c.failure) lines.push(`${open}/>`);
-    else lines.push(`${open}>`, `      <failure message="${xmlEscape(c.failure.message)}">${xmlEscape(c.failure.text)}</failure>`, '    </testcase>');
+    else lines.push(`${open}>`, `      <failure message="${xmlEscape(c.failure.message)}">${xmlEscape(c.failure.text, false)}</failure>`, '    </testcase>');
   }
   lines.push('  </testsuite>', '</testsuites>');
   return lines.join('\n') + '\n';

@@ -1,30 +1,30 @@
-// View → GitHub-flavoured Markdown. Data is made inert (pipes, HTML, control characters).
+// View → GitHub-flavoured Markdown. Every piece of data goes through mdText (inline text) or
+// mdCodeBlock (code sections), which make it inert and show it exactly (src/render/sanitize.ts).
 import type { Cell, View, ViewSection } from '../types.js';
-import { mdCell } from './sanitize.js';
+import { mdCodeBlock, mdText } from './sanitize.js';
 
 function cell(v: Cell): string {
   if (v === null) return '-';
-  return typeof v === 'number' ? String(v) : mdCell(v);
+  return typeof v === 'number' ? String(v) : mdText(v);
 }
 
 function section(s: ViewSection): string {
-  const out = [`## ${mdCell(s.title)}`, ''];
+  const out = [`## ${mdText(s.title)}`, ''];
   if (s.kind === 'code') {
-    const fence = '```';
-    out.push(`${fence}${s.lang ?? ''}`, (s.text ?? '').replace(/```/g, "'''").trimEnd(), fence);
+    out.push(mdCodeBlock(s.text ?? '', s.lang ?? ''));
   } else if (s.kind === 'kv') {
     out.push('| | |', '|---|---|');
     for (const [k, v] of s.rows) out.push(`| ${cell(k ?? '')} | ${cell(v ?? '')} |`);
   } else {
     const cols = s.columns ?? ['', ''];
     const numeric = cols.map((_, i) => s.rows.length > 0 && typeof s.rows[0]![i] === 'number');
-    out.push(`| ${cols.map(mdCell).join(' | ')} |`, `|${numeric.map((n) => (n ? '---:' : '---')).join('|')}|`);
+    out.push(`| ${cols.map(mdText).join(' | ')} |`, `|${numeric.map((n) => (n ? '---:' : '---')).join('|')}|`);
     for (const r of s.rows) out.push(`| ${r.map(cell).join(' | ')} |`);
   }
-  if (s.note) out.push('', `_${mdCell(s.note)}_`);
+  if (s.note) out.push('', `_${mdText(s.note)}_`);
   return out.join('\n') + '\n';
 }
 
 export function renderViewMarkdown(view: View): string {
-  return [`# ${mdCell(view.title)}`, '', ...view.sections.map(section)].join('\n');
+  return [`# ${mdText(view.title)}`, '', ...view.sections.map(section)].join('\n');
 }

@@ -3,12 +3,9 @@
 // --explain adds a comment with the evidence above each rule.
 import type { K8sObject, ExplainedRule } from '../rbac/generate.js';
 import type { PolicyRule } from '../types.js';
-import { stripControl } from './sanitize.js';
+import { visible, yamlStr } from './sanitize.js';
 
-/** A YAML double-quoted scalar; escapes what JSON leaves raw but YAML treats as breaks or non-printable. */
-export function yamlStr(s: string): string {
-  return JSON.stringify(s).replace(/[\u007f-\u009f\u2028\u2029\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
+export { yamlStr };
 
 function list(xs: readonly string[]): string {
   return `[${xs.map(yamlStr).join(', ')}]`;
@@ -23,7 +20,7 @@ function map(indent: string, m: Record<string, string>): string {
 export function explainComment(e: ExplainedRule): string {
   const when = e.first === e.last || !e.last ? e.first : `${e.first} … ${e.last}`;
   const ex = e.examples.length ? `; e.g. auditID ${e.examples.join(', ')}` : '';
-  return stripControl(`${e.requests} request${e.requests === 1 ? '' : 's'}, ${when}${ex}`);
+  return visible(`${e.requests} request${e.requests === 1 ? '' : 's'}, ${when}${ex}`);
 }
 
 function rule(r: PolicyRule, e: ExplainedRule | undefined): string {

@@ -1,6 +1,14 @@
-// SARIF 2.1.0 for code scanning: one result per finding, rule ids from the rule tables.
+// SARIF 2.1.0 (OASIS) for code scanning: one result per finding, rule ids from the rule tables.
+// Every result points at real evidence: the input file and line of the event it is about, or the
+// file, document and line of the RBAC object (SARIF §3.28 location, §3.29 physicalLocation, §3.30
+// region, §3.33 logicalLocation). A finding with nothing to cite carries a logical location only,
+// never a made-up file or line 1.
 import { createHash } from 'node:crypto';
+import { isAbsolute, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Severity } from '../rules/sensitive.js';
+import type { Loc } from '../types.js';
+import { visible } from './sanitize.js';
 
 export interface SarifRule {
   id: string;
@@ -8,18 +16,63 @@ export interface SarifRule {
   severity: Severity;
 }
 
+/** Where a result points: a file (an audit log or an RBAC export) and, when known, where in it. */
+export interface SarifLocation {
+  /** Path as given on the command line; '' or '-' (standard input) when there is no file to name. */
+  file: string;
+  /** 1-based line; absent when the location is not a line (an item of a JSON or YAML document). */
+  line?: number;
+  /** 1-based item of a JSON or YAML document input (unit 'item' locations). */
+  item?: number;
+  /** 1-based document of a multi-document YAML RBAC export. */
+  document?: number;
+  /** Logical location, e.g. `RoleBinding ci/deployer → ClusterRole edit`. */
+  logical?: string;
+  /** SARIF logical location kind: `object`, `member`… */
+  kind?: string;
+}
+
 export interface SarifResult {
   ruleId: string;
   severity: Severity;
   message: string;
-  /** File the finding points at (an RBAC export), relative as given. */
-  uri: string;
-  /** Logical location, e.g. `RoleBinding ci/deployer → ClusterRole edit`. */
-  logical: string;
+  /** The evidence, most relevant first. */
+  locations: SarifLocation[];
+  /** What identifies the finding across runs (not its line, which moves): defaults to the message. */
+  identity?: string;
 }
 
 const LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = { critical: 'error', high: 'error', medium: 'warning', low: 'note' };
 const SECURITY_SEVERITY: Record<Severity, string> = { critical: '9.5', high: '8.0', medium: '5.5', low: '2.0' };
+
+/**
+ * A path as a SARIF `uri` (RFC 3986): absolute paths as `file:` URLs, relative ones as relative
+ * references (resolved against the checkout by code scanning), each segment percent-encoded.
+ */
+export function fileUri(path: string): string {
+  if (isAbsolute(path)) return pathToFileURL(path).href;
+  return path
+    .split(sep === '\\' ? /[\\/]/ : '/')
+    .map((seg) => encodeURIComponent(seg))
+    .join('/');
+}
+
+function sarifLocation(l: SarifLocation): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (l.file && l.file !== '-') {
+    const physical: Record<string, unknown> = { artifactLocation: { uri: fileUri(l.file) } };
+    if (l.line && l.line > 0) physical.region = { startLine: l.line };
+    const props: Record<string, number> = {};
+    if (l.document) props.document = l.document;
+    if (l.item) props.item = l.item;
+    if (Object.keys(props).length) physical.properties = props;
+    out.physicalLocation = physical;
+  }
+  if (l.logical) out.logicalLocations = [{ name: l.logical, kind: l.kind ?? 'object' }];
+  const where = l.file === '-' ? [`standard input${l.line ? ` line ${l.line}` : ''}${l.item ? ` item ${l.item}` : ''}`] : [];
+  if (where.length) out.message = { text: where[0] };
+  return out;
+}
 
 export function renderSarif(tool: { name: string; version: string; uri: string }, rules: SarifRule[], results: SarifResult[]): string {
   const doc = {
@@ -45,17 +98,29 @@ export function renderSarif(tool: { name: string; version: string; uri: string }
           ruleId: r.ruleId,
           ruleIndex: rules.findIndex((x) => x.id === r.ruleId),
           level: LEVEL[r.severity],
-          message: { text: r.message },
-          locations: [
-            {
-              physicalLocation: { artifactLocation: { uri: r.uri || 'rbac' }, region: { startLine: 1 } },
-              logicalLocations: [{ name: r.logical, kind: 'object' }],
-            },
-          ],
-          partialFingerprints: { kauditFinding: createHash('sha256').update(`${r.ruleId}\u0000${r.logical}\u0000${r.message}`).digest('hex').slice(0, 32) },
+          // Viewers show the message as text: audit data in it is made visible (bidi, controls).
+          message: { text: visible(r.message) },
+          locations: r.locations.map(sarifLocation).filter((l) => Object.keys(l).length > 0),
+          partialFingerprints: {
+            kauditFinding: createHash('sha256')
+              .update(`${r.ruleId}\u0000${r.locations[0]?.logical ?? ''}\u0000${r.identity ?? r.message}`)
+              .digest('hex')
+              .slice(0, 32),
+          },
         })),
       },
     ],
   };
   return JSON.stringify(doc, null, 2) + '\n';
+}
+
+/** An event's location (AuditRecord.location, with absolute lines) as a SARIF location. */
+export function eventLocation(at: Loc | null | undefined, logical?: string): SarifLocation {
+  const l: SarifLocation = { file: at?.file ?? '' };
+  if (at && at.line > 0) {
+    if (at.unit === 'line') l.line = at.line;
+    else l.item = at.line;
+  }
+  if (logical) l.logical = logical;
+  return l;
 }

@@ -1,21 +1,17 @@
-// View → terminal tables (cli-table3). Colour only when the context allows it; data is sanitised.
+// View → terminal tables (cli-table3). Colour only when the context allows it. Every cell, title,
+// header and note is made visible by tableCell/visible (src/render/sanitize.ts) before layout.
 import Table from 'cli-table3';
 import { Chalk } from 'chalk';
-import type { Cell, RenderContext, View, ViewSection } from '../types.js';
-import { stripControl } from './sanitize.js';
-
-function cell(v: Cell): string {
-  if (v === null) return '-';
-  return typeof v === 'number' ? String(v) : stripControl(v);
-}
+import type { RenderContext, View, ViewSection } from '../types.js';
+import { tableCell as cell, visible } from './sanitize.js';
 
 const BAR_WIDTH = 40;
 
 function renderSection(s: ViewSection, chalk: InstanceType<typeof Chalk>): string {
-  const title = chalk.bold(s.title);
+  const title = chalk.bold(visible(s.title));
   let body: string;
   if (s.kind === 'code') {
-    body = stripControl(s.text ?? '').replace(/\\x0a/g, '\n').trimEnd();
+    body = visible(s.text ?? '', '\n').trimEnd();
   } else if (s.kind === 'kv') {
     const t = new Table({ style: { head: [], border: [], compact: true } });
     for (const [k, v] of s.rows) t.push({ [cell(k ?? '')]: cell(v ?? '') });
@@ -32,14 +28,14 @@ function renderSection(s: ViewSection, chalk: InstanceType<typeof Chalk>): strin
       .join('\n');
   } else {
     const t = new Table({
-      head: (s.columns ?? []).map((c) => chalk.bold(c)),
+      head: (s.columns ?? []).map((c) => chalk.bold(visible(c))),
       style: { head: [], border: [], compact: true },
       colAligns: (s.columns ?? []).map((_, i) => (s.rows.length && typeof s.rows[0]![i] === 'number' ? 'right' : 'left')),
     });
     for (const r of s.rows) t.push(r.map(cell));
     body = t.toString();
   }
-  return `${title}\n${body}${s.note ? `\n${chalk.dim(s.note)}` : ''}\n`;
+  return `${title}\n${body}${s.note ? `\n${chalk.dim(visible(s.note))}` : ''}\n`;
 }
 
 export function renderViewTable(view: View, ctx: RenderContext): string {

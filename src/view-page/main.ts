@@ -8,7 +8,7 @@ import { run, textMatch, type Result } from './engine.js';
 import { fromFragment, toFragment, ONLY, type PageState } from './state.js';
 import { exportRows, type ExportFormat } from './exporter.js';
 import { formatCount, plural, zoneLabel } from './format.js';
-import { h, clear } from './ui/dom.js';
+import { h, clear, show } from './ui/dom.js';
 import { Grid, type GridSource } from './ui/grid.js';
 import { FacetPanel } from './ui/facets.js';
 import { Histogram } from './ui/histogram.js';
@@ -342,7 +342,7 @@ async function boot(): Promise<void> {
     status?.remove();
     document.documentElement.dataset.state = 'ready';
   } catch (e) {
-    if (status) status.textContent = `This page could not be shown: ${(e as Error).message}`;
+    if (status) status.textContent = show(`This page could not be shown: ${(e as Error).message}`);
     document.documentElement.dataset.state = 'error';
   }
 }

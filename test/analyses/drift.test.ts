@@ -59,7 +59,7 @@ describe('drift on the fixture cluster, worked out by hand', () => {
     expect(find(rep, 'User', 'mallory@example.com')).toMatchObject({ grantedRules: 0, score: null, severity: 'none', dormant: false });
     expect(rep.rbac.missingRoles).toEqual(['ClusterRoleBinding legacy-admin refers to ClusterRole cluster-admin, which is not in the export']);
     expect(stderr).toMatch(/warning: ClusterRoleBinding legacy-admin refers to ClusterRole cluster-admin/);
-    expect(find(rep, 'User', 'carol@example.com').uncovered).toEqual([{ verb: 'get', apiGroup: '', resource: 'secrets', namespace: 'production', nonResourceURL: '', names: ['db'], requests: 1, denied: 1, examples: ['dddddddd-0000-4000-8000-000000000013'] }]);
+    expect(find(rep, 'User', 'carol@example.com').uncovered).toEqual([{ verb: 'get', apiGroup: '', resource: 'secrets', namespace: 'production', nonResourceURL: '', names: ['db'], requests: 1, denied: 1, examples: ['dddddddd-0000-4000-8000-000000000013'], location: { file: 'fixtures/drift/audit.log', line: 13, unit: 'line' } }]);
     expect(find(rep, 'User', 'root').sensitiveExcess.map((e: any) => e.id)).toEqual(['KAUDIT-S001']);
     expect(rep.summary).toMatchObject({ subjects: 8, dormant: 1, bands: { red: 4, yellow: 1, green: 0, none: 3 }, grantedRules: 8, usedRules: 5, unusedRules: 3, uncoveredRequests: 1 });
   });

@@ -130,7 +130,7 @@ describe('investigate shaping and formats', () => {
   it('CSV cells are neutralised and terminal cells inert', async () => {
     const dir = writeFiles(tmpDir(), { 'x.log': jsonl([event({ user: { username: '=cmd|"/c calc"!A1' }, userAgent: '\u001b[2Jboom' })]) });
     const csv = await runCli(['investigate', join(dir, 'x.log'), '-o', 'csv', '--fields', 'user,ua', '-q']);
-    expect(csv.stdout.split('\n')[1]).toBe(`"'=cmd|""/c calc""!A1",\u001b[2Jboom`);
+    expect(csv.stdout.split('\n')[1]).toBe(`"'=cmd|""/c calc""!A1",\\x1b[2Jboom`);
     const table = await runCli(['investigate', join(dir, 'x.log'), '--fields', 'user,ua']);
     expect(table.stdout).not.toContain('\u001b');
     expect(table.stdout).toContain('\\x1b[2Jboom');

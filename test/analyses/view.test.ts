@@ -302,7 +302,8 @@ describe('audit view on the command line', () => {
   it.each([
     [['--max-rows', '0'], /--max-rows: "0" is not a positive whole number/],
     [['--gap', 'soon'], /--gap/],
-    [['--out', '/nonexistent-folder/trail.html'], /--out: the folder \/nonexistent-folder does not exist/],
+    [['--out', '/nonexistent-folder/trail.html'], /--out: cannot write \/nonexistent-folder\/trail\.html: the folder \/nonexistent-folder does not exist/],
+    [['--out', 'fixtures/mini/mini.jsonl'], /--out: .*mini\.jsonl is the input/],
   ])('refuses %j with a usage error', async (args, msg) => {
     const r = await runCli(['view', 'fixtures/mini', ...args]);
     expect(r.code).toBe(2);

@@ -10,9 +10,11 @@ import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { runCli, tmpDir, writeFiles, event, jsonl } from '../helpers.js';
 import { CHROMIUM, LAUNCH_ARGS } from './browser.js';
+import { HOSTILE as SHARED_HOSTILE, writeHostileFixture } from '../hostile.js';
+import { visible } from '../../src/render/sanitize.js';
 
 
-/** Strings an attacker can put in an audit event, each trying to run as markup or script. */
+/** Strings an attacker can put in an audit event, each trying to run as markup or script (besides the shared fixture, test/hostile.ts). */
 const HOSTILE = {
   user: '<img src=x onerror="window.__pwned=1">',
   agent: '<script>window.__pwned=2</script>',
@@ -43,6 +45,10 @@ describe.skipIf(!CHROMIUM)('audit view in Chromium', () => {
     const page = await context.newPage();
     page.on('console', (m) => m.type() === 'error' && errors.push(`${name}: ${m.text()}`));
     page.on('pageerror', (e) => errors.push(`${name}: ${String(e)}`));
+    page.on('dialog', (d) => {
+      errors.push(`${name}: a dialog opened: ${d.message()}`);
+      void d.dismiss();
+    });
     page.on('request', (req) => {
       if (req.url() !== `file://${pages[name]}` && !req.url().startsWith(`file://${pages[name]}#`)) requests.push(req.url());
     });
@@ -86,7 +92,8 @@ describe.skipIf(!CHROMIUM)('audit view in Chromium', () => {
     await make('sample', ['fixtures/sample']);
     await make('filtered', ['fixtures/sample', '--namespace', 'production', '--verb', 'get,list']);
     await make('capped', ['fixtures/sample', '--max-rows', '100']);
-    await make('hostile', [join(dir, 'hostile.log')]);
+    const shared = writeHostileFixture(join(dir, 'shared'));
+    await make('hostile', [join(dir, 'hostile.log'), shared.log]);
     await make('empty', ['fixtures/sample', '--user', 'nobody']);
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
     context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 800 }, timezoneId: 'Asia/Kolkata' });
@@ -266,34 +273,51 @@ describe.skipIf(!CHROMIUM)('audit view in Chromium', () => {
     await page.close();
   });
 
-  it('(5) renders hostile audit data as text and runs none of it', async () => {
+  it('(5) renders hostile audit data as text, shows what would not display as itself, and runs none of it', async () => {
     const page = await open('hostile', '#view=calls&sort=asc');
     const pwned = (): Promise<unknown> => page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned);
     const text = async (): Promise<string> => (await page.locator('#app').textContent()) ?? '';
+    const all = async (): Promise<string> => text() + (await page.locator('#app [title]').evaluateAll((els) => els.map((e) => (e as HTMLElement).title).join('\n')));
+    // Markup-looking strings appear as the text they are.
     expect(await text()).toContain(HOSTILE.user);
     expect(await text()).toContain(HOSTILE.namespace);
-    expect(await text()).toContain(HOSTILE.bidi);
-    for (let k = 0; k < 5; k++) {
+    // Bidi controls, escape sequences, zero-width characters: shown visibly, as every format a person reads does.
+    expect(await text()).toContain(visible(SHARED_HOSTILE.bidi));
+    expect(await text()).toContain(visible(SHARED_HOSTILE.control));
+    expect(await text()).not.toContain('Show -');
+    const n = await count(page);
+    for (let k = 0; k < n; k += 7) {
+      await page.locator('[role=grid]').focus();
+      await page.locator(`#g-row-${Math.min(k, 10)}`).isVisible();
+      await page.evaluate((kk) => document.querySelector('.g-scroll')!.scrollTo(0, kk * 40), k);
       await page.locator(`#g-row-${k}`).click();
       await expect.poll(() => page.locator('aside.detail').isVisible()).toBe(true);
+      await page.locator('aside.detail details').evaluateAll((ds) => ds.forEach((d) => ((d as HTMLDetailsElement).open = true)));
+      expect(await all()).not.toMatch(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}](?<![\t\n])/u);
     }
-    expect(await page.locator('aside.detail').textContent()).toContain(HOSTILE.agent);
-    await page.fill('input.search', 'onerror');
+    await page.fill('input.search', 'gnp.exe');
     await expect.poll(() => count(page)).toBe(1);
+    expect(await text()).toContain(visible(HOSTILE.bidi));
+    expect(await text()).toContain(visible(HOSTILE.escape));
+    await page.fill('input.search', 'onerror');
+    await expect.poll(() => count(page)).toBeGreaterThan(0);
     await page.click('button[data-view=commands]');
     for (const t of await page.locator('.g-row[aria-level="1"] .toggle').all()) await t.click();
+    expect(await all()).not.toMatch(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}](?<![\t\n])/u);
     await page.emulateMedia({ media: 'print' });
+    expect(await page.locator('#print').textContent()).not.toMatch(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}](?<![\t\n])/u);
     await page.emulateMedia({ media: 'screen' });
     expect(await pwned()).toBeUndefined();
-    expect(await page.locator('img, iframe, object, embed, #app svg:not(.hist-svg)').count()).toBe(0);
+    expect(await page.locator('img, iframe, object, embed, a[href], #app svg:not(.hist-svg)').count()).toBe(0);
     expect(await page.locator('script').count()).toBe(2);
     expect(await page.title()).toBe('kaudit view');
-    // The export neutralises the formula exactly as the command line does.
+    // The export is the command line's, formula neutralisation included.
     await page.fill('input.search', '');
     await page.click('button[data-view=calls]');
     const csv = await download(page, 'csv');
-    expect(csv).toBe(await cli(['export', join(dir, 'hostile.log'), '-o', 'csv']));
+    expect(csv).toBe(await cli(['export', join(dir, 'hostile.log'), join(dir, 'shared', 'audit.log'), '-o', 'csv']));
     expect(csv).toContain(`"'${HOSTILE.formula.replace(/"/g, '""')}"`);
+    expect(await download(page, 'jsonl')).toBe(await cli(['export', join(dir, 'hostile.log'), join(dir, 'shared', 'audit.log'), '-o', 'jsonl']));
     await page.close();
   });
 

@@ -1,7 +1,7 @@
 // `audit anomalies`: first-time and risky access. Detection-window behaviour is profiled like the
 // baseline (a reducer, so it merges); in finish it is compared with the baseline (from a file, or
 // trained on the same logs before --train-until). Built-in detections run per request.
-import type { AuditRecord, FinishContext, InputAccounting, Reducer } from '../../types.js';
+import type { AuditRecord, FinishContext, InputAccounting, Loc, Reducer } from '../../types.js';
 import { addToProfile, newProfile, profiles, mergeProfile, toFile, windowDays, type Profile, type ProfileState, type Seen } from '../baseline/index.js';
 import { DENIED_BURST, DETECTION_RULES, matchingRules, renderReason } from '../../rules/detections.js';
 import { SENSITIVE, SEVERITY_RANK, type Severity } from '../../rules/sensitive.js';
@@ -51,6 +51,8 @@ export interface Finding {
   auditIDs: string[];
   reason: string;
   technique: string;
+  /** Where the first request of the finding was read (the evidence SARIF cites); null when unknown. */
+  location: Loc | null;
 }
 
 interface DetectAgg {
@@ -72,8 +74,8 @@ export interface AnomalyState {
   train: ProfileState | null;
   detect: ProfileState;
   detections: Map<string, DetectAgg>;
-  /** Recent denial times per subject, for the denied-burst rule. */
-  denials: Map<string, [number, string][]>;
+  /** Recent denials per subject (time, auditID, where read), for the denied-burst rule. */
+  denials: Map<string, [number, string, Loc][]>;
 }
 
 export interface AnomalyReport {
@@ -105,9 +107,9 @@ export function tupleSensitivity(tuple: string): Severity {
   return s;
 }
 
-function seenAdd(s: Seen, t: number, time: string, id: string): void {
+function seenAdd(s: Seen, t: number, time: string, id: string, at: Loc): void {
   s.count++;
-  widenSpan(s, t, time);
+  widenSpan(s, t, time, at);
   if (id && (s.ex.length < EXAMPLES || t < s.ex[s.ex.length - 1]![0])) {
     s.ex.push([t, id]);
     s.ex.sort((a, b) => a[0] - b[0] || cmp(a[1], b[1]));
@@ -115,7 +117,7 @@ function seenAdd(s: Seen, t: number, time: string, id: string): void {
   }
 }
 
-function detection(s: AnomalyState, r: AuditRecord, rule: { id: string; severity: Severity; technique: string; description: string }, reason: string, t = r.timeMs, id = r.auditID): void {
+function detection(s: AnomalyState, r: AuditRecord, rule: { id: string; severity: Severity; technique: string; description: string }, reason: string, t = r.timeMs, id = r.auditID, at = r.location): void {
   const resource = r.resource ? `${r.apiGroup ? `${r.resource}.${r.apiGroup}` : r.resource}${r.subresource ? `/${r.subresource}` : ''}` : r.nonResourceURL;
   const key = `${rule.id}\u0000${r.subject}\u0000${r.verb}\u0000${resource}\u0000${r.namespace}\u0000${reason}`;
   let d = s.detections.get(key);
@@ -123,7 +125,7 @@ function detection(s: AnomalyState, r: AuditRecord, rule: { id: string; severity
     d = { key, rule: rule.id, severity: rule.severity, technique: rule.technique, subject: r.subject, subjectKind: r.subjectKind, verb: r.verb, resource, namespace: r.namespace, seen: { count: 0, firstMs: Infinity, first: '', lastMs: -Infinity, last: '', ex: [] }, reason };
     s.detections.set(key, d);
   }
-  seenAdd(d.seen, t, r.time, id);
+  seenAdd(d.seen, t, r.time, id, at);
 }
 
 export const anomalies: Reducer<AnomalyState, AnomalyReport, AnomalyOptions> = {
@@ -142,10 +144,10 @@ export const anomalies: Reducer<AnomalyState, AnomalyReport, AnomalyOptions> = {
       const { count, minutes } = s.opts.deniedBurst;
       let q = s.denials.get(r.subject);
       if (!q) s.denials.set(r.subject, (q = []));
-      q.push([r.timeMs, r.auditID]);
+      q.push([r.timeMs, r.auditID, r.location]);
       while (q.length && r.timeMs - q[0]![0] > minutes * 60_000) q.shift();
       if (q.length >= count) {
-        for (const [t, id] of q) detection(s, { ...r, verb: '*', resource: '', subresource: '', apiGroup: '', nonResourceURL: '(denied)', namespace: '' }, DENIED_BURST, `${count} or more denied requests within ${minutes} minutes`, t, id);
+        for (const [t, id, at] of q) detection(s, { ...r, verb: '*', resource: '', subresource: '', apiGroup: '', nonResourceURL: '(denied)', namespace: '' }, DENIED_BURST, `${count} or more denied requests within ${minutes} minutes`, t, id, at);
         q.length = 0;
       }
     }
@@ -170,7 +172,7 @@ export const anomalies: Reducer<AnomalyState, AnomalyReport, AnomalyOptions> = {
     const base = s.opts.baseline ?? s.train;
     const findings: Finding[] = [];
     for (const d of s.detections.values()) {
-      findings.push({ rule: d.rule, kind: 'detection', severity: d.severity, subject: d.subject, subjectKind: d.subjectKind, verb: d.verb, resource: d.resource, namespace: d.namespace, time: d.seen.first, last: d.seen.last, count: d.seen.count, auditIDs: d.seen.ex.map((e) => e[1]), reason: d.reason, technique: d.technique });
+      findings.push({ rule: d.rule, kind: 'detection', severity: d.severity, subject: d.subject, subjectKind: d.subjectKind, verb: d.verb, resource: d.resource, namespace: d.namespace, time: d.seen.first, last: d.seen.last, count: d.seen.count, auditIDs: d.seen.ex.map((e) => e[1]), reason: d.reason, technique: d.technique, location: d.seen.firstAt ?? null });
     }
     if (base) findings.push(...relativeFindings(s, base));
     findings.sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || cmp(a.time, b.time) || cmp(a.rule, b.rule) || cmp(a.subject, b.subject) || cmp(`${a.verb} ${a.resource} ${a.namespace}`, `${b.verb} ${b.resource} ${b.namespace}`));
@@ -227,13 +229,14 @@ function relativeFindings(s: AnomalyState, base: ProfileState): Finding[] {
     auditIDs: seen.ex.map((e) => e[1]),
     reason,
     technique: '',
+    location: seen.firstAt ?? null,
   });
   for (const [subject, p] of s.detect.subjects) {
     const b = base.subjects.get(subject);
     const tuples = [...p.tuples].sort(([x], [y]) => cmp(x, y));
     const sensitivityOf = (filter: (t: string) => boolean): Severity => tuples.filter(([t]) => filter(t)).reduce<Severity>((acc, [t]) => maxSev(acc, tupleSensitivity(t)), 'low');
     if (!b) {
-      const all: Seen = { count: p.requests, firstMs: p.firstMs, first: p.first, lastMs: p.lastMs, last: p.last, ex: [...p.tuples.values()].flatMap((x) => x.ex).sort((x, y) => x[0] - y[0] || cmp(x[1], y[1])).slice(0, EXAMPLES) };
+      const all: Seen = { count: p.requests, firstMs: p.firstMs, first: p.first, lastMs: p.lastMs, last: p.last, ...(p.firstAt ? { firstAt: p.firstAt } : {}), ex: [...p.tuples.values()].flatMap((x) => x.ex).sort((x, y) => x[0] - y[0] || cmp(x[1], y[1])).slice(0, EXAMPLES) };
       const top = tuples.slice(0, 3).map(([t]) => describeTuple(t).label);
       out.push(make('new-subject', subject, p, all, { verb: '*', resource: '', namespace: '' }, maxSev(BASELINE_FINDINGS['new-subject']!.severity, sensitivityOf(() => true)), `${subject} was not seen in the ${span}; first requests: ${top.join('; ')}`));
       continue;
@@ -290,6 +293,7 @@ function relativeFindings(s: AnomalyState, base: ProfileState): Finding[] {
           seen.ex = busiest[1].ex;
           seen.first = busiest[1].first;
           seen.last = busiest[1].last;
+          if (busiest[1].firstAt) seen.firstAt = busiest[1].firstAt;
         }
         out.push(make('volume-spike', subject, p, seen, { verb: '*', resource: '', namespace: '' }, BASELINE_FINDINGS['volume-spike']!.severity, `${n} requests by ${subject} on ${day}, ${Math.round((10 * n) / mean) / 10}× the daily mean of ${Math.round(mean)} in ${span}`));
       }

@@ -3,7 +3,7 @@ import type { View } from '../../types.js';
 import type { AnomalyReport } from './index.js';
 import { BASELINE_FINDINGS } from './index.js';
 import { DETECTION_RULES, DENIED_BURST } from '../../rules/detections.js';
-import type { SarifResult, SarifRule } from '../../render/sarif.js';
+import { eventLocation, type SarifResult, type SarifRule } from '../../render/sarif.js';
 
 export function anomaliesView(r: AnomalyReport): View {
   const s = r.summary;
@@ -31,12 +31,18 @@ export function anomaliesView(r: AnomalyReport): View {
   };
 }
 
-export function anomaliesSarif(r: AnomalyReport, uri: string): { rules: SarifRule[]; results: SarifResult[] } {
+/** SARIF results: each cites the first request of its finding (input file and line or item). */
+export function anomaliesSarif(r: AnomalyReport): { rules: SarifRule[]; results: SarifResult[] } {
   const rules: SarifRule[] = [
     ...DETECTION_RULES.map((d) => ({ id: d.id, description: `${d.description}${d.technique ? ` (MITRE ATT&CK ${d.technique})` : ''}`, severity: d.severity })),
     { id: DENIED_BURST.id, description: `${DENIED_BURST.description} (MITRE ATT&CK ${DENIED_BURST.technique})`, severity: DENIED_BURST.severity },
     ...Object.entries(BASELINE_FINDINGS).map(([id, k]) => ({ id, description: k.description, severity: k.severity })),
   ];
-  const results: SarifResult[] = r.findings.map((f) => ({ ruleId: f.rule, severity: f.severity, message: `${f.reason} (${f.count} request${f.count === 1 ? '' : 's'} from ${f.time}; auditIDs ${f.auditIDs.join(', ')})`, uri, logical: f.subject }));
+  const results: SarifResult[] = r.findings.map((f) => ({
+    ruleId: f.rule,
+    severity: f.severity,
+    message: `${f.reason} (${f.count} request${f.count === 1 ? '' : 's'} from ${f.time}; auditIDs ${f.auditIDs.join(', ')})`,
+    locations: [eventLocation(f.location, f.subject)],
+  }));
   return { rules, results };
 }

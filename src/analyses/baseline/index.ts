@@ -1,7 +1,7 @@
 // `audit baseline`: one behaviour profile per subject. Building one is a reducer, and the file it
 // writes (kaudit.baseline v1) reads back into the same state, so baselines from different periods
 // or clusters merge (`audit baseline --merge a.json b.json`).
-import type { AuditRecord, InputAccounting, Reducer } from '../../types.js';
+import type { AuditRecord, InputAccounting, Loc, Reducer } from '../../types.js';
 import { isIP } from 'node:net';
 import { UsageError } from '../../util/errors.js';
 import { cmp } from '../../util/counter.js';
@@ -16,6 +16,8 @@ export interface Seen {
   last: string;
   /** Earliest auditIDs as [timeMs, id]; kept while detecting, not written to baseline files. */
   ex: [number, string][];
+  /** Where the first-seen request was read; kept while detecting, not written to baseline files. */
+  firstAt?: Loc;
 }
 
 export interface Profile {
@@ -43,6 +45,8 @@ export interface Profile {
   daily: Map<string, number>;
   /** Requests per UTC day and hour (YYYY-MM-DDTHH), with examples: used when detecting. */
   dayHours: Map<string, Seen>;
+  /** Where the subject's first request was read; kept while detecting. */
+  firstAt?: Loc;
 }
 
 export interface ProfileOptions {
@@ -96,7 +100,7 @@ function see(m: Map<string, Seen>, key: string, r: AuditRecord, examples: number
   if (!s) m.set(key, (s = newSeen()));
   s.count++;
   const t = r.timeMs;
-  widenSpan(s, t, r.time);
+  widenSpan(s, t, r.time, examples > 0 ? r.location : undefined);
   if (examples > 0 && r.auditID && (s.ex.length < examples || t < s.ex[s.ex.length - 1]![0])) {
     s.ex.push([t, r.auditID]);
     s.ex.sort((a, b) => a[0] - b[0] || cmp(a[1], b[1]));
@@ -144,7 +148,7 @@ export function addToProfile(p: Profile, r: AuditRecord, examples: number): void
   p.requests++;
   if (r.decision === 'forbid') p.denied++;
   const t = r.timeMs;
-  widenSpan(p, t, r.time);
+  widenSpan(p, t, r.time, examples > 0 ? r.location : undefined);
   see(p.tuples, tupleOf(r), r, examples);
   if (r.namespace) see(p.namespaces, r.namespace, r, examples);
   if (r.resource) see(p.resources, resourceOf(r), r, examples);

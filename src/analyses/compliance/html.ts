@@ -3,7 +3,7 @@
 // shown, print styles. Pure: the report in, a string out; the only time in it is generatedAt.
 import type { ComplianceReport, Status } from './index.js';
 import { FRAMEWORK_NAMES, type Framework } from '../../rules/compliance.js';
-import { escapeHtml as h } from '../../render/sanitize.js';
+import { escapeHtml as h, FORMULA_START_SOURCE } from '../../render/sanitize.js';
 
 type Cell = { text: string; sort?: number | string; cls?: string; html?: string };
 
@@ -78,6 +78,7 @@ ul.ev{margin:4px 0;padding-left:18px}
 
 const SCRIPT = `
 (function(){
+  var FORMULA=new RegExp(${JSON.stringify(FORMULA_START_SOURCE)},'u');
   function rows(id){return Array.prototype.slice.call(document.querySelectorAll('#'+id+' tbody tr'));}
   function visible(id){return rows(id).filter(function(r){return r.style.display!=='none';});}
   function count(id){var c=document.querySelector('[data-count="'+id+'"]');if(c){c.textContent=visible(id).length+' of '+rows(id).length+' rows';}}
@@ -94,7 +95,7 @@ const SCRIPT = `
       var tb=tbl.querySelector('tbody');rs.forEach(function(r){tb.appendChild(r);});}
     th.addEventListener('click',sort);th.addEventListener('keydown',function(e){if(e.key==='Enter'){sort();}});
   });
-  function csvCell(s){s=String(s);if(/^[=+\\-@\\t\\r]/.test(s)){s="'"+s;}if(/[",\\n\\r]/.test(s)){s='"'+s.replace(/"/g,'""')+'"';}return s;}
+  function csvCell(s){s=String(s);if(FORMULA.test(s)){s="'"+s;}if(/[",\\n\\r]/.test(s)){s='"'+s.replace(/"/g,'""')+'"';}return s;}
   document.querySelectorAll('button[data-csv]').forEach(function(b){
     b.addEventListener('click',function(){var id=b.getAttribute('data-csv');var sec=document.getElementById(id);
       var head=Array.prototype.map.call(sec.querySelectorAll('thead th'),function(th){return csvCell(th.textContent);}).join(',');

@@ -1,7 +1,7 @@
 // Judges aggregated usage against the RBAC export: effective grants per subject (bindings,
 // aggregation, groups, implicit groups), which rules were used and how much, what was never used,
 // sensitive excess, observed requests nothing in the export allows, scores and bands.
-import type { InputAccounting, PolicyRule, RequestAttributes } from '../../types.js';
+import type { InputAccounting, Loc, ObjectOrigin, PolicyRule, RequestAttributes } from '../../types.js';
 import type { DriftState, ReqKey } from './index.js';
 import { isImplicitGroup, MASTERS_GRANT, type EffectiveGrant } from '../../rbac/authorizer.js';
 import { ruleAllows } from '../../rbac/match.js';
@@ -29,6 +29,8 @@ export interface GrantSource {
   namespace: string;
   /** RBAC file the binding came from. */
   file: string;
+  /** Where in that file the binding is (document, List item, line); null when unknown. */
+  origin: ObjectOrigin | null;
 }
 
 export interface UsedRule {
@@ -69,6 +71,8 @@ export interface Uncovered {
   requests: number;
   denied: number;
   examples: string[];
+  /** Where the first of these requests was read; null when only some of the key's names are uncovered. */
+  location: Loc | null;
 }
 
 export interface SubjectDrift {
@@ -89,6 +93,8 @@ export interface SubjectDrift {
   score: number | null;
   severity: Band;
   suggestion?: Record<string, unknown>[];
+  /** Where the subject's first request was read; null when it made none. */
+  location: Loc | null;
 }
 
 export interface DriftReport {
@@ -213,8 +219,16 @@ export function describeRule(r: PolicyRule): string {
   return `${verbs} ${(r.resources ?? []).join(',')} (${groups})${names}`;
 }
 
-function sourceOf(g: EffectiveGrant, files: Map<string, string>): GrantSource {
-  return { binding: g.binding, role: g.role, ruleIndex: g.ruleIndex, via: g.via, namespace: g.namespace, file: files.get(`${g.binding.kind}|${g.binding.namespace}|${g.binding.name}`) ?? '' };
+function sourceOf(g: EffectiveGrant, files: Map<string, { file: string; origin: ObjectOrigin | null }>): GrantSource {
+  const at = files.get(`${g.binding.kind}|${g.binding.namespace}|${g.binding.name}`);
+  return { binding: g.binding, role: g.role, ruleIndex: g.ruleIndex, via: g.via, namespace: g.namespace, file: at?.file ?? '', origin: at?.origin ?? null };
+}
+
+/** Where a subject's earliest request was read (over its request keys). */
+function firstLocation(u: { keys: Map<string, ReqKey> } | undefined): Loc | null {
+  let best: ReqKey | null = null;
+  for (const k of u?.keys.values() ?? []) if (k.firstAt && (best === null || k.firstMs < best.firstMs)) best = k;
+  return best?.firstAt ?? null;
 }
 
 function probes(k: ReqKey): string[] {
@@ -227,7 +241,7 @@ export function evaluate(s: DriftState, input: InputAccounting): DriftReport {
   const o = s.opts;
   const authz = o.authz;
   const snap = authz.snapshot;
-  const files = new Map(snap.bindings.map((b) => [`${b.kind}|${b.namespace}|${b.name}`, b.source ?? '']));
+  const files = new Map(snap.bindings.map((b) => [`${b.kind}|${b.namespace}|${b.name}`, { file: b.source ?? '', origin: b.origin ?? null }]));
 
   // Subjects: everyone bound in the export, and everyone seen in the logs.
   type Subj = SubjectDrift['subject'];
@@ -276,7 +290,8 @@ export function evaluate(s: DriftState, input: InputAccounting): DriftReport {
     for (const k of u.keys.values()) {
       const missing: string[] = [];
       let missingCount = 0;
-      for (const name of probes(k)) {
+      const all = probes(k);
+      for (const name of all) {
         const count = name === '' ? k.other || k.count : k.names.get(name)!;
         const req: RequestAttributes = { verb: k.verb, apiGroup: k.apiGroup, resource: k.resource, subresource: k.subresource, namespace: k.namespace, name, nonResourceURL: k.nonResourceURL };
         const grants = authz.allowsAll(info, req);
@@ -293,7 +308,7 @@ export function evaluate(s: DriftState, input: InputAccounting): DriftReport {
       }
       if (missing.length) {
         const list = uncovered.get(myKey) ?? [];
-        list.push({ verb: k.verb, apiGroup: k.apiGroup, resource: k.subresource ? `${k.resource}/${k.subresource}` : k.resource, namespace: k.namespace, nonResourceURL: k.nonResourceURL, names: missing.filter(Boolean).sort(), requests: missingCount, denied: Math.min(k.denied, missingCount), examples: k.examples.map((e) => e[1]) });
+        list.push({ verb: k.verb, apiGroup: k.apiGroup, resource: k.subresource ? `${k.resource}/${k.subresource}` : k.resource, namespace: k.namespace, nonResourceURL: k.nonResourceURL, names: missing.filter(Boolean).sort(), requests: missingCount, denied: Math.min(k.denied, missingCount), examples: k.examples.map((e) => e[1]), location: missing.length === all.length ? (k.firstAt ?? null) : null });
         uncovered.set(myKey, list);
       }
     }
@@ -334,7 +349,7 @@ export function evaluate(s: DriftState, input: InputAccounting): DriftReport {
     const masters = subj.kind === 'Group' ? subj.name === 'system:masters' : groups.includes('system:masters');
     if (masters) {
       const e = SENSITIVE.find((x) => x.group === 'system:masters')!;
-      sensitiveExcess.unshift({ id: e.id, severity: e.severity, description: e.description, permissions: ['*'], source: { ...sourceOf(MASTERS_GRANT, files), file: '' }, rule: MASTERS_GRANT.rule });
+      sensitiveExcess.unshift({ id: e.id, severity: e.severity, description: e.description, permissions: ['*'], source: { ...sourceOf(MASTERS_GRANT, files), file: '', origin: null }, rule: MASTERS_GRANT.rule });
     }
     sensitiveExcess.sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || cmp(a.id, b.id));
     const requests = subj.kind === 'Group' ? [...(myUsage?.values() ?? [])].reduce((n, u) => n + u.requests, 0) : (observed?.requests ?? 0);
@@ -354,6 +369,7 @@ export function evaluate(s: DriftState, input: InputAccounting): DriftReport {
       sensitiveExcess,
       score,
       severity: band(score),
+      location: firstLocation(observed),
     };
     const drifted = unusedRules.length > 0 || sensitiveExcess.length > 0 || used.some((x) => !x.full);
     if (o.onlyDrift && !drifted) continue;

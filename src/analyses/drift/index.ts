@@ -1,7 +1,7 @@
 // `audit drift`: granted minus used, per subject. The reducer only aggregates the distinct requests
 // each subject made (bounded by distinct keys, mergeable); judging them against the RBAC export
 // happens once, in finish (evaluate.ts).
-import type { AuditRecord, FinishContext, Reducer } from '../../types.js';
+import type { AuditRecord, FinishContext, Loc, Reducer } from '../../types.js';
 import type { Authorizer } from '../../rbac/authorizer.js';
 import { rbacGen, type RbacGenState } from '../rbacgen/index.js';
 import { DEFAULT_GENERATE } from '../../rbac/generate.js';
@@ -37,6 +37,8 @@ export interface ReqKey {
   lastMs: number;
   last: string;
   examples: [number, string][];
+  /** Where the first request with this key was read (cited by SARIF). */
+  firstAt?: Loc;
 }
 
 export interface SubjectUse {
@@ -87,7 +89,7 @@ export const drift: Reducer<DriftState, DriftReport, DriftOptions> = {
     if (r.decision === 'forbid') k.denied++;
     if (r.name !== '' && (k.names.has(r.name) || k.names.size < s.opts.maxNames)) k.names.set(r.name, (k.names.get(r.name) ?? 0) + 1);
     else k.other++;
-    widenSpan(k, t, r.time);
+    widenSpan(k, t, r.time, r.location);
     if (r.auditID && (k.examples.length < 3 || t <= k.examples[2]![0])) k.examples = earliest(k.examples, [[t, r.auditID]]);
     if (s.gen) rbacGen.add(s.gen, r);
   },

@@ -4,7 +4,7 @@ import type { DriftReport, GrantSource, SubjectDrift } from './evaluate.js';
 import { describeRule, BANDS } from './evaluate.js';
 import { SENSITIVE } from '../../rules/sensitive.js';
 import { DRIFT_FINDINGS } from '../../rules/findings.js';
-import type { SarifResult, SarifRule } from '../../render/sarif.js';
+import { eventLocation, type SarifLocation, type SarifResult, type SarifRule } from '../../render/sarif.js';
 import type { JunitCase } from '../../render/junit.js';
 import { subjectFailures, type GateOptions } from './gate.js';
 import { accountingRows } from '../../render/accounting.js';
@@ -95,21 +95,46 @@ function suggestionYaml(objs: Record<string, unknown>[]): string {
   return objectsYaml(objs as unknown as K8sObject[], false);
 }
 
+/** The RBAC object a grant came from, as a SARIF location (file, document, line). */
+function grantLocation(src: GrantSource): SarifLocation {
+  const l: SarifLocation = { file: src.file, logical: sourceLabel(src) };
+  if (src.origin) {
+    if (src.origin.line > 0) l.line = src.origin.line;
+    l.document = src.origin.document;
+    if (src.origin.item) l.item = src.origin.item;
+  }
+  return l;
+}
+
+/**
+ * SARIF results. Grants cite the binding's file, document and line; requests cite the input file
+ * and line of the first such request; system:masters (not an RBAC object) the subject's first request.
+ */
 export function driftSarif(r: DriftReport): { rules: SarifRule[]; results: SarifResult[] } {
   const rules: SarifRule[] = [...SENSITIVE.map((e) => ({ id: e.id, description: e.description, severity: e.severity })), ...Object.values(DRIFT_FINDINGS)];
   const results: SarifResult[] = [];
   for (const d of r.subjects) {
     const who = `${d.subject.kind} ${subjectName(d)}`;
     for (const e of d.sensitiveExcess) {
-      results.push({ ruleId: e.id, severity: e.severity, message: `${who} holds an unused sensitive grant: ${e.description} (${e.permissions.join(', ')})${e.source ? ` via ${sourceLabel(e.source)}` : ''}`, uri: e.source?.file ?? '', logical: e.source ? sourceLabel(e.source) : who });
+      const loc = e.source && e.source.file ? grantLocation(e.source) : eventLocation(d.location, e.source ? sourceLabel(e.source) : who);
+      results.push({ ruleId: e.id, severity: e.severity, message: `${who} holds an unused sensitive grant: ${e.description} (${e.permissions.join(', ')})${e.source ? ` via ${sourceLabel(e.source)}` : ''}`, locations: [loc] });
     }
     for (const u of d.unusedRules) {
       if (u.sensitive.length) continue; // already reported under its sensitive id
-      results.push({ ruleId: DRIFT_FINDINGS.unused.id, severity: DRIFT_FINDINGS.unused.severity, message: `${who} never used: ${describeRule(u.rule)} (${sourceLabel(u.source)})`, uri: u.source.file, logical: sourceLabel(u.source) });
+      results.push({ ruleId: DRIFT_FINDINGS.unused.id, severity: DRIFT_FINDINGS.unused.severity, message: `${who} never used: ${describeRule(u.rule)} (${sourceLabel(u.source)})`, locations: [grantLocation(u.source)] });
     }
-    if (d.dormant) results.push({ ruleId: DRIFT_FINDINGS.dormant.id, severity: DRIFT_FINDINGS.dormant.severity, message: `${who} holds ${d.grantedRules} rules and made no request in ${r.window.from ?? '?'} → ${r.window.to ?? '?'}`, uri: '', logical: who });
+    if (d.dormant) {
+      const bindings = [...new Map(d.unusedRules.map((u) => [sourceLabel(u.source), u.source])).values()];
+      results.push({
+        ruleId: DRIFT_FINDINGS.dormant.id,
+        severity: DRIFT_FINDINGS.dormant.severity,
+        message: `${who} holds ${d.grantedRules} rules and made no request in ${r.window.from ?? '?'} → ${r.window.to ?? '?'}`,
+        locations: bindings.length ? bindings.map(grantLocation) : [{ file: '', logical: who }],
+        identity: who,
+      });
+    }
     for (const u of d.uncovered) {
-      results.push({ ruleId: DRIFT_FINDINGS.uncovered.id, severity: DRIFT_FINDINGS.uncovered.severity, message: `${who}: ${u.requests} × ${u.verb} ${u.nonResourceURL || u.resource}${u.namespace ? ` in ${u.namespace}` : ''} not allowed by the export (${u.denied} denied)`, uri: '', logical: who });
+      results.push({ ruleId: DRIFT_FINDINGS.uncovered.id, severity: DRIFT_FINDINGS.uncovered.severity, message: `${who}: ${u.requests} × ${u.verb} ${u.nonResourceURL || u.resource}${u.namespace ? ` in ${u.namespace}` : ''} not allowed by the export (${u.denied} denied)`, locations: [eventLocation(u.location, who)] });
     }
   }
   return { rules, results };

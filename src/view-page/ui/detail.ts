@@ -1,6 +1,7 @@
 // The detail pane: the full normalized record of an API call (every field `audit export` writes,
 // and the same record as JSON) or a command with its calls. All of it is text.
-import { h, clear } from './dom.js';
+import { h, clear, show } from './dom.js';
+import { jsonForTerminal } from '../../render/sanitize.js';
 import { valueAt, textAt } from '../../analyses/view/columns.js';
 import type { ViewData } from '../../analyses/view/payload.js';
 import { canonicalRecord } from '../../render/records.js';
@@ -58,14 +59,17 @@ export class DetailPane {
       this.body.append(h('p', { class: 'd-cmd' }, 'Part of ', h('button', { class: 'link', text: cmd || 'a command', attrs: { type: 'button' }, on: { click: () => this.ev.openCommand(c) } })));
     }
     this.body.append(this.fields(t.fields.map((f, k) => [f, fieldText(valueAt(t.cols[k]!, row))])));
-    this.body.append(h('details', { class: 'd-json' }, h('summary', { text: 'As JSON (as audit export -o jsonl)' }), h('pre', { text: JSON.stringify(canonicalRecord(recordAt(d, row)), null, 2) })));
+    // JSON keeps its own escapes: characters it leaves raw that would not display as themselves become \uXXXX (the same values).
+    const pre = h('pre');
+    pre.textContent = jsonForTerminal(JSON.stringify(canonicalRecord(recordAt(d, row)), null, 2));
+    this.body.append(h('details', { class: 'd-json' }, h('summary', { text: 'As JSON (as audit export -o jsonl)' }), pre));
     this.el.hidden = false;
   }
 
   showCommand(d: ViewData, c: number, local: boolean): void {
     clear(this.body);
     const cmd = commandAt(d, c);
-    this.title.textContent = cmd.accessMethod === 'kubectl' ? 'kubectl command' : `${cmd.client || 'client'} burst`;
+    this.title.textContent = show(cmd.accessMethod === 'kubectl' ? 'kubectl command' : `${cmd.client || 'client'} burst`);
     const m = mark(d.commandFlags[c]!).trim();
     this.body.append(h('pre', { class: 'd-line', text: cmd.command }));
     if (cmd.ambiguous) this.body.append(h('p', { class: 'd-amb', text: `(?) ${cmd.ambiguous}` }));

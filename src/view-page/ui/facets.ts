@@ -110,7 +110,7 @@ export class FacetPanel {
     refocus?.focus();
     if (codes.length === 0) ui.list.appendChild(h('li', { class: 'fc-none', text: q ? 'no value matches' : 'no rows' }));
     ui.more.hidden = codes.length <= SHOWN;
-    ui.more.textContent = ui.all ? 'Show fewer' : `Show ${formatCount(Math.min(codes.length, SHOWN_ALL) - SHOWN)} more`;
+    ui.more.textContent = ui.more.hidden ? '' : ui.all ? 'Show fewer' : `Show ${formatCount(Math.min(codes.length, SHOWN_ALL) - SHOWN)} more`;
   }
 }
 

@@ -3,7 +3,7 @@
 // Home/End move the active row; Enter opens it; Right/Left expand and collapse (tree rows); the
 // active row is announced through aria-activedescendant. Tall lists are scaled into the height a
 // browser allows for one element.
-import { h, clear } from './dom.js';
+import { h, clear, show } from './dom.js';
 
 export const ROW_HEIGHT = 40;
 /** Highest scroll height used (Firefox caps an element near 17.9 million px). */
@@ -200,10 +200,12 @@ export class Grid {
     for (let i = 0; i < p.cells.length; i++) {
       const c = cells[i] ?? { l1: '', l2: '' };
       const pc = p.cells[i]!;
-      if (pc.l1.textContent !== c.l1) pc.l1.textContent = c.l1;
-      if (pc.l2.textContent !== c.l2) pc.l2.textContent = c.l2;
+      const l1 = show(c.l1);
+      const l2 = show(c.l2);
+      if (pc.l1.textContent !== l1) pc.l1.textContent = l1;
+      if (pc.l2.textContent !== l2) pc.l2.textContent = l2;
       pc.el.className = `g-c c${i}${c.cls ? ` ${c.cls}` : ''}`;
-      pc.el.title = c.title ?? (c.l2 ? `${c.l1}\n${c.l2}` : c.l1);
+      pc.el.title = show(c.title ?? (c.l2 ? `${c.l1}\n${c.l2}` : c.l1));
     }
   }
 

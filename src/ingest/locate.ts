@@ -1,0 +1,76 @@
+// Locations read in byte ranges (--jobs) count lines from the range's start: this makes them
+// absolute, so a report cites the same line whatever the number of workers. It reads each cited
+// file once more, up to the last range start cited, counting newlines (no parsing).
+import { createReadStream } from 'node:fs';
+import type { Loc } from '../types.js';
+
+function isRangeLoc(v: unknown): v is Loc & { offset: number } {
+  const o = v as Loc;
+  return typeof o === 'object' && o !== null && typeof o.file === 'string' && typeof o.line === 'number' && typeof o.offset === 'number' && o.offset > 0;
+}
+
+/** Every range-relative location in `value` (a report: plain objects, arrays, Maps), each once. */
+function collect(value: unknown, out: Set<Loc & { offset: number }>, seen: Set<object>): void {
+  if (typeof value !== 'object' || value === null || seen.has(value)) return;
+  seen.add(value);
+  if (isRangeLoc(value)) {
+    out.add(value);
+    return;
+  }
+  const children = Array.isArray(value) ? value : value instanceof Map ? [...value.values()] : value instanceof Set ? [...value] : Object.values(value);
+  for (const c of children) collect(c, out, seen);
+}
+
+function countNewlines(buf: Buffer, from: number, to: number): number {
+  let n = 0;
+  for (let i = buf.indexOf(10, from); i >= 0 && i < to; i = buf.indexOf(10, i + 1)) n++;
+  return n;
+}
+
+/** Newlines in `file` before each of `offsets` (bytes). */
+async function newlinesBefore(file: string, offsets: number[]): Promise<Map<number, number>> {
+  const sorted = [...new Set(offsets)].sort((a, b) => a - b);
+  const counts = new Map<number, number>();
+  let pos = 0;
+  let lines = 0;
+  let next = 0;
+  for await (const chunk of createReadStream(file, { start: 0, end: sorted[sorted.length - 1]! - 1, highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    let from = 0;
+    const end = pos + chunk.length;
+    while (next < sorted.length && sorted[next]! <= end) {
+      const upto = sorted[next]! - pos;
+      lines += countNewlines(chunk, from, upto);
+      from = upto;
+      counts.set(sorted[next]!, lines);
+      next++;
+    }
+    lines += countNewlines(chunk, from, chunk.length);
+    pos = end;
+  }
+  for (; next < sorted.length; next++) counts.set(sorted[next]!, lines);
+  return counts;
+}
+
+/**
+ * Makes every location in `value` that counts lines from a byte range (Loc.offset, set under
+ * --jobs) count from the start of its file, in place; `offset` is removed. Locations without an
+ * offset are left as they are.
+ */
+export async function resolveLines(value: unknown): Promise<void> {
+  const locs = new Set<Loc & { offset: number }>();
+  collect(value, locs, new Set());
+  if (locs.size === 0) return;
+  const byFile = new Map<string, (Loc & { offset: number })[]>();
+  for (const l of locs) {
+    const list = byFile.get(l.file) ?? [];
+    list.push(l);
+    byFile.set(l.file, list);
+  }
+  for (const [file, list] of byFile) {
+    const counts = await newlinesBefore(file, list.map((l) => l.offset));
+    for (const l of list) {
+      l.line += counts.get(l.offset)!;
+      delete (l as Loc).offset;
+    }
+  }
+}

@@ -1,0 +1,239 @@
+// Files kaudit writes (baseline -o, compliance --out, rbac-gen --out-dir; src/cli/outfile.ts):
+// symbolic links are never written through, an output that is an input is refused, destinations
+// that cannot be written are usage errors found before any input is read, folders are created in
+// bounded steps (never spinning under /proc), files are replaced atomically, and a failed write
+// leaves nothing behind. "Before any input is read" is shown with a FIFO among the inputs: reading
+// it would block for ever, so the command can only return if it stopped first.
+import { describe, it, expect } from 'vitest';
+import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { runCli, tmpDir } from '../helpers.js';
+
+const MINI = 'fixtures/mini/mini.jsonl';
+const RBAC = 'fixtures/drift/rbac.yaml';
+
+function fifo(dir: string): string {
+  const p = join(dir, 'never-written.fifo');
+  execFileSync('mkfifo', [p]);
+  return p;
+}
+
+/** No temporary file of ours is left in `dir`. */
+function noTemps(dir: string): void {
+  expect(readdirSync(dir).filter((f) => f.includes('.kaudit-'))).toEqual([]);
+}
+
+describe('symbolic links are never written through', () => {
+  it('--out-dir: a link planted under an output name is refused, and nothing is written', async () => {
+    const clean = join(tmpDir(), 'clean');
+    expect((await runCli(['rbac-gen', MINI, '--out-dir', clean, '-q'])).code).toBe(0);
+    const names = readdirSync(clean).sort();
+    expect(names.length).toBeGreaterThan(1);
+    const dir = tmpDir();
+    const target = join(dir, 'victim.txt');
+    writeFileSync(target, 'precious\n');
+    const out = join(dir, 'rbac');
+    mkdirSync(out);
+    symlinkSync(target, join(out, names[names.length - 1]!));
+    const r = await runCli(['rbac-gen', MINI, '--out-dir', out]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--out-dir: .* is a symbolic link; kaudit never writes through one/);
+    expect(r.stderr).not.toMatch(/internal error/);
+    expect(readFileSync(target, 'utf8')).toBe('precious\n');
+    // All or nothing: the other files were not written either.
+    expect(readdirSync(out)).toEqual([names[names.length - 1]]);
+    noTemps(out);
+  });
+
+  it('--out-dir that is itself a link is refused', async () => {
+    const dir = tmpDir();
+    mkdirSync(join(dir, 'elsewhere'));
+    symlinkSync(join(dir, 'elsewhere'), join(dir, 'rbac'));
+    const r = await runCli(['rbac-gen', MINI, '--out-dir', join(dir, 'rbac')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/is a symbolic link/);
+    expect(readdirSync(join(dir, 'elsewhere'))).toEqual([]);
+  });
+
+  it.each([
+    ['compliance', (o: string, i: string) => ['compliance', '--rbac', RBAC, i, '--out', o]],
+    ['baseline', (o: string, i: string) => ['baseline', i, '-o', o]],
+  ])('%s: an output path that is a link is refused before reading', async (_n, args) => {
+    const dir = tmpDir();
+    const target = join(dir, 'victim.txt');
+    writeFileSync(target, 'precious\n');
+    symlinkSync(target, join(dir, 'report'));
+    const r = await runCli(args(join(dir, 'report'), fifo(dir)));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/is a symbolic link/);
+    expect(readFileSync(target, 'utf8')).toBe('precious\n');
+  });
+});
+
+describe('an output that is one of the inputs (same device and inode) is a usage error, before reading', () => {
+  it.each([
+    ['the same path', (log: string) => log],
+    ['another spelling of it', (log: string) => join(log, '..', '.', 'audit.log')],
+  ])('baseline -o %s', async (_n, spell) => {
+    const dir = tmpDir();
+    const log = join(dir, 'audit.log');
+    const bytes = readFileSync(MINI);
+    writeFileSync(log, bytes);
+    const r = await runCli(['baseline', fifo(dir), log, '-o', spell(log)]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/-o: .* is the input .*audit\.log; writing it would destroy the input/);
+    expect(readFileSync(log)).toEqual(bytes);
+  });
+
+  it('a hard link to the input is the input', async () => {
+    const dir = tmpDir();
+    const log = join(dir, 'audit.log');
+    writeFileSync(log, readFileSync(MINI));
+    linkSync(log, join(dir, 'other-name.json'));
+    const r = await runCli(['baseline', fifo(dir), log, '-o', join(dir, 'other-name.json')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/is the input/);
+  });
+
+  it('compliance --out onto the RBAC export or a log', async () => {
+    const dir = tmpDir();
+    const rbac = join(dir, 'rbac.yaml');
+    const log = join(dir, 'audit.log');
+    writeFileSync(rbac, readFileSync(RBAC));
+    writeFileSync(log, readFileSync(MINI));
+    for (const out of [rbac, log]) {
+      const r = await runCli(['compliance', '--rbac', rbac, log, fifo(tmpDir()), '--out', out]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/--out: .* is the input/);
+    }
+    expect(readFileSync(rbac)).toEqual(readFileSync(RBAC));
+  });
+
+  it('baseline --merge may update its own file: it is read whole first and replaced atomically', async () => {
+    const dir = tmpDir();
+    const file = join(dir, 'baseline.json');
+    expect((await runCli(['baseline', MINI, '-o', file, '-q'])).code).toBe(0);
+    const one = JSON.parse(readFileSync(file, 'utf8'));
+    expect((await runCli(['baseline', '--merge', file, MINI, '-o', file, '-q'])).code).toBe(0);
+    expect(JSON.parse(readFileSync(file, 'utf8')).requests).toBe(2 * one.requests);
+  });
+});
+
+describe('destinations that cannot be written are usage errors that name the path, found before reading', () => {
+  it.each([
+    ['compliance --out under a missing folder', (d: string) => ['compliance', '--rbac', RBAC, '--out', '/nonexistent/dir/r.html'], /--out: cannot write \/nonexistent\/dir\/r\.html: the folder \/nonexistent\/dir does not exist/],
+    ['baseline -o under a missing folder', (d: string) => ['baseline', '-o', join(d, 'missing', 'b.json')], /-o: cannot write .*missing\/b\.json: the folder .*missing does not exist/],
+    ['baseline -o a folder', (d: string) => ['baseline', '-o', d], /-o: .* is a folder/],
+    ['baseline -o a device', () => ['baseline', '-o', '/dev/null'], /-o: \/dev\/null is not a regular file/],
+    ['--out-dir an existing file', (d: string) => (writeFileSync(join(d, 'f'), ''), ['rbac-gen', '--out-dir', join(d, 'f')]), /--out-dir: .*\/f exists and is not a folder/],
+    ['--out-dir under a file', (d: string) => (writeFileSync(join(d, 'f'), ''), ['rbac-gen', '--out-dir', join(d, 'f', 'x')]), /--out-dir: cannot write to .*\/f\/x: a part of the path is not a folder \(ENOTDIR\)/],
+    ['--out-dir under /proc (a recursive mkdir spins there)', () => ['rbac-gen', '--out-dir', '/proc/kaudit/deeper/still'], /--out-dir: cannot write \/proc\/kaudit\/deeper\/still: .* in \/proc/],
+    ['--out-dir too deep to create', (d: string) => ['rbac-gen', '--out-dir', join(d, ...Array.from({ length: 40 }, (_, i) => `d${i}`))], /more than 32 folders would have to be created/],
+  ])('%s', async (_n, args, message) => {
+    const dir = tmpDir();
+    const r = await runCli([...args(dir), fifo(dir)]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).toMatch(/fix: /);
+    expect(r.stderr).not.toMatch(/internal error|at .*\.js:\d+/);
+  });
+
+  it('--out-dir creates the missing folders, one level at a time', async () => {
+    const out = join(tmpDir(), 'a', 'b', 'c');
+    const r = await runCli(['rbac-gen', MINI, '--out-dir', out, '-q']);
+    expect(r.code).toBe(0);
+    expect(readdirSync(out).length).toBeGreaterThan(1);
+  });
+});
+
+describe('atomic replacement', () => {
+  it('the old file is replaced by a new one (rename), its permission bits kept, no temporary file left', async () => {
+    const dir = tmpDir();
+    const out = join(dir, 'report.md');
+    writeFileSync(out, 'old report\n');
+    chmodSync(out, 0o640);
+    // A second name for the old file: a write in place would change it too; a rename does not.
+    linkSync(out, join(dir, 'old-name.md'));
+    const before = statSync(out).ino;
+    const r = await runCli(['compliance', '--rbac', RBAC, MINI, '-o', 'markdown', '--out', out, '--now', '2026-03-03T00:00:00Z', '-q']);
+    expect(r.code).toBe(0);
+    expect(readFileSync(out, 'utf8')).toMatch(/^# /);
+    expect(readFileSync(join(dir, 'old-name.md'), 'utf8')).toBe('old report\n');
+    expect(statSync(out).ino).not.toBe(before);
+    expect(statSync(out).mode & 0o777).toBe(0o640);
+    noTemps(dir);
+  });
+
+  it('the same output twice gives the same bytes (rbac-gen --out-dir replaces its own files)', async () => {
+    const out = join(tmpDir(), 'rbac');
+    await runCli(['rbac-gen', MINI, '--out-dir', out, '-q']);
+    const first = readdirSync(out).map((f) => readFileSync(join(out, f), 'utf8'));
+    expect((await runCli(['rbac-gen', MINI, '--out-dir', out, '-q'])).code).toBe(0);
+    expect(readdirSync(out).map((f) => readFileSync(join(out, f), 'utf8'))).toEqual(first);
+    noTemps(out);
+  });
+});
+
+// Permission checks need a user the kernel checks: as root, the test drops to `nobody` (setpriv).
+const root = process.getuid?.() === 0;
+const setpriv = root && spawnSync('setpriv', ['--version']).status === 0;
+const canRun = (): boolean => {
+  if (root && !setpriv) return false;
+  // The checkout must be readable by that user (CI clones into a world-readable folder).
+  return runAs(['--version']).code === 0;
+};
+
+function runAs(args: string[]): { code: number; stderr: string } {
+  const cmd = root ? 'setpriv' : process.execPath;
+  const argv = root ? ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, 'bin/audit.js', ...args] : ['bin/audit.js', ...args];
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  return { code: r.status ?? -1, stderr: r.stderr };
+}
+
+function openDir(): string {
+  const d = tmpDir();
+  chmodSync(d, 0o755);
+  return d;
+}
+
+describe('a file the kernel refuses to read, even to root', () => {
+  // /proc/sys files are checked by their owner bits even for root: compact_memory is write-only.
+  const wo = '/proc/sys/vm/compact_memory';
+  it.runIf(existsSync(wo) && spawnSync(process.execPath, ['-e', `require('fs').readFileSync(${JSON.stringify(wo)})`]).status !== 0)('is an input error naming it', async () => {
+    const r = await runCli(['summary', wo]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`audit: error: ${wo}: cannot read (permission denied)\n  fix: check the permissions\n`);
+  });
+});
+
+describe.runIf(canRun())('permissions (as an unprivileged user)', () => {
+  it('an unreadable input file is an input error naming it, not an internal error', () => {
+    const d = openDir();
+    const log = join(d, 'audit.log');
+    writeFileSync(log, readFileSync(MINI));
+    chmodSync(log, 0o000);
+    const r = runAs(['summary', log]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`audit: error: ${log.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot read \\(permission denied\\)`));
+    expect(r.stderr).not.toMatch(/internal error/);
+  });
+
+  it('a folder that cannot be written is a usage error before reading', () => {
+    const d = openDir();
+    const ro = join(d, 'read-only');
+    mkdirSync(ro);
+    chmodSync(ro, 0o555);
+    writeFileSync(join(d, 'audit.log'), readFileSync(MINI));
+    chmodSync(join(d, 'audit.log'), 0o644);
+    for (const args of [
+      ['baseline', join(d, 'audit.log'), '-o', join(ro, 'b.json')],
+      ['rbac-gen', join(d, 'audit.log'), '--out-dir', join(ro, 'rbac')],
+    ]) {
+      const r = runAs(args);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/cannot write .*: permission denied \(EACCES\)/);
+    }
+    expect(existsSync(join(ro, 'rbac'))).toBe(false);
+  });
+});
