@@ -202,6 +202,8 @@ describe.skipIf(!CHROMIUM)('audit view in Chromium', () => {
       seen.push(await page.evaluate(() => document.activeElement?.getAttribute('role') ?? document.activeElement?.tagName ?? ''));
     }
     expect(seen).toContain('grid');
+    // The view switch is one tab stop before the table; the arrow keys choose the view.
+    expect(seen.filter((r) => r === 'radio')).toHaveLength(1);
     expect(seen.indexOf('radio')).toBeLessThan(seen.indexOf('grid'));
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('ArrowDown');
@@ -216,6 +218,10 @@ describe.skipIf(!CHROMIUM)('audit view in Chromium', () => {
     await page.locator('aside.detail').focus();
     await page.keyboard.press('Escape');
     expect(await page.locator('aside.detail').isVisible()).toBe(false);
+    await page.locator('[role=radio][aria-checked=true]').focus();
+    await page.keyboard.press('ArrowLeft');
+    await expect.poll(() => page.getAttribute('[data-view=commands]', 'aria-checked')).toBe('true');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-view'))).toBe('commands');
     await page.close();
   });
 
