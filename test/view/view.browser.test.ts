@@ -200,6 +200,7 @@ describe.skipIf(!CHROMIUM)('audit view in Chromium', () => {
     for (let i = 0; i < 200 && !seen.includes('grid'); i++) {
       await page.keyboard.press('Tab');
       seen.push(await page.evaluate(() => document.activeElement?.getAttribute('role') ?? document.activeElement?.tagName ?? ''));
+      if (i === 0) expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to the table');
     }
     expect(seen).toContain('grid');
     // The view switch is one tab stop before the table; the arrow keys choose the view.
@@ -215,6 +216,10 @@ describe.skipIf(!CHROMIUM)('audit view in Chromium', () => {
     const newest = (JSON.parse(await cli(['investigate', 'fixtures/sample', '-o', 'json', '--sort=-time', '--limit', '3'])) as { auditID: string }[])[2]!;
     expect(id).toBe(newest.auditID);
     expect(new URL(page.url()).hash).toMatch(/sel=r\d+/);
+    // The first Tab stop skips to the table.
+    await page.locator('button.skip').focus();
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('role'))).toBe('grid');
     await page.locator('aside.detail').focus();
     await page.keyboard.press('Escape');
     expect(await page.locator('aside.detail').isVisible()).toBe(false);
