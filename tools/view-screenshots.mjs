@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The README's screenshots of `audit view`, taken from a real run on the bundled sample:
-// docs/view-commands.png and docs/view-calls.png, 1280×800, in Debian's Chromium (playwright-core).
+// docs/view-commands.png, docs/view-calls.png and docs/view-detail.png, 1280×800, in Debian's
+// Chromium (playwright-core).
 // `npm run screenshots` after `npm run build`.
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -35,8 +36,10 @@ await shot('#view=commands&access=kubectl&only=humans', 'view-commands.png', asy
   const row = p.locator('.g-row[aria-level="1"]', { has: p.locator('.c0 .l2', { hasText: /^[2-9] calls$/ }) }).nth(1);
   await row.locator('.toggle').click();
 });
-// API calls: a person's requests on secrets, denied ones marked, one open in the detail pane.
-await shot('#view=calls&q=secrets&only=humans', 'view-calls.png', async (p) => {
+// API calls: a person's requests on secrets, the denied ones marked.
+await shot('#view=calls&q=secrets&only=humans', 'view-calls.png');
+// The detail pane: the full normalized record of a denied call, and the command it belongs to.
+await shot('#view=calls&q=secrets&only=humans', 'view-detail.png', async (p) => {
   await p.locator('.g-row.denied').first().click();
 });
 await browser.close();

@@ -26,6 +26,7 @@ export class Histogram {
   private bins: Bins | null = null;
   private last: { hist: Int32Array; denied: Int32Array; from: number | null; to: number | null; local: boolean } | null = null;
   private drag: { x0: number; x1: number } | null = null;
+  private w = 0;
 
   constructor(private readonly onRange: (from: number | null, to: number | null) => void) {
     this.plot = svg('svg', { class: 'hist-svg', role: 'img', height: HEIGHT + AXIS });
@@ -54,7 +55,15 @@ export class Histogram {
     this.plot.addEventListener('pointerdown', (e) => this.down(e));
     this.plot.addEventListener('pointermove', (e) => this.move(e));
     this.plot.addEventListener('pointerup', (e) => this.up(e));
-    new ResizeObserver(() => this.draw()).observe(this.el);
+    // The width comes from the observer, never from reading layout while drawing (that would force
+    // the browser to lay out the page in the middle of a filter update).
+    new ResizeObserver((entries) => {
+      const w = Math.round(entries[0]?.contentRect.width ?? 0);
+      if (w && w !== this.w) {
+        this.w = w;
+        this.draw();
+      }
+    }).observe(this.el.firstChild as HTMLElement);
   }
 
   render(bins: Bins, hist: Int32Array, denied: Int32Array, from: number | null, to: number | null, local: boolean): void {
@@ -67,7 +76,7 @@ export class Histogram {
   }
 
   private width(): number {
-    return Math.max(200, (this.el.firstChild as HTMLElement).clientWidth || 1000);
+    return Math.max(200, this.w || 1000);
   }
 
   private draw(): void {
