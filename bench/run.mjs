@@ -30,6 +30,11 @@ const SCENARIOS = [
   // The page keeps the newest 500,000 requests (--max-rows): bounded memory whatever the log's size.
   { name: 'view', args: (f) => ['view', f, '-q'] },
   { name: 'anomalies', args: (f) => ['anomalies', f, '--train-until', '2026-03-05', '-o', 'json', '-q'] },
+  // The same without detection rules: the difference is what the full rule set costs. Then the worst
+  // case, every request judged by every rule (no training period), with and without rules.
+  { name: 'anomalies --disable-rule *', args: (f) => ['anomalies', f, '--train-until', '2026-03-05', '--disable-rule', '*', '-o', 'json', '-q'] },
+  { name: 'anomalies (all judged)', args: (f) => ['anomalies', f, '-o', 'json', '-q'] },
+  { name: 'anomalies (all judged) --disable-rule *', args: (f) => ['anomalies', f, '--disable-rule', '*', '-o', 'json', '-q'] },
   // Output safety: every CSV cell goes through the escaping; SARIF cites lines, resolved after a split run.
   { name: 'export -o csv', args: (f) => ['export', f, '-o', 'csv', '-q'] },
   { name: 'drift -o sarif', args: (f) => ['drift', '--rbac', join(root, 'fixtures/sample-rbac'), f, '-q', '-o', 'sarif'] },
@@ -109,4 +114,9 @@ for (const label of new Set(rows.map((r) => r.size))) {
   const jq = rows.find((r) => r.size === label && r.scenario.startsWith('jq'));
   const inv = rows.find((r) => r.size === label && r.scenario === 'investigate');
   if (jq && inv) console.log(`${label}: investigate answers the jq question ${(Number(jq.secs) / Number(inv.secs)).toFixed(1)}× faster (${inv.secs} s vs ${jq.secs} s)`);
+  for (const name of ['anomalies', 'anomalies (all judged)']) {
+    const withRules = rows.find((r) => r.size === label && r.scenario === name);
+    const noRules = rows.find((r) => r.size === label && r.scenario === `${name} --disable-rule *`);
+    if (withRules && noRules) console.log(`${label}: the detection rules add ${(100 * (Number(withRules.secs) / Number(noRules.secs) - 1)).toFixed(0)}% to ${name} (${withRules.secs} s vs ${noRules.secs} s without rules)`);
+  }
 }

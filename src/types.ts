@@ -1,7 +1,7 @@
 // Shared types for the whole pipeline: ingest → normalize → filter → analyses → render.
 
 /** Who made a request, as Kubernetes authorization sees it. */
-export type SubjectKind = 'User' | 'ServiceAccount' | 'Node' | 'Anonymous' | 'System';
+export type SubjectKind = 'User' | 'ServiceAccount' | 'Node' | 'Anonymous' | 'System' | 'Unauthenticated';
 
 /** How a person or program reached the API server. */
 export type AccessMethod = 'kubectl' | 'browser' | 'controller' | 'automation' | 'other';
@@ -70,6 +70,8 @@ export interface AuditRecord {
    * it as evidence (SARIF). Not an exported field.
    */
   location: Loc;
+  /** The response body, when the audit level kept it (RequestResponse); not a flat field. */
+  responseObject?: unknown;
 }
 
 /** Where a value came from, for `file:line: reason` messages. */

@@ -177,5 +177,7 @@ export function normalizeEvent(e: Obj, cluster: string, provider: string): Audit
   };
   const body = e.requestObject;
   if (body !== null && typeof body === 'object') rec.requestObject = body;
+  const response = e.responseObject;
+  if (response !== null && typeof response === 'object') rec.responseObject = response;
   return rec;
 }

@@ -49,6 +49,7 @@ export function fromLogAnalytics(o: Obj): Obj {
     ['ObjectRef', 'objectRef', true],
     ['ResponseStatus', 'responseStatus', true],
     ['RequestObject', 'requestObject', true],
+    ['ResponseObject', 'responseObject', true],
     ['RequestReceivedTime', 'requestReceivedTimestamp', false],
     ['StageReceivedTime', 'stageTimestamp', false],
     ['Annotations', 'annotations', true],

@@ -14,6 +14,16 @@ export interface SarifRule {
   id: string;
   description: string;
   severity: Severity;
+  /** A readable name (defaults to the id). */
+  name?: string;
+  fullDescription?: string;
+  /** How to fix it (SARIF `help.text`). */
+  help?: string;
+  helpUri?: string;
+  /** Extra tags after security, kubernetes and rbac (e.g. external/mitre-attack/T1609). */
+  tags?: string[];
+  /** Extra rule properties (e.g. a Sigma rule's id, author and license). */
+  properties?: Record<string, unknown>;
 }
 
 /** Where a result points: a file (an audit log or an RBAC export) and, when known, where in it. */
@@ -87,10 +97,13 @@ export function renderSarif(tool: { name: string; version: string; uri: string }
             informationUri: tool.uri,
             rules: rules.map((r) => ({
               id: r.id,
-              name: r.id,
+              name: r.name ?? r.id,
               shortDescription: { text: r.description },
+              ...(r.fullDescription ? { fullDescription: { text: r.fullDescription } } : {}),
+              ...(r.help ? { help: { text: r.help } } : {}),
+              ...(r.helpUri ? { helpUri: r.helpUri } : {}),
               defaultConfiguration: { level: LEVEL[r.severity] },
-              properties: { 'security-severity': SECURITY_SEVERITY[r.severity], tags: ['security', 'kubernetes', 'rbac'] },
+              properties: { 'security-severity': SECURITY_SEVERITY[r.severity], tags: [...new Set(['security', 'kubernetes', 'rbac', ...(r.tags ?? [])])], ...(r.properties ?? {}) },
             })),
           },
         },
