@@ -37,6 +37,14 @@ beforeAll(async () => {
 });
 
 describe('the view reducer', () => {
+  it('carries where each request was read, for the detail pane', () => {
+    for (const i of [0, 1, 100, sample.length - 1]) {
+      const loc = rowAt(data.locations, i);
+      expect(loc).toEqual({ file: sample[i]!.location.file, line: sample[i]!.location.line, unit: sample[i]!.location.unit });
+      expect(loc.line).toBeGreaterThan(0);
+    }
+  });
+
   it('keeps every request in log order when under the cap', () => {
     expect(sampleReport.records.map((r) => r.auditID)).toEqual(sample.map((r) => r.auditID));
     expect(sampleReport.summary).toMatchObject({ calls: sample.length, matched: sample.length, leftOut: 0 });

@@ -215,6 +215,7 @@ describe.skipIf(!CHROMIUM)('audit view in Chromium', () => {
     const id = await page.locator('.d-id code').textContent();
     const newest = (JSON.parse(await cli(['investigate', 'fixtures/sample', '-o', 'json', '--sort=-time', '--limit', '3'])) as { auditID: string }[])[2]!;
     expect(id).toBe(newest.auditID);
+    expect(await page.locator('.d-loc').textContent()).toMatch(/^Read from fixtures\/sample\/audit[^,]*, line \d+$/);
     expect(new URL(page.url()).hash).toMatch(/sel=r\d+/);
     // The first Tab stop skips to the table.
     await page.locator('button.skip').focus();

@@ -189,10 +189,11 @@ export const view = {
     const k: Kept = { r, seq: s.seen++, t: Number.isFinite(r.timeMs) ? r.timeMs : -Infinity };
     const h = s.heap;
     if (h.length >= s.options.maxRows && !older(h[0]!, k)) return;
-    // The record is ours from here (the pipeline hands each one over once): drop its body, which the
-    // page neither shows nor exports, and share repeated strings, so that the kept rows take a
+    // The record is ours from here (the pipeline hands each one over once): drop its bodies, which
+    // the page neither shows nor exports, and share repeated strings, so that the kept rows take a
     // third of the memory.
     if (r.requestObject !== undefined) r.requestObject = undefined;
+    if (r.responseObject !== undefined) r.responseObject = undefined;
     intern(s, r);
     keep(s, k);
   },

@@ -16,6 +16,8 @@ export interface ViewPayload {
   input: InputAccounting;
   /** The records, RECORD_FIELDS in order. */
   records: EncodedTable;
+  /** Where each record was read: file, line, unit (as Loc; evidence shown in the detail pane). */
+  locations: EncodedTable;
   flags: number[];
   /** The commands: every field of `audit commands`' objects (startMs included), in their order. */
   commands: EncodedTable;
@@ -42,6 +44,7 @@ export function toPayload(r: ViewReport): ViewPayload {
     command: r.command,
     input: r.input,
     records: encodeTable(r.records, RECORD_FIELDS as readonly string[]),
+    locations: encodeTable(r.records.map((x) => x.location ?? { file: '', line: 0, unit: 'line' }), ['file', 'line', 'unit']),
     flags: r.flags,
     commands,
     commandFlags: r.commands.map((c) => c.flags),
@@ -55,6 +58,8 @@ export interface ViewData {
   command: string[];
   input: InputAccounting;
   records: Table;
+  /** file, line, unit of each record (where it was read). */
+  locations: Table;
   flags: Uint8Array;
   commands: Table;
   commandFlags: Uint8Array;
@@ -90,6 +95,7 @@ export function fromPayload(p: ViewPayload): ViewData {
     command: p.command,
     input: p.input,
     records,
+    locations: decodeTable(p.locations),
     flags: Uint8Array.from(p.flags),
     commands,
     commandFlags: Uint8Array.from(p.commandFlags),

@@ -53,6 +53,9 @@ export class DetailPane {
       h('p', { class: 'd-id' }, 'auditID ', h('code', { text: t.col['auditID'] ? textAt(t.col['auditID'], row) || '(none)' : '(none)' })),
       h('p', { class: 'd-when', text: `${formatTime(time, local)} ${zoneLabel(local, time)}${m ? ` · ${m}` : ''}` }),
     );
+    const loc = d.locations;
+    const file = loc.col['file'] ? textAt(loc.col['file'], row) : '';
+    if (file) this.body.append(h('p', { class: 'd-loc', text: `Read from ${file}, ${String(valueAt(loc.col['unit']!, row) ?? 'line')} ${String(valueAt(loc.col['line']!, row))}` }));
     const c = d.rowCommand[row]!;
     if (c >= 0) {
       const cmd = d.commands.col['command'] ? textAt(d.commands.col['command'], c) : '';
