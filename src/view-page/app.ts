@@ -30,6 +30,8 @@ export class App {
   private readonly hist: Histogram;
   private readonly detail: DetailPane;
   private readonly count: HTMLOutputElement;
+  /** Says which chosen facet values the current view has no column for (a verb in the Commands view). */
+  private readonly unused: HTMLElement;
   private readonly search: HTMLInputElement;
   private readonly only: HTMLInputElement[];
   private readonly viewBtns: Record<ViewKind, HTMLButtonElement>;
@@ -59,6 +61,7 @@ export class App {
       openCommand: (c) => this.set((s) => (s.sel = `c${c}`), false),
     });
     this.count = h('output', { class: 'count', attrs: { 'aria-live': 'polite', id: 'count' } });
+    this.unused = h('span', { class: 'unused', attrs: { role: 'status' } });
     this.search = h('input', { class: 'search', attrs: { type: 'search', placeholder: 'Search all columns (words must all appear)…', 'aria-label': 'Search', spellcheck: 'false' } });
     this.search.addEventListener('input', () => {
       clearTimeout(this.searchTimer);
@@ -133,6 +136,7 @@ export class App {
       this.search,
       ...ONLY.map((o, i) => h('label', { class: 'only' }, this.only[i]!, ` ${o.label}`)),
       h('button', { class: 'btn', text: 'Clear all filters', attrs: { type: 'button' }, on: { click: () => this.set((st) => ((st.filters = { facets: {}, q: '', from: null, to: null, require: 0 }), (this.search.value = ''))) } }),
+      this.unused,
     );
     const footer = h('footer', { class: 'foot', text: accountingLine(d.input) });
     const main = h('main', { class: 'main' }, this.facets.el, h('section', { class: 'table', attrs: { 'aria-label': 'Rows' } }, this.grid.el), this.detail.el);
@@ -198,6 +202,12 @@ export class App {
     if (document.activeElement !== this.search) this.search.value = s.filters.q;
     ONLY.forEach((o, i) => (this.only[i]!.checked = (s.filters.require & o.bit) !== 0));
     this.facets.render(ds, r.counts, s.filters.facets);
+    const ids = new Set(ds.facets.map((f) => f.id));
+    const other = this.ds[s.view === 'calls' ? 'commands' : 'calls'];
+    const unused = Object.keys(s.filters.facets).filter((k) => !ids.has(k) && (s.filters.facets[k]?.length ?? 0) > 0);
+    this.unused.textContent = unused.length
+      ? `Not applied in this view: ${unused.map((k) => other.facets.find((f) => f.id === k)?.label ?? k).join(', ')} (${s.view === 'calls' ? 'Commands' : 'API calls'} view only)`
+      : '';
     this.hist.render(ds.bins, r.hist, r.histDenied, s.filters.from, s.filters.to, s.local);
     this.renderGrid();
     this.renderDetail();

@@ -172,6 +172,14 @@ describe.skipIf(!CHROMIUM)('audit view in Chromium', () => {
     await page.locator('.g-row[aria-level="1"] .toggle').first().click();
     const calls = newest.length ? [...cmds].reverse()[0]!.auditIDs.length : 0;
     expect(await page.locator('.g-row[aria-level="2"]').count()).toBe(calls);
+    // A facet the view has no column for is kept, and the page says it is not applied.
+    expect(await page.locator('.unused').textContent()).toBe('');
+    await page.click('button[data-view=calls]');
+    await pick(page, 'verb', 'delete');
+    await page.click('button[data-view=commands]');
+    expect(await page.locator('.unused').textContent()).toBe('Not applied in this view: Verb (API calls view only)');
+    expect(await count(page)).toBe(cmds.length);
+    await page.click('text=Clear all filters');
     // A user filter means the same in both (a command's calls share its user): same CSV bytes.
     await pick(page, 'user', 'alice@example.com');
     expect(await download(page, 'csv')).toBe(await cli(['commands', 'fixtures/sample', '--user', 'alice@example.com', '-o', 'csv']));
