@@ -4,7 +4,7 @@
 import type { ViewData } from '../analyses/view/payload.js';
 import { accountingLine } from '../render/accounting.js';
 import { callsDataset, commandsDataset, type Dataset, type ViewKind } from './model.js';
-import { run, textMatch, type Result } from './engine.js';
+import { lowerCase, run, textSearch, type Result } from './engine.js';
 import { fromFragment, toFragment, ONLY, type PageState } from './state.js';
 import { exportRows, type ExportFormat } from './exporter.js';
 import { formatCount, plural, zoneLabel } from './format.js';
@@ -24,6 +24,8 @@ export class App {
   private readonly ds: Record<ViewKind, Dataset>;
   private readonly textCache: Record<ViewKind, { q: string; m: Uint8Array | null }> = { calls: { q: '', m: null }, commands: { q: '', m: null } };
   private result!: Result;
+  /** The view `result` is of (none before the first drawing). */
+  private resultView: ViewKind | null = null;
   private readonly tree: CommandTree;
   private readonly grid: Grid;
   private readonly facets: FacetPanel;
@@ -86,6 +88,16 @@ export class App {
     window.addEventListener('beforeprint', () => this.buildPrint());
     matchMedia('print').addEventListener('change', (e) => e.matches && this.buildPrint());
     this.refresh(true);
+    // Lower-case the searchable texts in the background, one column per task, so that the first
+    // search does not pay for it.
+    const cols = [...this.ds.calls.text, ...this.ds.commands.text];
+    const warm = (): void => {
+      const c = cols.shift();
+      if (!c) return;
+      lowerCase(c);
+      setTimeout(warm, 0);
+    };
+    setTimeout(warm, 0);
   }
 
   private layout(): void {
@@ -152,6 +164,49 @@ export class App {
     });
   }
 
+  /** The search under way: its view, query and steps. */
+  private searching: { view: ViewKind; q: string; it: Generator<void, Uint8Array | null>; start: number } | null = null;
+
+  /** Starts (or restarts) the free-text search of `q` in a view's dataset, in slices. */
+  private search$(view: ViewKind, q: string): void {
+    if (this.searching && this.searching.view === view && this.searching.q === q) return;
+    const job = { view, q, it: textSearch(this.ds[view], q), start: performance.now() };
+    this.searching = job;
+    this.count.textContent = 'searching…';
+    const step = (): void => {
+      if (this.searching !== job) return;
+      const t0 = performance.now();
+      for (;;) {
+        const r = job.it.next();
+        if (r.done) {
+          this.finishSearch(job, r.value);
+          return;
+        }
+        if (performance.now() - t0 > 30) break;
+      }
+      setTimeout(step, 0);
+    };
+    step();
+  }
+
+  private finishSearch(job: { view: ViewKind; q: string; start: number }, m: Uint8Array | null): void {
+    this.searching = null;
+    this.textCache[job.view] = { q: job.q, m };
+    performance.clearMeasures('kaudit:search');
+    performance.measure('kaudit:search', { start: job.start });
+    this.refresh(true);
+  }
+
+  /** Finishes a search under way at once (an export must see the rows the search selects). */
+  private completeSearch(): void {
+    const job = this.searching;
+    if (!job) return;
+    for (;;) {
+      const r = job.it.next();
+      if (r.done) return this.finishSearch(job, r.value);
+    }
+  }
+
   /** Applies the search box now if it changed (typing waits 150 ms; an export or a view switch does not). */
   private flushSearch(): void {
     clearTimeout(this.searchTimer);
@@ -170,14 +225,19 @@ export class App {
   private refresh(filter: boolean): void {
     const s = this.state;
     const ds = this.ds[s.view];
-    if (filter) {
-      performance.mark('kaudit:filter:start');
+    if (filter || this.resultView !== s.view) {
       const cache = this.textCache[s.view];
       if (cache.q !== s.filters.q) {
-        cache.m = textMatch(ds, s.filters.q);
-        cache.q = s.filters.q;
+        this.search$(s.view, s.filters.q);
+        // A new query on the rows shown runs in slices of at most ~30 ms and draws the page when it
+        // is done; the first drawing of a view cannot wait, so it finishes the search at once.
+        if (this.resultView === s.view) return;
+        this.completeSearch();
+        return;
       }
+      performance.mark('kaudit:filter:start');
       this.result = run(ds, s.filters, cache.m);
+      this.resultView = s.view;
       // The last filter run's time, for whoever measures the page (test/view/scale.browser.test.ts).
       performance.clearMeasures('kaudit:filter');
       performance.measure('kaudit:filter', 'kaudit:filter:start');
@@ -282,6 +342,7 @@ export class App {
 
   private export(format: ExportFormat): void {
     this.flushSearch();
+    this.completeSearch();
     const view = this.state.view;
     const parts = exportRows(this.data, view, format, this.result.mask);
     const blob = new Blob(parts, { type: format === 'csv' ? 'text/csv;charset=utf-8' : 'application/x-ndjson' });

@@ -37,15 +37,28 @@ export function terms(q: string): string[] {
   return q.toLowerCase().split(/\s+/).filter(Boolean);
 }
 
-/** 1 per row whose texts hold every term. Cost: one substring test per distinct text and term. */
-export function textMatch(ds: Dataset, q: string): Uint8Array | null {
+/** The column's texts in lower case (computed once). */
+export function lowerCase(col: Dataset['text'][number]): string[] {
+  return (col.lower ??= col.dict.map((s) => s.toLowerCase()));
+}
+
+/** Rows or texts handled between two pauses of textSearch. */
+const SLICE = 32768;
+
+/**
+ * The free-text search in slices: 1 per row whose texts hold every term (null: no term). Pauses
+ * (yields) every SLICE texts or rows, so that a caller can spread a search over several tasks and
+ * never hold the page for long. Cost: one substring test per distinct text and term.
+ */
+export function* textSearch(ds: Dataset, q: string): Generator<void, Uint8Array | null> {
   const ts = terms(q);
   if (ts.length === 0) return null;
   let pass: Uint8Array | null = null;
   for (const term of ts) {
     const hit = new Uint8Array(ds.n);
     for (const col of ds.text) {
-      const lower = (col.lower ??= col.dict.map((s) => s.toLowerCase()));
+      const lower = lowerCase(col);
+      yield;
       const m = new Uint8Array(lower.length);
       let any = false;
       for (let j = 0; j < lower.length; j++) {
@@ -53,15 +66,28 @@ export function textMatch(ds: Dataset, q: string): Uint8Array | null {
           m[j] = 1;
           any = true;
         }
+        if ((j + 1) % SLICE === 0) yield;
       }
       if (!any) continue;
       const codes = col.codes;
-      for (let i = 0; i < ds.n; i++) if (m[codes[i]!]) hit[i] = 1;
+      for (let i = 0; i < ds.n; i++) {
+        if (m[codes[i]!]) hit[i] = 1;
+        if ((i + 1) % (SLICE * 4) === 0) yield;
+      }
     }
     if (pass === null) pass = hit;
     else for (let i = 0; i < ds.n; i++) pass[i]! &= hit[i]!;
   }
   return pass;
+}
+
+/** textSearch in one go. */
+export function textMatch(ds: Dataset, q: string): Uint8Array | null {
+  const it = textSearch(ds, q);
+  for (;;) {
+    const r = it.next();
+    if (r.done) return r.value;
+  }
 }
 
 /** Which codes of each facet the filters allow (null: the facet is not filtered). */
