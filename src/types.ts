@@ -1,6 +1,11 @@
 // Shared types for the whole pipeline: ingest → normalize → filter → analyses → render.
 
-/** Who made a request, as Kubernetes authorization sees it. */
+/**
+ * Who made a request, as Kubernetes authorization sees it. `Unauthenticated`: the API server
+ * audited the request before any identity was established (failed authentication, 401, and other
+ * rejections ahead of authentication): the event's `user` is `{}` and the record's subject is ''.
+ * It is never `Anonymous` (system:anonymous is an identity the anonymous authenticator grants).
+ */
 export type SubjectKind = 'User' | 'ServiceAccount' | 'Node' | 'Anonymous' | 'System' | 'Unauthenticated';
 
 /** How a person or program reached the API server. */
@@ -63,6 +68,13 @@ export interface AuditRecord {
   /** The request body, when the audit level kept it (Request, RequestResponse); not a flat field. */
   requestObject?: unknown;
   /**
+   * True when an earlier request in the same input (within the collapse window) used the same
+   * auditID with a different identity (requestReceivedTimestamp, verb, requestURI or user): the
+   * API server takes the `Audit-ID` header from the client as is (filters/with_auditid.go), so a
+   * reused ID can try to hide a request behind another. Counted in InputAccounting.auditIDReuse.
+   */
+  auditIDReused: boolean;
+  /**
    * Where the kept event (the request's completing stage) was read: the input file and the line
    * (JSON lines, CloudWatch text, CSV) or item (JSON and YAML documents) in it. When the file was
    * read in byte ranges (--jobs), `offset` is where the range began and `line` counts from there
@@ -83,6 +95,8 @@ export interface Loc {
   unit: 'line' | 'item';
   /** When a file was read in byte ranges (--jobs): where this range began; lines count from there. */
   offset?: number;
+  /** 1-based index of a value inside the line (a wrapper's items, concatenated values). */
+  item?: number;
 }
 
 /** Per-input accounting, reported in every summary. */
@@ -100,11 +114,19 @@ export interface FileStats {
   providers: string[];
   /** SHA-256 of the input's bytes, when the command asked for it (compliance). */
   sha256?: string;
+  /** Values that are not audit events by design (CloudWatch control messages): counted, never rejected. */
+  ignored: number;
+  /** False when reading stopped before the input's end, or the input itself ended early (truncated). */
+  complete: boolean;
+  /** Why `complete` is false ('' when it is true). */
+  incomplete: string;
+  /** Set when this input was skipped because its content repeats an earlier input's: that input's path. */
+  duplicateOf?: string;
 }
 
 /**
  * The run-wide accounting. Invariants:
- *   lines = events + rejected + prefiltered
+ *   lines = events + rejected + prefiltered + ignored
  *   events = requests + duplicates
  *   requests = used + skipped
  */
@@ -119,6 +141,16 @@ export interface InputAccounting {
   rejected: number;
   used: number;
   skipped: number;
+  /** Values that are not audit events by design (CloudWatch control messages), with the reason. */
+  ignored: number;
+  /**
+   * Requests whose auditID an earlier, different request had already used (see
+   * AuditRecord.auditIDReused). Stages are one request only when auditID,
+   * requestReceivedTimestamp, verb, requestURI and user agree.
+   */
+  auditIDReuse: number;
+  /** True when every input was read to its end and none ended early (see FileStats.complete). */
+  complete: boolean;
 }
 
 /** A pure reducer over normalized records: the shape of every analysis. */

@@ -50,7 +50,7 @@ const IRREGULAR: Readonly<Record<string, string>> = {
 };
 
 export function singular(resource: string): string {
-  if (IRREGULAR[resource]) return IRREGULAR[resource];
+  if (Object.hasOwn(IRREGULAR, resource)) return IRREGULAR[resource]!;
   if (resource.endsWith('ies')) return `${resource.slice(0, -3)}y`;
   if (resource.endsWith('ses') && !resource.endsWith('sses')) return resource.slice(0, -1);
   if (resource.endsWith('s')) return resource.slice(0, -1);

@@ -52,7 +52,7 @@ describe('compliance on the drift fixture cluster, checked by hand', async () =>
   it('records the evaluation and digests of every input', () => {
     expect(rep.evaluation).toMatchObject({ generatedAt: '2026-03-04T00:00:00.000Z', kaudit: JSON.parse(readFileSync('package.json', 'utf8')).version, window: { from: '2026-03-02T10:01:00.000000Z', to: '2026-03-02T10:14:00.000000Z' }, period: null });
     const sha = (p: string): string => createHash('sha256').update(readFileSync(p)).digest('hex');
-    expect(rep.inputs.files).toEqual([{ path: 'fixtures/drift/audit.log', sha256: sha('fixtures/drift/audit.log'), format: 'jsonl', lines: 14, events: 14, rejected: 0 }]);
+    expect(rep.inputs.files).toEqual([{ path: 'fixtures/drift/audit.log', sha256: sha('fixtures/drift/audit.log'), format: 'jsonl', lines: 14, events: 14, rejected: 0, complete: true, incomplete: '' }]);
     expect(rep.inputs.rbac.files).toEqual([{ path: 'fixtures/drift/rbac.yaml', sha256: sha('fixtures/drift/rbac.yaml') }]);
     expect(rep.inputs.rbac.digest).toMatch(/^[0-9a-f]{64}$/);
   });

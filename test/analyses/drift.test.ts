@@ -193,10 +193,11 @@ describe('drift for CI', () => {
     expect(run.results.find((x: any) => x.ruleId === 'KAUDIT-S003').locations[0].physicalLocation.artifactLocation.uri).toBe(RBAC);
   });
 
-  it('JUnit: a test case per subject, failed ones carry the reasons', async () => {
+  it('JUnit: a test case for the input, one per subject, failed ones carry the reasons', async () => {
     const r = await runCli(['drift', '--rbac', RBAC, LOG, '-o', 'junit']);
-    expect(r.stdout.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="kaudit drift" tests="8" failures="5">')).toBe(true);
-    expect((r.stdout.match(/<testcase /g) ?? []).length).toBe(8);
+    expect(r.stdout.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="kaudit drift" tests="9" failures="5">')).toBe(true);
+    expect((r.stdout.match(/<testcase /g) ?? []).length).toBe(9);
+    expect(r.stdout).toMatch(/<testcase classname="kaudit.input" name="every input read to its end"\/>/);
     expect(r.stdout).toMatch(/<testcase classname="kaudit.drift.ServiceAccount" name="ci\/deployer">\n      <failure message="2 sensitive excess \(KAUDIT-S003, KAUDIT-S010\); score 33.3% is red \(&lt; 50%\)">/);
     expect(r.stdout).toMatch(/<testcase classname="kaudit.drift.ServiceAccount" name="apps\/reporter"\/>/);
   });

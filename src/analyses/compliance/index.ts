@@ -54,7 +54,7 @@ export interface ComplianceReport {
   kind: 'kaudit.compliance';
   version: 1;
   evaluation: { generatedAt: string; kaudit: string; window: { from: string | null; to: string | null }; period: { from: string; to: string } | null; frameworks: Framework[] };
-  inputs: { files: { path: string; sha256: string; format: string; lines: number; events: number; rejected: number }[]; accounting: Omit<InputAccounting, 'files'>; rbac: { files: { path: string; sha256: string }[]; digest: string; roles: number; bindings: number; missingRoles: string[] } };
+  inputs: { files: { path: string; sha256: string; format: string; lines: number; events: number; rejected: number; complete: boolean; incomplete: string }[]; accounting: Omit<InputAccounting, 'files'>; rbac: { files: { path: string; sha256: string }[]; digest: string; roles: number; bindings: number; missingRoles: string[] } };
   summary: {
     subjects: number;
     averageScore: number | null;
@@ -295,7 +295,7 @@ function assemble(s: ComplianceState, d: DriftReport, input: InputAccounting): C
     version: 1,
     evaluation: { generatedAt: o.generatedAt, kaudit: o.version, window: d.window, period: o.period ? { from: formatTime(o.period.fromMs), to: formatTime(o.period.toMs) } : null, frameworks: selected },
     inputs: {
-      files: input.files.map((f) => ({ path: f.path, sha256: f.sha256 ?? '', format: f.format, lines: f.lines, events: f.events, rejected: f.rejected })),
+      files: input.files.map((f) => ({ path: f.path, sha256: f.sha256 ?? '', format: f.format, lines: f.lines, events: f.events, rejected: f.rejected, complete: f.complete, incomplete: f.incomplete })),
       accounting,
       rbac: { files: o.rbacFiles, digest: o.rbacDigest, roles: d.rbac.roles, bindings: d.rbac.bindings, missingRoles: d.rbac.missingRoles },
     },

@@ -48,7 +48,7 @@ export function driftView(r: DriftReport): View {
         ['sensitive excess', s.sensitiveExcess],
         ['uncovered requests', s.uncoveredRequests],
         ['average score', s.averageScore === null ? '-' : `${s.averageScore}%`],
-        ...accountingRows(r.input).filter((row) => row[0] === 'used' || row[0] === 'rejected'),
+        ...accountingRows(r.input).filter((row) => row[0] === 'used' || row[0] === 'rejected' || row[0] === 'read to the end'),
       ],
     },
     {

@@ -126,7 +126,9 @@ export const rbacGen: Reducer<RbacGenState, RbacGenReport, RbacGenOptions> = {
 
   add(s, r) {
     const o = s.opts;
+    // No identity was established (failed authentication: `"user":{}`): nothing to grant to anyone.
     if (r.code === 401) return bumpLeft(s, 'unauthenticated (401)');
+    if (r.subjectKind === 'Unauthenticated') return bumpLeft(s, 'unauthenticated (no user)');
     if (o.excludeDenied && r.decision === 'forbid') return bumpLeft(s, 'denied (--exclude-denied)');
     if (!o.includeDiscovery && (r.resource === '' ? isPublicURL(r.nonResourceURL) : SELF_REVIEWS.has(`${r.apiGroup}/${r.resource}`))) {
       return bumpLeft(s, 'granted to everyone (discovery, health, self reviews)');
