@@ -84,6 +84,20 @@ export interface AuditRecord {
   location: Loc;
   /** The response body, when the audit level kept it (RequestResponse); not a flat field. */
   responseObject?: unknown;
+  /**
+   * The impersonator's own groups (the event's `user.groups`) when the request was impersonated; []
+   * otherwise. The impersonation checks (`impersonate` on users, groups, userextras, uids,
+   * serviceaccounts) are authorized with these groups, as `WithImpersonation` authorizes the requestor
+   * (k8s.io/apiserver pkg/endpoints/filters/impersonation.go). `groups` holds the impersonated user's.
+   */
+  impersonatorGroups: string[];
+  /** The impersonated user's UID (`impersonatedUser.uid`, from Impersonate-Uid); '' when none. */
+  impersonatedUID: string;
+  /**
+   * The impersonated user's extra attributes (`impersonatedUser.extra`, from Impersonate-Extra-KEY
+   * headers): key → values; {} when none. Each value was checked as `impersonate userextras/KEY`.
+   */
+  impersonatedExtra: Record<string, string[]>;
 }
 
 /** Where a value came from, for `file:line: reason` messages. */

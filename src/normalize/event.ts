@@ -43,6 +43,18 @@ class Fields {
 }
 
 export const EMPTY_STRINGS: string[] = [];
+/** The shared empty `impersonatedExtra` (never mutated). */
+export const EMPTY_EXTRA: Record<string, string[]> = Object.freeze({}) as Record<string, string[]>;
+
+/** `user.extra`-shaped map (key → string values), keys sorted; a malformed value is a field error. */
+function extraFrom(f: Fields, o: Obj | null): Record<string, string[]> {
+  if (!o) return EMPTY_EXTRA;
+  const keys = Object.keys(o).sort();
+  if (keys.length === 0) return EMPTY_EXTRA;
+  const out: Record<string, string[]> = {};
+  for (const k of keys) out[k] = f.strings(o, k, `impersonatedUser.extra.${k}`);
+  return out;
+}
 
 /** The location of a record before the pipeline sets it (records built outside the pipeline keep it). */
 export const NO_LOCATION: Loc = Object.freeze({ file: '', line: 0, unit: 'line' as const });
@@ -109,12 +121,18 @@ export function normalizeEvent(e: Obj, cluster: string, provider: string): Audit
   const imp = f.obj(e, 'impersonatedUser', 'impersonatedUser');
   let subject = username;
   let impersonator = '';
+  let impersonatorGroups = EMPTY_STRINGS;
+  let impersonatedUID = '';
+  let impersonatedExtra: Record<string, string[]> = EMPTY_EXTRA;
   if (imp) {
     const iu = f.str(imp, 'username', 'impersonatedUser.username');
     if (iu) {
       subject = iu;
       impersonator = username;
+      impersonatorGroups = groups.length ? groups : EMPTY_STRINGS;
       groups = f.strings(imp, 'groups', 'impersonatedUser.groups');
+      impersonatedUID = f.str(imp, 'uid', 'impersonatedUser.uid');
+      impersonatedExtra = extraFrom(f, f.obj(imp, 'extra', 'impersonatedUser.extra'));
     }
   }
   const sourceIPs = f.strings(e, 'sourceIPs', 'sourceIPs');
@@ -198,6 +216,9 @@ export function normalizeEvent(e: Obj, cluster: string, provider: string): Audit
     provider,
     auditIDReused: false,
     location: NO_LOCATION,
+    impersonatorGroups,
+    impersonatedUID,
+    impersonatedExtra,
   };
   const body = e.requestObject;
   if (body !== null && typeof body === 'object') rec.requestObject = body;

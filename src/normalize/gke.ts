@@ -3,7 +3,7 @@ import type { AuditRecord } from '../types.js';
 import { classifySubject } from './subject.js';
 import { parseUserAgent, accessMethodFor } from './useragent.js';
 import { parseTimeMs } from './time.js';
-import { decisionFrom, EMPTY_STRINGS, NO_LOCATION } from './event.js';
+import { decisionFrom, EMPTY_EXTRA, EMPTY_STRINGS, NO_LOCATION } from './event.js';
 
 type Obj = Record<string, unknown>;
 
@@ -173,5 +173,9 @@ export function normalizeGke(entry: Obj, cluster: string): AuditRecord | string 
     provider: 'gke',
     auditIDReused: false,
     location: NO_LOCATION,
+    // Cloud Audit Logs carry neither the user's groups nor impersonation headers.
+    impersonatorGroups: EMPTY_STRINGS,
+    impersonatedUID: '',
+    impersonatedExtra: EMPTY_EXTRA,
   };
 }

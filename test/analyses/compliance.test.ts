@@ -127,3 +127,16 @@ describe('compliance options and formats', () => {
     }
   });
 });
+
+describe('compliance judges RBAC through the drift authorizer, request by request', () => {
+  it('KC-02 counts an impersonation authorized by the impersonator being in system:masters (audit2rbac-style log)', async () => {
+    const dir = writeFiles(tmpDir(), {
+      'a.log': jsonl([event({ auditID: 'm1', user: { username: 'admin', groups: ['system:masters', 'system:authenticated'] }, impersonatedUser: { username: 'bob', groups: ['system:authenticated'] } })]),
+      'rbac.yaml': 'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: r}\nrules: []\n',
+    });
+    const rep = await report([join(dir, 'a.log'), '--rbac', join(dir, 'rbac.yaml')]);
+    const kc02 = rep.checks.find((c: any) => c.id === 'KC-02');
+    expect(kc02.status).toBe('fail');
+    expect(kc02.evidence.subjects).toEqual(['User admin']);
+  });
+});

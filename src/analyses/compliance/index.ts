@@ -3,6 +3,7 @@
 // use, then evaluates the checks of src/rules/compliance.ts.
 import type { AuditRecord, FinishContext, InputAccounting, Reducer } from '../../types.js';
 import { drift, type DriftOptions, type DriftState } from '../drift/index.js';
+import { classifySubject } from '../../normalize/subject.js';
 import { describeRule, grantedSensitive, type DriftReport, type GrantSource, type SubjectDrift } from '../drift/evaluate.js';
 import type { PolicyRule } from '../../types.js';
 import { sourceLabel, subjectName } from '../drift/view.js';
@@ -93,6 +94,8 @@ export const compliance: Reducer<ComplianceState, ComplianceReport, ComplianceOp
       s.hours.set(h, (s.hours.get(h) ?? 0) + 1);
     }
     if (r.groups.includes('system:masters') && r.subjectKind === 'User') note(s.masters, r.subject, r);
+    // Impersonating is authorized with the impersonator's own groups: system:masters there is a use too.
+    else if (r.impersonator !== '' && r.impersonatorGroups.includes('system:masters') && classifySubject(r.impersonator).kind === 'User') note(s.masters, r.impersonator, r);
     if (r.subjectKind === 'ServiceAccount' && r.subjectName === 'default') note(s.defaultSA, r.subject, r);
   },
   merge(a, b) {

@@ -5,7 +5,7 @@
 import type { AuditRecord } from '../../types.js';
 import { classifySubject } from '../../normalize/subject.js';
 import { parseUserAgent, accessMethodFor } from '../../normalize/useragent.js';
-import { decisionFrom } from '../../normalize/event.js';
+import { decisionFrom, EMPTY_EXTRA, EMPTY_STRINGS } from '../../normalize/event.js';
 import { normalizeValue, Ignored } from '../../normalize/index.js';
 import { parseTimeMs } from '../../normalize/time.js';
 import { DetectionEngine } from './engine.js';
@@ -57,6 +57,9 @@ export function exampleRecord(p: Record<string, unknown>, i: number): AuditRecor
     provider: 'k8s',
     auditIDReused: false,
     location: { file: 'example', line: i + 1, unit: 'item' },
+    impersonatorGroups: EMPTY_STRINGS,
+    impersonatedUID: '',
+    impersonatedExtra: EMPTY_EXTRA,
   };
   for (const [k, v] of Object.entries(p)) (rec as unknown as Record<string, unknown>)[k] = v;
   if (typeof p.time === 'string' && p.timeMs === undefined) rec.timeMs = parseTimeMs(p.time);
