@@ -13,6 +13,8 @@ import { StageCollapser, AuditIDReuse, DEFAULT_COLLAPSE, type CollapseOptions, t
 import type { Predicate } from './filter/index.js';
 import { InputError, StrictError, asInternal } from './util/errors.js';
 import { faultCounter } from './util/fault.js';
+import { recordReorder, type ReorderOptions, type ReorderStats } from './order/reorder.js';
+import { sortSourcesByTime } from './order/sources.js';
 
 export interface PipelineOptions {
   sources: Source[];
@@ -35,6 +37,12 @@ export interface PipelineOptions {
   collapse?: CollapseOptions;
   /** A worker's share of a split run: requests still waiting for their completion are handed back, not emitted. */
   partial?: boolean;
+  /**
+   * Time order: read the inputs oldest first (sortSourcesByTime) and hand records to `onRecord` by
+   * requestReceivedTimestamp within a bounded window (TimeReorder). `stats` is set when the run
+   * ends: how many records came too late for the window and were passed on out of order.
+   */
+  timeOrder?: { reorder: ReorderOptions; stats?: ReorderStats };
 }
 
 export type { PartialResult };
@@ -65,6 +73,8 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
   const readOpts: ReadOptions = { ...DEFAULT_READ_OPTIONS, ...o.read };
   const component = o.component ?? 'reducer';
   let onRecord = o.onRecord;
+  const reorder = o.timeOrder ? recordReorder(o.onRecord, o.timeOrder.reorder) : null;
+  if (reorder) onRecord = (r: AuditRecord) => reorder.add(r);
   const fault = faultCounter(o.partial ? 'worker' : 'reducer');
   if (fault) {
     const inner = onRecord;
@@ -92,11 +102,13 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
     o.partial === true,
   );
 
+  const sources = reorder ? await sortSourcesByTime(o.sources, readOpts) : o.sources;
+
   let baseBytes = 0;
   /** The last input position handed to kaudit's code. */
   let at: Loc | null = null;
-  for (let i = 0; i < o.sources.length; i++) {
-    const src = o.sources[i]!;
+  for (let i = 0; i < sources.length; i++) {
+    const src = sources[i]!;
     o.onFile?.(src, i);
     const stats = emptyFileStats(src.path);
     acc.files.push(stats);
@@ -198,6 +210,11 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
   try {
     if (o.partial) partial = { ...collapser.leftovers(), firstIds: reuse.firstIds() };
     else collapser.flush();
+    if (reorder && o.timeOrder) {
+      stage = component;
+      reorder.flush();
+      o.timeOrder.stats = reorder.stats;
+    }
   } catch (e) {
     throw asInternal(e, stage, 'the end of the input (requests still open when it ended)');
   }

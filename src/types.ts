@@ -98,6 +98,14 @@ export interface AuditRecord {
    * headers): key → values; {} when none. Each value was checked as `impersonate userextras/KEY`.
    */
   impersonatedExtra: Record<string, string[]>;
+  /**
+   * Long-running requests (watch, exec, attach, port-forward, logs -f): ms from requestReceivedTimestamp
+   * to the ResponseStarted stage's stageTimestamp, i.e. until the response started streaming, when that
+   * stage was logged; null otherwise. When the kept stage is ResponseStarted, it equals durationMs.
+   * (Audit stages: k8s.io/apiserver/pkg/apis/audit, Stage; ResponseStarted is sent for long-running
+   * requests only.)
+   */
+  responseStartedMs: number | null;
 }
 
 /** Where a value came from, for `file:line: reason` messages. */

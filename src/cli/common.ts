@@ -4,6 +4,7 @@ import type { AuditRecord, InputAccounting, Reducer } from '../types.js';
 import type { IO } from './io.js';
 import { UsageError } from '../util/errors.js';
 import type { FilterOptions } from '../filter/index.js';
+import type { PipelineOptions } from '../pipeline.js';
 import { FORMAT_CHOICES, type FormatChoice } from '../ingest/detect.js';
 
 export interface InputOptions {
@@ -150,8 +151,10 @@ export async function runInputs(
   more: FilterOptions[] = [],
   /** Hash each input (compliance evidence). */
   hash = false,
+  /** Records in time order across the inputs (see PipelineOptions.timeOrder); its stats are filled in. */
+  timeOrder?: PipelineOptions['timeOrder'],
 ): Promise<InputAccounting> {
-  return (await run(io, inputs, opts, onRecord, more, hash, null)).accounting;
+  return (await run(io, inputs, opts, onRecord, more, hash, null, timeOrder)).accounting;
 }
 
 /**
@@ -171,6 +174,7 @@ async function run<S>(
   more: FilterOptions[],
   hash: boolean,
   job: ParallelJob<S> | null,
+  timeOrder?: PipelineOptions['timeOrder'],
 ): Promise<{ accounting: InputAccounting; state?: S }> {
   const [{ expandInputs }, { compileFilterSets }, { runPipeline }, { makeProgress }, { RejectReporter }, { visible }] = await Promise.all([
     import('../ingest/sources.js'),
@@ -206,7 +210,7 @@ async function run<S>(
     ...(opts.format ? { format: opts.format as FormatChoice } : {}),
   };
   try {
-    if (job && !hash && !sources.some((s) => s.path === '-')) {
+    if (job && !hash && !timeOrder && !sources.some((s) => s.path === '-')) {
       const jobs = await resolveJobs(opts.jobs);
       const { minRange } = await import('../parallel/plan.js');
       if (jobs > 1 && total >= 2 * minRange()) {
@@ -239,6 +243,7 @@ async function run<S>(
       filter,
       strict: opts.strict,
       onRecord,
+      ...(timeOrder ? { timeOrder } : {}),
       onReject: reporter.reject,
       onProgress: (b, e) => progress.update(b, e),
       read: {

@@ -12,6 +12,7 @@ interface Opts extends InputOptions, FilterFlags, ClientFlags {
   out?: string;
   maxRows?: number;
   gap: string;
+  orderWindow: string;
 }
 
 export function register(program: Command, io: IO, setExit: (code: number) => void): void {
@@ -26,6 +27,7 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
   addClientFilterOptions(cmd);
   cmd
     .option('--gap <duration>', "a client's calls further apart than this belong to different commands (as audit commands)", '2s')
+    .option('--order-window <duration>', 'calls logged up to this late are put back in time order before folding (as audit commands)', '30m')
     .option('--max-rows <n>', 'keep at most N requests, the newest; the page says how many were left out (default 500000)', intOption('--max-rows'))
     .option('--out <file>', 'write the page to FILE (required when stdout is a terminal)')
     .addOption(new Option('-o, --output <format>', 'html, or json for the report behind the page').choices(VIEW_FORMATS as unknown as string[]).default('html'))
@@ -40,6 +42,7 @@ Examples:
     .action(async (inputs: string[], opts: Opts) => {
       const [{ view, DEFAULT_VIEW, DEFAULT_MAX_ROWS }, { parseDurationMs }, { visible }] = await Promise.all([import('../analyses/view/index.js'), import('../util/duration.js'), import('../render/sanitize.js')]);
       const gapMs = parseDurationMs('--gap', opts.gap);
+      const windowMs = parseDurationMs('--order-window', opts.orderWindow);
       if (!opts.out && opts.output === 'html' && io.stdout.isTTY) throw new UsageError('the page is a large HTML file and stdout is a terminal', 'pass --out trail.html (or redirect stdout to a file)');
       // The destination is checked before anything is read (src/cli/outfile.ts).
       const { prepareOutputFile } = await import('./outfile.js');
@@ -47,7 +50,7 @@ Examples:
       // The page's script is read before the logs, so that a missing build fails fast.
       const html = opts.output === 'html' ? await import('../analyses/view/html.js') : null;
       const assets = html?.loadPageAssets();
-      const state = view.init({ ...DEFAULT_VIEW, maxRows: opts.maxRows ?? DEFAULT_MAX_ROWS, fold: { ...DEFAULT_VIEW.fold, gapMs } });
+      const state = view.init({ ...DEFAULT_VIEW, maxRows: opts.maxRows ?? DEFAULT_MAX_ROWS, fold: { ...DEFAULT_VIEW.fold, gapMs }, reorder: { ...DEFAULT_VIEW.reorder, windowMs } });
       const input = await runInputs(io, inputs, { ...opts, outputs: out ? [out] : [] }, (r) => view.add(state, r), [clientFilters(opts)]);
       const report = view.finish(state, { input, command: ['audit', ...((program as Command & { rawArgs?: string[] }).rawArgs ?? ['view'])] });
       let text: string;

@@ -220,7 +220,11 @@ export class StageCollapser {
       this.track?.firstSeen.push(requestHash(id, ih >= 0 ? ih : (ih = identityHash(r))));
     }
     if (FINAL_STAGES.has(r.stage) || r.stage === '') {
-      if (prev !== undefined) this.drop(key, id);
+      if (prev !== undefined) {
+        // The ResponseStarted stage told when a long-running response began to stream: keep that.
+        if (r.responseStartedMs === null && prev.rec.responseStartedMs !== null) r.responseStartedMs = prev.rec.responseStartedMs;
+        this.drop(key, id);
+      }
       if (ih < 0) ih = identityHash(r);
       this.complete(id, ih);
       this.emit(r, ih);

@@ -219,6 +219,7 @@ export function normalizeEvent(e: Obj, cluster: string, provider: string): Audit
     impersonatorGroups,
     impersonatedUID,
     impersonatedExtra,
+    responseStartedMs: stage === 'ResponseStarted' ? durationMs : null,
   };
   const body = e.requestObject;
   if (body !== null && typeof body === 'object') rec.requestObject = body;

@@ -177,5 +177,6 @@ export function normalizeGke(entry: Obj, cluster: string): AuditRecord | string 
     impersonatorGroups: EMPTY_STRINGS,
     impersonatedUID: '',
     impersonatedExtra: EMPTY_EXTRA,
+    responseStartedMs: null,
   };
 }

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { collect, runCli, tmpDir, writeFiles, event, jsonl } from '../helpers.js';
 import { view, DEFAULT_VIEW, rowFlags, byPerson, FLAG, type ViewReport } from '../../src/analyses/view/index.js';
 import { encodeTable, decodeTable, rowAt } from '../../src/analyses/view/columns.js';
@@ -98,6 +99,19 @@ describe('the view reducer', () => {
       expect(c.rows.map((i) => sampleReport.records[i]!.auditID)).toEqual(c.auditIDs);
       expect(c.rows.every((i) => sampleReport.records[i]!.subject === c.user)).toBe(true);
     }
+  });
+
+  it.each([
+    ['day1 then day2', ['day1.jsonl', 'day2.jsonl']],
+    ['day2 then day1 (a file given before an older one)', ['day2.jsonl', 'day1.jsonl']],
+  ])('folds in the time order audit commands folds in: %s', async (_name, files) => {
+    const dir = join('..', 'shared', 'cases', 'commands-input-order');
+    if (!existsSync(dir)) return;
+    const args = files.map((f) => join(dir, f));
+    const cli = JSON.parse((await runCli(['commands', ...args, '-o', 'json', '-q'])).stdout) as { commands: Record<string, unknown>[] };
+    const rep = JSON.parse((await runCli(['view', ...args, '-o', 'json', '-q'])).stdout) as ViewReport;
+    expect(rep.commands.map(({ startMs: _s, rows: _r, flags: _f, ...rest }) => rest)).toEqual(cli.commands);
+    expect(cli.commands.length).toBeGreaterThan(0);
   });
 
   it('folds requests without an auditID, and repeated auditIDs, to the right rows', () => {

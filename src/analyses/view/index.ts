@@ -8,6 +8,7 @@ import { CommandFolder, DEFAULT_FOLD, type CommandRecord, type FoldOptions } fro
 import { WRITE_VERBS } from '../../rules/verbs.js';
 import { classifySubject } from '../../normalize/subject.js';
 import { FLAG } from './flags.js';
+import { TimeReorder, DEFAULT_REORDER, type ReorderOptions } from '../../order/reorder.js';
 
 /** Rows the page keeps unless `--max-rows` says otherwise. */
 export const DEFAULT_MAX_ROWS = 500_000;
@@ -39,9 +40,11 @@ export interface ViewOptions {
   maxRows: number;
   /** Folding, as `audit commands` (--gap). */
   fold: FoldOptions;
+  /** The time order the folder gets its calls in, as `audit commands` (--order-window). */
+  reorder: ReorderOptions;
 }
 
-export const DEFAULT_VIEW: ViewOptions = { maxRows: DEFAULT_MAX_ROWS, fold: { ...DEFAULT_FOLD, keepCalls: false } };
+export const DEFAULT_VIEW: ViewOptions = { maxRows: DEFAULT_MAX_ROWS, fold: { ...DEFAULT_FOLD, keepCalls: false }, reorder: DEFAULT_REORDER };
 
 interface Kept {
   r: AuditRecord;
@@ -206,7 +209,7 @@ export const view = {
     const kept = [...s.heap].sort((x, y) => x.seq - y.seq);
     const records = kept.map((k) => k.r);
     const flags = records.map(rowFlags);
-    const commands = foldRows(kept, flags, s.options.fold);
+    const commands = foldRows(kept, flags, s.options.fold, s.options.reorder);
     let denied = 0;
     let failed = 0;
     for (const f of flags) {
@@ -238,13 +241,14 @@ export const view = {
 } satisfies Reducer<ViewState, ViewReport, ViewOptions>;
 
 /**
- * Folds the kept rows into commands, fed in log order as `audit commands` feeds its folder (so the
- * commands are the same, late long-running calls included), and finds the rows of each command's calls. A command names its calls by auditID; a row whose (cluster, auditID) does not
- * name it alone (no auditID, or a request repeated across inputs) gets a private stand-in during the
- * fold: the auditID, a NUL and the row index. It sorts where the auditID sorts, and in row order
- * among its equals, so the folding is unchanged; the command gets the real auditID back.
+ * Folds the kept rows into commands as `audit commands` does: the rows (in log order) pass the same
+ * bounded time reorder (src/order/reorder.ts) into the same CommandFolder, so the commands are the
+ * same, late long-running calls included. A command names its calls by auditID; a row whose
+ * (cluster, auditID) does not name it alone (no auditID, or a reused one) gets a private stand-in
+ * during the fold: the auditID, a NUL and the row index. It sorts where the auditID sorts, and in
+ * row order among its equals, so the folding is unchanged; the command gets the real auditID back.
  */
-function foldRows(kept: Kept[], flags: number[], fold: FoldOptions): ViewCommand[] {
+function foldRows(kept: Kept[], flags: number[], fold: FoldOptions, reorder: ReorderOptions): ViewCommand[] {
   const rowOf = new Map<string, number>();
   const real = new Map<string, string>();
   const out: ViewCommand[] = [];
@@ -264,6 +268,7 @@ function foldRows(kept: Kept[], flags: number[], fold: FoldOptions): ViewCommand
     f |= flags[rows[0]!]! & FLAG.human;
     out.push(Object.assign(c, { rows, flags: f }));
   }, { ...fold, keepCalls: false });
+  const order = new TimeReorder<AuditRecord>((r) => folder.add(r), (r) => r.timeMs, reorder);
   for (let i = 0; i < kept.length; i++) {
     let r = kept[i]!.r;
     let key = `${r.cluster}\u0000${r.auditID}`;
@@ -275,8 +280,9 @@ function foldRows(kept: Kept[], flags: number[], fold: FoldOptions): ViewCommand
       key = `${r.cluster}\u0000${id}`;
     }
     rowOf.set(key, i);
-    folder.add(r);
+    order.add(r);
   }
+  order.flush();
   folder.flush();
   return out;
 }

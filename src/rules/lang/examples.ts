@@ -60,6 +60,7 @@ export function exampleRecord(p: Record<string, unknown>, i: number): AuditRecor
     impersonatorGroups: EMPTY_STRINGS,
     impersonatedUID: '',
     impersonatedExtra: EMPTY_EXTRA,
+    responseStartedMs: null,
   };
   for (const [k, v] of Object.entries(p)) (rec as unknown as Record<string, unknown>)[k] = v;
   if (typeof p.time === 'string' && p.timeMs === undefined) rec.timeMs = parseTimeMs(p.time);
