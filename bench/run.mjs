@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npm run bench [-- --size 1G,3G] [-- --only summary]`
+// `npm run bench [-- --size 1G,3G] [-- --only summary]`; `--only follow` runs audit follow's
+// scenarios alone (bench/follow.mjs: --follow-mb, --follow-seconds, --follow-rate).
 // Generates logs with the project's generator (cached in .bench-cache/), then times each scenario
 // end to end as a whole process and reports MB/s, events/s and peak RSS (VmHWM from /proc).
 import { spawn } from 'node:child_process';
@@ -11,7 +12,17 @@ import { cpus, totalmem } from 'node:os';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cache = join(root, '.bench-cache');
-const { values } = parseArgs({ options: { size: { type: 'string', default: '1G' }, only: { type: 'string' }, runs: { type: 'string', default: '1' } } });
+const { values } = parseArgs({
+  options: {
+    size: { type: 'string', default: '1G' },
+    only: { type: 'string' },
+    runs: { type: 'string', default: '1' },
+    'follow-mb': { type: 'string', default: '100' },
+    'follow-seconds': { type: 'string', default: '20' },
+    'follow-rate': { type: 'string', default: '5000' },
+  },
+});
+const only = values.only?.split(',');
 
 const SIZES = { '1G': 1e9, '3G': 3e9, '5G': 5e9, '200M': 2e8, '20M': 2e7 };
 
@@ -133,10 +144,10 @@ function hasCommand(cmd) {
 }
 
 const rows = [];
-for (const label of values.size.split(',')) {
+for (const label of only?.every((o) => o === 'follow') ? [] : values.size.split(',')) {
   const ds = await dataset(label.trim());
   for (const s of SCENARIOS) {
-    if (values.only && !values.only.split(',').includes(s.name)) continue;
+    if (only && !only.includes(s.name)) continue;
     if (s.cmd && !hasCommand(s.cmd)) {
       process.stderr.write(`${label} ${s.name}: skipped (${s.cmd} is not installed)\n`);
       continue;
@@ -154,7 +165,7 @@ for (const label of values.size.split(',')) {
 }
 const cols = Object.keys(rows[0] ?? {});
 console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
-console.log(`| ${cols.join(' | ')} |\n|${cols.map(() => '---').join('|')}|`);
+if (rows.length) console.log(`| ${cols.join(' | ')} |\n|${cols.map(() => '---').join('|')}|`);
 for (const r of rows) console.log(`| ${cols.map((c) => r[c]).join(' | ')} |`);
 for (const label of new Set(rows.map((r) => r.size))) {
   const jq = rows.find((r) => r.size === label && r.scenario.startsWith('jq'));
@@ -165,4 +176,11 @@ for (const label of new Set(rows.map((r) => r.size))) {
     const noRules = rows.find((r) => r.size === label && r.scenario === `${name} --disable-rule *`);
     if (withRules && noRules) console.log(`${label}: the detection rules add ${(100 * (Number(withRules.secs) / Number(noRules.secs) - 1)).toFixed(0)}% to ${name} (${withRules.secs} s vs ${noRules.secs} s without rules)`);
   }
+}
+
+// audit follow: sustained forwarding rate to local receivers and rsyslog, lag at a steady rate.
+if (!only || only.includes('follow')) {
+  const { followBench, printRows } = await import('./follow.mjs');
+  console.log(`\naudit follow (${values['follow-mb']} MB log; lag at ${values['follow-rate']} events/s for ${values['follow-seconds']} s):`);
+  printRows(await followBench({ mb: Number(values['follow-mb']), seconds: Number(values['follow-seconds']), rate: Number(values['follow-rate']) }));
 }

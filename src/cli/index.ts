@@ -29,6 +29,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'drift', summary: 'granted minus used, per subject: unused and sensitive grants, scores, CI gates', load: () => import('./drift.js') },
   { name: 'compliance', summary: 'a scored, evidence-carrying least-privilege report (HTML, Markdown, JSON, CSV)', load: () => import('./compliance.js') },
   { name: 'export', summary: 'normalized records after the filters, as CSV, JSON lines or JSON', load: () => import('./export.js') },
+  { name: 'follow', summary: 'tail live audit logs and forward them to a SIEM, with checkpoints and nothing lost', load: () => import('./follow.js') },
 ];
 
 export const VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;

@@ -322,6 +322,14 @@ export class StageCollapser {
     };
   }
 
+  /**
+   * The requests still waiting for their completing stage, oldest first, left in place: what a
+   * checkpoint of `audit follow` saves so that a restart can `add` them back before reading on.
+   */
+  waiting(): AuditRecord[] {
+    return [...this.pending.values()].sort((a, b) => a.seq - b.seq).map((p) => p.rec);
+  }
+
   /** Emits every request still waiting for its completion, oldest first. */
   flush(): void {
     for (const p of [...this.pending.values()].sort((a, b) => a.seq - b.seq)) {
