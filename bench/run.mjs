@@ -33,6 +33,8 @@ const SCENARIOS = [
   // The same question asked of jq, the tool people reach for first (skipped when jq is absent).
   { name: 'jq (same filter)', cmd: 'jq', args: (f) => ['-c', 'select(.user.username == "alice@example.com" and .verb == "delete")', f] },
   { name: 'commands', args: (f) => ['commands', f, '-o', 'csv', '-q'] },
+  // The page keeps the newest 500,000 requests (--max-rows): bounded memory whatever the log's size.
+  { name: 'view', args: (f) => ['view', f, '-q'] },
   // gzip is read member by member (src/ingest/gunzip.ts); zcat alone is the floor.
   { name: 'summary (gzip) --jobs 1', gzip: true, args: (f) => ['summary', f, '-o', 'json', '-q', '--jobs', '1'] },
   { name: 'zcat (decompress only)', gzip: true, cmd: 'zcat', args: (f) => [f] },

@@ -155,6 +155,25 @@ export function addFilterOptions(cmd: Command): Command {
     .option('--denied', 'only requests the authorizer denied');
 }
 
+/** The client filters of commands and view (a command's calls share their client): --client, --access-method, --source-ip. */
+export interface ClientFlags {
+  client: string[];
+  accessMethod: string[];
+  sourceIp: string[];
+}
+
+export function addClientFilterOptions(cmd: Command): Command {
+  return cmd
+    .option('--client <name>', 'only this client (kubectl, browser, helm, a controller…; glob; repeatable)', collect, [])
+    .option('--access-method <m>', 'kubectl, browser, controller, automation, other (repeatable)', collect, [])
+    .option('--source-ip <ip>', 'source address or CIDR block (repeatable)', collect, []);
+}
+
+/** The filter set of the client flags, for runInputs' `more`. */
+export function clientFilters(o: ClientFlags): FilterOptions {
+  return { client: o.client, accessMethod: o.accessMethod, sourceIP: o.sourceIp };
+}
+
 export function outputOption(formats: readonly string[], dflt: string): Option {
   return new Option('-o, --output <format>', 'output format').choices(formats as string[]).default(dflt);
 }

@@ -21,6 +21,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'summary', summary: 'the first look at a log: window, counts, top subjects/verbs/resources, latency', load: () => import('./summary.js') },
   { name: 'investigate', summary: 'filter, group and export API calls: who did what, when, from where, how', load: () => import('./investigate.js') },
   { name: 'commands', summary: 'fold API calls back into the kubectl commands people typed, with latency', load: () => import('./commands.js') },
+  { name: 'view', summary: 'the audit trail as one offline HTML page: commands or API calls, filters, CSV export', load: () => import('./view.js') },
   { name: 'baseline', summary: 'per-subject behaviour profiles as versioned JSON (mergeable)', load: () => import('./baseline.js') },
   { name: 'anomalies', summary: 'first-time or risky access against a baseline, plus detection rules (built-in, yours, Sigma)', load: () => import('./anomalies.js') },
   { name: 'rules', summary: 'list the detection rules, or test a rule file against its own examples', load: () => import('./rules.js') },

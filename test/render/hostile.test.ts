@@ -44,6 +44,8 @@ add('rbac-gen --explain', ['rbac-gen', log, '--explain'], [['yaml', 'rbac-yaml']
 add('drift', ['drift', '--rbac', rbac, log, '--suggest'], [...REPORT, ['sarif', 'sarif'], ['junit', 'junit']]);
 add('compliance', ['compliance', '--rbac', rbac, log, '--now', '2026-03-03T00:00:00Z'], [...REPORT, ['html', 'html'], ['csv', 'csv']]);
 add('export', ['export', log], [['csv', 'csv'], ['jsonl', 'jsonl'], ['json', 'json']]);
+// The view page's markup holds no audit data (test/view/view.browser.test.ts checks the page); its report is exact JSON.
+add('view', ['view', log], [['json', 'json']]);
 
 /** Every string in a parsed value. */
 function strings(v: unknown, out: string[] = []): string[] {
