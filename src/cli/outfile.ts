@@ -96,8 +96,23 @@ function existingAncestor(flag: string, dir: string): { base: string; missing: s
   }
 }
 
+/** At most this many bytes of the destination's name go into a temporary file's name (which must stay under NAME_MAX, 255 bytes). */
+const TEMP_BASE_BYTES = 100;
+
+/** The longest prefix of `s` that is at most `max` bytes in UTF-8, never splitting a character. */
+function utf8Prefix(s: string, max: number): string {
+  let out = '';
+  let bytes = 0;
+  for (const c of s) {
+    bytes += Buffer.byteLength(c);
+    if (bytes > max) break;
+    out += c;
+  }
+  return out;
+}
+
 function tempName(dir: string, base: string): string {
-  return join(dir, `.${base.slice(0, 100)}.kaudit-${randomBytes(6).toString('hex')}.tmp`);
+  return join(dir, `.${utf8Prefix(base, TEMP_BASE_BYTES)}.kaudit-${randomBytes(6).toString('hex')}.tmp`);
 }
 
 /** Creates a file that did not exist (never following a link) and returns its descriptor. */
@@ -231,13 +246,15 @@ export function prepareOutputFile(flag: string, path: string): OutputFile {
       await withSignalsHeld(() => {
         const now = lstatOrNull(dest);
         checkDestination(flag, path, now, inputs);
-        const tmp = writeTemp(dest, text, now ? now.mode : null);
+        let tmp: string | null = null;
         try {
+          // A full disk or a folder made unwritable meanwhile fails here: the same usage error.
+          tmp = writeTemp(dest, text, now ? now.mode : null);
           checkDestination(flag, path, lstatOrNull(dest), inputs);
           renameSync(tmp, dest);
           pending.delete(tmp);
         } catch (e) {
-          removeTemp(tmp);
+          if (tmp !== null) removeTemp(tmp);
           throw e instanceof UsageError ? e : new UsageError(`${flag}: cannot write ${show(path)}: ${reason(e)}`, 'choose a path in a folder you can write to');
         }
       });

@@ -5,10 +5,12 @@
 // leaves nothing behind. "Before any input is read" is shown with a FIFO among the inputs: reading
 // it would block for ever, so the command can only return if it stopped first.
 import { describe, it, expect } from 'vitest';
-import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { runCli, tmpDir } from '../helpers.js';
+import { prepareOutputFile } from '../../src/cli/outfile.js';
+import { UsageError } from '../../src/util/errors.js';
 
 const MINI = 'fixtures/mini/mini.jsonl';
 const RBAC = 'fixtures/drift/rbac.yaml';
@@ -144,6 +146,28 @@ describe('destinations that cannot be written are usage errors that name the pat
     const r = await runCli(['rbac-gen', MINI, '--out-dir', out, '-q']);
     expect(r.code).toBe(0);
     expect(readdirSync(out).length).toBeGreaterThan(1);
+  });
+});
+
+describe('a write that fails after the checks is a usage error naming the path, never an internal error', () => {
+  it('a destination name of 255 bytes in three-byte characters (the temporary name must stay under NAME_MAX)', async () => {
+    const dir = tmpDir();
+    const out = join(dir, '名'.repeat(85));
+    const r = await runCli(['baseline', MINI, '-o', out, '-q']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(readFileSync(out, 'utf8')).kind).toBe('kaudit.baseline');
+    noTemps(dir);
+  });
+
+  it('the folder removed between the checks and the write (as a full disk or a revoked permission would fail it)', async () => {
+    const dir = join(tmpDir(), 'gone');
+    mkdirSync(dir);
+    const out = prepareOutputFile('-o', join(dir, 'b.json'));
+    rmSync(dir, { recursive: true });
+    const err = await out.write('{}').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as Error).message).toMatch(/^-o: cannot write .*gone\/b\.json: no such file or directory \(ENOENT\)$/);
   });
 });
 
