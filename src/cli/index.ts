@@ -83,10 +83,10 @@ Exit codes: 0 ok, 1 findings over a threshold you set, 2 usage or input error.`,
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     if (isKauditError(e)) {
       io.stderr.write(`audit: error: ${visible(e.message, '\n')}\n`);
-      if (e instanceof UsageError || e instanceof InputError) io.stderr.write(`  fix: ${e.fix}\n`);
+      if (e instanceof UsageError || e instanceof InputError) io.stderr.write(`  fix: ${visible(e.fix, '\n')}\n`);
       return 2;
     }
-    io.stderr.write(`audit: internal error: ${(e as Error)?.stack ?? String(e)}\nPlease report this with the command you ran.\n`);
+    io.stderr.write(`audit: internal error: ${visible((e as Error)?.stack ?? String(e), '\n')}\nPlease report this with the command you ran.\n`);
     return 2;
   }
 }

@@ -141,6 +141,25 @@ describe('destinations that cannot be written are usage errors that name the pat
     expect(r.stderr).not.toMatch(/internal error|at .*\.js:\d+/);
   });
 
+  it('a path in a message is escaped once, the fix line included (undoing \\ and \\xNN gives the path back)', async () => {
+    const dir = tmpDir();
+    const odd = join(dir, 'a\u001b\\b');
+    const r = await runCli(['baseline', '-o', join(odd, 'x.json'), fifo(dir)]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`cannot write ${dir}/a\\x1b\\\\b/x.json: the folder ${dir}/a\\x1b\\\\b does not exist`);
+    mkdirSync(join(dir, 'real'));
+    symlinkSync(join(dir, 'real'), odd);
+    const l = await runCli(['rbac-gen', '--out-dir', odd, fifo(tmpDir())]);
+    expect(l.code).toBe(2);
+    expect(l.stderr).toContain(`  fix: pass the folder it points to (realpath ${dir}/a\\x1b\\\\b)\n`);
+  });
+
+  it('-o /dev/stdout: the fix is to leave the option out, not to remove the link', async () => {
+    const r = await runCli(['baseline', '-o', '/dev/stdout', fifo(tmpDir())]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('audit: error: -o: /dev/stdout is a symbolic link; kaudit never writes through one\n  fix: leave the option out to write to standard output\n');
+  });
+
   it('--out-dir creates the missing folders, one level at a time', async () => {
     const out = join(tmpDir(), 'a', 'b', 'c');
     const r = await runCli(['rbac-gen', MINI, '--out-dir', out, '-q']);
