@@ -1,7 +1,9 @@
 // The rule language: paths, operators, three-valued logic, quantifiers, schema errors, stateful
 // rules with bounded state, and the rule index against evaluating every rule (differential).
 import { describe, it, expect } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { event, jsonl, runCli, tmpDir } from '../helpers.js';
 import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { parsePath, walk, bodyView, MAX_VALUES } from '../../src/rules/lang/path.js';
@@ -70,6 +72,54 @@ describe('paths', () => {
     // Anything else is read as it is.
     expect(bodyView({ spec: 1 })).toEqual({ spec: 1 });
     expect(bodyView([1, 2])).toEqual([1, 2]);
+  });
+});
+
+describe('JSON Patch bodies written by an attacker', () => {
+  const values = (p: string, v: unknown): unknown[] => {
+    const out: unknown[] = [];
+    walk(v, parsePath(p).segs, 0, out);
+    return out;
+  };
+
+  it('an operation that descends into a text, number or boolean is left out (the API server refuses it), never thrown', () => {
+    const v = bodyView([
+      { op: 'add', path: '/a/0', value: 's' },
+      { op: 'add', path: '/a/0/b', value: 1 },
+      { op: 'add', path: '/n', value: 5 },
+      { op: 'replace', path: '/n/x/y', value: 1 },
+      { op: 'add', path: '/spec/hostPID', value: true },
+    ]);
+    expect(v).toEqual({ a: ['s'], n: 5, spec: { hostPID: true } });
+  });
+
+  it('copy and move place a value the same patch set where it lands (RFC 6902 §4.4, §4.5)', () => {
+    const v = bodyView([
+      { op: 'add', path: '/metadata/annotations/tmp', value: { privileged: true } },
+      { op: 'move', from: '/metadata/annotations/tmp', path: '/spec/template/spec/containers/0/securityContext' },
+      { op: 'copy', from: '/spec/template/spec/containers/0/securityContext', path: '/spec/template/spec/initContainers/0/securityContext' },
+      { op: 'copy', from: '/spec/not/in/the/patch', path: '/spec/x' },
+    ]);
+    expect(values('spec.template.spec.containers.securityContext.privileged', v)).toEqual([true]);
+    expect(values('spec.template.spec.initContainers.securityContext.privileged', v)).toEqual([true]);
+    expect(values('spec.x', v)).toEqual([]);
+  });
+
+  it('anomalies: such a patch neither stops the read nor hides the requests after it', async () => {
+    const dir = tmpDir();
+    const ev = (o: Record<string, unknown>): Record<string, unknown> => event({ user: { username: 'mallory', groups: ['system:authenticated'] }, ...o });
+    const log = join(dir, 'audit.log');
+    writeFileSync(log, jsonl([
+      ev({ auditID: 'p', level: 'Request', verb: 'patch', requestURI: '/apis/apps/v1/namespaces/default/deployments/web', objectRef: { resource: 'deployments', namespace: 'default', name: 'web', apiGroup: 'apps', apiVersion: 'v1' }, requestObject: [{ op: 'add', path: '/a/0', value: 's' }, { op: 'add', path: '/a/0/b', value: 1 }] }),
+      ev({ auditID: 'm', level: 'Request', verb: 'patch', requestURI: '/apis/apps/v1/namespaces/default/deployments/web', objectRef: { resource: 'deployments', namespace: 'default', name: 'web', apiGroup: 'apps', apiVersion: 'v1' }, requestObject: [{ op: 'add', path: '/metadata/labels/x', value: { privileged: true } }, { op: 'move', from: '/metadata/labels/x', path: '/spec/template/spec/containers/0/securityContext' }] }),
+      ev({ auditID: 'e', verb: 'create', requestURI: '/api/v1/namespaces/default/pods/p/exec?command=sh', objectRef: { resource: 'pods', subresource: 'exec', namespace: 'default', name: 'p', apiVersion: 'v1' }, responseStatus: { code: 101 } }),
+    ]));
+    const r = await runCli(['anomalies', log, '-o', 'json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.input.rejected).toBe(0);
+    expect(doc.findings.map((f: { rule: string }) => f.rule).sort()).toEqual(['K8S-EXEC', 'K8S-PRIVILEGED-POD']);
   });
 });
 

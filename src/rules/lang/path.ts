@@ -201,36 +201,71 @@ export function walk(v: unknown, segs: readonly Segment[], i: number, out: unkno
   }
 }
 
+/** RFC 6901: a JSON Pointer's reference tokens (`/a/b~1c` → a, b/c); null for a pointer that is not one. */
+function pointerTokens(path: string): string[] | null {
+  if (!path.startsWith('/')) return null;
+  return path.split('/').slice(1).map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+/** The value at `tokens` in the view built so far; undefined when the patch did not set it. */
+function viewAt(root: unknown, tokens: string[]): unknown {
+  let cur = root;
+  for (const t of tokens) {
+    if (Array.isArray(cur)) cur = /^\d+$/.test(t) ? cur[Number(t)] : undefined;
+    else if (isObj(cur)) cur = Object.hasOwn(cur, t) ? cur[t] : undefined;
+    else return undefined;
+  }
+  return cur;
+}
+
 /**
  * A JSON Patch (RFC 6902: an array of {op, path, value}) read as the fragment it sets: the values of
  * its add and replace operations placed at their paths, so rules over bodies see what a
- * `kubectl patch --type json` sets as they see a merge patch. Other bodies are returned as they are.
+ * `kubectl patch --type json` sets as they see a merge patch. copy and move place the value found at
+ * `from` when an earlier operation of the same patch set it (a value added under one path and moved
+ * to another is read where it lands); a `from` in the stored object, which the log does not hold, is
+ * left out. An operation that would descend into a text, number or boolean is one the API server
+ * refuses, and is left out. Other bodies are returned as they are.
  */
 export function bodyView(body: unknown): unknown {
   if (!Array.isArray(body) || body.length === 0 || !body.every((o) => isObj(o) && typeof o.op === 'string' && typeof o.path === 'string')) return body;
   const root: Record<string, unknown> = {};
-  for (const o of body as { op: string; path: string; value?: unknown }[]) {
-    if (o.op !== 'add' && o.op !== 'replace') continue;
-    const tokens = o.path.split('/').slice(1).map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
-    if (tokens.length === 0 || tokens.length > MAX_DEPTH) continue;
+  for (const o of body as { op: string; path: string; value?: unknown; from?: unknown }[]) {
+    let value: unknown;
+    if (o.op === 'add' || o.op === 'replace') value = o.value;
+    else if ((o.op === 'copy' || o.op === 'move') && typeof o.from === 'string') {
+      const from = pointerTokens(o.from);
+      value = from && from.length <= MAX_DEPTH ? viewAt(root, from) : undefined;
+      if (value === undefined) continue;
+    } else continue;
+    const tokens = pointerTokens(o.path);
+    if (!tokens || tokens.length === 0 || tokens.length > MAX_DEPTH) continue;
     let cur: Record<string, unknown> | unknown[] = root;
     for (let t = 0; t < tokens.length; t++) {
       const tok = tokens[t]!;
       const last = t === tokens.length - 1;
       const nextIsIndex = !last && /^(\d+|-)$/.test(tokens[t + 1]!);
+      let nxt: unknown;
       if (Array.isArray(cur)) {
         const idx = tok === '-' ? cur.length : /^\d+$/.test(tok) ? Number(tok) : -1;
         if (idx < 0 || idx > 100_000) break;
-        if (last) cur[idx] = o.value;
-        else cur = (cur[idx] ??= nextIsIndex ? [] : {}) as Record<string, unknown> | unknown[];
+        if (last) {
+          cur[idx] = value;
+          break;
+        }
+        nxt = cur[idx] ??= nextIsIndex ? [] : {};
       } else {
         if (tok === '__proto__') break;
-        if (last) cur[tok] = o.value;
-        else {
-          const nxt: unknown = Object.hasOwn(cur, tok) ? cur[tok] : undefined;
-          cur = (nxt !== null && typeof nxt === 'object' ? nxt : (cur[tok] = nextIsIndex ? [] : {})) as Record<string, unknown> | unknown[];
+        if (last) {
+          cur[tok] = value;
+          break;
         }
+        const had: unknown = Object.hasOwn(cur, tok) ? cur[tok] : undefined;
+        nxt = had !== undefined && had !== null ? had : (cur[tok] = nextIsIndex ? [] : {});
       }
+      // The patch descends into a text, number or boolean: the API server refuses it.
+      if (nxt === null || typeof nxt !== 'object') break;
+      cur = nxt as Record<string, unknown> | unknown[];
     }
   }
   return root;
