@@ -11,7 +11,7 @@ import { compileCondition, type Definitions } from '../../src/rules/lang/compile
 import { globPred, parseGlob, regexPred, cidrPred, compileRegex } from '../../src/rules/lang/ops.js';
 import { checkRuleFile, formatRuleError, type RuleError } from '../../src/rules/lang/schema.js';
 import { compileRules, definitions, loadRuleSet } from '../../src/rules/lang/load.js';
-import { DetectionEngine } from '../../src/rules/lang/engine.js';
+import { DetectionEngine, type EngineLimits } from '../../src/rules/lang/engine.js';
 import { exampleRecord } from '../../src/rules/lang/examples.js';
 import { normalizeValue } from '../../src/normalize/index.js';
 import { F, T, U, type Condition, type EvalContext, type RuleDoc } from '../../src/rules/lang/types.js';
@@ -265,7 +265,7 @@ describe('schema: errors name the file, the rule and the field', () => {
 });
 
 /** A compiled stateful rule from a document fragment. */
-function engineFor(extra: Partial<RuleDoc> & Record<string, unknown>, limits?: { maxKeys: number; maxValuesPerKey: number }): DetectionEngine {
+function engineFor(extra: Partial<RuleDoc> & Record<string, unknown>, limits?: Partial<EngineLimits>): DetectionEngine {
   const errors: RuleError[] = [];
   const f = checkRuleFile({ rules: [{ id: 'S-1', title: 't', description: 'd', severity: 'low', technique: [], reason: '{count}/{within}/{key}', ...extra }] }, 'x.yaml', 'file', 'x', errors);
   const rules = compileRules(f.rules, definitions([f]), errors);
@@ -307,6 +307,25 @@ describe('stateful rules', () => {
     const f = engineFor(burst, { maxKeys: 2, maxValuesPerKey: 10 });
     expect(run(f, [at(0, { subject: 'a' }), at(0, { subject: 'a' }), at(0, { subject: 'b' }), at(0, { subject: 'c' }), at(0, { subject: 'd' }), at(1, { subject: 'a' })])).toEqual([]);
     expect(f.stats()[0]!.evictedKeys).toBeGreaterThan(0);
+  });
+
+  it('state is bounded in kept events too, not only in keys: a count of 10000 over 100,000 keys would hold 10^9 requests', () => {
+    const big = { match: { field: 'decision', equals: 'forbid' }, threshold: { count: 10_000, within: '1h', by: ['sourceIP'] } };
+    const e = engineFor(big, { maxKeys: 1_000, maxEntries: 100 });
+    const recs: AuditRecord[] = [];
+    for (let k = 0; k < 8; k++) for (let i = 0; i < 30; i++) recs.push(at(i / 10, { sourceIP: `203.0.113.${k}`, auditID: `k${k}-${i}` }));
+    run(e, recs);
+    // 8 keys are far under maxKeys, but 240 events are over maxEntries: older generations were dropped.
+    expect(e.stats()[0]!.evictedKeys).toBeGreaterThan(0);
+    const first = engineFor({ match: { field: 'verb', equals: 'get' }, firstSeen: { value: ['userAgent'], by: ['subject'], after: '1h' } }, { maxKeys: 1_000, maxEntries: 100 });
+    const gets: AuditRecord[] = [];
+    for (let k = 0; k < 8; k++) for (let i = 0; i < 30; i++) gets.push(at(i, { code: 200, subject: `u${k}`, userAgent: `ua-${i}` }));
+    run(first, gets);
+    expect(first.stats()[0]!.evictedKeys).toBeGreaterThan(0);
+    // Under both limits nothing is dropped.
+    const roomy = engineFor(big, { maxKeys: 1_000, maxEntries: 1_000 });
+    run(roomy, recs);
+    expect(roomy.stats()[0]!.evictedKeys).toBe(0);
   });
 
   it('first-seen: values new for their key after the learning period; none while learning', () => {
