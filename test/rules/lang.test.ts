@@ -262,6 +262,22 @@ describe('schema: errors name the file, the rule and the field', () => {
   it('a valid rule has no errors', () => {
     expect(errorsOf({ rules: [rule] })).toEqual([]);
   });
+
+  it('a condition that expands to 2^40 copies (macros used twice, level after level) is an error, not a hang', () => {
+    const macros: Record<string, unknown> = { m0: { field: 'verb', equals: 'get' } };
+    for (let i = 1; i <= 40; i++) macros[`m${i}`] = { any: [{ macro: `m${i - 1}` }, { macro: `m${i - 1}` }] };
+    expect(errorsOf({ macros, rules: [{ ...rule, match: { macro: 'm40' } }] }).join('\n')).toMatch(/x\.yaml: rule X-1: match.*: the rule expands to more than 10000 conditions/);
+  });
+
+  it('the same with YAML aliases, through the file loader and audit rules test (exit 2)', async () => {
+    const lines = ['rules:', '  - id: BOMB', '    title: t', '    description: d', '    severity: low', '    technique: []', '    match:', '      any:', '        - &a0 {field: verb, equals: get}'];
+    for (let i = 1; i < 40; i++) lines.push(`        - &a${i} {any: [*a${i - 1}, *a${i - 1}]}`);
+    const dir = tmpDir();
+    writeFileSync(join(dir, 'bomb.yaml'), lines.join('\n') + '\n');
+    const r = await runCli(['rules', 'test', join(dir, 'bomb.yaml')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/rule BOMB: .*the rule expands to more than 10000 conditions/);
+  });
 });
 
 /** A compiled stateful rule from a document fragment. */

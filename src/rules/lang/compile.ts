@@ -261,8 +261,17 @@ function quantified(predFor: (c: EvalContext) => Pred | typeof UNKNOWN, resolve:
 
 const KEYS = ['all', 'any', 'not', 'macro', 'some', 'every', 'none', 'field'] as const;
 
-/** Compiles a condition; throws CompileError naming where in the rule it is wrong. */
-export function compileCondition(c: Condition, where: string, defs: Definitions, inScope = false, macros: string[] = []): CompiledCondition {
+/** Conditions one rule may compile to, macros expanded: YAML aliases and macros that use a macro twice can nest 2^n copies in a few lines. */
+export const MAX_CONDITIONS = 10_000;
+
+/** How many more conditions a rule may compile to (shared by its match and its sequence steps). */
+export interface Budget {
+  left: number;
+}
+
+/** Compiles a condition; throws CompileError naming where in the rule it is wrong, or when it expands to more than MAX_CONDITIONS conditions. */
+export function compileCondition(c: Condition, where: string, defs: Definitions, inScope = false, macros: string[] = [], budget: Budget = { left: MAX_CONDITIONS }): CompiledCondition {
+  if (--budget.left < 0) throw new CompileError(where, `the rule expands to more than ${MAX_CONDITIONS} conditions (macros or YAML aliases used many times over)`);
   if (!isObj(c)) throw new CompileError(where, 'expected a condition (a mapping with field, all, any, not, macro, some, every or none)');
   const kinds = KEYS.filter((k) => (c as Record<string, unknown>)[k] !== undefined);
   if (kinds.length !== 1) throw new CompileError(where, kinds.length === 0 ? `expected one of ${KEYS.join(', ')} (got ${Object.keys(c).join(', ') || 'nothing'})` : `a condition is one of ${kinds.join(' or ')}, not both: nest them under all or any`);
@@ -279,7 +288,7 @@ export function compileCondition(c: Condition, where: string, defs: Definitions,
     case 'any': {
       const parts = o[kind];
       if (!Array.isArray(parts) || parts.length === 0) throw new CompileError(`${where}.${kind}`, 'expected a non-empty list of conditions');
-      const fns = parts.map((p, i) => compileCondition(p as Condition, `${where}.${kind}[${i}]`, defs, inScope, macros));
+      const fns = parts.map((p, i) => compileCondition(p as Condition, `${where}.${kind}[${i}]`, defs, inScope, macros, budget));
       if (fns.length === 1) return fns[0]!;
       if (kind === 'all')
         return (ctx) => {
@@ -302,7 +311,7 @@ export function compileCondition(c: Condition, where: string, defs: Definitions,
       };
     }
     case 'not': {
-      const f = compileCondition(o.not as Condition, `${where}.not`, defs, inScope, macros);
+      const f = compileCondition(o.not as Condition, `${where}.not`, defs, inScope, macros, budget);
       return (ctx) => {
         const v = f(ctx);
         return v === U ? U : v === T ? F : T;
@@ -314,7 +323,7 @@ export function compileCondition(c: Condition, where: string, defs: Definitions,
       const m = defs.macros.get(name);
       if (!m) throw new CompileError(`${where}.macro`, `unknown macro ${JSON.stringify(name)}${closest(name, defs.macros.keys())}`);
       if (macros.includes(name)) throw new CompileError(`${where}.macro`, `macro ${JSON.stringify(name)} uses itself (${[...macros, name].join(' → ')})`);
-      return compileCondition(m, `${where}(macro ${name})`, defs, inScope, [...macros, name]);
+      return compileCondition(m, `${where}(macro ${name})`, defs, inScope, [...macros, name], budget);
     }
     case 'some':
     case 'every':
@@ -322,7 +331,7 @@ export function compileCondition(c: Condition, where: string, defs: Definitions,
       if (typeof o[kind] !== 'string') throw new CompileError(`${where}.${kind}`, 'expected a path to an array');
       if (o.where === undefined) throw new CompileError(`${where}.where`, `${kind} needs a where condition, evaluated on each element`);
       const elems = resolver(o[kind] as string, `${where}.${kind}`, inScope);
-      const f = compileCondition(o.where as Condition, `${where}.where`, defs, true, macros);
+      const f = compileCondition(o.where as Condition, `${where}.where`, defs, true, macros, budget);
       return (ctx) => {
         const vs = elems(ctx);
         if (vs === UNKNOWN) return U;

@@ -9,7 +9,7 @@ import { UsageError } from '../../util/errors.js';
 import { globMatcher } from '../../filter/index.js';
 import { rulesAsset } from '../assets.js';
 import { FIELDS } from './path.js';
-import { CompileError, compileCondition, compileReason, requiredValues, type Definitions } from './compile.js';
+import { CompileError, MAX_CONDITIONS, compileCondition, compileReason, requiredValues, type Definitions } from './compile.js';
 import { checkRuleFile, formatRuleError, type RuleError, type RuleFile } from './schema.js';
 import type { CompiledRule, RuleDoc, Scalar, Condition } from './types.js';
 import type { RuleSet } from './engine.js';
@@ -124,8 +124,9 @@ export function compileRules(docs: RuleDoc[], defs: Definitions, errors: RuleErr
       else throw e;
     };
     try {
-      const match = d.match ? compileCondition(d.match, 'match', defs) : () => 1 as const;
-      const steps = d.sequence ? d.sequence.steps.map((s, i) => compileCondition(s, `sequence.steps[${i}]`, defs)) : [];
+      const budget = { left: MAX_CONDITIONS };
+      const match = d.match ? compileCondition(d.match, 'match', defs, false, [], budget) : () => 1 as const;
+      const steps = d.sequence ? d.sequence.steps.map((s, i) => compileCondition(s, `sequence.steps[${i}]`, defs, false, [], budget)) : [];
       const by = d.threshold?.by ?? d.firstSeen?.by ?? d.sequence?.by ?? [];
       const value = d.firstSeen?.value ?? [];
       const gate: Condition | null = d.match ?? (d.sequence ? { any: d.sequence.steps } : null);
