@@ -73,6 +73,13 @@ describe('audit rules test', () => {
     expect(r.stderr).toContain(`${join(dir, 'r.yaml')}: rule T-1: match.all[1].field: unknown field "namspace" (did you mean "namespace"?)`);
   });
 
+  it('a YAML syntax error is reported once', async () => {
+    const dir = writeFiles(tmpDir(), { 'r.yaml': 'rules:\n  - id: D\n    id: E\n' });
+    const r = await runCli(['rules', 'test', join(dir, 'r.yaml')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`audit: error: 1 error in rule files:\n  ${join(dir, 'r.yaml')}: not YAML: duplicated mapping key in "${join(dir, 'r.yaml')}" (3:5)\n  fix: fix the rule files (audit rules test FILE checks one); see README.md "Detection rules" for the schema\n`);
+  });
+
   it('tests a Sigma file too (validated and translated)', async () => {
     const r = await runCli(['rules', 'test', 'fixtures/sigma/kaudit_secret_access_scripted.yml']);
     expect(r.code).toBe(0);

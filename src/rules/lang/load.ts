@@ -228,7 +228,8 @@ export async function loadRuleFileForTest(file: string): Promise<TestedFile> {
   } catch (e) {
     throw new UsageError(`cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'pass a rule file');
   }
-  const docs = await parseYaml(text, file, errors);
+  // A first look to tell the formats apart; the reader of the chosen format reports syntax errors (once).
+  const docs = await parseYaml(text, file, []);
   const sigma = docs.some((d) => d !== null && typeof d === 'object' && 'detection' in (d as object));
   const builtin = await readRuleFiles(await builtinRuleFiles(), 'builtin', []);
   let own: RuleDoc[];
