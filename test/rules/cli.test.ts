@@ -139,6 +139,15 @@ describe('audit anomalies with rule options', () => {
     expect(r.stderr).toContain(`${join(dir, 'r.yaml')}: rule T-1: technique[0]: T1485.999 is not a technique of MITRE ATT&CK Enterprise v18.0`);
   });
 
+  it('rule ids that are Object property names (constructor, toString) are counted like any other', async () => {
+    const dir = writeFiles(tmpDir(), { 'r.yaml': 'rules:\n  - {id: constructor, title: t, description: d, severity: low, technique: [], match: {field: verb, equals: list}}\n  - {id: toString, title: t, description: d, severity: low, technique: [], match: {field: verb, equals: get}}\n' });
+    const r = await runCli(['anomalies', 'fixtures/sample', '--rules', join(dir, 'r.yaml'), '--only-rules', 'constructor,toString', '-o', 'json', '-q']);
+    const doc = JSON.parse(r.stdout);
+    const count = (id: string): number => doc.findings.filter((f: { rule: string }) => f.rule === id).length;
+    expect(doc.summary.byRule).toEqual({ constructor: count('constructor'), toString: count('toString') });
+    expect(count('constructor')).toBeGreaterThan(0);
+  });
+
   it('a user rule may not take a built-in id', async () => {
     const dir = writeFiles(tmpDir(), { 'r.yaml': RULE.replace('id: T-1', 'id: K8S-EXEC') });
     const r = await runCli(['anomalies', 'fixtures/mini/mini.jsonl', '--rules', dir]);
