@@ -1,4 +1,5 @@
 // `audit anomalies FILES… (--baseline FILE | --train-until TIME)`: first-time and risky access.
+import { visible } from '../render/sanitize.js';
 import { Option, type Command } from 'commander';
 import type { IO } from './io.js';
 import { useColor } from './io.js';
@@ -86,7 +87,7 @@ Examples:
       }
       const allow = opts.allow ? compileAllow(await loadAllow(opts.allow)) : null;
       const rules = await loadRuleSet({ ...ruleLoadOptions(opts), thresholds: { 'K8S-DENIED-BURST': { count: Number(burst[1]), withinMs: Number(burst[2]) * 60_000 } } });
-      if (!opts.quiet) for (const w of rules.warnings) io.stderr.write(`${w}\n`);
+      if (!opts.quiet) for (const w of rules.warnings) io.stderr.write(`${visible(w)}\n`);
       const state = anomalies.init({
         baseline,
         trainUntilMs: opts.trainUntil ? parseTimeArg('--train-until', opts.trainUntil, io.now()) : null,

@@ -48,7 +48,8 @@ export async function main(argv: string[], given: IO = processIO()): Promise<num
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
-      writeErr: (s) => io.stderr.write(s),
+      // Commander repeats the arguments it refuses: they are shown like any other data.
+      writeErr: (s) => io.stderr.write(visible(s, '\n')),
     })
     .showHelpAfterError('(add --help for usage and examples)')
     .addHelpText(

@@ -183,6 +183,27 @@ describe('the hostile fixture through every command and format', () => {
     for (const res of doc.runs[0].results) expect(JSON.stringify([res.message, res.locations])).not.toMatch(/\\u001b|\u202e/);
   });
 
+  it('warnings about rule files (a refused Sigma rule) and refused arguments on stderr are visible too', async () => {
+    const rdir = tmpDir();
+    writeFileSync(join(rdir, 'ok.yml'), JSON.stringify({ title: 'ok', id: 'bbbbbbbb-2222-4333-8444-555555555555', logsource: { product: 'kubernetes', service: 'audit' }, detection: { s: { verb: 'get' }, condition: 's' } }));
+    // One usable rule and one refused, in one file: the refusal is a warning.
+    const refused = JSON.stringify({ title: HOSTILE.control, logsource: { product: 'kubernetes', service: 'audit' }, detection: { s: { 'verb|base64': 'x' }, condition: 's' } });
+    writeFileSync(join(rdir, 'bad.yml'), `${JSON.stringify({ title: 'ok2', id: 'cccccccc-2222-4333-8444-555555555555', logsource: { product: 'kubernetes', service: 'audit' }, detection: { s: { verb: 'list' }, condition: 's' } })}\n---\n${refused}\n`);
+    for (const args of [
+      ['anomalies', log, '--sigma', rdir, '-o', 'json'],
+      ['rules', 'list', '--sigma', rdir],
+      ['rules', 'test', join(rdir, 'bad.yml')],
+    ]) {
+      const r = await runCli(args);
+      expect(r.stderr).toContain(visible(HOSTILE.control));
+      expect(r.stderr).not.toMatch(unsafeExcept('\n'));
+    }
+    const bad = await runCli(['summary', log, '-o', HOSTILE.control]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(visible(HOSTILE.control));
+    expect(bad.stderr).not.toMatch(unsafeExcept('\n'));
+  });
+
   it('warnings and gate lines on stderr are visible too', async () => {
     const r = await runCli(['drift', '--rbac', rbac, log, '--fail-on', 'any']);
     expect(r.code).toBe(1);
