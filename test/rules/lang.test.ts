@@ -123,6 +123,27 @@ describe('JSON Patch bodies written by an attacker', () => {
   });
 });
 
+describe('bodies too large for the limits are unknown, never false', () => {
+  it('a privileged container after 4,000 environment variables is found (** visits up to MAX_NODES nodes)', () => {
+    const env = Array.from({ length: 4000 }, (_, i) => ({ name: `V${i}`, value: 'x' }));
+    const rec = { verb: 'create', resource: 'deployments', requestObject: { spec: { template: { spec: { containers: [{ name: 'a', image: 'nginx', env }, { name: 'b', image: 'alpine', securityContext: { privileged: true } }] } } } } };
+    expect(judge({ field: 'requestObject.**.securityContext.privileged', equals: true }, rec)).toBe(T);
+  });
+
+  it('values cut short at MAX_VALUES decide only what they show: the rest is unknown (body too large to judge)', () => {
+    const containers = Array.from({ length: MAX_VALUES + 1 }, (_, i) => ({ name: `c${i}`, securityContext: { privileged: i === MAX_VALUES } }));
+    const rec = exampleRecord({ verb: 'create', resource: 'pods', requestObject: { spec: { containers } } }, 0);
+    const c = ctx(rec);
+    expect(compileCondition({ field: 'requestObject.spec.containers.securityContext.privileged', equals: true }, 'match', defs)(c)).toBe(U);
+    expect(c.why).toBe('body too large to judge');
+    expect(compileCondition({ some: 'requestObject.spec.containers', where: { field: 'securityContext.privileged', equals: true } }, 'match', defs)(ctx(rec))).toBe(U);
+    expect(compileCondition({ field: 'requestObject.spec.containers.securityContext.privileged', equals: true, quantifier: 'none' }, 'match', defs)(ctx(rec))).toBe(U);
+    // What the values seen decide stays decided.
+    expect(compileCondition({ field: 'requestObject.spec.containers.securityContext.privileged', equals: false }, 'match', defs)(ctx(rec))).toBe(T);
+    expect(compileCondition({ field: 'requestObject.spec.containers.securityContext.privileged', equals: true, quantifier: 'all' }, 'match', defs)(ctx(rec))).toBe(F);
+  });
+});
+
 describe('operators', () => {
   it.each([
     ['*', 'anything', true],

@@ -3,7 +3,7 @@
 // unknown (U); `not U` is U, `all` is F if any part is F, `any` is T if any part is T.
 import type { AuditRecord } from '../../types.js';
 import { F, T, U, type CompiledCondition, type Condition, type EvalContext, type FieldCondition, type Scalar, type Truth, type ValueSet, OPERATORS } from './types.js';
-import { FIELDS, UNKNOWN, bodyView, parsePath, walk, type ParsedPath } from './path.js';
+import { FIELDS, UNKNOWN, bodyView, parsePath, walk, walkLimit, type ParsedPath, type Segment } from './path.js';
 import { cidrPred, equalsPred, globPred, inPred, numberPred, regexPred, scalarEquals, textPred, asText, type Pred } from './ops.js';
 
 /** Named lists and macros shared by every rule file of a run (Falco's lists and macros). */
@@ -48,8 +48,23 @@ function distance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
+/** Values of a path; `truncated` when a limit stopped the walk (MAX_VALUES, MAX_NODES, MAX_DEPTH): there may be more. */
+export type Values = unknown[] & { truncated?: true };
+
+/** Why a condition over values cut short by a limit is unknown. */
+const TOO_LARGE = 'body too large to judge';
+
+/** Walks `segs` below `v`, marking the values truncated when a limit stopped the walk. */
+function walked(v: unknown, segs: readonly Segment[]): Values {
+  walkLimit.hit = false;
+  const out: Values = [];
+  walk(v, segs, 0, out);
+  if (walkLimit.hit) out.truncated = true;
+  return out;
+}
+
 /** Values of a path for the current record or element; UNKNOWN when a body it needs was not logged. */
-export type Resolver = (c: EvalContext) => unknown[] | typeof UNKNOWN;
+export type Resolver = (c: EvalContext) => Values | typeof UNKNOWN;
 
 /** The getter of a plain scalar record field (verb, subject, code…), for conditions that need no array of values. */
 function scalarGetter(text: string, inScope: boolean): ((r: AuditRecord) => unknown) | null {
@@ -70,11 +85,7 @@ export function resolver(text: string, where: string, inScope: boolean): Resolve
   if (relative) {
     if (!inScope) throw new CompileError(where, `${JSON.stringify(text)}: @ only exists inside some, every or none`);
     const segs = p.segs;
-    return (c) => {
-      const out: unknown[] = [];
-      walk(c.scope, segs, 0, out);
-      return out;
-    };
+    return (c) => walked(c.scope, segs);
   }
   const head = p.segs[0];
   if (!head || head.k !== 'key') throw new CompileError(where, `${JSON.stringify(text)} must start with a field name`);
@@ -96,9 +107,7 @@ export function resolver(text: string, where: string, inScope: boolean): Resolve
         c.why = why;
         return UNKNOWN;
       }
-      const out: unknown[] = [];
-      walk(body, rest, 0, out);
-      return out;
+      return walked(body, rest);
     };
   }
   if (def.type === 'strings' || rest.length) {
@@ -108,9 +117,7 @@ export function resolver(text: string, where: string, inScope: boolean): Resolve
         c.why = def.why ?? 'not logged';
         return UNKNOWN;
       }
-      const out: unknown[] = [];
-      walk(v, rest, 0, out);
-      return out;
+      return walked(v, rest);
     };
   }
   // A scalar field: one value, no walking.
@@ -170,6 +177,7 @@ function compileField(c: FieldCondition, where: string, defs: Definitions, inSco
       const vs = resolve(ctx);
       if (vs === UNKNOWN) return U;
       const has = vs.some((v) => v !== null && v !== undefined && v !== '');
+      if (!has && vs.truncated) return tooLarge(ctx);
       return has === want ? T : F;
     };
   }
@@ -239,6 +247,12 @@ function compileField(c: FieldCondition, where: string, defs: Definitions, inSco
   return quantified(() => p, resolve, q);
 }
 
+/** Unknown: a limit cut the values short and those seen do not decide. */
+function tooLarge(ctx: EvalContext): Truth {
+  ctx.why = TOO_LARGE;
+  return U;
+}
+
 function quantified(predFor: (c: EvalContext) => Pred | typeof UNKNOWN, resolve: Resolver, q: 'any' | 'all' | 'none'): CompiledCondition {
   return (ctx) => {
     const vs = resolve(ctx);
@@ -247,15 +261,14 @@ function quantified(predFor: (c: EvalContext) => Pred | typeof UNKNOWN, resolve:
     if (pred === UNKNOWN) return U;
     if (q === 'any') {
       for (const v of vs) if (pred(v)) return T;
-      return F;
+      return vs.truncated ? tooLarge(ctx) : F;
     }
     if (q === 'all') {
-      if (vs.length === 0) return F;
       for (const v of vs) if (!pred(v)) return F;
-      return T;
+      return vs.truncated ? tooLarge(ctx) : vs.length === 0 ? F : T;
     }
     for (const v of vs) if (pred(v)) return F;
-    return T;
+    return vs.truncated ? tooLarge(ctx) : T;
   };
 }
 
@@ -351,6 +364,7 @@ export function compileCondition(c: Condition, where: string, defs: Definitions,
         }
         ctx.scope = saved;
         ctx.inScope = savedIn;
+        if (vs.truncated && !(kind === 'every' ? sawF : sawT)) return tooLarge(ctx);
         if (kind === 'some') return sawT ? T : sawU ? U : F;
         if (kind === 'none') return sawT ? F : sawU ? U : T;
         return sawF ? F : sawU ? U : T;

@@ -144,19 +144,38 @@ export function parsePath(text: string): ParsedPath {
 /** Limits that keep one request's evaluation bounded whatever its body holds. */
 export const MAX_VALUES = 10_000;
 export const MAX_DEPTH = 64;
+/**
+ * Nodes of a body `**` visits: more than any body the API server accepts holds (its request limit
+ * is 3 MB), so a privileged container cannot hide behind thousands of environment variables.
+ */
+export const MAX_NODES = 1_000_000;
+
+/**
+ * Set when a walk stopped at MAX_VALUES, MAX_NODES or MAX_DEPTH: the values it returned are not
+ * all there are, so a condition they do not decide is unknown, never false. Reset by the caller.
+ */
+export const walkLimit = { hit: false };
 
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 function leaf(v: unknown, out: unknown[]): void {
   if (v === undefined) return;
   if (Array.isArray(v)) {
-    for (const x of v) if (x !== undefined && out.length < MAX_VALUES) out.push(x);
+    for (const x of v) {
+      if (x === undefined) continue;
+      if (out.length < MAX_VALUES) out.push(x);
+      else walkLimit.hit = true;
+    }
   } else if (out.length < MAX_VALUES) out.push(v);
+  else walkLimit.hit = true;
 }
 
 /** Every value at or below v except arrays themselves (a key applied to an array reaches its elements anyway). */
 function descendants(v: unknown, depth: number, out: unknown[]): void {
-  if (out.length >= MAX_VALUES || depth > MAX_DEPTH) return;
+  if (out.length >= MAX_NODES || depth > MAX_DEPTH) {
+    walkLimit.hit = true;
+    return;
+  }
   if (Array.isArray(v)) {
     for (const x of v) descendants(x, depth + 1, out);
     return;
@@ -167,10 +186,16 @@ function descendants(v: unknown, depth: number, out: unknown[]): void {
 
 /** Descendants of a body, computed once however many rules read `**` in it (weak: freed with the record). */
 const deepCache = new WeakMap<object, unknown[]>();
+/** Bodies whose descendants stopped at a limit. */
+const deepTruncated = new WeakSet<object>();
 
 /** Collects the values at segs[i…] below v (see the header for the semantics). */
 export function walk(v: unknown, segs: readonly Segment[], i: number, out: unknown[], depth = 0): void {
-  if (v === undefined || out.length >= MAX_VALUES || depth > MAX_DEPTH) return;
+  if (v === undefined) return;
+  if (out.length >= MAX_VALUES || depth > MAX_DEPTH) {
+    walkLimit.hit = true;
+    return;
+  }
   if (i === segs.length) return leaf(v, out);
   const s = segs[i]!;
   switch (s.k) {
@@ -186,15 +211,25 @@ export function walk(v: unknown, segs: readonly Segment[], i: number, out: unkno
       if (Array.isArray(v)) walk(v[s.i], segs, i + 1, out, depth + 1);
       return;
     case 'deep': {
-      let all = v !== null && typeof v === 'object' ? deepCache.get(v) : undefined;
+      const obj = v !== null && typeof v === 'object' ? v : null;
+      let all = obj ? deepCache.get(obj) : undefined;
       if (!all) {
         all = [];
+        const before = walkLimit.hit;
+        walkLimit.hit = false;
         descendants(v, depth, all);
-        if (v !== null && typeof v === 'object') deepCache.set(v, all);
-      }
+        if (obj) {
+          deepCache.set(obj, all);
+          if (walkLimit.hit) deepTruncated.add(obj);
+        }
+        walkLimit.hit ||= before;
+      } else if (obj && deepTruncated.has(obj)) walkLimit.hit = true;
       for (const x of all) {
         walk(x, segs, i + 1, out, depth + 1);
-        if (out.length >= MAX_VALUES) return;
+        if (out.length >= MAX_VALUES) {
+          walkLimit.hit = true;
+          return;
+        }
       }
       return;
     }
