@@ -148,6 +148,33 @@ describe('audit anomalies with rule options', () => {
     expect(count('constructor')).toBeGreaterThan(0);
   });
 
+  it('GKE entries carry their logged bodies (protoPayload.request) into the rules, which were all "not evaluated: body not logged"', async () => {
+    const entry = (method: string, resourceName: string, request?: Record<string, unknown>): Record<string, unknown> => ({
+      insertId: `id-${resourceName}`,
+      labels: { 'authorization.k8s.io/decision': 'allow' },
+      operation: { first: true, last: true, id: `op-${resourceName}`, producer: 'k8s.io' },
+      protoPayload: {
+        '@type': 'type.googleapis.com/google.cloud.audit.AuditLog',
+        authenticationInfo: { principalEmail: 'mallory@example.com' },
+        methodName: method,
+        requestMetadata: { callerIp: '203.0.113.10', callerSuppliedUserAgent: 'kubectl/v1.31.0 (linux/amd64) kubernetes/9edcffc' },
+        resourceName,
+        serviceName: 'k8s.io',
+        status: {},
+        ...(request ? { request } : {}),
+      },
+      resource: { labels: { cluster_name: 'c' }, type: 'k8s_cluster' },
+      timestamp: '2026-03-02T10:00:00.000000Z',
+    });
+    const pod = { '@type': 'core.k8s.io/v1.Pod', apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x', namespace: 'default' }, spec: { containers: [{ name: 'a', image: 'alpine', securityContext: { privileged: true } }] } };
+    const dir = writeFiles(tmpDir(), { 'gke.jsonl': [entry('io.k8s.core.v1.pods.create', 'core/v1/namespaces/default/pods/x', pod), entry('io.k8s.core.v1.pods.create', 'core/v1/namespaces/default/pods/y')].map((e) => JSON.stringify(e)).join('\n') + '\n' });
+    const r = await runCli(['anomalies', join(dir, 'gke.jsonl'), '--only-rules', 'K8S-PRIVILEGED-POD', '-o', 'json', '-q']);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.findings.map((f: { rule: string; subject: string }) => [f.rule, f.subject])).toEqual([['K8S-PRIVILEGED-POD', 'mallory@example.com']]);
+    // The entry without a request is the one that could not be judged.
+    expect(doc.rules.notEvaluated).toEqual([{ rule: 'K8S-PRIVILEGED-POD', reason: 'body not logged', requests: 1 }]);
+  });
+
   it('a user rule may not take a built-in id', async () => {
     const dir = writeFiles(tmpDir(), { 'r.yaml': RULE.replace('id: T-1', 'id: K8S-EXEC') });
     const r = await runCli(['anomalies', 'fixtures/mini/mini.jsonl', '--rules', dir]);
