@@ -4,7 +4,8 @@
 //
 // A block's lines that start with `$ ` are commands; everything up to the next command is the
 // output. Commands run in order, in one scratch directory that links the repository's fixtures,
-// tools, bin and dist, under sh, with `npx audit` meaning this checkout's bin/audit.js and
+// tools, bin and dist, under sh (stderr shown with stdout, as on a terminal, and never redirected into
+// a file the command writes), with `npx audit` meaning this checkout's bin/audit.js and
 // `kubectl apply -f F` meaning kubectl against the local stub server (tools/apply-to-stub.mjs).
 import { readFileSync, writeFileSync, mkdtempSync, symlinkSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -26,7 +27,9 @@ function run(cmd) {
   try {
     const env = { ...process.env, NO_COLOR: '1' };
     delete env.FORCE_COLOR;
-    return execFileSync('sh', ['-c', `${sh} 2>&1`], { cwd: work, encoding: 'utf8', env, maxBuffer: 64 << 20 });
+    // stderr joins the shown output, but only the command's own: a `> file` in the command keeps
+    // stderr out of the file, as it does in a terminal (hence the braces around the command).
+    return execFileSync('sh', ['-c', `{ ${sh}\n} 2>&1`], { cwd: work, encoding: 'utf8', env, maxBuffer: 64 << 20 });
   } catch (e) {
     return e.stdout ?? '';
   }

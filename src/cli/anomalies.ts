@@ -113,7 +113,7 @@ Examples:
         const { renderSarif } = await import('../render/sarif.js');
         const { VERSION } = await import('./index.js');
         const sarif = view.anomaliesSarif(report, rules.rules.map((r) => ruleInfo(r.doc)));
-        io.stdout.write(renderSarif({ name: 'kaudit', version: VERSION, uri: 'https://www.npmjs.com/package/kaudit' }, sarif.rules, sarif.results));
+        io.stdout.write(renderSarif({ name: 'kaudit', version: VERSION, uri: 'https://www.npmjs.com/package/kaudit' }, sarif.rules, sarif.results, report.input));
       } else io.stdout.write(await renderReport(opts.output, { report, view: view.anomaliesView }, { color: useColor(io) }));
       if (!opts.quiet && report.rules.notEvaluated.length) io.stderr.write(`anomalies: ${view.notEvaluatedLine(report)}: see "Not evaluated" in the report\n`);
       if (!opts.quiet && suppressed) io.stderr.write(`anomalies: ${suppressed} finding${suppressed === 1 ? '' : 's'} suppressed by --allow\n`);

@@ -4,6 +4,7 @@ import type { AuditRecord, InputAccounting, Reducer } from '../types.js';
 import type { IO } from './io.js';
 import { UsageError } from '../util/errors.js';
 import type { FilterOptions } from '../filter/index.js';
+import type { PipelineOptions } from '../pipeline.js';
 import { FORMAT_CHOICES, type FormatChoice } from '../ingest/detect.js';
 
 export interface InputOptions {
@@ -131,8 +132,10 @@ export async function runInputs(
   more: FilterOptions[] = [],
   /** Hash each input (compliance evidence). */
   hash = false,
+  /** Records in time order across the inputs (see PipelineOptions.timeOrder); its stats are filled in. */
+  timeOrder?: PipelineOptions['timeOrder'],
 ): Promise<InputAccounting> {
-  return (await run(io, inputs, opts, onRecord, more, hash, null)).accounting;
+  return (await run(io, inputs, opts, onRecord, more, hash, null, timeOrder)).accounting;
 }
 
 /**
@@ -152,13 +155,15 @@ async function run<S>(
   more: FilterOptions[],
   hash: boolean,
   job: ParallelJob<S> | null,
+  timeOrder?: PipelineOptions['timeOrder'],
 ): Promise<{ accounting: InputAccounting; state?: S }> {
-  const [{ expandInputs }, { compileFilterSets }, { runPipeline }, { makeProgress }, { RejectReporter }] = await Promise.all([
+  const [{ expandInputs }, { compileFilterSets }, { runPipeline }, { makeProgress }, { RejectReporter }, { visible }] = await Promise.all([
     import('../ingest/sources.js'),
     import('../filter/sets.js'),
     import('../pipeline.js'),
     import('./progress.js'),
     import('./report.js'),
+    import('../render/sanitize.js'),
   ]);
   const pairs = opts.cluster.filter((c) => c.includes('='));
   const names = opts.cluster.filter((c) => !c.includes('='));
@@ -171,9 +176,13 @@ async function run<S>(
   const { outputs: _outputs, ...flags } = opts;
   const filterSets: FilterOptions[] = [{ ...flags, cluster: names }, ...more];
   const { filter, prefilter } = compileFilterSets(filterSets, now, opts.prefilter !== false);
-  const sources = await expandInputs(args, names[0] ?? '');
+  const { markDuplicateInputs } = await import('../ingest/duplicates.js');
+  const sources = await markDuplicateInputs(await expandInputs(args, names[0] ?? ''));
   if (sources.length === 0) throw new UsageError('the inputs hold no files', 'pass files, or directories that contain audit logs');
   for (const o of opts.outputs ?? []) o.checkInputs(sources.map((s) => s.path));
+  if (!opts.quiet) {
+    for (const s of sources) if (s.duplicateOf !== undefined) io.stderr.write(`note: ${visible(s.path)} has the same content as ${visible(s.duplicateOf)}; read once, this copy skipped\n`);
+  }
   const total = sources.reduce((n, s) => n + s.size, 0);
   const progress = makeProgress(io, !opts.quiet && opts.progress !== false, total);
   const reporter = new RejectReporter(io, opts.quiet ? 0 : undefined);
@@ -182,11 +191,11 @@ async function run<S>(
     ...(opts.format ? { format: opts.format as FormatChoice } : {}),
   };
   try {
-    if (job && !hash && !sources.some((s) => s.path === '-')) {
+    if (job && !hash && !timeOrder && !sources.some((s) => s.path === '-')) {
       const jobs = await resolveJobs(opts.jobs);
       const { minRange } = await import('../parallel/plan.js');
       if (jobs > 1 && total >= 2 * minRange()) {
-        const { runParallel } = await import('../parallel/run.js');
+        const { runParallel, workerOldMb } = await import('../parallel/run.js');
         const filterData = filterSets.map((f) => JSON.parse(JSON.stringify(f)) as FilterOptions);
         const r = await runParallel<S>({
           state: job.state,
@@ -198,11 +207,14 @@ async function run<S>(
           onProgress: (b, e) => progress.update(b, e),
         });
         if (r === 'out-of-memory') {
-          if (!opts.quiet) io.stderr.write('note: a worker thread ran out of memory; reading again in one thread (--jobs 1 skips this)\n');
+          if (!opts.quiet) io.stderr.write(`note: a worker thread ran out of memory (more than ${workerOldMb()} MB); reading again in one thread (--jobs 1 skips this)\n`);
         } else if (r === 'repeats') {
-          if (!opts.quiet) io.stderr.write('note: the inputs repeat requests across files (the same events twice?); reading again in one thread, which counts them once (--jobs 1 skips this)\n');
+          if (!opts.quiet) io.stderr.write('note: the same requests appear in more than one part of the inputs; reading again in one thread so that they are collapsed exactly as --jobs 1 does (--jobs 1 skips this)\n');
+        } else if (r === 'auditid-reuse') {
+          if (!opts.quiet) io.stderr.write('note: an Audit-ID is reused across parts of the inputs; reading again in one thread so that it is reported exactly as --jobs 1 does (--jobs 1 skips this)\n');
         } else if (r) {
           reporter.count = r.acc.rejected;
+          if (!opts.quiet) reporter.notes(r.acc);
           return { accounting: r.acc, state: r.state };
         }
       }
@@ -212,6 +224,7 @@ async function run<S>(
       filter,
       strict: opts.strict,
       onRecord,
+      ...(timeOrder ? { timeOrder } : {}),
       onReject: reporter.reject,
       onProgress: (b, e) => progress.update(b, e),
       read: {
@@ -221,6 +234,7 @@ async function run<S>(
         ...(prefilter ? { prefilter } : {}),
       },
     });
+    if (!opts.quiet) reporter.notes(accounting);
     return { accounting };
   } finally {
     progress.done();

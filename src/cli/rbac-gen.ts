@@ -9,6 +9,7 @@ interface Opts extends InputOptions, FilterFlags {
   serviceaccount: string[];
   includeSystem?: boolean;
   includeDiscovery?: boolean;
+  includeDenied?: boolean;
   excludeDenied?: boolean;
   scope: 'namespaced' | 'cluster';
   verbs: 'exact' | 'grouped';
@@ -25,7 +26,7 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
     .command('rbac-gen')
     .summary('least-privilege Roles/ClusterRoles and bindings from what each subject did')
     .description(
-      'Write least-privilege RBAC (Role/RoleBinding per namespace, ClusterRole/ClusterRoleBinding for cluster-scoped resources, all-namespace requests and non-resource URLs) from the requests each user and service account made. The output is checked against the authorizer before it is printed: it must allow every request it came from.',
+      'Write least-privilege RBAC (Role/RoleBinding per namespace, ClusterRole/ClusterRoleBinding for cluster-scoped resources, all-namespace requests and non-resource URLs) from the requests each user and service account made, including the impersonate, bind and escalate permissions those requests needed. Denied requests and what the default bootstrap bindings already allow are left out. Every sensitive permission in the output is listed on stderr. The output is checked against the authorizer before it is printed: with the default bindings it must allow every request it came from.',
     );
   addInputOptions(cmd);
   addJobsOption(cmd);
@@ -33,12 +34,13 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
   cmd
     .option('--serviceaccount <ns:name>', 'a policy for this service account (repeatable)', collect, [])
     .option('--include-system', 'also write policies for system components: control plane, nodes, system:anonymous, system:kube-*')
-    .option('--include-discovery', 'keep discovery, health and self-review requests, which every user is granted by default')
-    .option('--exclude-denied', 'leave out denied (403) requests; by default a 403 counts as a permission that was needed')
+    .option('--include-discovery', 'keep requests the default bootstrap bindings allow every user (discovery, /healthz, /version, self reviews; src/rules/data/rbac-defaults.yaml)')
+    .option('--include-denied', 'also grant what the authorizer denied (the audit2rbac workflow: run a workload without permissions, grant what it was refused); by default denied requests are left out and counted per subject')
+    .addOption(new Option('--exclude-denied', 'the default since denied requests are left out; accepted for old scripts').hideHelp())
     .addOption(new Option('--scope <scope>', 'namespaced: a Role per namespace; cluster: one ClusterRole for the namespaced rules, bound by a RoleBinding in each namespace').choices(['namespaced', 'cluster']).default('namespaced'))
     .addOption(new Option('--verbs <mode>', 'exact: the verbs observed; grouped: any of get/list/watch grants all three').choices(['exact', 'grouped']).default('exact'))
     .addOption(new Option('--wildcards <mode>', "never: no '*'; safe: verbs ['*'] only when all eight resource verbs were observed").choices(['never', 'safe']).default('never'))
-    .option('--resource-names', 'pin resourceNames where every request named its object and the verb can be restricted by name (never create, list, watch, deletecollection)')
+    .option('--resource-names', 'pin resourceNames where every request named its object as the authorizer saw it (a get, a list or watch with a metadata.name field selector, a create on a named subresource; never a create on a collection). impersonate, bind and escalate are always pinned')
     .option('--max-names <n>', 'with --resource-names: pin at most this many names per rule', intOption('--max-names'), 20)
     .option('--explain', 'comment each rule with its request count, first and last seen, and two example auditIDs')
     .option('--existing <file>', 'RBAC export (YAML/JSON, file or directory): only write what it does not already allow (repeatable)', collect, [])
@@ -48,13 +50,14 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
       'after',
       `
 Examples:
-  $ audit rbac-gen audit.log > rbac.yaml && kubectl apply -f rbac.yaml
+  $ audit rbac-gen audit.log > rbac.yaml    # read rbac.yaml and the sensitive permissions listed on stderr
+  $ kubectl apply -f rbac.yaml
   $ audit rbac-gen logs/ --serviceaccount ci:deployer --explain
   $ audit rbac-gen logs/ --user alice@example.com --verbs grouped --resource-names
   $ audit rbac-gen logs/ --existing current-rbac.yaml --out-dir rbac/`,
     )
     .action(async (inputs: string[], opts: Opts) => {
-      const [{ rbacGenExcept }, { loadRbac }, { Authorizer }, { objectsYaml }, { toPlainObject, subjectLabel }, { safeFileName }, { accountingLine }] = await Promise.all([
+      const [{ rbacGenExcept }, { loadRbac }, { Authorizer }, { objectsYaml }, { toPlainObject, policyObjectName }, { safeFileName }, { accountingLine }] = await Promise.all([
         import('../analyses/rbacgen/existing.js'),
         import('../rbac/load.js'),
         import('../rbac/authorizer.js'),
@@ -81,7 +84,7 @@ Examples:
         group: groups[0],
         includeSystem: !!opts.includeSystem,
         includeDiscovery: !!opts.includeDiscovery,
-        excludeDenied: !!opts.excludeDenied,
+        includeDenied: !!opts.includeDenied,
         scope: opts.scope,
         verbs: opts.verbs,
         wildcards: opts.wildcards,
@@ -93,7 +96,7 @@ Examples:
         const snap = await loadRbac(opts.existing);
         existing = new Authorizer(snap);
         if (!opts.quiet) {
-          for (const w of [...snap.warnings, ...existing.missing.map((m) => m.message)]) io.stderr.write(`warning: ${visible(w)}\n`);
+          for (const w of [...snap.warnings, ...existing.warnings, ...existing.missing.map((m) => m.message)]) io.stderr.write(`warning: ${visible(w)}\n`);
           const ignored = Object.entries(snap.ignored).map(([k, n]) => `${n} ${k}`);
           if (ignored.length) io.stderr.write(`note: --existing: ignored objects that are not RBAC: ${visible(ignored.join(', '))}\n`);
         }
@@ -104,30 +107,47 @@ Examples:
       const report = rbacGenExcept.finish(state, { input: accounting });
       const sc = report.selfCheck;
       const objects = report.policies.flatMap((p) => p.objects);
-      const header = `# Generated by kaudit rbac-gen from ${sc.requests} requests of ${report.policies.length} subject${report.policies.length === 1 ? '' : 's'}, observed ${report.window.from ?? '-'} to ${report.window.to ?? '-'}.\n`;
+      const header = `# Generated by kaudit rbac-gen from ${sc.requests - sc.defaults} requests of ${report.policies.length} subject${report.policies.length === 1 ? '' : 's'}, observed ${report.window.from ?? '-'} to ${report.window.to ?? '-'}.\n`;
       const render = (objs: typeof objects): string =>
         opts.output === 'yaml' ? objectsYaml(objs, !!opts.explain, header) : JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objs.map(toPlainObject) }, null, 2) + '\n';
       // Files are written only when the self-check passed: a failed run leaves no output file.
-      const selfCheckFailed = sc.allowed < sc.requests;
+      const selfCheckFailed = sc.allowed < sc.checks;
       if (opts.output === 'report') {
         io.stdout.write(JSON.stringify({ ...report, policies: report.policies.map((p) => ({ ...p, objects: p.objects.map(toPlainObject) })) }, null, 2) + '\n');
       } else if (outDir) {
         if (!selfCheckFailed) {
           const ext = opts.output === 'yaml' ? 'yaml' : 'json';
-          const written = await outDir.writeAll(report.policies.map((p) => ({ name: safeFileName(subjectLabel(p.subject), ext), text: render(p.objects) })));
+          const written = await outDir.writeAll(report.policies.map((p) => ({ name: safeFileName(policyObjectName(p.subject), ext), text: render(p.objects) })));
           if (!opts.quiet) for (const f of written) io.stderr.write(`wrote ${visible(f)}\n`);
         }
       } else io.stdout.write(render(objects));
       if (!opts.quiet) {
-        io.stderr.write(`${accountingLine(accounting)}\n`);
+        const say = (line: string): void => void io.stderr.write(`${visible(line)}\n`);
+        say(accountingLine(accounting));
         const left = Object.entries(report.leftOut).map(([why, n]) => `${n} ${why}`);
         if (report.alreadyGranted) left.push(`${report.alreadyGranted} already allowed by --existing`);
-        if (left.length) io.stderr.write(`left out: ${left.join('; ')}\n`);
-        io.stderr.write(`rbac-gen: ${report.policies.length} subject${report.policies.length === 1 ? "" : "s"}, ${objects.length} objects; self-check: coverage ${sc.coverage}%, ${sc.allowed} of ${sc.requests} requests allowed by the generated policy\n`);
+        if (left.length) say(`left out: ${left.join('; ')}`);
+        const denied = Object.entries(report.deniedBySubject).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+        if (denied.length) {
+          say(`denied requests left out, per subject (--include-denied grants them): ${denied.slice(0, 10).map(([who, n]) => `${who} ${n}`).join(', ')}${denied.length > 10 ? `, and ${denied.length - 10} more subjects` : ''}`);
+        }
+        for (const u of report.escalationUnchecked) {
+          say(`note: ${u.subject}: ${u.requests} RBAC write${u.requests === 1 ? '' : 's'} whose bind/escalate check could not be judged (${Object.entries(u.reasons).map(([why, n]) => `${n} ${why}`).join('; ')}); the generated policy grants no bind or escalate for ${u.requests === 1 ? 'it' : 'them'}`);
+        }
+        if (report.sensitive.length) {
+          say(`sensitive permissions in the output (${report.sensitive.length}; review before applying):`);
+          for (const f of report.sensitive) {
+            const where = f.object.namespace ? `${f.object.kind} ${f.object.namespace}/${f.object.name}` : `${f.object.kind} ${f.object.name}`;
+            say(`  ${f.id} ${f.severity} ${f.description}: ${f.subject}, ${where}: ${f.permissions.join('; ')} (${f.requests} request${f.requests === 1 ? '' : 's'}${f.examples.length ? `, e.g. auditID ${f.examples[0]}` : ''})`);
+          }
+        }
+        say(
+          `rbac-gen: ${report.policies.length} subject${report.policies.length === 1 ? '' : 's'}, ${objects.length} objects; self-check: coverage ${sc.coverage}%, ${sc.allowed} of ${sc.checks} authorization checks allowed by the generated policy with the default bindings (${sc.requests} requests, ${sc.defaults} of them allowed by the defaults; ${sc.checks - sc.requests} impersonate/bind/escalate checks)`,
+        );
       }
       if (selfCheckFailed) {
         io.stderr.write('error: the generated policy does not allow every observed request (a kaudit bug; please report it):\n');
-        for (const u of sc.uncovered.slice(0, 10)) io.stderr.write(`  ${visible(`${u.subject}: ${u.verb} ${u.nonResourceURL || `${u.resource}${u.apiGroup ? '.' + u.apiGroup : ''}`} ${u.namespace ? `in ${u.namespace}` : '(cluster)'}`)}\n`);
+        for (const u of sc.uncovered.slice(0, 10)) io.stderr.write(`  ${visible(`${u.subject}: ${u.check} ${u.verb} ${u.nonResourceURL || `${u.resource}${u.apiGroup ? '.' + u.apiGroup : ''}`} ${u.namespace ? `in ${u.namespace}` : '(cluster)'}${u.name ? ` name ${u.name}` : ''}`)}\n`);
         setExit(2);
         return;
       }

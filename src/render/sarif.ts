@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { isAbsolute, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Severity } from '../rules/sensitive.js';
-import type { Loc } from '../types.js';
+import type { InputAccounting, Loc } from '../types.js';
 import { visible } from './sanitize.js';
 
 export interface SarifRule {
@@ -56,6 +56,19 @@ const LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = { critical: 'error
 const SECURITY_SEVERITY: Record<Severity, string> = { critical: '9.5', high: '8.0', medium: '5.5', low: '2.0' };
 
 /**
+ * SARIF 2.1.0 `invocation` (§3.20) of a run over audit logs: executionSuccessful is false when not
+ * every input was read to its end (InputAccounting.complete), with one error notification per
+ * such input, so that a code-scanning gate never reads a partial run as a clean one.
+ */
+export function sarifInvocation(input: InputAccounting): Record<string, unknown> {
+  const bad = input.files.filter((f) => !f.complete);
+  return {
+    executionSuccessful: input.complete,
+    ...(bad.length ? { toolExecutionNotifications: bad.map((f) => ({ level: 'error', message: { text: visible(`${f.path} was not read to its end: ${f.incomplete}`) } })) } : {}),
+  };
+}
+
+/**
  * A path as a SARIF `uri` (RFC 3986): absolute paths as `file:` URLs, relative ones as relative
  * references (resolved against the checkout by code scanning), each segment percent-encoded.
  */
@@ -84,7 +97,8 @@ function sarifLocation(l: SarifLocation): Record<string, unknown> {
   return out;
 }
 
-export function renderSarif(tool: { name: string; version: string; uri: string }, rules: SarifRule[], results: SarifResult[]): string {
+/** `input`: the run's accounting, for the invocation (see sarifInvocation). */
+export function renderSarif(tool: { name: string; version: string; uri: string }, rules: SarifRule[], results: SarifResult[], input?: InputAccounting): string {
   const doc = {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
@@ -108,6 +122,7 @@ export function renderSarif(tool: { name: string; version: string; uri: string }
             })),
           },
         },
+        ...(input ? { invocations: [sarifInvocation(input)] } : {}),
         results: results.map((r) => ({
           ruleId: r.ruleId,
           ruleIndex: rules.findIndex((x) => x.id === r.ruleId),

@@ -8,6 +8,11 @@ import { DetectionEngine, ruleInfo, type Hit, type RuleInfo, type RuleSet, type 
 import { SENSITIVE, SEVERITY_RANK, type Severity } from '../../rules/sensitive.js';
 import { cmp } from '../../util/counter.js';
 import { widenSpan, mergeSpan } from '../../util/span.js';
+import { faultCounter } from '../../util/fault.js';
+import { asInternal } from '../../util/errors.js';
+
+/** KAUDIT_TEST_FAULT=rule:N (util/fault.ts): set when the analysis starts, null unless asked for. */
+let ruleFault: (() => void) | null = null;
 
 export const EXAMPLES = 5;
 
@@ -187,6 +192,7 @@ export function rulesReport(set: RuleSet | null, stats: RuleStats[]): RulesRepor
 
 export const anomalies: Reducer<AnomalyState, AnomalyReport, AnomalyOptions> = {
   init(opts) {
+    ruleFault = faultCounter('rule');
     return {
       opts,
       train: opts.trainUntilMs !== null ? profiles.init({ examples: 0 }) : null,
@@ -203,7 +209,14 @@ export const anomalies: Reducer<AnomalyState, AnomalyReport, AnomalyOptions> = {
       return;
     }
     profiles.add(s.detect, r);
-    s.engine?.evaluate(r, (h) => detection(s, h));
+    // Where detections are evaluated against a record: an exception here is an internal error of
+    // the `rule` component (the rule engine keeps this call and this wrapping).
+    try {
+      ruleFault?.();
+      s.engine?.evaluate(r, (h) => detection(s, h));
+    } catch (e) {
+      throw asInternal(e, 'rule', '');
+    }
   },
 
   merge(a, b) {

@@ -3,6 +3,7 @@
 import type { View } from '../../types.js';
 import type { AnomalyReport } from './index.js';
 import { BASELINE_FINDINGS } from './index.js';
+import { completeness } from '../../render/accounting.js';
 import type { RuleInfo } from '../../rules/detections.js';
 import { eventLocation, type SarifResult, type SarifRule } from '../../render/sarif.js';
 
@@ -43,6 +44,7 @@ export function anomaliesView(r: AnomalyReport): View {
           ['findings', `${s.findings}: ${s.bySeverity.critical} critical, ${s.bySeverity.high} high, ${s.bySeverity.medium} medium, ${s.bySeverity.low} low`],
           ['suppressed by --allow', s.suppressed],
           ['not evaluated', notEvaluatedLine(r) || 'none'],
+          ['read to the end', completeness(r.input)],
         ],
       },
       {

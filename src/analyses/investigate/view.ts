@@ -2,6 +2,7 @@
 import type { AuditRecord, Cell, View } from '../../types.js';
 import type { GroupReport, TimelineReport } from './index.js';
 import { fieldText } from './index.js';
+import { displaySubject } from '../../normalize/subject.js';
 
 export interface ListingReport {
   kind: 'kaudit.investigate';
@@ -40,7 +41,7 @@ export function listingView(rep: ListingReport): View {
   const custom = rep.fields.length > 0;
   const columns = custom ? rep.fields.map(String) : DEFAULT_COLUMNS;
   const rows: Cell[][] = rep.records.map((r) =>
-    custom ? rep.fields.map((f) => fieldText(r, f)) : [r.time, r.subject, r.cluster || '-', r.namespace || '-', resourceLabel(r), r.verb, r.accessMethod, status(r), details(r)],
+    custom ? rep.fields.map((f) => fieldText(r, f)) : [r.time, displaySubject(r.subject), r.cluster || '-', r.namespace || '-', resourceLabel(r), r.verb, r.accessMethod, status(r), details(r)],
   );
   const note = rep.matched > rep.records.length ? `Showing ${rep.records.length} of ${rep.matched} matching requests; raise --limit, or use -o csv or -o jsonl for all of them.` : `${rep.matched} matching request${rep.matched === 1 ? '' : 's'}.`;
   return { title: 'kaudit investigate', sections: [{ title: 'Requests', kind: 'table', columns, rows, note }] };

@@ -3,6 +3,7 @@ import type { View, ViewSection, Cell } from '../../types.js';
 import type { SummaryReport, LatencyRow } from './index.js';
 import type { Count } from '../../util/counter.js';
 import { accountingRows } from '../../render/accounting.js';
+import { UNAUTHENTICATED_LABEL } from '../../normalize/subject.js';
 
 function pct(n: number, total: number): string {
   return total === 0 ? '0%' : `${((100 * n) / total).toFixed(1)}%`;
@@ -35,6 +36,7 @@ export function summaryView(r: SummaryReport): View {
         ['window', r.window.from === null ? '(no timestamps)' : `${r.window.from} → ${r.window.to}`],
         ...accountingRows(r.input),
         ['denied (403)', `${r.denied} (${pct(r.denied, total)})`],
+        ['unauthenticated (401)', `${r.unauthenticated} (${pct(r.unauthenticated, total)})`],
       ],
     },
     {
@@ -44,7 +46,7 @@ export function summaryView(r: SummaryReport): View {
       rows: r.input.files.map((f) => [f.path, f.format, f.providers.join(', ') || '-', f.gzip ? 'yes' : 'no', f.lines, f.events, f.rejected]),
     },
     countSection('Status', 'class', r.status, total),
-    countSection('Subjects', 'subject', r.top.subjects, total),
+    countSection('Subjects', 'subject', r.top.subjects, total, UNAUTHENTICATED_LABEL),
     countSection('Subject kinds', 'kind', r.top.subjectKinds, total),
     countSection('Verbs', 'verb', r.top.verbs, total),
     countSection('Resources', 'resource', r.top.resources, total),

@@ -5,8 +5,8 @@
 import type { AuditRecord } from '../../types.js';
 import { classifySubject } from '../../normalize/subject.js';
 import { parseUserAgent, accessMethodFor } from '../../normalize/useragent.js';
-import { decisionFrom } from '../../normalize/event.js';
-import { normalizeValue } from '../../normalize/index.js';
+import { decisionFrom, EMPTY_EXTRA, EMPTY_STRINGS } from '../../normalize/event.js';
+import { normalizeValue, Ignored } from '../../normalize/index.js';
 import { parseTimeMs } from '../../normalize/time.js';
 import { DetectionEngine } from './engine.js';
 import type { CompiledRule, ExampleExpect, RuleExample } from './types.js';
@@ -55,7 +55,12 @@ export function exampleRecord(p: Record<string, unknown>, i: number): AuditRecor
     clientVersion: parsed.clientVersion,
     accessMethod: accessMethodFor(parsed, who.kind),
     provider: 'k8s',
+    auditIDReused: false,
     location: { file: 'example', line: i + 1, unit: 'item' },
+    impersonatorGroups: EMPTY_STRINGS,
+    impersonatedUID: '',
+    impersonatedExtra: EMPTY_EXTRA,
+    responseStartedMs: null,
   };
   for (const [k, v] of Object.entries(p)) (rec as unknown as Record<string, unknown>)[k] = v;
   if (typeof p.time === 'string' && p.timeMs === undefined) rec.timeMs = parseTimeMs(p.time);
@@ -69,6 +74,7 @@ export function exampleRecords(e: RuleExample): AuditRecord[] {
   return (e.events ?? []).map((ev, i) => {
     const r = normalizeValue(ev, '');
     if (typeof r === 'string') throw new Error(`event ${i + 1} is not an audit event kaudit reads: ${r}`);
+    if (r instanceof Ignored) throw new Error(`event ${i + 1} is not an audit event: ${r.reason}`);
     return r;
   });
 }
