@@ -3,7 +3,7 @@
 // say about rules that could not judge a request.
 import { describe, it, expect } from 'vitest';
 import { join } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, symlinkSync } from 'node:fs';
 import { runCli, tmpDir, writeFiles } from '../helpers.js';
 
 const RULE = `rules:
@@ -173,6 +173,15 @@ describe('audit anomalies with rule options', () => {
     expect(doc.findings.map((f: { rule: string; subject: string }) => [f.rule, f.subject])).toEqual([['K8S-PRIVILEGED-POD', 'mallory@example.com']]);
     // The entry without a request is the one that could not be judged.
     expect(doc.rules.notEvaluated).toEqual([{ rule: 'K8S-PRIVILEGED-POD', reason: 'body not logged', requests: 1 }]);
+  });
+
+  it('a rules folder holding links back to itself is read once, not walked for ever', async () => {
+    const dir = writeFiles(tmpDir(), { 'r.yaml': RULE });
+    symlinkSync(dir, join(dir, 'a'));
+    symlinkSync(dir, join(dir, 'b'));
+    const r = await runCli(['rules', 'list', '--rules', dir, '--only-rules', 'T-1', '-o', 'json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).rules.map((x: { id: string; source: { file: string } }) => [x.id, x.source.file])).toEqual([['T-1', join(dir, 'r.yaml')]]);
   });
 
   it('a user rule may not take a built-in id', async () => {

@@ -40,9 +40,14 @@ export async function builtinRuleFiles(): Promise<string[]> {
   return names.map((n) => join(dir, n));
 }
 
-/** Files named by FILE|DIR arguments: a directory gives its *.yaml/*.yml files (recursively), sorted. */
+/**
+ * Files named by FILE|DIR arguments: a directory gives its *.yaml/*.yml files (recursively), sorted.
+ * Links to folders are followed, each folder once (by device and inode): a link back to a folder
+ * above it would otherwise make the walk endless.
+ */
 export async function expandRulePaths(flag: string, paths: string[]): Promise<string[]> {
   const out: string[] = [];
+  const seenDirs = new Set<string>();
   const visit = async (p: string, top: boolean): Promise<void> => {
     let s;
     try {
@@ -51,6 +56,9 @@ export async function expandRulePaths(flag: string, paths: string[]): Promise<st
       throw new UsageError(`${flag}: cannot read ${p} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, `pass a rule file or a directory of *.yaml rule files`);
     }
     if (s.isDirectory()) {
+      const id = `${s.dev}:${s.ino}`;
+      if (seenDirs.has(id)) return;
+      seenDirs.add(id);
       const names = (await readdir(p)).sort();
       for (const n of names) {
         const child = join(p, n);
