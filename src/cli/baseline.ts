@@ -35,7 +35,8 @@ Examples:
       const { prepareOutputFile } = await import('./outfile.js');
       // Checked before anything is read. A --merge file may be the output (updating a baseline in
       // place): it is read whole first, and the output replaces it atomically.
-      const out = opts.output ? prepareOutputFile('-o', opts.output) : null;
+      // '-' is standard output, as for inputs (it was a file named '-').
+      const out = opts.output && opts.output !== '-' ? prepareOutputFile('-o', opts.output) : null;
       let state = profiles.init({ examples: 0 });
       for (const f of opts.merge) {
         let text: string;

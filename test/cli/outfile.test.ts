@@ -154,6 +154,25 @@ describe('destinations that cannot be written are usage errors that name the pat
     expect(l.stderr).toContain(`  fix: pass the folder it points to (realpath ${dir}/a\\x1b\\\\b)\n`);
   });
 
+  it("-o - and --out - write to standard output, as '-' does for inputs (it made a file named '-')", async () => {
+    const cwd = process.cwd();
+    const here = tmpDir();
+    const mini = join(cwd, MINI);
+    const rbac = join(cwd, RBAC);
+    process.chdir(here);
+    try {
+      const b = await runCli(['baseline', mini, '-o', '-', '-q']);
+      expect(b.code).toBe(0);
+      expect(JSON.parse(b.stdout).kind).toBe('kaudit.baseline');
+      const c = await runCli(['compliance', '--rbac', rbac, mini, '--out', '-', '-o', 'json', '-q', '--now', '2026-03-03T00:00:00Z']);
+      expect(c.code).toBe(0);
+      expect(JSON.parse(c.stdout).kind).toBe('kaudit.compliance');
+      expect(readdirSync(here)).toEqual([]);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
   it('-o /dev/stdout: the fix is to leave the option out, not to remove the link', async () => {
     const r = await runCli(['baseline', '-o', '/dev/stdout', fifo(tmpDir())]);
     expect(r.code).toBe(2);
