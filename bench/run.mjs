@@ -3,15 +3,12 @@
 // scenarios alone (bench/follow.mjs: --follow-mb, --follow-seconds, --follow-rate).
 // Generates logs with the project's generator (cached in .bench-cache/), then times each scenario
 // end to end as a whole process and reports MB/s, events/s and peak RSS (VmHWM from /proc).
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpus, totalmem } from 'node:os';
+import { root, cache, run, dataset, hasCommand } from './lib.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cache = join(root, '.bench-cache');
 const { values } = parseArgs({
   options: {
     size: { type: 'string', default: '1G' },
@@ -23,8 +20,6 @@ const { values } = parseArgs({
   },
 });
 const only = values.only?.split(',');
-
-const SIZES = { '1G': 1e9, '3G': 3e9, '5G': 5e9, '200M': 2e8, '20M': 2e7 };
 
 /** Scenarios: each is one whole `audit` process over the generated log. */
 const SCENARIOS = [
@@ -54,50 +49,6 @@ const SCENARIOS = [
   { name: 'drift -o sarif', args: (f) => ['drift', '--rbac', join(root, 'fixtures/sample-rbac'), f, '-q', '-o', 'sarif'] },
 ];
 
-function run(cmd, args, keep = false) {
-  return new Promise((resolve, reject) => {
-    const t0 = process.hrtime.bigint();
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    let hwm = 0;
-    // Output is kept only when asked for (a 5 GB log's CSV exceeds a string's maximum length).
-    child.stdout.on('data', (d) => {
-      if (keep) out += d;
-    });
-    const poll = setInterval(() => {
-      try {
-        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-        if (m) hwm = Math.max(hwm, Number(m[1]));
-      } catch {
-        /* exited */
-      }
-    }, 10);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearInterval(poll);
-      const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-      if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}`));
-      else resolve({ secs, rssMB: hwm / 1024, out });
-    });
-  });
-}
-
-async function dataset(label) {
-  const bytes = SIZES[label];
-  if (!bytes) throw new Error(`--size: use one of ${Object.keys(SIZES).join(', ')}`);
-  const dir = join(cache, label);
-  const file = join(dir, 'audit.log');
-  const marker = join(dir, 'done.json');
-  if (!existsSync(marker)) {
-    mkdirSync(dir, { recursive: true });
-    process.stderr.write(`generating ${label} into ${dir} …\n`);
-    await run(process.execPath, [join(root, 'dist/gen/cli.js'), '--out', dir, '--rotate', 'none', '--days', '365', '--scale', '1', '--seed', '1', '--max-bytes', String(bytes)]);
-    const { out } = await run(process.execPath, [join(root, 'bin/audit.js'), 'summary', file, '-o', 'json', '-q'], true);
-    writeFileSync(marker, JSON.stringify({ events: JSON.parse(out).input.events }));
-  }
-  return { file, size: statSync(file).size, events: JSON.parse(readFileSync(marker, 'utf8')).events };
-}
-
 /** The dataset gzipped once (cached beside it). */
 async function gzipped(file) {
   const gz = `${file}.gz`;
@@ -110,6 +61,8 @@ async function gzipped(file) {
     (await import('node:fs')).renameSync(`${gz}.tmp`, gz);
   }
   return gz;
+}
+
 /**
  * The dataset with every request cut to its RequestReceived stage (the other stages dropped), as a
  * log whose policy omits the later stages, or a server that died mid-request, leaves it.
@@ -135,10 +88,6 @@ async function requestReceivedOnly(ds, label) {
     writeFileSync(marker, JSON.stringify({ events }));
   }
   return { file, size: statSync(file).size, events: JSON.parse(readFileSync(marker, 'utf8')).events };
-}
-
-function hasCommand(cmd) {
-  return (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, cmd)));
 }
 
 const rows = [];

@@ -1,7 +1,7 @@
 // `audit rbac-gen FILES…`: least-privilege Roles and bindings from what subjects actually did.
 import { Option, type Command } from 'commander';
 import type { IO } from './io.js';
-import { addFilterOptions, addInputOptions, addJobsOption, runReducer, intOption, type FilterFlags, type InputOptions, collect } from './common.js';
+import { addFilterOptions, addInputOptions, addJobsOption, addStateOptions, runReducer, intOption, type FilterFlags, type InputOptions, collect } from './common.js';
 import { UsageError } from '../util/errors.js';
 
 interface Opts extends InputOptions, FilterFlags {
@@ -30,6 +30,7 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
     );
   addInputOptions(cmd);
   addJobsOption(cmd);
+  addStateOptions(cmd);
   addFilterOptions(cmd);
   cmd
     .option('--serviceaccount <ns:name>', 'a policy for this service account (repeatable)', collect, [])
