@@ -1,4 +1,5 @@
 // `audit anomalies FILES… (--baseline FILE | --train-until TIME)`: first-time and risky access.
+import { visible } from '../render/sanitize.js';
 import { Option, type Command } from 'commander';
 import type { IO } from './io.js';
 import { useColor } from './io.js';
@@ -88,7 +89,7 @@ Examples:
       const allow = opts.allow ? compileAllow(await loadAllow(opts.allow)) : null;
       const ruleLoad = { ...ruleLoadOptions(opts), thresholds: { 'K8S-DENIED-BURST': { count: Number(burst[1]), withinMs: Number(burst[2]) * 60_000 } } };
       const rules = await loadRuleSet(ruleLoad);
-      if (!opts.quiet) for (const w of rules.warnings) io.stderr.write(`${w}\n`);
+      if (!opts.quiet) for (const w of rules.warnings) io.stderr.write(`${visible(w)}\n`);
       const plain = {
         trainUntilMs: opts.trainUntil ? parseTimeArg('--train-until', opts.trainUntil, io.now()) : null,
         spikeFactor: opts.spike,

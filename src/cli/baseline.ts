@@ -38,7 +38,8 @@ Examples:
       if (opts.saveState && opts.merge.length) throw new UsageError('--merge cannot be combined with --save-state', 'save the shards without --merge, then merge the baseline files in the final step: audit merge --command baseline --merge old.json STATE…');
       // Checked before anything is read. A --merge file may be the output (updating a baseline in
       // place): it is read whole first, and the output replaces it atomically.
-      const out = opts.output && !opts.saveState ? prepareOutputFile('-o', opts.output) : null;
+      // '-' is standard output, as for inputs (it was a file named '-').
+      const out = opts.output && opts.output !== '-' && !opts.saveState ? prepareOutputFile('-o', opts.output) : null;
       let state = profiles.init({ examples: 0 });
       for (const f of opts.merge) {
         let text: string;

@@ -60,7 +60,8 @@ Examples:
       const nowMs = opts.now ? parseTimeArg('--now', opts.now, io.now()) : io.now();
       // The destination is checked before anything is read, against the RBAC export and the logs.
       const { prepareOutputFile } = await import('./outfile.js');
-      const out = opts.out && !opts.saveState ? prepareOutputFile('--out', opts.out) : null;
+      // '-' is standard output, as for inputs (it was a file named '-').
+      const out = opts.out && opts.out !== '-' && !opts.saveState ? prepareOutputFile('--out', opts.out) : null;
       if (out) out.checkInputs((await (await import('../ingest/sources.js')).expandInputs(opts.rbac)).map((s) => s.path));
       const [{ loadRbac, rbacDigest }, { Authorizer }, { compliance }, { renderComplianceHtml }, view, { renderReport }, { csvRow }, { VERSION }, { createHash }, { readFile }] = await Promise.all([
         import('../rbac/load.js'),

@@ -101,7 +101,8 @@ export async function main(argv: string[], given: IO = processIO()): Promise<num
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
-      writeErr: (s) => io.stderr.write(s),
+      // Commander repeats the arguments it refuses: they are shown like any other data.
+      writeErr: (s) => io.stderr.write(visible(s, '\n')),
     })
     .showHelpAfterError('(add --help for usage and examples)')
     .addHelpText(
@@ -138,7 +139,7 @@ Exit codes: 0 ok, 1 findings over a threshold you set, 2 usage or input error.`,
     if ((e as { kauditStateSaved?: boolean })?.kauditStateSaved === true) return 0;
     if (isKauditError(e)) {
       io.stderr.write(`audit: error: ${visible(e.message, '\n')}\n`);
-      if (e instanceof UsageError || e instanceof InputError) io.stderr.write(`  fix: ${e.fix}\n`);
+      if (e instanceof UsageError || e instanceof InputError) io.stderr.write(`  fix: ${visible(e.fix, '\n')}\n`);
       return 2;
     }
     io.stderr.write(formatInternalError(asInternal(e, 'command', '') as InternalError, argv, watched.wrote()));

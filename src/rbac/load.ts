@@ -127,7 +127,7 @@ export function addObject(snap: RbacSnapshot, o: unknown, where: string, file = 
 }
 
 export function emptySnapshot(): RbacSnapshot {
-  return { roles: [], bindings: [], ignored: {}, warnings: [], files: [] };
+  return { roles: [], bindings: [], ignored: Object.create(null) as Record<string, number>, warnings: [], files: [] }; // kinds are data: no inherited keys (constructor, __proto__)
 }
 
 /** 1-based line of each offset (offsets ascending or not), from the newlines before it. */

@@ -296,12 +296,13 @@ export const anomalies: Reducer<AnomalyState, AnomalyReport, AnomalyOptions> = {
 
 export function summarize(findings: Finding[], suppressed: number): AnomalyReport['summary'] {
   const bySeverity: Record<Severity, number> = { critical: 0, high: 0, medium: 0, low: 0 };
-  const byRule: Record<string, number> = {};
+  // A Map: rule ids are data (a user rule may be called constructor or toString).
+  const byRule = new Map<string, number>();
   for (const f of findings) {
     bySeverity[f.severity]++;
-    byRule[f.rule] = (byRule[f.rule] ?? 0) + 1;
+    byRule.set(f.rule, (byRule.get(f.rule) ?? 0) + 1);
   }
-  return { findings: findings.length, bySeverity, suppressed, byRule: Object.fromEntries(Object.entries(byRule).sort(([a], [b]) => cmp(a, b))) };
+  return { findings: findings.length, bySeverity, suppressed, byRule: Object.fromEntries([...byRule].sort(([a], [b]) => cmp(a, b))) };
 }
 
 function describeTuple(t: string): { verb: string; resource: string; namespace: string; label: string } {
