@@ -1,0 +1,189 @@
+// JSON read on raw bytes without building values: the grammar of RFC 8259 checked byte by byte, as
+// strictly as JSON.parse (ECMA-262 JSON.parse, whose grammar is RFC 8259's), so that a text this
+// accepts is one JSON.parse accepts too. Used by the field extractor (extract.ts) to step over the
+// values a command does not read, and by the pre-filter to read a line's top-level keys.
+//
+// Everything here works on a Buffer (or any Uint8Array) between `i` and `end` and returns the index
+// after what it read, or -1 when the bytes are not JSON there. Bytes of 0x80 and above are only
+// allowed inside strings (JSON.parse sees the characters they decode to, or U+FFFD, there; outside
+// strings no such character is JSON). Nesting is tracked on an explicit stack: no recursion, so no
+// depth is too deep (V8's JSON.parse has no depth limit either).
+
+const QUOTE = 34;
+const BACKSLASH = 92;
+
+/** Byte classes for the scanner: 1 = whitespace (space, tab, CR, LF). */
+const WS = new Uint8Array(256);
+WS[32] = WS[9] = WS[13] = WS[10] = 1;
+
+/** Valid characters after a backslash: " \ / b f n r t (u is checked apart). */
+const ESCAPE = new Uint8Array(256);
+for (const c of '"\\/bfnrt') ESCAPE[c.charCodeAt(0)] = 1;
+
+const HEX = new Uint8Array(256);
+for (const c of '0123456789abcdefABCDEF') HEX[c.charCodeAt(0)] = 1;
+
+/** Skips JSON whitespace. */
+export function skipWs(b: Uint8Array, i: number, end: number): number {
+  while (i < end && WS[b[i]!] === 1) i++;
+  return i;
+}
+
+/**
+ * Reads a string token starting at its opening quote `b[i]`. Returns the index after the closing
+ * quote, or -1 when it is not a valid JSON string (a raw control character, a bad escape, no end).
+ * `scanString.escaped` tells whether it held a backslash (its value then needs decoding).
+ */
+export function scanString(b: Uint8Array, i: number, end: number): number {
+  let esc = false;
+  i++;
+  for (;;) {
+    if (i >= end) return -1;
+    const c = b[i]!;
+    if (c === QUOTE) break;
+    if (c < 32) return -1;
+    if (c === BACKSLASH) {
+      esc = true;
+      if (i + 1 >= end) return -1;
+      const d = b[i + 1]!;
+      if (d === 117) {
+        if (i + 5 >= end || HEX[b[i + 2]!] === 0 || HEX[b[i + 3]!] === 0 || HEX[b[i + 4]!] === 0 || HEX[b[i + 5]!] === 0) return -1;
+        i += 6;
+        continue;
+      }
+      if (ESCAPE[d] === 0) return -1;
+      i += 2;
+      continue;
+    }
+    i++;
+  }
+  scanned.escaped = esc;
+  return i + 1;
+}
+
+/** Side results of the last scanString / scanValue call (no allocation per call). */
+export const scanned = { escaped: false };
+
+/** Reads a number token (RFC 8259 §6: -? int frac? exp?) at `i`; -1 if it is not one. */
+function scanNumber(b: Uint8Array, i: number, end: number): number {
+  if (b[i] === 45) i++;
+  if (i >= end) return -1;
+  if (b[i] === 48) i++;
+  else if (b[i]! >= 49 && b[i]! <= 57) {
+    i++;
+    while (i < end && b[i]! >= 48 && b[i]! <= 57) i++;
+  } else return -1;
+  if (i < end && b[i] === 46) {
+    i++;
+    if (i >= end || b[i]! < 48 || b[i]! > 57) return -1;
+    while (i < end && b[i]! >= 48 && b[i]! <= 57) i++;
+  }
+  if (i < end && (b[i] === 101 || b[i] === 69)) {
+    i++;
+    if (i < end && (b[i] === 43 || b[i] === 45)) i++;
+    if (i >= end || b[i]! < 48 || b[i]! > 57) return -1;
+    while (i < end && b[i]! >= 48 && b[i]! <= 57) i++;
+  }
+  return i;
+}
+
+function scanLiteral(b: Uint8Array, i: number, end: number): number {
+  const c = b[i];
+  if (c === 116) return i + 3 < end && b[i + 1] === 114 && b[i + 2] === 117 && b[i + 3] === 101 ? i + 4 : -1; // true
+  if (c === 102) return i + 4 < end && b[i + 1] === 97 && b[i + 2] === 108 && b[i + 3] === 115 && b[i + 4] === 101 ? i + 5 : -1; // false
+  if (c === 110) return i + 3 < end && b[i + 1] === 117 && b[i + 2] === 108 && b[i + 3] === 108 ? i + 4 : -1; // null
+  return -1;
+}
+
+/** The stack of open containers while skipping: 1 object, 2 array. Grows as needed; shared. */
+let stack = new Uint8Array(256);
+
+/**
+ * Skips one JSON value starting at `i` (no leading whitespace), checking its grammar. Returns the
+ * index after it, or -1 when the bytes are not one JSON value.
+ */
+export function scanValue(b: Uint8Array, i: number, end: number): number {
+  if (i >= end) return -1;
+  let c: number = b[i]!;
+  if (c === QUOTE) return scanString(b, i, end);
+  if (c !== 123 && c !== 91) return c === 45 || (c >= 48 && c <= 57) ? scanNumber(b, i, end) : scanLiteral(b, i, end);
+  let depth = 0;
+  // State machine over containers. At each step we are either at the start of a value, or after a
+  // value inside the container on top of the stack.
+  for (;;) {
+    // ---- at a value (c = b[i]) ----
+    if (c === 123 || c === 91) {
+      if (depth === stack.length) {
+        const bigger = new Uint8Array(stack.length * 2);
+        bigger.set(stack);
+        stack = bigger;
+      }
+      i = skipWs(b, i + 1, end);
+      if (i >= end) return -1;
+      if (c === 123) {
+        stack[depth++] = 1;
+        if (b[i] === 125) {
+          i++;
+          depth--;
+        } else {
+          // first key
+          if (b[i] !== QUOTE) return -1;
+          i = scanString(b, i, end);
+          if (i < 0) return -1;
+          i = skipWs(b, i, end);
+          if (i >= end || b[i] !== 58) return -1;
+          i = skipWs(b, i + 1, end);
+          if (i >= end) return -1;
+          c = b[i]!;
+          continue;
+        }
+      } else {
+        stack[depth++] = 2;
+        if (b[i] === 93) {
+          i++;
+          depth--;
+        } else {
+          c = b[i]!;
+          continue;
+        }
+      }
+    } else if (c === QUOTE) {
+      i = scanString(b, i, end);
+      if (i < 0) return -1;
+    } else if (c === 45 || (c >= 48 && c <= 57)) {
+      i = scanNumber(b, i, end);
+      if (i < 0) return -1;
+    } else {
+      i = scanLiteral(b, i, end);
+      if (i < 0) return -1;
+    }
+    // ---- after a value ----
+    for (;;) {
+      if (depth === 0) return i;
+      i = skipWs(b, i, end);
+      if (i >= end) return -1;
+      const d = b[i];
+      if (d === 44) {
+        i = skipWs(b, i + 1, end);
+        if (i >= end) return -1;
+        if (stack[depth - 1] === 1) {
+          if (b[i] !== QUOTE) return -1;
+          i = scanString(b, i, end);
+          if (i < 0) return -1;
+          i = skipWs(b, i, end);
+          if (i >= end || b[i] !== 58) return -1;
+          i = skipWs(b, i + 1, end);
+          if (i >= end) return -1;
+        }
+        c = b[i]!;
+        break;
+      }
+      if (d === 125 ? stack[depth - 1] === 1 : d === 93 ? stack[depth - 1] === 2 : false) {
+        i++;
+        depth--;
+        continue;
+      }
+      return -1;
+    }
+  }
+}
