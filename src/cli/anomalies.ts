@@ -95,7 +95,7 @@ Examples:
         offHoursMinRequests: 50,
         rules,
       });
-      const acc = await runInputs(io, inputs, opts, (r) => anomalies.add(state, r));
+      const acc = await runInputs(io, inputs, rules.bodies ? { ...opts, bodies: rules.bodies } : opts, (r) => anomalies.add(state, r));
       const report = anomalies.finish(state, { input: acc });
       const min = SEVERITY_RANK[opts.minSeverity as 'low'];
       let suppressed = 0;

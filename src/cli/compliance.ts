@@ -1,4 +1,5 @@
 // `audit compliance FILES… --rbac RBAC.yaml`: a scored, evidence-carrying least-privilege report.
+import { RBAC_WRITE_BODIES } from '../normalize/bodies.js';
 import { Option, type Command } from 'commander';
 import { visible } from '../render/sanitize.js';
 import type { IO } from './io.js';
@@ -95,7 +96,7 @@ Examples:
         rbacFiles,
         rbacDigest: createHash('sha256').update(canonical).digest('hex'),
       });
-      const acc = await runInputs(io, inputs, { ...opts, outputs: out ? [out] : [] }, (r) => compliance.add(state, r), [], true);
+      const acc = await runInputs(io, inputs, { ...opts, outputs: out ? [out] : [], bodies: RBAC_WRITE_BODIES }, (r) => compliance.add(state, r), [], true);
       const report = compliance.finish(state, { input: acc });
       let text: string;
       if (opts.output === 'html') text = renderComplianceHtml(report);

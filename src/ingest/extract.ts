@@ -68,47 +68,159 @@ export const FALLBACK_KEYS: readonly string[] = ['items', 'records', 'events', '
 const FALLBACK = -2;
 const OTHER = -1;
 
-/** Key names by (length, first byte), for comparing a key's bytes without decoding it. */
-const BY_SHAPE = new Map<number, { bytes: Uint8Array; id: number }[]>();
-const BY_NAME = new Map<string, number>();
-function addKey(name: string, id: number): void {
-  const bytes = Buffer.from(name, 'latin1');
-  const k = bytes.length * 256 + bytes[0]!;
-  let list = BY_SHAPE.get(k);
-  if (!list) BY_SHAPE.set(k, (list = []));
-  list.push({ bytes, id });
-  BY_NAME.set(name, id);
+/**
+ * Compares a key's bytes with a fixed list of names without decoding it: names by (length, first
+ * byte), then byte by byte. An escaped key is decoded (JSON.parse) and looked up by name.
+ */
+class KeyTable {
+  private readonly byShape = new Map<number, { bytes: Uint8Array; id: number }[]>();
+  private readonly byName = new Map<string, number>();
+  add(name: string, id: number): void {
+    const bytes = Buffer.from(name, 'utf8');
+    const k = bytes.length * 256 + bytes[0]!;
+    let list = this.byShape.get(k);
+    if (!list) this.byShape.set(k, (list = []));
+    list.push({ bytes, id });
+    this.byName.set(name, id);
+  }
+  /** The id of the key whose string token is b[s..e) (quotes included), else OTHER. */
+  id(b: Buffer, s: number, e: number, escaped: boolean): number {
+    if (escaped) return this.byName.get(JSON.parse(b.toString('utf8', s, e)) as string) ?? OTHER;
+    const len = e - s - 2;
+    if (len <= 0) return this.byName.get('') ?? OTHER;
+    const list = this.byShape.get(len * 256 + b[s + 1]!);
+    if (list === undefined) return OTHER;
+    outer: for (let k = 0; k < list.length; k++) {
+      const bytes = list[k]!.bytes;
+      for (let j = 1; j < len; j++) if (b[s + 1 + j] !== bytes[j]) continue outer;
+      return list[k]!.id;
+    }
+    return OTHER;
+  }
 }
-WANTED.forEach((n, i) => addKey(n, i));
-for (const n of FALLBACK_KEYS) addKey(n, FALLBACK);
 
-/** The id of the key whose string token is b[s..e) (quotes included): a WANTED index, FALLBACK or OTHER. */
-function keyId(b: Buffer, s: number, e: number, escaped: boolean): number {
-  if (escaped) {
-    const name = JSON.parse(b.toString('utf8', s, e)) as string;
-    return BY_NAME.get(name) ?? OTHER;
-  }
-  const len = e - s - 2;
-  if (len <= 0) return OTHER;
-  const list = BY_SHAPE.get(len * 256 + b[s + 1]!);
-  if (list === undefined) return OTHER;
-  outer: for (let k = 0; k < list.length; k++) {
-    const bytes = list[k]!.bytes;
-    for (let j = 1; j < len; j++) if (b[s + 1 + j] !== bytes[j]) continue outer;
-    return list[k]!.id;
-  }
-  return OTHER;
-}
+const TOP = new KeyTable();
+WANTED.forEach((n, i) => TOP.add(n, i));
+for (const n of FALLBACK_KEYS) TOP.add(n, FALLBACK);
+
+/**
+ * The members of nested objects normalize/ reads (normalizeEvent, principalFrom): only these are
+ * built (a partial object); every other member of these objects is checked and stepped over.
+ * Members absent here (kind, impersonatedUser…) are built whole.
+ */
+const NESTED: ReadonlyMap<number, KeyTable> = new Map(
+  (
+    [
+      ['user', ['username', 'groups', 'extra', 'arn', 'canonicalArn', 'oid']],
+      ['objectRef', ['resource', 'subresource', 'namespace', 'name', 'apiGroup', 'apiVersion']],
+      ['responseStatus', ['code']],
+      ['annotations', ['authorization.k8s.io/decision']],
+    ] as const
+  ).map(([member, keys]) => {
+    const t = new KeyTable();
+    keys.forEach((k, i) => t.add(k, i));
+    return [WANTED.indexOf(member), t] as [number, KeyTable];
+  }),
+);
 
 const starts = new Int32Array(WANTED.length);
 const ends = new Int32Array(WANTED.length);
 const escapes = new Uint8Array(WANTED.length);
 
-/** Decodes the value at b[s..e) (a checked JSON value; `escaped`: a string holding a backslash). */
-function valueAt(b: Buffer, s: number, e: number, escaped: boolean): unknown {
-  if (b[s] === 34 && !escaped) return b.toString('utf8', s + 1, e - 1);
-  return JSON.parse(b.toString('utf8', s, e)) as unknown;
+/** Nesting beyond which build() leaves a value to JSON.parse (which has no depth limit). */
+const MAX_BUILD_DEPTH = 32;
+const TOO_DEEP: unknown = Symbol('too deep');
+
+/**
+ * One line being materialised: its bytes, and its text when every byte decoded to one character
+ * (then a byte offset is a character offset and values are cut out of the text).
+ */
+class Line {
+  b!: Buffer;
+  start = 0;
+  text = '';
+  oneToOne = false;
+  reset(b: Buffer, start: number, end: number): void {
+    this.b = b;
+    this.start = start;
+    this.text = b.toString('utf8', start, end);
+    this.oneToOne = this.text.length === end - start;
+  }
+  /** The decoded bytes b[s..e). */
+  str(s: number, e: number): string {
+    return this.oneToOne ? this.text.slice(s - this.start, e - this.start) : this.b.toString('utf8', s, e);
+  }
+  /** The string token at b[s..e) (quotes included), decoded. */
+  token(s: number, e: number, escaped: boolean): string {
+    return escaped ? (JSON.parse(this.str(s, e)) as string) : this.str(s + 1, e - 1);
+  }
+
+  /**
+   * Builds the value at b[s..e) (checked JSON) as JSON.parse does: objects get their members in
+   * order by CreateDataProperty (a `__proto__` key is an own property; a repeated key keeps its
+   * first place and its last value), numbers are Number(token) (the same value for JSON's
+   * grammar), escaped strings are JSON.parsed. With `only`, an object keeps only those members.
+   * Returns TOO_DEEP beyond MAX_BUILD_DEPTH.
+   */
+  build(s: number, e: number, depth: number, only: KeyTable | null): unknown {
+    const b = this.b;
+    const c = b[s];
+    if (c === 34) {
+      const end = scanString(b, s, e);
+      return this.token(s, end, scanned.escaped);
+    }
+    if (c === 123) {
+      if (depth >= MAX_BUILD_DEPTH) return TOO_DEEP;
+      const o: Record<string, unknown> = {};
+      let i = skipWs(b, s + 1, e);
+      if (b[i] === 125) return o;
+      for (;;) {
+        const ke = scanString(b, i, e);
+        const esc = scanned.escaped;
+        const vs = skipWs(b, skipWs(b, ke, e) + 1, e);
+        const ve = scanValue(b, vs, e);
+        if (only === null || only.id(b, i, ke, esc) >= 0) {
+          const key = this.token(i, ke, esc);
+          const v = this.build(vs, ve, depth + 1, null);
+          if (v === TOO_DEEP) return TOO_DEEP;
+          if (key === '__proto__') Object.defineProperty(o, key, { value: v, writable: true, enumerable: true, configurable: true });
+          else o[key] = v;
+        }
+        i = skipWs(b, ve, e);
+        if (b[i] === 125) return o;
+        i = skipWs(b, i + 1, e); // after the comma
+      }
+    }
+    if (c === 91) {
+      if (depth >= MAX_BUILD_DEPTH) return TOO_DEEP;
+      const a: unknown[] = [];
+      let i = skipWs(b, s + 1, e);
+      if (b[i] === 93) return a;
+      for (;;) {
+        const ve = scanValue(b, i, e);
+        const v = this.build(i, ve, depth + 1, null);
+        if (v === TOO_DEEP) return TOO_DEEP;
+        a.push(v);
+        i = skipWs(b, ve, e);
+        if (b[i] === 93) return a;
+        i = skipWs(b, i + 1, e);
+      }
+    }
+    if (c === 116) return true;
+    if (c === 102) return false;
+    if (c === 110) return null;
+    return Number(this.str(s, e));
+  }
+
+  /** The member value at b[s..e): built (partially, with `only`), or JSON.parsed when too deep. */
+  value(s: number, e: number, escaped: boolean, only: KeyTable | null): unknown {
+    if (this.b[s] === 34) return this.token(s, e, escaped);
+    const v = this.build(s, e, 0, only);
+    return v === TOO_DEEP ? (JSON.parse(this.str(s, e)) as unknown) : v;
+  }
 }
+
+const line = new Line();
 
 /** What extractEvent returns: the members of a native Event that normalize/ reads. */
 export interface ExtractedEvent {
@@ -118,6 +230,7 @@ export interface ExtractedEvent {
   stage: unknown;
   requestURI: unknown;
   verb: unknown;
+  /** Only the members normalize/ reads (see NESTED); likewise objectRef, responseStatus, annotations. */
   user: unknown;
   impersonatedUser: unknown;
   sourceIPs: unknown;
@@ -151,7 +264,7 @@ export function extractEvent(b: Buffer, start: number, end: number): ExtractedEv
       const ks = i;
       i = scanString(b, i, end);
       if (i < 0) return null;
-      const id = keyId(b, ks, i, scanned.escaped);
+      const id = TOP.id(b, ks, i, scanned.escaped);
       if (id === FALLBACK) return null;
       i = skipWs(b, i, end);
       if (i >= end || b[i] !== 58) return null;
@@ -181,12 +294,13 @@ export function extractEvent(b: Buffer, start: number, end: number): ExtractedEv
   }
   // Nothing but whitespace may follow (JSON.parse refuses the rest; the reference path salvages it).
   if (skipWs(b, i, end) !== end) return null;
-  const v = (k: number): unknown => (starts[k]! < 0 ? undefined : valueAt(b, starts[k]!, ends[k]!, escapes[k] === 1));
+  line.reset(b, start, end);
+  const v = (k: number): unknown => (starts[k]! < 0 ? undefined : line.value(starts[k]!, ends[k]!, escapes[k] === 1, NESTED.get(k) ?? null));
   const body = (k: number): unknown => {
     const s = starts[k]!;
     if (s < 0) return undefined;
     const c = b[s];
-    return c === 123 || c === 91 ? new LazyJson(b, s, ends[k]!) : valueAt(b, s, ends[k]!, escapes[k] === 1);
+    return c === 123 || c === 91 ? new LazyJson(b, s, ends[k]!) : line.value(s, ends[k]!, escapes[k] === 1, null);
   };
   return {
     kind: v(0),

@@ -20,6 +20,12 @@ WS[32] = WS[9] = WS[13] = WS[10] = 1;
 const ESCAPE = new Uint8Array(256);
 for (const c of '"\\/bfnrt') ESCAPE[c.charCodeAt(0)] = 1;
 
+/** Bytes that end a run of plain string content: the quote, the backslash, control characters. */
+const STR_STOP = new Uint8Array(256);
+for (let c = 0; c < 32; c++) STR_STOP[c] = 1;
+STR_STOP[QUOTE] = 1;
+STR_STOP[BACKSLASH] = 1;
+
 const HEX = new Uint8Array(256);
 for (const c of '0123456789abcdefABCDEF') HEX[c.charCodeAt(0)] = 1;
 
@@ -38,24 +44,18 @@ export function scanString(b: Uint8Array, i: number, end: number): number {
   let esc = false;
   i++;
   for (;;) {
+    while (i < end && STR_STOP[b[i]!] === 0) i++;
     if (i >= end) return -1;
     const c = b[i]!;
     if (c === QUOTE) break;
-    if (c < 32) return -1;
-    if (c === BACKSLASH) {
-      esc = true;
-      if (i + 1 >= end) return -1;
-      const d = b[i + 1]!;
-      if (d === 117) {
-        if (i + 5 >= end || HEX[b[i + 2]!] === 0 || HEX[b[i + 3]!] === 0 || HEX[b[i + 4]!] === 0 || HEX[b[i + 5]!] === 0) return -1;
-        i += 6;
-        continue;
-      }
-      if (ESCAPE[d] === 0) return -1;
-      i += 2;
-      continue;
-    }
-    i++;
+    if (c !== BACKSLASH || i + 1 >= end) return -1;
+    esc = true;
+    const d = b[i + 1]!;
+    if (d === 117) {
+      if (i + 5 >= end || HEX[b[i + 2]!] === 0 || HEX[b[i + 3]!] === 0 || HEX[b[i + 4]!] === 0 || HEX[b[i + 5]!] === 0) return -1;
+      i += 6;
+    } else if (ESCAPE[d] === 1) i += 2;
+    else return -1;
   }
   scanned.escaped = esc;
   return i + 1;
@@ -98,58 +98,75 @@ function scanLiteral(b: Uint8Array, i: number, end: number): number {
 /** The stack of open containers while skipping: 1 object, 2 array. Grows as needed; shared. */
 let stack = new Uint8Array(256);
 
+
 /**
  * Skips one JSON value starting at `i` (no leading whitespace), checking its grammar. Returns the
- * index after it, or -1 when the bytes are not one JSON value.
+ * index after it, or -1 when the bytes are not one JSON value. The hot loop of the field
+ * extractor: strings are stepped over inline, a run of plain content at a time.
  */
 export function scanValue(b: Uint8Array, i: number, end: number): number {
   if (i >= end) return -1;
   let c: number = b[i]!;
-  if (c === QUOTE) return scanString(b, i, end);
-  if (c !== 123 && c !== 91) return c === 45 || (c >= 48 && c <= 57) ? scanNumber(b, i, end) : scanLiteral(b, i, end);
+  if (c !== 123 && c !== 91) return c === QUOTE ? scanString(b, i, end) : c === 45 || (c >= 48 && c <= 57) ? scanNumber(b, i, end) : scanLiteral(b, i, end);
+  const ws = WS;
+  const stop = STR_STOP;
   let depth = 0;
-  // State machine over containers. At each step we are either at the start of a value, or after a
-  // value inside the container on top of the stack.
+  /** Expecting a key (after `{` or a comma in an object). */
+  let key = false;
   for (;;) {
-    // ---- at a value (c = b[i]) ----
-    if (c === 123 || c === 91) {
+    // ---- at a value, or at a key when `key` (c = b[i], i < end) ----
+    if (c === QUOTE) {
+      // a string, inline: runs of plain bytes, then a quote, an escape or a control character
+      i++;
+      for (;;) {
+        while (i < end && stop[b[i]!] === 0) i++;
+        if (i >= end) return -1;
+        const d = b[i]!;
+        if (d === QUOTE) break;
+        if (d !== BACKSLASH || i + 1 >= end) return -1;
+        const x = b[i + 1]!;
+        if (x === 117) {
+          if (i + 5 >= end || HEX[b[i + 2]!] === 0 || HEX[b[i + 3]!] === 0 || HEX[b[i + 4]!] === 0 || HEX[b[i + 5]!] === 0) return -1;
+          i += 6;
+        } else if (ESCAPE[x] === 1) i += 2;
+        else return -1;
+      }
+      i++;
+      if (key) {
+        key = false;
+        while (i < end && ws[b[i]!] === 1) i++;
+        if (i >= end || b[i] !== 58) return -1;
+        i++;
+        while (i < end && ws[b[i]!] === 1) i++;
+        if (i >= end) return -1;
+        c = b[i]!;
+        continue;
+      }
+    } else if (key) return -1;
+    else if (c === 123 || c === 91) {
       if (depth === stack.length) {
         const bigger = new Uint8Array(stack.length * 2);
         bigger.set(stack);
         stack = bigger;
       }
-      i = skipWs(b, i + 1, end);
+      i++;
+      while (i < end && ws[b[i]!] === 1) i++;
       if (i >= end) return -1;
+      const d = b[i]!;
       if (c === 123) {
-        stack[depth++] = 1;
-        if (b[i] === 125) {
-          i++;
-          depth--;
-        } else {
-          // first key
-          if (b[i] !== QUOTE) return -1;
-          i = scanString(b, i, end);
-          if (i < 0) return -1;
-          i = skipWs(b, i, end);
-          if (i >= end || b[i] !== 58) return -1;
-          i = skipWs(b, i + 1, end);
-          if (i >= end) return -1;
-          c = b[i]!;
+        if (d === 125) i++;
+        else {
+          stack[depth++] = 1;
+          key = true;
+          c = d;
           continue;
         }
-      } else {
+      } else if (d === 93) i++;
+      else {
         stack[depth++] = 2;
-        if (b[i] === 93) {
-          i++;
-          depth--;
-        } else {
-          c = b[i]!;
-          continue;
-        }
+        c = d;
+        continue;
       }
-    } else if (c === QUOTE) {
-      i = scanString(b, i, end);
-      if (i < 0) return -1;
     } else if (c === 45 || (c >= 48 && c <= 57)) {
       i = scanNumber(b, i, end);
       if (i < 0) return -1;
@@ -160,25 +177,18 @@ export function scanValue(b: Uint8Array, i: number, end: number): number {
     // ---- after a value ----
     for (;;) {
       if (depth === 0) return i;
-      i = skipWs(b, i, end);
+      while (i < end && ws[b[i]!] === 1) i++;
       if (i >= end) return -1;
-      const d = b[i];
+      const d = b[i]!;
       if (d === 44) {
-        i = skipWs(b, i + 1, end);
+        i++;
+        while (i < end && ws[b[i]!] === 1) i++;
         if (i >= end) return -1;
-        if (stack[depth - 1] === 1) {
-          if (b[i] !== QUOTE) return -1;
-          i = scanString(b, i, end);
-          if (i < 0) return -1;
-          i = skipWs(b, i, end);
-          if (i >= end || b[i] !== 58) return -1;
-          i = skipWs(b, i + 1, end);
-          if (i >= end) return -1;
-        }
+        key = stack[depth - 1] === 1;
         c = b[i]!;
         break;
       }
-      if (d === 125 ? stack[depth - 1] === 1 : d === 93 ? stack[depth - 1] === 2 : false) {
+      if (d === 125 ? stack[depth - 1] === 1 : d === 93 && stack[depth - 1] === 2) {
         i++;
         depth--;
         continue;

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { AuditRecord, InputAccounting, Loc } from '../types.js';
 import type { Source } from '../ingest/sources.js';
 import type { ReadOptions } from '../ingest/reader.js';
+import type { BodyNeeds } from '../normalize/bodies.js';
 import type { FilterOptions, Predicate } from '../filter/index.js';
 import { emptyAccounting, type PartialResult } from '../pipeline.js';
 import { requestHashOf, idOf, identityHash, hashKey, DEFAULT_COLLAPSE } from '../normalize/collapse.js';
@@ -27,7 +28,9 @@ export interface WorkerSpec {
   now: number;
   prefilter: boolean;
   strict: boolean;
-  read: Partial<Omit<ReadOptions, 'stdin' | 'prefilter'>>;
+  read: Partial<Omit<ReadOptions, 'stdin' | 'prefilter' | 'extract'>>;
+  /** The bodies the command reads (PipelineOptions.bodies). */
+  bodies?: BodyNeeds;
 }
 
 export interface ParallelRun<S> {

@@ -30,6 +30,7 @@ parentPort!.on('message', async (msg: { task: Task; spec: WorkerSpec }) => {
       filter,
       strict: spec.strict,
       partial: true,
+      ...(spec.bodies ? { bodies: spec.bodies } : {}),
       onRecord: (r) => cmd.reducer.add(state, r),
       onReject: (loc, reason) => {
         if (rejects.length < SHOWN_REJECTS) rejects.push({ loc, reason });
