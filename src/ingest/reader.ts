@@ -519,9 +519,7 @@ export async function readLines(
   if (doc || skipping) finishLong(prefix);
   else if (tailLen > 0) {
     const t = joined(null);
-    let k = 0;
-    while (k < t.length && t[k]! <= 32) k++;
-    if (k < t.length) handle(t, 0, t.length, prefix);
+    if (t.toString('utf8').trim() !== '') handle(t, 0, t.length, prefix);
   }
   // A stream that ended early is counted once even when it ended at a line's end.
   if (ended && rejected === before) reject({ file, line: lineNo + 1, unit: 'line' }, `input ended early (${ended.message})`);
