@@ -24,7 +24,7 @@ export class LazyJson {
   ) {}
   /** The value, as JSON.parse gives it. */
   value(): unknown {
-    return JSON.parse(this.buf.toString('utf8', this.start, this.end)) as unknown;
+    return JSON.parse(utf8(this.buf, this.start, this.end)) as unknown;
   }
   /** The value's size in bytes. */
   get bytes(): number {
@@ -131,24 +131,28 @@ const escapes = new Uint8Array(WANTED.length);
 const MAX_BUILD_DEPTH = 32;
 const TOO_DEEP: unknown = Symbol('too deep');
 
+/** Buffer's own UTF-8 decoder (what toString('utf8', s, e) calls after checking its arguments). */
+interface Utf8Sliceable {
+  utf8Slice?(start: number, end: number): string;
+}
+
 /**
- * One line being materialised: its bytes, and its text when every byte decoded to one character
- * (then a byte offset is a character offset and values are cut out of the text).
+ * The decoded bytes b[s..e): a flat string of its own. (Cutting values out of a decoded line with
+ * slice() would make V8 sliced strings that keep the whole line alive as long as a record, a
+ * summary key or the collapse window holds the value.)
  */
+export const utf8: (b: Buffer, s: number, e: number) => string =
+  typeof (Buffer.prototype as Utf8Sliceable).utf8Slice === 'function' ? (b, s, e) => (b as Utf8Sliceable).utf8Slice!(s, e) : (b, s, e) => b.toString('utf8', s, e);
+
+/** One line being materialised: its bytes. */
 class Line {
   b!: Buffer;
-  start = 0;
-  text = '';
-  oneToOne = false;
-  reset(b: Buffer, start: number, end: number): void {
+  reset(b: Buffer): void {
     this.b = b;
-    this.start = start;
-    this.text = b.toString('utf8', start, end);
-    this.oneToOne = this.text.length === end - start;
   }
   /** The decoded bytes b[s..e). */
   str(s: number, e: number): string {
-    return this.oneToOne ? this.text.slice(s - this.start, e - this.start) : this.b.toString('utf8', s, e);
+    return utf8(this.b, s, e);
   }
   /** The string token at b[s..e) (quotes included), decoded. */
   token(s: number, e: number, escaped: boolean): string {
@@ -294,7 +298,7 @@ export function extractEvent(b: Buffer, start: number, end: number): ExtractedEv
   }
   // Nothing but whitespace may follow (JSON.parse refuses the rest; the reference path salvages it).
   if (skipWs(b, i, end) !== end) return null;
-  line.reset(b, start, end);
+  line.reset(b);
   const v = (k: number): unknown => (starts[k]! < 0 ? undefined : line.value(starts[k]!, ends[k]!, escapes[k] === 1, NESTED.get(k) ?? null));
   const body = (k: number): unknown => {
     const s = starts[k]!;
