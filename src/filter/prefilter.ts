@@ -13,7 +13,7 @@
 import type { FilterOptions } from './index.js';
 import { listOf, parseResourceSpec } from './index.js';
 import { CONTAINER_KEYS } from '../ingest/containers.js';
-import { scanString, scanValue, scanned, skipWs } from '../ingest/scan.js';
+import { KeyTable, scanString, scanValue, scanned, skipWs } from '../ingest/scan.js';
 
 const SAFE = /^[A-Za-z0-9._:@-]+$/;
 
@@ -103,10 +103,13 @@ function relevantEscapeIn(b: Buffer, end: number, at: number): boolean {
   return false;
 }
 
-/** Top-level keys that make a value a wrapper of many values (CONTAINER_KEYS; a Log Analytics table's columns and rows). */
-const WRAPPER_KEYS = new Set([...CONTAINER_KEYS.keys(), 'rows', 'columns']);
-/** Top-level keys that make a value an audit event, never a wrapper (containerOf). */
-const EVENT_KEYS = new Set(['verb', 'protoPayload']);
+/**
+ * Top-level keys that decide: 1 = a wrapper's (CONTAINER_KEYS; a Log Analytics table's columns and
+ * rows), 2 = an audit event's, never a wrapper (containerOf).
+ */
+const SHAPE_KEYS = new KeyTable();
+for (const k of [...CONTAINER_KEYS.keys(), 'rows', 'columns']) SHAPE_KEYS.add(k, 1);
+for (const k of ['verb', 'protoPayload']) SHAPE_KEYS.add(k, 2);
 
 /**
  * Whether the line may be a wrapper of many events (a one-line EventList, a CloudWatch payload…),
@@ -130,9 +133,9 @@ export function mayWrap(b: Buffer, start: number, end: number): boolean {
       i = scanString(b, i, end);
       if (i < 0) return false;
       if (scanned.escaped) return true; // an escaped key may spell any of them
-      const key = b.toString('latin1', ks + 1, i - 1);
-      if (EVENT_KEYS.has(key)) return false;
-      if (WRAPPER_KEYS.has(key)) return true;
+      const kind = SHAPE_KEYS.id(b, ks, i, false);
+      if (kind === 2) return false;
+      if (kind === 1) return true;
       i = skipWs(b, i, end);
       if (i >= end || b[i] !== 58) return false;
       i = scanValue(b, skipWs(b, i + 1, end), end);

@@ -13,7 +13,7 @@
 // one wins, as in JSON.parse. Escaped strings and members holding objects are decoded by JSON.parse
 // itself, on the member's bytes, so escapes, surrogate pairs, `__proto__` keys and numbers read
 // exactly as the reference reads them.
-import { scanString, scanValue, scanned, skipWs } from './scan.js';
+import { KeyTable, scanString, scanValue, scanned, skipWs } from './scan.js';
 
 /** A JSON value left unparsed: `value()` parses it (it was checked to be valid JSON). */
 export class LazyJson {
@@ -66,38 +66,6 @@ const RESPONSE_OBJECT = WANTED.indexOf('responseObject');
 export const FALLBACK_KEYS: readonly string[] = ['items', 'records', 'events', 'logEvents', 'entries', 'tables', 'rows', 'columns', 'protoPayload', 'properties', 'category', 'Category', 'AuditId', 'Verb', 'RequestUri', 'message', '@message'];
 
 const FALLBACK = -2;
-const OTHER = -1;
-
-/**
- * Compares a key's bytes with a fixed list of names without decoding it: names by (length, first
- * byte), then byte by byte. An escaped key is decoded (JSON.parse) and looked up by name.
- */
-class KeyTable {
-  private readonly byShape = new Map<number, { bytes: Uint8Array; id: number }[]>();
-  private readonly byName = new Map<string, number>();
-  add(name: string, id: number): void {
-    const bytes = Buffer.from(name, 'utf8');
-    const k = bytes.length * 256 + bytes[0]!;
-    let list = this.byShape.get(k);
-    if (!list) this.byShape.set(k, (list = []));
-    list.push({ bytes, id });
-    this.byName.set(name, id);
-  }
-  /** The id of the key whose string token is b[s..e) (quotes included), else OTHER. */
-  id(b: Buffer, s: number, e: number, escaped: boolean): number {
-    if (escaped) return this.byName.get(JSON.parse(b.toString('utf8', s, e)) as string) ?? OTHER;
-    const len = e - s - 2;
-    if (len <= 0) return this.byName.get('') ?? OTHER;
-    const list = this.byShape.get(len * 256 + b[s + 1]!);
-    if (list === undefined) return OTHER;
-    outer: for (let k = 0; k < list.length; k++) {
-      const bytes = list[k]!.bytes;
-      for (let j = 1; j < len; j++) if (b[s + 1 + j] !== bytes[j]) continue outer;
-      return list[k]!.id;
-    }
-    return OTHER;
-  }
-}
 
 const TOP = new KeyTable();
 WANTED.forEach((n, i) => TOP.add(n, i));
@@ -123,6 +91,12 @@ const NESTED: ReadonlyMap<number, KeyTable> = new Map(
   }),
 );
 
+/** Members whose values repeat from event to event (interned); IDs, times and URIs do not. */
+const REPEATS = Uint8Array.from(WANTED, (n) => (['auditID', 'requestURI', 'requestReceivedTimestamp', 'stageTimestamp', 'timestamp', 'impersonatedUser'].includes(n) ? 0 : 1));
+
+/** NESTED by member index. */
+const NESTED_BY_ID: (KeyTable | undefined)[] = WANTED.map((_, i) => NESTED.get(i));
+
 const starts = new Int32Array(WANTED.length);
 const ends = new Int32Array(WANTED.length);
 const escapes = new Uint8Array(WANTED.length);
@@ -130,6 +104,35 @@ const escapes = new Uint8Array(WANTED.length);
 /** Nesting beyond which build() leaves a value to JSON.parse (which has no depth limit). */
 const MAX_BUILD_DEPTH = 32;
 const TOO_DEEP: unknown = Symbol('too deep');
+
+/** Values up to this many bytes are interned (verbs, stages, user names, user agents, namespaces…). */
+const INTERN_MAX = 64;
+const INTERN_SLOTS = 4096;
+const internBytes: (Uint8Array | undefined)[] = new Array(INTERN_SLOTS);
+const internStrings: string[] = new Array(INTERN_SLOTS).fill('');
+
+/**
+ * The decoded bytes b[s..e) (at most INTERN_MAX long), from a table of recently decoded values when
+ * the same bytes were decoded before: audit values repeat (verbs, stages, levels, users, groups,
+ * user agents, resources, namespaces), and a repeated value then costs a comparison of its bytes
+ * instead of a decode and a new string (and maps keyed by it find the same string). A direct-mapped
+ * table: a hash of the length and a few bytes picks the slot, a miss replaces it.
+ */
+function intern(b: Buffer, s: number, e: number): string {
+  const n = e - s;
+  if (n === 0) return '';
+  const h = (n * 31 + b[s]! * 7 + b[e - 1]! * 131 + b[s + (n >> 1)]! * 1031 + b[s + (n >> 2)]! * 17) & (INTERN_SLOTS - 1);
+  const known = internBytes[h];
+  if (known !== undefined && known.length === n) {
+    let j = 0;
+    while (j < n && known[j] === b[s + j]) j++;
+    if (j === n) return internStrings[h]!;
+  }
+  const str = utf8(b, s, e);
+  internBytes[h] = Uint8Array.prototype.slice.call(b, s, e);
+  internStrings[h] = str;
+  return str;
+}
 
 /** Buffer's own UTF-8 decoder (what toString('utf8', s, e) calls after checking its arguments). */
 interface Utf8Sliceable {
@@ -155,8 +158,8 @@ class Line {
     return utf8(this.b, s, e);
   }
   /** The string token at b[s..e) (quotes included), decoded. */
-  token(s: number, e: number, escaped: boolean): string {
-    return escaped ? (JSON.parse(this.str(s, e)) as string) : this.str(s + 1, e - 1);
+  token(s: number, e: number, escaped: boolean, repeats = false): string {
+    return escaped ? (JSON.parse(this.str(s, e)) as string) : repeats && e - s <= INTERN_MAX + 2 ? intern(this.b, s + 1, e - 1) : this.str(s + 1, e - 1);
   }
 
   /**
@@ -166,12 +169,12 @@ class Line {
    * grammar), escaped strings are JSON.parsed. With `only`, an object keeps only those members.
    * Returns TOO_DEEP beyond MAX_BUILD_DEPTH.
    */
-  build(s: number, e: number, depth: number, only: KeyTable | null): unknown {
+  build(s: number, e: number, depth: number, only: KeyTable | null, repeats = false): unknown {
     const b = this.b;
     const c = b[s];
     if (c === 34) {
       const end = scanString(b, s, e);
-      return this.token(s, end, scanned.escaped);
+      return this.token(s, end, scanned.escaped, repeats);
     }
     if (c === 123) {
       if (depth >= MAX_BUILD_DEPTH) return TOO_DEEP;
@@ -183,9 +186,10 @@ class Line {
         const esc = scanned.escaped;
         const vs = skipWs(b, skipWs(b, ke, e) + 1, e);
         const ve = scanValue(b, vs, e);
-        if (only === null || only.id(b, i, ke, esc) >= 0) {
-          const key = this.token(i, ke, esc);
-          const v = this.build(vs, ve, depth + 1, null);
+        const k = only === null ? -1 : only.id(b, i, ke, esc);
+        if (only === null || k >= 0) {
+          const key = k >= 0 ? only!.names[k]! : this.token(i, ke, esc);
+          const v = this.build(vs, ve, depth + 1, null, k >= 0 && only!.names[k] !== 'name');
           if (v === TOO_DEEP) return TOO_DEEP;
           if (key === '__proto__') Object.defineProperty(o, key, { value: v, writable: true, enumerable: true, configurable: true });
           else o[key] = v;
@@ -202,7 +206,7 @@ class Line {
       if (b[i] === 93) return a;
       for (;;) {
         const ve = scanValue(b, i, e);
-        const v = this.build(i, ve, depth + 1, null);
+        const v = this.build(i, ve, depth + 1, null, repeats);
         if (v === TOO_DEEP) return TOO_DEEP;
         a.push(v);
         i = skipWs(b, ve, e);
@@ -217,9 +221,9 @@ class Line {
   }
 
   /** The member value at b[s..e): built (partially, with `only`), or JSON.parsed when too deep. */
-  value(s: number, e: number, escaped: boolean, only: KeyTable | null): unknown {
-    if (this.b[s] === 34) return this.token(s, e, escaped);
-    const v = this.build(s, e, 0, only);
+  value(s: number, e: number, escaped: boolean, only: KeyTable | null, repeats: boolean): unknown {
+    if (this.b[s] === 34) return this.token(s, e, escaped, repeats);
+    const v = this.build(s, e, 0, only, repeats);
     return v === TOO_DEEP ? (JSON.parse(this.str(s, e)) as unknown) : v;
   }
 }
@@ -299,31 +303,38 @@ export function extractEvent(b: Buffer, start: number, end: number): ExtractedEv
   // Nothing but whitespace may follow (JSON.parse refuses the rest; the reference path salvages it).
   if (skipWs(b, i, end) !== end) return null;
   line.reset(b);
-  const v = (k: number): unknown => (starts[k]! < 0 ? undefined : line.value(starts[k]!, ends[k]!, escapes[k] === 1, NESTED.get(k) ?? null));
-  const body = (k: number): unknown => {
-    const s = starts[k]!;
-    if (s < 0) return undefined;
-    const c = b[s];
-    return c === 123 || c === 91 ? new LazyJson(b, s, ends[k]!) : line.value(s, ends[k]!, escapes[k] === 1, null);
-  };
   return {
-    kind: v(0),
-    level: v(1),
-    auditID: v(2),
-    stage: v(3),
-    requestURI: v(4),
-    verb: v(5),
-    user: v(6),
-    impersonatedUser: v(7),
-    sourceIPs: v(8),
-    userAgent: v(9),
-    objectRef: v(10),
-    responseStatus: v(11),
+    kind: member(0),
+    level: member(1),
+    auditID: member(2),
+    stage: member(3),
+    requestURI: member(4),
+    verb: member(5),
+    user: member(6),
+    impersonatedUser: member(7),
+    sourceIPs: member(8),
+    userAgent: member(9),
+    objectRef: member(10),
+    responseStatus: member(11),
     requestObject: body(REQUEST_OBJECT),
     responseObject: body(RESPONSE_OBJECT),
-    requestReceivedTimestamp: v(14),
-    stageTimestamp: v(15),
-    annotations: v(16),
-    timestamp: v(17),
+    requestReceivedTimestamp: member(14),
+    stageTimestamp: member(15),
+    annotations: member(16),
+    timestamp: member(17),
   };
+}
+
+/** The value of WANTED[k] in the line being read (undefined when absent). */
+function member(k: number): unknown {
+  const s = starts[k]!;
+  return s < 0 ? undefined : line.value(s, ends[k]!, escapes[k] === 1, NESTED_BY_ID[k] ?? null, REPEATS[k] === 1);
+}
+
+/** A body member: unparsed (LazyJson) when it is an object or array. */
+function body(k: number): unknown {
+  const s = starts[k]!;
+  if (s < 0) return undefined;
+  const c = line.b[s];
+  return c === 123 || c === 91 ? new LazyJson(line.b, s, ends[k]!) : line.value(s, ends[k]!, escapes[k] === 1, null, false);
 }

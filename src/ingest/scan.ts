@@ -197,3 +197,39 @@ export function scanValue(b: Uint8Array, i: number, end: number): number {
     }
   }
 }
+
+/** KeyTable.id of a key that is none of the table's. */
+export const OTHER = -1;
+
+/**
+ * Compares a key's bytes with a fixed list of names without decoding it: names by (length, first
+ * byte), then byte by byte. An escaped key is decoded (JSON.parse) and looked up by name.
+ */
+export class KeyTable {
+  /** Names by (length, first byte): index len * 256 + first byte, for names shorter than 64 bytes. */
+  private readonly byShape: ({ bytes: Uint8Array; id: number }[] | undefined)[] = new Array(64 * 256);
+  private readonly byName = new Map<string, number>();
+  /** The names, by id (for ids 0, 1, 2…). */
+  readonly names: string[] = [];
+  add(name: string, id: number): void {
+    const bytes = Buffer.from(name, 'utf8');
+    this.byName.set(name, id);
+    if (id >= 0) this.names[id] = name;
+    if (bytes.length === 0 || bytes.length >= 64) return;
+    const k = bytes.length * 256 + bytes[0]!;
+    (this.byShape[k] ??= []).push({ bytes, id });
+  }
+  /** The id of the key whose string token is b[s..e) (quotes included), else OTHER. */
+  id(b: Uint8Array, s: number, e: number, escaped: boolean): number {
+    const len = e - s - 2;
+    if (escaped || len <= 0 || len >= 64) return this.byName.get(JSON.parse(Buffer.from(b.buffer, b.byteOffset + s, e - s).toString('utf8')) as string) ?? OTHER;
+    const list = this.byShape[len * 256 + b[s + 1]!];
+    if (list === undefined) return OTHER;
+    outer: for (let k = 0; k < list.length; k++) {
+      const bytes = list[k]!.bytes;
+      for (let j = 1; j < len; j++) if (b[s + 1 + j] !== bytes[j]) continue outer;
+      return list[k]!.id;
+    }
+    return OTHER;
+  }
+}
