@@ -13,7 +13,7 @@
 import type { FilterOptions } from './index.js';
 import { listOf, parseResourceSpec } from './index.js';
 import { CONTAINER_KEYS } from '../ingest/containers.js';
-import { KeyTable, scanString, scanValue, scanned, skipWs } from '../ingest/scan.js';
+import { KeyTable, finder, scanString, scanValue, scanned, skipWs } from '../ingest/scan.js';
 
 const SAFE = /^[A-Za-z0-9._:@-]+$/;
 
@@ -49,29 +49,6 @@ export type Prefilter = (b: Buffer, start: number, end: number) => boolean;
 export function prefilterText(p: Prefilter, line: string): boolean {
   const b = Buffer.from(line, 'utf8');
   return p(b, 0, b.length);
-}
-
-/**
- * A search for `needle` in lines of the same buffer, in order: it remembers the next occurrence in
- * the buffer, so a chunk of many lines is searched once (not once per line, nor past each line's
- * end). Lines must come in increasing order within a buffer; any other call searches afresh.
- */
-function finder(text: string): (b: Buffer, start: number, end: number) => number {
-  const needle = Buffer.from(text, 'latin1');
-  let buf: Buffer | null = null;
-  let from = 0;
-  let at = -1;
-  return (b, start, end) => {
-    if (b !== buf || start < from) {
-      buf = b;
-      from = start;
-      at = b.indexOf(needle, start);
-    } else if (at !== -1 && at < start) {
-      from = start;
-      at = b.indexOf(needle, start);
-    }
-    return at !== -1 && at + needle.length <= end ? at : -1;
-  };
 }
 
 /** Characters a \u00XX escape may stand for that matter here: SAFE ones, and the backslash. */

@@ -233,3 +233,27 @@ export class KeyTable {
     return OTHER;
   }
 }
+
+/**
+ * A search for `needle` in lines of the same buffer, in order: it remembers the next occurrence in
+ * the buffer, so a chunk of many lines is searched once (not once per line, nor past each line's
+ * end). Lines must come in increasing order within a buffer; any other call searches afresh.
+ */
+export function finder(text: string): (b: Buffer, start: number, end: number) => number {
+  const needle = Buffer.from(text, 'latin1');
+  let buf: Buffer | null = null;
+  let from = 0;
+  let at = -1;
+  return (b, start, end) => {
+    if (b !== buf || start < from) {
+      buf = b;
+      from = start;
+      at = b.indexOf(needle, start);
+    } else if (at !== -1 && at < start) {
+      from = start;
+      at = b.indexOf(needle, start);
+    }
+    return at !== -1 && at + needle.length <= end ? at : -1;
+  };
+}
+
