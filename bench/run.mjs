@@ -1,27 +1,32 @@
 #!/usr/bin/env node
-// `npm run bench [-- --size 1G,3G] [-- --only summary] [-- --logs metadata,bodies] [-- --runs 3]`
+// `npm run bench [-- --size 1G,3G] [-- --only summary] [-- --logs metadata,bodies] [-- --runs 3]`;
+// `--only follow` runs audit follow's scenarios alone (bench/follow.mjs: --follow-mb,
+// --follow-seconds, --follow-rate).
 // Generates logs with the project's generator (cached in .bench-cache/), then times each scenario
-// end to end as a whole process and reports MB/s, events/s and peak RSS (VmHWM from /proc).
-// Two logs: `metadata` (every request at the Metadata level, as most policies log most requests)
-// and `bodies` (70% of the gets and writes at RequestResponse with realistic bodies: `npm run gen --
-// --levels RequestResponse=0.7`). Each has baseline rows measured in the same run: a naive
-// `readline` + `JSON.parse` per line in one thread, and jq; the ratios the targets are stated in
-// are printed after the table.
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// end to end as a whole process and reports MB/s, events/s, CPU seconds and peak RSS (VmHWM from
+// /proc). Two logs: `metadata` (every request at the Metadata level, as most policies log most
+// requests) and `bodies` (70% of the gets and writes at RequestResponse with realistic bodies:
+// `npm run gen -- --levels RequestResponse=0.7`). Each has baseline rows measured in the same run: a
+// naive `readline` + `JSON.parse` per line in one thread, and jq; the ratios issue 19's targets are
+// stated in are printed after the table.
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpus, totalmem, loadavg } from 'node:os';
+import { root, cache, run, dataset, hasCommand } from './lib.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cache = join(root, '.bench-cache');
-const { values } = parseArgs({ options: { size: { type: 'string', default: '1G' }, only: { type: 'string' }, runs: { type: 'string', default: '1' }, logs: { type: 'string', default: 'metadata,bodies' } } });
-
-const SIZES = { '1G': 1e9, '3G': 3e9, '5G': 5e9, '400M': 4e8, '200M': 2e8, '100M': 1e8, '20M': 2e7 };
-
-/** The logs: generator flags for each. */
-const LOGS = { metadata: [], bodies: ['--levels', 'RequestResponse=0.7'] };
+const { values } = parseArgs({
+  options: {
+    size: { type: 'string', default: '1G' },
+    only: { type: 'string' },
+    runs: { type: 'string', default: '1' },
+    logs: { type: 'string', default: 'metadata,bodies' },
+    'follow-mb': { type: 'string', default: '100' },
+    'follow-seconds': { type: 'string', default: '20' },
+    'follow-rate': { type: 'string', default: '5000' },
+  },
+});
+const only = values.only?.split(',');
 
 /** The selective question of issue 19, asked of kaudit and of jq. */
 const SELECTIVE = ['--verb', 'delete', '--resource', 'namespaces'];
@@ -62,59 +67,6 @@ const SCENARIOS = [
   { name: 'export -o csv', args: (f) => ['export', f, '-o', 'csv', '-q'] },
   { name: 'drift -o sarif', args: (f) => ['drift', '--rbac', join(root, 'fixtures/sample-rbac'), f, '-q', '-o', 'sarif'] },
 ];
-
-/** CPU seconds (user + system) of this process's reaped children so far: cutime + cstime of /proc/self/stat. */
-function childrenCpu() {
-  const st = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
-  return (Number(st[13]) + Number(st[14])) / 100;
-}
-
-function run(cmd, args, keep = false) {
-  return new Promise((resolve, reject) => {
-    const t0 = process.hrtime.bigint();
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    let hwm = 0;
-    const cpu0 = childrenCpu();
-    // Output is kept only when asked for (a 5 GB log's CSV exceeds a string's maximum length).
-    child.stdout.on('data', (d) => {
-      if (keep) out += d;
-    });
-    const poll = setInterval(() => {
-      try {
-        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-        if (m) hwm = Math.max(hwm, Number(m[1]));
-      } catch {
-        /* exited */
-      }
-    }, 10);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearInterval(poll);
-      const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-      if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}`));
-      // CPU seconds of the child (user + system, all its threads), once it has been reaped.
-      else setImmediate(() => resolve({ secs, cpu: childrenCpu() - cpu0, rssMB: hwm / 1024, out }));
-    });
-  });
-}
-
-async function dataset(label, log) {
-  const bytes = SIZES[label];
-  if (!bytes) throw new Error(`--size: use one of ${Object.keys(SIZES).join(', ')}`);
-  if (!LOGS[log]) throw new Error(`--logs: use ${Object.keys(LOGS).join(', ')}`);
-  const dir = join(cache, log === 'metadata' ? label : `${label}-${log}`);
-  const file = join(dir, 'audit.log');
-  const marker = join(dir, 'done.json');
-  if (!existsSync(marker)) {
-    mkdirSync(dir, { recursive: true });
-    process.stderr.write(`generating ${label} into ${dir} …\n`);
-    await run(process.execPath, [join(root, 'dist/gen/cli.js'), '--out', dir, '--rotate', 'none', '--days', '365', '--scale', '1', '--seed', '1', '--max-bytes', String(bytes), ...LOGS[log]]);
-    const { out } = await run(process.execPath, [join(root, 'bin/audit.js'), 'summary', file, '-o', 'json', '-q'], true);
-    writeFileSync(marker, JSON.stringify({ events: JSON.parse(out).input.events }));
-  }
-  return { file, size: statSync(file).size, events: JSON.parse(readFileSync(marker, 'utf8')).events };
-}
 
 /** The dataset gzipped once (cached beside it). */
 async function gzipped(file) {
@@ -157,18 +109,13 @@ async function requestReceivedOnly(ds, label) {
   return { file, size: statSync(file).size, events: JSON.parse(readFileSync(marker, 'utf8')).events };
 }
 
-function hasCommand(cmd) {
-  if (cmd.startsWith('/')) return existsSync(cmd);
-  return (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, cmd)));
-}
-
 const rows = [];
-for (const label of values.size.split(',').map((l) => l.trim())) {
+for (const label of only?.every((o) => o === 'follow') ? [] : values.size.split(',').map((l) => l.trim())) {
   for (const log of values.logs.split(',').map((l) => l.trim())) {
     const ds = await dataset(label, log);
     for (const s of SCENARIOS) {
       if (!(s.logs ?? ['metadata']).includes(log)) continue;
-      if (values.only && !values.only.split(',').includes(s.name)) continue;
+      if (only && !only.includes(s.name)) continue;
       if (s.cmd && !hasCommand(s.cmd)) {
         process.stderr.write(`${label} ${s.name}: skipped (${s.cmd} is not installed)\n`);
         continue;
@@ -187,7 +134,7 @@ for (const label of values.size.split(',').map((l) => l.trim())) {
 }
 const cols = Object.keys(rows[0] ?? {});
 console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
-console.log(`| ${cols.join(' | ')} |\n|${cols.map(() => '---').join('|')}|`);
+if (rows.length) console.log(`| ${cols.join(' | ')} |\n|${cols.map(() => '---').join('|')}|`);
 for (const r of rows) console.log(`| ${cols.map((c) => r[c]).join(' | ')} |`);
 /** a / b in seconds (wall clock) and in CPU seconds, or null when either row is missing. */
 const ratio = (a, b) => (a && b ? [Number(a.secs) / Number(b.secs), Number(a['CPU s']) / Number(b['CPU s'])] : null);
@@ -214,4 +161,11 @@ for (const label of new Set(rows.map((r) => r.size))) {
       if (withRules && noRules) console.log(`${label} ${log}: the detection rules add ${(100 * (Number(withRules.secs) / Number(noRules.secs) - 1)).toFixed(0)}% to ${name} (${withRules.secs} s vs ${noRules.secs} s without rules)`);
     }
   }
+}
+
+// audit follow: sustained forwarding rate to local receivers and rsyslog, lag at a steady rate.
+if (!only || only.includes('follow')) {
+  const { followBench, printRows } = await import('./follow.mjs');
+  console.log(`\naudit follow (${values['follow-mb']} MB log; lag at ${values['follow-rate']} events/s for ${values['follow-seconds']} s):`);
+  printRows(await followBench({ mb: Number(values['follow-mb']), seconds: Number(values['follow-seconds']), rate: Number(values['follow-rate']) }));
 }

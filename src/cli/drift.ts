@@ -4,7 +4,7 @@ import { Option, type Command } from 'commander';
 import { visible } from '../render/sanitize.js';
 import type { IO } from './io.js';
 import { useColor } from './io.js';
-import { addFilterOptions, addInputOptions, addJobsOption, runReducer, type FilterFlags, type InputOptions, collect } from './common.js';
+import { addFilterOptions, addInputOptions, addJobsOption, addStateOptions, runReducer, type FilterFlags, type InputOptions, collect } from './common.js';
 import { UsageError } from '../util/errors.js';
 
 export const DRIFT_FORMATS = ['table', 'json', 'markdown', 'sarif', 'junit'] as const;
@@ -37,6 +37,7 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
     );
   addInputOptions(cmd);
   addJobsOption(cmd);
+  addStateOptions(cmd);
   addFilterOptions(cmd);
   cmd
     .option('--rbac <file>', 'RBAC export: YAML or JSON, a file or a directory (repeatable; required)', collect, [])

@@ -2,7 +2,7 @@
 import { RBAC_WRITE_BODIES } from '../normalize/bodies.js';
 import { Option, type Command } from 'commander';
 import type { IO } from './io.js';
-import { addFilterOptions, addInputOptions, addJobsOption, runReducer, intOption, type FilterFlags, type InputOptions, collect } from './common.js';
+import { addFilterOptions, addInputOptions, addJobsOption, addStateOptions, runReducer, intOption, type FilterFlags, type InputOptions, collect } from './common.js';
 import { UsageError } from '../util/errors.js';
 
 interface Opts extends InputOptions, FilterFlags {
@@ -31,6 +31,7 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
     );
   addInputOptions(cmd);
   addJobsOption(cmd);
+  addStateOptions(cmd);
   addFilterOptions(cmd);
   cmd
     .option('--serviceaccount <ns:name>', 'a policy for this service account (repeatable)', collect, [])

@@ -3,7 +3,7 @@ import { NO_BODIES } from '../normalize/bodies.js';
 import type { Command } from 'commander';
 import type { IO } from './io.js';
 import { useColor } from './io.js';
-import { addFilterOptions, addInputOptions, addJobsOption, outputOption, intOption, runReducer, type FilterFlags, type InputOptions } from './common.js';
+import { addFilterOptions, addInputOptions, addJobsOption, addStateOptions, outputOption, intOption, runReducer, type FilterFlags, type InputOptions } from './common.js';
 
 export const SUMMARY_FORMATS = ['table', 'json', 'markdown'] as const;
 
@@ -19,6 +19,7 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
     .description('Summarise audit logs: time window, accounting, top subjects, verbs, resources, namespaces, clients, access methods, status classes and latency percentiles by verb.');
   addInputOptions(cmd);
   addJobsOption(cmd);
+  addStateOptions(cmd);
   addFilterOptions(cmd);
   cmd
     .addOption(outputOption(SUMMARY_FORMATS, 'table'))
