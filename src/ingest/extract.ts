@@ -61,9 +61,11 @@ for (const n of FALLBACK_KEYS) KEYS.add(n, FALLBACK);
 /** A body is cut out of the line only from this size on (smaller ones JSON.parse as fast). */
 export const MIN_CUT = 64;
 
-/** Searches for `"requestObject"` and `"responseObject"`: a line holding neither has no body to skip. */
-const findRequest = finder('"requestObject"');
-const findResponse = finder('"responseObject"');
+/**
+ * A line without `Object"` holds neither `"requestObject"` nor `"responseObject"`: no body to skip.
+ * (One search for both; it starts with a byte rare in audit logs, which the search skips to.)
+ */
+const findBodyKey = finder('Object"');
 
 const starts = [-1, -1];
 const ends = [-1, -1];
@@ -78,7 +80,7 @@ export function extractEvent(b: Buffer, start: number, end: number): Record<stri
   if (b[start] !== 123) return null;
   // A line without a body is read by JSON.parse as fast (the key bytes may only be missing when the
   // key is written with escapes: then JSON.parse reads the body too, which is slower, not wrong).
-  if (findRequest(b, start, end) < 0 && findResponse(b, start, end) < 0) return null;
+  if (findBodyKey(b, start, end) < 0) return null;
   starts[0] = starts[1] = -1;
   let i = skipWs(b, start + 1, end);
   if (i >= end) return null;
