@@ -1,12 +1,18 @@
 #!/usr/bin/env node
-// `npm run bench [-- --size 1G,3G] [-- --only summary]`; `--only follow` runs audit follow's
-// scenarios alone (bench/follow.mjs: --follow-mb, --follow-seconds, --follow-rate).
+// `npm run bench [-- --size 1G,3G] [-- --only summary] [-- --logs metadata,bodies] [-- --runs 3]`;
+// `--only follow` runs audit follow's scenarios alone (bench/follow.mjs: --follow-mb,
+// --follow-seconds, --follow-rate).
 // Generates logs with the project's generator (cached in .bench-cache/), then times each scenario
-// end to end as a whole process and reports MB/s, events/s and peak RSS (VmHWM from /proc).
+// end to end as a whole process and reports MB/s, events/s, CPU seconds and peak RSS (VmHWM from
+// /proc). Two logs: `metadata` (every request at the Metadata level, as most policies log most
+// requests) and `bodies` (70% of the gets and writes at RequestResponse with realistic bodies:
+// `npm run gen -- --levels RequestResponse=0.7`). Each has baseline rows measured in the same run: a
+// naive `readline` + `JSON.parse` per line in one thread, and jq; the ratios issue 19's targets are
+// stated in are printed after the table.
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { cpus, totalmem } from 'node:os';
+import { cpus, totalmem, loadavg } from 'node:os';
 import { root, cache, run, dataset, hasCommand } from './lib.mjs';
 
 const { values } = parseArgs({
@@ -14,6 +20,7 @@ const { values } = parseArgs({
     size: { type: 'string', default: '1G' },
     only: { type: 'string' },
     runs: { type: 'string', default: '1' },
+    logs: { type: 'string', default: 'metadata,bodies' },
     'follow-mb': { type: 'string', default: '100' },
     'follow-seconds': { type: 'string', default: '20' },
     'follow-rate': { type: 'string', default: '5000' },
@@ -21,12 +28,24 @@ const { values } = parseArgs({
 });
 const only = values.only?.split(',');
 
-/** Scenarios: each is one whole `audit` process over the generated log. */
+/** The selective question of issue 19, asked of kaudit and of jq. */
+const SELECTIVE = ['--verb', 'delete', '--resource', 'namespaces'];
+
+/**
+ * Scenarios: each is one whole `audit` process over the generated log (or a baseline `cmd`). `logs`:
+ * the logs it runs on (default: metadata only).
+ */
+const BOTH = ['metadata', 'bodies'];
 const SCENARIOS = [
-  { name: 'summary --jobs 1', args: (f) => ['summary', f, '-o', 'json', '-q', '--jobs', '1'] },
-  { name: 'summary', args: (f) => ['summary', f, '-o', 'json', '-q'] },
-  { name: 'rbac-gen --jobs 1', args: (f) => ['rbac-gen', f, '-q', '--jobs', '1'] },
-  { name: 'rbac-gen', args: (f) => ['rbac-gen', f, '-q'] },
+  // Baselines, in the same run: a naive one-thread JSON.parse of every line, and jq.
+  { name: 'naive JSON.parse', logs: BOTH, cmd: process.execPath, args: (f) => [join(root, 'bench/naive.mjs'), f] },
+  { name: 'jq (selective)', logs: BOTH, cmd: 'jq', args: (f) => ['-c', 'select(.verb=="delete" and .objectRef.resource=="namespaces")', f] },
+  { name: 'investigate (selective)', logs: BOTH, args: (f) => ['investigate', f, ...SELECTIVE, '-o', 'jsonl', '-q'] },
+  { name: 'summary --jobs 1', logs: BOTH, args: (f) => ['summary', f, '-o', 'json', '-q', '--jobs', '1'] },
+  { name: 'summary --jobs 1 --parser reference', logs: BOTH, args: (f) => ['summary', f, '-o', 'json', '-q', '--jobs', '1', '--parser', 'reference'] },
+  { name: 'summary', logs: BOTH, args: (f) => ['summary', f, '-o', 'json', '-q'] },
+  { name: 'rbac-gen --jobs 1', logs: BOTH, args: (f) => ['rbac-gen', f, '-q', '--jobs', '1'] },
+  { name: 'rbac-gen', logs: BOTH, args: (f) => ['rbac-gen', f, '-q'] },
   { name: 'drift', args: (f) => ['drift', '--rbac', join(root, 'fixtures/sample-rbac'), f, '-q', '-o', 'json'] },
   { name: 'baseline', args: (f) => ['baseline', f, '-q'] },
   { name: 'investigate', args: (f) => ['investigate', f, '--user', 'alice@example.com', '--verb', 'delete', '-o', 'jsonl', '-q'] },
@@ -40,7 +59,7 @@ const SCENARIOS = [
   { name: 'zcat (decompress only)', gzip: true, cmd: 'zcat', args: (f) => [f] },
   // Requests whose completion was never logged (only RequestReceived): was quadratic before issue 16.
   { name: 'commands (RequestReceived only)', input: 'request-received', args: (f) => ['commands', f, '-o', 'csv', '-q'] },
-  { name: 'anomalies', args: (f) => ['anomalies', f, '--train-until', '2026-03-05', '-o', 'json', '-q'] },
+  { name: 'anomalies', logs: BOTH, args: (f) => ['anomalies', f, '--train-until', '2026-03-05', '-o', 'json', '-q'] },
   // The same without detection rules: the difference is what the full rule set costs. Then the worst
   // case, every request judged by every rule (no training period), with and without rules.
   { name: 'anomalies --disable-rule *', args: (f) => ['anomalies', f, '--train-until', '2026-03-05', '--disable-rule', '*', '-o', 'json', '-q'] },
@@ -93,37 +112,56 @@ async function requestReceivedOnly(ds, label) {
 }
 
 const rows = [];
-for (const label of only?.every((o) => o === 'follow') ? [] : values.size.split(',')) {
-  const ds = await dataset(label.trim());
-  for (const s of SCENARIOS) {
-    if (only && !only.includes(s.name)) continue;
-    if (s.cmd && !hasCommand(s.cmd)) {
-      process.stderr.write(`${label} ${s.name}: skipped (${s.cmd} is not installed)\n`);
-      continue;
+for (const label of only?.every((o) => o === 'follow') ? [] : values.size.split(',').map((l) => l.trim())) {
+  for (const log of values.logs.split(',').map((l) => l.trim())) {
+    const ds = await dataset(label, log);
+    for (const s of SCENARIOS) {
+      if (!(s.logs ?? ['metadata']).includes(log)) continue;
+      if (only && !only.includes(s.name)) continue;
+      if (s.cmd && !hasCommand(s.cmd)) {
+        process.stderr.write(`${label} ${s.name}: skipped (${s.cmd} is not installed)\n`);
+        continue;
+      }
+      const base = s.input === 'request-received' ? await requestReceivedOnly(ds, label) : ds;
+      const input = s.gzip ? { ...base, file: await gzipped(base.file) } : base;
+      let best = null;
+      for (let i = 0; i < Number(values.runs); i++) {
+        const r = s.cmd ? await run(s.cmd, s.args(input.file)) : await run(process.execPath, [join(root, 'bin/audit.js'), ...s.args(input.file)]);
+        if (!best || r.secs < best.secs) best = r;
+      }
+      rows.push({ size: label, log, scenario: s.name, MB: (input.size / 1e6).toFixed(0), events: input.events, secs: best.secs.toFixed(2), 'CPU s': best.cpu.toFixed(2), 'MB/s': (input.size / 1e6 / best.secs).toFixed(1), 'events/s': Math.round(input.events / best.secs), 'peak RSS MB': best.rssMB.toFixed(0) });
+      process.stderr.write(`${label} ${log} ${s.name}: ${rows.at(-1)['MB/s']} MB/s, ${rows.at(-1)['peak RSS MB']} MB RSS\n`);
     }
-    const base = s.input === 'request-received' ? await requestReceivedOnly(ds, label.trim()) : ds;
-    const input = s.gzip ? { ...base, file: await gzipped(base.file) } : base;
-    let best = null;
-    for (let i = 0; i < Number(values.runs); i++) {
-      const r = s.cmd ? await run(s.cmd, s.args(input.file)) : await run(process.execPath, [join(root, 'bin/audit.js'), ...s.args(input.file)]);
-      if (!best || r.secs < best.secs) best = r;
-    }
-    rows.push({ size: label, scenario: s.name, MB: (input.size / 1e6).toFixed(0), events: input.events, secs: best.secs.toFixed(2), 'MB/s': (input.size / 1e6 / best.secs).toFixed(1), 'events/s': Math.round(input.events / best.secs), 'peak RSS MB': best.rssMB.toFixed(0) });
-    process.stderr.write(`${label} ${s.name}: ${rows.at(-1)['MB/s']} MB/s, ${rows.at(-1)['peak RSS MB']} MB RSS\n`);
   }
 }
 const cols = Object.keys(rows[0] ?? {});
-console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
+console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 if (rows.length) console.log(`| ${cols.join(' | ')} |\n|${cols.map(() => '---').join('|')}|`);
 for (const r of rows) console.log(`| ${cols.map((c) => r[c]).join(' | ')} |`);
+/** a / b in seconds (wall clock) and in CPU seconds, or null when either row is missing. */
+const ratio = (a, b) => (a && b ? [Number(a.secs) / Number(b.secs), Number(a['CPU s']) / Number(b['CPU s'])] : null);
 for (const label of new Set(rows.map((r) => r.size))) {
-  const jq = rows.find((r) => r.size === label && r.scenario.startsWith('jq'));
-  const inv = rows.find((r) => r.size === label && r.scenario === 'investigate');
-  if (jq && inv) console.log(`${label}: investigate answers the jq question ${(Number(jq.secs) / Number(inv.secs)).toFixed(1)}× faster (${inv.secs} s vs ${jq.secs} s)`);
-  for (const name of ['anomalies', 'anomalies (all judged)']) {
-    const withRules = rows.find((r) => r.size === label && r.scenario === name);
-    const noRules = rows.find((r) => r.size === label && r.scenario === `${name} --disable-rule *`);
-    if (withRules && noRules) console.log(`${label}: the detection rules add ${(100 * (Number(withRules.secs) / Number(noRules.secs) - 1)).toFixed(0)}% to ${name} (${withRules.secs} s vs ${noRules.secs} s without rules)`);
+  for (const log of new Set(rows.filter((r) => r.size === label).map((r) => r.log))) {
+    const row = (name) => rows.find((r) => r.size === label && r.log === log && r.scenario === name);
+    const naive = row('naive JSON.parse');
+    const lines = [];
+    const say = (what, x, target) => x !== null && lines.push(`  ${what}: ${x[0].toFixed(2)}× (CPU time ${x[1].toFixed(2)}×)${target ? `, target ${target}` : ''}`);
+    say('investigate (selective) / naive JSON.parse', ratio(row('investigate (selective)'), naive), '≤ 0.15');
+    say('summary --jobs 1 / naive JSON.parse', ratio(row('summary --jobs 1'), naive), log === 'bodies' ? '≤ 0.5' : '≤ 1.0');
+    say('rbac-gen --jobs 1 / naive JSON.parse', ratio(row('rbac-gen --jobs 1'), naive), log === 'bodies' ? '≤ 0.5' : '≤ 1.0');
+    say('summary --jobs 1 --parser reference / naive JSON.parse', ratio(row('summary --jobs 1 --parser reference'), naive));
+    say('summary speed-up of two workers (--jobs 1 time / --jobs auto time)', ratio(row('summary --jobs 1'), row('summary')), '≥ 1.8');
+    say('rbac-gen speed-up of two workers', ratio(row('rbac-gen --jobs 1'), row('rbac-gen')), '≥ 1.8');
+    say('jq (selective) / investigate (selective)', ratio(row('jq (selective)'), row('investigate (selective)')));
+    if (lines.length) console.log(`${label} ${log}:\n${lines.join('\n')}`);
+    const jq = row('jq (same filter)');
+    const inv = row('investigate');
+    if (jq && inv) console.log(`${label} ${log}: investigate answers the jq question ${(Number(jq.secs) / Number(inv.secs)).toFixed(1)}× faster (${inv.secs} s vs ${jq.secs} s)`);
+    for (const name of ['anomalies', 'anomalies (all judged)']) {
+      const withRules = row(name);
+      const noRules = row(`${name} --disable-rule *`);
+      if (withRules && noRules) console.log(`${label} ${log}: the detection rules add ${(100 * (Number(withRules.secs) / Number(noRules.secs) - 1)).toFixed(0)}% to ${name} (${withRules.secs} s vs ${noRules.secs} s without rules)`);
+    }
   }
 }
 

@@ -97,7 +97,7 @@ Examples:
         offHoursMinRequests: 50,
       };
       const init = anomalies.init({ ...plain, baseline, rules });
-      const { state, accounting: acc } = await runReducer(io, inputs, opts, { command: 'anomalies', options: { ...plain, ruleLoad, baseline: opts.baseline ?? null }, reducer: anomalies, state: init });
+      const { state, accounting: acc } = await runReducer(io, inputs, rules.bodies ? { ...opts, bodies: rules.bodies } : opts, { command: 'anomalies', options: { ...plain, ruleLoad, baseline: opts.baseline ?? null }, reducer: anomalies, state: init });
       const report = anomalies.finish(state, { input: acc });
       const min = SEVERITY_RANK[opts.minSeverity as 'low'];
       let suppressed = 0;

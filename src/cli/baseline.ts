@@ -1,4 +1,5 @@
 // `audit baseline FILES… -o baseline.json`: per-subject behaviour profiles, versioned JSON.
+import { NO_BODIES } from '../normalize/bodies.js';
 import type { Command } from 'commander';
 import { visible } from '../render/sanitize.js';
 import type { IO } from './io.js';
@@ -57,7 +58,7 @@ Examples:
         profiles.merge(state, fromFile(parsed, f));
       }
       let acc = (await import('../pipeline.js')).emptyAccounting();
-      if (!opts.merge.length || inputs.length > 0) ({ state, accounting: acc } = await runReducer(io, inputs, { ...opts, outputs: out ? [out] : [] }, { command: 'baseline', options: { examples: 0 }, reducer: profiles, state }));
+      if (!opts.merge.length || inputs.length > 0) ({ state, accounting: acc } = await runReducer(io, inputs, { ...opts, outputs: out ? [out] : [], bodies: NO_BODIES }, { command: 'baseline', options: { examples: 0 }, reducer: profiles, state }));
       const file = profiles.finish(state, { input: acc });
       const text = JSON.stringify(file, null, 2) + '\n';
       if (out) {

@@ -1,4 +1,5 @@
 // `audit commands FILES…`: the kubectl commands people typed, rebuilt from their API calls.
+import { NO_BODIES } from '../normalize/bodies.js';
 import { Option, type Command } from 'commander';
 import type { IO } from './io.js';
 import { useColor } from './io.js';
@@ -82,7 +83,7 @@ Examples:
       };
       const folder = new CommandFolder(onCommand, { ...DEFAULT_FOLD, gapMs, keepCalls: withCalls, select });
       const timeOrder: NonNullable<Parameters<typeof runInputs>[6]> = { reorder: { ...DEFAULT_REORDER, windowMs } };
-      const input = await runInputs(io, inputs, { ...who, verb: [], resource: [], namespace: [], name: [], status: [] }, (r) => folder.add(r), [clientFilters(opts)], false, timeOrder);
+      const input = await runInputs(io, inputs, { ...who, verb: [], resource: [], namespace: [], name: [], status: [], bodies: NO_BODIES }, (r) => folder.add(r), [clientFilters(opts)], false, timeOrder);
       folder.flush();
       const late = timeOrder.stats?.late ?? 0;
       if (late > 0 && !opts.quiet) {

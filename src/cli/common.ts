@@ -6,6 +6,7 @@ import { UsageError } from '../util/errors.js';
 import type { FilterOptions } from '../filter/index.js';
 import type { PipelineOptions } from '../pipeline.js';
 import { FORMAT_CHOICES, type FormatChoice } from '../ingest/detect.js';
+import type { BodyNeeds } from '../normalize/bodies.js';
 
 export interface InputOptions {
   cluster: string[];
@@ -16,6 +17,7 @@ export interface InputOptions {
   quiet?: boolean;
   progress?: boolean;
   jobs?: number;
+  parser?: string;
   /** --save-state FILE: save the partial state instead of printing (see addStateOptions). */
   saveState?: string;
   /** --shard I/N, parsed. */
@@ -80,6 +82,7 @@ export function addInputOptions(cmd: Command): Command {
     .option('--max-line-bytes <n>', 'reject lines longer than this (default 64 MiB)', positiveInt('--max-line-bytes'))
     .addOption(new Option('--format <format>', 'input format, instead of detecting it per input: jsonl, json (EventList, arrays, wrappers), yaml, csv (Logs Insights, Log Analytics), cloudwatch-text (aws logs tail)').choices(FORMAT_CHOICES).default('auto'))
     .option('--no-prefilter', 'parse every line, even those a cheap text check shows cannot match the filters (full accounting of rejected lines)')
+    .addOption(new Option('--parser <parser>', 'fast: read native events with the field extractor (only the fields the command uses); reference: JSON.parse every line (the same records, slower)').choices(['fast', 'reference']).default('fast'))
     .option('-q, --quiet', 'no progress bar, no accounting line and no warnings on stderr')
     .option('--no-progress', 'never show the progress bar');
 }
@@ -188,10 +191,12 @@ export interface OutputCheck {
   checkInputs(paths: readonly string[]): void;
 }
 
-/** What a command passes besides its flags: rbac-gen's impersonator rule, and its output destinations. */
+/** What a command passes besides its flags: rbac-gen's impersonator rule, its output destinations, the bodies it reads. */
 export interface RunExtras {
   userMatchesImpersonator?: boolean;
   outputs?: OutputCheck[];
+  /** The request and response bodies the command reads (src/normalize/bodies.ts); default: all. */
+  bodies?: BodyNeeds;
 }
 
 export interface PipelineRun {
@@ -268,6 +273,7 @@ async function run<S>(
     args = ['-'];
   }
   const now = io.now();
+  const bodies = opts.bodies;
   const filterSets = filterSetsOf(opts, more);
   const { filter, prefilter } = compileFilterSets(filterSets, now, opts.prefilter !== false);
   const { markDuplicateInputs } = await import('../ingest/duplicates.js');
@@ -283,6 +289,7 @@ async function run<S>(
   const read = {
     ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}),
     ...(opts.format ? { format: opts.format as FormatChoice } : {}),
+    ...(opts.parser === 'reference' ? { parser: 'reference' as const } : {}),
   };
   try {
     if (job && !hash && !timeOrder && !sources.some((s) => s.path === '-')) {
@@ -295,7 +302,7 @@ async function run<S>(
           state: job.state,
           sources,
           jobs,
-          spec: { command: job.command, options: job.options, filters: filterData, now, prefilter: opts.prefilter !== false, strict: !!opts.strict, read },
+          spec: { command: job.command, options: job.options, filters: filterData, now, prefilter: opts.prefilter !== false, strict: !!opts.strict, read, ...(bodies ? { bodies } : {}) },
           filter,
           onReject: reporter.reject,
           onProgress: (b, e) => progress.update(b, e),
@@ -318,6 +325,7 @@ async function run<S>(
       filter,
       strict: opts.strict,
       onRecord,
+      ...(bodies ? { bodies } : {}),
       ...(timeOrder ? { timeOrder } : {}),
       onReject: reporter.reject,
       onProgress: (b, e) => progress.update(b, e),

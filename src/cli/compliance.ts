@@ -1,4 +1,5 @@
 // `audit compliance FILES… --rbac RBAC.yaml`: a scored, evidence-carrying least-privilege report.
+import { RBAC_WRITE_BODIES } from '../normalize/bodies.js';
 import { Option, type Command } from 'commander';
 import { visible } from '../render/sanitize.js';
 import type { IO } from './io.js';
@@ -92,7 +93,7 @@ Examples:
         rbacFiles,
         rbacDigest: await rbacDigest(snap),
       };
-      const { state, accounting: acc } = await runReducer(io, inputs, { ...opts, outputs: out ? [out] : [] }, { command: 'compliance', options: { ...plain, rbac: opts.rbac }, reducer: compliance, state: compliance.init({ ...plain, authz }) }, true);
+      const { state, accounting: acc } = await runReducer(io, inputs, { ...opts, outputs: out ? [out] : [], bodies: RBAC_WRITE_BODIES }, { command: 'compliance', options: { ...plain, rbac: opts.rbac }, reducer: compliance, state: compliance.init({ ...plain, authz }) }, true);
       const report = compliance.finish(state, { input: acc });
       let text: string;
       if (opts.output === 'html') text = renderComplianceHtml(report);

@@ -1,4 +1,5 @@
 // `audit drift --rbac RBAC FILES…`: granted minus used, per subject, made for CI.
+import { RBAC_WRITE_BODIES } from '../normalize/bodies.js';
 import { Option, type Command } from 'commander';
 import { visible } from '../render/sanitize.js';
 import type { IO } from './io.js';
@@ -82,7 +83,7 @@ Exit codes: 0 no threshold crossed (or none set), 1 a --fail-on/--max-unused thr
         if (ignored.length) io.stderr.write(`note: --rbac: ignored objects that are not RBAC: ${visible(ignored.join(', '))}\n`);
       }
       const options = { includeSystem: !!opts.includeSystem, subjectKinds: kinds, onlyDrift: !!opts.onlyDrift, suggest: !!opts.suggest, maxNames: 50 };
-      const { state, accounting } = await runReducer(io, inputs, opts, { command: 'drift', options: { ...options, rbac: opts.rbac }, reducer: drift, state: drift.init({ ...options, authz }) });
+      const { state, accounting } = await runReducer(io, inputs, { ...opts, bodies: RBAC_WRITE_BODIES }, { command: 'drift', options: { ...options, rbac: opts.rbac }, reducer: drift, state: drift.init({ ...options, authz }) });
       const report = drift.finish(state, { input: accounting });
       // Lines cited from byte ranges (--jobs) are made absolute: the same report whatever --jobs.
       await (await import('../ingest/locate.js')).resolveLines(report);

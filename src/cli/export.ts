@@ -1,4 +1,5 @@
 // `audit export FILES…`: the normalized records after the filters, streamed.
+import { NO_BODIES } from '../normalize/bodies.js';
 import type { IO } from './io.js';
 import type { AuditRecord } from '../types.js';
 import { Option, type Command } from 'commander';
@@ -61,7 +62,7 @@ Examples:
       const writer = RECORD_WRITERS[opts.output]!(fields);
       const out = new Out(io.stdout);
       out.write(writer.header());
-      const acc = await runInputs(io, inputs, opts, (r) => out.write(writer.row(r)));
+      const acc = await runInputs(io, inputs, { ...opts, bodies: NO_BODIES }, (r) => out.write(writer.row(r)));
       out.write(writer.footer());
       out.flush();
       if (!opts.quiet) io.stderr.write(`${accountingLine(acc)}\n`);

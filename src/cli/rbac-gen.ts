@@ -1,4 +1,5 @@
 // `audit rbac-gen FILES…`: least-privilege Roles and bindings from what subjects actually did.
+import { RBAC_WRITE_BODIES } from '../normalize/bodies.js';
 import { Option, type Command } from 'commander';
 import type { IO } from './io.js';
 import { addFilterOptions, addInputOptions, addJobsOption, addStateOptions, runReducer, intOption, type FilterFlags, type InputOptions, collect } from './common.js';
@@ -103,7 +104,7 @@ Examples:
         }
       }
       const init = rbacGenExcept.init({ ...plain, existing, ...(selected.length ? { select: globMatcher(selected) } : {}) });
-      const { state, accounting } = await runReducer(io, inputs, { ...opts, userMatchesImpersonator: true, outputs: outDir ? [outDir] : [] }, { command: 'rbac-gen', options: { ...plain, users: selected, existing: opts.existing }, reducer: rbacGenExcept, state: init });
+      const { state, accounting } = await runReducer(io, inputs, { ...opts, userMatchesImpersonator: true, outputs: outDir ? [outDir] : [], bodies: RBAC_WRITE_BODIES }, { command: 'rbac-gen', options: { ...plain, users: selected, existing: opts.existing }, reducer: rbacGenExcept, state: init });
       state.inner.opts = { ...state.inner.opts };
       const report = rbacGenExcept.finish(state, { input: accounting });
       const sc = report.selfCheck;

@@ -1,4 +1,5 @@
 // `audit summary FILES…`
+import { NO_BODIES } from '../normalize/bodies.js';
 import type { Command } from 'commander';
 import type { IO } from './io.js';
 import { useColor } from './io.js';
@@ -36,7 +37,7 @@ Examples:
       const { summaryView } = await import('../analyses/summary/view.js');
       const { renderReport } = await import('../render/index.js');
       const options = { top: opts.top };
-      const { state, accounting } = await runReducer(io, inputs, opts, { command: 'summary', options, reducer: summary, state: summary.init(options) });
+      const { state, accounting } = await runReducer(io, inputs, { ...opts, bodies: NO_BODIES }, { command: 'summary', options, reducer: summary, state: summary.init(options) });
       const report = summary.finish(state, { input: accounting });
       io.stdout.write(await renderReport(opts.output, { report, view: summaryView }, { color: useColor(io) }));
       setExit(0);

@@ -3,11 +3,12 @@
 // partial states in input order and finishes stage collapsing across range borders, so the result
 // is the one a single pass would give.
 import { Worker } from 'node:worker_threads';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { AuditRecord, InputAccounting, Loc } from '../types.js';
 import type { Source } from '../ingest/sources.js';
 import type { ReadOptions } from '../ingest/reader.js';
+import type { BodyNeeds } from '../normalize/bodies.js';
 import type { FilterOptions, Predicate } from '../filter/index.js';
 import { emptyAccounting, type PartialResult } from '../pipeline.js';
 import { requestHashOf, idOf, identityHash, hashKey, takeFromEarlierStage, DEFAULT_COLLAPSE } from '../normalize/collapse.js';
@@ -27,7 +28,9 @@ export interface WorkerSpec {
   now: number;
   prefilter: boolean;
   strict: boolean;
-  read: Partial<Omit<ReadOptions, 'stdin' | 'prefilter'>>;
+  read: Partial<Omit<ReadOptions, 'stdin' | 'prefilter' | 'extract'>>;
+  /** The bodies the command reads (PipelineOptions.bodies). */
+  bodies?: BodyNeeds;
 }
 
 export interface ParallelRun<S> {
@@ -213,6 +216,25 @@ export interface ParallelOptions<S> {
   onProgress(bytes: number, events: number): void;
 }
 
+/**
+ * With KAUDIT_TRACE_PARALLEL set: a function that writes what the main thread does, with the ms since
+ * the process started, to stderr (where the time of a split run goes; see bench/RESULTS.md).
+ */
+function timeline(): ((what: string) => void) | null {
+  if (!process.env.KAUDIT_TRACE_PARALLEL) return null;
+  return (what) => process.stderr.write(`parallel ${performance.now().toFixed(0).padStart(6)} ms (main thread CPU ${threadCpuMs().toFixed(0)} ms): ${what}\n`);
+}
+
+/** CPU ms (user + system) of the calling thread so far (Linux /proc/thread-self; 0 elsewhere). */
+export function threadCpuMs(): number {
+  try {
+    const st = readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1]!.split(' ');
+    return (Number(st[11]) + Number(st[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
 /** Why a parallel run gave up; the caller reads in one thread instead. */
 export type Fallback = 'out-of-memory' | 'repeats' | 'auditid-reuse';
 
@@ -230,7 +252,9 @@ export function workerOldMb(): number {
  * once: the caller then reads in one thread, so the output never depends on --jobs.
  */
 export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun<S> | null | Fallback> {
+  const trace = timeline();
   const tasks = await planTasks(o.sources, o.jobs, o.spec.read.format ?? 'auto');
+  trace?.(`planned ${tasks.length} tasks`);
   if (tasks.length < 2) return null;
   const cmd = await parallelCommand(o.spec.command);
   // Results are consumed in input order as soon as they can be, so the main thread holds only
@@ -282,13 +306,14 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
         return;
       }
       const task: Task = tasks[next++]!;
+      trace?.(`task ${task.index} to worker ${workers.indexOf(w)}`);
       w.postMessage({ task, spec: o.spec });
     };
     for (let i = 0; i < poolSize; i++) {
       // Without limits a worker's heap may grow to the process's (GBs) before V8 collects it; these
       // keep peak RSS flat and were faster too (see bench/RESULTS.md). A worker that needs more
       // old space than WORKER_OLD_MB makes the whole run fall back to one thread.
-      const w = new Worker(url, { resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: workerOldMb() } });
+      const w = new Worker(url, { resourceLimits: { maxYoungGenerationSizeMb: Number(process.env.KAUDIT_WORKER_YOUNG_MB) || 8, maxOldGenerationSizeMb: workerOldMb() } });
       workers.push(w);
       w.on('message', (m: { type: string; index: number } & Record<string, any>) => {
         if (m.type === 'progress') {
@@ -301,8 +326,10 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
           return;
         }
         if (m.type === 'done') {
+          trace?.(`task ${m.index} done (worker ${workers.indexOf(w)}: ${m.ms?.toFixed(0)} ms in its pipeline, its thread's CPU ${m.cpuMs?.toFixed(0)} ms since it started)`);
           waiting.set(m.index, m as unknown as Done);
           if (errors.length === 0) consume();
+          trace?.(`consumed up to task ${consumed - 1}`);
         } else errors.push({ index: m.index, kind: m.kind, message: m.message, fix: m.fix, stack: m.stack, component: m.component, where: m.where });
         start(w);
       });
@@ -326,6 +353,7 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
     throw new InternalError(first.message, `${first.component || 'worker'} (in a worker thread)`, first.where ?? '', first.stack ?? first.message);
   }
   for (const r of rejects) o.onReject(r.loc, r.reason);
+  trace?.('all tasks done');
   const state = cmd.reducer.merge(o.state, merged!);
   const acc = mergeAccounting(accs);
   reconciler.finish((r) => {
@@ -338,5 +366,22 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
   });
   acc.duplicates += reconciler.duplicates;
   acc.auditIDReuse += reconciler.reusedAtEnd;
+  trace?.('merged and reconciled');
+  if (trace) {
+    // CPU by thread name (V8's compiler and GC helpers, libuv's pool, the workers) while workers live.
+    const { readdirSync } = await import('node:fs');
+    const by = new Map<string, number>();
+    for (const t of readdirSync('/proc/self/task')) {
+      try {
+        const raw = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
+        const name = raw.slice(raw.indexOf('(') + 1, raw.lastIndexOf(')'));
+        const st = raw.slice(raw.lastIndexOf(') ') + 2).split(' ');
+        by.set(`${name}#${t}`, (Number(st[11]) + Number(st[12])) * 10);
+      } catch {
+        /* ended */
+      }
+    }
+    trace(`CPU ms by thread: ${[...by].map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  }
   return { state, acc };
 }

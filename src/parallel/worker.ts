@@ -5,6 +5,7 @@ import type { Loc } from '../types.js';
 import type { Task } from './plan.js';
 import type { WorkerSpec } from './run.js';
 import { parallelCommand } from './commands.js';
+import { threadCpuMs } from './run.js';
 import { runPipelineFull } from '../pipeline.js';
 import { compileFilterSets } from '../filter/sets.js';
 import { SHOWN_REJECTS } from '../cli/report.js';
@@ -14,6 +15,7 @@ let cached: { key: string; opts: unknown; cmd: Awaited<ReturnType<typeof paralle
 
 parentPort!.on('message', async (msg: { task: Task; spec: WorkerSpec }) => {
   const { task, spec } = msg;
+  const t0 = performance.now();
   try {
     const key = JSON.stringify([spec.command, spec.options]);
     if (!cached || cached.key !== key) {
@@ -30,6 +32,7 @@ parentPort!.on('message', async (msg: { task: Task; spec: WorkerSpec }) => {
       filter,
       strict: spec.strict,
       partial: true,
+      ...(spec.bodies ? { bodies: spec.bodies } : {}),
       onRecord: (r) => cmd.reducer.add(state, r),
       onReject: (loc, reason) => {
         if (rejects.length < SHOWN_REJECTS) rejects.push({ loc, reason });
@@ -43,7 +46,7 @@ parentPort!.on('message', async (msg: { task: Task; spec: WorkerSpec }) => {
       read: { ...spec.read, ...(task.format ? { format: task.format } : {}), ...(prefilter ? { prefilter } : {}) },
     });
     // The key hashes move to the main thread without a copy.
-    parentPort!.postMessage({ type: 'done', index: task.index, state: cmd.strip(state), acc, partial, rejects }, partial ? [partial.firstSeen.buffer as ArrayBuffer, partial.completed.buffer as ArrayBuffer, partial.firstIds.buffer as ArrayBuffer] : []);
+    parentPort!.postMessage({ type: 'done', index: task.index, state: cmd.strip(state), acc, partial, rejects, ms: performance.now() - t0, ...(process.env.KAUDIT_TRACE_PARALLEL ? { cpuMs: threadCpuMs() } : {}) }, partial ? [partial.firstSeen.buffer as ArrayBuffer, partial.completed.buffer as ArrayBuffer, partial.firstIds.buffer as ArrayBuffer] : []);
   } catch (e) {
     const err = e as Error & { fix?: string };
     const kind = e instanceof StrictError ? 'strict' : e instanceof InputError ? 'input' : e instanceof UsageError ? 'usage' : 'bug';

@@ -10,6 +10,7 @@
 // generation also ends when it holds half of them: keys × count alone allows 10^9 events).
 // Stateful rules judge requests in the order they are read; a threshold window is found whatever
 // the order among the last `count` requests of a key.
+import type { BodyNeeds } from '../../normalize/bodies.js';
 import type { AuditRecord } from '../../types.js';
 import { F, T, U, type CompiledCondition, type CompiledRule, type EvalContext, type Hit, type HitEvent, type RuleStats, type Truth } from './types.js';
 
@@ -29,6 +30,8 @@ export interface RuleSet {
   rules: CompiledRule[];
   /** Warnings from loading (rules skipped, Sigma tags dropped…), for stderr. */
   warnings: string[];
+  /** The request and response bodies the rules may read (the pipeline parses only these); absent: both. */
+  bodies?: BodyNeeds;
 }
 
 const INDEX_CAP = 20_000;

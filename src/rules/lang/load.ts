@@ -2,6 +2,7 @@
 // files (--rules FILE|DIR) and Sigma rules (--sigma FILE|DIR), validated, compiled and selected
 // (--only-rules, --disable-rule). Every error names the file, the rule and the field; any error
 // refuses the whole set (a half-loaded rule set would report fewer findings than the user asked for).
+import type { BodyNeeds } from '../../normalize/bodies.js';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, relative, basename, extname } from 'node:path';
 import type { AuditRecord } from '../../types.js';
@@ -203,11 +204,21 @@ export async function loadRuleSet(opts: LoadOptions = {}): Promise<RuleSet> {
     const o = opts.thresholds?.[d.id];
     if (o && d.threshold) d.threshold = { ...d.threshold, ...o };
   }
-  const compiled = compileRules(docs, definitions(files), errors);
+  const defs = definitions(files);
+  const compiled = compileRules(docs, defs, errors);
   throwErrors(errors);
   const chosen = new Set(select(docs, opts));
   const rules = compiled.filter((r) => chosen.has(r.doc)).map((r, i) => ({ ...r, index: i }));
-  return { rules, warnings };
+  return { rules, warnings, bodies: bodiesRead(rules.map((r) => r.doc), defs) };
+}
+
+/**
+ * Which bodies the chosen rules may read: a body field named anywhere in their documents or in a
+ * macro (every macro counts, used or not: a safe over-estimate). The pipeline parses only these.
+ */
+function bodiesRead(docs: RuleDoc[], defs: Definitions): BodyNeeds {
+  const text = JSON.stringify(docs) + JSON.stringify([...defs.macros.values()]);
+  return { requestObject: text.includes('requestObject') ? 'all' : 'none', responseObject: text.includes('responseObject') ? 'all' : 'none' };
 }
 
 /** Throws a UsageError naming the first errors (all of them are problems of the rule files). */
