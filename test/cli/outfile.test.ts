@@ -6,7 +6,7 @@
 // it would block for ever, so the command can only return if it stopped first.
 import { describe, it, expect } from 'vitest';
 import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { runCli, tmpDir } from '../helpers.js';
 import { prepareOutputFile } from '../../src/cli/outfile.js';
@@ -235,6 +235,28 @@ describe('atomic replacement', () => {
     expect(readdirSync(out).map((f) => readFileSync(join(out, f), 'utf8'))).toEqual(first);
     noTemps(out);
   });
+});
+
+describe('an interrupted run leaves no report and no temporary file', () => {
+  // The report is written whole at the end (a temporary file, fsync, rename); a signal while the
+  // input is still being read must leave the previous report, and nothing else, in the folder.
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    it(`${sig} while reading standard input: the old report is kept as it was`, async () => {
+      const dir = tmpDir();
+      const out = join(dir, 'baseline.json');
+      writeFileSync(out, 'previous\n');
+      const child = spawn(process.execPath, ['bin/audit.js', 'baseline', '-', '-o', out, '-q'], { stdio: ['pipe', 'ignore', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+      // Half of an input: the command is now reading and waiting for more.
+      child.stdin.write(readFileSync(MINI, 'utf8'));
+      await new Promise((r) => setTimeout(r, 700));
+      const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('close', (code, signal) => r({ code, signal })));
+      child.kill(sig);
+      const end = await done;
+      expect(end.code === 0).toBe(false);
+      expect(readFileSync(out, 'utf8')).toBe('previous\n');
+      expect(readdirSync(dir)).toEqual(['baseline.json']);
+    });
+  }
 });
 
 // Permission checks need a user the kernel checks: as root, the test drops to `nobody` (setpriv).
