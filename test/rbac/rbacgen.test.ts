@@ -323,6 +323,31 @@ describe('bind and escalate (escalation_check.go)', () => {
     ]);
     expect(upd.stderr).toMatch(/KAUDIT-S004 critical escalate: grant permissions one does not hold: dave, Role team\/kaudit-user\.dave: escalate roles\.rbac\.authorization\.k8s\.io \[ops\] in team/);
   });
+
+  it('a writer holding */scale holds deployments/scale: no escalate (resourceCoversAll in policy_comparator.go)', async () => {
+    const dir = writeFiles(tmpDir(), {
+      'a.log': jsonl([
+        ev('dave', 'update', '/apis/rbac.authorization.k8s.io/v1/namespaces/team/roles/scaler', { resource: 'roles', apiGroup: 'rbac.authorization.k8s.io', namespace: 'team', name: 'scaler' }, { level: 'Request', requestObject: { kind: 'Role', metadata: { name: 'scaler', namespace: 'team' }, rules: [{ apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['update'] }] } }),
+      ]),
+      'rbac.yaml': `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: scale-anything}
+rules:
+- {apiGroups: [apps], resources: ["*/scale"], verbs: [update]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: dave-scale}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: scale-anything}
+subjects: [{kind: User, apiGroup: rbac.authorization.k8s.io, name: dave}]
+`,
+    });
+    const r = await runCli(['rbac-gen', join(dir, 'a.log'), '--existing', join(dir, 'rbac.yaml')]);
+    expect(r.code).toBe(0);
+    const docs = await parseValid(r.stdout, 'star-scale');
+    expect(docs.flatMap((d) => d.rules ?? [])).toEqual([{ apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles'], verbs: ['update'] }]);
+    expect(r.stderr).not.toContain('KAUDIT-S004');
+  });
 });
 
 describe('object names: collision-free by construction, appliable', () => {
