@@ -399,7 +399,9 @@ export function rbacWrite(r: AuditRecord): RbacWrite | null {
   if (!bodyMissing && isObj(body)) {
     const ref = body.roleRef;
     if (isObj(ref) && (ref.kind === 'Role' || ref.kind === 'ClusterRole') && typeof ref.name === 'string' && ref.name !== '') {
-      const apiGroup = typeof ref.apiGroup === 'string' ? ref.apiGroup : RBAC_GROUP;
+      // The bind check sees the roleRef after defaulting: SetDefaults_RoleBinding and
+      // SetDefaults_ClusterRoleBinding (pkg/apis/rbac/v1/defaults.go) fill an empty apiGroup.
+      const apiGroup = typeof ref.apiGroup === 'string' && ref.apiGroup !== '' ? ref.apiGroup : RBAC_GROUP;
       const namespace = r.resource === 'rolebindings' ? attrs.namespace : '';
       bind = { kind: 'bind', user, attrs: { verb: 'bind', apiGroup, resource: ref.kind === 'Role' ? 'roles' : 'clusterroles', subresource: '', namespace, name: ref.name, nonResourceURL: '' } };
     } else bodyMissing = 'the request body does not name the roleRef';

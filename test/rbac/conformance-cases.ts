@@ -105,13 +105,13 @@ const get = (ref: Record<string, string>, uri: string, who = 'alice', groups: st
 function imp(impersonator: string, impGroups: string[], asUser: Record<string, unknown>, uri = '/api/v1/namespaces/default/pods', ref: Record<string, string> | undefined = pods('default')): Record<string, unknown> {
   return ev(impersonator, impGroups, ref ? 'list' : 'get', uri, ref, { impersonatedUser: asUser });
 }
-function bindingWrite(who: string, kind: 'RoleBinding' | 'ClusterRoleBinding', ns: string, name: string, ref: [string, string], verb = 'create'): Record<string, unknown> {
+function bindingWrite(who: string, kind: 'RoleBinding' | 'ClusterRoleBinding', ns: string, name: string, ref: [string, string], verb = 'create', refGroup: string | undefined = RG): Record<string, unknown> {
   const resource = kind === 'RoleBinding' ? 'rolebindings' : 'clusterrolebindings';
   const base = `/apis/${RG}/v1${ns ? `/namespaces/${ns}` : ''}/${resource}`;
   const uri = verb === 'create' ? base : `${base}/${name}`;
   return ev(who, AUTH, verb, uri, { resource, apiGroup: RG, ...(ns ? { namespace: ns } : {}), name }, {
     level: 'Request',
-    requestObject: { apiVersion: `${RG}/v1`, kind, metadata: { name, ...(ns ? { namespace: ns } : {}) }, roleRef: { apiGroup: RG, kind: ref[0], name: ref[1] }, subjects: [user('someone')] },
+    requestObject: { apiVersion: `${RG}/v1`, kind, metadata: { name, ...(ns ? { namespace: ns } : {}) }, roleRef: { ...(refGroup === undefined ? {} : { apiGroup: refGroup }), kind: ref[0], name: ref[1] }, subjects: [user('someone')] },
   });
 }
 function roleWrite(who: string, ns: string, name: string, verb: 'create' | 'update', rules: Rule[]): Record<string, unknown> {
@@ -241,6 +241,8 @@ export const CASES: ConformanceCase[] = [
   { name: 'bind on roles/NAME for a RoleBinding to a Role', cite: BIND, rbac: [clusterRole('r', [rule(['bind'], [RG], ['roles'], ['deployer'])]), crb('alice-r', 'r', [user('dave')])], event: bindingWrite('dave', 'RoleBinding', 'team', 'ci', ['Role', 'deployer']), check: { kind: 'bind' }, allow: true, by: byCrb() },
   { name: 'bind pinned to another role name does not apply', cite: BIND, rbac: [clusterRole('r', [rule(['bind'], [RG], ['clusterroles'], ['view'])]), crb('alice-r', 'r', [user('dave')])], event: bindingWrite('dave', 'ClusterRoleBinding', '', 'root', ['ClusterRole', 'cluster-admin']), check: { kind: 'bind' }, allow: false },
   { name: 'an update of a binding is checked again (roleRef from the body)', cite: `${BIND}; rolebinding/policybased Storage.Update`, rbac: [clusterRole('r', [rule(['bind'], [RG], ['clusterroles'], ['edit'])]), crb('alice-r', 'r', [user('dave')])], event: bindingWrite('dave', 'RoleBinding', 'team', 'dev-edit', ['ClusterRole', 'edit'], 'update'), check: { kind: 'bind' }, allow: true, by: byCrb() },
+  { name: 'an empty roleRef.apiGroup is defaulted before the bind check', cite: `${BIND}; SetDefaults_RoleBinding (pkg/apis/rbac/v1/defaults.go)`, rbac: [clusterRole('r', [rule(['bind'], [RG], ['clusterroles'], ['view'])]), crb('alice-r', 'r', [user('dave')])], event: bindingWrite('dave', 'RoleBinding', 'team', 'dev-view', ['ClusterRole', 'view'], 'create', ''), check: { kind: 'bind' }, allow: true, by: byCrb() },
+  { name: 'a roleRef without apiGroup is defaulted before the bind check', cite: `${BIND}; SetDefaults_ClusterRoleBinding (pkg/apis/rbac/v1/defaults.go)`, rbac: [clusterRole('r', [rule(['bind'], [RG], ['clusterroles'], ['view'])]), crb('alice-r', 'r', [user('dave')])], event: bindingWrite('dave', 'ClusterRoleBinding', '', 'dev-view', ['ClusterRole', 'view'], 'create', undefined), check: { kind: 'bind' }, allow: true, by: byCrb() },
   { name: 'updating Role r: escalate on roles/r', cite: ESCALATE, rbac: [clusterRole('r', [rule(['escalate'], [RG], ['roles'], ['app'])]), crb('alice-r', 'r', [user('dave')])], event: roleWrite('dave', 'team', 'app', 'update', [rule(['get'], [''], ['secrets'])]), check: { kind: 'escalate' }, allow: true, by: byCrb() },
   { name: 'creating a Role: the escalate check has no name, so escalate pinned by name does not apply', cite: `${ESCALATE} (Name: requestInfo.Name); ${REQINFO}`, rbac: [clusterRole('r', [rule(['escalate'], [RG], ['roles'], ['app'])]), crb('alice-r', 'r', [user('dave')])], event: roleWrite('dave', 'team', 'app', 'create', [rule(['get'], [''], ['secrets'])]), check: { kind: 'escalate' }, allow: false },
   { name: 'creating a Role: an unpinned escalate in its namespace applies', cite: ESCALATE, rbac: [role('r', 'team', [rule(['escalate'], [RG], ['roles'])]), rb('alice-r', 'team', ['Role', 'r'], [user('dave')])], event: roleWrite('dave', 'team', 'app', 'create', [rule(['get'], [''], ['secrets'])]), check: { kind: 'escalate' }, allow: true, by: byCrb() },
