@@ -172,6 +172,11 @@ describe('the default bootstrap bindings (src/rules/data/rbac-defaults.yaml)', (
     ['get', '/metrics', ['system:authenticated'], false],
     ['get', '/openid/v1/jwks', ['system:serviceaccounts', 'system:authenticated'], true],
     ['get', '/openid/v1/jwks', ['system:authenticated'], false],
+    // ClusterRoles() (bootstrappolicy/policy.go) since kubernetes/kubernetes#117511 (v1.28): the
+    // trailing-slash paths the OpenAPI document names are granted too.
+    ['get', '/openid/v1/jwks/', ['system:serviceaccounts', 'system:authenticated'], true],
+    ['get', '/.well-known/openid-configuration/', ['system:serviceaccounts', 'system:authenticated'], true],
+    ['get', '/.well-known/openid-configuration//', ['system:serviceaccounts', 'system:authenticated'], false],
   ])('%s %s for %j: %s', (verb, path, groups, want) => {
     expect(a.rbacAllows({ user: 'u', groups }, url(verb, path)).allowed).toBe(want);
   });
@@ -190,7 +195,11 @@ describe('the default bootstrap bindings (src/rules/data/rbac-defaults.yaml)', (
     for (const r of mine.roles) {
       const u = up.roles.find((x) => x.kind === 'ClusterRole' && x.name === r.name);
       expect(u, r.name).toBeDefined();
-      expect(r.rules.map(ruleKey)).toEqual(u!.rules.map(ruleKey));
+      // The corpus copy predates kubernetes/kubernetes#117511 (v1.28), which added the trailing-slash
+      // paths to system:service-account-issuer-discovery.
+      const want = r.name === 'system:service-account-issuer-discovery' ? [{ nonResourceURLs: ['/.well-known/openid-configuration', '/.well-known/openid-configuration/', '/openid/v1/jwks', '/openid/v1/jwks/'], verbs: ['get'] }] : u!.rules;
+      if (r.name === 'system:service-account-issuer-discovery') expect(u!.rules).toEqual([{ nonResourceURLs: ['/.well-known/openid-configuration', '/openid/v1/jwks'], verbs: ['get'] }]);
+      expect(r.rules.map(ruleKey)).toEqual(want.map(ruleKey));
     }
     for (const b of mine.bindings) {
       const u = up.bindings.find((x) => x.kind === 'ClusterRoleBinding' && x.name === b.name);
