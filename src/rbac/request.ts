@@ -297,16 +297,28 @@ export function impersonationChecks(r: AuditRecord): AuthzCheck[] {
   return out;
 }
 
-/** The groups an impersonating client must have asked for to end up with `groups`. */
+/**
+ * The groups an impersonating client asked for (Impersonate-Group headers) to end up with `groups`,
+ * the impersonated user's groups as the audit event records them (LogImpersonatedUser, in order).
+ * WithImpersonation builds that list as the requested groups in header order (with none, for a
+ * service account, serviceaccount.MakeGroupNames(NS): system:serviceaccounts, then
+ * system:serviceaccounts:NS), then appends system:authenticated unless the list already holds it or
+ * system:unauthenticated (for system:anonymous: appends system:unauthenticated unless present). So
+ * only a trailing added group is the filter's own; one anywhere else was asked for and checked. A
+ * trailing one the client asked for explicitly looks the same and is taken as added.
+ */
 export function requestedGroups(username: string, groups: readonly string[], saNamespace: string | undefined): string[] {
-  const added = username === 'system:anonymous' ? 'system:unauthenticated' : 'system:authenticated';
-  const rest = groups.filter((g) => g !== added);
-  if (saNamespace !== undefined) {
-    // Without Impersonate-Group headers the filter sets serviceaccount.MakeGroupNames(NS).
-    const own = ['system:serviceaccounts', `system:serviceaccounts:${saNamespace}`];
-    if (rest.length === own.length && own.every((g) => rest.includes(g))) return [];
+  const anonymous = username === 'system:anonymous';
+  const added = anonymous ? 'system:unauthenticated' : 'system:authenticated';
+  let asked = [...groups];
+  if (asked.length > 0 && asked[asked.length - 1] === added) {
+    const before = asked.slice(0, -1);
+    const filterAdds = anonymous ? !before.includes('system:unauthenticated') : !before.includes('system:authenticated') && !before.includes('system:unauthenticated');
+    if (filterAdds) asked = before;
   }
-  return [...new Set(rest)];
+  // Without Impersonate-Group headers the filter sets serviceaccount.MakeGroupNames(NS).
+  if (saNamespace !== undefined && asked.length === 2 && asked[0] === 'system:serviceaccounts' && asked[1] === `system:serviceaccounts:${saNamespace}`) return [];
+  return [...new Set(asked)];
 }
 
 type Obj = Record<string, unknown>;

@@ -119,7 +119,15 @@ describe('impersonation checks (impersonation.go)', () => {
     ['system:anonymous', ['system:authenticated', 'system:unauthenticated'], ['system:authenticated']],
     ['system:serviceaccount:ns1:sa1', ['system:serviceaccounts', 'system:serviceaccounts:ns1', 'system:authenticated'], []],
     ['system:serviceaccount:ns1:sa1', ['system:serviceaccounts', 'system:authenticated'], ['system:serviceaccounts']],
-  ])('impersonating %s and ending with %j means asking for %j', (user, groups, want) => {
+    // The filter appends system:authenticated last; anywhere else it was asked for (and checked).
+    ['bob', ['system:authenticated', 'devs'], ['system:authenticated', 'devs']],
+    ['bob', ['devs', 'system:authenticated', 'ops'], ['devs', 'system:authenticated', 'ops']],
+    // With system:unauthenticated asked for, the filter adds nothing: a trailing system:authenticated was asked for too.
+    ['bob', ['system:unauthenticated', 'system:authenticated'], ['system:unauthenticated', 'system:authenticated']],
+    ['system:anonymous', ['system:unauthenticated', 'devs'], ['system:unauthenticated', 'devs']],
+    // MakeGroupNames order: the service account's own groups in another order were asked for.
+    ['system:serviceaccount:ns1:sa1', ['system:serviceaccounts:ns1', 'system:serviceaccounts', 'system:authenticated'], ['system:serviceaccounts:ns1', 'system:serviceaccounts']],
+  ])('impersonating %s and ending with %j means asking for %j (WithImpersonation, impersonation.go)', (user, groups, want) => {
     expect(requestedGroups(user, groups, splitServiceAccountUsername(user)?.namespace)).toEqual(want);
   });
   it.each([
