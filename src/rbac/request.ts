@@ -352,8 +352,16 @@ export interface RbacWrite {
   bind: AuthzCheck | null;
   /** For roles: the rules being written, when the body holds them; null otherwise. */
   rules: PolicyRule[] | null;
-  /** For roles: the body sets an aggregationRule (needs every permission unless escalate). */
+  /**
+   * For ClusterRoles: the write certainly sets an aggregationRule, which needs every permission unless
+   * `escalate` (a create with one or more selectors: hasAggregationRule in clusterrole/policybased).
+   */
   aggregation: boolean;
+  /**
+   * For ClusterRole updates and patches whose result carries an aggregationRule: it needs every
+   * permission only if it changed (hasAggregationRuleChanged), which the log cannot show.
+   */
+  aggregationMaybe: boolean;
   /** Why the body could not be used ('' when it was): not logged, a JSON patch, no roleRef… */
   bodyMissing: string;
   outcome: StorageOutcome;
@@ -390,6 +398,7 @@ export function rbacWrite(r: AuditRecord): RbacWrite | null {
     const escalate: AuthzCheck = { kind: 'escalate', user, attrs: { ...attrs, verb: 'escalate' } };
     let rules: PolicyRule[] | null = null;
     let aggregation = false;
+    let aggregationMaybe = false;
     if (!bodyMissing && isObj(body)) {
       if (Array.isArray(body.rules)) {
         rules = body.rules.filter(isObj).map((x) => {
@@ -402,10 +411,16 @@ export function rbacWrite(r: AuditRecord): RbacWrite | null {
         });
       } else if (r.verb === 'patch') bodyMissing = 'the patch does not carry the rules';
       else rules = [];
+      // clusterrole/policybased Storage: a create needs every permission for an aggregationRule with
+      // selectors (hasAggregationRule); an update (or patch) only when the rule changed
+      // (hasAggregationRuleChanged: any non-nil new rule that differs from the stored one).
       const ar = body.aggregationRule;
-      aggregation = isObj(ar) && Array.isArray(ar.clusterRoleSelectors) && ar.clusterRoleSelectors.length > 0;
+      if (r.resource === 'clusterroles' && isObj(ar)) {
+        if (r.verb === 'create') aggregation = Array.isArray(ar.clusterRoleSelectors) && ar.clusterRoleSelectors.length > 0;
+        else aggregationMaybe = true;
+      }
     }
-    return { object: 'role', escalate, bind: null, rules, aggregation, bodyMissing, outcome };
+    return { object: 'role', escalate, bind: null, rules, aggregation, aggregationMaybe, bodyMissing, outcome };
   }
   let bind: AuthzCheck | null = null;
   if (!bodyMissing && isObj(body)) {
@@ -418,5 +433,5 @@ export function rbacWrite(r: AuditRecord): RbacWrite | null {
       bind = { kind: 'bind', user, attrs: { verb: 'bind', apiGroup, resource: ref.kind === 'Role' ? 'roles' : 'clusterroles', subresource: '', namespace, name: ref.name, nonResourceURL: '' } };
     } else bodyMissing = 'the request body does not name the roleRef';
   }
-  return { object: 'binding', escalate: null, bind, rules: null, aggregation: false, bodyMissing, outcome };
+  return { object: 'binding', escalate: null, bind, rules: null, aggregation: false, aggregationMaybe: false, bodyMissing, outcome };
 }

@@ -324,6 +324,21 @@ describe('bind and escalate (escalation_check.go)', () => {
     expect(upd.stderr).toMatch(/KAUDIT-S004 critical escalate: grant permissions one does not hold: dave, Role team\/kaudit-user\.dave: escalate roles\.rbac\.authorization\.k8s\.io \[ops\] in team/);
   });
 
+  it('an aggregationRule needs every permission on create (hasAggregationRule); on update only if it changed (hasAggregationRuleChanged), which is reported, not guessed', async () => {
+    const agg = { clusterRoleSelectors: [{ matchLabels: { 'example.com/aggregate-to-reader': 'true' } }] };
+    const write = (verb: string) =>
+      ev('dave', verb, `/apis/rbac.authorization.k8s.io/v1/clusterroles${verb === 'create' ? '' : '/reader'}`, { resource: 'clusterroles', apiGroup: 'rbac.authorization.k8s.io', name: 'reader' }, { level: 'Request', requestObject: { kind: 'ClusterRole', metadata: { name: 'reader', labels: { team: 'x' } }, aggregationRule: agg, rules: [] } });
+    const created = await gen([write('create')]);
+    expect(rulesOf(created.docs, 'ClusterRole')).toEqual([{ apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], verbs: ['create', 'escalate'] }]);
+    for (const verb of ['update', 'patch']) {
+      const updated = await gen([write(verb)]);
+      // Relabelling an aggregated ClusterRole keeps its aggregationRule: the API server asks for no escalate.
+      expect(rulesOf(updated.docs, 'ClusterRole')).toEqual([{ apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], verbs: [verb] }]);
+      expect(updated.stderr).toContain('note: dave: 1 RBAC write whose bind/escalate check could not be judged (1 update of a ClusterRole carrying an aggregationRule');
+      expect(updated.stderr).not.toContain('KAUDIT-S004');
+    }
+  });
+
   it('a writer holding */scale holds deployments/scale: no escalate (resourceCoversAll in policy_comparator.go)', async () => {
     const dir = writeFiles(tmpDir(), {
       'a.log': jsonl([
