@@ -10,7 +10,7 @@ import { addObject, emptySnapshot } from './load.js';
 import { Authorizer, mergeSnapshots, withImplicitGroups } from './authorizer.js';
 import { covers, ruleAllows } from './match.js';
 import { defaultsAuthorizer, defaultsSnapshot } from './defaults.js';
-import { grantedSensitive } from './sensitive.js';
+import { grantedSensitive, probeMatches } from './sensitive.js';
 import { SENSITIVE, SEVERITY_RANK, type Severity } from '../rules/sensitive.js';
 import { cmp } from '../util/counter.js';
 import { toWellFormed } from '../util/unicode.js';
@@ -542,7 +542,7 @@ export function sensitiveFindings(policies: GeneratedPolicy[]): SensitiveFinding
         for (const id of grantedSensitive(rule, obj.metadata.namespace ?? '')) {
           const e = SENSITIVE.find((x) => x.id === id)!;
           // The requests behind this very permission (get secrets, not the get pods/log merged with it).
-          const exact = e.wildcard ? keys : keys.filter((k) => (e.probes ?? []).some((q) => q.verb === k.verb && (q.apiGroup ?? '') === k.apiGroup && q.resource === k.resource && (q.subresource ?? '') === k.subresource));
+          const exact = e.wildcard ? keys : keys.filter((k) => (e.probes ?? []).some((q) => probeMatches(q, k.verb, k.apiGroup, k.resource, k.subresource)));
           const behind = explain(exact.length ? exact : keys);
           out.push({
             id,

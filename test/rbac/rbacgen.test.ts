@@ -266,6 +266,8 @@ describe('impersonation: pinned to who was impersonated, every check of it', () 
     expect(rulesOf(r.docs, 'Role', 'apps')).toEqual([{ apiGroups: [''], resources: ['serviceaccounts'], resourceNames: ['reporter'], verbs: ['impersonate'] }]);
     expect(r.stderr).toMatch(/KAUDIT-S006 critical impersonate users, groups or service accounts: carol, ClusterRole kaudit-user\.carol: /);
     expect(r.stderr).toMatch(/7 of 7 authorization checks .*\(0 requests, 0 of them allowed by the defaults; 7 impersonate\/bind\/escalate checks\)/);
+    // Every impersonate rule is listed as sensitive, the userextras/KEY one too (impersonation.go checks userextras/KEY).
+    expect(r.stderr).toMatch(/KAUDIT-S006 critical impersonate users, groups or service accounts: carol, ClusterRole kaudit-user\.carol: impersonate userextras\/scopes\.authentication\.k8s\.io \[edit, view\]/);
   });
 
   it('the impersonator needs impersonate even when the impersonated calls were only discovery or were denied', async () => {

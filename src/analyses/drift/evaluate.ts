@@ -5,7 +5,7 @@ import type { InputAccounting, Loc, ObjectOrigin, PolicyRule, RequestAttributes,
 import type { DriftState, ReqKey } from './index.js';
 import { isImplicitGroup, MASTERS_GRANT, type EffectiveGrant } from '../../rbac/authorizer.js';
 import { breakdownRule, ruleAllows, ruleCovers } from '../../rbac/match.js';
-import { grantedSensitive, hasWildcard, probeRequest } from '../../rbac/sensitive.js';
+import { grantedSensitive, hasWildcard, probeRequests } from '../../rbac/sensitive.js';
 import { classifySubject } from '../../normalize/subject.js';
 import { isControlPlaneServiceAccount } from '../../rules/identities.js';
 import { SENSITIVE, SEVERITY_RANK, type Severity } from '../../rules/sensitive.js';
@@ -209,12 +209,11 @@ function sensitiveOf(g: EffectiveGrant, u: Usage | undefined): SensitiveExcess[]
       continue;
     }
     const unused: string[] = [];
-    for (const p of e.probes ?? []) {
-      const req = probeRequest(p, g.rule, g.namespace);
+    for (const req of probeRequests(e.probes ?? [], g.rule, g.namespace)) {
       if (!ruleAllows(req, g.rule)) continue;
       const combined = req.subresource ? `${req.resource}/${req.subresource}` : req.resource;
       if (u && u.verbs.has(req.verb) && u.resources.has(combined)) continue;
-      unused.push(permissionLabel(p));
+      unused.push(permissionLabel(req));
     }
     if (unused.length) out.push({ id: e.id, severity: e.severity, description: e.description, permissions: [...new Set(unused)], source: null, rule: g.rule });
   }
