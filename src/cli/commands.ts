@@ -1,11 +1,11 @@
 // `audit commands FILES…`: the kubectl commands people typed, rebuilt from their API calls.
 import { Option, type Command } from 'commander';
 import type { IO } from './io.js';
-import { useColor } from './io.js';
-import { addFilterOptions, addInputOptions, intOption, runInputs, type FilterFlags, type InputOptions, collect } from './common.js';
+import { renderContext } from './io.js';
+import { addFilterOptions, addInputOptions, addOutOption, limitOption, outputOption, runInputs, withOutput, type FilterFlags, type InputOptions, collect } from './common.js';
 import { Out } from './out.js';
 
-export const COMMANDS_FORMATS = ['table', 'json', 'csv', 'markdown'] as const;
+export const COMMANDS_FORMATS = ['table', 'wide', 'json', 'csv', 'markdown'] as const;
 
 interface Opts extends InputOptions, FilterFlags {
   output: (typeof COMMANDS_FORMATS)[number];
@@ -16,6 +16,7 @@ interface Opts extends InputOptions, FilterFlags {
   client: string[];
   accessMethod: string[];
   sourceIp: string[];
+  out?: string;
 }
 
 const TABLE_ROWS = 200;
@@ -36,8 +37,9 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
     .addOption(new Option('--view <view>', 'commands, or api-calls to show the calls under each command').choices(['commands', 'api-calls']).default('commands'))
     .option('--slow <duration>', 'only commands slower than this, or with a call slower than this: 500ms, 2s')
     .option('--gap <duration>', "a client's calls further apart than this belong to different commands", '2s')
-    .option('--limit <n>', `show at most N commands (tables default to ${TABLE_ROWS})`, intOption('--limit'))
-    .addOption(new Option('-o, --output <format>', 'output format').choices(COMMANDS_FORMATS as unknown as string[]).default('table'))
+    .option('--limit <n>', `show at most N commands (tables default to ${TABLE_ROWS}; 0: no limit)`, limitOption)
+    .addOption(outputOption(COMMANDS_FORMATS, 'table'));
+  addOutOption(cmd)
     .addHelpText(
       'after',
       `
@@ -56,37 +58,40 @@ Examples:
       const slowMs = opts.slow ? parseDurationMs('--slow', opts.slow) : null;
       const gapMs = parseDurationMs('--gap', opts.gap);
       const withCalls = opts.view === 'api-calls';
-      const out = new Out(io.stdout);
-      const latency = new LatencySummary();
-      const kept: Cmd[] = [];
-      let matched = 0;
-      const limit = opts.limit ?? (opts.output === 'table' || opts.output === 'markdown' ? TABLE_ROWS : Infinity);
-      let firstJson = true;
-      if (opts.output === 'csv') out.write(csvRow(COMMAND_CSV_FIELDS as string[]));
-      if (opts.output === 'json') out.write('{\n  "kind": "kaudit.commands",\n  "version": 1,\n  "commands": [');
-      const onCommand = (c: Cmd): void => {
-        if (slowMs !== null && !(c.durationMs > slowMs || (c.slowestCallMs ?? 0) > slowMs)) return;
-        matched++;
-        latency.add(c);
-        if (matched > limit) return;
-        if (opts.output === 'csv') out.write(csvRow(COMMAND_CSV_FIELDS.map((f) => (f === 'auditIDs' ? c.auditIDs.join(';') : (c[f] as string | number | null)))));
-        else if (opts.output === 'json') {
-          const { startMs: _s, ...rest } = c;
-          void _s;
-          out.write(`${firstJson ? '\n' : ',\n'}    ${JSON.stringify(rest, null, 2).replace(/\n/g, '\n    ')}`);
-          firstJson = false;
-        } else kept.push(c);
-      };
-      const folder = new CommandFolder(onCommand, { ...DEFAULT_FOLD, gapMs, keepCalls: withCalls });
-      const input = await runInputs(io, inputs, opts, (r) => folder.add(r), [{ client: opts.client, accessMethod: opts.accessMethod, sourceIP: opts.sourceIp }]);
-      folder.flush();
-      const types = latency.finish();
-      if (opts.output === 'json') {
-        out.write(`${firstJson ? '' : '\n  '}],\n  "summary": ${JSON.stringify({ commands: matched, slowMs, latency: types }, null, 2).replace(/\n/g, '\n  ')},\n  "input": ${JSON.stringify(input, null, 2).replace(/\n/g, '\n  ')}\n}\n`);
-      } else if (opts.output === 'table' || opts.output === 'markdown') {
-        out.write(await renderReport(opts.output, { report: { commands: kept, matched, latency: types, slowMs }, view: (r) => commandsView(r, withCalls) }, { color: useColor(io) }));
-      }
-      out.flush();
+      await withOutput(io, opts.out, opts.quiet, async (target) => {
+        const out = new Out(target.io.stdout);
+        const latency = new LatencySummary();
+        const kept: Cmd[] = [];
+        let matched = 0;
+        const table = opts.output === 'table' || opts.output === 'wide' || opts.output === 'markdown';
+        const limit = opts.limit ?? (table ? TABLE_ROWS : Infinity);
+        let firstJson = true;
+        if (opts.output === 'csv') out.write(csvRow(COMMAND_CSV_FIELDS as string[]));
+        if (opts.output === 'json') out.write('{\n  "kind": "kaudit.commands",\n  "version": 1,\n  "commands": [');
+        const onCommand = (c: Cmd): void => {
+          if (slowMs !== null && !(c.durationMs > slowMs || (c.slowestCallMs ?? 0) > slowMs)) return;
+          matched++;
+          latency.add(c);
+          if (matched > limit) return;
+          if (opts.output === 'csv') out.write(csvRow(COMMAND_CSV_FIELDS.map((f) => (f === 'auditIDs' ? c.auditIDs.join(';') : (c[f] as string | number | null)))));
+          else if (opts.output === 'json') {
+            const { startMs: _s, ...rest } = c;
+            void _s;
+            out.write(`${firstJson ? '\n' : ',\n'}    ${JSON.stringify(rest, null, 2).replace(/\n/g, '\n    ')}`);
+            firstJson = false;
+          } else kept.push(c);
+        };
+        const folder = new CommandFolder(onCommand, { ...DEFAULT_FOLD, gapMs, keepCalls: withCalls });
+        const input = await runInputs(io, inputs, { ...opts, outputs: target.outputs }, (r) => folder.add(r), [{ client: opts.client, accessMethod: opts.accessMethod, sourceIP: opts.sourceIp }]);
+        folder.flush();
+        const types = latency.finish();
+        if (opts.output === 'json') {
+          out.write(`${firstJson ? '' : '\n  '}],\n  "summary": ${JSON.stringify({ commands: matched, slowMs, latency: types }, null, 2).replace(/\n/g, '\n  ')},\n  "input": ${JSON.stringify(input, null, 2).replace(/\n/g, '\n  ')}\n}\n`);
+        } else if (table) {
+          out.write(await renderReport(opts.output, { report: { commands: kept, matched, latency: types, slowMs }, view: (r) => commandsView(r, withCalls) }, renderContext(target.io)));
+        }
+        out.flush();
+      });
       setExit(0);
     });
 }

@@ -5,6 +5,8 @@ import type { IO } from './io.js';
 import { UsageError } from '../util/errors.js';
 import type { FilterOptions } from '../filter/index.js';
 import { FORMAT_CHOICES, type FormatChoice } from '../ingest/detect.js';
+import { didYouMean } from '../util/suggest.js';
+import { visible } from '../render/sanitize.js';
 
 export interface InputOptions {
   cluster: string[];
@@ -28,6 +30,10 @@ export interface FilterFlags {
   until?: string;
   status: string[];
   denied?: boolean;
+  impersonator: string[];
+  actor: string[];
+  serviceaccount: string[];
+  allNamespaces?: boolean;
 }
 
 /** Commander collector for repeatable options. */
@@ -42,6 +48,13 @@ function positiveInt(flag: string) {
 }
 
 export const intOption = positiveInt;
+
+/** `--limit N`: a whole number; 0 means no limit (Infinity), on every command that has --limit. */
+export function limitOption(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--limit: ${JSON.stringify(v)} is not a whole number`, 'pass a number such as --limit 20, or --limit 0 for no limit');
+  return n === 0 ? Infinity : n;
+}
 
 function jobsOption(v: string): number {
   if (v === 'auto') return 0;
@@ -72,13 +85,20 @@ export function addJobsOption(cmd: Command): Command {
   return cmd.option('-j, --jobs <n>', "worker threads for inputs of 128 MB or more: a number, or 'auto' (one per core, at most 8); 1 reads in this thread", jobsOption, 'auto' as unknown as number);
 }
 
-export function addFilterOptions(cmd: Command): Command {
+/** What --user matches on most commands; rbac-gen passes its own wording. */
+export const USER_HELP = 'the subject: the effective user after impersonation (requests alice made as someone else are --impersonator alice); exact name or glob, e.g. alice or system:serviceaccount:ci:* (repeatable, comma-separated)';
+
+export function addFilterOptions(cmd: Command, userHelp: string = USER_HELP): Command {
   return cmd
-    .option('--user <name>', 'effective user: exact name or glob, e.g. alice or system:serviceaccount:ci:* (repeatable, comma-separated)', collect, [])
+    .option('--user <name>', userHelp, collect, [])
+    .option('--serviceaccount <ns:name>', 'the service account NS:NAME as the subject (system:serviceaccount:NS:NAME); alternatives to --user (repeatable)', collect, [])
+    .option('--impersonator <name>', 'the real user behind an impersonated request (Impersonate-User), exact or glob (repeatable)', collect, [])
+    .option('--actor <name>', 'the subject or the impersonator: everything NAME did, as itself or as someone else (repeatable)', collect, [])
     .option('--group <name>', 'a group of the user, exact or glob (repeatable)', collect, [])
-    .option('--verb <verb>', 'get, list, watch, create, update, patch, delete, deletecollection… (repeatable, comma-separated)', collect, [])
-    .option('--resource <resource>', 'pods (with subresources), pods/log, deployments.apps (repeatable, comma-separated)', collect, [])
+    .option('--verb <verb>', 'get, list, watch, create, update, patch, delete, deletecollection…, any case (repeatable, comma-separated)', collect, [])
+    .option('--resource <resource>', 'plural, singular, Kind or short name, with a subresource or group: pods, po/log, Deployment, deploy.apps, crb… (repeatable, comma-separated)', collect, [])
     .option('-n, --namespace <ns>', 'namespace (repeatable, comma-separated)', collect, [])
+    .option('-A, --all-namespaces', 'every namespace (the default, said as kubectl says it)')
     .option('--name <name>', 'object name, exact or glob (repeatable)', collect, [])
     .option('--since <time>', 'from this time: RFC 3339, a date, or a duration before now (24h, 7d)')
     .option('--until <time>', 'before this time: RFC 3339, a date, or a duration before now')
@@ -86,8 +106,91 @@ export function addFilterOptions(cmd: Command): Command {
     .option('--denied', 'only requests the authorizer denied');
 }
 
-export function outputOption(formats: readonly string[], dflt: string): Option {
-  return new Option('-o, --output <format>', 'output format').choices(formats as string[]).default(dflt);
+/**
+ * `-o, --output FORMAT`: always a format, never a file. A value that is no format of this
+ * command is a usage error with the closest formats, and, when it looks like a path, the flag
+ * that writes files (--out).
+ */
+export function outputOption(formats: readonly string[], dflt: string, what = 'output format'): Option {
+  return new Option('-o, --output <format>', `${what}: ${formats.join(', ')}`)
+    .default(dflt)
+    .argParser((v: string) => parseFormat(formats, v));
+}
+
+export function parseFormat(formats: readonly string[], v: string): string {
+  const l = v.toLowerCase();
+  if (formats.includes(l)) return l;
+  const looksLikeFile = /[./\\]/.test(v);
+  throw new UsageError(
+    `-o: ${JSON.stringify(visible(v))} is not an output format of this command${didYouMean(l, formats)}`,
+    looksLikeFile ? `-o takes a format (${formats.join(', ')}); to write a file, pass --out ${visible(v)}` : `use one of ${formats.join(', ')}`,
+  );
+}
+
+/** `--out FILE`: write what would go to stdout to FILE instead, safely (src/cli/outfile.ts). */
+export function addOutOption(cmd: Command): Command {
+  return cmd.option('--out <file>', 'write the output to FILE instead of standard output (checked before reading; written to a temporary file and renamed)');
+}
+
+/** Where a command's output goes: standard output, or --out FILE through a temporary file. */
+export interface OutputTarget {
+  /** The IO to write the output to (its stdout is the file when --out is given). */
+  io: IO;
+  /** Destinations to check against the inputs before reading (RunExtras.outputs). */
+  outputs: OutputCheck[];
+  /** The file's path, when --out was given. */
+  path?: string;
+  /** Puts the file in place (no-op for stdout). */
+  commit(): Promise<void>;
+  /** Removes the temporary file (no-op for stdout). */
+  abort(): void;
+}
+
+/** Opens --out FILE (checked now, before anything is read), or standard output when `path` is undefined. */
+export async function openOutput(io: IO, path: string | undefined): Promise<OutputTarget> {
+  if (path === undefined) return { io, outputs: [], commit: async () => {}, abort: () => {} };
+  const { prepareOutputFile } = await import('./outfile.js');
+  const file = prepareOutputFile('--out', path);
+  let stream: import('./outfile.js').OutputStream | null = null;
+  const get = (): import('./outfile.js').OutputStream => (stream ??= file.open());
+  // The commands write strings, in order, and never wait for a drain: a synchronous sink will do.
+  const stdout = {
+    isTTY: false,
+    write(chunk: string | Uint8Array): boolean {
+      get().write(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+      return true;
+    },
+  } as unknown as IO['stdout'];
+  return {
+    io: { ...io, stdout },
+    outputs: [file],
+    path,
+    commit: async () => {
+      await get().commit();
+    },
+    abort: () => {
+      if (stream) stream.abort();
+    },
+  };
+}
+
+/**
+ * Runs `fn` with the output target of --out (or stdout): the file is checked before `fn` reads
+ * anything, put in place when `fn` succeeds (with `wrote PATH` on stderr unless quiet or
+ * `announce` is false) and removed when it fails.
+ */
+export async function withOutput<T>(io: IO, path: string | undefined, quiet: boolean | undefined, fn: (t: OutputTarget) => Promise<T>, announce = true): Promise<T> {
+  const t = await openOutput(io, path);
+  let r: T;
+  try {
+    r = await fn(t);
+    await t.commit();
+  } catch (e) {
+    t.abort();
+    throw e;
+  }
+  if (t.path !== undefined && announce && !quiet) io.stderr.write(`wrote ${visible(t.path)}\n`);
+  return r;
 }
 
 export interface RunInputs {
@@ -153,12 +256,14 @@ async function run<S>(
   hash: boolean,
   job: ParallelJob<S> | null,
 ): Promise<{ accounting: InputAccounting; state?: S }> {
-  const [{ expandInputs }, { compileFilterSets }, { runPipeline }, { makeProgress }, { RejectReporter }] = await Promise.all([
+  const [{ expandInputs }, { compileFilterSets }, { runPipeline }, { makeProgress }, { RejectReporter }, { FilterHints }, { accountingLine }] = await Promise.all([
     import('../ingest/sources.js'),
     import('../filter/sets.js'),
     import('../pipeline.js'),
     import('./progress.js'),
     import('./report.js'),
+    import('../filter/hints.js'),
+    import('../render/accounting.js'),
   ]);
   const pairs = opts.cluster.filter((c) => c.includes('='));
   const names = opts.cluster.filter((c) => !c.includes('='));
@@ -170,13 +275,22 @@ async function run<S>(
   const now = io.now();
   const { outputs: _outputs, ...flags } = opts;
   const filterSets: FilterOptions[] = [{ ...flags, cluster: names }, ...more];
-  const { filter, prefilter } = compileFilterSets(filterSets, now, opts.prefilter !== false);
+  const { filter, prefilter, prefilterFlags } = compileFilterSets(filterSets, now, opts.prefilter !== false);
+  const hints = new FilterHints(filterSets[0]!, now);
+  /** After a run: the accounting line, then why the filters matched nothing (when the log can tell). */
+  const report = (accounting: InputAccounting, observed: boolean): void => {
+    if (opts.quiet) return;
+    io.stderr.write(`${accountingLine(accounting)}\n`);
+    if (observed) for (const h of hints.hints({ accounting, prefilterFlags })) io.stderr.write(`${h.level}: ${h.text}\n`);
+    else if (accounting.used === 0 && accounting.requests > 0) io.stderr.write('note: no request matched the filters; --jobs 1 reads in one thread and says why when the log can tell\n');
+  };
   const sources = await expandInputs(args, names[0] ?? '');
   if (sources.length === 0) throw new UsageError('the inputs hold no files', 'pass files, or directories that contain audit logs');
   for (const o of opts.outputs ?? []) o.checkInputs(sources.map((s) => s.path));
   const total = sources.reduce((n, s) => n + s.size, 0);
   const progress = makeProgress(io, !opts.quiet && opts.progress !== false, total);
   const reporter = new RejectReporter(io, opts.quiet ? 0 : undefined);
+  let done = (): void => {};
   const read = {
     ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}),
     ...(opts.format ? { format: opts.format as FormatChoice } : {}),
@@ -203,13 +317,17 @@ async function run<S>(
           if (!opts.quiet) io.stderr.write('note: the inputs repeat requests across files (the same events twice?); reading again in one thread, which counts them once (--jobs 1 skips this)\n');
         } else if (r) {
           reporter.count = r.acc.rejected;
+          done = () => report(r.acc, false);
           return { accounting: r.acc, state: r.state };
         }
       }
     }
     const accounting = await runPipeline({
       sources,
-      filter,
+      filter: (rec) => {
+        hints.observe(rec);
+        return filter(rec);
+      },
       strict: opts.strict,
       onRecord,
       onReject: reporter.reject,
@@ -221,9 +339,11 @@ async function run<S>(
         ...(prefilter ? { prefilter } : {}),
       },
     });
+    done = () => report(accounting, true);
     return { accounting };
   } finally {
     progress.done();
     if (!opts.quiet) reporter.finish();
+    done();
   }
 }

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { IO } from './io.js';
 import type { AuditRecord } from '../types.js';
-import { addFilterOptions, addInputOptions, outputOption, runInputs, type FilterFlags, type InputOptions } from './common.js';
+import { addFilterOptions, addInputOptions, addOutOption, outputOption, runInputs, withOutput, type FilterFlags, type InputOptions } from './common.js';
 import { UsageError } from '../util/errors.js';
 import { Out } from './out.js';
 
@@ -11,6 +11,7 @@ export const EXPORT_FORMATS = ['csv', 'jsonl', 'json'] as const;
 interface Opts extends InputOptions, FilterFlags {
   output: string;
   fields?: string;
+  out?: string;
 }
 
 export function register(program: Command, io: IO, setExit: (code: number) => void): void {
@@ -22,7 +23,8 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
   addFilterOptions(cmd);
   cmd
     .addOption(outputOption(EXPORT_FORMATS, 'jsonl'))
-    .option('--fields <list>', 'comma-separated record fields to keep, in order (default: all)')
+    .option('--fields <list>', 'comma-separated record fields to keep, in order (default: all)');
+  addOutOption(cmd)
     .addHelpText(
       'after',
       `
@@ -33,7 +35,6 @@ Examples:
     )
     .action(async (inputs: string[], opts: Opts) => {
       const { RECORD_FIELDS, RECORD_WRITERS } = await import('../render/records.js');
-      const { accountingLine } = await import('../render/accounting.js');
       let fields = RECORD_FIELDS;
       if (opts.fields) {
         const wanted = opts.fields.split(',').map((f) => f.trim()).filter(Boolean);
@@ -42,12 +43,13 @@ Examples:
         fields = wanted as (keyof AuditRecord)[];
       }
       const writer = RECORD_WRITERS[opts.output]!(fields);
-      const out = new Out(io.stdout);
-      out.write(writer.header());
-      const acc = await runInputs(io, inputs, opts, (r) => out.write(writer.row(r)));
-      out.write(writer.footer());
-      out.flush();
-      if (!opts.quiet) io.stderr.write(`${accountingLine(acc)}\n`);
+      await withOutput(io, opts.out, opts.quiet, async (target) => {
+        const out = new Out(target.io.stdout);
+        out.write(writer.header());
+        await runInputs(io, inputs, { ...opts, outputs: target.outputs }, (r) => out.write(writer.row(r)));
+        out.write(writer.footer());
+        out.flush();
+      });
       setExit(0);
     });
 }

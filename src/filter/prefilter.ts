@@ -6,7 +6,7 @@
 //  - a glob contributes its longest literal run (at least 3 characters), or nothing.
 // A filter group that cannot be checked this way is simply not pre-checked.
 import type { FilterOptions } from './index.js';
-import { listOf, parseResourceSpec } from './index.js';
+import { listOf, resourceSpecs, subjectPatterns } from './index.js';
 
 const SAFE = /^[A-Za-z0-9._:@-]+$/;
 
@@ -40,17 +40,30 @@ function mayWrap(line: string): boolean {
   return line.includes(':[{') || line.includes(': [{');
 }
 
-export function compilePrefilter(o: FilterOptions): Prefilter | null {
-  const groups: string[][] = [];
-  const add = (g: string[] | null): void => {
-    if (g) groups.push(g);
+/**
+ * The filter dimensions a pre-filter checks, by flag: a line is parsed only when it holds one value
+ * of each. Values are those the full filter compares (resolved resource names, lower-case verbs,
+ * service accounts as usernames).
+ */
+export function prefilterGroups(o: FilterOptions): { flag: string; values: string[] }[] {
+  const out: { flag: string; values: string[] }[] = [];
+  const add = (flag: string, g: string[] | null): void => {
+    if (g) out.push({ flag, values: g });
   };
-  add(group(listOf(o.user)));
-  add(group(listOf(o.verb)));
-  add(group(listOf(o.resource).map((r) => parseResourceSpec(r)).map((s) => (s.resource === '*' ? (s.subresource ?? '*') : s.resource))));
-  add(group(listOf(o.namespace)));
-  add(group(listOf(o.name)));
-  add(group(listOf(o.auditID)));
+  // With --user matching impersonators too (rbac-gen), the name is still in the line.
+  add('--user', group(subjectPatterns(o)));
+  add('--impersonator', group(listOf(o.impersonator)));
+  add('--actor', group(listOf(o.actor)));
+  add('--verb', group(listOf(o.verb).map((v) => v.toLowerCase())));
+  add('--resource', group(resourceSpecs(o).map((s) => (s.resource === '*' ? (s.subresource ?? '*') : s.resource))));
+  add('--namespace', group(listOf(o.namespace)));
+  add('--name', group(listOf(o.name)));
+  add('--audit-id', group(listOf(o.auditID)));
+  return out;
+}
+
+export function compilePrefilter(o: FilterOptions): Prefilter | null {
+  const groups = prefilterGroups(o).map((g) => g.values);
   if (groups.length === 0) return null;
   if (groups.length === 1 && groups[0]!.length === 1) {
     const t = groups[0]![0]!;

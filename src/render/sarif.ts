@@ -74,7 +74,12 @@ function sarifLocation(l: SarifLocation): Record<string, unknown> {
   return out;
 }
 
-export function renderSarif(tool: { name: string; version: string; uri: string }, rules: SarifRule[], results: SarifResult[]): string {
+/**
+ * A SARIF 2.1.0 log. `tool.uri` becomes `informationUri` (§3.19.17) and is left out when kaudit
+ * does not know where it lives (package.json names no homepage or repository): a link that
+ * points anywhere else would mislead.
+ */
+export function renderSarif(tool: { name: string; version: string; uri?: string }, rules: SarifRule[], results: SarifResult[]): string {
   const doc = {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
@@ -84,7 +89,7 @@ export function renderSarif(tool: { name: string; version: string; uri: string }
           driver: {
             name: tool.name,
             version: tool.version,
-            informationUri: tool.uri,
+            ...(tool.uri ? { informationUri: tool.uri } : {}),
             rules: rules.map((r) => ({
               id: r.id,
               name: r.id,

@@ -1,4 +1,4 @@
-// Files kaudit writes (baseline -o, compliance --out, rbac-gen --out-dir; src/cli/outfile.ts):
+// Files kaudit writes (--out FILE, rbac-gen --out-dir; src/cli/outfile.ts):
 // symbolic links are never written through, an output that is an input is refused, destinations
 // that cannot be written are usage errors found before any input is read, folders are created in
 // bounded steps (never spinning under /proc), files are replaced atomically, and a failed write
@@ -58,7 +58,7 @@ describe('symbolic links are never written through', () => {
 
   it.each([
     ['compliance', (o: string, i: string) => ['compliance', '--rbac', RBAC, i, '--out', o]],
-    ['baseline', (o: string, i: string) => ['baseline', i, '-o', o]],
+    ['baseline', (o: string, i: string) => ['baseline', i, '--out', o]],
   ])('%s: an output path that is a link is refused before reading', async (_n, args) => {
     const dir = tmpDir();
     const target = join(dir, 'victim.txt');
@@ -80,9 +80,9 @@ describe('an output that is one of the inputs (same device and inode) is a usage
     const log = join(dir, 'audit.log');
     const bytes = readFileSync(MINI);
     writeFileSync(log, bytes);
-    const r = await runCli(['baseline', fifo(dir), log, '-o', spell(log)]);
+    const r = await runCli(['baseline', fifo(dir), log, '--out', spell(log)]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/-o: .* is the input .*audit\.log; writing it would destroy the input/);
+    expect(r.stderr).toMatch(/--out: .* is the input .*audit\.log; writing it would destroy the input/);
     expect(readFileSync(log)).toEqual(bytes);
   });
 
@@ -91,7 +91,7 @@ describe('an output that is one of the inputs (same device and inode) is a usage
     const log = join(dir, 'audit.log');
     writeFileSync(log, readFileSync(MINI));
     linkSync(log, join(dir, 'other-name.json'));
-    const r = await runCli(['baseline', fifo(dir), log, '-o', join(dir, 'other-name.json')]);
+    const r = await runCli(['baseline', fifo(dir), log, '--out', join(dir, 'other-name.json')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/is the input/);
   });
@@ -113,9 +113,9 @@ describe('an output that is one of the inputs (same device and inode) is a usage
   it('baseline --merge may update its own file: it is read whole first and replaced atomically', async () => {
     const dir = tmpDir();
     const file = join(dir, 'baseline.json');
-    expect((await runCli(['baseline', MINI, '-o', file, '-q'])).code).toBe(0);
+    expect((await runCli(['baseline', MINI, '--out', file, '-q'])).code).toBe(0);
     const one = JSON.parse(readFileSync(file, 'utf8'));
-    expect((await runCli(['baseline', '--merge', file, MINI, '-o', file, '-q'])).code).toBe(0);
+    expect((await runCli(['baseline', '--merge', file, MINI, '--out', file, '-q'])).code).toBe(0);
     expect(JSON.parse(readFileSync(file, 'utf8')).requests).toBe(2 * one.requests);
   });
 });
@@ -123,9 +123,9 @@ describe('an output that is one of the inputs (same device and inode) is a usage
 describe('destinations that cannot be written are usage errors that name the path, found before reading', () => {
   it.each([
     ['compliance --out under a missing folder', (d: string) => ['compliance', '--rbac', RBAC, '--out', '/nonexistent/dir/r.html'], /--out: cannot write \/nonexistent\/dir\/r\.html: the folder \/nonexistent\/dir does not exist/],
-    ['baseline -o under a missing folder', (d: string) => ['baseline', '-o', join(d, 'missing', 'b.json')], /-o: cannot write .*missing\/b\.json: the folder .*missing does not exist/],
-    ['baseline -o a folder', (d: string) => ['baseline', '-o', d], /-o: .* is a folder/],
-    ['baseline -o a device', () => ['baseline', '-o', '/dev/null'], /-o: \/dev\/null is not a regular file/],
+    ['baseline --out under a missing folder', (d: string) => ['baseline', '--out', join(d, 'missing', 'b.json')], /--out: cannot write .*missing\/b\.json: the folder .*missing does not exist/],
+    ['baseline --out a folder', (d: string) => ['baseline', '--out', d], /--out: .* is a folder/],
+    ['baseline --out a device', () => ['baseline', '--out', '/dev/null'], /--out: \/dev\/null is not a regular file/],
     ['--out-dir an existing file', (d: string) => (writeFileSync(join(d, 'f'), ''), ['rbac-gen', '--out-dir', join(d, 'f')]), /--out-dir: .*\/f exists and is not a folder/],
     ['--out-dir under a file', (d: string) => (writeFileSync(join(d, 'f'), ''), ['rbac-gen', '--out-dir', join(d, 'f', 'x')]), /--out-dir: cannot write to .*\/f\/x: a part of the path is not a folder \(ENOTDIR\)/],
     ['--out-dir under /proc (a recursive mkdir spins there)', () => ['rbac-gen', '--out-dir', '/proc/kaudit/deeper/still'], /--out-dir: cannot write \/proc\/kaudit\/deeper\/still: .* in \/proc/],
@@ -227,7 +227,7 @@ describe.runIf(canRun())('permissions (as an unprivileged user)', () => {
     writeFileSync(join(d, 'audit.log'), readFileSync(MINI));
     chmodSync(join(d, 'audit.log'), 0o644);
     for (const args of [
-      ['baseline', join(d, 'audit.log'), '-o', join(ro, 'b.json')],
+      ['baseline', join(d, 'audit.log'), '--out', join(ro, 'b.json')],
       ['rbac-gen', join(d, 'audit.log'), '--out-dir', join(ro, 'rbac')],
     ]) {
       const r = runAs(args);

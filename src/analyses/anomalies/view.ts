@@ -4,6 +4,7 @@ import type { AnomalyReport } from './index.js';
 import { BASELINE_FINDINGS } from './index.js';
 import { DETECTION_RULES, DENIED_BURST } from '../../rules/detections.js';
 import { eventLocation, type SarifResult, type SarifRule } from '../../render/sarif.js';
+import { displayTime, displayWindow, plural } from '../../render/format.js';
 
 export function anomaliesView(r: AnomalyReport): View {
   const s = r.summary;
@@ -15,8 +16,8 @@ export function anomaliesView(r: AnomalyReport): View {
         title: 'Summary',
         kind: 'kv',
         rows: [
-          ['baseline', b ? `${b.source === 'file' ? 'from --baseline' : 'trained before --train-until'}: ${b.window.from ?? '-'} → ${b.window.to ?? '-'} (${b.days} days, ${b.subjects} subjects)` : 'none (built-in detections only)'],
-          ['judged', r.detection.from ? `${r.detection.from} → ${r.detection.to}` : '(no requests)'],
+          ['baseline', b ? `${b.source === 'file' ? 'from --baseline' : 'trained before --train-until'}: ${displayWindow(b.window.from, b.window.to)} (${plural(b.days, 'day')}, ${plural(b.subjects, 'subject')})` : 'none (built-in detections only)'],
+          ['judged', r.detection.from ? displayWindow(r.detection.from, r.detection.to) : '(no requests)'],
           ['findings', `${s.findings}: ${s.bySeverity.critical} critical, ${s.bySeverity.high} high, ${s.bySeverity.medium} medium, ${s.bySeverity.low} low`],
           ['suppressed by --allow', s.suppressed],
         ],
@@ -25,7 +26,8 @@ export function anomaliesView(r: AnomalyReport): View {
         title: 'Findings',
         kind: 'table',
         columns: ['severity', 'rule', 'subject', 'what', 'first seen', 'count', 'reason'],
-        rows: r.findings.map((f) => [f.severity, f.rule, f.subject, [f.verb === '*' ? '' : f.verb, f.resource, f.namespace ? `in ${f.namespace}` : ''].filter(Boolean).join(' ') || '-', f.time, f.count, f.reason]),
+        rows: r.findings.map((f) => [f.severity, f.rule, f.subject, [f.verb === '*' ? '' : f.verb, f.resource, f.namespace ? `in ${f.namespace}` : ''].filter(Boolean).join(' ') || '-', displayTime(f.time), f.count, f.reason]),
+        dropOrder: ['count', 'what'],
       },
     ].filter((x) => x.kind === 'kv' || x.rows.length > 0) as View['sections'],
   };

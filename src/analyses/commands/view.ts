@@ -1,6 +1,7 @@
 // Views of folded commands: the command list (optionally with its API calls) and latency per type.
 import type { Cell, View, ViewSection } from '../../types.js';
 import type { CommandRecord, TypeLatency } from './fold.js';
+import { displayTime, formatDuration, plural } from '../../render/format.js';
 
 export interface CommandsReport {
   commands: CommandRecord[];
@@ -10,14 +11,14 @@ export interface CommandsReport {
 }
 
 function ms(v: number | null): string {
-  return v === null ? '-' : v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v * 10) / 10} ms`;
+  return formatDuration(v);
 }
 
 export function commandsView(r: CommandsReport, withCalls: boolean): View {
   const rows: Cell[][] = [];
   for (const c of r.commands) {
     const client = `${c.client}${c.clientVersion ? ` ${c.clientVersion}` : ''}`;
-    rows.push([c.start, c.user, client, c.accessMethod, c.ambiguous ? `${c.command} (?)` : c.command, c.apiCalls, ms(c.durationMs), c.status || '-']);
+    rows.push([displayTime(c.start), c.user, client, c.accessMethod, c.ambiguous ? `${c.command} (?)` : c.command, c.apiCalls, ms(c.durationMs), c.status || '-']);
     if (withCalls) {
       for (const k of c.calls ?? []) {
         const slow = r.slowMs !== null && k.durationMs !== null && k.durationMs > r.slowMs ? ' SLOW' : '';
@@ -32,7 +33,8 @@ export function commandsView(r: CommandsReport, withCalls: boolean): View {
       kind: 'table',
       columns: ['start', 'user', 'client', 'access', 'command', 'calls', 'duration', 'status'],
       rows,
-      note: `${r.matched} command${r.matched === 1 ? '' : 's'}${shown < r.matched ? `, ${shown} shown (raise --limit, or -o csv for all)` : ''}. (?) marks a command line the log cannot pin down exactly; -o json says why.`,
+      note: `${plural(r.matched, 'command')}${shown < r.matched ? `, ${shown} shown (raise --limit, 0 for no limit, or -o csv for all)` : ''}. (?) marks a command line the log cannot pin down exactly; -o json says why.`,
+      dropOrder: ['access', 'calls', 'client'],
     },
     {
       title: 'Latency per command type',
