@@ -9,6 +9,8 @@ import { normalizeValue } from './normalize/index.js';
 import { StageCollapser, DEFAULT_COLLAPSE, type CollapseOptions, type PartialResult } from './normalize/collapse.js';
 import type { Predicate } from './filter/index.js';
 import { InputError, StrictError } from './util/errors.js';
+import { recordReorder, type ReorderOptions, type ReorderStats } from './order/reorder.js';
+import { sortSourcesByTime } from './order/sources.js';
 
 export interface PipelineOptions {
   sources: Source[];
@@ -27,6 +29,12 @@ export interface PipelineOptions {
   collapse?: CollapseOptions;
   /** A worker's share of a split run: requests still waiting for their completion are handed back, not emitted. */
   partial?: boolean;
+  /**
+   * Time order: read the inputs oldest first (sortSourcesByTime) and hand records to `onRecord` by
+   * requestReceivedTimestamp within a bounded window (TimeReorder). `stats` is set when the run
+   * ends: how many records came too late for the window and were passed on out of order.
+   */
+  timeOrder?: { reorder: ReorderOptions; stats?: ReorderStats };
 }
 
 export type { PartialResult };
@@ -49,17 +57,20 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
   const acc = emptyAccounting();
   const filter = o.filter;
   const readOpts: ReadOptions = { ...DEFAULT_READ_OPTIONS, ...o.read };
+  const reorder = o.timeOrder ? recordReorder(o.onRecord, o.timeOrder.reorder) : null;
+  const onRecord = reorder ? (r: AuditRecord) => reorder.add(r) : o.onRecord;
   const collapser = new StageCollapser((r) => {
     acc.requests++;
     if (filter === undefined || filter(r)) {
       acc.used++;
-      o.onRecord(r);
+      onRecord(r);
     } else acc.skipped++;
   }, o.collapse ?? DEFAULT_COLLAPSE, o.partial === true);
+  const sources = reorder ? await sortSourcesByTime(o.sources, readOpts) : o.sources;
 
   let baseBytes = 0;
-  for (let i = 0; i < o.sources.length; i++) {
-    const src = o.sources[i]!;
+  for (let i = 0; i < sources.length; i++) {
+    const src = sources[i]!;
     o.onFile?.(src, i);
     let containerFormat = '';
     /** Formats only CloudWatch writes: native events in them come from EKS. */
@@ -134,6 +145,10 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
   let partial: PartialResult | null = null;
   if (o.partial) partial = collapser.leftovers();
   else collapser.flush();
+  if (reorder && o.timeOrder) {
+    reorder.flush();
+    o.timeOrder.stats = reorder.stats;
+  }
   acc.duplicates = collapser.duplicates;
   return { acc, partial };
 }

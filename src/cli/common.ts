@@ -4,6 +4,7 @@ import type { AuditRecord, InputAccounting, Reducer } from '../types.js';
 import type { IO } from './io.js';
 import { UsageError } from '../util/errors.js';
 import type { FilterOptions } from '../filter/index.js';
+import type { PipelineOptions } from '../pipeline.js';
 import { FORMAT_CHOICES, type FormatChoice } from '../ingest/detect.js';
 import { didYouMean } from '../util/suggest.js';
 import { visible } from '../render/sanitize.js';
@@ -193,6 +194,30 @@ export async function withOutput<T>(io: IO, path: string | undefined, quiet: boo
   return r;
 }
 
+/**
+ * `--order-window DURATION` (investigate, export, commands): records come out by
+ * requestReceivedTimestamp, held at most this long for an earlier one that completes later (a
+ * watch or an exec session is logged when it ends); `0` keeps the order of the log.
+ */
+export function addOrderWindowOption(cmd: Command): Command {
+  return cmd.option('--order-window <duration>', 'print requests in time order (requestReceivedTimestamp), waiting up to this long for one logged late (a watch or exec session is logged when it ends); 0 keeps the order of the log', '30m');
+}
+
+/** The pipeline's time order for --order-window, or undefined for `0` (the log's own order). */
+export async function timeOrderOf(window: string): Promise<PipelineOptions['timeOrder']> {
+  if (/^0+(\.0+)?(ms|s|m|h)?$/.test(window.trim())) return undefined;
+  const [{ parseDurationMs }, { DEFAULT_REORDER }] = await Promise.all([import('../util/duration.js'), import('../order/reorder.js')]);
+  return { reorder: { ...DEFAULT_REORDER, windowMs: parseDurationMs('--order-window', window) } };
+}
+
+/** The note for requests that came later than --order-window and were printed out of order. */
+export function reportLate(io: IO, quiet: boolean | undefined, window: string, t: PipelineOptions['timeOrder'], what = 'request'): void {
+  const late = t?.stats?.late ?? 0;
+  if (late === 0 || quiet) return;
+  const one = late === 1;
+  io.stderr.write(`note: ${late} ${what}${one ? ' was' : 's were'} logged more than --order-window (${window}) after later ones (up to ${Math.round((t!.stats!.maxLateMs ?? 0) / 1000)} s) and ${what === 'call' ? 'folded' : 'printed'} where ${one ? 'it' : 'they'} came; a larger --order-window${what === 'call' ? '' : ', or --sort time,'} puts them in place\n`);
+}
+
 export interface RunInputs {
   inputs: string[];
   opts: InputOptions & FilterFlags;
@@ -234,8 +259,10 @@ export async function runInputs(
   more: FilterOptions[] = [],
   /** Hash each input (compliance evidence). */
   hash = false,
+  /** Records in time order across the inputs (see PipelineOptions.timeOrder); its stats are filled in. */
+  timeOrder?: PipelineOptions['timeOrder'],
 ): Promise<InputAccounting> {
-  return (await run(io, inputs, opts, onRecord, more, hash, null)).accounting;
+  return (await run(io, inputs, opts, onRecord, more, hash, null, timeOrder)).accounting;
 }
 
 /**
@@ -255,6 +282,7 @@ async function run<S>(
   more: FilterOptions[],
   hash: boolean,
   job: ParallelJob<S> | null,
+  timeOrder?: PipelineOptions['timeOrder'],
 ): Promise<{ accounting: InputAccounting; state?: S }> {
   const [{ expandInputs }, { compileFilterSets }, { runPipeline }, { makeProgress }, { RejectReporter }, { FilterHints }, { accountingLine }] = await Promise.all([
     import('../ingest/sources.js'),
@@ -296,7 +324,7 @@ async function run<S>(
     ...(opts.format ? { format: opts.format as FormatChoice } : {}),
   };
   try {
-    if (job && !hash && !sources.some((s) => s.path === '-')) {
+    if (job && !hash && !timeOrder && !sources.some((s) => s.path === '-')) {
       const jobs = await resolveJobs(opts.jobs);
       const { minRange } = await import('../parallel/plan.js');
       if (jobs > 1 && total >= 2 * minRange()) {
@@ -330,6 +358,7 @@ async function run<S>(
       },
       strict: opts.strict,
       onRecord,
+      ...(timeOrder ? { timeOrder } : {}),
       onReject: reporter.reject,
       onProgress: (b, e) => progress.update(b, e),
       read: {

@@ -4,7 +4,7 @@ import type { IO } from './io.js';
 import { renderContext } from './io.js';
 import type { AuditRecord } from '../types.js';
 import type { FilterOptions } from '../filter/index.js';
-import { addFilterOptions, addInputOptions, addOutOption, limitOption, outputOption, runInputs, withOutput, type FilterFlags, type InputOptions, collect } from './common.js';
+import { addFilterOptions, addInputOptions, addOrderWindowOption, addOutOption, limitOption, outputOption, reportLate, runInputs, timeOrderOf, withOutput, type FilterFlags, type InputOptions, collect } from './common.js';
 import { UsageError } from '../util/errors.js';
 import { Out } from './out.js';
 import { PRESETS } from '../rules/presets.js';
@@ -29,6 +29,7 @@ interface Opts extends InputOptions, FilterFlags {
   groupBy?: string;
   timeline?: string;
   out?: string;
+  orderWindow: string;
 }
 
 /** Rows a terminal table shows unless --limit says otherwise. */
@@ -53,7 +54,7 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
     .option('--code <code>', 'HTTP status code or class, like --status (repeatable)', collect, [])
     .option('--preset <name>', `a named question: ${Object.keys(PRESETS).join(', ')} (repeatable; all must match)`, collect, [])
     .option('--fields <list>', 'columns to show, comma-separated record fields (user, date, status, ip, ua are accepted)')
-    .option('--sort <field>', 'sort by a field; a leading - sorts descending: --sort=-durationMs')
+    .option('--sort <field>', 'sort by a field, a leading - for descending (--sort=-durationMs); without it requests print in time order as they stream, and --sort waits for every match to print any (exact order, by any field, however late a request was logged)')
     .option('--limit <n>', `show at most N requests (tables default to ${TABLE_ROWS}; 0: no limit)`, limitOption)
     .option('--group-by <fields>', 'count requests per combination of fields, with first and last seen: user,verb or namespace,resource')
     .addOption(
@@ -64,6 +65,7 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
       }),
     )
     .addOption(outputOption(INVESTIGATE_FORMATS, 'table'));
+  addOrderWindowOption(cmd);
   addOutOption(cmd)
     .addHelpText(
       'after',
@@ -105,6 +107,8 @@ Examples:
       }
       const fields = opts.fields ? opts.fields.split(',').map((f) => inv.resolveField('--fields', f.trim())) : [];
       const sort = opts.sort ? inv.parseSort(opts.sort) : null;
+      // Listings print in time order unless --sort orders them (group-by and timeline need no order).
+      const timeOrder = sort || opts.groupBy || opts.timeline ? undefined : await timeOrderOf(opts.orderWindow);
       if (opts.groupBy && opts.timeline) throw new UsageError('--group-by and --timeline cannot be combined', 'pick one: counts per field values, or counts per time bucket');
       await withOutput(io, opts.out, opts.quiet, async (target) => {
         const ctx = renderContext(target.io);
@@ -140,12 +144,12 @@ Examples:
             out.write(writer.header());
             await runInputs(io, inputs, run, (r) => {
               if (n++ < limit) out.write(writer.row(r));
-            }, more);
+            }, more, false, timeOrder);
             out.write(writer.footer());
           } else {
             const limit = opts.limit ?? (machine || opts.output === 'yaml' ? Infinity : TABLE_ROWS);
             const listing = new inv.Listing(limit, sort);
-            await runInputs(io, inputs, run, (r) => listing.add(r), more);
+            await runInputs(io, inputs, run, (r) => listing.add(r), more, false, timeOrder);
             const records: AuditRecord[] = listing.finish();
             if (machine) {
               const writer = RECORD_WRITERS[opts.output]!(chosen);
@@ -162,6 +166,7 @@ Examples:
         }
         out.flush();
       });
+      reportLate(io, opts.quiet, opts.orderWindow, timeOrder);
       setExit(0);
     });
 }
