@@ -13,7 +13,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cache = join(root, '.bench-cache');
 const { values } = parseArgs({ options: { size: { type: 'string', default: '1G' }, only: { type: 'string' }, runs: { type: 'string', default: '1' } } });
 
-const SIZES = { '1G': 1e9, '3G': 3e9, '5G': 5e9, '200M': 2e8 };
+const SIZES = { '1G': 1e9, '3G': 3e9, '5G': 5e9, '200M': 2e8, '20M': 2e7 };
 
 /** Scenarios: each is one whole `audit` process over the generated log. */
 const SCENARIOS = [
@@ -31,6 +31,11 @@ const SCENARIOS = [
   // Output safety: every CSV cell goes through the escaping; SARIF cites lines, resolved after a split run.
   { name: 'export -o csv', args: (f) => ['export', f, '-o', 'csv', '-q'] },
   { name: 'drift -o sarif', args: (f) => ['drift', '--rbac', join(root, 'fixtures/sample-rbac'), f, '-q', '-o', 'sarif'] },
+  // Time order: export's default reorder window beside the log's own order (the cost of the window).
+  { name: 'export -o csv --order-window 0', args: (f) => ['export', f, '-o', 'csv', '-q', '--order-window', '0'] },
+  // Terminal tables: every request matched, a table capped at 1,000 rows; drift's tables in full.
+  { name: 'investigate --limit 0 (table)', args: (f) => ['investigate', f, '--limit', '0', '-q'] },
+  { name: 'drift (table)', args: (f) => ['drift', '--rbac', join(root, 'fixtures/sample-rbac'), f, '-q'] },
 ];
 
 function run(cmd, args, keep = false) {

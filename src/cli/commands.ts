@@ -4,6 +4,7 @@ import type { IO } from './io.js';
 import { renderContext } from './io.js';
 import { addFilterOptions, addInputOptions, addOutOption, limitOption, outputOption, runInputs, withOutput, type FilterFlags, type InputOptions, collect } from './common.js';
 import { Out } from './out.js';
+import { MAX_ROWS } from '../render/table.js';
 
 export const COMMANDS_FORMATS = ['table', 'wide', 'json', 'csv', 'markdown'] as const;
 
@@ -64,7 +65,8 @@ Examples:
         const kept: Cmd[] = [];
         let matched = 0;
         const table = opts.output === 'table' || opts.output === 'wide' || opts.output === 'markdown';
-        const limit = opts.limit ?? (table ? TABLE_ROWS : Infinity);
+        // A terminal table shows at most MAX_ROWS rows (the calls under commands count too): holding more would only cost memory.
+        const limit = Math.min(opts.limit ?? (table ? TABLE_ROWS : Infinity), opts.output === 'table' || opts.output === 'wide' ? MAX_ROWS : Infinity);
         let firstJson = true;
         if (opts.output === 'csv') out.write(csvRow(COMMAND_CSV_FIELDS as string[]));
         if (opts.output === 'json') out.write('{\n  "kind": "kaudit.commands",\n  "version": 1,\n  "commands": [');

@@ -8,6 +8,7 @@ import { addFilterOptions, addInputOptions, addOrderWindowOption, addOutOption, 
 import { UsageError } from '../util/errors.js';
 import { Out } from './out.js';
 import { PRESETS } from '../rules/presets.js';
+import { MAX_ROWS } from '../render/table.js';
 
 export const INVESTIGATE_FORMATS = ['table', 'wide', 'json', 'jsonl', 'csv', 'yaml', 'markdown'] as const;
 
@@ -147,7 +148,9 @@ Examples:
             }, more, false, timeOrder);
             out.write(writer.footer());
           } else {
-            const limit = opts.limit ?? (machine || opts.output === 'yaml' ? Infinity : TABLE_ROWS);
+            // A terminal table shows at most MAX_ROWS rows: holding more would only cost memory.
+            const terminal = opts.output === 'table' || opts.output === 'wide';
+            const limit = Math.min(opts.limit ?? (machine || opts.output === 'yaml' ? Infinity : TABLE_ROWS), terminal ? MAX_ROWS : Infinity);
             const listing = new inv.Listing(limit, sort);
             await runInputs(io, inputs, run, (r) => listing.add(r), more, false, timeOrder);
             const records: AuditRecord[] = listing.finish();

@@ -47,7 +47,7 @@ export function listingView(rep: ListingReport): View {
       ? rep.fields.map((f) => (f === 'time' ? displayTime(r.time) : fieldText(r, f)))
       : [displayTime(r.time), r.subject, ...(clusters ? [r.cluster || '-'] : []), r.namespace || '-', resourceLabel(r), r.verb, r.accessMethod, status(r), details(r)],
   );
-  const note = rep.matched > rep.records.length ? `Showing ${rep.records.length} of ${rep.matched} matching requests; raise --limit (0: no limit), or use -o csv or -o jsonl for all of them.` : `${plural(rep.matched, 'matching request')}.`;
+  const note = rep.matched > rep.records.length ? `Showing ${rep.records.length} of ${rep.matched} matching requests; raise --limit (0: no limit; a terminal table shows at most 1000), or use -o csv or -o jsonl for all of them.` : `${plural(rep.matched, 'matching request')}.`;
   return { title: 'kaudit investigate', sections: [{ title: 'Requests', kind: 'table', columns, rows, note, dropOrder: ['Access Method', 'Cluster', 'Status'] }] };
 }
 
