@@ -27,7 +27,17 @@ const SCENARIOS = [
   // The same question asked of jq, the tool people reach for first (skipped when jq is absent).
   { name: 'jq (same filter)', cmd: 'jq', args: (f) => ['-c', 'select(.user.username == "alice@example.com" and .verb == "delete")', f] },
   { name: 'commands', args: (f) => ['commands', f, '-o', 'csv', '-q'] },
+  // gzip is read member by member (src/ingest/gunzip.ts); zcat alone is the floor.
+  { name: 'summary (gzip) --jobs 1', gzip: true, args: (f) => ['summary', f, '-o', 'json', '-q', '--jobs', '1'] },
+  { name: 'zcat (decompress only)', gzip: true, cmd: 'zcat', args: (f) => [f] },
+  // Requests whose completion was never logged (only RequestReceived): was quadratic before issue 16.
+  { name: 'commands (RequestReceived only)', input: 'request-received', args: (f) => ['commands', f, '-o', 'csv', '-q'] },
   { name: 'anomalies', args: (f) => ['anomalies', f, '--train-until', '2026-03-05', '-o', 'json', '-q'] },
+  // The same without detection rules: the difference is what the full rule set costs. Then the worst
+  // case, every request judged by every rule (no training period), with and without rules.
+  { name: 'anomalies --disable-rule *', args: (f) => ['anomalies', f, '--train-until', '2026-03-05', '--disable-rule', '*', '-o', 'json', '-q'] },
+  { name: 'anomalies (all judged)', args: (f) => ['anomalies', f, '-o', 'json', '-q'] },
+  { name: 'anomalies (all judged) --disable-rule *', args: (f) => ['anomalies', f, '--disable-rule', '*', '-o', 'json', '-q'] },
   // Output safety: every CSV cell goes through the escaping; SARIF cites lines, resolved after a split run.
   { name: 'export -o csv', args: (f) => ['export', f, '-o', 'csv', '-q'] },
   { name: 'drift -o sarif', args: (f) => ['drift', '--rbac', join(root, 'fixtures/sample-rbac'), f, '-q', '-o', 'sarif'] },
@@ -82,6 +92,45 @@ async function dataset(label) {
   return { file, size: statSync(file).size, events: JSON.parse(readFileSync(marker, 'utf8')).events };
 }
 
+/** The dataset gzipped once (cached beside it). */
+async function gzipped(file) {
+  const gz = `${file}.gz`;
+  if (!existsSync(gz)) {
+    const { createGzip } = await import('node:zlib');
+    const { pipeline } = await import('node:stream/promises');
+    const { createReadStream, createWriteStream } = await import('node:fs');
+    process.stderr.write(`gzipping ${file} …\n`);
+    await pipeline(createReadStream(file), createGzip(), createWriteStream(`${gz}.tmp`));
+    (await import('node:fs')).renameSync(`${gz}.tmp`, gz);
+  }
+  return gz;
+/**
+ * The dataset with every request cut to its RequestReceived stage (the other stages dropped), as a
+ * log whose policy omits the later stages, or a server that died mid-request, leaves it.
+ */
+async function requestReceivedOnly(ds, label) {
+  const file = join(cache, label, 'request-received.log');
+  const marker = join(cache, label, 'request-received.json');
+  if (!existsSync(marker)) {
+    let events = 0;
+    const { createReadStream, createWriteStream } = await import('node:fs');
+    const { createInterface } = await import('node:readline');
+    const out = createWriteStream(file);
+    for await (const line of createInterface({ input: createReadStream(ds.file), crlfDelay: Infinity })) {
+      if (!line.includes('"stage":"ResponseComplete"')) continue;
+      const e = JSON.parse(line);
+      e.stage = 'RequestReceived';
+      e.stageTimestamp = e.requestReceivedTimestamp;
+      delete e.responseStatus;
+      events++;
+      if (!out.write(JSON.stringify(e) + '\n')) await new Promise((r) => out.once('drain', r));
+    }
+    await new Promise((r) => out.end(r));
+    writeFileSync(marker, JSON.stringify({ events }));
+  }
+  return { file, size: statSync(file).size, events: JSON.parse(readFileSync(marker, 'utf8')).events };
+}
+
 function hasCommand(cmd) {
   return (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, cmd)));
 }
@@ -95,12 +144,14 @@ for (const label of values.size.split(',')) {
       process.stderr.write(`${label} ${s.name}: skipped (${s.cmd} is not installed)\n`);
       continue;
     }
+    const base = s.input === 'request-received' ? await requestReceivedOnly(ds, label.trim()) : ds;
+    const input = s.gzip ? { ...base, file: await gzipped(base.file) } : base;
     let best = null;
     for (let i = 0; i < Number(values.runs); i++) {
-      const r = s.cmd ? await run(s.cmd, s.args(ds.file)) : await run(process.execPath, [join(root, 'bin/audit.js'), ...s.args(ds.file)]);
+      const r = s.cmd ? await run(s.cmd, s.args(input.file)) : await run(process.execPath, [join(root, 'bin/audit.js'), ...s.args(input.file)]);
       if (!best || r.secs < best.secs) best = r;
     }
-    rows.push({ size: label, scenario: s.name, MB: (ds.size / 1e6).toFixed(0), events: ds.events, secs: best.secs.toFixed(2), 'MB/s': (ds.size / 1e6 / best.secs).toFixed(1), 'events/s': Math.round(ds.events / best.secs), 'peak RSS MB': best.rssMB.toFixed(0) });
+    rows.push({ size: label, scenario: s.name, MB: (input.size / 1e6).toFixed(0), events: input.events, secs: best.secs.toFixed(2), 'MB/s': (input.size / 1e6 / best.secs).toFixed(1), 'events/s': Math.round(input.events / best.secs), 'peak RSS MB': best.rssMB.toFixed(0) });
     process.stderr.write(`${label} ${s.name}: ${rows.at(-1)['MB/s']} MB/s, ${rows.at(-1)['peak RSS MB']} MB RSS\n`);
   }
 }
@@ -112,4 +163,9 @@ for (const label of new Set(rows.map((r) => r.size))) {
   const jq = rows.find((r) => r.size === label && r.scenario.startsWith('jq'));
   const inv = rows.find((r) => r.size === label && r.scenario === 'investigate');
   if (jq && inv) console.log(`${label}: investigate answers the jq question ${(Number(jq.secs) / Number(inv.secs)).toFixed(1)}× faster (${inv.secs} s vs ${jq.secs} s)`);
+  for (const name of ['anomalies', 'anomalies (all judged)']) {
+    const withRules = rows.find((r) => r.size === label && r.scenario === name);
+    const noRules = rows.find((r) => r.size === label && r.scenario === `${name} --disable-rule *`);
+    if (withRules && noRules) console.log(`${label}: the detection rules add ${(100 * (Number(withRules.secs) / Number(noRules.secs) - 1)).toFixed(0)}% to ${name} (${withRules.secs} s vs ${noRules.secs} s without rules)`);
+  }
 }

@@ -1,14 +1,18 @@
 // The one streaming pipeline: ingest → normalize → collapse stages → filter → consumer.
-// It owns the accounting (lines = events + rejected; events = requests + duplicates;
-// requests = used + skipped) and never holds more than the collapse window in memory.
+// It owns the accounting (lines = events + rejected + prefiltered + ignored; events = requests +
+// duplicates; requests = used + skipped) and never holds more than the collapse window in memory.
+// It is also where an exception of kaudit's own code (normalize, collapse, filter, the consumer)
+// becomes an InternalError naming the component and the input position: such an exception is
+// never taken for the end or a defect of the input (util/errors.ts).
 import type { AuditRecord, FileStats, InputAccounting, Loc } from './types.js';
 import type { Source } from './ingest/sources.js';
 import { readSource, DEFAULT_READ_OPTIONS, type ReadOptions, type IngestSink } from './ingest/reader.js';
 import { containerOf } from './ingest/containers.js';
-import { normalizeValue } from './normalize/index.js';
-import { StageCollapser, DEFAULT_COLLAPSE, type CollapseOptions, type PartialResult } from './normalize/collapse.js';
+import { normalizeValue, Ignored } from './normalize/index.js';
+import { StageCollapser, AuditIDReuse, DEFAULT_COLLAPSE, type CollapseOptions, type PartialResult } from './normalize/collapse.js';
 import type { Predicate } from './filter/index.js';
-import { InputError, StrictError } from './util/errors.js';
+import { InputError, StrictError, asInternal } from './util/errors.js';
+import { faultCounter } from './util/fault.js';
 import { recordReorder, type ReorderOptions, type ReorderStats } from './order/reorder.js';
 import { sortSourcesByTime } from './order/sources.js';
 
@@ -19,8 +23,12 @@ export interface PipelineOptions {
   /** Exit 2 at the first bad line instead of counting it. */
   strict?: boolean;
   onRecord(r: AuditRecord): void;
+  /** The name of `onRecord` in internal-error messages (default `reducer`: the command's analysis). */
+  component?: string;
   /** Called for every rejected line (the CLI prints the first few). */
   onReject?(loc: Loc, reason: string): void;
+  /** Called for every value that is no audit event by design (CloudWatch control messages). */
+  onIgnore?(loc: Loc, reason: string): void;
   /** Called with bytes read so far across all inputs and events seen. */
   onProgress?(bytes: number, events: number): void;
   /** Called when an input starts, with its index. */
@@ -41,7 +49,8 @@ export type { PartialResult };
 
 export function formatLoc(loc: Loc): string {
   const file = loc.offset ? `${loc.file} (from byte ${loc.offset})` : loc.file;
-  return loc.unit === 'line' ? `${file}:${loc.line}` : `${file}: item ${loc.line}`;
+  const at = loc.unit === 'line' ? `${file}:${loc.line}` : `${file}: item ${loc.line}`;
+  return loc.item !== undefined ? `${at}: item ${loc.item}` : at;
 }
 
 export async function runPipeline(o: PipelineOptions): Promise<InputAccounting> {
@@ -50,36 +59,70 @@ export async function runPipeline(o: PipelineOptions): Promise<InputAccounting> 
 
 /** Accounting of no input at all. */
 export function emptyAccounting(): InputAccounting {
-  return { files: [], lines: 0, prefiltered: 0, events: 0, requests: 0, duplicates: 0, rejected: 0, used: 0, skipped: 0 };
+  return { files: [], lines: 0, prefiltered: 0, events: 0, requests: 0, duplicates: 0, rejected: 0, used: 0, skipped: 0, ignored: 0, auditIDReuse: 0, complete: true };
+}
+
+/** Accounting of one input before it is read. */
+export function emptyFileStats(path: string): FileStats {
+  return { path, format: '', gzip: false, bytes: 0, lines: 0, events: 0, rejected: 0, prefiltered: 0, providers: [], ignored: 0, complete: true, incomplete: '' };
 }
 
 export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputAccounting; partial: PartialResult | null }> {
   const acc = emptyAccounting();
   const filter = o.filter;
   const readOpts: ReadOptions = { ...DEFAULT_READ_OPTIONS, ...o.read };
+  const component = o.component ?? 'reducer';
+  let onRecord = o.onRecord;
   const reorder = o.timeOrder ? recordReorder(o.onRecord, o.timeOrder.reorder) : null;
-  const onRecord = reorder ? (r: AuditRecord) => reorder.add(r) : o.onRecord;
-  const collapser = new StageCollapser((r) => {
-    acc.requests++;
-    if (filter === undefined || filter(r)) {
-      acc.used++;
-      onRecord(r);
-    } else acc.skipped++;
-  }, o.collapse ?? DEFAULT_COLLAPSE, o.partial === true);
+  if (reorder) onRecord = (r: AuditRecord) => reorder.add(r);
+  const fault = faultCounter(o.partial ? 'worker' : 'reducer');
+  if (fault) {
+    const inner = onRecord;
+    onRecord = (r) => {
+      fault();
+      inner(r);
+    };
+  }
+  /** The part of kaudit running now, for internal-error messages. */
+  let stage = 'collapse';
+  const reuse = new AuditIDReuse((o.collapse ?? DEFAULT_COLLAPSE).maxDone, o.partial === true);
+  const collapser = new StageCollapser(
+    (r, identity) => {
+      acc.requests++;
+      stage = 'filter';
+      if (filter === undefined || filter(r)) {
+        acc.used++;
+        reuse.check(r, identity);
+        stage = component;
+        onRecord(r);
+      } else acc.skipped++;
+      stage = 'collapse';
+    },
+    o.collapse ?? DEFAULT_COLLAPSE,
+    o.partial === true,
+  );
+
   const sources = reorder ? await sortSourcesByTime(o.sources, readOpts) : o.sources;
 
   let baseBytes = 0;
+  /** The last input position handed to kaudit's code. */
+  let at: Loc | null = null;
   for (let i = 0; i < sources.length; i++) {
     const src = sources[i]!;
     o.onFile?.(src, i);
+    const stats = emptyFileStats(src.path);
+    acc.files.push(stats);
+    if (src.duplicateOf !== undefined) {
+      stats.format = 'duplicate';
+      stats.duplicateOf = src.duplicateOf;
+      continue;
+    }
     let containerFormat = '';
     /** Formats only CloudWatch writes: native events in them come from EKS. */
     let viaCloudWatch = false;
-    const stats: FileStats = { path: src.path, format: '', gzip: false, bytes: 0, lines: 0, events: 0, rejected: 0, prefiltered: 0, providers: [] };
     const providers = new Set<string>();
-    acc.files.push(stats);
-    const reject = (at: Loc, reason: string): void => {
-      const loc: Loc = src.start ? { ...at, offset: src.start } : at;
+    const reject = (where: Loc, reason: string): void => {
+      const loc: Loc = src.start ? { ...where, offset: src.start } : where;
       stats.lines++;
       stats.rejected++;
       acc.lines++;
@@ -88,9 +131,19 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
       o.onReject?.(loc, reason);
     };
     const one = (v: unknown, loc: Loc): void => {
+      at = loc;
+      stage = 'normalize';
       const rec = normalizeValue(v, src.cluster);
       if (typeof rec === 'string') {
         reject(loc, rec);
+        return;
+      }
+      if (rec instanceof Ignored) {
+        stats.lines++;
+        stats.ignored++;
+        acc.lines++;
+        acc.ignored++;
+        o.onIgnore?.(src.start ? { ...loc, offset: src.start } : loc, rec.reason);
         return;
       }
       if (viaCloudWatch && rec.provider === 'k8s') rec.provider = 'eks';
@@ -100,16 +153,21 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
       acc.lines++;
       acc.events++;
       providers.add(rec.provider);
+      stage = 'collapse';
       collapser.add(rec);
     };
     const sink: IngestSink = {
       value(v, loc) {
-        const c = containerOf(v);
-        if (c === null) one(v, loc);
-        else {
-          containerFormat ||= c.format;
-          if (c.format.startsWith('cloudwatch')) viaCloudWatch = true;
-          for (const item of c.items) one(item, loc);
+        try {
+          const c = containerOf(v);
+          if (c === null) one(v, loc);
+          else {
+            containerFormat ||= c.format;
+            if (c.format.startsWith('cloudwatch')) viaCloudWatch = true;
+            for (let k = 0; k < c.items.length; k++) one(c.items[k], { ...loc, item: k + 1 });
+          }
+        } catch (e) {
+          throw asInternal(e, stage, formatLoc(src.start ? { ...(at ?? loc), offset: src.start } : (at ?? loc)));
         }
       },
       reject,
@@ -131,24 +189,36 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
     try {
       res = await readSource(src, sink, readOpts);
     } catch (e) {
-      // The operating system refused the input (permission, a folder, an I/O error): an input error naming it.
+      // The operating system refused the input (permission, a folder, an I/O error): an input error
+      // naming it. Anything else thrown while reading is kaudit's own failure.
       const err = e as NodeJS.ErrnoException;
       if (err && typeof err.syscall === 'string' && typeof err.code === 'string') throw new InputError(`${src.path}: cannot read (${err.code === 'EACCES' ? 'permission denied' : err.message})`, 'check the path and its permissions');
-      throw e;
+      throw asInternal(e, 'reader', at ? formatLoc(at) : src.path);
     }
-    stats.format = res.format === 'jsonl' && containerFormat ? containerFormat : res.format;
+    stats.format = (res.format === 'jsonl' || res.format === 'json-array') && containerFormat ? containerFormat : res.format;
     stats.gzip = res.gzip;
     stats.providers = [...providers].sort();
+    if (res.incomplete) {
+      stats.complete = false;
+      stats.incomplete = res.incomplete;
+      acc.complete = false;
+    }
     if (res.sha256) stats.sha256 = res.sha256;
     baseBytes += stats.bytes;
   }
   let partial: PartialResult | null = null;
-  if (o.partial) partial = collapser.leftovers();
-  else collapser.flush();
-  if (reorder && o.timeOrder) {
-    reorder.flush();
-    o.timeOrder.stats = reorder.stats;
+  try {
+    if (o.partial) partial = { ...collapser.leftovers(), firstIds: reuse.firstIds() };
+    else collapser.flush();
+    if (reorder && o.timeOrder) {
+      stage = component;
+      reorder.flush();
+      o.timeOrder.stats = reorder.stats;
+    }
+  } catch (e) {
+    throw asInternal(e, stage, 'the end of the input (requests still open when it ended)');
   }
   acc.duplicates = collapser.duplicates;
+  acc.auditIDReuse = reuse.count;
   return { acc, partial };
 }

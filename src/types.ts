@@ -1,7 +1,12 @@
 // Shared types for the whole pipeline: ingest → normalize → filter → analyses → render.
 
-/** Who made a request, as Kubernetes authorization sees it. */
-export type SubjectKind = 'User' | 'ServiceAccount' | 'Node' | 'Anonymous' | 'System';
+/**
+ * Who made a request, as Kubernetes authorization sees it. `Unauthenticated`: the API server
+ * audited the request before any identity was established (failed authentication, 401, and other
+ * rejections ahead of authentication): the event's `user` is `{}` and the record's subject is ''.
+ * It is never `Anonymous` (system:anonymous is an identity the anonymous authenticator grants).
+ */
+export type SubjectKind = 'User' | 'ServiceAccount' | 'Node' | 'Anonymous' | 'System' | 'Unauthenticated';
 
 /** How a person or program reached the API server. */
 export type AccessMethod = 'kubectl' | 'browser' | 'controller' | 'automation' | 'other';
@@ -63,6 +68,13 @@ export interface AuditRecord {
   /** The request body, when the audit level kept it (Request, RequestResponse); not a flat field. */
   requestObject?: unknown;
   /**
+   * True when an earlier request in the same input (within the collapse window) used the same
+   * auditID with a different identity (requestReceivedTimestamp, verb, requestURI or user): the
+   * API server takes the `Audit-ID` header from the client as is (filters/with_auditid.go), so a
+   * reused ID can try to hide a request behind another. Counted in InputAccounting.auditIDReuse.
+   */
+  auditIDReused: boolean;
+  /**
    * Where the kept event (the request's completing stage) was read: the input file and the line
    * (JSON lines, CloudWatch text, CSV) or item (JSON and YAML documents) in it. When the file was
    * read in byte ranges (--jobs), `offset` is where the range began and `line` counts from there
@@ -70,6 +82,30 @@ export interface AuditRecord {
    * it as evidence (SARIF). Not an exported field.
    */
   location: Loc;
+  /** The response body, when the audit level kept it (RequestResponse); not a flat field. */
+  responseObject?: unknown;
+  /**
+   * The impersonator's own groups (the event's `user.groups`) when the request was impersonated; []
+   * otherwise. The impersonation checks (`impersonate` on users, groups, userextras, uids,
+   * serviceaccounts) are authorized with these groups, as `WithImpersonation` authorizes the requestor
+   * (k8s.io/apiserver pkg/endpoints/filters/impersonation.go). `groups` holds the impersonated user's.
+   */
+  impersonatorGroups: string[];
+  /** The impersonated user's UID (`impersonatedUser.uid`, from Impersonate-Uid); '' when none. */
+  impersonatedUID: string;
+  /**
+   * The impersonated user's extra attributes (`impersonatedUser.extra`, from Impersonate-Extra-KEY
+   * headers): key → values; {} when none. Each value was checked as `impersonate userextras/KEY`.
+   */
+  impersonatedExtra: Record<string, string[]>;
+  /**
+   * Long-running requests (watch, exec, attach, port-forward, logs -f): ms from requestReceivedTimestamp
+   * to the ResponseStarted stage's stageTimestamp, i.e. until the response started streaming, when that
+   * stage was logged; null otherwise. When the kept stage is ResponseStarted, it equals durationMs.
+   * (Audit stages: k8s.io/apiserver/pkg/apis/audit, Stage; ResponseStarted is sent for long-running
+   * requests only.)
+   */
+  responseStartedMs: number | null;
 }
 
 /** Where a value came from, for `file:line: reason` messages. */
@@ -81,6 +117,8 @@ export interface Loc {
   unit: 'line' | 'item';
   /** When a file was read in byte ranges (--jobs): where this range began; lines count from there. */
   offset?: number;
+  /** 1-based index of a value inside the line (a wrapper's items, concatenated values). */
+  item?: number;
 }
 
 /** Per-input accounting, reported in every summary. */
@@ -98,11 +136,19 @@ export interface FileStats {
   providers: string[];
   /** SHA-256 of the input's bytes, when the command asked for it (compliance). */
   sha256?: string;
+  /** Values that are not audit events by design (CloudWatch control messages): counted, never rejected. */
+  ignored: number;
+  /** False when reading stopped before the input's end, or the input itself ended early (truncated). */
+  complete: boolean;
+  /** Why `complete` is false ('' when it is true). */
+  incomplete: string;
+  /** Set when this input was skipped because its content repeats an earlier input's: that input's path. */
+  duplicateOf?: string;
 }
 
 /**
  * The run-wide accounting. Invariants:
- *   lines = events + rejected + prefiltered
+ *   lines = events + rejected + prefiltered + ignored
  *   events = requests + duplicates
  *   requests = used + skipped
  */
@@ -117,6 +163,16 @@ export interface InputAccounting {
   rejected: number;
   used: number;
   skipped: number;
+  /** Values that are not audit events by design (CloudWatch control messages), with the reason. */
+  ignored: number;
+  /**
+   * Requests whose auditID an earlier, different request had already used (see
+   * AuditRecord.auditIDReused). Stages are one request only when auditID,
+   * requestReceivedTimestamp, verb, requestURI and user agree.
+   */
+  auditIDReuse: number;
+  /** True when every input was read to its end and none ended early (see FileStats.complete). */
+  complete: boolean;
 }
 
 /** A pure reducer over normalized records: the shape of every analysis. */

@@ -3,13 +3,14 @@ import { Option, type Command } from 'commander';
 import type { IO } from './io.js';
 import { renderContext } from './io.js';
 import { addFilterOptions, addInputOptions, addOutOption, outputOption, runInputs, withOutput, type FilterFlags, type InputOptions } from './common.js';
+import { addRuleOptions, ruleLoadOptions, type RuleFlags } from './rules.js';
 import { UsageError } from '../util/errors.js';
 import { plural } from '../render/format.js';
 
 export const ANOMALY_FORMATS = ['table', 'wide', 'json', 'jsonl', 'markdown', 'sarif'] as const;
 const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
 
-interface Opts extends InputOptions, FilterFlags {
+interface Opts extends InputOptions, FilterFlags, RuleFlags {
   output: (typeof ANOMALY_FORMATS)[number];
   baseline?: string;
   trainUntil?: string;
@@ -32,12 +33,13 @@ function positiveNumber(flag: string) {
 export function register(program: Command, io: IO, setExit: (code: number) => void): void {
   const cmd = program
     .command('anomalies')
-    .summary('first-time or risky access: behaviour against a baseline, plus built-in detections')
+    .summary('first-time or risky access: behaviour against a baseline, plus detection rules (built-in, yours, Sigma)')
     .description(
-      'Compare behaviour with a baseline (--baseline FILE, or --train-until TIME to learn from the same logs before TIME) and report first-seen tuples, new namespaces, resources, networks and clients, off-hours activity and volume spikes; and run built-in detections (denied bursts, allowed anonymous requests, exec, secret reads by people, RBAC writes, cluster-admin bindings, wildcard roles, privileged pods, token requests, namespace deletion, impersonation) with or without a baseline.',
+      'Compare behaviour with a baseline (--baseline FILE, or --train-until TIME to learn from the same logs before TIME) and report first-seen tuples, new namespaces, resources, networks and clients, off-hours activity and volume spikes; and run detection rules with or without a baseline: the built-in rules (audit rules list), your rule files (--rules) and Sigma rules for Kubernetes audit (--sigma).',
     );
   addInputOptions(cmd);
   addFilterOptions(cmd);
+  addRuleOptions(cmd);
   cmd
     .option('--baseline <file>', 'a baseline written by audit baseline')
     .option('--train-until <time>', 'learn the baseline from requests before TIME in the same logs; judge the rest (RFC 3339, a date, or a duration before now)')
@@ -45,7 +47,7 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
     .addOption(new Option('--min-severity <s>', 'hide findings below this severity').choices(SEVERITIES as unknown as string[]).default('low'))
     .addOption(new Option('--fail-on <s>', 'exit 1 when a finding of this severity or higher remains').choices(SEVERITIES as unknown as string[]))
     .option('--spike <factor>', 'volume spike: a day with more than FACTOR times the subject’s mean daily requests', positiveNumber('--spike'), 3)
-    .option('--denied-burst <n/minutes>', 'denied burst: N denials from one subject within M minutes', '10/5')
+    .option('--denied-burst <n/minutes>', 'the K8S-DENIED-BURST rule: N denials from one subject within M minutes', '10/5')
     .addOption(outputOption(ANOMALY_FORMATS, 'table'));
   addOutOption(cmd)
     .addHelpText(
@@ -54,10 +56,12 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
 Examples:
   $ audit anomalies logs/ --train-until 2026-03-03
   $ audit baseline logs/march/ --out baseline.json && audit anomalies logs/april/ --baseline baseline.json --fail-on high
-  $ audit anomalies logs/ --allow known-good.yaml --min-severity medium -o sarif > anomalies.sarif`,
+  $ audit anomalies logs/ --allow known-good.yaml --min-severity medium -o sarif > anomalies.sarif
+  $ audit anomalies logs/ --rules my-rules/ --sigma sigma/kubernetes/ --disable-rule K8S-PORT-FORWARD`,
     )
     .action(async (inputs: string[], opts: Opts) => {
       const { anomalies, summarize } = await import('../analyses/anomalies/index.js');
+      const { loadRuleSet, ruleInfo } = await import('../rules/detections.js');
       const { fromFile } = await import('../analyses/baseline/index.js');
       const { compileAllow, loadAllow } = await import('../analyses/anomalies/allow.js');
       const view = await import('../analyses/anomalies/view.js');
@@ -66,7 +70,7 @@ Examples:
       const { SEVERITY_RANK } = await import('../rules/sensitive.js');
       if (opts.baseline && opts.trainUntil) throw new UsageError('--baseline and --train-until cannot be combined', 'compare with a baseline file, or learn one from the same logs, not both');
       const burst = /^(\d+)\/(\d+(?:\.\d+)?)$/.exec(opts.deniedBurst);
-      if (!burst) throw new UsageError(`--denied-burst: ${JSON.stringify(opts.deniedBurst)} is not N/MINUTES`, 'e.g. --denied-burst 10/5 (10 denials within 5 minutes)');
+      if (!burst || Number(burst[1]) < 1 || Number(burst[1]) > 10_000 || !(Number(burst[2]) > 0)) throw new UsageError(`--denied-burst: ${JSON.stringify(opts.deniedBurst)} is not N/MINUTES`, 'e.g. --denied-burst 10/5 (10 denials within 5 minutes; N from 1 to 10000)');
       let baseline = null;
       if (opts.baseline) {
         const { readFile } = await import('node:fs/promises');
@@ -84,13 +88,15 @@ Examples:
         }
       }
       const allow = opts.allow ? compileAllow(await loadAllow(opts.allow)) : null;
+      const rules = await loadRuleSet({ ...ruleLoadOptions(opts), thresholds: { 'K8S-DENIED-BURST': { count: Number(burst[1]), withinMs: Number(burst[2]) * 60_000 } } });
+      if (!opts.quiet) for (const w of rules.warnings) io.stderr.write(`${w}\n`);
       const state = anomalies.init({
         baseline,
         trainUntilMs: opts.trainUntil ? parseTimeArg('--train-until', opts.trainUntil, io.now()) : null,
         spikeFactor: opts.spike,
         spikeMin: 50,
         offHoursMinRequests: 50,
-        deniedBurst: { count: Number(burst[1]), minutes: Number(burst[2]) },
+        rules,
       });
       const over = await withOutput(io, opts.out, opts.quiet, async (target) => {
         const acc = await runInputs(io, inputs, { ...opts, outputs: target.outputs }, (r) => anomalies.add(state, r));
@@ -110,9 +116,10 @@ Examples:
       else if (opts.output === 'sarif') {
         const { renderSarif } = await import('../render/sarif.js');
         const { TOOL } = await import('./index.js');
-        const { rules, results } = view.anomaliesSarif(report);
-        stdout.write(renderSarif(TOOL, rules, results));
+        const sarif = view.anomaliesSarif(report, rules.rules.map((r) => ruleInfo(r.doc)));
+        stdout.write(renderSarif(TOOL, sarif.rules, sarif.results, report.input));
       } else stdout.write(await renderReport(opts.output, { report, view: view.anomaliesView }, renderContext(target.io)));
+      if (!opts.quiet && report.rules.notEvaluated.length) io.stderr.write(`anomalies: ${view.notEvaluatedLine(report)}: see "Not evaluated" in the report\n`);
       if (!opts.quiet && suppressed) io.stderr.write(`anomalies: ${plural(suppressed, 'finding')} suppressed by --allow\n`);
       return opts.failOn ? report.findings.filter((f) => SEVERITY_RANK[f.severity] >= SEVERITY_RANK[opts.failOn as 'low']).length : 0;
       });

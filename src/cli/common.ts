@@ -312,9 +312,13 @@ async function run<S>(
     if (observed) for (const h of hints.hints({ accounting, prefilterFlags })) io.stderr.write(`${h.level}: ${h.text}\n`);
     else if (accounting.used === 0 && accounting.requests > 0) io.stderr.write('note: no request matched the filters; --jobs 1 reads in one thread and says why when the log can tell\n');
   };
-  const sources = await expandInputs(args, names[0] ?? '');
+  const { markDuplicateInputs } = await import('../ingest/duplicates.js');
+  const sources = await markDuplicateInputs(await expandInputs(args, names[0] ?? ''));
   if (sources.length === 0) throw new UsageError('the inputs hold no files', 'pass files, or directories that contain audit logs');
   for (const o of opts.outputs ?? []) o.checkInputs(sources.map((s) => s.path));
+  if (!opts.quiet) {
+    for (const s of sources) if (s.duplicateOf !== undefined) io.stderr.write(`note: ${visible(s.path)} has the same content as ${visible(s.duplicateOf)}; read once, this copy skipped\n`);
+  }
   const total = sources.reduce((n, s) => n + s.size, 0);
   const progress = makeProgress(io, !opts.quiet && opts.progress !== false, total);
   const reporter = new RejectReporter(io, opts.quiet ? 0 : undefined);
@@ -328,7 +332,7 @@ async function run<S>(
       const jobs = await resolveJobs(opts.jobs);
       const { minRange } = await import('../parallel/plan.js');
       if (jobs > 1 && total >= 2 * minRange()) {
-        const { runParallel } = await import('../parallel/run.js');
+        const { runParallel, workerOldMb } = await import('../parallel/run.js');
         const filterData = filterSets.map((f) => JSON.parse(JSON.stringify(f)) as FilterOptions);
         const r = await runParallel<S>({
           state: job.state,
@@ -340,11 +344,14 @@ async function run<S>(
           onProgress: (b, e) => progress.update(b, e),
         });
         if (r === 'out-of-memory') {
-          if (!opts.quiet) io.stderr.write('note: a worker thread ran out of memory; reading again in one thread (--jobs 1 skips this)\n');
+          if (!opts.quiet) io.stderr.write(`note: a worker thread ran out of memory (more than ${workerOldMb()} MB); reading again in one thread (--jobs 1 skips this)\n`);
         } else if (r === 'repeats') {
-          if (!opts.quiet) io.stderr.write('note: the inputs repeat requests across files (the same events twice?); reading again in one thread, which counts them once (--jobs 1 skips this)\n');
+          if (!opts.quiet) io.stderr.write('note: the same requests appear in more than one part of the inputs; reading again in one thread so that they are collapsed exactly as --jobs 1 does (--jobs 1 skips this)\n');
+        } else if (r === 'auditid-reuse') {
+          if (!opts.quiet) io.stderr.write('note: an Audit-ID is reused across parts of the inputs; reading again in one thread so that it is reported exactly as --jobs 1 does (--jobs 1 skips this)\n');
         } else if (r) {
           reporter.count = r.acc.rejected;
+          if (!opts.quiet) reporter.notes(r.acc);
           done = () => report(r.acc, false);
           return { accounting: r.acc, state: r.state };
         }
@@ -368,6 +375,7 @@ async function run<S>(
         ...(prefilter ? { prefilter } : {}),
       },
     });
+    if (!opts.quiet) reporter.notes(accounting);
     done = () => report(accounting, true);
     return { accounting };
   } finally {

@@ -95,9 +95,11 @@ Exit codes: 0 no threshold crossed (or none set), 1 a --fail-on/--max-unused thr
         let text: string;
         if (opts.output === 'sarif') {
           const { rules, results } = view.driftSarif(report);
-          text = renderSarif(TOOL, rules, results);
-        } else if (opts.output === 'junit') text = renderJunit('kaudit drift', view.driftJunit(report, g));
-        else text = await renderReport(opts.output, { report, view: view.driftView }, renderContext(target.io));
+          text = renderSarif(TOOL, rules, results, report.input);
+        } else if (opts.output === 'junit') {
+          const { inputJunitCase } = await import('../render/accounting.js');
+          text = renderJunit('kaudit drift', [inputJunitCase(report.input), ...view.driftJunit(report, g)]);
+        } else text = await renderReport(opts.output, { report, view: view.driftView }, renderContext(target.io));
         target.io.stdout.write(text);
         return gate(report, g);
       });

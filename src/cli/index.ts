@@ -4,7 +4,7 @@ import { Command, CommanderError, Help, type Option } from 'commander';
 import { visible } from '../render/sanitize.js';
 import { createRequire } from 'node:module';
 import { processIO, terminalSafe, type IO } from './io.js';
-import { isKauditError, UsageError, InputError } from '../util/errors.js';
+import { isKauditError, UsageError, InputError, InternalError, asInternal } from '../util/errors.js';
 
 export interface CommandModule {
   register(program: Command, io: IO, setExit: (code: number) => void): void;
@@ -22,7 +22,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'investigate', summary: 'filter, group and export API calls: who did what, when, from where, how', load: () => import('./investigate.js') },
   { name: 'commands', summary: 'fold API calls back into the kubectl commands people typed, with latency', load: () => import('./commands.js') },
   { name: 'baseline', summary: 'per-subject behaviour profiles as versioned JSON (mergeable)', load: () => import('./baseline.js') },
-  { name: 'anomalies', summary: 'first-time or risky access against a baseline, plus built-in detections', load: () => import('./anomalies.js') },
+  { name: 'anomalies', summary: 'first-time or risky access against a baseline, plus detection rules (built-in, yours, Sigma)', load: () => import('./anomalies.js') },
+  { name: 'rules', summary: 'list the detection rules, or test a rule file against its own examples', load: () => import('./rules.js') },
   { name: 'rbac-gen', summary: 'least-privilege Roles/ClusterRoles and bindings from what each subject did', load: () => import('./rbac-gen.js') },
   { name: 'drift', summary: 'granted minus used, per subject: unused and sensitive grants, scores, CI gates', load: () => import('./drift.js') },
   { name: 'compliance', summary: 'a scored, evidence-carrying least-privilege report (HTML, Markdown, JSON, CSV)', load: () => import('./compliance.js') },
@@ -54,9 +55,32 @@ function findCommand(argv: string[]): CommandEntry | undefined {
   return COMMANDS.find((c) => c.name === word);
 }
 
+/**
+ * The IO with a stdout that remembers whether anything was written (an internal error then says
+ * that what was printed is incomplete: streamed outputs cannot take back what they wrote).
+ */
+function watchStdout(io: IO): { io: IO; wrote: () => boolean } {
+  let wrote = false;
+  const out = io.stdout;
+  const stdout = new Proxy(out, {
+    get(target, prop) {
+      if (prop === 'write') {
+        return (chunk: string | Uint8Array, ...rest: unknown[]) => {
+          if (chunk.length > 0) wrote = true;
+          return (target.write as (...a: unknown[]) => boolean)(chunk, ...rest);
+        };
+      }
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  return { io: { ...io, stdout }, wrote: () => wrote };
+}
+
 export async function main(argv: string[], given: IO = processIO()): Promise<number> {
   let exit = 0;
-  const io = terminalSafe(given);
+  const watched = watchStdout(terminalSafe(given));
+  const io = watched.io;
   const program = new Command('audit')
     .description('kaudit: offline analysis of Kubernetes API-server audit logs')
     .version(VERSION, '-V, --version')
@@ -113,7 +137,35 @@ Exit codes: 0 ok, 1 findings over a threshold you set, 2 usage or input error.`,
       if (e instanceof UsageError || e instanceof InputError) io.stderr.write(`  fix: ${e.fix}\n`);
       return 2;
     }
-    io.stderr.write(`audit: internal error: ${(e as Error)?.stack ?? String(e)}\nPlease report this with the command you ran.\n`);
+    io.stderr.write(formatInternalError(asInternal(e, 'command', '') as InternalError, argv, watched.wrote()));
     return 2;
   }
+}
+
+/** A shell word as the user would type it again (POSIX single quotes when needed). */
+function shellWord(a: string): string {
+  return /^[\w./@%+=:,-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The message of an internal error: it says "internal error", names the command, the component and
+ * the input position, says that nothing was written, and asks for a report with the exact command.
+ */
+export function formatInternalError(e: InternalError, argv: string[], printed = false): string {
+  const clean = (s: string): string => visible(s);
+  const command = argv.find((a) => !a.startsWith('-')) ?? '';
+  const where = e.where ? `, at ${clean(e.where)}` : '';
+  const stack = e.origin
+    .split('\n')
+    .slice(1, 8)
+    .map((l) => `  ${clean(l.trim())}\n`)
+    .join('');
+  return (
+    `audit: internal error in \`audit ${clean(command)}\` (component: ${clean(e.component)}${where}): ${clean(e.message)}\n` +
+    (printed
+      ? `audit: this is a bug in kaudit, not a problem with the input; the run stopped, and what was printed above is incomplete: do not use it (exit 2).\n`
+      : `audit: this is a bug in kaudit, not a problem with the input; the run stopped and no result was written (exit 2).\n`) +
+    `audit: please report it with the exact command you ran: audit ${clean(argv.map(shellWord).join(' '))}\n` +
+    stack
+  );
 }

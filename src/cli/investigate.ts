@@ -23,6 +23,7 @@ interface Opts extends InputOptions, FilterFlags {
   subresource: string[];
   apiGroup: string[];
   code: string[];
+  subjectKind: string[];
   preset: string[];
   fields?: string;
   sort?: string;
@@ -53,6 +54,7 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
     .option('--subresource <s>', 'subresource: log, exec, status, scale… (repeatable)', collect, [])
     .option('--api-group <g>', 'API group ("core" for the core group; repeatable)', collect, [])
     .option('--code <code>', 'HTTP status code or class, like --status (repeatable)', collect, [])
+    .option('--subject-kind <kind>', 'User, ServiceAccount, Node, Anonymous, System, or Unauthenticated (failed authentication: no user) (repeatable)', collect, [])
     .option('--preset <name>', `a named question: ${Object.keys(PRESETS).join(', ')} (repeatable; all must match)`, collect, [])
     .option('--fields <list>', 'columns to show, comma-separated record fields (user, date, status, ip, ua are accepted)')
     .option('--sort <field>', 'sort by a field, a leading - for descending (--sort=-durationMs); without it requests print in time order as they stream, and --sort waits for every match to print any (exact order, by any field, however late a request was logged)')
@@ -99,10 +101,11 @@ Examples:
           subresource: opts.subresource,
           apiGroup: opts.apiGroup,
           code: opts.code,
+          subjectKinds: opts.subjectKind,
         },
       ];
       for (const name of opts.preset.flatMap((p) => p.split(','))) {
-        const p = PRESETS[name.trim()];
+        const p = Object.hasOwn(PRESETS, name.trim()) ? PRESETS[name.trim()] : undefined;
         if (!p) throw new UsageError(`--preset: unknown preset ${JSON.stringify(name)}`, `use one of ${Object.keys(PRESETS).join(', ')}`);
         more.push(p.filter);
       }

@@ -2,15 +2,16 @@
 import { Option, type Command } from 'commander';
 import type { IO } from './io.js';
 import { addFilterOptions, addInputOptions, addJobsOption, addOutOption, outputOption, runReducer, intOption, type FilterFlags, type InputOptions, collect } from './common.js';
+import { UsageError } from '../util/errors.js';
 import { displayTime, plural } from '../render/format.js';
 
 export const RBAC_GEN_FORMATS = ['yaml', 'json', 'report'] as const;
-import { UsageError } from '../util/errors.js';
 
 interface Opts extends InputOptions, FilterFlags {
   output: 'yaml' | 'json' | 'report';
   includeSystem?: boolean;
   includeDiscovery?: boolean;
+  includeDenied?: boolean;
   excludeDenied?: boolean;
   scope: 'namespaced' | 'cluster';
   verbs: 'exact' | 'grouped';
@@ -28,7 +29,7 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
     .command('rbac-gen')
     .summary('least-privilege Roles/ClusterRoles and bindings from what each subject did')
     .description(
-      'Write least-privilege RBAC (Role/RoleBinding per namespace, ClusterRole/ClusterRoleBinding for cluster-scoped resources, all-namespace requests and non-resource URLs) from the requests each user and service account made. The output is checked against the authorizer before it is printed: it must allow every request it came from.',
+      'Write least-privilege RBAC (Role/RoleBinding per namespace, ClusterRole/ClusterRoleBinding for cluster-scoped resources, all-namespace requests and non-resource URLs) from the requests each user and service account made, including the impersonate, bind and escalate permissions those requests needed. Denied requests and what the default bootstrap bindings already allow are left out. Every sensitive permission in the output is listed on stderr. The output is checked against the authorizer before it is printed: with the default bindings it must allow every request it came from.',
     );
   addInputOptions(cmd);
   addJobsOption(cmd);
@@ -38,12 +39,13 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
   );
   cmd
     .option('--include-system', 'also write policies for system components: control plane, nodes, system:anonymous, system:kube-*')
-    .option('--include-discovery', 'keep discovery, health and self-review requests, which every user is granted by default')
-    .option('--exclude-denied', 'leave out denied (403) requests; by default a 403 counts as a permission that was needed')
+    .option('--include-discovery', 'keep requests the default bootstrap bindings allow every user (discovery, /healthz, /version, self reviews; src/rules/data/rbac-defaults.yaml)')
+    .option('--include-denied', 'also grant what the authorizer denied (the audit2rbac workflow: run a workload without permissions, grant what it was refused); by default denied requests are left out and counted per subject')
+    .addOption(new Option('--exclude-denied', 'the default since denied requests are left out; accepted for old scripts').hideHelp())
     .addOption(new Option('--scope <scope>', 'namespaced: a Role per namespace; cluster: one ClusterRole for the namespaced rules, bound by a RoleBinding in each namespace').choices(['namespaced', 'cluster']).default('namespaced'))
     .addOption(new Option('--verbs <mode>', 'exact: the verbs observed; grouped: any of get/list/watch grants all three').choices(['exact', 'grouped']).default('exact'))
     .addOption(new Option('--wildcards <mode>', "never: no '*'; safe: verbs ['*'] only when all eight resource verbs were observed").choices(['never', 'safe']).default('never'))
-    .option('--resource-names', 'pin resourceNames where every request named its object and the verb can be restricted by name (never create, list, watch, deletecollection)')
+    .option('--resource-names', 'pin resourceNames where every request named its object as the authorizer saw it (a get, a list or watch with a metadata.name field selector, a create on a named subresource; never a create on a collection). impersonate, bind and escalate are always pinned')
     .option('--max-names <n>', 'with --resource-names: pin at most this many names per rule', intOption('--max-names'), 20)
     .option('--explain', 'comment each rule with its request count, first and last seen, and two example auditIDs')
     .option('--existing <file>', 'RBAC export (YAML/JSON, file or directory): only write what it does not already allow (repeatable)', collect, [])
@@ -54,13 +56,14 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
       'after',
       `
 Examples:
-  $ audit rbac-gen audit.log --out rbac.yaml && kubectl apply -f rbac.yaml
+  $ audit rbac-gen audit.log --out rbac.yaml    # read rbac.yaml and the sensitive permissions listed on stderr
+  $ kubectl apply -f rbac.yaml
   $ audit rbac-gen logs/ --serviceaccount ci:deployer --explain
   $ audit rbac-gen logs/ --user alice@example.com --verbs grouped --resource-names
   $ audit rbac-gen logs/ --existing current-rbac.yaml --out-dir rbac/`,
     )
     .action(async (inputs: string[], opts: Opts) => {
-      const [{ rbacGenExcept }, { loadRbac }, { Authorizer }, { objectsYaml }, { toPlainObject, subjectLabel }, { safeFileName }] = await Promise.all([
+      const [{ rbacGenExcept }, { loadRbac }, { Authorizer }, { objectsYaml }, { toPlainObject, policyObjectName }, { safeFileName }] = await Promise.all([
         import('../analyses/rbacgen/existing.js'),
         import('../rbac/load.js'),
         import('../rbac/authorizer.js'),
@@ -84,7 +87,7 @@ Examples:
         group: groups[0],
         includeSystem: !!opts.includeSystem,
         includeDiscovery: !!opts.includeDiscovery,
-        excludeDenied: !!opts.excludeDenied,
+        includeDenied: !!opts.includeDenied,
         scope: opts.scope,
         verbs: opts.verbs,
         wildcards: opts.wildcards,
@@ -96,7 +99,7 @@ Examples:
         const snap = await loadRbac(opts.existing);
         existing = new Authorizer(snap);
         if (!opts.quiet) {
-          for (const w of [...snap.warnings, ...existing.missing.map((m) => m.message)]) io.stderr.write(`warning: ${visible(w)}\n`);
+          for (const w of [...snap.warnings, ...existing.warnings, ...existing.missing.map((m) => m.message)]) io.stderr.write(`warning: ${visible(w)}\n`);
           const ignored = Object.entries(snap.ignored).map(([k, n]) => `${n} ${k}`);
           if (ignored.length) io.stderr.write(`note: --existing: ignored objects that are not RBAC: ${visible(ignored.join(', '))}\n`);
         }
@@ -107,15 +110,15 @@ Examples:
       const report = rbacGenExcept.finish(state, { input: accounting });
       const sc = report.selfCheck;
       const objects = report.policies.flatMap((p) => p.objects);
-      const header = `# Generated by kaudit rbac-gen from ${plural(sc.requests, 'request')} of ${plural(report.policies.length, 'subject')}, observed ${displayTime(report.window.from) || '-'} to ${displayTime(report.window.to) || '-'}.\n`;
+      const header = `# Generated by kaudit rbac-gen from ${plural(sc.requests - sc.defaults, 'request')} of ${plural(report.policies.length, 'subject')}, observed ${displayTime(report.window.from) || '-'} to ${displayTime(report.window.to) || '-'}.\n`;
       const render = (objs: typeof objects): string =>
         opts.output === 'yaml' ? objectsYaml(objs, !!opts.explain, header) : JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objs.map(toPlainObject) }, null, 2) + '\n';
       // Files are written only when the self-check passed: a failed run leaves no output file.
-      const selfCheckFailed = sc.allowed < sc.requests;
+      const selfCheckFailed = sc.allowed < sc.checks;
       if (outDir) {
         if (!selfCheckFailed) {
           const ext = opts.output === 'yaml' ? 'yaml' : 'json';
-          const written = await outDir.writeAll(report.policies.map((p) => ({ name: safeFileName(subjectLabel(p.subject), ext), text: render(p.objects) })));
+          const written = await outDir.writeAll(report.policies.map((p) => ({ name: safeFileName(policyObjectName(p.subject), ext), text: render(p.objects) })));
           if (!opts.quiet) for (const f of written) io.stderr.write(`wrote ${visible(f)}\n`);
         }
       } else {
@@ -127,14 +130,32 @@ Examples:
         }
       }
       if (!opts.quiet) {
+        // The accounting line was printed when reading ended (src/cli/common.ts).
+        const say = (line: string): void => void io.stderr.write(`${visible(line)}\n`);
         const left = Object.entries(report.leftOut).map(([why, n]) => `${n} ${why}`);
         if (report.alreadyGranted) left.push(`${report.alreadyGranted} already allowed by --existing`);
-        if (left.length) io.stderr.write(`left out: ${left.join('; ')}\n`);
-        io.stderr.write(`rbac-gen: ${plural(report.policies.length, 'subject')}, ${plural(objects.length, 'object')}; self-check: coverage ${sc.coverage}%, ${sc.allowed} of ${plural(sc.requests, 'request')} allowed by the generated policy\n`);
+        if (left.length) say(`left out: ${left.join('; ')}`);
+        const denied = Object.entries(report.deniedBySubject).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+        if (denied.length) {
+          say(`denied requests left out, per subject (--include-denied grants them): ${denied.slice(0, 10).map(([who, n]) => `${who} ${n}`).join(', ')}${denied.length > 10 ? `, and ${denied.length - 10} more subjects` : ''}`);
+        }
+        for (const u of report.escalationUnchecked) {
+          say(`note: ${u.subject}: ${u.requests} RBAC write${u.requests === 1 ? '' : 's'} whose bind/escalate check could not be judged (${Object.entries(u.reasons).map(([why, n]) => `${n} ${why}`).join('; ')}); the generated policy grants no bind or escalate for ${u.requests === 1 ? 'it' : 'them'}`);
+        }
+        if (report.sensitive.length) {
+          say(`sensitive permissions in the output (${report.sensitive.length}; review before applying):`);
+          for (const f of report.sensitive) {
+            const where = f.object.namespace ? `${f.object.kind} ${f.object.namespace}/${f.object.name}` : `${f.object.kind} ${f.object.name}`;
+            say(`  ${f.id} ${f.severity} ${f.description}: ${f.subject}, ${where}: ${f.permissions.join('; ')} (${plural(f.requests, 'request')}${f.examples.length ? `, e.g. auditID ${f.examples[0]}` : ''})`);
+          }
+        }
+        say(
+          `rbac-gen: ${plural(report.policies.length, 'subject')}, ${plural(objects.length, 'object')}; self-check: coverage ${sc.coverage}%, ${sc.allowed} of ${sc.checks} authorization checks allowed by the generated policy with the default bindings (${sc.requests} requests, ${sc.defaults} of them allowed by the defaults; ${sc.checks - sc.requests} impersonate/bind/escalate checks)`,
+        );
       }
       if (selfCheckFailed) {
         io.stderr.write('audit: error: the generated policy does not allow every observed request (a kaudit bug; please report it):\n');
-        for (const u of sc.uncovered.slice(0, 10)) io.stderr.write(`  ${visible(`${u.subject}: ${u.verb} ${u.nonResourceURL || `${u.resource}${u.apiGroup ? '.' + u.apiGroup : ''}`} ${u.namespace ? `in ${u.namespace}` : '(cluster)'}`)}\n`);
+        for (const u of sc.uncovered.slice(0, 10)) io.stderr.write(`  ${visible(`${u.subject}: ${u.check} ${u.verb} ${u.nonResourceURL || `${u.resource}${u.apiGroup ? '.' + u.apiGroup : ''}`} ${u.namespace ? `in ${u.namespace}` : '(cluster)'}${u.name ? ` name ${u.name}` : ''}`)}\n`);
         setExit(2);
         return;
       }

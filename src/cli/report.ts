@@ -1,5 +1,5 @@
 // Warnings on stderr: the first few rejected lines as `file:line: reason`, then a count.
-import type { Loc } from '../types.js';
+import type { InputAccounting, Loc } from '../types.js';
 import type { IO } from './io.js';
 import { formatLoc } from '../pipeline.js';
 import { stripControl } from '../render/sanitize.js';
@@ -17,6 +17,23 @@ export class RejectReporter {
     this.count++;
     if (this.count <= this.shown) this.io.stderr.write(`${stripControl(formatLoc(loc))}: ${stripControl(reason.slice(0, 300))}\n`);
   };
+
+  /**
+   * What the accounting says beyond counts: values ignored by design, Audit-IDs reused by
+   * different requests, and inputs that were not read to their end.
+   */
+  notes(a: InputAccounting): void {
+    const w = (s: string): void => void this.io.stderr.write(s);
+    if (a.ignored > 0) w(`note: ${a.ignored} value${a.ignored === 1 ? '' : 's'} ignored: not audit events by design (CloudWatch Logs control messages)\n`);
+    if (a.auditIDReuse > 0) {
+      w(`warning: ${a.auditIDReuse} request${a.auditIDReuse === 1 ? ' reuses' : 's reuse'} an Audit-ID that an earlier, different request used (clients choose their Audit-ID; each request is kept and counted, and marked auditIDReused)\n`);
+    }
+    if (!a.complete) {
+      const bad = a.files.filter((f) => !f.complete);
+      const list = bad.slice(0, SHOWN_REJECTS).map((f) => `${stripControl(f.path)} (${stripControl(f.incomplete)})`).join(', ');
+      w(`warning: not every input was read to its end: ${list}${bad.length > SHOWN_REJECTS ? `, and ${bad.length - SHOWN_REJECTS} more` : ''}; the results are partial\n`);
+    }
+  }
 
   /** Closing line when anything was rejected. */
   finish(): void {

@@ -1,6 +1,6 @@
 // The filters every command shares. Options are validated and compiled once into a predicate;
 // the per-record path only calls prebuilt checks.
-import type { AuditRecord } from '../types.js';
+import type { AuditRecord, SubjectKind } from '../types.js';
 import { UsageError } from '../util/errors.js';
 import { parseTimeMs } from '../normalize/time.js';
 import { BlockList, isIP } from 'node:net';
@@ -40,6 +40,8 @@ export interface FilterOptions {
   subresource?: string[];
   apiGroup?: string[];
   code?: string[];
+  /** Subject kinds (SubjectKind): User, ServiceAccount, Node, Anonymous, System, Unauthenticated. */
+  subjectKinds?: string[];
 }
 
 export type Predicate = (r: AuditRecord) => boolean;
@@ -111,6 +113,7 @@ function statusMatcher(values: string[]): (code: number) => boolean {
 }
 
 const ACCESS_METHODS = ['kubectl', 'browser', 'controller', 'automation', 'other'];
+const SUBJECT_KINDS: readonly SubjectKind[] = ['User', 'ServiceAccount', 'Node', 'Anonymous', 'System', 'Unauthenticated'];
 
 /** Addresses and CIDR blocks (IPv4 and IPv6), matched with Node's BlockList. */
 export function ipMatcher(specs: string[]): (ip: string) => boolean {
@@ -243,6 +246,16 @@ export function compileFilter(o: FilterOptions, now: number = Date.now()): Predi
   if (codes.length) {
     const m = statusMatcher(codes);
     checks.push((r) => m(r.code));
+  }
+  const kinds = listOf(o.subjectKinds);
+  if (kinds.length) {
+    const want = new Set<string>();
+    for (const k of kinds) {
+      const kind = SUBJECT_KINDS.find((x) => x.toLowerCase() === k.toLowerCase());
+      if (!kind) throw new UsageError(`--subject-kind: ${JSON.stringify(k)} is not a subject kind`, `use ${SUBJECT_KINDS.join(', ')}`);
+      want.add(kind);
+    }
+    checks.push((r) => want.has(r.subjectKind));
   }
   const clusters = new Set(listOf(o.cluster));
   if (clusters.size) checks.push((r) => clusters.has(r.cluster));

@@ -53,11 +53,16 @@ export function ts(ms: number): string {
   return new Date(whole).toISOString().replace('Z', `${String(micros).padStart(3, '0')}Z`);
 }
 
-export function resourcePath(ref: Ref): string {
+/**
+ * The URL path of a request. A create on a collection is POSTed to the collection (the name is in the
+ * body, and the audit event's objectRef.name is filled from it afterwards); a create of a named
+ * subresource (pods/NAME/exec) names the object in the path.
+ */
+export function resourcePath(ref: Ref, verb = ''): string {
   let p = ref.apiGroup ? `/apis/${ref.apiGroup}/${ref.apiVersion}` : `/api/${ref.apiVersion}`;
   if (ref.namespace && ref.resource !== 'namespaces') p += `/namespaces/${ref.namespace}`;
   p += `/${ref.resource}`;
-  if (ref.name) p += `/${ref.name}`;
+  if (ref.name && !(verb === 'create' && !ref.subresource)) p += `/${ref.name}`;
   if (ref.subresource) p += `/${ref.subresource}`;
   return p;
 }
@@ -73,7 +78,7 @@ function authzReason(req: Req, allowed: boolean): string {
 /** Expands a planned request into its stage events (one or two), each with its write time. */
 export function toEvents(req: Req, rng: Rng): StagedEvent[] {
   const auditID = rng.uuid();
-  const requestURI = (req.ref ? resourcePath(req.ref) : req.path!) + (req.query ? `?${req.query}` : '');
+  const requestURI = (req.ref ? resourcePath(req.ref, req.verb) : req.path!) + (req.query ? `?${req.query}` : '');
   const allowed = req.code !== 403 && req.code !== 401;
   const level = req.level ?? 'Metadata';
   const base = (stage: string, stageAt: number, withResponse: boolean, code: number): string => {

@@ -18,9 +18,13 @@ function tableRows(o: Record<string, unknown>): unknown[] | null {
   return o.rows.map((row) => (Array.isArray(row) ? Object.fromEntries(names.map((n, i) => [n, row[i]])) : row));
 }
 
-/** Returns the wrapped array and its format name when `v` is a wrapper object, else null. */
+/**
+ * Returns the wrapped array and its format name when `v` is a wrapper object or an array (a line
+ * of JSON lines holding an array of events is read like a top-level array in a document), else null.
+ */
 export function containerOf(v: unknown): { key: string; format: string; items: unknown[] } | null {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return null;
+  if (v === null || typeof v !== 'object') return null;
+  if (Array.isArray(v)) return { key: '', format: 'json-array', items: v };
   const o = v as Record<string, unknown>;
   const rows = tableRows(o);
   if (rows) return { key: 'rows', format: 'log-analytics', items: rows };

@@ -2,42 +2,61 @@
 // streamed with csv-parse: quoted fields may hold JSON with commas, quotes and newlines.
 import { parse } from 'csv-parse';
 import type { IngestSink } from './reader.js';
-import { StrictError } from '../util/errors.js';
 
-export async function readCsv(chunks: AsyncIterable<Buffer>, file: string, sink: IngestSink): Promise<void> {
+/**
+ * Reads CSV records into the sink. Malformed records and a parser failure are rejections; an
+ * exception from the sink propagates. Returns the error the input stream raised (counted), or null.
+ */
+export async function readCsv(chunks: AsyncIterable<Buffer>, file: string, sink: IngestSink): Promise<Error | null> {
   const parser = parse({ columns: true, bom: true, info: true, relax_column_count: true, skip_empty_lines: true, skip_records_with_error: true });
-  let failed: Error | null = null;
+  /** An exception of the sink: kaudit's own, rethrown as it is. */
+  let sinkError: unknown = null;
+  let parseError: Error | null = null;
   parser.on('skip', (err: Error & { lines?: number }) => {
+    if (sinkError) return;
     try {
       sink.reject({ file, line: err.lines ?? 0, unit: 'line' }, `malformed CSV record (${err.message})`);
     } catch (e) {
-      failed = e as Error;
+      sinkError = e;
     }
   });
   const done = (async () => {
-    for await (const rec of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
-      if (failed) break;
+    const records = (parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>)[Symbol.asyncIterator]();
+    for (;;) {
+      let r: IteratorResult<{ record: Record<string, string>; info: { lines: number } }>;
       try {
-        sink.value(rec.record, { file, line: rec.info.lines, unit: 'line' });
+        r = await records.next();
       } catch (e) {
-        failed = e as Error;
-        break;
+        parseError = e as Error;
+        return;
+      }
+      if (r.done || sinkError) return;
+      try {
+        sink.value(r.value.record, { file, line: r.value.info.lines, unit: 'line' });
+      } catch (e) {
+        sinkError = e;
+        return;
       }
     }
   })();
-  try {
-    for await (const c of chunks) {
-      if (failed) break;
-      if (!parser.write(c)) await new Promise<void>((r) => parser.once('drain', () => r()));
+  let ended: Error | null = null;
+  const it = chunks[Symbol.asyncIterator]();
+  for (;;) {
+    let r: IteratorResult<Buffer>;
+    try {
+      r = await it.next();
+    } catch (e) {
+      ended = e as Error;
+      break;
     }
-  } catch (e) {
-    sink.reject({ file, line: 0, unit: 'line' }, `input ended early (${(e as Error).message})`);
+    if (r.done || sinkError || parseError) break;
+    if (!parser.write(r.value)) await new Promise<void>((res) => parser.once('drain', () => res()));
   }
   parser.end();
-  await done.catch((e: Error) => {
-    failed ??= e;
-  });
-  const f = failed as Error | null; // set inside callbacks, which the compiler cannot follow
-  if (f instanceof StrictError) throw f;
-  if (f) sink.reject({ file, line: 0, unit: 'line' }, `unreadable CSV (${f.message})`);
+  await done;
+  if (sinkError) throw sinkError;
+  const pe = parseError as Error | null; // set inside callbacks, which the compiler cannot follow
+  if (pe) sink.reject({ file, line: 0, unit: 'line' }, `unreadable CSV (${pe.message})`);
+  if (ended) sink.reject({ file, line: 0, unit: 'line' }, `input ended early (${ended.message})`);
+  return ended;
 }

@@ -1,16 +1,18 @@
-// Reads one input: opens it, undoes gzip (by magic bytes), detects the format and streams values to a sink.
+// Reads one input: opens it, undoes gzip (by magic bytes, member by member), detects the format and
+// streams values to a sink. Only a failure of the input itself (I/O, a truncated or corrupt
+// compressed stream, malformed data) is handled here, as a counted rejection; an exception thrown by
+// the sink (kaudit's own code downstream) always propagates unchanged (see util/errors.ts).
 import { createReadStream } from 'node:fs';
 import { createHash, type Hash } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import { StringDecoder } from 'node:string_decoder';
 import type { Loc } from '../types.js';
 import type { Source } from './sources.js';
 import { detectHead, DETECT_WINDOW, type FormatChoice, type InputFormat } from './detect.js';
 import { readCsv } from './csv.js';
-import { readDocument } from './document.js';
+import { readDocument, JsonStream, parserMessage } from './document.js';
 import { readYaml } from './yaml.js';
-import { StrictError } from '../util/errors.js';
+import { gunzipMembers, CompressedEndError } from './gunzip.js';
+import { CONTAINER_KEYS } from './containers.js';
 
 export interface IngestSink {
   /** A parsed JSON/YAML value at `loc` (one line, one document item). */
@@ -26,7 +28,7 @@ export interface IngestSink {
 }
 
 export interface ReadOptions {
-  /** Lines longer than this (in characters) are rejected without being buffered whole. */
+  /** Lines longer than this (in characters) are rejected without being buffered whole (wrapper lines are streamed instead). */
   maxLineBytes: number;
   /** YAML inputs larger than this are rejected (YAML cannot be streamed). */
   maxYamlBytes: number;
@@ -47,6 +49,8 @@ export interface ReadResult {
   gzip: boolean;
   /** SHA-256 of the raw bytes read, when asked for. */
   sha256?: string;
+  /** '' when the input was read to its end; else why not (see FileStats.incomplete). */
+  incomplete: string;
 }
 
 async function* concat(head: Buffer[], rest: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
@@ -64,6 +68,59 @@ export const READ_CHUNK = 1 << 16;
 /** Whether the head read so far is enough to detect the format (the reader's rule, shared with the planner). */
 export function headIsEnough(headLen: number, lastChunk: Buffer): boolean {
   return headLen >= DETECT_WINDOW || (lastChunk.includes(10) && headLen > 64);
+}
+
+/** An encoding kaudit does not read, named with the command that turns it into what it reads. */
+export interface Unreadable {
+  name: string;
+  /** The command line that decompresses or converts FILE, piped into audit. */
+  fix: string;
+}
+
+const MAGIC: { bytes: number[]; name: string; fix: string }[] = [
+  { bytes: [0x42, 0x5a, 0x68], name: 'bzip2', fix: 'bzip2 -dc FILE' },
+  { bytes: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], name: 'xz', fix: 'xz -dc FILE' },
+  { bytes: [0x28, 0xb5, 0x2f, 0xfd], name: 'zstd', fix: 'zstd -dc FILE' },
+  { bytes: [0x04, 0x22, 0x4d, 0x18], name: 'lz4', fix: 'lz4 -dc FILE' },
+  { bytes: [0x1f, 0x9d], name: 'compress (.Z)', fix: 'gzip -dc FILE' },
+  { bytes: [0x50, 0x4b, 0x03, 0x04], name: 'zip', fix: 'unzip -p FILE' },
+  { bytes: [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c], name: '7z', fix: '7z x -so FILE' },
+];
+
+/**
+ * The encoding of an input's first bytes when kaudit cannot read it: a compression other than gzip,
+ * or UTF-16/UTF-32 text (by byte-order mark, or by the zero bytes ASCII characters leave in it).
+ * Null for gzip, UTF-8 and anything else (which the readers judge line by line).
+ */
+export function unreadableEncoding(head: Buffer): Unreadable | null {
+  for (const m of MAGIC) {
+    if (head.length >= m.bytes.length && m.bytes.every((b, i) => head[i] === b)) {
+      if (m.name === 'bzip2' && !(head[3]! >= 0x31 && head[3]! <= 0x39)) continue;
+      return { name: `${m.name}-compressed`, fix: m.fix };
+    }
+  }
+  const utf = { fix: 'iconv -f UTF-16 -t UTF-8 FILE' };
+  if (head[0] === 0xff && head[1] === 0xfe && head[2] === 0 && head[3] === 0) return { name: 'UTF-32 text', fix: 'iconv -f UTF-32 -t UTF-8 FILE' };
+  if (head[0] === 0 && head[1] === 0 && head[2] === 0xfe && head[3] === 0xff) return { name: 'UTF-32 text', fix: 'iconv -f UTF-32 -t UTF-8 FILE' };
+  if ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff)) return { name: 'UTF-16 text', ...utf };
+  // Without a mark: ASCII in UTF-16 leaves every other byte zero ({"kind"… is 7B 00 22 00 …).
+  const n = Math.min(head.length, 64) & ~1;
+  if (n >= 8) {
+    let even = 0;
+    let odd = 0;
+    for (let i = 0; i < n; i += 2) {
+      if (head[i] === 0) even++;
+      if (head[i + 1] === 0) odd++;
+    }
+    if ((odd === n / 2 && even === 0) || (even === n / 2 && odd === 0)) return { name: 'UTF-16 text', ...utf };
+  }
+  return null;
+}
+
+/** The fix with the input's path when it is safe to show in a shell command, else FILE. */
+function fixFor(u: Unreadable, path: string): string {
+  const p = path !== '-' && /^[\w./@%+=:,-]+$/.test(path) ? path : 'FILE';
+  return `${u.fix.replace('FILE', p)} | audit …`;
 }
 
 interface RawInput extends AsyncIterator<Buffer> {
@@ -103,32 +160,40 @@ async function hashFile(path: string): Promise<string> {
   return h.digest('hex');
 }
 
-/** Reads one source to the end. Errors inside the data are rejections; only I/O failure to open throws. */
+/**
+ * Reads one source to the end. Errors inside the data are rejections and an input that could not
+ * be read to its end says why in `incomplete`; only I/O failure to open throws. Exceptions from
+ * the sink propagate unchanged.
+ */
 export async function readSource(src: Source, sink: IngestSink, opts: ReadOptions = DEFAULT_READ_OPTIONS): Promise<ReadResult> {
   const hash = opts.hash ? createHash('sha256') : null;
   const raw = openRaw(src, opts, sink, hash);
   const res = await readBody(src, raw, sink, opts);
   if (hash) {
-    // A reader that stopped early (a malformed document) left bytes unread: the digest is of the whole file.
+    // A reader that stopped early (an unreadable encoding) left bytes unread: the digest is of the whole file.
     if (raw.ended || src.path === '-') res.sha256 = hash.digest('hex');
     else res.sha256 = await hashFile(src.path);
   }
   return res;
 }
 
-async function readBody(src: Source, raw: RawInput, sink: IngestSink, opts: ReadOptions): Promise<ReadResult> {
-  const first = await raw.next();
-  if (first.done) return { format: 'empty', gzip: false };
-  const gzip = first.value.length >= 2 && first.value[0] === 0x1f && first.value[1] === 0x8b;
+/** What the accounting says about an input whose stream raised `e` after what it held was read. */
+function endedReason(e: Error): string {
+  return e instanceof CompressedEndError ? e.incomplete : `read error (${e.message})`;
+}
 
-  let body: AsyncIterator<Buffer>;
-  if (gzip) {
-    const gunzip = createGunzip();
-    Readable.from(concat([first.value], raw)).on('error', (e) => gunzip.destroy(e)).pipe(gunzip);
-    body = (gunzip as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-  } else {
-    body = concat([first.value], raw);
-  }
+async function readBody(src: Source, raw: RawInput, sink: IngestSink, opts: ReadOptions): Promise<ReadResult> {
+  const file = src.path;
+  const first = await raw.next();
+  if (first.done) return { format: 'empty', gzip: false, incomplete: '' };
+  const unreadable = (u: Unreadable, gzip: boolean): ReadResult => {
+    sink.reject({ file, line: 1, unit: 'line' }, `${u.name} input: kaudit reads plain or gzip-compressed UTF-8; convert it first: ${fixFor(u, file)}`);
+    return { format: u.name, gzip, incomplete: `${u.name} input was not read` };
+  };
+  const enc = unreadableEncoding(first.value);
+  if (enc) return unreadable(enc, false);
+  const gzip = first.value.length >= 2 && first.value[0] === 0x1f && first.value[1] === 0x8b;
+  const body: AsyncIterator<Buffer> = gzip ? gunzipMembers(concat([first.value], raw)) : concat([first.value], raw);
 
   // Peek at the head to choose a format, keeping the chunks for the reader.
   const head: Buffer[] = [];
@@ -150,67 +215,164 @@ async function readBody(src: Source, raw: RawInput, sink: IngestSink, opts: Read
     early = e as Error;
     complete = true;
   }
+  const headBuf = Buffer.concat(head);
+  if (gzip) {
+    const inner = unreadableEncoding(headBuf);
+    if (inner) return unreadable(inner, true);
+  }
   const forced: Record<string, InputFormat> = { jsonl: 'jsonl', json: 'document', yaml: 'yaml', csv: 'csv', 'cloudwatch-text': 'cloudwatch-text' };
-  const kind = opts.format && opts.format !== 'auto' ? forced[opts.format]! : detectHead(Buffer.concat(head), complete);
+  const kind = opts.format && opts.format !== 'auto' ? forced[opts.format]! : detectHead(headBuf, complete);
   const rest: AsyncIterator<Buffer> = early
     ? { next: () => Promise.reject(early) }
     : complete
       ? { next: async () => ({ done: true, value: undefined }) }
       : body;
   const chunks = concat(head, rest);
-  const file = src.path;
   sink.detected?.(kind);
 
   switch (kind) {
     case 'empty':
-      if (early) sink.reject({ file, line: 1, unit: 'line' }, `input ended early: ${early.message}`);
-      return { format: 'empty', gzip };
-    case 'document':
-      return { format: await readDocument(chunks, file, sink), gzip };
-    case 'yaml':
-      await readYaml(chunks, file, sink, opts.maxYamlBytes);
-      return { format: 'yaml', gzip };
-    case 'csv':
-      await readCsv(chunks, file, sink);
-      return { format: 'csv', gzip };
-    case 'cloudwatch-text':
-      await readLines(chunks, file, sink, opts.maxLineBytes, fromFirstBrace);
-      return { format: 'cloudwatch-text', gzip };
-    default:
-      await readLines(chunks, file, sink, opts.maxLineBytes, undefined, opts.prefilter);
-      return { format: 'jsonl', gzip };
+      if (early) {
+        sink.reject({ file, line: 1, unit: 'line' }, `input ended early (${early.message})`);
+        return { format: 'empty', gzip, incomplete: endedReason(early) };
+      }
+      return { format: 'empty', gzip, incomplete: '' };
+    case 'document': {
+      const r = await readDocument(chunks, file, sink);
+      return { format: r.format, gzip, incomplete: r.ended ? endedReason(r.ended) : r.incomplete };
+    }
+    case 'yaml': {
+      const ended = await readYaml(chunks, file, sink, opts.maxYamlBytes);
+      return { format: 'yaml', gzip, incomplete: ended ? endedReason(ended) : '' };
+    }
+    case 'csv': {
+      const ended = await readCsv(chunks, file, sink);
+      return { format: 'csv', gzip, incomplete: ended ? endedReason(ended) : '' };
+    }
+    case 'cloudwatch-text': {
+      const { ended } = await readLines(chunks, file, sink, opts.maxLineBytes, fromFirstBrace);
+      return { format: 'cloudwatch-text', gzip, incomplete: ended ? endedReason(ended) : '' };
+    }
+    default: {
+      const { ended, wrapper } = await readLines(chunks, file, sink, opts.maxLineBytes, undefined, opts.prefilter);
+      return { format: wrapper || 'jsonl', gzip, incomplete: ended ? endedReason(ended) : '' };
+    }
   }
 }
 
-/**
- * The hot path: splits decoded text on newlines and JSON.parses each line. A line longer than
- * maxLineBytes is skipped to its end without being kept. A stream error (truncated gzip) rejects the
- * partial last line, or records one rejection if there was none, so nothing vanishes silently.
- */
 /** `aws logs tail` lines: the event JSON starts at the first brace, after the time and log stream. */
 function fromFirstBrace(line: string): string {
   const b = line.indexOf('{');
   return b < 0 ? line : line.slice(b);
 }
 
-export async function readLines(chunks: AsyncIterable<Buffer>, file: string, sink: IngestSink, maxLineBytes: number, strip?: (line: string) => string, prefilter?: (line: string) => boolean): Promise<void> {
+/** How far startsWrapper looks into a line for the wrapper's array. */
+const WRAPPER_SCAN = 1 << 16;
+
+/**
+ * True when a line's text starts a wrapper whose events can be streamed one by one: a top-level
+ * array, or an object with one of CONTAINER_KEYS holding an array at its top level (an EventList,
+ * a CloudWatch subscription payload, Azure records…) within the first 64 KiB. An audit Event is
+ * never one (none of its top-level keys is a container key).
+ */
+export function startsWrapper(text: string): boolean {
+  const n = Math.min(text.length, WRAPPER_SCAN);
+  let i = 0;
+  while (i < n && (text.charCodeAt(i) <= 32 || text.charCodeAt(i) === 0xfeff)) i++;
+  if (text[i] === '[') return true;
+  if (text[i] !== '{') return false;
+  let depth = 0;
+  let keyNext = false;
+  let key: string | null = null;
+  for (; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) {
+      // a string: find its end, honouring escapes
+      let j = i + 1;
+      while (j < n && text.charCodeAt(j) !== 34) j += text.charCodeAt(j) === 92 ? 2 : 1;
+      if (j >= n) return false;
+      if (depth === 1 && keyNext) {
+        key = text.slice(i + 1, j);
+        keyNext = false;
+      }
+      i = j;
+    } else if (c === 123 || c === 91) {
+      if (c === 91 && depth === 1 && key !== null && CONTAINER_KEYS.has(key)) return true;
+      depth++;
+      if (c === 123 && depth === 1) keyNext = true;
+    } else if (c === 125 || c === 93) {
+      depth--;
+      if (depth <= 0) return false;
+    } else if (c === 44 && depth === 1) {
+      keyNext = true;
+      key = null;
+    }
+  }
+  return false;
+}
+
+const NUL_REASON = "NUL bytes (a crash, or a preallocated file's unwritten tail)";
+
+/**
+ * The hot path: splits decoded text on newlines and JSON.parses each line. Every non-blank line is
+ * counted: a value, a rejection with its reason, or a pre-filtered line. A line that is not JSON but
+ * starts with `{` or `[` is read again as a stream of JSON values, so the values and wrapper items
+ * before the break are kept (concatenated payloads `{…}{…}`, a truncated one-line EventList). A
+ * line longer than maxLineBytes is skipped to its end without being kept, unless it starts a
+ * wrapper: that is streamed item by item. A leading run of NUL bytes is one rejection of its own.
+ * Returns the error the input stream raised (a truncated gzip member), after counting it, or null.
+ */
+export async function readLines(chunks: AsyncIterable<Buffer>, file: string, sink: IngestSink, maxLineBytes: number, strip?: (line: string) => string, prefilter?: (line: string) => boolean): Promise<{ ended: Error | null; wrapper: string }> {
   const decoder = new StringDecoder('utf8');
   let tail = '';
   let lineNo = 0;
-  let skipping = false;
+  /** While skipping a line too long to keep: the reason it is rejected. */
+  let skipping = '';
+  /** While streaming a long wrapper line: its parser and line number. */
+  let doc: JsonStream | null = null;
+  let docLine = 0;
   let first = true;
-  const handle = (line: string): void => {
+  let rejected = 0;
+  const reject = (loc: Loc, reason: string): void => {
+    rejected++;
+    sink.reject(loc, reason);
+  };
+  const tooLong = `line longer than ${maxLineBytes} bytes (--max-line-bytes)`;
+
+  /** A JSON text of values (a line that JSON.parse refused, or a long wrapper line): values get `item` locations. */
+  const valueStream = (line: number): JsonStream => new JsonStream(sink, (item) => ({ file, line, unit: 'line', item }));
+  /** The first wrapper format a line was streamed as (a Firehose object's `cloudwatch-subscription`). */
+  let wrapper = '';
+  const finishValues = (p: JsonStream, line: number, parseMessage: string, prefix = ''): void => {
+    const ok = p.end();
+    if (!wrapper && p.consumer.format !== 'json') wrapper = p.consumer.format;
+    if (ok) return;
+    const msg = parseMessage || parserMessage(p.error!);
+    if (p.consumer.item === 0) reject({ file, line, unit: 'line' }, `${prefix}not JSON (${msg})`);
+    else reject({ file, line, unit: 'line', item: p.consumer.item + 1 }, `${prefix}malformed JSON after value ${p.consumer.item} of this line (${parserMessage(p.error!)})`);
+  };
+
+  const handle = (line: string, prefix = ''): void => {
     lineNo++;
-    if (line.length > maxLineBytes) {
-      sink.reject({ file, line: lineNo, unit: 'line' }, `line longer than ${maxLineBytes} bytes (--max-line-bytes)`);
-      return;
-    }
     let end = line.length;
     if (end > 0 && line.charCodeAt(end - 1) === 13) end--;
     let start = 0;
-    while (start < end && line.charCodeAt(start) <= 32) start++;
+    while (start < end && (line.charCodeAt(start) === 32 || line.charCodeAt(start) === 9 || line.charCodeAt(start) === 13)) start++;
+    if (start < end && line.charCodeAt(start) === 0) {
+      while (start < end && line.charCodeAt(start) === 0) start++;
+      reject({ file, line: lineNo, unit: 'line' }, NUL_REASON);
+      while (start < end && line.charCodeAt(start) <= 32) start++;
+    }
     if (start === end) return; // blank line: nothing to count
     let text = start === 0 && end === line.length ? line : line.slice(start, end);
+    if (text.length > maxLineBytes) {
+      if (startsWrapper(text)) {
+        const p = valueStream(lineNo);
+        p.feed(text);
+        finishValues(p, lineNo, '', prefix);
+      } else reject({ file, line: lineNo, unit: 'line' }, `${prefix}${tooLong}`);
+      return;
+    }
     if (strip) text = strip(text);
     if (prefilter !== undefined && !prefilter(text)) {
       sink.prefiltered!();
@@ -220,54 +382,93 @@ export async function readLines(chunks: AsyncIterable<Buffer>, file: string, sin
     try {
       v = JSON.parse(text);
     } catch (e) {
-      sink.reject({ file, line: lineNo, unit: 'line' }, `not JSON (${(e as Error).message})`);
+      const c = text.charCodeAt(0);
+      if (c === 123 || c === 91) {
+        const p = valueStream(lineNo);
+        p.feed(text);
+        finishValues(p, lineNo, (e as Error).message, prefix);
+      } else reject({ file, line: lineNo, unit: 'line' }, `${prefix}not JSON (${(e as Error).message})`);
       return;
     }
     sink.value(v, { file, line: lineNo, unit: 'line' });
   };
-  try {
-    for await (const chunk of chunks) {
-      let s = decoder.write(chunk);
-      if (first) {
-        first = false;
-        if (s.charCodeAt(0) === 0xfeff) s = s.slice(1);
-      }
-      let pos = 0;
-      if (skipping) {
-        const nl = s.indexOf('\n');
-        if (nl < 0) continue;
-        lineNo++;
-        sink.reject({ file, line: lineNo, unit: 'line' }, `line longer than ${maxLineBytes} bytes (--max-line-bytes)`);
-        skipping = false;
-        pos = nl + 1;
-      }
-      let nl = s.indexOf('\n', pos);
-      if (nl >= 0 && tail.length > 0) {
-        handle(tail + s.slice(pos, nl));
-        tail = '';
-        pos = nl + 1;
-        nl = s.indexOf('\n', pos);
-      }
-      while (nl >= 0) {
-        handle(s.slice(pos, nl));
-        pos = nl + 1;
-        nl = s.indexOf('\n', pos);
-      }
-      if (pos < s.length) tail = tail.length ? tail + s.slice(pos) : s.slice(pos);
-      if (tail.length > maxLineBytes) {
-        tail = '';
-        skipping = true;
-      }
-    }
-    tail += decoder.end();
-    if (skipping) {
+
+  /** Ends the line being skipped or streamed (its newline was reached, or the input ended). */
+  const finishLong = (prefix = ''): void => {
+    if (doc) {
+      finishValues(doc, docLine, '', prefix);
+      doc = null;
+    } else {
       lineNo++;
-      sink.reject({ file, line: lineNo, unit: 'line' }, `line longer than ${maxLineBytes} bytes (--max-line-bytes)`);
-    } else if (tail.trim() !== '') handle(tail);
-  } catch (e) {
-    if (e instanceof StrictError) throw e;
-    const reason = `input ended early (${(e as Error).message})`;
-    if (skipping || tail.trim() !== '') sink.reject({ file, line: lineNo + 1, unit: 'line' }, `truncated line: ${reason}`);
-    else sink.reject({ file, line: lineNo + 1, unit: 'line' }, reason);
+      reject({ file, line: lineNo, unit: 'line' }, `${prefix}${skipping}`);
+    }
+    skipping = '';
+  };
+
+  const it = chunks[Symbol.asyncIterator]();
+  let ended: Error | null = null;
+  for (;;) {
+    let r: IteratorResult<Buffer>;
+    try {
+      r = await it.next();
+    } catch (e) {
+      ended = e as Error;
+      break;
+    }
+    if (r.done) break;
+    let s = decoder.write(r.value);
+    if (first) {
+      first = false;
+      if (s.charCodeAt(0) === 0xfeff) s = s.slice(1);
+    }
+    let pos = 0;
+    if (doc || skipping) {
+      const nl = s.indexOf('\n');
+      if (nl < 0) {
+        doc?.feed(s);
+        continue;
+      }
+      doc?.feed(s.slice(0, nl));
+      finishLong();
+      pos = nl + 1;
+    }
+    let nl = s.indexOf('\n', pos);
+    if (nl >= 0 && tail.length > 0) {
+      handle(tail + s.slice(pos, nl));
+      tail = '';
+      pos = nl + 1;
+      nl = s.indexOf('\n', pos);
+    }
+    while (nl >= 0) {
+      handle(s.slice(pos, nl));
+      pos = nl + 1;
+      nl = s.indexOf('\n', pos);
+    }
+    if (pos < s.length) tail = tail.length ? tail + s.slice(pos) : s.slice(pos);
+    if (tail.length > maxLineBytes) {
+      // Too long to keep: stream it when it is a wrapper of events, else skip it to its newline.
+      let t = 0;
+      while (t < tail.length && tail.charCodeAt(t) <= 32 && tail.charCodeAt(t) !== 0) t++;
+      if (tail.charCodeAt(t) === 0) skipping = NUL_REASON;
+      else if (startsWrapper(tail)) {
+        docLine = ++lineNo;
+        doc = valueStream(docLine);
+        doc.feed(tail);
+      } else skipping = tooLong;
+      tail = '';
+    }
   }
+  const rest = decoder.end();
+  const before = rejected;
+  const prefix = ended ? `truncated line: input ended early (${ended.message}): ` : '';
+  if (doc || skipping) {
+    if (rest) doc?.feed(rest);
+    finishLong(prefix);
+  } else {
+    tail += rest;
+    if (tail.trim() !== '') handle(tail, prefix);
+  }
+  // A stream that ended early is counted once even when it ended at a line's end.
+  if (ended && rejected === before) reject({ file, line: lineNo + 1, unit: 'line' }, `input ended early (${ended.message})`);
+  return { ended, wrapper };
 }

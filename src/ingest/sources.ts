@@ -13,6 +13,8 @@ export interface Source {
   /** A byte range of the file (split runs): from `start` (a line start) to `end` (exclusive). */
   start?: number;
   end?: number;
+  /** Set when this input's bytes are those of an earlier input (that input's path): it is not read again. */
+  duplicateOf?: string;
 }
 
 const GLOB_CHARS = /[*?[\]{}]/;

@@ -2,21 +2,26 @@
 // YAML cannot be streamed, so the input is bounded by maxBytes.
 import type { IngestSink } from './reader.js';
 
-export async function readYaml(chunks: AsyncIterable<Buffer>, file: string, sink: IngestSink, maxBytes: number): Promise<void> {
+/** Reads YAML documents into the sink; returns the error the input stream raised (counted), or null. */
+export async function readYaml(chunks: AsyncIterable<Buffer>, file: string, sink: IngestSink, maxBytes: number): Promise<Error | null> {
   const parts: Buffer[] = [];
   let size = 0;
-  try {
-    for await (const c of chunks) {
-      size += c.length;
-      if (size > maxBytes) {
-        sink.reject({ file, line: 1, unit: 'item' }, `YAML input larger than ${maxBytes} bytes; convert it to JSON lines to stream it`);
-        return;
-      }
-      parts.push(c);
+  const it = chunks[Symbol.asyncIterator]();
+  for (;;) {
+    let r: IteratorResult<Buffer>;
+    try {
+      r = await it.next();
+    } catch (e) {
+      sink.reject({ file, line: 1, unit: 'item' }, `input ended early (${(e as Error).message})`);
+      return e as Error;
     }
-  } catch (e) {
-    sink.reject({ file, line: 1, unit: 'item' }, `input ended early (${(e as Error).message})`);
-    return;
+    if (r.done) break;
+    size += r.value.length;
+    if (size > maxBytes) {
+      sink.reject({ file, line: 1, unit: 'item' }, `YAML input larger than ${maxBytes} bytes; convert it to JSON lines to stream it`);
+      return null;
+    }
+    parts.push(r.value);
   }
   const yaml = await import('js-yaml');
   let text = Buffer.concat(parts).toString('utf8');
@@ -27,11 +32,12 @@ export async function readYaml(chunks: AsyncIterable<Buffer>, file: string, sink
   } catch (e) {
     const mark = (e as { mark?: { line: number } }).mark;
     sink.reject({ file, line: mark ? mark.line + 1 : 1, unit: 'line' }, `not YAML (${(e as Error).message.split('\n')[0]})`);
-    return;
+    return null;
   }
   let item = 0;
   for (const d of docs) {
     if (d === null || d === undefined) continue; // empty document between separators
     sink.value(d, { file, line: ++item, unit: 'item' });
   }
+  return null;
 }

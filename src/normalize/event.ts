@@ -43,6 +43,18 @@ class Fields {
 }
 
 export const EMPTY_STRINGS: string[] = [];
+/** The shared empty `impersonatedExtra` (never mutated). */
+export const EMPTY_EXTRA: Record<string, string[]> = Object.freeze({}) as Record<string, string[]>;
+
+/** `user.extra`-shaped map (key → string values), keys sorted; a malformed value is a field error. */
+function extraFrom(f: Fields, o: Obj | null): Record<string, string[]> {
+  if (!o) return EMPTY_EXTRA;
+  const keys = Object.keys(o).sort();
+  if (keys.length === 0) return EMPTY_EXTRA;
+  const out: Record<string, string[]> = {};
+  for (const k of keys) out[k] = f.strings(o, k, `impersonatedUser.extra.${k}`);
+  return out;
+}
 
 /** The location of a record before the pipeline sets it (records built outside the pipeline keep it). */
 export const NO_LOCATION: Loc = Object.freeze({ file: '', line: 0, unit: 'line' as const });
@@ -60,17 +72,33 @@ export function decisionFrom(annotation: string, code: number): Decision {
   return 'allow';
 }
 
+/** The first string of a user.extra value (`map[string][]string` in authentication/v1 UserInfo). */
+function extraValue(extra: Obj, key: string): string {
+  const v = extra[key];
+  if (Array.isArray(v) && typeof v[0] === 'string') return v[0];
+  return typeof v === 'string' ? v : '';
+}
+
 /**
- * Provider identity kept in user.extra: EKS puts the IAM identity there. The session ARN (`arn`,
- * arn:aws:sts::…:assumed-role/ROLE/SESSION) names who acted; `canonicalArn` only the role.
+ * The provider identity behind the Kubernetes user, from user.extra (see the README's cloud
+ * identity table):
+ *  - EKS (aws-iam-authenticator pkg/server/server.go, EKS access entries): `arn` is the session
+ *    ARN (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION), which names who acted; `canonicalArn`
+ *    only the role. Some exports put these keys on `user` itself rather than under `extra`.
+ *  - AKS with Microsoft Entra ID (guard): `oid` is the Entra object id of the user, group member
+ *    or service principal; the username may be a UPN or that object id.
  */
-function principalFrom(extra: Obj | null): string {
-  if (!extra) return '';
-  for (const key of ['arn', 'canonicalArn']) {
-    const v = extra[key];
-    if (Array.isArray(v) && typeof v[0] === 'string') return v[0];
+function principalFrom(user: Obj, extra: Obj | null): string {
+  for (const o of extra ? [extra, user] : [user]) {
+    const v = extraValue(o, 'arn') || extraValue(o, 'canonicalArn');
+    if (v) return v;
   }
-  return '';
+  return extra ? extraValue(extra, 'oid') : '';
+}
+
+/** HTTP status codes are three digits, 100-599 (RFC 9110 §15); 0 means the stage had none. */
+export function isHttpStatus(c: number): boolean {
+  return Number.isInteger(c) && c >= 100 && c <= 599;
 }
 
 export function normalizeEvent(e: Obj, cluster: string, provider: string): AuditRecord | string {
@@ -84,17 +112,27 @@ export function normalizeEvent(e: Obj, cluster: string, provider: string): Audit
   if (f.error) return f.error;
   if (!verb) return 'not an audit event (missing verb)';
   if (!user) return 'not an audit event (missing user)';
+  // `"user":{}`: the API server audited the request before any identity was established: failed
+  // authentication (filters/authn_audit.go WithFailedAuthenticationAudit, 401) and other rejections
+  // ahead of authentication (filters/request_deadline.go withFailedRequestAudit, 400). The record
+  // keeps subject '' with the kind Unauthenticated; it is never system:anonymous.
   const username = f.str(user, 'username', 'user.username');
   let groups = f.strings(user, 'groups', 'user.groups');
   const imp = f.obj(e, 'impersonatedUser', 'impersonatedUser');
   let subject = username;
   let impersonator = '';
+  let impersonatorGroups = EMPTY_STRINGS;
+  let impersonatedUID = '';
+  let impersonatedExtra: Record<string, string[]> = EMPTY_EXTRA;
   if (imp) {
     const iu = f.str(imp, 'username', 'impersonatedUser.username');
     if (iu) {
       subject = iu;
       impersonator = username;
+      impersonatorGroups = groups.length ? groups : EMPTY_STRINGS;
       groups = f.strings(imp, 'groups', 'impersonatedUser.groups');
+      impersonatedUID = f.str(imp, 'uid', 'impersonatedUser.uid');
+      impersonatedExtra = extraFrom(f, f.obj(imp, 'extra', 'impersonatedUser.extra'));
     }
   }
   const sourceIPs = f.strings(e, 'sourceIPs', 'sourceIPs');
@@ -110,8 +148,10 @@ export function normalizeEvent(e: Obj, cluster: string, provider: string): Audit
   let code = 0;
   if (status) {
     const c = status.code;
-    if (typeof c === 'number' && Number.isFinite(c)) code = c;
-    else if (c !== undefined && c !== null) return `field responseStatus.code: expected number, got ${typeName(c)}`;
+    if (typeof c === 'number') {
+      if (c !== 0 && !isHttpStatus(c)) return `field responseStatus.code: ${c} is not an HTTP status code`;
+      code = c;
+    } else if (c !== undefined && c !== null) return `field responseStatus.code: expected number, got ${typeName(c)}`;
   }
   let resource = '',
     subresource = '',
@@ -129,15 +169,16 @@ export function normalizeEvent(e: Obj, cluster: string, provider: string): Audit
     apiVersion = f.str(ref, 'apiVersion', 'objectRef.apiVersion');
   } else nonResourceURL = stripQuery(requestURI) || '/';
   const decisionNote = annotations ? f.str(annotations, 'authorization.k8s.io/decision', 'annotations') : '';
+  const extra = f.obj(user, 'extra', 'user.extra');
   if (f.error) return f.error;
-  if (!username) return 'not an audit event (missing user.username)';
 
   const timeMs = received ? parseTimeMs(received) : NaN;
   if (received && Number.isNaN(timeMs)) return `field requestReceivedTimestamp: not a timestamp (${JSON.stringify(received.slice(0, 40))})`;
   let durationMs: number | null = null;
   if (stageTs && received) {
     const end = parseTimeMs(stageTs);
-    if (!Number.isNaN(end)) durationMs = Math.round((end - timeMs) * 1000) / 1000;
+    if (Number.isNaN(end)) return `field stageTimestamp: not a timestamp (${JSON.stringify(stageTs.slice(0, 40))})`;
+    durationMs = Math.round((end - timeMs) * 1000) / 1000;
   }
   const who = classifySubject(subject);
   const ua = parseUserAgent(userAgent);
@@ -154,7 +195,7 @@ export function normalizeEvent(e: Obj, cluster: string, provider: string): Audit
     subjectName: who.kind === 'ServiceAccount' ? who.name : '',
     groups: groups.length ? groups : EMPTY_STRINGS,
     impersonator,
-    principal: principalFrom(f.obj(user, 'extra', 'user.extra')),
+    principal: principalFrom(user, extra),
     verb,
     apiGroup,
     apiVersion,
@@ -173,9 +214,16 @@ export function normalizeEvent(e: Obj, cluster: string, provider: string): Audit
     clientVersion: ua.clientVersion,
     accessMethod: accessMethodFor(ua, who.kind),
     provider,
+    auditIDReused: false,
     location: NO_LOCATION,
+    impersonatorGroups,
+    impersonatedUID,
+    impersonatedExtra,
+    responseStartedMs: stage === 'ResponseStarted' ? durationMs : null,
   };
   const body = e.requestObject;
   if (body !== null && typeof body === 'object') rec.requestObject = body;
+  const response = e.responseObject;
+  if (response !== null && typeof response === 'object') rec.responseObject = response;
   return rec;
 }

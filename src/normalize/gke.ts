@@ -3,7 +3,7 @@ import type { AuditRecord } from '../types.js';
 import { classifySubject } from './subject.js';
 import { parseUserAgent, accessMethodFor } from './useragent.js';
 import { parseTimeMs } from './time.js';
-import { decisionFrom, EMPTY_STRINGS, NO_LOCATION } from './event.js';
+import { decisionFrom, EMPTY_EXTRA, EMPTY_STRINGS, NO_LOCATION } from './event.js';
 
 type Obj = Record<string, unknown>;
 
@@ -70,6 +70,50 @@ function o(x: Obj | null, k: string): Obj | null {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : null;
 }
 
+/** Who a GKE entry says acted: the same three fields a native event gives. */
+export interface GkeIdentity {
+  /** The identity Kubernetes authorized (the impersonated one when impersonation was used). */
+  subject: string;
+  /** The caller behind an impersonated request ('' when none). */
+  impersonator: string;
+  /** The Google identity behind the subject: an email, a workforce/workload principal, the first delegator. */
+  principal: string;
+}
+
+/**
+ * Maps Cloud Audit Logs `authenticationInfo` (google.cloud.audit.AuthenticationInfo) to a subject:
+ *  - `principalEmail`: the authenticated caller. For third-party (workforce/workload identity
+ *    federation) callers it is empty and `principalSubject` (principal://iam.googleapis.com/…)
+ *    names the caller instead.
+ *  - `authoritySelector`: set when the caller asked to act as another identity (Kubernetes
+ *    impersonation): that identity is the one Kubernetes authorized (the decision label names it),
+ *    so it is the subject and the caller is the impersonator.
+ *  - `serviceAccountDelegationInfo[]`: the chain of IAM delegation behind a Google service account
+ *    caller; the first delegator (`firstPartyPrincipal.principalEmail`, or a third party's
+ *    `principalSubject`) is the principal behind it.
+ * Returns the reason when no identity is present.
+ */
+export function gkeIdentity(auth: Obj | null): GkeIdentity | string {
+  const caller = s(auth, 'principalEmail') || s(auth, 'principalSubject');
+  if (!caller) return 'not a Kubernetes audit entry (authenticationInfo.principalEmail missing)';
+  const selector = s(auth, 'authoritySelector');
+  const impersonated = selector !== '' && selector !== caller;
+  let principal = '';
+  const chain = auth ? auth.serviceAccountDelegationInfo : undefined;
+  if (Array.isArray(chain)) {
+    for (const d of chain) {
+      const dd = d !== null && typeof d === 'object' ? (d as Obj) : null;
+      const who = s(o(dd, 'firstPartyPrincipal'), 'principalEmail') || s(dd, 'principalSubject');
+      if (who) {
+        principal = who;
+        break;
+      }
+    }
+  }
+  if (!principal && (caller.includes('@') || caller.startsWith('principal://'))) principal = caller;
+  return { subject: impersonated ? selector : caller, impersonator: impersonated ? caller : '', principal };
+}
+
 export function normalizeGke(entry: Obj, cluster: string): AuditRecord | string {
   const p = o(entry, 'protoPayload');
   if (!p) return 'not an audit event (no protoPayload)';
@@ -77,8 +121,9 @@ export function normalizeGke(entry: Obj, cluster: string): AuditRecord | string 
   if (service && service !== 'k8s.io') return `not a Kubernetes audit entry (serviceName ${JSON.stringify(service)})`;
   const method = s(p, 'methodName');
   if (!method) return 'not a Kubernetes audit entry (protoPayload.methodName missing)';
-  const user = s(o(p, 'authenticationInfo'), 'principalEmail');
-  if (!user) return 'not a Kubernetes audit entry (authenticationInfo.principalEmail missing)';
+  const id = gkeIdentity(o(p, 'authenticationInfo'));
+  if (typeof id === 'string') return id;
+  const user = id.subject;
   const resourceName = s(p, 'resourceName');
   const m = parseMethodName(method);
   let rec: Pick<AuditRecord, 'apiGroup' | 'apiVersion' | 'resource' | 'subresource' | 'verb' | 'namespace' | 'name' | 'nonResourceURL' | 'requestURI'>;
@@ -114,8 +159,8 @@ export function normalizeGke(entry: Obj, cluster: string): AuditRecord | string 
     subjectNamespace: who.namespace,
     subjectName: who.kind === 'ServiceAccount' ? who.name : '',
     groups: EMPTY_STRINGS,
-    impersonator: '',
-    principal: user.includes('@') ? user : '',
+    impersonator: id.impersonator,
+    principal: id.principal,
     ...rec,
     code,
     decision: decisionFrom(s(labels, 'authorization.k8s.io/decision'), code),
@@ -126,6 +171,12 @@ export function normalizeGke(entry: Obj, cluster: string): AuditRecord | string 
     clientVersion: ua.clientVersion,
     accessMethod: accessMethodFor(ua, who.kind),
     provider: 'gke',
+    auditIDReused: false,
     location: NO_LOCATION,
+    // Cloud Audit Logs carry neither the user's groups nor impersonation headers.
+    impersonatorGroups: EMPTY_STRINGS,
+    impersonatedUID: '',
+    impersonatedExtra: EMPTY_EXTRA,
+    responseStartedMs: null,
   };
 }

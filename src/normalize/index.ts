@@ -49,6 +49,7 @@ export function fromLogAnalytics(o: Obj): Obj {
     ['ObjectRef', 'objectRef', true],
     ['ResponseStatus', 'responseStatus', true],
     ['RequestObject', 'requestObject', true],
+    ['ResponseObject', 'responseObject', true],
     ['RequestReceivedTime', 'requestReceivedTimestamp', false],
     ['StageReceivedTime', 'stageTimestamp', false],
     ['Annotations', 'annotations', true],
@@ -60,8 +61,24 @@ export function fromLogAnalytics(o: Obj): Obj {
   return e;
 }
 
-/** Normalizes one value from any supported shape; a string result is the reason it was rejected. */
-export function normalizeValue(v: unknown, cluster: string): AuditRecord | string {
+/** A value that is not an audit event by design: counted as ignored (never rejected), with the reason. */
+export class Ignored {
+  constructor(readonly reason: string) {}
+}
+
+/**
+ * CloudWatch Logs checks a subscription's destination with control messages: a payload with
+ * messageType CONTROL_MESSAGE whose log event messages start with this (AWS CloudWatch Logs
+ * "Using subscription filters" documentation).
+ */
+const CLOUDWATCH_CONTROL = 'CWL CONTROL MESSAGE';
+const CONTROL_IGNORED = new Ignored('CloudWatch Logs control message');
+
+/**
+ * Normalizes one value from any supported shape; a string result is the reason it was rejected,
+ * an Ignored one why it is no audit event by design.
+ */
+export function normalizeValue(v: unknown, cluster: string): AuditRecord | string | Ignored {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) {
     return `not an audit event (${v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v})`;
   }
@@ -81,6 +98,7 @@ export function normalizeValue(v: unknown, cluster: string): AuditRecord | strin
   }
   const msg = typeof o.message === 'string' ? o.message : typeof o['@message'] === 'string' ? (o['@message'] as string) : null;
   if (msg !== null) {
+    if (msg.startsWith(CLOUDWATCH_CONTROL)) return CONTROL_IGNORED;
     const inner = parseInner(msg, typeof o.message === 'string' ? 'message' : '@message');
     if (typeof inner === 'string') return inner;
     return normalizeEvent(inner, cluster, 'eks');

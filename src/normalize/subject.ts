@@ -11,7 +11,9 @@ export interface SubjectInfo {
 const SA_PREFIX = 'system:serviceaccount:';
 const NODE_PREFIX = 'system:node:';
 
+/** Kind of a Kubernetes username; '' (no identity established, `"user":{}`) is Unauthenticated. */
 export function classifySubject(username: string): SubjectInfo {
+  if (username === '') return { kind: 'Unauthenticated', namespace: '', name: '' };
   if (username.startsWith(SA_PREFIX)) {
     const rest = username.slice(SA_PREFIX.length);
     const colon = rest.indexOf(':');
@@ -24,4 +26,12 @@ export function classifySubject(username: string): SubjectInfo {
   if (PROVIDER_SYSTEM_USERS.has(username)) return { kind: 'System', namespace: '', name: '' };
   for (const p of PROVIDER_SYSTEM_PREFIXES) if (username.startsWith(p)) return { kind: 'System', namespace: '', name: '' };
   return { kind: 'User', namespace: '', name: '' };
+}
+
+/** How renderers show the subject of an Unauthenticated record (subject ''): never as a user name. */
+export const UNAUTHENTICATED_LABEL = '(unauthenticated)';
+
+/** A subject for display: the name, or UNAUTHENTICATED_LABEL for a request with no identity. */
+export function displaySubject(subject: string): string {
+  return subject === '' ? UNAUTHENTICATED_LABEL : subject;
 }

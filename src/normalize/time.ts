@@ -1,4 +1,6 @@
-// RFC 3339 timestamps with microseconds, as the API server writes them.
+// RFC 3339 timestamps with microseconds, as the API server writes them (metav1.MicroTime marshals
+// with RFC3339Micro; the legacy v1beta1 `timestamp` with RFC 3339). Calendar-impossible values
+// (2026-02-30, 24:00:00) are not timestamps: Date.parse would roll them over into another day.
 
 function d2(s: string, i: number): number {
   const a = s.charCodeAt(i) - 48;
@@ -6,12 +8,23 @@ function d2(s: string, i: number): number {
   return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
 }
 
+/** Days in a month of the proleptic Gregorian calendar (month 1-12). */
+function daysIn(year: number, month: number): number {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
 /**
- * The common shape `YYYY-MM-DDTHH:MM:SS[.fff…]Z` without Date.parse (a sixth of the pipeline's
- * time was spent there); -1 when the string is not in that shape, NaN never.
+ * `YYYY-MM-DDTHH:MM:SS[.fff…](Z|±HH:MM)` (`t`, `z` and a space for `T` accepted, as RFC 3339
+ * §5.6 allows) → epoch ms with the first three fraction digits; NaN when the string is not in
+ * that shape or names a day or time that does not exist. Leap seconds (:60) are not accepted:
+ * the API server never writes them (Go's time package has none).
  */
-function fastUtc(s: string): number {
-  if (s.length < 20 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(10) !== 84 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return -1;
+function strictUtc(s: string): number {
+  const n = s.length;
+  if (n < 20 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return NaN;
+  const t = s.charCodeAt(10);
+  if (t !== 84 && t !== 116 && t !== 32) return NaN;
   const c = d2(s, 0);
   const y = d2(s, 2);
   const mo = d2(s, 5);
@@ -19,30 +32,39 @@ function fastUtc(s: string): number {
   const h = d2(s, 11);
   const mi = d2(s, 14);
   const se = d2(s, 17);
-  // Days past 28 go to Date.parse, which knows month lengths.
-  if (c < 0 || y < 0 || mo < 1 || mo > 12 || d < 1 || d > 28 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59) return -1;
+  if (c < 0 || y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59) return NaN;
+  const year = c * 100 + y;
+  if (d > 28 && d > daysIn(year, mo)) return NaN;
   let i = 19;
   let ms = 0;
   if (s.charCodeAt(i) === 46) {
     i++;
     let digits = 0;
-    for (; i < s.length; i++) {
+    for (; i < n; i++) {
       const x = s.charCodeAt(i) - 48;
       if (x < 0 || x > 9) break;
       if (digits < 3) ms = ms * 10 + x;
       digits++;
     }
-    if (digits === 0) return -1;
+    if (digits === 0) return NaN;
     if (digits < 3) ms *= digits === 1 ? 100 : 10;
   }
-  if (i !== s.length - 1 || s.charCodeAt(i) !== 90) return -1;
-  return Date.UTC(c * 100 + y, mo - 1, d, h, mi, se) + ms;
+  let offset = 0;
+  const z = s.charCodeAt(i);
+  if (z === 90 || z === 122) {
+    if (i !== n - 1) return NaN;
+  } else if ((z === 43 || z === 45) && i + 6 === n && s.charCodeAt(i + 3) === 58) {
+    const oh = d2(s, i + 1);
+    const om = d2(s, i + 4);
+    if (oh < 0 || oh > 23 || om < 0 || om > 59) return NaN;
+    offset = (z === 43 ? 1 : -1) * (oh * 60 + om) * 60_000;
+  } else return NaN;
+  return Date.UTC(year, mo - 1, d, h, mi, se) + ms - offset;
 }
 
-/** Epoch milliseconds, keeping the sub-millisecond digits that Date.parse drops; NaN when unparseable. */
+/** Epoch milliseconds, keeping the sub-millisecond digits that Date.parse drops; NaN when not an RFC 3339 time. */
 export function parseTimeMs(s: string): number {
-  const fast = fastUtc(s);
-  const ms = fast >= 0 ? fast : Date.parse(s);
+  const ms = strictUtc(s);
   if (Number.isNaN(ms)) return NaN;
   const dot = s.indexOf('.', 19);
   if (dot < 0) return ms;

@@ -6,7 +6,7 @@
 import type { Source } from '../ingest/sources.js';
 import { readSource, type ReadOptions, DEFAULT_READ_OPTIONS } from '../ingest/reader.js';
 import { containerOf } from '../ingest/containers.js';
-import { normalizeValue } from '../normalize/index.js';
+import { normalizeValue, Ignored } from '../normalize/index.js';
 import { StrictError } from '../util/errors.js';
 
 /** How many events of a file the peek looks at. */
@@ -30,7 +30,7 @@ export async function firstTimeMs(src: Source, read: ReadOptions = DEFAULT_READ_
   let seen = 0;
   const one = (v: unknown): void => {
     const r = normalizeValue(v, src.cluster);
-    if (typeof r !== 'string' && Number.isFinite(r.timeMs) && !(r.timeMs >= min)) min = r.timeMs;
+    if (typeof r !== 'string' && !(r instanceof Ignored) && Number.isFinite(r.timeMs) && !(r.timeMs >= min)) min = r.timeMs;
     if (++seen >= PEEK_EVENTS) throw new PeekDone();
   };
   try {

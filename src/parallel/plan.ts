@@ -3,7 +3,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Source } from '../ingest/sources.js';
 import { detectHead } from '../ingest/detect.js';
-import { headIsEnough, READ_CHUNK } from '../ingest/reader.js';
+import { headIsEnough, READ_CHUNK, unreadableEncoding } from '../ingest/reader.js';
 
 export interface Task {
   index: number;
@@ -48,13 +48,14 @@ async function splittable(fh: FileHandle, format: string): Promise<boolean> {
   }
   const head = Buffer.concat(chunks);
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return false;
+  if (unreadableEncoding(head)) return false;
   return format === 'jsonl' || detectHead(head, complete) === 'jsonl';
 }
 
 export async function planTasks(sources: Source[], jobs: number, format = 'auto'): Promise<Task[]> {
   const tasks: Task[] = [];
   for (const src of sources) {
-    if (src.path === '-' || src.size < 2 * minRange()) {
+    if (src.path === '-' || src.duplicateOf !== undefined || src.size < 2 * minRange()) {
       tasks.push({ index: tasks.length, source: src });
       continue;
     }

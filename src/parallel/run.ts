@@ -10,12 +10,12 @@ import type { Source } from '../ingest/sources.js';
 import type { ReadOptions } from '../ingest/reader.js';
 import type { FilterOptions, Predicate } from '../filter/index.js';
 import { emptyAccounting, type PartialResult } from '../pipeline.js';
-import { keyOf, hashKey, DEFAULT_COLLAPSE } from '../normalize/collapse.js';
+import { requestHashOf, idOf, identityHash, hashKey, DEFAULT_COLLAPSE } from '../normalize/collapse.js';
 import { HashWindow } from '../util/hashwindow.js';
 import { parallelCommand } from './commands.js';
 import { planTasks, type Task } from './plan.js';
 import { SHOWN_REJECTS as SHOWN } from '../cli/report.js';
-import { InputError, StrictError } from '../util/errors.js';
+import { InputError, StrictError, InternalError, UsageError } from '../util/errors.js';
 
 /** Plain data a worker needs: it cannot receive functions. */
 export interface WorkerSpec {
@@ -64,6 +64,9 @@ export function mergeAccounting(parts: { acc: InputAccounting; continues: boolea
     acc.rejected += p.rejected;
     acc.used += p.used;
     acc.skipped += p.skipped;
+    acc.ignored += p.ignored;
+    acc.auditIDReuse += p.auditIDReuse;
+    acc.complete &&= p.complete;
     for (const f of p.files) {
       const prev = acc.files.at(-1);
       if (continues && prev !== undefined) {
@@ -72,6 +75,11 @@ export function mergeAccounting(parts: { acc: InputAccounting; continues: boolea
         prev.events += f.events;
         prev.rejected += f.rejected;
         prev.prefiltered += f.prefiltered;
+        prev.ignored += f.ignored;
+        if (!f.complete && prev.complete) {
+          prev.complete = false;
+          prev.incomplete = f.incomplete;
+        }
         prev.providers = [...new Set([...prev.providers, ...f.providers])].sort();
         // One pass names the file after the first container format it meets (a CloudWatch wrapper, say).
         if (prev.format === 'jsonl' && f.format && f.format !== 'jsonl') prev.format = f.format;
@@ -94,6 +102,11 @@ export class Reconciler {
   duplicates = 0;
   /** Requests first seen again after completing in an earlier task. */
   repeats = 0;
+  /** auditIDs a task saw first that an earlier task had seen with another request (a reuse across a border). */
+  reusedAcross = 0;
+  /** auditID hash → identity hash of the first request seen with it, over earlier tasks (bounded like `done`). */
+  private readonly ids = new Map<number, number>();
+  private readonly idOrder: number[] = [];
   /** Requests waiting for their completion, by key hash, oldest first. */
   private readonly carry = new Map<number, AuditRecord>();
   /**
@@ -109,8 +122,38 @@ export class Reconciler {
       else if (this.done.has(h)) this.repeats++;
     }
     for (const h of p.completed) this.done.add(h);
-    for (const r of p.leftovers) this.carry.set(hashKey(keyOf(r)), r);
+    for (const r of p.leftovers) this.carry.set(requestHashOf(r), r);
+    const ids = p.firstIds;
+    for (let i = 0; i + 1 < ids.length; i += 2) {
+      const id = ids[i]!;
+      const ih = ids[i + 1]!;
+      const known = this.ids.get(id);
+      if (known === undefined) {
+        this.ids.set(id, ih);
+        this.idOrder.push(id);
+        if (this.idOrder.length > DEFAULT_COLLAPSE.maxDone * 1.5) this.ids.delete(this.idOrder.shift()!);
+      } else if (known !== ih) this.reusedAcross++;
+    }
   }
+
+  /**
+   * Checks a request the main thread selects (one left over by the tasks) for Audit-ID reuse
+   * against the IDs the tasks' selected requests used, as one pass would at its end.
+   */
+  reuseOf(r: AuditRecord): void {
+    if (r.auditID === '') return;
+    const id = hashKey(idOf(r));
+    const ih = identityHash(r);
+    const known = this.ids.get(id);
+    if (known === undefined) this.ids.set(id, ih);
+    else if (known !== ih) {
+      r.auditIDReused = true;
+      this.reusedAtEnd++;
+    }
+  }
+
+  /** Requests left over by the tasks that reuse an auditID (counted by reuseOf). */
+  reusedAtEnd = 0;
 
   /** Emits what is left, oldest first. */
   finish(emit: (r: AuditRecord) => void): void {
@@ -140,10 +183,15 @@ export interface ParallelOptions<S> {
 }
 
 /** Why a parallel run gave up; the caller reads in one thread instead. */
-export type Fallback = 'out-of-memory' | 'repeats';
+export type Fallback = 'out-of-memory' | 'repeats' | 'auditid-reuse';
 
 /** Old-space limit of a worker, in MB. */
 export const WORKER_OLD_MB = 256;
+
+/** The old-space limit in effect (KAUDIT_WORKER_OLD_MB overrides it: tests make workers run out). */
+export function workerOldMb(): number {
+  return Number(process.env.KAUDIT_WORKER_OLD_MB) || WORKER_OLD_MB;
+}
 
 /**
  * Null when the inputs make fewer than two tasks (one thread is then as fast). A Fallback when a
@@ -173,10 +221,11 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
       reconciler.push(d.partial);
       consumed++;
       if (reconciler.repeats > 0) return stop('repeats');
+      if (reconciler.reusedAcross > 0) return stop('auditid-reuse');
     }
   };
 
-  const errors: { index: number; kind: string; message: string; fix: string; stack?: string }[] = [];
+  const errors: { index: number; kind: string; message: string; fix: string; stack?: string; component?: string; where?: string }[] = [];
   const progress = new Array<number>(tasks.length).fill(0);
   const progressEvents = new Array<number>(tasks.length).fill(0);
   let next = 0;
@@ -196,7 +245,7 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
     let live = poolSize;
     const start = (w: Worker): void => {
       if (fallback !== null) return;
-      if (errors.some((e) => e.kind === 'strict') || next >= tasks.length) {
+      if (errors.length > 0 || next >= tasks.length) {
         void w.terminate();
         if (--live === 0) resolve();
         return;
@@ -208,7 +257,7 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
       // Without limits a worker's heap may grow to the process's (GBs) before V8 collects it; these
       // keep peak RSS flat and were faster too (see bench/RESULTS.md). A worker that needs more
       // old space than WORKER_OLD_MB makes the whole run fall back to one thread.
-      const w = new Worker(url, { resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: Number(process.env.KAUDIT_WORKER_OLD_MB) || WORKER_OLD_MB } });
+      const w = new Worker(url, { resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: workerOldMb() } });
       workers.push(w);
       w.on('message', (m: { type: string; index: number } & Record<string, any>) => {
         if (m.type === 'progress') {
@@ -223,11 +272,13 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
         if (m.type === 'done') {
           waiting.set(m.index, m as unknown as Done);
           if (errors.length === 0) consume();
-        } else errors.push({ index: m.index, kind: m.kind, message: m.message, fix: m.fix, stack: m.stack });
+        } else errors.push({ index: m.index, kind: m.kind, message: m.message, fix: m.fix, stack: m.stack, component: m.component, where: m.where });
         start(w);
       });
       w.on('error', (e: Error & { code?: string }) => {
-        if (e.code !== 'ERR_WORKER_OUT_OF_MEMORY') return reject(e);
+        // Only a worker that is genuinely out of memory falls back (and the caller says so); any
+        // other failure of a worker thread is an internal error.
+        if (e.code !== 'ERR_WORKER_OUT_OF_MEMORY') return reject(new InternalError(e.message, 'worker thread', '', e.stack ?? e.message));
         stop('out-of-memory');
       });
       start(w);
@@ -240,7 +291,8 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
     const first = errors[0]!;
     if (first.kind === 'strict') throw new StrictError(first.message);
     if (first.kind === 'input') throw new InputError(first.message, first.fix);
-    throw Object.assign(new Error(first.message), { stack: first.stack });
+    if (first.kind === 'usage') throw new UsageError(first.message, first.fix);
+    throw new InternalError(first.message, `${first.component || 'worker'} (in a worker thread)`, first.where ?? '', first.stack ?? first.message);
   }
   for (const r of rejects) o.onReject(r.loc, r.reason);
   const state = cmd.reducer.merge(o.state, merged!);
@@ -249,9 +301,11 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
     acc.requests++;
     if (o.filter(r)) {
       acc.used++;
+      reconciler.reuseOf(r);
       cmd.reducer.add(state, r);
     } else acc.skipped++;
   });
   acc.duplicates += reconciler.duplicates;
+  acc.auditIDReuse += reconciler.reusedAtEnd;
   return { state, acc };
 }

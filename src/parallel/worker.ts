@@ -8,7 +8,7 @@ import { parallelCommand } from './commands.js';
 import { runPipelineFull } from '../pipeline.js';
 import { compileFilterSets } from '../filter/sets.js';
 import { SHOWN_REJECTS } from '../cli/report.js';
-import { InputError, StrictError } from '../util/errors.js';
+import { InputError, StrictError, InternalError, UsageError } from '../util/errors.js';
 
 let cached: { key: string; opts: unknown; cmd: Awaited<ReturnType<typeof parallelCommand>> } | null = null;
 
@@ -43,10 +43,20 @@ parentPort!.on('message', async (msg: { task: Task; spec: WorkerSpec }) => {
       read: { ...spec.read, ...(task.format ? { format: task.format } : {}), ...(prefilter ? { prefilter } : {}) },
     });
     // The key hashes move to the main thread without a copy.
-    parentPort!.postMessage({ type: 'done', index: task.index, state: cmd.strip(state), acc, partial, rejects }, partial ? [partial.firstSeen.buffer as ArrayBuffer, partial.completed.buffer as ArrayBuffer] : []);
+    parentPort!.postMessage({ type: 'done', index: task.index, state: cmd.strip(state), acc, partial, rejects }, partial ? [partial.firstSeen.buffer as ArrayBuffer, partial.completed.buffer as ArrayBuffer, partial.firstIds.buffer as ArrayBuffer] : []);
   } catch (e) {
     const err = e as Error & { fix?: string };
-    const kind = e instanceof StrictError ? 'strict' : e instanceof InputError ? 'input' : 'bug';
-    parentPort!.postMessage({ type: 'error', index: task.index, kind, message: err.message, fix: err.fix ?? '', stack: err.stack });
+    const kind = e instanceof StrictError ? 'strict' : e instanceof InputError ? 'input' : e instanceof UsageError ? 'usage' : 'bug';
+    const internal = e instanceof InternalError ? e : null;
+    parentPort!.postMessage({
+      type: 'error',
+      index: task.index,
+      kind,
+      message: err.message,
+      fix: err.fix ?? '',
+      stack: internal ? internal.origin : err.stack,
+      component: internal ? internal.component : 'worker',
+      where: internal ? internal.where : '',
+    });
   }
 });

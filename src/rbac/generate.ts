@@ -1,22 +1,30 @@
 // Turns aggregated permissions into compact rules and Kubernetes objects, then proves them: the
-// objects are loaded back through the same loader and authorizer, and every observed request must
-// be allowed (the self-check).
+// objects are loaded back through the same loader and authorizer, together with the default
+// bootstrap bindings, and every authorization check observed must be allowed (the self-check).
 import type { InputAccounting, PolicyRule, RbacSubject } from '../types.js';
-import type { KeyAgg, PolicySubject, SubjectAgg } from '../analyses/rbacgen/index.js';
-import { NAMEABLE_VERBS, RESOURCE_VERBS, VERB_GROUPS, verbOrder } from '../rules/verbs.js';
-import { dnsLabel } from './names.js';
+import type { KeyAgg, PermissionKind, PolicySubject, RbacGenState, SubjectAgg } from '../analyses/rbacgen/index.js';
+import { subjectLabel } from '../analyses/rbacgen/index.js';
+import { RESOURCE_VERBS, VERB_GROUPS, verbOrder } from '../rules/verbs.js';
+import { objectName, type NameKind } from './names.js';
 import { addObject, emptySnapshot } from './load.js';
-import { Authorizer } from './authorizer.js';
+import { Authorizer, mergeSnapshots, withImplicitGroups } from './authorizer.js';
+import { covers, ruleAllows } from './match.js';
+import { defaultsAuthorizer, defaultsSnapshot } from './defaults.js';
+import { grantedSensitive } from './sensitive.js';
+import { SENSITIVE, SEVERITY_RANK, type Severity } from '../rules/sensitive.js';
 import { cmp } from '../util/counter.js';
+import { toWellFormed } from '../util/unicode.js';
+
+export { subjectLabel };
 
 export interface GenerateOptions {
-  /** namespaced: a Role per namespace; cluster: one ClusterRole for the namespaced rules, bound in each namespace. */
+  /** namespaced: a Role per namespace; cluster: one ClusterRole for the namespaced rules, bound in each. */
   scope: 'namespaced' | 'cluster';
   /** exact: the verbs observed; grouped: any read verb grants get, list and watch. */
   verbs: 'exact' | 'grouped';
   /** never: no `*`; safe: `*` verbs only when every resource verb was observed. */
   wildcards: 'never' | 'safe';
-  /** Pin resourceNames where every request named an object and the verb can use a name. */
+  /** Pin resourceNames where every request named an object (impersonate, bind, escalate: always). */
   resourceNames: boolean;
 }
 
@@ -29,6 +37,8 @@ export interface ExplainedRule {
   first: string;
   last: string;
   examples: string[];
+  /** The permissions observed behind the rule: `get secrets [db-password]`, `impersonate users [bob]`. */
+  permissions: string[];
 }
 
 export interface GeneratedPolicy {
@@ -53,24 +63,69 @@ export interface K8sObject {
   explain?: ExplainedRule[];
 }
 
-export interface SelfCheck {
+/** One authorization check the generated policy (with the defaults) fails to allow. */
+export interface Uncovered {
+  subject: string;
+  check: PermissionKind | 'default';
+  verb: string;
+  apiGroup: string;
+  resource: string;
+  namespace: string;
+  name: string;
+  nonResourceURL: string;
   requests: number;
+}
+
+export interface SelfCheck {
+  /** Authorization checks judged: requests kept, requests left out as default, impersonation, bind and escalation checks. */
+  checks: number;
   allowed: number;
+  /** Of `checks`, the requests' own authorizations (kept and left out as default). */
+  requests: number;
+  /** Of `checks`, the requests left out because the default bindings allow them. */
+  defaults: number;
   coverage: number;
-  uncovered: { subject: string; verb: string; apiGroup: string; resource: string; namespace: string; name: string; nonResourceURL: string; requests: number }[];
+  uncovered: Uncovered[];
+}
+
+/** A sensitive permission in the generated output (the table of src/rules/sensitive.ts), with what asked for it. */
+export interface SensitiveFinding {
+  id: string;
+  severity: Severity;
+  description: string;
+  subject: string;
+  object: { kind: string; namespace: string; name: string };
+  rule: PolicyRule;
+  permissions: string[];
+  requests: number;
+  examples: string[];
+}
+
+/** RBAC writes whose escalation checks could not be judged (no usable body), per subject. */
+export interface EscalationUnchecked {
+  subject: string;
+  requests: number;
+  reasons: Record<string, number>;
+  examples: string[];
 }
 
 export interface RbacGenReport {
   kind: 'kaudit.rbac-gen';
-  version: 1;
+  version: 2;
   input: InputAccounting;
-  options: GenerateOptions;
+  options: GenerateOptions & { includeDenied: boolean; includeDiscovery: boolean };
   window: { from: string | null; to: string | null };
   /** Requests not turned into permissions, by reason. */
   leftOut: Record<string, number>;
+  /** Denied requests left out, per subject (none with --include-denied). */
+  deniedBySubject: Record<string, number>;
+  /** RBAC writes whose bind or escalate check could not be judged from the log. */
+  escalationUnchecked: EscalationUnchecked[];
   /** Requests the --existing RBAC already allowed. */
   alreadyGranted: number;
   policies: GeneratedPolicy[];
+  /** Every sensitive permission in the output, most severe first. */
+  sensitive: SensitiveFinding[];
   selfCheck: SelfCheck;
 }
 
@@ -84,6 +139,14 @@ interface Partial {
   verbs: string[];
   names: string[];
   keys: KeyAgg[];
+}
+
+function keyLabel(k: KeyAgg): string {
+  if (k.nonResourceURL !== '' || k.resource === '') return `${k.verb} ${k.nonResourceURL}`;
+  const res = k.subresource ? `${k.resource}/${k.subresource}` : k.resource;
+  const names = k.names && k.names.size ? [...k.names].sort() : [];
+  const shown = names.length ? ` [${names.slice(0, 5).join(', ')}${names.length > 5 ? `, +${names.length - 5}` : ''}]` : '';
+  return `${k.verb} ${k.apiGroup ? `${res}.${k.apiGroup}` : res}${shown}${k.scope ? ` in ${k.scope}` : ''}`;
 }
 
 function explain(keys: KeyAgg[]): Omit<ExplainedRule, 'rule'> {
@@ -101,7 +164,7 @@ function explain(keys: KeyAgg[]): Omit<ExplainedRule, 'rule'> {
   }
   ex.sort((a, b) => a[0] - b[0] || cmp(a[1], b[1]));
   const examples = [...new Set(ex.map((e) => e[1]))].slice(0, 2);
-  return { requests, first, last, examples };
+  return { requests, first, last, examples, permissions: [...new Set(keys.map(keyLabel))].sort(cmp) };
 }
 
 function expandVerbs(observed: Set<string>, o: GenerateOptions): string[] {
@@ -111,42 +174,50 @@ function expandVerbs(observed: Set<string>, o: GenerateOptions): string[] {
   return [...v].sort(verbOrder);
 }
 
+/** Whether a key's rule is pinned to the names seen: always for who may be impersonated, bound or escalated. */
+function pinned(k: KeyAgg, o: GenerateOptions): boolean {
+  const always = k.kind === 'impersonate' || k.kind === 'bind' || k.kind === 'escalate';
+  return !k.unnamed && k.names !== null && k.names.size > 0 && (always || o.resourceNames);
+}
+
 /** Rules for the resource permissions of one scope: per resource, then merged by resources, then by groups. */
 function compactResources(keys: KeyAgg[], o: GenerateOptions): ExplainedRule[] {
   const byResource = new Map<string, KeyAgg[]>();
   for (const k of keys) {
-    const rk = `${k.apiGroup}\u0000${k.subresource ? `${k.resource}/${k.subresource}` : k.resource}`;
+    // Keys are JSON arrays: audit data may hold any character, a separator included.
+    const rk = JSON.stringify([k.apiGroup, k.subresource ? `${k.resource}/${k.subresource}` : k.resource]);
     const list = byResource.get(rk);
     if (list) list.push(k);
     else byResource.set(rk, [k]);
   }
   const partials: Partial[] = [];
   for (const [rk, ks] of byResource) {
-    const [apiGroup, resource] = rk.split('\u0000') as [string, string];
-    const pinned = new Map<string, KeyAgg[]>(); // names key → keys of verbs pinned to those names
+    const [apiGroup, resource] = JSON.parse(rk) as [string, string];
+    const pins = new Map<string, KeyAgg[]>(); // names (JSON) → keys of verbs pinned to those names
     const free: KeyAgg[] = [];
     for (const k of ks) {
-      if (o.resourceNames && NAMEABLE_VERBS.has(k.verb) && !k.unnamed && k.names && k.names.size > 0) {
-        const nk = [...k.names].sort().join('\u0000');
-        const l = pinned.get(nk);
+      if (pinned(k, o)) {
+        const nk = JSON.stringify([...k.names!].sort(cmp));
+        const l = pins.get(nk);
         if (l) l.push(k);
-        else pinned.set(nk, [k]);
+        else pins.set(nk, [k]);
       } else free.push(k);
     }
     const freeVerbs = free.length ? expandVerbs(new Set(free.map((k) => k.verb)), o) : [];
-    if (free.length) partials.push({ apiGroup, resource, verbs: freeVerbs, names: [], keys: free });
-    for (const [nk, pk] of pinned) {
+    const freePartial: Partial | null = free.length ? { apiGroup, resource, verbs: freeVerbs, names: [], keys: free } : null;
+    if (freePartial) partials.push(freePartial);
+    for (const [nk, pk] of pins) {
       // A verb the unpinned rule already grants for every name needs no pinned rule.
-      const covered = pk.filter((k) => freeVerbs.includes(k.verb) || freeVerbs.includes('*'));
+      const covered = freePartial ? pk.filter((k) => freeVerbs.includes(k.verb) || freeVerbs.includes('*')) : [];
       const rest = pk.filter((k) => !covered.includes(k));
-      if (covered.length) partials.find((p) => p.keys === free)!.keys.push(...covered);
-      if (rest.length) partials.push({ apiGroup, resource, verbs: [...new Set(rest.map((k) => k.verb))].sort(verbOrder), names: nk.split('\u0000'), keys: rest });
+      if (covered.length) freePartial!.keys.push(...covered);
+      if (rest.length) partials.push({ apiGroup, resource, verbs: [...new Set(rest.map((k) => k.verb))].sort(verbOrder), names: JSON.parse(nk) as string[], keys: rest });
     }
   }
   // Merge rules that differ only in resources…
   const byVerbs = new Map<string, { apiGroup: string; resources: string[]; verbs: string[]; names: string[]; keys: KeyAgg[] }>();
   for (const p of partials) {
-    const k = `${p.apiGroup}\u0000${p.verbs.join(',')}\u0000${p.names.join('\u0000')}`;
+    const k = JSON.stringify([p.apiGroup, p.verbs, p.names]);
     const m = byVerbs.get(k);
     if (m) {
       m.resources.push(p.resource);
@@ -157,7 +228,7 @@ function compactResources(keys: KeyAgg[], o: GenerateOptions): ExplainedRule[] {
   const byAll = new Map<string, { apiGroups: string[]; resources: string[]; verbs: string[]; names: string[]; keys: KeyAgg[] }>();
   for (const m of byVerbs.values()) {
     const resources = m.resources.sort(cmp);
-    const k = `${resources.join(',')}\u0000${m.verbs.join(',')}\u0000${m.names.join('\u0000')}`;
+    const k = JSON.stringify([resources, m.verbs, m.names]);
     const x = byAll.get(k);
     if (x) {
       x.apiGroups.push(m.apiGroup);
@@ -167,7 +238,7 @@ function compactResources(keys: KeyAgg[], o: GenerateOptions): ExplainedRule[] {
   const rules = [...byAll.values()].map((x) => {
     const rule: PolicyRule = { apiGroups: x.apiGroups.sort(cmp), resources: x.resources, verbs: x.verbs };
     if (x.names.length) rule.resourceNames = x.names;
-    return { rule, ...explain(x.keys) };
+    return explained(rule, x.keys);
   });
   return rules.sort((a, b) => cmp(ruleSortKey(a.rule), ruleSortKey(b.rule)));
 }
@@ -190,12 +261,33 @@ function compactURLs(keys: KeyAgg[]): ExplainedRule[] {
     } else byVerbs.set(vk, { urls: [url], verbs, keys: [...ks] });
   }
   return [...byVerbs.values()]
-    .map((m) => ({ rule: { nonResourceURLs: m.urls.sort(cmp), verbs: m.verbs }, ...explain(m.keys) }))
+    .map((m) => explained({ nonResourceURLs: m.urls.sort(cmp), verbs: m.verbs }, m.keys))
     .sort((a, b) => cmp(ruleSortKey(a.rule), ruleSortKey(b.rule)));
 }
 
 function ruleSortKey(r: PolicyRule): string {
-  return [r.nonResourceURLs ? '1' : '0', (r.apiGroups ?? []).join(','), (r.resources ?? r.nonResourceURLs ?? []).join(','), r.verbs.join(','), (r.resourceNames ?? []).join(',')].join('\u0000');
+  return JSON.stringify([r.nonResourceURLs ? 1 : 0, r.apiGroups ?? [], r.resources ?? r.nonResourceURLs ?? [], r.verbs, r.resourceNames ?? []]);
+}
+
+/** Whether a cluster-wide rule allows a key's request for `name` (RuleAllows; namespaces do not limit it). */
+function ruleAllowsKey(rule: PolicyRule, k: KeyAgg, name: string): boolean {
+  return ruleAllows({ verb: k.verb, apiGroup: k.apiGroup, resource: k.resource, subresource: k.subresource, namespace: k.scope, name, nonResourceURL: k.nonResourceURL }, rule);
+}
+
+/**
+ * Splits namespaced keys into those the subject's cluster-wide rules already allow in that namespace
+ * (no Role repeats what its ClusterRole grants everywhere) and the rest.
+ */
+function withoutClusterCovered(nsKeys: KeyAgg[], cluster: ExplainedRule[]): { kept: KeyAgg[]; covered: [KeyAgg, ExplainedRule][] } {
+  const kept: KeyAgg[] = [];
+  const covered: [KeyAgg, ExplainedRule][] = [];
+  for (const k of nsKeys) {
+    const names = probeNames(k);
+    const by = cluster.find((c) => names.every((name) => ruleAllowsKey(c.rule, k, name)));
+    if (by) covered.push([k, by]);
+    else kept.push(k);
+  }
+  return { kept, covered };
 }
 
 // ---------- objects ----------
@@ -205,12 +297,11 @@ function bindingSubject(s: PolicySubject): RbacSubject {
   return { kind: s.kind, apiGroup: RBAC_GROUP, name: s.name };
 }
 
-export function subjectLabel(s: PolicySubject): string {
-  return s.kind === 'ServiceAccount' ? `system:serviceaccount:${s.namespace}:${s.name}` : s.kind === 'Group' ? `group:${s.name}` : s.name;
-}
+const NAME_KIND: Record<PolicySubject['kind'], NameKind> = { User: 'user', ServiceAccount: 'sa', Group: 'group' };
 
-function baseName(s: PolicySubject): string {
-  return s.kind === 'ServiceAccount' ? dnsLabel(`${s.namespace}-${s.name}`, 'kaudit-sa-') : s.kind === 'Group' ? dnsLabel(s.name, 'kaudit-group-') : dnsLabel(s.name, 'kaudit-user-');
+/** The name of a subject's generated objects (src/rbac/names.ts: distinct subjects, distinct names). */
+export function policyObjectName(s: PolicySubject, variant: '' | 'ns' = ''): string {
+  return objectName(NAME_KIND[s.kind], s.kind === 'ServiceAccount' ? `${s.namespace}:${s.name}` : s.name, variant);
 }
 
 function meta(name: string, namespace: string | undefined, p: GeneratedPolicy, rules: ExplainedRule[]): K8sObject['metadata'] {
@@ -222,8 +313,8 @@ function meta(name: string, namespace: string | undefined, p: GeneratedPolicy, r
     labels: { 'app.kubernetes.io/managed-by': 'kaudit' },
     annotations: {
       'kaudit.io/subject': subjectLabel(p.subject),
-      'kaudit.io/observed-from': from,
-      'kaudit.io/observed-to': to,
+      'kaudit.io/observed-from': toWellFormed(from),
+      'kaudit.io/observed-to': toWellFormed(to),
       'kaudit.io/requests': String(requests),
     },
   };
@@ -232,7 +323,7 @@ function meta(name: string, namespace: string | undefined, p: GeneratedPolicy, r
 }
 
 function objectsFor(p: GeneratedPolicy, o: GenerateOptions, namespacedKeys: KeyAgg[]): K8sObject[] {
-  const base = baseName(p.subject);
+  const base = policyObjectName(p.subject);
   const subject = bindingSubject(p.subject);
   const out: K8sObject[] = [];
   const role = (kind: 'Role' | 'ClusterRole', name: string, ns: string | undefined, rules: ExplainedRule[]): K8sObject => ({
@@ -254,7 +345,7 @@ function objectsFor(p: GeneratedPolicy, o: GenerateOptions, namespacedKeys: KeyA
   }
   if (o.scope === 'cluster' && p.namespaces.length) {
     // One ClusterRole holding the namespaced rules of every namespace, compacted once, bound in each.
-    const name = dnsLabel(`${base}-namespaced`);
+    const name = policyObjectName(p.subject, 'ns');
     out.push(role('ClusterRole', name, undefined, compactResources(namespacedKeys, o)));
     for (const n of p.namespaces) out.push(binding('RoleBinding', name, n.namespace, 'ClusterRole', name, n.rules));
   } else {
@@ -263,75 +354,236 @@ function objectsFor(p: GeneratedPolicy, o: GenerateOptions, namespacedKeys: KeyA
   return out;
 }
 
+/** The user the self-check asks about for a subject (a Group: any member). */
+function identityOf(s: PolicySubject): { user: string; groups: string[] } {
+  if (s.kind === 'Group') return { user: 'kaudit:any-member-of-the-group', groups: [s.name, 'system:authenticated'] };
+  const user = s.kind === 'ServiceAccount' ? `system:serviceaccount:${s.namespace}:${s.name}` : s.name;
+  return { user, groups: [...withImplicitGroups({ user, groups: [] }).groups] };
+}
+
+interface Built {
+  namespaces: { namespace: string; rules: ExplainedRule[] }[];
+  cluster: ExplainedRule[];
+  namespacedAll: KeyAgg[];
+}
+
+function build(keys: KeyAgg[], o: GenerateOptions): Built {
+  const byScope = new Map<string, KeyAgg[]>();
+  const urls: KeyAgg[] = [];
+  const clusterRes: KeyAgg[] = [];
+  for (const k of keys) {
+    if (k.resource === '') urls.push(k);
+    else if (k.scope === '') clusterRes.push(k);
+    else {
+      const l = byScope.get(k.scope);
+      if (l) l.push(k);
+      else byScope.set(k.scope, [k]);
+    }
+  }
+  const cluster = [...compactResources(clusterRes, o), ...compactURLs(urls)];
+  const namespaces: Built['namespaces'] = [];
+  const namespacedAll: KeyAgg[] = [];
+  for (const ns of [...byScope.keys()].sort(cmp)) {
+    const { kept, covered } = withoutClusterCovered(byScope.get(ns)!, cluster);
+    // What the ClusterRole already grants here still counts as evidence for that rule.
+    for (const [k, r] of covered) {
+      const ks = [...keysOf(r), k];
+      RULE_KEYS.set(r, ks);
+      Object.assign(r, explain(ks));
+    }
+    namespacedAll.push(...kept);
+    if (kept.length) namespaces.push({ namespace: ns, rules: compactResources(kept, o) });
+  }
+  return { namespaces, cluster, namespacedAll };
+}
+
+// Evidence keys behind a rule, remembered while compacting (explain() keeps only the summary).
+const RULE_KEYS = new WeakMap<ExplainedRule, KeyAgg[]>();
+function keysOf(r: ExplainedRule): KeyAgg[] {
+  return RULE_KEYS.get(r) ?? [];
+}
+
+function explained(rule: PolicyRule, keys: KeyAgg[]): ExplainedRule {
+  const e = { rule, ...explain(keys) };
+  RULE_KEYS.set(e, keys);
+  return e;
+}
+
+/** The escalate permissions a subject's role writes need: rules it would not hold, or an aggregationRule. */
+function escalations(s: SubjectAgg, built: Built, o: GenerateOptions, existing: Authorizer | null): KeyAgg[] {
+  const out = new Map<string, KeyAgg>();
+  const id = identityOf(s.subject);
+  // What the subject will hold in a namespace: its own Role there, or with --scope cluster the one
+  // ClusterRole of every namespace's rules, bound in each.
+  const everyNamespace = o.scope === 'cluster' && built.namespacedAll.length ? compactResources(built.namespacedAll, o).map((r) => r.rule) : null;
+  for (const w of s.roleWrites.values()) {
+    const local = w.scope === '' || !built.namespaces.some((n) => n.namespace === w.scope) ? [] : (everyNamespace ?? built.namespaces.find((n) => n.namespace === w.scope)!.rules.map((r) => r.rule));
+    const held = [...built.cluster.map((r) => r.rule), ...local, ...defaultsAuthorizer().rulesFor(id, w.scope), ...(existing?.rulesFor(id, w.scope) ?? [])];
+    const allRules = [...w.rules.values()];
+    const fullAuthority = [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }, { verbs: ['*'], nonResourceURLs: ['*'] }];
+    const needs = !covers(held, allRules).covered || (w.aggregation && !covers(held, fullAuthority).covered);
+    if (!needs) continue;
+    const attrs = { verb: 'escalate', apiGroup: RBAC_GROUP, resource: w.resource, subresource: '', namespace: w.scope, name: w.name, nonResourceURL: '' };
+    if (existing?.allows(id, attrs).allowed) continue;
+    const key = JSON.stringify([w.scope, w.resource]);
+    let k = out.get(key);
+    if (!k) out.set(key, (k = { scope: w.scope, apiGroup: RBAC_GROUP, resource: w.resource, subresource: '', nonResourceURL: '', verb: 'escalate', kind: 'escalate', count: 0, firstMs: Infinity, first: '', lastMs: -Infinity, last: '', names: new Set(), unnamed: false, examples: [] }));
+    k.count += w.count;
+    if (w.firstMs < k.firstMs) [k.firstMs, k.first] = [w.firstMs, w.first];
+    if (w.lastMs > k.lastMs) [k.lastMs, k.last] = [w.lastMs, w.last];
+    if (w.name === '') k.unnamed = true;
+    else k.names!.add(w.name);
+    k.examples = [...k.examples, ...w.examples].sort((a, b) => a[0] - b[0] || cmp(a[1], b[1])).slice(0, 2);
+  }
+  return [...out.values()];
+}
+
 // ---------- the whole report ----------
 
-export function generate(subjects: SubjectAgg[], leftOut: Record<string, number>, o: GenerateOptions & { alreadyGranted?: number }, input: InputAccounting): RbacGenReport {
+export interface GenerateExtra {
+  alreadyGranted?: number;
+  /** The --existing RBAC: rules the subject holds there count for the escalation check. */
+  existing?: Authorizer | null;
+}
+
+export function generate(state: RbacGenState, input: InputAccounting, extra: GenerateExtra = {}): RbacGenReport {
+  const o = state.opts;
+  const subjects = [...state.subjects.values()].sort((a, b) => cmp(a.subject.kind, b.subject.kind) || cmp(a.subject.namespace, b.subject.namespace) || cmp(a.subject.name, b.subject.name));
   const policies: GeneratedPolicy[] = [];
-  const sorted = [...subjects].sort((a, b) => cmp(`${a.subject.kind}\u0000${a.subject.namespace}\u0000${a.subject.name}`, `${b.subject.kind}\u0000${b.subject.namespace}\u0000${b.subject.name}`));
-  for (const s of sorted) {
-    const byScope = new Map<string, KeyAgg[]>();
-    const urls: KeyAgg[] = [];
-    const clusterRes: KeyAgg[] = [];
-    const namespacedAll: KeyAgg[] = [];
-    for (const k of s.keys.values()) {
-      if (k.nonResourceURL !== '') urls.push(k);
-      else if (k.scope === '') clusterRes.push(k);
-      else {
-        namespacedAll.push(k);
-        const l = byScope.get(k.scope);
-        if (l) l.push(k);
-        else byScope.set(k.scope, [k]);
-      }
+  const keysBySubject = new Map<SubjectAgg, KeyAgg[]>();
+  for (const s of subjects) {
+    let keys = [...s.keys.values()];
+    let built = build(keys, o);
+    const esc = escalations(s, built, o, extra.existing ?? null);
+    if (esc.length) {
+      keys = [...keys, ...esc];
+      built = build(keys, o);
     }
-    const namespaces = [...byScope.keys()].sort(cmp).map((ns) => ({ namespace: ns, rules: compactResources(byScope.get(ns)!, o) }));
-    const cluster = [...compactResources(clusterRes, o), ...compactURLs(urls)];
-    const all = [...s.keys.values()];
+    keysBySubject.set(s, keys);
+    if (keys.length === 0) continue; // only defaults: nothing to write
+    const all = [...keys, ...s.defaults.values()];
     const firsts = all.filter((k) => k.first).sort((a, b) => a.firstMs - b.firstMs);
     const lasts = all.filter((k) => k.last).sort((a, b) => b.lastMs - a.lastMs);
-    const p: GeneratedPolicy = { subject: s.subject, requests: s.requests, window: { from: firsts[0]?.first ?? null, to: lasts[0]?.last ?? null }, namespaces, cluster, objects: [] };
-    p.objects = objectsFor(p, o, namespacedAll);
+    const p: GeneratedPolicy = { subject: s.subject, requests: s.requests, window: { from: firsts[0]?.first ?? null, to: lasts[0]?.last ?? null }, namespaces: built.namespaces, cluster: built.cluster, objects: [] };
+    p.objects = objectsFor(p, o, built.namespacedAll);
     policies.push(p);
   }
+  assertUniqueNames(policies);
   const froms = policies.map((p) => p.window.from).filter((x): x is string => x !== null).sort();
   const tos = policies.map((p) => p.window.to).filter((x): x is string => x !== null).sort();
   return {
     kind: 'kaudit.rbac-gen',
-    version: 1,
+    version: 2,
     input,
-    options: { scope: o.scope, verbs: o.verbs, wildcards: o.wildcards, resourceNames: o.resourceNames },
+    options: { scope: o.scope, verbs: o.verbs, wildcards: o.wildcards, resourceNames: o.resourceNames, includeDenied: o.includeDenied, includeDiscovery: o.includeDiscovery },
     window: { from: froms[0] ?? null, to: tos.at(-1) ?? null },
-    leftOut: Object.fromEntries(Object.entries(leftOut).sort(([a], [b]) => cmp(a, b))),
-    alreadyGranted: o.alreadyGranted ?? 0,
+    leftOut: sortedRecord(state.left),
+    deniedBySubject: sortedRecord(state.denied),
+    escalationUnchecked: Object.entries(state.unchecked)
+      .map(([subject, u]) => ({ subject, requests: u.requests, reasons: sortedRecord(u.reasons), examples: u.examples }))
+      .sort((a, b) => cmp(a.subject, b.subject)),
+    alreadyGranted: extra.alreadyGranted ?? 0,
     policies,
-    selfCheck: selfCheck(subjects, policies),
+    sensitive: sensitiveFindings(policies),
+    selfCheck: selfCheck(subjects.map((s) => ({ subject: s.subject, keys: keysBySubject.get(s)!, defaults: [...s.defaults.values()] })), policies),
   };
 }
 
-/** Loads the generated objects back and checks that they allow every aggregated request. */
-export function selfCheck(subjects: SubjectAgg[], policies: GeneratedPolicy[]): SelfCheck {
-  const snap = emptySnapshot();
-  for (const p of policies) for (const obj of p.objects) addObject(snap, toPlainObject(obj), 'generated');
-  const authz = new Authorizer(snap);
-  let requests = 0;
-  let allowed = 0;
-  const uncovered: SelfCheck['uncovered'] = [];
-  for (const s of subjects) {
-    const user = s.subject.kind === 'ServiceAccount' ? `system:serviceaccount:${s.subject.namespace}:${s.subject.name}` : s.subject.kind === 'Group' ? 'kaudit:any-member' : s.subject.name;
-    const groups = s.subject.kind === 'Group' ? [s.subject.name] : [];
-    for (const k of s.keys.values()) {
-      requests += k.count;
-      // Every distinct name is checked; when names overflowed the rule carries none, so one probe suffices.
-      const names = k.unnamed || !k.names ? [''] : [];
-      if (k.names) names.push(...k.names);
-      if (names.length === 0) names.push('');
-      const ok = names.every(
-        (name) => authz.allows({ user, groups }, { verb: k.verb, apiGroup: k.apiGroup, resource: k.resource, subresource: k.subresource, namespace: k.scope, name, nonResourceURL: k.nonResourceURL }).allowed,
-      );
-      if (ok) allowed += k.count;
-      else uncovered.push({ subject: subjectLabel(s.subject), verb: k.verb, apiGroup: k.apiGroup, resource: k.subresource ? `${k.resource}/${k.subresource}` : k.resource, namespace: k.scope, name: names.join(','), nonResourceURL: k.nonResourceURL, requests: k.count });
+function sortedRecord(m: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(m).sort(([a], [b]) => cmp(a, b)));
+}
+
+/** Two subjects never share an object: names come from an injective encoding; this makes sure. */
+function assertUniqueNames(policies: GeneratedPolicy[]): void {
+  const seen = new Map<string, string>();
+  for (const p of policies) {
+    for (const obj of p.objects) {
+      const k = `${obj.kind}/${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
+      const who = subjectLabel(p.subject);
+      const prev = seen.get(k);
+      if (prev !== undefined && prev !== who) throw new Error(`internal error: ${k} was generated for both ${prev} and ${who}`);
+      seen.set(k, who);
     }
   }
-  return { requests, allowed, coverage: requests === 0 ? 100 : Math.floor((10000 * allowed) / requests) / 100, uncovered };
+}
+
+/** Every sensitive permission (src/rules/sensitive.ts) in the generated roles, with the requests behind it. */
+export function sensitiveFindings(policies: GeneratedPolicy[]): SensitiveFinding[] {
+  const out: SensitiveFinding[] = [];
+  for (const p of policies) {
+    for (const obj of p.objects) {
+      if (!obj.rules) continue;
+      obj.rules.forEach((rule, i) => {
+        const ex = obj.explain?.[i];
+        const keys = ex ? keysOf(ex) : [];
+        for (const id of grantedSensitive(rule, obj.metadata.namespace ?? '')) {
+          const e = SENSITIVE.find((x) => x.id === id)!;
+          // The requests behind this very permission (get secrets, not the get pods/log merged with it).
+          const exact = e.wildcard ? keys : keys.filter((k) => (e.probes ?? []).some((q) => q.verb === k.verb && (q.apiGroup ?? '') === k.apiGroup && q.resource === k.resource && (q.subresource ?? '') === k.subresource));
+          const behind = explain(exact.length ? exact : keys);
+          out.push({
+            id,
+            severity: e.severity,
+            description: e.description,
+            subject: subjectLabel(p.subject),
+            object: { kind: obj.kind, namespace: obj.metadata.namespace ?? '', name: obj.metadata.name },
+            rule,
+            permissions: behind.permissions,
+            requests: behind.requests,
+            examples: behind.examples,
+          });
+        }
+      });
+    }
+  }
+  return out.sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || cmp(a.id, b.id) || cmp(a.subject, b.subject) || cmp(`${a.object.namespace}/${a.object.kind}`, `${b.object.namespace}/${b.object.kind}`));
+}
+
+/** Names to probe for a key: each name seen, and '' when some request had none (or names overflowed). */
+function probeNames(k: KeyAgg): string[] {
+  const names = k.unnamed || !k.names ? [''] : [];
+  if (k.names) names.push(...k.names);
+  if (names.length === 0) names.push('');
+  return names;
+}
+
+export interface SelfCheckSubject {
+  subject: PolicySubject;
+  /** Permissions that must be granted by the generated policy (or the defaults). */
+  keys: KeyAgg[];
+  /** Requests left out because the defaults allow them: they must still be allowed. */
+  defaults: KeyAgg[];
+}
+
+/**
+ * Loads the generated objects back, with the default bootstrap bindings, and checks that together
+ * they allow every authorization check observed: the kept requests, the requests left out as
+ * defaults, and the impersonation, bind and escalate checks.
+ */
+export function selfCheck(subjects: SelfCheckSubject[], policies: GeneratedPolicy[]): SelfCheck {
+  const snap = emptySnapshot();
+  for (const p of policies) for (const obj of p.objects) addObject(snap, toPlainObject(obj), 'generated');
+  const authz = new Authorizer(mergeSnapshots(snap, defaultsSnapshot()));
+  let checks = 0;
+  let allowed = 0;
+  let requests = 0;
+  let defaults = 0;
+  const uncovered: Uncovered[] = [];
+  for (const s of subjects) {
+    const id = identityOf(s.subject);
+    const judge = (k: KeyAgg, check: Uncovered['check']): void => {
+      checks += k.count;
+      if (check === 'request' || check === 'default') requests += k.count;
+      if (check === 'default') defaults += k.count;
+      const names = probeNames(k);
+      const ok = names.every((name) => authz.allows(id, { verb: k.verb, apiGroup: k.apiGroup, resource: k.resource, subresource: k.subresource, namespace: k.scope, name, nonResourceURL: k.nonResourceURL }).allowed);
+      if (ok) allowed += k.count;
+      else uncovered.push({ subject: subjectLabel(s.subject), check, verb: k.verb, apiGroup: k.apiGroup, resource: k.subresource ? `${k.resource}/${k.subresource}` : k.resource, namespace: k.scope, name: names.join(','), nonResourceURL: k.nonResourceURL, requests: k.count });
+    };
+    for (const k of s.keys) judge(k, k.kind);
+    for (const k of s.defaults) judge(k, 'default');
+  }
+  return { checks, allowed, requests, defaults, coverage: checks === 0 ? 100 : Math.floor((10000 * allowed) / checks) / 100, uncovered };
 }
 
 /** The object as Kubernetes sees it (no explanation). */

@@ -67,6 +67,54 @@ export function subjectMatches(s: RbacSubject, user: string, groups: readonly st
   }
 }
 
+const QUALIFIED_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+function keyError(k: string): string | null {
+  const slash = k.lastIndexOf('/');
+  const name = slash < 0 ? k : k.slice(slash + 1);
+  if (!QUALIFIED_NAME.test(k) || name.length > 63 || (slash >= 0 && slash > 253)) return `label key ${JSON.stringify(k)} is not a qualified name`;
+  return null;
+}
+
+function valueError(v: string): string | null {
+  return LABEL_VALUE.test(v) && v.length <= 63 ? null : `label value ${JSON.stringify(v)} is not valid`;
+}
+
+/**
+ * Why metav1.LabelSelectorAsSelector would reject a selector (null when it parses): an unknown
+ * operator, In/NotIn without values, Exists/DoesNotExist with values, or an invalid label key or value
+ * (labels.NewRequirement). The aggregation controller leaves a role alone when its selector fails.
+ */
+export function selectorError(sel: LabelSelector): string | null {
+  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) {
+    const e = keyError(k) ?? valueError(v);
+    if (e) return e;
+  }
+  for (const e of sel.matchExpressions ?? []) {
+    const ke = keyError(e.key);
+    if (ke) return ke;
+    const vals = e.values ?? [];
+    switch (e.operator) {
+      case 'In':
+      case 'NotIn':
+        if (vals.length === 0) return `operator ${e.operator} needs values`;
+        for (const v of vals) {
+          const ve = valueError(v);
+          if (ve) return ve;
+        }
+        break;
+      case 'Exists':
+      case 'DoesNotExist':
+        if (vals.length > 0) return `operator ${e.operator} takes no values`;
+        break;
+      default:
+        return `unknown operator ${JSON.stringify(e.operator)}`;
+    }
+  }
+  return null;
+}
+
 /** Kubernetes label selector semantics: every matchLabels pair and every expression must hold. */
 export function selectorMatches(sel: LabelSelector, labels: Record<string, string>): boolean {
   const ml = sel.matchLabels ?? {};
@@ -94,4 +142,54 @@ export function selectorMatches(sel: LabelSelector, labels: Record<string, strin
     }
   }
   return true;
+}
+
+// ---------- covering (escalation checks) ----------
+
+function hasAll(set: readonly string[] | undefined, want: readonly string[]): boolean {
+  const s = new Set(set ?? []);
+  return want.every((x) => s.has(x));
+}
+
+function nonResourceURLCovers(owner: string, sub: string): boolean {
+  return owner === sub || (owner.endsWith('*') && sub.startsWith(owner.replace(/\*+$/, '')));
+}
+
+/** One verb, one group, one resource, at most one name (or one URL): breakdownRule. */
+export function breakdownRule(rule: PolicyRule): PolicyRule[] {
+  const out: PolicyRule[] = [];
+  for (const group of rule.apiGroups ?? []) {
+    for (const resource of rule.resources ?? []) {
+      for (const verb of rule.verbs) {
+        if (rule.resourceNames && rule.resourceNames.length) {
+          for (const name of rule.resourceNames) out.push({ apiGroups: [group], resources: [resource], verbs: [verb], resourceNames: [name] });
+        } else out.push({ apiGroups: [group], resources: [resource], verbs: [verb] });
+      }
+    }
+  }
+  for (const url of rule.nonResourceURLs ?? []) for (const verb of rule.verbs) out.push({ nonResourceURLs: [url], verbs: [verb] });
+  return out;
+}
+
+/** Whether an owner rule covers a broken-down rule: ruleCovers. */
+export function ruleCovers(owner: PolicyRule, sub: PolicyRule): boolean {
+  const verbs = owner.verbs.includes('*') || hasAll(owner.verbs, sub.verbs);
+  const groups = (owner.apiGroups ?? []).includes('*') || hasAll(owner.apiGroups, sub.apiGroups ?? []);
+  const resources = (owner.resources ?? []).includes('*') || hasAll(owner.resources, sub.resources ?? []);
+  const urls = (sub.nonResourceURLs ?? []).every((p) => (owner.nonResourceURLs ?? []).some((o) => nonResourceURLCovers(o, p)));
+  const ownerNames = owner.resourceNames ?? [];
+  const subNames = sub.resourceNames ?? [];
+  const names = subNames.length === 0 ? ownerNames.length === 0 : ownerNames.length === 0 || hasAll(ownerNames, subNames);
+  return verbs && groups && resources && names && urls;
+}
+
+/**
+ * Whether ownerRules cover servantRules, and the broken-down rules they do not cover: Covers
+ * (k8s.io/component-helpers auth/rbac/validation/policy_comparator.go), which ConfirmNoEscalation
+ * (pkg/registry/rbac/validation/rule.go) applies to a role or binding being written.
+ */
+export function covers(ownerRules: readonly PolicyRule[], servantRules: readonly PolicyRule[]): { covered: boolean; missing: PolicyRule[] } {
+  const missing: PolicyRule[] = [];
+  for (const sub of servantRules.flatMap(breakdownRule)) if (!ownerRules.some((o) => ruleCovers(o, sub))) missing.push(sub);
+  return { covered: missing.length === 0, missing };
 }

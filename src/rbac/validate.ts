@@ -1,12 +1,32 @@
 // Structural validation of RBAC objects, as the API server would accept them and as kaudit promises
-// them (DNS-1123 names, no query strings, resourceNames only where usable, no cluster-scoped
-// resources in namespaced Roles). Used by tests and available to any command that writes RBAC.
+// them (DNS-1123 names, no query strings, resourceNames only where the authorizer can see a name, no
+// cluster-scoped resources in namespaced Roles except where a namespace applies to them). Used by
+// tests and available to any command that writes RBAC.
 import { DNS_LABEL } from './names.js';
+import { isDnsSubdomain } from './request.js';
 import { isClusterScoped } from '../rules/scope.js';
 
 type Obj = Record<string, unknown>;
 const RBAC_V1 = 'rbac.authorization.k8s.io/v1';
-const NO_NAMES = new Set(['create', 'list', 'watch', 'deletecollection']);
+
+/**
+ * Whether a rule with resourceNames can ever allow `verb` on `resource` (NewRequestInfo): a
+ * deletecollection has no name, nor does a create on a collection (a create on a named subresource,
+ * pods/NAME/exec, has one); get, list and watch (with a metadata.name field selector) and the rest do.
+ */
+function nameable(verb: string, resource: string): boolean {
+  if (verb === 'deletecollection' || verb === '*') return false;
+  if (verb === 'create') return resource.includes('/');
+  return true;
+}
+
+/** Cluster-scoped resources a Role may still grant: `namespaces/X` is authorized in namespace X, and `bind` on a ClusterRole in the binding's namespace. */
+function roleMayGrant(group: string, resource: string, verbs: string[]): boolean {
+  const base = resource.split('/')[0]!;
+  if (!isClusterScoped(group, base)) return true;
+  if (group === '' && base === 'namespaces') return true;
+  return group === 'rbac.authorization.k8s.io' && base === 'clusterroles' && verbs.every((v) => v === 'bind');
+}
 
 function isObj(v: unknown): v is Obj {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -24,7 +44,7 @@ export function validateRbacObject(o: unknown): string[] {
   const where = `${String(kind)} ${name}`;
   if (o.apiVersion !== RBAC_V1) errs.push(`${where}: apiVersion must be ${RBAC_V1}`);
   if (!['Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding'].includes(String(kind))) errs.push(`${where}: unknown kind`);
-  if (!DNS_LABEL.test(name)) errs.push(`${where}: metadata.name is not a DNS-1123 label of at most 63 characters`);
+  if (!isDnsSubdomain(name)) errs.push(`${where}: metadata.name is not a DNS-1123 subdomain`);
   const namespaced = kind === 'Role' || kind === 'RoleBinding';
   const ns = meta && typeof meta.namespace === 'string' ? meta.namespace : undefined;
   if (namespaced && (!ns || !DNS_LABEL.test(ns))) errs.push(`${where}: needs a valid metadata.namespace`);
@@ -49,10 +69,14 @@ export function validateRbacObject(o: unknown): string[] {
       }
       if (r.resourceNames !== undefined) {
         if (!isStrings(r.resourceNames)) errs.push(`${at}: resourceNames must be strings`);
-        if (isStrings(r.verbs) && r.verbs.some((v) => NO_NAMES.has(v) || v === '*')) errs.push(`${at}: resourceNames cannot restrict ${r.verbs.filter((v) => NO_NAMES.has(v) || v === '*').join(', ')}`);
+        const resources = r.resources;
+        if (isStrings(r.verbs) && isStrings(resources)) {
+          const bad = r.verbs.filter((v) => resources.some((res) => !nameable(v, res)));
+          if (bad.length) errs.push(`${at}: resourceNames cannot restrict ${bad.join(', ')} on ${resources.join(', ')}`);
+        }
       }
-      if (kind === 'Role' && isStrings(r.resources) && isStrings(r.apiGroups)) {
-        for (const g of r.apiGroups) for (const res of r.resources) if (isClusterScoped(g, res.split('/')[0]!)) errs.push(`${at}: ${res} is cluster-scoped; a Role cannot grant it`);
+      if (kind === 'Role' && isStrings(r.resources) && isStrings(r.apiGroups) && isStrings(r.verbs)) {
+        for (const g of r.apiGroups) for (const res of r.resources) if (!roleMayGrant(g, res, r.verbs)) errs.push(`${at}: ${res} is cluster-scoped; a Role cannot grant it`);
       }
     }
   } else {

@@ -1,22 +1,40 @@
 // The accounting numbers every command reports, in one wording.
 import type { Cell, InputAccounting } from '../types.js';
+import type { JunitCase } from './junit.js';
+
+/** `yes`, or `no: FILE (why), …`: whether every input was read to its end. */
+export function completeness(a: InputAccounting): string {
+  if (a.complete) return 'yes';
+  const bad = a.files.filter((f) => !f.complete);
+  return `no: ${bad.map((f) => `${f.path} (${f.incomplete})`).join(', ')}`;
+}
 
 export function accountingRows(a: InputAccounting): Cell[][] {
-  return [
+  const rows: Cell[][] = [
     ['files', a.files.length],
     ['lines read', a.prefiltered ? `${a.lines} (${a.prefiltered} skipped unparsed by the pre-filter)` : a.lines],
     ['events', `${a.events} (${a.requests} requests + ${a.duplicates} stage duplicate${a.duplicates === 1 ? '' : 's'} collapsed)`],
     ['rejected', a.rejected],
-    ['used', a.used],
-    ['skipped by filters', a.skipped],
   ];
+  if (a.ignored) rows.push(['ignored (not audit events)', a.ignored]);
+  if (a.auditIDReuse) rows.push(['Audit-ID reused', `${a.auditIDReuse} request${a.auditIDReuse === 1 ? '' : 's'} reuse an earlier request's auditID`]);
+  rows.push(['used', a.used], ['skipped by filters', a.skipped], ['read to the end', completeness(a)]);
+  return rows;
 }
 
 /** One line for stderr: `read 10 lines from 1 file: 9 events (8 requests, 1 stage duplicate), 1 rejected; 6 used, 2 skipped by filters`. */
 export function accountingLine(a: InputAccounting): string {
   return (
     `read ${a.lines} lines from ${a.files.length} file${a.files.length === 1 ? '' : 's'}${a.prefiltered ? ` (${a.prefiltered} skipped unparsed by the pre-filter)` : ''}: ` +
-    `${a.events} events (${a.requests} requests, ${a.duplicates} stage duplicate${a.duplicates === 1 ? '' : 's'}), ${a.rejected} rejected; ` +
-    `${a.used} used, ${a.skipped} skipped by filters`
+    `${a.events} events (${a.requests} requests, ${a.duplicates} stage duplicate${a.duplicates === 1 ? '' : 's'}), ${a.rejected} rejected` +
+    `${a.ignored ? `, ${a.ignored} ignored` : ''}${a.auditIDReuse ? `, ${a.auditIDReuse} reused Audit-ID${a.auditIDReuse === 1 ? '' : 's'}` : ''}; ` +
+    `${a.used} used, ${a.skipped} skipped by filters; read to the end: ${a.complete ? 'yes' : 'no'}`
   );
+}
+
+/** A JUnit test case that fails when not every input was read to its end (CI must not pass a partial run). */
+export function inputJunitCase(a: InputAccounting): JunitCase {
+  const c: JunitCase = { classname: 'kaudit.input', name: 'every input read to its end' };
+  if (!a.complete) c.failure = { message: 'not every input was read to its end; the results are partial', text: completeness(a) };
+  return c;
 }

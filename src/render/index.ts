@@ -5,6 +5,8 @@ import { renderJson } from './json.js';
 import { renderViewMarkdown } from './markdown.js';
 import { renderViewTable } from './table.js';
 import { renderYaml } from './sanitize.js';
+import { asInternal } from '../util/errors.js';
+import { faultCounter } from '../util/fault.js';
 
 export interface Presentable<R> {
   report: R;
@@ -21,8 +23,18 @@ export const REPORT_RENDERERS: Readonly<Record<string, ReportRenderer>> = {
   yaml: (p) => renderYaml(p.report),
 };
 
+/** KAUDIT_TEST_FAULT=renderer:N (util/fault.ts): read once, nothing installed when unset. */
+let fault: (() => void) | null | undefined;
+
+/** Renders a report; a renderer's exception is an internal error of the `renderer` component. */
 export async function renderReport<R>(format: string, p: Presentable<R>, ctx: RenderContext): Promise<string> {
-  const r = REPORT_RENDERERS[format];
+  const r = Object.hasOwn(REPORT_RENDERERS, format) ? REPORT_RENDERERS[format] : undefined;
   if (!r) throw new Error(`no renderer named ${format}`);
-  return r(p, ctx);
+  try {
+    if (fault === undefined) fault = faultCounter('renderer');
+    fault?.();
+    return await r(p, ctx);
+  } catch (e) {
+    throw asInternal(e, 'renderer', '');
+  }
 }

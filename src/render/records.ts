@@ -2,12 +2,14 @@
 // Field order is fixed here so that every record serialises identically whatever its source.
 import type { AuditRecord } from '../types.js';
 import { csvRow } from './sanitize.js';
+import { faultCounter } from '../util/fault.js';
 
 export const RECORD_FIELDS: readonly (keyof AuditRecord)[] = [
   'time', 'timeMs', 'cluster', 'auditID', 'stage', 'level',
   'subject', 'subjectKind', 'subjectNamespace', 'subjectName', 'groups', 'impersonator', 'principal',
   'verb', 'apiGroup', 'apiVersion', 'resource', 'subresource', 'namespace', 'name', 'nonResourceURL', 'requestURI',
   'code', 'decision', 'durationMs', 'sourceIP', 'userAgent', 'client', 'clientVersion', 'accessMethod', 'provider',
+  'auditIDReused',
 ];
 
 /** The record with its fields in canonical order (timeMs NaN → null). */
@@ -57,8 +59,21 @@ export function jsonArrayWriter(fields: readonly (keyof AuditRecord)[] = RECORD_
   };
 }
 
+/** A writer whose row() throws at the Nth record under KAUDIT_TEST_FAULT=renderer:N; the writer itself otherwise. */
+function withFault(w: RecordWriter): RecordWriter {
+  const fault = faultCounter('renderer');
+  if (!fault) return w;
+  return {
+    ...w,
+    row: (r) => {
+      fault();
+      return w.row(r);
+    },
+  };
+}
+
 export const RECORD_WRITERS: Readonly<Record<string, (fields?: readonly (keyof AuditRecord)[]) => RecordWriter>> = {
-  csv: csvWriter,
-  jsonl: jsonlWriter,
-  json: jsonArrayWriter,
+  csv: (f) => withFault(csvWriter(f)),
+  jsonl: (f) => withFault(jsonlWriter(f)),
+  json: (f) => withFault(jsonArrayWriter(f)),
 };

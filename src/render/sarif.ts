@@ -7,13 +7,23 @@ import { createHash } from 'node:crypto';
 import { isAbsolute, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Severity } from '../rules/sensitive.js';
-import type { Loc } from '../types.js';
+import type { InputAccounting, Loc } from '../types.js';
 import { visible } from './sanitize.js';
 
 export interface SarifRule {
   id: string;
   description: string;
   severity: Severity;
+  /** A readable name (defaults to the id). */
+  name?: string;
+  fullDescription?: string;
+  /** How to fix it (SARIF `help.text`). */
+  help?: string;
+  helpUri?: string;
+  /** Extra tags after security, kubernetes and rbac (e.g. external/mitre-attack/T1609). */
+  tags?: string[];
+  /** Extra rule properties (e.g. a Sigma rule's id, author and license). */
+  properties?: Record<string, unknown>;
 }
 
 /** Where a result points: a file (an audit log or an RBAC export) and, when known, where in it. */
@@ -44,6 +54,19 @@ export interface SarifResult {
 
 const LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = { critical: 'error', high: 'error', medium: 'warning', low: 'note' };
 const SECURITY_SEVERITY: Record<Severity, string> = { critical: '9.5', high: '8.0', medium: '5.5', low: '2.0' };
+
+/**
+ * SARIF 2.1.0 `invocation` (§3.20) of a run over audit logs: executionSuccessful is false when not
+ * every input was read to its end (InputAccounting.complete), with one error notification per
+ * such input, so that a code-scanning gate never reads a partial run as a clean one.
+ */
+export function sarifInvocation(input: InputAccounting): Record<string, unknown> {
+  const bad = input.files.filter((f) => !f.complete);
+  return {
+    executionSuccessful: input.complete,
+    ...(bad.length ? { toolExecutionNotifications: bad.map((f) => ({ level: 'error', message: { text: visible(`${f.path} was not read to its end: ${f.incomplete}`) } })) } : {}),
+  };
+}
 
 /**
  * A path as a SARIF `uri` (RFC 3986): absolute paths as `file:` URLs, relative ones as relative
@@ -77,9 +100,10 @@ function sarifLocation(l: SarifLocation): Record<string, unknown> {
 /**
  * A SARIF 2.1.0 log. `tool.uri` becomes `informationUri` (§3.19.17) and is left out when kaudit
  * does not know where it lives (package.json names no homepage or repository): a link that
- * points anywhere else would mislead.
+ * points anywhere else would mislead. `input`: the run's accounting, for the invocation (see
+ * sarifInvocation).
  */
-export function renderSarif(tool: { name: string; version: string; uri?: string }, rules: SarifRule[], results: SarifResult[]): string {
+export function renderSarif(tool: { name: string; version: string; uri?: string }, rules: SarifRule[], results: SarifResult[], input?: InputAccounting): string {
   const doc = {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
@@ -92,13 +116,17 @@ export function renderSarif(tool: { name: string; version: string; uri?: string 
             ...(tool.uri ? { informationUri: tool.uri } : {}),
             rules: rules.map((r) => ({
               id: r.id,
-              name: r.id,
+              name: r.name ?? r.id,
               shortDescription: { text: r.description },
+              ...(r.fullDescription ? { fullDescription: { text: r.fullDescription } } : {}),
+              ...(r.help ? { help: { text: r.help } } : {}),
+              ...(r.helpUri ? { helpUri: r.helpUri } : {}),
               defaultConfiguration: { level: LEVEL[r.severity] },
-              properties: { 'security-severity': SECURITY_SEVERITY[r.severity], tags: ['security', 'kubernetes', 'rbac'] },
+              properties: { 'security-severity': SECURITY_SEVERITY[r.severity], tags: [...new Set(['security', 'kubernetes', 'rbac', ...(r.tags ?? [])])], ...(r.properties ?? {}) },
             })),
           },
         },
+        ...(input ? { invocations: [sarifInvocation(input)] } : {}),
         results: results.map((r) => ({
           ruleId: r.ruleId,
           ruleIndex: rules.findIndex((x) => x.id === r.ruleId),

@@ -1,123 +1,53 @@
-// Built-in detections, as data: each rule has an id, a severity, a description, a match, and the
-// MITRE ATT&CK for Containers technique where one fits. They run with or without a baseline.
-import type { AuditRecord, SubjectKind } from '../types.js';
-import type { Severity } from './sensitive.js';
-import { isPublicURL } from './everyone.js';
+// Detections as data: the library entry point of kaudit's rule engine. Rules are YAML files (the
+// built-in ones in src/rules/builtin/, one per family; users add theirs with --rules and Sigma rules
+// with --sigma), validated by src/rules/lang/schema.ts and compiled by src/rules/lang/compile.ts.
+//
+//   const set = await loadRuleSet({ rules: ['my-rules/'], sigma: ['sigma/'] });
+//   const engine = new DetectionEngine(set);
+//   for (const record of records) engine.evaluate(record, (hit) => report(hit));
+//   engine.stats();   // per rule: matched, not evaluated (body not logged…), evicted state keys
+//
+// `audit anomalies` aggregates hits into findings; a live stream (`audit follow --findings`) can
+// consume them one by one. The engine keeps bounded state and no clock.
+export { loadRuleSet, builtinRuleFiles, type LoadOptions } from './lang/load.js';
+export { DetectionEngine, evaluateRule, DEFAULT_LIMITS, formatMs, type EngineLimits, type RuleSet } from './lang/engine.js';
+export type { CompiledRule, Hit, HitEvent, RuleDoc, RuleStats, SigmaMeta } from './lang/types.js';
+import type { RuleDoc } from './lang/types.js';
 
-export interface DetectionMatch {
-  verbs?: string[];
-  /** group/resource[/subresource], core group as "". */
-  resources?: string[];
-  subjectKinds?: SubjectKind[];
-  /** Subject kinds that never trigger the rule (nodes and control plane request tokens all day). */
-  exceptSubjectKinds?: SubjectKind[];
-  users?: string[];
-  decision?: 'allow' | 'forbid';
-  impersonated?: boolean;
-  /** A check of the request body; the rule is skipped when the body was not logged. */
-  body?: 'privileged-pod' | 'wildcard-role' | 'cluster-admin-binding';
-  /** Leave out non-resource paths every user may read (/version, /healthz…). */
-  exceptPublicURLs?: boolean;
-}
-
-export interface DetectionRule {
+/** The metadata of a rule that findings and reports carry (everything but its conditions). */
+export interface RuleInfo {
   id: string;
-  severity: Severity;
+  title: string;
   description: string;
-  /** One-line reason for a finding; {field} is replaced with the request's field ({target} = resource[/sub] name). */
-  reason?: string;
-  /** MITRE ATT&CK technique (Containers matrix) where one fits. */
-  technique: string;
-  match: DetectionMatch;
+  severity: RuleDoc['severity'];
+  technique: string[];
+  tags: string[];
+  references: string[];
+  falsePositives: string[];
+  remediation: string;
+  /** builtin, file or sigma, and the file it came from. */
+  source: { kind: RuleDoc['source']['kind']; file: string; family: string };
+  /** Kind of rule: per request, or stateful (threshold, firstSeen, sequence). */
+  type: 'request' | 'threshold' | 'firstSeen' | 'sequence';
+  /** False for off-by-default rules (run with --enable-rule). */
+  enabled: boolean;
+  sigma?: RuleDoc['sigma'];
 }
 
-const RBAC = 'rbac.authorization.k8s.io';
-const WRITES = ['create', 'update', 'patch', 'delete', 'deletecollection'];
-
-export const DETECTION_RULES: readonly DetectionRule[] = [
-  { id: 'K8S-ANON-ALLOWED', severity: 'high', technique: 'T1078.001', description: 'an anonymous request was allowed', reason: 'system:anonymous was allowed to {verb} {target} from {sourceIP}', match: { users: ['system:anonymous'], decision: 'allow', exceptPublicURLs: true } },
-  { id: 'K8S-EXEC', severity: 'medium', technique: 'T1609', description: 'exec, attach or port-forward into a pod', reason: '{subject} opened {subresource} sessions into pods in {namespace}', match: { verbs: ['create', 'get'], resources: ['/pods/exec', '/pods/attach', '/pods/portforward'] } },
-  { id: 'K8S-SECRET-READ-HUMAN', severity: 'medium', technique: 'T1552.007', description: 'a person read secrets', reason: '{subject} read secrets ({verb}) in {namespace}', match: { verbs: ['get', 'list', 'watch'], resources: ['/secrets'], subjectKinds: ['User'], decision: 'allow' } },
-  { id: 'K8S-RBAC-WRITE', severity: 'medium', technique: 'T1098.006', description: 'roles or bindings were changed', reason: '{subject} did {verb} on {target}', match: { verbs: WRITES, resources: [`${RBAC}/roles`, `${RBAC}/rolebindings`, `${RBAC}/clusterroles`, `${RBAC}/clusterrolebindings`], decision: 'allow' } },
-  { id: 'K8S-CLUSTER-ADMIN-BINDING', severity: 'critical', technique: 'T1098.006', description: 'a binding to cluster-admin was created or changed', reason: '{subject} bound cluster-admin through {target}', match: { verbs: ['create', 'update', 'patch'], resources: [`${RBAC}/clusterrolebindings`, `${RBAC}/rolebindings`], body: 'cluster-admin-binding', decision: 'allow' } },
-  { id: 'K8S-WILDCARD-ROLE', severity: 'high', technique: 'T1098.006', description: 'a role with wildcard (*) rules was created or changed', reason: '{subject} wrote {target} with wildcard (*) rules', match: { verbs: ['create', 'update', 'patch'], resources: [`${RBAC}/clusterroles`, `${RBAC}/roles`], body: 'wildcard-role', decision: 'allow' } },
-  { id: 'K8S-PRIVILEGED-POD', severity: 'high', technique: 'T1611', description: 'a privileged, host-namespace or hostPath pod was created', reason: '{subject} created {target} in {namespace} with privileged or host access', match: { verbs: ['create', 'update', 'patch'], resources: ['/pods', 'apps/deployments', 'apps/daemonsets', 'apps/statefulsets', 'apps/replicasets', 'batch/jobs', 'batch/cronjobs'], body: 'privileged-pod', decision: 'allow' } },
-  { id: 'K8S-SA-TOKEN', severity: 'medium', technique: 'T1528', description: 'a token was requested for a service account', reason: '{subject} requested a token for service account {namespace}/{name}', match: { verbs: ['create'], resources: ['/serviceaccounts/token'], exceptSubjectKinds: ['Node', 'System'], decision: 'allow' } },
-  { id: 'K8S-NAMESPACE-DELETE', severity: 'high', technique: 'T1485', description: 'a namespace was deleted', reason: '{subject} deleted namespace {name}', match: { verbs: ['delete'], resources: ['/namespaces'], decision: 'allow' } },
-  { id: 'K8S-IMPERSONATION', severity: 'medium', technique: 'T1078', description: 'someone acted as another identity (impersonation)', reason: '{impersonator} acted as {subject}', match: { impersonated: true } },
-];
-
-/** The denied-burst rule is stateful (N denials in M minutes): kept apart from the per-request table. */
-export const DENIED_BURST = { id: 'K8S-DENIED-BURST', severity: 'medium' as Severity, technique: 'T1613', description: 'a burst of denied requests from one subject (reconnaissance)' };
-
-// ---------- body checks ----------
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
-
-function podSpecs(o: Obj): Obj[] {
-  if (isObj(o.spec) && Array.isArray((o.spec as Obj).containers)) return [o.spec as Obj];
-  const t = isObj(o.spec) ? (o.spec as Obj).template : undefined;
-  if (isObj(t)) return podSpecs(t);
-  const jt = isObj(o.spec) ? (o.spec as Obj).jobTemplate : undefined;
-  if (isObj(jt)) return podSpecs(jt);
-  return [];
-}
-
-function privileged(body: unknown): boolean {
-  if (!isObj(body)) return false;
-  for (const spec of podSpecs(body)) {
-    if (spec.hostNetwork === true || spec.hostPID === true || spec.hostIPC === true) return true;
-    if (Array.isArray(spec.volumes) && spec.volumes.some((v) => isObj(v) && isObj(v.hostPath))) return true;
-    const containers = [...(Array.isArray(spec.containers) ? spec.containers : []), ...(Array.isArray(spec.initContainers) ? spec.initContainers : [])];
-    for (const c of containers) {
-      const sc = isObj(c) && isObj(c.securityContext) ? c.securityContext : null;
-      if (sc && (sc.privileged === true || sc.allowPrivilegeEscalation === true)) return true;
-    }
-  }
-  return false;
-}
-
-function wildcardRole(body: unknown): boolean {
-  if (!isObj(body) || !Array.isArray(body.rules)) return false;
-  return body.rules.some((r) => isObj(r) && ['verbs', 'resources', 'apiGroups', 'nonResourceURLs'].some((k) => Array.isArray(r[k]) && (r[k] as unknown[]).includes('*')));
-}
-
-function clusterAdminBinding(body: unknown): boolean {
-  return isObj(body) && isObj(body.roleRef) && body.roleRef.name === 'cluster-admin';
-}
-
-const BODY_CHECKS: Record<NonNullable<DetectionMatch['body']>, (b: unknown) => boolean> = {
-  'privileged-pod': privileged,
-  'wildcard-role': wildcardRole,
-  'cluster-admin-binding': clusterAdminBinding,
-};
-
-/** Fills a reason template from a request. */
-export function renderReason(template: string, r: AuditRecord): string {
-  return template.replace(/\{(\w+)\}/g, (_, k: string) => {
-    if (k === 'target') return r.resource ? `${r.resource}${r.subresource ? `/${r.subresource}` : ''}${r.name ? ` ${r.name}` : ''}` : r.nonResourceURL;
-    const v = (r as unknown as Record<string, unknown>)[k];
-    return typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : '-';
-  });
-}
-
-/** Compiled once: the rules whose match holds for one record. */
-export function matchingRules(r: AuditRecord): DetectionRule[] {
-  const out: DetectionRule[] = [];
-  const res = r.resource ? `${r.apiGroup}/${r.resource}${r.subresource ? `/${r.subresource}` : ''}` : '';
-  for (const rule of DETECTION_RULES) {
-    const m = rule.match;
-    if (m.verbs && !m.verbs.includes(r.verb)) continue;
-    if (m.resources && !m.resources.includes(res)) continue;
-    if (m.subjectKinds && !m.subjectKinds.includes(r.subjectKind)) continue;
-    if (m.exceptSubjectKinds && m.exceptSubjectKinds.includes(r.subjectKind)) continue;
-    if (m.users && !m.users.includes(r.subject)) continue;
-    if (m.decision && r.decision !== m.decision) continue;
-    if (m.impersonated && r.impersonator === '') continue;
-    if (m.exceptPublicURLs && r.resource === '' && isPublicURL(r.nonResourceURL)) continue;
-    if (m.body && (r.requestObject === undefined || !BODY_CHECKS[m.body](r.requestObject))) continue;
-    out.push(rule);
-  }
-  return out;
+export function ruleInfo(d: RuleDoc): RuleInfo {
+  return {
+    id: d.id,
+    title: d.title,
+    description: d.description,
+    severity: d.severity,
+    technique: d.technique,
+    tags: d.tags,
+    references: d.references,
+    falsePositives: d.falsePositives,
+    remediation: d.remediation,
+    source: { ...d.source },
+    type: d.threshold ? 'threshold' : d.firstSeen ? 'firstSeen' : d.sequence ? 'sequence' : 'request',
+    enabled: d.enabled,
+    ...(d.sigma ? { sigma: d.sigma } : {}),
+  };
 }

@@ -1,15 +1,10 @@
-// What the bootstrap policy grants every user, so rbac-gen leaves it out unless --include-discovery:
-// system:discovery and system:public-info-viewer (non-resource URLs), system:basic-user (self reviews).
+// Non-resource paths the detections treat as public health and discovery probes (exceptPublicURLs).
+// Not what the bootstrap policy grants everyone: that is src/rules/data/rbac-defaults.yaml, judged by the
+// authorizer (src/rbac/defaults.ts), which rbac-gen uses; it does not count /healthz/* or /livez/*
+// (system:monitoring's) and it looks at the verb.
 
 /** Non-resource paths: exact, or a prefix when the entry ends with `*`. */
 export const PUBLIC_URLS: readonly string[] = ['/api', '/api/*', '/apis', '/apis/*', '/version', '/version/', '/openapi', '/openapi/*', '/healthz', '/healthz/*', '/livez', '/livez/*', '/readyz', '/readyz/*'];
-
-/** group/resource granted to every authenticated user. */
-export const SELF_REVIEWS: ReadonlySet<string> = new Set([
-  'authorization.k8s.io/selfsubjectaccessreviews',
-  'authorization.k8s.io/selfsubjectrulesreviews',
-  'authentication.k8s.io/selfsubjectreviews',
-]);
 
 export function isPublicURL(path: string): boolean {
   for (const u of PUBLIC_URLS) {

@@ -13,5 +13,6 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
   exec: { description: 'exec, attach and port-forward into pods', filter: { resource: ['pods/exec', 'pods/attach', 'pods/portforward'] } },
   denied: { description: 'requests the authorizer denied', filter: { denied: true } },
   anonymous: { description: 'requests by system:anonymous', filter: { user: ['system:anonymous'] } },
+  unauthenticated: { description: 'requests audited before any identity was established: failed authentication (401), no user', filter: { subjectKinds: ['Unauthenticated'] } },
   impersonation: { description: 'requests made by impersonating someone', filter: { impersonated: true } },
 };

@@ -52,7 +52,7 @@ describe('compliance on the drift fixture cluster, checked by hand', async () =>
   it('records the evaluation and digests of every input', () => {
     expect(rep.evaluation).toMatchObject({ generatedAt: '2026-03-04T00:00:00.000Z', kaudit: JSON.parse(readFileSync('package.json', 'utf8')).version, window: { from: '2026-03-02T10:01:00.000000Z', to: '2026-03-02T10:14:00.000000Z' }, period: null });
     const sha = (p: string): string => createHash('sha256').update(readFileSync(p)).digest('hex');
-    expect(rep.inputs.files).toEqual([{ path: 'fixtures/drift/audit.log', sha256: sha('fixtures/drift/audit.log'), format: 'jsonl', lines: 14, events: 14, rejected: 0 }]);
+    expect(rep.inputs.files).toEqual([{ path: 'fixtures/drift/audit.log', sha256: sha('fixtures/drift/audit.log'), format: 'jsonl', lines: 14, events: 14, rejected: 0, complete: true, incomplete: '' }]);
     expect(rep.inputs.rbac.files).toEqual([{ path: 'fixtures/drift/rbac.yaml', sha256: sha('fixtures/drift/rbac.yaml') }]);
     expect(rep.inputs.rbac.digest).toMatch(/^[0-9a-f]{64}$/);
   });
@@ -221,5 +221,18 @@ describe('compliance options and formats', () => {
       const r = await runCli(['compliance', 'fixtures/sample', '--rbac', 'fixtures/sample-rbac', ...NOW, '-o', f!, '-q']);
       await expect(r.stdout).toMatchFileSnapshot(`../golden/compliance.sample.${ext}`);
     }
+  });
+});
+
+describe('compliance judges RBAC through the drift authorizer, request by request', () => {
+  it('KC-02 counts an impersonation authorized by the impersonator being in system:masters (audit2rbac-style log)', async () => {
+    const dir = writeFiles(tmpDir(), {
+      'a.log': jsonl([event({ auditID: 'm1', user: { username: 'admin', groups: ['system:masters', 'system:authenticated'] }, impersonatedUser: { username: 'bob', groups: ['system:authenticated'] } })]),
+      'rbac.yaml': 'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: r}\nrules: []\n',
+    });
+    const rep = await report([join(dir, 'a.log'), '--rbac', join(dir, 'rbac.yaml')]);
+    const kc02 = rep.checks.find((c: any) => c.id === 'KC-02');
+    expect(kc02.status).toBe('fail');
+    expect(kc02.evidence.subjects).toEqual(['User admin']);
   });
 });

@@ -6,6 +6,7 @@ import { Authorizer } from '../../src/rbac/authorizer.js';
 import { loadRbac } from '../../src/rbac/load.js';
 import { collect } from '../helpers.js';
 import type { InputAccounting } from '../../src/types.js';
+import { expectKubectlAccepts, hasKubectl } from '../rbac/kubectl.js';
 
 const RBAC = 'fixtures/drift/rbac.yaml';
 const LOG = 'fixtures/drift/audit.log';
@@ -59,7 +60,7 @@ describe('drift on the fixture cluster, worked out by hand', () => {
     expect(find(rep, 'User', 'mallory@example.com')).toMatchObject({ grantedRules: 0, score: null, severity: 'none', dormant: false });
     expect(rep.rbac.missingRoles).toEqual(['ClusterRoleBinding legacy-admin refers to ClusterRole cluster-admin, which is not in the export']);
     expect(stderr).toMatch(/warning: ClusterRoleBinding legacy-admin refers to ClusterRole cluster-admin/);
-    expect(find(rep, 'User', 'carol@example.com').uncovered).toEqual([{ verb: 'get', apiGroup: '', resource: 'secrets', namespace: 'production', nonResourceURL: '', names: ['db'], requests: 1, denied: 1, examples: ['dddddddd-0000-4000-8000-000000000013'], location: { file: 'fixtures/drift/audit.log', line: 13, unit: 'line' } }]);
+    expect(find(rep, 'User', 'carol@example.com').uncovered).toEqual([{ check: 'request', verb: 'get', apiGroup: '', resource: 'secrets', namespace: 'production', nonResourceURL: '', names: ['db'], requests: 1, denied: 1, examples: ['dddddddd-0000-4000-8000-000000000013'], location: { file: 'fixtures/drift/audit.log', line: 13, unit: 'line' } }]);
     expect(find(rep, 'User', 'root').sensitiveExcess.map((e: any) => e.id)).toEqual(['KAUDIT-S001']);
     expect(rep.summary).toMatchObject({ subjects: 8, dormant: 1, bands: { red: 4, yellow: 1, green: 0, none: 3 }, grantedRules: 8, usedRules: 5, unusedRules: 3, uncoveredRequests: 1 });
   });
@@ -81,7 +82,84 @@ describe('drift edge cases', () => {
     const d = find(rep, 'ServiceAccount', 'deployer');
     expect(d.usedRules).toBe(1);
     expect(d.unusedRules.map((u: any) => u.rule.resources)).toEqual([['deployments'], ['pods']]);
-    expect(find(rep, 'User', 'root')).toBeUndefined();
+    // The impersonator made impersonation checks of its own (allowed: root is in system:masters).
+    expect(find(rep, 'User', 'root')).toMatchObject({ requests: 0, otherChecks: 2, uncovered: [], dormant: false });
+  });
+
+  it("per request: a group one request carried does not allow another request (RBACAuthorizer.Authorize judges each request's user.Info)", async () => {
+    const rbac = writeFiles(tmpDir(), {
+      'rbac.yaml': `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: secret-reader}
+rules: [{apiGroups: [""], resources: [secrets], verbs: [get]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: devs-read-secrets}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: secret-reader}
+subjects: [{kind: Group, apiGroup: rbac.authorization.k8s.io, name: devs}]
+`,
+      'a.log': jsonl([
+        event({ auditID: 'g1', user: { username: 'bob', groups: ['devs', 'system:authenticated'] }, verb: 'get', requestURI: '/api/v1/namespaces/a/secrets/s', objectRef: { resource: 'secrets', namespace: 'a', name: 's', apiVersion: 'v1' } }),
+        event({ auditID: 'g2', user: { username: 'bob', groups: ['system:authenticated'] }, verb: 'get', requestURI: '/api/v1/namespaces/a/secrets/t', objectRef: { resource: 'secrets', namespace: 'a', name: 't', apiVersion: 'v1' } }),
+      ]),
+    });
+    const { rep } = await report([], join(rbac, 'a.log'), join(rbac, 'rbac.yaml'));
+    const bob = find(rep, 'User', 'bob');
+    expect(bob.used.map((u: any) => [u.source.binding.name, u.requests, u.used.names])).toEqual([['devs-read-secrets', 1, ['s']]]);
+    expect(bob.uncovered).toEqual([expect.objectContaining({ check: 'request', verb: 'get', resource: 'secrets', namespace: 'a', names: ['t'], requests: 1 })]);
+  });
+
+  it("impersonation checks are the impersonator's: a used impersonate grant is used, a missing one is uncovered", async () => {
+    const rbac = writeFiles(tmpDir(), {
+      'rbac.yaml': `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: impersonate-bob}
+rules: [{apiGroups: [""], resources: [users], resourceNames: [bob], verbs: [impersonate]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: carol-impersonates-bob}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: impersonate-bob}
+subjects: [{kind: User, apiGroup: rbac.authorization.k8s.io, name: carol}]
+`,
+      'a.log': jsonl([event({ auditID: 'i1', user: { username: 'carol', groups: ['system:authenticated'] }, impersonatedUser: { username: 'bob', groups: ['devs', 'system:authenticated'] }, verb: 'list', requestURI: '/api/v1/namespaces/a/pods', objectRef: { resource: 'pods', namespace: 'a', apiVersion: 'v1' } })]),
+    });
+    const { rep } = await report([], join(rbac, 'a.log'), join(rbac, 'rbac.yaml'));
+    const carol = find(rep, 'User', 'carol');
+    expect(carol.unusedRules).toEqual([]);
+    expect(carol.used).toHaveLength(1);
+    expect(carol.sensitiveExcess).toEqual([]);
+    expect(carol.uncovered).toEqual([expect.objectContaining({ check: 'impersonate', verb: 'impersonate', resource: 'groups', names: ['devs'], requests: 1 })]);
+    expect(carol.score).toBe(100);
+  });
+
+  it('bind checks: used when the body names the role; reported as not judged when it does not', async () => {
+    const rbac = writeFiles(tmpDir(), {
+      'rbac.yaml': `apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: binder, namespace: team}
+rules:
+- {apiGroups: [rbac.authorization.k8s.io], resources: [rolebindings], verbs: [create]}
+- {apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], resourceNames: [view], verbs: [bind]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: dave-binds, namespace: team}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: binder}
+subjects: [{kind: User, apiGroup: rbac.authorization.k8s.io, name: dave}]
+`,
+      'body.log': jsonl([event({ auditID: 'b1', level: 'Request', user: { username: 'dave', groups: ['system:authenticated'] }, verb: 'create', requestURI: '/apis/rbac.authorization.k8s.io/v1/namespaces/team/rolebindings', objectRef: { resource: 'rolebindings', apiGroup: 'rbac.authorization.k8s.io', namespace: 'team', name: 'v', apiVersion: 'v1' }, responseStatus: { code: 201 }, requestObject: { kind: 'RoleBinding', metadata: { name: 'v' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' }, subjects: [] } })]),
+      'nobody.log': jsonl([event({ auditID: 'b2', user: { username: 'dave', groups: ['system:authenticated'] }, verb: 'create', requestURI: '/apis/rbac.authorization.k8s.io/v1/namespaces/team/rolebindings', objectRef: { resource: 'rolebindings', apiGroup: 'rbac.authorization.k8s.io', namespace: 'team', name: 'v', apiVersion: 'v1' }, responseStatus: { code: 201 } })]),
+    });
+    const withBody = find((await report([], join(rbac, 'body.log'), join(rbac, 'rbac.yaml'))).rep, 'User', 'dave');
+    expect(withBody.unusedRules).toEqual([]);
+    expect(withBody.unjudgedWrites).toBeNull();
+    const { stdout } = await runCli(['drift', '--rbac', join(rbac, 'rbac.yaml'), join(rbac, 'nobody.log')]);
+    const dave = find((await report([], join(rbac, 'nobody.log'), join(rbac, 'rbac.yaml'))).rep, 'User', 'dave');
+    expect(dave.unusedRules.map((u: any) => u.rule.verbs)).toEqual([['bind']]);
+    expect(dave.unjudgedWrites).toEqual({ requests: 1, reasons: { 'request body not logged (audit level Metadata)': 1 }, examples: ['b2'] });
+    expect(stdout).toContain('RBAC writes whose bind check could not be judged');
   });
 
   it('an empty log: every subject with grants is dormant', async () => {
@@ -118,6 +196,10 @@ describe('drift edge cases', () => {
       ['RoleBinding', 'staging'],
     ]);
     expect(d.suggestion[0].rules).toEqual([{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'patch'] }]);
+    // Every suggestion is RBAC the real kubectl reads as written.
+    if (hasKubectl || process.env.KAUDIT_REQUIRE_KUBECTL === '1') {
+      for (const s of rep.subjects.filter((x: any) => x.suggestion)) await expectKubectlAccepts(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: s.suggestion }), `suggestion-${s.subject.name}`);
+    }
   });
 
   it('merge of partial folds equals one pass', async () => {
@@ -193,10 +275,11 @@ describe('drift for CI', () => {
     expect(run.results.find((x: any) => x.ruleId === 'KAUDIT-S003').locations[0].physicalLocation.artifactLocation.uri).toBe(RBAC);
   });
 
-  it('JUnit: a test case per subject, failed ones carry the reasons', async () => {
+  it('JUnit: a test case for the input, one per subject, failed ones carry the reasons', async () => {
     const r = await runCli(['drift', '--rbac', RBAC, LOG, '-o', 'junit']);
-    expect(r.stdout.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="kaudit drift" tests="8" failures="5">')).toBe(true);
-    expect((r.stdout.match(/<testcase /g) ?? []).length).toBe(8);
+    expect(r.stdout.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="kaudit drift" tests="9" failures="5">')).toBe(true);
+    expect((r.stdout.match(/<testcase /g) ?? []).length).toBe(9);
+    expect(r.stdout).toMatch(/<testcase classname="kaudit.input" name="every input read to its end"\/>/);
     expect(r.stdout).toMatch(/<testcase classname="kaudit.drift.ServiceAccount" name="ci\/deployer">\n      <failure message="2 sensitive excess \(KAUDIT-S003, KAUDIT-S010\); score 33.3% is red \(&lt; 50%\)">/);
     expect(r.stdout).toMatch(/<testcase classname="kaudit.drift.ServiceAccount" name="apps\/reporter"\/>/);
   });
@@ -230,6 +313,8 @@ describe('drift on the sample cluster and its export', () => {
     const mallory = find(rep, 'User', 'mallory@example.com');
     expect(mallory.grantedRules).toBe(0);
     expect(mallory.uncovered.every((u: any) => u.denied === u.requests)).toBe(true);
-    expect(rep.summary.uncoveredRequests).toBe(35);
+    // bob impersonated kube-system's replicaset-controller (an incident): nothing in the export lets him.
+    expect(find(rep, 'User', 'bob@example.com').uncovered).toContainEqual(expect.objectContaining({ check: 'impersonate', verb: 'impersonate', resource: 'serviceaccounts', namespace: 'kube-system', names: ['replicaset-controller'], requests: 1 }));
+    expect(rep.summary.uncoveredRequests).toBe(36);
   });
 });

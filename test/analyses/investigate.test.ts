@@ -36,7 +36,7 @@ describe('investigate filters', () => {
   });
 
   it.each(Object.keys(PRESETS))('--preset %s selects only what it says', async (name) => {
-    const r = await runCli(['investigate', 'fixtures/sample', K, MINI, '--preset', name, '-o', 'json', '-q']);
+    const r = await runCli(['investigate', 'fixtures/sample', K, MINI, 'fixtures/shapes/unauthenticated.jsonl', '--preset', name, '-o', 'json', '-q']);
     const recs = JSON.parse(r.stdout) as any[];
     expect(recs.length).toBeGreaterThan(0);
     const ok: Record<string, (x: any) => boolean> = {
@@ -47,6 +47,7 @@ describe('investigate filters', () => {
       denied: (x) => x.decision === 'forbid',
       anonymous: (x) => x.subject === 'system:anonymous',
       impersonation: (x) => x.impersonator !== '',
+      unauthenticated: (x) => x.subjectKind === 'Unauthenticated' && x.subject === '',
     };
     expect(recs.every(ok[name]!)).toBe(true);
   });

@@ -54,3 +54,105 @@ describe('pre-filter', () => {
     }
   });
 });
+
+// The guarantee, as a property: the pre-filter only ever skips a line that a full parse would also
+// skip. Lines are generated with any character of any string field possibly written as a \uXXXX
+// escape (JSON allows it; `"\u0061lice"` is `alice`), natively and wrapped as JSON in a string
+// (AKS `properties.log`, CloudWatch `message`), which escapes the escapes once more.
+describe('pre-filter property: never skips a line a full parse keeps', () => {
+  // Deferred imports keep this block self-contained.
+  const load = async () => ({
+    ...(await import('../../src/normalize/index.js')),
+    ...(await import('../../src/filter/index.js')),
+    ...(await import('../../src/ingest/containers.js')),
+  });
+  const fcm = import('fast-check');
+
+  /** JSON.stringify, then each character of each string value escaped with probability p. */
+  function escapeJson(v: unknown, rnd: () => number, p: number): string {
+    if (typeof v === 'string') {
+      let out = '"';
+      for (const ch of v) {
+        const c = ch.charCodeAt(0);
+        if (rnd() < p) out += '\\u' + c.toString(16).padStart(4, '0');
+        else out += JSON.stringify(ch).slice(1, -1);
+      }
+      return out + '"';
+    }
+    if (Array.isArray(v)) return '[' + v.map((x) => escapeJson(x, rnd, p)).join(',') + ']';
+    if (v !== null && typeof v === 'object') return '{' + Object.entries(v).map(([k, x]) => escapeJson(k, rnd, p) + ':' + escapeJson(x, rnd, p)).join(',') + '}';
+    return JSON.stringify(v);
+  }
+
+  it('holds on generated lines with escapes, native and wrapped', async () => {
+    const fc = await fcm;
+    const { normalizeValue, compileFilter, containerOf } = await load();
+    const users = ['alice', 'bob@example.com', 'system:serviceaccount:ci:deployer', 'system:node:n1', 'émile'];
+    const verbs = ['get', 'list', 'delete', 'create', 'watch'];
+    const resources = ['pods', 'secrets', 'deployments', 'leases'];
+    const namespaces = ['default', 'kube-system', 'prod-1'];
+    const names = ['web', 'db', 'a.b-c'];
+    const ids = ['id-1', 'id-2', 'f00d-0001'];
+    const filters = fc.record(
+      {
+        user: fc.subarray([...users, 'system:serviceaccount:ci:*', 'ali*', '*example.com'], { minLength: 1, maxLength: 2 }),
+        verb: fc.subarray(verbs, { minLength: 1, maxLength: 2 }),
+        resource: fc.subarray([...resources, 'deployments.apps', 'pods/log'], { minLength: 1, maxLength: 2 }),
+        namespace: fc.subarray(namespaces, { minLength: 1, maxLength: 1 }),
+        name: fc.subarray([...names, 'we*'], { minLength: 1, maxLength: 1 }),
+        auditID: fc.subarray(ids, { minLength: 1, maxLength: 1 }),
+      },
+      { requiredKeys: [] },
+    );
+    const events = fc.record({
+      user: fc.constantFrom(...users),
+      verb: fc.constantFrom(...verbs),
+      resource: fc.constantFrom(...resources),
+      namespace: fc.constantFrom(...namespaces),
+      name: fc.constantFrom(...names),
+      auditID: fc.constantFrom(...ids),
+      wrap: fc.constantFrom('native', 'aks', 'cloudwatch'),
+      p: fc.constantFrom(0, 0.05, 0.3, 1),
+      seed: fc.integer(),
+    });
+    fc.assert(
+      fc.property(filters, events, (f, e) => {
+        const ev = {
+          kind: 'Event', apiVersion: 'audit.k8s.io/v1', level: 'Metadata', auditID: e.auditID, stage: 'ResponseComplete',
+          requestURI: `/apis/apps/v1/namespaces/${e.namespace}/${e.resource}/${e.name}?a=1&b=2`, verb: e.verb,
+          user: { username: e.user, groups: ['system:authenticated'] }, sourceIPs: ['10.0.0.1'], userAgent: 'kubectl/v1.30.0',
+          objectRef: { resource: e.resource, namespace: e.namespace, name: e.name, apiGroup: e.resource === 'deployments' ? 'apps' : '', apiVersion: 'v1' },
+          responseStatus: { code: 200 }, requestReceivedTimestamp: '2026-03-02T10:00:00.000000Z', stageTimestamp: '2026-03-02T10:00:00.001000Z',
+        };
+        let x = e.seed;
+        const rnd = (): number => ((x = (Math.imul(x, 1103515245) + 12345) | 0) >>> 0) / 4294967296;
+        const inner = escapeJson(ev, rnd, e.p);
+        const line =
+          e.wrap === 'native' ? inner
+          : e.wrap === 'aks' ? escapeJson({ category: 'kube-audit', properties: { log: inner, stream: 'stdout' } }, rnd, e.p / 2)
+          : escapeJson({ id: '1', timestamp: 1, message: inner }, rnd, e.p / 2);
+        const pre = compilePrefilter(f);
+        if (pre === null || pre(line)) return;
+        // Skipped: a full parse must not keep it.
+        const v = JSON.parse(line);
+        const items = containerOf(v)?.items ?? [v];
+        const keep = compileFilter(f);
+        for (const item of items) {
+          const r = normalizeValue(item, '');
+          if (typeof r === 'object' && 'verb' in r) expect(keep(r), `${JSON.stringify(f)} skipped ${line}`).toBe(false);
+        }
+      }),
+      { numRuns: 4000, seed: 4242 },
+    );
+  });
+
+  it('parses a line whose value is written with escapes (--user alice finds "\\u0061lice")', () => {
+    const pre = compilePrefilter({ user: ['alice'] })!;
+    expect(pre('{"user":{"username":"\\u0061lice"}}')).toBe(true);
+    expect(pre('{"properties":{"log":"{\\"user\\":{\\"username\\":\\"\\\\u0061lice\\"}}"}}')).toBe(true);
+    // A backslash written as an escape inside JSON-in-a-string can start an escape of its own.
+    expect(pre('{"message":"{\\"user\\":{\\"username\\":\\"\\u005cu0061lice\\"}}"}')).toBe(true);
+    // Escapes of characters no needle holds (Go writes & < > as \u0026 \u003c \u003e) do not stop a skip.
+    expect(pre('{"user":{"username":"bob"},"requestURI":"/api/v1/pods?limit=500\\u0026watch=1"}')).toBe(false);
+  });
+});

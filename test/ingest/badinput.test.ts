@@ -12,10 +12,10 @@ describe('a fuzz set of broken lines', () => {
     '{"kind":"Event","verb":', // malformed JSON
     'not json at all',
     '{"hello":"world"}', // JSON, not an audit event
-    '[1,2,3]', // JSON array on a line
+    '[1,2,3]', // JSON array on a line: read like a top-level array, each item judged
     JSON.stringify(event({ auditID: 'bad-type', verb: 5 })), // wrong field type
     JSON.stringify(event({ auditID: 'bad-ts', requestReceivedTimestamp: 'tomorrow' })),
-    '\u0000\u00ff\u00fe binary',
+    '\u0000\u00ff\u00fe binary', // a NUL run (one rejection), then binary (another)
     good('g2'),
     'x'.repeat(5000), // longer than the limit set below
     '',
@@ -34,13 +34,17 @@ describe('a fuzz set of broken lines', () => {
       [3, 'not JSON'],
       [4, 'not an audit event'],
       [5, 'not an audit event'],
+      [5, 'not an audit event'],
+      [5, 'not an audit event'],
       [6, 'field verb: expected string, got number'],
       [7, 'field requestReceivedTimestamp: not a timestamp'],
+      [8, "NUL bytes"],
       [8, 'not JSON'],
       [10, 'line longer than 1000 bytes'],
       [14, 'not JSON'],
     ]);
-    expect(acc).toMatchObject({ lines: 12, events: 3, rejected: 9, requests: 3 });
+    expect(rejects.filter((r) => r.loc.line === 5).map((r) => r.loc.item)).toEqual([1, 2, 3]);
+    expect(acc).toMatchObject({ lines: 15, events: 3, rejected: 12, requests: 3 });
     expectBalanced(acc);
   });
 
@@ -71,7 +75,9 @@ describe('a fuzz set of broken lines', () => {
     const { records, rejects, acc } = await collect([join(dir, 'cut.json')]);
     expect(records.map((r) => r.auditID)).toEqual(['i1', 'i2']);
     expect(rejects).toHaveLength(1);
-    expect(rejects[0]!.reason).toMatch(/malformed or truncated JSON document/);
+    expect(rejects[0]!.reason).toMatch(/^truncated JSON: the document ends inside a value/);
+    expect(acc.complete).toBe(false);
+    expect(acc.files[0]!.incomplete).toMatch(/truncated/);
     expectBalanced(acc);
   });
 
@@ -83,19 +89,18 @@ describe('a fuzz set of broken lines', () => {
     expect(acc.files[0]!.format).toBe('jsonl');
   });
 
-  it('a syntax error deep inside a large document ends that input without hanging', async () => {
+  it('a syntax error deep inside a large document loses only the item it is in (reading resumes at the next item)', async () => {
     const items = Array.from({ length: 4000 }, (_, i) => JSON.stringify(event({ auditID: `d${i}`, requestObject: { pad: 'p'.repeat(500) } }), null, 2));
     const doc = '{\n "kind": "EventList",\n "items": [\n' + items.slice(0, 3000).join(',\n') + ',\n {"broken": ]\n' + items.slice(3000).join(',\n') + ']}';
     const dir = writeFiles(tmpDir(), { 'deep.json': doc, 'after.log': good('after') + '\n' });
     const { records, rejects, acc } = await collect([join(dir, 'deep.json'), join(dir, 'after.log')]);
-    // Items already parsed are kept; the parser drops the rest of the chunk that holds the error.
     const fromDoc = records.filter((r) => r.auditID.startsWith('d'));
-    expect(fromDoc.length).toBeGreaterThan(2900);
-    expect(fromDoc.length).toBeLessThanOrEqual(3000);
-    expect(fromDoc.map((r) => r.auditID)).toEqual(fromDoc.map((_, i) => `d${i}`));
+    expect(fromDoc.map((r) => r.auditID)).toEqual(Array.from({ length: 4000 }, (_, i) => `d${i}`));
     expect(records.at(-1)!.auditID).toBe('after');
     expect(rejects).toHaveLength(1);
-    expect(rejects[0]!.loc).toMatchObject({ line: fromDoc.length + 1, unit: 'item' });
+    expect(rejects[0]!.loc).toMatchObject({ line: 3001, unit: 'item' });
+    expect(rejects[0]!.reason).toMatch(/^malformed JSON at line \d+ .*reading resumed at the next value/);
+    expect(acc.complete).toBe(true);
     expectBalanced(acc);
   });
 
@@ -113,9 +118,9 @@ describe('a fuzz set of broken lines', () => {
     const shown = r.stderr.split('\n').filter((l) => l.includes('bad.log:'));
     expect(shown).toHaveLength(5);
     expect(shown[0]).toMatch(/bad\.log:2: not JSON/);
-    expect(r.stderr).toMatch(/warning: 9 input lines rejected \(first 5 shown\); --strict makes this an error/);
+    expect(r.stderr).toMatch(/warning: 12 input lines rejected \(first 5 shown\); --strict makes this an error/);
     const rep = JSON.parse(r.stdout);
-    expect(rep.input).toMatchObject({ lines: 12, events: 3, rejected: 9, requests: 3, used: 3 });
+    expect(rep.input).toMatchObject({ lines: 15, events: 3, rejected: 12, requests: 3, used: 3 });
   });
 
   it('--strict exits 2 at the first bad line, naming it', async () => {
@@ -130,6 +135,6 @@ describe('a fuzz set of broken lines', () => {
     const dir = writeFiles(tmpDir(), { 'cut.json': '{\n "kind": "EventList",\n "items": [\n' + good('a') + ',\n' });
     const r = await runCli(['summary', '--strict', join(dir, 'cut.json')]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/cut\.json: item 2: malformed or truncated/);
+    expect(r.stderr).toMatch(/cut\.json: item 2: truncated JSON/);
   });
 });

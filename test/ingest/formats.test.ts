@@ -53,10 +53,11 @@ describe('detectFormat', () => {
   it.each([
     ['', true, 'empty'],
     ['   \n  ', true, 'empty'],
-    ['[{"a":1}]', true, 'document'],
+    ['[{"a":1}]', true, 'jsonl'],
+    ['[\n{"a":1}\n]\n', true, 'document'],
     ['{"verb":"get"}\n{"verb":"list"}\n', false, 'jsonl'],
     ['{\n  "kind": "EventList",\n  "items": [', false, 'document'],
-    ['{"items":[' + 'x'.repeat(100), false, 'document'],
+    ['{"items":[' + 'x'.repeat(100), false, 'jsonl'],
     ['# comment\nkind: Event\n', true, 'yaml'],
     ['kind: Event\nverb: get\n', true, 'yaml'],
     ['garbage that is not json\n', true, 'jsonl'],

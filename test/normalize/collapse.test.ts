@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { StageCollapser, hashKey } from '../../src/normalize/collapse.js';
+import { StageCollapser, hashKey, requestHashOf } from '../../src/normalize/collapse.js';
 import { normalizeValue } from '../../src/normalize/index.js';
 import type { AuditRecord } from '../../src/types.js';
 import { event } from '../helpers.js';
@@ -100,8 +100,9 @@ describe('partial runs (a byte range of a file, --jobs)', () => {
     c.add(rec('c', 'ResponseComplete')); // a duplicate
     const left = c.leftovers();
     expect(left.leftovers.map((r) => `${r.auditID}:${r.stage}`)).toEqual(['b:ResponseStarted', 'a:ResponseStarted']);
-    expect([...left.firstSeen]).toEqual(['b', 'a', 'c'].map(hashKey));
-    expect([...left.completed]).toEqual(['c'].map(hashKey));
+    const keyHash = (id: string): number => requestHashOf(rec(id, 'ResponseComplete'));
+    expect([...left.firstSeen]).toEqual(['b', 'a', 'c'].map(keyHash));
+    expect([...left.completed]).toEqual(['c'].map(keyHash));
     expect(out).toEqual(['c']);
   });
   it('records nothing unless asked', () => {

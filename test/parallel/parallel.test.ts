@@ -7,17 +7,20 @@ import { runCli, tmpDir, event } from '../helpers.js';
 import { generate, DEFAULT_GEN } from '../../src/gen/index.js';
 import { reconcile, mergeAccounting } from '../../src/parallel/run.js';
 import type { AuditRecord, InputAccounting } from '../../src/types.js';
-import { hashKey } from '../../src/normalize/collapse.js';
+import { requestHashOf } from '../../src/normalize/collapse.js';
 import type { PartialResult } from '../../src/pipeline.js';
 
 process.env.KAUDIT_MIN_RANGE_BYTES = String(96 << 10);
 
-const rec = (auditID: string, stage: string): AuditRecord => ({ auditID, stage, cluster: '' }) as AuditRecord;
+const rec = (auditID: string, stage: string): AuditRecord => ({ auditID, stage, cluster: '', time: '2026-03-02T10:00:00Z', verb: 'get', requestURI: '/api/v1/pods', subject: 'alice', impersonator: '' }) as AuditRecord;
+/** The key hash of the request with this auditID (every request here has the same identity otherwise). */
+const keyHash = (id: string): number => requestHashOf(rec(id, ''));
 /** A task's partial result: what it left pending, the keys it saw first and those it completed, in order. */
 const part = (leftovers: AuditRecord[], firstSeen: string[] = [], completed = firstSeen.filter((k) => !leftovers.some((r) => r.auditID === k))): PartialResult => ({
   leftovers,
-  firstSeen: Float64Array.from(firstSeen.map(hashKey)),
-  completed: Float64Array.from(completed.map(hashKey)),
+  firstSeen: Float64Array.from(firstSeen.map(keyHash)),
+  completed: Float64Array.from(completed.map(keyHash)),
+  firstIds: new Float64Array(0),
 });
 
 describe('reconcile: stage collapsing across tasks', () => {
@@ -39,8 +42,8 @@ describe('reconcile: stage collapsing across tasks', () => {
 });
 
 describe('mergeAccounting', () => {
-  const acc = (files: InputAccounting['files'], n: number): InputAccounting => ({ files, lines: n, prefiltered: 0, events: n, requests: n, duplicates: 0, rejected: 0, used: n, skipped: 0 });
-  const fs = (path: string, lines: number) => ({ path, format: 'jsonl', gzip: false, bytes: lines * 10, lines, events: lines, rejected: 0, prefiltered: 0, providers: ['k8s'] });
+  const acc = (files: InputAccounting['files'], n: number): InputAccounting => ({ files, lines: n, prefiltered: 0, events: n, requests: n, duplicates: 0, rejected: 0, used: n, skipped: 0, ignored: 0, auditIDReuse: 0, complete: true });
+  const fs = (path: string, lines: number) => ({ path, format: 'jsonl', gzip: false, bytes: lines * 10, lines, events: lines, rejected: 0, prefiltered: 0, providers: ['k8s'], ignored: 0, complete: true, incomplete: '' });
   it('adds the ranges of one file into one entry and keeps other files apart', () => {
     const m = mergeAccounting([
       { acc: acc([fs('a.log', 3)], 3), continues: false },
@@ -125,7 +128,7 @@ describe('--jobs gives the bytes of a single pass', () => {
     const one = await runCli(['summary', shuffled, '-o', 'json', '--jobs', '1']);
     const many = await runCli(['summary', shuffled, '-o', 'json', '--jobs', '3']);
     expect(many.stdout).toBe(one.stdout);
-    expect(many.stderr).toMatch(/note: the inputs repeat requests across files/);
+    expect(many.stderr).toMatch(/note: the same requests appear in more than one part of the inputs; reading again in one thread/);
   });
 
   it('--strict stops at the first bad line, in input order, with exit 2', async () => {
@@ -157,7 +160,7 @@ describe('a worker that runs out of memory', () => {
       const r = await runCli(['summary', log, '-o', 'json', '--jobs', '2']);
       expect(r.code).toBe(0);
       expect(r.stdout).toBe(one.stdout);
-      expect(r.stderr).toMatch(/note: a worker thread ran out of memory; reading again in one thread/);
+      expect(r.stderr).toMatch(/note: a worker thread ran out of memory \(more than 1 MB\); reading again in one thread/);
     } finally {
       delete process.env.KAUDIT_WORKER_OLD_MB;
     }
@@ -177,7 +180,7 @@ describe('--jobs over inputs split by file only', () => {
       const many = await runCli([...cmd, ...inputs, '--jobs', '4']);
       expect(one.code).toBe(0);
       expect(many.stdout).toBe(one.stdout);
-      const note = /^note: the inputs repeat requests across files \(the same events twice\?\); reading again in one thread.*\n/m;
+      const note = /^note: the same requests appear in more than one part of the inputs; reading again in one thread.*\n/m;
       // The cloud fixtures hold the same events in several forms: one pass counts them once, so workers give up.
       expect(note.test(many.stderr)).toBe(repeats);
       expect(many.stderr.replace(note, '')).toBe(one.stderr);

@@ -98,10 +98,11 @@ describe('authorizer: namespace scoping and bindings', () => {
     expect(s.ignored).toEqual({ ConfigMap: 1 });
   });
 
-  it('adds implicit groups', () => {
+  it('assumes the authenticators\' groups only when none were recorded; a recorded list is used as it is', () => {
     expect(withImplicitGroups({ user: 'system:serviceaccount:ci:d', groups: [] }).groups).toEqual(['system:authenticated', 'system:serviceaccounts', 'system:serviceaccounts:ci']);
     expect(withImplicitGroups({ user: 'system:anonymous', groups: [] }).groups).toEqual(['system:unauthenticated']);
-    expect(withImplicitGroups({ user: 'alice', groups: ['sre'] }).groups).toEqual(['sre', 'system:authenticated']);
+    expect(withImplicitGroups({ user: 'system:serviceaccount:a:b:c', groups: [] }).groups).toEqual(['system:authenticated']);
+    expect(withImplicitGroups({ user: 'alice', groups: ['sre'] }).groups).toEqual(['sre']);
   });
 });
 
@@ -149,6 +150,14 @@ items:
   it('fills rules from matchLabels', async () => {
     const a = new Authorizer(await snap(AGG));
     expect(a.allows({ user: 'm', groups: [] }, req({ verb: 'list', resource: 'endpoints' })).allowed).toBe(true);
+  });
+  it('replaces the aggregated role\'s own rules with the union, and says so when the export differs', async () => {
+    const own = AGG.replace("metadata: {name: monitoring}\n  aggregationRule:", "metadata: {name: monitoring}\n  aggregationRule:").replace("  rules: null\n- apiVersion: rbac.authorization.k8s.io/v1\n  kind: ClusterRole\n  metadata: {name: monitoring-endpoints", "  rules: [{apiGroups: [\"\"], resources: [secrets], verbs: [get]}]\n- apiVersion: rbac.authorization.k8s.io/v1\n  kind: ClusterRole\n  metadata: {name: monitoring-endpoints");
+    expect(own).toContain('resources: [secrets]');
+    const a = new Authorizer(await snap(own));
+    expect(a.allows({ user: 'm', groups: [] }, req({ verb: 'list', resource: 'endpoints' })).allowed).toBe(true);
+    expect(a.allows({ user: 'm', groups: [] }, req({ resource: 'secrets' })).allowed).toBe(false);
+    expect(a.warnings).toEqual(['ClusterRole monitoring is aggregated: its rules are the union of the roles its selectors match (1 rules), not the 1 rules written in the export']);
   });
   it('fills rules from matchExpressions, through nested aggregation', async () => {
     const a = new Authorizer(await snap(AGG));

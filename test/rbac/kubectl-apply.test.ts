@@ -24,7 +24,7 @@ describe.skipIf(!hasKubectl)('kubectl apply accepts rbac-gen output', () => {
       expect(res.code).toBe(0);
       const created = res.stdout.trim().split('\n');
       expect(created).toHaveLength(docs.length);
-      for (const line of created) expect(line).toMatch(/^(cluster)?role(binding)?\.rbac\.authorization\.k8s\.io\/kaudit-[a-z0-9-]+ created$/);
+      for (const line of created) expect(line).toMatch(/^(cluster)?role(binding)?\.rbac\.authorization\.k8s\.io\/kaudit-[a-z0-9.-]+ created$/);
       for (const d of docs) {
         const group = 'rbac.authorization.k8s.io';
         const resource = `${d.kind.toLowerCase()}s`;

@@ -1,55 +1,67 @@
 import { describe, it, expect } from 'vitest';
-import { dnsLabel, safeFileName, DNS_LABEL } from '../../src/rbac/names.js';
-import { selfCheck, DEFAULT_GENERATE } from '../../src/rbac/generate.js';
-import { rbacGen } from '../../src/analyses/rbacgen/index.js';
-import { normalizeValue } from '../../src/normalize/index.js';
-import { event } from '../helpers.js';
-import type { AuditRecord, InputAccounting } from '../../src/types.js';
+import { objectName, parseObjectName, safeFileName, base32, unbase32, MAX_NAME } from '../../src/rbac/names.js';
+import { isDnsSubdomain } from '../../src/rbac/request.js';
 
-describe('DNS-1123 names', () => {
+describe('object names: an injective encoding (parseObjectName inverts it)', () => {
   it.each([
-    ['deployer', 'kaudit-sa-', 'kaudit-sa-deployer'],
-    ['ci-deployer', 'kaudit-sa-', 'kaudit-sa-ci-deployer'],
-  ])('%s stays readable and exact when it is already valid', (raw, prefix, want) => {
-    expect(dnsLabel(raw, prefix)).toBe(want);
+    ['user', 'alice', 'kaudit-user.alice'],
+    ['user', 'jane.doe', 'kaudit-user.jane.doe'],
+    ['sa', 'ci:deployer', 'kaudit-sa.ci.deployer'],
+    ['sa', 'team-a:deployer', 'kaudit-sa.team-a.deployer'],
+    ['sa', 'team:a-deployer', 'kaudit-sa.team.a-deployer'],
+    ['group', 'developers', 'kaudit-group.developers'],
+  ] as const)('%s %s stays readable: %s', (kind, id, want) => {
+    expect(objectName(kind, id)).toBe(want);
+    expect(parseObjectName(want)).toEqual({ kind, variant: '', identity: id });
   });
 
-  it.each(['alice@example.com', 'Alice', '../../etc/passwd', 'x'.repeat(200), '---', '', 'émile', 'a\nb', 'system:serviceaccount:ns:name'])('%j becomes a valid label with a disambiguating hash', (raw) => {
-    const l = dnsLabel(raw, 'kaudit-user-');
-    expect(l).toMatch(DNS_LABEL);
-    expect(l.length).toBeLessThanOrEqual(63);
-    expect(l).toMatch(/-[0-9a-f]{6}$/);
+  it.each(['alice@example.com', 'Alice', '../../etc/passwd', 'x'.repeat(120), '---', '', 'émile', 'a\nb', 'system:serviceaccount:ns:name', 'kaudit-user.alice'])('%j gets a valid name its identity can be read back from', (raw) => {
+    const n = objectName('user', raw);
+    expect(isDnsSubdomain(n)).toBe(true);
+    expect(n.length).toBeLessThanOrEqual(MAX_NAME);
+    expect(parseObjectName(n)).toEqual({ kind: 'user', variant: '', identity: raw });
   });
 
-  it('distinct inputs that clean up alike stay distinct', () => {
-    expect(dnsLabel('alice@example.com')).not.toBe(dnsLabel('alice.example.com'));
-    expect(dnsLabel('A')).not.toBe(dnsLabel('a'));
+  it('the collisions of the old scheme cannot happen', () => {
+    // Two service accounts whose namespace-name join was the same string.
+    expect(objectName('sa', 'team-a:deployer')).not.toBe(objectName('sa', 'team:a-deployer'));
+    // A user literally named like another subject's name.
+    expect(objectName('user', 'kaudit-sa.ci.deployer')).not.toBe(objectName('sa', 'ci:deployer'));
+    expect(objectName('user', 'alice-example-com.mfwgsy3fibsxqylnobwgkltdn5wq')).not.toBe(objectName('user', 'alice@example.com'));
+    // Case: file systems that fold case see different names too (every name is lowercase).
+    expect(objectName('user', 'Alice').toLowerCase()).not.toBe(objectName('user', 'alice').toLowerCase());
+    // The namespaced-rules ClusterRole of --scope cluster is a separate family.
+    expect(objectName('user', 'alice', 'ns')).toBe('kaudit-ns-user.alice');
+    expect(objectName('user', 'ns-user.alice')).not.toBe(objectName('user', 'alice', 'ns'));
   });
 
-  it('file names cannot leave the directory', () => {
+  it('identities too long for base32 fall back to SHA-256, still disjoint from the others', () => {
+    const long = 'é'.repeat(200);
+    const n = objectName('user', long);
+    expect(n).toMatch(/^kaudit-user-x\.sha256-[0-9a-f]{64}$/);
+    expect(parseObjectName(n)).toEqual({ kind: 'user', variant: '', identity: null });
+    expect(objectName('user', long + 'x')).not.toBe(n);
+  });
+
+  it('refuses ill-formed UTF-16 (callers leave such subjects out)', () => {
+    expect(() => objectName('user', 'a\ud800')).toThrow(/internal error/);
+  });
+
+  it('base32 round-trips and rejects what it never produces', () => {
+    for (const s of ['', 'a', 'alice@example.com', 'émile 😀', '\u0000']) expect(unbase32(base32(s))).toBe(s);
+    expect(base32('alice@example.com')).toBe('mfwgsy3fibsxqylnobwgkltdn5wq');
+    expect(unbase32('a')).toBeNull();
+    expect(unbase32('A')).toBeNull();
+  });
+
+  it('file names are the object names: no separator, no dot-dot, lowercase', () => {
     for (const raw of ['../x', '/etc/passwd', '..', 'a/b\\c']) {
-      const f = safeFileName(raw, 'yaml');
+      const f = safeFileName(objectName('user', raw), 'yaml');
       expect(f).not.toContain('/');
       expect(f).not.toContain('\\');
       expect(f.startsWith('.')).toBe(false);
+      expect(f).toBe(f.toLowerCase());
     }
-  });
-});
-
-describe('self-check', () => {
-  it('reports what a policy fails to allow', () => {
-    const rec = (o: Record<string, unknown>): AuditRecord => normalizeValue(event(o), '') as AuditRecord;
-    const s = rbacGen.init({ ...DEFAULT_GENERATE, includeSystem: false, includeDiscovery: false, excludeDenied: false, maxNames: 5 });
-    rbacGen.add(s, rec({ auditID: '1', verb: 'get', objectRef: { resource: 'pods', namespace: 'a', name: 'p', apiVersion: 'v1' } }));
-    rbacGen.add(s, rec({ auditID: '2', verb: 'list', objectRef: { resource: 'secrets', namespace: 'a', apiVersion: 'v1' } }));
-    const NO: InputAccounting = { files: [], lines: 0, prefiltered: 0, events: 0, requests: 0, duplicates: 0, rejected: 0, used: 0, skipped: 0 };
-    const rep = rbacGen.finish(s, { input: NO });
-    expect(rep.selfCheck).toMatchObject({ requests: 2, allowed: 2, coverage: 100, uncovered: [] });
-    // Drop the secrets rule from the generated Role: the check must notice.
-    const role = rep.policies[0]!.objects.find((o) => o.kind === 'Role')!;
-    role.rules = role.rules!.filter((r) => !r.resources!.includes('secrets'));
-    const broken = selfCheck([...s.subjects.values()], rep.policies);
-    expect(broken.coverage).toBe(50);
-    expect(broken.uncovered).toEqual([{ subject: 'alice', verb: 'list', apiGroup: '', resource: 'secrets', namespace: 'a', name: '', nonResourceURL: '', requests: 1 }]);
+    expect(() => safeFileName('../x', 'yaml')).toThrow(/internal error/);
   });
 });

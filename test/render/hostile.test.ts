@@ -12,7 +12,6 @@ import { runCli, tmpDir } from '../helpers.js';
 import { HOSTILE, HOSTILE_USERS, writeHostileFixture } from '../hostile.js';
 import { renderGfm, sarifValidator, unsafeExcept } from './formats.js';
 import { visible } from '../../src/render/sanitize.js';
-import { DNS_LABEL } from '../../src/rbac/names.js';
 
 type Kind = 'table' | 'markdown' | 'csv' | 'json' | 'jsonl' | 'yaml' | 'rbac-yaml' | 'sarif' | 'junit' | 'html';
 
@@ -173,7 +172,9 @@ describe('the hostile fixture through every command and format', () => {
     expect(files.length).toBe(HOSTILE_USERS.length + 1);
     for (const f of files) {
       expect(f).toMatch(/\.yaml$/);
-      expect(f.slice(0, -5)).toMatch(DNS_LABEL);
+      // Generated names are DNS-1123 subdomains (src/rbac/names.ts): lowercase, no separator, no `..`.
+      expect(f.slice(0, -5)).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/);
+      expect(f.length).toBeLessThanOrEqual(245);
       expect(() => yaml.loadAll(readFileSync(join(out, f), 'utf8'))).not.toThrow();
     }
     expect(r.stderr).not.toMatch(unsafeExcept('\n'));

@@ -115,10 +115,12 @@ describe('SARIF locations', () => {
         if (format === 'sarif') {
           const cited = sarif(many.stdout).results.flatMap((x) => x.locations.filter((l) => l.physicalLocation?.artifactLocation.uri.endsWith('audit.log')).map((l) => [x.message.text, l.physicalLocation!.region!.startLine] as const));
           expect(cited.length).toBeGreaterThan(3);
-          // The cited line is a request of the subject the result is about.
+          // The cited line is a request of the subject the result is about (an impersonation check
+          // is the impersonator's: the user of the event, not the impersonated one).
           for (const [message, n] of cited) {
             const ev = JSON.parse(lineOf(fileUri(join(dir, 'audit.log')), n));
-            expect(message).toContain(`User ${visible(ev.impersonatedUser?.username ?? ev.user.username)}:`);
+            const who = message.includes(' × impersonation check ') ? ev.user.username : (ev.impersonatedUser?.username ?? ev.user.username);
+            expect(message).toContain(`User ${visible(who)}:`);
           }
           expect(Math.min(...cited.map(([, n]) => n))).toBeGreaterThan(300);
         }

@@ -1,12 +1,18 @@
 // `audit anomalies`: first-time and risky access. Detection-window behaviour is profiled like the
 // baseline (a reducer, so it merges); in finish it is compared with the baseline (from a file, or
-// trained on the same logs before --train-until). Built-in detections run per request.
-import type { AuditRecord, FinishContext, InputAccounting, Loc, Reducer } from '../../types.js';
+// trained on the same logs before --train-until). Detection rules (src/rules: built-in, --rules,
+// --sigma) run on every judged request through the rule engine.
+import type { FinishContext, InputAccounting, Loc, Reducer } from '../../types.js';
 import { addToProfile, newProfile, profiles, mergeProfile, toFile, windowDays, type Profile, type ProfileState, type Seen } from '../baseline/index.js';
-import { DENIED_BURST, DETECTION_RULES, matchingRules, renderReason } from '../../rules/detections.js';
+import { DetectionEngine, ruleInfo, type Hit, type RuleInfo, type RuleSet, type RuleStats } from '../../rules/detections.js';
 import { SENSITIVE, SEVERITY_RANK, type Severity } from '../../rules/sensitive.js';
 import { cmp } from '../../util/counter.js';
 import { widenSpan, mergeSpan } from '../../util/span.js';
+import { faultCounter } from '../../util/fault.js';
+import { asInternal } from '../../util/errors.js';
+
+/** KAUDIT_TEST_FAULT=rule:N (util/fault.ts): set when the analysis starts, null unless asked for. */
+let ruleFault: (() => void) | null = null;
 
 export const EXAMPLES = 5;
 
@@ -33,11 +39,14 @@ export interface AnomalyOptions {
   spikeMin: number;
   /** Off-hours needs this many baseline requests to know a subject's hours. */
   offHoursMinRequests: number;
-  deniedBurst: { count: number; minutes: number };
+  /** The detection rules to run (loadRuleSet); null runs none. */
+  rules: RuleSet | null;
 }
 
 export interface Finding {
   rule: string;
+  /** The rule's title (detections) or the finding kind's description (baseline). */
+  title: string;
   kind: 'baseline' | 'detection';
   severity: Severity;
   subject: string;
@@ -50,7 +59,12 @@ export interface Finding {
   count: number;
   auditIDs: string[];
   reason: string;
-  technique: string;
+  /** MITRE ATT&CK technique ids of the rule ([] for baseline findings). */
+  technique: string[];
+  /** Where the rule came from: builtin, file or sigma. */
+  source: string;
+  /** For Sigma rules: the rule's id, title, author and license as the rule gives them. */
+  sigma?: { id: string; title: string; author: string; license: string };
   /** Where the first request of the finding was read (the evidence SARIF cites); null when unknown. */
   location: Loc | null;
 }
@@ -58,8 +72,7 @@ export interface Finding {
 interface DetectAgg {
   key: string;
   rule: string;
-  severity: Severity;
-  technique: string;
+  info: RuleInfo;
   subject: string;
   subjectKind: string;
   verb: string;
@@ -74,17 +87,31 @@ export interface AnomalyState {
   train: ProfileState | null;
   detect: ProfileState;
   detections: Map<string, DetectAgg>;
-  /** Recent denials per subject (time, auditID, where read), for the denied-burst rule. */
-  denials: Map<string, [number, string, Loc][]>;
+  engine: DetectionEngine | null;
+  /** Rule statistics merged in from other partial states. */
+  mergedStats: RuleStats[];
+}
+
+/** How the rules fared: how many ran, from where, and which could not judge some requests. */
+export interface RulesReport {
+  count: number;
+  bySource: { builtin: number; file: number; sigma: number };
+  /** Requests a rule could not judge, by reason ("body not logged"): never silently passed. */
+  notEvaluated: { rule: string; reason: string; requests: number }[];
+  /** Stateful rules that dropped keys from bounded state (windows across them may be missed). */
+  evictedKeys: { rule: string; keys: number }[];
 }
 
 export interface AnomalyReport {
   kind: 'kaudit.anomalies';
-  version: 1;
+  version: 2;
   input: InputAccounting;
   baseline: { source: string; window: { from: string | null; to: string | null }; days: number; subjects: number } | null;
   detection: { from: string | null; to: string | null };
   summary: { findings: number; bySeverity: Record<Severity, number>; suppressed: number; byRule: Record<string, number> };
+  rules: RulesReport;
+  /** Metadata of every rule that has findings, by id. */
+  ruleInfo: Record<string, RuleInfo>;
   findings: Finding[];
 }
 
@@ -117,20 +144,63 @@ function seenAdd(s: Seen, t: number, time: string, id: string, at: Loc): void {
   }
 }
 
-function detection(s: AnomalyState, r: AuditRecord, rule: { id: string; severity: Severity; technique: string; description: string }, reason: string, t = r.timeMs, id = r.auditID, at = r.location): void {
-  const resource = r.resource ? `${r.apiGroup ? `${r.resource}.${r.apiGroup}` : r.resource}${r.subresource ? `/${r.subresource}` : ''}` : r.nonResourceURL;
-  const key = `${rule.id}\u0000${r.subject}\u0000${r.verb}\u0000${resource}\u0000${r.namespace}\u0000${reason}`;
-  let d = s.detections.get(key);
-  if (!d) {
-    d = { key, rule: rule.id, severity: rule.severity, technique: rule.technique, subject: r.subject, subjectKind: r.subjectKind, verb: r.verb, resource, namespace: r.namespace, seen: { count: 0, firstMs: Infinity, first: '', lastMs: -Infinity, last: '', ex: [] }, reason };
-    s.detections.set(key, d);
+function detection(s: AnomalyState, h: Hit): void {
+  const r = h.record;
+  const d = h.rule.doc;
+  // A threshold finding is about its key (the subject, the source…), not one request's verb and object.
+  const grouped = d.threshold !== null && h.key !== null;
+  const verb = grouped ? '*' : r.verb;
+  const resource = grouped ? '' : r.resource ? `${r.apiGroup ? `${r.resource}.${r.apiGroup}` : r.resource}${r.subresource ? `/${r.subresource}` : ''}` : r.nonResourceURL;
+  const namespace = grouped ? (h.key!.namespace ?? '') : r.namespace;
+  const subject = r.subject;
+  const key = `${d.id}\u0000${subject}\u0000${verb}\u0000${resource}\u0000${namespace}\u0000${h.reason}`;
+  let agg = s.detections.get(key);
+  if (!agg) {
+    agg = { key, rule: d.id, info: ruleInfo(d), subject, subjectKind: r.subjectKind, verb, resource, namespace, seen: { count: 0, firstMs: Infinity, first: '', lastMs: -Infinity, last: '', ex: [] }, reason: h.reason };
+    s.detections.set(key, agg);
   }
-  seenAdd(d.seen, t, r.time, id, at);
+  for (const e of h.events) seenAdd(agg.seen, e.timeMs, e.time, e.auditID, e.location);
+}
+
+function mergeStats(a: RuleStats[], b: RuleStats[]): RuleStats[] {
+  const byId = new Map(a.map((x) => [x.rule, { ...x, notEvaluated: { ...x.notEvaluated } }]));
+  for (const x of b) {
+    const y = byId.get(x.rule);
+    if (!y) byId.set(x.rule, { ...x, notEvaluated: { ...x.notEvaluated } });
+    else {
+      y.matched += x.matched;
+      y.evictedKeys += x.evictedKeys;
+      for (const [k, n] of Object.entries(x.notEvaluated)) y.notEvaluated[k] = (y.notEvaluated[k] ?? 0) + n;
+    }
+  }
+  return [...byId.values()];
+}
+
+/** The rules section of a report from the rule set and the run's statistics. */
+export function rulesReport(set: RuleSet | null, stats: RuleStats[]): RulesReport {
+  const rules = set?.rules ?? [];
+  const bySource = { builtin: 0, file: 0, sigma: 0 };
+  for (const r of rules) bySource[r.doc.source.kind]++;
+  const notEvaluated: RulesReport['notEvaluated'] = [];
+  const evictedKeys: RulesReport['evictedKeys'] = [];
+  for (const st of [...stats].sort((x, y) => cmp(x.rule, y.rule))) {
+    for (const [reason, n] of Object.entries(st.notEvaluated).sort(([x], [y]) => cmp(x, y))) if (n > 0) notEvaluated.push({ rule: st.rule, reason, requests: n });
+    if (st.evictedKeys > 0) evictedKeys.push({ rule: st.rule, keys: st.evictedKeys });
+  }
+  return { count: rules.length, bySource, notEvaluated, evictedKeys };
 }
 
 export const anomalies: Reducer<AnomalyState, AnomalyReport, AnomalyOptions> = {
   init(opts) {
-    return { opts, train: opts.trainUntilMs !== null ? profiles.init({ examples: 0 }) : null, detect: profiles.init({ examples: EXAMPLES }), detections: new Map(), denials: new Map() };
+    ruleFault = faultCounter('rule');
+    return {
+      opts,
+      train: opts.trainUntilMs !== null ? profiles.init({ examples: 0 }) : null,
+      detect: profiles.init({ examples: EXAMPLES }),
+      detections: new Map(),
+      engine: opts.rules ? new DetectionEngine(opts.rules) : null,
+      mergedStats: [],
+    };
   },
 
   add(s, r) {
@@ -139,23 +209,20 @@ export const anomalies: Reducer<AnomalyState, AnomalyReport, AnomalyOptions> = {
       return;
     }
     profiles.add(s.detect, r);
-    for (const rule of matchingRules(r)) detection(s, r, rule, renderReason(rule.reason ?? rule.description, r));
-    if (r.decision === 'forbid' && Number.isFinite(r.timeMs)) {
-      const { count, minutes } = s.opts.deniedBurst;
-      let q = s.denials.get(r.subject);
-      if (!q) s.denials.set(r.subject, (q = []));
-      q.push([r.timeMs, r.auditID, r.location]);
-      while (q.length && r.timeMs - q[0]![0] > minutes * 60_000) q.shift();
-      if (q.length >= count) {
-        for (const [t, id, at] of q) detection(s, { ...r, verb: '*', resource: '', subresource: '', apiGroup: '', nonResourceURL: '(denied)', namespace: '' }, DENIED_BURST, `${count} or more denied requests within ${minutes} minutes`, t, id, at);
-        q.length = 0;
-      }
+    // Where detections are evaluated against a record: an exception here is an internal error of
+    // the `rule` component (the rule engine keeps this call and this wrapping).
+    try {
+      ruleFault?.();
+      s.engine?.evaluate(r, (h) => detection(s, h));
+    } catch (e) {
+      throw asInternal(e, 'rule', '');
     }
   },
 
   merge(a, b) {
     if (a.train && b.train) profiles.merge(a.train, b.train);
     profiles.merge(a.detect, b.detect);
+    a.mergedStats = mergeStats(a.mergedStats, mergeStats(b.mergedStats, b.engine?.stats() ?? []));
     for (const [k, db] of b.detections) {
       const da = a.detections.get(k);
       if (!da) a.detections.set(k, db);
@@ -171,19 +238,43 @@ export const anomalies: Reducer<AnomalyState, AnomalyReport, AnomalyOptions> = {
   finish(s, ctx: FinishContext) {
     const base = s.opts.baseline ?? s.train;
     const findings: Finding[] = [];
+    const ruleInfoById: Record<string, RuleInfo> = {};
     for (const d of s.detections.values()) {
-      findings.push({ rule: d.rule, kind: 'detection', severity: d.severity, subject: d.subject, subjectKind: d.subjectKind, verb: d.verb, resource: d.resource, namespace: d.namespace, time: d.seen.first, last: d.seen.last, count: d.seen.count, auditIDs: d.seen.ex.map((e) => e[1]), reason: d.reason, technique: d.technique, location: d.seen.firstAt ?? null });
+      const i = d.info;
+      ruleInfoById[i.id] = i;
+      findings.push({
+        rule: d.rule,
+        title: i.title,
+        kind: 'detection',
+        severity: i.severity,
+        subject: d.subject,
+        subjectKind: d.subjectKind,
+        verb: d.verb,
+        resource: d.resource,
+        namespace: d.namespace,
+        time: d.seen.first,
+        last: d.seen.last,
+        count: d.seen.count,
+        auditIDs: d.seen.ex.map((e) => e[1]),
+        reason: d.reason,
+        technique: i.technique,
+        source: i.source.kind,
+        location: d.seen.firstAt ?? null,
+        ...(i.sigma ? { sigma: { id: i.sigma.id, title: i.sigma.title, author: i.sigma.author, license: i.sigma.license } } : {}),
+      });
     }
     if (base) findings.push(...relativeFindings(s, base));
     findings.sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || cmp(a.time, b.time) || cmp(a.rule, b.rule) || cmp(a.subject, b.subject) || cmp(`${a.verb} ${a.resource} ${a.namespace}`, `${b.verb} ${b.resource} ${b.namespace}`));
     const baseFile = base ? toFile(base, null) : null;
     return {
       kind: 'kaudit.anomalies',
-      version: 1,
+      version: 2,
       input: ctx.input,
       baseline: baseFile ? { source: s.opts.baseline ? 'file' : 'trained', window: baseFile.window, days: baseFile.days, subjects: Object.keys(baseFile.subjects).length } : null,
       detection: { from: s.detect.from || null, to: s.detect.to || null },
       summary: summarize(findings, 0),
+      rules: rulesReport(s.opts.rules, mergeStats(s.mergedStats, s.engine?.stats() ?? [])),
+      ruleInfo: Object.fromEntries(Object.entries(ruleInfoById).sort(([x], [y]) => cmp(x, y))),
       findings,
     };
   },
@@ -216,6 +307,7 @@ function relativeFindings(s: AnomalyState, base: ProfileState): Finding[] {
   const span = `${days} day${days === 1 ? '' : 's'} of baseline`;
   const make = (rule: string, subject: string, p: Profile, seen: Seen, t: { verb: string; resource: string; namespace: string }, severity: Severity, reason: string): Finding => ({
     rule,
+    title: BASELINE_FINDINGS[rule]!.description,
     kind: 'baseline',
     severity,
     subject,
@@ -228,7 +320,8 @@ function relativeFindings(s: AnomalyState, base: ProfileState): Finding[] {
     count: seen.count,
     auditIDs: seen.ex.map((e) => e[1]),
     reason,
-    technique: '',
+    technique: [],
+    source: 'baseline',
     location: seen.firstAt ?? null,
   });
   for (const [subject, p] of s.detect.subjects) {
@@ -302,4 +395,4 @@ function relativeFindings(s: AnomalyState, base: ProfileState): Finding[] {
   return out;
 }
 
-export { newProfile, addToProfile, mergeProfile, DETECTION_RULES };
+export { newProfile, addToProfile, mergeProfile };

@@ -249,11 +249,13 @@ export function windowDays(fromMs: number, toMs: number): number {
 }
 
 export function toFile(s: ProfileState, input: InputAccounting | null): BaselineFile {
-  const subjects: Record<string, ProfileJSON> = {};
+  // Built with fromEntries: a subject named __proto__ becomes an own key like any other (an
+  // assignment would set the object's prototype instead, and lose the subject).
+  const entries: [string, ProfileJSON][] = [];
   let requests = 0;
   for (const [name, p] of [...s.subjects].sort(([a], [b]) => cmp(a, b))) {
     requests += p.requests;
-    subjects[name] = {
+    entries.push([name, {
       kind: p.kind,
       requests: p.requests,
       denied: p.denied,
@@ -270,8 +272,9 @@ export function toFile(s: ProfileState, input: InputAccounting | null): Baseline
       hours: p.hours,
       weekdays: p.weekdays,
       daily: Object.fromEntries([...p.daily].sort(([a], [b]) => cmp(a, b))),
-    };
+    }]);
   }
+  const subjects: Record<string, ProfileJSON> = Object.fromEntries(entries);
   void input;
   return { kind: 'kaudit.baseline', version: 1, window: { from: s.from || null, to: s.to || null }, days: windowDays(s.fromMs, s.toMs), requests, subjects };
 }

@@ -1,4 +1,6 @@
-// Views of folded commands: the command list (optionally with its API calls) and latency per type.
+// Views of folded commands: the audit trail of commands (optionally with their API calls) and
+// latency per command type. Columns follow what an audit-trail reader scans for: when, who, where
+// (cluster, namespace, resource), how (access method and client version), then the details.
 import type { Cell, View, ViewSection } from '../../types.js';
 import type { CommandRecord, TypeLatency } from './fold.js';
 import { displayTime, formatDuration, plural } from '../../render/format.js';
@@ -10,38 +12,56 @@ export interface CommandsReport {
   slowMs: number | null;
 }
 
-function ms(v: number | null): string {
+/** A duration for people, in kaudit's one format (src/render/format.ts): 0.8 ms, 72 ms, 125.6 s, 2.51 h. */
+export function formatMs(v: number | null): string {
   return formatDuration(v);
+}
+
+/** How the command reached the API server: `kubectl v1.33.1`, `automation (helm 3.14.2)`. */
+export function accessCell(c: Pick<CommandRecord, 'accessMethod' | 'client' | 'clientVersion'>): string {
+  const client = `${c.client}${c.clientVersion ? ` ${c.clientVersion}` : ''}`;
+  return c.client === c.accessMethod ? client : c.client ? `${c.accessMethod} (${client})` : c.accessMethod;
+}
+
+function resourceCell(c: { resource: string; subresource: string; apiGroup: string }): string {
+  if (!c.resource) return '';
+  return `${c.resource}${c.apiGroup ? `.${c.apiGroup}` : ''}${c.subresource ? `/${c.subresource}` : ''}`;
+}
+
+function durationCell(latency: number | null, session: number | null): string {
+  return session === null ? formatMs(latency) : `${formatMs(latency)}, session ${formatMs(session)}`;
 }
 
 export function commandsView(r: CommandsReport, withCalls: boolean): View {
   const rows: Cell[][] = [];
   for (const c of r.commands) {
-    const client = `${c.client}${c.clientVersion ? ` ${c.clientVersion}` : ''}`;
-    rows.push([displayTime(c.start), c.user, client, c.accessMethod, c.ambiguous ? `${c.command} (?)` : c.command, c.apiCalls, ms(c.durationMs), c.status || '-']);
+    rows.push([displayTime(c.start), c.user, c.cluster, c.namespace, resourceCell(c), accessCell(c), c.ambiguous ? `${c.command} (?)` : c.command, c.status || '-', durationCell(c.durationMs, c.sessionMs), c.apiCalls]);
     if (withCalls) {
       for (const k of c.calls ?? []) {
-        const slow = r.slowMs !== null && k.durationMs !== null && k.durationMs > r.slowMs ? ' SLOW' : '';
-        rows.push(['', '', '', '', `  ↳ ${k.verb} ${k.requestURI}`, '', `${ms(k.durationMs)}${slow}`, k.code || '-']);
+        const slow = r.slowMs !== null && k.latencyMs !== null && k.latencyMs > r.slowMs ? ' SLOW' : '';
+        rows.push(['', '', '', '', '', '', `  ↳ ${k.verb} ${k.requestURI}`, k.code || '-', `${durationCell(k.latencyMs, k.sessionMs)}${slow}`, '']);
       }
     }
   }
   const shown = r.commands.length;
+  // A log of one unnamed cluster: no cluster column.
+  const clusters = r.commands.some((c) => c.cluster !== '');
+  const columns = ['date', 'user', 'cluster', 'namespace', 'resource', 'access', 'command', 'status', 'duration', 'calls'];
   const sections: ViewSection[] = [
     {
-      title: r.slowMs === null ? 'Commands' : `Commands slower than ${ms(r.slowMs)} (or with a call that slow)`,
+      title: r.slowMs === null ? 'Commands' : `Commands slower than ${formatMs(r.slowMs)} (or with a call that slow)`,
       kind: 'table',
-      columns: ['start', 'user', 'client', 'access', 'command', 'calls', 'duration', 'status'],
-      rows,
-      note: `${plural(r.matched, 'command')}${shown < r.matched ? `, ${shown} shown (raise --limit, 0 for no limit, or -o csv for all)` : ''}. (?) marks a command line the log cannot pin down exactly; -o json says why.`,
-      dropOrder: ['access', 'calls', 'client'],
+      columns: clusters ? columns : columns.filter((c) => c !== 'cluster'),
+      rows: clusters ? rows : rows.map((row) => row.filter((_, i) => i !== 2)),
+      note: `${plural(r.matched, 'command')}${shown < r.matched ? `, ${shown} shown (raise --limit, 0 for no limit, or -o csv for all)` : ''}. (?) marks a command line the log cannot pin down exactly (… stands for what it does not hold); -o json says why. Duration: first call received to last call answered, streaming calls until they started streaming; session: until the last one ended.`,
+      dropOrder: ['calls', 'resource', 'namespace', 'access'],
     },
     {
       title: 'Latency per command type',
       kind: 'table',
       columns: ['type', 'commands', 'p50', 'p95', 'p99'],
-      rows: r.latency.map((l) => [l.type, l.commands, ms(l.p50), ms(l.p95), ms(l.p99)]),
-      note: 'Duration: first call received to last call answered; exec, attach, port-forward, logs -f and watches count until they started streaming.',
+      rows: r.latency.map((l) => [l.type, l.commands, formatMs(l.p50), formatMs(l.p95), formatMs(l.p99)]),
+      note: 'kubectl commands: their duration. Other clients: the slowest call of each burst (a burst is not one operation anyone waited for).',
     },
   ];
   return { title: 'kaudit commands', sections: sections.filter((s) => s.rows.length > 0) };

@@ -3,6 +3,7 @@
 // use, then evaluates the checks of src/rules/compliance.ts.
 import type { AuditRecord, FinishContext, InputAccounting, Reducer } from '../../types.js';
 import { drift, type DriftOptions, type DriftState } from '../drift/index.js';
+import { classifySubject } from '../../normalize/subject.js';
 import { describeRule, grantedSensitive, type DriftReport, type GrantSource, type SubjectDrift } from '../drift/evaluate.js';
 import type { PolicyRule } from '../../types.js';
 import { sourceLabel, subjectName } from '../drift/view.js';
@@ -65,7 +66,7 @@ export interface ComplianceReport {
   kind: 'kaudit.compliance';
   version: 1;
   evaluation: { generatedAt: string; kaudit: string; window: { from: string | null; to: string | null }; period: { from: string; to: string } | null; frameworks: Framework[] };
-  inputs: { files: { path: string; sha256: string; format: string; lines: number; events: number; rejected: number }[]; accounting: Omit<InputAccounting, 'files'>; rbac: { files: { path: string; sha256: string }[]; digest: string; roles: number; bindings: number; missingRoles: string[] } };
+  inputs: { files: { path: string; sha256: string; format: string; lines: number; events: number; rejected: number; complete: boolean; incomplete: string }[]; accounting: Omit<InputAccounting, 'files'>; rbac: { files: { path: string; sha256: string }[]; digest: string; roles: number; bindings: number; missingRoles: string[] } };
   summary: {
     subjects: number;
     averageScore: number | null;
@@ -108,6 +109,8 @@ export const compliance: Reducer<ComplianceState, ComplianceReport, ComplianceOp
       s.hours.set(h, (s.hours.get(h) ?? 0) + 1);
     }
     if (r.groups.includes('system:masters') && r.subjectKind === 'User') note(s.masters, r.subject, r);
+    // Impersonating is authorized with the impersonator's own groups: system:masters there is a use too.
+    else if (r.impersonator !== '' && r.impersonatorGroups.includes('system:masters') && classifySubject(r.impersonator).kind === 'User') note(s.masters, r.impersonator, r);
     if (r.subjectKind === 'ServiceAccount' && r.subjectName === 'default') note(s.defaultSA, r.subject, r);
   },
   merge(a, b) {
@@ -314,7 +317,7 @@ function assemble(s: ComplianceState, d: DriftReport, input: InputAccounting): C
     version: 1,
     evaluation: { generatedAt: o.generatedAt, kaudit: o.version, window: d.window, period: o.period ? { from: formatTime(o.period.fromMs), to: formatTime(o.period.toMs) } : null, frameworks: selected },
     inputs: {
-      files: input.files.map((f) => ({ path: f.path, sha256: f.sha256 ?? '', format: f.format, lines: f.lines, events: f.events, rejected: f.rejected })),
+      files: input.files.map((f) => ({ path: f.path, sha256: f.sha256 ?? '', format: f.format, lines: f.lines, events: f.events, rejected: f.rejected, complete: f.complete, incomplete: f.incomplete })),
       accounting,
       rbac: { files: o.rbacFiles, digest: o.rbacDigest, roles: d.rbac.roles, bindings: d.rbac.bindings, missingRoles: d.rbac.missingRoles },
     },

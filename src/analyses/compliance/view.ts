@@ -60,8 +60,8 @@ export function complianceView(r: ComplianceReport): View {
       {
         title: 'Inputs',
         kind: 'table',
-        columns: ['input', 'path', 'SHA-256', 'events', 'rejected'],
-        rows: [...r.inputs.files.map((f) => ['audit log', f.path, f.sha256, f.events, f.rejected]), ...r.inputs.rbac.files.map((f) => ['RBAC export', f.path, f.sha256, null, null])],
+        columns: ['input', 'path', 'SHA-256', 'events', 'rejected', 'read to the end'],
+        rows: [...r.inputs.files.map((f) => ['audit log', f.path, f.sha256, f.events, f.rejected, f.complete ? 'yes' : `no: ${f.incomplete}`]), ...r.inputs.rbac.files.map((f) => ['RBAC export', f.path, f.sha256, null, null, null])],
       },
     ].filter((s) => s.kind === 'kv' || s.rows.length > 0) as View['sections'],
   };

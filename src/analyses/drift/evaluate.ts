@@ -5,6 +5,7 @@ import type { InputAccounting, Loc, ObjectOrigin, PolicyRule, RequestAttributes 
 import type { DriftState, ReqKey } from './index.js';
 import { isImplicitGroup, MASTERS_GRANT, type EffectiveGrant } from '../../rbac/authorizer.js';
 import { ruleAllows } from '../../rbac/match.js';
+import { grantedSensitive, hasWildcard, probeRequest } from '../../rbac/sensitive.js';
 import { classifySubject } from '../../normalize/subject.js';
 import { isControlPlaneServiceAccount } from '../../rules/identities.js';
 import { SENSITIVE, SEVERITY_RANK, type Severity } from '../../rules/sensitive.js';
@@ -62,6 +63,8 @@ export interface SensitiveExcess {
 }
 
 export interface Uncovered {
+  /** The check that no grant allows: the request itself, or the impersonator's `impersonate`. */
+  check: 'request' | 'impersonate';
   verb: string;
   apiGroup: string;
   resource: string;
@@ -77,8 +80,16 @@ export interface Uncovered {
 
 export interface SubjectDrift {
   subject: { kind: 'User' | 'ServiceAccount' | 'Group'; name: string; namespace: string };
+  /** Every group the subject's requests carried (each request is judged with its own). */
   groups: string[];
   requests: number;
+  /** Checks made for the subject besides its requests: impersonating others, bind and escalate checks. */
+  otherChecks: number;
+  /**
+   * RBAC binding writes whose bind check drift could not judge (the body, which names the roleRef, was
+   * not logged): a `bind` grant may have been used by them. null when there were none.
+   */
+  unjudgedWrites: { requests: number; reasons: Record<string, number>; examples: string[] } | null;
   dormant: boolean;
   grantedRules: number;
   usedRules: number;
@@ -113,6 +124,8 @@ export interface DriftReport {
     unusedRules: number;
     sensitiveExcess: number;
     uncoveredRequests: number;
+    /** RBAC writes whose bind check could not be judged (no logged body). */
+    unjudgedWrites: number;
     averageScore: number | null;
   };
   subjects: SubjectDrift[];
@@ -146,9 +159,6 @@ function isSystemSubject(kind: string, name: string, namespace: string): boolean
   return classifySubject(name).kind !== 'User';
 }
 
-function hasWildcard(r: PolicyRule): boolean {
-  return [r.verbs, r.apiGroups ?? [], r.resources ?? [], r.nonResourceURLs ?? []].some((l) => l.some((x) => x === '*' || x.startsWith('*/')));
-}
 
 function share(used: number, listed: string[], wildcardWeight: number): number {
   let total = 0;
@@ -179,15 +189,7 @@ function permissionLabel(p: Partial<RequestAttributes>): string {
   return `${p.verb} ${p.apiGroup ? `${res}.${p.apiGroup}` : res}`;
 }
 
-/** Ids of the sensitive entries a rule grants at all (used or not). */
-export function grantedSensitive(rule: PolicyRule, namespace: string): string[] {
-  const out: string[] = [];
-  for (const e of SENSITIVE) {
-    if (e.group) continue;
-    if (e.wildcard ? hasWildcard(rule) : (e.probes ?? []).some((p) => ruleAllows({ verb: p.verb!, apiGroup: p.apiGroup ?? '', resource: p.resource!, subresource: p.subresource ?? '', namespace: namespace || 'default', name: rule.resourceNames?.[0] ?? '', nonResourceURL: '' }, rule))) out.push(e.id);
-  }
-  return out;
-}
+export { grantedSensitive };
 
 /** Sensitive entries an unused (or partly unused) grant matches, with the permissions left unused. */
 function sensitiveOf(g: EffectiveGrant, u: Usage | undefined): SensitiveExcess[] {
@@ -200,7 +202,7 @@ function sensitiveOf(g: EffectiveGrant, u: Usage | undefined): SensitiveExcess[]
     }
     const unused: string[] = [];
     for (const p of e.probes ?? []) {
-      const req: RequestAttributes = { verb: p.verb!, apiGroup: p.apiGroup ?? '', resource: p.resource!, subresource: p.subresource ?? '', namespace: g.namespace || 'default', name: g.rule.resourceNames?.[0] ?? '', nonResourceURL: '' };
+      const req = probeRequest(p, g.rule, g.namespace);
       if (!ruleAllows(req, g.rule)) continue;
       const combined = req.subresource ? `${req.resource}/${req.subresource}` : req.resource;
       if (u && u.verbs.has(req.verb) && u.resources.has(combined)) continue;
@@ -246,7 +248,7 @@ export function evaluate(s: DriftState, input: InputAccounting): DriftReport {
   // Subjects: everyone bound in the export, and everyone seen in the logs.
   type Subj = SubjectDrift['subject'];
   const subjects = new Map<string, Subj>();
-  const keyOf = (x: Subj): string => `${x.kind}\u0000${x.namespace}\u0000${x.name}`;
+  const keyOf = (x: Subj): string => JSON.stringify([x.kind, x.namespace, x.name]);
   const addSubject = (x: Subj): void => {
     if (!o.includeSystem && isSystemSubject(x.kind, x.name, x.namespace)) return;
     if (x.kind === 'Group' && isImplicitGroup(x.name)) return;
@@ -286,8 +288,9 @@ export function evaluate(s: DriftState, input: InputAccounting): DriftReport {
     const c = classifySubject(u.user);
     const me: Subj = c.kind === 'ServiceAccount' ? { kind: 'ServiceAccount', name: c.name, namespace: c.namespace } : { kind: 'User', name: u.user, namespace: '' };
     const myKey = keyOf(me);
-    const info = { user: u.user, groups: [...u.groups].sort() };
     for (const k of u.keys.values()) {
+      // Each check is judged with the groups it carried, as the API server judged it.
+      const info = { user: u.user, groups: k.groups };
       const missing: string[] = [];
       let missingCount = 0;
       const all = probes(k);
@@ -296,8 +299,12 @@ export function evaluate(s: DriftState, input: InputAccounting): DriftReport {
         const req: RequestAttributes = { verb: k.verb, apiGroup: k.apiGroup, resource: k.resource, subresource: k.subresource, namespace: k.namespace, name, nonResourceURL: k.nonResourceURL };
         const grants = authz.allowsAll(info, req);
         if (grants.length === 0) {
-          missing.push(name);
-          missingCount += count;
+          // A bind or escalate check that no grant allows passed another way (the writer held every
+          // rule: ConfirmNoEscalation), so it is not a missing permission.
+          if (k.check === 'request' || k.check === 'impersonate') {
+            missing.push(name);
+            missingCount += count;
+          }
           continue;
         }
         for (const g of grants) {
@@ -308,7 +315,7 @@ export function evaluate(s: DriftState, input: InputAccounting): DriftReport {
       }
       if (missing.length) {
         const list = uncovered.get(myKey) ?? [];
-        list.push({ verb: k.verb, apiGroup: k.apiGroup, resource: k.subresource ? `${k.resource}/${k.subresource}` : k.resource, namespace: k.namespace, nonResourceURL: k.nonResourceURL, names: missing.filter(Boolean).sort(), requests: missingCount, denied: Math.min(k.denied, missingCount), examples: k.examples.map((e) => e[1]), location: missing.length === all.length ? (k.firstAt ?? null) : null });
+        list.push({ check: k.check === 'impersonate' ? 'impersonate' : 'request', verb: k.verb, apiGroup: k.apiGroup, resource: k.subresource ? `${k.resource}/${k.subresource}` : k.resource, namespace: k.namespace, nonResourceURL: k.nonResourceURL, names: missing.filter(Boolean).sort(), requests: missingCount, denied: Math.min(k.denied, missingCount), examples: k.examples.map((e) => e[1]), location: missing.length === all.length ? (k.firstAt ?? null) : null });
         uncovered.set(myKey, list);
       }
     }
@@ -354,11 +361,15 @@ export function evaluate(s: DriftState, input: InputAccounting): DriftReport {
     sensitiveExcess.sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || cmp(a.id, b.id));
     const requests = subj.kind === 'Group' ? [...(myUsage?.values() ?? [])].reduce((n, u) => n + u.requests, 0) : (observed?.requests ?? 0);
     const score = own.length === 0 ? null : Math.round((1000 * sum) / own.length) / 10;
+    const otherChecks = observed?.checks ?? 0;
+    const unjudged = observed && observed.unjudged.requests > 0 ? { requests: observed.unjudged.requests, reasons: Object.fromEntries(Object.entries(observed.unjudged.reasons).sort(([a], [b]) => cmp(a, b))), examples: observed.unjudged.examples } : null;
     const d: SubjectDrift = {
       subject: subj,
       groups,
       requests,
-      dormant: own.length > 0 && requests === 0,
+      otherChecks,
+      unjudgedWrites: unjudged,
+      dormant: own.length > 0 && requests === 0 && otherChecks === 0,
       grantedRules: own.length,
       usedRules: used.length,
       fullyUsedRules: used.filter((x) => x.full).length,
@@ -397,6 +408,7 @@ export function evaluate(s: DriftState, input: InputAccounting): DriftReport {
       unusedRules: out.reduce((n, d) => n + d.unusedRules.length, 0),
       sensitiveExcess: out.reduce((n, d) => n + d.sensitiveExcess.length, 0),
       uncoveredRequests: out.reduce((n, d) => n + d.uncovered.reduce((m, u) => m + u.requests, 0), 0),
+      unjudgedWrites: out.reduce((n, d) => n + (d.unjudgedWrites?.requests ?? 0), 0),
       averageScore: scored.length ? Math.round((10 * scored.reduce((n, d) => n + d.score!, 0)) / scored.length) / 10 : null,
     },
     subjects: out,

@@ -1,12 +1,19 @@
-// `audit drift`: granted minus used, per subject. The reducer only aggregates the distinct requests
-// each subject made (bounded by distinct keys, mergeable); judging them against the RBAC export
-// happens once, in finish (evaluate.ts).
-import type { AuditRecord, FinishContext, Loc, Reducer } from '../../types.js';
+// `audit drift`: granted minus used, per subject. The reducer only aggregates the distinct
+// authorization checks each identity went through (bounded by distinct keys, mergeable); judging
+// them against the RBAC export happens once, in finish (evaluate.ts).
+//
+// Every check is kept with the groups it was authorized with: the API server judges each request
+// with the groups that request carried (RBACAuthorizer.Authorize), never with a union over a user's
+// requests. Checks come from src/rbac/request.ts: the request itself, its impersonation checks (the
+// impersonator's), and the bind and escalate checks of RBAC writes that completed.
+import type { AuditRecord, FinishContext, Loc, Reducer, RequestAttributes, UserInfo } from '../../types.js';
 import type { Authorizer } from '../../rbac/authorizer.js';
 import { rbacGen, type RbacGenState } from '../rbacgen/index.js';
 import { DEFAULT_GENERATE } from '../../rbac/generate.js';
+import { impersonationChecks, rbacWrite, requestAttributes, userInfo, type CheckKind } from '../../rbac/request.js';
 import { evaluate, type DriftReport } from './evaluate.js';
 import { widenSpan, mergeSpan } from '../../util/span.js';
+import { tupleKey } from '../../util/key.js';
 
 export interface DriftOptions {
   authz: Authorizer;
@@ -20,7 +27,11 @@ export interface DriftOptions {
   maxNames: number;
 }
 
+/** One distinct check: attributes, the kind of check, and the groups it was judged with. */
 export interface ReqKey {
+  check: CheckKind;
+  /** The groups of the identity for this check, sorted. */
+  groups: string[];
   verb: string;
   apiGroup: string;
   resource: string;
@@ -41,11 +52,23 @@ export interface ReqKey {
   firstAt?: Loc;
 }
 
+/** RBAC writes whose bind check could not be judged (the body was not logged or names no roleRef). */
+export interface Unjudged {
+  requests: number;
+  reasons: Record<string, number>;
+  examples: string[];
+}
+
 export interface SubjectUse {
   user: string;
+  /** Every group this identity was seen with (for listing what it holds). */
   groups: Set<string>;
+  /** Requests made as this identity. */
   requests: number;
+  /** Other checks made for this identity (impersonation, bind, escalate). */
+  checks: number;
   keys: Map<string, ReqKey>;
+  unjudged: Unjudged;
 }
 
 export interface DriftState {
@@ -62,11 +85,33 @@ function earliest(a: [number, string][], b: [number, string][]): [number, string
   return [...a, ...b].sort((x, y) => x[0] - y[0] || (x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0)).slice(0, 3);
 }
 
+function use(s: DriftState, user: string): SubjectUse {
+  let u = s.users.get(user);
+  if (!u) s.users.set(user, (u = { user, groups: new Set(), requests: 0, checks: 0, keys: new Map(), unjudged: { requests: 0, reasons: {}, examples: [] } }));
+  return u;
+}
+
+function addCheck(s: DriftState, u: SubjectUse, check: CheckKind, who: UserInfo, a: RequestAttributes, r: AuditRecord, denied: boolean): void {
+  for (const g of who.groups) u.groups.add(g);
+  const groups = who.groups.length > 1 ? [...who.groups].sort() : (who.groups as string[]);
+  const key = tupleKey([check, a.verb, a.apiGroup, a.resource, a.subresource, a.namespace, a.nonResourceURL, ...groups]);
+  let k = u.keys.get(key);
+  if (!k) {
+    k = { check, groups, verb: a.verb, apiGroup: a.apiGroup, resource: a.resource, subresource: a.subresource, namespace: a.namespace, nonResourceURL: a.nonResourceURL, count: 0, denied: 0, names: new Map(), other: 0, firstMs: Infinity, first: '', lastMs: -Infinity, last: '', examples: [] };
+    u.keys.set(key, k);
+  }
+  k.count++;
+  if (denied) k.denied++;
+  if (a.name !== '' && (k.names.has(a.name) || k.names.size < s.opts.maxNames)) k.names.set(a.name, (k.names.get(a.name) ?? 0) + 1);
+  else k.other++;
+  widenSpan(k, r.timeMs, r.time, r.location);
+  const t = r.timeMs;
+  if (r.auditID && (k.examples.length < 3 || t <= k.examples[2]![0])) k.examples = earliest(k.examples, [[t, r.auditID]]);
+}
+
 export const drift: Reducer<DriftState, DriftReport, DriftOptions> = {
   init(opts) {
-    const gen = opts.suggest
-      ? rbacGen.init({ ...DEFAULT_GENERATE, includeSystem: true, includeDiscovery: false, excludeDenied: true, maxNames: 20 })
-      : null;
+    const gen = opts.suggest ? rbacGen.init({ ...DEFAULT_GENERATE, includeSystem: true, includeDiscovery: false, includeDenied: false, maxNames: 20 }) : null;
     return { opts, users: new Map(), fromMs: Infinity, from: '', toMs: -Infinity, to: '', gen };
   },
 
@@ -75,22 +120,32 @@ export const drift: Reducer<DriftState, DriftReport, DriftOptions> = {
     const t = r.timeMs;
     if (t < s.fromMs) [s.fromMs, s.from] = [t, r.time];
     if (t > s.toMs) [s.toMs, s.to] = [t, r.time];
-    let u = s.users.get(r.subject);
-    if (!u) s.users.set(r.subject, (u = { user: r.subject, groups: new Set(), requests: 0, keys: new Map() }));
+    const who = userInfo(r);
+    const u = use(s, r.subject);
     u.requests++;
-    for (const g of r.groups) u.groups.add(g);
-    const key = `${r.verb}\u0000${r.apiGroup}\u0000${r.resource}\u0000${r.subresource}\u0000${r.namespace}\u0000${r.nonResourceURL}`;
-    let k = u.keys.get(key);
-    if (!k) {
-      k = { verb: r.verb, apiGroup: r.apiGroup, resource: r.resource, subresource: r.subresource, namespace: r.namespace, nonResourceURL: r.resource ? '' : r.nonResourceURL, count: 0, denied: 0, names: new Map(), other: 0, firstMs: Infinity, first: '', lastMs: -Infinity, last: '', examples: [] };
-      u.keys.set(key, k);
+    addCheck(s, u, 'request', who, requestAttributes(r), r, r.decision === 'forbid');
+    // The impersonator was authorized for each identity it asked for before the request ran.
+    const imp = impersonationChecks(r);
+    if (imp.length) {
+      const iu = use(s, r.impersonator);
+      for (const c of imp) {
+        iu.checks++;
+        addCheck(s, iu, c.kind, c.user, c.attrs, r, false);
+      }
     }
-    k.count++;
-    if (r.decision === 'forbid') k.denied++;
-    if (r.name !== '' && (k.names.has(r.name) || k.names.size < s.opts.maxNames)) k.names.set(r.name, (k.names.get(r.name) ?? 0) + 1);
-    else k.other++;
-    widenSpan(k, t, r.time, r.location);
-    if (r.auditID && (k.examples.length < 3 || t <= k.examples[2]![0])) k.examples = earliest(k.examples, [[t, r.auditID]]);
+    // The storage layer's bind / escalate check, for RBAC writes that completed.
+    const w = rbacWrite(r);
+    if (w && w.outcome === 'passed') {
+      const c = w.object === 'role' ? w.escalate : w.bind;
+      if (c) {
+        u.checks++;
+        addCheck(s, u, c.kind, c.user, c.attrs, r, false);
+      } else {
+        u.unjudged.requests++;
+        u.unjudged.reasons[w.bodyMissing] = (u.unjudged.reasons[w.bodyMissing] ?? 0) + 1;
+        if (r.auditID && u.unjudged.examples.length < 3 && !u.unjudged.examples.includes(r.auditID)) u.unjudged.examples.push(r.auditID);
+      }
+    }
     if (s.gen) rbacGen.add(s.gen, r);
   },
 
@@ -104,7 +159,11 @@ export const drift: Reducer<DriftState, DriftReport, DriftOptions> = {
         continue;
       }
       ua.requests += ub.requests;
+      ua.checks += ub.checks;
       for (const g of ub.groups) ua.groups.add(g);
+      ua.unjudged.requests += ub.unjudged.requests;
+      for (const [why, n] of Object.entries(ub.unjudged.reasons)) ua.unjudged.reasons[why] = (ua.unjudged.reasons[why] ?? 0) + n;
+      ua.unjudged.examples = [...new Set([...ua.unjudged.examples, ...ub.unjudged.examples])].slice(0, 3);
       for (const [kk, kb] of ub.keys) {
         const ka = ua.keys.get(kk);
         if (!ka) {

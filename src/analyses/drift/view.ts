@@ -48,8 +48,9 @@ export function driftView(r: DriftReport): View {
         ['rules', `${s.grantedRules} granted, ${s.usedRules} used, ${s.unusedRules} unused`],
         ['sensitive excess', s.sensitiveExcess],
         ['uncovered requests', s.uncoveredRequests],
+        ...(s.unjudgedWrites ? [['RBAC writes not judged', `${s.unjudgedWrites} (bind check unknown: no logged request body)`] as Cell[]] : []),
         ['average score', s.averageScore === null ? '-' : `${s.averageScore}%`],
-        ...accountingRows(r.input).filter((row) => row[0] === 'used' || row[0] === 'rejected'),
+        ...accountingRows(r.input).filter((row) => row[0] === 'used' || row[0] === 'rejected' || row[0] === 'read to the end'),
       ],
     },
     {
@@ -82,8 +83,15 @@ export function driftView(r: DriftReport): View {
     {
       title: 'Requests the export does not allow',
       kind: 'table',
-      columns: ['subject', 'verb', 'resource or URL', 'namespace', 'requests', 'denied'],
-      rows: r.subjects.flatMap((d) => d.uncovered.map((u) => [subjectName(d), u.verb, u.nonResourceURL || (u.apiGroup ? `${u.resource}.${u.apiGroup}` : u.resource), u.namespace || '(cluster)', u.requests, u.denied])),
+      columns: ['subject', 'check', 'verb', 'resource or URL', 'namespace', 'names', 'requests', 'denied'],
+      rows: r.subjects.flatMap((d) => d.uncovered.map((u) => [subjectName(d), u.check, u.verb, u.nonResourceURL || (u.apiGroup ? `${u.resource}.${u.apiGroup}` : u.resource), u.namespace || '(cluster)', firstFew(u.names, 3), u.requests, u.denied])),
+    },
+    {
+      title: 'RBAC writes whose bind check could not be judged',
+      kind: 'table',
+      columns: ['subject', 'writes', 'why', 'e.g. auditID'],
+      rows: r.subjects.filter((d) => d.unjudgedWrites).map((d) => [subjectName(d), d.unjudgedWrites!.requests, Object.entries(d.unjudgedWrites!.reasons).map(([why, n]) => `${n} ${why}`).join('; '), d.unjudgedWrites!.examples[0] ?? '']),
+      note: 'A RoleBinding or ClusterRoleBinding write names its role only in the request body; without it drift cannot tell whether a bind grant was used (log such writes at the Request level).',
     },
   ];
   for (const d of r.subjects) {
@@ -137,7 +145,7 @@ export function driftSarif(r: DriftReport): { rules: SarifRule[]; results: Sarif
       });
     }
     for (const u of d.uncovered) {
-      results.push({ ruleId: DRIFT_FINDINGS.uncovered.id, severity: DRIFT_FINDINGS.uncovered.severity, message: `${who}: ${u.requests} × ${u.verb} ${u.nonResourceURL || u.resource}${u.namespace ? ` in ${u.namespace}` : ''} not allowed by the export (${u.denied} denied)`, locations: [eventLocation(u.location, who)] });
+      results.push({ ruleId: DRIFT_FINDINGS.uncovered.id, severity: DRIFT_FINDINGS.uncovered.severity, message: `${who}: ${u.requests} × ${u.check === 'impersonate' ? 'impersonation check ' : ''}${u.verb} ${u.nonResourceURL || u.resource}${u.names.length ? ` ${u.names.join(',')}` : ''}${u.namespace ? ` in ${u.namespace}` : ''} not allowed by the export (${u.denied} denied)`, locations: [eventLocation(u.location, who)] });
     }
   }
   return { rules, results };

@@ -3,6 +3,7 @@ import type { AuditRecord, Cell, View } from '../../types.js';
 import type { GroupReport, TimelineReport } from './index.js';
 import { fieldText } from './index.js';
 import { displayTime, formatDuration, plural } from '../../render/format.js';
+import { displaySubject } from '../../normalize/subject.js';
 
 export interface ListingReport {
   kind: 'kaudit.investigate';
@@ -45,7 +46,7 @@ export function listingView(rep: ListingReport): View {
   const rows: Cell[][] = rep.records.map((r) =>
     custom
       ? rep.fields.map((f) => (f === 'time' ? displayTime(r.time) : fieldText(r, f)))
-      : [displayTime(r.time), r.subject, ...(clusters ? [r.cluster || '-'] : []), r.namespace || '-', resourceLabel(r), r.verb, r.accessMethod, status(r), details(r)],
+      : [displayTime(r.time), displaySubject(r.subject), ...(clusters ? [r.cluster || '-'] : []), r.namespace || '-', resourceLabel(r), r.verb, r.accessMethod, status(r), details(r)],
   );
   const note = rep.matched > rep.records.length ? `Showing ${rep.records.length} of ${rep.matched} matching requests; raise --limit (0: no limit; a terminal table shows at most 1000), or use -o csv or -o jsonl for all of them.` : `${plural(rep.matched, 'matching request')}.`;
   return { title: 'kaudit investigate', sections: [{ title: 'Requests', kind: 'table', columns, rows, note, dropOrder: ['Access Method', 'Cluster', 'Status'] }] };

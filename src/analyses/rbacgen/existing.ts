@@ -1,10 +1,10 @@
-// rbac-gen --existing as one reducer: requests the existing RBAC already allows are counted, not
-// generated. As a reducer it runs in worker threads like the others.
+// rbac-gen --existing as one reducer: every check (the request, its impersonation checks, the bind
+// check of a binding write) that the existing RBAC already allows is left out, not generated.
+// As a reducer it runs in worker threads like the others.
 import type { AuditRecord, FinishContext, Reducer } from '../../types.js';
 import type { Authorizer } from '../../rbac/authorizer.js';
-import { requestAttributes, userInfo } from '../../rbac/request.js';
-import { rbacGen, type RbacGenOptions, type RbacGenState } from './index.js';
-import type { RbacGenReport } from '../../rbac/generate.js';
+import { addRecord, rbacGen, type RbacGenOptions, type RbacGenState } from './index.js';
+import { generate, type RbacGenReport } from '../../rbac/generate.js';
 
 export interface ExceptOptions extends RbacGenOptions {
   /** The existing RBAC (null: generate for every request). */
@@ -14,6 +14,7 @@ export interface ExceptOptions extends RbacGenOptions {
 export interface ExceptState {
   inner: RbacGenState;
   existing: Authorizer | null;
+  /** Requests the existing RBAC already allowed. */
   alreadyGranted: number;
 }
 
@@ -22,8 +23,7 @@ export const rbacGenExcept: Reducer<ExceptState, RbacGenReport, ExceptOptions> =
     return { inner: rbacGen.init(o), existing, alreadyGranted: 0 };
   },
   add(s, r: AuditRecord) {
-    if (s.existing !== null && s.existing.allows(userInfo(r), requestAttributes(r)).allowed) s.alreadyGranted++;
-    else rbacGen.add(s.inner, r);
+    if (addRecord(s.inner, r, s.existing)) s.alreadyGranted++;
   },
   merge(a, b) {
     a.inner = rbacGen.merge(a.inner, b.inner);
@@ -31,8 +31,6 @@ export const rbacGenExcept: Reducer<ExceptState, RbacGenReport, ExceptOptions> =
     return a;
   },
   finish(s, ctx: FinishContext) {
-    const report = rbacGen.finish(s.inner, ctx);
-    report.alreadyGranted = s.alreadyGranted;
-    return report;
+    return generate(s.inner, ctx.input, { alreadyGranted: s.alreadyGranted, existing: s.existing });
   },
 };

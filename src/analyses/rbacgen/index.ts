@@ -1,13 +1,20 @@
-// `audit rbac-gen`: least-privilege RBAC from what each subject did. A pure reducer: requests are
-// aggregated into sets keyed by (scope, apiGroup, resource, verb) — never compared pairwise — and
-// compacted into rules at the end (src/rbac/generate.ts).
-import type { AuditRecord, FinishContext, Reducer } from '../../types.js';
+// `audit rbac-gen`: least-privilege RBAC from what each subject did. A pure reducer: every
+// authorization a request went through (the request itself, its impersonation checks, the bind and
+// escalate checks of RBAC writes; src/rbac/request.ts) is aggregated into sets keyed by (scope,
+// apiGroup, resource, verb), never compared pairwise, and compacted into rules at the end
+// (src/rbac/generate.ts).
+import type { AuditRecord, FinishContext, PolicyRule, Reducer, RequestAttributes } from '../../types.js';
 import { isClusterScoped } from '../../rules/scope.js';
-import { isPublicURL, SELF_REVIEWS } from '../../rules/everyone.js';
 import { classifySubject } from '../../normalize/subject.js';
 import { isControlPlaneServiceAccount } from '../../rules/identities.js';
 import { generate, type GenerateOptions, type RbacGenReport } from '../../rbac/generate.js';
+import { impersonationChecks, isDnsLabel, rbacWrite, requestAttributes, splitServiceAccountUsername, userInfo, type AuthzCheck } from '../../rbac/request.js';
+import { defaultsAuthorizer } from '../../rbac/defaults.js';
+import type { Authorizer } from '../../rbac/authorizer.js';
+import { ruleKey } from '../../rbac/authorizer.js';
 import { widenSpan, mergeSpan } from '../../util/span.js';
+import { isWellFormed } from '../../util/unicode.js';
+import { tupleKey } from '../../util/key.js';
 
 export interface PolicySubject {
   kind: 'User' | 'ServiceAccount' | 'Group';
@@ -19,40 +26,77 @@ export interface RbacGenOptions extends GenerateOptions {
   /** One policy for this group (from --group) instead of one per user. */
   group?: string;
   includeSystem: boolean;
+  /** Keep requests the default bootstrap bindings already allow (discovery, health, self reviews…). */
   includeDiscovery: boolean;
-  excludeDenied: boolean;
+  /** Keep requests the authorizer denied (the audit2rbac workflow); by default they are left out. */
+  includeDenied: boolean;
   /** Names kept per key for --resource-names; beyond this the rule is not pinned. */
   maxNames: number;
   /** When set (--user, --serviceaccount), only these usernames get a policy. */
   select?: (username: string) => boolean;
 }
 
+/** Which authorization a permission comes from. */
+export type PermissionKind = AuthzCheck['kind'];
+
 /** One distinct permission observed. */
 export interface KeyAgg {
-  /** Namespace, or '' for cluster-wide (cluster-scoped resources, all-namespace lists, non-resource URLs). */
+  /** Namespace, or '' for cluster-wide (cluster-scoped resources, all-namespace requests, non-resource URLs). */
   scope: string;
   apiGroup: string;
   resource: string;
   subresource: string;
   nonResourceURL: string;
   verb: string;
+  kind: PermissionKind;
   count: number;
   firstMs: number;
   first: string;
   lastMs: number;
   last: string;
-  /** Distinct names requested; null once there were more than maxNames. */
+  /** Distinct names requested; null once there were more than maxNames (never for impersonate, bind, escalate). */
   names: Set<string> | null;
-  /** True when some request had no name (a list, a create). */
+  /** True when some request had no name (a list, a create on a collection). */
   unnamed: boolean;
   /** The two earliest auditIDs, as [timeMs, id]. */
+  examples: [number, string][];
+}
+
+/** A role written with a body rbac-gen could read: the rules the writer must hold unless it may `escalate`. */
+export interface RoleWriteAgg {
+  /** Namespace of a Role ('' for a ClusterRole). */
+  scope: string;
+  resource: 'roles' | 'clusterroles';
+  /** The name the escalate check saw ('' for a create). */
+  name: string;
+  /** ruleKey → rule, every rule written. */
+  rules: Map<string, PolicyRule>;
+  aggregation: boolean;
+  count: number;
+  firstMs: number;
+  first: string;
+  lastMs: number;
+  last: string;
   examples: [number, string][];
 }
 
 export interface SubjectAgg {
   subject: PolicySubject;
   requests: number;
+  /** Permissions to grant. */
   keys: Map<string, KeyAgg>;
+  /** Requests left out because the default bindings allow them (the self-check checks them too). */
+  defaults: Map<string, KeyAgg>;
+  /** Role writes whose escalation check rbac-gen decides at the end (src/rbac/generate.ts). */
+  roleWrites: Map<string, RoleWriteAgg>;
+}
+
+/** RBAC writes whose escalation checks rbac-gen could not judge, per subject. */
+export interface UncheckedWrites {
+  requests: number;
+  /** reason → requests */
+  reasons: Record<string, number>;
+  examples: string[];
 }
 
 export interface RbacGenState {
@@ -60,98 +104,227 @@ export interface RbacGenState {
   subjects: Map<string, SubjectAgg>;
   /** Requests seen but not turned into permissions, by reason. */
   left: Record<string, number>;
+  /** Denied requests left out, per subject label. */
+  denied: Record<string, number>;
+  /** RBAC writes whose bind or escalate check could not be judged, per subject label. */
+  unchecked: Record<string, UncheckedWrites>;
 }
+
+export const LEFT_DENIED = 'denied by authorization (403; --include-denied keeps them)';
+export const LEFT_DEFAULT = 'allowed to everyone by the default bootstrap bindings (--include-discovery keeps them)';
+export const LEFT_UNAUTHENTICATED = 'unauthenticated (401)';
+export const LEFT_NO_USER = 'unauthenticated (no user)';
+export const LEFT_SYSTEM = 'system component (--include-system)';
+export const LEFT_UNSELECTED = 'not a selected subject';
+export const LEFT_BAD_NAMESPACE = 'namespace is not a DNS-1123 label, so no Role can be written there';
+export const LEFT_UNREPRESENTABLE = 'holds a string no YAML can carry (a lone UTF-16 surrogate)';
+export const LEFT_WILDCARD = "names '*' (or a path ending in '*'), which RBAC would read as a wildcard";
+export const LEFT_EXISTING = 'already allowed by --existing';
 
 export function subjectKey(s: PolicySubject): string {
-  return `${s.kind}\u0000${s.namespace}\u0000${s.name}`;
+  return JSON.stringify([s.kind, s.namespace, s.name]);
 }
 
-function policySubjectFor(user: string, opts: RbacGenOptions): PolicySubject | null {
+export function subjectLabel(s: PolicySubject): string {
+  return s.kind === 'ServiceAccount' ? `system:serviceaccount:${s.namespace}:${s.name}` : s.kind === 'Group' ? `group:${s.name}` : s.name;
+}
+
+/**
+ * The policy subject for a username, or null when it gets none (not selected, or a system component
+ * without --include-system). A service account is one only as serviceaccount.SplitUsername accepts
+ * it (valid namespace and name); any other name is bound as a User, which RBAC matches by name.
+ */
+export function policySubjectFor(user: string, opts: Pick<RbacGenOptions, 'select' | 'includeSystem'>): PolicySubject | null {
   if (opts.select && !opts.select(user)) return null;
-  const c = classifySubject(user);
-  if (c.kind === 'ServiceAccount') {
-    if (isControlPlaneServiceAccount(c.namespace, c.name) && !opts.includeSystem) return null;
-    return { kind: 'ServiceAccount', name: c.name, namespace: c.namespace };
+  const sa = splitServiceAccountUsername(user);
+  if (sa) {
+    if (isControlPlaneServiceAccount(sa.namespace, sa.name) && !opts.includeSystem) return null;
+    return { kind: 'ServiceAccount', name: sa.name, namespace: sa.namespace };
   }
-  if (c.kind === 'User' || opts.includeSystem) return { kind: 'User', name: user, namespace: '' };
+  if (classifySubject(user).kind === 'User' || opts.includeSystem) return { kind: 'User', name: user, namespace: '' };
   return null;
 }
 
-function bumpLeft(s: RbacGenState, why: string): void {
-  s.left[why] = (s.left[why] ?? 0) + 1;
+function bump(m: Record<string, number>, k: string, n = 1): void {
+  m[k] = (m[k] ?? 0) + n;
 }
 
 function earliest(a: [number, string][], b: [number, string][]): [number, string][] {
   return [...a, ...b].sort((x, y) => x[0] - y[0] || (x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0)).filter((e, i, all) => i === 0 || e[1] !== all[i - 1]![1]).slice(0, 2);
 }
 
-function addKey(agg: SubjectAgg, k: Omit<KeyAgg, 'count' | 'firstMs' | 'first' | 'lastMs' | 'last' | 'names' | 'unnamed' | 'examples'>, name: string, r: AuditRecord, maxNames: number): void {
-  const key = `${k.scope}\u0000${k.apiGroup}\u0000${k.resource}\u0000${k.subresource}\u0000${k.nonResourceURL}\u0000${k.verb}`;
-  let a = agg.keys.get(key);
+function addExample(ex: [number, string][], r: AuditRecord): [number, string][] {
   const t = Number.isFinite(r.timeMs) ? r.timeMs : Infinity;
-  if (!a) {
-    a = { ...k, count: 0, firstMs: Infinity, first: '', lastMs: -Infinity, last: '', names: new Set(), unnamed: false, examples: [] };
-    agg.keys.set(key, a);
-  }
-  a.count++;
-  widenSpan(a, r.timeMs, r.time);
-  if (name === '') a.unnamed = true;
-  else if (a.names) {
-    a.names.add(name);
-    if (a.names.size > maxNames) a.names = null;
-  }
-  if (r.auditID && (a.examples.length < 2 || t <= a.examples[1]![0])) a.examples = earliest(a.examples, [[t, r.auditID]]);
+  if (r.auditID && (ex.length < 2 || t <= ex[1]![0])) return earliest(ex, [[t, r.auditID]]);
+  return ex;
 }
 
-function addRequest(a: SubjectAgg, r: AuditRecord, o: RbacGenOptions): void {
-  if (r.resource === '') {
-    addKey(a, { scope: '', apiGroup: '', resource: '', subresource: '', nonResourceURL: r.nonResourceURL, verb: r.verb }, '', r, o.maxNames);
-  } else {
-    const scope = r.namespace !== '' && !isClusterScoped(r.apiGroup, r.resource) ? r.namespace : '';
-    addKey(a, { scope, apiGroup: r.apiGroup, resource: r.resource, subresource: r.subresource, nonResourceURL: '', verb: r.verb }, r.name, r, o.maxNames);
+/** Where a permission is granted: the request's namespace (a Role there), or '' (a ClusterRole). */
+export function scopeOf(a: RequestAttributes): string {
+  if (a.resource === '' || a.namespace === '') return '';
+  // namespaces/X is authorized in namespace X; `bind` on a ClusterRole is checked in the binding's
+  // namespace (BindingAuthorized). Other cluster-scoped resources asked with a namespace are granted
+  // cluster-wide, where a Role's rules would never apply to them.
+  if (a.resource === 'namespaces' || a.verb === 'bind' || !isClusterScoped(a.apiGroup, a.resource)) return a.namespace;
+  return '';
+}
+
+/** Why a permission cannot be written as a rule ('' when it can). */
+export function unwritable(a: RequestAttributes, subject: PolicySubject): string {
+  const strings = [a.verb, a.apiGroup, a.resource, a.subresource, a.namespace, a.name, a.nonResourceURL, subject.name, subject.namespace];
+  if (!strings.every(isWellFormed)) return LEFT_UNREPRESENTABLE;
+  if (a.verb === '*' || a.apiGroup === '*' || a.resource === '*' || a.subresource === '*' || a.nonResourceURL.endsWith('*')) return LEFT_WILDCARD;
+  const scope = scopeOf(a);
+  if (scope !== '' && !isDnsLabel(scope)) return LEFT_BAD_NAMESPACE;
+  return '';
+}
+
+function keyOf(a: RequestAttributes, scope: string): string {
+  return tupleKey([scope, a.apiGroup, a.resource, a.subresource, a.nonResourceURL, a.verb]);
+}
+
+/** Permissions always pinned to the names seen: least privilege for who may be impersonated or bound. */
+function alwaysPinned(kind: PermissionKind): boolean {
+  return kind === 'impersonate' || kind === 'bind' || kind === 'escalate';
+}
+
+function addKey(map: Map<string, KeyAgg>, a: RequestAttributes, kind: PermissionKind, r: AuditRecord, maxNames: number): void {
+  const scope = scopeOf(a);
+  const key = keyOf(a, scope);
+  let k = map.get(key);
+  if (!k) {
+    k = { scope, apiGroup: a.apiGroup, resource: a.resource, subresource: a.subresource, nonResourceURL: a.nonResourceURL, verb: a.verb, kind, count: 0, firstMs: Infinity, first: '', lastMs: -Infinity, last: '', names: new Set(), unnamed: false, examples: [] };
+    map.set(key, k);
   }
+  k.count++;
+  widenSpan(k, r.timeMs, r.time);
+  const pin = alwaysPinned(kind);
+  if (a.resource === '' || (a.name === '' && !pin)) k.unnamed = true;
+  else if (k.names) {
+    k.names.add(a.name);
+    if (!pin && k.names.size > maxNames) k.names = null;
+  }
+  k.examples = addExample(k.examples, r);
 }
 
 function agg(s: RbacGenState, subject: PolicySubject): SubjectAgg {
   const k = subjectKey(subject);
   let a = s.subjects.get(k);
-  if (!a) s.subjects.set(k, (a = { subject, requests: 0, keys: new Map() }));
+  if (!a) s.subjects.set(k, (a = { subject, requests: 0, keys: new Map(), defaults: new Map(), roleWrites: new Map() }));
   return a;
+}
+
+function noteUnchecked(s: RbacGenState, subject: PolicySubject, why: string, r: AuditRecord): void {
+  const label = subjectLabel(subject);
+  const u = (s.unchecked[label] ??= { requests: 0, reasons: {}, examples: [] });
+  u.requests++;
+  bump(u.reasons, why);
+  if (r.auditID && u.examples.length < 3 && !u.examples.includes(r.auditID)) u.examples.push(r.auditID);
+}
+
+/**
+ * Adds one record. `existing` (rbac-gen --existing) leaves out every check it already allows.
+ * Returns whether the request itself was already allowed by `existing`.
+ */
+export function addRecord(s: RbacGenState, r: AuditRecord, existing: Authorizer | null): boolean {
+  const o = s.opts;
+  if (r.code === 401) {
+    bump(s.left, LEFT_UNAUTHENTICATED);
+    return false;
+  }
+  // No identity was established (a 400 written before authentication): nothing to grant to anyone.
+  if (r.subjectKind === 'Unauthenticated') {
+    bump(s.left, LEFT_NO_USER);
+    return false;
+  }
+  const attrs = requestAttributes(r);
+  const user = userInfo(r);
+  const subject: PolicySubject | null = o.group !== undefined ? { kind: 'Group', name: o.group, namespace: '' } : policySubjectFor(r.subject, o);
+  let already = false;
+  if (!subject) bump(s.left, o.select && !o.select(r.subject) ? LEFT_UNSELECTED : LEFT_SYSTEM);
+  else {
+    const why = unwritable(attrs, subject);
+    if (why) bump(s.left, why);
+    else if (r.decision === 'forbid' && !o.includeDenied) {
+      bump(s.left, LEFT_DENIED);
+      bump(s.denied, subjectLabel(subject));
+    } else if (existing && existing.allows(user, attrs).allowed) {
+      already = true;
+    } else {
+      const a = agg(s, subject);
+      a.requests++;
+      if (!o.includeDiscovery && defaultsAuthorizer().rbacAllows(user, attrs).allowed) {
+        bump(s.left, LEFT_DEFAULT);
+        addKey(a.defaults, attrs, 'request', r, o.maxNames);
+      } else addKey(a.keys, attrs, 'request', r, o.maxNames);
+    }
+    // The bind and escalate checks of an RBAC write run after authorization, in the storage layer.
+    const w = r.decision === 'forbid' ? null : rbacWrite(r);
+    if (w && (w.outcome === 'passed' || (w.outcome === 'failed' && o.includeDenied))) {
+      if (w.object === 'binding' && w.bind) addPermission(s, subject, w.bind, r, existing);
+      else if (w.object === 'role' && w.rules !== null) addRoleWrite(s, subject, w.escalate!.attrs, w.rules, w.aggregation, r);
+      else noteUnchecked(s, subject, w.bodyMissing, r);
+    }
+  }
+  // Impersonating needs `impersonate` on every identity asked for: the impersonator's own permissions,
+  // granted whether or not the impersonated request was then allowed (the filter ran first).
+  if (r.impersonator !== '' && o.group === undefined) {
+    const imp = policySubjectFor(r.impersonator, o);
+    if (imp) for (const c of impersonationChecks(r)) addPermission(s, imp, c, r, existing);
+  }
+  return already;
+}
+
+function addPermission(s: RbacGenState, subject: PolicySubject, c: AuthzCheck, r: AuditRecord, existing: Authorizer | null): void {
+  const why = unwritable(c.attrs, subject);
+  if (why) {
+    bump(s.left, `${c.kind} check: ${why}`);
+    return;
+  }
+  if (existing && existing.allows(c.user, c.attrs).allowed) return;
+  const a = agg(s, subject);
+  addKey(a.keys, c.attrs, c.kind, r, s.opts.maxNames);
+}
+
+function addRoleWrite(s: RbacGenState, subject: PolicySubject, attrs: RequestAttributes, rules: PolicyRule[], aggregation: boolean, r: AuditRecord): void {
+  if (unwritable(attrs, subject)) return;
+  const a = agg(s, subject);
+  const scope = attrs.namespace;
+  const key = JSON.stringify([scope, attrs.resource, attrs.name]);
+  let w = a.roleWrites.get(key);
+  if (!w) a.roleWrites.set(key, (w = { scope, resource: attrs.resource as 'roles' | 'clusterroles', name: attrs.name, rules: new Map(), aggregation: false, count: 0, firstMs: Infinity, first: '', lastMs: -Infinity, last: '', examples: [] }));
+  w.count++;
+  w.aggregation ||= aggregation;
+  for (const rule of rules) w.rules.set(ruleKey(rule), rule);
+  widenSpan(w, r.timeMs, r.time);
+  w.examples = addExample(w.examples, r);
+}
+
+function mergeKeys(into: Map<string, KeyAgg>, from: Map<string, KeyAgg>, maxNames: number): void {
+  for (const [kk, kb] of from) {
+    const ka = into.get(kk);
+    if (!ka) {
+      into.set(kk, kb);
+      continue;
+    }
+    ka.count += kb.count;
+    mergeSpan(ka, kb);
+    ka.unnamed ||= kb.unnamed;
+    if (ka.names && kb.names) {
+      for (const n of kb.names) ka.names.add(n);
+      if (!alwaysPinned(ka.kind) && ka.names.size > maxNames) ka.names = null;
+    } else ka.names = null;
+    ka.examples = earliest(ka.examples, kb.examples);
+  }
 }
 
 export const rbacGen: Reducer<RbacGenState, RbacGenReport, RbacGenOptions> = {
   init(opts) {
-    return { opts, subjects: new Map(), left: {} };
+    return { opts, subjects: new Map(), left: {}, denied: {}, unchecked: {} };
   },
 
   add(s, r) {
-    const o = s.opts;
-    if (r.code === 401) return bumpLeft(s, 'unauthenticated (401)');
-    if (o.excludeDenied && r.decision === 'forbid') return bumpLeft(s, 'denied (--exclude-denied)');
-    if (!o.includeDiscovery && (r.resource === '' ? isPublicURL(r.nonResourceURL) : SELF_REVIEWS.has(`${r.apiGroup}/${r.resource}`))) {
-      return bumpLeft(s, 'granted to everyone (discovery, health, self reviews)');
-    }
-    const subject: PolicySubject | null = o.group !== undefined ? { kind: 'Group', name: o.group, namespace: '' } : policySubjectFor(r.subject, o);
-    if (subject) {
-      const a = agg(s, subject);
-      a.requests++;
-      addRequest(a, r, o);
-    } else if (o.select && !o.select(r.subject)) {
-      if (r.impersonator === '') bumpLeft(s, 'not a selected subject');
-    } else bumpLeft(s, 'system component (--include-system)');
-    // Impersonating someone needs the `impersonate` verb on them: grant it to the impersonator.
-    if (r.impersonator !== '' && o.group === undefined) {
-      const imp = policySubjectFor(r.impersonator, o);
-      if (imp) {
-        const ia = agg(s, imp);
-        ia.requests++;
-        if (r.subjectKind === 'ServiceAccount') {
-          addKey(ia, { scope: r.subjectNamespace, apiGroup: '', resource: 'serviceaccounts', subresource: '', nonResourceURL: '', verb: 'impersonate' }, r.subjectName, r, o.maxNames);
-        } else {
-          addKey(ia, { scope: '', apiGroup: '', resource: 'users', subresource: '', nonResourceURL: '', verb: 'impersonate' }, r.subject, r, o.maxNames);
-        }
-      }
-    }
+    addRecord(s, r, null);
   },
 
   merge(a, b) {
@@ -162,27 +335,33 @@ export const rbacGen: Reducer<RbacGenState, RbacGenReport, RbacGenOptions> = {
         continue;
       }
       sa.requests += sb.requests;
-      for (const [kk, kb] of sb.keys) {
-        const ka = sa.keys.get(kk);
-        if (!ka) {
-          sa.keys.set(kk, kb);
+      mergeKeys(sa.keys, sb.keys, a.opts.maxNames);
+      mergeKeys(sa.defaults, sb.defaults, a.opts.maxNames);
+      for (const [wk, wb] of sb.roleWrites) {
+        const wa = sa.roleWrites.get(wk);
+        if (!wa) {
+          sa.roleWrites.set(wk, wb);
           continue;
         }
-        ka.count += kb.count;
-        mergeSpan(ka, kb);
-        ka.unnamed ||= kb.unnamed;
-        if (ka.names && kb.names) {
-          for (const n of kb.names) ka.names.add(n);
-          if (ka.names.size > a.opts.maxNames) ka.names = null;
-        } else ka.names = null;
-        ka.examples = earliest(ka.examples, kb.examples);
+        wa.count += wb.count;
+        wa.aggregation ||= wb.aggregation;
+        for (const [rk, rule] of wb.rules) wa.rules.set(rk, rule);
+        mergeSpan(wa, wb);
+        wa.examples = earliest(wa.examples, wb.examples);
       }
     }
-    for (const [why, n] of Object.entries(b.left)) a.left[why] = (a.left[why] ?? 0) + n;
+    for (const [why, n] of Object.entries(b.left)) bump(a.left, why, n);
+    for (const [who, n] of Object.entries(b.denied)) bump(a.denied, who, n);
+    for (const [who, ub] of Object.entries(b.unchecked)) {
+      const ua = (a.unchecked[who] ??= { requests: 0, reasons: {}, examples: [] });
+      ua.requests += ub.requests;
+      for (const [why, n] of Object.entries(ub.reasons)) bump(ua.reasons, why, n);
+      ua.examples = [...new Set([...ua.examples, ...ub.examples])].slice(0, 3);
+    }
     return a;
   },
 
   finish(s, ctx: FinishContext) {
-    return generate([...s.subjects.values()], s.left, s.opts, ctx.input);
+    return generate(s, ctx.input);
   },
 };

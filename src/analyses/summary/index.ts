@@ -13,6 +13,7 @@ export interface SummaryState {
   top: number;
   requests: number;
   denied: number;
+  unauthenticated: number;
   from: number;
   fromStr: string;
   to: number;
@@ -45,6 +46,8 @@ export interface SummaryReport {
   window: { from: string | null; to: string | null };
   requests: number;
   denied: number;
+  /** Requests audited before any identity was established (failed authentication, 401): subjectKind Unauthenticated. */
+  unauthenticated: number;
   status: Count[];
   top: {
     subjects: Count[];
@@ -81,6 +84,7 @@ export const summary: Reducer<SummaryState, SummaryReport, SummaryOptions> = {
       top: o.top,
       requests: 0,
       denied: 0,
+      unauthenticated: 0,
       from: Infinity,
       fromStr: '',
       to: -Infinity,
@@ -119,6 +123,7 @@ export const summary: Reducer<SummaryState, SummaryReport, SummaryOptions> = {
     bump(s.accessMethods, r.accessMethod);
     bump(s.status, statusClass(r.code));
     if (r.decision === 'forbid') s.denied++;
+    if (r.subjectKind === 'Unauthenticated') s.unauthenticated++;
     if (r.durationMs !== null && !isLongRunning(r)) {
       record(s.latency, r.durationMs);
       let h = s.latencyByVerb.get(r.verb);
@@ -130,6 +135,7 @@ export const summary: Reducer<SummaryState, SummaryReport, SummaryOptions> = {
   merge(a, b) {
     a.requests += b.requests;
     a.denied += b.denied;
+    a.unauthenticated += b.unauthenticated;
     if (b.from < a.from || (b.from === a.from && b.fromStr < a.fromStr)) {
       a.from = b.from;
       a.fromStr = b.fromStr;
@@ -161,6 +167,7 @@ export const summary: Reducer<SummaryState, SummaryReport, SummaryOptions> = {
       window: { from: s.fromStr || null, to: s.toStr || null },
       requests: s.requests,
       denied: s.denied,
+      unauthenticated: s.unauthenticated,
       status: sortedCounts(s.status).sort((x, y) => (x.key < y.key ? -1 : 1)),
       top: {
         subjects: sortedCounts(s.subjects, n),

@@ -4,6 +4,7 @@ import type { SummaryReport, LatencyRow } from './index.js';
 import type { Count } from '../../util/counter.js';
 import { accountingRows } from '../../render/accounting.js';
 import { displayWindow, formatDuration } from '../../render/format.js';
+import { UNAUTHENTICATED_LABEL } from '../../normalize/subject.js';
 
 function pct(n: number, total: number): string {
   return total === 0 ? '0%' : `${((100 * n) / total).toFixed(1)}%`;
@@ -36,6 +37,7 @@ export function summaryView(r: SummaryReport): View {
         ['window', r.window.from === null ? '(no timestamps)' : displayWindow(r.window.from, r.window.to)],
         ...accountingRows(r.input),
         ['denied (403)', `${r.denied} (${pct(r.denied, total)})`],
+        ['unauthenticated (401)', `${r.unauthenticated} (${pct(r.unauthenticated, total)})`],
       ],
     },
     {
@@ -46,7 +48,7 @@ export function summaryView(r: SummaryReport): View {
       dropOrder: ['gzip', 'provider', 'lines'],
     },
     countSection('Status', 'class', r.status, total),
-    countSection('Subjects', 'subject', r.top.subjects, total),
+    countSection('Subjects', 'subject', r.top.subjects, total, UNAUTHENTICATED_LABEL),
     countSection('Subject kinds', 'kind', r.top.subjectKinds, total),
     countSection('Verbs', 'verb', r.top.verbs, total),
     countSection('Resources', 'resource', r.top.resources, total),
