@@ -13,13 +13,18 @@ git clone -q --no-hardlinks "$root" "$tmp/clone"
 echo "-- npm install -g . in a fresh clone of $(git -C "$tmp/clone" rev-parse --short HEAD)"
 (cd "$tmp/clone" && npm install -g . --prefix "$tmp/g1" --no-audit --no-fund --loglevel=error)
 "$tmp/g1/bin/audit" --version
-"$tmp/g1/bin/audit" summary "$sample" -q -o json | grep -q '"kind": "kaudit.summary"'
-"$tmp/g1/bin/kaudit" export "$sample" -q -o csv --fields subject | grep -q '^subject$'
+# Outputs are captured before they are checked: `grep -q` ends early, which pipefail would count.
+out=$("$tmp/g1/bin/audit" summary "$sample" -q -o json)
+grep -q '"kind": "kaudit.summary"' <<<"$out"
+out=$("$tmp/g1/bin/kaudit" export "$sample" -q -o csv --fields subject)
+grep -qx 'subject' <<<"$out"
 
 echo "-- npm pack, then npm install -g of the tarball"
 (cd "$tmp/clone" && npm pack --pack-destination "$tmp" --loglevel=error >/dev/null)
 tarball=$(ls "$tmp"/kaudit-*.tgz)
-tar -tzf "$tarball" | grep -q '^package/dist/cli/index.js$'
+files=$(tar -tzf "$tarball")
+grep -qx 'package/dist/cli/index.js' <<<"$files"
 npm install -g "$tarball" --prefix "$tmp/g2" --no-audit --no-fund --loglevel=error
-"$tmp/g2/bin/audit" summary "$sample" -q -o json | grep -q '"kind": "kaudit.summary"'
+out=$("$tmp/g2/bin/audit" summary "$sample" -q -o json)
+grep -q '"kind": "kaudit.summary"' <<<"$out"
 echo "install check: both ways give a working audit"
