@@ -118,6 +118,28 @@ describe('consistency', () => {
     }
   });
 
+  it('times for people are RFC 3339 with milliseconds and Z, in every table, Markdown and HTML report (and on stderr)', async () => {
+    const runs = [
+      ['summary', 'fixtures/sample'],
+      ['investigate', 'fixtures/sample', '--limit', '20'],
+      ['investigate', 'fixtures/sample', '--group-by', 'user'],
+      ['commands', 'fixtures/sample', '--limit', '20'],
+      ['anomalies', 'fixtures/sample', '--train-until', '2026-03-03'],
+      ['drift', '--rbac', 'fixtures/sample-rbac', 'fixtures/sample'],
+      ['compliance', '--rbac', 'fixtures/sample-rbac', 'fixtures/sample', '--period', '2026-03-01..2026-03-04'],
+    ];
+    let times = 0;
+    for (const args of runs) {
+      for (const o of args[0] === 'compliance' ? ['table', 'markdown', 'html'] : ['table', 'markdown']) {
+        const r = await runCli([...args, '-o', o]);
+        const text = r.stdout + r.stderr;
+        expect(text).not.toMatch(/\d{2}:\d{2}:\d{2}(\.\d{1,2}|\.\d{4,})?Z/);
+        times += (text.match(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z/g) ?? []).length;
+      }
+    }
+    expect(times).toBeGreaterThan(100);
+  });
+
   it('SARIF names no web page kaudit does not live at', async () => {
     const s = JSON.parse((await runCli(['drift', ...DRIFT, 'fixtures/drift/audit.log', '-o', 'sarif', '-q'])).stdout);
     expect(s.runs[0].tool.driver.informationUri).toBeUndefined();
