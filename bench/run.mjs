@@ -1,19 +1,25 @@
 #!/usr/bin/env node
-// `npm run bench [-- --size 1G,3G] [-- --only summary]`
+// `npm run bench [-- --size 1G,3G] [-- --only summary]`; `--only follow` runs audit follow's
+// scenarios alone (bench/follow.mjs: --follow-mb, --follow-seconds, --follow-rate).
 // Generates logs with the project's generator (cached in .bench-cache/), then times each scenario
 // end to end as a whole process and reports MB/s, events/s and peak RSS (VmHWM from /proc).
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpus, totalmem } from 'node:os';
+import { root, cache, run, dataset, hasCommand } from './lib.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cache = join(root, '.bench-cache');
-const { values } = parseArgs({ options: { size: { type: 'string', default: '1G' }, only: { type: 'string' }, runs: { type: 'string', default: '1' } } });
-
-const SIZES = { '1G': 1e9, '3G': 3e9, '5G': 5e9, '200M': 2e8, '20M': 2e7 };
+const { values } = parseArgs({
+  options: {
+    size: { type: 'string', default: '1G' },
+    only: { type: 'string' },
+    runs: { type: 'string', default: '1' },
+    'follow-mb': { type: 'string', default: '100' },
+    'follow-seconds': { type: 'string', default: '20' },
+    'follow-rate': { type: 'string', default: '5000' },
+  },
+});
+const only = values.only?.split(',');
 
 /** Scenarios: each is one whole `audit` process over the generated log. */
 const SCENARIOS = [
@@ -48,50 +54,6 @@ const SCENARIOS = [
   { name: 'drift (table)', args: (f) => ['drift', '--rbac', join(root, 'fixtures/sample-rbac'), f, '-q'] },
 ];
 
-function run(cmd, args, keep = false) {
-  return new Promise((resolve, reject) => {
-    const t0 = process.hrtime.bigint();
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    let hwm = 0;
-    // Output is kept only when asked for (a 5 GB log's CSV exceeds a string's maximum length).
-    child.stdout.on('data', (d) => {
-      if (keep) out += d;
-    });
-    const poll = setInterval(() => {
-      try {
-        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-        if (m) hwm = Math.max(hwm, Number(m[1]));
-      } catch {
-        /* exited */
-      }
-    }, 10);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearInterval(poll);
-      const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-      if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}`));
-      else resolve({ secs, rssMB: hwm / 1024, out });
-    });
-  });
-}
-
-async function dataset(label) {
-  const bytes = SIZES[label];
-  if (!bytes) throw new Error(`--size: use one of ${Object.keys(SIZES).join(', ')}`);
-  const dir = join(cache, label);
-  const file = join(dir, 'audit.log');
-  const marker = join(dir, 'done.json');
-  if (!existsSync(marker)) {
-    mkdirSync(dir, { recursive: true });
-    process.stderr.write(`generating ${label} into ${dir} …\n`);
-    await run(process.execPath, [join(root, 'dist/gen/cli.js'), '--out', dir, '--rotate', 'none', '--days', '365', '--scale', '1', '--seed', '1', '--max-bytes', String(bytes)]);
-    const { out } = await run(process.execPath, [join(root, 'bin/audit.js'), 'summary', file, '-o', 'json', '-q'], true);
-    writeFileSync(marker, JSON.stringify({ events: JSON.parse(out).input.events }));
-  }
-  return { file, size: statSync(file).size, events: JSON.parse(readFileSync(marker, 'utf8')).events };
-}
-
 /** The dataset gzipped once (cached beside it). */
 async function gzipped(file) {
   const gz = `${file}.gz`;
@@ -104,6 +66,8 @@ async function gzipped(file) {
     (await import('node:fs')).renameSync(`${gz}.tmp`, gz);
   }
   return gz;
+}
+
 /**
  * The dataset with every request cut to its RequestReceived stage (the other stages dropped), as a
  * log whose policy omits the later stages, or a server that died mid-request, leaves it.
@@ -131,15 +95,11 @@ async function requestReceivedOnly(ds, label) {
   return { file, size: statSync(file).size, events: JSON.parse(readFileSync(marker, 'utf8')).events };
 }
 
-function hasCommand(cmd) {
-  return (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, cmd)));
-}
-
 const rows = [];
-for (const label of values.size.split(',')) {
+for (const label of only?.every((o) => o === 'follow') ? [] : values.size.split(',')) {
   const ds = await dataset(label.trim());
   for (const s of SCENARIOS) {
-    if (values.only && !values.only.split(',').includes(s.name)) continue;
+    if (only && !only.includes(s.name)) continue;
     if (s.cmd && !hasCommand(s.cmd)) {
       process.stderr.write(`${label} ${s.name}: skipped (${s.cmd} is not installed)\n`);
       continue;
@@ -157,7 +117,7 @@ for (const label of values.size.split(',')) {
 }
 const cols = Object.keys(rows[0] ?? {});
 console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
-console.log(`| ${cols.join(' | ')} |\n|${cols.map(() => '---').join('|')}|`);
+if (rows.length) console.log(`| ${cols.join(' | ')} |\n|${cols.map(() => '---').join('|')}|`);
 for (const r of rows) console.log(`| ${cols.map((c) => r[c]).join(' | ')} |`);
 for (const label of new Set(rows.map((r) => r.size))) {
   const jq = rows.find((r) => r.size === label && r.scenario.startsWith('jq'));
@@ -168,4 +128,11 @@ for (const label of new Set(rows.map((r) => r.size))) {
     const noRules = rows.find((r) => r.size === label && r.scenario === `${name} --disable-rule *`);
     if (withRules && noRules) console.log(`${label}: the detection rules add ${(100 * (Number(withRules.secs) / Number(noRules.secs) - 1)).toFixed(0)}% to ${name} (${withRules.secs} s vs ${noRules.secs} s without rules)`);
   }
+}
+
+// audit follow: sustained forwarding rate to local receivers and rsyslog, lag at a steady rate.
+if (!only || only.includes('follow')) {
+  const { followBench, printRows } = await import('./follow.mjs');
+  console.log(`\naudit follow (${values['follow-mb']} MB log; lag at ${values['follow-rate']} events/s for ${values['follow-seconds']} s):`);
+  printRows(await followBench({ mb: Number(values['follow-mb']), seconds: Number(values['follow-seconds']), rate: Number(values['follow-rate']) }));
 }

@@ -185,9 +185,12 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
         o.onProgress?.(baseBytes + n, acc.events);
       },
     };
+    // A byte range of a file (a task of --jobs, a share of --shard) is read as JSON lines: only
+    // files detected as such are cut, and a range's first line may not tell.
+    const srcOpts = src.end !== undefined && readOpts.format !== 'jsonl' ? { ...readOpts, format: 'jsonl' as const } : readOpts;
     let res;
     try {
-      res = await readSource(src, sink, readOpts);
+      res = await readSource(src, sink, srcOpts);
     } catch (e) {
       // The operating system refused the input (permission, a folder, an I/O error): an input error
       // naming it. Anything else thrown while reading is kaudit's own failure.

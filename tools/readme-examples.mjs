@@ -29,7 +29,7 @@ export const README_COLUMNS = 120;
 function run(cmd) {
   const bin = `node ${join(root, 'bin/audit.js')}`;
   const sh = cmd
-    .replace(/(^|[;&|(]\s*)k?audit(?=\s)/g, (_m, pre) => `${pre}${bin}`)
+    .replace(/(^|[;&|(]\s*|\b(?:do|then|else)\s+)k?audit(?=\s)/g, (_m, pre) => `${pre}${bin}`)
     .replace(/^kubectl apply -f (\S+)$/, `node ${join(root, 'tools/apply-to-stub.mjs')} $1`);
   try {
     const env = { ...process.env, NO_COLOR: '1', COLUMNS: String(README_COLUMNS) };

@@ -2,7 +2,7 @@
 import { Option, type Command } from 'commander';
 import type { IO } from './io.js';
 import { renderContext } from './io.js';
-import { addFilterOptions, addInputOptions, addOutOption, outputOption, runInputs, withOutput, type FilterFlags, type InputOptions } from './common.js';
+import { addFilterOptions, addInputOptions, addOutOption, addStateOptions, outputOption, runReducer, withOutput, type FilterFlags, type InputOptions } from './common.js';
 import { addRuleOptions, ruleLoadOptions, type RuleFlags } from './rules.js';
 import { UsageError } from '../util/errors.js';
 import { plural } from '../render/format.js';
@@ -38,6 +38,7 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
       'Compare behaviour with a baseline (--baseline FILE, or --train-until TIME to learn from the same logs before TIME) and report first-seen tuples, new namespaces, resources, networks and clients, off-hours activity and volume spikes; and run detection rules with or without a baseline: the built-in rules (audit rules list), your rule files (--rules) and Sigma rules for Kubernetes audit (--sigma).',
     );
   addInputOptions(cmd);
+  addStateOptions(cmd);
   addFilterOptions(cmd);
   addRuleOptions(cmd);
   cmd
@@ -88,18 +89,18 @@ Examples:
         }
       }
       const allow = opts.allow ? compileAllow(await loadAllow(opts.allow)) : null;
-      const rules = await loadRuleSet({ ...ruleLoadOptions(opts), thresholds: { 'K8S-DENIED-BURST': { count: Number(burst[1]), withinMs: Number(burst[2]) * 60_000 } } });
+      const ruleLoad = { ...ruleLoadOptions(opts), thresholds: { 'K8S-DENIED-BURST': { count: Number(burst[1]), withinMs: Number(burst[2]) * 60_000 } } };
+      const rules = await loadRuleSet(ruleLoad);
       if (!opts.quiet) for (const w of rules.warnings) io.stderr.write(`${w}\n`);
-      const state = anomalies.init({
-        baseline,
+      const plain = {
         trainUntilMs: opts.trainUntil ? parseTimeArg('--train-until', opts.trainUntil, io.now()) : null,
         spikeFactor: opts.spike,
         spikeMin: 50,
         offHoursMinRequests: 50,
-        rules,
-      });
+      };
+      const init = anomalies.init({ ...plain, baseline, rules });
       const over = await withOutput(io, opts.out, opts.quiet, async (target) => {
-        const acc = await runInputs(io, inputs, { ...opts, outputs: target.outputs }, (r) => anomalies.add(state, r));
+        const { state, accounting: acc } = await runReducer(io, inputs, { ...opts, outputs: target.outputs }, { command: 'anomalies', options: { ...plain, ruleLoad, baseline: opts.baseline ?? null }, reducer: anomalies, state: init });
         const report = anomalies.finish(state, { input: acc });
         const min = SEVERITY_RANK[opts.minSeverity as 'low'];
         let suppressed = 0;

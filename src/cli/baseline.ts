@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { visible } from '../render/sanitize.js';
 import type { IO } from './io.js';
-import { addFilterOptions, addInputOptions, addJobsOption, addOutOption, outputOption, runReducer, withOutput, type FilterFlags, type InputOptions, collect } from './common.js';
+import { addFilterOptions, addInputOptions, addJobsOption, addOutOption, addStateOptions, outputOption, runReducer, withOutput, type FilterFlags, type InputOptions, collect } from './common.js';
 import { UsageError } from '../util/errors.js';
 import { displayWindow, plural } from '../render/format.js';
 
@@ -78,6 +78,7 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
   cmd.enablePositionalOptions();
   addInputOptions(cmd);
   addJobsOption(cmd);
+  addStateOptions(cmd);
   addFilterOptions(cmd);
   cmd
     .addOption(outputOption(BASELINE_FORMATS, 'json'))
@@ -94,12 +95,14 @@ Examples:
     )
     .action(async (inputs: string[], opts: Opts) => {
       const { profiles } = await import('../analyses/baseline/index.js');
-      await refuseBaselinesAsLogs(inputs);
+      // Each shard's state would carry the merged files again: merge them once, in audit merge.
+      if (opts.saveState && opts.merge.length) throw new UsageError('--merge cannot be combined with --save-state', 'save the shards without --merge, then merge the baseline files in the final step: audit merge --command baseline --merge old.json STATE…');
+      if (!opts.mergeStates) await refuseBaselinesAsLogs(inputs);
       // A --merge file may be the output (updating a baseline in place): it is read whole first,
       // and the output replaces it atomically.
       await withOutput(
         io,
-        opts.out,
+        opts.saveState ? undefined : opts.out,
         opts.quiet,
         async (target) => {
           let state = await readBaselines('--merge', opts.merge);

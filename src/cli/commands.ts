@@ -2,7 +2,7 @@
 import { Option, type Command } from 'commander';
 import type { IO } from './io.js';
 import { renderContext } from './io.js';
-import { addFilterOptions, addInputOptions, addOutOption, limitOption, outputOption, runInputs, withOutput, type FilterFlags, type InputOptions, collect } from './common.js';
+import { addFilterOptions, addInputOptions, addOutOption, addStateOptions, limitOption, outputOption, runInputs, withOutput, type FilterFlags, type InputOptions, collect } from './common.js';
 import { Out } from './out.js';
 import { MAX_ROWS } from '../render/table.js';
 import { plural } from '../render/format.js';
@@ -32,6 +32,7 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
       "Group each client's calls (same user, source IP and user agent, close in time) into commands. kubectl bursts are split by command signature and rebuilt as shell-quoted command lines (kubectl get pods -A, kubectl exec web-0 -n staging -c app -- ls); other clients appear as bursts labelled with their client. Calls are taken in time order across all inputs. --user, --group, --cluster, --client, --access-method and --source-ip choose whose calls are folded; the other filters (--verb, --resource, --namespace, --name, --status, --since, --until…) keep the commands that have at least one matching call, whole.",
     );
   addInputOptions(cmd);
+  addStateOptions(cmd);
   addFilterOptions(cmd);
   cmd
     .option('--client <name>', 'only this client (kubectl, browser, helm, a controller…; glob; repeatable)', collect, [])

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { visible } from '../render/sanitize.js';
 import type { IO } from './io.js';
 import { renderContext } from './io.js';
-import { addFilterOptions, addInputOptions, addJobsOption, addOutOption, outputOption, runReducer, withOutput, type FilterFlags, type InputOptions, collect } from './common.js';
+import { addFilterOptions, addInputOptions, addJobsOption, addOutOption, addStateOptions, outputOption, runReducer, withOutput, type FilterFlags, type InputOptions, collect } from './common.js';
 import { plural } from '../render/format.js';
 import { UsageError } from '../util/errors.js';
 
@@ -38,6 +38,7 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
     );
   addInputOptions(cmd);
   addJobsOption(cmd);
+  addStateOptions(cmd);
   addFilterOptions(cmd);
   cmd
     .option('--rbac <file>', 'RBAC export: YAML or JSON, a file or a directory (repeatable; required)', collect, [])

@@ -1,7 +1,7 @@
 // `audit rbac-gen FILES…`: least-privilege Roles and bindings from what subjects actually did.
 import { Option, type Command } from 'commander';
 import type { IO } from './io.js';
-import { addFilterOptions, addInputOptions, addJobsOption, addOutOption, outputOption, runReducer, intOption, type FilterFlags, type InputOptions, collect } from './common.js';
+import { addFilterOptions, addInputOptions, addJobsOption, addOutOption, addStateOptions, outputOption, runReducer, intOption, type FilterFlags, type InputOptions, collect } from './common.js';
 import { UsageError } from '../util/errors.js';
 import { displayTime, plural } from '../render/format.js';
 
@@ -33,6 +33,7 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
     );
   addInputOptions(cmd);
   addJobsOption(cmd);
+  addStateOptions(cmd);
   addFilterOptions(
     cmd,
     'the subject, and the impersonator of impersonated requests: alice gets a policy for what she did as herself and the impersonate permission for what she did as someone else (the impersonated identity gets the rest); exact or glob (repeatable, comma-separated)',

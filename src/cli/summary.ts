@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { IO } from './io.js';
 import { renderContext } from './io.js';
-import { addFilterOptions, addInputOptions, addJobsOption, addOutOption, withOutput, outputOption, intOption, runReducer, type FilterFlags, type InputOptions } from './common.js';
+import { addFilterOptions, addInputOptions, addJobsOption, addOutOption, addStateOptions, withOutput, outputOption, intOption, runReducer, type FilterFlags, type InputOptions } from './common.js';
 
 export const SUMMARY_FORMATS = ['table', 'wide', 'json', 'markdown'] as const;
 
@@ -19,6 +19,7 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
     .description('Summarise audit logs: time window, accounting, top subjects, verbs, resources, namespaces, clients, access methods, status classes and latency percentiles by verb.');
   addInputOptions(cmd);
   addJobsOption(cmd);
+  addStateOptions(cmd);
   addFilterOptions(cmd);
   cmd
     .addOption(outputOption(SUMMARY_FORMATS, 'table'))

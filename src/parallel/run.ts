@@ -10,7 +10,7 @@ import type { Source } from '../ingest/sources.js';
 import type { ReadOptions } from '../ingest/reader.js';
 import type { FilterOptions, Predicate } from '../filter/index.js';
 import { emptyAccounting, type PartialResult } from '../pipeline.js';
-import { requestHashOf, idOf, identityHash, hashKey, DEFAULT_COLLAPSE } from '../normalize/collapse.js';
+import { requestHashOf, idOf, identityHash, hashKey, takeFromEarlierStage, DEFAULT_COLLAPSE } from '../normalize/collapse.js';
 import { HashWindow } from '../util/hashwindow.js';
 import { parallelCommand } from './commands.js';
 import { planTasks, type Task } from './plan.js';
@@ -51,11 +51,13 @@ function workerUrl(): URL {
 
 /**
  * Adds the accounting of the tasks together, in input order. A task that `continues` the previous
- * one (a later byte range of the same file) adds into that file's entry instead of a new one.
+ * one (its first input is a later byte range of the previous task's last file) adds that file into
+ * the previous entry instead of a new one.
  */
 export function mergeAccounting(parts: { acc: InputAccounting; continues: boolean }[]): InputAccounting {
   const acc = emptyAccounting();
-  for (const { acc: p, continues } of parts) {
+  for (const { acc: p, continues: first } of parts) {
+    let continues = first;
     acc.lines += p.lines;
     acc.prefiltered += p.prefiltered;
     acc.events += p.events;
@@ -84,6 +86,7 @@ export function mergeAccounting(parts: { acc: InputAccounting; continues: boolea
         // One pass names the file after the first container format it meets (a CloudWatch wrapper, say).
         if (prev.format === 'jsonl' && f.format && f.format !== 'jsonl') prev.format = f.format;
       } else acc.files.push({ ...f });
+      continues = false;
     }
   }
   return acc;
@@ -94,13 +97,16 @@ export function mergeAccounting(parts: { acc: InputAccounting; continues: boolea
  * would have done. A request still waiting for its completion at the end of a task is carried; when
  * a later task first sees the same request, that task already emitted (or kept) its later stage,
  * so the carried one is a duplicate. What nothing claims is emitted at the end, as one pass would
- * flush it. A request first seen in a task that an earlier task had already seen completed is a
- * repeat (the same events in two files, say): one pass absorbs those, so the caller must fall back
- * to one thread. Memory: the carried requests and a window of recent key hashes.
+ * flush it. A request first seen in a task after an earlier task completed it is one that one
+ * pass absorbs as a duplicate while it is in its window of completed keys: when the task only kept
+ * it waiting (its events there are all early stages), it is dropped and counted as a duplicate,
+ * exactly as one pass does; when the task completed it (and so counted it), it is a repeat, which
+ * the caller cannot undo (fall back to one thread, or refuse a merge). Memory: the carried
+ * requests and a window of recent key hashes.
  */
 export class Reconciler {
   duplicates = 0;
-  /** Requests first seen again after completing in an earlier task. */
+  /** Requests first seen again, and completed, after completing in an earlier task. */
   repeats = 0;
   /** auditIDs a task saw first that an earlier task had seen with another request (a reuse across a border). */
   reusedAcross = 0;
@@ -117,12 +123,27 @@ export class Reconciler {
 
   push(p: PartialResult | null): void {
     if (p === null) return;
+    let waiting: Set<number> | null = null;
+    const dropped = new Set<number>();
     for (const h of p.firstSeen) {
-      if (this.carry.delete(h)) this.duplicates++;
-      else if (this.done.has(h)) this.repeats++;
+      if (this.carry.delete(h)) {
+        this.duplicates++;
+        continue;
+      }
+      const age = this.done.age(h);
+      if (age < 0) continue;
+      waiting ??= new Set(p.leftovers.map(requestHashOf));
+      // Surely inside one pass's window even if every completion of this task came before it.
+      if (waiting.has(h) && age + p.completed.length < DEFAULT_COLLAPSE.maxDone * 0.75) {
+        dropped.add(h);
+        this.duplicates++;
+      } else this.repeats++;
     }
     for (const h of p.completed) this.done.add(h);
-    for (const r of p.leftovers) this.carry.set(requestHashOf(r), r);
+    for (const r of p.leftovers) {
+      const h = requestHashOf(r);
+      if (!dropped.has(h)) this.carry.set(h, r);
+    }
     const ids = p.firstIds;
     for (let i = 0; i + 1 < ids.length; i += 2) {
       const id = ids[i]!;
@@ -154,6 +175,16 @@ export class Reconciler {
 
   /** Requests left over by the tasks that reuse an auditID (counted by reuseOf). */
   reusedAtEnd = 0;
+
+  /**
+   * A record a later part completed, before that part is pushed: when an earlier part left the
+   * same request waiting, the record takes from it what one pass's collapser would have
+   * (takeFromEarlierStage). Records mode (audit merge of commands) applies it to every record.
+   */
+  completeFromCarry(r: AuditRecord): void {
+    const c = this.carry.get(requestHashOf(r));
+    if (c !== undefined) takeFromEarlierStage(r, c);
+  }
 
   /** Emits what is left, oldest first. */
   finish(emit: (r: AuditRecord) => void): void {

@@ -80,18 +80,31 @@ export class DetectionEngine {
     return list;
   }
 
-  /** Evaluates every rule on one record; `emit` receives each hit (in rule order). */
-  evaluate(r: AuditRecord, emit: (h: Hit) => void): void {
+  private begin(r: AuditRecord): void {
     const c = this.ctx;
     c.rec = r;
     if (c.bodies.size) c.bodies.clear();
     c.scope = undefined;
     c.inScope = false;
+  }
+
+  /**
+   * Evaluates every rule on one record; `emit` receives each hit (in rule order). With `defer`
+   * (sharded runs, src/state), a stateful rule only evaluates its filter here and counts it, and
+   * hands the rule's index to `defer` instead of touching its state: `replay` runs the stateful
+   * part later, in input order, on the engine that holds the state of everything before.
+   */
+  evaluate(r: AuditRecord, emit: (h: Hit) => void, defer?: (rule: number) => void): void {
+    const c = this.ctx;
+    this.begin(r);
     for (const rule of this.candidates(r)) {
       const st = this.state[rule.index]!;
       const d = rule.doc;
       if (d.sequence) {
-        this.sequence(rule, st, r, emit);
+        const truths = this.sequenceTruths(rule, st, true);
+        if (truths === null) continue;
+        if (defer) defer(rule.index);
+        else this.sequence(rule, st, r, truths, emit);
         continue;
       }
       const v = evaluateRule(rule, c);
@@ -101,7 +114,8 @@ export class DetectionEngine {
         continue;
       }
       st.stats.matched++;
-      if (d.threshold) this.threshold(rule, st, r, emit);
+      if ((d.threshold || d.firstSeen) && defer) defer(rule.index);
+      else if (d.threshold) this.threshold(rule, st, r, emit);
       else if (d.firstSeen) this.firstSeen(rule, st, r, emit);
       else emit({ rule, record: r, events: [{ timeMs: r.timeMs, time: r.time, auditID: r.auditID, location: r.location }], key: null, reason: rule.reason(r, {}) });
     }
@@ -180,26 +194,47 @@ export class DetectionEngine {
     emit({ rule, record: r, events: [{ timeMs: r.timeMs, time: r.time, auditID: r.auditID, location: r.location }], key: null, reason: rule.reason(r, { key: Object.values(this.keyFields(rule, r)).join(' '), within: formatMs(spec.afterMs) }) });
   }
 
-  /** Steps in order by the same key, the last within `withinMs` of the first. */
-  private sequence(rule: CompiledRule, st: RuleState, r: AuditRecord, emit: (h: Hit) => void): void {
+  /**
+   * A deferred stateful rule's turn (see `evaluate`): the state update `evaluate` would have made
+   * for this record, whose filter already matched and was counted where it was evaluated.
+   */
+  replay(index: number, r: AuditRecord, emit: (h: Hit) => void): void {
+    const rule = this.set.rules[index]!;
+    const st = this.state[index]!;
+    this.begin(r);
+    const d = rule.doc;
+    if (d.sequence) {
+      const truths = this.sequenceTruths(rule, st, false);
+      if (truths !== null) this.sequence(rule, st, r, truths, emit);
+    } else if (d.threshold) this.threshold(rule, st, r, emit);
+    else if (d.firstSeen) this.firstSeen(rule, st, r, emit);
+  }
+
+  /** A sequence rule's filter and steps on the current record: the truth of each step, or null when no step holds. */
+  private sequenceTruths(rule: CompiledRule, st: RuleState, count: boolean): Truth[] | null {
     const c = this.ctx;
     if (rule.doc.match) {
       const v = evaluateRule(rule, c);
-      if (v === U) st.stats.notEvaluated[c.why] = (st.stats.notEvaluated[c.why] ?? 0) + 1;
-      if (v !== T) return;
+      if (v === U && count) st.stats.notEvaluated[c.why] = (st.stats.notEvaluated[c.why] ?? 0) + 1;
+      if (v !== T) return null;
     }
-    const steps = rule.steps;
     let anyT = false;
     let anyU = false;
     const truths: Truth[] = [];
-    for (const s of steps) {
+    for (const s of rule.steps) {
       const t = evaluateRule(rule, c, s);
       truths.push(t);
       if (t === T) anyT = true;
       else if (t === U) anyU = true;
     }
-    if (anyU) st.stats.notEvaluated[c.why] = (st.stats.notEvaluated[c.why] ?? 0) + 1;
-    if (!anyT || !this.timed(st, r)) return;
+    if (anyU && count) st.stats.notEvaluated[c.why] = (st.stats.notEvaluated[c.why] ?? 0) + 1;
+    return anyT ? truths : null;
+  }
+
+  /** Steps in order by the same key, the last within `withinMs` of the first. */
+  private sequence(rule: CompiledRule, st: RuleState, r: AuditRecord, truths: Truth[], emit: (h: Hit) => void): void {
+    const steps = rule.steps;
+    if (!this.timed(st, r)) return;
     st.stats.matched++;
     const { withinMs } = rule.doc.sequence!;
     const prog = this.bounded<({ startMs: number; lastMs: number; events: HitEvent[] } | null)[]>(st, this.keyOf(rule.by, r), () => steps.map(() => null));
