@@ -154,8 +154,15 @@ export function addStateOptions(cmd: Command): Command {
   return cmd;
 }
 
-/** What --user matches on most commands; rbac-gen passes its own wording. */
+/** What --user matches on most commands; rbac-gen, drift and compliance pass their own wording. */
 export const USER_HELP = 'the subject: the effective user after impersonation (requests alice made as someone else are --impersonator alice); exact name or glob, e.g. alice or system:serviceaccount:ci:* (repeatable, comma-separated)';
+
+/**
+ * What --user matches on drift and compliance: the identities whose grants are judged. Their
+ * requests, and the impersonate checks of what they did as someone else, count as their use; other
+ * subjects are not reported (filtered out, they would only look dormant).
+ */
+export const GRANT_USER_HELP = 'the subjects to judge: their own requests, and the impersonate checks of requests they made as someone else, count as their use; only the users and service accounts selected by --user, --serviceaccount and --actor are reported; exact or glob (repeatable, comma-separated)';
 
 export function addFilterOptions(cmd: Command, userHelp: string = USER_HELP): Command {
   return cmd
@@ -165,7 +172,7 @@ export function addFilterOptions(cmd: Command, userHelp: string = USER_HELP): Co
     .option('--actor <name>', 'the subject or the impersonator: everything NAME did, as itself or as someone else (repeatable)', collect, [])
     .option('--group <name>', 'a group of the user, exact or glob (repeatable)', collect, [])
     .option('--verb <verb>', 'get, list, watch, create, update, patch, delete, deletecollection…, any case (repeatable, comma-separated)', collect, [])
-    .option('--resource <resource>', 'plural, singular, Kind or short name, with a subresource or group: pods, po/log, Deployment, deploy.apps, crb… (repeatable, comma-separated)', collect, [])
+    .option('--resource <resource>', 'plural, singular, Kind or short name, with a subresource or group: pods, po/log, Deployment, deploy.apps, sts… (repeatable, comma-separated)', collect, [])
     .option('-n, --namespace <ns>', 'namespace (repeatable, comma-separated)', collect, [])
     .option('-A, --all-namespaces', 'every namespace (the default, said as kubectl says it)')
     .option('--name <name>', 'object name, exact or glob (repeatable)', collect, [])

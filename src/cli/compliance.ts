@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import { visible } from '../render/sanitize.js';
 import type { IO } from './io.js';
 import { renderContext } from './io.js';
-import { addFilterOptions, addInputOptions, addStateOptions, outputOption, runReducer, type FilterFlags, type InputOptions, collect } from './common.js';
+import { GRANT_USER_HELP, addFilterOptions, addInputOptions, addStateOptions, outputOption, runReducer, type FilterFlags, type InputOptions, collect } from './common.js';
 import { UsageError } from '../util/errors.js';
 
 export const COMPLIANCE_FORMATS = ['html', 'markdown', 'json', 'csv', 'table', 'wide'] as const;
@@ -38,7 +38,7 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
     );
   addInputOptions(cmd);
   addStateOptions(cmd);
-  addFilterOptions(cmd);
+  addFilterOptions(cmd, GRANT_USER_HELP);
   cmd
     .option('--rbac <file>', 'RBAC export: YAML or JSON, a file or a directory (repeatable; required)', collect, [])
     .option('--framework <list>', 'frameworks to show: soc2,iso27001,pci,nist,cis', 'soc2,iso27001,pci,nist,cis')
@@ -66,7 +66,7 @@ Exit codes: 0 no threshold crossed (or none set), 1 a --fail-on/--min-score thre
       const { didYouMean } = await import('../util/suggest.js');
       const frameworks = [...new Set(opts.framework.split(',').map((f) => f.trim().toLowerCase()).filter(Boolean))];
       for (const f of frameworks) if (!(FRAMEWORKS as readonly string[]).includes(f)) throw new UsageError(`--framework: unknown framework ${JSON.stringify(f)}${didYouMean(f, FRAMEWORKS)}`, `use ${FRAMEWORKS.join(',')}`);
-      const { parseTimeArg } = await import('../filter/index.js');
+      const { parseTimeArg, identityPatterns } = await import('../filter/index.js');
       let period: { fromMs: number; toMs: number } | null = null;
       if (opts.period) {
         const parts = opts.period.split('..');
@@ -95,12 +95,14 @@ Exit codes: 0 no threshold crossed (or none set), 1 a --fail-on/--min-score thre
       const authz = new Authorizer(snap);
       if (!opts.quiet) for (const w of [...snap.warnings, ...authz.missing.map((m) => m.message)]) io.stderr.write(`warning: ${visible(w)}\n`);
       const rbacFiles = await Promise.all(snap.files.map(async (p) => ({ path: p, sha256: createHash('sha256').update(await readFile(p)).digest('hex') })));
+      const subjects = identityPatterns(opts);
       const plain = {
         includeSystem: !!opts.includeSystem,
         subjectKinds: [],
         onlyDrift: false,
         suggest: false,
         maxNames: 50,
+        ...(subjects.length ? { subjects } : {}),
         frameworks: frameworks as import('../rules/compliance.js').Framework[],
         period,
         generatedAt: new Date(Math.floor(nowMs)).toISOString(),
@@ -108,7 +110,7 @@ Exit codes: 0 no threshold crossed (or none set), 1 a --fail-on/--min-score thre
         rbacFiles,
         rbacDigest: await rbacDigest(snap),
       };
-      const { state, accounting: acc } = await runReducer(io, inputs, { ...opts, outputs: out ? [out] : [] }, { command: 'compliance', options: { ...plain, rbac: opts.rbac }, reducer: compliance, state: compliance.init({ ...plain, authz }) }, true);
+      const { state, accounting: acc } = await runReducer(io, inputs, { ...opts, ...(subjects.length ? { userMatchesImpersonator: true } : {}), outputs: out ? [out] : [] }, { command: 'compliance', options: { ...plain, rbac: opts.rbac }, reducer: compliance, state: compliance.init({ ...plain, authz }) }, true);
       const report = compliance.finish(state, { input: acc });
       let text: string;
       if (opts.output === 'html') text = renderComplianceHtml(report);

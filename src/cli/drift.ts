@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { visible } from '../render/sanitize.js';
 import type { IO } from './io.js';
 import { renderContext } from './io.js';
-import { addFilterOptions, addInputOptions, addJobsOption, addOutOption, addStateOptions, outputOption, runReducer, withOutput, type FilterFlags, type InputOptions, collect } from './common.js';
+import { GRANT_USER_HELP, addFilterOptions, addInputOptions, addJobsOption, addOutOption, addStateOptions, outputOption, runReducer, withOutput, type FilterFlags, type InputOptions, collect } from './common.js';
 import { plural } from '../render/format.js';
 import { UsageError } from '../util/errors.js';
 
@@ -39,7 +39,7 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
   addInputOptions(cmd);
   addJobsOption(cmd);
   addStateOptions(cmd);
-  addFilterOptions(cmd);
+  addFilterOptions(cmd, GRANT_USER_HELP);
   cmd
     .option('--rbac <file>', 'RBAC export: YAML or JSON, a file or a directory (repeatable; required)', collect, [])
     .option('--subject-kind <kinds>', 'only these subject kinds: User, ServiceAccount, Group (repeatable, comma-separated)', collect, [])
@@ -87,8 +87,9 @@ Exit codes: 0 no threshold crossed (or none set), 1 a --fail-on/--max-unused thr
           const ignored = Object.entries(snap.ignored).map(([k, n]) => `${n} ${k}`);
           if (ignored.length) io.stderr.write(`note: --rbac: ignored objects that are not RBAC: ${visible(ignored.join(', '))}\n`);
         }
-        const options = { includeSystem: !!opts.includeSystem, subjectKinds: kinds, onlyDrift: !!opts.onlyDrift, suggest: !!opts.suggest, maxNames: 50 };
-        const { state, accounting } = await runReducer(io, inputs, { ...opts, outputs: target.outputs }, { command: 'drift', options: { ...options, rbac: opts.rbac }, reducer: drift, state: drift.init({ ...options, authz }) });
+        const subjects = (await import('../filter/index.js')).identityPatterns(opts);
+        const options = { includeSystem: !!opts.includeSystem, subjectKinds: kinds, onlyDrift: !!opts.onlyDrift, suggest: !!opts.suggest, maxNames: 50, ...(subjects.length ? { subjects } : {}) };
+        const { state, accounting } = await runReducer(io, inputs, { ...opts, ...(subjects.length ? { userMatchesImpersonator: true } : {}), outputs: target.outputs }, { command: 'drift', options: { ...options, rbac: opts.rbac }, reducer: drift, state: drift.init({ ...options, authz }) });
         const report = drift.finish(state, { input: accounting });
         // Lines cited from byte ranges (--jobs) are made absolute: the same report whatever --jobs.
         await (await import('../ingest/locate.js')).resolveLines(report);

@@ -152,6 +152,14 @@ export function subjectPatterns(o: Pick<FilterOptions, 'user' | 'serviceaccount'
   return [...listOf(o.user), ...listOf(o.serviceaccount).map(serviceAccountUser)];
 }
 
+/**
+ * The identities a grant analysis (drift, compliance) reports: --user, --serviceaccount as
+ * system:serviceaccount:NS:NAME, and --actor, as user-name globs.
+ */
+export function identityPatterns(o: Pick<FilterOptions, 'user' | 'serviceaccount' | 'actor'>): string[] {
+  return [...subjectPatterns(o), ...listOf(o.actor)];
+}
+
 /** The resource specs of --resource, resolved (src/filter/resolve.ts). */
 export function resourceSpecs(o: Pick<FilterOptions, 'resource'>): import('./resolve.js').ResolvedResource[] {
   return listOf(o.resource).map(resolveResource);

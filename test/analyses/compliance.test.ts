@@ -236,3 +236,15 @@ describe('compliance judges RBAC through the drift authorizer, request by reques
     expect(kc02.evidence.subjects).toEqual(['User admin']);
   });
 });
+
+describe('compliance of the subjects a filter selects', () => {
+  it('--user reports that subject only, as the whole run scores it, and no one else as dormant', async () => {
+    const base = ['compliance', 'fixtures/sample', '--rbac', 'fixtures/sample-rbac', '-o', 'json', '-q', ...NOW];
+    const whole = JSON.parse((await runCli(base)).stdout);
+    const r = await runCli([...base, '--user', 'alice@example.com']);
+    const rep = JSON.parse(r.stdout);
+    expect(rep.subjects).toEqual(whole.subjects.filter((s: any) => s.kind === 'User' && s.name === 'alice@example.com'));
+    expect(rep.dormant).toEqual([]);
+    expect(rep.summary.subjects).toBe(1);
+  });
+});
