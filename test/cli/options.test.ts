@@ -21,6 +21,12 @@ const COMMANDS: [string, string[], string[], string, string][] = [
   ['compliance', [MINI, ...DRIFT], ['html', 'markdown', 'json', 'csv', 'table', 'wide'], 'htm', 'html'],
   ['export', [MINI], ['csv', 'jsonl', 'json', 'parquet'], 'jsonlines', 'jsonl'],
 ];
+/** DuckDB is an optional dependency (test/export/parquet.test.ts): audit sql is checked where it is installed. */
+const hasDuckDB = await import('@duckdb/node-api' as string).then(
+  () => true,
+  () => false,
+);
+if (hasDuckDB) COMMANDS.push(['sql', ['SELECT verb, count(*) AS n FROM requests GROUP BY verb ORDER BY n DESC, verb', MINI], ['table', 'csv', 'json', 'jsonl'], 'cvs', 'csv']);
 
 describe.each(COMMANDS)('audit %s', (cmd, args, formats, typo, meant) => {
   it('-o with an unknown format: exit 2, "did you mean", the formats of this command, nothing read', async () => {
@@ -145,5 +151,35 @@ describe('consistency', () => {
     const s = JSON.parse((await runCli(['drift', ...DRIFT, 'fixtures/drift/audit.log', '-o', 'sarif', '-q'])).stdout);
     expect(s.runs[0].tool.driver.informationUri).toBeUndefined();
     expect(s.runs[0].tool.driver.name).toBe('kaudit');
+  });
+});
+
+describe('commands that read no logs', () => {
+  it('audit rules list and rules test: -o validated, --out FILE gets what stdout would', async () => {
+    const bad = await runCli(['rules', 'list', '-o', 'jsn']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^audit: error: -o: "jsn" is not an output format of this command; did you mean "json"\?\n  fix: use one of table, wide, json\n$/);
+    for (const args of [['rules', 'list', '-o', 'json'], ['rules', 'test', 'src/rules/builtin/rbac.yaml']]) {
+      const f = join(tmpDir(), 'out.txt');
+      const r = await runCli([...args, '--out', f]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/wrote .*out\.txt/);
+      expect(readFileSync(f, 'utf8')).toBe((await runCli(args)).stdout);
+    }
+  });
+
+  it('audit merge: -o validated against the merged command, --out FILE', async () => {
+    const dir = tmpDir();
+    const state = join(dir, 's.json');
+    expect((await runCli(['summary', MINI, '--shard', '0/1', '--save-state', state, '-q'])).code).toBe(0);
+    const bad = await runCli(['merge', '--command', 'summary', state, '-o', 'jsno']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^audit: error: -o: "jsno" is not an output format of this command; did you mean "json"\?/);
+    const f = join(dir, 'merged.json');
+    const r = await runCli(['merge', '--command', 'summary', state, '-o', 'json', '--out', f]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(readFileSync(f, 'utf8')).toBe((await runCli(['summary', MINI, '-o', 'json', '-q'])).stdout);
   });
 });
