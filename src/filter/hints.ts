@@ -42,7 +42,11 @@ class Wanted {
   readonly glob: boolean;
   readonly close: { value: string; score: number }[] = [];
   private readonly match: (s: string) => boolean;
-  constructor(readonly typed: string) {
+  constructor(
+    readonly typed: string,
+    /** The flag the value came with, when not the dimension's (--serviceaccount among --user). */
+    readonly flag?: string,
+  ) {
     this.glob = /[*?]/.test(typed);
     this.match = globMatcher([typed]);
   }
@@ -76,8 +80,9 @@ class Dimension {
   constructor(
     readonly flag: string,
     typed: string[],
+    flags: (string | undefined)[] = [],
   ) {
-    this.wanted = typed.map((t) => new Wanted(t));
+    this.wanted = typed.map((t, i) => new Wanted(t, flags[i]));
   }
   /** Looks at one value a record holds for this flag; true when it matches something typed. */
   see(value: string): boolean {
@@ -127,7 +132,8 @@ export class FilterHints {
     this.sinceMs = o.since ? parseTimeArg('--since', o.since, now) : null;
     this.untilMs = o.until ? parseTimeArg('--until', o.until, now) : null;
     const users = subjectPatterns(o);
-    this.users = new Dimension('--user', users);
+    const userFlags = [...listOf(o.user).map(() => undefined), ...listOf(o.serviceaccount).map((sa) => `--serviceaccount ${sa}`)];
+    this.users = new Dimension('--user', users, userFlags);
     this.userMatch = users.length ? globMatcher(users) : null;
     this.userMatchesImpersonator = !!o.userMatchesImpersonator;
     this.impersonators = new Dimension('--impersonator', listOf(o.impersonator));
@@ -196,7 +202,7 @@ export class FilterHints {
       for (const w of dim.wanted) {
         if (w.hit) continue;
         const what = w.glob ? `no ${noun} matches ${JSON.stringify(visible(w.typed))}` : `no ${noun} ${JSON.stringify(visible(w.typed))}`;
-        out.push({ level: 'note', text: `${dim.flag}: ${what} ${where(dim.flag)}${w.suggestions(label)}` });
+        out.push({ level: 'note', text: `${visible(w.flag ?? dim.flag)}: ${what} ${where(dim.flag)}${w.suggestions(label)}` });
       }
     }
 

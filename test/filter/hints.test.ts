@@ -30,6 +30,7 @@ describe('hints on the bundled sample', () => {
     ['--namespace prod', ['-n', 'prod'], [/^note: --namespace: no namespace "prod" in these logs; close namespaces seen: "production"/]],
     ['--impersonator bob', ['--impersonator', 'bob'], [/^note: --impersonator: no impersonator "bob" in these logs/]],
     ['a glob that matches nothing', ['--user', 'nobody*'], [/^note: --user: no subject matches "nobody\*" in these logs$/]],
+    ['--serviceaccount with a typo: named as typed, with the close names', ['--serviceaccount', 'ci:deploer'], [/^note: --serviceaccount ci:deploer: no subject "system:serviceaccount:ci:deploer" in these logs; close names seen: "system:serviceaccount:ci:deployer"$/]],
   ])('%s', async (_n, args, want) => {
     const r = await runCli(['investigate', 'fixtures/sample', ...args]);
     expect(r.code).toBe(0);
