@@ -6,8 +6,9 @@ import { renderContext } from './io.js';
 import { addFilterOptions, addInputOptions, addOutOption, outputOption, runInputs, withOutput, type FilterFlags, type InputOptions } from './common.js';
 import { UsageError } from '../util/errors.js';
 import { Out } from './out.js';
+import { plural } from '../render/format.js';
 
-export const SQL_FORMATS = ['table', 'csv', 'json', 'jsonl'] as const;
+export const SQL_FORMATS = ['table', 'wide', 'csv', 'json', 'jsonl'] as const;
 
 interface Opts extends InputOptions, FilterFlags {
   out?: string;
@@ -105,7 +106,7 @@ Examples:
             }
             const { renderViewTable } = await import('../render/table.js');
             const note = total > rows.length ? `${total - rows.length} more rows not shown (--max-rows ${opts.maxRows}; -o csv or jsonl prints all)` : undefined;
-            out.write(renderViewTable({ title: 'Query', sections: [{ title: `${total} row${total === 1 ? '' : 's'}`, kind: 'table', columns: res.columns, rows, ...(note ? { note } : {}) }] }, renderContext(target.io)));
+            out.write(renderViewTable({ title: 'Query', sections: [{ title: plural(total, 'row'), kind: 'table', columns: res.columns, rows, ...(note ? { note } : {}) }] }, { ...renderContext(target.io), ...(opts.output === 'wide' ? { wide: true } : {}) }));
           }
           out.flush();
         } finally {

@@ -5,7 +5,8 @@
 // - Fitting a table that is too wide: text columns wider than their share are narrowed (the widest
 //   first, never below a minimum) and their cells wrap onto up to MAX_LINES lines, breaking at
 //   spaces and punctuation; a cell still longer ends in `…`. When even the minimums do not fit,
-//   the section's low-value columns (ViewSection.dropOrder) are left out, one at a time. A note
+//   the section's low-value columns (ViewSection.dropOrder) are left out, one at a time, then the
+//   rightmost columns while even MIN_TEXT for each does not fit. A note
 //   under the table says what was left out or shortened and that `-o wide` shows it all.
 // - Rows: at most MAX_ROWS per section, then an exact "N more rows not shown" line.
 // - Linear time: rows are laid out one by one into an array of lines joined once; no library and
@@ -156,10 +157,20 @@ function fit(all: (Column & { name: string })[], limit: number, dropOrder: reado
     dropped.push(name);
     cols = cols.filter((c) => c.name !== name);
   }
+  // Too many columns even at MIN_TEXT (an SQL result of every field): leave out the rightmost
+  // ones, as kubectl keeps the leading columns, rather than cut every cell to a few letters.
+  const minText = (c: Column): number => (c.numeric ? c.natural : MIN_TEXT);
+  const right: string[] = [];
+  while (cols.length > 1 && !fitWidths(cols, limit - overhead(cols.length), minText)) {
+    right.unshift(cols[cols.length - 1]!.name);
+    cols = cols.slice(0, -1);
+  }
+  if (right.length > 3) dropped.push(`the last ${right.length} columns (${right[0]} to ${right[right.length - 1]})`);
+  else dropped.push(...right);
   const avail = limit - overhead(cols.length);
   const widths =
     fitWidths(cols, avail, (c) => (c.numeric ? c.natural : c.prose ? MIN_PROSE : MIN_TEXT)) ??
-    fitWidths(cols, avail, (c) => (c.numeric ? c.natural : MIN_TEXT)) ??
+    fitWidths(cols, avail, minText) ??
     fitWidths(cols, avail, (c) => (c.numeric ? c.natural : 3)) ??
     cols.map((c) => (c.numeric ? c.natural : Math.min(c.natural, 3)));
   return { cols, widths, dropped };

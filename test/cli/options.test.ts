@@ -26,7 +26,7 @@ const hasDuckDB = await import('@duckdb/node-api' as string).then(
   () => true,
   () => false,
 );
-if (hasDuckDB) COMMANDS.push(['sql', ['SELECT verb, count(*) AS n FROM requests GROUP BY verb ORDER BY n DESC, verb', MINI], ['table', 'csv', 'json', 'jsonl'], 'cvs', 'csv']);
+if (hasDuckDB) COMMANDS.push(['sql', ['SELECT verb, count(*) AS n FROM requests GROUP BY verb ORDER BY n DESC, verb', MINI], ['table', 'wide', 'csv', 'json', 'jsonl'], 'cvs', 'csv']);
 
 describe.each(COMMANDS)('audit %s', (cmd, args, formats, typo, meant) => {
   it('-o with an unknown format: exit 2, "did you mean", the formats of this command, nothing read', async () => {

@@ -74,6 +74,23 @@ describe('fitting', () => {
     expect(out.split('\n').slice(0, MAX_ROWS + 4).join('\n')).toBe(small.split('\n').slice(0, MAX_ROWS + 4).join('\n'));
   });
 
+  it('too many columns for even 8 characters each: the rightmost are left out, never the width exceeded', () => {
+    const columns = Array.from({ length: 30 }, (_, i) => `field${i}`);
+    const rows = [columns.map((c) => `${c}-value-long-enough`)];
+    const out = renderViewTable({ title: 't', sections: [{ title: 's', kind: 'table', columns, rows }] }, { color: false, width: 80 });
+    for (const line of out.split('\n')) expect(displayWidth(line)).toBeLessThanOrEqual(80);
+    const head = out.split('\n')[2]!;
+    expect(head).toMatch(/^│ field0 +│ field1 +│/);
+    expect(head).not.toContain('field29');
+    const kept = head.split('│').length - 2;
+    expect(kept).toBeGreaterThan(3);
+    expect(out).toContain(`left out the last ${30 - kept} columns (field${kept} to field29)`);
+    // Each kept column is at least 8 wide: the cells are readable, not cut to three letters.
+    for (const seg of out.split('\n')[1]!.slice(1, -1).split('┬')) expect(seg.length - 2).toBeGreaterThanOrEqual(8);
+    const wide = renderViewTable({ title: 't', sections: [{ title: 's', kind: 'table', columns, rows }] }, { color: false, width: 80, wide: true });
+    expect(wide).toContain('field29-value-long-enough');
+  });
+
   it('colour is added after layout: the same widths with and without it', () => {
     const view: View = { title: 't', sections: [{ title: 's', kind: 'table', columns: ['a', 'b'], rows: [['x'.repeat(90), 1]] }] };
     const plain = renderViewTable(view, { color: false, width: 60 });
