@@ -164,6 +164,19 @@ export const USER_HELP = 'the subject: the effective user after impersonation (r
  */
 export const GRANT_USER_HELP = 'the subjects to judge: their own requests, and the impersonate checks of requests they made as someone else, count as their use; only the users and service accounts selected by --user, --serviceaccount and --actor are reported; exact or glob (repeatable, comma-separated)';
 
+/**
+ * The note drift and compliance print when filters other than the subject selection and the time
+ * window narrowed the requests: use is counted from those requests only, so a grant used outside
+ * them is reported unused. null when no such filter is set.
+ */
+export function partialUseNote(opts: FilterFlags): string | null {
+  const flags: string[] = [];
+  for (const [k, flag] of [['group', '--group'], ['verb', '--verb'], ['resource', '--resource'], ['namespace', '--namespace'], ['name', '--name'], ['status', '--status'], ['impersonator', '--impersonator']] as const) if (opts[k].length) flags.push(flag);
+  if (opts.denied) flags.push('--denied');
+  if (flags.length === 0) return null;
+  return `note: use is counted only from the requests that ${flags.join(', ')} kept: a grant used only by other requests shows as unused here`;
+}
+
 export function addFilterOptions(cmd: Command, userHelp: string = USER_HELP): Command {
   return cmd
     .option('--user <name>', userHelp, collect, [])

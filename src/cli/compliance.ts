@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import { visible } from '../render/sanitize.js';
 import type { IO } from './io.js';
 import { renderContext } from './io.js';
-import { GRANT_USER_HELP, addFilterOptions, addInputOptions, addStateOptions, outputOption, runReducer, type FilterFlags, type InputOptions, collect } from './common.js';
+import { GRANT_USER_HELP, addFilterOptions, partialUseNote, addInputOptions, addStateOptions, outputOption, runReducer, type FilterFlags, type InputOptions, collect } from './common.js';
 import { UsageError } from '../util/errors.js';
 
 export const COMPLIANCE_FORMATS = ['html', 'markdown', 'json', 'csv', 'table', 'wide'] as const;
@@ -112,6 +112,8 @@ Exit codes: 0 no threshold crossed (or none set), 1 a --fail-on/--min-score thre
       };
       const { state, accounting: acc } = await runReducer(io, inputs, { ...opts, ...(subjects.length ? { userMatchesImpersonator: true } : {}), outputs: out ? [out] : [] }, { command: 'compliance', options: { ...plain, rbac: opts.rbac }, reducer: compliance, state: compliance.init({ ...plain, authz }) }, true);
       const report = compliance.finish(state, { input: acc });
+      const partial = partialUseNote(opts);
+      if (partial && !opts.quiet) io.stderr.write(`${partial}\n`);
       let text: string;
       if (opts.output === 'html') text = renderComplianceHtml(report);
       else if (opts.output === 'csv') text = csvRow(view.checkCsvColumns(report)) + view.checkCsvRows(report).map((r) => csvRow(r)).join('');

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { visible } from '../render/sanitize.js';
 import type { IO } from './io.js';
 import { renderContext } from './io.js';
-import { GRANT_USER_HELP, addFilterOptions, addInputOptions, addJobsOption, addOutOption, addStateOptions, outputOption, runReducer, withOutput, type FilterFlags, type InputOptions, collect } from './common.js';
+import { GRANT_USER_HELP, addFilterOptions, partialUseNote, addInputOptions, addJobsOption, addOutOption, addStateOptions, outputOption, runReducer, withOutput, type FilterFlags, type InputOptions, collect } from './common.js';
 import { plural } from '../render/format.js';
 import { UsageError } from '../util/errors.js';
 
@@ -91,6 +91,8 @@ Exit codes: 0 no threshold crossed (or none set), 1 a --fail-on/--max-unused thr
         const options = { includeSystem: !!opts.includeSystem, subjectKinds: kinds, onlyDrift: !!opts.onlyDrift, suggest: !!opts.suggest, maxNames: 50, ...(subjects.length ? { subjects } : {}) };
         const { state, accounting } = await runReducer(io, inputs, { ...opts, ...(subjects.length ? { userMatchesImpersonator: true } : {}), outputs: target.outputs }, { command: 'drift', options: { ...options, rbac: opts.rbac }, reducer: drift, state: drift.init({ ...options, authz }) });
         const report = drift.finish(state, { input: accounting });
+        const partial = partialUseNote(opts);
+        if (partial && !opts.quiet) io.stderr.write(`${partial}\n`);
         // Lines cited from byte ranges (--jobs) are made absolute: the same report whatever --jobs.
         await (await import('../ingest/locate.js')).resolveLines(report);
         const g = { failOn: failOn as ('sensitive' | 'red' | 'yellow' | 'any')[], maxUnused: opts.maxUnused };

@@ -346,6 +346,15 @@ describe('drift of the subjects a filter selects', () => {
     expect(rep.summary.dormant).toBe(0);
   });
 
+  it('says when other filters narrowed the requests use is counted from, and not for a subject selection', async () => {
+    const narrowed = await runCli(['drift', '--rbac', 'fixtures/sample-rbac', 'fixtures/sample', '--verb', 'get', '-n', 'production', '-o', 'json']);
+    expect(narrowed.stderr).toMatch(/^note: use is counted only from the requests that --verb, --namespace kept: a grant used only by other requests shows as unused here$/m);
+    const comp = await runCli(['compliance', '--rbac', 'fixtures/sample-rbac', 'fixtures/sample', '--resource', 'secrets', '-o', 'json']);
+    expect(comp.stderr).toMatch(/^note: use is counted only from the requests that --resource kept/m);
+    const selected = await runCli(['drift', '--rbac', 'fixtures/sample-rbac', 'fixtures/sample', '--user', 'bob@example.com', '--since', '2026-03-02', '-o', 'json']);
+    expect(selected.stderr).not.toMatch(/use is counted/);
+  });
+
   it("counts alice's impersonate grant as used when only alice is asked about", async () => {
     const dir = tmpDir();
     const rbac = join(dir, 'imp.yaml');
