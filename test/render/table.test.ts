@@ -30,6 +30,15 @@ describe('fitting', () => {
     expect(Math.max(...pipe.stdout.split('\n').map(displayWidth))).toBeGreaterThan(150);
   });
 
+  it("a terminal's own column count is the width when COLUMNS is not set", async () => {
+    const args = runs[0]![1];
+    const tty = await runCli([...args, '-q'], { tty: true, columns: 80 });
+    for (const line of tty.stdout.split('\n')) expect(displayWidth(line)).toBeLessThanOrEqual(80);
+    expect(tty.stdout).toBe((await runCli([...args, '-q'], { env: { COLUMNS: '80' } })).stdout);
+    // COLUMNS, when set, wins over the terminal's count (as in a shell that exports it).
+    expect((await runCli([...args, '-q'], { tty: true, columns: 80, env: { COLUMNS: '200' } })).stdout).toBe((await runCli([...args, '-q'], { env: { COLUMNS: '200' } })).stdout);
+  });
+
   it('-o wide shows every column in full whatever the width, like kubectl', async () => {
     const args = runs[0]![1];
     const wide = await runCli([...args, '-o', 'wide', '-q'], { env: { COLUMNS: '80' } });
