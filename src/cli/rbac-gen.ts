@@ -82,8 +82,8 @@ Examples:
       const outFile = opts.out !== undefined ? prepareOutputFile('--out', opts.out) : null;
       const dest = outDir ?? outFile;
       if (dest && opts.existing.length) dest.checkInputs((await (await import('../ingest/sources.js')).expandInputs(opts.existing)).map((s) => s.path));
-      const { globMatcher, subjectPatterns } = await import('../filter/index.js');
-      const selected = subjectPatterns(opts);
+      const { globMatcher, identityPatterns } = await import('../filter/index.js');
+      const selected = identityPatterns(opts);
       const plain = {
         group: groups[0],
         includeSystem: !!opts.includeSystem,
