@@ -132,8 +132,8 @@ describe.skipIf(!CHROMIUM)('audit view in Chromium', () => {
     const rows = JSON.parse(await cli(['investigate', ...args, '-o', 'json'])) as { auditID: string }[];
     expect(rows.length).toBeGreaterThan(10);
     expect(await count(page)).toBe(rows.length);
-    expect(await download(page, 'jsonl')).toBe(await cli(['export', ...args, '-o', 'jsonl']));
-    expect(await download(page, 'csv')).toBe(await cli(['export', ...args, '-o', 'csv']));
+    expect(await download(page, 'jsonl')).toBe(await cli(['export', '--order-window', '0', ...args, '-o', 'jsonl']));
+    expect(await download(page, 'csv')).toBe(await cli(['export', '--order-window', '0', ...args, '-o', 'csv']));
     // The facet counts are those of the selection: the namespace facet shows bob's namespaces.
     const staging = await page.locator('details[data-facet=ns] label', { hasText: 'staging' }).locator('.fc-c').textContent();
     expect(Number(staging)).toBe(rows.length);
@@ -151,10 +151,10 @@ describe.skipIf(!CHROMIUM)('audit view in Chromium', () => {
   it('(4) "only denied" and free text select what --denied and the text select, and export the same bytes', async () => {
     const page = await open('sample', '#view=calls');
     await page.check('input[data-only=denied]');
-    expect(await download(page, 'csv')).toBe(await cli(['export', 'fixtures/sample', '--denied', '-o', 'csv']));
+    expect(await download(page, 'csv')).toBe(await cli(['export', '--order-window', '0', 'fixtures/sample', '--denied', '-o', 'csv']));
     await page.fill('input.search', 'SECRETS bob');
     await page.waitForFunction(() => new URL(location.href).hash.includes('q=SECRETS+bob'));
-    const want = await cli(['export', 'fixtures/sample', '--denied', '--user', 'bob@example.com', '--resource', 'secrets', '-o', 'csv']);
+    const want = await cli(['export', '--order-window', '0', 'fixtures/sample', '--denied', '--user', 'bob@example.com', '--resource', 'secrets', '-o', 'csv']);
     expect(await download(page, 'csv')).toBe(want);
     await page.close();
   });
@@ -335,9 +335,9 @@ describe.skipIf(!CHROMIUM)('audit view in Chromium', () => {
     await page.fill('input.search', '');
     await page.click('button[data-view=calls]');
     const csv = await download(page, 'csv');
-    expect(csv).toBe(await cli(['export', join(dir, 'hostile.log'), join(dir, 'shared', 'audit.log'), '-o', 'csv']));
+    expect(csv).toBe(await cli(['export', '--order-window', '0', join(dir, 'hostile.log'), join(dir, 'shared', 'audit.log'), '-o', 'csv']));
     expect(csv).toContain(`"'${HOSTILE.formula.replace(/"/g, '""')}"`);
-    expect(await download(page, 'jsonl')).toBe(await cli(['export', join(dir, 'hostile.log'), join(dir, 'shared', 'audit.log'), '-o', 'jsonl']));
+    expect(await download(page, 'jsonl')).toBe(await cli(['export', '--order-window', '0', join(dir, 'hostile.log'), join(dir, 'shared', 'audit.log'), '-o', 'jsonl']));
     await page.close();
   });
 
