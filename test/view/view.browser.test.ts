@@ -12,6 +12,7 @@ import { runCli, tmpDir, writeFiles, event, jsonl } from '../helpers.js';
 import { CHROMIUM, LAUNCH_ARGS } from './browser.js';
 import { HOSTILE as SHARED_HOSTILE, writeHostileFixture } from '../hostile.js';
 import { visible } from '../../src/render/sanitize.js';
+import { capNotice, type ViewReport } from '../../src/analyses/view/index.js';
 
 
 /** Strings an attacker can put in an audit event, each trying to run as markup or script (besides the shared fixture, test/hostile.ts). */
@@ -92,6 +93,7 @@ describe.skipIf(!CHROMIUM)('audit view in Chromium', () => {
     await make('sample', ['fixtures/sample']);
     await make('filtered', ['fixtures/sample', '--namespace', 'production', '--verb', 'get,list']);
     await make('capped', ['fixtures/sample', '--max-rows', '100']);
+    await make('capped-bytes', ['fixtures/sample', '--max-bytes', '200kB']);
     const shared = writeHostileFixture(join(dir, 'shared'));
     await make('hostile', [join(dir, 'hostile.log'), shared.log]);
     await make('empty', ['fixtures/sample', '--user', 'nobody']);
@@ -272,10 +274,35 @@ describe.skipIf(!CHROMIUM)('audit view in Chromium', () => {
     await page.close();
   });
 
-  it('says how many older requests --max-rows left out', async () => {
+  it('says how many older requests --max-rows left out, with the exact numbers of the report, as an alert', async () => {
     const page = await open('capped', '#view=calls');
     expect(await count(page)).toBe(100);
-    expect(await page.locator('.cap').textContent()).toMatch(/newest 100 of the 5,888 requests that matched: 5,788 older ones were left out \(--max-rows 100\)/);
+    const rep = JSON.parse(await cli(['view', 'fixtures/sample', '--max-rows', '100', '-o', 'json'])) as ViewReport;
+    expect(rep.summary).toMatchObject({ calls: 100, leftOut: 5788, cappedBy: 'max-rows' });
+    const cap = page.locator('.cap[role=alert]');
+    expect(await cap.textContent()).toBe(`Not every request is here. ${capNotice(rep.summary)}`);
+    expect(await cap.textContent()).toMatch(/newest 100 of the 5,888 requests that matched: 5,788 older ones were left out \(--max-rows 100; the newest left out is from 20\d\d-/);
+    await page.close();
+    const whole = await open('sample', '#view=calls');
+    expect(await whole.locator('.cap').count()).toBe(0);
+    await whole.close();
+  });
+
+  it('keeps, under --max-bytes, the newest requests whose data fits, and says how many it left out and why', async () => {
+    const page = await open('capped-bytes', '#view=calls');
+    const rep = JSON.parse(await cli(['view', 'fixtures/sample', '--max-bytes', '200kB', '-o', 'json'])) as ViewReport;
+    expect(rep.summary).toMatchObject({ matched: 5888, maxBytes: 200_000, cappedBy: 'max-bytes' });
+    expect(rep.summary.bytes).toBeLessThanOrEqual(200_000);
+    expect(rep.summary.calls).toBeGreaterThan(100);
+    expect(rep.summary.calls).toBeLessThan(5888);
+    expect(await count(page)).toBe(rep.summary.calls);
+    const text = await page.locator('.cap[role=alert]').textContent();
+    expect(text).toBe(`Not every request is here. ${capNotice(rep.summary)}`);
+    expect(text).toContain(`older ones were left out (--max-bytes 200,000: the page holds ${rep.summary.bytes.toLocaleString('en-US')} bytes of data; the newest left out is from ${rep.summary.leftOutUntil})`);
+    expect(text).toContain('raise --max-bytes');
+    // Every request the page holds is newer than the newest one left out: no holes.
+    const times = rep.records.map((r) => Date.parse(r.time));
+    expect(Math.min(...times)).toBeGreaterThanOrEqual(Date.parse(rep.summary.leftOutUntil));
     await page.close();
   });
 
