@@ -69,8 +69,6 @@ Examples:
       }
       const s = report.summary;
       const what = `${s.calls} API calls, ${s.commands} commands`;
-      // Requests left out by the caps are a warning (the page says it too, and -o json in its summary).
-      if (s.leftOut > 0 && !opts.quiet) io.stderr.write(`view: warning: ${visible(capNotice(s))}\n`);
       if (!opts.quiet) {
         const { accountingLine } = await import('../render/accounting.js');
         io.stderr.write(`${accountingLine(input)}\n`);
@@ -82,6 +80,8 @@ Examples:
         io.stdout.write(text);
         if (!opts.quiet) io.stderr.write(`view: ${what}\n`);
       }
+      // Last, where it is seen: requests left out by the caps are a warning (the page says it too, and -o json in its summary).
+      if (s.leftOut > 0 && !opts.quiet) io.stderr.write(`view: warning: ${visible(capNotice(s))}\n`);
       setExit(0);
     });
 }
