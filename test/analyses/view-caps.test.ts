@@ -235,3 +235,14 @@ describe('audit view --max-bytes on the command line', () => {
     expect(r.stderr).toMatch(msg);
   });
 });
+
+describe('jsonBytes', () => {
+  it('is the UTF-8 size of JSON.stringify, for any string', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' }), fc.constantFrom('', '"\\', '\b\f\n\r\t\u0000\u001f\u007f', '\ud800', '\udc00x', '😀', '\u2028\u2029', '€é')), (s) => {
+        expect(jsonBytes(s)).toBe(Buffer.byteLength(JSON.stringify(s), 'utf8'));
+      }),
+      { numRuns: 500, seed: 3 },
+    );
+  });
+});

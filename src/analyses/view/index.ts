@@ -247,7 +247,7 @@ export const view = {
     const slots = [...s.heap].sort((x, y) => s.seq[x]! - s.seq[y]!);
     const record = store.records();
     const at = (i: number): AuditRecord => record(slots[i]!);
-    const flags = slots.map((_, i) => rowFlags(at(i)));
+    const flags = new Array<number>(slots.length);
     const commands = foldRows(slots.length, at, flags, s.options.fold, s.options.reorder);
     let denied = 0;
     let failed = 0;
@@ -310,7 +310,7 @@ export const view = {
  * during the fold: the auditID, a NUL and the row index. It sorts where the auditID sorts, and in
  * row order among its equals, so the folding is unchanged; the command gets the real auditID back.
  */
-function foldRows(n: number, at: (i: number) => AuditRecord, flags: number[], fold: FoldOptions, reorder: ReorderOptions): ViewCommand[] {
+function foldRows(n: number, at: (i: number) => AuditRecord, /** filled here: FLAG bits of each row */ flags: number[], fold: FoldOptions, reorder: ReorderOptions): ViewCommand[] {
   const rowOf = new Map<string, number>();
   const real = new Map<string, string>();
   const out: ViewCommand[] = [];
@@ -333,6 +333,7 @@ function foldRows(n: number, at: (i: number) => AuditRecord, flags: number[], fo
   const order = new TimeReorder<AuditRecord>((r) => folder.add(r), (r) => r.timeMs, reorder);
   for (let i = 0; i < n; i++) {
     let r = at(i);
+    flags[i] = rowFlags(r);
     let key = `${r.cluster}\u0000${r.auditID}`;
     if (r.auditID === '' || rowOf.has(key)) {
       let id = `${r.auditID}\u0000${i}`;

@@ -28,15 +28,24 @@ const NUMS = ['timeMs', 'code', 'durationMs', 'responseStartedMs'] as const;
  */
 export const ROW_BYTES = 96;
 
-/** The size of a string in the page's JSON data: its JSON text in UTF-8. */
+/**
+ * The size of a string in the page's JSON data: the UTF-8 bytes of JSON.stringify(s), counted
+ * without making it (quotes; `\"`, `\\` and the short escapes 2 bytes; other control characters
+ * and lone surrogates 6, as `\uXXXX`; other characters their UTF-8 length).
+ */
 export function jsonBytes(s: string): number {
-  const j = JSON.stringify(s);
-  let n = j.length;
-  for (let i = 0; i < j.length; i++) {
-    const c = j.charCodeAt(i);
-    if (c < 0x80) continue;
-    // 2 bytes below U+0800, 3 for the rest of the BMP; a surrogate pair (4 bytes) is 2 code units of 2 more each.
-    n += c < 0x800 ? 1 : c >= 0xd800 && c <= 0xdfff ? 1 : 2;
+  let n = 2;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20) n += c === 8 || c === 9 || c === 10 || c === 12 || c === 13 ? 2 : 6;
+    else if (c === 0x22 || c === 0x5c) n += 2;
+    else if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else if (c >= 0xd800 && c <= 0xdfff) n += 6;
+    else n += 3;
   }
   return n;
 }
@@ -138,7 +147,8 @@ export class RowStore {
     }
     const rec = r as unknown as Record<string, unknown>;
     for (let i = 0; i < RAW.length; i++) {
-      const v = own(String(rec[RAW[i]!] ?? ''));
+      // Parsed JSON strings are copies of their own already (not slices of the line).
+      const v = String(rec[RAW[i]!] ?? '');
       this.raw[i]![s] = v;
       this.rawBytes += jsonBytes(v);
     }
