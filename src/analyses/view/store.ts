@@ -6,10 +6,7 @@
 // the JSON the page embeds, of every distinct string it holds plus ROW_BYTES per row; this is what
 // `--max-bytes` bounds.
 import type { AuditRecord, Loc } from '../../types.js';
-import { RECORD_FIELDS } from '../../render/records.js';
 
-/** The record fields kept: those audit export writes. */
-const STORED: readonly string[] = RECORD_FIELDS;
 
 /** Fields kept as a fresh copy per row (values that seldom repeat). */
 const RAW = ['time', 'auditID', 'requestURI'] as const;
@@ -233,14 +230,28 @@ export class RowStore {
    * ({file, line, unit}); not the other AuditRecord fields (bodies, impersonation details).
    */
   records(): (s: number) => AuditRecord {
-    const fields = [...STORED, 'responseStartedMs'];
-    const read = fields.map((f) => this.reader(f));
-    const [file, line, unit] = ['location.file', 'location.line', 'location.unit'].map((f) => this.reader(f));
-    return (s) => {
-      const o: Record<string, unknown> = {};
-      for (let i = 0; i < fields.length; i++) o[fields[i]!] = read[i]!(s);
-      o.location = { file: file!(s), line: line!(s), unit: unit!(s) };
-      return o as unknown as AuditRecord;
-    };
+    // One object literal: V8 gives it a fixed shape with the fields in the object (an object built
+    // field by field becomes a dictionary, three times the size, at these numbers of fields).
+    const f = (name: string): ((s: number) => unknown) => this.reader(name);
+    const [time, timeMs, cluster, auditID, stage, level, subject, subjectKind, subjectNamespace, subjectName, groups, impersonator, principal, verb] = [
+      'time', 'timeMs', 'cluster', 'auditID', 'stage', 'level', 'subject', 'subjectKind', 'subjectNamespace', 'subjectName', 'groups', 'impersonator', 'principal', 'verb',
+    ].map(f) as ((s: number) => never)[];
+    const [apiGroup, apiVersion, resource, subresource, namespace, name, nonResourceURL, requestURI, code, decision, durationMs, sourceIP, userAgent, client] = [
+      'apiGroup', 'apiVersion', 'resource', 'subresource', 'namespace', 'name', 'nonResourceURL', 'requestURI', 'code', 'decision', 'durationMs', 'sourceIP', 'userAgent', 'client',
+    ].map(f) as ((s: number) => never)[];
+    const [clientVersion, accessMethod, provider, auditIDReused, responseStartedMs, file, line, unit] = [
+      'clientVersion', 'accessMethod', 'provider', 'auditIDReused', 'responseStartedMs', 'location.file', 'location.line', 'location.unit',
+    ].map(f) as ((s: number) => never)[];
+    return (s) =>
+      ({
+        time: time!(s), timeMs: timeMs!(s), cluster: cluster!(s), auditID: auditID!(s), stage: stage!(s), level: level!(s),
+        subject: subject!(s), subjectKind: subjectKind!(s), subjectNamespace: subjectNamespace!(s), subjectName: subjectName!(s), groups: groups!(s), impersonator: impersonator!(s), principal: principal!(s),
+        verb: verb!(s), apiGroup: apiGroup!(s), apiVersion: apiVersion!(s), resource: resource!(s), subresource: subresource!(s), namespace: namespace!(s), name: name!(s), nonResourceURL: nonResourceURL!(s), requestURI: requestURI!(s),
+        code: code!(s), decision: decision!(s), durationMs: durationMs!(s), sourceIP: sourceIP!(s), userAgent: userAgent!(s), client: client!(s), clientVersion: clientVersion!(s), accessMethod: accessMethod!(s), provider: provider!(s),
+        auditIDReused: auditIDReused!(s),
+        responseStartedMs: responseStartedMs!(s),
+        location: { file: file!(s), line: line!(s), unit: unit!(s) },
+      }) as unknown as AuditRecord;
   }
+
 }
