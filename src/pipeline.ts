@@ -16,6 +16,8 @@ import { faultCounter } from './util/fault.js';
 import { recordReorder, type ReorderOptions, type ReorderStats } from './order/reorder.js';
 import { sortSourcesByTime } from './order/sources.js';
 import { settle } from './scale/ledger.js';
+import { extractEvent } from './ingest/extract.js';
+import type { BodyNeeds } from './normalize/bodies.js';
 
 export interface PipelineOptions {
   sources: Source[];
@@ -39,16 +41,16 @@ export interface PipelineOptions {
   /** A worker's share of a split run: requests still waiting for their completion are handed back, not emitted. */
   partial?: boolean;
   /**
-   * Whether the command reads request and response bodies (requestObject, responseObject): when
-   * false they are dropped as each event is read, so that nothing holds them (default true).
-   */
-  bodies?: boolean;
-  /**
    * Time order: read the inputs oldest first (sortSourcesByTime) and hand records to `onRecord` by
    * requestReceivedTimestamp within a bounded window (TimeReorder). `stats` is set when the run
    * ends: how many records came too late for the window and were passed on out of order.
    */
   timeOrder?: { reorder: ReorderOptions; stats?: ReorderStats };
+  /**
+   * The request and response bodies records keep (src/normalize/bodies.ts); default: all. A body no
+   * record keeps is never parsed when the field extractor reads the line (`read.parser` `fast`).
+   */
+  bodies?: BodyNeeds;
 }
 
 export type { PartialResult };
@@ -106,7 +108,6 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
   let stage = 'collapse';
   const collapse = o.collapse ?? DEFAULT_COLLAPSE;
   acc.window.limit = collapse.maxPending;
-  const bodies = o.bodies !== false;
   const reuse = new AuditIDReuse(collapse.maxDone, o.partial === true);
   const collapser = new StageCollapser(
     (r, identity) => {
@@ -158,7 +159,7 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
     const one = (v: unknown, loc: Loc): void => {
       at = loc;
       stage = 'normalize';
-      const rec = normalizeValue(v, src.cluster);
+      const rec = normalizeValue(v, src.cluster, o.bodies);
       if (typeof rec === 'string') {
         reject(loc, rec);
         return;
@@ -172,10 +173,6 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
         return;
       }
       if (viaCloudWatch && rec.provider === 'k8s') rec.provider = 'eks';
-      if (!bodies) {
-        if (rec.requestObject !== undefined) rec.requestObject = undefined;
-        if (rec.responseObject !== undefined) rec.responseObject = undefined;
-      }
       rec.location = src.start ? { ...loc, offset: src.start } : loc;
       stats.lines++;
       stats.events++;
@@ -214,9 +211,22 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
         o.onProgress?.(baseBytes + n, acc.events);
       },
     };
+    // The field extractor: native events straight from the line's bytes; null sends a line to JSON.parse.
+    const extract =
+      readOpts.parser === 'reference'
+        ? undefined
+        : (b: Buffer, start: number, end: number, loc: Loc): boolean => {
+            const ev = extractEvent(b, start, end);
+            if (ev === null) return false;
+            sink.value(ev, loc);
+            return true;
+          };
+    // A byte range of a file (a task of --jobs, a share of --shard) is read as JSON lines: only
+    // files detected as such are cut, and a range's first line may not tell.
+    const srcOpts = src.end !== undefined && readOpts.format !== 'jsonl' ? { ...readOpts, format: 'jsonl' as const } : readOpts;
     let res;
     try {
-      res = await readSource(src, sink, readOpts);
+      res = await readSource(src, sink, extract ? { ...srcOpts, extract } : srcOpts);
     } catch (e) {
       // The operating system refused the input (permission, a folder, an I/O error): an input error
       // naming it. Anything else thrown while reading is kaudit's own failure.

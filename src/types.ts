@@ -221,10 +221,15 @@ export interface ViewSection {
   note?: string;
   /**
    * Rows the report has beyond `rows` that the view leaves out (a list of any length is cut to
-   * VIEW_ROWS, src/render/stream.ts): the exact count, for a renderer's "N more not shown" line.
-   * The note says it in words too.
+   * VIEW_ROWS, src/render/stream.ts): the exact count. Terminal tables and Markdown add it to the
+   * rows past their own cap in their one "N more rows not shown" line (src/render/cap.ts).
    */
   omitted?: number;
+  /**
+   * Terminal tables: the columns that may be left out when the terminal is too narrow, the least
+   * useful first (`-o wide` never leaves any out).
+   */
+  dropOrder?: string[];
 }
 
 /** Rendering context: never a clock. */
@@ -232,6 +237,10 @@ export interface RenderContext {
   color: boolean;
   /** kaudit's version, for formats that name their tool (SARIF). */
   toolVersion?: string;
+  /** Terminal tables: the width to fit, in columns (COLUMNS, or the terminal's); undefined: no limit. */
+  width?: number;
+  /** Terminal tables: `-o wide`, every column in full whatever the width. */
+  wide?: boolean;
 }
 
 export type Renderer<R> = (report: R, ctx: RenderContext) => string;

@@ -1,12 +1,14 @@
 // `audit anomalies FILES… (--baseline FILE | --train-until TIME)`: first-time and risky access.
+import { visible } from '../render/sanitize.js';
 import { Option, type Command } from 'commander';
 import type { IO } from './io.js';
-import { useColor } from './io.js';
-import { addFilterOptions, addInputOptions, runInputs, type FilterFlags, type InputOptions } from './common.js';
+import { renderContext } from './io.js';
+import { addFilterOptions, addInputOptions, addOutOption, addStateOptions, outputOption, runReducer, withOutput, type FilterFlags, type InputOptions } from './common.js';
 import { addRuleOptions, ruleLoadOptions, type RuleFlags } from './rules.js';
 import { UsageError } from '../util/errors.js';
+import { plural } from '../render/format.js';
 
-export const ANOMALY_FORMATS = ['table', 'json', 'jsonl', 'markdown', 'sarif'] as const;
+export const ANOMALY_FORMATS = ['table', 'wide', 'json', 'jsonl', 'markdown', 'sarif'] as const;
 const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
 
 interface Opts extends InputOptions, FilterFlags, RuleFlags {
@@ -18,6 +20,7 @@ interface Opts extends InputOptions, FilterFlags, RuleFlags {
   failOn?: string;
   spike: number;
   deniedBurst: string;
+  out?: string;
 }
 
 function positiveNumber(flag: string) {
@@ -36,6 +39,7 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
       'Compare behaviour with a baseline (--baseline FILE, or --train-until TIME to learn from the same logs before TIME) and report first-seen tuples, new namespaces, resources, networks and clients, off-hours activity and volume spikes; and run detection rules with or without a baseline: the built-in rules (audit rules list), your rule files (--rules) and Sigma rules for Kubernetes audit (--sigma).',
     );
   addInputOptions(cmd);
+  addStateOptions(cmd);
   addFilterOptions(cmd);
   addRuleOptions(cmd);
   cmd
@@ -46,13 +50,14 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
     .addOption(new Option('--fail-on <s>', 'exit 1 when a finding of this severity or higher remains').choices(SEVERITIES as unknown as string[]))
     .option('--spike <factor>', 'volume spike: a day with more than FACTOR times the subject’s mean daily requests', positiveNumber('--spike'), 3)
     .option('--denied-burst <n/minutes>', 'the K8S-DENIED-BURST rule: N denials from one subject within M minutes', '10/5')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(ANOMALY_FORMATS as unknown as string[]).default('table'))
+    .addOption(outputOption(ANOMALY_FORMATS, 'table'));
+  addOutOption(cmd)
     .addHelpText(
       'after',
       `
 Examples:
   $ audit anomalies logs/ --train-until 2026-03-03
-  $ audit baseline logs/march/ -o baseline.json && audit anomalies logs/april/ --baseline baseline.json --fail-on high
+  $ audit baseline logs/march/ --out baseline.json && audit anomalies logs/april/ --baseline baseline.json --fail-on high
   $ audit anomalies logs/ --allow known-good.yaml --min-severity medium -o sarif > anomalies.sarif
   $ audit anomalies logs/ --rules my-rules/ --sigma sigma/kubernetes/ --disable-rule K8S-PORT-FORWARD`,
     )
@@ -72,43 +77,50 @@ Examples:
       // A baseline file is read subject by subject into a spilling state (any size, bounded memory).
       const baseline = opts.baseline ? await readBaselineFile(opts.baseline, '--baseline') : null;
       const allow = opts.allow ? compileAllow(await loadAllow(opts.allow)) : null;
-      const rules = await loadRuleSet({ ...ruleLoadOptions(opts), thresholds: { 'K8S-DENIED-BURST': { count: Number(burst[1]), withinMs: Number(burst[2]) * 60_000 } } });
-      if (!opts.quiet) for (const w of rules.warnings) io.stderr.write(`${w}\n`);
+      const ruleLoad = { ...ruleLoadOptions(opts), thresholds: { 'K8S-DENIED-BURST': { count: Number(burst[1]), withinMs: Number(burst[2]) * 60_000 } } };
+      const rules = await loadRuleSet(ruleLoad);
+      if (!opts.quiet) for (const w of rules.warnings) io.stderr.write(`${visible(w)}\n`);
       const min = SEVERITY_RANK[opts.minSeverity as 'low'];
-      const state = anomalies.init({
-        baseline,
+      const plain = {
         trainUntilMs: opts.trainUntil ? parseTimeArg('--train-until', opts.trainUntil, io.now()) : null,
         spikeFactor: opts.spike,
         spikeMin: 50,
         offHoursMinRequests: 50,
+      };
+      const init = anomalies.init({
+        ...plain,
+        baseline,
         rules,
-        // --allow and --min-severity apply before findings are sorted and counted.
+        // --allow and --min-severity apply in finish (this thread's state), before findings are sorted and counted.
         select: (f) => (allow && allow(f) ? 'suppress' : SEVERITY_RANK[f.severity] >= min ? 'keep' : 'drop'),
       });
-      const acc = await runInputs(io, inputs, { ...opts, keepWaitingBodies: true }, (r) => anomalies.add(state, r));
-      const report = anomalies.finish(state, { input: acc });
-      const suppressed = report.summary.suppressed;
-      const out = new Out(io.stdout);
-      if (opts.output === 'jsonl') for (const f of report.findings) out.write(JSON.stringify(f) + '\n');
-      else if (opts.output === 'sarif') {
-        const { sarifDocument } = await import('../render/sarif.js');
-        const { writeJson } = await import('../render/stream.js');
-        const { VERSION } = await import('./index.js');
-        const sarif = view.anomaliesSarif(report, rules.rules.map((r) => ruleInfo(r.doc)));
-        writeJson(out, sarifDocument({ name: 'kaudit', version: VERSION, uri: 'https://www.npmjs.com/package/kaudit' }, sarif.rules, sarif.results, report.input));
-      } else await writeReport(out, opts.output, { report, view: view.anomaliesView }, { color: useColor(io) });
-      out.flush();
-      if (!opts.quiet && report.rules.notEvaluated.length) io.stderr.write(`anomalies: ${view.notEvaluatedLine(report)}: see "Not evaluated" in the report\n`);
-      if (!opts.quiet && suppressed) io.stderr.write(`anomalies: ${suppressed} finding${suppressed === 1 ? '' : 's'} suppressed by --allow\n`);
-      if (opts.failOn) {
+      const over = await withOutput(io, opts.out, opts.quiet, async (target) => {
+        // Detection rules judge requests that never complete: their waiting stages keep their bodies.
+        const { state, accounting: acc } = await runReducer(io, inputs, { ...opts, outputs: target.outputs, keepWaitingBodies: true, ...(rules.bodies ? { bodies: rules.bodies } : {}) }, { command: 'anomalies', options: { ...plain, ruleLoad, baseline: opts.baseline ?? null }, reducer: anomalies, state: init });
+        const report = anomalies.finish(state, { input: acc });
+        const suppressed = report.summary.suppressed;
+        // Findings stream (a LazyList past the memory budget): JSON lines and SARIF one at a time.
+        const out = new Out(target.io.stdout);
+        if (opts.output === 'jsonl') for (const f of report.findings) out.write(JSON.stringify(f) + '\n');
+        else if (opts.output === 'sarif') {
+          const { sarifDocument } = await import('../render/sarif.js');
+          const { writeJson } = await import('../render/stream.js');
+          const { TOOL } = await import('./index.js');
+          const sarif = view.anomaliesSarif(report, rules.rules.map((r) => ruleInfo(r.doc)));
+          writeJson(out, sarifDocument(TOOL, sarif.rules, sarif.results, report.input));
+        } else await writeReport(out, opts.output, { report, view: view.anomaliesView }, renderContext(target.io));
+        out.flush();
+        if (!opts.quiet && report.rules.notEvaluated.length) io.stderr.write(`anomalies: ${view.notEvaluatedLine(report)}: see "Not evaluated" in the report\n`);
+        if (!opts.quiet && suppressed) io.stderr.write(`anomalies: ${plural(suppressed, 'finding')} suppressed by --allow\n`);
+        if (!opts.failOn) return 0;
         const bar = SEVERITY_RANK[opts.failOn as 'low'];
         const by = report.summary.bySeverity;
-        const over = (Object.keys(by) as (keyof typeof by)[]).filter((sev) => SEVERITY_RANK[sev] >= bar).reduce((n, sev) => n + by[sev], 0);
-        if (over) {
-          if (!opts.quiet) io.stderr.write(`anomalies: ${over} finding${over === 1 ? '' : 's'} at ${opts.failOn} or above (--fail-on ${opts.failOn})\n`);
-          setExit(1);
-          return;
-        }
+        return (Object.keys(by) as (keyof typeof by)[]).filter((sev) => SEVERITY_RANK[sev] >= bar).reduce((n, sev) => n + by[sev], 0);
+      });
+      if (over > 0) {
+        if (!opts.quiet) io.stderr.write(`anomalies: ${plural(over, 'finding')} at ${opts.failOn} or above (--fail-on ${opts.failOn})\n`);
+        setExit(1);
+        return;
       }
       setExit(0);
     });

@@ -1,15 +1,18 @@
 // `audit investigate FILES…`: who did what, when, from where, and how.
+import { NO_BODIES } from '../normalize/bodies.js';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { IO } from './io.js';
-import { useColor } from './io.js';
+import { renderContext } from './io.js';
 import type { AuditRecord } from '../types.js';
 import type { FilterOptions } from '../filter/index.js';
-import { addFilterOptions, addInputOptions, intOption, runInputs, type FilterFlags, type InputOptions, collect } from './common.js';
+import { addFilterOptions, addInputOptions, addOrderWindowOption, addOutOption, limitOption, outputOption, reportLate, runInputs, timeOrderOf, withOutput, type FilterFlags, type InputOptions, collect } from './common.js';
 import { UsageError } from '../util/errors.js';
 import { Out } from './out.js';
 import { PRESETS } from '../rules/presets.js';
+import { MAX_ROWS } from '../render/table.js';
+import { plural } from '../render/format.js';
 
-export const INVESTIGATE_FORMATS = ['table', 'json', 'jsonl', 'csv', 'yaml', 'markdown'] as const;
+export const INVESTIGATE_FORMATS = ['table', 'wide', 'json', 'jsonl', 'csv', 'yaml', 'markdown'] as const;
 
 interface Opts extends InputOptions, FilterFlags {
   output: (typeof INVESTIGATE_FORMATS)[number];
@@ -29,6 +32,8 @@ interface Opts extends InputOptions, FilterFlags {
   limit?: number;
   groupBy?: string;
   timeline?: string;
+  out?: string;
+  orderWindow: string;
 }
 
 /** Rows a terminal table shows unless --limit says otherwise. */
@@ -54,8 +59,8 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
     .option('--subject-kind <kind>', 'User, ServiceAccount, Node, Anonymous, System, or Unauthenticated (failed authentication: no user) (repeatable)', collect, [])
     .option('--preset <name>', `a named question: ${Object.keys(PRESETS).join(', ')} (repeatable; all must match)`, collect, [])
     .option('--fields <list>', 'columns to show, comma-separated record fields (user, date, status, ip, ua are accepted)')
-    .option('--sort <field>', 'sort by a field; a leading - sorts descending: --sort=-durationMs')
-    .option('--limit <n>', `show at most N requests (tables default to ${TABLE_ROWS})`, intOption('--limit'))
+    .option('--sort <field>', 'sort by a field, a leading - for descending (--sort=-durationMs); without it requests print in time order as they stream, and --sort waits for every match to print any (exact order, by any field, however late a request was logged)')
+    .option('--limit <n>', `show at most N requests (tables default to ${TABLE_ROWS}; 0: no limit)`, limitOption)
     .option('--group-by <fields>', 'count requests per combination of fields, with first and last seen: user,verb or namespace,resource')
     .addOption(
       new Option('--timeline <bucket>', 'requests per HOUR or DAY (UTC), or AUTO (a bucket that fits the span); a bar chart in the terminal. Requests dated far outside the rest are listed apart').argParser((v) => {
@@ -64,7 +69,9 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
         return b;
       }),
     )
-    .addOption(new Option('-o, --output <format>', 'output format').choices(INVESTIGATE_FORMATS as unknown as string[]).default('table'))
+    .addOption(outputOption(INVESTIGATE_FORMATS, 'table'));
+  addOrderWindowOption(cmd);
+  addOutOption(cmd)
     .addHelpText(
       'after',
       `
@@ -106,68 +113,77 @@ Examples:
       }
       const fields = opts.fields ? opts.fields.split(',').map((f) => inv.resolveField('--fields', f.trim())) : [];
       const sort = opts.sort ? inv.parseSort(opts.sort) : null;
-      const ctx = { color: useColor(io) };
-      const out = new Out(io.stdout);
+      // Listings print in time order unless --sort orders them (group-by and timeline need no order).
+      const timeOrder = sort || opts.groupBy || opts.timeline ? undefined : await timeOrderOf(opts.orderWindow);
       if (opts.groupBy && opts.timeline) throw new UsageError('--group-by and --timeline cannot be combined', 'pick one: counts per field values, or counts per time bucket');
+      await withOutput(io, opts.out, opts.quiet, async (target) => {
+        const ctx = renderContext(target.io);
+        const out = new Out(target.io.stdout);
+        const run = { ...opts, outputs: target.outputs, bodies: NO_BODIES };
 
-      if (opts.groupBy) {
-        const gf = opts.groupBy.split(',').map((f) => inv.resolveField('--group-by', f.trim()));
-        const state = inv.groupBy.init({ fields: gf });
-        const acc = await runInputs(io, inputs, { ...opts, bodies: false }, (r) => inv.groupBy.add(state, r), more);
-        const rep = inv.groupBy.finish(state, { input: acc });
-        if (opts.output === 'csv') {
-          const cols = [...gf, 'requests', 'denied', 'first', 'last'];
-          out.write(csvRow(cols));
-          for (const row of view.groupRows(rep)) out.write(csvRow(cols.map((c) => row[c])));
-        } else if (opts.output === 'jsonl') for (const row of view.groupRows(rep)) out.write(JSON.stringify(row) + '\n');
-        else await writeReport(out, opts.output, { report: rep, view: view.groupView }, ctx);
-      } else if (opts.timeline) {
-        const state = inv.timeline.init({ bucket: opts.timeline as 'hour' | 'day' | 'auto' });
-        const acc = await runInputs(io, inputs, { ...opts, bodies: false }, (r) => inv.timeline.add(state, r), more);
-        const rep = inv.timeline.finish(state, { input: acc });
-        if (opts.output === 'csv') {
-          out.write(csvRow(['start', 'requests', 'denied']));
-          for (const b of rep.buckets) out.write(csvRow([b.start, b.count, b.denied]));
-        } else if (opts.output === 'jsonl') for (const b of rep.buckets) out.write(JSON.stringify(b) + '\n');
-        else out.write(await renderReport(opts.output, { report: rep, view: view.timelineView }, ctx));
-        if (!opts.quiet && rep.outliers.requests > 0 && (opts.output === 'csv' || opts.output === 'jsonl')) {
-          io.stderr.write(`note: ${rep.outliers.requests} request${rep.outliers.requests === 1 ? '' : 's'} dated far outside the rest (before ${rep.outliers.window!.from} or from ${rep.outliers.window!.to}) left off the timeline; -o json lists them\n`);
-        }
-      } else {
-        // JSON, JSON lines, CSV and YAML stream the records (through an external sort with --sort);
-        // only tables and Markdown hold what they show.
-        const streamed = opts.output === 'json' || opts.output === 'jsonl' || opts.output === 'csv' || opts.output === 'yaml';
-        const chosen = fields.length ? fields : RECORD_FIELDS;
-        if (streamed && !sort) {
-          const writer = await recordWriter(opts.output, chosen);
-          const limit = opts.limit ?? Infinity;
-          let n = 0;
-          out.write(writer.header());
-          await runInputs(io, inputs, { ...opts, bodies: false }, (r) => {
-            if (n++ < limit) out.write(writer.row(r));
-          }, more);
-          out.write(writer.footer());
+        if (opts.groupBy) {
+          const gf = opts.groupBy.split(',').map((f) => inv.resolveField('--group-by', f.trim()));
+          const state = inv.groupBy.init({ fields: gf });
+          const acc = await runInputs(io, inputs, run, (r) => inv.groupBy.add(state, r), more);
+          const rep = inv.groupBy.finish(state, { input: acc });
+          if (opts.output === 'csv') {
+            const cols = [...gf, 'requests', 'denied', 'first', 'last'];
+            out.write(csvRow(cols));
+            for (const row of view.groupRows(rep)) out.write(csvRow(cols.map((c) => row[c])));
+          } else if (opts.output === 'jsonl') for (const row of view.groupRows(rep)) out.write(JSON.stringify(row) + '\n');
+          else await writeReport(out, opts.output, { report: rep, view: view.groupView }, ctx);
+        } else if (opts.timeline) {
+          const state = inv.timeline.init({ bucket: opts.timeline as 'hour' | 'day' | 'auto' });
+          const acc = await runInputs(io, inputs, run, (r) => inv.timeline.add(state, r), more);
+          const rep = inv.timeline.finish(state, { input: acc });
+          if (opts.output === 'csv') {
+            out.write(csvRow(['start', 'requests', 'denied']));
+            for (const b of rep.buckets) out.write(csvRow([b.start, b.count, b.denied]));
+          } else if (opts.output === 'jsonl') for (const b of rep.buckets) out.write(JSON.stringify(b) + '\n');
+          else out.write(await renderReport(opts.output, { report: rep, view: view.timelineView }, ctx));
+          if (!opts.quiet && rep.outliers.requests > 0 && (opts.output === 'csv' || opts.output === 'jsonl')) {
+            io.stderr.write(`note: ${plural(rep.outliers.requests, 'request')} dated far outside the rest (before ${rep.outliers.window!.from} or from ${rep.outliers.window!.to}) left off the timeline; -o json lists them\n`);
+          }
         } else {
-          const limit = opts.limit ?? (streamed ? Infinity : TABLE_ROWS);
-          const listing = new inv.Listing(limit, sort);
-          try {
-            await runInputs(io, inputs, { ...opts, bodies: false }, (r) => listing.add(r), more);
-            if (streamed) {
-              const writer = await recordWriter(opts.output, chosen);
-              out.write(writer.header());
-              for (const r of listing.sorted()) out.write(writer.row(r));
-              out.write(writer.footer());
-            } else {
-              const records: AuditRecord[] = listing.finish();
-              const rep: import('../analyses/investigate/view.js').ListingReport = { kind: 'kaudit.investigate', version: 1, matched: listing.matched, records, fields };
-              out.write(await renderReport(opts.output, { report: rep, view: view.listingView }, ctx));
+          // JSON, JSON lines, CSV and YAML stream the records (through an external sort with --sort);
+          // only tables and Markdown hold what they show.
+          const streamed = opts.output === 'json' || opts.output === 'jsonl' || opts.output === 'csv' || opts.output === 'yaml';
+          const chosen = fields.length ? fields : RECORD_FIELDS;
+          if (streamed && !sort) {
+            // Stream exactly the filtered set (up to --limit), in time order.
+            const writer = await recordWriter(opts.output, chosen);
+            const limit = opts.limit ?? Infinity;
+            let n = 0;
+            out.write(writer.header());
+            await runInputs(io, inputs, run, (r) => {
+              if (n++ < limit) out.write(writer.row(r));
+            }, more, false, timeOrder);
+            out.write(writer.footer());
+          } else {
+            // A terminal table shows at most MAX_ROWS rows: holding more would only cost memory.
+            const terminal = opts.output === 'table' || opts.output === 'wide';
+            const limit = Math.min(opts.limit ?? (streamed ? Infinity : TABLE_ROWS), terminal ? MAX_ROWS : Infinity);
+            const listing = new inv.Listing(limit, sort);
+            try {
+              await runInputs(io, inputs, run, (r) => listing.add(r), more, false, timeOrder);
+              if (streamed) {
+                const writer = await recordWriter(opts.output, chosen);
+                out.write(writer.header());
+                for (const r of listing.sorted()) out.write(writer.row(r));
+                out.write(writer.footer());
+              } else {
+                const records: AuditRecord[] = listing.finish();
+                const rep: import('../analyses/investigate/view.js').ListingReport = { kind: 'kaudit.investigate', version: 1, matched: listing.matched, records, fields };
+                out.write(await renderReport(opts.output, { report: rep, view: view.listingView }, ctx));
+              }
+            } finally {
+              listing.dispose();
             }
-          } finally {
-            listing.dispose();
           }
         }
-      }
-      out.flush();
+        out.flush();
+      });
+      reportLate(io, opts.quiet, opts.orderWindow, timeOrder);
       setExit(0);
     });
 }

@@ -103,6 +103,15 @@ function dropBodies(r: AuditRecord): void {
   if (r.responseObject !== undefined) r.responseObject = undefined;
 }
 
+/**
+ * What a request's completing record keeps from an earlier stage of it: the ResponseStarted stage
+ * told when a long-running response began to stream. (The collapser, and the merge of sharded
+ * states for a request whose stages two shards read, both apply it.)
+ */
+export function takeFromEarlierStage(r: AuditRecord, earlier: AuditRecord): void {
+  if (r.responseStartedMs === null && earlier.responseStartedMs !== null) r.responseStartedMs = earlier.responseStartedMs;
+}
+
 /** A request's auditID, scoped by cluster. */
 export function idOf(r: AuditRecord): string {
   return r.cluster === '' ? r.auditID : `${r.cluster}\u0000${r.auditID}`;
@@ -246,8 +255,7 @@ export class StageCollapser {
     }
     if (FINAL_STAGES.has(r.stage) || r.stage === '') {
       if (prev !== undefined) {
-        // The ResponseStarted stage told when a long-running response began to stream: keep that.
-        if (r.responseStartedMs === null && prev.rec.responseStartedMs !== null) r.responseStartedMs = prev.rec.responseStartedMs;
+        takeFromEarlierStage(r, prev.rec);
         this.drop(key, id);
       }
       if (ih < 0) ih = identityHash(r);
@@ -351,6 +359,14 @@ export class StageCollapser {
       completed: Float64Array.from(this.track?.completed ?? []),
       firstIds: new Float64Array(0),
     };
+  }
+
+  /**
+   * The requests still waiting for their completing stage, oldest first, left in place: what a
+   * checkpoint of `audit follow` saves so that a restart can `add` them back before reading on.
+   */
+  waiting(): AuditRecord[] {
+    return [...this.pending.values()].sort((a, b) => a.seq - b.seq).map((p) => p.rec);
   }
 
   /** Emits every request still waiting for its completion, oldest first. */

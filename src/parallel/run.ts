@@ -3,14 +3,15 @@
 // partial states in input order and finishes stage collapsing across range borders, so the result
 // is the one a single pass would give.
 import { Worker } from 'node:worker_threads';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { AuditRecord, InputAccounting, Loc } from '../types.js';
 import type { Source } from '../ingest/sources.js';
 import type { ReadOptions } from '../ingest/reader.js';
+import type { BodyNeeds } from '../normalize/bodies.js';
 import type { FilterOptions, Predicate } from '../filter/index.js';
 import { emptyAccounting, type PartialResult } from '../pipeline.js';
-import { requestHashOf, idOf, identityHash, hashKey, isCompleted, DEFAULT_COLLAPSE } from '../normalize/collapse.js';
+import { requestHashOf, idOf, identityHash, hashKey, isCompleted, takeFromEarlierStage, DEFAULT_COLLAPSE } from '../normalize/collapse.js';
 import { HashWindow } from '../util/hashwindow.js';
 import { settle } from '../scale/ledger.js';
 import { parallelCommand } from './commands.js';
@@ -28,9 +29,11 @@ export interface WorkerSpec {
   now: number;
   prefilter: boolean;
   strict: boolean;
-  read: Partial<Omit<ReadOptions, 'stdin' | 'prefilter'>>;
-  /** The command reads request/response bodies (PipelineOptions.bodies). */
-  bodies?: boolean;
+  read: Partial<Omit<ReadOptions, 'stdin' | 'prefilter' | 'extract'>>;
+  /** The bodies the command reads (PipelineOptions.bodies). */
+  bodies?: BodyNeeds;
+  /** Keep the bodies of requests waiting for their completion (CollapseOptions.keepWaitingBodies). */
+  keepWaitingBodies?: boolean;
   /** The main thread's memory budget (src/scale/budget.ts); a worker keeps within a share of it. */
   memory?: number;
   /** Where workers spill (the main thread's spill folder, removed by it). */
@@ -58,11 +61,13 @@ function workerUrl(): URL {
 
 /**
  * Adds the accounting of the tasks together, in input order. A task that `continues` the previous
- * one (a later byte range of the same file) adds into that file's entry instead of a new one.
+ * one (its first input is a later byte range of the previous task's last file) adds that file into
+ * the previous entry instead of a new one.
  */
 export function mergeAccounting(parts: { acc: InputAccounting; continues: boolean }[]): InputAccounting {
   const acc = emptyAccounting();
-  for (const { acc: p, continues } of parts) {
+  for (const { acc: p, continues: first } of parts) {
+    let continues = first;
     acc.lines += p.lines;
     acc.prefiltered += p.prefiltered;
     acc.events += p.events;
@@ -94,6 +99,7 @@ export function mergeAccounting(parts: { acc: InputAccounting; continues: boolea
         // One pass names the file after the first container format it meets (a CloudWatch wrapper, say).
         if (prev.format === 'jsonl' && f.format && f.format !== 'jsonl') prev.format = f.format;
       } else acc.files.push({ ...f });
+      continues = false;
     }
   }
   return acc;
@@ -104,13 +110,16 @@ export function mergeAccounting(parts: { acc: InputAccounting; continues: boolea
  * would have done. A request still waiting for its completion at the end of a task is carried; when
  * a later task first sees the same request, that task already emitted (or kept) its later stage,
  * so the carried one is a duplicate. What nothing claims is emitted at the end, as one pass would
- * flush it. A request first seen in a task that an earlier task had already seen completed is a
- * repeat (the same events in two files, say): one pass absorbs those, so the caller must fall back
- * to one thread. Memory: the carried requests and a window of recent key hashes.
+ * flush it. A request first seen in a task after an earlier task completed it is one that one
+ * pass absorbs as a duplicate while it is in its window of completed keys: when the task only kept
+ * it waiting (its events there are all early stages), it is dropped and counted as a duplicate,
+ * exactly as one pass does; when the task completed it (and so counted it), it is a repeat, which
+ * the caller cannot undo (fall back to one thread, or refuse a merge). Memory: the carried
+ * requests and a window of recent key hashes.
  */
 export class Reconciler {
   duplicates = 0;
-  /** Requests first seen again after completing in an earlier task. */
+  /** Requests first seen again, and completed, after completing in an earlier task. */
   repeats = 0;
   /** auditIDs a task saw first that an earlier task had seen with another request (a reuse across a border). */
   reusedAcross = 0;
@@ -127,12 +136,27 @@ export class Reconciler {
 
   push(p: PartialResult | null): void {
     if (p === null) return;
+    let waiting: Set<number> | null = null;
+    const dropped = new Set<number>();
     for (const h of p.firstSeen) {
-      if (this.carry.delete(h)) this.duplicates++;
-      else if (this.done.has(h)) this.repeats++;
+      if (this.carry.delete(h)) {
+        this.duplicates++;
+        continue;
+      }
+      const age = this.done.age(h);
+      if (age < 0) continue;
+      waiting ??= new Set(p.leftovers.map(requestHashOf));
+      // Surely inside one pass's window even if every completion of this task came before it.
+      if (waiting.has(h) && age + p.completed.length < DEFAULT_COLLAPSE.maxDone * 0.75) {
+        dropped.add(h);
+        this.duplicates++;
+      } else this.repeats++;
     }
     for (const h of p.completed) this.done.add(h);
-    for (const r of p.leftovers) this.carry.set(requestHashOf(r), r);
+    for (const r of p.leftovers) {
+      const h = requestHashOf(r);
+      if (!dropped.has(h)) this.carry.set(h, r);
+    }
     const ids = p.firstIds;
     for (let i = 0; i + 1 < ids.length; i += 2) {
       const id = ids[i]!;
@@ -165,6 +189,16 @@ export class Reconciler {
   /** Requests left over by the tasks that reuse an auditID (counted by reuseOf). */
   reusedAtEnd = 0;
 
+  /**
+   * A record a later part completed, before that part is pushed: when an earlier part left the
+   * same request waiting, the record takes from it what one pass's collapser would have
+   * (takeFromEarlierStage). Records mode (audit merge of commands) applies it to every record.
+   */
+  completeFromCarry(r: AuditRecord): void {
+    const c = this.carry.get(requestHashOf(r));
+    if (c !== undefined) takeFromEarlierStage(r, c);
+  }
+
   /** Emits what is left, oldest first. */
   finish(emit: (r: AuditRecord) => void): void {
     for (const r of this.carry.values()) emit(r);
@@ -192,6 +226,25 @@ export interface ParallelOptions<S> {
   onProgress(bytes: number, events: number): void;
 }
 
+/**
+ * With KAUDIT_TRACE_PARALLEL set: a function that writes what the main thread does, with the ms since
+ * the process started, to stderr (where the time of a split run goes; see bench/RESULTS.md).
+ */
+function timeline(): ((what: string) => void) | null {
+  if (!process.env.KAUDIT_TRACE_PARALLEL) return null;
+  return (what) => process.stderr.write(`parallel ${performance.now().toFixed(0).padStart(6)} ms (main thread CPU ${threadCpuMs().toFixed(0)} ms): ${what}\n`);
+}
+
+/** CPU ms (user + system) of the calling thread so far (Linux /proc/thread-self; 0 elsewhere). */
+export function threadCpuMs(): number {
+  try {
+    const st = readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1]!.split(' ');
+    return (Number(st[11]) + Number(st[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
 /** Why a parallel run gave up; the caller reads in one thread instead. */
 export type Fallback = 'out-of-memory' | 'repeats' | 'auditid-reuse';
 
@@ -209,7 +262,9 @@ export function workerOldMb(): number {
  * once: the caller then reads in one thread, so the output never depends on --jobs.
  */
 export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun<S> | null | Fallback> {
+  const trace = timeline();
   const tasks = await planTasks(o.sources, o.jobs, o.spec.read.format ?? 'auto');
+  trace?.(`planned ${tasks.length} tasks`);
   if (tasks.length < 2) return null;
   const cmd = await parallelCommand(o.spec.command);
   // Results are consumed in input order as soon as they can be, so the main thread holds only
@@ -261,13 +316,14 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
         return;
       }
       const task: Task = tasks[next++]!;
+      trace?.(`task ${task.index} to worker ${workers.indexOf(w)}`);
       w.postMessage({ task, spec: o.spec });
     };
     for (let i = 0; i < poolSize; i++) {
       // Without limits a worker's heap may grow to the process's (GBs) before V8 collects it; these
       // keep peak RSS flat and were faster too (see bench/RESULTS.md). A worker that needs more
       // old space than WORKER_OLD_MB makes the whole run fall back to one thread.
-      const w = new Worker(url, { resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: workerOldMb() } });
+      const w = new Worker(url, { resourceLimits: { maxYoungGenerationSizeMb: Number(process.env.KAUDIT_WORKER_YOUNG_MB) || 8, maxOldGenerationSizeMb: workerOldMb() } });
       workers.push(w);
       w.on('message', (m: { type: string; index: number } & Record<string, any>) => {
         if (m.type === 'progress') {
@@ -280,8 +336,10 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
           return;
         }
         if (m.type === 'done') {
+          trace?.(`task ${m.index} done (worker ${workers.indexOf(w)}: ${m.ms?.toFixed(0)} ms in its pipeline, its thread's CPU ${m.cpuMs?.toFixed(0)} ms since it started)`);
           waiting.set(m.index, m as unknown as Done);
           if (errors.length === 0) consume();
+          trace?.(`consumed up to task ${consumed - 1}`);
         } else errors.push({ index: m.index, kind: m.kind, message: m.message, fix: m.fix, stack: m.stack, component: m.component, where: m.where });
         start(w);
       });
@@ -305,6 +363,7 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
     throw new InternalError(first.message, `${first.component || 'worker'} (in a worker thread)`, first.where ?? '', first.stack ?? first.message);
   }
   for (const r of rejects) o.onReject(r.loc, r.reason);
+  trace?.('all tasks done');
   const state = cmd.reducer.merge(o.state, merged!);
   const acc = mergeAccounting(accs);
   reconciler.finish((r) => {
@@ -319,5 +378,22 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
   });
   acc.duplicates += reconciler.duplicates;
   acc.auditIDReuse += reconciler.reusedAtEnd;
+  trace?.('merged and reconciled');
+  if (trace) {
+    // CPU by thread name (V8's compiler and GC helpers, libuv's pool, the workers) while workers live.
+    const { readdirSync } = await import('node:fs');
+    const by = new Map<string, number>();
+    for (const t of readdirSync('/proc/self/task')) {
+      try {
+        const raw = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
+        const name = raw.slice(raw.indexOf('(') + 1, raw.lastIndexOf(')'));
+        const st = raw.slice(raw.lastIndexOf(') ') + 2).split(' ');
+        by.set(`${name}#${t}`, (Number(st[11]) + Number(st[12])) * 10);
+      } catch {
+        /* ended */
+      }
+    }
+    trace(`CPU ms by thread: ${[...by].map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  }
   return { state, acc };
 }

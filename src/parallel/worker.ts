@@ -3,7 +3,8 @@
 import { parentPort } from 'node:worker_threads';
 import type { Loc } from '../types.js';
 import type { Task } from './plan.js';
-import { workerOldMb, type WorkerSpec } from './run.js';
+import { threadCpuMs, workerOldMb, type WorkerSpec } from './run.js';
+import { DEFAULT_COLLAPSE } from '../normalize/collapse.js';
 import { setBudget } from '../scale/budget.js';
 import { setSpillDir } from '../scale/tempdir.js';
 import { parallelCommand } from './commands.js';
@@ -16,6 +17,7 @@ let cached: { key: string; opts: unknown; cmd: Awaited<ReturnType<typeof paralle
 
 parentPort!.on('message', async (msg: { task: Task; spec: WorkerSpec }) => {
   const { task, spec } = msg;
+  const t0 = performance.now();
   try {
     const key = JSON.stringify([spec.command, spec.options]);
     if (!cached || cached.key !== key) {
@@ -35,7 +37,8 @@ parentPort!.on('message', async (msg: { task: Task; spec: WorkerSpec }) => {
       filter,
       strict: spec.strict,
       partial: true,
-      bodies: spec.bodies !== false,
+      ...(spec.bodies ? { bodies: spec.bodies } : {}),
+      ...(spec.keepWaitingBodies ? { collapse: { ...DEFAULT_COLLAPSE, keepWaitingBodies: true } } : {}),
       onRecord: (r) => cmd.reducer.add(state, r),
       onReject: (loc, reason) => {
         if (rejects.length < SHOWN_REJECTS) rejects.push({ loc, reason });
@@ -49,7 +52,7 @@ parentPort!.on('message', async (msg: { task: Task; spec: WorkerSpec }) => {
       read: { ...spec.read, ...(task.format ? { format: task.format } : {}), ...(prefilter ? { prefilter } : {}) },
     });
     // The key hashes move to the main thread without a copy.
-    parentPort!.postMessage({ type: 'done', index: task.index, state: cmd.strip(state), acc, partial, rejects }, partial ? [partial.firstSeen.buffer as ArrayBuffer, partial.completed.buffer as ArrayBuffer, partial.firstIds.buffer as ArrayBuffer] : []);
+    parentPort!.postMessage({ type: 'done', index: task.index, state: cmd.strip(state), acc, partial, rejects, ms: performance.now() - t0, ...(process.env.KAUDIT_TRACE_PARALLEL ? { cpuMs: threadCpuMs() } : {}) }, partial ? [partial.firstSeen.buffer as ArrayBuffer, partial.completed.buffer as ArrayBuffer, partial.firstIds.buffer as ArrayBuffer] : []);
   } catch (e) {
     const err = e as Error & { fix?: string };
     const kind = e instanceof StrictError ? 'strict' : e instanceof InputError ? 'input' : e instanceof UsageError ? 'usage' : 'bug';

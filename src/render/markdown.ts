@@ -11,7 +11,8 @@ function cell(v: Cell): string {
 
 function section(s: ViewSection): string {
   const out = [`## ${mdText(s.title)}`, ''];
-  const { rows, note } = cappedRows(s);
+  const { rows, cut } = cappedRows(s);
+  const note = [s.note ?? '', cut].filter(Boolean).join(' ');
   if (s.kind === 'code') {
     out.push(mdCodeBlock(s.text ?? '', s.lang ?? ''));
   } else if (s.kind === 'kv') {

@@ -92,18 +92,20 @@ function sarifLocation(l: SarifLocation): Record<string, unknown> {
     if (Object.keys(props).length) physical.properties = props;
     out.physicalLocation = physical;
   }
-  if (l.logical) out.logicalLocations = [{ name: l.logical, kind: l.kind ?? 'object' }];
+  if (l.logical) out.logicalLocations = [{ name: visible(l.logical), kind: l.kind ?? 'object' }];
   const where = l.file === '-' ? [`standard input${l.line ? ` line ${l.line}` : ''}${l.item ? ` item ${l.item}` : ''}`] : [];
   if (where.length) out.message = { text: where[0] };
   return out;
 }
 
 /**
- * The SARIF document. `results` may be a LazyList (millions of findings): the document is then
- * written with writeJson (src/render/stream.ts), which reads them one at a time.
+ * A SARIF 2.1.0 log as a document. `tool.uri` becomes `informationUri` (§3.19.17) and is left out
+ * when kaudit does not know where it lives (package.json names no homepage or repository): a link
+ * that points anywhere else would mislead. `results` may be a LazyList (millions of findings): the
+ * document is then written with writeJson (src/render/stream.ts), which reads them one at a time.
  * `input`: the run's accounting, for the invocation (see sarifInvocation).
  */
-export function sarifDocument(tool: { name: string; version: string; uri: string }, rules: SarifRule[], results: Rows<SarifResult>, input?: InputAccounting): Record<string, unknown> {
+export function sarifDocument(tool: { name: string; version: string; uri?: string }, rules: SarifRule[], results: Rows<SarifResult>, input?: InputAccounting): Record<string, unknown> {
   const index = new Map<string, number>();
   rules.forEach((r, i) => {
     if (!index.has(r.id)) index.set(r.id, i);
@@ -117,13 +119,14 @@ export function sarifDocument(tool: { name: string; version: string; uri: string
           driver: {
             name: tool.name,
             version: tool.version,
-            informationUri: tool.uri,
+            ...(tool.uri ? { informationUri: tool.uri } : {}),
+            // Viewers show rule texts too; a user or Sigma rule's title and description are made visible like messages.
             rules: rules.map((r) => ({
               id: r.id,
-              name: r.name ?? r.id,
-              shortDescription: { text: r.description },
-              ...(r.fullDescription ? { fullDescription: { text: r.fullDescription } } : {}),
-              ...(r.help ? { help: { text: r.help } } : {}),
+              name: visible(r.name ?? r.id),
+              shortDescription: { text: visible(r.description) },
+              ...(r.fullDescription ? { fullDescription: { text: visible(r.fullDescription) } } : {}),
+              ...(r.help ? { help: { text: visible(r.help) } } : {}),
               ...(r.helpUri ? { helpUri: r.helpUri } : {}),
               defaultConfiguration: { level: LEVEL[r.severity] },
               properties: { 'security-severity': SECURITY_SEVERITY[r.severity], tags: [...new Set(['security', 'kubernetes', 'rbac', ...(r.tags ?? [])])], ...(r.properties ?? {}) },
@@ -151,7 +154,7 @@ export function sarifDocument(tool: { name: string; version: string; uri: string
 }
 
 /** SARIF as one string (small documents; see sarifDocument and writeJson for large ones). */
-export function renderSarif(tool: { name: string; version: string; uri: string }, rules: SarifRule[], results: Rows<SarifResult>, input?: InputAccounting): string {
+export function renderSarif(tool: { name: string; version: string; uri?: string }, rules: SarifRule[], results: Rows<SarifResult>, input?: InputAccounting): string {
   return JSON.stringify(sarifDocument(tool, rules, results, input), null, 2) + '\n';
 }
 

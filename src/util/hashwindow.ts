@@ -4,16 +4,20 @@
 
 export class HashWindow {
   private readonly table: Float64Array;
+  /** The add number of each table slot's value (for `age`). */
+  private readonly seqs: Float64Array;
   private readonly mask: number;
   private readonly ring: Float64Array;
   private next = 0;
   private count = 0;
+  private added = 0;
 
   constructor(readonly capacity: number) {
     let size = 16;
     while (size < capacity * 2.5) size *= 2;
     // Stored as value + 1 so that 0 marks an empty slot.
     this.table = new Float64Array(size);
+    this.seqs = new Float64Array(size);
     this.mask = size - 1;
     this.ring = new Float64Array(Math.max(1, capacity));
   }
@@ -39,6 +43,12 @@ export class HashWindow {
     return this.count;
   }
 
+  /** How many values were added after `v` (0: `v` is the newest), or -1 when `v` is not in the window. */
+  age(v: number): number {
+    const i = this.find(v + 1);
+    return i < 0 ? -1 : this.added - 1 - this.seqs[i]!;
+  }
+
   add(v: number): void {
     const stored = v + 1;
     if (this.find(stored) >= 0) return;
@@ -49,6 +59,7 @@ export class HashWindow {
     let i = this.home(v);
     while (this.table[i] !== 0) i = (i + 1) & this.mask;
     this.table[i] = stored;
+    this.seqs[i] = this.added++;
   }
 
   private remove(stored: number): void {
@@ -60,6 +71,7 @@ export class HashWindow {
       const stays = i <= j ? i < k && k <= j : i < k || k <= j;
       if (!stays) {
         this.table[i] = this.table[j]!;
+        this.seqs[i] = this.seqs[j]!;
         i = j;
       }
     }

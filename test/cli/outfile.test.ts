@@ -1,14 +1,16 @@
-// Files kaudit writes (baseline -o, compliance --out, rbac-gen --out-dir; src/cli/outfile.ts):
+// Files kaudit writes (--out FILE, rbac-gen --out-dir; src/cli/outfile.ts):
 // symbolic links are never written through, an output that is an input is refused, destinations
 // that cannot be written are usage errors found before any input is read, folders are created in
 // bounded steps (never spinning under /proc), files are replaced atomically, and a failed write
 // leaves nothing behind. "Before any input is read" is shown with a FIFO among the inputs: reading
 // it would block for ever, so the command can only return if it stopped first.
 import { describe, it, expect } from 'vitest';
-import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { runCli, tmpDir } from '../helpers.js';
+import { prepareOutputFile } from '../../src/cli/outfile.js';
+import { UsageError } from '../../src/util/errors.js';
 
 const MINI = 'fixtures/mini/mini.jsonl';
 const RBAC = 'fixtures/drift/rbac.yaml';
@@ -58,7 +60,7 @@ describe('symbolic links are never written through', () => {
 
   it.each([
     ['compliance', (o: string, i: string) => ['compliance', '--rbac', RBAC, i, '--out', o]],
-    ['baseline', (o: string, i: string) => ['baseline', i, '-o', o]],
+    ['baseline', (o: string, i: string) => ['baseline', i, '--out', o]],
   ])('%s: an output path that is a link is refused before reading', async (_n, args) => {
     const dir = tmpDir();
     const target = join(dir, 'victim.txt');
@@ -80,9 +82,9 @@ describe('an output that is one of the inputs (same device and inode) is a usage
     const log = join(dir, 'audit.log');
     const bytes = readFileSync(MINI);
     writeFileSync(log, bytes);
-    const r = await runCli(['baseline', fifo(dir), log, '-o', spell(log)]);
+    const r = await runCli(['baseline', fifo(dir), log, '--out', spell(log)]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/-o: .* is the input .*audit\.log; writing it would destroy the input/);
+    expect(r.stderr).toMatch(/--out: .* is the input .*audit\.log; writing it would destroy the input/);
     expect(readFileSync(log)).toEqual(bytes);
   });
 
@@ -91,7 +93,7 @@ describe('an output that is one of the inputs (same device and inode) is a usage
     const log = join(dir, 'audit.log');
     writeFileSync(log, readFileSync(MINI));
     linkSync(log, join(dir, 'other-name.json'));
-    const r = await runCli(['baseline', fifo(dir), log, '-o', join(dir, 'other-name.json')]);
+    const r = await runCli(['baseline', fifo(dir), log, '--out', join(dir, 'other-name.json')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/is the input/);
   });
@@ -113,9 +115,9 @@ describe('an output that is one of the inputs (same device and inode) is a usage
   it('baseline --merge may update its own file: it is read whole first and replaced atomically', async () => {
     const dir = tmpDir();
     const file = join(dir, 'baseline.json');
-    expect((await runCli(['baseline', MINI, '-o', file, '-q'])).code).toBe(0);
+    expect((await runCli(['baseline', MINI, '--out', file, '-q'])).code).toBe(0);
     const one = JSON.parse(readFileSync(file, 'utf8'));
-    expect((await runCli(['baseline', '--merge', file, MINI, '-o', file, '-q'])).code).toBe(0);
+    expect((await runCli(['baseline', '--merge', file, MINI, '--out', file, '-q'])).code).toBe(0);
     expect(JSON.parse(readFileSync(file, 'utf8')).requests).toBe(2 * one.requests);
   });
 });
@@ -123,9 +125,9 @@ describe('an output that is one of the inputs (same device and inode) is a usage
 describe('destinations that cannot be written are usage errors that name the path, found before reading', () => {
   it.each([
     ['compliance --out under a missing folder', (d: string) => ['compliance', '--rbac', RBAC, '--out', '/nonexistent/dir/r.html'], /--out: cannot write \/nonexistent\/dir\/r\.html: the folder \/nonexistent\/dir does not exist/],
-    ['baseline -o under a missing folder', (d: string) => ['baseline', '-o', join(d, 'missing', 'b.json')], /-o: cannot write .*missing\/b\.json: the folder .*missing does not exist/],
-    ['baseline -o a folder', (d: string) => ['baseline', '-o', d], /-o: .* is a folder/],
-    ['baseline -o a device', () => ['baseline', '-o', '/dev/null'], /-o: \/dev\/null is not a regular file/],
+    ['baseline --out under a missing folder', (d: string) => ['baseline', '--out', join(d, 'missing', 'b.json')], /--out: cannot write .*missing\/b\.json: the folder .*missing does not exist/],
+    ['baseline --out a folder', (d: string) => ['baseline', '--out', d], /--out: .* is a folder/],
+    ['baseline --out a device', () => ['baseline', '--out', '/dev/null'], /--out: \/dev\/null is not a regular file/],
     ['--out-dir an existing file', (d: string) => (writeFileSync(join(d, 'f'), ''), ['rbac-gen', '--out-dir', join(d, 'f')]), /--out-dir: .*\/f exists and is not a folder/],
     ['--out-dir under a file', (d: string) => (writeFileSync(join(d, 'f'), ''), ['rbac-gen', '--out-dir', join(d, 'f', 'x')]), /--out-dir: cannot write to .*\/f\/x: a part of the path is not a folder \(ENOTDIR\)/],
     ['--out-dir under /proc (a recursive mkdir spins there)', () => ['rbac-gen', '--out-dir', '/proc/kaudit/deeper/still'], /--out-dir: cannot write \/proc\/kaudit\/deeper\/still: .* in \/proc/],
@@ -139,11 +141,71 @@ describe('destinations that cannot be written are usage errors that name the pat
     expect(r.stderr).not.toMatch(/internal error|at .*\.js:\d+/);
   });
 
+  it('a path in a message is escaped once, the fix line included (undoing \\ and \\xNN gives the path back)', async () => {
+    const dir = tmpDir();
+    const odd = join(dir, 'a\u001b\\b');
+    const r = await runCli(['baseline', '--out', join(odd, 'x.json'), fifo(dir)]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`cannot write ${dir}/a\\x1b\\\\b/x.json: the folder ${dir}/a\\x1b\\\\b does not exist`);
+    mkdirSync(join(dir, 'real'));
+    symlinkSync(join(dir, 'real'), odd);
+    const l = await runCli(['rbac-gen', '--out-dir', odd, fifo(tmpDir())]);
+    expect(l.code).toBe(2);
+    expect(l.stderr).toContain(`  fix: pass the folder it points to (realpath ${dir}/a\\x1b\\\\b)\n`);
+  });
+
+  it("--out - writes to standard output, as '-' does for inputs (it made a file named '-')", async () => {
+    const cwd = process.cwd();
+    const here = tmpDir();
+    const mini = join(cwd, MINI);
+    const rbac = join(cwd, RBAC);
+    process.chdir(here);
+    try {
+      const b = await runCli(['baseline', mini, '--out', '-', '-q']);
+      expect(b.code).toBe(0);
+      expect(JSON.parse(b.stdout).kind).toBe('kaudit.baseline');
+      const c = await runCli(['compliance', '--rbac', rbac, mini, '--out', '-', '-o', 'json', '-q', '--now', '2026-03-03T00:00:00Z']);
+      expect(c.code).toBe(0);
+      expect(JSON.parse(c.stdout).kind).toBe('kaudit.compliance');
+      expect(readdirSync(here)).toEqual([]);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  it('--out /dev/stdout: the fix is to leave the option out, not to remove the link', async () => {
+    const r = await runCli(['baseline', '--out', '/dev/stdout', fifo(tmpDir())]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('audit: error: --out: /dev/stdout is a symbolic link; kaudit never writes through one\n  fix: leave the option out to write to standard output\n');
+  });
+
   it('--out-dir creates the missing folders, one level at a time', async () => {
     const out = join(tmpDir(), 'a', 'b', 'c');
     const r = await runCli(['rbac-gen', MINI, '--out-dir', out, '-q']);
     expect(r.code).toBe(0);
     expect(readdirSync(out).length).toBeGreaterThan(1);
+  });
+});
+
+describe('a write that fails after the checks is a usage error naming the path, never an internal error', () => {
+  it('a destination name of 255 bytes in three-byte characters (the temporary name must stay under NAME_MAX)', async () => {
+    const dir = tmpDir();
+    const out = join(dir, '名'.repeat(85));
+    const r = await runCli(['baseline', MINI, '--out', out, '-q']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(readFileSync(out, 'utf8')).kind).toBe('kaudit.baseline');
+    noTemps(dir);
+  });
+
+  it('the folder removed between the checks and the write (as a full disk or a revoked permission would fail it)', async () => {
+    const dir = join(tmpDir(), 'gone');
+    mkdirSync(dir);
+    const out = prepareOutputFile('-o', join(dir, 'b.json'));
+    rmSync(dir, { recursive: true });
+    const err = await out.write('{}').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as Error).message).toMatch(/^-o: cannot write .*gone\/b\.json: no such file or directory \(ENOENT\)$/);
   });
 });
 
@@ -173,6 +235,28 @@ describe('atomic replacement', () => {
     expect(readdirSync(out).map((f) => readFileSync(join(out, f), 'utf8'))).toEqual(first);
     noTemps(out);
   });
+});
+
+describe('an interrupted run leaves no report and no temporary file', () => {
+  // The report is written whole at the end (a temporary file, fsync, rename); a signal while the
+  // input is still being read must leave the previous report, and nothing else, in the folder.
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    it(`${sig} while reading standard input: the old report is kept as it was`, async () => {
+      const dir = tmpDir();
+      const out = join(dir, 'baseline.json');
+      writeFileSync(out, 'previous\n');
+      const child = spawn(process.execPath, ['bin/audit.js', 'baseline', '-', '--out', out, '-q'], { stdio: ['pipe', 'ignore', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+      // Half of an input: the command is now reading and waiting for more.
+      child.stdin.write(readFileSync(MINI, 'utf8'));
+      await new Promise((r) => setTimeout(r, 700));
+      const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('close', (code, signal) => r({ code, signal })));
+      child.kill(sig);
+      const end = await done;
+      expect(end.code === 0).toBe(false);
+      expect(readFileSync(out, 'utf8')).toBe('previous\n');
+      expect(readdirSync(dir)).toEqual(['baseline.json']);
+    });
+  }
 });
 
 // Permission checks need a user the kernel checks: as root, the test drops to `nobody` (setpriv).
@@ -227,7 +311,7 @@ describe.runIf(canRun())('permissions (as an unprivileged user)', () => {
     writeFileSync(join(d, 'audit.log'), readFileSync(MINI));
     chmodSync(join(d, 'audit.log'), 0o644);
     for (const args of [
-      ['baseline', join(d, 'audit.log'), '-o', join(ro, 'b.json')],
+      ['baseline', join(d, 'audit.log'), '--out', join(ro, 'b.json')],
       ['rbac-gen', join(d, 'audit.log'), '--out-dir', join(ro, 'rbac')],
     ]) {
       const r = runAs(args);

@@ -7,6 +7,7 @@ import { StageCollapser, isCompleted } from '../../src/normalize/collapse.js';
 import { normalizeValue } from '../../src/normalize/index.js';
 import type { AuditRecord } from '../../src/types.js';
 import { collect, event, jsonl, runCli, tmpDir, writeFiles } from '../helpers.js';
+import { NO_BODIES } from '../../src/normalize/bodies.js';
 
 const body = { kind: 'Pod', spec: { containers: [{ name: 'x', image: 'y'.repeat(8000) }] } };
 
@@ -59,7 +60,7 @@ describe('the waiting window', () => {
   it('drops bodies as events are read when the command reads none', async () => {
     const dir = writeFiles(tmpDir(), { 'b.log': jsonl([event({ level: 'Request', requestObject: body })]) });
     expect((await collect([join(dir, 'b.log')])).records[0]!.requestObject).toEqual(body);
-    expect((await collect([join(dir, 'b.log')], { bodies: false })).records[0]!.requestObject).toBeUndefined();
+    expect((await collect([join(dir, 'b.log')], { bodies: NO_BODIES })).records[0]!.requestObject).toBeUndefined();
   });
 });
 

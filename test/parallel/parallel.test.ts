@@ -31,7 +31,8 @@ describe('reconcile: stage collapsing across tasks', () => {
     { name: 'a leftover survives ranges that never saw it, then is absorbed', parts: [part([rec('a', 'RequestReceived')], ['a']), part([], ['x']), part([], ['y', 'a'])], emitted: [], dups: 1, repeats: 0 },
     { name: 'leftovers are emitted oldest first', parts: [part([rec('b', 'RequestReceived'), rec('a', 'RequestReceived')], ['b', 'a']), null], emitted: ['b:RequestReceived', 'a:RequestReceived'], dups: 0, repeats: 0 },
     { name: 'a request completed in one task and seen again in a later one is a repeat', parts: [part([], ['a', 'b']), part([], ['c', 'a'])], emitted: [], dups: 0, repeats: 1 },
-    { name: 'a late stage of a request completed earlier is a repeat too', parts: [part([], ['a']), part([rec('a', 'ResponseStarted')], ['a'])], emitted: ['a:ResponseStarted'], dups: 0, repeats: 1 },
+    { name: 'a late stage of a request completed earlier, still waiting at the end, is absorbed as one pass absorbs it', parts: [part([], ['a']), part([rec('a', 'ResponseStarted')], ['a'])], emitted: [], dups: 1, repeats: 0 },
+    { name: 'the same, waiting through two more tasks', parts: [part([], ['a']), part([rec('a', 'RequestReceived')], ['a']), part([rec('a', 'ResponseStarted')], ['a'])], emitted: [], dups: 2, repeats: 0 },
     { name: 'a request completed after the border, then repeated, is a repeat', parts: [part([rec('w', 'ResponseStarted')], ['w']), part([], ['w', 'x']), part([], ['w'])], emitted: [], dups: 1, repeats: 1 },
     { name: 'a request still open is not a repeat', parts: [part([rec('w', 'ResponseStarted')], ['w']), part([], ['x'])], emitted: ['w:ResponseStarted'], dups: 0, repeats: 0 },
   ])('$name', ({ parts, emitted, dups, repeats }) => {
@@ -117,7 +118,7 @@ describe('--jobs gives the bytes of a single pass', () => {
     expect(r.stderr).toMatch(/audit\.log \(from byte \d+\):\d+: /);
   });
 
-  it('a stage written after its request completed, ranges apart, makes the run fall back and count it once', async () => {
+  it('an early stage written after its request completed, ranges apart, is absorbed as one pass absorbs it', async () => {
     const lines = readFileSync(log, 'utf8').split('\n');
     const late = JSON.stringify(event({ auditID: 'late-1', stage: 'ResponseComplete', requestReceivedTimestamp: '2026-03-03T01:00:00.000000Z', stageTimestamp: '2026-03-03T01:00:00.010000Z', responseStatus: { code: 200 } }));
     const early = JSON.stringify(event({ auditID: 'late-1', stage: 'RequestReceived', requestReceivedTimestamp: '2026-03-03T01:00:00.000000Z', stageTimestamp: '2026-03-03T01:00:00.000000Z' }));
@@ -127,6 +128,19 @@ describe('--jobs gives the bytes of a single pass', () => {
     writeFileSync(shuffled, lines.join('\n'));
     const one = await runCli(['summary', shuffled, '-o', 'json', '--jobs', '1']);
     const many = await runCli(['summary', shuffled, '-o', 'json', '--jobs', '3']);
+    expect(many.stdout).toBe(one.stdout);
+    expect(many.stderr).not.toMatch(/note: the same requests appear/);
+  });
+
+  it('a request completed twice, ranges apart, makes the run fall back and count it once', async () => {
+    const lines = readFileSync(log, 'utf8').split('\n');
+    const done = JSON.stringify(event({ auditID: 'twice-1', stage: 'ResponseComplete', requestReceivedTimestamp: '2026-03-03T01:00:00.000000Z', stageTimestamp: '2026-03-03T01:00:00.010000Z', responseStatus: { code: 200 } }));
+    lines.splice(Math.floor(lines.length * 0.2), 0, done);
+    lines.splice(Math.floor(lines.length * 0.8), 0, done);
+    const twice = join(dir, 'twice.log');
+    writeFileSync(twice, lines.join('\n'));
+    const one = await runCli(['summary', twice, '-o', 'json', '--jobs', '1']);
+    const many = await runCli(['summary', twice, '-o', 'json', '--jobs', '3']);
     expect(many.stdout).toBe(one.stdout);
     expect(many.stderr).toMatch(/note: the same requests appear in more than one part of the inputs; reading again in one thread/);
   });

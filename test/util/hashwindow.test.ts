@@ -47,3 +47,19 @@ describe('HashWindow', () => {
     expect(w.has(48_999 * 7919)).toBe(false);
   });
 });
+
+describe('HashWindow.age', () => {
+  it('counts the values added after a value, and forgets evicted ones', () => {
+    const w = new HashWindow(3);
+    for (const v of [10, 20, 30]) w.add(v);
+    expect([w.age(30), w.age(20), w.age(10), w.age(99)]).toEqual([0, 1, 2, -1]);
+    w.add(20); // already there: keeps its place
+    w.add(40); // evicts 10
+    expect([w.age(40), w.age(30), w.age(20), w.age(10)]).toEqual([0, 1, 2, -1]);
+    // Many collisions in a small table keep the ages right through backward shifts.
+    const big = new HashWindow(50);
+    for (let i = 0; i < 500; i++) big.add(i * 4096);
+    for (let i = 450; i < 500; i++) expect(big.age(i * 4096)).toBe(499 - i);
+    expect(big.age(449 * 4096)).toBe(-1);
+  });
+});

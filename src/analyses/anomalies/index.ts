@@ -2,7 +2,7 @@
 // baseline (a reducer, so it merges); in finish it is compared with the baseline (from a file, or
 // trained on the same logs before --train-until). Detection rules (src/rules: built-in, --rules,
 // --sigma) run on every judged request through the rule engine.
-import type { FinishContext, InputAccounting, Loc, Reducer } from '../../types.js';
+import type { AuditRecord, FinishContext, InputAccounting, Loc, Reducer } from '../../types.js';
 import { addToProfile, drainProfiles, newProfile, profiles, mergeProfile, windowDays, type Profile, type ProfileState, type Seen } from '../baseline/index.js';
 import { absorb, drain, grow, newSpillMap, type SpillMap, type SpillSpec } from '../../scale/spillmap.js';
 import { ExternalSorter } from '../../scale/extsort.js';
@@ -10,6 +10,8 @@ import { mergeJoin } from '../../scale/merge.js';
 import { strBytes } from '../../scale/budget.js';
 import { rowsOf, type Rows } from '../../scale/lazy.js';
 import { tupleKey } from '../../util/key.js';
+import { probeMatches } from '../../rbac/sensitive.js';
+import { keepEarliest, mergeEarliest } from '../../util/examples.js';
 import { DetectionEngine, ruleInfo, type Hit, type RuleInfo, type RuleSet, type RuleStats } from '../../rules/detections.js';
 import { SENSITIVE, SEVERITY_RANK, type Severity } from '../../rules/sensitive.js';
 import { cmp } from '../../util/counter.js';
@@ -102,6 +104,18 @@ export interface AnomalyState {
   engine: DetectionEngine | null;
   /** Rule statistics merged in from other partial states. */
   mergedStats: RuleStats[];
+  /**
+   * Sharded runs (src/state): where the requests that stateful rules must judge in input order go,
+   * with those rules' indices, instead of into the engine's state; replayBursts takes them back.
+   * Null in one pass.
+   */
+  defer: ((r: AuditRecord, rules: number[]) => void) | null;
+}
+
+/** A request that stateful rules judge at the merge (see AnomalyState.defer). */
+export interface Deferred {
+  rules: number[];
+  record: AuditRecord;
 }
 
 /** How the rules fared: how many ran, from where, and which could not judge some requests. */
@@ -141,7 +155,7 @@ export function tupleSensitivity(tuple: string): Severity {
   const [group, resource, sub = ''] = res.split('/');
   for (const e of SENSITIVE) {
     for (const p of e.probes ?? []) {
-      if (p.verb === verb && (p.apiGroup ?? '') === group && p.resource === resource && (p.subresource ?? '') === sub) s = maxSev(s, e.severity === 'critical' ? 'critical' : 'high');
+      if (probeMatches(p, verb!, group!, resource!, sub)) s = maxSev(s, e.severity === 'critical' ? 'critical' : 'high');
     }
   }
   return s;
@@ -150,17 +164,13 @@ export function tupleSensitivity(tuple: string): Severity {
 function seenAdd(s: Seen, t: number, time: string, id: string, at: Loc): void {
   s.count++;
   widenSpan(s, t, time, at);
-  if (id && (s.ex.length < EXAMPLES || t < s.ex[s.ex.length - 1]![0])) {
-    s.ex.push([t, id]);
-    s.ex.sort((a, b) => a[0] - b[0] || cmp(a[1], b[1]));
-    s.ex.length = Math.min(s.ex.length, EXAMPLES);
-  }
+  if (id) keepEarliest(s.ex, t, id, EXAMPLES);
 }
 
 function mergeDetection(a: DetectAgg, b: DetectAgg): DetectAgg {
   a.seen.count += b.seen.count;
   mergeSpan(a.seen, b.seen);
-  a.seen.ex = [...a.seen.ex, ...b.seen.ex].sort((x, y) => x[0] - y[0] || cmp(x[1], y[1])).slice(0, EXAMPLES);
+  a.seen.ex = mergeEarliest(a.seen.ex, b.seen.ex, EXAMPLES);
   return a;
 }
 
@@ -189,7 +199,7 @@ function detection(s: AnomalyState, h: Hit): void {
   for (const e of h.events) seenAdd(agg.seen, e.timeMs, e.time, e.auditID, e.location);
 }
 
-function mergeStats(a: RuleStats[], b: RuleStats[]): RuleStats[] {
+export function mergeStats(a: RuleStats[], b: RuleStats[]): RuleStats[] {
   const byId = new Map(a.map((x) => [x.rule, { ...x, notEvaluated: { ...x.notEvaluated } }]));
   for (const x of b) {
     const y = byId.get(x.rule);
@@ -227,6 +237,7 @@ export const anomalies: Reducer<AnomalyState, AnomalyReport, AnomalyOptions> = {
       detections: newSpillMap(),
       engine: opts.rules ? new DetectionEngine(opts.rules) : null,
       mergedStats: [],
+      defer: null,
     };
   },
 
@@ -240,7 +251,11 @@ export const anomalies: Reducer<AnomalyState, AnomalyReport, AnomalyOptions> = {
     // the `rule` component (the rule engine keeps this call and this wrapping).
     try {
       ruleFault?.();
-      s.engine?.evaluate(r, (h) => detection(s, h));
+      if (!s.engine) return;
+      if (s.defer === null) return s.engine.evaluate(r, (h) => detection(s, h));
+      const deferred: number[] = [];
+      s.engine.evaluate(r, (h) => detection(s, h), (i) => deferred.push(i));
+      if (deferred.length) s.defer(r, deferred);
     } catch (e) {
       throw asInternal(e, 'rule', '');
     }
@@ -257,20 +272,21 @@ export const anomalies: Reducer<AnomalyState, AnomalyReport, AnomalyOptions> = {
   finish(s, ctx: FinishContext) {
     const base = s.opts.baseline ?? s.train;
     const select = s.opts.select ?? (() => 'keep' as const);
-    const ruleInfoById: Record<string, RuleInfo> = {};
+    // Maps: rule ids are data (a user rule may be called constructor or __proto__).
+    const ruleInfoById = new Map<string, RuleInfo>();
     // Findings are counted as they are made and sorted on disk past the memory budget: a million
     // subjects new to the baseline are a million findings, never one array in memory.
     const sorter = new ExternalSorter<Finding>({ compare: findingOrder, size: findingBytes, tag: 'findings' });
     const bySeverity: Record<Severity, number> = { critical: 0, high: 0, medium: 0, low: 0 };
-    const byRule: Record<string, number> = {};
+    const byRule = new Map<string, number>();
     let suppressed = 0;
     const take = (f: Finding, info?: RuleInfo): void => {
       const what = select(f);
       if (what === 'suppress') suppressed++;
       if (what !== 'keep') return;
-      if (info) ruleInfoById[info.id] = info;
+      if (info) ruleInfoById.set(info.id, info);
       bySeverity[f.severity]++;
-      byRule[f.rule] = (byRule[f.rule] ?? 0) + 1;
+      byRule.set(f.rule, (byRule.get(f.rule) ?? 0) + 1);
       sorter.add(f);
     };
     for (const [, d] of drain(s.detections, DETECTIONS)) {
@@ -315,9 +331,9 @@ export const anomalies: Reducer<AnomalyState, AnomalyReport, AnomalyOptions> = {
       input: ctx.input,
       baseline: base ? { source: s.opts.baseline ? 'file' : 'trained', window: { from: base.from || null, to: base.to || null }, days: windowDays(base.fromMs, base.toMs), subjects: baseSubjects } : null,
       detection: { from: s.detect.from || null, to: s.detect.to || null },
-      summary: { findings: sorter.count, bySeverity, suppressed, byRule: Object.fromEntries(Object.entries(byRule).sort(([a], [b]) => cmp(a, b))) },
+      summary: { findings: sorter.count, bySeverity, suppressed, byRule: Object.fromEntries([...byRule].sort(([a], [b]) => cmp(a, b))) },
       rules: rulesReport(s.opts.rules, mergeStats(s.mergedStats, s.engine?.stats() ?? [])),
-      ruleInfo: Object.fromEntries(Object.entries(ruleInfoById).sort(([x], [y]) => cmp(x, y))),
+      ruleInfo: Object.fromEntries([...ruleInfoById].sort(([x], [y]) => cmp(x, y))),
       findings,
     };
   },
@@ -341,12 +357,13 @@ function findingBytes(f: Finding): number {
 
 export function summarize(findings: Finding[], suppressed: number): AnomalyReport['summary'] {
   const bySeverity: Record<Severity, number> = { critical: 0, high: 0, medium: 0, low: 0 };
-  const byRule: Record<string, number> = {};
+  // A Map: rule ids are data (a user rule may be called constructor or toString).
+  const byRule = new Map<string, number>();
   for (const f of findings) {
     bySeverity[f.severity]++;
-    byRule[f.rule] = (byRule[f.rule] ?? 0) + 1;
+    byRule.set(f.rule, (byRule.get(f.rule) ?? 0) + 1);
   }
-  return { findings: findings.length, bySeverity, suppressed, byRule: Object.fromEntries(Object.entries(byRule).sort(([a], [b]) => cmp(a, b))) };
+  return { findings: findings.length, bySeverity, suppressed, byRule: Object.fromEntries([...byRule].sort(([a], [b]) => cmp(a, b))) };
 }
 
 function describeTuple(t: string): { verb: string; resource: string; namespace: string; label: string } {
@@ -453,3 +470,12 @@ function subjectFindings(o: AnomalyOptions, subject: string, p: Profile, b: Prof
 }
 
 export { newProfile, addToProfile, mergeProfile };
+
+/**
+ * Judges a deferred request with the stateful rules that deferred it, on this state's engine, which
+ * has seen everything before it in input order (audit merge replays each shard's deferred requests
+ * after merging the shard's state).
+ */
+export function replayDeferred(s: AnomalyState, d: Deferred): void {
+  for (const i of d.rules) s.engine?.replay(i, d.record, (h) => detection(s, h));
+}

@@ -8,6 +8,7 @@ import type { RuleInfo } from '../../rules/detections.js';
 import { eventLocation, type SarifResult, type SarifRule } from '../../render/sarif.js';
 import { maxOf } from '../../util/array.js';
 import { headOf, mapRows, VIEW_ROWS, type Rows } from '../../render/stream.js';
+import { displayTime, displayWindow, plural } from '../../render/format.js';
 
 function rulesLine(r: AnomalyReport): string {
   const s = r.rules.bySource;
@@ -42,8 +43,8 @@ export function anomaliesView(r: AnomalyReport): View {
         title: 'Summary',
         kind: 'kv',
         rows: [
-          ['baseline', b ? `${b.source === 'file' ? 'from --baseline' : 'trained before --train-until'}: ${b.window.from ?? '-'} → ${b.window.to ?? '-'} (${b.days} days, ${b.subjects} subjects)` : 'none (detection rules only)'],
-          ['judged', r.detection.from ? `${r.detection.from} → ${r.detection.to}` : '(no requests)'],
+          ['baseline', b ? `${b.source === 'file' ? 'from --baseline' : 'trained before --train-until'}: ${displayWindow(b.window.from, b.window.to)} (${plural(b.days, 'day')}, ${plural(b.subjects, 'subject')})` : 'none (detection rules only)'],
+          ['judged', r.detection.from ? displayWindow(r.detection.from, r.detection.to) : '(no requests)'],
           ['detection rules', rulesLine(r)],
           ['findings', `${s.findings}: ${s.bySeverity.critical} critical, ${s.bySeverity.high} high, ${s.bySeverity.medium} medium, ${s.bySeverity.low} low`],
           ['suppressed by --allow', s.suppressed],
@@ -55,8 +56,10 @@ export function anomaliesView(r: AnomalyReport): View {
         title: 'Findings',
         kind: 'table',
         columns: ['severity', 'rule', 'subject', 'what', 'first seen', 'count', 'reason'],
-        rows: shown.map((f) => [f.severity, f.rule, f.subject, [f.verb === '*' ? '' : f.verb, f.resource, f.namespace ? `in ${f.namespace}` : ''].filter(Boolean).join(' ') || '-', f.time, f.count, f.reason]),
-        ...(more > 0 ? { note: `The ${shown.length} most severe findings are shown; ${more} more not shown (-o json, jsonl or sarif has them all).`, omitted: more } : {}),
+        rows: shown.map((f) => [f.severity, f.rule, f.subject, [f.verb === '*' ? '' : f.verb, f.resource, f.namespace ? `in ${f.namespace}` : ''].filter(Boolean).join(' ') || '-', displayTime(f.time), f.count, f.reason]),
+        dropOrder: ['count', 'what'],
+        // The most severe VIEW_ROWS findings; the renderer says how many more (src/render/cap.ts).
+        ...(more > 0 ? { omitted: more } : {}),
       },
       {
         title: 'Rules with findings',
@@ -82,7 +85,20 @@ export function anomaliesView(r: AnomalyReport): View {
   };
 }
 
-/** SARIF rules from rule metadata: title, description, remediation as help, first reference, ATT&CK tags, Sigma fields. */
+/** The first reference that is an http(s) URL: SARIF's helpUri is a URI, and a viewer makes it a link (a user or Sigma rule may give any text). */
+function helpUri(references: readonly string[]): string | undefined {
+  for (const r of references) {
+    try {
+      const u = new URL(r);
+      if (u.protocol === 'https:' || u.protocol === 'http:') return u.href;
+    } catch {
+      /* not a URL */
+    }
+  }
+  return undefined;
+}
+
+/** SARIF rules from rule metadata: title, description, remediation as help, first http(s) reference, ATT&CK tags, Sigma fields. */
 export function sarifRule(i: RuleInfo): SarifRule {
   return {
     id: i.id,
@@ -90,7 +106,7 @@ export function sarifRule(i: RuleInfo): SarifRule {
     description: `${i.title}${i.technique.length ? ` (MITRE ATT&CK ${i.technique.join(', ')})` : ''}`,
     fullDescription: i.description,
     ...(i.remediation ? { help: i.remediation } : {}),
-    ...(i.references[0] ? { helpUri: i.references[0] } : {}),
+    ...(helpUri(i.references) ? { helpUri: helpUri(i.references) } : {}),
     severity: i.severity,
     tags: [...i.technique.map((t) => `external/mitre-attack/${t}`), ...i.tags],
     properties: { source: i.source.kind, file: i.source.file, ...(i.sigma ? { sigma: i.sigma } : {}), ...(i.falsePositives.length ? { falsePositives: i.falsePositives } : {}) },

@@ -17,6 +17,7 @@ import { settle } from '../../scale/ledger.js';
 import { JsonShapeError, readJsonObject } from '../../scale/jsonobject.js';
 import { ENTRY_BYTES, strBytes } from '../../scale/budget.js';
 import { LazyEntries } from '../../scale/lazy.js';
+import { keepEarliest, mergeEarliest } from '../../util/examples.js';
 
 /** A counted thing (a tuple, a namespace, a network…): how often, first and last seen, a few examples. */
 export interface Seen {
@@ -149,11 +150,7 @@ function see(m: Map<string, Seen>, key: string, r: AuditRecord, examples: number
   s.count++;
   const t = r.timeMs;
   widenSpan(s, t, r.time, examples > 0 ? r.location : undefined);
-  if (examples > 0 && r.auditID && (s.ex.length < examples || t < s.ex[s.ex.length - 1]![0])) {
-    s.ex.push([t, r.auditID]);
-    s.ex.sort((a, b) => a[0] - b[0] || cmp(a[1], b[1]));
-    if (s.ex.length > examples) s.ex.length = examples;
-  }
+  if (examples > 0 && r.auditID) keepEarliest(s.ex, t, r.auditID, examples);
   return grew;
 }
 
@@ -166,7 +163,7 @@ function mergeSeen(a: Map<string, Seen>, b: Map<string, Seen>, examples: number)
     }
     sa.count += sb.count;
     mergeSpan(sa, sb);
-    sa.ex = [...sa.ex, ...sb.ex].sort((x, y) => x[0] - y[0] || cmp(x[1], y[1])).slice(0, examples);
+    sa.ex = mergeEarliest(sa.ex, sb.ex, examples);
   }
 }
 
@@ -390,7 +387,7 @@ function addProfileJSON(s: ProfileState, name: string, p: ProfileJSON): void {
 }
 
 function checkHeader(o: Partial<BaselineFile> | null, where: string): void {
-  if (!o || o.kind !== 'kaudit.baseline') throw new UsageError(`${where}: not a kaudit baseline (kind ${JSON.stringify(o?.kind)})`, 'make one with: audit baseline FILES… -o baseline.json');
+  if (!o || o.kind !== 'kaudit.baseline') throw new UsageError(`${where}: not a kaudit baseline (kind ${JSON.stringify(o?.kind)})`, 'make one with: audit baseline FILES… --out baseline.json');
   if (o.version !== 1) throw new UsageError(`${where}: baseline version ${String(o.version)} is not supported`, 'rebuild it with this version of kaudit');
 }
 
@@ -423,10 +420,10 @@ export async function readBaselineFile(path: string, where: string): Promise<Pro
     head = await readJsonObject(path, 'subjects', (name, p) => addProfileJSON(s, name, p as ProfileJSON));
   } catch (e) {
     discard(s.subjects);
-    if (e instanceof JsonShapeError) throw new UsageError(`${where}: ${path} is not JSON (${e.message}), so not a baseline`, 'make one with: audit baseline FILES… -o baseline.json');
+    if (e instanceof JsonShapeError) throw new UsageError(`${where}: ${path} is not JSON, so not a baseline (${e.message})`, 'make one with: audit baseline FILES… --out baseline.json');
     if (e instanceof UsageError) throw e;
     const err = e as NodeJS.ErrnoException;
-    if (err?.code) throw new UsageError(`${where}: cannot read ${path} (${err.message})`, 'make one with: audit baseline FILES… -o baseline.json');
+    if (err?.code) throw new UsageError(`${where}: cannot read ${path} (${err.message})`, 'make one with: audit baseline FILES… --out baseline.json');
     throw e;
   }
   try {

@@ -10,6 +10,7 @@ import { subjectFailures, type GateOptions } from './gate.js';
 import { accountingRows } from '../../render/accounting.js';
 import { objectsYaml } from '../../render/rbac-yaml.js';
 import type { K8sObject } from '../../rbac/generate.js';
+import { displayWindow } from '../../render/format.js';
 
 export function subjectName(d: SubjectDrift): string {
   return d.subject.kind === 'ServiceAccount' ? `${d.subject.namespace}/${d.subject.name}` : d.subject.name;
@@ -40,14 +41,14 @@ export function driftView(r: DriftReport): View {
       title: 'Drift summary',
       kind: 'kv',
       rows: [
-        ['window', r.window.from === null ? '(no requests)' : `${r.window.from} → ${r.window.to}`],
+        ['window', r.window.from === null ? '(no requests)' : displayWindow(r.window.from, r.window.to)],
         ['RBAC export', `${plural(r.rbac.files.length, 'file')}, ${plural(r.rbac.roles, 'role')}, ${plural(r.rbac.bindings, 'binding')}${r.rbac.missingRoles.length ? `, ${plural(r.rbac.missingRoles.length, 'binding')} to missing roles` : ''}`],
         ['subjects', `${s.subjects} (${s.withDrift} with drift, ${s.dormant} dormant)`],
         ['bands', `${s.bands.red} red, ${s.bands.yellow} yellow, ${s.bands.green} green, ${s.bands.none} without own grants`],
         ['rules', `${s.grantedRules} granted, ${s.usedRules} used, ${s.unusedRules} unused`],
         ['sensitive excess', s.sensitiveExcess],
         ['uncovered requests', s.uncoveredRequests],
-        ...(s.unjudgedWrites ? [['RBAC writes not judged', `${s.unjudgedWrites} (bind check unknown: no logged request body)`] as Cell[]] : []),
+        ...(s.unjudgedWrites ? [['RBAC writes not judged', `${s.unjudgedWrites} (their bind/escalate check, or the grants it relied on, unknown)`] as Cell[]] : []),
         ['average score', s.averageScore === null ? '-' : `${s.averageScore}%`],
         ...accountingRows(r.input).filter((row) => row[0] === 'used' || row[0] === 'rejected' || row[0] === 'read to the end'),
       ],
@@ -58,12 +59,14 @@ export function driftView(r: DriftReport): View {
       columns: ['subject', 'kind', 'requests', 'granted', 'used', 'unused', 'score', 'band', 'sensitive', 'uncovered', 'dormant'],
       rows: r.subjects.map((d) => [subjectName(d), d.subject.kind, d.requests, d.grantedRules, d.usedRules, d.unusedRules.length, score(d), d.severity, d.sensitiveExcess.length, d.uncovered.reduce((n, u) => n + u.requests, 0), d.dormant ? 'yes' : 'no']),
       note: `Score: used share of the subject's own rules (a rule used in part counts in part; a * counts as 8 verbs or 10 resources). Bands: green ≥ ${BANDS.green}%, yellow ≥ ${BANDS.yellow}%, red below.`,
+      dropOrder: ['kind', 'granted', 'used', 'uncovered', 'dormant'],
     },
     {
       title: 'Sensitive excess',
       kind: 'table',
       columns: ['subject', 'id', 'severity', 'sensitive grant', 'unused', 'granted by', 'via'],
       rows: r.subjects.flatMap((d) => d.sensitiveExcess.map((e) => [subjectName(d), e.id, e.severity, e.description, firstFew(e.permissions, 3), e.source ? sourceLabel(e.source) : '', e.source?.via ?? ''])),
+      dropOrder: ['via', 'severity'],
     },
     {
       title: 'Unused rules',
@@ -84,11 +87,11 @@ export function driftView(r: DriftReport): View {
       rows: r.subjects.flatMap((d) => d.uncovered.map((u) => [subjectName(d), u.check, u.verb, u.nonResourceURL || (u.apiGroup ? `${u.resource}.${u.apiGroup}` : u.resource), u.namespace || '(cluster)', firstFew(u.names, 3), u.requests, u.denied])),
     },
     {
-      title: 'RBAC writes whose bind check could not be judged',
+      title: 'RBAC writes whose bind or escalate check could not be judged',
       kind: 'table',
       columns: ['subject', 'writes', 'why', 'e.g. auditID'],
       rows: r.subjects.filter((d) => d.unjudgedWrites).map((d) => [subjectName(d), d.unjudgedWrites!.requests, Object.entries(d.unjudgedWrites!.reasons).map(([why, n]) => `${n} ${why}`).join('; '), d.unjudgedWrites!.examples[0] ?? '']),
-      note: 'A RoleBinding or ClusterRoleBinding write names its role only in the request body; without it drift cannot tell whether a bind grant was used (log such writes at the Request level).',
+      note: 'A binding write names its role, a role write its rules, only in the request body; without it drift cannot tell whether a bind or escalate grant was used (log such writes at the Request level). A write that passed without a bind or escalate grant relied on the writer holding every rule granted; when those rules are unknown (not logged, or the role is not in the export), the grants relied on cannot be named.',
     },
   ];
   for (const d of r.subjects) {

@@ -2,6 +2,7 @@
 import type { AuditRecord, Cell, View, ViewSection } from '../../types.js';
 import type { GroupReport, TimelineReport } from './index.js';
 import { fieldText } from './index.js';
+import { displayTime, formatDuration, plural } from '../../render/format.js';
 import { displaySubject } from '../../normalize/subject.js';
 import { isCompleted } from '../../normalize/collapse.js';
 import { headOf, VIEW_ROWS } from '../../render/stream.js';
@@ -31,8 +32,8 @@ function details(r: AuditRecord): string {
   if (r.name) parts.push(`name=${r.name}`);
   // A request that never completed has no duration; a stream that did not end in the log says when it started.
   if (isCompleted(r)) {
-    if (r.durationMs !== null) parts.push(`${r.durationMs} ms`);
-  } else parts.push(r.responseStartedMs !== null ? `streaming after ${r.responseStartedMs} ms, not ended` : 'not completed');
+    if (r.durationMs !== null) parts.push(formatDuration(r.durationMs));
+  } else parts.push(r.responseStartedMs !== null ? `streaming after ${formatDuration(r.responseStartedMs)}, not ended` : 'not completed');
   if (r.sourceIP) parts.push(`from ${r.sourceIP}`);
   const ua = `${r.client} ${r.clientVersion}`.trim() || r.userAgent.slice(0, 40);
   if (ua) parts.push(`via ${ua}`);
@@ -40,16 +41,20 @@ function details(r: AuditRecord): string {
   return parts.join(' · ');
 }
 
+/** The default columns; Cluster only when some input is labelled with a cluster (NAME=PATH or --cluster). */
 export const DEFAULT_COLUMNS = ['Date', 'User', 'Cluster', 'Namespace', 'Resource', 'Verb', 'Access Method', 'Status', 'Details'];
 
 export function listingView(rep: ListingReport): View {
   const custom = rep.fields.length > 0;
-  const columns = custom ? rep.fields.map(String) : DEFAULT_COLUMNS;
+  const clusters = rep.records.some((r) => r.cluster !== '');
+  const columns = custom ? rep.fields.map(String) : DEFAULT_COLUMNS.filter((c) => clusters || c !== 'Cluster');
   const rows: Cell[][] = rep.records.map((r) =>
-    custom ? rep.fields.map((f) => fieldText(r, f)) : [r.time, displaySubject(r.subject), r.cluster || '-', r.namespace || '-', resourceLabel(r), r.verb, r.accessMethod, status(r), details(r)],
+    custom
+      ? rep.fields.map((f) => (f === 'time' ? displayTime(r.time) : fieldText(r, f)))
+      : [displayTime(r.time), displaySubject(r.subject), ...(clusters ? [r.cluster || '-'] : []), r.namespace || '-', resourceLabel(r), r.verb, r.accessMethod, status(r), details(r)],
   );
-  const note = rep.matched > rep.records.length ? `Showing ${rep.records.length} of ${rep.matched} matching requests; raise --limit, or use -o csv or -o jsonl for all of them.` : `${rep.matched} matching request${rep.matched === 1 ? '' : 's'}.`;
-  return { title: 'kaudit investigate', sections: [{ title: 'Requests', kind: 'table', columns, rows, note }] };
+  const note = rep.matched > rep.records.length ? `Showing ${rep.records.length} of ${rep.matched} matching requests; raise --limit (0: no limit; a terminal table shows at most 1000), or use -o csv or -o jsonl for all of them.` : `${plural(rep.matched, 'matching request')}.`;
+  return { title: 'kaudit investigate', sections: [{ title: 'Requests', kind: 'table', columns, rows, note, dropOrder: ['Access Method', 'Cluster', 'Status'] }] };
 }
 
 export function groupView(rep: GroupReport): View {
@@ -63,8 +68,10 @@ export function groupView(rep: GroupReport): View {
         title: `Requests by ${rep.groupBy.join(', ')}`,
         kind: 'table',
         columns: [...rep.groupBy, 'requests', 'denied', 'first seen', 'last seen'],
-        rows: shown.map((g) => [...rep.groupBy.map((f) => g.key[f] || '-'), g.count, g.denied, g.first, g.last]),
-        note: `${total} group${total === 1 ? '' : 's'}, ${rep.input.used} requests.${more > 0 ? ` The ${shown.length} with the most requests are shown; ${more} more not shown (-o json, jsonl or csv has them all).` : ''}`,
+        rows: shown.map((g) => [...rep.groupBy.map((f) => g.key[f] || '-'), g.count, g.denied, displayTime(g.first), displayTime(g.last)]),
+        // The VIEW_ROWS groups with the most requests; the renderer says how many more (src/render/cap.ts).
+        note: `${plural(total, 'group')}, ${plural(rep.input.used, 'request')}.${more > 0 ? ` The ${shown.length} with the most requests are shown.` : ''}`,
+        dropOrder: ['denied', 'first seen'],
         ...(more > 0 ? { omitted: more } : {}),
       },
     ],
@@ -74,9 +81,9 @@ export function groupView(rep: GroupReport): View {
 export function timelineView(rep: TimelineReport): View {
   const label = (s: string): string => (rep.bucketMs === 3_600_000 ? `${s.slice(0, 13).replace('T', ' ')}:00` : s.slice(0, 10));
   const denied = rep.buckets.reduce((n, b) => n + b.denied, 0) + rep.outliers.denied;
-  const notes = [`${rep.input.used} requests, ${denied} denied.`];
+  const notes = [`${plural(rep.input.used, 'request')}, ${denied} denied.`];
   if (rep.widened) notes.push(`Per ${rep.bucket}: ${rep.widened}.`);
-  if (rep.untimed) notes.push(`${rep.untimed} request${rep.untimed === 1 ? '' : 's'} without a time ${rep.untimed === 1 ? 'is' : 'are'} not on the timeline.`);
+  if (rep.untimed) notes.push(`${plural(rep.untimed, 'request')} without a time ${rep.untimed === 1 ? 'is' : 'are'} not on the timeline.`);
   const title = rep.bucketMs === 3_600_000 || rep.bucket === 'day' ? `Requests per ${rep.bucket} (UTC)` : `Requests per ${rep.bucket} (UTC, from Monday)`;
   const sections: ViewSection[] = [{ title, kind: 'bars', columns: [rep.bucket, 'requests'], rows: rep.buckets.map((b) => [label(b.start), b.count]), note: notes.join(' ') }];
   const o = rep.outliers;
@@ -85,8 +92,8 @@ export function timelineView(rep: TimelineReport): View {
       title: 'Outliers (left off the timeline)',
       kind: 'table',
       columns: ['time (bucket start)', 'requests', 'denied'],
-      rows: o.buckets.map((b) => [b.start, b.count, b.denied]),
-      note: `${o.requests} request${o.requests === 1 ? '' : 's'} dated far outside the rest (before ${o.window!.from} or from ${o.window!.to}: more than 3 interquartile ranges, and at least 7 days, beyond the quartiles of the request times)${o.more ? `; ${o.more} more outlier buckets not shown, -o json has their counts` : ''}.`,
+      rows: o.buckets.map((b) => [displayTime(b.start), b.count, b.denied]),
+      note: `${plural(o.requests, 'request')} dated far outside the rest (before ${displayTime(o.window!.from)} or from ${displayTime(o.window!.to)}: more than 3 interquartile ranges, and at least 7 days, beyond the quartiles of the request times)${o.more ? `; ${o.more} more outlier buckets not shown, -o json has their counts` : ''}.`,
     });
   }
   return { title: 'kaudit investigate', sections };
