@@ -10,7 +10,7 @@ import type { Source } from '../ingest/sources.js';
 import type { ReadOptions } from '../ingest/reader.js';
 import type { FilterOptions, Predicate } from '../filter/index.js';
 import { emptyAccounting, type PartialResult } from '../pipeline.js';
-import { requestHashOf, idOf, identityHash, hashKey, DEFAULT_COLLAPSE } from '../normalize/collapse.js';
+import { idOf, identityHash, hashKey, idHashOf, familyHash, stageRank, receivedKey, sameTime, notLater, hashSeed, RecentMap, ID_FIRST_STRIDE, DEFAULT_COLLAPSE } from '../normalize/collapse.js';
 import { HashWindow } from '../util/hashwindow.js';
 import { parallelCommand } from './commands.js';
 import { planTasks, type Task } from './plan.js';
@@ -28,6 +28,8 @@ export interface WorkerSpec {
   prefilter: boolean;
   strict: boolean;
   read: Partial<Omit<ReadOptions, 'stdin' | 'prefilter'>>;
+  /** The main thread's hash seed (collapse.ts hashSeed): the workers' hashes must be its. Set by runParallel. */
+  seed?: [number, number];
 }
 
 export interface ParallelRun<S> {
@@ -91,49 +93,109 @@ export function mergeAccounting(parts: { acc: InputAccounting; continues: boolea
 
 /**
  * Stage collapsing across tasks, fed one task at a time in input order, replaying what one pass
- * would have done. A request still waiting for its completion at the end of a task is carried; when
- * a later task first sees the same request, that task already emitted (or kept) its later stage,
- * so the carried one is a duplicate. What nothing claims is emitted at the end, as one pass would
- * flush it. A request first seen in a task that an earlier task had already seen completed is a
- * repeat (the same events in two files, say): one pass absorbs those, so the caller must fall back
- * to one thread. Memory: the carried requests and a window of recent key hashes.
+ * would have done (the rule: src/normalize/collapse.ts). A request still waiting for its
+ * completion at the end of a task is carried. A later task's events that found nothing under
+ * their auditID there (PartialResult.idFirst) are the only ones one pass could have joined to
+ * something earlier: when the one request carried under that ID takes the event as one pass
+ * would (same family; equal times, or a later stage received not earlier) and the task kept the
+ * event's stage (it is not an earlier one), the carried request is a duplicate and the task's
+ * result is exactly one pass's. Anything else a task border touches cannot be decided exactly
+ * from hashes, and the caller reads in one thread instead (`fallback`):
+ *   - `repeats`: an event of a request an earlier task completed (the same events in two files, a
+ *     stage written long after its request completed), or a stage of a carried request written
+ *     out of order across the border;
+ *   - `auditid-reuse`: an auditID that an earlier task used for another request;
+ *   - `window`: one pass would have had more than maxPending requests waiting and emitted some
+ *     early.
+ * What nothing claims is emitted at the end, as one pass would flush it. Memory: the carried
+ * requests and a window of the completed auditIDs (one pass's and half again, so that every ID
+ * one pass still remembers is seen; a few more only cost a fallback).
  */
 export class Reconciler {
   duplicates = 0;
-  /** Requests first seen again after completing in an earlier task. */
-  repeats = 0;
-  /** auditIDs a task saw first that an earlier task had seen with another request (a reuse across a border). */
-  reusedAcross = 0;
-  /** auditID hash → identity hash of the first request seen with it, over earlier tasks (bounded like `done`). */
-  private readonly ids = new Map<number, number>();
-  private readonly idOrder: number[] = [];
-  /** Requests waiting for their completion, by key hash, oldest first. */
-  private readonly carry = new Map<number, AuditRecord>();
+  /** Null while the tasks join exactly; else why they cannot (the caller reads in one thread). */
+  fallback: Fallback | null = null;
+  /** auditID hash → identity hash of the first selected request seen with it, over earlier tasks (bounded like `done`). */
+  private readonly ids: RecentMap<number, number>;
   /**
-   * Keys completed in earlier tasks, in order: one pass's window (maxDone) and half again, so that
-   * every repeat one pass would absorb is seen (a few more only cost a fallback).
+   * Requests waiting for their completion, oldest first, in slots (a request a later task took
+   * over keeps its slot: one pass emits it in the place it first waited); and the slots by auditID hash.
    */
-  private readonly done = new HashWindow(Math.ceil(DEFAULT_COLLAPSE.maxDone * 1.5));
+  private readonly carried = new Map<number, AuditRecord>();
+  private readonly carry = new Map<number, number[]>();
+  private slots = 0;
+  /** auditID hash → family hash of the last request earlier tasks completed with it (one pass's `done`). */
+  private readonly done: HashWindow;
+
+  /** `window`: at least one pass's maxDone (tests with small windows make it small). */
+  constructor(
+    private readonly maxPending: number = DEFAULT_COLLAPSE.maxPending,
+    window: number = WINDOW,
+  ) {
+    this.ids = new RecentMap(window);
+    this.done = new HashWindow(window);
+  }
 
   push(p: PartialResult | null): void {
-    if (p === null) return;
-    for (const h of p.firstSeen) {
-      if (this.carry.delete(h)) this.duplicates++;
-      else if (this.done.has(h)) this.repeats++;
+    if (p === null || this.fallback !== null) return;
+    // One pass would hold the carried requests beside this task's: beyond the window it would have
+    // emitted the oldest early, which this task's own run did not see.
+    if (this.carried.size > 0 && this.carried.size + p.peakPending > this.maxPending) return this.stop('window');
+    const f = p.idFirst;
+    /** idFirst index → the slot of the carried request that event took over (it is still waiting). */
+    const takenOver = new Map<number, number>();
+    for (let i = 0; i + ID_FIRST_STRIDE <= f.length; i += ID_FIRST_STRIDE) {
+      const id = f[i]!;
+      const c = this.carry.get(id);
+      const d = this.done.get(id);
+      // The same family under the same ID: the same request (or its twin) again; else a reuse.
+      if (d !== undefined) return this.stop(d === f[i + 1]! ? 'repeats' : 'auditid-reuse');
+      if (c === undefined) continue;
+      const slot = c[0]!;
+      const l = this.carried.get(slot)!;
+      const lRank = stageRank(l.stage);
+      const lt = receivedKey(l);
+      const rank = f[i + 2]!;
+      const t = f[i + 3]!;
+      if (c.length > 1 || familyHash(l) !== f[i + 1]! || !(sameTime(lt, t) || (rank > lRank && notLater(lt, t)))) return this.stop('auditid-reuse');
+      // An earlier stage of the carried request: one pass keeps the carried stage, the task kept this one.
+      if (rank < lRank) return this.stop('repeats');
+      this.carry.delete(id);
+      this.duplicates++;
+      if (rank === stageRank('ResponseComplete')) this.carried.delete(slot);
+      else takenOver.set(i / ID_FIRST_STRIDE, slot);
     }
-    for (const h of p.completed) this.done.add(h);
-    for (const r of p.leftovers) this.carry.set(requestHashOf(r), r);
+    const done = p.completed;
+    for (let i = 0; i + 1 < done.length; i += 2) this.done.set(done[i]!, done[i + 1]!);
+    for (let j = 0; j < p.leftovers.length; j++) {
+      const r = p.leftovers[j]!;
+      const taken = takenOver.get(p.origins[j]!);
+      let slot: number;
+      if (taken === undefined) slot = this.slots++;
+      else {
+        slot = taken;
+        takenOver.delete(p.origins[j]!);
+      }
+      this.carried.set(slot, r);
+      const id = idHashOf(r);
+      const c = this.carry.get(id);
+      if (c === undefined) this.carry.set(id, [slot]);
+      else c.push(slot);
+    }
+    // Requests taken over and completed within the task: the task emitted them.
+    for (const slot of takenOver.values()) this.carried.delete(slot);
     const ids = p.firstIds;
     for (let i = 0; i + 1 < ids.length; i += 2) {
       const id = ids[i]!;
       const ih = ids[i + 1]!;
       const known = this.ids.get(id);
-      if (known === undefined) {
-        this.ids.set(id, ih);
-        this.idOrder.push(id);
-        if (this.idOrder.length > DEFAULT_COLLAPSE.maxDone * 1.5) this.ids.delete(this.idOrder.shift()!);
-      } else if (known !== ih) this.reusedAcross++;
+      if (known === undefined) this.ids.addNew(id, ih);
+      else if (known !== ih) return this.stop('auditid-reuse');
     }
+  }
+
+  private stop(why: Fallback): void {
+    this.fallback = why;
   }
 
   /**
@@ -145,7 +207,7 @@ export class Reconciler {
     const id = hashKey(idOf(r));
     const ih = identityHash(r);
     const known = this.ids.get(id);
-    if (known === undefined) this.ids.set(id, ih);
+    if (known === undefined) this.ids.addNew(id, ih);
     else if (known !== ih) {
       r.auditIDReused = true;
       this.reusedAtEnd++;
@@ -157,17 +219,21 @@ export class Reconciler {
 
   /** Emits what is left, oldest first. */
   finish(emit: (r: AuditRecord) => void): void {
-    for (const r of this.carry.values()) emit(r);
+    for (const r of this.carried.values()) emit(r);
+    this.carried.clear();
     this.carry.clear();
   }
 }
 
+/** The windows of the Reconciler: one pass's (maxDone) and half again. */
+const WINDOW = Math.ceil(DEFAULT_COLLAPSE.maxDone * 1.5);
+
 /** All tasks at once (tests). */
-export function reconcile(partials: (PartialResult | null)[], emit: (r: AuditRecord) => void): { duplicates: number; repeats: number } {
-  const r = new Reconciler();
+export function reconcile(partials: (PartialResult | null)[], emit: (r: AuditRecord) => void, maxPending?: number): { duplicates: number; fallback: Fallback | null } {
+  const r = new Reconciler(maxPending);
   for (const p of partials) r.push(p);
-  r.finish(emit);
-  return { duplicates: r.duplicates, repeats: r.repeats };
+  if (r.fallback === null) r.finish(emit);
+  return { duplicates: r.duplicates, fallback: r.fallback };
 }
 
 export interface ParallelOptions<S> {
@@ -183,7 +249,7 @@ export interface ParallelOptions<S> {
 }
 
 /** Why a parallel run gave up; the caller reads in one thread instead. */
-export type Fallback = 'out-of-memory' | 'repeats' | 'auditid-reuse';
+export type Fallback = 'out-of-memory' | 'repeats' | 'auditid-reuse' | 'window';
 
 /** Old-space limit of a worker, in MB. */
 export const WORKER_OLD_MB = 256;
@@ -202,6 +268,7 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
   const tasks = await planTasks(o.sources, o.jobs, o.spec.read.format ?? 'auto');
   if (tasks.length < 2) return null;
   const cmd = await parallelCommand(o.spec.command);
+  const spec: WorkerSpec = { ...o.spec, seed: hashSeed() };
   // Results are consumed in input order as soon as they can be, so the main thread holds only
   // those that finished ahead of an earlier one.
   const waiting = new Map<number, Done>();
@@ -220,8 +287,7 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
       for (const r of d.rejects) if (rejects.length < SHOWN) rejects.push(r);
       reconciler.push(d.partial);
       consumed++;
-      if (reconciler.repeats > 0) return stop('repeats');
-      if (reconciler.reusedAcross > 0) return stop('auditid-reuse');
+      if (reconciler.fallback !== null) return stop(reconciler.fallback);
     }
   };
 
@@ -251,7 +317,7 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
         return;
       }
       const task: Task = tasks[next++]!;
-      w.postMessage({ task, spec: o.spec });
+      w.postMessage({ task, spec });
     };
     for (let i = 0; i < poolSize; i++) {
       // Without limits a worker's heap may grow to the process's (GBs) before V8 collects it; these

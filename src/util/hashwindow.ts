@@ -1,9 +1,12 @@
 // A set of the last N non-negative integers (52-bit hashes) added, in flat typed arrays: no
-// allocation per entry, so a window of hundreds of thousands costs a few MB and no garbage.
-// Open addressing with linear probing and backward-shift deletion; first-in-first-out eviction.
+// allocation per entry, so a window of hundreds of thousands costs a few MB and no garbage; each
+// may carry a number (set/get: a map of hash to number). Open addressing with linear probing and
+// backward-shift deletion; first-in-first-out eviction (a key set again keeps its place).
 
 export class HashWindow {
   private readonly table: Float64Array;
+  /** The number each key carries, beside it in `table`. */
+  private readonly vals: Float64Array;
   private readonly mask: number;
   private readonly ring: Float64Array;
   private next = 0;
@@ -11,9 +14,11 @@ export class HashWindow {
 
   constructor(readonly capacity: number) {
     let size = 16;
-    while (size < capacity * 2.5) size *= 2;
+    // At most 5/8 full: linear probing stays short (about 3 probes for a missing key).
+    while (size < capacity * 1.6) size *= 2;
     // Stored as value + 1 so that 0 marks an empty slot.
     this.table = new Float64Array(size);
+    this.vals = new Float64Array(size);
     this.mask = size - 1;
     this.ring = new Float64Array(Math.max(1, capacity));
   }
@@ -40,8 +45,24 @@ export class HashWindow {
   }
 
   add(v: number): void {
+    if (this.find(v + 1) < 0) this.insert(v, 0);
+  }
+
+  /** The number `v` carries, or undefined when `v` is not in the window. */
+  get(v: number): number | undefined {
+    const i = this.find(v + 1);
+    return i < 0 ? undefined : this.vals[i];
+  }
+
+  /** Adds `v` carrying `x`; a `v` already in the window keeps its place and carries `x` from now on. */
+  set(v: number, x: number): void {
+    const i = this.find(v + 1);
+    if (i >= 0) this.vals[i] = x;
+    else this.insert(v, x);
+  }
+
+  private insert(v: number, x: number): void {
     const stored = v + 1;
-    if (this.find(stored) >= 0) return;
     if (this.count === this.ring.length) this.remove(this.ring[this.next]!);
     else this.count++;
     this.ring[this.next] = stored;
@@ -49,6 +70,7 @@ export class HashWindow {
     let i = this.home(v);
     while (this.table[i] !== 0) i = (i + 1) & this.mask;
     this.table[i] = stored;
+    this.vals[i] = x;
   }
 
   private remove(stored: number): void {
@@ -60,6 +82,7 @@ export class HashWindow {
       const stays = i <= j ? i < k && k <= j : i < k || k <= j;
       if (!stays) {
         this.table[i] = this.table[j]!;
+        this.vals[i] = this.vals[j]!;
         i = j;
       }
     }

@@ -39,6 +39,29 @@ describe('HashWindow', () => {
       { numRuns: 500 },
     );
   });
+  it('as a map: each value carries the number it was last set with, and keeps its place when set again', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 30 }),
+        fc.array(fc.tuple(fc.oneof(fc.integer({ min: 0, max: 40 }), fc.constantFrom(0, 16, 32, 2 ** 32, 2 ** 52 - 1)), fc.double({ noNaN: true })), { maxLength: 300 }),
+        (capacity, pairs) => {
+          const w = new HashWindow(capacity);
+          const order: number[] = [];
+          const val = new Map<number, number>();
+          for (const [k, x] of pairs) {
+            if (!order.includes(k)) {
+              if (order.length === capacity) val.delete(order.shift()!);
+              order.push(k);
+            }
+            val.set(k, x);
+            w.set(k, x);
+            for (const q of [...order, 41, 2 ** 32 + 1]) expect(w.get(q)).toBe(val.get(q));
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
   it('keeps its size at the capacity', () => {
     const w = new HashWindow(1000);
     for (let i = 0; i < 50_000; i++) w.add(i * 7919);
