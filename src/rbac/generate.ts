@@ -479,7 +479,7 @@ export function generate(state: RbacGenState, input: InputAccounting, extra: Gen
     window: { from: froms[0] ?? null, to: tos.at(-1) ?? null },
     leftOut: sortedRecord(state.left),
     deniedBySubject: sortedRecord(state.denied),
-    escalationUnchecked: Object.entries(state.unchecked)
+    escalationUnchecked: [...state.unchecked]
       .map(([subject, u]) => ({ subject, requests: u.requests, reasons: sortedRecord(u.reasons), examples: u.examples }))
       .sort((a, b) => cmp(a.subject, b.subject)),
     alreadyGranted: extra.alreadyGranted ?? 0,
@@ -489,8 +489,9 @@ export function generate(state: RbacGenState, input: InputAccounting, extra: Gen
   };
 }
 
-function sortedRecord(m: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(m).sort(([a], [b]) => cmp(a, b)));
+/** A map as a JSON object, keys sorted (Object.fromEntries makes `__proto__` an own key like any other). */
+function sortedRecord(m: ReadonlyMap<string, number>): Record<string, number> {
+  return Object.fromEntries([...m].sort(([a], [b]) => cmp(a, b)));
 }
 
 /** Two subjects never share an object: names come from an injective encoding; this makes sure. */
