@@ -70,6 +70,17 @@ describe('subjects named like Object.prototype members', () => {
     }
   });
 
+  it('objects of an RBAC export whose kind is named like them are counted as ignored kinds, each in an own key', async () => {
+    // Before: "constructor" was counted as "function Object() { [native code] }1" and __proto__ lost.
+    const rbac = NAMES.map((k) => `apiVersion: v1\nkind: ${JSON.stringify(k)}\nmetadata: {name: x}`).join('\n---\n');
+    const d = writeFiles(tmpDir(), { 'rbac.yaml': `${rbac}\n---\n${rbac}\n` });
+    const r = await runCli(['drift', '--rbac', join(d, 'rbac.yaml'), log, '-o', 'json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).rbac.ignored).toEqual(Object.fromEntries(NAMES.map((k) => [k, 2])));
+    expect(Object.keys(JSON.parse(r.stdout).rbac.ignored).sort()).toEqual([...NAMES].sort());
+    expect(r.stderr).toMatch(/note: --rbac: ignored objects that are not RBAC: 2 __proto__, 2 constructor, 2 toString, 2 hasOwnProperty, 2 valueOf/);
+  });
+
   it('an unknown stage named __proto__ collapses like any other stage', async () => {
     const r = await runCli(['summary', log, '-o', 'json', '-q']);
     const input = JSON.parse(r.stdout).input;
