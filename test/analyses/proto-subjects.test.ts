@@ -81,6 +81,17 @@ describe('subjects named like Object.prototype members', () => {
     expect(r.stderr).toMatch(/note: --rbac: ignored objects that are not RBAC: 2 __proto__, 2 constructor, 2 toString, 2 hasOwnProperty, 2 valueOf/);
   });
 
+  it('anomalies counts findings of rules whose ids are named like them (rule files are data too)', async () => {
+    // Before: summary.byRule said "toString": "function toString() { [native code] }1".
+    const rules = `rules:\n${['constructor', 'toString', 'valueOf'].map((id) => `  - {id: ${id}, title: t, description: d, severity: low, technique: [], match: {field: verb, equals: list}}`).join('\n')}\n`;
+    const d = writeFiles(tmpDir(), { 'r.yaml': rules });
+    const r = await runCli(['anomalies', log, '--rules', join(d, 'r.yaml'), '--only-rules', 'constructor,toString,valueOf', '-o', 'json', '-q']);
+    expect(r.code, r.stderr).toBe(0);
+    const rep = JSON.parse(r.stdout);
+    expect(rep.summary.byRule).toEqual({ constructor: 5, toString: 5, valueOf: 5 });
+    expect(Object.keys(rep.ruleInfo)).toEqual(['constructor', 'toString', 'valueOf']);
+  });
+
   it('an unknown stage named __proto__ collapses like any other stage', async () => {
     const r = await runCli(['summary', log, '-o', 'json', '-q']);
     const input = JSON.parse(r.stdout).input;

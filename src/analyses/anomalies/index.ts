@@ -238,10 +238,10 @@ export const anomalies: Reducer<AnomalyState, AnomalyReport, AnomalyOptions> = {
   finish(s, ctx: FinishContext) {
     const base = s.opts.baseline ?? s.train;
     const findings: Finding[] = [];
-    const ruleInfoById: Record<string, RuleInfo> = {};
+    const ruleInfoById = new Map<string, RuleInfo>();
     for (const d of s.detections.values()) {
       const i = d.info;
-      ruleInfoById[i.id] = i;
+      ruleInfoById.set(i.id, i);
       findings.push({
         rule: d.rule,
         title: i.title,
@@ -274,7 +274,7 @@ export const anomalies: Reducer<AnomalyState, AnomalyReport, AnomalyOptions> = {
       detection: { from: s.detect.from || null, to: s.detect.to || null },
       summary: summarize(findings, 0),
       rules: rulesReport(s.opts.rules, mergeStats(s.mergedStats, s.engine?.stats() ?? [])),
-      ruleInfo: Object.fromEntries(Object.entries(ruleInfoById).sort(([x], [y]) => cmp(x, y))),
+      ruleInfo: Object.fromEntries([...ruleInfoById].sort(([x], [y]) => cmp(x, y))),
       findings,
     };
   },
@@ -282,12 +282,13 @@ export const anomalies: Reducer<AnomalyState, AnomalyReport, AnomalyOptions> = {
 
 export function summarize(findings: Finding[], suppressed: number): AnomalyReport['summary'] {
   const bySeverity: Record<Severity, number> = { critical: 0, high: 0, medium: 0, low: 0 };
-  const byRule: Record<string, number> = {};
+  // A Map: rule ids are the rule files' (a rule may be called `constructor` or `toString`).
+  const byRule = new Map<string, number>();
   for (const f of findings) {
     bySeverity[f.severity]++;
-    byRule[f.rule] = (byRule[f.rule] ?? 0) + 1;
+    byRule.set(f.rule, (byRule.get(f.rule) ?? 0) + 1);
   }
-  return { findings: findings.length, bySeverity, suppressed, byRule: Object.fromEntries(Object.entries(byRule).sort(([a], [b]) => cmp(a, b))) };
+  return { findings: findings.length, bySeverity, suppressed, byRule: Object.fromEntries([...byRule].sort(([a], [b]) => cmp(a, b))) };
 }
 
 function describeTuple(t: string): { verb: string; resource: string; namespace: string; label: string } {
