@@ -1,38 +1,65 @@
 #!/usr/bin/env node
-// `npm run bench [-- --size 1G,3G] [-- --only summary]`
+// `npm run bench [-- --size 1G,3G] [-- --only summary] [-- --logs metadata,bodies] [-- --runs 3]`;
+// `--only follow` runs audit follow's scenarios alone (bench/follow.mjs: --follow-mb,
+// --follow-seconds, --follow-rate).
 // Generates logs with the project's generator (cached in .bench-cache/), then times each scenario
-// end to end as a whole process and reports MB/s, events/s and peak RSS (VmHWM from /proc).
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// end to end as a whole process and reports MB/s, events/s, CPU seconds and peak RSS (VmHWM from
+// /proc). Two logs: `metadata` (every request at the Metadata level, as most policies log most
+// requests) and `bodies` (70% of the gets and writes at RequestResponse with realistic bodies:
+// `npm run gen -- --levels RequestResponse=0.7`). Each has baseline rows measured in the same run: a
+// naive `readline` + `JSON.parse` per line in one thread, and jq; the ratios issue 19's targets are
+// stated in are printed after the table.
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { cpus, totalmem } from 'node:os';
+import { cpus, totalmem, loadavg } from 'node:os';
+import { root, cache, run, dataset, hasCommand } from './lib.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cache = join(root, '.bench-cache');
-const { values } = parseArgs({ options: { size: { type: 'string', default: '1G' }, only: { type: 'string' }, runs: { type: 'string', default: '1' } } });
+const { values } = parseArgs({
+  options: {
+    size: { type: 'string', default: '1G' },
+    only: { type: 'string' },
+    runs: { type: 'string', default: '1' },
+    logs: { type: 'string', default: 'metadata,bodies' },
+    'follow-mb': { type: 'string', default: '100' },
+    'follow-seconds': { type: 'string', default: '20' },
+    'follow-rate': { type: 'string', default: '5000' },
+  },
+});
+const only = values.only?.split(',');
 
-const SIZES = { '1G': 1e9, '3G': 3e9, '5G': 5e9, '200M': 2e8, '20M': 2e7 };
+/** The selective question of issue 19, asked of kaudit and of jq. */
+const SELECTIVE = ['--verb', 'delete', '--resource', 'namespaces'];
 
-/** Scenarios: each is one whole `audit` process over the generated log. */
+/**
+ * Scenarios: each is one whole `audit` process over the generated log (or a baseline `cmd`). `logs`:
+ * the logs it runs on (default: metadata only).
+ */
+const BOTH = ['metadata', 'bodies'];
 const SCENARIOS = [
-  { name: 'summary --jobs 1', args: (f) => ['summary', f, '-o', 'json', '-q', '--jobs', '1'] },
-  { name: 'summary', args: (f) => ['summary', f, '-o', 'json', '-q'] },
-  { name: 'rbac-gen --jobs 1', args: (f) => ['rbac-gen', f, '-q', '--jobs', '1'] },
-  { name: 'rbac-gen', args: (f) => ['rbac-gen', f, '-q'] },
+  // Baselines, in the same run: a naive one-thread JSON.parse of every line, and jq.
+  { name: 'naive JSON.parse', logs: BOTH, cmd: process.execPath, args: (f) => [join(root, 'bench/naive.mjs'), f] },
+  { name: 'jq (selective)', logs: BOTH, cmd: 'jq', args: (f) => ['-c', 'select(.verb=="delete" and .objectRef.resource=="namespaces")', f] },
+  { name: 'investigate (selective)', logs: BOTH, args: (f) => ['investigate', f, ...SELECTIVE, '-o', 'jsonl', '-q'] },
+  { name: 'summary --jobs 1', logs: BOTH, args: (f) => ['summary', f, '-o', 'json', '-q', '--jobs', '1'] },
+  { name: 'summary --jobs 1 --parser reference', logs: BOTH, args: (f) => ['summary', f, '-o', 'json', '-q', '--jobs', '1', '--parser', 'reference'] },
+  { name: 'summary', logs: BOTH, args: (f) => ['summary', f, '-o', 'json', '-q'] },
+  { name: 'rbac-gen --jobs 1', logs: BOTH, args: (f) => ['rbac-gen', f, '-q', '--jobs', '1'] },
+  { name: 'rbac-gen', logs: BOTH, args: (f) => ['rbac-gen', f, '-q'] },
   { name: 'drift', args: (f) => ['drift', '--rbac', join(root, 'fixtures/sample-rbac'), f, '-q', '-o', 'json'] },
   { name: 'baseline', args: (f) => ['baseline', f, '-q'] },
   { name: 'investigate', args: (f) => ['investigate', f, '--user', 'alice@example.com', '--verb', 'delete', '-o', 'jsonl', '-q'] },
   // The same question asked of jq, the tool people reach for first (skipped when jq is absent).
   { name: 'jq (same filter)', cmd: 'jq', args: (f) => ['-c', 'select(.user.username == "alice@example.com" and .verb == "delete")', f] },
   { name: 'commands', args: (f) => ['commands', f, '-o', 'csv', '-q'] },
+  // The page keeps the newest 500,000 requests (--max-rows): bounded memory whatever the log's size.
+  { name: 'view', args: (f) => ['view', f, '-q'] },
   // gzip is read member by member (src/ingest/gunzip.ts); zcat alone is the floor.
   { name: 'summary (gzip) --jobs 1', gzip: true, args: (f) => ['summary', f, '-o', 'json', '-q', '--jobs', '1'] },
   { name: 'zcat (decompress only)', gzip: true, cmd: 'zcat', args: (f) => [f] },
   // Requests whose completion was never logged (only RequestReceived): was quadratic before issue 16.
   { name: 'commands (RequestReceived only)', input: 'request-received', args: (f) => ['commands', f, '-o', 'csv', '-q'] },
-  { name: 'anomalies', args: (f) => ['anomalies', f, '--train-until', '2026-03-05', '-o', 'json', '-q'] },
+  { name: 'anomalies', logs: BOTH, args: (f) => ['anomalies', f, '--train-until', '2026-03-05', '-o', 'json', '-q'] },
   // The same without detection rules: the difference is what the full rule set costs. Then the worst
   // case, every request judged by every rule (no training period), with and without rules.
   { name: 'anomalies --disable-rule *', args: (f) => ['anomalies', f, '--train-until', '2026-03-05', '--disable-rule', '*', '-o', 'json', '-q'] },
@@ -42,50 +69,6 @@ const SCENARIOS = [
   { name: 'export -o csv', args: (f) => ['export', f, '-o', 'csv', '-q'] },
   { name: 'drift -o sarif', args: (f) => ['drift', '--rbac', join(root, 'fixtures/sample-rbac'), f, '-q', '-o', 'sarif'] },
 ];
-
-function run(cmd, args, keep = false) {
-  return new Promise((resolve, reject) => {
-    const t0 = process.hrtime.bigint();
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    let hwm = 0;
-    // Output is kept only when asked for (a 5 GB log's CSV exceeds a string's maximum length).
-    child.stdout.on('data', (d) => {
-      if (keep) out += d;
-    });
-    const poll = setInterval(() => {
-      try {
-        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-        if (m) hwm = Math.max(hwm, Number(m[1]));
-      } catch {
-        /* exited */
-      }
-    }, 10);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearInterval(poll);
-      const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-      if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}`));
-      else resolve({ secs, rssMB: hwm / 1024, out });
-    });
-  });
-}
-
-async function dataset(label) {
-  const bytes = SIZES[label];
-  if (!bytes) throw new Error(`--size: use one of ${Object.keys(SIZES).join(', ')}`);
-  const dir = join(cache, label);
-  const file = join(dir, 'audit.log');
-  const marker = join(dir, 'done.json');
-  if (!existsSync(marker)) {
-    mkdirSync(dir, { recursive: true });
-    process.stderr.write(`generating ${label} into ${dir} …\n`);
-    await run(process.execPath, [join(root, 'dist/gen/cli.js'), '--out', dir, '--rotate', 'none', '--days', '365', '--scale', '1', '--seed', '1', '--max-bytes', String(bytes)]);
-    const { out } = await run(process.execPath, [join(root, 'bin/audit.js'), 'summary', file, '-o', 'json', '-q'], true);
-    writeFileSync(marker, JSON.stringify({ events: JSON.parse(out).input.events }));
-  }
-  return { file, size: statSync(file).size, events: JSON.parse(readFileSync(marker, 'utf8')).events };
-}
 
 /** The dataset gzipped once (cached beside it). */
 async function gzipped(file) {
@@ -99,6 +82,8 @@ async function gzipped(file) {
     (await import('node:fs')).renameSync(`${gz}.tmp`, gz);
   }
   return gz;
+}
+
 /**
  * The dataset with every request cut to its RequestReceived stage (the other stages dropped), as a
  * log whose policy omits the later stages, or a server that died mid-request, leaves it.
@@ -126,41 +111,63 @@ async function requestReceivedOnly(ds, label) {
   return { file, size: statSync(file).size, events: JSON.parse(readFileSync(marker, 'utf8')).events };
 }
 
-function hasCommand(cmd) {
-  return (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, cmd)));
-}
-
 const rows = [];
-for (const label of values.size.split(',')) {
-  const ds = await dataset(label.trim());
-  for (const s of SCENARIOS) {
-    if (values.only && !values.only.split(',').includes(s.name)) continue;
-    if (s.cmd && !hasCommand(s.cmd)) {
-      process.stderr.write(`${label} ${s.name}: skipped (${s.cmd} is not installed)\n`);
-      continue;
+for (const label of only?.every((o) => o === 'follow') ? [] : values.size.split(',').map((l) => l.trim())) {
+  for (const log of values.logs.split(',').map((l) => l.trim())) {
+    const ds = await dataset(label, log);
+    for (const s of SCENARIOS) {
+      if (!(s.logs ?? ['metadata']).includes(log)) continue;
+      if (only && !only.includes(s.name)) continue;
+      if (s.cmd && !hasCommand(s.cmd)) {
+        process.stderr.write(`${label} ${s.name}: skipped (${s.cmd} is not installed)\n`);
+        continue;
+      }
+      const base = s.input === 'request-received' ? await requestReceivedOnly(ds, label) : ds;
+      const input = s.gzip ? { ...base, file: await gzipped(base.file) } : base;
+      let best = null;
+      for (let i = 0; i < Number(values.runs); i++) {
+        const r = s.cmd ? await run(s.cmd, s.args(input.file)) : await run(process.execPath, [join(root, 'bin/audit.js'), ...s.args(input.file)]);
+        if (!best || r.secs < best.secs) best = r;
+      }
+      rows.push({ size: label, log, scenario: s.name, MB: (input.size / 1e6).toFixed(0), events: input.events, secs: best.secs.toFixed(2), 'CPU s': best.cpu.toFixed(2), 'MB/s': (input.size / 1e6 / best.secs).toFixed(1), 'events/s': Math.round(input.events / best.secs), 'peak RSS MB': best.rssMB.toFixed(0) });
+      process.stderr.write(`${label} ${log} ${s.name}: ${rows.at(-1)['MB/s']} MB/s, ${rows.at(-1)['peak RSS MB']} MB RSS\n`);
     }
-    const base = s.input === 'request-received' ? await requestReceivedOnly(ds, label.trim()) : ds;
-    const input = s.gzip ? { ...base, file: await gzipped(base.file) } : base;
-    let best = null;
-    for (let i = 0; i < Number(values.runs); i++) {
-      const r = s.cmd ? await run(s.cmd, s.args(input.file)) : await run(process.execPath, [join(root, 'bin/audit.js'), ...s.args(input.file)]);
-      if (!best || r.secs < best.secs) best = r;
-    }
-    rows.push({ size: label, scenario: s.name, MB: (input.size / 1e6).toFixed(0), events: input.events, secs: best.secs.toFixed(2), 'MB/s': (input.size / 1e6 / best.secs).toFixed(1), 'events/s': Math.round(input.events / best.secs), 'peak RSS MB': best.rssMB.toFixed(0) });
-    process.stderr.write(`${label} ${s.name}: ${rows.at(-1)['MB/s']} MB/s, ${rows.at(-1)['peak RSS MB']} MB RSS\n`);
   }
 }
 const cols = Object.keys(rows[0] ?? {});
-console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
-console.log(`| ${cols.join(' | ')} |\n|${cols.map(() => '---').join('|')}|`);
+console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+if (rows.length) console.log(`| ${cols.join(' | ')} |\n|${cols.map(() => '---').join('|')}|`);
 for (const r of rows) console.log(`| ${cols.map((c) => r[c]).join(' | ')} |`);
+/** a / b in seconds (wall clock) and in CPU seconds, or null when either row is missing. */
+const ratio = (a, b) => (a && b ? [Number(a.secs) / Number(b.secs), Number(a['CPU s']) / Number(b['CPU s'])] : null);
 for (const label of new Set(rows.map((r) => r.size))) {
-  const jq = rows.find((r) => r.size === label && r.scenario.startsWith('jq'));
-  const inv = rows.find((r) => r.size === label && r.scenario === 'investigate');
-  if (jq && inv) console.log(`${label}: investigate answers the jq question ${(Number(jq.secs) / Number(inv.secs)).toFixed(1)}× faster (${inv.secs} s vs ${jq.secs} s)`);
-  for (const name of ['anomalies', 'anomalies (all judged)']) {
-    const withRules = rows.find((r) => r.size === label && r.scenario === name);
-    const noRules = rows.find((r) => r.size === label && r.scenario === `${name} --disable-rule *`);
-    if (withRules && noRules) console.log(`${label}: the detection rules add ${(100 * (Number(withRules.secs) / Number(noRules.secs) - 1)).toFixed(0)}% to ${name} (${withRules.secs} s vs ${noRules.secs} s without rules)`);
+  for (const log of new Set(rows.filter((r) => r.size === label).map((r) => r.log))) {
+    const row = (name) => rows.find((r) => r.size === label && r.log === log && r.scenario === name);
+    const naive = row('naive JSON.parse');
+    const lines = [];
+    const say = (what, x, target) => x !== null && lines.push(`  ${what}: ${x[0].toFixed(2)}× (CPU time ${x[1].toFixed(2)}×)${target ? `, target ${target}` : ''}`);
+    say('investigate (selective) / naive JSON.parse', ratio(row('investigate (selective)'), naive), '≤ 0.15');
+    say('summary --jobs 1 / naive JSON.parse', ratio(row('summary --jobs 1'), naive), log === 'bodies' ? '≤ 0.5' : '≤ 1.0');
+    say('rbac-gen --jobs 1 / naive JSON.parse', ratio(row('rbac-gen --jobs 1'), naive), log === 'bodies' ? '≤ 0.5' : '≤ 1.0');
+    say('summary --jobs 1 --parser reference / naive JSON.parse', ratio(row('summary --jobs 1 --parser reference'), naive));
+    say('summary speed-up of two workers (--jobs 1 time / --jobs auto time)', ratio(row('summary --jobs 1'), row('summary')), '≥ 1.8');
+    say('rbac-gen speed-up of two workers', ratio(row('rbac-gen --jobs 1'), row('rbac-gen')), '≥ 1.8');
+    say('jq (selective) / investigate (selective)', ratio(row('jq (selective)'), row('investigate (selective)')));
+    if (lines.length) console.log(`${label} ${log}:\n${lines.join('\n')}`);
+    const jq = row('jq (same filter)');
+    const inv = row('investigate');
+    if (jq && inv) console.log(`${label} ${log}: investigate answers the jq question ${(Number(jq.secs) / Number(inv.secs)).toFixed(1)}× faster (${inv.secs} s vs ${jq.secs} s)`);
+    for (const name of ['anomalies', 'anomalies (all judged)']) {
+      const withRules = row(name);
+      const noRules = row(`${name} --disable-rule *`);
+      if (withRules && noRules) console.log(`${label} ${log}: the detection rules add ${(100 * (Number(withRules.secs) / Number(noRules.secs) - 1)).toFixed(0)}% to ${name} (${withRules.secs} s vs ${noRules.secs} s without rules)`);
+    }
   }
+}
+
+// audit follow: sustained forwarding rate to local receivers and rsyslog, lag at a steady rate.
+if (!only || only.includes('follow')) {
+  const { followBench, printRows } = await import('./follow.mjs');
+  console.log(`\naudit follow (${values['follow-mb']} MB log; lag at ${values['follow-rate']} events/s for ${values['follow-seconds']} s):`);
+  printRows(await followBench({ mb: Number(values['follow-mb']), seconds: Number(values['follow-seconds']), rate: Number(values['follow-rate']) }));
 }

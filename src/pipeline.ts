@@ -15,6 +15,8 @@ import { InputError, StrictError, asInternal } from './util/errors.js';
 import { faultCounter } from './util/fault.js';
 import { recordReorder, type ReorderOptions, type ReorderStats } from './order/reorder.js';
 import { sortSourcesByTime } from './order/sources.js';
+import { extractEvent } from './ingest/extract.js';
+import type { BodyNeeds } from './normalize/bodies.js';
 
 export interface PipelineOptions {
   sources: Source[];
@@ -43,6 +45,11 @@ export interface PipelineOptions {
    * ends: how many records came too late for the window and were passed on out of order.
    */
   timeOrder?: { reorder: ReorderOptions; stats?: ReorderStats };
+  /**
+   * The request and response bodies records keep (src/normalize/bodies.ts); default: all. A body no
+   * record keeps is never parsed when the field extractor reads the line (`read.parser` `fast`).
+   */
+  bodies?: BodyNeeds;
 }
 
 export type { PartialResult };
@@ -133,7 +140,7 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
     const one = (v: unknown, loc: Loc): void => {
       at = loc;
       stage = 'normalize';
-      const rec = normalizeValue(v, src.cluster);
+      const rec = normalizeValue(v, src.cluster, o.bodies);
       if (typeof rec === 'string') {
         reject(loc, rec);
         return;
@@ -185,9 +192,22 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
         o.onProgress?.(baseBytes + n, acc.events);
       },
     };
+    // The field extractor: native events straight from the line's bytes; null sends a line to JSON.parse.
+    const extract =
+      readOpts.parser === 'reference'
+        ? undefined
+        : (b: Buffer, start: number, end: number, loc: Loc): boolean => {
+            const ev = extractEvent(b, start, end);
+            if (ev === null) return false;
+            sink.value(ev, loc);
+            return true;
+          };
+    // A byte range of a file (a task of --jobs, a share of --shard) is read as JSON lines: only
+    // files detected as such are cut, and a range's first line may not tell.
+    const srcOpts = src.end !== undefined && readOpts.format !== 'jsonl' ? { ...readOpts, format: 'jsonl' as const } : readOpts;
     let res;
     try {
-      res = await readSource(src, sink, readOpts);
+      res = await readSource(src, sink, extract ? { ...srcOpts, extract } : srcOpts);
     } catch (e) {
       // The operating system refused the input (permission, a folder, an I/O error): an input error
       // naming it. Anything else thrown while reading is kaudit's own failure.

@@ -1,8 +1,9 @@
 // `audit anomalies FILES… (--baseline FILE | --train-until TIME)`: first-time and risky access.
+import { visible } from '../render/sanitize.js';
 import { Option, type Command } from 'commander';
 import type { IO } from './io.js';
 import { useColor } from './io.js';
-import { addFilterOptions, addInputOptions, runInputs, type FilterFlags, type InputOptions } from './common.js';
+import { addFilterOptions, addInputOptions, addStateOptions, runReducer, type FilterFlags, type InputOptions } from './common.js';
 import { addRuleOptions, ruleLoadOptions, type RuleFlags } from './rules.js';
 import { UsageError } from '../util/errors.js';
 
@@ -36,6 +37,7 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
       'Compare behaviour with a baseline (--baseline FILE, or --train-until TIME to learn from the same logs before TIME) and report first-seen tuples, new namespaces, resources, networks and clients, off-hours activity and volume spikes; and run detection rules with or without a baseline: the built-in rules (audit rules list), your rule files (--rules) and Sigma rules for Kubernetes audit (--sigma).',
     );
   addInputOptions(cmd);
+  addStateOptions(cmd);
   addFilterOptions(cmd);
   addRuleOptions(cmd);
   cmd
@@ -85,17 +87,17 @@ Examples:
         }
       }
       const allow = opts.allow ? compileAllow(await loadAllow(opts.allow)) : null;
-      const rules = await loadRuleSet({ ...ruleLoadOptions(opts), thresholds: { 'K8S-DENIED-BURST': { count: Number(burst[1]), withinMs: Number(burst[2]) * 60_000 } } });
-      if (!opts.quiet) for (const w of rules.warnings) io.stderr.write(`${w}\n`);
-      const state = anomalies.init({
-        baseline,
+      const ruleLoad = { ...ruleLoadOptions(opts), thresholds: { 'K8S-DENIED-BURST': { count: Number(burst[1]), withinMs: Number(burst[2]) * 60_000 } } };
+      const rules = await loadRuleSet(ruleLoad);
+      if (!opts.quiet) for (const w of rules.warnings) io.stderr.write(`${visible(w)}\n`);
+      const plain = {
         trainUntilMs: opts.trainUntil ? parseTimeArg('--train-until', opts.trainUntil, io.now()) : null,
         spikeFactor: opts.spike,
         spikeMin: 50,
         offHoursMinRequests: 50,
-        rules,
-      });
-      const acc = await runInputs(io, inputs, opts, (r) => anomalies.add(state, r));
+      };
+      const init = anomalies.init({ ...plain, baseline, rules });
+      const { state, accounting: acc } = await runReducer(io, inputs, rules.bodies ? { ...opts, bodies: rules.bodies } : opts, { command: 'anomalies', options: { ...plain, ruleLoad, baseline: opts.baseline ?? null }, reducer: anomalies, state: init });
       const report = anomalies.finish(state, { input: acc });
       const min = SEVERITY_RANK[opts.minSeverity as 'low'];
       let suppressed = 0;

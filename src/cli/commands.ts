@@ -1,22 +1,20 @@
 // `audit commands FILES…`: the kubectl commands people typed, rebuilt from their API calls.
+import { NO_BODIES } from '../normalize/bodies.js';
 import { Option, type Command } from 'commander';
 import type { IO } from './io.js';
 import { useColor } from './io.js';
-import { addFilterOptions, addInputOptions, intOption, runInputs, type FilterFlags, type InputOptions, collect } from './common.js';
+import { addClientFilterOptions, addFilterOptions, addInputOptions, addStateOptions, clientFilters, intOption, runInputs, type ClientFlags, type FilterFlags, type InputOptions } from './common.js';
 import { Out } from './out.js';
 
 export const COMMANDS_FORMATS = ['table', 'json', 'csv', 'markdown'] as const;
 
-interface Opts extends InputOptions, FilterFlags {
+interface Opts extends InputOptions, FilterFlags, ClientFlags {
   output: (typeof COMMANDS_FORMATS)[number];
   view: 'commands' | 'api-calls';
   slow?: string;
   gap: string;
   orderWindow: string;
   limit?: number;
-  client: string[];
-  accessMethod: string[];
-  sourceIp: string[];
 }
 
 const TABLE_ROWS = 200;
@@ -29,11 +27,10 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
       "Group each client's calls (same user, source IP and user agent, close in time) into commands. kubectl bursts are split by command signature and rebuilt as shell-quoted command lines (kubectl get pods -A, kubectl exec web-0 -n staging -c app -- ls); other clients appear as bursts labelled with their client. Calls are taken in time order across all inputs. --user, --group, --cluster, --client, --access-method and --source-ip choose whose calls are folded; the other filters (--verb, --resource, --namespace, --name, --status, --since, --until…) keep the commands that have at least one matching call, whole.",
     );
   addInputOptions(cmd);
+  addStateOptions(cmd);
   addFilterOptions(cmd);
+  addClientFilterOptions(cmd);
   cmd
-    .option('--client <name>', 'only this client (kubectl, browser, helm, a controller…; glob; repeatable)', collect, [])
-    .option('--access-method <m>', 'kubectl, browser, controller, automation, other (repeatable)', collect, [])
-    .option('--source-ip <ip>', 'source address or CIDR block (repeatable)', collect, [])
     .addOption(new Option('--view <view>', 'commands, or api-calls to show the calls under each command').choices(['commands', 'api-calls']).default('commands'))
     .option('--slow <duration>', 'only commands slower than this, or with a call slower than this: 500ms, 2s (other clients: their slowest call)')
     .option('--gap <duration>', "a client's calls further apart than this belong to different commands", '2s')
@@ -51,9 +48,8 @@ Examples:
     )
     .action(async (inputs: string[], opts: Opts) => {
       const { CommandFolder, LatencySummary, DEFAULT_FOLD } = await import('../analyses/commands/fold.js');
-      const { commandsView, COMMAND_CSV_FIELDS } = await import('../analyses/commands/view.js');
+      const { commandsView, commandCsvHeader, commandCsvRow, commandJson } = await import('../analyses/commands/view.js');
       const { renderReport } = await import('../render/index.js');
-      const { csvRow } = await import('../render/sanitize.js');
       const { parseDurationMs } = await import('../util/duration.js');
       const { compileFilter } = await import('../filter/index.js');
       const { DEFAULT_REORDER } = await import('../order/reorder.js');
@@ -72,24 +68,22 @@ Examples:
       let matched = 0;
       const limit = opts.limit ?? (opts.output === 'table' || opts.output === 'markdown' ? TABLE_ROWS : Infinity);
       let firstJson = true;
-      if (opts.output === 'csv') out.write(csvRow(COMMAND_CSV_FIELDS as string[]));
+      if (opts.output === 'csv') out.write(commandCsvHeader());
       if (opts.output === 'json') out.write('{\n  "kind": "kaudit.commands",\n  "version": 2,\n  "commands": [');
       const onCommand = (c: Cmd): void => {
         if (slowMs !== null && !((c.accessMethod === 'kubectl' && c.durationMs > slowMs) || (c.slowestCallMs ?? 0) > slowMs)) return;
         matched++;
         latency.add(c);
         if (matched > limit) return;
-        if (opts.output === 'csv') out.write(csvRow(COMMAND_CSV_FIELDS.map((f) => (f === 'auditIDs' ? c.auditIDs.join(';') : (c[f] as string | number | null)))));
+        if (opts.output === 'csv') out.write(commandCsvRow(c));
         else if (opts.output === 'json') {
-          const { startMs: _s, ...rest } = c;
-          void _s;
-          out.write(`${firstJson ? '\n' : ',\n'}    ${JSON.stringify(rest, null, 2).replace(/\n/g, '\n    ')}`);
+          out.write(`${firstJson ? '\n' : ',\n'}    ${JSON.stringify(commandJson(c), null, 2).replace(/\n/g, '\n    ')}`);
           firstJson = false;
         } else kept.push(c);
       };
       const folder = new CommandFolder(onCommand, { ...DEFAULT_FOLD, gapMs, keepCalls: withCalls, select });
       const timeOrder: NonNullable<Parameters<typeof runInputs>[6]> = { reorder: { ...DEFAULT_REORDER, windowMs } };
-      const input = await runInputs(io, inputs, { ...who, verb: [], resource: [], namespace: [], name: [], status: [] }, (r) => folder.add(r), [{ client: opts.client, accessMethod: opts.accessMethod, sourceIP: opts.sourceIp }], false, timeOrder);
+      const input = await runInputs(io, inputs, { ...who, verb: [], resource: [], namespace: [], name: [], status: [], bodies: NO_BODIES }, (r) => folder.add(r), [clientFilters(opts)], false, timeOrder);
       folder.flush();
       const late = timeOrder.stats?.late ?? 0;
       if (late > 0 && !opts.quiet) {

@@ -6,6 +6,7 @@ import { UsageError } from '../util/errors.js';
 import type { FilterOptions } from '../filter/index.js';
 import type { PipelineOptions } from '../pipeline.js';
 import { FORMAT_CHOICES, type FormatChoice } from '../ingest/detect.js';
+import type { BodyNeeds } from '../normalize/bodies.js';
 
 export interface InputOptions {
   cluster: string[];
@@ -16,6 +17,22 @@ export interface InputOptions {
   quiet?: boolean;
   progress?: boolean;
   jobs?: number;
+  parser?: string;
+  /** --save-state FILE: save the partial state instead of printing (see addStateOptions). */
+  saveState?: string;
+  /** --shard I/N, parsed. */
+  shard?: { index: number; count: number };
+  /** Set by `audit merge`: the inputs are state files. */
+  mergeStates?: boolean;
+  /** Set by addStateOptions' hook: the command and its options as given. */
+  stateContext?: StateContext;
+}
+
+/** What a state records about the command that saved it. */
+export interface StateContext {
+  command: string;
+  /** saveState: the options as given (without the state options); mergeStates: unused. */
+  options: Record<string, unknown>;
 }
 
 export interface FilterFlags {
@@ -49,8 +66,9 @@ function jobsOption(v: string): number {
   return positiveInt('--jobs')(v);
 }
 
-/** --jobs auto: one worker per core, at most 8. */
+/** --jobs auto: one worker per core, at most 8 (commands without --jobs read in one thread). */
 export async function resolveJobs(v: number | string | undefined): Promise<number> {
+  if (v === undefined) return 1;
   if (typeof v === 'number' && v > 0) return v;
   const { availableParallelism } = await import('node:os');
   return Math.max(1, Math.min(8, availableParallelism()));
@@ -64,6 +82,7 @@ export function addInputOptions(cmd: Command): Command {
     .option('--max-line-bytes <n>', 'reject lines longer than this (default 64 MiB)', positiveInt('--max-line-bytes'))
     .addOption(new Option('--format <format>', 'input format, instead of detecting it per input: jsonl, json (EventList, arrays, wrappers), yaml, csv (Logs Insights, Log Analytics), cloudwatch-text (aws logs tail)').choices(FORMAT_CHOICES).default('auto'))
     .option('--no-prefilter', 'parse every line, even those a cheap text check shows cannot match the filters (full accounting of rejected lines)')
+    .addOption(new Option('--parser <parser>', 'fast: read native events with the field extractor (only the fields the command uses); reference: JSON.parse every line (the same records, slower)').choices(['fast', 'reference']).default('fast'))
     .option('-q, --quiet', 'no progress bar, no accounting line and no warnings on stderr')
     .option('--no-progress', 'never show the progress bar');
 }
@@ -71,6 +90,58 @@ export function addInputOptions(cmd: Command): Command {
 /** Commands whose reducer runs in worker threads (see src/parallel). */
 export function addJobsOption(cmd: Command): Command {
   return cmd.option('-j, --jobs <n>', "worker threads for inputs of 128 MB or more: a number, or 'auto' (one per core, at most 8); 1 reads in this thread", jobsOption, 'auto' as unknown as number);
+}
+
+/** Options a state does not record: they say how to run, not what to compute. */
+const UNRECORDED = new Set(['saveState', 'shard', 'mergeStates', 'stateContext', 'jobs', 'quiet', 'progress']);
+
+function shardOption(v: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(v.trim());
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || count < 1 || index >= count) throw new UsageError(`--shard: ${JSON.stringify(v)} is not I/N with 0 ≤ I < N`, 'pass the share and the number of shares, counting from 0: --shard 0/4 … --shard 3/4 (a Kubernetes Indexed Job: --shard $JOB_COMPLETION_INDEX/N)');
+  return { index, count };
+}
+
+/** The state files named by audit merge's arguments: files, directories (walked) and globs. */
+async function stateFiles(args: string[]): Promise<string[]> {
+  const { expandInputs } = await import('../ingest/sources.js');
+  if (args.includes('-')) throw new UsageError('audit merge cannot read states from stdin', 'pass the state files or their directory');
+  return args.length ? (await expandInputs(args)).map((s) => s.path) : [];
+}
+
+/**
+ * Sharded runs (docs/scale.md): --save-state FILE saves the partial state instead of printing,
+ * --shard I/N reads only the I-th of N stable shares of the inputs, and `audit merge --command NAME`
+ * runs the command with the hidden --merge-states, reading state files instead of logs and taking
+ * the options the shards ran with unless given again.
+ */
+export function addStateOptions(cmd: Command): Command {
+  cmd
+    .option('--save-state <file>', 'save the partial state to FILE (.gz: compressed) instead of printing; audit merge --command ' + cmd.name() + ' prints the result (reads in one thread)')
+    .option('--shard <i/n>', 'with --save-state: read only the I-th of N stable shares of the inputs (0 ≤ I < N): whole files, and byte ranges of large JSON-lines files', shardOption)
+    .addOption(new Option('--merge-states', 'the inputs are state files to merge (set by audit merge)').hideHelp());
+  cmd.hook('preAction', async (c) => {
+    const opts = c.opts() as InputOptions & Record<string, unknown>;
+    if (opts.shard && !opts.saveState) throw new UsageError('--shard needs --save-state FILE', 'a shard saves its partial state; audit merge prints the result of all shards');
+    if (opts.mergeStates) {
+      if (opts.saveState || opts.shard) throw new UsageError('audit merge cannot save a state or read a shard', 'merge the states, then run the command on the merged result');
+      // The options the shards ran with are the defaults; options given to audit merge win.
+      const files = await stateFiles((c.processedArgs.at(-1) ?? []) as string[]);
+      if (files.length === 0) throw new UsageError('no state files given', `pass the files written by --save-state, or their directory: audit merge --command ${c.name()} STATE…`);
+      const { readStateHeader } = await import('../state/file.js');
+      const h = await readStateHeader(files[0]!);
+      if (h.command !== c.name()) throw new UsageError(`${files[0]}: a state of audit ${h.command}, not of audit ${c.name()}`, `merge it with --command ${h.command}`);
+      for (const [k, v] of Object.entries(h.options)) {
+        const src = c.getOptionValueSource(k);
+        if (src !== 'cli' && src !== 'env' && !UNRECORDED.has(k)) c.setOptionValueWithSource(k, v, 'config');
+      }
+    }
+    const options: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(c.opts())) if (!UNRECORDED.has(k) && v !== undefined) options[k] = JSON.parse(JSON.stringify(v)) as unknown;
+    c.setOptionValue('stateContext', { command: c.name(), options } satisfies StateContext);
+  });
+  return cmd;
 }
 
 export function addFilterOptions(cmd: Command): Command {
@@ -87,6 +158,25 @@ export function addFilterOptions(cmd: Command): Command {
     .option('--denied', 'only requests the authorizer denied');
 }
 
+/** The client filters of commands and view (a command's calls share their client): --client, --access-method, --source-ip. */
+export interface ClientFlags {
+  client: string[];
+  accessMethod: string[];
+  sourceIp: string[];
+}
+
+export function addClientFilterOptions(cmd: Command): Command {
+  return cmd
+    .option('--client <name>', 'only this client (kubectl, browser, helm, a controller…; glob; repeatable)', collect, [])
+    .option('--access-method <m>', 'kubectl, browser, controller, automation, other (repeatable)', collect, [])
+    .option('--source-ip <ip>', 'source address or CIDR block (repeatable)', collect, []);
+}
+
+/** The filter set of the client flags, for runInputs' `more`. */
+export function clientFilters(o: ClientFlags): FilterOptions {
+  return { client: o.client, accessMethod: o.accessMethod, sourceIP: o.sourceIp };
+}
+
 export function outputOption(formats: readonly string[], dflt: string): Option {
   return new Option('-o, --output <format>', 'output format').choices(formats as string[]).default(dflt);
 }
@@ -101,10 +191,12 @@ export interface OutputCheck {
   checkInputs(paths: readonly string[]): void;
 }
 
-/** What a command passes besides its flags: rbac-gen's impersonator rule, and its output destinations. */
+/** What a command passes besides its flags: rbac-gen's impersonator rule, its output destinations, the bodies it reads. */
 export interface RunExtras {
   userMatchesImpersonator?: boolean;
   outputs?: OutputCheck[];
+  /** The request and response bodies the command reads (src/normalize/bodies.ts); default: all. */
+  bodies?: BodyNeeds;
 }
 
 export interface PipelineRun {
@@ -142,8 +234,15 @@ export async function runInputs(
  * Runs a reducer over the inputs: in worker threads when --jobs allows and the inputs are large
  * enough to pay for them (the merged state is the one a single pass gives), else in this thread.
  */
-export async function runReducer<S>(io: IO, inputs: string[], opts: InputOptions & FilterFlags & RunExtras, job: ParallelJob<S>): Promise<{ state: S; accounting: InputAccounting }> {
-  const r = await run(io, inputs, opts, (rec) => job.reducer.add(job.state, rec), [], false, job);
+export async function runReducer<S>(
+  io: IO,
+  inputs: string[],
+  opts: InputOptions & FilterFlags & RunExtras,
+  job: ParallelJob<S>,
+  /** Hash each input (compliance evidence): reads in this thread, and shards take whole files. */
+  hash = false,
+): Promise<{ state: S; accounting: InputAccounting }> {
+  const r = await run(io, inputs, opts, (rec) => job.reducer.add(job.state, rec), [], hash, job);
   return { state: r.state ?? job.state, accounting: r.accounting };
 }
 
@@ -165,6 +264,7 @@ async function run<S>(
     import('./report.js'),
     import('../render/sanitize.js'),
   ]);
+  if (opts.mergeStates || opts.saveState) return runState(io, inputs, opts, onRecord, more, hash, job, timeOrder);
   const pairs = opts.cluster.filter((c) => c.includes('='));
   const names = opts.cluster.filter((c) => !c.includes('='));
   let args = [...inputs, ...pairs];
@@ -173,8 +273,8 @@ async function run<S>(
     args = ['-'];
   }
   const now = io.now();
-  const { outputs: _outputs, ...flags } = opts;
-  const filterSets: FilterOptions[] = [{ ...flags, cluster: names }, ...more];
+  const bodies = opts.bodies;
+  const filterSets = filterSetsOf(opts, more);
   const { filter, prefilter } = compileFilterSets(filterSets, now, opts.prefilter !== false);
   const { markDuplicateInputs } = await import('../ingest/duplicates.js');
   const sources = await markDuplicateInputs(await expandInputs(args, names[0] ?? ''));
@@ -189,6 +289,7 @@ async function run<S>(
   const read = {
     ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}),
     ...(opts.format ? { format: opts.format as FormatChoice } : {}),
+    ...(opts.parser === 'reference' ? { parser: 'reference' as const } : {}),
   };
   try {
     if (job && !hash && !timeOrder && !sources.some((s) => s.path === '-')) {
@@ -201,7 +302,7 @@ async function run<S>(
           state: job.state,
           sources,
           jobs,
-          spec: { command: job.command, options: job.options, filters: filterData, now, prefilter: opts.prefilter !== false, strict: !!opts.strict, read },
+          spec: { command: job.command, options: job.options, filters: filterData, now, prefilter: opts.prefilter !== false, strict: !!opts.strict, read, ...(bodies ? { bodies } : {}) },
           filter,
           onReject: reporter.reject,
           onProgress: (b, e) => progress.update(b, e),
@@ -226,6 +327,7 @@ async function run<S>(
       filter,
       strict: opts.strict,
       onRecord,
+      ...(bodies ? { bodies } : {}),
       ...(timeOrder ? { timeOrder } : {}),
       onReject: reporter.reject,
       onProgress: (b, e) => progress.update(b, e),
@@ -240,6 +342,128 @@ async function run<S>(
     return { accounting };
   } finally {
     progress.done();
+    if (!opts.quiet) reporter.finish();
+  }
+}
+
+/** The filter sets of a run: the common flags (clusters named, not NAME=PATH) and the command's own. */
+function filterSetsOf(opts: InputOptions & FilterFlags & RunExtras, more: FilterOptions[]): FilterOptions[] {
+  const { outputs: _outputs, ...flags } = opts;
+  return [{ ...flags, cluster: opts.cluster.filter((c) => !c.includes('=')) }, ...more];
+}
+
+/** --save-state and audit merge (src/state/run.ts). */
+async function runState<S>(
+  io: IO,
+  inputs: string[],
+  opts: InputOptions & FilterFlags & RunExtras,
+  onRecord: (r: AuditRecord) => void,
+  more: FilterOptions[],
+  hash: boolean,
+  job: ParallelJob<S> | null,
+  timeOrder?: PipelineOptions['timeOrder'],
+): Promise<{ accounting: InputAccounting; state?: S }> {
+  const [{ saveState, mergeStates, StateSaved }, { compileFilterSets }, { parallelCommand }, { VERSION }, { RejectReporter }] = await Promise.all([
+    import('../state/run.js'),
+    import('../filter/sets.js'),
+    import('../parallel/commands.js'),
+    import('./index.js'),
+    import('./report.js'),
+  ]);
+  const ctx = opts.stateContext;
+  if (!ctx) throw new Error('runState: the command did not call addStateOptions');
+  const filters = filterSetsOf(opts, more);
+  const stateJob = job ? { mode: 'reducer' as const, cmd: await parallelCommand(job.command), spec: job.options, state: job.state } : { mode: 'records' as const };
+  const reporter = new RejectReporter(io, opts.quiet ? 0 : undefined);
+  try {
+    if (opts.mergeStates) {
+      const files = await stateFiles(inputs);
+      for (const o of opts.outputs ?? []) o.checkInputs(files);
+      const merged = await mergeStates<S>({
+        files,
+        command: ctx.command,
+        job: stateJob,
+        onRecord,
+        filters,
+        compile: (now) => compileFilterSets(filters, now, false).filter,
+        kauditVersion: VERSION,
+        onReject: reporter.reject,
+        ...(timeOrder ? { timeOrder } : {}),
+      });
+      reporter.count = merged.accounting.rejected;
+      return { accounting: merged.accounting, ...(merged.state !== undefined ? { state: merged.state } : {}) };
+    }
+    // --save-state [--shard I/N]
+    const [{ expandInputs }, { makeProgress }] = await Promise.all([import('../ingest/sources.js'), import('./progress.js')]);
+    const pairs = opts.cluster.filter((c) => c.includes('='));
+    const names = opts.cluster.filter((c) => !c.includes('='));
+    const args = [...inputs, ...pairs];
+    if (args.length === 0) throw new UsageError('--save-state: no input given', 'pass the audit logs (files, directories or globs); a saved state records which inputs it read');
+    if (args.includes('-')) throw new UsageError('--save-state cannot read stdin', 'pass files: a state records which inputs it read, so that audit merge can order and check them');
+    // The state file is checked like every file kaudit writes (src/cli/outfile.ts): before reading,
+    // not a link, a folder or one of the inputs.
+    const { prepareOutputFile } = await import('./outfile.js');
+    const dest = prepareOutputFile('--save-state', opts.saveState!);
+    let sources = await expandInputs(args, names[0] ?? '');
+    dest.checkInputs(sources.map((s) => s.path));
+    const readOpts = {
+      ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}),
+      ...(opts.format ? { format: opts.format as FormatChoice } : {}),
+    };
+    // A command that reads in time order (commands) reads its inputs oldest first: the shares are
+    // cut from that order, and the merge puts the states back in it.
+    if (timeOrder) {
+      const { DEFAULT_READ_OPTIONS } = await import('../ingest/reader.js');
+      sources = await (await import('../order/sources.js')).sortSourcesByTime(sources, { ...DEFAULT_READ_OPTIONS, ...readOpts });
+    }
+    let shard = null;
+    if (opts.shard) {
+      const { planShard } = await import('../parallel/plan.js');
+      const { createHash } = await import('node:crypto');
+      const plan = createHash('sha256')
+        .update(JSON.stringify(sources.map((s) => [s.path, s.size, s.cluster])))
+        .digest('hex')
+        .slice(0, 16);
+      shard = { ...opts.shard, plan };
+      // Compliance hashes every input: its shares are whole files.
+      sources = await planShard(sources, opts.shard.index, opts.shard.count, { format: opts.format ?? 'auto', split: !hash });
+    }
+    const now = io.now();
+    const { filter, prefilter } = compileFilterSets(filters, now, opts.prefilter !== false);
+    const progress = makeProgress(io, !opts.quiet && opts.progress !== false, sources.reduce((n, s) => n + s.size, 0));
+    let header;
+    try {
+      header = await saveState<S>({
+        path: opts.saveState!,
+        command: ctx.command,
+        job: stateJob,
+        sources,
+        shard,
+        filters,
+        filter,
+        now,
+        strict: !!opts.strict,
+        read: {
+          ...readOpts,
+          ...(hash ? { hash: true } : {}),
+          ...(prefilter ? { prefilter } : {}),
+        },
+        timeOrdered: !!timeOrder,
+        cliOptions: ctx.options,
+        kauditVersion: VERSION,
+        onReject: reporter.reject,
+        onProgress: (b, e) => progress.update(b, e),
+      });
+    } finally {
+      progress.done();
+    }
+    if (!opts.quiet) {
+      const a = header.accounting;
+      const share = shard ? `shard ${shard.index}/${shard.count}: ` : '';
+      io.stderr.write(`audit ${ctx.command}: saved the state of ${share}${a.files.length} input${a.files.length === 1 ? '' : 's'}, ${a.requests} request${a.requests === 1 ? '' : 's'} (${a.used} used) to ${opts.saveState}\n`);
+    }
+    throw new StateSaved(opts.saveState!);
+  } finally {
     if (!opts.quiet) reporter.finish();
   }
 }

@@ -1,9 +1,10 @@
 // `audit compliance FILES… --rbac RBAC.yaml`: a scored, evidence-carrying least-privilege report.
+import { RBAC_WRITE_BODIES } from '../normalize/bodies.js';
 import { Option, type Command } from 'commander';
 import { visible } from '../render/sanitize.js';
 import type { IO } from './io.js';
 import { useColor } from './io.js';
-import { addFilterOptions, addInputOptions, runInputs, type FilterFlags, type InputOptions, collect } from './common.js';
+import { addFilterOptions, addInputOptions, addStateOptions, runReducer, type FilterFlags, type InputOptions, collect } from './common.js';
 import { UsageError } from '../util/errors.js';
 
 export const COMPLIANCE_FORMATS = ['html', 'markdown', 'json', 'csv', 'table'] as const;
@@ -26,6 +27,7 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
       'Evaluate least-privilege checks mapped to SOC 2, ISO 27001, PCI DSS, NIST 800-53 and the CIS Kubernetes Benchmark from the logs and the RBAC export, with per-subject scores (as audit drift), sensitive excess, dormant subjects, use of cluster-admin and system:masters, log coverage, input digests and sample auditIDs as evidence. Anyone can re-run it on the same inputs and get the same report.',
     );
   addInputOptions(cmd);
+  addStateOptions(cmd);
   addFilterOptions(cmd);
   cmd
     .option('--rbac <file>', 'RBAC export: YAML or JSON, a file or a directory (repeatable; required)', collect, [])
@@ -59,9 +61,10 @@ Examples:
       const nowMs = opts.now ? parseTimeArg('--now', opts.now, io.now()) : io.now();
       // The destination is checked before anything is read, against the RBAC export and the logs.
       const { prepareOutputFile } = await import('./outfile.js');
-      const out = opts.out ? prepareOutputFile('--out', opts.out) : null;
+      // '-' is standard output, as for inputs (it was a file named '-').
+      const out = opts.out && opts.out !== '-' && !opts.saveState ? prepareOutputFile('--out', opts.out) : null;
       if (out) out.checkInputs((await (await import('../ingest/sources.js')).expandInputs(opts.rbac)).map((s) => s.path));
-      const [{ loadRbac }, { Authorizer }, { compliance }, { renderComplianceHtml }, view, { renderReport }, { csvRow }, { VERSION }, { createHash }, { readFile }] = await Promise.all([
+      const [{ loadRbac, rbacDigest }, { Authorizer }, { compliance }, { renderComplianceHtml }, view, { renderReport }, { csvRow }, { VERSION }, { createHash }, { readFile }] = await Promise.all([
         import('../rbac/load.js'),
         import('../rbac/authorizer.js'),
         import('../analyses/compliance/index.js'),
@@ -77,12 +80,7 @@ Examples:
       const authz = new Authorizer(snap);
       if (!opts.quiet) for (const w of [...snap.warnings, ...authz.missing.map((m) => m.message)]) io.stderr.write(`warning: ${visible(w)}\n`);
       const rbacFiles = await Promise.all(snap.files.map(async (p) => ({ path: p, sha256: createHash('sha256').update(await readFile(p)).digest('hex') })));
-      const canonical = JSON.stringify({
-        roles: snap.roles.map(({ source: _s, origin: _o, ...r }) => r).sort((a, b) => (`${a.kind}/${a.namespace}/${a.name}` < `${b.kind}/${b.namespace}/${b.name}` ? -1 : 1)),
-        bindings: snap.bindings.map(({ source: _s, origin: _o, ...b }) => b).sort((a, b) => (`${a.kind}/${a.namespace}/${a.name}` < `${b.kind}/${b.namespace}/${b.name}` ? -1 : 1)),
-      });
-      const state = compliance.init({
-        authz,
+      const plain = {
         includeSystem: !!opts.includeSystem,
         subjectKinds: [],
         onlyDrift: false,
@@ -93,9 +91,9 @@ Examples:
         generatedAt: new Date(Math.floor(nowMs)).toISOString(),
         version: VERSION,
         rbacFiles,
-        rbacDigest: createHash('sha256').update(canonical).digest('hex'),
-      });
-      const acc = await runInputs(io, inputs, { ...opts, outputs: out ? [out] : [] }, (r) => compliance.add(state, r), [], true);
+        rbacDigest: await rbacDigest(snap),
+      };
+      const { state, accounting: acc } = await runReducer(io, inputs, { ...opts, outputs: out ? [out] : [], bodies: RBAC_WRITE_BODIES }, { command: 'compliance', options: { ...plain, rbac: opts.rbac }, reducer: compliance, state: compliance.init({ ...plain, authz }) }, true);
       const report = compliance.finish(state, { input: acc });
       let text: string;
       if (opts.output === 'html') text = renderComplianceHtml(report);

@@ -1,9 +1,10 @@
 // `audit drift --rbac RBAC FILES…`: granted minus used, per subject, made for CI.
+import { RBAC_WRITE_BODIES } from '../normalize/bodies.js';
 import { Option, type Command } from 'commander';
 import { visible } from '../render/sanitize.js';
 import type { IO } from './io.js';
 import { useColor } from './io.js';
-import { addFilterOptions, addInputOptions, addJobsOption, runReducer, type FilterFlags, type InputOptions, collect } from './common.js';
+import { addFilterOptions, addInputOptions, addJobsOption, addStateOptions, runReducer, type FilterFlags, type InputOptions, collect } from './common.js';
 import { UsageError } from '../util/errors.js';
 
 export const DRIFT_FORMATS = ['table', 'json', 'markdown', 'sarif', 'junit'] as const;
@@ -36,6 +37,7 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
     );
   addInputOptions(cmd);
   addJobsOption(cmd);
+  addStateOptions(cmd);
   addFilterOptions(cmd);
   cmd
     .option('--rbac <file>', 'RBAC export: YAML or JSON, a file or a directory (repeatable; required)', collect, [])
@@ -81,7 +83,7 @@ Exit codes: 0 no threshold crossed (or none set), 1 a --fail-on/--max-unused thr
         if (ignored.length) io.stderr.write(`note: --rbac: ignored objects that are not RBAC: ${visible(ignored.join(', '))}\n`);
       }
       const options = { includeSystem: !!opts.includeSystem, subjectKinds: kinds, onlyDrift: !!opts.onlyDrift, suggest: !!opts.suggest, maxNames: 50 };
-      const { state, accounting } = await runReducer(io, inputs, opts, { command: 'drift', options: { ...options, rbac: opts.rbac }, reducer: drift, state: drift.init({ ...options, authz }) });
+      const { state, accounting } = await runReducer(io, inputs, { ...opts, bodies: RBAC_WRITE_BODIES }, { command: 'drift', options: { ...options, rbac: opts.rbac }, reducer: drift, state: drift.init({ ...options, authz }) });
       const report = drift.finish(state, { input: accounting });
       // Lines cited from byte ranges (--jobs) are made absolute: the same report whatever --jobs.
       await (await import('../ingest/locate.js')).resolveLines(report);

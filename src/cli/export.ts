@@ -1,37 +1,55 @@
 // `audit export FILES…`: the normalized records after the filters, streamed.
-import type { Command } from 'commander';
+import { NO_BODIES } from '../normalize/bodies.js';
 import type { IO } from './io.js';
 import type { AuditRecord } from '../types.js';
-import { addFilterOptions, addInputOptions, outputOption, runInputs, type FilterFlags, type InputOptions } from './common.js';
+import { Option, type Command } from 'commander';
+import { addFilterOptions, addInputOptions, intOption, outputOption, runInputs, type FilterFlags, type InputOptions } from './common.js';
 import { UsageError } from '../util/errors.js';
 import { Out } from './out.js';
 
-export const EXPORT_FORMATS = ['csv', 'jsonl', 'json'] as const;
+export const EXPORT_FORMATS = ['csv', 'jsonl', 'json', 'parquet'] as const;
 
 interface Opts extends InputOptions, FilterFlags {
   output: string;
   fields?: string;
+  out?: string;
+  compression: string;
+  targetFileSize: string;
+  rowGroupSize: number;
+  overwrite?: boolean;
+  append?: boolean;
 }
 
 export function register(program: Command, io: IO, setExit: (code: number) => void): void {
   const cmd = program
     .command('export')
-    .summary('normalized records after the filters, as CSV, JSON lines or JSON')
-    .description('Export one normalized record per request (stages collapsed) after the filters. CSV cells that a spreadsheet would run as formulas are neutralised.');
+    .summary('normalized records after the filters, as CSV, JSON lines, JSON or Parquet')
+    .description(
+      'Export one normalized record per request (stages collapsed) after the filters. CSV cells that a spreadsheet would run as formulas are neutralised. Parquet (-o parquet --out DIR) is a Hive-partitioned dataset (DIR/cluster=NAME/date=YYYY-MM-DD/part-N.parquet) with the versioned schema of docs/schema.md, for DuckDB, Athena/Trino, BigQuery and Spark; it needs the optional DuckDB engine.',
+    );
   addInputOptions(cmd);
   addFilterOptions(cmd);
   cmd
     .addOption(outputOption(EXPORT_FORMATS, 'jsonl'))
-    .option('--fields <list>', 'comma-separated record fields to keep, in order (default: all)')
+    .option('--fields <list>', 'comma-separated record fields to keep, in order (default: all; not with parquet)')
+    .option('--out <dir>', 'parquet: the dataset directory (required)')
+    .addOption(new Option('--compression <codec>', 'parquet: compression codec').choices(['zstd', 'snappy', 'gzip', 'uncompressed']).default('zstd'))
+    .option('--target-file-size <size>', 'parquet: start a new file in a partition after about this size', '256MB')
+    .option('--row-group-size <rows>', 'parquet: rows per row group', intOption('--row-group-size'), 122880)
+    .option('--overwrite', 'parquet: replace the dataset already in --out')
+    .option('--append', 'parquet: add files to the dataset already in --out (new file names)')
     .addHelpText(
       'after',
       `
 Examples:
   $ audit export fixtures/sample -o csv > records.csv
   $ audit export audit.log --verb delete --resource namespaces -o json
-  $ audit export audit.log --fields time,subject,verb,resource,namespace,name,code -o csv`,
+  $ audit export audit.log --fields time,subject,verb,resource,namespace,name,code -o csv
+  $ audit export logs/ -o parquet --out dataset/            # then: audit sql "SELECT …" dataset/`,
     )
     .action(async (inputs: string[], opts: Opts) => {
+      if (opts.output === 'parquet') return exportParquet(io, inputs, opts, setExit);
+      for (const f of ['out', 'overwrite', 'append'] as const) if (opts[f] !== undefined) throw new UsageError(`--${f} is for -o parquet`, `add -o parquet, or drop --${f} (other formats go to stdout)`);
       const { RECORD_FIELDS, RECORD_WRITERS } = await import('../render/records.js');
       const { accountingLine } = await import('../render/accounting.js');
       let fields = RECORD_FIELDS;
@@ -44,10 +62,46 @@ Examples:
       const writer = RECORD_WRITERS[opts.output]!(fields);
       const out = new Out(io.stdout);
       out.write(writer.header());
-      const acc = await runInputs(io, inputs, opts, (r) => out.write(writer.row(r)));
+      const acc = await runInputs(io, inputs, { ...opts, bodies: NO_BODIES }, (r) => out.write(writer.row(r)));
       out.write(writer.footer());
       out.flush();
       if (!opts.quiet) io.stderr.write(`${accountingLine(acc)}\n`);
       setExit(0);
     });
+}
+
+/** `-o parquet`: stage the records, then write the dataset with DuckDB (loaded only here). */
+async function exportParquet(io: IO, inputs: string[], opts: Opts, setExit: (code: number) => void): Promise<void> {
+  if (!opts.out) throw new UsageError('-o parquet needs --out DIR', 'pass the dataset directory: audit export logs/ -o parquet --out dataset/');
+  if (opts.fields) throw new UsageError('--fields does not apply to -o parquet', 'Parquet keeps every column (readers only read the columns a query uses); drop --fields');
+  if (opts.overwrite && opts.append) throw new UsageError('--overwrite and --append cannot be combined', 'replace the dataset, or add to it, not both');
+  const { parseBytes } = await import('../util/size.js');
+  const { ParquetWriter } = await import('../export/parquet.js');
+  const { loadDuckDB } = await import('../export/duckdb.js');
+  const { accountingLine } = await import('../render/accounting.js');
+  const { VERSION } = await import('./index.js');
+  const targetFileBytes = parseBytes('--target-file-size', opts.targetFileSize);
+  // Fail before reading gigabytes when the engine is missing.
+  await loadDuckDB('audit export -o parquet');
+  const writer = new ParquetWriter({
+    outDir: opts.out,
+    compression: opts.compression as 'zstd',
+    targetFileBytes,
+    rowGroupRows: opts.rowGroupSize,
+    existing: opts.overwrite ? 'overwrite' : opts.append ? 'append' : 'error',
+    toolVersion: VERSION,
+  });
+  let acc;
+  try {
+    acc = await runInputs(io, inputs, opts, (r) => writer.add(r));
+  } catch (e) {
+    writer.abort();
+    throw e;
+  }
+  const res = await writer.finish();
+  if (!opts.quiet) {
+    io.stderr.write(`${accountingLine(acc)}\n`);
+    io.stderr.write(`parquet: ${res.rows} rows in ${res.files.length} file${res.files.length === 1 ? '' : 's'} (${res.partitions} partition${res.partitions === 1 ? '' : 's'}, ${(res.bytes / 1e6).toFixed(1)} MB) under ${opts.out}\n`);
+  }
+  setExit(0);
 }

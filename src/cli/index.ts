@@ -21,13 +21,17 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'summary', summary: 'the first look at a log: window, counts, top subjects/verbs/resources, latency', load: () => import('./summary.js') },
   { name: 'investigate', summary: 'filter, group and export API calls: who did what, when, from where, how', load: () => import('./investigate.js') },
   { name: 'commands', summary: 'fold API calls back into the kubectl commands people typed, with latency', load: () => import('./commands.js') },
+  { name: 'view', summary: 'the audit trail as one offline HTML page: commands or API calls, filters, CSV export', load: () => import('./view.js') },
   { name: 'baseline', summary: 'per-subject behaviour profiles as versioned JSON (mergeable)', load: () => import('./baseline.js') },
   { name: 'anomalies', summary: 'first-time or risky access against a baseline, plus detection rules (built-in, yours, Sigma)', load: () => import('./anomalies.js') },
   { name: 'rules', summary: 'list the detection rules, or test a rule file against its own examples', load: () => import('./rules.js') },
   { name: 'rbac-gen', summary: 'least-privilege Roles/ClusterRoles and bindings from what each subject did', load: () => import('./rbac-gen.js') },
   { name: 'drift', summary: 'granted minus used, per subject: unused and sensitive grants, scores, CI gates', load: () => import('./drift.js') },
   { name: 'compliance', summary: 'a scored, evidence-carrying least-privilege report (HTML, Markdown, JSON, CSV)', load: () => import('./compliance.js') },
-  { name: 'export', summary: 'normalized records after the filters, as CSV, JSON lines or JSON', load: () => import('./export.js') },
+  { name: 'export', summary: 'normalized records after the filters, as CSV, JSON lines, JSON or Parquet', load: () => import('./export.js') },
+  { name: 'follow', summary: 'tail live audit logs and forward them to a SIEM, with checkpoints and nothing lost', load: () => import('./follow.js') },
+  { name: 'merge', summary: 'merge the states of sharded runs (--save-state) into the result of one pass', load: () => import('./merge.js') },
+  { name: 'sql', summary: 'SQL over the normalized records of logs or of a Parquet dataset (needs DuckDB)', load: () => import('./sql.js') },
 ];
 
 export const VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
@@ -37,6 +41,26 @@ function findCommand(argv: string[]): CommandEntry | undefined {
   if (argv[0] === 'help') i = 1;
   const word = argv.slice(i).find((a) => !a.startsWith('-'));
   return COMMANDS.find((c) => c.name === word);
+}
+
+/** Commands whose partial state audit merge can merge. */
+export const MERGEABLE = ['summary', 'rbac-gen', 'drift', 'baseline', 'anomalies', 'compliance', 'commands'] as const;
+
+/**
+ * `audit merge --command NAME [options] STATE…` is `audit NAME --merge-states [options] STATE…`:
+ * the command itself parses its options and prints, reading states instead of logs.
+ */
+function rewriteMerge(argv: string[]): string[] {
+  if (argv[0] !== 'merge') return argv;
+  const i = argv.findIndex((a) => a === '--command' || a.startsWith('--command='));
+  if (i < 0) return argv;
+  const name = argv[i]!.startsWith('--command=') ? argv[i]!.slice('--command='.length) : argv[i + 1];
+  if (name === undefined || !(MERGEABLE as readonly string[]).includes(name)) {
+    throw new UsageError(`--command: ${JSON.stringify(name ?? '')} is not a command whose states merge`, `use one of ${MERGEABLE.join(', ')}`);
+  }
+  const skip = argv[i]!.startsWith('--command=') ? [i] : [i, i + 1];
+  const rest = argv.filter((_, k) => k !== 0 && !skip.includes(k));
+  return [name, '--merge-states', ...rest];
 }
 
 /**
@@ -65,13 +89,20 @@ export async function main(argv: string[], given: IO = processIO()): Promise<num
   let exit = 0;
   const watched = watchStdout(terminalSafe(given));
   const io = watched.io;
+  try {
+    argv = rewriteMerge(argv);
+  } catch (e) {
+    io.stderr.write(`audit: error: ${visible((e as Error).message, '\n')}\n  fix: ${(e as UsageError).fix}\n`);
+    return 2;
+  }
   const program = new Command('audit')
     .description('kaudit: offline analysis of Kubernetes API-server audit logs')
     .version(VERSION, '-V, --version')
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
-      writeErr: (s) => io.stderr.write(s),
+      // Commander repeats the arguments it refuses: they are shown like any other data.
+      writeErr: (s) => io.stderr.write(visible(s, '\n')),
     })
     .showHelpAfterError('(add --help for usage and examples)')
     .addHelpText(
@@ -104,9 +135,11 @@ Exit codes: 0 ok, 1 findings over a threshold you set, 2 usage or input error.`,
     return exit;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    // --save-state: the state is written, the command prints nothing more.
+    if ((e as { kauditStateSaved?: boolean })?.kauditStateSaved === true) return 0;
     if (isKauditError(e)) {
       io.stderr.write(`audit: error: ${visible(e.message, '\n')}\n`);
-      if (e instanceof UsageError || e instanceof InputError) io.stderr.write(`  fix: ${e.fix}\n`);
+      if (e instanceof UsageError || e instanceof InputError) io.stderr.write(`  fix: ${visible(e.fix, '\n')}\n`);
       return 2;
     }
     io.stderr.write(formatInternalError(asInternal(e, 'command', '') as InternalError, argv, watched.wrote()));

@@ -1,4 +1,5 @@
 // `audit investigate FILES…`: who did what, when, from where, and how.
+import { NO_BODIES } from '../normalize/bodies.js';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { IO } from './io.js';
 import { useColor } from './io.js';
@@ -113,7 +114,7 @@ Examples:
       if (opts.groupBy) {
         const gf = opts.groupBy.split(',').map((f) => inv.resolveField('--group-by', f.trim()));
         const state = inv.groupBy.init({ fields: gf });
-        const acc = await runInputs(io, inputs, opts, (r) => inv.groupBy.add(state, r), more);
+        const acc = await runInputs(io, inputs, { ...opts, bodies: NO_BODIES }, (r) => inv.groupBy.add(state, r), more);
         const rep = inv.groupBy.finish(state, { input: acc });
         const rows = view.groupRows(rep);
         if (opts.output === 'csv') {
@@ -123,7 +124,7 @@ Examples:
         else out.write(await renderReport(opts.output, { report: rep, view: view.groupView }, ctx));
       } else if (opts.timeline) {
         const state = inv.timeline.init({ bucket: opts.timeline as 'hour' | 'day' });
-        const acc = await runInputs(io, inputs, opts, (r) => inv.timeline.add(state, r), more);
+        const acc = await runInputs(io, inputs, { ...opts, bodies: NO_BODIES }, (r) => inv.timeline.add(state, r), more);
         const rep = inv.timeline.finish(state, { input: acc });
         if (opts.output === 'csv') out.write(csvRow(['start', 'requests', 'denied']) + rep.buckets.map((b) => csvRow([b.start, b.count, b.denied])).join(''));
         else if (opts.output === 'jsonl') out.write(rep.buckets.map((b) => JSON.stringify(b) + '\n').join(''));
@@ -137,14 +138,14 @@ Examples:
           const limit = opts.limit ?? Infinity;
           let n = 0;
           out.write(writer.header());
-          await runInputs(io, inputs, opts, (r) => {
+          await runInputs(io, inputs, { ...opts, bodies: NO_BODIES }, (r) => {
             if (n++ < limit) out.write(writer.row(r));
           }, more);
           out.write(writer.footer());
         } else {
           const limit = opts.limit ?? (machine || opts.output === 'yaml' ? Infinity : TABLE_ROWS);
           const listing = new inv.Listing(limit, sort);
-          await runInputs(io, inputs, opts, (r) => listing.add(r), more);
+          await runInputs(io, inputs, { ...opts, bodies: NO_BODIES }, (r) => listing.add(r), more);
           const records: AuditRecord[] = listing.finish();
           if (machine) {
             const writer = RECORD_WRITERS[opts.output]!(chosen);

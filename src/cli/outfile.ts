@@ -13,12 +13,12 @@ import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, lstatSync, mkdi
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError } from '../util/errors.js';
-import { visible } from '../render/sanitize.js';
 
 /** Folders created for one output at most. */
 export const MAX_DEPTH = 32;
 
-const show = (p: string): string => visible(p);
+/** A path in an error message: as given; the CLI shows every message and fix visibly (src/cli/index.ts), so escaping it here too would escape it twice. */
+const show = (p: string): string => p;
 
 function reason(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
@@ -69,7 +69,18 @@ export function inputIdentities(paths: readonly string[]): Map<string, string> {
 /** A destination's checks: a usage error unless a regular file (or nothing) is there. */
 function checkDestination(flag: string, path: string, st: Stats | null, inputs: Map<string, string>): void {
   if (!st) return;
-  if (st.isSymbolicLink()) throw new UsageError(`${flag}: ${show(path)} is a symbolic link; kaudit never writes through one`, 'remove the link, or write to another path');
+  if (st.isSymbolicLink()) {
+    // /dev/stdout and /dev/fd/N are links to a terminal or a pipe: removing them is not the fix.
+    let target: Stats | null = null;
+    try {
+      target = statSync(path);
+    } catch {
+      /* a dangling link */
+    }
+    const stream = /^\/(dev|proc)\//.test(resolve(path)) || (target && !target.isFile() && !target.isDirectory());
+    const fix = stream ? 'leave the option out to write to standard output' : 'remove the link, or write to another path';
+    throw new UsageError(`${flag}: ${show(path)} is a symbolic link; kaudit never writes through one`, fix);
+  }
   if (st.isDirectory()) throw new UsageError(`${flag}: ${show(path)} is a folder`, 'pass a file path');
   if (!st.isFile()) throw new UsageError(`${flag}: ${show(path)} is not a regular file (a device, pipe or socket)`, 'pass a file path; leave the option out to write to standard output');
   const input = inputs.get(identity(st));
@@ -96,8 +107,23 @@ function existingAncestor(flag: string, dir: string): { base: string; missing: s
   }
 }
 
+/** At most this many bytes of the destination's name go into a temporary file's name (which must stay under NAME_MAX, 255 bytes). */
+const TEMP_BASE_BYTES = 100;
+
+/** The longest prefix of `s` that is at most `max` bytes in UTF-8, never splitting a character. */
+function utf8Prefix(s: string, max: number): string {
+  let out = '';
+  let bytes = 0;
+  for (const c of s) {
+    bytes += Buffer.byteLength(c);
+    if (bytes > max) break;
+    out += c;
+  }
+  return out;
+}
+
 function tempName(dir: string, base: string): string {
-  return join(dir, `.${base.slice(0, 100)}.kaudit-${randomBytes(6).toString('hex')}.tmp`);
+  return join(dir, `.${utf8Prefix(base, TEMP_BASE_BYTES)}.kaudit-${randomBytes(6).toString('hex')}.tmp`);
 }
 
 /** Creates a file that did not exist (never following a link) and returns its descriptor. */
@@ -231,13 +257,15 @@ export function prepareOutputFile(flag: string, path: string): OutputFile {
       await withSignalsHeld(() => {
         const now = lstatOrNull(dest);
         checkDestination(flag, path, now, inputs);
-        const tmp = writeTemp(dest, text, now ? now.mode : null);
+        let tmp: string | null = null;
         try {
+          // A full disk or a folder made unwritable meanwhile fails here: the same usage error.
+          tmp = writeTemp(dest, text, now ? now.mode : null);
           checkDestination(flag, path, lstatOrNull(dest), inputs);
           renameSync(tmp, dest);
           pending.delete(tmp);
         } catch (e) {
-          removeTemp(tmp);
+          if (tmp !== null) removeTemp(tmp);
           throw e instanceof UsageError ? e : new UsageError(`${flag}: cannot write ${show(path)}: ${reason(e)}`, 'choose a path in a folder you can write to');
         }
       });

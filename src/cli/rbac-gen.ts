@@ -1,7 +1,8 @@
 // `audit rbac-gen FILES…`: least-privilege Roles and bindings from what subjects actually did.
+import { RBAC_WRITE_BODIES } from '../normalize/bodies.js';
 import { Option, type Command } from 'commander';
 import type { IO } from './io.js';
-import { addFilterOptions, addInputOptions, addJobsOption, runReducer, intOption, type FilterFlags, type InputOptions, collect } from './common.js';
+import { addFilterOptions, addInputOptions, addJobsOption, addStateOptions, runReducer, intOption, type FilterFlags, type InputOptions, collect } from './common.js';
 import { UsageError } from '../util/errors.js';
 
 interface Opts extends InputOptions, FilterFlags {
@@ -30,6 +31,7 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
     );
   addInputOptions(cmd);
   addJobsOption(cmd);
+  addStateOptions(cmd);
   addFilterOptions(cmd);
   cmd
     .option('--serviceaccount <ns:name>', 'a policy for this service account (repeatable)', collect, [])
@@ -102,7 +104,7 @@ Examples:
         }
       }
       const init = rbacGenExcept.init({ ...plain, existing, ...(selected.length ? { select: globMatcher(selected) } : {}) });
-      const { state, accounting } = await runReducer(io, inputs, { ...opts, userMatchesImpersonator: true, outputs: outDir ? [outDir] : [] }, { command: 'rbac-gen', options: { ...plain, users: selected, existing: opts.existing }, reducer: rbacGenExcept, state: init });
+      const { state, accounting } = await runReducer(io, inputs, { ...opts, userMatchesImpersonator: true, outputs: outDir ? [outDir] : [], bodies: RBAC_WRITE_BODIES }, { command: 'rbac-gen', options: { ...plain, users: selected, existing: opts.existing }, reducer: rbacGenExcept, state: init });
       state.inner.opts = { ...state.inner.opts };
       const report = rbacGenExcept.finish(state, { input: accounting });
       const sc = report.selfCheck;

@@ -1,5 +1,6 @@
 // `audit rules list` and `audit rules test FILE…`, and the rule options every command that runs
 // detections shares (--rules, --sigma, --only-rules, --disable-rule).
+import { visible } from '../render/sanitize.js';
 import type { Command } from 'commander';
 import type { IO } from './io.js';
 import { useColor } from './io.js';
@@ -52,7 +53,7 @@ Examples:
     .action(async (opts: RuleFlags & { output: string; quiet?: boolean; all?: boolean }) => {
       const { loadRuleSet, ruleInfo } = await import('../rules/detections.js');
       const set = await loadRuleSet({ ...ruleLoadOptions(opts), includeDisabled: opts.all === true });
-      if (!opts.quiet) for (const w of set.warnings) io.stderr.write(`${w}\n`);
+      if (!opts.quiet) for (const w of set.warnings) io.stderr.write(`${visible(w)}\n`);
       const infos = set.rules.map((r) => ruleInfo(r.doc));
       if (opts.output === 'json') {
         io.stdout.write(JSON.stringify({ kind: 'kaudit.rules', version: 1, count: infos.length, rules: infos }, null, 2) + '\n');
@@ -95,7 +96,7 @@ Examples:
       const out: { file: string; format: string; rules: number; results: ReturnType<typeof runExamples>; noExamples: string[] }[] = [];
       for (const f of files) {
         const t = await loadRuleFileForTest(f);
-        for (const w of t.warnings) io.stderr.write(`${w}\n`);
+        for (const w of t.warnings) io.stderr.write(`${visible(w)}\n`);
         out.push({ file: f, format: t.format, rules: t.rules.length, results: t.rules.flatMap(runExamples), noExamples: t.rules.filter((r) => r.doc.examples.length === 0).map((r) => r.doc.id) });
       }
       const all = out.flatMap((o) => o.results);

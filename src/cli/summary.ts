@@ -1,8 +1,9 @@
 // `audit summary FILES…`
+import { NO_BODIES } from '../normalize/bodies.js';
 import type { Command } from 'commander';
 import type { IO } from './io.js';
 import { useColor } from './io.js';
-import { addFilterOptions, addInputOptions, addJobsOption, outputOption, intOption, runReducer, type FilterFlags, type InputOptions } from './common.js';
+import { addFilterOptions, addInputOptions, addJobsOption, addStateOptions, outputOption, intOption, runReducer, type FilterFlags, type InputOptions } from './common.js';
 
 export const SUMMARY_FORMATS = ['table', 'json', 'markdown'] as const;
 
@@ -18,6 +19,7 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
     .description('Summarise audit logs: time window, accounting, top subjects, verbs, resources, namespaces, clients, access methods, status classes and latency percentiles by verb.');
   addInputOptions(cmd);
   addJobsOption(cmd);
+  addStateOptions(cmd);
   addFilterOptions(cmd);
   cmd
     .addOption(outputOption(SUMMARY_FORMATS, 'table'))
@@ -35,7 +37,7 @@ Examples:
       const { summaryView } = await import('../analyses/summary/view.js');
       const { renderReport } = await import('../render/index.js');
       const options = { top: opts.top };
-      const { state, accounting } = await runReducer(io, inputs, opts, { command: 'summary', options, reducer: summary, state: summary.init(options) });
+      const { state, accounting } = await runReducer(io, inputs, { ...opts, bodies: NO_BODIES }, { command: 'summary', options, reducer: summary, state: summary.init(options) });
       const report = summary.finish(state, { input: accounting });
       io.stdout.write(await renderReport(opts.output, { report, view: summaryView }, { color: useColor(io) }));
       setExit(0);

@@ -1,4 +1,4 @@
-// A cheap substring check on the raw line, before JSON.parse, for selective filters (user, verb,
+// A cheap byte search in the raw line, before it is decoded or parsed, for selective filters (user, verb,
 // resource, namespace, name, audit ID). It must never reject a line the full filter would keep:
 //  - only values made of [A-Za-z0-9._:@-] are used: JSON writes them as themselves, inside plain
 //    JSON and inside JSON-in-a-string (AKS `log`, CloudWatch `message`), where quotes are escaped;
@@ -12,6 +12,8 @@
 // of a longer value such as GKE's methodName), so a line without the text cannot match.
 import type { FilterOptions } from './index.js';
 import { listOf, parseResourceSpec } from './index.js';
+import { CONTAINER_KEYS } from '../ingest/containers.js';
+import { KeyTable, finder, scanString, scanValue, scanned, skipWs } from '../ingest/scan.js';
 
 const SAFE = /^[A-Za-z0-9._:@-]+$/;
 
@@ -35,14 +37,18 @@ function group(values: string[]): string[] | null {
   return out;
 }
 
-export type Prefilter = (line: string) => boolean;
-
 /**
- * A line holding an array of objects may be a wrapper of many events (a one-line EventList or
- * CloudWatch payload), which the accounting counts per event: such lines are always parsed.
+ * The pre-filter: looks at a line's raw bytes, b[start..end) (leading whitespace skipped), and says
+ * whether it may hold a record the filters keep. False only when it cannot: then the line is never
+ * decoded nor parsed. Lines are bytes (UTF-8): the needles are ASCII, so a byte search finds exactly
+ * the occurrences a search of the decoded text would.
  */
-function mayWrap(line: string): boolean {
-  return line.includes(':[{') || line.includes(': [{');
+export type Prefilter = (b: Buffer, start: number, end: number) => boolean;
+
+/** The pre-filter applied to a line of text (tests, and callers that hold text). */
+export function prefilterText(p: Prefilter, line: string): boolean {
+  const b = Buffer.from(line, 'utf8');
+  return p(b, 0, b.length);
 }
 
 /** Characters a \u00XX escape may stand for that matter here: SAFE ones, and the backslash. */
@@ -55,21 +61,76 @@ function escapesMatter(hi: number, lo: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 46 || c === 95 || c === 58 || c === 64 || c === 45 || c === 92;
 }
 
+const ESCAPE_START = Buffer.from('\\u00', 'latin1');
+
 /**
- * True when the line holds a \u00XX escape of a character the needles are made of (or of a
- * backslash): the text may then match once decoded, so the line must be parsed. Only called for
- * lines a needle is missing from, so the common path never scans for it.
+ * True when the text holds a \u00XX escape of a character the needles are made of (or of a
+ * backslash): the text may then match once decoded, so the line must be parsed.
  */
 export function hasRelevantEscape(line: string): boolean {
-  for (let i = line.indexOf('\\u00'); i >= 0; i = line.indexOf('\\u00', i + 1)) {
-    if (i + 5 < line.length && escapesMatter(line.charCodeAt(i + 4), line.charCodeAt(i + 5))) return true;
+  const b = Buffer.from(line, 'utf8');
+  return relevantEscapeIn(b, b.length, b.indexOf(ESCAPE_START));
+}
+
+/** Whether a relevant escape is in b[..end), from the first `\u00` at `at` (or -1). */
+function relevantEscapeIn(b: Buffer, end: number, at: number): boolean {
+  for (let i = at; i >= 0 && i + 6 <= end; i = b.indexOf(ESCAPE_START, i + 1)) {
+    if (escapesMatter(b[i + 4]!, b[i + 5]!)) return true;
   }
   return false;
 }
 
-/** A line a needle is missing from may still match: a wrapper of many events, or an escape. */
-function mayMatch(line: string): boolean {
-  return mayWrap(line) || hasRelevantEscape(line);
+/**
+ * Top-level keys that decide: 1 = a wrapper's (CONTAINER_KEYS; a Log Analytics table's columns and
+ * rows), 2 = an audit event's, never a wrapper (containerOf).
+ */
+const SHAPE_KEYS = new KeyTable();
+for (const k of [...CONTAINER_KEYS.keys(), 'rows', 'columns']) SHAPE_KEYS.add(k, 1);
+for (const k of ['verb', 'protoPayload']) SHAPE_KEYS.add(k, 2);
+
+/**
+ * Whether the line may be a wrapper of many events (a one-line EventList, a CloudWatch payload…),
+ * which the accounting counts per event, so that it must be parsed: from its top-level shape. A
+ * top-level array may be; an object may be when one of its top-level keys, before any `verb` or
+ * `protoPayload` key (whose presence makes it an event: containerOf), is a wrapper's key. Values are
+ * stepped over unread (scan.ts); the first event key ends the look, usually in the first 300 bytes.
+ * Anything else (malformed, a scalar) holds no event a parse would keep.
+ */
+export function mayWrap(b: Buffer, start: number, end: number): boolean {
+  let i = skipWs(b, start, end);
+  if (i >= end) return false;
+  if (b[i] === 91) return true;
+  if (b[i] !== 123) return false;
+  i = skipWs(b, i + 1, end);
+  if (i < end && b[i] === 125) i++;
+  else {
+    for (;;) {
+      if (i >= end || b[i] !== 34) return false;
+      const ks = i;
+      i = scanString(b, i, end);
+      if (i < 0) return false;
+      if (scanned.escaped) return true; // an escaped key may spell any of them
+      const kind = SHAPE_KEYS.id(b, ks, i, false);
+      if (kind === 2) return false;
+      if (kind === 1) return true;
+      i = skipWs(b, i, end);
+      if (i >= end || b[i] !== 58) return false;
+      i = scanValue(b, skipWs(b, i + 1, end), end);
+      if (i < 0) return false;
+      i = skipWs(b, i, end);
+      if (i < end && b[i] === 44) {
+        i = skipWs(b, i + 1, end);
+        continue;
+      }
+      if (i < end && b[i] === 125) {
+        i++;
+        break;
+      }
+      return false;
+    }
+  }
+  // Another value after the object (`{…}{…}`, read as a stream of values) may be a wrapper.
+  return skipWs(b, i, end) < end;
 }
 
 export function compilePrefilter(o: FilterOptions): Prefilter | null {
@@ -84,21 +145,21 @@ export function compilePrefilter(o: FilterOptions): Prefilter | null {
   add(group(listOf(o.name)));
   add(group(listOf(o.auditID)));
   if (groups.length === 0) return null;
-  if (groups.length === 1 && groups[0]!.length === 1) {
-    const t = groups[0]![0]!;
-    return (line) => line.includes(t) || mayMatch(line);
-  }
-  return (line) => {
-    for (let g = 0; g < groups.length; g++) {
-      const alts = groups[g]!;
+  const finders = groups.map((g) => g.map(finder));
+  const escape = finder('\\u00');
+  /** A line a needle is missing from may still match: an escape, or a wrapper of many events. */
+  const mayMatch = (b: Buffer, start: number, end: number): boolean => relevantEscapeIn(b, end, escape(b, start, end)) || mayWrap(b, start, end);
+  return (b, start, end) => {
+    for (let g = 0; g < finders.length; g++) {
+      const alts = finders[g]!;
       let hit = false;
       for (let i = 0; i < alts.length; i++) {
-        if (line.includes(alts[i]!)) {
+        if (alts[i]!(b, start, end) >= 0) {
           hit = true;
           break;
         }
       }
-      if (!hit) return mayMatch(line);
+      if (!hit) return mayMatch(b, start, end);
     }
     return true;
   };

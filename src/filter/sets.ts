@@ -16,5 +16,5 @@ export function compileFilterSets(sets: FilterOptions[], now: number, prefilter:
   const filter = checks.length === 1 ? checks[0]! : (r: AuditRecord) => checks.every((c) => c(r));
   const pre = prefilter ? sets.map(compilePrefilter).filter((p): p is Prefilter => p !== null) : [];
   if (pre.length === 0) return { filter };
-  return { filter, prefilter: pre.length === 1 ? pre[0]! : (line: string) => pre.every((p) => p(line)) };
+  return { filter, prefilter: pre.length === 1 ? pre[0]! : (b, start, end) => pre.every((p) => p(b, start, end)) };
 }

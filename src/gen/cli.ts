@@ -1,6 +1,7 @@
-// `npm run gen -- --out DIR --days N --seed S [--scale X] [--start DATE] [--rotate gzip|plain|none] [--max-bytes N]`
+// `npm run gen -- --out DIR --days N --seed S [--scale X] [--start DATE] [--rotate gzip|plain|none] [--max-bytes N] [--levels Request=P,RequestResponse=Q]`
 import { parseArgs } from 'node:util';
 import { generate, DEFAULT_GEN, type GenOptions } from './index.js';
+import { parseLevels } from './bodies.js';
 
 function fail(msg: string): never {
   process.stderr.write(`gen: ${msg}\n`);
@@ -18,11 +19,12 @@ const { values } = parseArgs({
     'max-bytes': { type: 'string' },
     incidents: { type: 'boolean' },
     manifest: { type: 'string' },
+    levels: { type: 'string' },
     help: { type: 'boolean' },
   },
 });
 if (values.help) {
-  process.stdout.write('usage: npm run gen -- --out DIR [--days 1] [--seed 1] [--scale 1] [--start 2026-03-02] [--rotate gzip|plain|none] [--max-bytes N] [--incidents [--manifest FILE]]\n');
+  process.stdout.write('usage: npm run gen -- --out DIR [--days 1] [--seed 1] [--scale 1] [--start 2026-03-02] [--rotate gzip|plain|none] [--max-bytes N] [--incidents [--manifest FILE]] [--levels Request=0.1,RequestResponse=0.6]\n');
   process.exit(0);
 }
 const num = (name: string, v: string | undefined, d: number): number => {
@@ -47,6 +49,11 @@ const opts: GenOptions = {
   incidents: values.incidents === true,
   ...(values.manifest ? { manifest: values.manifest } : {}),
 };
+if (values.levels !== undefined) {
+  const shares = parseLevels(values.levels);
+  if (typeof shares === 'string') fail(`--levels: ${shares}`);
+  opts.levels = shares;
+}
 if (opts.manifest && !opts.incidents) fail('--manifest needs --incidents');
 const t = Date.now();
 const res = await generate(opts);

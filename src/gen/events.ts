@@ -31,6 +31,8 @@ export interface Req {
   latencyMs: number;
   level?: 'Metadata' | 'Request' | 'RequestResponse';
   body?: unknown;
+  /** The response body a RequestResponse level logs (on the completing stage only). */
+  response?: unknown;
   /** complete: ResponseComplete only; received: RequestReceived + ResponseComplete; started: ResponseStarted + ResponseComplete. */
   stages: StagePlan;
   /** For `started`: how long the watch/exec stays open. */
@@ -111,6 +113,7 @@ export function toEvents(req: Req, rng: Rng): StagedEvent[] {
           : { metadata: {}, code };
     }
     if (level !== 'Metadata' && req.body !== undefined) e.requestObject = req.body;
+    if (level === 'RequestResponse' && req.response !== undefined && stage === 'ResponseComplete') e.responseObject = req.response;
     e.requestReceivedTimestamp = ts(req.t);
     e.stageTimestamp = ts(stageAt);
     if (stage !== 'RequestReceived' && req.code !== 401) {

@@ -9,6 +9,7 @@ import { ACTORS, type HourCtx } from './actors.js';
 import { toEvents, type Req, type StagedEvent } from './events.js';
 import { INCIDENTS, incidentsFor } from './incidents.js';
 import { writeFile } from 'node:fs/promises';
+import { assignLevel, type LevelShares } from './bodies.js';
 
 export interface GenOptions {
   out: string;
@@ -26,6 +27,12 @@ export interface GenOptions {
   incidents: boolean;
   /** Where to write the incidents manifest (auditIDs and expected rules), if anywhere. */
   manifest?: string;
+  /**
+   * Shares of the get/create/update/patch/delete requests logged at the Request and RequestResponse
+   * levels, with realistic bodies (src/gen/bodies.ts); absent: Metadata, except what actors log
+   * with a body. Drawn from a generator of their own, so the requests are the same either way.
+   */
+  levels?: LevelShares;
 }
 
 export const DEFAULT_GEN: GenOptions = { out: 'out', days: 1, seed: 1, scale: 1, start: '2026-03-02T00:00:00Z', rotate: 'gzip', maxBytes: 0, incidents: false };
@@ -69,6 +76,7 @@ function rotatedName(endMs: number, gzip: boolean): string {
 export async function generate(o: GenOptions): Promise<GenResult> {
   await mkdir(o.out, { recursive: true });
   const rng = new Rng(o.seed);
+  const levelRng = new Rng(o.seed ^ 0x1e7e15);
   const start = Date.parse(o.start);
   const files: string[] = [];
   let events = 0;
@@ -106,6 +114,7 @@ export async function generate(o: GenOptions): Promise<GenResult> {
     for (const actor of ACTORS) actor(ctx);
     if (o.incidents && isLastDay) incidentsFor(ctx);
     const staged = carry;
+    if (o.levels) for (const r of reqs) assignLevel(r, o.levels, levelRng);
     for (const r of reqs) for (const e of toEvents(r, rng)) staged.push(e);
     staged.sort((a, b) => a.at - b.at);
     const end = t0 + 3_600_000;

@@ -26,10 +26,12 @@ export function containerOf(v: unknown): { key: string; format: string; items: u
   if (v === null || typeof v !== 'object') return null;
   if (Array.isArray(v)) return { key: '', format: 'json-array', items: v };
   const o = v as Record<string, unknown>;
+  // An audit event is never a wrapper, even if some future field collides with a key below. Whether
+  // a member is there, not its value, decides: the pre-filter then knows from a line's first keys
+  // that it is no wrapper (a later duplicate member can change a value, never remove a member).
+  if (Object.hasOwn(o, 'verb') || Object.hasOwn(o, 'protoPayload')) return null;
   const rows = tableRows(o);
   if (rows) return { key: 'rows', format: 'log-analytics', items: rows };
-  // An audit event is never a wrapper, even if some future field collides with a key above.
-  if (typeof o.verb === 'string' || typeof o.protoPayload === 'object') return null;
   for (const [key, format] of CONTAINER_KEYS) {
     const items = o[key];
     if (Array.isArray(items)) return { key, format, items };

@@ -74,3 +74,19 @@ export async function resolveLines(value: unknown): Promise<void> {
     }
   }
 }
+
+/**
+ * Like resolveLines, with the newline counts given instead of read: `linesBefore(file, offset)` is
+ * the number of newlines in `file` before byte `offset` (undefined leaves that location as it is).
+ * Merged shard states use it: each shard counted the newlines of its byte range.
+ */
+export function relocate(value: unknown, linesBefore: (file: string, offset: number) => number | undefined): void {
+  const locs = new Set<Loc & { offset: number }>();
+  collect(value, locs, new Set());
+  for (const l of locs) {
+    const n = linesBefore(l.file, l.offset);
+    if (n === undefined) continue;
+    l.line += n;
+    delete (l as Loc).offset;
+  }
+}

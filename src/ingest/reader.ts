@@ -13,6 +13,7 @@ import { readDocument, JsonStream, parserMessage } from './document.js';
 import { readYaml } from './yaml.js';
 import { gunzipMembers, CompressedEndError } from './gunzip.js';
 import { CONTAINER_KEYS } from './containers.js';
+import type { Prefilter } from '../filter/prefilter.js';
 
 export interface IngestSink {
   /** A parsed JSON/YAML value at `loc` (one line, one document item). */
@@ -38,8 +39,19 @@ export interface ReadOptions {
   format?: FormatChoice;
   /** Compute the SHA-256 of each input's raw bytes as it is read (compliance evidence). */
   hash?: boolean;
-  /** Cheap raw-line check: lines it rejects are not parsed (JSON lines only). */
-  prefilter?: (line: string) => boolean;
+  /** Cheap check of a line's raw bytes: lines it rejects are neither decoded nor parsed (JSON lines only). */
+  prefilter?: Prefilter;
+  /**
+   * Reads lines of JSON lines from their bytes before JSON.parse does (the field extractor, set by
+   * the pipeline unless `parser` is `reference`): see LineExtractor.
+   */
+  extract?: LineExtractor;
+  /**
+   * `fast` (default): native events are read by the field extractor (src/ingest/extract.ts), which
+   * decodes only the members normalize/ reads; `reference`: every line is JSON.parsed (the
+   * reference the extractor is tested against; `--parser reference`).
+   */
+  parser?: 'fast' | 'reference';
 }
 
 export const DEFAULT_READ_OPTIONS: ReadOptions = { maxLineBytes: 64 << 20, maxYamlBytes: 64 << 20 };
@@ -250,20 +262,20 @@ async function readBody(src: Source, raw: RawInput, sink: IngestSink, opts: Read
       return { format: 'csv', gzip, incomplete: ended ? endedReason(ended) : '' };
     }
     case 'cloudwatch-text': {
-      const { ended } = await readLines(chunks, file, sink, opts.maxLineBytes, fromFirstBrace);
+      const { ended } = await readLines(chunks, file, sink, opts.maxLineBytes, fromFirstBrace, undefined, opts.extract);
       return { format: 'cloudwatch-text', gzip, incomplete: ended ? endedReason(ended) : '' };
     }
     default: {
-      const { ended, wrapper } = await readLines(chunks, file, sink, opts.maxLineBytes, undefined, opts.prefilter);
+      const { ended, wrapper } = await readLines(chunks, file, sink, opts.maxLineBytes, undefined, opts.prefilter, opts.extract);
       return { format: wrapper || 'jsonl', gzip, incomplete: ended ? endedReason(ended) : '' };
     }
   }
 }
 
 /** `aws logs tail` lines: the event JSON starts at the first brace, after the time and log stream. */
-function fromFirstBrace(line: string): string {
-  const b = line.indexOf('{');
-  return b < 0 ? line : line.slice(b);
+function fromFirstBrace(b: Buffer, start: number, end: number): number {
+  const i = b.indexOf(123, start);
+  return i < 0 || i >= end ? start : i;
 }
 
 /** How far startsWrapper looks into a line for the wrapper's array. */
@@ -275,24 +287,30 @@ const WRAPPER_SCAN = 1 << 16;
  * a CloudWatch subscription payload, Azure records…) within the first 64 KiB. An audit Event is
  * never one (none of its top-level keys is a container key).
  */
-export function startsWrapper(text: string): boolean {
-  const n = Math.min(text.length, WRAPPER_SCAN);
+export function startsWrapper(text: string | Buffer): boolean {
+  const b = typeof text === 'string' ? Buffer.from(text.slice(0, WRAPPER_SCAN), 'utf8') : text;
+  const n = Math.min(b.length, WRAPPER_SCAN);
   let i = 0;
-  while (i < n && (text.charCodeAt(i) <= 32 || text.charCodeAt(i) === 0xfeff)) i++;
-  if (text[i] === '[') return true;
-  if (text[i] !== '{') return false;
+  // whitespace, and a byte-order mark (EF BB BF)
+  for (;;) {
+    if (i < n && b[i]! <= 32) i++;
+    else if (i + 2 < n && b[i] === 0xef && b[i + 1] === 0xbb && b[i + 2] === 0xbf) i += 3;
+    else break;
+  }
+  if (b[i] === 91) return true;
+  if (b[i] !== 123) return false;
   let depth = 0;
   let keyNext = false;
   let key: string | null = null;
   for (; i < n; i++) {
-    const c = text.charCodeAt(i);
+    const c = b[i]!;
     if (c === 34) {
       // a string: find its end, honouring escapes
       let j = i + 1;
-      while (j < n && text.charCodeAt(j) !== 34) j += text.charCodeAt(j) === 92 ? 2 : 1;
+      while (j < n && b[j] !== 34) j += b[j] === 92 ? 2 : 1;
       if (j >= n) return false;
       if (depth === 1 && keyNext) {
-        key = text.slice(i + 1, j);
+        key = b.toString('utf8', i + 1, j);
         keyNext = false;
       }
       i = j;
@@ -314,22 +332,43 @@ export function startsWrapper(text: string): boolean {
 const NUL_REASON = "NUL bytes (a crash, or a preallocated file's unwritten tail)";
 
 /**
- * The hot path: splits decoded text on newlines and JSON.parses each line. Every non-blank line is
- * counted: a value, a rejection with its reason, or a pre-filtered line. A line that is not JSON but
- * starts with `{` or `[` is read again as a stream of JSON values, so the values and wrapper items
- * before the break are kept (concatenated payloads `{…}{…}`, a truncated one-line EventList). A
- * line longer than maxLineBytes is skipped to its end without being kept, unless it starts a
- * wrapper: that is streamed item by item. A leading run of NUL bytes is one rejection of its own.
- * Returns the error the input stream raised (a truncated gzip member), after counting it, or null.
+ * Reads a line of JSON lines from its bytes, b[start..end) (leading whitespace skipped): returns
+ * true when it took the line (a value it handed to the sink, or a rejection), false to let the
+ * reader parse it. See ReadOptions.extract.
  */
-export async function readLines(chunks: AsyncIterable<Buffer>, file: string, sink: IngestSink, maxLineBytes: number, strip?: (line: string) => string, prefilter?: (line: string) => boolean): Promise<{ ended: Error | null; wrapper: string }> {
-  const decoder = new StringDecoder('utf8');
-  let tail = '';
+export type LineExtractor = (b: Buffer, start: number, end: number, loc: Loc) => boolean;
+
+/**
+ * The hot path: splits the raw bytes on newlines (no decoding), skips the lines the pre-filter
+ * rules out, hands the others to the extractor when there is one (the field extractor reads native
+ * events without JSON.parse), and decodes and JSON.parses the rest. Every non-blank line is counted:
+ * a value, a rejection with its reason, or a pre-filtered line. A line that is not JSON but starts
+ * with `{` or `[` is read again as a stream of JSON values, so the values and wrapper items before
+ * the break are kept (concatenated payloads `{…}{…}`, a truncated one-line EventList). A line
+ * longer than maxLineBytes is skipped to its end without being kept, unless it starts a wrapper:
+ * that is streamed item by item. A leading run of NUL bytes is one rejection of its own.
+ * Returns the error the input stream raised (a truncated gzip member), after counting it, or null.
+ * `strip` gives where a line's JSON starts (CloudWatch text); `prefilter` and `extract` are the
+ * read options of the same names. Chunks are kept (not copied) while a line spans them.
+ */
+export async function readLines(
+  chunks: AsyncIterable<Buffer>,
+  file: string,
+  sink: IngestSink,
+  maxLineBytes: number,
+  strip?: (b: Buffer, start: number, end: number) => number,
+  prefilter?: Prefilter,
+  extract?: LineExtractor,
+): Promise<{ ended: Error | null; wrapper: string }> {
+  /** The start of a line that spans chunks: its pieces so far. */
+  let tail: Buffer[] = [];
+  let tailLen = 0;
   let lineNo = 0;
   /** While skipping a line too long to keep: the reason it is rejected. */
   let skipping = '';
-  /** While streaming a long wrapper line: its parser and line number. */
+  /** While streaming a long wrapper line: its parser, its decoder and its line number. */
   let doc: JsonStream | null = null;
+  let docDecoder: StringDecoder | null = null;
   let docLine = 0;
   let first = true;
   let rejected = 0;
@@ -352,32 +391,33 @@ export async function readLines(chunks: AsyncIterable<Buffer>, file: string, sin
     else reject({ file, line, unit: 'line', item: p.consumer.item + 1 }, `${prefix}malformed JSON after value ${p.consumer.item} of this line (${parserMessage(p.error!)})`);
   };
 
-  const handle = (line: string, prefix = ''): void => {
+  const handle = (b: Buffer, start: number, end: number, prefix = ''): void => {
     lineNo++;
-    let end = line.length;
-    if (end > 0 && line.charCodeAt(end - 1) === 13) end--;
-    let start = 0;
-    while (start < end && (line.charCodeAt(start) === 32 || line.charCodeAt(start) === 9 || line.charCodeAt(start) === 13)) start++;
-    if (start < end && line.charCodeAt(start) === 0) {
-      while (start < end && line.charCodeAt(start) === 0) start++;
+    if (end > start && b[end - 1] === 13) end--;
+    while (start < end && (b[start] === 32 || b[start] === 9 || b[start] === 13)) start++;
+    if (start < end && b[start] === 0) {
+      while (start < end && b[start] === 0) start++;
       reject({ file, line: lineNo, unit: 'line' }, NUL_REASON);
-      while (start < end && line.charCodeAt(start) <= 32) start++;
+      while (start < end && b[start]! <= 32) start++;
     }
     if (start === end) return; // blank line: nothing to count
-    let text = start === 0 && end === line.length ? line : line.slice(start, end);
-    if (text.length > maxLineBytes) {
-      if (startsWrapper(text)) {
+    if (end - start > maxLineBytes) {
+      const text = b.toString('utf8', start, end);
+      if (startsWrapper(b.subarray(start, end))) {
         const p = valueStream(lineNo);
         p.feed(text);
         finishValues(p, lineNo, '', prefix);
       } else reject({ file, line: lineNo, unit: 'line' }, `${prefix}${tooLong}`);
       return;
     }
-    if (strip) text = strip(text);
-    if (prefilter !== undefined && !prefilter(text)) {
+    if (strip) start = strip(b, start, end);
+    if (prefilter !== undefined && !prefilter(b, start, end)) {
       sink.prefiltered!();
       return;
     }
+    const loc: Loc = { file, line: lineNo, unit: 'line' };
+    if (prefix === '' && extract !== undefined && extract(b, start, end, loc)) return;
+    const text = b.toString('utf8', start, end);
     let v: unknown;
     try {
       v = JSON.parse(text);
@@ -387,22 +427,34 @@ export async function readLines(chunks: AsyncIterable<Buffer>, file: string, sin
         const p = valueStream(lineNo);
         p.feed(text);
         finishValues(p, lineNo, (e as Error).message, prefix);
-      } else reject({ file, line: lineNo, unit: 'line' }, `${prefix}not JSON (${(e as Error).message})`);
+      } else reject(loc, `${prefix}not JSON (${(e as Error).message})`);
       return;
     }
-    sink.value(v, { file, line: lineNo, unit: 'line' });
+    sink.value(v, loc);
   };
 
   /** Ends the line being skipped or streamed (its newline was reached, or the input ended). */
   const finishLong = (prefix = ''): void => {
     if (doc) {
+      const rest = docDecoder!.end();
+      if (rest) doc.feed(rest);
       finishValues(doc, docLine, '', prefix);
       doc = null;
+      docDecoder = null;
     } else {
       lineNo++;
       reject({ file, line: lineNo, unit: 'line' }, `${prefix}${skipping}`);
     }
     skipping = '';
+  };
+
+  /** The pieces of a line that spans chunks, as one buffer. */
+  const joined = (last: Buffer | null): Buffer => {
+    if (last !== null) tail.push(last);
+    const b = tail.length === 1 ? tail[0]! : Buffer.concat(tail, tailLen + (last?.length ?? 0));
+    tail = [];
+    tailLen = 0;
+    return b;
   };
 
   const it = chunks[Symbol.asyncIterator]();
@@ -416,57 +468,58 @@ export async function readLines(chunks: AsyncIterable<Buffer>, file: string, sin
       break;
     }
     if (r.done) break;
-    let s = decoder.write(r.value);
+    const c = r.value;
+    let pos = 0;
     if (first) {
       first = false;
-      if (s.charCodeAt(0) === 0xfeff) s = s.slice(1);
+      if (c.length >= 3 && c[0] === 0xef && c[1] === 0xbb && c[2] === 0xbf) pos = 3; // UTF-8 byte-order mark
     }
-    let pos = 0;
     if (doc || skipping) {
-      const nl = s.indexOf('\n');
+      const nl = c.indexOf(10, pos);
       if (nl < 0) {
-        doc?.feed(s);
+        if (doc) doc.feed(docDecoder!.write(pos ? c.subarray(pos) : c));
         continue;
       }
-      doc?.feed(s.slice(0, nl));
+      if (doc) doc.feed(docDecoder!.write(c.subarray(pos, nl)));
       finishLong();
       pos = nl + 1;
     }
-    let nl = s.indexOf('\n', pos);
-    if (nl >= 0 && tail.length > 0) {
-      handle(tail + s.slice(pos, nl));
-      tail = '';
+    let nl = c.indexOf(10, pos);
+    if (nl >= 0 && tailLen > 0) {
+      const line = joined(c.subarray(pos, nl));
+      handle(line, 0, line.length);
       pos = nl + 1;
-      nl = s.indexOf('\n', pos);
+      nl = c.indexOf(10, pos);
     }
     while (nl >= 0) {
-      handle(s.slice(pos, nl));
+      handle(c, pos, nl);
       pos = nl + 1;
-      nl = s.indexOf('\n', pos);
+      nl = c.indexOf(10, pos);
     }
-    if (pos < s.length) tail = tail.length ? tail + s.slice(pos) : s.slice(pos);
-    if (tail.length > maxLineBytes) {
+    if (pos < c.length) {
+      tail.push(pos ? c.subarray(pos) : c);
+      tailLen += c.length - pos;
+    }
+    if (tailLen > maxLineBytes) {
       // Too long to keep: stream it when it is a wrapper of events, else skip it to its newline.
-      let t = 0;
-      while (t < tail.length && tail.charCodeAt(t) <= 32 && tail.charCodeAt(t) !== 0) t++;
-      if (tail.charCodeAt(t) === 0) skipping = NUL_REASON;
-      else if (startsWrapper(tail)) {
+      const t = joined(null);
+      let k = 0;
+      while (k < t.length && t[k]! <= 32 && t[k] !== 0) k++;
+      if (t[k] === 0) skipping = NUL_REASON;
+      else if (startsWrapper(t)) {
         docLine = ++lineNo;
         doc = valueStream(docLine);
-        doc.feed(tail);
+        docDecoder = new StringDecoder('utf8');
+        doc.feed(docDecoder.write(t));
       } else skipping = tooLong;
-      tail = '';
     }
   }
-  const rest = decoder.end();
   const before = rejected;
   const prefix = ended ? `truncated line: input ended early (${ended.message}): ` : '';
-  if (doc || skipping) {
-    if (rest) doc?.feed(rest);
-    finishLong(prefix);
-  } else {
-    tail += rest;
-    if (tail.trim() !== '') handle(tail, prefix);
+  if (doc || skipping) finishLong(prefix);
+  else if (tailLen > 0) {
+    const t = joined(null);
+    if (t.toString('utf8').trim() !== '') handle(t, 0, t.length, prefix);
   }
   // A stream that ended early is counted once even when it ended at a line's end.
   if (ended && rejected === before) reject({ file, line: lineNo + 1, unit: 'line' }, `input ended early (${ended.message})`);

@@ -93,7 +93,11 @@ export interface PartialResult {
    * thread decides with them what one pass would have done with a request carried over the border.
    */
   idFirst: Float64Array;
-  /** idHash and familyHash of every request this part completed (or emitted from a full window), in order, as pairs. */
+  /**
+   * For every request this part completed (or emitted from a full window), in order, four numbers:
+   * its idHash, familyHash, stage rank (stageRank) and receive time (receivedKey), as one pass's
+   * window of completed requests keeps them (COMPLETED_STRIDE).
+   */
   completed: Float64Array;
   /** The most requests that waited at once in this part (counted before an eviction). */
   peakPending: number;
@@ -107,6 +111,8 @@ export interface PartialResult {
 
 /** Numbers per event in PartialResult.idFirst. */
 export const ID_FIRST_STRIDE = 4;
+/** Numbers per request in PartialResult.completed. */
+export const COMPLETED_STRIDE = 4;
 
 export const DEFAULT_COLLAPSE: CollapseOptions = { maxPending: 100_000, maxDone: 200_000 };
 
@@ -137,6 +143,16 @@ export class RecentMap<V, K = string> {
     this.map.set(k, v);
     this.next = (this.next + 1) % this.ring.length;
   }
+}
+
+/**
+ * What a request's completing record keeps from an earlier stage of it: the ResponseStarted stage
+ * told when a long-running response began to stream. (The collapser, wherever an earlier stage
+ * joins the record that replaces it, and the merge of sharded states for a request whose stages
+ * two shards read, both apply it.)
+ */
+export function takeFromEarlierStage(r: AuditRecord, earlier: AuditRecord): void {
+  if (r.responseStartedMs === null && earlier.responseStartedMs !== null) r.responseStartedMs = earlier.responseStartedMs;
 }
 
 /** A request's auditID, scoped by cluster. */
@@ -470,8 +486,7 @@ export class StageCollapser {
     if (o !== undefined) {
       this.duplicates++;
       if (rank === FINAL) {
-        // The ResponseStarted stage told when a long-running response began to stream: keep that.
-        if (r.responseStartedMs === null && o.rec.responseStartedMs !== null) r.responseStartedMs = o.rec.responseStartedMs;
+        takeFromEarlierStage(r, o.rec);
         this.remove(o);
         this.complete(r, id, rank, t);
       } else if (rank >= o.rank) this.update(o, r, rank, t);
@@ -516,7 +531,7 @@ export class StageCollapser {
   private complete(r: AuditRecord, id: string, rank: number, t: number): void {
     const family = familyHash(r);
     this.done.set(id, family, t, rank);
-    if (this.track) this.track.completed.push(hashKey(id), family);
+    if (this.track) this.track.completed.push(hashKey(id), family, rank, t);
     this.emit(r, identityOf(family, t));
   }
 
@@ -555,6 +570,7 @@ export class StageCollapser {
   private update(o: Open, r: AuditRecord, rank: number, t: number): void {
     const f = o.fam;
     if (f !== null) f.remove(o);
+    takeFromEarlierStage(r, o.rec);
     o.rec = r;
     o.rank = rank;
     o.t = t;
@@ -630,6 +646,17 @@ export class StageCollapser {
       peakPending: this.track?.peak ?? 0,
       firstIds: new Float64Array(0),
     };
+  }
+
+  /**
+   * The requests still waiting for their completing stage, oldest first, left in place: what a
+   * checkpoint of `audit follow` saves so that a restart can `add` them back before reading on.
+   */
+  waiting(): AuditRecord[] {
+    // `order` is in arrival order (seq), whatever Group or Family a request waits in.
+    const out: AuditRecord[] = [];
+    for (let i = this.head; i < this.order.length; i++) if (this.order[i]!.live) out.push(this.order[i]!.rec);
+    return out;
   }
 
   /** Emits every request still waiting for its completion, oldest first. */

@@ -4,6 +4,8 @@ import type { AuditRecord, Decision, Loc } from '../types.js';
 import { classifySubject } from './subject.js';
 import { parseUserAgent, accessMethodFor } from './useragent.js';
 import { parseTimeMs } from './time.js';
+import { wantsBody, type BodyNeeds } from './bodies.js';
+import { LazyJson } from '../ingest/extract.js';
 
 type Obj = Record<string, unknown>;
 
@@ -101,7 +103,16 @@ export function isHttpStatus(c: number): boolean {
   return Number.isInteger(c) && c >= 100 && c <= 599;
 }
 
-export function normalizeEvent(e: Obj, cluster: string, provider: string): AuditRecord | string {
+/** A body as JSON.parse gives it (a LazyJson from the field extractor is parsed here, once it is wanted). */
+function bodyValue(v: unknown): unknown {
+  return v instanceof LazyJson ? v.value() : v;
+}
+
+/**
+ * `bodies`: which request and response bodies the record keeps (default: both); a body the record
+ * does not keep is never parsed when the field extractor read the event.
+ */
+export function normalizeEvent(e: Obj, cluster: string, provider: string, bodies?: BodyNeeds): AuditRecord | string {
   const f = new Fields();
   const kind = e.kind;
   if (kind !== undefined && kind !== 'Event') return `not an audit event (kind ${JSON.stringify(kind)})`;
@@ -221,9 +232,13 @@ export function normalizeEvent(e: Obj, cluster: string, provider: string): Audit
     impersonatedExtra,
     responseStartedMs: stage === 'ResponseStarted' ? durationMs : null,
   };
-  const body = e.requestObject;
-  if (body !== null && typeof body === 'object') rec.requestObject = body;
-  const response = e.responseObject;
-  if (response !== null && typeof response === 'object') rec.responseObject = response;
+  if (bodies === undefined || wantsBody(bodies.requestObject, rec)) {
+    const body = bodyValue(e.requestObject);
+    if (body !== null && typeof body === 'object') rec.requestObject = body;
+  }
+  if (bodies === undefined || wantsBody(bodies.responseObject, rec)) {
+    const response = bodyValue(e.responseObject);
+    if (response !== null && typeof response === 'object') rec.responseObject = response;
+  }
   return rec;
 }

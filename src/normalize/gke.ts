@@ -147,7 +147,7 @@ export function normalizeGke(entry: Obj, cluster: string): AuditRecord | string 
   const userAgent = s(meta, 'callerSuppliedUserAgent');
   const ua = parseUserAgent(userAgent);
   const stage = op && op.last === false ? 'ResponseStarted' : 'ResponseComplete';
-  return {
+  const out: AuditRecord = {
     time,
     timeMs,
     auditID: s(op, 'id') || s(entry, 'insertId'),
@@ -179,4 +179,10 @@ export function normalizeGke(entry: Obj, cluster: string): AuditRecord | string 
     impersonatedExtra: EMPTY_EXTRA,
     responseStartedMs: null,
   };
+  // The logged bodies (level Request and RequestResponse): rules over bodies read them as they read an Event's.
+  const request = o(p, 'request');
+  if (request) out.requestObject = request;
+  const response = o(p, 'response');
+  if (response) out.responseObject = response;
+  return out;
 }

@@ -2,6 +2,7 @@
 import type { AuditRecord } from '../types.js';
 import { normalizeEvent } from './event.js';
 import { normalizeGke } from './gke.js';
+import type { BodyNeeds } from './bodies.js';
 
 type Obj = Record<string, unknown>;
 
@@ -78,14 +79,14 @@ const CONTROL_IGNORED = new Ignored('CloudWatch Logs control message');
  * Normalizes one value from any supported shape; a string result is the reason it was rejected,
  * an Ignored one why it is no audit event by design.
  */
-export function normalizeValue(v: unknown, cluster: string): AuditRecord | string | Ignored {
+export function normalizeValue(v: unknown, cluster: string, bodies?: BodyNeeds): AuditRecord | string | Ignored {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) {
     return `not an audit event (${v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v})`;
   }
   const o = v as Obj;
-  if (typeof o.verb === 'string' || o.kind === 'Event') return normalizeEvent(o, cluster, 'k8s');
+  if (typeof o.verb === 'string' || o.kind === 'Event') return normalizeEvent(o, cluster, 'k8s', bodies);
   if (o.protoPayload !== undefined) return normalizeGke(o, cluster);
-  if (typeof o.AuditId === 'string' || (typeof o.Verb === 'string' && 'RequestUri' in o)) return normalizeEvent(fromLogAnalytics(o), cluster, 'aks');
+  if (typeof o.AuditId === 'string' || (typeof o.Verb === 'string' && 'RequestUri' in o)) return normalizeEvent(fromLogAnalytics(o), cluster, 'aks', bodies);
   const props = o.properties;
   if (props !== null && typeof props === 'object' && 'log' in (props as Obj)) {
     const category = typeof o.category === 'string' ? o.category : typeof o.Category === 'string' ? o.Category : '';
@@ -94,14 +95,14 @@ export function normalizeValue(v: unknown, cluster: string): AuditRecord | strin
     const inner = typeof log === 'string' ? parseInner(log, 'properties.log') : log;
     if (typeof inner === 'string') return inner;
     if (inner === null || typeof inner !== 'object') return 'field properties.log: expected an audit event';
-    return normalizeEvent(inner as Obj, cluster, 'aks');
+    return normalizeEvent(inner as Obj, cluster, 'aks', bodies);
   }
   const msg = typeof o.message === 'string' ? o.message : typeof o['@message'] === 'string' ? (o['@message'] as string) : null;
   if (msg !== null) {
     if (msg.startsWith(CLOUDWATCH_CONTROL)) return CONTROL_IGNORED;
     const inner = parseInner(msg, typeof o.message === 'string' ? 'message' : '@message');
     if (typeof inner === 'string') return inner;
-    return normalizeEvent(inner, cluster, 'eks');
+    return normalizeEvent(inner, cluster, 'eks', bodies);
   }
-  return normalizeEvent(o, cluster, 'k8s');
+  return normalizeEvent(o, cluster, 'k8s', bodies);
 }

@@ -17,7 +17,8 @@ export function minRange(): number {
   return Number(process.env.KAUDIT_MIN_RANGE_BYTES) || 64 << 20;
 }
 
-async function lineStartAfter(fh: FileHandle, pos: number, size: number): Promise<number> {
+/** The first line start after `pos` (the byte after the next newline), or `size`. */
+export async function lineStartAfter(fh: FileHandle, pos: number, size: number): Promise<number> {
   const buf = Buffer.alloc(READ_CHUNK);
   for (let p = pos; p < size; p += buf.length) {
     const { bytesRead } = await fh.read(buf, 0, buf.length, p);
@@ -29,7 +30,7 @@ async function lineStartAfter(fh: FileHandle, pos: number, size: number): Promis
 }
 
 /** `format`: the user's --format; only JSON lines (forced, or detected from the file's head) can be split. */
-async function splittable(fh: FileHandle, format: string): Promise<boolean> {
+export async function splittable(fh: FileHandle, format: string): Promise<boolean> {
   if (format !== 'auto' && format !== 'jsonl') return false;
   // The reader's own detection, on the same chunks of the file's head.
   const chunks: Buffer[] = [];
@@ -79,4 +80,54 @@ export async function planTasks(sources: Source[], jobs: number, format = 'auto'
     }
   }
   return tasks;
+}
+
+/**
+ * `--shard I/N`: the I-th (0-based) of N stable, contiguous shares of the inputs, so that N workers
+ * that list the same inputs each take theirs without coordination and the shares, in order, are
+ * the inputs in order. The inputs are laid end to end and cut at N-1 byte offsets (k·total/N); a
+ * cut inside a JSON-lines file moves to the next line start (as planTasks does), a file that cannot
+ * be split (gzip, documents, YAML, CSV, or `split` false) goes whole to the share that holds its
+ * middle byte. A share may be empty. Returns its sources (byte ranges carry start/end).
+ */
+export async function planShard(sources: Source[], index: number, count: number, opts: { format?: string; split?: boolean } = {}): Promise<Source[]> {
+  const total = sources.reduce((n, s) => n + s.size, 0);
+  const cut = (k: number): number => Math.floor((k * total) / count);
+  const shardOf = (pos: number): number => {
+    // The number of cuts at or before pos: cuts are k·total/N for k = 1…N-1.
+    let k = Math.min(count - 1, Math.floor((pos * count) / Math.max(total, 1)));
+    while (k + 1 < count && cut(k + 1) <= pos) k++;
+    while (k > 0 && cut(k) > pos) k--;
+    return k;
+  };
+  const out: Source[] = [];
+  let offset = 0;
+  for (const src of sources) {
+    const at = offset;
+    offset += src.size;
+    if (src.path === '-') throw new Error('stdin cannot be sharded');
+    const first = shardOf(at);
+    const last = shardOf(Math.max(at, at + src.size - 1));
+    let whole = first === last || src.size === 0 || opts.split === false;
+    if (!whole) {
+      const fh = await open(src.path, 'r');
+      try {
+        if (!(await splittable(fh, opts.format ?? 'auto'))) whole = true;
+        else {
+          // Cuts inside this file, moved to line starts; piece k runs from cut k to cut k+1.
+          let start = 0;
+          for (let k = first; k <= last; k++) {
+            const end = k === last ? src.size : await lineStartAfter(fh, cut(k + 1) - at, src.size);
+            if (k === index && end > start) out.push({ ...src, start, end, size: end - start });
+            start = Math.max(start, end);
+          }
+        }
+      } finally {
+        await fh.close();
+      }
+    }
+    if (whole && shardOf(at + Math.floor(src.size / 2)) === index && src.size > 0) out.push(src);
+    else if (whole && src.size === 0 && shardOf(at) === index) out.push(src);
+  }
+  return out;
 }

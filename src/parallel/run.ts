@@ -3,14 +3,15 @@
 // partial states in input order and finishes stage collapsing across range borders, so the result
 // is the one a single pass would give.
 import { Worker } from 'node:worker_threads';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { AuditRecord, InputAccounting, Loc } from '../types.js';
 import type { Source } from '../ingest/sources.js';
 import type { ReadOptions } from '../ingest/reader.js';
+import type { BodyNeeds } from '../normalize/bodies.js';
 import type { FilterOptions, Predicate } from '../filter/index.js';
 import { emptyAccounting, type PartialResult } from '../pipeline.js';
-import { idOf, identityHash, hashKey, idHashOf, familyHash, stageRank, receivedKey, sameTime, notLater, hashSeed, RecentMap, ID_FIRST_STRIDE, DEFAULT_COLLAPSE } from '../normalize/collapse.js';
+import { idOf, identityHash, hashKey, idHashOf, familyHash, sameFamily, stageRank, receivedKey, sameTime, notLater, hashSeed, takeFromEarlierStage, RecentMap, ID_FIRST_STRIDE, COMPLETED_STRIDE, DEFAULT_COLLAPSE } from '../normalize/collapse.js';
 import { HashWindow } from '../util/hashwindow.js';
 import { parallelCommand } from './commands.js';
 import { planTasks, type Task } from './plan.js';
@@ -27,7 +28,9 @@ export interface WorkerSpec {
   now: number;
   prefilter: boolean;
   strict: boolean;
-  read: Partial<Omit<ReadOptions, 'stdin' | 'prefilter'>>;
+  read: Partial<Omit<ReadOptions, 'stdin' | 'prefilter' | 'extract'>>;
+  /** The bodies the command reads (PipelineOptions.bodies). */
+  bodies?: BodyNeeds;
   /** The main thread's hash seed (collapse.ts hashSeed): the workers' hashes must be its. Set by runParallel. */
   seed?: [number, number];
 }
@@ -53,11 +56,13 @@ function workerUrl(): URL {
 
 /**
  * Adds the accounting of the tasks together, in input order. A task that `continues` the previous
- * one (a later byte range of the same file) adds into that file's entry instead of a new one.
+ * one (its first input is a later byte range of the previous task's last file) adds that file into
+ * the previous entry instead of a new one.
  */
 export function mergeAccounting(parts: { acc: InputAccounting; continues: boolean }[]): InputAccounting {
   const acc = emptyAccounting();
-  for (const { acc: p, continues } of parts) {
+  for (const { acc: p, continues: first } of parts) {
+    let continues = first;
     acc.lines += p.lines;
     acc.prefiltered += p.prefiltered;
     acc.events += p.events;
@@ -86,6 +91,7 @@ export function mergeAccounting(parts: { acc: InputAccounting; continues: boolea
         // One pass names the file after the first container format it meets (a CloudWatch wrapper, say).
         if (prev.format === 'jsonl' && f.format && f.format !== 'jsonl') prev.format = f.format;
       } else acc.files.push({ ...f });
+      continues = false;
     }
   }
   return acc;
@@ -99,11 +105,15 @@ export function mergeAccounting(parts: { acc: InputAccounting; continues: boolea
  * something earlier: when the one request carried under that ID takes the event as one pass
  * would (same family; equal times, or a later stage received not earlier) and the task kept the
  * event's stage (it is not an earlier one), the carried request is a duplicate and the task's
- * result is exactly one pass's. Anything else a task border touches cannot be decided exactly
- * from hashes, and the caller reads in one thread instead (`fallback`):
- *   - `repeats`: an event of a request an earlier task completed (the same events in two files, a
- *     stage written long after its request completed), or a stage of a carried request written
- *     out of order across the border;
+ * result is exactly one pass's. An event of a request an earlier task completed, which one pass
+ * absorbs (same family; an earlier stage received not later than the completion, or at the same
+ * time) and which the task only kept waiting (every event of that ID in the task an early stage,
+ * absorbed alike), is dropped and counted as a duplicate, exactly as one pass does. Anything else
+ * a task border touches cannot be decided exactly from hashes, and the caller reads in one thread
+ * instead (`fallback`; audit merge refuses):
+ *   - `repeats`: an event of a request an earlier task completed that the task completed too (the
+ *     same events in two files), or a stage of a carried request written out of order across the
+ *     border;
  *   - `auditid-reuse`: an auditID that an earlier task used for another request;
  *   - `window`: one pass would have had more than maxPending requests waiting and emitted some
  *     early.
@@ -124,19 +134,52 @@ export class Reconciler {
   private readonly carried = new Map<number, AuditRecord>();
   private readonly carry = new Map<number, number[]>();
   private slots = 0;
-  /** auditID hash → family hash of the last request earlier tasks completed with it (one pass's `done`). */
+  /**
+   * auditID hash → family hash (column 0), stage rank (1) and receive time (2) of the last request
+   * earlier tasks completed with it (one pass's `done`).
+   */
   private readonly done: HashWindow;
+  /** One pass's window of completed requests (CollapseOptions.maxDone). */
+  private readonly maxDone: number;
+  /** Carried slots whose completion completeFromCarry already saw in the part being read. */
+  private readonly applied = new Set<number>();
 
-  /** `window`: at least one pass's maxDone (tests with small windows make it small). */
+  /**
+   * `maxPending`, `maxDone`: one pass's CollapseOptions; `window`: at least its maxDone (tests with
+   * small windows make them small).
+   */
   constructor(
     private readonly maxPending: number = DEFAULT_COLLAPSE.maxPending,
     window: number = WINDOW,
+    maxDone: number = DEFAULT_COLLAPSE.maxDone,
   ) {
     this.ids = new RecentMap(window);
-    this.done = new HashWindow(window);
+    this.done = new HashWindow(window, 3);
+    this.maxDone = maxDone;
+  }
+
+  /**
+   * True when one pass absorbs into the request completed under `id` (the Reconciler's `done`)
+   * every event of the leftover `l` that the event (rank, t) opened in the task: the leftover is
+   * still waiting (only early stages joined it), each of them is an earlier stage received not
+   * later than the completion (or at the same time; the leftover's time is the latest of them),
+   * the task completed and left nothing else under that ID, and one pass's window surely still
+   * holds the completion (StageCollapser.absorbs).
+   */
+  private absorbsLate(id: number, l: AuditRecord, rank: number, t: number, late: LateIndex): boolean {
+    const dRank = this.done.get(id, 1)!;
+    const dt = this.done.get(id, 2)!;
+    const lt = receivedKey(l);
+    const lRank = stageRank(l.stage);
+    const absorbed = (r: number, x: number): boolean => sameTime(dt, x) || (r < dRank && notLater(x, dt));
+    if (dRank !== FINAL_RANK || lRank >= FINAL_RANK || !absorbed(rank, t) || !absorbed(lRank, lt)) return false;
+    if ((late.ids.get(id) ?? 0) > 1) return false;
+    // Surely inside one pass's window even if every completion of this task came before it.
+    return this.done.age(id) + late.completed < this.maxDone * 0.75;
   }
 
   push(p: PartialResult | null): void {
+    this.applied.clear();
     if (p === null || this.fallback !== null) return;
     // One pass would hold the carried requests beside this task's: beyond the window it would have
     // emitted the oldest early, which this task's own run did not see.
@@ -144,30 +187,47 @@ export class Reconciler {
     const f = p.idFirst;
     /** idFirst index → the slot of the carried request that event took over (it is still waiting). */
     const takenOver = new Map<number, number>();
+    /** Leftovers (by index) that one pass absorbs into a request an earlier task completed. */
+    const dropped = new Set<number>();
+    let late: LateIndex | null = null;
     for (let i = 0; i + ID_FIRST_STRIDE <= f.length; i += ID_FIRST_STRIDE) {
       const id = f[i]!;
       const c = this.carry.get(id);
-      const d = this.done.get(id);
-      // The same family under the same ID: the same request (or its twin) again; else a reuse.
-      if (d !== undefined) return this.stop(d === f[i + 1]! ? 'repeats' : 'auditid-reuse');
+      const rank = f[i + 2]!;
+      const t = f[i + 3]!;
+      const dFamily = this.done.get(id, 0);
+      if (dFamily !== undefined) {
+        // The same family under the same ID: the same request (or its twin) again; else a reuse.
+        if (dFamily !== f[i + 1]!) return this.stop('auditid-reuse');
+        late ??= lateIndex(p);
+        const j = late.byOrigin.get(i / ID_FIRST_STRIDE);
+        if (c !== undefined || j === undefined || !this.absorbsLate(id, p.leftovers[j]!, rank, t, late)) return this.stop('repeats');
+        dropped.add(j);
+        this.duplicates++;
+        continue;
+      }
       if (c === undefined) continue;
       const slot = c[0]!;
       const l = this.carried.get(slot)!;
       const lRank = stageRank(l.stage);
       const lt = receivedKey(l);
-      const rank = f[i + 2]!;
-      const t = f[i + 3]!;
       if (c.length > 1 || familyHash(l) !== f[i + 1]! || !(sameTime(lt, t) || (rank > lRank && notLater(lt, t)))) return this.stop('auditid-reuse');
       // An earlier stage of the carried request: one pass keeps the carried stage, the task kept this one.
       if (rank < lRank) return this.stop('repeats');
       this.carry.delete(id);
       this.duplicates++;
-      if (rank === stageRank('ResponseComplete')) this.carried.delete(slot);
+      if (rank === FINAL_RANK) this.carried.delete(slot);
       else takenOver.set(i / ID_FIRST_STRIDE, slot);
     }
     const done = p.completed;
-    for (let i = 0; i + 1 < done.length; i += 2) this.done.set(done[i]!, done[i + 1]!);
+    for (let i = 0; i + COMPLETED_STRIDE <= done.length; i += COMPLETED_STRIDE) {
+      const id = done[i]!;
+      this.done.set(id, done[i + 1]!, 0);
+      this.done.set(id, done[i + 2]!, 1);
+      this.done.set(id, done[i + 3]!, 2);
+    }
     for (let j = 0; j < p.leftovers.length; j++) {
+      if (dropped.has(j)) continue;
       const r = p.leftovers[j]!;
       const taken = takenOver.get(p.origins[j]!);
       let slot: number;
@@ -217,12 +277,58 @@ export class Reconciler {
   /** Requests left over by the tasks that reuse an auditID (counted by reuseOf). */
   reusedAtEnd = 0;
 
+  /**
+   * A record a later part completed, before that part is pushed: when an earlier part left the
+   * same request waiting, the record takes from it what one pass's collapser would have
+   * (takeFromEarlierStage). Records mode (audit merge of commands) applies it to every record.
+   */
+  completeFromCarry(r: AuditRecord): void {
+    if (r.auditID === '' || this.carry.size === 0) return;
+    const c = this.carry.get(idHashOf(r));
+    // Two requests carried under one ID make push fall back (auditid-reuse): nothing to join.
+    if (c === undefined || c.length !== 1 || this.applied.has(c[0]!)) return;
+    const l = this.carried.get(c[0]!)!;
+    const rank = stageRank(r.stage);
+    const lt = receivedKey(l);
+    const t = receivedKey(r);
+    // The join rule of push (and of the collapser), applied to the record the join completed; the
+    // part's first request under the ID is the one that takes the carried request over.
+    if (!sameFamily(l, r) || !(sameTime(lt, t) || (rank > stageRank(l.stage) && notLater(lt, t)))) return;
+    this.applied.add(c[0]!);
+    takeFromEarlierStage(r, l);
+  }
+
   /** Emits what is left, oldest first. */
   finish(emit: (r: AuditRecord) => void): void {
     for (const r of this.carried.values()) emit(r);
     this.carried.clear();
     this.carry.clear();
   }
+}
+
+/** The stage rank of a completing stage (ResponseComplete, Panic). */
+const FINAL_RANK = stageRank('ResponseComplete');
+
+/** Per part, for the late early stages of requests completed in earlier parts (Reconciler.absorbsLate). */
+interface LateIndex {
+  /** idFirst entry index → the leftover that entry's event opened. */
+  byOrigin: Map<number, number>;
+  /** auditID hash → how many leftovers and completions of this part carry it. */
+  ids: Map<number, number>;
+  /** Requests this part completed. */
+  completed: number;
+}
+
+function lateIndex(p: PartialResult): LateIndex {
+  const byOrigin = new Map<number, number>();
+  const ids = new Map<number, number>();
+  for (let j = 0; j < p.leftovers.length; j++) {
+    if (p.origins[j]! >= 0) byOrigin.set(p.origins[j]!, j);
+    const h = idHashOf(p.leftovers[j]!);
+    ids.set(h, (ids.get(h) ?? 0) + 1);
+  }
+  for (let i = 0; i + COMPLETED_STRIDE <= p.completed.length; i += COMPLETED_STRIDE) ids.set(p.completed[i]!, (ids.get(p.completed[i]!) ?? 0) + 1);
+  return { byOrigin, ids, completed: p.completed.length / COMPLETED_STRIDE };
 }
 
 /** The windows of the Reconciler: one pass's (maxDone) and half again. */
@@ -248,6 +354,25 @@ export interface ParallelOptions<S> {
   onProgress(bytes: number, events: number): void;
 }
 
+/**
+ * With KAUDIT_TRACE_PARALLEL set: a function that writes what the main thread does, with the ms since
+ * the process started, to stderr (where the time of a split run goes; see bench/RESULTS.md).
+ */
+function timeline(): ((what: string) => void) | null {
+  if (!process.env.KAUDIT_TRACE_PARALLEL) return null;
+  return (what) => process.stderr.write(`parallel ${performance.now().toFixed(0).padStart(6)} ms (main thread CPU ${threadCpuMs().toFixed(0)} ms): ${what}\n`);
+}
+
+/** CPU ms (user + system) of the calling thread so far (Linux /proc/thread-self; 0 elsewhere). */
+export function threadCpuMs(): number {
+  try {
+    const st = readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1]!.split(' ');
+    return (Number(st[11]) + Number(st[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
 /** Why a parallel run gave up; the caller reads in one thread instead. */
 export type Fallback = 'out-of-memory' | 'repeats' | 'auditid-reuse' | 'window';
 
@@ -265,7 +390,9 @@ export function workerOldMb(): number {
  * once: the caller then reads in one thread, so the output never depends on --jobs.
  */
 export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun<S> | null | Fallback> {
+  const trace = timeline();
   const tasks = await planTasks(o.sources, o.jobs, o.spec.read.format ?? 'auto');
+  trace?.(`planned ${tasks.length} tasks`);
   if (tasks.length < 2) return null;
   const cmd = await parallelCommand(o.spec.command);
   const spec: WorkerSpec = { ...o.spec, seed: hashSeed() };
@@ -317,13 +444,14 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
         return;
       }
       const task: Task = tasks[next++]!;
+      trace?.(`task ${task.index} to worker ${workers.indexOf(w)}`);
       w.postMessage({ task, spec });
     };
     for (let i = 0; i < poolSize; i++) {
       // Without limits a worker's heap may grow to the process's (GBs) before V8 collects it; these
       // keep peak RSS flat and were faster too (see bench/RESULTS.md). A worker that needs more
       // old space than WORKER_OLD_MB makes the whole run fall back to one thread.
-      const w = new Worker(url, { resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: workerOldMb() } });
+      const w = new Worker(url, { resourceLimits: { maxYoungGenerationSizeMb: Number(process.env.KAUDIT_WORKER_YOUNG_MB) || 8, maxOldGenerationSizeMb: workerOldMb() } });
       workers.push(w);
       w.on('message', (m: { type: string; index: number } & Record<string, any>) => {
         if (m.type === 'progress') {
@@ -336,8 +464,10 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
           return;
         }
         if (m.type === 'done') {
+          trace?.(`task ${m.index} done (worker ${workers.indexOf(w)}: ${m.ms?.toFixed(0)} ms in its pipeline, its thread's CPU ${m.cpuMs?.toFixed(0)} ms since it started)`);
           waiting.set(m.index, m as unknown as Done);
           if (errors.length === 0) consume();
+          trace?.(`consumed up to task ${consumed - 1}`);
         } else errors.push({ index: m.index, kind: m.kind, message: m.message, fix: m.fix, stack: m.stack, component: m.component, where: m.where });
         start(w);
       });
@@ -361,6 +491,7 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
     throw new InternalError(first.message, `${first.component || 'worker'} (in a worker thread)`, first.where ?? '', first.stack ?? first.message);
   }
   for (const r of rejects) o.onReject(r.loc, r.reason);
+  trace?.('all tasks done');
   const state = cmd.reducer.merge(o.state, merged!);
   const acc = mergeAccounting(accs);
   reconciler.finish((r) => {
@@ -373,5 +504,22 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
   });
   acc.duplicates += reconciler.duplicates;
   acc.auditIDReuse += reconciler.reusedAtEnd;
+  trace?.('merged and reconciled');
+  if (trace) {
+    // CPU by thread name (V8's compiler and GC helpers, libuv's pool, the workers) while workers live.
+    const { readdirSync } = await import('node:fs');
+    const by = new Map<string, number>();
+    for (const t of readdirSync('/proc/self/task')) {
+      try {
+        const raw = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
+        const name = raw.slice(raw.indexOf('(') + 1, raw.lastIndexOf(')'));
+        const st = raw.slice(raw.lastIndexOf(') ') + 2).split(' ');
+        by.set(`${name}#${t}`, (Number(st[11]) + Number(st[12])) * 10);
+      } catch {
+        /* ended */
+      }
+    }
+    trace(`CPU ms by thread: ${[...by].map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  }
   return { state, acc };
 }

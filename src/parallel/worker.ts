@@ -5,6 +5,7 @@ import type { Loc } from '../types.js';
 import type { Task } from './plan.js';
 import type { WorkerSpec } from './run.js';
 import { parallelCommand } from './commands.js';
+import { threadCpuMs } from './run.js';
 import { runPipelineFull } from '../pipeline.js';
 import { setHashSeed } from '../normalize/collapse.js';
 import { compileFilterSets } from '../filter/sets.js';
@@ -15,6 +16,7 @@ let cached: { key: string; opts: unknown; cmd: Awaited<ReturnType<typeof paralle
 
 parentPort!.on('message', async (msg: { task: Task; spec: WorkerSpec }) => {
   const { task, spec } = msg;
+  const t0 = performance.now();
   try {
     if (spec.seed) setHashSeed(spec.seed);
     const key = JSON.stringify([spec.command, spec.options]);
@@ -32,6 +34,7 @@ parentPort!.on('message', async (msg: { task: Task; spec: WorkerSpec }) => {
       filter,
       strict: spec.strict,
       partial: true,
+      ...(spec.bodies ? { bodies: spec.bodies } : {}),
       onRecord: (r) => cmd.reducer.add(state, r),
       onReject: (loc, reason) => {
         if (rejects.length < SHOWN_REJECTS) rejects.push({ loc, reason });
@@ -45,7 +48,7 @@ parentPort!.on('message', async (msg: { task: Task; spec: WorkerSpec }) => {
       read: { ...spec.read, ...(task.format ? { format: task.format } : {}), ...(prefilter ? { prefilter } : {}) },
     });
     // The hashes move to the main thread without a copy.
-    parentPort!.postMessage({ type: 'done', index: task.index, state: cmd.strip(state), acc, partial, rejects }, partial ? [partial.idFirst.buffer as ArrayBuffer, partial.completed.buffer as ArrayBuffer, partial.firstIds.buffer as ArrayBuffer] : []);
+    parentPort!.postMessage({ type: 'done', index: task.index, state: cmd.strip(state), acc, partial, rejects, ms: performance.now() - t0, ...(process.env.KAUDIT_TRACE_PARALLEL ? { cpuMs: threadCpuMs() } : {}) }, partial ? [partial.idFirst.buffer as ArrayBuffer, partial.origins.buffer as ArrayBuffer, partial.completed.buffer as ArrayBuffer, partial.firstIds.buffer as ArrayBuffer] : []);
   } catch (e) {
     const err = e as Error & { fix?: string };
     const kind = e instanceof StrictError ? 'strict' : e instanceof InputError ? 'input' : e instanceof UsageError ? 'usage' : 'bug';

@@ -129,7 +129,7 @@ export function addObject(snap: RbacSnapshot, o: unknown, where: string, file = 
 }
 
 export function emptySnapshot(): RbacSnapshot {
-  return { roles: [], bindings: [], ignored: {}, warnings: [], files: [] };
+  return { roles: [], bindings: [], ignored: Object.create(null) as Record<string, number>, warnings: [], files: [] }; // kinds are data: no inherited keys (constructor, __proto__)
 }
 
 /** 1-based line of each offset (offsets ascending or not), from the newlines before it. */
@@ -274,4 +274,19 @@ export async function loadRbac(paths: string[]): Promise<RbacSnapshot> {
     await addText(snap, await readFile(s.path, 'utf8'), s.path);
   }
   return snap;
+}
+
+/**
+ * A digest of what an RBAC export says, independent of file names, formats, order and comments:
+ * the roles and bindings, sorted, without their source files and positions. Compliance reports it as evidence;
+ * shards and `audit merge` compare it to make sure they judged the same RBAC.
+ */
+export async function rbacDigest(snap: RbacSnapshot): Promise<string> {
+  const { createHash } = await import('node:crypto');
+  const key = (o: { kind: string; namespace: string; name: string }): string => `${o.kind}/${o.namespace}/${o.name}`;
+  const canonical = JSON.stringify({
+    roles: snap.roles.map(({ source: _s, origin: _o, ...r }) => r).sort((a, b) => (key(a) < key(b) ? -1 : 1)),
+    bindings: snap.bindings.map(({ source: _s, origin: _o, ...b }) => b).sort((a, b) => (key(a) < key(b) ? -1 : 1)),
+  });
+  return createHash('sha256').update(canonical).digest('hex');
 }

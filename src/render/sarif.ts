@@ -91,7 +91,7 @@ function sarifLocation(l: SarifLocation): Record<string, unknown> {
     if (Object.keys(props).length) physical.properties = props;
     out.physicalLocation = physical;
   }
-  if (l.logical) out.logicalLocations = [{ name: l.logical, kind: l.kind ?? 'object' }];
+  if (l.logical) out.logicalLocations = [{ name: visible(l.logical), kind: l.kind ?? 'object' }];
   const where = l.file === '-' ? [`standard input${l.line ? ` line ${l.line}` : ''}${l.item ? ` item ${l.item}` : ''}`] : [];
   if (where.length) out.message = { text: where[0] };
   return out;
@@ -109,12 +109,13 @@ export function renderSarif(tool: { name: string; version: string; uri: string }
             name: tool.name,
             version: tool.version,
             informationUri: tool.uri,
+            // Viewers show rule texts too; a user or Sigma rule's title and description are made visible like messages.
             rules: rules.map((r) => ({
               id: r.id,
-              name: r.name ?? r.id,
-              shortDescription: { text: r.description },
-              ...(r.fullDescription ? { fullDescription: { text: r.fullDescription } } : {}),
-              ...(r.help ? { help: { text: r.help } } : {}),
+              name: visible(r.name ?? r.id),
+              shortDescription: { text: visible(r.description) },
+              ...(r.fullDescription ? { fullDescription: { text: visible(r.fullDescription) } } : {}),
+              ...(r.help ? { help: { text: visible(r.help) } } : {}),
               ...(r.helpUri ? { helpUri: r.helpUri } : {}),
               defaultConfiguration: { level: LEVEL[r.severity] },
               properties: { 'security-severity': SECURITY_SEVERITY[r.severity], tags: [...new Set(['security', 'kubernetes', 'rbac', ...(r.tags ?? [])])], ...(r.properties ?? {}) },

@@ -70,6 +70,16 @@ function hasWildcard(s: string): boolean {
   return false;
 }
 
+/**
+ * A value with a `*` appended (contains, startswith): a value that ends in an escaping backslash
+ * keeps it as a plain backslash (pySigma's SigmaString: "String ended in escaping mode: accumulate
+ * escaping character"), so it is doubled here rather than escaping the appended wildcard.
+ */
+function withTrailingStar(v: string): string {
+  const run = /\\*$/.exec(v)![0].length;
+  return `${v}${run % 2 ? '\\' : ''}*`;
+}
+
 /** A Sigma value without wildcards, its escapes removed. */
 function unescape(s: string): string {
   return s.replace(/\\([*?\\])/g, '$1');
@@ -99,6 +109,9 @@ function fieldItem(key: string, value: unknown): Condition {
   }
   const has = (m: string): boolean => mods.includes(m);
   if ((has('i') || has('m') || has('s')) && !has('re')) throw new SigmaRefusal(`modifier ${['i', 'm', 's'].find(has)} without re (field ${field})`);
+  // neq is defined on text and numbers, and with fieldref (modifiers appendix v2.1): with another type modifier it would be dropped.
+  const neqWith = has('neq') ? ['re', 'cidr', 'exists', 'gt', 'gte', 'lt', 'lte'].find(has) : undefined;
+  if (neqWith) throw new SigmaRefusal(`modifier neq with ${neqWith} (field ${field})`);
   const { path, impersonated } = target(field);
   const values: unknown[] = Array.isArray(value) ? value : [value];
   if (values.length === 0) throw new SigmaRefusal(`an empty list of values (field ${field})`);
@@ -154,7 +167,7 @@ function fieldItem(key: string, value: unknown): Condition {
       else exact.push(v as Scalar);
       continue;
     }
-    const p = `${has('contains') || has('endswith') ? '*' : ''}${v}${has('contains') || has('startswith') ? '*' : ''}`;
+    const p = `${has('contains') || has('endswith') ? '*' : ''}${has('contains') || has('startswith') ? withTrailingStar(v) : v}`;
     if (hasWildcard(p)) patterns.push(p);
     else exact.push(unescape(p));
   }

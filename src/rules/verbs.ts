@@ -20,3 +20,10 @@ export function verbOrder(a: string, b: string): number {
   if (ia >= 0 || ib >= 0) return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib);
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/**
+ * Verbs that change objects: a request with one of these is a write ("only writes" in `audit view`).
+ * The mutating verbs of the resource API (Kubernetes' API concepts, "API verbs"); exec, attach and
+ * port-forward are `create` on a subresource, so they count as writes too.
+ */
+export const WRITE_VERBS: ReadonlySet<string> = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);

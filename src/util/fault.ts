@@ -11,8 +11,15 @@ import { UsageError } from './errors.js';
 export const FAULT_COMPONENTS = ['reducer', 'worker', 'rule', 'renderer'] as const;
 export type FaultComponent = (typeof FAULT_COMPONENTS)[number];
 
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** The process environment; empty where there is no process (the audit view page bundles the record writers, which read this). */
+function processEnv(): Env {
+  return (globalThis as { process?: { env?: Env } }).process?.env ?? {};
+}
+
 /** The parsed KAUDIT_TEST_FAULT, or null when unset. */
-export function testFault(env: NodeJS.ProcessEnv = process.env): { component: FaultComponent; n: number } | null {
+export function testFault(env: Env = processEnv()): { component: FaultComponent; n: number } | null {
   const v = env.KAUDIT_TEST_FAULT;
   if (v === undefined || v === '') return null;
   const m = /^([a-z]+):(\d+)$/.exec(v);
@@ -26,7 +33,7 @@ export function testFault(env: NodeJS.ProcessEnv = process.env): { component: Fa
  * A counter that throws at its Nth call when KAUDIT_TEST_FAULT names `component`; null otherwise
  * (callers install nothing then).
  */
-export function faultCounter(component: FaultComponent, env: NodeJS.ProcessEnv = process.env): (() => void) | null {
+export function faultCounter(component: FaultComponent, env: Env = processEnv()): (() => void) | null {
   const f = testFault(env);
   if (!f || f.component !== component) return null;
   let i = 0;

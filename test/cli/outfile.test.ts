@@ -5,10 +5,12 @@
 // leaves nothing behind. "Before any input is read" is shown with a FIFO among the inputs: reading
 // it would block for ever, so the command can only return if it stopped first.
 import { describe, it, expect } from 'vitest';
-import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { runCli, tmpDir } from '../helpers.js';
+import { prepareOutputFile } from '../../src/cli/outfile.js';
+import { UsageError } from '../../src/util/errors.js';
 
 const MINI = 'fixtures/mini/mini.jsonl';
 const RBAC = 'fixtures/drift/rbac.yaml';
@@ -139,11 +141,71 @@ describe('destinations that cannot be written are usage errors that name the pat
     expect(r.stderr).not.toMatch(/internal error|at .*\.js:\d+/);
   });
 
+  it('a path in a message is escaped once, the fix line included (undoing \\ and \\xNN gives the path back)', async () => {
+    const dir = tmpDir();
+    const odd = join(dir, 'a\u001b\\b');
+    const r = await runCli(['baseline', '-o', join(odd, 'x.json'), fifo(dir)]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`cannot write ${dir}/a\\x1b\\\\b/x.json: the folder ${dir}/a\\x1b\\\\b does not exist`);
+    mkdirSync(join(dir, 'real'));
+    symlinkSync(join(dir, 'real'), odd);
+    const l = await runCli(['rbac-gen', '--out-dir', odd, fifo(tmpDir())]);
+    expect(l.code).toBe(2);
+    expect(l.stderr).toContain(`  fix: pass the folder it points to (realpath ${dir}/a\\x1b\\\\b)\n`);
+  });
+
+  it("-o - and --out - write to standard output, as '-' does for inputs (it made a file named '-')", async () => {
+    const cwd = process.cwd();
+    const here = tmpDir();
+    const mini = join(cwd, MINI);
+    const rbac = join(cwd, RBAC);
+    process.chdir(here);
+    try {
+      const b = await runCli(['baseline', mini, '-o', '-', '-q']);
+      expect(b.code).toBe(0);
+      expect(JSON.parse(b.stdout).kind).toBe('kaudit.baseline');
+      const c = await runCli(['compliance', '--rbac', rbac, mini, '--out', '-', '-o', 'json', '-q', '--now', '2026-03-03T00:00:00Z']);
+      expect(c.code).toBe(0);
+      expect(JSON.parse(c.stdout).kind).toBe('kaudit.compliance');
+      expect(readdirSync(here)).toEqual([]);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  it('-o /dev/stdout: the fix is to leave the option out, not to remove the link', async () => {
+    const r = await runCli(['baseline', '-o', '/dev/stdout', fifo(tmpDir())]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('audit: error: -o: /dev/stdout is a symbolic link; kaudit never writes through one\n  fix: leave the option out to write to standard output\n');
+  });
+
   it('--out-dir creates the missing folders, one level at a time', async () => {
     const out = join(tmpDir(), 'a', 'b', 'c');
     const r = await runCli(['rbac-gen', MINI, '--out-dir', out, '-q']);
     expect(r.code).toBe(0);
     expect(readdirSync(out).length).toBeGreaterThan(1);
+  });
+});
+
+describe('a write that fails after the checks is a usage error naming the path, never an internal error', () => {
+  it('a destination name of 255 bytes in three-byte characters (the temporary name must stay under NAME_MAX)', async () => {
+    const dir = tmpDir();
+    const out = join(dir, '名'.repeat(85));
+    const r = await runCli(['baseline', MINI, '-o', out, '-q']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(readFileSync(out, 'utf8')).kind).toBe('kaudit.baseline');
+    noTemps(dir);
+  });
+
+  it('the folder removed between the checks and the write (as a full disk or a revoked permission would fail it)', async () => {
+    const dir = join(tmpDir(), 'gone');
+    mkdirSync(dir);
+    const out = prepareOutputFile('-o', join(dir, 'b.json'));
+    rmSync(dir, { recursive: true });
+    const err = await out.write('{}').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as Error).message).toMatch(/^-o: cannot write .*gone\/b\.json: no such file or directory \(ENOENT\)$/);
   });
 });
 
@@ -173,6 +235,28 @@ describe('atomic replacement', () => {
     expect(readdirSync(out).map((f) => readFileSync(join(out, f), 'utf8'))).toEqual(first);
     noTemps(out);
   });
+});
+
+describe('an interrupted run leaves no report and no temporary file', () => {
+  // The report is written whole at the end (a temporary file, fsync, rename); a signal while the
+  // input is still being read must leave the previous report, and nothing else, in the folder.
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    it(`${sig} while reading standard input: the old report is kept as it was`, async () => {
+      const dir = tmpDir();
+      const out = join(dir, 'baseline.json');
+      writeFileSync(out, 'previous\n');
+      const child = spawn(process.execPath, ['bin/audit.js', 'baseline', '-', '-o', out, '-q'], { stdio: ['pipe', 'ignore', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+      // Half of an input: the command is now reading and waiting for more.
+      child.stdin.write(readFileSync(MINI, 'utf8'));
+      await new Promise((r) => setTimeout(r, 700));
+      const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('close', (code, signal) => r({ code, signal })));
+      child.kill(sig);
+      const end = await done;
+      expect(end.code === 0).toBe(false);
+      expect(readFileSync(out, 'utf8')).toBe('previous\n');
+      expect(readdirSync(dir)).toEqual(['baseline.json']);
+    });
+  }
 });
 
 // Permission checks need a user the kernel checks: as root, the test drops to `nobody` (setpriv).

@@ -1,6 +1,6 @@
 // The pre-filter skips JSON.parse for lines that cannot match; results must equal the unfiltered path.
 import { describe, it, expect } from 'vitest';
-import { compilePrefilter } from '../../src/filter/prefilter.js';
+import { compilePrefilter, prefilterText } from '../../src/filter/prefilter.js';
 import { runCli } from '../helpers.js';
 import { Rng } from '../../src/gen/rng.js';
 
@@ -15,7 +15,7 @@ describe('pre-filter', () => {
     // JSON inside a string (AKS properties.log): quotes are escaped, unquoted values still appear.
     [{ user: ['aksService'], verb: ['get'] }, '{"properties":{"log":"{\\"verb\\":\\"get\\",\\"user\\":{\\"username\\":\\"aksService\\"}}"}}', true],
   ])('%j on %s → %s', (o, line, want) => {
-    expect(compilePrefilter(o)!(line)).toBe(want);
+    expect(prefilterText(compilePrefilter(o)!, line)).toBe(want);
   });
 
   it.each([
@@ -111,7 +111,8 @@ describe('pre-filter property: never skips a line a full parse keeps', () => {
       namespace: fc.constantFrom(...namespaces),
       name: fc.constantFrom(...names),
       auditID: fc.constantFrom(...ids),
-      wrap: fc.constantFrom('native', 'aks', 'cloudwatch'),
+      wrap: fc.constantFrom('native', 'aks', 'cloudwatch', 'eventlist'),
+      body: fc.boolean(),
       p: fc.constantFrom(0, 0.05, 0.3, 1),
       seed: fc.integer(),
     });
@@ -123,6 +124,8 @@ describe('pre-filter property: never skips a line a full parse keeps', () => {
           user: { username: e.user, groups: ['system:authenticated'] }, sourceIPs: ['10.0.0.1'], userAgent: 'kubectl/v1.30.0',
           objectRef: { resource: e.resource, namespace: e.namespace, name: e.name, apiGroup: e.resource === 'deployments' ? 'apps' : '', apiVersion: 'v1' },
           responseStatus: { code: 200 }, requestReceivedTimestamp: '2026-03-02T10:00:00.000000Z', stageTimestamp: '2026-03-02T10:00:00.001000Z',
+          // A body with arrays of objects and wrapper-like keys (a pod's projected volume has `items`).
+          ...(e.body ? { requestObject: { kind: 'Pod', spec: { volumes: [{ projected: { sources: [{ configMap: { items: [{ key: 'ca.crt', path: 'ca.crt' }] } }] } }] } }, responseObject: { kind: 'PodList', items: [{ metadata: { name: e.name } }] } } : {}),
         };
         let x = e.seed;
         const rnd = (): number => ((x = (Math.imul(x, 1103515245) + 12345) | 0) >>> 0) / 4294967296;
@@ -130,12 +133,14 @@ describe('pre-filter property: never skips a line a full parse keeps', () => {
         const line =
           e.wrap === 'native' ? inner
           : e.wrap === 'aks' ? escapeJson({ category: 'kube-audit', properties: { log: inner, stream: 'stdout' } }, rnd, e.p / 2)
+          : e.wrap === 'eventlist' ? `{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[${inner},${inner}]}`
           : escapeJson({ id: '1', timestamp: 1, message: inner }, rnd, e.p / 2);
         const pre = compilePrefilter(f);
-        if (pre === null || pre(line)) return;
-        // Skipped: a full parse must not keep it.
+        if (pre === null || prefilterText(pre, line)) return;
+        // Skipped: a full parse must not keep it, and it is no wrapper (whose events the accounting counts).
         const v = JSON.parse(line);
-        const items = containerOf(v)?.items ?? [v];
+        expect(containerOf(v), line).toBeNull();
+        const items = [v];
         const keep = compileFilter(f);
         for (const item of items) {
           const r = normalizeValue(item, '');
@@ -147,12 +152,55 @@ describe('pre-filter property: never skips a line a full parse keeps', () => {
   });
 
   it('parses a line whose value is written with escapes (--user alice finds "\\u0061lice")', () => {
-    const pre = compilePrefilter({ user: ['alice'] })!;
+    const p = compilePrefilter({ user: ['alice'] })!;
+    const pre = (line: string): boolean => prefilterText(p, line);
     expect(pre('{"user":{"username":"\\u0061lice"}}')).toBe(true);
     expect(pre('{"properties":{"log":"{\\"user\\":{\\"username\\":\\"\\\\u0061lice\\"}}"}}')).toBe(true);
     // A backslash written as an escape inside JSON-in-a-string can start an escape of its own.
     expect(pre('{"message":"{\\"user\\":{\\"username\\":\\"\\u005cu0061lice\\"}}"}')).toBe(true);
     // Escapes of characters no needle holds (Go writes & < > as \u0026 \u003c \u003e) do not stop a skip.
     expect(pre('{"user":{"username":"bob"},"requestURI":"/api/v1/pods?limit=500\\u0026watch=1"}')).toBe(false);
+  });
+});
+
+// The wrapper decision (issue 19): a line is parsed for the accounting of a wrapper's events only
+// when its top-level shape may be one (containerOf), never because a body holds arrays of objects.
+describe('pre-filter: wrappers are told by the top-level keys', () => {
+  const p = compilePrefilter({ user: ['alice'] })!;
+  const pre = (line: string): boolean => prefilterText(p, line);
+  const pod = { kind: 'Pod', spec: { volumes: [{ projected: { sources: [{ configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } }] } }], containers: [{ name: 'app', env: [{ name: 'A', value: 'b' }] }] } };
+  const event = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({ kind: 'Event', level: 'RequestResponse', verb: 'create', user: { username: 'bob' }, requestObject: pod, responseObject: { kind: 'PodList', items: [pod] }, ...extra });
+
+  it.each([
+    ['an event whose bodies hold arrays of objects and `items`', JSON.stringify(event()), false],
+    ['the same with spaces around the colons', JSON.stringify(event(), null, 1).replace(/\n/g, ' '), false],
+    ['a one-line EventList', JSON.stringify({ kind: 'EventList', items: [event()] }), true],
+    ['a CloudWatch subscription payload (logEvents after other keys)', JSON.stringify({ messageType: 'DATA_MESSAGE', owner: '1', logGroup: 'g', logStream: 's', subscriptionFilters: ['f'], logEvents: [{ id: '1', timestamp: 1, message: '{}' }] }), true],
+    ['Azure records', JSON.stringify({ records: [] }), true],
+    ['a Log Analytics table', JSON.stringify({ name: 't', columns: [{ name: 'Verb' }], rows: [['get']] }), true],
+    ['a top-level array', JSON.stringify([event()]), true],
+    ['a wrapper key before the verb (containerOf then reads it as an event; parsed anyway)', JSON.stringify({ items: [], verb: 'get' }), true],
+    ['an escaped key (may spell a wrapper key)', '{"\\u0069tems":[]}', true],
+    ['a value after the object ({…}{…}, read as a stream of values)', '{"user":{"username":"bob"}}{"logEvents":[]}', true],
+    ['a GKE entry (protoPayload first)', JSON.stringify({ protoPayload: { methodName: 'io.k8s.core.v1.pods.get' }, entries: [] }), false],
+    ['malformed', '{"user":{"username":"bob"}', false],
+  ])('%s → parsed: %s', (_what, line, want) => {
+    expect(pre(line)).toBe(want);
+  });
+
+  it('a wrapper is read per event with and without the pre-filter (the accounting adds up the same)', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'kaudit-prefilter-'));
+    const f = join(dir, 'mixed.log');
+    const wrapper = { messageType: 'DATA_MESSAGE', logEvents: [1, 2, 3].map((i) => ({ id: String(i), timestamp: i, message: JSON.stringify({ ...event(), auditID: `w${i}`, stage: 'ResponseComplete' }) })) };
+    writeFileSync(f, [JSON.stringify({ ...event(), auditID: 'a' }), JSON.stringify(wrapper), JSON.stringify({ ...event({ user: { username: 'alice' } }), auditID: 'b' })].join('\n') + '\n');
+    const a = JSON.parse((await runCli(['summary', f, '--user', 'alice', '-o', 'json', '-q'])).stdout).input;
+    const b = JSON.parse((await runCli(['summary', f, '--user', 'alice', '-o', 'json', '-q', '--no-prefilter'])).stdout).input;
+    expect(a.lines).toBe(5);
+    expect(b.lines).toBe(5);
+    expect(a.prefiltered).toBe(1);
+    expect([a.used, b.used]).toEqual([1, 1]);
   });
 });

@@ -39,3 +39,41 @@ describe('the generator', () => {
     expect([...times].sort()).toEqual(times);
   });
 });
+
+describe('the generator with --levels (body-heavy logs, issue 19)', () => {
+  it('logs the same requests, a share of them at RequestResponse with realistic bodies', async () => {
+    const plain = tmpDir();
+    const bodies = tmpDir();
+    await generate({ ...DEFAULT_GEN, out: plain, days: 1, seed: 9, scale: 0.05, rotate: 'none' });
+    await generate({ ...DEFAULT_GEN, out: bodies, days: 1, seed: 9, scale: 0.05, rotate: 'none', levels: { Request: 0, RequestResponse: 0.7 } });
+    const read = (d: string) => readFileSync(join(d, 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    const a = read(plain);
+    const b = read(bodies);
+    // The levels come from a generator of their own: the requests are the same, in the same order.
+    expect(b.map((e) => [e.auditID, e.verb, e.requestURI, e.stage])).toEqual(a.map((e) => [e.auditID, e.verb, e.requestURI, e.stage]));
+    const eligible = b.filter((e) => e.stage === 'ResponseComplete' && ['get', 'update', 'patch', 'create', 'delete'].includes(e.verb) && e.objectRef && !['exec', 'log'].includes(e.objectRef.subresource) && a.find((x) => x.auditID === e.auditID)!.level === 'Metadata');
+    const rr = eligible.filter((e) => e.level === 'RequestResponse').length / eligible.length;
+    expect(rr).toBeGreaterThan(0.6);
+    expect(rr).toBeLessThan(0.8);
+    // Realistic bodies: a created pod carries managedFields, env and the projected service-account volume.
+    const pod = b.find((e) => e.verb === 'create' && e.objectRef?.resource === 'pods' && e.requestObject?.kind === 'Pod');
+    expect(pod).toBeDefined();
+    expect(pod!.requestObject.metadata.managedFields.length).toBeGreaterThan(0);
+    expect(pod!.requestObject.spec.containers[0].env.length).toBeGreaterThan(3);
+    expect(JSON.stringify(pod!.responseObject).length).toBeGreaterThan(3000);
+    // Lists and watches stay at Metadata; gets carry the object they read.
+    expect(b.filter((e) => e.verb === 'list' || e.verb === 'watch').every((e) => e.level === 'Metadata')).toBe(true);
+    expect(b.some((e) => e.verb === 'get' && e.responseObject?.kind === 'Lease')).toBe(true);
+    const { acc } = await collect([bodies]);
+    expect(acc.rejected).toBe(0);
+  });
+
+  it('--levels is checked', async () => {
+    const { parseLevels } = await import('../../src/gen/bodies.js');
+    expect(parseLevels('RequestResponse=0.7')).toEqual({ Request: 0, RequestResponse: 0.7 });
+    expect(parseLevels('Request=0.2,RequestResponse=0.5')).toEqual({ Request: 0.2, RequestResponse: 0.5 });
+    expect(parseLevels('Request=0.6,RequestResponse=0.5')).toMatch(/more than 1/);
+    expect(parseLevels('Metadata=1')).toMatch(/not LEVEL=SHARE/);
+    expect(parseLevels('RequestResponse=2')).toMatch(/between 0 and 1/);
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { StageCollapser, hashKey, hashParts, setHashSeed, idHashOf, familyHash, stageRank, sharedIdWork, ID_FIRST_STRIDE } from '../../src/normalize/collapse.js';
+import { StageCollapser, hashKey, hashParts, setHashSeed, idHashOf, familyHash, stageRank, sharedIdWork, ID_FIRST_STRIDE, receivedKey } from '../../src/normalize/collapse.js';
 import { normalizeValue } from '../../src/normalize/index.js';
 import type { AuditRecord } from '../../src/types.js';
 import { event } from '../helpers.js';
@@ -194,7 +194,7 @@ describe('partial runs (a byte range of a file, --jobs)', () => {
     expect([...left.idFirst]).toEqual([...first('b', 'RequestReceived'), ...first('a', 'ResponseStarted'), ...first('c', 'ResponseComplete')]);
     expect(left.idFirst.length).toBe(3 * ID_FIRST_STRIDE);
     const c1 = rec('c', 'ResponseComplete');
-    expect([...left.completed]).toEqual([idHashOf(c1), familyHash(c1)]);
+    expect([...left.completed]).toEqual([idHashOf(c1), familyHash(c1), stageRank(c1.stage), receivedKey(c1)]);
     expect(left.peakPending).toBe(2);
     expect(out).toEqual(['c']);
   });
@@ -203,6 +203,47 @@ describe('partial runs (a byte range of a file, --jobs)', () => {
     c.add(rec('a', 'ResponseComplete'));
     const l = c.leftovers();
     expect([l.idFirst.length, l.completed.length, l.peakPending]).toEqual([0, 0, 0]);
+  });
+  it('waiting(): the requests still waiting, oldest first, also under a reused ID (a Group), left in place (audit follow checkpoints)', () => {
+    const at = (id: string, stage: string, verb: string, ms: number): AuditRecord => {
+      const r = normalizeValue(event({ auditID: id, stage, verb, requestURI: '/api/v1/pods', requestReceivedTimestamp: `2026-03-02T10:00:00.${String(ms).padStart(3, '0')}Z`, stageTimestamp: `2026-03-02T10:00:00.${String(ms).padStart(3, '0')}Z` }), '');
+      if (typeof r === 'string') throw new Error(r);
+      return r;
+    };
+    const out: string[] = [];
+    const c = new StageCollapser((r) => out.push(`${r.auditID}:${r.verb}:${r.stage}`), { maxPending: 10, maxDone: 10 });
+    c.add(at('a', 'RequestReceived', 'get', 0));
+    c.add(at('b', 'RequestReceived', 'get', 1));
+    c.add(at('a', 'RequestReceived', 'delete', 2)); // another request under a (a Group of two families)
+    c.add(at('a', 'RequestReceived', 'get', 3)); // a third, same family as the first, received later
+    c.add(at('c', 'ResponseStarted', 'watch', 4));
+    c.add(at('b', 'ResponseComplete', 'get', 1));
+    c.add(at('a', 'ResponseStarted', 'get', 0)); // the first a moves on to ResponseStarted in its place
+    const show = (rs: AuditRecord[]) => rs.map((r) => `${r.auditID}:${r.verb}:${r.stage}:${r.timeMs % 1000}`);
+    const want = ['a:get:ResponseStarted:0', 'a:delete:RequestReceived:2', 'a:get:RequestReceived:3', 'c:watch:ResponseStarted:4'];
+    expect(show(c.waiting())).toEqual(want);
+    expect(show(c.waiting())).toEqual(want);
+    expect(out).toEqual(['b:get:ResponseComplete']);
+    c.flush();
+    expect(out.slice(1)).toEqual(want.map((w) => w.split(':').slice(0, 3).join(':')));
+    expect(c.waiting()).toEqual([]);
+  });
+  it('a completing stage keeps when the response began to stream (ResponseStarted), also when the stages were re-stamped apart', () => {
+    const st = (stage: string, received: string, stamped: string): AuditRecord => {
+      const r = normalizeValue(event({ auditID: 'w', stage, verb: 'watch', requestURI: '/api/v1/pods?watch=1', requestReceivedTimestamp: received, stageTimestamp: stamped }), '');
+      if (typeof r === 'string') throw new Error(r);
+      return r;
+    };
+    for (const rcReceived of ['2026-03-02T10:00:00.000Z', '2026-03-02T10:00:00.050Z']) {
+      const out: AuditRecord[] = [];
+      const c = new StageCollapser((r) => out.push(r), { maxPending: 10, maxDone: 10 });
+      c.add(st('RequestReceived', '2026-03-02T10:00:00.000Z', '2026-03-02T10:00:00.000Z'));
+      c.add(st('ResponseStarted', '2026-03-02T10:00:00.000Z', '2026-03-02T10:00:00.200Z'));
+      c.add(st('ResponseComplete', rcReceived, '2026-03-02T10:05:00.000Z'));
+      c.flush();
+      expect(out.map((r) => [r.stage, r.responseStartedMs])).toEqual([['ResponseComplete', 200]]);
+      expect(c.duplicates).toBe(2);
+    }
   });
   it('hashKey spreads keys over 52 bits without collisions on a million audit IDs', () => {
     setHashSeed([0, 0]);

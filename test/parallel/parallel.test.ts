@@ -26,7 +26,7 @@ const part = (leftovers: AuditRecord[], firsts: AuditRecord[] = [], completed: A
   leftovers,
   origins: Int32Array.from(leftovers, (r) => firsts.findIndex((f) => f.auditID === r.auditID && f.stage === r.stage)),
   idFirst: Float64Array.from(firsts.flatMap(first)),
-  completed: Float64Array.from(completed.flatMap((r) => [idHashOf(r), familyHash(r)])),
+  completed: Float64Array.from(completed.flatMap((r) => [idHashOf(r), familyHash(r), stageRank(r.stage), receivedKey(r)])),
   peakPending,
   firstIds: new Float64Array(0),
 });
@@ -43,7 +43,11 @@ describe('reconcile: stage collapsing across tasks', () => {
     { name: 'a leftover survives ranges that never saw it, then is absorbed', parts: [part([RR('a')], [RR('a')]), part([], [RC('x')]), part([], [RC('y'), RC('a')])], emitted: [], dups: 1, fallback: null },
     { name: 'leftovers are emitted oldest first', parts: [part([RR('b'), RR('a')], [RR('b'), RR('a')]), null], emitted: ['b:RequestReceived', 'a:RequestReceived'], dups: 0, fallback: null },
     { name: 'a request completed in one task and seen again in a later one is a repeat', parts: [part([], [RC('a'), RC('b')]), part([], [RC('c'), RC('a')])], emitted: [], dups: 0, fallback: 'repeats' },
-    { name: 'a late stage of a request completed earlier is a repeat too', parts: [part([], [RC('a')]), part([RS('a')], [RS('a')])], emitted: [], dups: 0, fallback: 'repeats' },
+    { name: 'a late stage of a request completed earlier, still waiting at the end, is absorbed as one pass absorbs it', parts: [part([], [RC('a')]), part([RS('a')], [RS('a')])], emitted: [], dups: 1, fallback: null },
+    { name: 'the same, waiting through two more tasks', parts: [part([], [RC('a')]), part([RR('a')], [RR('a')]), part([RS('a')], [RS('a')])], emitted: [], dups: 2, fallback: null },
+    { name: '… also an early stage re-stamped earlier than the completion', parts: [part([], [RC('a', 10)]), part([RR('a', 5)], [RR('a', 5)])], emitted: [], dups: 1, fallback: null },
+    { name: 'a late early stage received after the completion is not absorbed (one pass: another request)', parts: [part([], [RC('a', 5)]), part([RS('a', 10)], [RS('a', 10)])], emitted: [], dups: 0, fallback: 'repeats' },
+    { name: 'a late early stage that one pass absorbs, beside another request the task completed under the ID', parts: [part([], [RC('a')]), part([RS('a')], [RS('a')], [RC('a', 20)])], emitted: [], dups: 0, fallback: 'repeats' },
     { name: 'a request completed after the border, then repeated, is a repeat', parts: [part([RS('w')], [RS('w')]), part([], [RC('w'), RC('x')]), part([], [RC('w')])], emitted: [], dups: 1, fallback: 'repeats' },
     { name: 'a request still open is not a repeat', parts: [part([RS('w')], [RS('w')]), part([], [RC('x')])], emitted: ['w:ResponseStarted'], dups: 0, fallback: null },
     { name: 'an earlier stage of a carried request (stages out of order across the border): one pass keeps the carried stage', parts: [part([RS('a')], [RS('a')]), part([], [RR('a')], [])], emitted: [], dups: 0, fallback: 'repeats' },
@@ -57,6 +61,25 @@ describe('reconcile: stage collapsing across tasks', () => {
     const out: string[] = [];
     expect(reconcile(parts, (r) => out.push(`${r.auditID}:${r.stage}`), maxPending)).toEqual({ duplicates: dups, fallback });
     expect(out).toEqual(emitted);
+  });
+
+  it('completeFromCarry: a record a later part completed takes from the request an earlier part left waiting what one pass keeps (takeFromEarlierStage), once, and only for its own request', () => {
+    const r = new Reconciler();
+    const started = RS('w');
+    started.responseStartedMs = 250;
+    r.push(part([started], [started]));
+    const other = RC('w', 0, 'delete'); // another family under the ID: not its request
+    r.completeFromCarry(other);
+    expect(other.responseStartedMs).toBeNull();
+    const earlier = RC('w'); // the same family and time: the request itself
+    r.completeFromCarry(earlier);
+    expect(earlier.responseStartedMs).toBe(250);
+    const again = RC('w');
+    r.completeFromCarry(again); // a second record under the ID in the same part is not the carried request
+    expect(again.responseStartedMs).toBeNull();
+    r.push(part([], [RC('w')]));
+    expect(r.fallback).toBeNull();
+    expect(r.duplicates).toBe(1);
   });
 
   it('property: cut anywhere, the tasks give one pass\'s requests, in its order, or fall back', () => {
@@ -99,7 +122,7 @@ describe('reconcile: stage collapsing across tasks', () => {
       const cuts = [...new Set(Array.from({ length: 1 + rnd(4) }, () => rnd(n + 1)))].sort((a, b) => a - b);
       const bounds = [0, ...cuts, n];
       const many: string[] = [];
-      const r = new Reconciler(opts.maxPending, 8);
+      const r = new Reconciler(opts.maxPending, 8, opts.maxDone);
       let dups = 0;
       for (let k = 0; k + 1 < bounds.length; k++) {
         const c = new StageCollapser((x) => many.push(show(x)), opts, true);
@@ -198,7 +221,7 @@ describe('--jobs gives the bytes of a single pass', () => {
     expect(r.stderr).toMatch(/audit\.log \(from byte \d+\):\d+: /);
   });
 
-  it('a stage written after its request completed, ranges apart, makes the run fall back and count it once', async () => {
+  it('an early stage written after its request completed, ranges apart, is absorbed as one pass absorbs it', async () => {
     const lines = readFileSync(log, 'utf8').split('\n');
     const late = JSON.stringify(event({ auditID: 'late-1', stage: 'ResponseComplete', requestReceivedTimestamp: '2026-03-03T01:00:00.000000Z', stageTimestamp: '2026-03-03T01:00:00.010000Z', responseStatus: { code: 200 } }));
     const early = JSON.stringify(event({ auditID: 'late-1', stage: 'RequestReceived', requestReceivedTimestamp: '2026-03-03T01:00:00.000000Z', stageTimestamp: '2026-03-03T01:00:00.000000Z' }));
@@ -208,6 +231,19 @@ describe('--jobs gives the bytes of a single pass', () => {
     writeFileSync(shuffled, lines.join('\n'));
     const one = await runCli(['summary', shuffled, '-o', 'json', '--jobs', '1']);
     const many = await runCli(['summary', shuffled, '-o', 'json', '--jobs', '3']);
+    expect(many.stdout).toBe(one.stdout);
+    expect(many.stderr).not.toMatch(/note: the same requests appear/);
+  });
+
+  it('a request completed twice, ranges apart, makes the run fall back and count it once', async () => {
+    const lines = readFileSync(log, 'utf8').split('\n');
+    const done = JSON.stringify(event({ auditID: 'twice-1', stage: 'ResponseComplete', requestReceivedTimestamp: '2026-03-03T01:00:00.000000Z', stageTimestamp: '2026-03-03T01:00:00.010000Z', responseStatus: { code: 200 } }));
+    lines.splice(Math.floor(lines.length * 0.2), 0, done);
+    lines.splice(Math.floor(lines.length * 0.8), 0, done);
+    const twice = join(dir, 'twice.log');
+    writeFileSync(twice, lines.join('\n'));
+    const one = await runCli(['summary', twice, '-o', 'json', '--jobs', '1']);
+    const many = await runCli(['summary', twice, '-o', 'json', '--jobs', '3']);
     expect(many.stdout).toBe(one.stdout);
     expect(many.stderr).toMatch(/note: the same requests appear in more than one part of the inputs; reading again in one thread/);
   });

@@ -98,6 +98,11 @@ describe('authorizer: namespace scoping and bindings', () => {
     expect(s.ignored).toEqual({ ConfigMap: 1 });
   });
 
+  it('counts ignored kinds named like Object properties (an export from a pull request is data)', async () => {
+    const s = await snap('apiVersion: v1\nkind: constructor\nmetadata: {name: a}\n---\napiVersion: v1\nkind: __proto__\nmetadata: {name: b}\n---\napiVersion: v1\nkind: toString\nmetadata: {name: c}\n');
+    expect(Object.entries(s.ignored).sort()).toEqual([['__proto__', 1], ['constructor', 1], ['toString', 1]]);
+  });
+
   it('assumes the authenticators\' groups only when none were recorded; a recorded list is used as it is', () => {
     expect(withImplicitGroups({ user: 'system:serviceaccount:ci:d', groups: [] }).groups).toEqual(['system:authenticated', 'system:serviceaccounts', 'system:serviceaccounts:ci']);
     expect(withImplicitGroups({ user: 'system:anonymous', groups: [] }).groups).toEqual(['system:unauthenticated']);

@@ -3,7 +3,7 @@
 // csv-parse, GFM via micromark, js-yaml, saxes for XML, the SARIF 2.1.0 schema). Each run is made
 // twice: into a pipe (exact bytes) and into a terminal (nothing a terminal would act on).
 import { describe, it, expect } from 'vitest';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { SaxesParser } from 'saxes';
@@ -44,6 +44,8 @@ add('rbac-gen --explain', ['rbac-gen', log, '--explain'], [['yaml', 'rbac-yaml']
 add('drift', ['drift', '--rbac', rbac, log, '--suggest'], [...REPORT, ['sarif', 'sarif'], ['junit', 'junit']]);
 add('compliance', ['compliance', '--rbac', rbac, log, '--now', '2026-03-03T00:00:00Z'], [...REPORT, ['html', 'html'], ['csv', 'csv']]);
 add('export', ['export', log], [['csv', 'csv'], ['jsonl', 'jsonl'], ['json', 'json']]);
+// The view page's markup holds no audit data (test/view/view.browser.test.ts checks the page); its report is exact JSON.
+add('view', ['view', log], [['json', 'json']]);
 
 /** Every string in a parsed value. */
 function strings(v: unknown, out: string[] = []): string[] {
@@ -155,6 +157,52 @@ describe('the hostile fixture through every command and format', () => {
     expect(r.stdout).toContain(JSON.stringify({ subject: HOSTILE.bidi }));
     const tty = await runCli(['export', log, '-o', 'jsonl', '--fields', 'subject', '-q'], { tty: true });
     expect(tty.stdout).toContain('{"subject":"adm\\u202eni\\u202c\\u202a\\u202b\\u202d\\u2066\\u2067\\u2068\\u2069n"}');
+  });
+
+  it('hostile rule metadata (a user rule file, a downloaded Sigma rule) is escaped like audit data; SARIF stays valid', async () => {
+    const t = `${HOSTILE.control} ${HOSTILE.bidi} ${HOSTILE.markdown}`;
+    const rdir = tmpDir();
+    writeFileSync(join(rdir, 'h.yaml'), JSON.stringify({ rules: [{ id: 'HOSTILE-1', title: t, description: t, severity: 'high', technique: ['T1609'], tags: [t], references: [t, 'javascript:alert(1)', 'https://example.com/ok'], falsePositives: [t], remediation: t, reason: `${t} {userAgent}`, match: { field: 'verb', equals: 'get' } }] }));
+    writeFileSync(join(rdir, 's.yml'), JSON.stringify({ title: t, id: 'aaaaaaaa-2222-4333-8444-555555555555', author: t, description: t, references: [t], logsource: { product: 'kubernetes', service: 'audit' }, detection: { s: { verb: 'get' }, condition: 's' } }));
+    const args = ['anomalies', log, '--rules', join(rdir, 'h.yaml'), '--sigma', join(rdir, 's.yml'), '--only-rules', 'HOSTILE-1,aaaaaaaa-*', '-q'];
+    for (const [format, keep] of [['table', '\n'], ['markdown', '\n']] as const) {
+      const r = await runCli([...args, '-o', format], { tty: true });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('HOSTILE-1');
+      expect(r.stdout).not.toMatch(unsafeExcept(keep));
+    }
+    const sarif = await runCli([...args, '-o', 'sarif']);
+    const doc = JSON.parse(sarif.stdout);
+    const validate = sarifValidator();
+    expect(validate(doc), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);
+    const rules = doc.runs[0].tool.driver.rules.filter((x: { id: string }) => x.id === 'HOSTILE-1' || x.id.startsWith('aaaaaaaa'));
+    expect(rules).toHaveLength(2);
+    // What viewers show as text (names, descriptions, help, messages) holds nothing a terminal or a page would act on.
+    for (const x of rules) expect(JSON.stringify([x.name, x.shortDescription, x.fullDescription, x.help])).not.toMatch(/\\u001b|\u202e/);
+    expect(rules.find((x: { id: string }) => x.id === 'HOSTILE-1').helpUri).toBe('https://example.com/ok');
+    expect(rules.find((x: { id: string }) => x.id !== 'HOSTILE-1').helpUri).toBeUndefined();
+    for (const res of doc.runs[0].results) expect(JSON.stringify([res.message, res.locations])).not.toMatch(/\\u001b|\u202e/);
+  });
+
+  it('warnings about rule files (a refused Sigma rule) and refused arguments on stderr are visible too', async () => {
+    const rdir = tmpDir();
+    writeFileSync(join(rdir, 'ok.yml'), JSON.stringify({ title: 'ok', id: 'bbbbbbbb-2222-4333-8444-555555555555', logsource: { product: 'kubernetes', service: 'audit' }, detection: { s: { verb: 'get' }, condition: 's' } }));
+    // One usable rule and one refused, in one file: the refusal is a warning.
+    const refused = JSON.stringify({ title: HOSTILE.control, logsource: { product: 'kubernetes', service: 'audit' }, detection: { s: { 'verb|base64': 'x' }, condition: 's' } });
+    writeFileSync(join(rdir, 'bad.yml'), `${JSON.stringify({ title: 'ok2', id: 'cccccccc-2222-4333-8444-555555555555', logsource: { product: 'kubernetes', service: 'audit' }, detection: { s: { verb: 'list' }, condition: 's' } })}\n---\n${refused}\n`);
+    for (const args of [
+      ['anomalies', log, '--sigma', rdir, '-o', 'json'],
+      ['rules', 'list', '--sigma', rdir],
+      ['rules', 'test', join(rdir, 'bad.yml')],
+    ]) {
+      const r = await runCli(args);
+      expect(r.stderr).toContain(visible(HOSTILE.control));
+      expect(r.stderr).not.toMatch(unsafeExcept('\n'));
+    }
+    const bad = await runCli(['summary', log, '-o', HOSTILE.control]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(visible(HOSTILE.control));
+    expect(bad.stderr).not.toMatch(unsafeExcept('\n'));
   });
 
   it('warnings and gate lines on stderr are visible too', async () => {

@@ -3,7 +3,7 @@
 // say about rules that could not judge a request.
 import { describe, it, expect } from 'vitest';
 import { join } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, symlinkSync } from 'node:fs';
 import { runCli, tmpDir, writeFiles } from '../helpers.js';
 
 const RULE = `rules:
@@ -75,6 +75,13 @@ describe('audit rules test', () => {
     expect(r.stderr).toContain(`${join(dir, 'r.yaml')}: rule T-1: match.all[1].field: unknown field "namspace" (did you mean "namespace"?)`);
   });
 
+  it('a YAML syntax error is reported once', async () => {
+    const dir = writeFiles(tmpDir(), { 'r.yaml': 'rules:\n  - id: D\n    id: E\n' });
+    const r = await runCli(['rules', 'test', join(dir, 'r.yaml')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`audit: error: 1 error in rule files:\n  ${join(dir, 'r.yaml')}: not YAML: duplicated mapping key in "${join(dir, 'r.yaml')}" (3:5)\n  fix: fix the rule files (audit rules test FILE checks one); see README.md "Detection rules" for the schema\n`);
+  });
+
   it('tests a Sigma file too (validated and translated)', async () => {
     const r = await runCli(['rules', 'test', 'fixtures/sigma/kaudit_secret_access_scripted.yml']);
     expect(r.code).toBe(0);
@@ -132,6 +139,51 @@ describe('audit anomalies with rule options', () => {
     const r = await runCli(['anomalies', 'fixtures/mini/mini.jsonl', '--rules', dir]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${join(dir, 'r.yaml')}: rule T-1: technique[0]: T1485.999 is not a technique of MITRE ATT&CK Enterprise v18.0`);
+  });
+
+  it('rule ids that are Object property names (constructor, toString) are counted like any other', async () => {
+    const dir = writeFiles(tmpDir(), { 'r.yaml': 'rules:\n  - {id: constructor, title: t, description: d, severity: low, technique: [], match: {field: verb, equals: list}}\n  - {id: toString, title: t, description: d, severity: low, technique: [], match: {field: verb, equals: get}}\n' });
+    const r = await runCli(['anomalies', 'fixtures/sample', '--rules', join(dir, 'r.yaml'), '--only-rules', 'constructor,toString', '-o', 'json', '-q']);
+    const doc = JSON.parse(r.stdout);
+    const count = (id: string): number => doc.findings.filter((f: { rule: string }) => f.rule === id).length;
+    expect(doc.summary.byRule).toEqual({ constructor: count('constructor'), toString: count('toString') });
+    expect(count('constructor')).toBeGreaterThan(0);
+  });
+
+  it('GKE entries carry their logged bodies (protoPayload.request) into the rules, which were all "not evaluated: body not logged"', async () => {
+    const entry = (method: string, resourceName: string, request?: Record<string, unknown>): Record<string, unknown> => ({
+      insertId: `id-${resourceName}`,
+      labels: { 'authorization.k8s.io/decision': 'allow' },
+      operation: { first: true, last: true, id: `op-${resourceName}`, producer: 'k8s.io' },
+      protoPayload: {
+        '@type': 'type.googleapis.com/google.cloud.audit.AuditLog',
+        authenticationInfo: { principalEmail: 'mallory@example.com' },
+        methodName: method,
+        requestMetadata: { callerIp: '203.0.113.10', callerSuppliedUserAgent: 'kubectl/v1.31.0 (linux/amd64) kubernetes/9edcffc' },
+        resourceName,
+        serviceName: 'k8s.io',
+        status: {},
+        ...(request ? { request } : {}),
+      },
+      resource: { labels: { cluster_name: 'c' }, type: 'k8s_cluster' },
+      timestamp: '2026-03-02T10:00:00.000000Z',
+    });
+    const pod = { '@type': 'core.k8s.io/v1.Pod', apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x', namespace: 'default' }, spec: { containers: [{ name: 'a', image: 'alpine', securityContext: { privileged: true } }] } };
+    const dir = writeFiles(tmpDir(), { 'gke.jsonl': [entry('io.k8s.core.v1.pods.create', 'core/v1/namespaces/default/pods/x', pod), entry('io.k8s.core.v1.pods.create', 'core/v1/namespaces/default/pods/y')].map((e) => JSON.stringify(e)).join('\n') + '\n' });
+    const r = await runCli(['anomalies', join(dir, 'gke.jsonl'), '--only-rules', 'K8S-PRIVILEGED-POD', '-o', 'json', '-q']);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.findings.map((f: { rule: string; subject: string }) => [f.rule, f.subject])).toEqual([['K8S-PRIVILEGED-POD', 'mallory@example.com']]);
+    // The entry without a request is the one that could not be judged.
+    expect(doc.rules.notEvaluated).toEqual([{ rule: 'K8S-PRIVILEGED-POD', reason: 'body not logged', requests: 1 }]);
+  });
+
+  it('a rules folder holding links back to itself is read once, not walked for ever', async () => {
+    const dir = writeFiles(tmpDir(), { 'r.yaml': RULE });
+    symlinkSync(dir, join(dir, 'a'));
+    symlinkSync(dir, join(dir, 'b'));
+    const r = await runCli(['rules', 'list', '--rules', dir, '--only-rules', 'T-1', '-o', 'json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).rules.map((x: { id: string; source: { file: string } }) => [x.id, x.source.file])).toEqual([['T-1', join(dir, 'r.yaml')]]);
   });
 
   it('a user rule may not take a built-in id', async () => {

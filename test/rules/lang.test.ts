@@ -1,7 +1,9 @@
 // The rule language: paths, operators, three-valued logic, quantifiers, schema errors, stateful
 // rules with bounded state, and the rule index against evaluating every rule (differential).
 import { describe, it, expect } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { event, jsonl, runCli, tmpDir } from '../helpers.js';
 import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { parsePath, walk, bodyView, MAX_VALUES } from '../../src/rules/lang/path.js';
@@ -9,7 +11,7 @@ import { compileCondition, type Definitions } from '../../src/rules/lang/compile
 import { globPred, parseGlob, regexPred, cidrPred, compileRegex } from '../../src/rules/lang/ops.js';
 import { checkRuleFile, formatRuleError, type RuleError } from '../../src/rules/lang/schema.js';
 import { compileRules, definitions, loadRuleSet } from '../../src/rules/lang/load.js';
-import { DetectionEngine } from '../../src/rules/lang/engine.js';
+import { DetectionEngine, type EngineLimits } from '../../src/rules/lang/engine.js';
 import { exampleRecord } from '../../src/rules/lang/examples.js';
 import { normalizeValue } from '../../src/normalize/index.js';
 import { F, T, U, type Condition, type EvalContext, type RuleDoc } from '../../src/rules/lang/types.js';
@@ -70,6 +72,75 @@ describe('paths', () => {
     // Anything else is read as it is.
     expect(bodyView({ spec: 1 })).toEqual({ spec: 1 });
     expect(bodyView([1, 2])).toEqual([1, 2]);
+  });
+});
+
+describe('JSON Patch bodies written by an attacker', () => {
+  const values = (p: string, v: unknown): unknown[] => {
+    const out: unknown[] = [];
+    walk(v, parsePath(p).segs, 0, out);
+    return out;
+  };
+
+  it('an operation that descends into a text, number or boolean is left out (the API server refuses it), never thrown', () => {
+    const v = bodyView([
+      { op: 'add', path: '/a/0', value: 's' },
+      { op: 'add', path: '/a/0/b', value: 1 },
+      { op: 'add', path: '/n', value: 5 },
+      { op: 'replace', path: '/n/x/y', value: 1 },
+      { op: 'add', path: '/spec/hostPID', value: true },
+    ]);
+    expect(v).toEqual({ a: ['s'], n: 5, spec: { hostPID: true } });
+  });
+
+  it('copy and move place a value the same patch set where it lands (RFC 6902 §4.4, §4.5)', () => {
+    const v = bodyView([
+      { op: 'add', path: '/metadata/annotations/tmp', value: { privileged: true } },
+      { op: 'move', from: '/metadata/annotations/tmp', path: '/spec/template/spec/containers/0/securityContext' },
+      { op: 'copy', from: '/spec/template/spec/containers/0/securityContext', path: '/spec/template/spec/initContainers/0/securityContext' },
+      { op: 'copy', from: '/spec/not/in/the/patch', path: '/spec/x' },
+    ]);
+    expect(values('spec.template.spec.containers.securityContext.privileged', v)).toEqual([true]);
+    expect(values('spec.template.spec.initContainers.securityContext.privileged', v)).toEqual([true]);
+    expect(values('spec.x', v)).toEqual([]);
+  });
+
+  it('anomalies: such a patch neither stops the read nor hides the requests after it', async () => {
+    const dir = tmpDir();
+    const ev = (o: Record<string, unknown>): Record<string, unknown> => event({ user: { username: 'mallory', groups: ['system:authenticated'] }, ...o });
+    const log = join(dir, 'audit.log');
+    writeFileSync(log, jsonl([
+      ev({ auditID: 'p', level: 'Request', verb: 'patch', requestURI: '/apis/apps/v1/namespaces/default/deployments/web', objectRef: { resource: 'deployments', namespace: 'default', name: 'web', apiGroup: 'apps', apiVersion: 'v1' }, requestObject: [{ op: 'add', path: '/a/0', value: 's' }, { op: 'add', path: '/a/0/b', value: 1 }] }),
+      ev({ auditID: 'm', level: 'Request', verb: 'patch', requestURI: '/apis/apps/v1/namespaces/default/deployments/web', objectRef: { resource: 'deployments', namespace: 'default', name: 'web', apiGroup: 'apps', apiVersion: 'v1' }, requestObject: [{ op: 'add', path: '/metadata/labels/x', value: { privileged: true } }, { op: 'move', from: '/metadata/labels/x', path: '/spec/template/spec/containers/0/securityContext' }] }),
+      ev({ auditID: 'e', verb: 'create', requestURI: '/api/v1/namespaces/default/pods/p/exec?command=sh', objectRef: { resource: 'pods', subresource: 'exec', namespace: 'default', name: 'p', apiVersion: 'v1' }, responseStatus: { code: 101 } }),
+    ]));
+    const r = await runCli(['anomalies', log, '-o', 'json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.input.rejected).toBe(0);
+    expect(doc.findings.map((f: { rule: string }) => f.rule).sort()).toEqual(['K8S-EXEC', 'K8S-PRIVILEGED-POD']);
+  });
+});
+
+describe('bodies too large for the limits are unknown, never false', () => {
+  it('a privileged container after 4,000 environment variables is found (** visits up to MAX_NODES nodes)', () => {
+    const env = Array.from({ length: 4000 }, (_, i) => ({ name: `V${i}`, value: 'x' }));
+    const rec = { verb: 'create', resource: 'deployments', requestObject: { spec: { template: { spec: { containers: [{ name: 'a', image: 'nginx', env }, { name: 'b', image: 'alpine', securityContext: { privileged: true } }] } } } } };
+    expect(judge({ field: 'requestObject.**.securityContext.privileged', equals: true }, rec)).toBe(T);
+  });
+
+  it('values cut short at MAX_VALUES decide only what they show: the rest is unknown (body too large to judge)', () => {
+    const containers = Array.from({ length: MAX_VALUES + 1 }, (_, i) => ({ name: `c${i}`, securityContext: { privileged: i === MAX_VALUES } }));
+    const rec = exampleRecord({ verb: 'create', resource: 'pods', requestObject: { spec: { containers } } }, 0);
+    const c = ctx(rec);
+    expect(compileCondition({ field: 'requestObject.spec.containers.securityContext.privileged', equals: true }, 'match', defs)(c)).toBe(U);
+    expect(c.why).toBe('body too large to judge');
+    expect(compileCondition({ some: 'requestObject.spec.containers', where: { field: 'securityContext.privileged', equals: true } }, 'match', defs)(ctx(rec))).toBe(U);
+    expect(compileCondition({ field: 'requestObject.spec.containers.securityContext.privileged', equals: true, quantifier: 'none' }, 'match', defs)(ctx(rec))).toBe(U);
+    // What the values seen decide stays decided.
+    expect(compileCondition({ field: 'requestObject.spec.containers.securityContext.privileged', equals: false }, 'match', defs)(ctx(rec))).toBe(T);
+    expect(compileCondition({ field: 'requestObject.spec.containers.securityContext.privileged', equals: true, quantifier: 'all' }, 'match', defs)(ctx(rec))).toBe(F);
   });
 });
 
@@ -233,10 +304,26 @@ describe('schema: errors name the file, the rule and the field', () => {
   it('a valid rule has no errors', () => {
     expect(errorsOf({ rules: [rule] })).toEqual([]);
   });
+
+  it('a condition that expands to 2^40 copies (macros used twice, level after level) is an error, not a hang', () => {
+    const macros: Record<string, unknown> = { m0: { field: 'verb', equals: 'get' } };
+    for (let i = 1; i <= 40; i++) macros[`m${i}`] = { any: [{ macro: `m${i - 1}` }, { macro: `m${i - 1}` }] };
+    expect(errorsOf({ macros, rules: [{ ...rule, match: { macro: 'm40' } }] }).join('\n')).toMatch(/x\.yaml: rule X-1: match.*: the rule expands to more than 10000 conditions/);
+  });
+
+  it('the same with YAML aliases, through the file loader and audit rules test (exit 2)', async () => {
+    const lines = ['rules:', '  - id: BOMB', '    title: t', '    description: d', '    severity: low', '    technique: []', '    match:', '      any:', '        - &a0 {field: verb, equals: get}'];
+    for (let i = 1; i < 40; i++) lines.push(`        - &a${i} {any: [*a${i - 1}, *a${i - 1}]}`);
+    const dir = tmpDir();
+    writeFileSync(join(dir, 'bomb.yaml'), lines.join('\n') + '\n');
+    const r = await runCli(['rules', 'test', join(dir, 'bomb.yaml')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/rule BOMB: .*the rule expands to more than 10000 conditions/);
+  });
 });
 
 /** A compiled stateful rule from a document fragment. */
-function engineFor(extra: Partial<RuleDoc> & Record<string, unknown>, limits?: { maxKeys: number; maxValuesPerKey: number }): DetectionEngine {
+function engineFor(extra: Partial<RuleDoc> & Record<string, unknown>, limits?: Partial<EngineLimits>): DetectionEngine {
   const errors: RuleError[] = [];
   const f = checkRuleFile({ rules: [{ id: 'S-1', title: 't', description: 'd', severity: 'low', technique: [], reason: '{count}/{within}/{key}', ...extra }] }, 'x.yaml', 'file', 'x', errors);
   const rules = compileRules(f.rules, definitions([f]), errors);
@@ -278,6 +365,25 @@ describe('stateful rules', () => {
     const f = engineFor(burst, { maxKeys: 2, maxValuesPerKey: 10 });
     expect(run(f, [at(0, { subject: 'a' }), at(0, { subject: 'a' }), at(0, { subject: 'b' }), at(0, { subject: 'c' }), at(0, { subject: 'd' }), at(1, { subject: 'a' })])).toEqual([]);
     expect(f.stats()[0]!.evictedKeys).toBeGreaterThan(0);
+  });
+
+  it('state is bounded in kept events too, not only in keys: a count of 10000 over 100,000 keys would hold 10^9 requests', () => {
+    const big = { match: { field: 'decision', equals: 'forbid' }, threshold: { count: 10_000, within: '1h', by: ['sourceIP'] } };
+    const e = engineFor(big, { maxKeys: 1_000, maxEntries: 100 });
+    const recs: AuditRecord[] = [];
+    for (let k = 0; k < 8; k++) for (let i = 0; i < 30; i++) recs.push(at(i / 10, { sourceIP: `203.0.113.${k}`, auditID: `k${k}-${i}` }));
+    run(e, recs);
+    // 8 keys are far under maxKeys, but 240 events are over maxEntries: older generations were dropped.
+    expect(e.stats()[0]!.evictedKeys).toBeGreaterThan(0);
+    const first = engineFor({ match: { field: 'verb', equals: 'get' }, firstSeen: { value: ['userAgent'], by: ['subject'], after: '1h' } }, { maxKeys: 1_000, maxEntries: 100 });
+    const gets: AuditRecord[] = [];
+    for (let k = 0; k < 8; k++) for (let i = 0; i < 30; i++) gets.push(at(i, { code: 200, subject: `u${k}`, userAgent: `ua-${i}` }));
+    run(first, gets);
+    expect(first.stats()[0]!.evictedKeys).toBeGreaterThan(0);
+    // Under both limits nothing is dropped.
+    const roomy = engineFor(big, { maxKeys: 1_000, maxEntries: 1_000 });
+    run(roomy, recs);
+    expect(roomy.stats()[0]!.evictedKeys).toBe(0);
   });
 
   it('first-seen: values new for their key after the learning period; none while learning', () => {

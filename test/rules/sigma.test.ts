@@ -71,6 +71,17 @@ describe('Sigma detection semantics', () => {
     expect(matches(rule(det), recs)).toEqual(want);
   });
 
+  // Escaping (rules specification, "Escaping"; pySigma SigmaString: a value that ends in an escaping
+  // backslash keeps it as a plain backslash, and contains/startswith add their wildcard after parsing).
+  it.each([
+    ['contains a value ending in a backslash', "  sel:\n    userAgent|contains: 'C:\\'\n  condition: sel", [{ userAgent: 'run C:\\x' }, { userAgent: 'run C:*x' }], [0]],
+    ['startswith a value ending in a backslash', "  sel:\n    userAgent|startswith: 'tool\\'\n  condition: sel", [{ userAgent: 'tool\\v1' }, { userAgent: 'tool*' }], [0]],
+    ['contains a value ending in an escaped backslash (\\\\)', "  sel:\n    userAgent|contains: 'C:\\\\'\n  condition: sel", [{ userAgent: 'run C:\\x' }, { userAgent: 'run C:\\\\x' }], [0, 1]],
+    ['three backslashes and a star: a backslash and a plain star', "  sel:\n    userAgent: 'a\\\\\\*'\n  condition: sel", [{ userAgent: 'a\\*' }, { userAgent: 'a\\x' }], [0]],
+  ])('%s', (_n, det, recs2, want) => {
+    expect(matches(rule(det), recs2)).toEqual(want);
+  });
+
   it('user.groups is unknown for an impersonated request (kaudit keeps the impersonated groups only)', () => {
     const doc = translateSigma(yaml.load(rule("  sel:\n    user.groups: 'system:masters'\n  condition: sel")), 'r.yml', []);
     const errors: RuleError[] = [];
@@ -128,6 +139,11 @@ describe('Sigma constructs kaudit refuses, by name, never half-applied', () => {
     ["  sel:\n    responseStatus.reason: 'x'\n  condition: sel", /field "responseStatus.reason"/],
     ["  sel:\n    userAgent|re: '(a)\\1'\n  condition: sel", /not supported by the linear-time engine/],
     ["  sel:\n    userAgent|all: 'x'\n  condition: sel", /all with a single value/],
+    // neq is defined on text and numbers and with fieldref: applied beside another type modifier it was dropped, inverting the rule.
+    ["  sel:\n    sourceIPs|cidr|neq: '10.0.0.0/8'\n  condition: sel", /modifier neq with cidr \(field sourceIPs\)/],
+    ["  sel:\n    userAgent|re|neq: '^kubectl/'\n  condition: sel", /modifier neq with re/],
+    ['  sel:\n    responseStatus.code|gte|neq: 400\n  condition: sel', /modifier neq with gte/],
+    ['  sel:\n    impersonatedUser.username|exists|neq: true\n  condition: sel', /modifier neq with exists/],
   ])('%s', (det, msg) => {
     const text = rule(det);
     const run = (): void => {

@@ -2,12 +2,13 @@
 // baseline (a reducer, so it merges); in finish it is compared with the baseline (from a file, or
 // trained on the same logs before --train-until). Detection rules (src/rules: built-in, --rules,
 // --sigma) run on every judged request through the rule engine.
-import type { FinishContext, InputAccounting, Loc, Reducer } from '../../types.js';
+import type { AuditRecord, FinishContext, InputAccounting, Loc, Reducer } from '../../types.js';
 import { addToProfile, newProfile, profiles, mergeProfile, toFile, windowDays, type Profile, type ProfileState, type Seen } from '../baseline/index.js';
 import { DetectionEngine, ruleInfo, type Hit, type RuleInfo, type RuleSet, type RuleStats } from '../../rules/detections.js';
 import { SENSITIVE, SEVERITY_RANK, type Severity } from '../../rules/sensitive.js';
 import { cmp } from '../../util/counter.js';
 import { widenSpan, mergeSpan } from '../../util/span.js';
+import { keepEarliest, mergeEarliest } from '../../util/examples.js';
 import { faultCounter } from '../../util/fault.js';
 import { asInternal } from '../../util/errors.js';
 
@@ -90,6 +91,18 @@ export interface AnomalyState {
   engine: DetectionEngine | null;
   /** Rule statistics merged in from other partial states. */
   mergedStats: RuleStats[];
+  /**
+   * Sharded runs (src/state): where the requests that stateful rules must judge in input order go,
+   * with those rules' indices, instead of into the engine's state; replayBursts takes them back.
+   * Null in one pass.
+   */
+  defer: ((r: AuditRecord, rules: number[]) => void) | null;
+}
+
+/** A request that stateful rules judge at the merge (see AnomalyState.defer). */
+export interface Deferred {
+  rules: number[];
+  record: AuditRecord;
 }
 
 /** How the rules fared: how many ran, from where, and which could not judge some requests. */
@@ -137,11 +150,7 @@ export function tupleSensitivity(tuple: string): Severity {
 function seenAdd(s: Seen, t: number, time: string, id: string, at: Loc): void {
   s.count++;
   widenSpan(s, t, time, at);
-  if (id && (s.ex.length < EXAMPLES || t < s.ex[s.ex.length - 1]![0])) {
-    s.ex.push([t, id]);
-    s.ex.sort((a, b) => a[0] - b[0] || cmp(a[1], b[1]));
-    s.ex.length = Math.min(s.ex.length, EXAMPLES);
-  }
+  if (id) keepEarliest(s.ex, t, id, EXAMPLES);
 }
 
 function detection(s: AnomalyState, h: Hit): void {
@@ -162,7 +171,7 @@ function detection(s: AnomalyState, h: Hit): void {
   for (const e of h.events) seenAdd(agg.seen, e.timeMs, e.time, e.auditID, e.location);
 }
 
-function mergeStats(a: RuleStats[], b: RuleStats[]): RuleStats[] {
+export function mergeStats(a: RuleStats[], b: RuleStats[]): RuleStats[] {
   const byId = new Map(a.map((x) => [x.rule, { ...x, notEvaluated: { ...x.notEvaluated } }]));
   for (const x of b) {
     const y = byId.get(x.rule);
@@ -200,6 +209,7 @@ export const anomalies: Reducer<AnomalyState, AnomalyReport, AnomalyOptions> = {
       detections: new Map(),
       engine: opts.rules ? new DetectionEngine(opts.rules) : null,
       mergedStats: [],
+      defer: null,
     };
   },
 
@@ -213,7 +223,11 @@ export const anomalies: Reducer<AnomalyState, AnomalyReport, AnomalyOptions> = {
     // the `rule` component (the rule engine keeps this call and this wrapping).
     try {
       ruleFault?.();
-      s.engine?.evaluate(r, (h) => detection(s, h));
+      if (!s.engine) return;
+      if (s.defer === null) return s.engine.evaluate(r, (h) => detection(s, h));
+      const deferred: number[] = [];
+      s.engine.evaluate(r, (h) => detection(s, h), (i) => deferred.push(i));
+      if (deferred.length) s.defer(r, deferred);
     } catch (e) {
       throw asInternal(e, 'rule', '');
     }
@@ -229,7 +243,7 @@ export const anomalies: Reducer<AnomalyState, AnomalyReport, AnomalyOptions> = {
       else {
         da.seen.count += db.seen.count;
         mergeSpan(da.seen, db.seen);
-        da.seen.ex = [...da.seen.ex, ...db.seen.ex].sort((x, y) => x[0] - y[0] || cmp(x[1], y[1])).slice(0, EXAMPLES);
+        da.seen.ex = mergeEarliest(da.seen.ex, db.seen.ex, EXAMPLES);
       }
     }
     return a;
@@ -282,7 +296,7 @@ export const anomalies: Reducer<AnomalyState, AnomalyReport, AnomalyOptions> = {
 
 export function summarize(findings: Finding[], suppressed: number): AnomalyReport['summary'] {
   const bySeverity: Record<Severity, number> = { critical: 0, high: 0, medium: 0, low: 0 };
-  // A Map: rule ids are the rule files' (a rule may be called `constructor` or `toString`).
+  // A Map: rule ids are data (a user rule may be called constructor or toString).
   const byRule = new Map<string, number>();
   for (const f of findings) {
     bySeverity[f.severity]++;
@@ -397,3 +411,12 @@ function relativeFindings(s: AnomalyState, base: ProfileState): Finding[] {
 }
 
 export { newProfile, addToProfile, mergeProfile };
+
+/**
+ * Judges a deferred request with the stateful rules that deferred it, on this state's engine, which
+ * has seen everything before it in input order (audit merge replays each shard's deferred requests
+ * after merging the shard's state).
+ */
+export function replayDeferred(s: AnomalyState, d: Deferred): void {
+  for (const i of d.rules) s.engine?.replay(i, d.record, (h) => detection(s, h));
+}

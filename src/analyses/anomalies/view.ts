@@ -77,7 +77,20 @@ export function anomaliesView(r: AnomalyReport): View {
   };
 }
 
-/** SARIF rules from rule metadata: title, description, remediation as help, first reference, ATT&CK tags, Sigma fields. */
+/** The first reference that is an http(s) URL: SARIF's helpUri is a URI, and a viewer makes it a link (a user or Sigma rule may give any text). */
+function helpUri(references: readonly string[]): string | undefined {
+  for (const r of references) {
+    try {
+      const u = new URL(r);
+      if (u.protocol === 'https:' || u.protocol === 'http:') return u.href;
+    } catch {
+      /* not a URL */
+    }
+  }
+  return undefined;
+}
+
+/** SARIF rules from rule metadata: title, description, remediation as help, first http(s) reference, ATT&CK tags, Sigma fields. */
 export function sarifRule(i: RuleInfo): SarifRule {
   return {
     id: i.id,
@@ -85,7 +98,7 @@ export function sarifRule(i: RuleInfo): SarifRule {
     description: `${i.title}${i.technique.length ? ` (MITRE ATT&CK ${i.technique.join(', ')})` : ''}`,
     fullDescription: i.description,
     ...(i.remediation ? { help: i.remediation } : {}),
-    ...(i.references[0] ? { helpUri: i.references[0] } : {}),
+    ...(helpUri(i.references) ? { helpUri: helpUri(i.references) } : {}),
     severity: i.severity,
     tags: [...i.technique.map((t) => `external/mitre-attack/${t}`), ...i.tags],
     properties: { source: i.source.kind, file: i.source.file, ...(i.sigma ? { sigma: i.sigma } : {}), ...(i.falsePositives.length ? { falsePositives: i.falsePositives } : {}) },

@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import { UsageError } from '../../util/errors.js';
 import { cmp } from '../../util/counter.js';
 import { widenSpan, mergeSpan } from '../../util/span.js';
+import { keepEarliest, mergeEarliest } from '../../util/examples.js';
 
 /** A counted thing (a tuple, a namespace, a network…): how often, first and last seen, a few examples. */
 export interface Seen {
@@ -101,11 +102,7 @@ function see(m: Map<string, Seen>, key: string, r: AuditRecord, examples: number
   s.count++;
   const t = r.timeMs;
   widenSpan(s, t, r.time, examples > 0 ? r.location : undefined);
-  if (examples > 0 && r.auditID && (s.ex.length < examples || t < s.ex[s.ex.length - 1]![0])) {
-    s.ex.push([t, r.auditID]);
-    s.ex.sort((a, b) => a[0] - b[0] || cmp(a[1], b[1]));
-    if (s.ex.length > examples) s.ex.length = examples;
-  }
+  if (examples > 0 && r.auditID) keepEarliest(s.ex, t, r.auditID, examples);
 }
 
 function mergeSeen(a: Map<string, Seen>, b: Map<string, Seen>, examples: number): void {
@@ -117,7 +114,7 @@ function mergeSeen(a: Map<string, Seen>, b: Map<string, Seen>, examples: number)
     }
     sa.count += sb.count;
     mergeSpan(sa, sb);
-    sa.ex = [...sa.ex, ...sb.ex].sort((x, y) => x[0] - y[0] || cmp(x[1], y[1])).slice(0, examples);
+    sa.ex = mergeEarliest(sa.ex, sb.ex, examples);
   }
 }
 

@@ -3,6 +3,7 @@
 // (cluster, namespace, resource), how (access method and client version), then the details.
 import type { Cell, View, ViewSection } from '../../types.js';
 import type { CommandRecord, TypeLatency } from './fold.js';
+import { csvRow } from '../../render/sanitize.js';
 
 export interface CommandsReport {
   commands: CommandRecord[];
@@ -70,3 +71,20 @@ export function commandsView(r: CommandsReport, withCalls: boolean): View {
 }
 
 export const COMMAND_CSV_FIELDS: (keyof CommandRecord)[] = ['start', 'end', 'user', 'cluster', 'sourceIP', 'client', 'clientVersion', 'accessMethod', 'type', 'command', 'ambiguous', 'verb', 'apiGroup', 'resource', 'subresource', 'namespace', 'name', 'apiCalls', 'durationMs', 'sessionMs', 'slowestCallMs', 'status', 'userAgent', 'auditIDs'];
+
+/** The header line of the commands CSV. */
+export function commandCsvHeader(): string {
+  return csvRow(COMMAND_CSV_FIELDS as string[]);
+}
+
+/** One command as a CSV line of COMMAND_CSV_FIELDS (auditIDs joined by `;`): `audit commands -o csv` and the view page's export. */
+export function commandCsvRow(c: CommandRecord): string {
+  return csvRow(COMMAND_CSV_FIELDS.map((f) => (f === 'auditIDs' ? c.auditIDs.join(';') : (c[f] as string | number | null))));
+}
+
+/** One command as `audit commands -o json` lists it: every field but startMs (the page's sort key). */
+export function commandJson(c: CommandRecord): Omit<CommandRecord, 'startMs'> {
+  const { startMs: _s, ...rest } = c;
+  void _s;
+  return rest;
+}

@@ -11,6 +11,7 @@ import { CHECKS, FRAMEWORKS, type ComplianceCheck, type Framework } from '../../
 import { SENSITIVE } from '../../rules/sensitive.js';
 import { cmp } from '../../util/counter.js';
 import { formatTime } from '../../normalize/time.js';
+import { keepEarliest, mergeEarliest } from '../../util/examples.js';
 
 export interface ComplianceOptions extends DriftOptions {
   frameworks: Framework[];
@@ -78,11 +79,7 @@ function note(m: Map<string, Evidence>, key: string, r: AuditRecord): void {
   let e = m.get(key);
   if (!e) m.set(key, (e = { count: 0, ex: [] }));
   e.count++;
-  if (r.auditID && (e.ex.length < 5 || r.timeMs < e.ex[e.ex.length - 1]![0])) {
-    e.ex.push([r.timeMs, r.auditID]);
-    e.ex.sort((a, b) => a[0] - b[0] || cmp(a[1], b[1]));
-    e.ex.length = Math.min(e.ex.length, 5);
-  }
+  if (r.auditID) keepEarliest(e.ex, r.timeMs, r.auditID, 5);
 }
 
 export const compliance: Reducer<ComplianceState, ComplianceReport, ComplianceOptions> = {
@@ -107,7 +104,7 @@ export const compliance: Reducer<ComplianceState, ComplianceReport, ComplianceOp
         if (!ea) a[k].set(u, eb);
         else {
           ea.count += eb.count;
-          ea.ex = [...ea.ex, ...eb.ex].sort((x, y) => x[0] - y[0] || cmp(x[1], y[1])).slice(0, 5);
+          ea.ex = mergeEarliest(ea.ex, eb.ex, 5);
         }
       }
     }

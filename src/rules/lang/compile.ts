@@ -3,7 +3,7 @@
 // unknown (U); `not U` is U, `all` is F if any part is F, `any` is T if any part is T.
 import type { AuditRecord } from '../../types.js';
 import { F, T, U, type CompiledCondition, type Condition, type EvalContext, type FieldCondition, type Scalar, type Truth, type ValueSet, OPERATORS } from './types.js';
-import { FIELDS, UNKNOWN, bodyView, parsePath, walk, type ParsedPath } from './path.js';
+import { FIELDS, UNKNOWN, bodyView, parsePath, walk, walkLimit, type ParsedPath, type Segment } from './path.js';
 import { cidrPred, equalsPred, globPred, inPred, numberPred, regexPred, scalarEquals, textPred, asText, type Pred } from './ops.js';
 
 /** Named lists and macros shared by every rule file of a run (Falco's lists and macros). */
@@ -48,8 +48,23 @@ function distance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
+/** Values of a path; `truncated` when a limit stopped the walk (MAX_VALUES, MAX_NODES, MAX_DEPTH): there may be more. */
+export type Values = unknown[] & { truncated?: true };
+
+/** Why a condition over values cut short by a limit is unknown. */
+const TOO_LARGE = 'body too large to judge';
+
+/** Walks `segs` below `v`, marking the values truncated when a limit stopped the walk. */
+function walked(v: unknown, segs: readonly Segment[]): Values {
+  walkLimit.hit = false;
+  const out: Values = [];
+  walk(v, segs, 0, out);
+  if (walkLimit.hit) out.truncated = true;
+  return out;
+}
+
 /** Values of a path for the current record or element; UNKNOWN when a body it needs was not logged. */
-export type Resolver = (c: EvalContext) => unknown[] | typeof UNKNOWN;
+export type Resolver = (c: EvalContext) => Values | typeof UNKNOWN;
 
 /** The getter of a plain scalar record field (verb, subject, code…), for conditions that need no array of values. */
 function scalarGetter(text: string, inScope: boolean): ((r: AuditRecord) => unknown) | null {
@@ -70,11 +85,7 @@ export function resolver(text: string, where: string, inScope: boolean): Resolve
   if (relative) {
     if (!inScope) throw new CompileError(where, `${JSON.stringify(text)}: @ only exists inside some, every or none`);
     const segs = p.segs;
-    return (c) => {
-      const out: unknown[] = [];
-      walk(c.scope, segs, 0, out);
-      return out;
-    };
+    return (c) => walked(c.scope, segs);
   }
   const head = p.segs[0];
   if (!head || head.k !== 'key') throw new CompileError(where, `${JSON.stringify(text)} must start with a field name`);
@@ -96,9 +107,7 @@ export function resolver(text: string, where: string, inScope: boolean): Resolve
         c.why = why;
         return UNKNOWN;
       }
-      const out: unknown[] = [];
-      walk(body, rest, 0, out);
-      return out;
+      return walked(body, rest);
     };
   }
   if (def.type === 'strings' || rest.length) {
@@ -108,9 +117,7 @@ export function resolver(text: string, where: string, inScope: boolean): Resolve
         c.why = def.why ?? 'not logged';
         return UNKNOWN;
       }
-      const out: unknown[] = [];
-      walk(v, rest, 0, out);
-      return out;
+      return walked(v, rest);
     };
   }
   // A scalar field: one value, no walking.
@@ -181,6 +188,7 @@ function compileField(c: FieldCondition, where: string, defs: Definitions, inSco
       const vs = resolve(ctx);
       if (vs === UNKNOWN) return U;
       const has = vs.some((v) => v !== null && v !== undefined && v !== '');
+      if (!has && vs.truncated) return tooLarge(ctx);
       return has === want ? T : F;
     };
   }
@@ -250,6 +258,12 @@ function compileField(c: FieldCondition, where: string, defs: Definitions, inSco
   return quantified(() => p, resolve, q);
 }
 
+/** Unknown: a limit cut the values short and those seen do not decide. */
+function tooLarge(ctx: EvalContext): Truth {
+  ctx.why = TOO_LARGE;
+  return U;
+}
+
 function quantified(predFor: (c: EvalContext) => Pred | typeof UNKNOWN, resolve: Resolver, q: 'any' | 'all' | 'none'): CompiledCondition {
   return (ctx) => {
     const vs = resolve(ctx);
@@ -258,22 +272,30 @@ function quantified(predFor: (c: EvalContext) => Pred | typeof UNKNOWN, resolve:
     if (pred === UNKNOWN) return U;
     if (q === 'any') {
       for (const v of vs) if (pred(v)) return T;
-      return F;
+      return vs.truncated ? tooLarge(ctx) : F;
     }
     if (q === 'all') {
-      if (vs.length === 0) return F;
       for (const v of vs) if (!pred(v)) return F;
-      return T;
+      return vs.truncated ? tooLarge(ctx) : vs.length === 0 ? F : T;
     }
     for (const v of vs) if (pred(v)) return F;
-    return T;
+    return vs.truncated ? tooLarge(ctx) : T;
   };
 }
 
 const KEYS = ['all', 'any', 'not', 'macro', 'some', 'every', 'none', 'field'] as const;
 
-/** Compiles a condition; throws CompileError naming where in the rule it is wrong. */
-export function compileCondition(c: Condition, where: string, defs: Definitions, inScope = false, macros: string[] = []): CompiledCondition {
+/** Conditions one rule may compile to, macros expanded: YAML aliases and macros that use a macro twice can nest 2^n copies in a few lines. */
+export const MAX_CONDITIONS = 10_000;
+
+/** How many more conditions a rule may compile to (shared by its match and its sequence steps). */
+export interface Budget {
+  left: number;
+}
+
+/** Compiles a condition; throws CompileError naming where in the rule it is wrong, or when it expands to more than MAX_CONDITIONS conditions. */
+export function compileCondition(c: Condition, where: string, defs: Definitions, inScope = false, macros: string[] = [], budget: Budget = { left: MAX_CONDITIONS }): CompiledCondition {
+  if (--budget.left < 0) throw new CompileError(where, `the rule expands to more than ${MAX_CONDITIONS} conditions (macros or YAML aliases used many times over)`);
   if (!isObj(c)) throw new CompileError(where, 'expected a condition (a mapping with field, all, any, not, macro, some, every or none)');
   const kinds = KEYS.filter((k) => (c as Record<string, unknown>)[k] !== undefined);
   if (kinds.length !== 1) throw new CompileError(where, kinds.length === 0 ? `expected one of ${KEYS.join(', ')} (got ${Object.keys(c).join(', ') || 'nothing'})` : `a condition is one of ${kinds.join(' or ')}, not both: nest them under all or any`);
@@ -290,7 +312,7 @@ export function compileCondition(c: Condition, where: string, defs: Definitions,
     case 'any': {
       const parts = o[kind];
       if (!Array.isArray(parts) || parts.length === 0) throw new CompileError(`${where}.${kind}`, 'expected a non-empty list of conditions');
-      const fns = parts.map((p, i) => compileCondition(p as Condition, `${where}.${kind}[${i}]`, defs, inScope, macros));
+      const fns = parts.map((p, i) => compileCondition(p as Condition, `${where}.${kind}[${i}]`, defs, inScope, macros, budget));
       if (fns.length === 1) return fns[0]!;
       if (kind === 'all')
         return (ctx) => {
@@ -313,7 +335,7 @@ export function compileCondition(c: Condition, where: string, defs: Definitions,
       };
     }
     case 'not': {
-      const f = compileCondition(o.not as Condition, `${where}.not`, defs, inScope, macros);
+      const f = compileCondition(o.not as Condition, `${where}.not`, defs, inScope, macros, budget);
       return (ctx) => {
         const v = f(ctx);
         return v === U ? U : v === T ? F : T;
@@ -325,7 +347,7 @@ export function compileCondition(c: Condition, where: string, defs: Definitions,
       const m = defs.macros.get(name);
       if (!m) throw new CompileError(`${where}.macro`, `unknown macro ${JSON.stringify(name)}${closest(name, defs.macros.keys())}`);
       if (macros.includes(name)) throw new CompileError(`${where}.macro`, `macro ${JSON.stringify(name)} uses itself (${[...macros, name].join(' → ')})`);
-      return compileCondition(m, `${where}(macro ${name})`, defs, inScope, [...macros, name]);
+      return compileCondition(m, `${where}(macro ${name})`, defs, inScope, [...macros, name], budget);
     }
     case 'some':
     case 'every':
@@ -333,7 +355,7 @@ export function compileCondition(c: Condition, where: string, defs: Definitions,
       if (typeof o[kind] !== 'string') throw new CompileError(`${where}.${kind}`, 'expected a path to an array');
       if (o.where === undefined) throw new CompileError(`${where}.where`, `${kind} needs a where condition, evaluated on each element`);
       const elems = resolver(o[kind] as string, `${where}.${kind}`, inScope);
-      const f = compileCondition(o.where as Condition, `${where}.where`, defs, true, macros);
+      const f = compileCondition(o.where as Condition, `${where}.where`, defs, true, macros, budget);
       return (ctx) => {
         const vs = elems(ctx);
         if (vs === UNKNOWN) return U;
@@ -353,6 +375,7 @@ export function compileCondition(c: Condition, where: string, defs: Definitions,
         }
         ctx.scope = saved;
         ctx.inScope = savedIn;
+        if (vs.truncated && !(kind === 'every' ? sawF : sawT)) return tooLarge(ctx);
         if (kind === 'some') return sawT ? T : sawU ? U : F;
         if (kind === 'none') return sawT ? F : sawU ? U : T;
         return sawF ? F : sawU ? U : T;

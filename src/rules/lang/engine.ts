@@ -6,9 +6,11 @@
 // State is bounded: at most `maxKeys` keys per stateful rule, kept in two generations (a key used in
 // the current or the previous generation survives; the keys of an older generation are dropped and
 // counted, in O(1) whatever the churn), `count` events per threshold key, `maxValuesPerKey` values
-// per first-seen key.
+// per first-seen key, and at most `maxEntries` kept events or values per rule over all its keys (a
+// generation also ends when it holds half of them: keys × count alone allows 10^9 events).
 // Stateful rules judge requests in the order they are read; a threshold window is found whatever
 // the order among the last `count` requests of a key.
+import type { BodyNeeds } from '../../normalize/bodies.js';
 import type { AuditRecord } from '../../types.js';
 import { F, T, U, type CompiledCondition, type CompiledRule, type EvalContext, type Hit, type HitEvent, type RuleStats, type Truth } from './types.js';
 
@@ -17,15 +19,19 @@ export interface EngineLimits {
   maxKeys: number;
   /** Distinct values remembered per first-seen key. */
   maxValuesPerKey: number;
+  /** Events kept by a threshold rule, or values by a first-seen rule, over all its keys. */
+  maxEntries: number;
 }
 
-export const DEFAULT_LIMITS: EngineLimits = { maxKeys: 100_000, maxValuesPerKey: 1_000 };
+export const DEFAULT_LIMITS: EngineLimits = { maxKeys: 100_000, maxValuesPerKey: 1_000, maxEntries: 1_000_000 };
 
 /** A compiled, indexed rule set. */
 export interface RuleSet {
   rules: CompiledRule[];
   /** Warnings from loading (rules skipped, Sigma tags dropped…), for stderr. */
   warnings: string[];
+  /** The request and response bodies the rules may read (the pipeline parses only these); absent: both. */
+  bodies?: BodyNeeds;
 }
 
 const INDEX_CAP = 20_000;
@@ -48,6 +54,8 @@ interface RuleState {
   cur: Map<string, unknown>;
   /** …and in the one before; an older generation is dropped whole when `cur` fills up. */
   prev: Map<string, unknown>;
+  /** Events or values held by the keys of `cur`. */
+  curEntries: number;
   stats: RuleStats;
 }
 
@@ -56,12 +64,14 @@ export class DetectionEngine {
   private readonly ctx: EvalContext = { rec: null as unknown as AuditRecord, scope: undefined, inScope: false, why: '', bodies: new Map() };
   private readonly index = new Map<string, Map<string, Map<string, CompiledRule[]>>>();
   private indexed = 0;
+  private readonly limits: EngineLimits;
 
   constructor(
     readonly set: RuleSet,
-    private readonly limits: EngineLimits = DEFAULT_LIMITS,
+    limits: Partial<EngineLimits> = {},
   ) {
-    this.state = set.rules.map((r) => ({ cur: new Map(), prev: new Map(), stats: { rule: r.doc.id, matched: 0, notEvaluated: {}, evictedKeys: 0 } }));
+    this.limits = { ...DEFAULT_LIMITS, ...limits };
+    this.state = set.rules.map((r) => ({ cur: new Map(), prev: new Map(), curEntries: 0, stats: { rule: r.doc.id, matched: 0, notEvaluated: {}, evictedKeys: 0 } }));
   }
 
   /** The rules that can match a request with this verb, resource and subject kind (memoized). */
@@ -80,18 +90,31 @@ export class DetectionEngine {
     return list;
   }
 
-  /** Evaluates every rule on one record; `emit` receives each hit (in rule order). */
-  evaluate(r: AuditRecord, emit: (h: Hit) => void): void {
+  private begin(r: AuditRecord): void {
     const c = this.ctx;
     c.rec = r;
     if (c.bodies.size) c.bodies.clear();
     c.scope = undefined;
     c.inScope = false;
+  }
+
+  /**
+   * Evaluates every rule on one record; `emit` receives each hit (in rule order). With `defer`
+   * (sharded runs, src/state), a stateful rule only evaluates its filter here and counts it, and
+   * hands the rule's index to `defer` instead of touching its state: `replay` runs the stateful
+   * part later, in input order, on the engine that holds the state of everything before.
+   */
+  evaluate(r: AuditRecord, emit: (h: Hit) => void, defer?: (rule: number) => void): void {
+    const c = this.ctx;
+    this.begin(r);
     for (const rule of this.candidates(r)) {
       const st = this.state[rule.index]!;
       const d = rule.doc;
       if (d.sequence) {
-        this.sequence(rule, st, r, emit);
+        const truths = this.sequenceTruths(rule, st, true);
+        if (truths === null) continue;
+        if (defer) defer(rule.index);
+        else this.sequence(rule, st, r, truths, emit);
         continue;
       }
       const v = evaluateRule(rule, c);
@@ -101,7 +124,8 @@ export class DetectionEngine {
         continue;
       }
       st.stats.matched++;
-      if (d.threshold) this.threshold(rule, st, r, emit);
+      if ((d.threshold || d.firstSeen) && defer) defer(rule.index);
+      else if (d.threshold) this.threshold(rule, st, r, emit);
       else if (d.firstSeen) this.firstSeen(rule, st, r, emit);
       else emit({ rule, record: r, events: [{ timeMs: r.timeMs, time: r.time, auditID: r.auditID, location: r.location }], key: null, reason: rule.reason(r, {}) });
     }
@@ -116,19 +140,28 @@ export class DetectionEngine {
     return Object.fromEntries(by.map((f, i) => [f, rule.by[i]!(r)]));
   }
 
-  /** The state of a key: from this generation, carried over from the previous one, or new. */
-  private bounded<V>(st: RuleState, key: string, make: () => V): V {
+  /** The state of a key: from this generation, carried over from the previous one, or new. `entries`: the events or values it holds. */
+  private bounded<V>(st: RuleState, key: string, make: () => V, entries: (v: V) => number = () => 0): V {
+    const half = this.limits.maxEntries / 2;
     let v = st.cur.get(key) as V | undefined;
-    if (v !== undefined) return v;
-    v = st.prev.get(key) as V | undefined;
-    if (v !== undefined) st.prev.delete(key);
-    else v = make();
-    if (st.cur.size >= Math.max(1, Math.floor(this.limits.maxKeys / 2))) {
+    if (v !== undefined) {
+      if (st.curEntries < half) return v;
+      // The generation holds its share of entries: start a new one, carrying this key over.
+      st.cur.delete(key);
+      st.curEntries -= entries(v);
+    } else {
+      v = st.prev.get(key) as V | undefined;
+      if (v !== undefined) st.prev.delete(key);
+      else v = make();
+    }
+    if (st.cur.size >= Math.max(1, Math.floor(this.limits.maxKeys / 2)) || st.curEntries >= half) {
       st.stats.evictedKeys += st.prev.size;
       st.prev = st.cur;
       st.cur = new Map();
+      st.curEntries = 0;
     }
     st.cur.set(key, v);
+    st.curEntries += entries(v);
     return v;
   }
 
@@ -142,7 +175,8 @@ export class DetectionEngine {
   private threshold(rule: CompiledRule, st: RuleState, r: AuditRecord, emit: (h: Hit) => void): void {
     if (!this.timed(st, r)) return;
     const { count, withinMs } = rule.doc.threshold!;
-    const evs = this.bounded<WindowEvent[]>(st, this.keyOf(rule.by, r), () => []);
+    const evs = this.bounded<WindowEvent[]>(st, this.keyOf(rule.by, r), () => [], (x) => x.length);
+    const held = evs.length;
     const ev: WindowEvent = { timeMs: r.timeMs, time: r.time, auditID: r.auditID, location: r.location, reported: false };
     let i = evs.length;
     while (i > 0 && evs[i - 1]!.timeMs > ev.timeMs) i--;
@@ -159,6 +193,7 @@ export class DetectionEngine {
       }
     }
     if (evs.length > count) evs.splice(0, evs.length - count);
+    st.curEntries += evs.length - held;
     if (fresh.length) emit({ rule, record: r, events: fresh, key: this.keyFields(rule, r), reason: rule.reason(r, { count: String(count), within: formatMs(withinMs), key: Object.values(this.keyFields(rule, r)).join(' ') }) });
   }
 
@@ -166,7 +201,7 @@ export class DetectionEngine {
   private firstSeen(rule: CompiledRule, st: RuleState, r: AuditRecord, emit: (h: Hit) => void): void {
     if (!this.timed(st, r)) return;
     const spec = rule.doc.firstSeen!;
-    const g = this.bounded(st, this.keyOf(rule.by, r), () => ({ firstMs: r.timeMs, values: new Set<string>() }));
+    const g = this.bounded(st, this.keyOf(rule.by, r), () => ({ firstMs: r.timeMs, values: new Set<string>() }), (x) => x.values.size);
     if (r.timeMs < g.firstMs) g.firstMs = r.timeMs;
     const value = this.keyOf(rule.value, r);
     if (g.values.has(value)) return;
@@ -176,30 +211,52 @@ export class DetectionEngine {
     }
     const learning = g.values.size === 0 || r.timeMs - g.firstMs < spec.afterMs;
     g.values.add(value);
+    st.curEntries++;
     if (learning) return;
     emit({ rule, record: r, events: [{ timeMs: r.timeMs, time: r.time, auditID: r.auditID, location: r.location }], key: null, reason: rule.reason(r, { key: Object.values(this.keyFields(rule, r)).join(' '), within: formatMs(spec.afterMs) }) });
   }
 
-  /** Steps in order by the same key, the last within `withinMs` of the first. */
-  private sequence(rule: CompiledRule, st: RuleState, r: AuditRecord, emit: (h: Hit) => void): void {
+  /**
+   * A deferred stateful rule's turn (see `evaluate`): the state update `evaluate` would have made
+   * for this record, whose filter already matched and was counted where it was evaluated.
+   */
+  replay(index: number, r: AuditRecord, emit: (h: Hit) => void): void {
+    const rule = this.set.rules[index]!;
+    const st = this.state[index]!;
+    this.begin(r);
+    const d = rule.doc;
+    if (d.sequence) {
+      const truths = this.sequenceTruths(rule, st, false);
+      if (truths !== null) this.sequence(rule, st, r, truths, emit);
+    } else if (d.threshold) this.threshold(rule, st, r, emit);
+    else if (d.firstSeen) this.firstSeen(rule, st, r, emit);
+  }
+
+  /** A sequence rule's filter and steps on the current record: the truth of each step, or null when no step holds. */
+  private sequenceTruths(rule: CompiledRule, st: RuleState, count: boolean): Truth[] | null {
     const c = this.ctx;
     if (rule.doc.match) {
       const v = evaluateRule(rule, c);
-      if (v === U) st.stats.notEvaluated[c.why] = (st.stats.notEvaluated[c.why] ?? 0) + 1;
-      if (v !== T) return;
+      if (v === U && count) st.stats.notEvaluated[c.why] = (st.stats.notEvaluated[c.why] ?? 0) + 1;
+      if (v !== T) return null;
     }
-    const steps = rule.steps;
     let anyT = false;
     let anyU = false;
     const truths: Truth[] = [];
-    for (const s of steps) {
+    for (const s of rule.steps) {
       const t = evaluateRule(rule, c, s);
       truths.push(t);
       if (t === T) anyT = true;
       else if (t === U) anyU = true;
     }
-    if (anyU) st.stats.notEvaluated[c.why] = (st.stats.notEvaluated[c.why] ?? 0) + 1;
-    if (!anyT || !this.timed(st, r)) return;
+    if (anyU && count) st.stats.notEvaluated[c.why] = (st.stats.notEvaluated[c.why] ?? 0) + 1;
+    return anyT ? truths : null;
+  }
+
+  /** Steps in order by the same key, the last within `withinMs` of the first. */
+  private sequence(rule: CompiledRule, st: RuleState, r: AuditRecord, truths: Truth[], emit: (h: Hit) => void): void {
+    const steps = rule.steps;
+    if (!this.timed(st, r)) return;
     st.stats.matched++;
     const { withinMs } = rule.doc.sequence!;
     const prog = this.bounded<({ startMs: number; lastMs: number; events: HitEvent[] } | null)[]>(st, this.keyOf(rule.by, r), () => steps.map(() => null));

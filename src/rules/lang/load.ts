@@ -2,6 +2,7 @@
 // files (--rules FILE|DIR) and Sigma rules (--sigma FILE|DIR), validated, compiled and selected
 // (--only-rules, --disable-rule). Every error names the file, the rule and the field; any error
 // refuses the whole set (a half-loaded rule set would report fewer findings than the user asked for).
+import type { BodyNeeds } from '../../normalize/bodies.js';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, relative, basename, extname } from 'node:path';
 import type { AuditRecord } from '../../types.js';
@@ -9,7 +10,7 @@ import { UsageError } from '../../util/errors.js';
 import { globMatcher } from '../../filter/index.js';
 import { rulesAsset } from '../assets.js';
 import { FIELDS } from './path.js';
-import { CompileError, compileCondition, compileReason, requiredValues, type Definitions } from './compile.js';
+import { CompileError, MAX_CONDITIONS, compileCondition, compileReason, requiredValues, type Definitions } from './compile.js';
 import { checkRuleFile, formatRuleError, type RuleError, type RuleFile } from './schema.js';
 import type { CompiledRule, RuleDoc, Scalar, Condition } from './types.js';
 import type { RuleSet } from './engine.js';
@@ -40,9 +41,14 @@ export async function builtinRuleFiles(): Promise<string[]> {
   return names.map((n) => join(dir, n));
 }
 
-/** Files named by FILE|DIR arguments: a directory gives its *.yaml/*.yml files (recursively), sorted. */
+/**
+ * Files named by FILE|DIR arguments: a directory gives its *.yaml/*.yml files (recursively), sorted.
+ * Links to folders are followed, each folder once (by device and inode): a link back to a folder
+ * above it would otherwise make the walk endless.
+ */
 export async function expandRulePaths(flag: string, paths: string[]): Promise<string[]> {
   const out: string[] = [];
+  const seenDirs = new Set<string>();
   const visit = async (p: string, top: boolean): Promise<void> => {
     let s;
     try {
@@ -51,6 +57,9 @@ export async function expandRulePaths(flag: string, paths: string[]): Promise<st
       throw new UsageError(`${flag}: cannot read ${p} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, `pass a rule file or a directory of *.yaml rule files`);
     }
     if (s.isDirectory()) {
+      const id = `${s.dev}:${s.ino}`;
+      if (seenDirs.has(id)) return;
+      seenDirs.add(id);
       const names = (await readdir(p)).sort();
       for (const n of names) {
         const child = join(p, n);
@@ -124,8 +133,9 @@ export function compileRules(docs: RuleDoc[], defs: Definitions, errors: RuleErr
       else throw e;
     };
     try {
-      const match = d.match ? compileCondition(d.match, 'match', defs) : () => 1 as const;
-      const steps = d.sequence ? d.sequence.steps.map((s, i) => compileCondition(s, `sequence.steps[${i}]`, defs)) : [];
+      const budget = { left: MAX_CONDITIONS };
+      const match = d.match ? compileCondition(d.match, 'match', defs, false, [], budget) : () => 1 as const;
+      const steps = d.sequence ? d.sequence.steps.map((s, i) => compileCondition(s, `sequence.steps[${i}]`, defs, false, [], budget)) : [];
       const by = d.threshold?.by ?? d.firstSeen?.by ?? d.sequence?.by ?? [];
       const value = d.firstSeen?.value ?? [];
       const gate: Condition | null = d.match ?? (d.sequence ? { any: d.sequence.steps } : null);
@@ -194,11 +204,21 @@ export async function loadRuleSet(opts: LoadOptions = {}): Promise<RuleSet> {
     const o = opts.thresholds?.[d.id];
     if (o && d.threshold) d.threshold = { ...d.threshold, ...o };
   }
-  const compiled = compileRules(docs, definitions(files), errors);
+  const defs = definitions(files);
+  const compiled = compileRules(docs, defs, errors);
   throwErrors(errors);
   const chosen = new Set(select(docs, opts));
   const rules = compiled.filter((r) => chosen.has(r.doc)).map((r, i) => ({ ...r, index: i }));
-  return { rules, warnings };
+  return { rules, warnings, bodies: bodiesRead(rules.map((r) => r.doc), defs) };
+}
+
+/**
+ * Which bodies the chosen rules may read: a body field named anywhere in their documents or in a
+ * macro (every macro counts, used or not: a safe over-estimate). The pipeline parses only these.
+ */
+function bodiesRead(docs: RuleDoc[], defs: Definitions): BodyNeeds {
+  const text = JSON.stringify(docs) + JSON.stringify([...defs.macros.values()]);
+  return { requestObject: text.includes('requestObject') ? 'all' : 'none', responseObject: text.includes('responseObject') ? 'all' : 'none' };
 }
 
 /** Throws a UsageError naming the first errors (all of them are problems of the rule files). */
@@ -227,7 +247,8 @@ export async function loadRuleFileForTest(file: string): Promise<TestedFile> {
   } catch (e) {
     throw new UsageError(`cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'pass a rule file');
   }
-  const docs = await parseYaml(text, file, errors);
+  // A first look to tell the formats apart; the reader of the chosen format reports syntax errors (once).
+  const docs = await parseYaml(text, file, []);
   const sigma = docs.some((d) => d !== null && typeof d === 'object' && 'detection' in (d as object));
   const builtin = await readRuleFiles(await builtinRuleFiles(), 'builtin', []);
   let own: RuleDoc[];

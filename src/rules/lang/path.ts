@@ -146,19 +146,38 @@ export function parsePath(text: string): ParsedPath {
 /** Limits that keep one request's evaluation bounded whatever its body holds. */
 export const MAX_VALUES = 10_000;
 export const MAX_DEPTH = 64;
+/**
+ * Nodes of a body `**` visits: more than any body the API server accepts holds (its request limit
+ * is 3 MB), so a privileged container cannot hide behind thousands of environment variables.
+ */
+export const MAX_NODES = 1_000_000;
+
+/**
+ * Set when a walk stopped at MAX_VALUES, MAX_NODES or MAX_DEPTH: the values it returned are not
+ * all there are, so a condition they do not decide is unknown, never false. Reset by the caller.
+ */
+export const walkLimit = { hit: false };
 
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 function leaf(v: unknown, out: unknown[]): void {
   if (v === undefined) return;
   if (Array.isArray(v)) {
-    for (const x of v) if (x !== undefined && out.length < MAX_VALUES) out.push(x);
+    for (const x of v) {
+      if (x === undefined) continue;
+      if (out.length < MAX_VALUES) out.push(x);
+      else walkLimit.hit = true;
+    }
   } else if (out.length < MAX_VALUES) out.push(v);
+  else walkLimit.hit = true;
 }
 
 /** Every value at or below v except arrays themselves (a key applied to an array reaches its elements anyway). */
 function descendants(v: unknown, depth: number, out: unknown[]): void {
-  if (out.length >= MAX_VALUES || depth > MAX_DEPTH) return;
+  if (out.length >= MAX_NODES || depth > MAX_DEPTH) {
+    walkLimit.hit = true;
+    return;
+  }
   if (Array.isArray(v)) {
     for (const x of v) descendants(x, depth + 1, out);
     return;
@@ -169,10 +188,16 @@ function descendants(v: unknown, depth: number, out: unknown[]): void {
 
 /** Descendants of a body, computed once however many rules read `**` in it (weak: freed with the record). */
 const deepCache = new WeakMap<object, unknown[]>();
+/** Bodies whose descendants stopped at a limit. */
+const deepTruncated = new WeakSet<object>();
 
 /** Collects the values at segs[i…] below v (see the header for the semantics). */
 export function walk(v: unknown, segs: readonly Segment[], i: number, out: unknown[], depth = 0): void {
-  if (v === undefined || out.length >= MAX_VALUES || depth > MAX_DEPTH) return;
+  if (v === undefined) return;
+  if (out.length >= MAX_VALUES || depth > MAX_DEPTH) {
+    walkLimit.hit = true;
+    return;
+  }
   if (i === segs.length) return leaf(v, out);
   const s = segs[i]!;
   switch (s.k) {
@@ -188,51 +213,96 @@ export function walk(v: unknown, segs: readonly Segment[], i: number, out: unkno
       if (Array.isArray(v)) walk(v[s.i], segs, i + 1, out, depth + 1);
       return;
     case 'deep': {
-      let all = v !== null && typeof v === 'object' ? deepCache.get(v) : undefined;
+      const obj = v !== null && typeof v === 'object' ? v : null;
+      let all = obj ? deepCache.get(obj) : undefined;
       if (!all) {
         all = [];
+        const before = walkLimit.hit;
+        walkLimit.hit = false;
         descendants(v, depth, all);
-        if (v !== null && typeof v === 'object') deepCache.set(v, all);
-      }
+        if (obj) {
+          deepCache.set(obj, all);
+          if (walkLimit.hit) deepTruncated.add(obj);
+        }
+        walkLimit.hit ||= before;
+      } else if (obj && deepTruncated.has(obj)) walkLimit.hit = true;
       for (const x of all) {
         walk(x, segs, i + 1, out, depth + 1);
-        if (out.length >= MAX_VALUES) return;
+        if (out.length >= MAX_VALUES) {
+          walkLimit.hit = true;
+          return;
+        }
       }
       return;
     }
   }
 }
 
+/** RFC 6901: a JSON Pointer's reference tokens (`/a/b~1c` → a, b/c); null for a pointer that is not one. */
+function pointerTokens(path: string): string[] | null {
+  if (!path.startsWith('/')) return null;
+  return path.split('/').slice(1).map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+/** The value at `tokens` in the view built so far; undefined when the patch did not set it. */
+function viewAt(root: unknown, tokens: string[]): unknown {
+  let cur = root;
+  for (const t of tokens) {
+    if (Array.isArray(cur)) cur = /^\d+$/.test(t) ? cur[Number(t)] : undefined;
+    else if (isObj(cur)) cur = Object.hasOwn(cur, t) ? cur[t] : undefined;
+    else return undefined;
+  }
+  return cur;
+}
+
 /**
  * A JSON Patch (RFC 6902: an array of {op, path, value}) read as the fragment it sets: the values of
  * its add and replace operations placed at their paths, so rules over bodies see what a
- * `kubectl patch --type json` sets as they see a merge patch. Other bodies are returned as they are.
+ * `kubectl patch --type json` sets as they see a merge patch. copy and move place the value found at
+ * `from` when an earlier operation of the same patch set it (a value added under one path and moved
+ * to another is read where it lands); a `from` in the stored object, which the log does not hold, is
+ * left out. An operation that would descend into a text, number or boolean is one the API server
+ * refuses, and is left out. Other bodies are returned as they are.
  */
 export function bodyView(body: unknown): unknown {
   if (!Array.isArray(body) || body.length === 0 || !body.every((o) => isObj(o) && typeof o.op === 'string' && typeof o.path === 'string')) return body;
   const root: Record<string, unknown> = {};
-  for (const o of body as { op: string; path: string; value?: unknown }[]) {
-    if (o.op !== 'add' && o.op !== 'replace') continue;
-    const tokens = o.path.split('/').slice(1).map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
-    if (tokens.length === 0 || tokens.length > MAX_DEPTH) continue;
+  for (const o of body as { op: string; path: string; value?: unknown; from?: unknown }[]) {
+    let value: unknown;
+    if (o.op === 'add' || o.op === 'replace') value = o.value;
+    else if ((o.op === 'copy' || o.op === 'move') && typeof o.from === 'string') {
+      const from = pointerTokens(o.from);
+      value = from && from.length <= MAX_DEPTH ? viewAt(root, from) : undefined;
+      if (value === undefined) continue;
+    } else continue;
+    const tokens = pointerTokens(o.path);
+    if (!tokens || tokens.length === 0 || tokens.length > MAX_DEPTH) continue;
     let cur: Record<string, unknown> | unknown[] = root;
     for (let t = 0; t < tokens.length; t++) {
       const tok = tokens[t]!;
       const last = t === tokens.length - 1;
       const nextIsIndex = !last && /^(\d+|-)$/.test(tokens[t + 1]!);
+      let nxt: unknown;
       if (Array.isArray(cur)) {
         const idx = tok === '-' ? cur.length : /^\d+$/.test(tok) ? Number(tok) : -1;
         if (idx < 0 || idx > 100_000) break;
-        if (last) cur[idx] = o.value;
-        else cur = (cur[idx] ??= nextIsIndex ? [] : {}) as Record<string, unknown> | unknown[];
+        if (last) {
+          cur[idx] = value;
+          break;
+        }
+        nxt = cur[idx] ??= nextIsIndex ? [] : {};
       } else {
         if (tok === '__proto__') break;
-        if (last) cur[tok] = o.value;
-        else {
-          const nxt: unknown = Object.hasOwn(cur, tok) ? cur[tok] : undefined;
-          cur = (nxt !== null && typeof nxt === 'object' ? nxt : (cur[tok] = nextIsIndex ? [] : {})) as Record<string, unknown> | unknown[];
+        if (last) {
+          cur[tok] = value;
+          break;
         }
+        const had: unknown = Object.hasOwn(cur, tok) ? cur[tok] : undefined;
+        nxt = had !== undefined && had !== null ? had : (cur[tok] = nextIsIndex ? [] : {});
       }
+      // The patch descends into a text, number or boolean: the API server refuses it.
+      if (nxt === null || typeof nxt !== 'object') break;
+      cur = nxt as Record<string, unknown> | unknown[];
     }
   }
   return root;

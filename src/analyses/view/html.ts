@@ -1,0 +1,64 @@
+// The `audit view` page as one self-contained HTML file: the page's script and style (built from
+// src/view-page by `npm run build`) inlined and allowed by their SHA-256 in a Content-Security-Policy
+// that forbids everything else (no network, no other script or style, no frames, no forms), and the
+// report column-wise, gzipped and base64-encoded in a data block that no browser runs. The markup
+// holds no audit data at all: the page renders it as text. Deterministic: the same report gives the
+// same bytes.
+import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+import type { ViewReport } from './index.js';
+import { toPayload } from './payload.js';
+
+export interface PageAssets {
+  script: string;
+  style: string;
+}
+
+/** The built page (dist/view-page), found from this module in src/ and in dist/ alike. */
+export function loadPageAssets(): PageAssets {
+  const dir = new URL('../../../dist/view-page/', import.meta.url);
+  try {
+    return { script: readFileSync(new URL('page.js', dir), 'utf8'), style: readFileSync(new URL('page.css', dir), 'utf8') };
+  } catch (e) {
+    throw new Error(`the view page is not built (${fileURLToPath(dir)}: ${(e as NodeJS.ErrnoException).code ?? String(e)}); run npm run build`);
+  }
+}
+
+const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').digest('base64');
+
+/** The Content-Security-Policy of the page: only the inlined script and style, nothing from anywhere. */
+export function pagePolicy(a: PageAssets): string {
+  return `default-src 'none'; script-src 'sha256-${sha256(a.script)}'; style-src 'sha256-${sha256(a.style)}'; base-uri 'none'; form-action 'none'`;
+}
+
+/** The embedded data: the payload as JSON, gzipped (level 4: within 5% of level 6's size in half its time), base64. */
+export function encodeData(r: ViewReport): string {
+  return gzipSync(Buffer.from(JSON.stringify(toPayload(r)), 'utf8'), { level: 4 }).toString('base64');
+}
+
+export function renderViewHtml(r: ViewReport, assets: PageAssets = loadPageAssets()): string {
+  // Inlined code must not end its element early; esbuild escapes such sequences in strings.
+  if (/<\/script/i.test(assets.script) || /<!--/.test(assets.script)) throw new Error('view page script holds </script or <!--');
+  if (/<\/style/i.test(assets.style)) throw new Error('view page style holds </style');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${pagePolicy(assets)}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<meta name="generator" content="kaudit">
+<title>kaudit view</title>
+<style>${assets.style}</style>
+</head>
+<body>
+<div id="app"><p id="loading">Loading ${r.summary.calls} API calls and ${r.summary.commands} commands…</p></div>
+<noscript><p>This page needs JavaScript to show the audit trail. The data is in it; audit export gives the same rows as CSV.</p></noscript>
+<script type="application/octet-stream" id="kaudit-data" data-encoding="gzip+base64">${encodeData(r)}</script>
+<script>${assets.script}</script>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,77 @@
+// `audit view FILES… --out trail.html`: the audit trail as one offline HTML page, by commands or by
+// API calls, with filters and CSV export.
+import { Option, type Command } from 'commander';
+import type { IO } from './io.js';
+import { addClientFilterOptions, addFilterOptions, addInputOptions, clientFilters, intOption, runInputs, type ClientFlags, type FilterFlags, type InputOptions } from './common.js';
+import { UsageError } from '../util/errors.js';
+
+export const VIEW_FORMATS = ['html', 'json'] as const;
+
+interface Opts extends InputOptions, FilterFlags, ClientFlags {
+  output: (typeof VIEW_FORMATS)[number];
+  out?: string;
+  maxRows?: number;
+  gap: string;
+  orderWindow: string;
+}
+
+export function register(program: Command, io: IO, setExit: (code: number) => void): void {
+  const cmd = program
+    .command('view')
+    .summary('the audit trail as one offline HTML page: commands or API calls, filters, CSV export')
+    .description(
+      'Write one self-contained HTML page (no network access, data embedded) to explore the filtered requests in a browser: as the commands people typed (as audit commands) or as API calls (as audit investigate), with facet filters and counts, free-text search, a time histogram to brush, only denied/writes/humans, a detail pane with the full record, filters kept in the URL, and CSV or JSON lines export of exactly the rows shown (the bytes audit export -o csv writes for the same filters).',
+    );
+  addInputOptions(cmd);
+  addFilterOptions(cmd);
+  addClientFilterOptions(cmd);
+  cmd
+    .option('--gap <duration>', "a client's calls further apart than this belong to different commands (as audit commands)", '2s')
+    .option('--order-window <duration>', 'calls logged up to this late are put back in time order before folding (as audit commands)', '30m')
+    .option('--max-rows <n>', 'keep at most N requests, the newest; the page says how many were left out (default 500000)', intOption('--max-rows'))
+    .option('--out <file>', 'write the page to FILE (required when stdout is a terminal)')
+    .addOption(new Option('-o, --output <format>', 'html, or json for the report behind the page').choices(VIEW_FORMATS as unknown as string[]).default('html'))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ audit view logs/ --out trail.html                       # then open trail.html in a browser
+  $ audit view logs/ --since 24h --access-method kubectl --out today.html
+  $ audit view logs/ --namespace production --max-rows 100000 --out prod.html`,
+    )
+    .action(async (inputs: string[], opts: Opts) => {
+      const [{ view, DEFAULT_VIEW, DEFAULT_MAX_ROWS }, { parseDurationMs }, { visible }] = await Promise.all([import('../analyses/view/index.js'), import('../util/duration.js'), import('../render/sanitize.js')]);
+      const gapMs = parseDurationMs('--gap', opts.gap);
+      const windowMs = parseDurationMs('--order-window', opts.orderWindow);
+      if (!opts.out && opts.output === 'html' && io.stdout.isTTY) throw new UsageError('the page is a large HTML file and stdout is a terminal', 'pass --out trail.html (or redirect stdout to a file)');
+      // The destination is checked before anything is read (src/cli/outfile.ts).
+      const { prepareOutputFile } = await import('./outfile.js');
+      const out = opts.out ? prepareOutputFile('--out', opts.out) : null;
+      // The page's script is read before the logs, so that a missing build fails fast.
+      const html = opts.output === 'html' ? await import('../analyses/view/html.js') : null;
+      const assets = html?.loadPageAssets();
+      const state = view.init({ ...DEFAULT_VIEW, maxRows: opts.maxRows ?? DEFAULT_MAX_ROWS, fold: { ...DEFAULT_VIEW.fold, gapMs }, reorder: { ...DEFAULT_VIEW.reorder, windowMs } });
+      const input = await runInputs(io, inputs, { ...opts, outputs: out ? [out] : [] }, (r) => view.add(state, r), [clientFilters(opts)]);
+      const report = view.finish(state, { input, command: ['audit', ...((program as Command & { rawArgs?: string[] }).rawArgs ?? ['view'])] });
+      let text: string;
+      if (html && assets) text = html.renderViewHtml(report, assets);
+      else {
+        const { renderJson } = await import('../render/json.js');
+        text = renderJson(report);
+      }
+      const s = report.summary;
+      const what = `${s.calls} API calls, ${s.commands} commands${s.leftOut ? ` (${s.leftOut} older requests left out by --max-rows ${s.maxRows})` : ''}`;
+      if (!opts.quiet) {
+        const { accountingLine } = await import('../render/accounting.js');
+        io.stderr.write(`${accountingLine(input)}\n`);
+      }
+      if (out) {
+        await out.write(text);
+        if (!opts.quiet) io.stderr.write(`view: ${what}; written to ${visible(out.path)} (${(Buffer.byteLength(text) / 1e6).toFixed(1)} MB)\n`);
+      } else {
+        io.stdout.write(text);
+        if (!opts.quiet) io.stderr.write(`view: ${what}\n`);
+      }
+      setExit(0);
+    });
+}

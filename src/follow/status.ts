@@ -1,0 +1,106 @@
+// What an operator (or a probe) reads while kaudit follows: the --status-file JSON and a one-line
+// status on a terminal's stderr.
+import type { InputAccounting } from '../types.js';
+import type { SinkStats } from './delivery.js';
+import type { PathStream } from './stream.js';
+import { stripControl } from '../render/sanitize.js';
+import type { RulesReport } from '../analyses/anomalies/index.js';
+
+export interface GapReport {
+  time: string;
+  message: string;
+  bytes: number;
+}
+
+export interface FollowStatus {
+  kind: 'kaudit.follow.status';
+  version: 1;
+  time: string;
+  startedAt: string;
+  pid: number;
+  files: {
+    path: string;
+    name: string;
+    dev: string;
+    ino: string;
+    offset: number;
+    line: number;
+    size: number;
+    /** Bytes written but not yet delivered. */
+    lagBytes: number;
+    /** How far, in the log's own time, the delivered position trails the newest byte: the file's last write minus the completion time of the last delivered event; 0 when caught up. */
+    lagSeconds: number;
+    rotated: boolean;
+    gzip: boolean;
+  }[];
+  input: Omit<InputAccounting, 'files'> & { truncations: number; gaps: number; gapBytes: number };
+  /** The stage-collapse window: requests waiting for their completing stage. */
+  waiting: number;
+  buffered: { batches: number; items: number; bytes: number };
+  sinks: SinkStats[];
+  checkpoint: { path: string; written: string | null } | null;
+  gaps: GapReport[];
+  /** With --findings: how many rules run, and which could not judge some requests (body not logged) or dropped state keys. */
+  rules: RulesReport | null;
+  memory: { rss: number; heapUsed: number };
+}
+
+export interface StatusInput {
+  now: number;
+  startedAt: number;
+  streams: PathStream[];
+  /** Per file name: completion time (ms) of the last event delivered from it. */
+  lastDeliveredMs: Map<string, number>;
+  acc: InputAccounting;
+  waiting: number;
+  buffered: { batches: number; items: number; bytes: number };
+  sinks: SinkStats[];
+  checkpoint: { path: string; written: string | null } | null;
+  gaps: GapReport[];
+  rules: RulesReport | null;
+}
+
+export function buildStatus(s: StatusInput): FollowStatus {
+  const files: FollowStatus['files'] = [];
+  for (const st of s.streams) {
+    for (const f of st.files) {
+      const lag = f.lagBytes;
+      const last = s.lastDeliveredMs.get(`${f.id.dev}:${f.id.ino}`);
+      const lagSeconds = lag === 0 ? 0 : last !== undefined ? Math.max(0, (f.mtimeMs - last) / 1000) : Math.max(0, (s.now - f.mtimeMs) / 1000);
+      files.push({ path: st.path, name: f.name, dev: f.id.dev, ino: f.id.ino, offset: f.offset, line: f.line, size: f.size, lagBytes: lag, lagSeconds: Math.round(lagSeconds * 1000) / 1000, rotated: f.rotated, gzip: f.gzip });
+    }
+  }
+  const { files: _files, ...acc } = s.acc;
+  void _files;
+  const truncations = s.streams.reduce((n, st) => n + st.truncations, 0);
+  const mem = process.memoryUsage();
+  return {
+    kind: 'kaudit.follow.status',
+    version: 1,
+    time: new Date(s.now).toISOString(),
+    startedAt: new Date(s.startedAt).toISOString(),
+    pid: process.pid,
+    files,
+    input: { ...acc, truncations, gaps: s.gaps.length, gapBytes: s.gaps.reduce((n, g) => n + g.bytes, 0) },
+    waiting: s.waiting,
+    buffered: s.buffered,
+    sinks: s.sinks,
+    checkpoint: s.checkpoint,
+    gaps: s.gaps.slice(-20),
+    rules: s.rules,
+    memory: { rss: mem.rss, heapUsed: mem.heapUsed },
+  };
+}
+
+function bytes(n: number): string {
+  return n >= 1 << 30 ? `${(n / (1 << 30)).toFixed(1)} GiB` : n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`;
+}
+
+/** The terminal line: files, delivered, lag, and each sink's state. */
+export function statusLine(st: FollowStatus, width: number): string {
+  const lagB = st.files.reduce((n, f) => n + f.lagBytes, 0);
+  const lagS = st.files.reduce((n, f) => Math.max(n, f.lagSeconds), 0);
+  const sinks = st.sinks.map((k) => `${k.name} ${k.retryingSince ? 'RETRYING' : 'ok'} ${k.delivered}${k.deadLettered ? ` (${k.deadLettered} dead-lettered)` : ''}`).join(', ');
+  const line = `follow: ${st.files.length} file${st.files.length === 1 ? '' : 's'}, ${st.input.requests} requests, lag ${bytes(lagB)} / ${lagS.toFixed(1)} s | ${sinks}${st.input.gaps ? ` | ${st.input.gaps} GAPS` : ''}`;
+  return stripControl(line).slice(0, Math.max(20, width - 1));
+}

@@ -1,0 +1,171 @@
+// One file being followed: a plain file read by descriptor at positions (so a rename or a delete
+// does not stop it being finished), or a gzip backup (found after a restart) decompressed as a stream.
+import { open, type FileHandle } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { createGunzip } from 'node:zlib';
+import type { FileIdentity, FileState } from './types.js';
+import { FINGERPRINT_BYTES, fingerprint, headMatches, readHead } from './identity.js';
+
+/** Bytes per read (the batch reader's READ_CHUNK). */
+export const CHUNK = 1 << 16;
+
+export class TrackedFile {
+  /** Consumed: the end of the last whole line handed on. */
+  offset = 0;
+  line = 0;
+  /** Bytes read so far: `offset` plus the partial line held in `partial`. */
+  readPos = 0;
+  /** The start of a line whose newline has not been written yet. */
+  partial: Buffer | null = null;
+  /** Discarding the rest of a line longer than --max-line-bytes. */
+  skipping = false;
+  size = 0;
+  mtimeMs = 0;
+  /** No longer at the followed path. */
+  rotated = false;
+  rotatedAt = 0;
+  lastGrowthAt = 0;
+  /** Lines of it are being handed on (a truncation found meanwhile is dealt with afterwards). */
+  busy = false;
+  /** Completion time (ms) of the last event read from this file (for lag in seconds). */
+  lastEventMs = NaN;
+  /** The last read returned nothing; cleared when a refresh sees the file grow. */
+  atEof = false;
+  private gz: AsyncIterator<Buffer> | null = null;
+  private gzSource: NodeJS.ReadableStream | null = null;
+
+  private constructor(
+    public name: string,
+    public id: FileIdentity,
+    readonly gzip: boolean,
+    private fh: FileHandle | null,
+  ) {}
+
+  /** Opens a plain file; `at` continues from a checkpoint. Throws when it cannot be opened. */
+  static async plain(path: string, at?: Pick<FileState, 'offset' | 'line'>, fh?: FileHandle): Promise<TrackedFile> {
+    const h = fh ?? (await open(path, 'r'));
+    const st = await h.stat({ bigint: true });
+    const head = await readHead(h);
+    const f = new TrackedFile(path, { dev: String(st.dev), ino: String(st.ino), fpLen: head.length, fp: fingerprint(head) }, false, h);
+    f.size = Number(st.size);
+    f.mtimeMs = Number(st.mtimeMs);
+    f.offset = f.readPos = at?.offset ?? 0;
+    f.line = at?.line ?? 0;
+    return f;
+  }
+
+  /** A gzip backup, decompressed from its start; bytes before `at.offset` are skipped (they were delivered). */
+  static async gzipped(path: string, id: FileIdentity, size: number, mtimeMs: number, at?: Pick<FileState, 'offset' | 'line'>): Promise<TrackedFile> {
+    const f = new TrackedFile(path, id, true, null);
+    f.size = size;
+    f.mtimeMs = mtimeMs;
+    f.rotated = true;
+    f.offset = at?.offset ?? 0;
+    f.line = at?.line ?? 0;
+    const src = createReadStream(path, { highWaterMark: CHUNK });
+    const gunzip = createGunzip();
+    src.on('error', (e) => gunzip.destroy(e));
+    src.pipe(gunzip);
+    f.gzSource = src;
+    f.gz = (gunzip as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+    return f;
+  }
+
+  get open(): boolean {
+    return this.fh !== null || this.gz !== null;
+  }
+
+  /** The next bytes after readPos (at most CHUNK), or null at the end for now. Throws on I/O errors. */
+  async read(): Promise<Buffer | null> {
+    if (this.gzip) return this.readGzip();
+    if (!this.fh) return null;
+    const buf = Buffer.allocUnsafe(CHUNK);
+    const { bytesRead } = await this.fh.read(buf, 0, CHUNK, this.readPos);
+    if (bytesRead === 0) {
+      this.atEof = true;
+      return null;
+    }
+    this.readPos += bytesRead;
+    return bytesRead === CHUNK ? buf : buf.subarray(0, bytesRead);
+  }
+
+  private async readGzip(): Promise<Buffer | null> {
+    while (this.gz) {
+      const r = await this.gz.next();
+      if (r.done) {
+        this.atEof = true;
+        await this.close();
+        return null;
+      }
+      const start = this.readPos;
+      this.readPos += r.value.length;
+      // The decompressed position is counted from the start; bytes up to `offset` were delivered before.
+      if (this.readPos <= this.offset) continue;
+      if (this.size < this.readPos) this.size = this.readPos;
+      return start >= this.offset ? r.value : r.value.subarray(this.offset - start);
+    }
+    this.atEof = true;
+    return null;
+  }
+
+  /**
+   * Re-reads size and time (plain files). Returns `truncated` when the file is now shorter than what
+   * was read, or its first bytes changed (rewritten in place); `grew` when there is more to read.
+   */
+  async refresh(now: number): Promise<'same' | 'grew' | 'truncated'> {
+    if (!this.fh) return 'same';
+    const st = await this.fh.stat({ bigint: true });
+    const size = Number(st.size);
+    this.mtimeMs = Number(st.mtimeMs);
+    if (size < this.readPos) return 'truncated';
+    if (this.id.fpLen < FINGERPRINT_BYTES && size > this.id.fpLen) {
+      const head = await readHead(this.fh);
+      if (!headMatches(this.id, head)) return 'truncated';
+      this.id = { ...this.id, fpLen: head.length, fp: fingerprint(head) };
+    } else if (!this.rotated && this.id.fpLen > 0) {
+      const head = await readHead(this.fh, this.id.fpLen);
+      if (!headMatches(this.id, head)) return 'truncated';
+    }
+    const grew = size > this.size;
+    this.size = size;
+    if (grew) this.lastGrowthAt = now;
+    if (size > this.readPos) {
+      this.atEof = false;
+      return 'grew';
+    }
+    return 'same';
+  }
+
+  /** Starts again from byte 0 with a new fingerprint (after truncation). */
+  async restart(): Promise<void> {
+    this.offset = this.readPos = this.line = this.size = 0;
+    this.partial = null;
+    this.skipping = false;
+    this.atEof = false;
+    if (this.fh) {
+      const head = await readHead(this.fh);
+      this.id = { ...this.id, fpLen: head.length, fp: fingerprint(head) };
+    }
+  }
+
+  /** Bytes not yet delivered, as far as the last refresh knows. */
+  get lagBytes(): number {
+    return Math.max(0, this.size - this.offset);
+  }
+
+  state(): FileState {
+    return { ...this.id, name: this.name, gzip: this.gzip, offset: this.offset, line: this.line, size: Math.max(this.size, this.offset), mtimeMs: this.mtimeMs, rotated: this.rotated };
+  }
+
+  async close(): Promise<void> {
+    const fh = this.fh;
+    this.fh = null;
+    if (this.gz) {
+      const gz = this.gz;
+      this.gz = null;
+      (this.gzSource as unknown as { destroy?: () => void } | null)?.destroy?.();
+      await gz.return?.();
+    }
+    await fh?.close();
+  }
+}

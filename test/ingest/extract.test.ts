@@ -1,0 +1,265 @@
+// The field extractor (src/ingest/extract.ts) against its reference, JSON.parse: for every line,
+// either the extractor declines (null: the line then takes the reference path itself), or
+// JSON.parse accepts the line too and normalizeValue gives strictly the same record, reject reason
+// or ignore from both values. Differential fuzzing over generated and mutated events (fast-check;
+// KAUDIT_FUZZ_RUNS sets the number of runs: `npm run fuzz` runs a million of each), then every file
+// of the corpus and the fixtures through the whole pipeline with `--parser fast` and `reference`.
+import { describe, it, expect } from 'vitest';
+import fc from 'fast-check';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { extractEvent, LazyJson } from '../../src/ingest/extract.js';
+import { scanValue } from '../../src/ingest/scan.js';
+import { normalizeValue } from '../../src/normalize/index.js';
+import { containerOf } from '../../src/ingest/containers.js';
+import { ALL_BODIES, NO_BODIES, RBAC_WRITE_BODIES, type BodyNeeds } from '../../src/normalize/bodies.js';
+import { collect } from '../helpers.js';
+
+const RUNS = Number(process.env.KAUDIT_FUZZ_RUNS) || 1500;
+const TIMEOUT = Number(process.env.KAUDIT_FUZZ_RUNS) ? 0 : 120_000;
+
+/** The line inside a larger buffer (bytes before and after it), as the reader hands it over. */
+function embed(line: string, before = '{"x":1}\n', after = '\n{"y":[1,2'): { b: Buffer; s: number; e: number } {
+  const b = Buffer.from(before + line + after, 'utf8');
+  const s = Buffer.byteLength(before, 'utf8');
+  return { b, s, e: s + Buffer.byteLength(line, 'utf8') };
+}
+
+/** What the extractor makes of a line: null when it declines it. */
+function fast(line: string, needs: BodyNeeds | undefined): { value: unknown } | null {
+  const { b, s, e } = embed(line);
+  const ev = extractEvent(b, s, e);
+  if (ev === null) return null;
+  return { value: normalizeValue(ev, 'c1', needs) };
+}
+
+/** The reference: JSON.parse, then the same normalizeValue (or why the line is no single event). */
+function reference(line: string, needs: BodyNeeds | undefined): { value: unknown } | 'not JSON' | 'wrapper' {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    return 'not JSON';
+  }
+  if (containerOf(v) !== null) return 'wrapper';
+  return { value: normalizeValue(v, 'c1', needs) };
+}
+
+const NEEDS: (BodyNeeds | undefined)[] = [undefined, ALL_BODIES, NO_BODIES, RBAC_WRITE_BODIES];
+
+/** Checks one line both ways; returns whether the extractor took it. */
+function same(line: string): boolean {
+  let took = false;
+  for (const needs of NEEDS) {
+    const f = fast(line, needs);
+    if (f === null) continue;
+    took = true;
+    const r = reference(line, needs);
+    if (typeof r === 'string') throw new Error(`the extractor took a line the reference reads as ${r}: ${line}`);
+    expect(f.value, line).toStrictEqual(r.value);
+  }
+  return took;
+}
+
+/** A realistic event: any member may be missing, of another type, or hold odd strings. */
+const str = fc.oneof(
+  fc.constantFrom('', 'get', 'create', 'ResponseComplete', 'RequestReceived', 'Event', 'alice', 'system:serviceaccount:ci:deployer', '2026-03-02T10:00:00.123456Z', '2026-03-02T10:00:01Z', 'not a time', '__proto__', 'rbac.authorization.k8s.io', 'roles', 'clusterrolebindings'),
+  fc.string({ unit: 'binary', maxLength: 12 }),
+  fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)), maxLength: 6 }), // lone surrogates, controls
+);
+const json = fc.jsonValue({ maxDepth: 4 });
+/** A body big enough to be cut out of the line (MIN_CUT), with strings that need escapes. */
+const big = fc.record({ kind: str, metadata: fc.record({ name: str, managedFields: fc.array(json, { maxLength: 3 }) }), spec: fc.dictionary(str, json, { maxKeys: 4 }), pad: fc.constant('x'.repeat(64)) });
+const anyOf = (v: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> => fc.oneof({ weight: 6, arbitrary: v }, { weight: 1, arbitrary: json });
+const event = fc.record(
+  {
+    kind: anyOf(fc.constant('Event')),
+    apiVersion: anyOf(fc.constant('audit.k8s.io/v1')),
+    level: anyOf(fc.constantFrom('Metadata', 'Request', 'RequestResponse')),
+    auditID: anyOf(fc.uuid()),
+    stage: anyOf(fc.constantFrom('RequestReceived', 'ResponseStarted', 'ResponseComplete', 'Panic')),
+    requestURI: anyOf(fc.constantFrom('/api/v1/namespaces/a/pods/x', '/apis/rbac.authorization.k8s.io/v1/clusterroles', '/healthz?verbose=1', '')),
+    verb: anyOf(fc.constantFrom('get', 'create', 'update', 'patch', 'delete', 'list')),
+    user: anyOf(fc.record({ username: anyOf(str), groups: anyOf(fc.array(str, { maxLength: 3 })), uid: str, extra: anyOf(fc.dictionary(str, fc.array(str, { maxLength: 2 }), { maxKeys: 2 })), arn: str }, { requiredKeys: [] })),
+    impersonatedUser: anyOf(fc.record({ username: anyOf(str), groups: anyOf(fc.array(str, { maxLength: 2 })), uid: str, extra: anyOf(fc.dictionary(str, fc.array(str, { maxLength: 2 }), { maxKeys: 2 })) }, { requiredKeys: [] })),
+    sourceIPs: anyOf(fc.array(fc.ipV4(), { maxLength: 2 })),
+    userAgent: anyOf(fc.constantFrom('kubectl/v1.29.2 (linux/amd64) kubernetes/4b8e819', 'Mozilla/5.0', '')),
+    objectRef: anyOf(fc.record({ resource: anyOf(fc.constantFrom('pods', 'roles', 'clusterroles', 'rolebindings', 'secrets')), namespace: anyOf(str), name: anyOf(str), apiGroup: anyOf(fc.constantFrom('', 'rbac.authorization.k8s.io', 'apps')), apiVersion: str, subresource: anyOf(fc.constantFrom('', 'status', 'exec')) }, { requiredKeys: [] })),
+    responseStatus: anyOf(fc.record({ metadata: fc.constant({}), code: anyOf(fc.oneof(fc.constantFrom(200, 201, 403, 404, 0, 101, 600, -1, 2.5), fc.double())), message: str }, { requiredKeys: [] })),
+    requestObject: fc.oneof(json, big),
+    responseObject: fc.oneof(json, big),
+    requestReceivedTimestamp: anyOf(fc.constantFrom('2026-03-02T10:00:00.123456Z', '2026-03-02T10:00:00Z', 'yesterday')),
+    stageTimestamp: anyOf(fc.constantFrom('2026-03-02T10:00:00.223456Z', '2026-03-02T10:00:02Z', 'x')),
+    timestamp: anyOf(fc.constantFrom('2026-03-02T10:00:00Z')),
+    annotations: anyOf(fc.dictionary(fc.constantFrom('authorization.k8s.io/decision', 'authorization.k8s.io/reason', 'x'), anyOf(fc.constantFrom('allow', 'forbid', '')), { maxKeys: 3 })),
+    extra: json,
+  },
+  { requiredKeys: ['verb', 'user'] },
+);
+
+/** JSON text of `v` with each string character escaped (\uXXXX or its short escape) with probability p, and random whitespace. */
+function writeJson(v: unknown, rnd: () => number, p: number, ws: number): string {
+  const w = (): string => (rnd() < ws ? [' ', '\t', '\r', '  '][Math.floor(rnd() * 4)]! : '');
+  if (typeof v === 'string') {
+    let out = '"';
+    for (let i = 0; i < v.length; i++) {
+      const ch = v[i]!;
+      const c = ch.charCodeAt(0);
+      out += rnd() < p ? '\\u' + c.toString(16).padStart(4, rnd() < 0.5 ? '0' : '0').toUpperCase() : JSON.stringify(ch).slice(1, -1);
+    }
+    return out + '"';
+  }
+  if (Array.isArray(v)) return '[' + w() + v.map((x) => writeJson(x, rnd, p, ws)).join(w() + ',' + w()) + w() + ']';
+  if (v !== null && typeof v === 'object') return '{' + w() + Object.entries(v).map(([k, x]) => writeJson(k, rnd, p, ws) + w() + ':' + w() + writeJson(x, rnd, p, ws)).join(w() + ',' + w()) + w() + '}';
+  return JSON.stringify(v) ?? 'null';
+}
+
+/** Edits that break or bend JSON: JSON's own characters, controls, non-ASCII, a BOM. */
+const EDIT_CHARS = ['"', '\\', '{', '}', '[', ']', ',', ':', ' ', '\t', '0', '-', '1e5', '.', 'e', 't', 'n', 'u', '\u0001', '\u0000', 'é', '\ud83d\ude00', '\ud800', '\ufeff', '\\u00', '"verb":"get",', '"items":[],', '"__proto__":{"verb":1},', '"verb":5,'];
+
+function mutate(text: string, edits: { at: number; kind: number; ch: number }[]): string {
+  let t = text;
+  for (const e of edits) {
+    const at = Math.floor(e.at * (t.length + 1));
+    const ch = EDIT_CHARS[e.ch % EDIT_CHARS.length]!;
+    if (e.kind === 0) t = t.slice(0, at) + t.slice(at + 1);
+    else if (e.kind === 1) t = t.slice(0, at) + ch + t.slice(at);
+    else if (e.kind === 2) t = t.slice(0, at) + ch + t.slice(at + 1);
+    else t = t.slice(0, at);
+  }
+  return t;
+}
+
+const rndFrom = (seed: number): (() => number) => {
+  let x = seed | 0;
+  return () => ((x = (Math.imul(x, 1103515245) + 12345) | 0) >>> 0) / 4294967296;
+};
+
+describe('field extractor: the same records as JSON.parse', () => {
+  it('on generated events, written compactly, with escapes and whitespace', () => {
+    let took = 0;
+    fc.assert(
+      fc.property(event, fc.integer(), fc.constantFrom(0, 0, 0.1, 1), fc.constantFrom(0, 0, 0.2), (ev, seed, p, ws) => {
+        const line = p === 0 && ws === 0 ? JSON.stringify(ev) : writeJson(ev, rndFrom(seed), p, ws);
+        if (same(line)) took++;
+      }),
+      { numRuns: RUNS, seed: 19 },
+    );
+    // Many generated events have a body to cut out: the fast path is what is being tested.
+    expect(took).toBeGreaterThan(RUNS * 0.4);
+  }, TIMEOUT);
+
+  it('on mutated events (broken JSON must be declined, never read differently)', () => {
+    fc.assert(
+      fc.property(event, fc.array(fc.record({ at: fc.double({ min: 0, max: 1, noNaN: true }), kind: fc.integer({ min: 0, max: 3 }), ch: fc.nat() }), { minLength: 1, maxLength: 3 }), (ev, edits) => {
+        same(mutate(JSON.stringify(ev), edits));
+      }),
+      { numRuns: RUNS * 2, seed: 1919 },
+    );
+  }, TIMEOUT);
+
+  it('on duplicate members (the last one wins, in the first one’s place)', () => {
+    fc.assert(
+      fc.property(event, fc.constantFrom('verb', 'user', 'kind', 'objectRef', 'requestObject', 'annotations', 'responseStatus', 'stage', 'items', 'protoPayload'), json, fc.boolean(), (ev, key, other, first) => {
+        const text = JSON.stringify(ev);
+        const dup = `${JSON.stringify(key)}:${JSON.stringify(other)}`;
+        const line = first ? `{${dup},${text.slice(1)}` : `${text.slice(0, -1)},${dup}}`;
+        same(line);
+      }),
+      { numRuns: RUNS, seed: 7 },
+    );
+  }, TIMEOUT);
+
+  it.each([
+    ['escapes in every read member', String.raw`{"kind":"Ev\u0065nt","verb":"g\u0065t","user":{"username":"\u0061lice\n\t\"\\\/","groups":["a\u00e9","\ud83d\ude00"]},"requestURI":"/api/v1/namespaces/d\u0065fault/pods","objectRef":{"resource":"p\u006fds","namespace":"default"},"annotations":{"authorization.k8s.io/decisio\u006e":"forbid"}}`],
+    ['an escaped member name', String.raw`{"\u0076erb":"get","user":{"\u0075sername":"bob"}}`],
+    ['lone and paired surrogates, raw and escaped', `{"verb":"get","user":{"username":"\\ud800x\ud83d\ude00\\udfff"},"userAgent":"\u00e9\u4e2d"}`],
+    ['invalid UTF-8 is not this test (strings are UTF-16 here); a BOM inside is not whitespace', '\ufeff{"verb":"get","user":{}}'],
+    ['a __proto__ member, top-level and nested', '{"__proto__":{"verb":"x"},"verb":"get","user":{"__proto__":{"username":"root"},"username":"bob","groups":["g"]}}'],
+    ['numbers', '{"verb":"get","user":{"username":"a"},"responseStatus":{"code":2.0e2},"requestObject":{"n":[-0,1E400,-1e-400,0.1,123456789012345678901234567890]}}'],
+    ['a status code that is no HTTP status', '{"verb":"get","user":{"username":"a"},"responseStatus":{"code":1e3}}'],
+    ['deep nesting in a body', `{"verb":"get","user":{"username":"a"},"requestObject":${'['.repeat(5000)}${']'.repeat(5000)}}`],
+    ['deep nesting in a read member', `{"verb":"get","user":{"username":"a","extra":${'{"a":'.repeat(100)}1${'}'.repeat(100)}}}`],
+    ['deep nesting, unbalanced', `{"verb":"get","user":{"username":"a"},"requestObject":${'['.repeat(5000)}${']'.repeat(4999)}}`],
+    ['trailing comma', '{"verb":"get","user":{"username":"a"},}'],
+    ['mismatched brackets in a body', '{"verb":"get","user":{"username":"a"},"requestObject":{"a":[1}]}'],
+    ['a key without a value in a body', '{"verb":"get","user":{"username":"a"},"requestObject":{"a"}}'],
+    ['trailing comma in a body', '{"verb":"get","user":{"username":"a"},"requestObject":{"a":[1,]}}'],
+    ['a raw control character in a skipped string', '{"verb":"get","user":{"username":"a"},"requestObject":{"a":"x\u0001y"}}'],
+    ['a bad escape in a skipped string', '{"verb":"get","user":{"username":"a"},"requestObject":{"a":"\\x41"}}'],
+    ['a short \\u escape', '{"verb":"get","user":{"username":"a"},"requestObject":{"a":"\\u12"}}'],
+    ['a leading zero', '{"verb":"get","user":{"username":"a"},"requestObject":{"a":01}}'],
+    ['a bare minus', '{"verb":"get","user":{"username":"a"},"requestObject":-}'],
+    ['a value after the object', '{"verb":"get","user":{"username":"a"}}{"verb":"list"}'],
+    ['whitespace after the object', '{"verb":"get","user":{"username":"a"}} \t\r'],
+    ['single quotes', "{'verb':'get'}"],
+    ['unquoted key', '{verb:"get"}'],
+    ['a scalar', '"get"'],
+    ['an array', '[{"verb":"get","user":{}}]'],
+    ['empty object', '{}'],
+    ['a GKE entry', '{"protoPayload":{"methodName":"io.k8s.core.v1.pods.get"},"verb":"get"}'],
+    ['a CloudWatch control message', '{"message":"CWL CONTROL MESSAGE: Checking health of destination Firehose."}'],
+    ['kind an object (its JSON is in the reason)', '{"kind":{"b":[1,{"c":"\\u0041"}]},"verb":"get","user":{}}'],
+    ['user an array', '{"verb":"get","user":["a"]}'],
+    ['a body that is a JSON patch (an array)', '{"verb":"patch","user":{"username":"a"},"objectRef":{"apiGroup":"rbac.authorization.k8s.io","resource":"roles"},"requestObject":[{"op":"add","path":"/rules/-","value":{}}]}'],
+    ['a body that is a string', '{"verb":"create","user":{"username":"a"},"requestObject":"{}"}'],
+    ['an RBAC write keeps its body under the RBAC needs', '{"verb":"create","user":{"username":"a"},"objectRef":{"apiGroup":"rbac.authorization.k8s.io","resource":"clusterrolebindings"},"requestObject":{"roleRef":{"kind":"ClusterRole","name":"cluster-admin"}},"responseObject":{"kind":"Status"}}'],
+  ])('%s', (_what, line) => {
+    same(line);
+  });
+
+  it('declines what it cannot read exactly, and takes plain events', () => {
+    const took = (line: string): boolean => extractEvent(...Object.values(embed(line)) as [Buffer, number, number]) !== null;
+    const pod = '{"spec":{"containers":[{"name":"app","image":"registry.example.com/app:1.2.3","env":[{"name":"A","value":"b"}]}]}}';
+    expect(took(`{"verb":"get","user":{"username":"a"},"requestObject":${pod}}`)).toBe(true);
+    expect(took('{"verb":"get","user":{"username":"a"},"requestObject":{"spec":{}}}')).toBe(false); // small: JSON.parse is as fast
+    expect(took('{"verb":"get","user":{"username":"a"}}')).toBe(false); // no body
+    expect(took(`{"verb":"get","user":{"username":"a"},"requestObject":${pod.slice(0, -1)},]}}`)).toBe(false);
+    expect(took('{"items":[]}')).toBe(false);
+    expect(took('{"verb":"get"}{"verb":"get"}')).toBe(false);
+  });
+
+  it('parses a body only for the records that keep it', () => {
+    const line = '{"verb":"create","user":{"username":"a"},"objectRef":{"resource":"pods"},"requestObject":{"kind":"Pod","spec":{"containers":[{"name":"app","image":"registry.example.com/app:1"}]}}}';
+    const { b, s, e } = embed(line);
+    const ev = extractEvent(b, s, e)!;
+    expect(ev.requestObject).toBeInstanceOf(LazyJson);
+    const kept = normalizeValue(ev, '', ALL_BODIES) as { requestObject?: unknown };
+    expect(kept.requestObject).toEqual({ kind: 'Pod', spec: { containers: [{ name: 'app', image: 'registry.example.com/app:1' }] } });
+    const dropped = normalizeValue(extractEvent(b, s, e)!, '', RBAC_WRITE_BODIES) as object;
+    expect('requestObject' in dropped).toBe(false);
+  });
+
+  it('scanValue accepts exactly the values JSON.parse accepts (generated and mutated JSON)', () => {
+    fc.assert(
+      fc.property(json, fc.array(fc.record({ at: fc.double({ min: 0, max: 1, noNaN: true }), kind: fc.integer({ min: 0, max: 3 }), ch: fc.nat() }), { maxLength: 2 }), (v, edits) => {
+        const text = mutate(JSON.stringify(v), edits).trimStart();
+        if (text === '') return;
+        let ok = true;
+        try {
+          JSON.parse(text);
+        } catch {
+          ok = false;
+        }
+        const { b, s, e } = embed(text);
+        const end = scanValue(b, s, e);
+        const scanned = end >= 0 && text.slice(Buffer.from(text).subarray(0, end - s).toString().length).trim() === '';
+        expect(scanned, text).toBe(ok);
+      }),
+      { numRuns: RUNS * 2, seed: 88 },
+    );
+  }, TIMEOUT);
+});
+
+describe('--parser fast and reference read every input alike', () => {
+  const CORPUS = join(__dirname, '..', '..', '..', 'shared', 'corpus');
+  const inputs = ['fixtures/sample', 'fixtures/cloud', 'fixtures/shapes', 'fixtures/kubectl', 'fixtures/mini', ...(existsSync(CORPUS) ? [CORPUS] : [])];
+  it.each(inputs)('%s', async (input) => {
+    const fastRun = await collect([input], { bodies: ALL_BODIES });
+    const refRun = await collect([input], { bodies: ALL_BODIES, read: { parser: 'reference' } });
+    expect(fastRun.records).toStrictEqual(refRun.records);
+    expect(fastRun.rejects).toStrictEqual(refRun.rejects);
+    expect(fastRun.acc).toStrictEqual(refRun.acc);
+    expect(fastRun.records.length).toBeGreaterThan(0);
+  });
+});
