@@ -2,7 +2,7 @@
 // objects are loaded back through the same loader and authorizer, together with the default
 // bootstrap bindings, and every authorization check observed must be allowed (the self-check).
 import type { InputAccounting, PolicyRule, RbacSubject } from '../types.js';
-import type { KeyAgg, PermissionKind, PolicySubject, RbacGenState, SubjectAgg } from '../analyses/rbacgen/index.js';
+import type { KeyAgg, PermissionKind, PolicySubject, RbacGenState, RoleWriteAgg, SubjectAgg } from '../analyses/rbacgen/index.js';
 import { subjectLabel } from '../analyses/rbacgen/index.js';
 import { RESOURCE_VERBS, VERB_GROUPS, verbOrder } from '../rules/verbs.js';
 import { objectName, type NameKind } from './names.js';
@@ -10,7 +10,7 @@ import { addObject, emptySnapshot } from './load.js';
 import { Authorizer, mergeSnapshots, withImplicitGroups } from './authorizer.js';
 import { covers, ruleAllows } from './match.js';
 import { defaultsAuthorizer, defaultsSnapshot } from './defaults.js';
-import { grantedSensitive } from './sensitive.js';
+import { grantedSensitive, probeMatches } from './sensitive.js';
 import { SENSITIVE, SEVERITY_RANK, type Severity } from '../rules/sensitive.js';
 import { cmp } from '../util/counter.js';
 import { toWellFormed } from '../util/unicode.js';
@@ -409,9 +409,18 @@ function explained(rule: PolicyRule, keys: KeyAgg[]): ExplainedRule {
   return e;
 }
 
-/** The escalate permissions a subject's role writes need: rules it would not hold, or an aggregationRule. */
-function escalations(s: SubjectAgg, built: Built, o: GenerateOptions, existing: Authorizer | null): KeyAgg[] {
+/** Why an aggregated ClusterRole update's escalation check cannot be judged (escalationUnchecked). */
+export const UNSURE_AGGREGATION = 'update of a ClusterRole carrying an aggregationRule: changing that rule needs every permission or escalate (hasAggregationRuleChanged), and the log does not show whether it changed';
+
+/**
+ * The escalate permissions a subject's role writes need: rules it would not hold, or an
+ * aggregationRule it sets. `unsure` holds the writes that would need escalate only if their
+ * aggregationRule changed: granting escalate for them could hand out a critical permission the API
+ * server never asked for, so they are reported instead.
+ */
+function escalations(s: SubjectAgg, built: Built, o: GenerateOptions, existing: Authorizer | null): { keys: KeyAgg[]; unsure: RoleWriteAgg[] } {
   const out = new Map<string, KeyAgg>();
+  const unsure: RoleWriteAgg[] = [];
   const id = identityOf(s.subject);
   // What the subject will hold in a namespace: its own Role there, or with --scope cluster the one
   // ClusterRole of every namespace's rules, bound in each.
@@ -421,10 +430,15 @@ function escalations(s: SubjectAgg, built: Built, o: GenerateOptions, existing: 
     const held = [...built.cluster.map((r) => r.rule), ...local, ...defaultsAuthorizer().rulesFor(id, w.scope), ...(existing?.rulesFor(id, w.scope) ?? [])];
     const allRules = [...w.rules.values()];
     const fullAuthority = [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }, { verbs: ['*'], nonResourceURLs: ['*'] }];
-    const needs = !covers(held, allRules).covered || (w.aggregation && !covers(held, fullAuthority).covered);
-    if (!needs) continue;
+    const rulesNeed = !covers(held, allRules).covered;
+    const fullNeeded = !rulesNeed && (w.aggregation || w.aggregationMaybe) && !covers(held, fullAuthority).covered;
+    if (!rulesNeed && !fullNeeded) continue;
     const attrs = { verb: 'escalate', apiGroup: RBAC_GROUP, resource: w.resource, subresource: '', namespace: w.scope, name: w.name, nonResourceURL: '' };
     if (existing?.allows(id, attrs).allowed) continue;
+    if (!rulesNeed && !w.aggregation) {
+      unsure.push(w);
+      continue;
+    }
     const key = JSON.stringify([w.scope, w.resource]);
     let k = out.get(key);
     if (!k) out.set(key, (k = { scope: w.scope, apiGroup: RBAC_GROUP, resource: w.resource, subresource: '', nonResourceURL: '', verb: 'escalate', kind: 'escalate', count: 0, firstMs: Infinity, first: '', lastMs: -Infinity, last: '', names: new Set(), unnamed: false, examples: [] }));
@@ -435,7 +449,7 @@ function escalations(s: SubjectAgg, built: Built, o: GenerateOptions, existing: 
     else k.names!.add(w.name);
     k.examples = [...k.examples, ...w.examples].sort((a, b) => a[0] - b[0] || cmp(a[1], b[1])).slice(0, 2);
   }
-  return [...out.values()];
+  return { keys: [...out.values()], unsure };
 }
 
 // ---------- the whole report ----------
@@ -451,13 +465,23 @@ export function generate(state: RbacGenState, input: InputAccounting, extra: Gen
   const subjects = [...state.subjects.values()].sort((a, b) => cmp(a.subject.kind, b.subject.kind) || cmp(a.subject.namespace, b.subject.namespace) || cmp(a.subject.name, b.subject.name));
   const policies: GeneratedPolicy[] = [];
   const keysBySubject = new Map<SubjectAgg, KeyAgg[]>();
+  // Maps (i13b): subjects and reasons are data (a subject may be named __proto__).
+  const unchecked = new Map([...state.unchecked].map(([who, u]) => [who, { requests: u.requests, reasons: new Map(u.reasons), examples: [...u.examples] }]));
   for (const s of subjects) {
     let keys = [...s.keys.values()];
     let built = build(keys, o);
     const esc = escalations(s, built, o, extra.existing ?? null);
-    if (esc.length) {
-      keys = [...keys, ...esc];
+    if (esc.keys.length) {
+      keys = [...keys, ...esc.keys];
       built = build(keys, o);
+    }
+    for (const w of esc.unsure) {
+      const label = subjectLabel(s.subject);
+      const u = unchecked.get(label) ?? { requests: 0, reasons: new Map<string, number>(), examples: [] as string[] };
+      unchecked.set(label, u);
+      u.requests += w.count;
+      u.reasons.set(UNSURE_AGGREGATION, (u.reasons.get(UNSURE_AGGREGATION) ?? 0) + w.count);
+      for (const [, id] of w.examples) if (u.examples.length < 3 && !u.examples.includes(id)) u.examples.push(id);
     }
     keysBySubject.set(s, keys);
     if (keys.length === 0) continue; // only defaults: nothing to write
@@ -479,7 +503,7 @@ export function generate(state: RbacGenState, input: InputAccounting, extra: Gen
     window: { from: froms[0] ?? null, to: tos.at(-1) ?? null },
     leftOut: sortedRecord(state.left),
     deniedBySubject: sortedRecord(state.denied),
-    escalationUnchecked: [...state.unchecked]
+    escalationUnchecked: [...unchecked]
       .map(([subject, u]) => ({ subject, requests: u.requests, reasons: sortedRecord(u.reasons), examples: u.examples }))
       .sort((a, b) => cmp(a.subject, b.subject)),
     alreadyGranted: extra.alreadyGranted ?? 0,
@@ -520,7 +544,7 @@ export function sensitiveFindings(policies: GeneratedPolicy[]): SensitiveFinding
         for (const id of grantedSensitive(rule, obj.metadata.namespace ?? '')) {
           const e = SENSITIVE.find((x) => x.id === id)!;
           // The requests behind this very permission (get secrets, not the get pods/log merged with it).
-          const exact = e.wildcard ? keys : keys.filter((k) => (e.probes ?? []).some((q) => q.verb === k.verb && (q.apiGroup ?? '') === k.apiGroup && q.resource === k.resource && (q.subresource ?? '') === k.subresource));
+          const exact = e.wildcard ? keys : keys.filter((k) => (e.probes ?? []).some((q) => probeMatches(q, k.verb, k.apiGroup, k.resource, k.subresource)));
           const behind = explain(exact.length ? exact : keys);
           out.push({
             id,

@@ -171,11 +171,26 @@ export function breakdownRule(rule: PolicyRule): PolicyRule[] {
   return out;
 }
 
+/**
+ * Whether the owner's resources cover every resource listed: resourceCoversAll. `*`, or each resource
+ * listed exactly, or a `resource/subresource` covered by the owner's `*\/subresource`.
+ */
+export function resourceCoversAll(owner: readonly string[], resources: readonly string[]): boolean {
+  if (owner.includes('*') || hasAll(owner, resources)) return true;
+  for (const path of resources) {
+    if (owner.includes(path)) continue;
+    const slash = path.indexOf('/');
+    if (slash < 0) return false;
+    if (!owner.includes(`*/${path.slice(slash + 1)}`)) return false;
+  }
+  return true;
+}
+
 /** Whether an owner rule covers a broken-down rule: ruleCovers. */
 export function ruleCovers(owner: PolicyRule, sub: PolicyRule): boolean {
   const verbs = owner.verbs.includes('*') || hasAll(owner.verbs, sub.verbs);
   const groups = (owner.apiGroups ?? []).includes('*') || hasAll(owner.apiGroups, sub.apiGroups ?? []);
-  const resources = (owner.resources ?? []).includes('*') || hasAll(owner.resources, sub.resources ?? []);
+  const resources = resourceCoversAll(owner.resources ?? [], sub.resources ?? []);
   const urls = (sub.nonResourceURLs ?? []).every((p) => (owner.nonResourceURLs ?? []).some((o) => nonResourceURLCovers(o, p)));
   const ownerNames = owner.resourceNames ?? [];
   const subNames = sub.resourceNames ?? [];

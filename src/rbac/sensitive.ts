@@ -14,12 +14,36 @@ export function probeRequest(p: Partial<RequestAttributes>, rule: PolicyRule, na
   return { verb: p.verb!, apiGroup: p.apiGroup ?? '', resource: p.resource!, subresource: p.subresource ?? '', namespace: namespace || 'default', name: rule.resourceNames?.[0] ?? '', nonResourceURL: '' };
 }
 
+/**
+ * The probes of a sensitive entry as requests, in `namespace`, named as the rule pins names. A probe
+ * with subresource `*` (any subresource) becomes one request per subresource the rule names (each
+ * `RESOURCE/SUB` or `*\/SUB` it lists) and one without (which a `*` resource allows).
+ */
+export function probeRequests(probes: readonly Partial<RequestAttributes>[], rule: PolicyRule, namespace: string): RequestAttributes[] {
+  const out: RequestAttributes[] = [];
+  for (const p of probes) {
+    if (p.subresource !== '*') {
+      out.push(probeRequest(p, rule, namespace));
+      continue;
+    }
+    const subs = new Set<string>(['']);
+    for (const r of rule.resources ?? []) if (r.startsWith(`${p.resource}/`) || r.startsWith('*/')) subs.add(r.slice(r.indexOf('/') + 1));
+    for (const sub of subs) out.push(probeRequest({ ...p, subresource: sub }, rule, namespace));
+  }
+  return out;
+}
+
+/** Whether a probe of the table names this permission (a `*` subresource names any). */
+export function probeMatches(p: Partial<RequestAttributes>, verb: string, apiGroup: string, resource: string, subresource: string): boolean {
+  return p.verb === verb && (p.apiGroup ?? '') === apiGroup && p.resource === resource && (p.subresource === '*' || (p.subresource ?? '') === subresource);
+}
+
 /** Ids of the sensitive entries a rule grants at all (used or not); `namespace` '' for cluster-wide. */
 export function grantedSensitive(rule: PolicyRule, namespace: string): string[] {
   const out: string[] = [];
   for (const e of SENSITIVE) {
     if (e.group) continue;
-    if (e.wildcard ? hasWildcard(rule) : (e.probes ?? []).some((p) => ruleAllows(probeRequest(p, rule, namespace), rule))) out.push(e.id);
+    if (e.wildcard ? hasWildcard(rule) : probeRequests(e.probes ?? [], rule, namespace).some((req) => ruleAllows(req, rule))) out.push(e.id);
   }
   return out;
 }

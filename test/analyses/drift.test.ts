@@ -159,7 +159,53 @@ subjects: [{kind: User, apiGroup: rbac.authorization.k8s.io, name: dave}]
     const dave = find((await report([], join(rbac, 'nobody.log'), join(rbac, 'rbac.yaml'))).rep, 'User', 'dave');
     expect(dave.unusedRules.map((u: any) => u.rule.verbs)).toEqual([['bind']]);
     expect(dave.unjudgedWrites).toEqual({ requests: 1, reasons: { 'request body not logged (audit level Metadata)': 1 }, examples: ['b2'] });
-    expect(stdout).toContain('RBAC writes whose bind check could not be judged');
+    expect(stdout).toContain('RBAC writes whose bind or escalate check could not be judged');
+  });
+
+  it('grants a write relied on without bind or escalate are used (ConfirmNoEscalation over Covers: rule.go, policy_comparator.go)', async () => {
+    const RG = 'rbac.authorization.k8s.io';
+    const dir = writeFiles(tmpDir(), {
+      'rbac.yaml': `apiVersion: ${RG}/v1
+kind: Role
+metadata: {name: lead, namespace: team}
+rules:
+- {apiGroups: [${RG}], resources: [rolebindings, roles], verbs: [create]}
+- {apiGroups: [""], resources: [pods], verbs: [get, list]}
+- {apiGroups: [apps], resources: ["*/scale"], verbs: [update]}
+- {apiGroups: [""], resources: [configmaps], verbs: [delete]}
+---
+apiVersion: ${RG}/v1
+kind: RoleBinding
+metadata: {name: dave-lead, namespace: team}
+roleRef: {apiGroup: ${RG}, kind: Role, name: lead}
+subjects: [{kind: User, apiGroup: ${RG}, name: dave}]
+---
+apiVersion: ${RG}/v1
+kind: ClusterRole
+metadata: {name: pod-reader}
+rules:
+- {apiGroups: [""], resources: [pods], verbs: [get, list]}
+`,
+      'a.log': jsonl([
+        // Binds pod-reader (get, list pods) in team: dave holds no bind, but holds get and list pods there.
+        event({ auditID: 'w1', level: 'Request', user: { username: 'dave', groups: ['system:authenticated'] }, verb: 'create', requestURI: `/apis/${RG}/v1/namespaces/team/rolebindings`, objectRef: { resource: 'rolebindings', apiGroup: RG, namespace: 'team', name: 'readers', apiVersion: 'v1' }, responseStatus: { code: 201 }, requestObject: { kind: 'RoleBinding', metadata: { name: 'readers' }, roleRef: { apiGroup: RG, kind: 'ClusterRole', name: 'pod-reader' }, subjects: [] } }),
+        // Writes a Role granting deployments/scale: no escalate, but */scale covers it.
+        event({ auditID: 'w2', level: 'Request', user: { username: 'dave', groups: ['system:authenticated'] }, verb: 'create', requestURI: `/apis/${RG}/v1/namespaces/team/roles`, objectRef: { resource: 'roles', apiGroup: RG, namespace: 'team', name: 'scaler', apiVersion: 'v1' }, responseStatus: { code: 201 }, requestObject: { kind: 'Role', metadata: { name: 'scaler' }, rules: [{ apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['update'] }] } }),
+        // Binds a ClusterRole the export does not hold: what it relied on cannot be named.
+        event({ auditID: 'w3', level: 'Request', user: { username: 'dave', groups: ['system:authenticated'] }, verb: 'create', requestURI: `/apis/${RG}/v1/namespaces/team/rolebindings`, objectRef: { resource: 'rolebindings', apiGroup: RG, namespace: 'team', name: 'other', apiVersion: 'v1' }, responseStatus: { code: 201 }, requestObject: { kind: 'RoleBinding', metadata: { name: 'other' }, roleRef: { apiGroup: RG, kind: 'ClusterRole', name: 'gone' }, subjects: [] } }),
+      ]),
+    });
+    const { rep } = await report([], join(dir, 'a.log'), join(dir, 'rbac.yaml'));
+    const dave = find(rep, 'User', 'dave');
+    // Only delete configmaps was relied on by nothing.
+    expect(dave.unusedRules.map((u: any) => u.rule.resources)).toEqual([['configmaps']]);
+    const used = (res: string) => dave.used.find((u: any) => u.rule.resources.includes(res));
+    expect(used('pods')).toMatchObject({ requests: 1, used: { verbs: ['get', 'list'], resources: ['pods'] } });
+    expect(used('pods').auditIDs).toContain('w1');
+    expect(used('*/scale')).toMatchObject({ requests: 1, used: { verbs: ['update'], resources: ['deployments/scale'] }, auditIDs: ['w2'] });
+    expect(dave.uncovered).toEqual([]);
+    expect(dave.unjudgedWrites).toMatchObject({ requests: 1, reasons: { 'binding write that passed without a bind grant, to a role not in the RBAC export (ClusterRole gone): the permissions it relied on are unknown': 1 } });
+    expect(dave.unjudgedWrites.examples).toContain('w3');
   });
 
   it('an empty log: every subject with grants is dormant', async () => {

@@ -1,6 +1,6 @@
 // Kubernetes RBAC rule semantics, one table per rule (evaluation_helpers.go).
 import { describe, it, expect } from 'vitest';
-import { ruleAllows, selectorMatches, subjectMatches, nonResourceURLMatches, resourceMatches } from '../../src/rbac/match.js';
+import { ruleAllows, selectorMatches, subjectMatches, nonResourceURLMatches, resourceMatches, covers, resourceCoversAll } from '../../src/rbac/match.js';
 import type { PolicyRule, RequestAttributes, RbacSubject, LabelSelector } from '../../src/types.js';
 
 const req = (o: Partial<RequestAttributes>): RequestAttributes => ({ verb: 'get', apiGroup: '', resource: 'pods', subresource: '', namespace: 'ns', name: '', nonResourceURL: '', ...o });
@@ -90,5 +90,27 @@ describe('label selectors (aggregation)', () => {
     ['an empty selector selects everything (LabelSelectorAsSelector)', {}, true],
   ])('%s', (_n, sel, want) => {
     expect(selectorMatches(sel, labels)).toBe(want);
+  });
+});
+
+describe('covers (policy_comparator.go Covers, ruleCovers, resourceCoversAll): what ConfirmNoEscalation asks', () => {
+  const owner = (resources: string[], verbs = ['update']): PolicyRule => ({ apiGroups: ['apps'], resources, verbs });
+  const servant = (resources: string[], verbs = ['update']): PolicyRule => ({ apiGroups: ['apps'], resources, verbs });
+  it.each([
+    ['*/scale covers deployments/scale (resourceCoversAll: "*/" + the part after the first slash)', [owner(['*/scale'])], [servant(['deployments/scale'])], true],
+    ['*/scale covers several X/scale at once', [owner(['*/scale'])], [servant(['deployments/scale', 'statefulsets/scale'])], true],
+    ['*/scale does not cover the resource itself', [owner(['*/scale'])], [servant(['deployments'])], false],
+    ['*/scale does not cover deployments/status', [owner(['*/scale'])], [servant(['deployments/status'])], false],
+    ['*/status does not cover pods/status/extra (SplitN on the first slash asks for */status/extra)', [owner(['*/status'])], [servant(['pods/status/extra'])], false],
+    ['exact and */sub together', [owner(['deployments', '*/scale'])], [servant(['deployments', 'replicasets/scale'])], true],
+    ['* covers everything', [owner(['*'])], [servant(['deployments', 'deployments/scale'])], true],
+    ['a verb the owner lacks is not covered', [owner(['*/scale'], ['get'])], [servant(['deployments/scale'])], false],
+  ] as const)('%s', (_name, o, sv, want) => {
+    expect(covers(o as PolicyRule[], sv as PolicyRule[]).covered).toBe(want);
+  });
+  it('resourceCoversAll on its own', () => {
+    expect(resourceCoversAll(['*/scale'], ['deployments/scale'])).toBe(true);
+    expect(resourceCoversAll(['*/a/b'], ['pods/a/b'])).toBe(true);
+    expect(resourceCoversAll(['*/b'], ['pods/a/b'])).toBe(false);
   });
 });

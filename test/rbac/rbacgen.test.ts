@@ -266,6 +266,8 @@ describe('impersonation: pinned to who was impersonated, every check of it', () 
     expect(rulesOf(r.docs, 'Role', 'apps')).toEqual([{ apiGroups: [''], resources: ['serviceaccounts'], resourceNames: ['reporter'], verbs: ['impersonate'] }]);
     expect(r.stderr).toMatch(/KAUDIT-S006 critical impersonate users, groups or service accounts: carol, ClusterRole kaudit-user\.carol: /);
     expect(r.stderr).toMatch(/7 of 7 authorization checks .*\(0 requests, 0 of them allowed by the defaults; 7 impersonate\/bind\/escalate checks\)/);
+    // Every impersonate rule is listed as sensitive, the userextras/KEY one too (impersonation.go checks userextras/KEY).
+    expect(r.stderr).toMatch(/KAUDIT-S006 critical impersonate users, groups or service accounts: carol, ClusterRole kaudit-user\.carol: impersonate userextras\/scopes\.authentication\.k8s\.io \[edit, view\]/);
   });
 
   it('the impersonator needs impersonate even when the impersonated calls were only discovery or were denied', async () => {
@@ -322,6 +324,46 @@ describe('bind and escalate (escalation_check.go)', () => {
       { apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles'], verbs: ['update'] },
     ]);
     expect(upd.stderr).toMatch(/KAUDIT-S004 critical escalate: grant permissions one does not hold: dave, Role team\/kaudit-user\.dave: escalate roles\.rbac\.authorization\.k8s\.io \[ops\] in team/);
+  });
+
+  it('an aggregationRule needs every permission on create (hasAggregationRule); on update only if it changed (hasAggregationRuleChanged), which is reported, not guessed', async () => {
+    const agg = { clusterRoleSelectors: [{ matchLabels: { 'example.com/aggregate-to-reader': 'true' } }] };
+    const write = (verb: string) =>
+      ev('dave', verb, `/apis/rbac.authorization.k8s.io/v1/clusterroles${verb === 'create' ? '' : '/reader'}`, { resource: 'clusterroles', apiGroup: 'rbac.authorization.k8s.io', name: 'reader' }, { level: 'Request', requestObject: { kind: 'ClusterRole', metadata: { name: 'reader', labels: { team: 'x' } }, aggregationRule: agg, rules: [] } });
+    const created = await gen([write('create')]);
+    expect(rulesOf(created.docs, 'ClusterRole')).toEqual([{ apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], verbs: ['create', 'escalate'] }]);
+    for (const verb of ['update', 'patch']) {
+      const updated = await gen([write(verb)]);
+      // Relabelling an aggregated ClusterRole keeps its aggregationRule: the API server asks for no escalate.
+      expect(rulesOf(updated.docs, 'ClusterRole')).toEqual([{ apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], verbs: [verb] }]);
+      expect(updated.stderr).toContain('note: dave: 1 RBAC write whose bind/escalate check could not be judged (1 update of a ClusterRole carrying an aggregationRule');
+      expect(updated.stderr).not.toContain('KAUDIT-S004');
+    }
+  });
+
+  it('a writer holding */scale holds deployments/scale: no escalate (resourceCoversAll in policy_comparator.go)', async () => {
+    const dir = writeFiles(tmpDir(), {
+      'a.log': jsonl([
+        ev('dave', 'update', '/apis/rbac.authorization.k8s.io/v1/namespaces/team/roles/scaler', { resource: 'roles', apiGroup: 'rbac.authorization.k8s.io', namespace: 'team', name: 'scaler' }, { level: 'Request', requestObject: { kind: 'Role', metadata: { name: 'scaler', namespace: 'team' }, rules: [{ apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['update'] }] } }),
+      ]),
+      'rbac.yaml': `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: scale-anything}
+rules:
+- {apiGroups: [apps], resources: ["*/scale"], verbs: [update]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: dave-scale}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: scale-anything}
+subjects: [{kind: User, apiGroup: rbac.authorization.k8s.io, name: dave}]
+`,
+    });
+    const r = await runCli(['rbac-gen', join(dir, 'a.log'), '--existing', join(dir, 'rbac.yaml')]);
+    expect(r.code).toBe(0);
+    const docs = await parseValid(r.stdout, 'star-scale');
+    expect(docs.flatMap((d) => d.rules ?? [])).toEqual([{ apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles'], verbs: ['update'] }]);
+    expect(r.stderr).not.toContain('KAUDIT-S004');
   });
 });
 

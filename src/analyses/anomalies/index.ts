@@ -6,6 +6,7 @@ import type { AuditRecord, FinishContext, InputAccounting, Loc, Reducer } from '
 import { addToProfile, newProfile, profiles, mergeProfile, toFile, windowDays, type Profile, type ProfileState, type Seen } from '../baseline/index.js';
 import { DetectionEngine, ruleInfo, type Hit, type RuleInfo, type RuleSet, type RuleStats } from '../../rules/detections.js';
 import { SENSITIVE, SEVERITY_RANK, type Severity } from '../../rules/sensitive.js';
+import { probeMatches } from '../../rbac/sensitive.js';
 import { cmp } from '../../util/counter.js';
 import { widenSpan, mergeSpan } from '../../util/span.js';
 import { keepEarliest, mergeEarliest } from '../../util/examples.js';
@@ -141,7 +142,7 @@ export function tupleSensitivity(tuple: string): Severity {
   const [group, resource, sub = ''] = res.split('/');
   for (const e of SENSITIVE) {
     for (const p of e.probes ?? []) {
-      if (p.verb === verb && (p.apiGroup ?? '') === group && p.resource === resource && (p.subresource ?? '') === sub) s = maxSev(s, e.severity === 'critical' ? 'critical' : 'high');
+      if (probeMatches(p, verb!, group!, resource!, sub)) s = maxSev(s, e.severity === 'critical' ? 'critical' : 'high');
     }
   }
   return s;

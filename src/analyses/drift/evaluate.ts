@@ -1,11 +1,11 @@
 // Judges aggregated usage against the RBAC export: effective grants per subject (bindings,
 // aggregation, groups, implicit groups), which rules were used and how much, what was never used,
 // sensitive excess, observed requests nothing in the export allows, scores and bands.
-import type { InputAccounting, Loc, ObjectOrigin, PolicyRule, RequestAttributes } from '../../types.js';
+import type { InputAccounting, Loc, ObjectOrigin, PolicyRule, RequestAttributes, UserInfo } from '../../types.js';
 import type { DriftState, ReqKey } from './index.js';
 import { isImplicitGroup, MASTERS_GRANT, type EffectiveGrant } from '../../rbac/authorizer.js';
-import { ruleAllows } from '../../rbac/match.js';
-import { grantedSensitive, hasWildcard, probeRequest } from '../../rbac/sensitive.js';
+import { breakdownRule, ruleAllows, ruleCovers } from '../../rbac/match.js';
+import { grantedSensitive, hasWildcard, probeRequests } from '../../rbac/sensitive.js';
 import { classifySubject } from '../../normalize/subject.js';
 import { isControlPlaneServiceAccount } from '../../rules/identities.js';
 import { SENSITIVE, SEVERITY_RANK, type Severity } from '../../rules/sensitive.js';
@@ -20,6 +20,12 @@ export const BANDS = { green: 80, yellow: 50 } as const;
 export const WILDCARD_RESOURCES = 10;
 
 export type Band = 'green' | 'yellow' | 'red' | 'none';
+
+/** What setting an aggregationRule needs without escalate: every permission (clusterrole/policybased fullAuthority). */
+const FULL_AUTHORITY: PolicyRule[] = [
+  { verbs: ['*'], apiGroups: ['*'], resources: ['*'] },
+  { verbs: ['*'], nonResourceURLs: ['*'] },
+];
 
 export interface GrantSource {
   binding: { kind: string; name: string; namespace: string };
@@ -86,8 +92,10 @@ export interface SubjectDrift {
   /** Checks made for the subject besides its requests: impersonating others, bind and escalate checks. */
   otherChecks: number;
   /**
-   * RBAC binding writes whose bind check drift could not judge (the body, which names the roleRef, was
-   * not logged): a `bind` grant may have been used by them. null when there were none.
+   * RBAC writes whose escalation checks drift could not follow: the body, which names the roleRef or
+   * the rules, was not logged (a `bind` or `escalate` grant may have been used by them), or a write
+   * passed without a bind/escalate grant and the rules the writer had to hold are unknown (a role not
+   * in the export, rules not logged), so the grants it relied on cannot be named. null when none.
    */
   unjudgedWrites: { requests: number; reasons: Record<string, number>; examples: string[] } | null;
   dormant: boolean;
@@ -124,7 +132,7 @@ export interface DriftReport {
     unusedRules: number;
     sensitiveExcess: number;
     uncoveredRequests: number;
-    /** RBAC writes whose bind check could not be judged (no logged body). */
+    /** RBAC writes whose bind or escalate check could not be judged (see SubjectDrift.unjudgedWrites). */
     unjudgedWrites: number;
     averageScore: number | null;
   };
@@ -201,12 +209,11 @@ function sensitiveOf(g: EffectiveGrant, u: Usage | undefined): SensitiveExcess[]
       continue;
     }
     const unused: string[] = [];
-    for (const p of e.probes ?? []) {
-      const req = probeRequest(p, g.rule, g.namespace);
+    for (const req of probeRequests(e.probes ?? [], g.rule, g.namespace)) {
       if (!ruleAllows(req, g.rule)) continue;
       const combined = req.subresource ? `${req.resource}/${req.subresource}` : req.resource;
       if (u && u.verbs.has(req.verb) && u.resources.has(combined)) continue;
-      unused.push(permissionLabel(p));
+      unused.push(permissionLabel(req));
     }
     if (unused.length) out.push({ id: e.id, severity: e.severity, description: e.description, permissions: [...new Set(unused)], source: null, rule: g.rule });
   }
@@ -271,18 +278,64 @@ export function evaluate(s: DriftState, input: InputAccounting): DriftReport {
   // Usage per grant, per subject (a group's grants are used by any member's requests).
   const usage = new Map<string, Map<string, Usage>>();
   const uncovered = new Map<string, Uncovered[]>();
-  const useFor = (subjectKey: string, g: EffectiveGrant, k: ReqKey, name: string, count: number): void => {
+  /** What a grant was used for: the check itself, or a rule the writer had to hold. */
+  type Use = { verb: string; apiGroup: string; resource: string; nonResourceURL: string; name: string };
+  const useFor = (subjectKey: string, g: EffectiveGrant, what: Use, examples: [number, string][], count: number): void => {
     let m = usage.get(subjectKey);
     if (!m) usage.set(subjectKey, (m = new Map()));
     const id = grantId(g);
     let u = m.get(id);
     if (!u) m.set(id, (u = { requests: 0, examples: [], verbs: new Set(), resources: new Set(), apiGroups: new Set(), names: new Set() }));
     u.requests += count;
-    u.examples = [...u.examples, ...k.examples].sort((x, y) => x[0] - y[0] || cmp(x[1], y[1])).filter((e, i, a) => i === 0 || e[1] !== a[i - 1]![1]).slice(0, 3);
-    u.verbs.add(k.verb);
-    u.resources.add(k.resource ? (k.subresource ? `${k.resource}/${k.subresource}` : k.resource) : k.nonResourceURL);
-    if (k.resource) u.apiGroups.add(k.apiGroup);
-    if (name) u.names.add(name);
+    u.examples = [...u.examples, ...examples].sort((x, y) => x[0] - y[0] || cmp(x[1], y[1])).filter((e, i, a) => i === 0 || e[1] !== a[i - 1]![1]).slice(0, 3);
+    u.verbs.add(what.verb);
+    u.resources.add(what.resource || what.nonResourceURL);
+    if (what.resource) u.apiGroups.add(what.apiGroup);
+    if (what.name) u.names.add(what.name);
+  };
+  const useWithGroup = (myKey: string, g: EffectiveGrant, what: Use, examples: [number, string][], count: number): void => {
+    useFor(myKey, g, what, examples, count);
+    const grp = viaGroup(g.via);
+    if (grp !== null && !isImplicitGroup(grp)) useFor(keyOf({ kind: 'Group', name: grp, namespace: '' }), g, what, examples, count);
+  };
+  // Writes whose escalation checks drift cannot follow to the grants they relied on, per user.
+  const unjudgedMore = new Map<string, { reasons: Record<string, number>; examples: string[] }>();
+  const noteUnjudged = (user: string, why: string, n: number, examples: [number, string][]): void => {
+    const m = unjudgedMore.get(user) ?? { reasons: {}, examples: [] };
+    unjudgedMore.set(user, m);
+    m.reasons[why] = (m.reasons[why] ?? 0) + n;
+    for (const [, id] of examples) if (m.examples.length < 3 && !m.examples.includes(id)) m.examples.push(id);
+  };
+  /**
+   * A bind or escalate check that no grant allows passed because the writer already held every rule
+   * being granted (ConfirmNoEscalation, pkg/registry/rbac/validation/rule.go, over Covers): each grant
+   * whose rule covers one of those rules (policy_comparator.go ruleCovers), in the write's namespace
+   * or cluster-wide (RulesFor), was relied on, so it is used. Writes whose rules drift cannot know are
+   * reported as unjudged instead.
+   */
+  const reliedOn = (user: string, myKey: string, k: ReqKey, info: UserInfo, name: string, count: number): void => {
+    let servant: PolicyRule[] | undefined;
+    if (k.check === 'bind') {
+      // GetRoleReferenceRules: a Role in the binding's namespace, or a ClusterRole.
+      servant = name === '' ? undefined : authz.rulesOf(k.resource === 'roles' ? 'Role' : 'ClusterRole', k.namespace, name);
+      if (!servant) {
+        noteUnjudged(user, `binding write that passed without a bind grant, to a role not in the RBAC export${name ? ` (${k.resource === 'roles' ? 'Role' : 'ClusterRole'} ${name})` : ''}: the permissions it relied on are unknown`, count, k.examples);
+        return;
+      }
+    } else {
+      servant = [...(k.written?.values() ?? []), ...(k.fullAuthority ? FULL_AUTHORITY : [])];
+    }
+    const owner = authz.grantsOf(info).filter((g) => g.namespace === '' || g.namespace === k.namespace);
+    const counted = new Set<EffectiveGrant>();
+    for (const sub of servant.flatMap(breakdownRule)) {
+      const what: Use = { verb: sub.verbs[0]!, apiGroup: sub.apiGroups?.[0] ?? '', resource: sub.resources?.[0] ?? '', nonResourceURL: sub.nonResourceURLs?.[0] ?? '', name: sub.resourceNames?.[0] ?? '' };
+      for (const g of owner) {
+        if (!ruleCovers(g.rule, sub)) continue;
+        // The writes count once per grant, whatever number of its permissions they relied on.
+        useWithGroup(myKey, g, what, k.examples, counted.has(g) ? 0 : count);
+        counted.add(g);
+      }
+    }
   };
   for (const u of s.users.values()) {
     const c = classifySubject(u.user);
@@ -294,25 +347,27 @@ export function evaluate(s: DriftState, input: InputAccounting): DriftReport {
       const missing: string[] = [];
       let missingCount = 0;
       const all = probes(k);
+      let reliedCount = 0;
       for (const name of all) {
         const count = name === '' ? k.other || k.count : k.names.get(name)!;
         const req: RequestAttributes = { verb: k.verb, apiGroup: k.apiGroup, resource: k.resource, subresource: k.subresource, namespace: k.namespace, name, nonResourceURL: k.nonResourceURL };
         const grants = authz.allowsAll(info, req);
         if (grants.length === 0) {
           // A bind or escalate check that no grant allows passed another way (the writer held every
-          // rule: ConfirmNoEscalation), so it is not a missing permission.
+          // rule: ConfirmNoEscalation), so it is not a missing permission, and what it held was used.
           if (k.check === 'request' || k.check === 'impersonate') {
             missing.push(name);
             missingCount += count;
+          } else {
+            reliedOn(u.user, myKey, k, info, name, count);
+            reliedCount += count;
           }
           continue;
         }
-        for (const g of grants) {
-          useFor(myKey, g, k, name, count);
-          const grp = viaGroup(g.via);
-          if (grp !== null && !isImplicitGroup(grp)) useFor(keyOf({ kind: 'Group', name: grp, namespace: '' }), g, k, name, count);
-        }
+        const what: Use = { verb: k.verb, apiGroup: k.apiGroup, resource: k.resource ? (k.subresource ? `${k.resource}/${k.subresource}` : k.resource) : '', nonResourceURL: k.nonResourceURL, name };
+        for (const g of grants) useWithGroup(myKey, g, what, k.examples, count);
       }
+      if (k.check === 'escalate' && k.rulesUnknown && reliedCount > 0) noteUnjudged(u.user, 'role write that passed without an escalate grant, its rules not logged: the permissions it relied on are unknown', Math.min(k.rulesUnknown, reliedCount), k.examples);
       if (missing.length) {
         const list = uncovered.get(myKey) ?? [];
         list.push({ check: k.check === 'impersonate' ? 'impersonate' : 'request', verb: k.verb, apiGroup: k.apiGroup, resource: k.subresource ? `${k.resource}/${k.subresource}` : k.resource, namespace: k.namespace, nonResourceURL: k.nonResourceURL, names: missing.filter(Boolean).sort(), requests: missingCount, denied: Math.min(k.denied, missingCount), examples: k.examples.map((e) => e[1]), location: missing.length === all.length ? (k.firstAt ?? null) : null });
@@ -362,7 +417,12 @@ export function evaluate(s: DriftState, input: InputAccounting): DriftReport {
     const requests = subj.kind === 'Group' ? [...(myUsage?.values() ?? [])].reduce((n, u) => n + u.requests, 0) : (observed?.requests ?? 0);
     const score = own.length === 0 ? null : Math.round((1000 * sum) / own.length) / 10;
     const otherChecks = observed?.checks ?? 0;
-    const unjudged = observed && observed.unjudged.requests > 0 ? { requests: observed.unjudged.requests, reasons: Object.fromEntries(Object.entries(observed.unjudged.reasons).sort(([a], [b]) => cmp(a, b))), examples: observed.unjudged.examples } : null;
+    const more = observed ? unjudgedMore.get(observed.user) : undefined;
+    const reasons: Record<string, number> = { ...(observed?.unjudged.reasons ?? {}) };
+    for (const [why, n] of Object.entries(more?.reasons ?? {})) reasons[why] = (reasons[why] ?? 0) + n;
+    const unjudgedRequests = (observed?.unjudged.requests ?? 0) + Object.values(more?.reasons ?? {}).reduce((a, b) => a + b, 0);
+    const unjudgedExamples = [...new Set([...(observed?.unjudged.examples ?? []), ...(more?.examples ?? [])])].slice(0, 3);
+    const unjudged = observed && unjudgedRequests > 0 ? { requests: unjudgedRequests, reasons: Object.fromEntries(Object.entries(reasons).sort(([a], [b]) => cmp(a, b))), examples: unjudgedExamples } : null;
     const d: SubjectDrift = {
       subject: subj,
       groups,

@@ -6,11 +6,12 @@
 // with the groups that request carried (RBACAuthorizer.Authorize), never with a union over a user's
 // requests. Checks come from src/rbac/request.ts: the request itself, its impersonation checks (the
 // impersonator's), and the bind and escalate checks of RBAC writes that completed.
-import type { AuditRecord, FinishContext, Loc, Reducer, RequestAttributes, UserInfo } from '../../types.js';
+import type { AuditRecord, FinishContext, Loc, PolicyRule, Reducer, RequestAttributes, UserInfo } from '../../types.js';
 import type { Authorizer } from '../../rbac/authorizer.js';
 import { rbacGen, type RbacGenState } from '../rbacgen/index.js';
 import { DEFAULT_GENERATE } from '../../rbac/generate.js';
-import { impersonationChecks, rbacWrite, requestAttributes, userInfo, type CheckKind } from '../../rbac/request.js';
+import { impersonationChecks, rbacWrite, requestAttributes, userInfo, type CheckKind, type RbacWrite } from '../../rbac/request.js';
+import { ruleKey } from '../../rbac/authorizer.js';
 import { evaluate, type DriftReport } from './evaluate.js';
 import { widenSpan, mergeSpan } from '../../util/span.js';
 import { tupleKey } from '../../util/key.js';
@@ -50,6 +51,16 @@ export interface ReqKey {
   examples: [number, string][];
   /** Where the first request with this key was read (cited by SARIF). */
   firstAt?: Loc;
+  /**
+   * Escalate checks only: ruleKey → rule, every rule the role writes of this key carried. When no
+   * grant allows `escalate`, the write passed because the writer held these rules
+   * (ConfirmNoEscalation), so the grants that cover them were relied on.
+   */
+  written?: Map<string, PolicyRule>;
+  /** Escalate checks only: a write set (or may have changed) an aggregationRule, which needs every permission without escalate. */
+  fullAuthority?: boolean;
+  /** Escalate checks only: role writes whose rules were not logged. */
+  rulesUnknown?: number;
 }
 
 /** RBAC writes whose bind check could not be judged (the body was not logged or names no roleRef). */
@@ -91,7 +102,7 @@ function use(s: DriftState, user: string): SubjectUse {
   return u;
 }
 
-function addCheck(s: DriftState, u: SubjectUse, check: CheckKind, who: UserInfo, a: RequestAttributes, r: AuditRecord, denied: boolean): void {
+function addCheck(s: DriftState, u: SubjectUse, check: CheckKind, who: UserInfo, a: RequestAttributes, r: AuditRecord, denied: boolean, write: RbacWrite | null = null): void {
   for (const g of who.groups) u.groups.add(g);
   const groups = who.groups.length > 1 ? [...who.groups].sort() : (who.groups as string[]);
   const key = tupleKey([check, a.verb, a.apiGroup, a.resource, a.subresource, a.namespace, a.nonResourceURL, ...groups]);
@@ -107,6 +118,14 @@ function addCheck(s: DriftState, u: SubjectUse, check: CheckKind, who: UserInfo,
   widenSpan(k, r.timeMs, r.time, r.location);
   const t = r.timeMs;
   if (r.auditID && (k.examples.length < 3 || t <= k.examples[2]![0])) k.examples = earliest(k.examples, [[t, r.auditID]]);
+  if (write && write.object === 'role') {
+    if (write.rules === null) k.rulesUnknown = (k.rulesUnknown ?? 0) + 1;
+    else {
+      k.written ??= new Map();
+      for (const rule of write.rules) k.written.set(ruleKey(rule), rule);
+    }
+    if (write.aggregation || write.aggregationMaybe) k.fullAuthority = true;
+  }
 }
 
 export const drift: Reducer<DriftState, DriftReport, DriftOptions> = {
@@ -139,7 +158,7 @@ export const drift: Reducer<DriftState, DriftReport, DriftOptions> = {
       const c = w.object === 'role' ? w.escalate : w.bind;
       if (c) {
         u.checks++;
-        addCheck(s, u, c.kind, c.user, c.attrs, r, false);
+        addCheck(s, u, c.kind, c.user, c.attrs, r, false, w);
       } else {
         u.unjudged.requests++;
         u.unjudged.reasons[w.bodyMissing] = (u.unjudged.reasons[w.bodyMissing] ?? 0) + 1;
@@ -177,6 +196,12 @@ export const drift: Reducer<DriftState, DriftReport, DriftOptions> = {
           else ka.other += c;
         }
         ka.other += kb.other;
+        if (kb.written) {
+          ka.written ??= new Map();
+          for (const [rk, rule] of kb.written) ka.written.set(rk, rule);
+        }
+        if (kb.fullAuthority) ka.fullAuthority = true;
+        if (kb.rulesUnknown) ka.rulesUnknown = (ka.rulesUnknown ?? 0) + kb.rulesUnknown;
         mergeSpan(ka, kb);
         ka.examples = earliest(ka.examples, kb.examples);
       }

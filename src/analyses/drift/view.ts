@@ -47,7 +47,7 @@ export function driftView(r: DriftReport): View {
         ['rules', `${s.grantedRules} granted, ${s.usedRules} used, ${s.unusedRules} unused`],
         ['sensitive excess', s.sensitiveExcess],
         ['uncovered requests', s.uncoveredRequests],
-        ...(s.unjudgedWrites ? [['RBAC writes not judged', `${s.unjudgedWrites} (bind check unknown: no logged request body)`] as Cell[]] : []),
+        ...(s.unjudgedWrites ? [['RBAC writes not judged', `${s.unjudgedWrites} (their bind/escalate check, or the grants it relied on, unknown)`] as Cell[]] : []),
         ['average score', s.averageScore === null ? '-' : `${s.averageScore}%`],
         ...accountingRows(r.input).filter((row) => row[0] === 'used' || row[0] === 'rejected' || row[0] === 'read to the end'),
       ],
@@ -84,11 +84,11 @@ export function driftView(r: DriftReport): View {
       rows: r.subjects.flatMap((d) => d.uncovered.map((u) => [subjectName(d), u.check, u.verb, u.nonResourceURL || (u.apiGroup ? `${u.resource}.${u.apiGroup}` : u.resource), u.namespace || '(cluster)', firstFew(u.names, 3), u.requests, u.denied])),
     },
     {
-      title: 'RBAC writes whose bind check could not be judged',
+      title: 'RBAC writes whose bind or escalate check could not be judged',
       kind: 'table',
       columns: ['subject', 'writes', 'why', 'e.g. auditID'],
       rows: r.subjects.filter((d) => d.unjudgedWrites).map((d) => [subjectName(d), d.unjudgedWrites!.requests, Object.entries(d.unjudgedWrites!.reasons).map(([why, n]) => `${n} ${why}`).join('; '), d.unjudgedWrites!.examples[0] ?? '']),
-      note: 'A RoleBinding or ClusterRoleBinding write names its role only in the request body; without it drift cannot tell whether a bind grant was used (log such writes at the Request level).',
+      note: 'A binding write names its role, a role write its rules, only in the request body; without it drift cannot tell whether a bind or escalate grant was used (log such writes at the Request level). A write that passed without a bind or escalate grant relied on the writer holding every rule granted; when those rules are unknown (not logged, or the role is not in the export), the grants relied on cannot be named.',
     },
   ];
   for (const d of r.subjects) {

@@ -72,6 +72,8 @@ export interface RoleWriteAgg {
   /** ruleKey → rule, every rule written. */
   rules: Map<string, PolicyRule>;
   aggregation: boolean;
+  /** Updates or patches carrying an aggregationRule that may have changed (RbacWrite.aggregationMaybe). */
+  aggregationMaybe: boolean;
   count: number;
   firstMs: number;
   first: string;
@@ -263,7 +265,7 @@ export function addRecord(s: RbacGenState, r: AuditRecord, existing: Authorizer 
     const w = r.decision === 'forbid' ? null : rbacWrite(r);
     if (w && (w.outcome === 'passed' || (w.outcome === 'failed' && o.includeDenied))) {
       if (w.object === 'binding' && w.bind) addPermission(s, subject, w.bind, r, existing);
-      else if (w.object === 'role' && w.rules !== null) addRoleWrite(s, subject, w.escalate!.attrs, w.rules, w.aggregation, r);
+      else if (w.object === 'role' && w.rules !== null) addRoleWrite(s, subject, w.escalate!.attrs, w.rules, w.aggregation, w.aggregationMaybe, r);
       else noteUnchecked(s, subject, w.bodyMissing, r);
     }
   }
@@ -287,15 +289,16 @@ function addPermission(s: RbacGenState, subject: PolicySubject, c: AuthzCheck, r
   addKey(a.keys, c.attrs, c.kind, r, s.opts.maxNames);
 }
 
-function addRoleWrite(s: RbacGenState, subject: PolicySubject, attrs: RequestAttributes, rules: PolicyRule[], aggregation: boolean, r: AuditRecord): void {
+function addRoleWrite(s: RbacGenState, subject: PolicySubject, attrs: RequestAttributes, rules: PolicyRule[], aggregation: boolean, aggregationMaybe: boolean, r: AuditRecord): void {
   if (unwritable(attrs, subject)) return;
   const a = agg(s, subject);
   const scope = attrs.namespace;
   const key = JSON.stringify([scope, attrs.resource, attrs.name]);
   let w = a.roleWrites.get(key);
-  if (!w) a.roleWrites.set(key, (w = { scope, resource: attrs.resource as 'roles' | 'clusterroles', name: attrs.name, rules: new Map(), aggregation: false, count: 0, firstMs: Infinity, first: '', lastMs: -Infinity, last: '', examples: [] }));
+  if (!w) a.roleWrites.set(key, (w = { scope, resource: attrs.resource as 'roles' | 'clusterroles', name: attrs.name, rules: new Map(), aggregation: false, aggregationMaybe: false, count: 0, firstMs: Infinity, first: '', lastMs: -Infinity, last: '', examples: [] }));
   w.count++;
   w.aggregation ||= aggregation;
+  w.aggregationMaybe ||= aggregationMaybe;
   for (const rule of rules) w.rules.set(ruleKey(rule), rule);
   widenSpan(w, r.timeMs, r.time);
   w.examples = addExample(w.examples, r);
@@ -346,6 +349,7 @@ export const rbacGen: Reducer<RbacGenState, RbacGenReport, RbacGenOptions> = {
         }
         wa.count += wb.count;
         wa.aggregation ||= wb.aggregation;
+        wa.aggregationMaybe ||= wb.aggregationMaybe;
         for (const [rk, rule] of wb.rules) wa.rules.set(rk, rule);
         mergeSpan(wa, wb);
         wa.examples = earliest(wa.examples, wb.examples);
