@@ -68,6 +68,11 @@ const SCENARIOS = [
   // Output safety: every CSV cell goes through the escaping; SARIF cites lines, resolved after a split run.
   { name: 'export -o csv', args: (f) => ['export', f, '-o', 'csv', '-q'] },
   { name: 'drift -o sarif', args: (f) => ['drift', '--rbac', join(root, 'fixtures/sample-rbac'), f, '-q', '-o', 'sarif'] },
+  // Time order: export's default reorder window beside the log's own order (the cost of the window).
+  { name: 'export -o csv --order-window 0', args: (f) => ['export', f, '-o', 'csv', '-q', '--order-window', '0'] },
+  // Terminal tables: every request matched, a table capped at 1,000 rows; drift's tables in full.
+  { name: 'investigate --limit 0 (table)', args: (f) => ['investigate', f, '--limit', '0', '-q'] },
+  { name: 'drift (table)', args: (f) => ['drift', '--rbac', join(root, 'fixtures/sample-rbac'), f, '-q'] },
 ];
 
 /** The dataset gzipped once (cached beside it). */

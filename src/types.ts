@@ -206,6 +206,11 @@ export interface ViewSection {
   lang?: string;
   /** Optional one-line note under the section. */
   note?: string;
+  /**
+   * Terminal tables: the columns that may be left out when the terminal is too narrow, the least
+   * useful first (`-o wide` never leaves any out).
+   */
+  dropOrder?: string[];
 }
 
 /** Rendering context: never a clock. */
@@ -213,6 +218,10 @@ export interface RenderContext {
   color: boolean;
   /** kaudit's version, for formats that name their tool (SARIF). */
   toolVersion?: string;
+  /** Terminal tables: the width to fit, in columns (COLUMNS, or the terminal's); undefined: no limit. */
+  width?: number;
+  /** Terminal tables: `-o wide`, every column in full whatever the width. */
+  wide?: boolean;
 }
 
 export type Renderer<R> = (report: R, ctx: RenderContext) => string;

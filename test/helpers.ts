@@ -26,9 +26,9 @@ export interface CliResult {
 }
 
 /** Runs the CLI in-process. The clock is pinned so relative times are deterministic. */
-/** `tty`: stdout claims to be a terminal (as process.stdout does on one). */
-export async function runCli(argv: string[], opts: { stdin?: string | Buffer; env?: Record<string, string>; now?: number; tty?: boolean } = {}): Promise<CliResult> {
-  const out = opts.tty ? Object.assign(new PassThrough(), { isTTY: true }) : new PassThrough();
+/** `tty`: stdout claims to be a terminal (as process.stdout does on one), `columns` wide when given. */
+export async function runCli(argv: string[], opts: { stdin?: string | Buffer; env?: Record<string, string>; now?: number; tty?: boolean; columns?: number } = {}): Promise<CliResult> {
+  const out = opts.tty ? Object.assign(new PassThrough(), { isTTY: true }, opts.columns !== undefined ? { columns: opts.columns } : {}) : new PassThrough();
   const err = new PassThrough();
   const chunks: Buffer[] = [];
   const errChunks: Buffer[] = [];

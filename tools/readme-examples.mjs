@@ -4,9 +4,12 @@
 //
 // A block's lines that start with `$ ` are commands; everything up to the next command is the
 // output. Commands run in order, in one scratch directory that links the repository's fixtures,
-// tools, bin and dist, under sh (stderr shown with stdout, as on a terminal, and never redirected into
-// a file the command writes), with `npx audit` meaning this checkout's bin/audit.js and
-// `kubectl apply -f F` meaning kubectl against the local stub server (tools/apply-to-stub.mjs).
+// tools, bin and dist, under sh, with `audit`/`kaudit` meaning this checkout's bin/audit.js (the
+// installed binary) and `kubectl apply -f F` meaning kubectl against the local stub server
+// (tools/apply-to-stub.mjs). The output is what a terminal shows: standard output and standard
+// error as the command writes them, each going where the command line sends it (`> file` takes
+// standard output only; the command's own redirections apply before the terminal's). Tables are
+// laid out for a terminal of COLUMNS (120) columns.
 import { readFileSync, writeFileSync, mkdtempSync, symlinkSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -20,15 +23,19 @@ const text = readFileSync(file, 'utf8');
 const work = mkdtempSync(join(tmpdir(), 'kaudit-readme-'));
 for (const d of ['fixtures', 'tools', 'bin', 'dist', 'node_modules', 'package.json']) symlinkSync(join(root, d), join(work, d));
 
+/** The width README tables are laid out for. */
+export const README_COLUMNS = 120;
+
 function run(cmd) {
+  const bin = `node ${join(root, 'bin/audit.js')}`;
   const sh = cmd
-    .replace(/\bnpx audit\b/g, `node ${join(root, 'bin/audit.js')}`)
+    .replace(/(^|[;&|(]\s*|\b(?:do|then|else)\s+)k?audit(?=\s)/g, (_m, pre) => `${pre}${bin}`)
     .replace(/^kubectl apply -f (\S+)$/, `node ${join(root, 'tools/apply-to-stub.mjs')} $1`);
   try {
-    const env = { ...process.env, NO_COLOR: '1' };
+    const env = { ...process.env, NO_COLOR: '1', COLUMNS: String(README_COLUMNS) };
     delete env.FORCE_COLOR;
-    // stderr joins the shown output, but only the command's own: a `> file` in the command keeps
-    // stderr out of the file, as it does in a terminal (hence the braces around the command).
+    // The group makes the command's own redirections apply first: `audit … > f` sends only
+    // standard output to f, and standard error to the terminal, as a shell at a terminal does.
     return execFileSync('sh', ['-c', `{ ${sh}\n} 2>&1`], { cwd: work, encoding: 'utf8', env, maxBuffer: 64 << 20 });
   } catch (e) {
     return e.stdout ?? '';

@@ -2,12 +2,13 @@
 import { visible } from '../render/sanitize.js';
 import { Option, type Command } from 'commander';
 import type { IO } from './io.js';
-import { useColor } from './io.js';
-import { addFilterOptions, addInputOptions, addStateOptions, runReducer, type FilterFlags, type InputOptions } from './common.js';
+import { renderContext } from './io.js';
+import { addFilterOptions, addInputOptions, addOutOption, addStateOptions, outputOption, runReducer, withOutput, type FilterFlags, type InputOptions } from './common.js';
 import { addRuleOptions, ruleLoadOptions, type RuleFlags } from './rules.js';
 import { UsageError } from '../util/errors.js';
+import { plural } from '../render/format.js';
 
-export const ANOMALY_FORMATS = ['table', 'json', 'jsonl', 'markdown', 'sarif'] as const;
+export const ANOMALY_FORMATS = ['table', 'wide', 'json', 'jsonl', 'markdown', 'sarif'] as const;
 const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
 
 interface Opts extends InputOptions, FilterFlags, RuleFlags {
@@ -19,6 +20,7 @@ interface Opts extends InputOptions, FilterFlags, RuleFlags {
   failOn?: string;
   spike: number;
   deniedBurst: string;
+  out?: string;
 }
 
 function positiveNumber(flag: string) {
@@ -48,13 +50,14 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
     .addOption(new Option('--fail-on <s>', 'exit 1 when a finding of this severity or higher remains').choices(SEVERITIES as unknown as string[]))
     .option('--spike <factor>', 'volume spike: a day with more than FACTOR times the subject’s mean daily requests', positiveNumber('--spike'), 3)
     .option('--denied-burst <n/minutes>', 'the K8S-DENIED-BURST rule: N denials from one subject within M minutes', '10/5')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(ANOMALY_FORMATS as unknown as string[]).default('table'))
+    .addOption(outputOption(ANOMALY_FORMATS, 'table'));
+  addOutOption(cmd)
     .addHelpText(
       'after',
       `
 Examples:
   $ audit anomalies logs/ --train-until 2026-03-03
-  $ audit baseline logs/march/ -o baseline.json && audit anomalies logs/april/ --baseline baseline.json --fail-on high
+  $ audit baseline logs/march/ --out baseline.json && audit anomalies logs/april/ --baseline baseline.json --fail-on high
   $ audit anomalies logs/ --allow known-good.yaml --min-severity medium -o sarif > anomalies.sarif
   $ audit anomalies logs/ --rules my-rules/ --sigma sigma/kubernetes/ --disable-rule K8S-PORT-FORWARD`,
     )
@@ -77,12 +80,12 @@ Examples:
         try {
           text = await readFile(opts.baseline, 'utf8');
         } catch (e) {
-          throw new UsageError(`--baseline: cannot read ${opts.baseline} (${(e as Error).message})`, 'make one with: audit baseline FILES… -o baseline.json');
+          throw new UsageError(`--baseline: cannot read ${opts.baseline} (${(e as Error).message})`, 'make one with: audit baseline FILES… --out baseline.json');
         }
         try {
           baseline = fromFile(JSON.parse(text), opts.baseline);
         } catch (e) {
-          if (e instanceof SyntaxError) throw new UsageError(`--baseline: ${opts.baseline} is not JSON`, 'make one with: audit baseline FILES… -o baseline.json');
+          if (e instanceof SyntaxError) throw new UsageError(`--baseline: ${opts.baseline} is not JSON`, 'make one with: audit baseline FILES… --out baseline.json');
           throw e;
         }
       }
@@ -97,35 +100,35 @@ Examples:
         offHoursMinRequests: 50,
       };
       const init = anomalies.init({ ...plain, baseline, rules });
-      const { state, accounting: acc } = await runReducer(io, inputs, rules.bodies ? { ...opts, bodies: rules.bodies } : opts, { command: 'anomalies', options: { ...plain, ruleLoad, baseline: opts.baseline ?? null }, reducer: anomalies, state: init });
-      const report = anomalies.finish(state, { input: acc });
-      const min = SEVERITY_RANK[opts.minSeverity as 'low'];
-      let suppressed = 0;
-      report.findings = report.findings.filter((f) => {
-        if (allow && allow(f)) {
-          suppressed++;
-          return false;
-        }
-        return SEVERITY_RANK[f.severity] >= min;
+      const over = await withOutput(io, opts.out, opts.quiet, async (target) => {
+        const { state, accounting: acc } = await runReducer(io, inputs, { ...opts, outputs: target.outputs, ...(rules.bodies ? { bodies: rules.bodies } : {}) }, { command: 'anomalies', options: { ...plain, ruleLoad, baseline: opts.baseline ?? null }, reducer: anomalies, state: init });
+        const report = anomalies.finish(state, { input: acc });
+        const min = SEVERITY_RANK[opts.minSeverity as 'low'];
+        let suppressed = 0;
+        report.findings = report.findings.filter((f) => {
+          if (allow && allow(f)) {
+            suppressed++;
+            return false;
+          }
+          return SEVERITY_RANK[f.severity] >= min;
       });
       report.summary = summarize(report.findings, suppressed);
-      if (opts.output === 'jsonl') io.stdout.write(report.findings.map((f) => JSON.stringify(f) + '\n').join(''));
+      const stdout = target.io.stdout;
+      if (opts.output === 'jsonl') stdout.write(report.findings.map((f) => JSON.stringify(f) + '\n').join(''));
       else if (opts.output === 'sarif') {
         const { renderSarif } = await import('../render/sarif.js');
-        const { VERSION } = await import('./index.js');
+        const { TOOL } = await import('./index.js');
         const sarif = view.anomaliesSarif(report, rules.rules.map((r) => ruleInfo(r.doc)));
-        io.stdout.write(renderSarif({ name: 'kaudit', version: VERSION, uri: 'https://www.npmjs.com/package/kaudit' }, sarif.rules, sarif.results, report.input));
-      } else io.stdout.write(await renderReport(opts.output, { report, view: view.anomaliesView }, { color: useColor(io) }));
+        stdout.write(renderSarif(TOOL, sarif.rules, sarif.results, report.input));
+      } else stdout.write(await renderReport(opts.output, { report, view: view.anomaliesView }, renderContext(target.io)));
       if (!opts.quiet && report.rules.notEvaluated.length) io.stderr.write(`anomalies: ${view.notEvaluatedLine(report)}: see "Not evaluated" in the report\n`);
-      if (!opts.quiet && suppressed) io.stderr.write(`anomalies: ${suppressed} finding${suppressed === 1 ? '' : 's'} suppressed by --allow\n`);
-      if (opts.failOn) {
-        const bar = SEVERITY_RANK[opts.failOn as 'low'];
-        const over = report.findings.filter((f) => SEVERITY_RANK[f.severity] >= bar);
-        if (over.length) {
-          if (!opts.quiet) io.stderr.write(`anomalies: ${over.length} finding${over.length === 1 ? '' : 's'} at ${opts.failOn} or above (--fail-on ${opts.failOn})\n`);
-          setExit(1);
-          return;
-        }
+      if (!opts.quiet && suppressed) io.stderr.write(`anomalies: ${plural(suppressed, 'finding')} suppressed by --allow\n`);
+      return opts.failOn ? report.findings.filter((f) => SEVERITY_RANK[f.severity] >= SEVERITY_RANK[opts.failOn as 'low']).length : 0;
+      });
+      if (over > 0) {
+        if (!opts.quiet) io.stderr.write(`anomalies: ${plural(over, 'finding')} at ${opts.failOn} or above (--fail-on ${opts.failOn})\n`);
+        setExit(1);
+        return;
       }
       setExit(0);
     });

@@ -1,70 +1,155 @@
-// `audit baseline FILES… -o baseline.json`: per-subject behaviour profiles, versioned JSON.
+// `audit baseline FILES… [--out baseline.json]`: per-subject behaviour profiles, versioned JSON.
+// `audit baseline merge A.json B.json… [--out both.json]`: baselines merged into one.
 import { NO_BODIES } from '../normalize/bodies.js';
 import type { Command } from 'commander';
 import { visible } from '../render/sanitize.js';
 import type { IO } from './io.js';
-import { addFilterOptions, addInputOptions, addJobsOption, addStateOptions, runReducer, type FilterFlags, type InputOptions, collect } from './common.js';
+import { addFilterOptions, addInputOptions, addJobsOption, addOutOption, addStateOptions, outputOption, runReducer, withOutput, type FilterFlags, type InputOptions, collect } from './common.js';
 import { UsageError } from '../util/errors.js';
+import { displayWindow, plural } from '../render/format.js';
+
+export const BASELINE_FORMATS = ['json'] as const;
 
 interface Opts extends InputOptions, FilterFlags {
-  output?: string;
+  output: string;
+  out?: string;
   merge: string[];
+}
+
+/** Reads baseline files into one state; any file that cannot be read or is not a baseline is a usage error. */
+async function readBaselines(flag: string, files: string[]) {
+  const { profiles, fromFile } = await import('../analyses/baseline/index.js');
+  const { readFile } = await import('node:fs/promises');
+  let state = profiles.init({ examples: 0 });
+  for (const f of files) {
+    let text: string;
+    try {
+      text = await readFile(f, 'utf8');
+    } catch (e) {
+      throw new UsageError(`${flag}: cannot read ${visible(f)} (${(e as Error).message})`, 'pass baseline files written by audit baseline');
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new UsageError(`${flag}: ${visible(f)} is not JSON, so not a baseline`, 'pass baseline files written by audit baseline');
+    }
+    state = profiles.merge(state, fromFile(parsed, f));
+  }
+  return state;
+}
+
+const BASELINE_MARK = /"kind"\s*:\s*"kaudit\.baseline"/;
+
+/**
+ * A baseline given where a log is expected (`--merge a.json b.json` reads b.json as a log, whose
+ * lines would all be rejected): a usage error naming the file and the way to merge it.
+ */
+async function refuseBaselinesAsLogs(inputs: string[]): Promise<void> {
+  const { open, stat } = await import('node:fs/promises');
+  for (const p of inputs) {
+    if (p === '-' || p.includes('=')) continue;
+    try {
+      if (!(await stat(p)).isFile()) continue;
+      const fh = await open(p, 'r');
+      try {
+        const buf = Buffer.alloc(512);
+        const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+        if (BASELINE_MARK.test(buf.subarray(0, bytesRead).toString('utf8'))) {
+          throw new UsageError(`${visible(p)} is a baseline, not an audit log`, `merge baselines with --merge ${visible(p)} (once per file) or audit baseline merge FILE…`);
+        }
+      } finally {
+        await fh.close();
+      }
+    } catch (e) {
+      if (e instanceof UsageError) throw e;
+      // Unreadable paths are reported by the reader, with the others.
+    }
+  }
 }
 
 export function register(program: Command, io: IO, setExit: (code: number) => void): void {
   const cmd = program
     .command('baseline')
     .summary('per-subject behaviour profiles (what, where, from where, when, how much) as versioned JSON')
-    .description('Build one profile per subject: (verb, resource, namespace) tuples with counts and first/last seen, namespaces, source IPs and /24 networks, clients and user agents, activity by hour and weekday, daily volume and denied rate. Baselines merge: --merge a.json b.json.');
+    .description(
+      'Build one profile per subject: (verb, resource, namespace) tuples with counts and first/last seen, namespaces, source IPs and /24 networks, clients and user agents, activity by hour and weekday, daily volume and denied rate. The JSON goes to standard output, or to --out FILE. Baselines merge: --merge FILE (repeatable) adds a baseline to the logs read, and `audit baseline merge A B…` merges baseline files only.',
+    );
+  // Options after `merge` are merge's own (its --out, -o, -q), not baseline's.
+  cmd.enablePositionalOptions();
   addInputOptions(cmd);
   addJobsOption(cmd);
   addStateOptions(cmd);
   addFilterOptions(cmd);
   cmd
-    .option('-o, --output <file>', 'write the baseline to FILE (default: stdout)')
-    .option('--merge <file>', 'merge this baseline file in (repeatable; with no log input, merges files only)', collect, [])
+    .addOption(outputOption(BASELINE_FORMATS, 'json'))
+    .option('--merge <file>', 'merge this baseline file in (repeatable: --merge a.json --merge b.json; with no log input, merges files only)', collect, []);
+  addOutOption(cmd)
     .addHelpText(
       'after',
       `
 Examples:
-  $ audit baseline logs/last-30-days/ -o baseline.json
-  $ audit baseline --merge march.json april.json -o spring.json
+  $ audit baseline logs/last-30-days/ --out baseline.json
+  $ audit baseline merge march.json april.json --out spring.json
+  $ audit baseline logs/may/ --merge spring.json --out to-may.json
   $ audit anomalies logs/today/ --baseline baseline.json`,
     )
     .action(async (inputs: string[], opts: Opts) => {
-      const { profiles, fromFile } = await import('../analyses/baseline/index.js');
-      const { readFile } = await import('node:fs/promises');
-      const { prepareOutputFile } = await import('./outfile.js');
+      const { profiles } = await import('../analyses/baseline/index.js');
       // Each shard's state would carry the merged files again: merge them once, in audit merge.
       if (opts.saveState && opts.merge.length) throw new UsageError('--merge cannot be combined with --save-state', 'save the shards without --merge, then merge the baseline files in the final step: audit merge --command baseline --merge old.json STATE…');
-      // Checked before anything is read. A --merge file may be the output (updating a baseline in
-      // place): it is read whole first, and the output replaces it atomically.
-      // '-' is standard output, as for inputs (it was a file named '-').
-      const out = opts.output && opts.output !== '-' && !opts.saveState ? prepareOutputFile('-o', opts.output) : null;
-      let state = profiles.init({ examples: 0 });
-      for (const f of opts.merge) {
-        let text: string;
-        try {
-          text = await readFile(f, 'utf8');
-        } catch (e) {
-          throw new UsageError(`--merge: cannot read ${f} (${(e as Error).message})`, 'pass baseline files written by audit baseline -o');
-        }
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          throw new UsageError(`--merge: ${f} is not JSON`, 'pass baseline files written by audit baseline -o');
-        }
-        profiles.merge(state, fromFile(parsed, f));
-      }
-      let acc = (await import('../pipeline.js')).emptyAccounting();
-      if (!opts.merge.length || inputs.length > 0) ({ state, accounting: acc } = await runReducer(io, inputs, { ...opts, outputs: out ? [out] : [], bodies: NO_BODIES }, { command: 'baseline', options: { examples: 0 }, reducer: profiles, state }));
-      const file = profiles.finish(state, { input: acc });
-      const text = JSON.stringify(file, null, 2) + '\n';
-      if (out) {
-        await out.write(text);
-        if (!opts.quiet) io.stderr.write(`baseline: ${Object.keys(file.subjects).length} subjects, ${file.requests} requests, ${file.window.from ?? '-'} → ${file.window.to ?? '-'} (${file.days} days) written to ${visible(out.path)}\n`);
-      } else io.stdout.write(text);
+      if (!opts.mergeStates) await refuseBaselinesAsLogs(inputs);
+      // A --merge file may be the output (updating a baseline in place): it is read whole first,
+      // and the output replaces it atomically.
+      await withOutput(
+        io,
+        opts.saveState ? undefined : opts.out,
+        opts.quiet,
+        async (target) => {
+          let state = await readBaselines('--merge', opts.merge);
+          let acc = (await import('../pipeline.js')).emptyAccounting();
+          if (!opts.merge.length || inputs.length > 0) ({ state, accounting: acc } = await runReducer(io, inputs, { ...opts, outputs: target.outputs, bodies: NO_BODIES }, { command: 'baseline', options: { examples: 0 }, reducer: profiles, state }));
+          write(target.io, io, opts, profiles.finish(state, { input: acc }), target.path);
+        },
+        false,
+      );
       setExit(0);
     });
+
+  const merge = cmd
+    .command('merge')
+    .summary('merge baseline files into one')
+    .description('Merge baselines (of other periods or clusters) into one: the result equals the baseline of all their logs at once. Every file must be a baseline written by audit baseline; anything else is an error.')
+    .argument('<files...>', 'baseline files');
+  merge.addOption(outputOption(BASELINE_FORMATS, 'json')).option('-q, --quiet', 'no summary line on stderr');
+  addOutOption(merge)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ audit baseline merge march.json april.json --out spring.json
+  $ audit baseline merge prod.json staging.json > all.json`,
+    )
+    .action(async (files: string[], opts: { output: string; out?: string; quiet?: boolean }) => {
+      const { profiles } = await import('../analyses/baseline/index.js');
+      await withOutput(
+        io,
+        opts.out,
+        opts.quiet,
+        async (target) => {
+          const state = await readBaselines('audit baseline merge', files);
+          write(target.io, io, opts, profiles.finish(state, { input: (await import('../pipeline.js')).emptyAccounting() }), target.path);
+        },
+        false,
+      );
+      setExit(0);
+    });
+}
+
+function write(out: IO, io: IO, opts: { quiet?: boolean }, file: import('../analyses/baseline/index.js').BaselineFile, path: string | undefined): void {
+  out.stdout.write(JSON.stringify(file, null, 2) + '\n');
+  if (!opts.quiet) {
+    const to = path !== undefined ? `; written to ${visible(path)}` : '';
+    io.stderr.write(`baseline: ${plural(Object.keys(file.subjects).length, 'subject')}, ${plural(file.requests, 'request')}, ${displayWindow(file.window.from, file.window.to)} (${plural(file.days, 'day')})${to}\n`);
+  }
 }

@@ -7,6 +7,8 @@ import type { FilterOptions } from '../filter/index.js';
 import type { PipelineOptions } from '../pipeline.js';
 import { FORMAT_CHOICES, type FormatChoice } from '../ingest/detect.js';
 import type { BodyNeeds } from '../normalize/bodies.js';
+import { didYouMean } from '../util/suggest.js';
+import { visible } from '../render/sanitize.js';
 
 export interface InputOptions {
   cluster: string[];
@@ -46,6 +48,10 @@ export interface FilterFlags {
   until?: string;
   status: string[];
   denied?: boolean;
+  impersonator: string[];
+  actor: string[];
+  serviceaccount: string[];
+  allNamespaces?: boolean;
 }
 
 /** Commander collector for repeatable options. */
@@ -60,6 +66,13 @@ function positiveInt(flag: string) {
 }
 
 export const intOption = positiveInt;
+
+/** `--limit N`: a whole number; 0 means no limit (Infinity), on every command that has --limit. */
+export function limitOption(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--limit: ${JSON.stringify(v)} is not a whole number`, 'pass a number such as --limit 20, or --limit 0 for no limit');
+  return n === 0 ? Infinity : n;
+}
 
 function jobsOption(v: string): number {
   if (v === 'auto') return 0;
@@ -93,7 +106,7 @@ export function addJobsOption(cmd: Command): Command {
 }
 
 /** Options a state does not record: they say how to run, not what to compute. */
-const UNRECORDED = new Set(['saveState', 'shard', 'mergeStates', 'stateContext', 'jobs', 'quiet', 'progress']);
+const UNRECORDED = new Set(['saveState', 'shard', 'mergeStates', 'stateContext', 'jobs', 'quiet', 'progress', 'out']);
 
 function shardOption(v: string): { index: number; count: number } {
   const m = /^(\d+)\/(\d+)$/.exec(v.trim());
@@ -144,13 +157,40 @@ export function addStateOptions(cmd: Command): Command {
   return cmd;
 }
 
-export function addFilterOptions(cmd: Command): Command {
+/** What --user matches on most commands; rbac-gen, drift and compliance pass their own wording. */
+export const USER_HELP = 'the subject: the effective user after impersonation (requests alice made as someone else are --impersonator alice); exact name or glob, e.g. alice or system:serviceaccount:ci:* (repeatable, comma-separated)';
+
+/**
+ * What --user matches on drift and compliance: the identities whose grants are judged. Their
+ * requests, and the impersonate checks of what they did as someone else, count as their use; other
+ * subjects are not reported (filtered out, they would only look dormant).
+ */
+export const GRANT_USER_HELP = 'the subjects to judge: their own requests, and the impersonate checks of requests they made as someone else, count as their use; only the users and service accounts selected by --user, --serviceaccount and --actor are reported; exact or glob (repeatable, comma-separated)';
+
+/**
+ * The note drift and compliance print when filters other than the subject selection and the time
+ * window narrowed the requests: use is counted from those requests only, so a grant used outside
+ * them is reported unused. null when no such filter is set.
+ */
+export function partialUseNote(opts: FilterFlags): string | null {
+  const flags: string[] = [];
+  for (const [k, flag] of [['group', '--group'], ['verb', '--verb'], ['resource', '--resource'], ['namespace', '--namespace'], ['name', '--name'], ['status', '--status'], ['impersonator', '--impersonator']] as const) if (opts[k].length) flags.push(flag);
+  if (opts.denied) flags.push('--denied');
+  if (flags.length === 0) return null;
+  return `note: use is counted only from the requests that ${flags.join(', ')} kept: a grant used only by other requests shows as unused here`;
+}
+
+export function addFilterOptions(cmd: Command, userHelp: string = USER_HELP): Command {
   return cmd
-    .option('--user <name>', 'effective user: exact name or glob, e.g. alice or system:serviceaccount:ci:* (repeatable, comma-separated)', collect, [])
+    .option('--user <name>', userHelp, collect, [])
+    .option('--serviceaccount <ns:name>', 'the service account NS:NAME as the subject (system:serviceaccount:NS:NAME); alternatives to --user (repeatable)', collect, [])
+    .option('--impersonator <name>', 'the real user behind an impersonated request (Impersonate-User), exact or glob (repeatable)', collect, [])
+    .option('--actor <name>', 'the subject or the impersonator: everything NAME did, as itself or as someone else (repeatable)', collect, [])
     .option('--group <name>', 'a group of the user, exact or glob (repeatable)', collect, [])
-    .option('--verb <verb>', 'get, list, watch, create, update, patch, delete, deletecollection… (repeatable, comma-separated)', collect, [])
-    .option('--resource <resource>', 'pods (with subresources), pods/log, deployments.apps (repeatable, comma-separated)', collect, [])
+    .option('--verb <verb>', 'get, list, watch, create, update, patch, delete, deletecollection…, any case (repeatable, comma-separated)', collect, [])
+    .option('--resource <resource>', 'plural, singular, Kind or short name, with a subresource or group: pods, po/log, Deployment, deploy.apps, sts… (repeatable, comma-separated)', collect, [])
     .option('-n, --namespace <ns>', 'namespace (repeatable, comma-separated)', collect, [])
+    .option('-A, --all-namespaces', 'every namespace (the default, said as kubectl says it)')
     .option('--name <name>', 'object name, exact or glob (repeatable)', collect, [])
     .option('--since <time>', 'from this time: RFC 3339, a date, or a duration before now (24h, 7d)')
     .option('--until <time>', 'before this time: RFC 3339, a date, or a duration before now')
@@ -177,8 +217,117 @@ export function clientFilters(o: ClientFlags): FilterOptions {
   return { client: o.client, accessMethod: o.accessMethod, sourceIP: o.sourceIp };
 }
 
-export function outputOption(formats: readonly string[], dflt: string): Option {
-  return new Option('-o, --output <format>', 'output format').choices(formats as string[]).default(dflt);
+/**
+ * `-o, --output FORMAT`: always a format, never a file. A value that is no format of this
+ * command is a usage error with the closest formats, and, when it looks like a path, the flag
+ * that writes files (--out).
+ */
+export function outputOption(formats: readonly string[], dflt: string, what = 'output format'): Option {
+  return new Option('-o, --output <format>', `${what}: ${formats.join(', ')}`)
+    .default(dflt)
+    .argParser((v: string) => parseFormat(formats, v));
+}
+
+export function parseFormat(formats: readonly string[], v: string): string {
+  const l = v.toLowerCase();
+  if (formats.includes(l)) return l;
+  const looksLikeFile = /[./\\]/.test(v);
+  throw new UsageError(
+    // Raw: the CLI's printer makes the message and the fix visible (escaped once).
+    `-o: "${v}" is not an output format of this command${didYouMean(l, formats)}`,
+    looksLikeFile ? `-o takes a format (${formats.join(', ')}); to write a file, pass --out ${v}` : `use one of ${formats.join(', ')}`,
+  );
+}
+
+/** `--out FILE`: write what would go to stdout to FILE instead, safely (src/cli/outfile.ts). */
+export function addOutOption(cmd: Command): Command {
+  return cmd.option('--out <file>', 'write the output to FILE instead of standard output (checked before reading; written to a temporary file and renamed)');
+}
+
+/** Where a command's output goes: standard output, or --out FILE through a temporary file. */
+export interface OutputTarget {
+  /** The IO to write the output to (its stdout is the file when --out is given). */
+  io: IO;
+  /** Destinations to check against the inputs before reading (RunExtras.outputs). */
+  outputs: OutputCheck[];
+  /** The file's path, when --out was given. */
+  path?: string;
+  /** Puts the file in place (no-op for stdout). */
+  commit(): Promise<void>;
+  /** Removes the temporary file (no-op for stdout). */
+  abort(): void;
+}
+
+/** Opens --out FILE (checked now, before anything is read), or standard output when `path` is undefined or `-`. */
+export async function openOutput(io: IO, path: string | undefined): Promise<OutputTarget> {
+  // '-' is standard output, as for inputs (it would be a file named '-').
+  if (path === undefined || path === '-') return { io, outputs: [], commit: async () => {}, abort: () => {} };
+  const { prepareOutputFile } = await import('./outfile.js');
+  const file = prepareOutputFile('--out', path);
+  let stream: import('./outfile.js').OutputStream | null = null;
+  const get = (): import('./outfile.js').OutputStream => (stream ??= file.open());
+  // The commands write strings, in order, and never wait for a drain: a synchronous sink will do.
+  const stdout = {
+    isTTY: false,
+    write(chunk: string | Uint8Array): boolean {
+      get().write(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+      return true;
+    },
+  } as unknown as IO['stdout'];
+  return {
+    io: { ...io, stdout },
+    outputs: [file],
+    path,
+    commit: async () => {
+      await get().commit();
+    },
+    abort: () => {
+      if (stream) stream.abort();
+    },
+  };
+}
+
+/**
+ * Runs `fn` with the output target of --out (or stdout): the file is checked before `fn` reads
+ * anything, put in place when `fn` succeeds (with `wrote PATH` on stderr unless quiet or
+ * `announce` is false) and removed when it fails.
+ */
+export async function withOutput<T>(io: IO, path: string | undefined, quiet: boolean | undefined, fn: (t: OutputTarget) => Promise<T>, announce = true): Promise<T> {
+  const t = await openOutput(io, path);
+  let r: T;
+  try {
+    r = await fn(t);
+    await t.commit();
+  } catch (e) {
+    t.abort();
+    throw e;
+  }
+  if (t.path !== undefined && announce && !quiet) io.stderr.write(`wrote ${visible(t.path)}\n`);
+  return r;
+}
+
+/**
+ * `--order-window DURATION` (investigate, export, commands): records come out by
+ * requestReceivedTimestamp, held at most this long for an earlier one that completes later (a
+ * watch or an exec session is logged when it ends); `0` keeps the order of the log.
+ */
+export function addOrderWindowOption(cmd: Command): Command {
+  return cmd.option('--order-window <duration>', 'print requests in time order (requestReceivedTimestamp), waiting up to this long for one logged late (a watch or exec session is logged when it ends); 0 keeps the order of the log', '30m');
+}
+
+/** The pipeline's time order for --order-window, or undefined for `0` (the log's own order). */
+export async function timeOrderOf(window: string): Promise<PipelineOptions['timeOrder']> {
+  if (/^0+(\.0+)?(ms|s|m|h)?$/.test(window.trim())) return undefined;
+  const [{ parseDurationMs }, { DEFAULT_REORDER }] = await Promise.all([import('../util/duration.js'), import('../order/reorder.js')]);
+  return { reorder: { ...DEFAULT_REORDER, windowMs: parseDurationMs('--order-window', window) } };
+}
+
+/** The note for requests that came later than --order-window and were printed out of order. */
+export function reportLate(io: IO, quiet: boolean | undefined, window: string, t: PipelineOptions['timeOrder'], what = 'request'): void {
+  const late = t?.stats?.late ?? 0;
+  if (late === 0 || quiet) return;
+  const one = late === 1;
+  io.stderr.write(`note: ${late} ${what}${one ? ' was' : 's were'} logged more than --order-window (${window}) after later ones (up to ${Math.round((t!.stats!.maxLateMs ?? 0) / 1000)} s) and ${what === 'call' ? 'folded' : 'printed'} where ${one ? 'it' : 'they'} came; a larger --order-window${what === 'call' ? '' : ', or --sort time,'} puts them in place\n`);
 }
 
 export interface RunInputs {
@@ -256,13 +405,14 @@ async function run<S>(
   job: ParallelJob<S> | null,
   timeOrder?: PipelineOptions['timeOrder'],
 ): Promise<{ accounting: InputAccounting; state?: S }> {
-  const [{ expandInputs }, { compileFilterSets }, { runPipeline }, { makeProgress }, { RejectReporter }, { visible }] = await Promise.all([
+  const [{ expandInputs }, { compileFilterSets }, { runPipeline }, { makeProgress }, { RejectReporter }, { FilterHints }, { accountingLine }] = await Promise.all([
     import('../ingest/sources.js'),
     import('../filter/sets.js'),
     import('../pipeline.js'),
     import('./progress.js'),
     import('./report.js'),
-    import('../render/sanitize.js'),
+    import('../filter/hints.js'),
+    import('../render/accounting.js'),
   ]);
   if (opts.mergeStates || opts.saveState) return runState(io, inputs, opts, onRecord, more, hash, job, timeOrder);
   const pairs = opts.cluster.filter((c) => c.includes('='));
@@ -275,7 +425,15 @@ async function run<S>(
   const now = io.now();
   const bodies = opts.bodies;
   const filterSets = filterSetsOf(opts, more);
-  const { filter, prefilter } = compileFilterSets(filterSets, now, opts.prefilter !== false);
+  const { filter, prefilter, prefilterFlags } = compileFilterSets(filterSets, now, opts.prefilter !== false);
+  const hints = new FilterHints(filterSets[0]!, now);
+  /** After a run: the accounting line, then why the filters matched nothing (when the log can tell). */
+  const report = (accounting: InputAccounting, observed: boolean): void => {
+    if (opts.quiet) return;
+    io.stderr.write(`${accountingLine(accounting)}\n`);
+    if (observed) for (const h of hints.hints({ accounting, prefilterFlags })) io.stderr.write(`${h.level}: ${h.text}\n`);
+    else if (accounting.used === 0 && accounting.requests > 0) io.stderr.write('note: no request matched the filters; --jobs 1 reads in one thread and says why when the log can tell\n');
+  };
   const { markDuplicateInputs } = await import('../ingest/duplicates.js');
   const sources = await markDuplicateInputs(await expandInputs(args, names[0] ?? ''));
   if (sources.length === 0) throw new UsageError('the inputs hold no files', 'pass files, or directories that contain audit logs');
@@ -286,6 +444,7 @@ async function run<S>(
   const total = sources.reduce((n, s) => n + s.size, 0);
   const progress = makeProgress(io, !opts.quiet && opts.progress !== false, total);
   const reporter = new RejectReporter(io, opts.quiet ? 0 : undefined);
+  let done = (): void => {};
   const read = {
     ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}),
     ...(opts.format ? { format: opts.format as FormatChoice } : {}),
@@ -318,13 +477,17 @@ async function run<S>(
         } else if (r) {
           reporter.count = r.acc.rejected;
           if (!opts.quiet) reporter.notes(r.acc);
+          done = () => report(r.acc, false);
           return { accounting: r.acc, state: r.state };
         }
       }
     }
     const accounting = await runPipeline({
       sources,
-      filter,
+      filter: (rec) => {
+        hints.observe(rec);
+        return filter(rec);
+      },
       strict: opts.strict,
       onRecord,
       ...(bodies ? { bodies } : {}),
@@ -339,10 +502,12 @@ async function run<S>(
       },
     });
     if (!opts.quiet) reporter.notes(accounting);
+    done = () => report(accounting, true);
     return { accounting };
   } finally {
     progress.done();
     if (!opts.quiet) reporter.finish();
+    done();
   }
 }
 

@@ -1,13 +1,14 @@
 // `audit drift --rbac RBAC FILES…`: granted minus used, per subject, made for CI.
 import { RBAC_WRITE_BODIES } from '../normalize/bodies.js';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { visible } from '../render/sanitize.js';
 import type { IO } from './io.js';
-import { useColor } from './io.js';
-import { addFilterOptions, addInputOptions, addJobsOption, addStateOptions, runReducer, type FilterFlags, type InputOptions, collect } from './common.js';
+import { renderContext } from './io.js';
+import { GRANT_USER_HELP, addFilterOptions, partialUseNote, addInputOptions, addJobsOption, addOutOption, addStateOptions, outputOption, runReducer, withOutput, type FilterFlags, type InputOptions, collect } from './common.js';
+import { plural } from '../render/format.js';
 import { UsageError } from '../util/errors.js';
 
-export const DRIFT_FORMATS = ['table', 'json', 'markdown', 'sarif', 'junit'] as const;
+export const DRIFT_FORMATS = ['table', 'wide', 'json', 'markdown', 'sarif', 'junit'] as const;
 
 interface Opts extends InputOptions, FilterFlags {
   output: (typeof DRIFT_FORMATS)[number];
@@ -18,6 +19,7 @@ interface Opts extends InputOptions, FilterFlags {
   suggest?: boolean;
   failOn: string[];
   maxUnused?: number;
+  out?: string;
 }
 
 const KINDS = ['User', 'ServiceAccount', 'Group'];
@@ -38,7 +40,7 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
   addInputOptions(cmd);
   addJobsOption(cmd);
   addStateOptions(cmd);
-  addFilterOptions(cmd);
+  addFilterOptions(cmd, GRANT_USER_HELP);
   cmd
     .option('--rbac <file>', 'RBAC export: YAML or JSON, a file or a directory (repeatable; required)', collect, [])
     .option('--subject-kind <kinds>', 'only these subject kinds: User, ServiceAccount, Group (repeatable, comma-separated)', collect, [])
@@ -47,7 +49,8 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
     .option('--suggest', 'add, per drifted subject, the least-privilege replacement rbac-gen would write (from its allowed requests)')
     .option('--fail-on <what>', 'exit 1 when any subject has: sensitive (sensitive excess), red, yellow (or red), any (any unused rule); comma-separated', collect, [])
     .option('--max-unused <pct>', 'exit 1 when any subject leaves more than PCT% of its grants unused', percent)
-    .addOption(new Option('-o, --output <format>', 'output format').choices(DRIFT_FORMATS as unknown as string[]).default('table'))
+    .addOption(outputOption(DRIFT_FORMATS, 'table'));
+  addOutOption(cmd)
     .addHelpText(
       'after',
       `
@@ -65,7 +68,7 @@ Exit codes: 0 no threshold crossed (or none set), 1 a --fail-on/--max-unused thr
       for (const f of failOn) if (!(FAIL_ON as readonly string[]).includes(f)) throw new UsageError(`--fail-on: ${JSON.stringify(f)} is not a threshold`, `use ${FAIL_ON.join(', ')} (comma-separated)`);
       const kinds = opts.subjectKind.flatMap((k) => k.split(',')).map((k) => k.trim()).filter(Boolean);
       for (const k of kinds) if (!KINDS.includes(k)) throw new UsageError(`--subject-kind: ${JSON.stringify(k)} is not a subject kind`, `use ${KINDS.join(', ')}`);
-      const [{ loadRbac }, { Authorizer }, { drift }, view, { renderReport }, { renderSarif }, { renderJunit }, { VERSION }] = await Promise.all([
+      const [{ loadRbac }, { Authorizer }, { drift }, view, { renderReport }, { renderSarif }, { renderJunit }, { TOOL }] = await Promise.all([
         import('../rbac/load.js'),
         import('../rbac/authorizer.js'),
         import('../analyses/drift/index.js'),
@@ -75,33 +78,39 @@ Exit codes: 0 no threshold crossed (or none set), 1 a --fail-on/--max-unused thr
         import('../render/junit.js'),
         import('./index.js'),
       ]);
-      const snap = await loadRbac(opts.rbac);
-      const authz = new Authorizer(snap);
-      if (!opts.quiet) {
-        for (const w of [...snap.warnings, ...authz.missing.map((m) => m.message)]) io.stderr.write(`warning: ${visible(w)}\n`);
-        const ignored = Object.entries(snap.ignored).map(([k, n]) => `${n} ${k}`);
-        if (ignored.length) io.stderr.write(`note: --rbac: ignored objects that are not RBAC: ${visible(ignored.join(', '))}\n`);
-      }
-      const options = { includeSystem: !!opts.includeSystem, subjectKinds: kinds, onlyDrift: !!opts.onlyDrift, suggest: !!opts.suggest, maxNames: 50 };
-      const { state, accounting } = await runReducer(io, inputs, { ...opts, bodies: RBAC_WRITE_BODIES }, { command: 'drift', options: { ...options, rbac: opts.rbac }, reducer: drift, state: drift.init({ ...options, authz }) });
-      const report = drift.finish(state, { input: accounting });
-      // Lines cited from byte ranges (--jobs) are made absolute: the same report whatever --jobs.
-      await (await import('../ingest/locate.js')).resolveLines(report);
-      const g = { failOn: failOn as ('sensitive' | 'red' | 'yellow' | 'any')[], maxUnused: opts.maxUnused };
-      let text: string;
-      if (opts.output === 'sarif') {
-        const { rules, results } = view.driftSarif(report);
-        text = renderSarif({ name: 'kaudit', version: VERSION, uri: 'https://www.npmjs.com/package/kaudit' }, rules, results, report.input);
-      } else if (opts.output === 'junit') {
-        const { inputJunitCase } = await import('../render/accounting.js');
-        text = renderJunit('kaudit drift', [inputJunitCase(report.input), ...view.driftJunit(report, g)]);
-      }
-      else text = await renderReport(opts.output, { report, view: view.driftView }, { color: useColor(io) });
-      io.stdout.write(text);
-      const verdict = gate(report, g);
+      // The destination is checked before anything is read, against the RBAC export and the logs.
+      const verdict = await withOutput(io, opts.out, opts.quiet, async (target) => {
+        if (target.outputs.length) target.outputs[0]!.checkInputs((await (await import('../ingest/sources.js')).expandInputs(opts.rbac)).map((s) => s.path));
+        const snap = await loadRbac(opts.rbac);
+        const authz = new Authorizer(snap);
+        if (!opts.quiet) {
+          for (const w of [...snap.warnings, ...authz.missing.map((m) => m.message)]) io.stderr.write(`warning: ${visible(w)}\n`);
+          const ignored = Object.entries(snap.ignored).map(([k, n]) => `${n} ${k}`);
+          if (ignored.length) io.stderr.write(`note: --rbac: ignored objects that are not RBAC: ${visible(ignored.join(', '))}\n`);
+        }
+        const subjects = (await import('../filter/index.js')).identityPatterns(opts);
+        const options = { includeSystem: !!opts.includeSystem, subjectKinds: kinds, onlyDrift: !!opts.onlyDrift, suggest: !!opts.suggest, maxNames: 50, ...(subjects.length ? { subjects } : {}) };
+        const { state, accounting } = await runReducer(io, inputs, { ...opts, ...(subjects.length ? { userMatchesImpersonator: true } : {}), outputs: target.outputs, bodies: RBAC_WRITE_BODIES }, { command: 'drift', options: { ...options, rbac: opts.rbac }, reducer: drift, state: drift.init({ ...options, authz }) });
+        const report = drift.finish(state, { input: accounting });
+        const partial = partialUseNote(opts);
+        if (partial && !opts.quiet) io.stderr.write(`${partial}\n`);
+        // Lines cited from byte ranges (--jobs) are made absolute: the same report whatever --jobs.
+        await (await import('../ingest/locate.js')).resolveLines(report);
+        const g = { failOn: failOn as ('sensitive' | 'red' | 'yellow' | 'any')[], maxUnused: opts.maxUnused };
+        let text: string;
+        if (opts.output === 'sarif') {
+          const { rules, results } = view.driftSarif(report);
+          text = renderSarif(TOOL, rules, results, report.input);
+        } else if (opts.output === 'junit') {
+          const { inputJunitCase } = await import('../render/accounting.js');
+          text = renderJunit('kaudit drift', [inputJunitCase(report.input), ...view.driftJunit(report, g)]);
+        } else text = await renderReport(opts.output, { report, view: view.driftView }, renderContext(target.io));
+        target.io.stdout.write(text);
+        return gate(report, g);
+      });
       if (verdict.failed) {
         if (!opts.quiet) {
-          io.stderr.write(`drift: thresholds crossed by ${verdict.lines.length} subject${verdict.lines.length === 1 ? '' : 's'}:\n`);
+          io.stderr.write(`drift: thresholds crossed by ${plural(verdict.lines.length, 'subject')}:\n`);
           for (const l of verdict.lines.slice(0, 20)) io.stderr.write(`  ${visible(l)}\n`);
         }
         setExit(1);

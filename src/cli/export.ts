@@ -3,7 +3,7 @@ import { NO_BODIES } from '../normalize/bodies.js';
 import type { IO } from './io.js';
 import type { AuditRecord } from '../types.js';
 import { Option, type Command } from 'commander';
-import { addFilterOptions, addInputOptions, intOption, outputOption, runInputs, type FilterFlags, type InputOptions } from './common.js';
+import { addFilterOptions, addInputOptions, addOrderWindowOption, intOption, outputOption, reportLate, runInputs, timeOrderOf, withOutput, type FilterFlags, type InputOptions } from './common.js';
 import { UsageError } from '../util/errors.js';
 import { Out } from './out.js';
 
@@ -18,6 +18,7 @@ interface Opts extends InputOptions, FilterFlags {
   rowGroupSize: number;
   overwrite?: boolean;
   append?: boolean;
+  orderWindow: string;
 }
 
 export function register(program: Command, io: IO, setExit: (code: number) => void): void {
@@ -25,33 +26,33 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
     .command('export')
     .summary('normalized records after the filters, as CSV, JSON lines, JSON or Parquet')
     .description(
-      'Export one normalized record per request (stages collapsed) after the filters. CSV cells that a spreadsheet would run as formulas are neutralised. Parquet (-o parquet --out DIR) is a Hive-partitioned dataset (DIR/cluster=NAME/date=YYYY-MM-DD/part-N.parquet) with the versioned schema of docs/schema.md, for DuckDB, Athena/Trino, BigQuery and Spark; it needs the optional DuckDB engine.',
+      'Export one normalized record per request (stages collapsed) after the filters, in time order (requestReceivedTimestamp) and streamed. CSV cells that a spreadsheet would run as formulas are neutralised. Parquet (-o parquet --out DIR) is a Hive-partitioned dataset (DIR/cluster=NAME/date=YYYY-MM-DD/part-N.parquet) with the versioned schema of docs/schema.md, for DuckDB, Athena/Trino, BigQuery and Spark; it needs the optional DuckDB engine.',
     );
   addInputOptions(cmd);
   addFilterOptions(cmd);
   cmd
     .addOption(outputOption(EXPORT_FORMATS, 'jsonl'))
     .option('--fields <list>', 'comma-separated record fields to keep, in order (default: all; not with parquet)')
-    .option('--out <dir>', 'parquet: the dataset directory (required)')
+    .option('--out <path>', 'write to FILE instead of standard output (checked before reading; written to a temporary file and renamed); with -o parquet, the dataset directory (required)')
     .addOption(new Option('--compression <codec>', 'parquet: compression codec').choices(['zstd', 'snappy', 'gzip', 'uncompressed']).default('zstd'))
     .option('--target-file-size <size>', 'parquet: start a new file in a partition after about this size', '256MB')
     .option('--row-group-size <rows>', 'parquet: rows per row group', intOption('--row-group-size'), 122880)
     .option('--overwrite', 'parquet: replace the dataset already in --out')
-    .option('--append', 'parquet: add files to the dataset already in --out (new file names)')
+    .option('--append', 'parquet: add files to the dataset already in --out (new file names)');
+  addOrderWindowOption(cmd)
     .addHelpText(
       'after',
       `
 Examples:
-  $ audit export fixtures/sample -o csv > records.csv
+  $ audit export fixtures/sample -o csv --out records.csv
   $ audit export audit.log --verb delete --resource namespaces -o json
   $ audit export audit.log --fields time,subject,verb,resource,namespace,name,code -o csv
   $ audit export logs/ -o parquet --out dataset/            # then: audit sql "SELECT …" dataset/`,
     )
     .action(async (inputs: string[], opts: Opts) => {
       if (opts.output === 'parquet') return exportParquet(io, inputs, opts, setExit);
-      for (const f of ['out', 'overwrite', 'append'] as const) if (opts[f] !== undefined) throw new UsageError(`--${f} is for -o parquet`, `add -o parquet, or drop --${f} (other formats go to stdout)`);
+      for (const f of ['overwrite', 'append'] as const) if (opts[f] !== undefined) throw new UsageError(`--${f} is for -o parquet`, `add -o parquet, or drop --${f}`);
       const { RECORD_FIELDS, RECORD_WRITERS } = await import('../render/records.js');
-      const { accountingLine } = await import('../render/accounting.js');
       let fields = RECORD_FIELDS;
       if (opts.fields) {
         const wanted = opts.fields.split(',').map((f) => f.trim()).filter(Boolean);
@@ -60,12 +61,15 @@ Examples:
         fields = wanted as (keyof AuditRecord)[];
       }
       const writer = RECORD_WRITERS[opts.output]!(fields);
-      const out = new Out(io.stdout);
-      out.write(writer.header());
-      const acc = await runInputs(io, inputs, { ...opts, bodies: NO_BODIES }, (r) => out.write(writer.row(r)));
-      out.write(writer.footer());
-      out.flush();
-      if (!opts.quiet) io.stderr.write(`${accountingLine(acc)}\n`);
+      const timeOrder = await timeOrderOf(opts.orderWindow);
+      await withOutput(io, opts.out, opts.quiet, async (target) => {
+        const out = new Out(target.io.stdout);
+        out.write(writer.header());
+        await runInputs(io, inputs, { ...opts, outputs: target.outputs, bodies: NO_BODIES }, (r) => out.write(writer.row(r)), [], false, timeOrder);
+        out.write(writer.footer());
+        out.flush();
+      });
+      reportLate(io, opts.quiet, opts.orderWindow, timeOrder);
       setExit(0);
     });
 }
@@ -78,7 +82,6 @@ async function exportParquet(io: IO, inputs: string[], opts: Opts, setExit: (cod
   const { parseBytes } = await import('../util/size.js');
   const { ParquetWriter } = await import('../export/parquet.js');
   const { loadDuckDB } = await import('../export/duckdb.js');
-  const { accountingLine } = await import('../render/accounting.js');
   const { VERSION } = await import('./index.js');
   const targetFileBytes = parseBytes('--target-file-size', opts.targetFileSize);
   // Fail before reading gigabytes when the engine is missing.
@@ -91,16 +94,15 @@ async function exportParquet(io: IO, inputs: string[], opts: Opts, setExit: (cod
     existing: opts.overwrite ? 'overwrite' : opts.append ? 'append' : 'error',
     toolVersion: VERSION,
   });
-  let acc;
   try {
-    acc = await runInputs(io, inputs, opts, (r) => writer.add(r));
+    // The accounting line is printed by the runner when reading ends (src/cli/common.ts).
+    await runInputs(io, inputs, opts, (r) => writer.add(r));
   } catch (e) {
     writer.abort();
     throw e;
   }
   const res = await writer.finish();
   if (!opts.quiet) {
-    io.stderr.write(`${accountingLine(acc)}\n`);
     io.stderr.write(`parquet: ${res.rows} rows in ${res.files.length} file${res.files.length === 1 ? '' : 's'} (${res.partitions} partition${res.partitions === 1 ? '' : 's'}, ${(res.bytes / 1e6).toFixed(1)} MB) under ${opts.out}\n`);
   }
   setExit(0);

@@ -6,6 +6,7 @@ import type { IO } from './io.js';
 import { addFilterOptions, collect, intOption, type FilterFlags } from './common.js';
 import { addRuleOptions, ruleLoadOptions, type RuleFlags } from './rules.js';
 import { UsageError } from '../util/errors.js';
+import { visible } from '../render/sanitize.js';
 import { parseDurationMs } from '../util/duration.js';
 
 interface Opts extends FilterFlags, RuleFlags {
@@ -115,7 +116,7 @@ Examples:
       if (opts.findings) {
         const { loadRuleSet } = await import('../rules/detections.js');
         rules = await loadRuleSet({ ...ruleLoadOptions(opts), thresholds: { 'K8S-DENIED-BURST': { count: Number(burst[1]), withinMs: Number(burst[2]) * 60_000 } } });
-        if (!opts.quiet) for (const w of rules.warnings) io.stderr.write(`${w}\n`);
+        if (!opts.quiet) for (const w of rules.warnings) io.stderr.write(`${visible(w)}\n`);
       }
 
       const labels = opts.cluster.filter((c) => !c.includes('='));

@@ -1,6 +1,6 @@
 // `audit` / `kaudit`: registers subcommands lazily (only the one being run is loaded) and maps
 // every failure to an exit code. Returns the code; only bin/ sets process.exitCode.
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help, type Option } from 'commander';
 import { visible } from '../render/sanitize.js';
 import { createRequire } from 'node:module';
 import { processIO, terminalSafe, type IO } from './io.js';
@@ -34,7 +34,23 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'sql', summary: 'SQL over the normalized records of logs or of a Parquet dataset (needs DuckDB)', load: () => import('./sql.js') },
 ];
 
-export const VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+const PACKAGE = createRequire(import.meta.url)('../../package.json') as { version: string; homepage?: string; repository?: string | { url?: string } };
+
+export const VERSION: string = PACKAGE.version;
+
+/**
+ * Where kaudit lives, for SARIF's informationUri: package.json's homepage, else its repository
+ * (a `git+https://…/x.git` URL as the https page); undefined when it names neither.
+ */
+export const HOMEPAGE: string | undefined = (() => {
+  if (PACKAGE.homepage) return PACKAGE.homepage;
+  const repo = typeof PACKAGE.repository === 'string' ? PACKAGE.repository : PACKAGE.repository?.url;
+  if (!repo || !/^(git\+)?https:\/\//.test(repo)) return undefined;
+  return repo.replace(/^git\+/, '').replace(/\.git$/, '');
+})();
+
+/** The tool as SARIF names it. */
+export const TOOL = { name: 'kaudit', version: VERSION, ...(HOMEPAGE ? { uri: HOMEPAGE } : {}) };
 
 function findCommand(argv: string[]): CommandEntry | undefined {
   let i = 0;
@@ -92,17 +108,29 @@ export async function main(argv: string[], given: IO = processIO()): Promise<num
   try {
     argv = rewriteMerge(argv);
   } catch (e) {
-    io.stderr.write(`audit: error: ${visible((e as Error).message, '\n')}\n  fix: ${(e as UsageError).fix}\n`);
+    io.stderr.write(`audit: error: ${visible((e as Error).message, '\n')}\n  fix: ${visible((e as UsageError).fix, '\n')}\n`);
     return 2;
   }
   const program = new Command('audit')
     .description('kaudit: offline analysis of Kubernetes API-server audit logs')
     .version(VERSION, '-V, --version')
+    // Options after a subcommand are the subcommand's (audit baseline merge … --out F).
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       // Commander repeats the arguments it refuses: they are shown like any other data.
       writeErr: (s) => io.stderr.write(visible(s, '\n')),
+      // One error prefix for every error, commander's own included.
+      outputError: (s, write) => write(s.replace(/^error: /, 'audit: error: ')),
+    })
+    .configureHelp({
+      // Repeatable options start from an empty list; "(default: [])" says nothing.
+      optionDescription(option: Option): string {
+        const d = option.defaultValue as unknown;
+        if (Array.isArray(d) && d.length === 0) return Help.prototype.optionDescription.call(this, Object.assign(Object.create(option) as Option, { defaultValue: undefined }));
+        return Help.prototype.optionDescription.call(this, option);
+      },
     })
     .showHelpAfterError('(add --help for usage and examples)')
     .addHelpText(

@@ -2,15 +2,16 @@
 import { NO_BODIES } from '../normalize/bodies.js';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { IO } from './io.js';
-import { useColor } from './io.js';
+import { renderContext } from './io.js';
 import type { AuditRecord } from '../types.js';
 import type { FilterOptions } from '../filter/index.js';
-import { addFilterOptions, addInputOptions, intOption, runInputs, type FilterFlags, type InputOptions, collect } from './common.js';
+import { addFilterOptions, addInputOptions, addOrderWindowOption, addOutOption, limitOption, outputOption, reportLate, runInputs, timeOrderOf, withOutput, type FilterFlags, type InputOptions, collect } from './common.js';
 import { UsageError } from '../util/errors.js';
 import { Out } from './out.js';
 import { PRESETS } from '../rules/presets.js';
+import { MAX_ROWS } from '../render/table.js';
 
-export const INVESTIGATE_FORMATS = ['table', 'json', 'jsonl', 'csv', 'yaml', 'markdown'] as const;
+export const INVESTIGATE_FORMATS = ['table', 'wide', 'json', 'jsonl', 'csv', 'yaml', 'markdown'] as const;
 
 interface Opts extends InputOptions, FilterFlags {
   output: (typeof INVESTIGATE_FORMATS)[number];
@@ -30,6 +31,8 @@ interface Opts extends InputOptions, FilterFlags {
   limit?: number;
   groupBy?: string;
   timeline?: string;
+  out?: string;
+  orderWindow: string;
 }
 
 /** Rows a terminal table shows unless --limit says otherwise. */
@@ -55,8 +58,8 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
     .option('--subject-kind <kind>', 'User, ServiceAccount, Node, Anonymous, System, or Unauthenticated (failed authentication: no user) (repeatable)', collect, [])
     .option('--preset <name>', `a named question: ${Object.keys(PRESETS).join(', ')} (repeatable; all must match)`, collect, [])
     .option('--fields <list>', 'columns to show, comma-separated record fields (user, date, status, ip, ua are accepted)')
-    .option('--sort <field>', 'sort by a field; a leading - sorts descending: --sort=-durationMs')
-    .option('--limit <n>', `show at most N requests (tables default to ${TABLE_ROWS})`, intOption('--limit'))
+    .option('--sort <field>', 'sort by a field, a leading - for descending (--sort=-durationMs); without it requests print in time order as they stream, and --sort waits for every match to print any (exact order, by any field, however late a request was logged)')
+    .option('--limit <n>', `show at most N requests (tables default to ${TABLE_ROWS}; 0: no limit)`, limitOption)
     .option('--group-by <fields>', 'count requests per combination of fields, with first and last seen: user,verb or namespace,resource')
     .addOption(
       new Option('--timeline <bucket>', 'requests per HOUR or DAY (UTC); a bar chart in the terminal').argParser((v) => {
@@ -65,7 +68,9 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
         return b;
       }),
     )
-    .addOption(new Option('-o, --output <format>', 'output format').choices(INVESTIGATE_FORMATS as unknown as string[]).default('table'))
+    .addOption(outputOption(INVESTIGATE_FORMATS, 'table'));
+  addOrderWindowOption(cmd);
+  addOutOption(cmd)
     .addHelpText(
       'after',
       `
@@ -107,60 +112,68 @@ Examples:
       }
       const fields = opts.fields ? opts.fields.split(',').map((f) => inv.resolveField('--fields', f.trim())) : [];
       const sort = opts.sort ? inv.parseSort(opts.sort) : null;
-      const ctx = { color: useColor(io) };
-      const out = new Out(io.stdout);
+      // Listings print in time order unless --sort orders them (group-by and timeline need no order).
+      const timeOrder = sort || opts.groupBy || opts.timeline ? undefined : await timeOrderOf(opts.orderWindow);
       if (opts.groupBy && opts.timeline) throw new UsageError('--group-by and --timeline cannot be combined', 'pick one: counts per field values, or counts per time bucket');
+      await withOutput(io, opts.out, opts.quiet, async (target) => {
+        const ctx = renderContext(target.io);
+        const out = new Out(target.io.stdout);
+        const run = { ...opts, outputs: target.outputs, bodies: NO_BODIES };
 
-      if (opts.groupBy) {
-        const gf = opts.groupBy.split(',').map((f) => inv.resolveField('--group-by', f.trim()));
-        const state = inv.groupBy.init({ fields: gf });
-        const acc = await runInputs(io, inputs, { ...opts, bodies: NO_BODIES }, (r) => inv.groupBy.add(state, r), more);
-        const rep = inv.groupBy.finish(state, { input: acc });
-        const rows = view.groupRows(rep);
-        if (opts.output === 'csv') {
-          const cols = [...gf, 'requests', 'denied', 'first', 'last'];
-          out.write(csvRow(cols) + rows.map((row) => csvRow(cols.map((c) => row[c]))).join(''));
-        } else if (opts.output === 'jsonl') out.write(rows.map((row) => JSON.stringify(row) + '\n').join(''));
-        else out.write(await renderReport(opts.output, { report: rep, view: view.groupView }, ctx));
-      } else if (opts.timeline) {
-        const state = inv.timeline.init({ bucket: opts.timeline as 'hour' | 'day' });
-        const acc = await runInputs(io, inputs, { ...opts, bodies: NO_BODIES }, (r) => inv.timeline.add(state, r), more);
-        const rep = inv.timeline.finish(state, { input: acc });
-        if (opts.output === 'csv') out.write(csvRow(['start', 'requests', 'denied']) + rep.buckets.map((b) => csvRow([b.start, b.count, b.denied])).join(''));
-        else if (opts.output === 'jsonl') out.write(rep.buckets.map((b) => JSON.stringify(b) + '\n').join(''));
-        else out.write(await renderReport(opts.output, { report: rep, view: view.timelineView }, ctx));
-      } else {
-        const machine = opts.output === 'json' || opts.output === 'jsonl' || opts.output === 'csv';
-        const chosen = fields.length ? fields : RECORD_FIELDS;
-        if (machine && !sort) {
-          // Stream exactly the filtered set (up to --limit).
-          const writer = RECORD_WRITERS[opts.output]!(chosen);
-          const limit = opts.limit ?? Infinity;
-          let n = 0;
-          out.write(writer.header());
-          await runInputs(io, inputs, { ...opts, bodies: NO_BODIES }, (r) => {
-            if (n++ < limit) out.write(writer.row(r));
-          }, more);
-          out.write(writer.footer());
+        if (opts.groupBy) {
+          const gf = opts.groupBy.split(',').map((f) => inv.resolveField('--group-by', f.trim()));
+          const state = inv.groupBy.init({ fields: gf });
+          const acc = await runInputs(io, inputs, run, (r) => inv.groupBy.add(state, r), more);
+          const rep = inv.groupBy.finish(state, { input: acc });
+          const rows = view.groupRows(rep);
+          if (opts.output === 'csv') {
+            const cols = [...gf, 'requests', 'denied', 'first', 'last'];
+            out.write(csvRow(cols) + rows.map((row) => csvRow(cols.map((c) => row[c]))).join(''));
+          } else if (opts.output === 'jsonl') out.write(rows.map((row) => JSON.stringify(row) + '\n').join(''));
+          else out.write(await renderReport(opts.output, { report: rep, view: view.groupView }, ctx));
+        } else if (opts.timeline) {
+          const state = inv.timeline.init({ bucket: opts.timeline as 'hour' | 'day' });
+          const acc = await runInputs(io, inputs, run, (r) => inv.timeline.add(state, r), more);
+          const rep = inv.timeline.finish(state, { input: acc });
+          if (opts.output === 'csv') out.write(csvRow(['start', 'requests', 'denied']) + rep.buckets.map((b) => csvRow([b.start, b.count, b.denied])).join(''));
+          else if (opts.output === 'jsonl') out.write(rep.buckets.map((b) => JSON.stringify(b) + '\n').join(''));
+          else out.write(await renderReport(opts.output, { report: rep, view: view.timelineView }, ctx));
         } else {
-          const limit = opts.limit ?? (machine || opts.output === 'yaml' ? Infinity : TABLE_ROWS);
-          const listing = new inv.Listing(limit, sort);
-          await runInputs(io, inputs, { ...opts, bodies: NO_BODIES }, (r) => listing.add(r), more);
-          const records: AuditRecord[] = listing.finish();
-          if (machine) {
+          const machine = opts.output === 'json' || opts.output === 'jsonl' || opts.output === 'csv';
+          const chosen = fields.length ? fields : RECORD_FIELDS;
+          if (machine && !sort) {
+            // Stream exactly the filtered set (up to --limit).
             const writer = RECORD_WRITERS[opts.output]!(chosen);
-            out.write(writer.header() + records.map((r) => writer.row(r)).join('') + writer.footer());
-          } else if (opts.output === 'yaml') {
-            const { canonicalRecord } = await import('../render/records.js');
-            const { renderYaml } = await import('../render/sanitize.js');
-            out.write(await renderYaml(records.map((r) => canonicalRecord(r, chosen))));
+            const limit = opts.limit ?? Infinity;
+            let n = 0;
+            out.write(writer.header());
+            await runInputs(io, inputs, run, (r) => {
+              if (n++ < limit) out.write(writer.row(r));
+            }, more, false, timeOrder);
+            out.write(writer.footer());
           } else {
-            const rep: import('../analyses/investigate/view.js').ListingReport = { kind: 'kaudit.investigate', version: 1, matched: listing.matched, records, fields };
-            out.write(await renderReport(opts.output, { report: rep, view: view.listingView }, ctx));
+            // A terminal table shows at most MAX_ROWS rows: holding more would only cost memory.
+            const terminal = opts.output === 'table' || opts.output === 'wide';
+            const limit = Math.min(opts.limit ?? (machine || opts.output === 'yaml' ? Infinity : TABLE_ROWS), terminal ? MAX_ROWS : Infinity);
+            const listing = new inv.Listing(limit, sort);
+            await runInputs(io, inputs, run, (r) => listing.add(r), more, false, timeOrder);
+            const records: AuditRecord[] = listing.finish();
+            if (machine) {
+              const writer = RECORD_WRITERS[opts.output]!(chosen);
+              out.write(writer.header() + records.map((r) => writer.row(r)).join('') + writer.footer());
+            } else if (opts.output === 'yaml') {
+              const { canonicalRecord } = await import('../render/records.js');
+              const { renderYaml } = await import('../render/sanitize.js');
+              out.write(await renderYaml(records.map((r) => canonicalRecord(r, chosen))));
+            } else {
+              const rep: import('../analyses/investigate/view.js').ListingReport = { kind: 'kaudit.investigate', version: 1, matched: listing.matched, records, fields };
+              out.write(await renderReport(opts.output, { report: rep, view: view.listingView }, ctx));
+            }
           }
         }
-      }
-      out.flush();
+        out.flush();
+      });
+      reportLate(io, opts.quiet, opts.orderWindow, timeOrder);
       setExit(0);
     });
 }

@@ -1,7 +1,8 @@
 // The process boundary, injectable for tests: streams, environment and the clock live here only.
 import { jsonForTerminal } from '../render/sanitize.js';
+import type { RenderContext } from '../types.js';
 export interface IO {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
@@ -21,6 +22,24 @@ export function useColor(io: IO): boolean {
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
   if (env.TERM === 'dumb') return false;
   return io.stdout.isTTY === true;
+}
+
+/**
+ * The width terminal tables fit: COLUMNS when it is set to a positive whole number, else the
+ * terminal's width when stdout is one; undefined (no limit) for a pipe or a file, which get every
+ * column in full, as kubectl prints them.
+ */
+export function terminalWidth(io: IO): number | undefined {
+  const c = io.env.COLUMNS;
+  if (c !== undefined && /^\d+$/.test(c.trim()) && Number(c) > 0) return Number(c);
+  if (io.stdout.isTTY === true && typeof io.stdout.columns === 'number' && io.stdout.columns > 0) return io.stdout.columns;
+  return undefined;
+}
+
+/** How reports are rendered for this process: colour and the terminal's width. */
+export function renderContext(io: IO): RenderContext {
+  const width = terminalWidth(io);
+  return { color: useColor(io), ...(width !== undefined ? { width } : {}) };
 }
 
 /**

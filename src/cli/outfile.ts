@@ -1,4 +1,4 @@
-// Every file kaudit writes goes through here (baseline -o, compliance --out, rbac-gen --out-dir).
+// Every file kaudit writes goes through here (--out FILE on every command, rbac-gen --out-dir).
 // Guarantees (README, "Output safety"):
 // - Destinations are checked before any input is read: the folder exists (or can be made) and
 //   takes a new file, the destination is not a symbolic link, a folder or a device, and it is not
@@ -219,6 +219,19 @@ export interface OutputFile {
   checkInputs(paths: readonly string[]): void;
   /** Writes `text` atomically (temporary file, fsync, rename). */
   write(text: string): Promise<void>;
+  /**
+   * Streams into a temporary file in the destination's folder (for outputs too large to hold,
+   * such as exports); `commit` flushes it to disk and renames it over the destination with the
+   * same checks as `write`, `abort` removes it. Until `commit`, the destination is untouched.
+   */
+  open(): OutputStream;
+}
+
+/** A file being written by {@link OutputFile.open}. */
+export interface OutputStream {
+  write(chunk: string): void;
+  commit(): Promise<void>;
+  abort(): void;
 }
 
 /**
@@ -269,6 +282,67 @@ export function prepareOutputFile(flag: string, path: string): OutputFile {
           throw e instanceof UsageError ? e : new UsageError(`${flag}: cannot write ${show(path)}: ${reason(e)}`, 'choose a path in a folder you can write to');
         }
       });
+    },
+    open() {
+      const before = lstatOrNull(dest);
+      checkDestination(flag, path, before, inputs);
+      const tmp = tempName(dirname(dest), basename(dest));
+      let fd: number;
+      try {
+        fd = createExclusive(tmp);
+      } catch (e) {
+        throw new UsageError(`${flag}: cannot write ${show(path)}: ${reason(e)}`, 'choose a path in a folder you can write to');
+      }
+      pending.add(tmp);
+      if (signalsHeld++ === 0) for (const sg of SIGNALS) process.on(sg, onSignal);
+      let open = true;
+      const release = (): void => {
+        if (!open) return;
+        open = false;
+        try {
+          closeSync(fd);
+        } catch {
+          /* already closed */
+        }
+        if (--signalsHeld === 0) for (const sg of SIGNALS) process.removeListener(sg, onSignal);
+      };
+      return {
+        write(chunk) {
+          const buf = Buffer.from(chunk, 'utf8');
+          let off = 0;
+          try {
+            while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+          } catch (e) {
+            release();
+            removeTemp(tmp);
+            throw new UsageError(`${flag}: cannot write ${show(path)}: ${reason(e)}`, 'choose a folder with room to write to');
+          }
+        },
+        async commit() {
+          try {
+            if (before) {
+              try {
+                fchmodSync(fd, before.mode & 0o7777);
+              } catch {
+                /* not fatal */
+              }
+            }
+            fsyncSync(fd);
+            release();
+            checkDestination(flag, path, lstatOrNull(dest), inputs);
+            renameSync(tmp, dest);
+            pending.delete(tmp);
+          } catch (e) {
+            release();
+            removeTemp(tmp);
+            throw e instanceof UsageError ? e : new UsageError(`${flag}: cannot write ${show(path)}: ${reason(e)}`, 'choose a path in a folder you can write to');
+          }
+        },
+        abort() {
+          release();
+          removeTemp(tmp);
+        },
+      };
     },
   };
 }

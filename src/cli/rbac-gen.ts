@@ -2,12 +2,14 @@
 import { RBAC_WRITE_BODIES } from '../normalize/bodies.js';
 import { Option, type Command } from 'commander';
 import type { IO } from './io.js';
-import { addFilterOptions, addInputOptions, addJobsOption, addStateOptions, runReducer, intOption, type FilterFlags, type InputOptions, collect } from './common.js';
+import { addFilterOptions, addInputOptions, addJobsOption, addOutOption, addStateOptions, outputOption, runReducer, intOption, type FilterFlags, type InputOptions, collect } from './common.js';
 import { UsageError } from '../util/errors.js';
+import { displayTime, plural } from '../render/format.js';
+
+export const RBAC_GEN_FORMATS = ['yaml', 'json', 'report'] as const;
 
 interface Opts extends InputOptions, FilterFlags {
   output: 'yaml' | 'json' | 'report';
-  serviceaccount: string[];
   includeSystem?: boolean;
   includeDiscovery?: boolean;
   includeDenied?: boolean;
@@ -20,6 +22,7 @@ interface Opts extends InputOptions, FilterFlags {
   explain?: boolean;
   existing: string[];
   outDir?: string;
+  out?: string;
 }
 
 export function register(program: Command, io: IO, setExit: (code: number) => void): void {
@@ -32,9 +35,11 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
   addInputOptions(cmd);
   addJobsOption(cmd);
   addStateOptions(cmd);
-  addFilterOptions(cmd);
+  addFilterOptions(
+    cmd,
+    'the subject, and the impersonator of impersonated requests: alice gets a policy for what she did as herself and the impersonate permission for what she did as someone else (the impersonated identity gets the rest); exact or glob (repeatable, comma-separated)',
+  );
   cmd
-    .option('--serviceaccount <ns:name>', 'a policy for this service account (repeatable)', collect, [])
     .option('--include-system', 'also write policies for system components: control plane, nodes, system:anonymous, system:kube-*')
     .option('--include-discovery', 'keep requests the default bootstrap bindings allow every user (discovery, /healthz, /version, self reviews; src/rules/data/rbac-defaults.yaml)')
     .option('--include-denied', 'also grant what the authorizer denied (the audit2rbac workflow: run a workload without permissions, grant what it was refused); by default denied requests are left out and counted per subject')
@@ -47,41 +52,39 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
     .option('--explain', 'comment each rule with its request count, first and last seen, and two example auditIDs')
     .option('--existing <file>', 'RBAC export (YAML/JSON, file or directory): only write what it does not already allow (repeatable)', collect, [])
     .option('--out-dir <dir>', 'write one file per subject into DIR instead of stdout')
-    .addOption(new Option('-o, --output <format>', 'yaml (multi-document), json (a v1 List), or report (the canonical JSON report with evidence and self-check)').choices(['yaml', 'json', 'report']).default('yaml'))
+    .addOption(outputOption(RBAC_GEN_FORMATS, 'yaml', 'yaml (multi-document), json (a v1 List), or report (the canonical JSON report with evidence and self-check)'));
+  addOutOption(cmd)
     .addHelpText(
       'after',
       `
 Examples:
-  $ audit rbac-gen audit.log > rbac.yaml    # read rbac.yaml and the sensitive permissions listed on stderr
+  $ audit rbac-gen audit.log --out rbac.yaml    # read rbac.yaml and the sensitive permissions listed on stderr
   $ kubectl apply -f rbac.yaml
   $ audit rbac-gen logs/ --serviceaccount ci:deployer --explain
   $ audit rbac-gen logs/ --user alice@example.com --verbs grouped --resource-names
   $ audit rbac-gen logs/ --existing current-rbac.yaml --out-dir rbac/`,
     )
     .action(async (inputs: string[], opts: Opts) => {
-      const [{ rbacGenExcept }, { loadRbac }, { Authorizer }, { objectsYaml }, { toPlainObject, policyObjectName }, { safeFileName }, { accountingLine }] = await Promise.all([
+      const [{ rbacGenExcept }, { loadRbac }, { Authorizer }, { objectsYaml }, { toPlainObject, policyObjectName }, { safeFileName }] = await Promise.all([
         import('../analyses/rbacgen/existing.js'),
         import('../rbac/load.js'),
         import('../rbac/authorizer.js'),
         import('../render/rbac-yaml.js'),
         import('../rbac/generate.js'),
         import('../rbac/names.js'),
-        import('../render/accounting.js'),
       ]);
       const { visible } = await import('../render/sanitize.js');
-      for (const sa of opts.serviceaccount) {
-        const m = /^([^:\s]+):([^:\s]+)$/.exec(sa);
-        if (!m) throw new UsageError(`--serviceaccount: ${JSON.stringify(sa)} is not NAMESPACE:NAME`, 'pass it as --serviceaccount ci:deployer');
-        opts.user = [...opts.user, `system:serviceaccount:${m[1]}:${m[2]}`];
-      }
       const groups = opts.group.flatMap((g) => g.split(',')).filter(Boolean);
       if (groups.length > 1) throw new UsageError('--group: rbac-gen writes a policy for one group at a time', 'pass a single --group NAME');
-      // The folder is checked before anything is read (src/cli/outfile.ts).
-      const { prepareOutputDir } = await import('./outfile.js');
+      if (opts.out !== undefined && opts.outDir !== undefined) throw new UsageError('--out and --out-dir cannot be combined', 'pick one: one file for every policy (--out), or one file per subject (--out-dir)');
+      // Destinations are checked before anything is read (src/cli/outfile.ts).
+      const { prepareOutputDir, prepareOutputFile } = await import('./outfile.js');
       const outDir = opts.outDir && opts.output !== 'report' ? prepareOutputDir('--out-dir', opts.outDir) : null;
-      if (outDir && opts.existing.length) outDir.checkInputs((await (await import('../ingest/sources.js')).expandInputs(opts.existing)).map((s) => s.path));
-      const { globMatcher, listOf } = await import('../filter/index.js');
-      const selected = listOf(opts.user);
+      const outFile = opts.out !== undefined ? prepareOutputFile('--out', opts.out) : null;
+      const dest = outDir ?? outFile;
+      if (dest && opts.existing.length) dest.checkInputs((await (await import('../ingest/sources.js')).expandInputs(opts.existing)).map((s) => s.path));
+      const { globMatcher, identityPatterns } = await import('../filter/index.js');
+      const selected = identityPatterns(opts);
       const plain = {
         group: groups[0],
         includeSystem: !!opts.includeSystem,
@@ -104,28 +107,33 @@ Examples:
         }
       }
       const init = rbacGenExcept.init({ ...plain, existing, ...(selected.length ? { select: globMatcher(selected) } : {}) });
-      const { state, accounting } = await runReducer(io, inputs, { ...opts, userMatchesImpersonator: true, outputs: outDir ? [outDir] : [], bodies: RBAC_WRITE_BODIES }, { command: 'rbac-gen', options: { ...plain, users: selected, existing: opts.existing }, reducer: rbacGenExcept, state: init });
+      const { state, accounting } = await runReducer(io, inputs, { ...opts, userMatchesImpersonator: true, outputs: dest ? [dest] : [], bodies: RBAC_WRITE_BODIES }, { command: 'rbac-gen', options: { ...plain, users: selected, existing: opts.existing }, reducer: rbacGenExcept, state: init });
       state.inner.opts = { ...state.inner.opts };
       const report = rbacGenExcept.finish(state, { input: accounting });
       const sc = report.selfCheck;
       const objects = report.policies.flatMap((p) => p.objects);
-      const header = `# Generated by kaudit rbac-gen from ${sc.requests - sc.defaults} requests of ${report.policies.length} subject${report.policies.length === 1 ? '' : 's'}, observed ${report.window.from ?? '-'} to ${report.window.to ?? '-'}.\n`;
+      const header = `# Generated by kaudit rbac-gen from ${plural(sc.requests - sc.defaults, 'request')} of ${plural(report.policies.length, 'subject')}, observed ${displayTime(report.window.from) || '-'} to ${displayTime(report.window.to) || '-'}.\n`;
       const render = (objs: typeof objects): string =>
         opts.output === 'yaml' ? objectsYaml(objs, !!opts.explain, header) : JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objs.map(toPlainObject) }, null, 2) + '\n';
       // Files are written only when the self-check passed: a failed run leaves no output file.
       const selfCheckFailed = sc.allowed < sc.checks;
-      if (opts.output === 'report') {
-        io.stdout.write(JSON.stringify({ ...report, policies: report.policies.map((p) => ({ ...p, objects: p.objects.map(toPlainObject) })) }, null, 2) + '\n');
-      } else if (outDir) {
+      if (outDir) {
         if (!selfCheckFailed) {
           const ext = opts.output === 'yaml' ? 'yaml' : 'json';
           const written = await outDir.writeAll(report.policies.map((p) => ({ name: safeFileName(policyObjectName(p.subject), ext), text: render(p.objects) })));
           if (!opts.quiet) for (const f of written) io.stderr.write(`wrote ${visible(f)}\n`);
         }
-      } else io.stdout.write(render(objects));
+      } else {
+        const text = opts.output === 'report' ? JSON.stringify({ ...report, policies: report.policies.map((p) => ({ ...p, objects: p.objects.map(toPlainObject) })) }, null, 2) + '\n' : render(objects);
+        if (!outFile) io.stdout.write(text);
+        else if (!selfCheckFailed || opts.output === 'report') {
+          await outFile.write(text);
+          if (!opts.quiet) io.stderr.write(`wrote ${visible(outFile.path)}\n`);
+        }
+      }
       if (!opts.quiet) {
+        // The accounting line was printed when reading ended (src/cli/common.ts).
         const say = (line: string): void => void io.stderr.write(`${visible(line)}\n`);
-        say(accountingLine(accounting));
         const left = Object.entries(report.leftOut).map(([why, n]) => `${n} ${why}`);
         if (report.alreadyGranted) left.push(`${report.alreadyGranted} already allowed by --existing`);
         if (left.length) say(`left out: ${left.join('; ')}`);
@@ -140,15 +148,15 @@ Examples:
           say(`sensitive permissions in the output (${report.sensitive.length}; review before applying):`);
           for (const f of report.sensitive) {
             const where = f.object.namespace ? `${f.object.kind} ${f.object.namespace}/${f.object.name}` : `${f.object.kind} ${f.object.name}`;
-            say(`  ${f.id} ${f.severity} ${f.description}: ${f.subject}, ${where}: ${f.permissions.join('; ')} (${f.requests} request${f.requests === 1 ? '' : 's'}${f.examples.length ? `, e.g. auditID ${f.examples[0]}` : ''})`);
+            say(`  ${f.id} ${f.severity} ${f.description}: ${f.subject}, ${where}: ${f.permissions.join('; ')} (${plural(f.requests, 'request')}${f.examples.length ? `, e.g. auditID ${f.examples[0]}` : ''})`);
           }
         }
         say(
-          `rbac-gen: ${report.policies.length} subject${report.policies.length === 1 ? '' : 's'}, ${objects.length} objects; self-check: coverage ${sc.coverage}%, ${sc.allowed} of ${sc.checks} authorization checks allowed by the generated policy with the default bindings (${sc.requests} requests, ${sc.defaults} of them allowed by the defaults; ${sc.checks - sc.requests} impersonate/bind/escalate checks)`,
+          `rbac-gen: ${plural(report.policies.length, 'subject')}, ${plural(objects.length, 'object')}; self-check: coverage ${sc.coverage}%, ${sc.allowed} of ${sc.checks} authorization checks allowed by the generated policy with the default bindings (${sc.requests} requests, ${sc.defaults} of them allowed by the defaults; ${sc.checks - sc.requests} impersonate/bind/escalate checks)`,
         );
       }
       if (selfCheckFailed) {
-        io.stderr.write('error: the generated policy does not allow every observed request (a kaudit bug; please report it):\n');
+        io.stderr.write('audit: error: the generated policy does not allow every observed request (a kaudit bug; please report it):\n');
         for (const u of sc.uncovered.slice(0, 10)) io.stderr.write(`  ${visible(`${u.subject}: ${u.check} ${u.verb} ${u.nonResourceURL || `${u.resource}${u.apiGroup ? '.' + u.apiGroup : ''}`} ${u.namespace ? `in ${u.namespace}` : '(cluster)'}${u.name ? ` name ${u.name}` : ''}`)}\n`);
         setExit(2);
         return;

@@ -3,8 +3,8 @@
 import { visible } from '../render/sanitize.js';
 import type { Command } from 'commander';
 import type { IO } from './io.js';
-import { useColor } from './io.js';
-import { collect, outputOption } from './common.js';
+import { renderContext } from './io.js';
+import { addOutOption, collect, outputOption, withOutput } from './common.js';
 import type { LoadOptions } from '../rules/detections.js';
 
 export interface RuleFlags {
@@ -29,7 +29,7 @@ export function ruleLoadOptions(o: RuleFlags): LoadOptions {
   return { rules: o.rules, sigma: o.sigma, only: o.onlyRules, disable: o.disableRule, enable: o.enableRule };
 }
 
-const LIST_FORMATS = ['table', 'json'] as const;
+const LIST_FORMATS = ['table', 'wide', 'json'] as const;
 
 export function register(program: Command, io: IO, setExit: (code: number) => void): void {
   const rules = program.command('rules').summary('list the detection rules, or test a rule file against its own examples').description('Detection rules are YAML data: the built-in ones (one file per family), your own (--rules) and Sigma rules (--sigma).');
@@ -37,8 +37,7 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
     .command('list')
     .summary('the detection rules that would run: id, severity, ATT&CK technique, source')
     .description('List the detection rules that would run with the same --rules, --sigma, --only-rules and --disable-rule: id, severity, MITRE ATT&CK techniques, type, title and where each comes from.');
-  addRuleOptions(list)
-    .addOption(outputOption(LIST_FORMATS, 'table'))
+  addOutOption(addRuleOptions(list).addOption(outputOption(LIST_FORMATS, 'table')))
     .option('-q, --quiet', 'no warnings on stderr')
     .option('--all', 'list off-by-default rules too')
     .addHelpText(
@@ -50,29 +49,32 @@ Examples:
   $ audit rules list --rules my-rules/ --sigma sigma/kubernetes/ -o json
   $ audit rules list --only-rules 'K8S-RBAC-*'`,
     )
-    .action(async (opts: RuleFlags & { output: string; quiet?: boolean; all?: boolean }) => {
+    .action(async (opts: RuleFlags & { output: string; out?: string; quiet?: boolean; all?: boolean }) => {
       const { loadRuleSet, ruleInfo } = await import('../rules/detections.js');
       const set = await loadRuleSet({ ...ruleLoadOptions(opts), includeDisabled: opts.all === true });
       if (!opts.quiet) for (const w of set.warnings) io.stderr.write(`${visible(w)}\n`);
-      const infos = set.rules.map((r) => ruleInfo(r.doc));
-      if (opts.output === 'json') {
-        io.stdout.write(JSON.stringify({ kind: 'kaudit.rules', version: 1, count: infos.length, rules: infos }, null, 2) + '\n');
-      } else {
-        const { renderReport } = await import('../render/index.js');
-        const { sourceLabel } = await import('../analyses/anomalies/view.js');
-        const view = () => ({
-          title: 'kaudit rules',
-          sections: [
-            {
-              title: `Detection rules (${infos.length})`,
-              kind: 'table' as const,
-              columns: ['id', 'severity', 'technique', 'type', 'title', 'source'],
-              rows: infos.map((i) => [i.id, i.severity, i.technique.join(', ') || '-', i.enabled ? i.type : `${i.type} (off: --enable-rule)`, i.title, sourceLabel(i)]),
-            },
-          ],
-        });
-        io.stdout.write(await renderReport('table', { report: infos, view }, { color: useColor(io) }));
-      }
+      await withOutput(io, opts.out, opts.quiet, async (t) => {
+        const infos = set.rules.map((r) => ruleInfo(r.doc));
+        if (opts.output === 'json') {
+          t.io.stdout.write(JSON.stringify({ kind: 'kaudit.rules', version: 1, count: infos.length, rules: infos }, null, 2) + '\n');
+        } else {
+          const { renderReport } = await import('../render/index.js');
+          const { sourceLabel } = await import('../analyses/anomalies/view.js');
+          const view = () => ({
+            title: 'kaudit rules',
+            sections: [
+              {
+                title: `Detection rules (${infos.length})`,
+                kind: 'table' as const,
+                columns: ['id', 'severity', 'technique', 'type', 'title', 'source'],
+                rows: infos.map((i) => [i.id, i.severity, i.technique.join(', ') || '-', i.enabled ? i.type : `${i.type} (off: --enable-rule)`, i.title, sourceLabel(i)]),
+                dropOrder: ['source', 'type', 'technique'],
+              },
+            ],
+          });
+          t.io.stdout.write(await renderReport(opts.output === 'wide' ? 'wide' : 'table', { report: infos, view }, renderContext(t.io)));
+        }
+      });
       setExit(0);
     });
 
@@ -82,6 +84,7 @@ Examples:
     .description('Validate rule files (kaudit’s schema, or Sigma) and run every rule against the examples it embeds (expect: match, no-match or not-evaluated). Exit 0 when all pass, 1 when an example fails, 2 when a file is invalid.')
     .argument('<files...>', 'rule files')
     .addOption(outputOption(LIST_FORMATS, 'table'))
+    .option('--out <file>', 'write the results to FILE instead of standard output')
     .option('-q, --quiet', 'only failures and the totals')
     .addHelpText(
       'after',
@@ -90,7 +93,7 @@ Examples:
   $ audit rules test my-rules/prod.yaml
   $ audit rules test sigma/k8s_exec.yml -o json`,
     )
-    .action(async (files: string[], opts: { output: string; quiet?: boolean }) => {
+    .action(async (files: string[], opts: { output: string; out?: string; quiet?: boolean }) => {
       const { loadRuleFileForTest } = await import('../rules/lang/load.js');
       const { runExamples } = await import('../rules/lang/examples.js');
       const out: { file: string; format: string; rules: number; results: ReturnType<typeof runExamples>; noExamples: string[] }[] = [];
@@ -101,21 +104,23 @@ Examples:
       }
       const all = out.flatMap((o) => o.results);
       const failed = all.filter((r) => r.got !== r.expect);
-      if (opts.output === 'json') io.stdout.write(JSON.stringify({ kind: 'kaudit.rules-test', version: 1, passed: all.length - failed.length, failed: failed.length, files: out }, null, 2) + '\n');
-      else {
-        const lines: string[] = [];
-        for (const o of out) {
-          lines.push(`${o.file}: ${o.rules} rule${o.rules === 1 ? '' : 's'} (${o.format}), valid`);
-          for (const r of o.results) {
-            const ok = r.got === r.expect;
-            if (ok && opts.quiet) continue;
-            lines.push(`  ${ok ? 'ok  ' : 'FAIL'} ${r.rule}: ${r.example}: expected ${r.expect}, got ${r.got}${r.detail && (!ok || r.got === 'match') ? ` (${r.detail})` : ''}`);
+      await withOutput(io, opts.out, false, async (t) => {
+        if (opts.output === 'json') t.io.stdout.write(JSON.stringify({ kind: 'kaudit.rules-test', version: 1, passed: all.length - failed.length, failed: failed.length, files: out }, null, 2) + '\n');
+        else {
+          const lines: string[] = [];
+          for (const o of out) {
+            lines.push(`${o.file}: ${o.rules} rule${o.rules === 1 ? '' : 's'} (${o.format}), valid`);
+            for (const r of o.results) {
+              const ok = r.got === r.expect;
+              if (ok && opts.quiet) continue;
+              lines.push(`  ${ok ? 'ok  ' : 'FAIL'} ${r.rule}: ${r.example}: expected ${r.expect}, got ${r.got}${r.detail && (!ok || r.got === 'match') ? ` (${r.detail})` : ''}`);
+            }
+            for (const id of o.noExamples) lines.push(`  note ${id}: no examples (add examples: with expect: match and expect: no-match)`);
           }
-          for (const id of o.noExamples) lines.push(`  note ${id}: no examples (add examples: with expect: match and expect: no-match)`);
+          lines.push(`${all.length - failed.length} passed, ${failed.length} failed`);
+          t.io.stdout.write(lines.join('\n') + '\n');
         }
-        lines.push(`${all.length - failed.length} passed, ${failed.length} failed`);
-        io.stdout.write(lines.join('\n') + '\n');
-      }
+      });
       setExit(failed.length ? 1 : 0);
     });
 }

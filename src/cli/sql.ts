@@ -1,20 +1,22 @@
 // `audit sql "SELECT …" FILES…`: SQL over the normalized records (the table `requests`), on DuckDB.
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { existsSync, statSync } from 'node:fs';
 import type { IO } from './io.js';
-import { useColor } from './io.js';
-import { addFilterOptions, addInputOptions, runInputs, type FilterFlags, type InputOptions } from './common.js';
+import { renderContext } from './io.js';
+import { addFilterOptions, addInputOptions, addOutOption, outputOption, runInputs, withOutput, type FilterFlags, type InputOptions } from './common.js';
 import { UsageError } from '../util/errors.js';
 import { Out } from './out.js';
+import { plural } from '../render/format.js';
 
-export const SQL_FORMATS = ['table', 'csv', 'json', 'jsonl'] as const;
+export const SQL_FORMATS = ['table', 'wide', 'csv', 'json', 'jsonl'] as const;
 
 interface Opts extends InputOptions, FilterFlags {
+  out?: string;
   output: (typeof SQL_FORMATS)[number];
   maxRows: number;
 }
 
-const FILTER_FLAGS = ['user', 'group', 'verb', 'resource', 'namespace', 'name', 'status'] as const;
+const FILTER_FLAGS = ['user', 'serviceaccount', 'impersonator', 'actor', 'group', 'verb', 'resource', 'namespace', 'name', 'status'] as const;
 
 export function register(program: Command, io: IO, setExit: (code: number) => void): void {
   const cmd = program
@@ -26,8 +28,9 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
     .argument('<query>', 'the SQL; the records are the table requests');
   addInputOptions(cmd);
   addFilterOptions(cmd);
+  addOutOption(cmd);
   cmd
-    .addOption(new Option('-o, --output <format>', 'output format').choices(SQL_FORMATS as unknown as string[]).default('table'))
+    .addOption(outputOption(SQL_FORMATS, 'table'))
     .option('--max-rows <n>', 'table output: show at most N rows (the rest are counted)', (v) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--max-rows: ${JSON.stringify(v)} is not a positive whole number`, 'e.g. --max-rows 100');
@@ -62,53 +65,55 @@ Examples:
       const filtered = FILTER_FLAGS.some((f) => opts[f].length > 0) || !!opts.since || !!opts.until || !!opts.denied || opts.cluster.length > 0;
       if (parquet.length && filtered && logs.length === 0) throw new UsageError('the filter flags apply to logs, not to Parquet datasets', 'write the condition in the query: … FROM requests WHERE subject = \'alice\'');
       let stage: InstanceType<typeof RecordStage> | null = null;
-      const engine = await openEngine('audit sql');
-      try {
-        if (logs.length || (parquet.length === 0 && !io.stdin.isTTY)) {
-          stage = new RecordStage();
-          const s = stage;
-          try {
-            await runInputs(io, logs, opts, (r) => s.add(r));
-          } finally {
-            s.close();
-          }
-        } else if (parquet.length === 0) {
-          throw new UsageError('no input given', 'pass audit logs or a Parquet dataset directory, or pipe a log into stdin (or pass -)');
-        }
-        await defineRequests(engine, { parquet, stage });
-        const res = await query(engine, duckdb, sql);
-        const out = new Out(io.stdout);
-        if (opts.output === 'csv') {
-          const { csvRow } = await import('../render/sanitize.js');
-          out.write(csvRow(res.columns));
-          for await (const chunk of res.rows) for (const row of chunk) out.write(csvRow(row.map(cellOf)));
-        } else if (opts.output === 'jsonl' || opts.output === 'json') {
-          let first = true;
-          if (opts.output === 'json') out.write('[');
-          for await (const chunk of res.rows) {
-            for (const row of chunk) {
-              const o = Object.fromEntries(res.columns.map((c, i) => [c, row[i]]));
-              if (opts.output === 'jsonl') out.write(JSON.stringify(o) + '\n');
-              else out.write((first ? '\n  ' : ',\n  ') + JSON.stringify(o));
-              first = false;
+      await withOutput(io, opts.out, opts.quiet, async (target) => {
+        const engine = await openEngine('audit sql');
+        try {
+          if (logs.length || (parquet.length === 0 && !io.stdin.isTTY)) {
+            stage = new RecordStage();
+            const s = stage;
+            try {
+              await runInputs(io, logs, { ...opts, outputs: target.outputs }, (r) => s.add(r));
+            } finally {
+              s.close();
             }
+          } else if (parquet.length === 0) {
+            throw new UsageError('no input given', 'pass audit logs or a Parquet dataset directory, or pipe a log into stdin (or pass -)');
           }
-          if (opts.output === 'json') out.write(first ? ']\n' : '\n]\n');
-        } else {
-          const rows: import('../types.js').Cell[][] = [];
-          let total = 0;
-          for await (const chunk of res.rows) {
-            for (const row of chunk) if (total++ < opts.maxRows) rows.push(row.map(cellOf));
+          await defineRequests(engine, { parquet, stage });
+          const res = await query(engine, duckdb, sql);
+          const out = new Out(target.io.stdout);
+          if (opts.output === 'csv') {
+            const { csvRow } = await import('../render/sanitize.js');
+            out.write(csvRow(res.columns));
+            for await (const chunk of res.rows) for (const row of chunk) out.write(csvRow(row.map(cellOf)));
+          } else if (opts.output === 'jsonl' || opts.output === 'json') {
+            let first = true;
+            if (opts.output === 'json') out.write('[');
+            for await (const chunk of res.rows) {
+              for (const row of chunk) {
+                const o = Object.fromEntries(res.columns.map((c, i) => [c, row[i]]));
+                if (opts.output === 'jsonl') out.write(JSON.stringify(o) + '\n');
+                else out.write((first ? '\n  ' : ',\n  ') + JSON.stringify(o));
+                first = false;
+              }
+            }
+            if (opts.output === 'json') out.write(first ? ']\n' : '\n]\n');
+          } else {
+            const rows: import('../types.js').Cell[][] = [];
+            let total = 0;
+            for await (const chunk of res.rows) {
+              for (const row of chunk) if (total++ < opts.maxRows) rows.push(row.map(cellOf));
+            }
+            const { renderViewTable } = await import('../render/table.js');
+            const note = total > rows.length ? `${total - rows.length} more rows not shown (--max-rows ${opts.maxRows}; -o csv or jsonl prints all)` : undefined;
+            out.write(renderViewTable({ title: 'Query', sections: [{ title: plural(total, 'row'), kind: 'table', columns: res.columns, rows, ...(note ? { note } : {}) }] }, { ...renderContext(target.io), ...(opts.output === 'wide' ? { wide: true } : {}) }));
           }
-          const { renderViewTable } = await import('../render/table.js');
-          const note = total > rows.length ? `${total - rows.length} more rows not shown (--max-rows ${opts.maxRows}; -o csv or jsonl prints all)` : undefined;
-          out.write(renderViewTable({ title: 'Query', sections: [{ title: `${total} row${total === 1 ? '' : 's'}`, kind: 'table', columns: res.columns, rows, ...(note ? { note } : {}) }] }, { color: useColor(io) }));
+          out.flush();
+        } finally {
+          engine.close();
+          stage?.remove();
         }
-        out.flush();
-      } finally {
-        engine.close();
-        stage?.remove();
-      }
+      });
       setExit(0);
     });
 }

@@ -2,14 +2,15 @@
 import { NO_BODIES } from '../normalize/bodies.js';
 import type { Command } from 'commander';
 import type { IO } from './io.js';
-import { useColor } from './io.js';
-import { addFilterOptions, addInputOptions, addJobsOption, addStateOptions, outputOption, intOption, runReducer, type FilterFlags, type InputOptions } from './common.js';
+import { renderContext } from './io.js';
+import { addFilterOptions, addInputOptions, addJobsOption, addOutOption, addStateOptions, withOutput, outputOption, intOption, runReducer, type FilterFlags, type InputOptions } from './common.js';
 
-export const SUMMARY_FORMATS = ['table', 'json', 'markdown'] as const;
+export const SUMMARY_FORMATS = ['table', 'wide', 'json', 'markdown'] as const;
 
 interface Opts extends InputOptions, FilterFlags {
   output: string;
   top: number;
+  out?: string;
 }
 
 export function register(program: Command, io: IO, setExit: (code: number) => void): void {
@@ -23,7 +24,8 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
   addFilterOptions(cmd);
   cmd
     .addOption(outputOption(SUMMARY_FORMATS, 'table'))
-    .option('--top <n>', 'entries in each top-N list', intOption('--top'), 10)
+    .option('--top <n>', 'entries in each top-N list', intOption('--top'), 10);
+  addOutOption(cmd)
     .addHelpText(
       'after',
       `
@@ -37,9 +39,11 @@ Examples:
       const { summaryView } = await import('../analyses/summary/view.js');
       const { renderReport } = await import('../render/index.js');
       const options = { top: opts.top };
-      const { state, accounting } = await runReducer(io, inputs, { ...opts, bodies: NO_BODIES }, { command: 'summary', options, reducer: summary, state: summary.init(options) });
-      const report = summary.finish(state, { input: accounting });
-      io.stdout.write(await renderReport(opts.output, { report, view: summaryView }, { color: useColor(io) }));
+      await withOutput(io, opts.out, opts.quiet, async (target) => {
+        const { state, accounting } = await runReducer(io, inputs, { ...opts, outputs: target.outputs, bodies: NO_BODIES }, { command: 'summary', options, reducer: summary, state: summary.init(options) });
+        const report = summary.finish(state, { input: accounting });
+        target.io.stdout.write(await renderReport(opts.output, { report, view: summaryView }, renderContext(target.io)));
+      });
       setExit(0);
     });
 }

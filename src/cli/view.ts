@@ -11,6 +11,7 @@ interface Opts extends InputOptions, FilterFlags, ClientFlags {
   output: (typeof VIEW_FORMATS)[number];
   out?: string;
   maxRows?: number;
+  maxBytes?: string;
   gap: string;
   orderWindow: string;
 }
@@ -28,7 +29,8 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
   cmd
     .option('--gap <duration>', "a client's calls further apart than this belong to different commands (as audit commands)", '2s')
     .option('--order-window <duration>', 'calls logged up to this late are put back in time order before folding (as audit commands)', '30m')
-    .option('--max-rows <n>', 'keep at most N requests, the newest; the page says how many were left out (default 500000)', intOption('--max-rows'))
+    .option('--max-rows <n>', 'keep at most N requests, the newest; the page and stderr say how many were left out (default 500000)', intOption('--max-rows'))
+    .option('--max-bytes <size>', "keep at most SIZE of data in the page (the JSON size of its distinct strings, plus 96 bytes a row), the newest requests that fit; bounds the page's size and this command's memory (default 128MB)")
     .option('--out <file>', 'write the page to FILE (required when stdout is a terminal)')
     .addOption(new Option('-o, --output <format>', 'html, or json for the report behind the page').choices(VIEW_FORMATS as unknown as string[]).default('html'))
     .addHelpText(
@@ -40,9 +42,15 @@ Examples:
   $ audit view logs/ --namespace production --max-rows 100000 --out prod.html`,
     )
     .action(async (inputs: string[], opts: Opts) => {
-      const [{ view, DEFAULT_VIEW, DEFAULT_MAX_ROWS }, { parseDurationMs }, { visible }] = await Promise.all([import('../analyses/view/index.js'), import('../util/duration.js'), import('../render/sanitize.js')]);
+      const [{ view, DEFAULT_VIEW, DEFAULT_MAX_ROWS, DEFAULT_MAX_BYTES, capNotice }, { parseDurationMs }, { visible }, { parseBytes }] = await Promise.all([
+        import('../analyses/view/index.js'),
+        import('../util/duration.js'),
+        import('../render/sanitize.js'),
+        import('../util/size.js'),
+      ]);
       const gapMs = parseDurationMs('--gap', opts.gap);
       const windowMs = parseDurationMs('--order-window', opts.orderWindow);
+      const maxBytes = opts.maxBytes === undefined ? DEFAULT_MAX_BYTES : parseBytes('--max-bytes', opts.maxBytes);
       if (!opts.out && opts.output === 'html' && io.stdout.isTTY) throw new UsageError('the page is a large HTML file and stdout is a terminal', 'pass --out trail.html (or redirect stdout to a file)');
       // The destination is checked before anything is read (src/cli/outfile.ts).
       const { prepareOutputFile } = await import('./outfile.js');
@@ -50,21 +58,18 @@ Examples:
       // The page's script is read before the logs, so that a missing build fails fast.
       const html = opts.output === 'html' ? await import('../analyses/view/html.js') : null;
       const assets = html?.loadPageAssets();
-      const state = view.init({ ...DEFAULT_VIEW, maxRows: opts.maxRows ?? DEFAULT_MAX_ROWS, fold: { ...DEFAULT_VIEW.fold, gapMs }, reorder: { ...DEFAULT_VIEW.reorder, windowMs } });
+      const state = view.init({ ...DEFAULT_VIEW, maxRows: opts.maxRows ?? DEFAULT_MAX_ROWS, maxBytes, fold: { ...DEFAULT_VIEW.fold, gapMs }, reorder: { ...DEFAULT_VIEW.reorder, windowMs } });
       const input = await runInputs(io, inputs, { ...opts, outputs: out ? [out] : [] }, (r) => view.add(state, r), [clientFilters(opts)]);
       const report = view.finish(state, { input, command: ['audit', ...((program as Command & { rawArgs?: string[] }).rawArgs ?? ['view'])] });
       let text: string;
-      if (html && assets) text = html.renderViewHtml(report, assets);
+      if (html && assets) text = await html.renderViewHtmlStreaming(report, assets);
       else {
         const { renderJson } = await import('../render/json.js');
         text = renderJson(report);
       }
       const s = report.summary;
-      const what = `${s.calls} API calls, ${s.commands} commands${s.leftOut ? ` (${s.leftOut} older requests left out by --max-rows ${s.maxRows})` : ''}`;
-      if (!opts.quiet) {
-        const { accountingLine } = await import('../render/accounting.js');
-        io.stderr.write(`${accountingLine(input)}\n`);
-      }
+      const what = `${s.calls} API calls, ${s.commands} commands`;
+      // The accounting line: runInputs has written it (with the filters' hints), before the lines below.
       if (out) {
         await out.write(text);
         if (!opts.quiet) io.stderr.write(`view: ${what}; written to ${visible(out.path)} (${(Buffer.byteLength(text) / 1e6).toFixed(1)} MB)\n`);
@@ -72,6 +77,8 @@ Examples:
         io.stdout.write(text);
         if (!opts.quiet) io.stderr.write(`view: ${what}\n`);
       }
+      // Last, where it is seen: requests left out by the caps are a warning (the page says it too, and -o json in its summary).
+      if (s.leftOut > 0 && !opts.quiet) io.stderr.write(`view: warning: ${visible(capNotice(s))}\n`);
       setExit(0);
     });
 }

@@ -4,6 +4,9 @@ import type { AuditRecord, SubjectKind } from '../types.js';
 import { UsageError } from '../util/errors.js';
 import { parseTimeMs } from '../normalize/time.js';
 import { BlockList, isIP } from 'node:net';
+import { resolveResource, resolveVerbs, type ResourceSpec } from './resolve.js';
+
+export type { ResourceSpec };
 
 export interface FilterOptions {
   user?: string[];
@@ -17,6 +20,14 @@ export interface FilterOptions {
   status?: string[];
   denied?: boolean;
   cluster?: string[];
+  /** `--impersonator NAME`: the real user behind an impersonated request (exact or glob). */
+  impersonator?: string[];
+  /** `--actor NAME`: the subject or the impersonator (exact or glob). */
+  actor?: string[];
+  /** `--serviceaccount NS:NAME`: the subject `system:serviceaccount:NS:NAME`; alternatives to --user. */
+  serviceaccount?: string[];
+  /** `-A`/`--all-namespaces`: every namespace, the default said out loud; cannot be combined with --namespace. */
+  allNamespaces?: boolean;
   /** --user also matches the real user behind an impersonated request (rbac-gen: the impersonator needs `impersonate`). */
   userMatchesImpersonator?: boolean;
   // investigate's extra filters
@@ -58,15 +69,11 @@ export function globMatcher(patterns: string[]): (s: string) => boolean {
   };
 }
 
-export interface ResourceSpec {
-  resource: string;
-  /** undefined: any group. */
-  group: string | undefined;
-  /** undefined: the resource and all its subresources. */
-  subresource: string | undefined;
-}
-
-/** `pods`, `pods/log`, `deployments.apps`, `deployments.apps/scale`, `*` `/scale`. */
+/**
+ * The literal split of `pods`, `pods/log`, `deployments.apps`, `deployments.apps/scale`, `*`/`scale`,
+ * without resolving names; the filters use resolveResource (src/filter/resolve.ts), which also
+ * knows singular names, Kinds and short names.
+ */
 export function parseResourceSpec(spec: string): ResourceSpec {
   const slash = spec.indexOf('/');
   const head = slash < 0 ? spec : spec.slice(0, slash);
@@ -133,10 +140,44 @@ export function ipMatcher(specs: string[]): (ip: string) => boolean {
   };
 }
 
+/** `ci:deployer` → `system:serviceaccount:ci:deployer`; a usage error for anything that is not NAMESPACE:NAME. */
+export function serviceAccountUser(spec: string): string {
+  const m = /^([^:\s]+):([^:\s]+)$/.exec(spec);
+  if (!m) throw new UsageError(`--serviceaccount: ${JSON.stringify(spec)} is not NAMESPACE:NAME`, 'pass it as --serviceaccount ci:deployer');
+  return `system:serviceaccount:${m[1]}:${m[2]}`;
+}
+
+/** The subject patterns of --user and --serviceaccount together: alternatives, any of which may match. */
+export function subjectPatterns(o: Pick<FilterOptions, 'user' | 'serviceaccount'>): string[] {
+  return [...listOf(o.user), ...listOf(o.serviceaccount).map(serviceAccountUser)];
+}
+
+/**
+ * The identities a grant analysis (drift, compliance) reports: --user, --serviceaccount as
+ * system:serviceaccount:NS:NAME, and --actor, as user-name globs.
+ */
+export function identityPatterns(o: Pick<FilterOptions, 'user' | 'serviceaccount' | 'actor'>): string[] {
+  return [...subjectPatterns(o), ...listOf(o.actor)];
+}
+
+/** The resource specs of --resource, resolved (src/filter/resolve.ts). */
+export function resourceSpecs(o: Pick<FilterOptions, 'resource'>): import('./resolve.js').ResolvedResource[] {
+  return listOf(o.resource).map(resolveResource);
+}
+
+/** Whether a request is on the resource a spec names (any group when the spec has none). */
+export function resourceMatches(s: ResourceSpec, r: AuditRecord): boolean {
+  if (r.resource === '') return false;
+  if (s.resource !== '*' && s.resource !== r.resource) return false;
+  if (s.group !== undefined && s.group !== r.apiGroup) return false;
+  if (s.subresource !== undefined && s.subresource !== r.subresource) return false;
+  return true;
+}
+
 /** Compiles filter options into one predicate. Throws UsageError for bad values. */
 export function compileFilter(o: FilterOptions, now: number = Date.now()): Predicate {
   const checks: Predicate[] = [];
-  const users = listOf(o.user);
+  const users = subjectPatterns(o);
   if (users.length) {
     const m = globMatcher(users);
     if (o.userMatchesImpersonator) checks.push((r) => m(r.subject) || (r.impersonator !== '' && m(r.impersonator)));
@@ -147,22 +188,27 @@ export function compileFilter(o: FilterOptions, now: number = Date.now()): Predi
     const m = globMatcher(groups);
     checks.push((r) => r.groups.some(m));
   }
-  const verbs = new Set(listOf(o.verb));
+  const impersonators = listOf(o.impersonator);
+  if (impersonators.length) {
+    const m = globMatcher(impersonators);
+    checks.push((r) => r.impersonator !== '' && m(r.impersonator));
+  }
+  const actors = listOf(o.actor);
+  if (actors.length) {
+    const m = globMatcher(actors);
+    checks.push((r) => m(r.subject) || (r.impersonator !== '' && m(r.impersonator)));
+  }
+  const verbs = new Set(resolveVerbs(listOf(o.verb)));
   if (verbs.size) checks.push((r) => verbs.has(r.verb));
-  const resources = listOf(o.resource).map(parseResourceSpec);
+  const resources = resourceSpecs(o);
   if (resources.length) {
     checks.push((r) => {
-      for (const s of resources) {
-        if (s.resource !== '*' && s.resource !== r.resource) continue;
-        if (s.group !== undefined && s.group !== r.apiGroup) continue;
-        if (s.subresource !== undefined && s.subresource !== r.subresource) continue;
-        if (r.resource === '') continue;
-        return true;
-      }
+      for (const s of resources) if (resourceMatches(s, r)) return true;
       return false;
     });
   }
   const namespaces = new Set(listOf(o.namespace));
+  if (o.allNamespaces && namespaces.size) throw new UsageError('-A/--all-namespaces and --namespace cannot be combined', 'leave out -A to keep only the named namespaces, or leave out --namespace for all of them');
   if (namespaces.size) checks.push((r) => namespaces.has(r.namespace));
   const names = listOf(o.name);
   if (names.length) {

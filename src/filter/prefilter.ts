@@ -11,9 +11,9 @@
 // filters compare is a substring of the line as written (normalize/ copies them, or cuts them out
 // of a longer value such as GKE's methodName), so a line without the text cannot match.
 import type { FilterOptions } from './index.js';
-import { listOf, parseResourceSpec } from './index.js';
 import { CONTAINER_KEYS } from '../ingest/containers.js';
 import { KeyTable, finder, scanString, scanValue, scanned, skipWs } from '../ingest/scan.js';
+import { listOf, resourceSpecs, subjectPatterns } from './index.js';
 
 const SAFE = /^[A-Za-z0-9._:@-]+$/;
 
@@ -133,17 +133,30 @@ export function mayWrap(b: Buffer, start: number, end: number): boolean {
   return skipWs(b, i, end) < end;
 }
 
-export function compilePrefilter(o: FilterOptions): Prefilter | null {
-  const groups: string[][] = [];
-  const add = (g: string[] | null): void => {
-    if (g) groups.push(g);
+/**
+ * The filter dimensions a pre-filter checks, by flag: a line is parsed only when it holds one value
+ * of each. Values are those the full filter compares (resolved resource names, lower-case verbs,
+ * service accounts as usernames).
+ */
+export function prefilterGroups(o: FilterOptions): { flag: string; values: string[] }[] {
+  const out: { flag: string; values: string[] }[] = [];
+  const add = (flag: string, g: string[] | null): void => {
+    if (g) out.push({ flag, values: g });
   };
-  add(group(listOf(o.user)));
-  add(group(listOf(o.verb)));
-  add(group(listOf(o.resource).map((r) => parseResourceSpec(r)).map((s) => (s.resource === '*' ? (s.subresource ?? '*') : s.resource))));
-  add(group(listOf(o.namespace)));
-  add(group(listOf(o.name)));
-  add(group(listOf(o.auditID)));
+  // With --user matching impersonators too (rbac-gen), the name is still in the line.
+  add('--user', group(subjectPatterns(o)));
+  add('--impersonator', group(listOf(o.impersonator)));
+  add('--actor', group(listOf(o.actor)));
+  add('--verb', group(listOf(o.verb).map((v) => v.toLowerCase())));
+  add('--resource', group(resourceSpecs(o).map((s) => (s.resource === '*' ? (s.subresource ?? '*') : s.resource))));
+  add('--namespace', group(listOf(o.namespace)));
+  add('--name', group(listOf(o.name)));
+  add('--audit-id', group(listOf(o.auditID)));
+  return out;
+}
+
+export function compilePrefilter(o: FilterOptions): Prefilter | null {
+  const groups = prefilterGroups(o).map((g) => g.values);
   if (groups.length === 0) return null;
   const finders = groups.map((g) => g.map(finder));
   const escape = finder('\\u00');

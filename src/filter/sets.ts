@@ -3,18 +3,21 @@
 // worker threads both compile them here, so they filter alike.
 import type { AuditRecord } from '../types.js';
 import { compileFilter, type FilterOptions, type Predicate } from './index.js';
-import { compilePrefilter, type Prefilter } from './prefilter.js';
+import { compilePrefilter, prefilterGroups, type Prefilter } from './prefilter.js';
 
 export interface CompiledFilters {
   filter: Predicate;
   /** Undefined when no set is selective enough, or the pre-filter is off (--no-prefilter). */
   prefilter?: Prefilter;
+  /** The flags whose values the pre-filter looks for in each line (empty without a pre-filter). */
+  prefilterFlags: string[];
 }
 
 export function compileFilterSets(sets: FilterOptions[], now: number, prefilter: boolean): CompiledFilters {
   const checks = sets.map((f) => compileFilter(f, now));
   const filter = checks.length === 1 ? checks[0]! : (r: AuditRecord) => checks.every((c) => c(r));
   const pre = prefilter ? sets.map(compilePrefilter).filter((p): p is Prefilter => p !== null) : [];
-  if (pre.length === 0) return { filter };
-  return { filter, prefilter: pre.length === 1 ? pre[0]! : (b, start, end) => pre.every((p) => p(b, start, end)) };
+  if (pre.length === 0) return { filter, prefilterFlags: [] };
+  const prefilterFlags = [...new Set(sets.flatMap((s) => prefilterGroups(s).map((g) => g.flag)))];
+  return { filter, prefilter: pre.length === 1 ? pre[0]! : (b, start, end) => pre.every((p) => p(b, start, end)), prefilterFlags };
 }

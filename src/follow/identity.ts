@@ -5,9 +5,8 @@
 // does on rotation: lumberjack's openNew renames audit.log to audit-<UTC time>.log, and with
 // --audit-log-compress its compressLogFile writes audit-<time>.log.gz and removes the plain file.
 import { open, type FileHandle } from 'node:fs/promises';
-import { createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { createGunzip } from 'node:zlib';
+import { gunzipHead } from './gzip.js';
 import type { FileIdentity } from './types.js';
 
 /** Bytes the fingerprint covers once the file is that long (Filebeat's default, 1 KiB: the first event's auditID is in it). */
@@ -43,27 +42,9 @@ export async function isGzip(fh: FileHandle): Promise<boolean> {
   return b.length === 2 && b[0] === 0x1f && b[1] === 0x8b;
 }
 
-/** The first `n` decompressed bytes of a gzip file (fewer if it is shorter, or truncated). */
+/** The first `n` decompressed bytes of a gzip file (fewer if it is shorter, cut short or damaged: never throws for bad data). */
 export async function gzipHead(path: string, n = FINGERPRINT_BYTES): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let got = 0;
-  const gunzip = createGunzip();
-  const src = createReadStream(path, { highWaterMark: 16 << 10 });
-  src.on('error', (e) => gunzip.destroy(e));
-  src.pipe(gunzip);
-  try {
-    for await (const c of gunzip as AsyncIterable<Buffer>) {
-      chunks.push(c);
-      got += c.length;
-      if (got >= n) break;
-    }
-  } catch {
-    /* a truncated member: what was decompressed is the head */
-  } finally {
-    src.destroy();
-    gunzip.destroy();
-  }
-  return Buffer.concat(chunks).subarray(0, n);
+  return gunzipHead(path, n);
 }
 
 /** The head of a file by path, decompressed when it is gzip; null when it cannot be read. */

@@ -35,7 +35,19 @@ export function rotatedNameMatcher(file: string): (name: string) => boolean {
   return (name) => name !== file && patterns.some((p) => p.test(name));
 }
 
-/** Statistics and heads of the rotated siblings of `path` that exist now, oldest (by mtime, then name) first. */
+/**
+ * Whether `name` is X.gz while X is still there: X being compressed. lumberjack's compressLogFile
+ * (kube-apiserver --audit-log-compress) writes X.gz progressively (O_CREATE|O_TRUNC, gzip.Writer)
+ * and removes X only once X.gz is whole, as gzip(1) does for logrotate; a failed compression
+ * leaves X too (and retries later, truncating X.gz). So while X exists, X is the content and X.gz
+ * is a partial copy of it, never a file of its own; once X is gone, X.gz is whole and is found
+ * again by its content's fingerprint.
+ */
+export function beingCompressed(name: string, present: ReadonlySet<string>): boolean {
+  return name.endsWith('.gz') && present.has(name.slice(0, -3));
+}
+
+/** Statistics and heads of the rotated siblings of `path` that exist now (not X.gz being compressed beside X), oldest (by mtime, then name) first. */
 export async function rotatedSiblings(path: string): Promise<Candidate[]> {
   const dir = dirname(path);
   const match = rotatedNameMatcher(basename(path));
@@ -46,7 +58,9 @@ export async function rotatedSiblings(path: string): Promise<Candidate[]> {
     return [];
   }
   const out: Candidate[] = [];
+  const present = new Set(names);
   for (const name of names.filter(match)) {
+    if (beingCompressed(name, present)) continue;
     const p = join(dir, name);
     const c = await candidate(p);
     if (c) out.push(c);

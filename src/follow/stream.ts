@@ -212,6 +212,19 @@ export class PathStream {
 
   async retire(f: TrackedFile): Promise<void> {
     await f.close();
+    if (f.damage) {
+      const d = f.damage;
+      // The checkpoint may have seen this content longer (plain, before it was compressed): that much is known lost.
+      const known = Math.max(0, f.knownSize - Math.max(d.decompressed, d.linesEnd));
+      const lost = d.droppedBytes + known;
+      this.ev.gap(
+        `${f.name}: the compressed data is damaged or cut short after ${d.decompressed} bytes (uncompressed) ` +
+          `(${d.compressed} compressed bytes read; zlib: ${d.reason}). Lines up to byte ${d.linesEnd} were forwarded; ` +
+          `${lost > 0 ? `at least ${lost} bytes${d.droppedBytes > 0 ? ` (the cut line, ${d.droppedBytes} bytes${known > 0 ? `, and ${known} bytes the checkpoint saw before it was compressed` : ''})` : ''} and ` : ''}` +
+          `whatever followed in the original file ${lost > 0 ? 'were' : 'was'} never forwarded (if the uncompressed file still exists elsewhere, read it with audit export)`,
+        lost,
+      );
+    }
     this.files.splice(this.files.indexOf(f), 1);
     this.finished.push(f.id);
     if (this.finished.length > MAX_FINISHED) this.finished.shift();

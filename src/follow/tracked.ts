@@ -1,8 +1,7 @@
 // One file being followed: a plain file read by descriptor at positions (so a rename or a delete
 // does not stop it being finished), or a gzip backup (found after a restart) decompressed as a stream.
 import { open, type FileHandle } from 'node:fs/promises';
-import { createReadStream } from 'node:fs';
-import { createGunzip } from 'node:zlib';
+import { GzipReader, type GzipDamage } from './gzip.js';
 import type { FileIdentity, FileState } from './types.js';
 import { FINGERPRINT_BYTES, fingerprint, headMatches, readHead } from './identity.js';
 
@@ -31,8 +30,15 @@ export class TrackedFile {
   lastEventMs = NaN;
   /** The last read returned nothing; cleared when a refresh sees the file grow. */
   atEof = false;
-  private gz: AsyncIterator<Buffer> | null = null;
-  private gzSource: NodeJS.ReadableStream | null = null;
+  /**
+   * A gzip backup whose data ended early (cut short or corrupted): where, and the bytes of the cut
+   * line that were dropped (never handed on as a line). Set once decompression stopped; the stream
+   * reports it as a gap when it retires the file.
+   */
+  damage: (GzipDamage & { droppedBytes: number; linesEnd: number }) | null = null;
+  /** Uncompressed size recorded by the checkpoint for this content (0 when unknown). */
+  knownSize = 0;
+  private gz: GzipReader | null = null;
 
   private constructor(
     public name: string,
@@ -55,19 +61,16 @@ export class TrackedFile {
   }
 
   /** A gzip backup, decompressed from its start; bytes before `at.offset` are skipped (they were delivered). */
-  static async gzipped(path: string, id: FileIdentity, size: number, mtimeMs: number, at?: Pick<FileState, 'offset' | 'line'>): Promise<TrackedFile> {
+  static async gzipped(path: string, id: FileIdentity, size: number, mtimeMs: number, at?: Pick<FileState, 'offset' | 'line'> & { size?: number; gzip?: boolean }): Promise<TrackedFile> {
     const f = new TrackedFile(path, id, true, null);
     f.size = size;
     f.mtimeMs = mtimeMs;
     f.rotated = true;
     f.offset = at?.offset ?? 0;
     f.line = at?.line ?? 0;
-    const src = createReadStream(path, { highWaterMark: CHUNK });
-    const gunzip = createGunzip();
-    src.on('error', (e) => gunzip.destroy(e));
-    src.pipe(gunzip);
-    f.gzSource = src;
-    f.gz = (gunzip as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+    // Only a plain file's recorded size is an uncompressed length (a gzip entry's size may be its compressed one).
+    f.knownSize = at && at.gzip === false ? (at.size ?? 0) : 0;
+    f.gz = await GzipReader.open(path);
     return f;
   }
 
@@ -91,21 +94,36 @@ export class TrackedFile {
 
   private async readGzip(): Promise<Buffer | null> {
     while (this.gz) {
-      const r = await this.gz.next();
-      if (r.done) {
+      const gz = this.gz;
+      const chunk = await gz.next();
+      if (!chunk) {
+        if (gz.damage) this.damaged(gz.damage);
         this.atEof = true;
         await this.close();
         return null;
       }
       const start = this.readPos;
-      this.readPos += r.value.length;
+      this.readPos += chunk.length;
       // The decompressed position is counted from the start; bytes up to `offset` were delivered before.
       if (this.readPos <= this.offset) continue;
       if (this.size < this.readPos) this.size = this.readPos;
-      return start >= this.offset ? r.value : r.value.subarray(this.offset - start);
+      return start >= this.offset ? chunk : chunk.subarray(this.offset - start);
     }
     this.atEof = true;
     return null;
+  }
+
+  /**
+   * Decompression stopped early: the line it cut is not a line (it is dropped, as part of the gap),
+   * and nothing after it can be read. `readPos` stays the decompressed length.
+   */
+  private damaged(d: GzipDamage): void {
+    const dropped = this.skipping ? Math.max(0, this.readPos - this.offset) : (this.partial?.length ?? 0);
+    this.partial = null;
+    this.skipping = false;
+    // Lines before the cut that were already delivered (a resumed backup) end at `offset` at the latest.
+    const linesEnd = Math.max(this.offset, this.readPos - dropped);
+    this.damage = { ...d, droppedBytes: Math.max(0, this.readPos - linesEnd), linesEnd };
   }
 
   /**
@@ -160,12 +178,9 @@ export class TrackedFile {
   async close(): Promise<void> {
     const fh = this.fh;
     this.fh = null;
-    if (this.gz) {
-      const gz = this.gz;
-      this.gz = null;
-      (this.gzSource as unknown as { destroy?: () => void } | null)?.destroy?.();
-      await gz.return?.();
-    }
+    const gz = this.gz;
+    this.gz = null;
+    await gz?.close();
     await fh?.close();
   }
 }

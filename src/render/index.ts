@@ -17,6 +17,7 @@ type ReportRenderer = <R>(p: Presentable<R>, ctx: RenderContext) => string | Pro
 
 export const REPORT_RENDERERS: Readonly<Record<string, ReportRenderer>> = {
   table: (p, ctx) => renderViewTable(p.view(p.report), ctx),
+  wide: (p, ctx) => renderViewTable(p.view(p.report), { ...ctx, wide: true }),
   json: (p) => renderJson(p.report),
   markdown: (p) => renderViewMarkdown(p.view(p.report)),
   yaml: (p) => renderYaml(p.report),

@@ -25,6 +25,14 @@ export function visibleEscape(c: string): string {
 }
 
 /**
+ * `"value"` for a message: the value made visible (see {@link visible}) between double quotes,
+ * escaped once (JSON.stringify of a visible text escaped its backslashes twice).
+ */
+export function quoted(s: string): string {
+  return `"${visible(s)}"`;
+}
+
+/**
  * Text for a person to read: unsafe characters (see the file comment) as `\xNN`/`\u{N}`, a
  * backslash as `\\`. `keep` lists characters to leave raw (a code block keeps its line breaks).
  * Undo with: `\\` → `\`, `\xNN` and `\u{N}` → the code point.

@@ -97,8 +97,13 @@ function sarifLocation(l: SarifLocation): Record<string, unknown> {
   return out;
 }
 
-/** `input`: the run's accounting, for the invocation (see sarifInvocation). */
-export function renderSarif(tool: { name: string; version: string; uri: string }, rules: SarifRule[], results: SarifResult[], input?: InputAccounting): string {
+/**
+ * A SARIF 2.1.0 log. `tool.uri` becomes `informationUri` (§3.19.17) and is left out when kaudit
+ * does not know where it lives (package.json names no homepage or repository): a link that
+ * points anywhere else would mislead. `input`: the run's accounting, for the invocation (see
+ * sarifInvocation).
+ */
+export function renderSarif(tool: { name: string; version: string; uri?: string }, rules: SarifRule[], results: SarifResult[], input?: InputAccounting): string {
   const doc = {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
@@ -108,7 +113,7 @@ export function renderSarif(tool: { name: string; version: string; uri: string }
           driver: {
             name: tool.name,
             version: tool.version,
-            informationUri: tool.uri,
+            ...(tool.uri ? { informationUri: tool.uri } : {}),
             // Viewers show rule texts too; a user or Sigma rule's title and description are made visible like messages.
             rules: rules.map((r) => ({
               id: r.id,

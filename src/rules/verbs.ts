@@ -27,3 +27,12 @@ export function verbOrder(a: string, b: string): number {
  * port-forward are `create` on a subresource, so they count as writes too.
  */
 export const WRITE_VERBS: ReadonlySet<string> = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
+
+/**
+ * Every verb an audit event can carry, as RequestInfoFactory.NewRequestInfo
+ * (k8s.io/apiserver/pkg/endpoints/request/requestinfo.go) derives it: resource requests get one of
+ * the resource verbs (from the HTTP method, `list`/`watch` for a GET without a name,
+ * `deletecollection` for a DELETE without one) or a special verb from the path (`proxy`, `watch`);
+ * non-resource requests get the HTTP method in lower case.
+ */
+export const REQUEST_VERBS: readonly string[] = [...RESOURCE_VERBS, 'proxy', 'post', 'put', 'head', 'options', 'connect', 'trace'];

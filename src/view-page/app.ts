@@ -8,6 +8,7 @@ import { lowerCase, run, textSearch, type Result } from './engine.js';
 import { fromFragment, toFragment, ONLY, type PageState } from './state.js';
 import { exportRows, type ExportFormat } from './exporter.js';
 import { formatCount, plural, zoneLabel } from './format.js';
+import { capNotice } from '../analyses/view/notice.js';
 import { h, clear } from './ui/dom.js';
 import { Grid, type GridSource } from './ui/grid.js';
 import { FacetPanel } from './ui/facets.js';
@@ -139,7 +140,7 @@ export class App {
     if (d.command.length) notes.appendChild(h('p', { class: 'made' }, 'Made by ', h('code', { text: d.command.join(' ') }), ` · ${plural(s.calls, 'API call')}, ${plural(s.commands, 'command')}${s.first ? ` · ${s.first} … ${s.last}` : ''}`));
     if (s.leftOut > 0) {
       notes.appendChild(
-        h('p', { class: 'cap', attrs: { role: 'note' } }, `This page holds the newest ${formatCount(s.calls)} of the ${formatCount(s.matched)} requests that matched: ${formatCount(s.leftOut)} older ones were left out (--max-rows ${formatCount(s.maxRows)}). Narrow the run with the command-line filters (--since, --until, --user, --namespace…) or raise --max-rows.`),
+        h('p', { class: 'cap', attrs: { role: 'alert' } }, h('strong', { text: 'Not every request is here. ' }), capNotice(s)),
       );
     }
     const bar = h(

@@ -59,7 +59,7 @@ describe('anomalies on a generated cluster with scripted incidents', async () =>
 
   it('a baseline file gives the same findings as --train-until', async () => {
     const file = join(dir, 'baseline.json');
-    const b = await runCli(['baseline', join(dir, 'logs'), '--until', '2026-03-04', '-o', file, '-q']);
+    const b = await runCli(['baseline', join(dir, 'logs'), '--until', '2026-03-04', '--out', file, '-q']);
     expect(b.code).toBe(0);
     const viaFile = await anomalies([join(dir, 'logs'), '--since', '2026-03-04', '--baseline', file]);
     expect(viaFile.rep.findings).toEqual(rep.findings);
@@ -204,12 +204,39 @@ describe('baseline files', () => {
   it('merge: two periods merged equal one baseline of both', async () => {
     const dir = tmpDir();
     const [a, b, ab, merged] = ['a', 'b', 'ab', 'merged'].map((n) => join(dir, `${n}.json`));
-    await runCli(['baseline', 'fixtures/sample', '--until', '2026-03-03', '-o', a!, '-q']);
-    await runCli(['baseline', 'fixtures/sample', '--since', '2026-03-03', '-o', b!, '-q']);
-    await runCli(['baseline', 'fixtures/sample', '-o', ab!, '-q']);
-    const r = await runCli(['baseline', '--merge', a!, '--merge', b!, '-o', merged!]);
+    await runCli(['baseline', 'fixtures/sample', '--until', '2026-03-03', '--out', a!, '-q']);
+    await runCli(['baseline', 'fixtures/sample', '--since', '2026-03-03', '--out', b!, '-q']);
+    await runCli(['baseline', 'fixtures/sample', '--out', ab!, '-q']);
+    const r = await runCli(['baseline', '--merge', a!, '--merge', b!, '--out', merged!]);
     expect(r.code).toBe(0);
     expect(JSON.parse(readFileSync(merged!, 'utf8'))).toEqual(JSON.parse(readFileSync(ab!, 'utf8')));
+    // The subcommand gives the same file.
+    const sub = join(dir, 'sub.json');
+    expect((await runCli(['baseline', 'merge', a!, b!, '--out', sub, '-q'])).code).toBe(0);
+    expect(readFileSync(sub, 'utf8')).toBe(readFileSync(merged!, 'utf8'));
+  });
+
+  it('merge: a baseline given as a log, or a log given as a baseline, is an error, never dropped', async () => {
+    const dir = tmpDir();
+    const a = join(dir, 'a.json');
+    const b = join(dir, 'b.json');
+    await runCli(['baseline', 'fixtures/mini/mini.jsonl', '--out', a, '-q']);
+    await runCli(['baseline', 'fixtures/mini/mini.jsonl', '--out', b, '-q']);
+    // The help's old example: b.json is a positional input, which used to be read as a log and dropped.
+    const r = await runCli(['baseline', '--merge', a, b, '--out', join(dir, 'out.json')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/audit: error: .*b\.json is a baseline, not an audit log/);
+    expect(r.stderr).toMatch(/audit baseline merge/);
+    expect(existsSync(join(dir, 'out.json'))).toBe(false);
+    const m = await runCli(['baseline', 'merge', a, 'fixtures/mini/mini.jsonl']);
+    expect(m.code).toBe(2);
+    expect(m.stderr).toMatch(/mini\.jsonl is not JSON, so not a baseline/);
+    // -o is a format: it never names a file.
+    const o = await runCli(['baseline', 'fixtures/mini/mini.jsonl', '-o', join(dir, 'x.json')]);
+    expect(o.code).toBe(2);
+    expect(o.stderr).toMatch(/to write a file, pass --out/);
+    expect(existsSync(join(dir, 'x.json'))).toBe(false);
+    expect(JSON.parse((await runCli(['baseline', 'fixtures/mini/mini.jsonl', '-o', 'json', '-q'])).stdout).kind).toBe('kaudit.baseline');
   });
 
   it.each([

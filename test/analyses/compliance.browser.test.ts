@@ -51,6 +51,26 @@ describe.skipIf(!CHROMIUM)('the HTML compliance report in Chromium', () => {
     expect(errors).toEqual([]);
   });
 
+  it('every chart label is readable: each text of each chart lies inside its chart (screenshot of the charts)', async () => {
+    const outside = await page.evaluate(() => {
+      const bad: string[] = [];
+      for (const svg of Array.from(document.querySelectorAll('svg[role=img]'))) {
+        const box = svg.getBoundingClientRect();
+        for (const t of Array.from(svg.querySelectorAll('text'))) {
+          const r = t.getBoundingClientRect();
+          if (r.left < box.left - 0.5 || r.right > box.right + 0.5 || r.top < box.top - 0.5 || r.bottom > box.bottom + 0.5) bad.push(`${svg.getAttribute('aria-label')}: "${t.textContent}" at ${Math.round(r.left)},${Math.round(r.top)}–${Math.round(r.right)},${Math.round(r.bottom)} outside ${Math.round(box.left)},${Math.round(box.top)}–${Math.round(box.right)},${Math.round(box.bottom)}`);
+        }
+      }
+      return bad;
+    });
+    expect(outside).toEqual([]);
+    // The value above the tallest bar of each chart is there and inside (the labels once clipped at the top).
+    const tops = await page.evaluate(() => Array.from(document.querySelectorAll('svg[role=img]')).map((svg) => Math.max(...Array.from(svg.querySelectorAll('text.val')).map((t) => Number(t.textContent) || 0))));
+    expect(tops.every((n) => n > 0)).toBe(true);
+    mkdirSync('test-artifacts', { recursive: true });
+    await page.locator('#summary').screenshot({ path: 'test-artifacts/compliance-charts.png' });
+  });
+
   it('sorts a table by a column, both ways', async () => {
     const scores = async (): Promise<number[]> => (await page.locator('#subjects tbody tr td:nth-child(8)').allTextContents()).filter((t) => t !== '–').map((t) => parseFloat(t));
     await page.locator('#subjects th', { hasText: 'score' }).click();

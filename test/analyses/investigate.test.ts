@@ -22,13 +22,13 @@ describe('investigate filters', () => {
     ['--source-ip IPv6', ['--source-ip', '::1/128'], [id(1), id(2)]],
     ['--user-agent substring, case-insensitive', ['--user-agent', 'CHROME'], [id(7)]],
     ['--client', ['--client', 'resourcequota-controller'], [id(5)]],
-    ['--client glob', ['--client', 'kube*'], [id(1), id(4), id(6), id(3)]],
+    ['--client glob', ['--client', 'kube*'], [id(1), id(3), id(4), id(6)]], // in time order: the exec (id 3) completed last
     ['--access-method', ['--access-method', 'browser'], [id(7)]],
     ['--audit-id', ['--audit-id', id(6)], [id(6)]],
     ['--impersonated', ['--impersonated'], [id(2)]],
     ['--subresource', ['--subresource', 'exec'], [id(3)]],
     ['--api-group', ['--api-group', 'rbac.authorization.k8s.io'], [id(1)]],
-    ['--api-group core', ['--api-group', 'core', '--verb', 'create'], [id(6), id(3)]],
+    ['--api-group core', ['--api-group', 'core', '--verb', 'create'], [id(3), id(6)]],
     ['--code', ['--code', '403'], [id(2), id(9)]],
     ['--code class', ['--code', '1xx'], [id(3)]],
   ])('%s', async (_n, flags, want) => {

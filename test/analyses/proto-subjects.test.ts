@@ -32,7 +32,7 @@ describe('subjects named like Object.prototype members', () => {
 
   it('the baseline state file holds them as own keys, and reads back and merges without losing them', async () => {
     const out = join(dir, 'base.json');
-    expect((await runCli(['baseline', log, '-o', out, '-q'])).code).toBe(0);
+    expect((await runCli(['baseline', log, '--out', out, '-q'])).code).toBe(0);
     const text = readFileSync(out, 'utf8');
     const file = JSON.parse(text);
     expect(Object.keys(file.subjects).sort()).toEqual([...NAMES].sort());

@@ -117,7 +117,7 @@ describe('an exception in kaudit is an internal error: exit 2, the message, no r
     expectInternal(c2, 'compliance', /renderer/);
     expect(readFileSync(md, 'utf8')).toBe('previous\n');
     const base = join(dir, 'baseline.json');
-    expectInternal(audit(['baseline', MINI, '-o', base], { KAUDIT_TEST_FAULT: 'reducer:1' }), 'baseline', /reducer/);
+    expectInternal(audit(['baseline', MINI, '--out', base], { KAUDIT_TEST_FAULT: 'reducer:1' }), 'baseline', /reducer/);
     expect(existsSync(base)).toBe(false);
     const out = join(dir, 'rbac');
     expectInternal(audit(['rbac-gen', MINI, '--out-dir', out], { KAUDIT_TEST_FAULT: 'reducer:4' }), 'rbac-gen', /reducer/);

@@ -1,4 +1,4 @@
-// Files kaudit writes (baseline -o, compliance --out, rbac-gen --out-dir; src/cli/outfile.ts):
+// Files kaudit writes (--out FILE, rbac-gen --out-dir; src/cli/outfile.ts):
 // symbolic links are never written through, an output that is an input is refused, destinations
 // that cannot be written are usage errors found before any input is read, folders are created in
 // bounded steps (never spinning under /proc), files are replaced atomically, and a failed write
@@ -60,7 +60,7 @@ describe('symbolic links are never written through', () => {
 
   it.each([
     ['compliance', (o: string, i: string) => ['compliance', '--rbac', RBAC, i, '--out', o]],
-    ['baseline', (o: string, i: string) => ['baseline', i, '-o', o]],
+    ['baseline', (o: string, i: string) => ['baseline', i, '--out', o]],
   ])('%s: an output path that is a link is refused before reading', async (_n, args) => {
     const dir = tmpDir();
     const target = join(dir, 'victim.txt');
@@ -82,9 +82,9 @@ describe('an output that is one of the inputs (same device and inode) is a usage
     const log = join(dir, 'audit.log');
     const bytes = readFileSync(MINI);
     writeFileSync(log, bytes);
-    const r = await runCli(['baseline', fifo(dir), log, '-o', spell(log)]);
+    const r = await runCli(['baseline', fifo(dir), log, '--out', spell(log)]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/-o: .* is the input .*audit\.log; writing it would destroy the input/);
+    expect(r.stderr).toMatch(/--out: .* is the input .*audit\.log; writing it would destroy the input/);
     expect(readFileSync(log)).toEqual(bytes);
   });
 
@@ -93,7 +93,7 @@ describe('an output that is one of the inputs (same device and inode) is a usage
     const log = join(dir, 'audit.log');
     writeFileSync(log, readFileSync(MINI));
     linkSync(log, join(dir, 'other-name.json'));
-    const r = await runCli(['baseline', fifo(dir), log, '-o', join(dir, 'other-name.json')]);
+    const r = await runCli(['baseline', fifo(dir), log, '--out', join(dir, 'other-name.json')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/is the input/);
   });
@@ -115,9 +115,9 @@ describe('an output that is one of the inputs (same device and inode) is a usage
   it('baseline --merge may update its own file: it is read whole first and replaced atomically', async () => {
     const dir = tmpDir();
     const file = join(dir, 'baseline.json');
-    expect((await runCli(['baseline', MINI, '-o', file, '-q'])).code).toBe(0);
+    expect((await runCli(['baseline', MINI, '--out', file, '-q'])).code).toBe(0);
     const one = JSON.parse(readFileSync(file, 'utf8'));
-    expect((await runCli(['baseline', '--merge', file, MINI, '-o', file, '-q'])).code).toBe(0);
+    expect((await runCli(['baseline', '--merge', file, MINI, '--out', file, '-q'])).code).toBe(0);
     expect(JSON.parse(readFileSync(file, 'utf8')).requests).toBe(2 * one.requests);
   });
 });
@@ -125,9 +125,9 @@ describe('an output that is one of the inputs (same device and inode) is a usage
 describe('destinations that cannot be written are usage errors that name the path, found before reading', () => {
   it.each([
     ['compliance --out under a missing folder', (d: string) => ['compliance', '--rbac', RBAC, '--out', '/nonexistent/dir/r.html'], /--out: cannot write \/nonexistent\/dir\/r\.html: the folder \/nonexistent\/dir does not exist/],
-    ['baseline -o under a missing folder', (d: string) => ['baseline', '-o', join(d, 'missing', 'b.json')], /-o: cannot write .*missing\/b\.json: the folder .*missing does not exist/],
-    ['baseline -o a folder', (d: string) => ['baseline', '-o', d], /-o: .* is a folder/],
-    ['baseline -o a device', () => ['baseline', '-o', '/dev/null'], /-o: \/dev\/null is not a regular file/],
+    ['baseline --out under a missing folder', (d: string) => ['baseline', '--out', join(d, 'missing', 'b.json')], /--out: cannot write .*missing\/b\.json: the folder .*missing does not exist/],
+    ['baseline --out a folder', (d: string) => ['baseline', '--out', d], /--out: .* is a folder/],
+    ['baseline --out a device', () => ['baseline', '--out', '/dev/null'], /--out: \/dev\/null is not a regular file/],
     ['--out-dir an existing file', (d: string) => (writeFileSync(join(d, 'f'), ''), ['rbac-gen', '--out-dir', join(d, 'f')]), /--out-dir: .*\/f exists and is not a folder/],
     ['--out-dir under a file', (d: string) => (writeFileSync(join(d, 'f'), ''), ['rbac-gen', '--out-dir', join(d, 'f', 'x')]), /--out-dir: cannot write to .*\/f\/x: a part of the path is not a folder \(ENOTDIR\)/],
     ['--out-dir under /proc (a recursive mkdir spins there)', () => ['rbac-gen', '--out-dir', '/proc/kaudit/deeper/still'], /--out-dir: cannot write \/proc\/kaudit\/deeper\/still: .* in \/proc/],
@@ -144,7 +144,7 @@ describe('destinations that cannot be written are usage errors that name the pat
   it('a path in a message is escaped once, the fix line included (undoing \\ and \\xNN gives the path back)', async () => {
     const dir = tmpDir();
     const odd = join(dir, 'a\u001b\\b');
-    const r = await runCli(['baseline', '-o', join(odd, 'x.json'), fifo(dir)]);
+    const r = await runCli(['baseline', '--out', join(odd, 'x.json'), fifo(dir)]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`cannot write ${dir}/a\\x1b\\\\b/x.json: the folder ${dir}/a\\x1b\\\\b does not exist`);
     mkdirSync(join(dir, 'real'));
@@ -154,14 +154,14 @@ describe('destinations that cannot be written are usage errors that name the pat
     expect(l.stderr).toContain(`  fix: pass the folder it points to (realpath ${dir}/a\\x1b\\\\b)\n`);
   });
 
-  it("-o - and --out - write to standard output, as '-' does for inputs (it made a file named '-')", async () => {
+  it("--out - writes to standard output, as '-' does for inputs (it made a file named '-')", async () => {
     const cwd = process.cwd();
     const here = tmpDir();
     const mini = join(cwd, MINI);
     const rbac = join(cwd, RBAC);
     process.chdir(here);
     try {
-      const b = await runCli(['baseline', mini, '-o', '-', '-q']);
+      const b = await runCli(['baseline', mini, '--out', '-', '-q']);
       expect(b.code).toBe(0);
       expect(JSON.parse(b.stdout).kind).toBe('kaudit.baseline');
       const c = await runCli(['compliance', '--rbac', rbac, mini, '--out', '-', '-o', 'json', '-q', '--now', '2026-03-03T00:00:00Z']);
@@ -173,10 +173,10 @@ describe('destinations that cannot be written are usage errors that name the pat
     }
   });
 
-  it('-o /dev/stdout: the fix is to leave the option out, not to remove the link', async () => {
-    const r = await runCli(['baseline', '-o', '/dev/stdout', fifo(tmpDir())]);
+  it('--out /dev/stdout: the fix is to leave the option out, not to remove the link', async () => {
+    const r = await runCli(['baseline', '--out', '/dev/stdout', fifo(tmpDir())]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('audit: error: -o: /dev/stdout is a symbolic link; kaudit never writes through one\n  fix: leave the option out to write to standard output\n');
+    expect(r.stderr).toBe('audit: error: --out: /dev/stdout is a symbolic link; kaudit never writes through one\n  fix: leave the option out to write to standard output\n');
   });
 
   it('--out-dir creates the missing folders, one level at a time', async () => {
@@ -191,7 +191,7 @@ describe('a write that fails after the checks is a usage error naming the path, 
   it('a destination name of 255 bytes in three-byte characters (the temporary name must stay under NAME_MAX)', async () => {
     const dir = tmpDir();
     const out = join(dir, '名'.repeat(85));
-    const r = await runCli(['baseline', MINI, '-o', out, '-q']);
+    const r = await runCli(['baseline', MINI, '--out', out, '-q']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(JSON.parse(readFileSync(out, 'utf8')).kind).toBe('kaudit.baseline');
@@ -245,7 +245,7 @@ describe('an interrupted run leaves no report and no temporary file', () => {
       const dir = tmpDir();
       const out = join(dir, 'baseline.json');
       writeFileSync(out, 'previous\n');
-      const child = spawn(process.execPath, ['bin/audit.js', 'baseline', '-', '-o', out, '-q'], { stdio: ['pipe', 'ignore', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+      const child = spawn(process.execPath, ['bin/audit.js', 'baseline', '-', '--out', out, '-q'], { stdio: ['pipe', 'ignore', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
       // Half of an input: the command is now reading and waiting for more.
       child.stdin.write(readFileSync(MINI, 'utf8'));
       await new Promise((r) => setTimeout(r, 700));
@@ -311,7 +311,7 @@ describe.runIf(canRun())('permissions (as an unprivileged user)', () => {
     writeFileSync(join(d, 'audit.log'), readFileSync(MINI));
     chmodSync(join(d, 'audit.log'), 0o644);
     for (const args of [
-      ['baseline', join(d, 'audit.log'), '-o', join(ro, 'b.json')],
+      ['baseline', join(d, 'audit.log'), '--out', join(ro, 'b.json')],
       ['rbac-gen', join(d, 'audit.log'), '--out-dir', join(ro, 'rbac')],
     ]) {
       const r = runAs(args);

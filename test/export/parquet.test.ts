@@ -176,7 +176,7 @@ describe.skipIf(!hasDuckDB)('options', () => {
       [['-o', 'parquet'], '-o parquet needs --out DIR'],
       [['-o', 'parquet', '--out', 'x', '--fields', 'verb'], '--fields does not apply to -o parquet'],
       [['-o', 'parquet', '--out', 'x', '--target-file-size', 'big'], '--target-file-size: "big" is not a size'],
-      [['-o', 'csv', '--out', 'x'], '--out is for -o parquet'],
+      [['-o', 'csv', '--overwrite'], '--overwrite is for -o parquet'],
     ] as const) {
       const r = await runCli(['export', sample, ...args]);
       expect(r.code, msg).toBe(2);

@@ -471,3 +471,20 @@ describe.skipIf(!existsSync(DEMO))('the audit2rbac demo log', () => {
     expect([...subjects].sort()).toEqual(['alice', 'bob', 'sa1', 'system:admin']);
   });
 });
+
+describe('the subjects rbac-gen writes for', () => {
+  it('--actor NAME writes exactly what --user NAME does: a policy for NAME only, its impersonations as impersonate rules', async () => {
+    const user = await runCli(['rbac-gen', 'fixtures/sample', '--user', 'alice@example.com', '-q']);
+    const actor = await runCli(['rbac-gen', 'fixtures/sample', '--actor', 'alice@example.com', '-q']);
+    expect(actor.code).toBe(0);
+    expect(actor.stdout).toBe(user.stdout);
+    const subjects = new Set(
+      yaml
+        .loadAll(actor.stdout)
+        .flatMap((d: any) => (d?.subjects ?? []).map((s: any) => `${s.kind} ${s.name}`)),
+    );
+    // alice impersonated apps/reporter twice: that is alice's impersonate rule, not a policy for the reporter.
+    expect([...subjects]).toEqual(['User alice@example.com']);
+    expect(actor.stdout).toContain('  resources: ["serviceaccounts"]\n  resourceNames: ["reporter"]\n  verbs: ["impersonate"]\n');
+  });
+});

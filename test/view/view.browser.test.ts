@@ -11,7 +11,9 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { runCli, tmpDir, writeFiles, event, jsonl } from '../helpers.js';
 import { CHROMIUM, LAUNCH_ARGS } from './browser.js';
 import { HOSTILE as SHARED_HOSTILE, writeHostileFixture } from '../hostile.js';
-import { visible } from '../../src/render/sanitize.js';
+import { visible, FORMULA_START_SOURCE } from '../../src/render/sanitize.js';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { capNotice, type ViewReport } from '../../src/analyses/view/index.js';
 
 
 /** Strings an attacker can put in an audit event, each trying to run as markup or script (besides the shared fixture, test/hostile.ts). */
@@ -24,8 +26,13 @@ const HOSTILE = {
   uri: '/api/v1/namespaces/x/pods/</script><!--<script>window.__pwned=5</script>',
   template: "{{constructor.constructor('window.__pwned=6')()}}",
   bidi: 'admin\u202Egnp.exe',
+  lineSep: 'a\u2028b\u2029c</script><script>window.__pwned=8</script>',
+  cluster: 'prod\u202e</script><b>bold</b>\u2028x',
   escape: 'ev\u001b]0;owned\u0007il',
 };
+
+/** A log file name an attacker could choose (an archive they hand over): markup, bidi, a line separator. */
+const HOSTILE_FILE = 'audit\u202egol.<img src=x onerror="window.__pwned=7">\u2028.log';
 
 async function cli(args: string[]): Promise<string> {
   const r = await runCli([...args, '-q']);
@@ -92,9 +99,19 @@ describe.skipIf(!CHROMIUM)('audit view in Chromium', () => {
     await make('sample', ['fixtures/sample']);
     await make('filtered', ['fixtures/sample', '--namespace', 'production', '--verb', 'get,list']);
     await make('capped', ['fixtures/sample', '--max-rows', '100']);
+    await make('capped-bytes', ['fixtures/sample', '--max-bytes', '200kB']);
     const shared = writeHostileFixture(join(dir, 'shared'));
     await make('hostile', [join(dir, 'hostile.log'), shared.log]);
     await make('empty', ['fixtures/sample', '--user', 'nobody']);
+    // Red team: hostile strings where the operator does not type them, too: the log's file name
+    // (shown in the detail pane, the footer and the command line on the page) and the cluster label.
+    const named = writeFiles(join(dir, 'named'), {
+      [HOSTILE_FILE]: jsonl([
+        event({ auditID: 'f1', userAgent: `kubectl/v1.30.0 ${HOSTILE.lineSep}`, user: { username: HOSTILE.formula, groups: ['a', HOSTILE.formula] }, requestReceivedTimestamp: '2026-03-02T10:00:00Z', stageTimestamp: '2026-03-02T10:00:00.010Z' }),
+        event({ auditID: 'f2', userAgent: HOSTILE.formula, verb: 'delete', requestURI: '/api/v1/namespaces/default/pods/p', objectRef: { resource: 'pods', namespace: 'default', name: HOSTILE.uri, apiVersion: 'v1' }, requestReceivedTimestamp: '2026-03-02T10:00:05Z', stageTimestamp: '2026-03-02T10:00:05.010Z' }),
+      ]),
+    });
+    await make('named', ['--cluster', HOSTILE.cluster, join(named, HOSTILE_FILE)]);
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
     context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 800 }, timezoneId: 'Asia/Kolkata' });
     // Every request the browser would make, whatever the scheme.
@@ -132,8 +149,8 @@ describe.skipIf(!CHROMIUM)('audit view in Chromium', () => {
     const rows = JSON.parse(await cli(['investigate', ...args, '-o', 'json'])) as { auditID: string }[];
     expect(rows.length).toBeGreaterThan(10);
     expect(await count(page)).toBe(rows.length);
-    expect(await download(page, 'jsonl')).toBe(await cli(['export', ...args, '-o', 'jsonl']));
-    expect(await download(page, 'csv')).toBe(await cli(['export', ...args, '-o', 'csv']));
+    expect(await download(page, 'jsonl')).toBe(await cli(['export', '--order-window', '0', ...args, '-o', 'jsonl']));
+    expect(await download(page, 'csv')).toBe(await cli(['export', '--order-window', '0', ...args, '-o', 'csv']));
     // The facet counts are those of the selection: the namespace facet shows bob's namespaces.
     const staging = await page.locator('details[data-facet=ns] label', { hasText: 'staging' }).locator('.fc-c').textContent();
     expect(Number(staging)).toBe(rows.length);
@@ -151,10 +168,10 @@ describe.skipIf(!CHROMIUM)('audit view in Chromium', () => {
   it('(4) "only denied" and free text select what --denied and the text select, and export the same bytes', async () => {
     const page = await open('sample', '#view=calls');
     await page.check('input[data-only=denied]');
-    expect(await download(page, 'csv')).toBe(await cli(['export', 'fixtures/sample', '--denied', '-o', 'csv']));
+    expect(await download(page, 'csv')).toBe(await cli(['export', '--order-window', '0', 'fixtures/sample', '--denied', '-o', 'csv']));
     await page.fill('input.search', 'SECRETS bob');
     await page.waitForFunction(() => new URL(location.href).hash.includes('q=SECRETS+bob'));
-    const want = await cli(['export', 'fixtures/sample', '--denied', '--user', 'bob@example.com', '--resource', 'secrets', '-o', 'csv']);
+    const want = await cli(['export', '--order-window', '0', 'fixtures/sample', '--denied', '--user', 'bob@example.com', '--resource', 'secrets', '-o', 'csv']);
     expect(await download(page, 'csv')).toBe(want);
     await page.close();
   });
@@ -272,10 +289,35 @@ describe.skipIf(!CHROMIUM)('audit view in Chromium', () => {
     await page.close();
   });
 
-  it('says how many older requests --max-rows left out', async () => {
+  it('says how many older requests --max-rows left out, with the exact numbers of the report, as an alert', async () => {
     const page = await open('capped', '#view=calls');
     expect(await count(page)).toBe(100);
-    expect(await page.locator('.cap').textContent()).toMatch(/newest 100 of the 5,888 requests that matched: 5,788 older ones were left out \(--max-rows 100\)/);
+    const rep = JSON.parse(await cli(['view', 'fixtures/sample', '--max-rows', '100', '-o', 'json'])) as ViewReport;
+    expect(rep.summary).toMatchObject({ calls: 100, leftOut: 5788, cappedBy: 'max-rows' });
+    const cap = page.locator('.cap[role=alert]');
+    expect(await cap.textContent()).toBe(`Not every request is here. ${capNotice(rep.summary)}`);
+    expect(await cap.textContent()).toMatch(/newest 100 of the 5,888 requests that matched: 5,788 older ones were left out \(--max-rows 100; the newest left out is from 20\d\d-/);
+    await page.close();
+    const whole = await open('sample', '#view=calls');
+    expect(await whole.locator('.cap').count()).toBe(0);
+    await whole.close();
+  });
+
+  it('keeps, under --max-bytes, the newest requests whose data fits, and says how many it left out and why', async () => {
+    const page = await open('capped-bytes', '#view=calls');
+    const rep = JSON.parse(await cli(['view', 'fixtures/sample', '--max-bytes', '200kB', '-o', 'json'])) as ViewReport;
+    expect(rep.summary).toMatchObject({ matched: 5888, maxBytes: 200_000, cappedBy: 'max-bytes' });
+    expect(rep.summary.bytes).toBeLessThanOrEqual(200_000);
+    expect(rep.summary.calls).toBeGreaterThan(100);
+    expect(rep.summary.calls).toBeLessThan(5888);
+    expect(await count(page)).toBe(rep.summary.calls);
+    const text = await page.locator('.cap[role=alert]').textContent();
+    expect(text).toBe(`Not every request is here. ${capNotice(rep.summary)}`);
+    expect(text).toContain(`older ones were left out (--max-bytes 200,000: the page holds ${rep.summary.bytes.toLocaleString('en-US')} bytes of data; the newest left out is from ${rep.summary.leftOutUntil})`);
+    expect(text).toContain('raise --max-bytes');
+    // Every request the page holds is newer than the newest one left out: no holes.
+    const times = rep.records.map((r) => Date.parse(r.time));
+    expect(Math.min(...times)).toBeGreaterThanOrEqual(Date.parse(rep.summary.leftOutUntil));
     await page.close();
   });
 
@@ -335,9 +377,47 @@ describe.skipIf(!CHROMIUM)('audit view in Chromium', () => {
     await page.fill('input.search', '');
     await page.click('button[data-view=calls]');
     const csv = await download(page, 'csv');
-    expect(csv).toBe(await cli(['export', join(dir, 'hostile.log'), join(dir, 'shared', 'audit.log'), '-o', 'csv']));
+    expect(csv).toBe(await cli(['export', '--order-window', '0', join(dir, 'hostile.log'), join(dir, 'shared', 'audit.log'), '-o', 'csv']));
     expect(csv).toContain(`"'${HOSTILE.formula.replace(/"/g, '""')}"`);
-    expect(await download(page, 'jsonl')).toBe(await cli(['export', join(dir, 'hostile.log'), join(dir, 'shared', 'audit.log'), '-o', 'jsonl']));
+    expect(await download(page, 'jsonl')).toBe(await cli(['export', '--order-window', '0', join(dir, 'hostile.log'), join(dir, 'shared', 'audit.log'), '-o', 'jsonl']));
+    await page.close();
+  });
+
+  it('(red team) shows a hostile file name, cluster label, URL fragment and line separators as text, and neutralises formulas in both CSV exports', async () => {
+    // The fragment is someone else's link: its filter values are hostile too.
+    const frag = `#view=calls&user=${encodeURIComponent('<img src=x onerror="window.__pwned=10">')}&q=${encodeURIComponent('</script>\u202e')}`;
+    const page = await open('named', frag);
+    const text = async (): Promise<string> => ((await page.locator('#app').textContent()) ?? '') + (await page.locator('#app [title]').evaluateAll((els) => els.map((e) => (e as HTMLElement).title).join('\n')));
+    expect(await text()).toContain(visible(HOSTILE_FILE));
+    expect(await text()).toContain(visible(HOSTILE.cluster));
+    // The link's search text is the search box's value, as typed; the user it picks is no row's.
+    expect(await page.inputValue('input.search')).toBe('</script>\u202e');
+    expect(await count(page)).toBe(0);
+    await page.click('button:has-text("Clear all filters")');
+    await expect.poll(() => count(page)).toBe(2);
+    await page.locator('#g-row-0').click();
+    await page.locator('aside.detail details').evaluateAll((ds) => ds.forEach((d) => ((d as HTMLDetailsElement).open = true)));
+    expect(await text()).toContain(visible(HOSTILE.lineSep));
+    expect(await text()).toContain(visible(HOSTILE_FILE));
+    // Nothing invisible or reordering reaches the screen; nothing ran; no markup was made.
+    expect(await text()).not.toMatch(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}](?<![\t\n])/u);
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await page.locator('img, svg:not(.hist-svg):not(.hist-svg *), a[href]').count()).toBe(0);
+    expect(await page.locator('script').count()).toBe(2);
+    const src = join(dir, 'named', HOSTILE_FILE);
+    const calls = await download(page, 'csv');
+    expect(calls).toBe(await cli(['export', '--cluster', HOSTILE.cluster, src, '-o', 'csv']));
+    // A formula in any field (user, groups, user agent) starts no cell of the export.
+    const formula = new RegExp(FORMULA_START_SOURCE, 'u');
+    const cells = (csv: string): string[] => (parseCsv(csv, { relax_column_count: true }) as string[][]).flat();
+    // A cell that would start a formula is the neutralised one: a leading ' makes it text.
+    expect(cells(calls).filter((c) => formula.test(c) && !c.startsWith("'"))).toEqual([]);
+    expect(cells(calls)).toContain(`'${HOSTILE.formula}`);
+    await page.click('button[data-view=commands]');
+    const commands = await download(page, 'csv');
+    expect(commands).toBe(await cli(['commands', '--cluster', HOSTILE.cluster, src, '-o', 'csv']));
+    expect(cells(commands).filter((c) => formula.test(c) && !c.startsWith("'"))).toEqual([]);
+    expect(cells(commands)).toContain(`'${HOSTILE.formula}`);
     await page.close();
   });
 

@@ -6,6 +6,7 @@ import { BASELINE_FINDINGS } from './index.js';
 import { completeness } from '../../render/accounting.js';
 import type { RuleInfo } from '../../rules/detections.js';
 import { eventLocation, type SarifResult, type SarifRule } from '../../render/sarif.js';
+import { displayTime, displayWindow, plural } from '../../render/format.js';
 
 function rulesLine(r: AnomalyReport): string {
   const s = r.rules.bySource;
@@ -38,8 +39,8 @@ export function anomaliesView(r: AnomalyReport): View {
         title: 'Summary',
         kind: 'kv',
         rows: [
-          ['baseline', b ? `${b.source === 'file' ? 'from --baseline' : 'trained before --train-until'}: ${b.window.from ?? '-'} → ${b.window.to ?? '-'} (${b.days} days, ${b.subjects} subjects)` : 'none (detection rules only)'],
-          ['judged', r.detection.from ? `${r.detection.from} → ${r.detection.to}` : '(no requests)'],
+          ['baseline', b ? `${b.source === 'file' ? 'from --baseline' : 'trained before --train-until'}: ${displayWindow(b.window.from, b.window.to)} (${plural(b.days, 'day')}, ${plural(b.subjects, 'subject')})` : 'none (detection rules only)'],
+          ['judged', r.detection.from ? displayWindow(r.detection.from, r.detection.to) : '(no requests)'],
           ['detection rules', rulesLine(r)],
           ['findings', `${s.findings}: ${s.bySeverity.critical} critical, ${s.bySeverity.high} high, ${s.bySeverity.medium} medium, ${s.bySeverity.low} low`],
           ['suppressed by --allow', s.suppressed],
@@ -51,7 +52,8 @@ export function anomaliesView(r: AnomalyReport): View {
         title: 'Findings',
         kind: 'table',
         columns: ['severity', 'rule', 'subject', 'what', 'first seen', 'count', 'reason'],
-        rows: r.findings.map((f) => [f.severity, f.rule, f.subject, [f.verb === '*' ? '' : f.verb, f.resource, f.namespace ? `in ${f.namespace}` : ''].filter(Boolean).join(' ') || '-', f.time, f.count, f.reason]),
+        rows: r.findings.map((f) => [f.severity, f.rule, f.subject, [f.verb === '*' ? '' : f.verb, f.resource, f.namespace ? `in ${f.namespace}` : ''].filter(Boolean).join(' ') || '-', displayTime(f.time), f.count, f.reason]),
+        dropOrder: ['count', 'what'],
       },
       {
         title: 'Rules with findings',

@@ -285,7 +285,7 @@ function seenFrom(o: Record<string, SeenJSON> | undefined): Map<string, Seen> {
 /** Reads a baseline file back into a state that merges and compares like a freshly built one. */
 export function fromFile(f: unknown, where: string): ProfileState {
   const o = f as Partial<BaselineFile>;
-  if (!o || o.kind !== 'kaudit.baseline') throw new UsageError(`${where}: not a kaudit baseline (kind ${JSON.stringify(o?.kind)})`, 'make one with: audit baseline FILES… -o baseline.json');
+  if (!o || o.kind !== 'kaudit.baseline') throw new UsageError(`${where}: not a kaudit baseline (kind ${JSON.stringify(o?.kind)})`, 'make one with: audit baseline FILES… --out baseline.json');
   if (o.version !== 1) throw new UsageError(`${where}: baseline version ${String(o.version)} is not supported`, 'rebuild it with this version of kaudit');
   const s = profiles.init({ examples: 0 });
   for (const [name, p] of Object.entries(o.subjects ?? {})) {

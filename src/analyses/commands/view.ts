@@ -4,6 +4,7 @@
 import type { Cell, View, ViewSection } from '../../types.js';
 import type { CommandRecord, TypeLatency } from './fold.js';
 import { csvRow } from '../../render/sanitize.js';
+import { displayTime, formatDuration, plural } from '../../render/format.js';
 
 export interface CommandsReport {
   commands: CommandRecord[];
@@ -12,13 +13,9 @@ export interface CommandsReport {
   slowMs: number | null;
 }
 
-/** A duration for people: 0.8 ms, 72 ms, 1.4 s, 6.5 min, 2.1 h. */
+/** A duration for people, in kaudit's one format (src/render/format.ts): 0.8 ms, 72 ms, 125.6 s, 2.51 h. */
 export function formatMs(v: number | null): string {
-  if (v === null) return '-';
-  if (v < 1000) return `${Math.round(v * 10) / 10} ms`;
-  if (v < 60_000) return `${(v / 1000).toFixed(1)} s`;
-  if (v < 3_600_000) return `${(v / 60_000).toFixed(1)} min`;
-  return `${(v / 3_600_000).toFixed(1)} h`;
+  return formatDuration(v);
 }
 
 /** How the command reached the API server: `kubectl v1.33.1`, `automation (helm 3.14.2)`. */
@@ -39,7 +36,7 @@ function durationCell(latency: number | null, session: number | null): string {
 export function commandsView(r: CommandsReport, withCalls: boolean): View {
   const rows: Cell[][] = [];
   for (const c of r.commands) {
-    rows.push([c.start, c.user, c.cluster, c.namespace, resourceCell(c), accessCell(c), c.ambiguous ? `${c.command} (?)` : c.command, c.status || '-', durationCell(c.durationMs, c.sessionMs), c.apiCalls]);
+    rows.push([displayTime(c.start), c.user, c.cluster, c.namespace, resourceCell(c), accessCell(c), c.ambiguous ? `${c.command} (?)` : c.command, c.status || '-', durationCell(c.durationMs, c.sessionMs), c.apiCalls]);
     if (withCalls) {
       for (const k of c.calls ?? []) {
         const slow = r.slowMs !== null && k.latencyMs !== null && k.latencyMs > r.slowMs ? ' SLOW' : '';
@@ -57,7 +54,8 @@ export function commandsView(r: CommandsReport, withCalls: boolean): View {
       kind: 'table',
       columns: clusters ? columns : columns.filter((c) => c !== 'cluster'),
       rows: clusters ? rows : rows.map((row) => row.filter((_, i) => i !== 2)),
-      note: `${r.matched} command${r.matched === 1 ? '' : 's'}${shown < r.matched ? `, ${shown} shown (raise --limit, or -o csv for all)` : ''}. (?) marks a command line the log cannot pin down exactly (… stands for what it does not hold); -o json says why. Duration: first call received to last call answered, streaming calls until they started streaming; session: until the last one ended.`,
+      note: `${plural(r.matched, 'command')}${shown < r.matched ? `, ${shown} shown (raise --limit, 0 for no limit, or -o csv for all)` : ''}. (?) marks a command line the log cannot pin down exactly (… stands for what it does not hold); -o json says why. Duration: first call received to last call answered, streaming calls until they started streaming; session: until the last one ended.`,
+      dropOrder: ['calls', 'resource', 'namespace', 'access'],
     },
     {
       title: 'Latency per command type',

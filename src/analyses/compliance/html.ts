@@ -4,6 +4,7 @@
 import type { ComplianceReport, Status } from './index.js';
 import { FRAMEWORK_NAMES, type Framework } from '../../rules/compliance.js';
 import { escapeHtml as h, FORMULA_START_SOURCE } from '../../render/sanitize.js';
+import { displayTime } from '../../render/format.js';
 
 type Cell = { text: string; sort?: number | string; cls?: string; html?: string };
 
@@ -34,11 +35,29 @@ ${body}
 </tbody></table></section>`;
 }
 
-const STATUS_LABEL: Record<Status, string> = { pass: 'PASS', warn: 'WARN', fail: 'FAIL' };
+const STATUS_LABEL: Record<Status, string> = { pass: 'PASS', warn: 'WARN', fail: 'FAIL', 'not-assessed': 'NOT ASSESSED' };
+const STATUS_ORDER: Record<Status, number> = { fail: 0, warn: 1, pass: 2, 'not-assessed': 3 };
 
+/** Approximate width of an SVG label at 10px (system-ui): wide enough for digits and en dashes. */
+const CHAR_W = 6.2;
+const LABEL_ANGLE = 35;
+
+/**
+ * A bar chart as inline SVG whose every label stays inside it: the value above the tallest bar
+ * gets room at the top, and the rotated category labels get room below and to the right from the
+ * longest label's rotated extent (the browser test checks each label's box against the chart's).
+ */
 function barChart(title: string, data: { label: string; value: number; cls?: string }[], width = 560, height = 230): string {
-  const max = Math.max(1, ...data.map((d) => d.value));
-  const pad = { l: 40, r: 36, t: 10, b: 60 };
+  let max = 1;
+  let longest = 0;
+  for (const d of data) {
+    if (d.value > max) max = d.value;
+    if (d.label.length > longest) longest = d.label.length;
+  }
+  const rad = (LABEL_ANGLE * Math.PI) / 180;
+  const labelLen = longest * CHAR_W;
+  const pad = { l: 40, r: Math.max(16, Math.ceil(labelLen * Math.cos(rad)) - 8), t: 18, b: Math.ceil(labelLen * Math.sin(rad) + 24) };
+  height = Math.max(height, pad.t + pad.b + 120);
   const w = width - pad.l - pad.r;
   const hh = height - pad.t - pad.b;
   const bw = data.length ? w / data.length : w;
@@ -63,12 +82,12 @@ h1{font-size:24px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bott
 .meta{color:var(--muted);margin:0 0 16px}.meta b{color:var(--fg)}
 .cards{display:flex;flex-wrap:wrap;gap:12px;margin:12px 0}.card{border:1px solid var(--line);border-radius:8px;padding:10px 14px;min-width:150px}
 .card .n{font-size:26px;font-weight:600}.card .k{color:var(--muted)}
-.pass{color:var(--pass);font-weight:600}.warn{color:var(--warn);font-weight:600}.fail{color:var(--fail);font-weight:600}
+.pass{color:var(--pass);font-weight:600}.na,.not-assessed{color:var(--muted);font-weight:600}.warn{color:var(--warn);font-weight:600}.fail{color:var(--fail);font-weight:600}
 .red{color:var(--fail)}.yellow{color:var(--warn)}.green{color:var(--pass)}
 figure{margin:8px 0;display:inline-block;vertical-align:top}figcaption{color:var(--muted);text-align:center}
 svg .bar{fill:var(--accent)}svg .bar-red{fill:var(--fail)}svg .bar-yellow{fill:#d8a200}svg .bar-green{fill:var(--pass)}svg .bar-none{fill:#9aa3b5}
 svg .lbl{font-size:10px;fill:var(--muted)}svg .val{font-size:10px;fill:var(--fg)}svg .axis{stroke:var(--line)}
-table{border-collapse:collapse;width:100%;margin:6px 0}th,td{border-bottom:1px solid var(--line);padding:5px 8px;text-align:left;vertical-align:top;overflow-wrap:break-word}.nowrap,td.pass,td.warn,td.fail{white-space:nowrap}
+table{border-collapse:collapse;width:100%;margin:6px 0}th,td{border-bottom:1px solid var(--line);padding:5px 8px;text-align:left;vertical-align:top;overflow-wrap:break-word}.nowrap,td.pass,td.warn,td.fail,td.not-assessed{white-space:nowrap}
 th{cursor:pointer;user-select:none;background:#f5f7fb;position:sticky;top:0}th[aria-sort=ascending]::after{content:" ▲"}th[aria-sort=descending]::after{content:" ▼"}
 td.num{text-align:right;font-variant-numeric:tabular-nums}.tools{display:flex;gap:8px;align-items:center}.tools input{padding:4px 8px;min-width:260px}
 .count,.note{color:var(--muted)}details summary{cursor:pointer;color:var(--accent)}code{font-size:12px}
@@ -107,6 +126,17 @@ const SCRIPT = `
 })();
 `;
 
+/** The red subjects with their scores, as the score distribution counts them. */
+function redList(r: ComplianceReport): string {
+  const score = new Map(r.subjects.map((x) => [`${x.kind} ${x.namespace ? `${x.namespace}/${x.name}` : x.name}`, x]));
+  return r.summary.red
+    .map((name) => {
+      const x = score.get(name);
+      return x ? `${name} (${x.score ?? 0}%${x.dormant ? ', dormant' : x.unusedRules === 0 ? ', every rule used in part' : ''})` : name;
+    })
+    .join(', ');
+}
+
 function list(items: string[]): string {
   return items.length ? `<ul class="ev">${items.map((i) => `<li>${h(i)}</li>`).join('')}</ul>` : '';
 }
@@ -118,7 +148,7 @@ export function renderComplianceHtml(r: ComplianceReport): string {
   const checkRows: Cell[][] = r.checks.map((c) => [
     cell(c.id, 'nowrap'),
     cell(c.title),
-    { text: STATUS_LABEL[c.status], sort: { fail: 0, warn: 1, pass: 2 }[c.status], cls: c.status },
+    { text: STATUS_LABEL[c.status], sort: STATUS_ORDER[c.status], cls: c.status },
     ...fw.map((f) => cell((c.controls[f] ?? []).join(', '))),
     {
       text: c.summary,
@@ -140,10 +170,10 @@ export function renderComplianceHtml(r: ComplianceReport): string {
   ]);
   const excessRows: Cell[][] = r.sensitiveExcess.map((x) => [cell(x.subject), cell(x.id), cell(x.severity), cell(x.description), cell(x.permissions.slice(0, 6).join(', ') + (x.permissions.length > 6 ? ` (+${x.permissions.length - 6} more)` : '')), cell(x.source)]);
   const privRows: Cell[][] = [
-    ...r.privileged.clusterAdmin.map((x) => [cell('cluster-admin'), cell(x.subject), cell(x.binding), cell(x.requests, 'num'), cell('')]),
+    ...r.privileged.clusterAdmin.map((x) => [cell('cluster-admin'), cell(x.subject), cell(x.binding), cell(x.requests, 'num'), cell(x.auditIDs.join(', '))]),
     ...r.privileged.systemMasters.map((x) => [cell('system:masters'), cell(x.subject), cell('group membership (bypasses RBAC)'), cell(x.requests, 'num'), cell(x.auditIDs.join(', '))]),
   ];
-  const gapRows: Cell[][] = r.coverage.gaps.map((g) => [cell(g.from), cell(g.to), cell(g.hours, 'num')]);
+  const gapRows: Cell[][] = r.coverage.gaps.map((g) => [cell(displayTime(g.from)), cell(displayTime(g.to)), cell(g.hours, 'num')]);
   const inputRows: Cell[][] = [
     ...r.inputs.files.map((f) => [cell('audit log'), cell(f.path), { text: f.sha256, sort: f.sha256, html: `<code>${h(f.sha256)}</code>` }, cell(f.format), cell(f.lines, 'num'), cell(f.events, 'num'), cell(f.rejected, 'num')]),
     ...r.inputs.rbac.files.map((f) => [cell('RBAC export'), cell(f.path), { text: f.sha256, sort: f.sha256, html: `<code>${h(f.sha256)}</code>` }, cell('yaml/json'), cell(''), cell(''), cell('')]),
@@ -153,6 +183,7 @@ export function renderComplianceHtml(r: ComplianceReport): string {
     ['checks failed', `<span class="fail">${s.checks.fail}</span>`],
     ['checks with warnings', `<span class="warn">${s.checks.warn}</span>`],
     ['checks passed', `<span class="pass">${s.checks.pass}</span>`],
+    ...(s.checks['not-assessed'] ? [['checks not assessed', `<span class="na">${s.checks['not-assessed']}</span>`]] : []),
     ['subjects', String(s.subjects)],
     ['average score', s.averageScore === null ? '–' : `${s.averageScore}%`],
     ['subjects in red', `<span class="red">${s.red.length}</span>`],
@@ -171,12 +202,12 @@ export function renderComplianceHtml(r: ComplianceReport): string {
 <body>
 <header>
 <h1>Kubernetes least-privilege report</h1>
-<p class="meta">Generated at <b>${h(e.generatedAt)}</b> by kaudit <b>${h(e.kaudit)}</b> · observed <b>${h(e.window.from ?? '–')}</b> → <b>${h(e.window.to ?? '–')}</b>${e.period ? ` · period under review <b>${h(e.period.from)}</b> → <b>${h(e.period.to)}</b>` : ''} · frameworks: ${h(fw.map((f) => FRAMEWORK_NAMES[f]).join(', '))} · RBAC snapshot <code>${h(r.inputs.rbac.digest.slice(0, 16))}</code></p>
+<p class="meta">Generated at <b>${h(displayTime(e.generatedAt))}</b> by kaudit <b>${h(e.kaudit)}</b> · observed <b>${h(displayTime(e.window.from) || '–')}</b> → <b>${h(displayTime(e.window.to) || '–')}</b>${e.period ? ` · period under review <b>${h(displayTime(e.period.from))}</b> → <b>${h(displayTime(e.period.to))}</b>` : ' · no period under review given (--period)'} · frameworks: ${h(fw.map((f) => FRAMEWORK_NAMES[f]).join(', '))} · RBAC snapshot <code>${h(r.inputs.rbac.digest.slice(0, 16))}</code></p>
 </header>
 <section id="summary">
 <h2>Summary</h2>
 <div class="cards">${cards.map(([k, v]) => `<div class="card"><div class="n">${v}</div><div class="k">${h(k!)}</div></div>`).join('')}</div>
-${s.red.length ? `<p>Subjects in red (using under half of their grants): ${h(s.red.join(', '))}.</p>` : ''}
+${s.red.length ? `<p>Subjects in red (score under 50%: they use under half of what their own rules grant, a rule used in part counting in part): ${h(redList(r))}.</p>` : ''}
 ${barChart('Subjects by least-privilege score (%)', s.scoreDistribution.map((d) => ({ label: d.range, value: d.subjects, cls: band(d.range) })))}
 ${barChart('Requests per day', r.coverage.activity.map((a) => ({ label: a.day, value: a.requests })))}
 </section>

@@ -12,6 +12,13 @@ import { SENSITIVE } from '../../rules/sensitive.js';
 import { cmp } from '../../util/counter.js';
 import { formatTime } from '../../normalize/time.js';
 import { keepEarliest, mergeEarliest } from '../../util/examples.js';
+import { plural } from '../../render/format.js';
+
+/** The earliest auditIDs of requests a subject's grants through cluster-admin allowed, at most five. */
+function clusterAdminUse(d: SubjectDrift, binding: string): string[] {
+  const ids = d.used.filter((u) => u.source.role.kind === 'ClusterRole' && u.source.role.name === 'cluster-admin' && sourceLabel(u.source) === binding).flatMap((u) => u.auditIDs);
+  return [...new Set(ids)].slice(0, 5);
+}
 
 export interface ComplianceOptions extends DriftOptions {
   frameworks: Framework[];
@@ -40,7 +47,11 @@ export interface ComplianceState {
   defaultSA: Map<string, Evidence>;
 }
 
-export type Status = 'pass' | 'warn' | 'fail';
+/** A check's outcome; `not-assessed` when the inputs cannot show it (KC-12 without a period under review). */
+export type Status = 'pass' | 'warn' | 'fail' | 'not-assessed';
+
+/** Statuses from the worst down, for --fail-on and for counting. */
+export const STATUSES: readonly Status[] = ['fail', 'warn', 'pass', 'not-assessed'];
 
 export interface CheckResult {
   id: string;
@@ -68,7 +79,11 @@ export interface ComplianceReport {
   subjects: { kind: string; name: string; namespace: string; requests: number; grantedRules: number; usedRules: number; unusedRules: number; sensitiveExcess: number; score: number | null; severity: string; dormant: boolean }[];
   sensitiveExcess: { subject: string; id: string; severity: string; description: string; permissions: string[]; source: string }[];
   dormant: string[];
-  privileged: { clusterAdmin: { subject: string; binding: string; requests: number }[]; systemMasters: { subject: string; requests: number; auditIDs: string[] }[] };
+  /**
+   * Use of cluster-admin (per subject and binding: the subject's requests, and the earliest
+   * auditIDs of requests the binding's rules allowed) and of system:masters.
+   */
+  privileged: { clusterAdmin: { subject: string; binding: string; requests: number; auditIDs: string[] }[]; systemMasters: { subject: string; requests: number; auditIDs: string[] }[] };
   coverage: { hours: number; hoursWithEvents: number; gaps: { from: string; to: string; hours: number }[]; activity: { day: string; requests: number }[] };
   checks: CheckResult[];
 }
@@ -178,9 +193,9 @@ function evaluateCheck(c: ComplianceCheck, s: ComplianceState, d: DriftReport, c
       }
       ev.subjects = [...new Set([...excess, ...holders])].sort(cmp);
       const names = e.ids.map((id) => SENSITIVE.find((x) => x.id === id)!.description).join('; ');
-      if (excess.size) return { status: 'fail', summary: `${excess.size} subject${excess.size === 1 ? '' : 's'} hold ${names} without using it`, evidence: ev };
+      if (excess.size) return { status: 'fail', summary: `${plural(excess.size, 'subject')} ${excess.size === 1 ? 'holds' : 'hold'} ${names} without using it`, evidence: ev };
       const holding = holders.size;
-      if (holding) return { status: 'warn', summary: `${holding} subject${holding === 1 ? '' : 's'} hold and use ${names}; confirm each is required`, evidence: ev };
+      if (holding) return { status: 'warn', summary: `${plural(holding, 'subject')} ${holding === 1 ? 'holds and uses' : 'hold and use'} ${names}; confirm each is required`, evidence: ev };
       return { status: 'pass', summary: `nobody outside the control plane holds ${names}`, evidence: ev };
     }
     case 'cluster-admin': {
@@ -191,12 +206,15 @@ function evaluateCheck(c: ComplianceCheck, s: ComplianceState, d: DriftReport, c
         const grants = all.filter((g, i) => all.findIndex((x) => sourceLabel(x) === sourceLabel(g)) === i);
         if (!grants.length) continue;
         ev.subjects.push(who(sd));
-        for (const g of grants) ev.rules.push({ subject: who(sd), rule: 'cluster-admin', source: sourceLabel(g) });
+        for (const g of grants) {
+          ev.rules.push({ subject: who(sd), rule: 'cluster-admin', source: sourceLabel(g) });
+          ev.auditIDs.push(...clusterAdminUse(sd, sourceLabel(g)));
+        }
         if (sd.dormant || sd.severity === 'red') bad.push(who(sd));
       }
       ev.subjects = [...new Set(ev.subjects)].sort(cmp);
-      if (bad.length) return { status: 'fail', summary: `cluster-admin is held by ${ev.subjects.length} subject(s), ${bad.length} of them dormant or using under half of their grants`, evidence: ev };
-      if (ev.subjects.length) return { status: 'warn', summary: `cluster-admin is held by ${ev.subjects.length} active subject(s); confirm each is required`, evidence: ev };
+      if (bad.length) return { status: 'fail', summary: `cluster-admin is held by ${plural(ev.subjects.length, 'subject')}, ${bad.length} of them dormant or scoring under 50%`, evidence: ev };
+      if (ev.subjects.length) return { status: 'warn', summary: `cluster-admin is held by ${plural(ev.subjects.length, 'active subject')}; confirm each is required`, evidence: ev };
       return { status: 'pass', summary: 'nobody outside the control plane is bound to cluster-admin', evidence: ev };
     }
     case 'masters': {
@@ -205,7 +223,7 @@ function evaluateCheck(c: ComplianceCheck, s: ComplianceState, d: DriftReport, c
         ev.auditIDs.push(...x.ex.map((y) => y[1]));
       }
       const n = [...s.masters.values()].reduce((a, x) => a + x.count, 0);
-      return n ? { status: 'fail', summary: `${n} request(s) by ${s.masters.size} user(s) in system:masters`, evidence: ev } : { status: 'pass', summary: 'no request was made as a member of system:masters', evidence: ev };
+      return n ? { status: 'fail', summary: `${plural(n, 'request')} by ${plural(s.masters.size, 'user')} in system:masters`, evidence: ev } : { status: 'pass', summary: 'no request was made as a member of system:masters', evidence: ev };
     }
     case 'default-sa': {
       for (const [u, x] of [...s.defaultSA].sort(([a], [b]) => cmp(a, b))) {
@@ -214,8 +232,8 @@ function evaluateCheck(c: ComplianceCheck, s: ComplianceState, d: DriftReport, c
       }
       const bound = d.subjects.filter((sd) => sd.subject.kind === 'ServiceAccount' && sd.subject.name === 'default' && sd.grantedRules > 0);
       for (const sd of bound) for (const u of sd.unusedRules) ev.rules.push({ subject: who(sd), rule: describeRule(u.rule), source: sourceLabel(u.source) });
-      if (s.defaultSA.size) return { status: 'fail', summary: `${s.defaultSA.size} default service account(s) made requests`, evidence: ev };
-      if (bound.length) return { status: 'warn', summary: `${bound.length} default service account(s) are bound to roles`, evidence: ev };
+      if (s.defaultSA.size) return { status: 'fail', summary: `${plural(s.defaultSA.size, 'default service account')} made requests`, evidence: ev };
+      if (bound.length) return { status: 'warn', summary: `${plural(bound.length, 'default service account')} ${bound.length === 1 ? 'is' : 'are'} bound to roles`, evidence: ev };
       return { status: 'pass', summary: 'no default service account made a request or holds a binding', evidence: ev };
     }
     case 'scores': {
@@ -223,15 +241,15 @@ function evaluateCheck(c: ComplianceCheck, s: ComplianceState, d: DriftReport, c
       const yellow = d.subjects.filter((x) => x.severity === 'yellow');
       ev.subjects = [...red, ...yellow].map(who);
       for (const sd of red) for (const u of sd.unusedRules.slice(0, 5)) ev.rules.push({ subject: who(sd), rule: `${describeRule(u.rule)} — unused`, source: sourceLabel(u.source) });
-      if (red.length) return { status: 'fail', summary: `${red.length} subject(s) use under 50% of their grants, ${yellow.length} under 80%`, evidence: ev };
-      if (yellow.length) return { status: 'warn', summary: `${yellow.length} subject(s) use under 80% of their grants`, evidence: ev };
+      if (red.length) return { status: 'fail', summary: `${plural(red.length, 'subject')} ${red.length === 1 ? 'scores' : 'score'} under 50% (red), ${yellow.length} under 80% (yellow)`, evidence: ev };
+      if (yellow.length) return { status: 'warn', summary: `${plural(yellow.length, 'subject')} ${yellow.length === 1 ? 'scores' : 'score'} under 80% (yellow)`, evidence: ev };
       return { status: 'pass', summary: 'every subject uses at least 80% of its grants', evidence: ev };
     }
     case 'dormant': {
       const dormant = d.subjects.filter((x) => x.dormant);
       ev.subjects = dormant.map(who);
       for (const sd of dormant) for (const u of sd.unusedRules.slice(0, 5)) ev.rules.push({ subject: who(sd), rule: describeRule(u.rule), source: sourceLabel(u.source) });
-      return dormant.length ? { status: 'fail', summary: `${dormant.length} subject(s) hold grants and made no request in the window`, evidence: ev } : { status: 'pass', summary: 'every subject that holds grants was active', evidence: ev };
+      return dormant.length ? { status: 'fail', summary: `${plural(dormant.length, 'subject')} ${dormant.length === 1 ? 'holds' : 'hold'} grants and made no request in the window`, evidence: ev } : { status: 'pass', summary: 'every subject that holds grants was active', evidence: ev };
     }
     case 'unexplained': {
       let n = 0;
@@ -246,15 +264,16 @@ function evaluateCheck(c: ComplianceCheck, s: ComplianceState, d: DriftReport, c
         }
       }
       ev.subjects = [...new Set(ev.subjects)].sort(cmp);
-      return n ? { status: 'warn', summary: `${n} allowed request(s) by ${ev.subjects.length} subject(s) are not explained by the export (granted outside it, or the export is not the one in force)`, evidence: ev } : { status: 'pass', summary: 'every allowed request is allowed by a grant in the export', evidence: ev };
+      return n ? { status: 'warn', summary: `${plural(n, 'allowed request')} by ${plural(ev.subjects.length, 'subject')} ${n === 1 ? 'is' : 'are'} not explained by the export (granted outside it, or the export is not the one in force)`, evidence: ev } : { status: 'pass', summary: 'every allowed request is allowed by a grant in the export', evidence: ev };
     }
     case 'coverage': {
+      if (!s.opts.period) return { status: 'not-assessed', summary: 'not assessed: no period under review was given (--period FROM..TO); the logs cannot show that they cover a period nobody named', evidence: ev };
       const missing = cov.gaps.reduce((a, g) => a + g.hours, 0);
       const share = cov.hours ? cov.hoursWithEvents / cov.hours : 0;
       const span = `${cov.hoursWithEvents} of ${cov.hours} hours`;
       if (cov.hours === 0) return { status: 'fail', summary: 'no timestamped events: coverage cannot be shown', evidence: ev };
-      if (share < 0.5) return { status: 'fail', summary: `the logs cover ${span} of the period; ${cov.gaps.length} gap(s)`, evidence: ev };
-      if (missing) return { status: 'warn', summary: `the logs cover ${span}; ${cov.gaps.length} gap(s), ${missing} hour(s) with no event`, evidence: ev };
+      if (share < 0.5) return { status: 'fail', summary: `the logs cover ${span} of the period; ${plural(cov.gaps.length, 'gap')}`, evidence: ev };
+      if (missing) return { status: 'warn', summary: `the logs cover ${span}; ${plural(cov.gaps.length, 'gap')}, ${plural(missing, 'hour')} with no event`, evidence: ev };
       return { status: 'pass', summary: `the logs cover every hour of the period (${span})`, evidence: ev };
     }
   }
@@ -280,12 +299,12 @@ function assemble(s: ComplianceState, d: DriftReport, input: InputAccounting): C
     else dist[Math.min(9, Math.floor(x.score / 10))]!.subjects++;
   }
   dist.push({ range: 'no own grants', subjects: unscored });
-  const counts: Record<Status, number> = { pass: 0, warn: 0, fail: 0 };
+  const counts: Record<Status, number> = { pass: 0, warn: 0, fail: 0, 'not-assessed': 0 };
   for (const c of checks) counts[c.status]++;
   const clusterAdmin: ComplianceReport['privileged']['clusterAdmin'] = [];
   for (const x of d.subjects) {
     for (const g of [...x.used.map((u) => ({ src: u.source, n: u.requests })), ...x.unusedRules.map((u) => ({ src: u.source, n: 0 }))]) {
-      if (g.src.role.kind === 'ClusterRole' && g.src.role.name === 'cluster-admin' && !clusterAdmin.some((c) => c.subject === who(x) && c.binding === sourceLabel(g.src))) clusterAdmin.push({ subject: who(x), binding: sourceLabel(g.src), requests: x.requests });
+      if (g.src.role.kind === 'ClusterRole' && g.src.role.name === 'cluster-admin' && !clusterAdmin.some((c) => c.subject === who(x) && c.binding === sourceLabel(g.src))) clusterAdmin.push({ subject: who(x), binding: sourceLabel(g.src), requests: x.requests, auditIDs: clusterAdminUse(x, sourceLabel(g.src)) });
     }
   }
   const { files: _f, ...accounting } = input;

@@ -2,6 +2,7 @@
 import type { View } from '../../types.js';
 import type { ComplianceReport } from './index.js';
 import { FRAMEWORK_NAMES, type Framework } from '../../rules/compliance.js';
+import { displayTime, displayWindow } from '../../render/format.js';
 
 export function complianceView(r: ComplianceReport): View {
   const e = r.evaluation;
@@ -13,13 +14,13 @@ export function complianceView(r: ComplianceReport): View {
         title: 'Evaluation',
         kind: 'kv',
         rows: [
-          ['generated at', e.generatedAt],
+          ['generated at', displayTime(e.generatedAt)],
           ['kaudit', e.kaudit],
-          ['observation window', `${e.window.from ?? '–'} → ${e.window.to ?? '–'}`],
-          ['period under review', e.period ? `${e.period.from} → ${e.period.to}` : '(the observation window)'],
+          ['observation window', displayWindow(e.window.from, e.window.to)],
+          ['period under review', e.period ? displayWindow(e.period.from, e.period.to) : '(none given: KC-12 not assessed)'],
           ['frameworks', fw.map((f) => FRAMEWORK_NAMES[f]).join(', ')],
           ['RBAC snapshot', `${r.inputs.rbac.digest} (${r.inputs.rbac.roles} roles, ${r.inputs.rbac.bindings} bindings)`],
-          ['checks', `${r.summary.checks.fail} fail, ${r.summary.checks.warn} warn, ${r.summary.checks.pass} pass`],
+          ['checks', checkCounts(r)],
           ['subjects', `${r.summary.subjects} (average score ${r.summary.averageScore ?? '–'}%, ${r.summary.red.length} in red, ${r.dormant.length} dormant)`],
         ],
       },
@@ -27,7 +28,8 @@ export function complianceView(r: ComplianceReport): View {
         title: 'Checks',
         kind: 'table',
         columns: ['check', 'title', 'status', ...fw.map((f) => FRAMEWORK_NAMES[f]), 'finding'],
-        rows: r.checks.map((c) => [c.id, c.title, c.status.toUpperCase(), ...fw.map((f) => (c.controls[f] ?? []).join(', ')), c.summary]),
+        rows: r.checks.map((c) => [c.id, c.title, c.status === 'not-assessed' ? 'NOT ASSESSED' : c.status.toUpperCase(), ...fw.map((f) => (c.controls[f] ?? []).join(', ')), c.summary]),
+        dropOrder: [...fw.map((f) => FRAMEWORK_NAMES[f]).reverse(), 'title'],
       },
       {
         title: 'Evidence',
@@ -37,13 +39,24 @@ export function complianceView(r: ComplianceReport): View {
         note: 'Sample auditIDs per check are in -o json.',
       },
       {
+        title: 'Use of cluster-admin and system:masters',
+        kind: 'table',
+        columns: ['role', 'subject', 'through', 'requests', 'sample auditIDs'],
+        rows: [
+          ...r.privileged.clusterAdmin.map((x) => ['cluster-admin', x.subject, x.binding, x.requests, x.auditIDs.join(', ') || '-']),
+          ...r.privileged.systemMasters.map((x) => ['system:masters', x.subject, 'group membership (bypasses RBAC)', x.requests, x.auditIDs.join(', ') || '-']),
+        ],
+      },
+      {
         title: 'Subjects',
         kind: 'table',
         columns: ['subject', 'kind', 'requests', 'granted', 'used', 'unused', 'sensitive', 'score', 'band', 'dormant'],
         rows: r.subjects.map((x) => [x.namespace ? `${x.namespace}/${x.name}` : x.name, x.kind, x.requests, x.grantedRules, x.usedRules, x.unusedRules, x.sensitiveExcess, x.score === null ? '–' : `${x.score}%`, x.severity, x.dormant ? 'yes' : 'no']),
+        note: 'Score: the used share of the subject’s own rules (a rule used in part counts in part), as audit drift computes it; bands: green ≥ 80%, yellow ≥ 50%, red below.',
+        dropOrder: ['granted', 'used', 'dormant', 'kind'],
       },
       { title: 'Score distribution', kind: 'table', columns: ['score', 'subjects'], rows: r.summary.scoreDistribution.map((d) => [d.range, d.subjects]) },
-      { title: 'Log coverage gaps', kind: 'table', columns: ['from', 'to', 'hours'], rows: r.coverage.gaps.map((g) => [g.from, g.to, g.hours]), note: `${r.coverage.hoursWithEvents} of ${r.coverage.hours} hours have events.` },
+      { title: 'Log coverage gaps', kind: 'table', columns: ['from', 'to', 'hours'], rows: r.coverage.gaps.map((g) => [displayTime(g.from), displayTime(g.to), g.hours]), note: `${r.coverage.hoursWithEvents} of ${r.coverage.hours} hours have events.` },
       {
         title: 'Inputs',
         kind: 'table',
@@ -54,8 +67,17 @@ export function complianceView(r: ComplianceReport): View {
   };
 }
 
-export const CHECK_CSV_COLUMNS = ['check', 'title', 'status', 'soc2', 'iso27001', 'pci', 'nist', 'cis', 'finding', 'subjects', 'auditIDs'];
+/** `8 fail, 1 warn, 2 pass, 1 not assessed`. */
+export function checkCounts(r: ComplianceReport): string {
+  const c = r.summary.checks;
+  return `${c.fail} fail, ${c.warn} warn, ${c.pass} pass${c['not-assessed'] ? `, ${c['not-assessed']} not assessed` : ''}`;
+}
+
+/** CSV columns of the checks: a control column for each framework shown (--framework), no others. */
+export function checkCsvColumns(r: ComplianceReport): string[] {
+  return ['check', 'title', 'status', ...(r.evaluation.frameworks as Framework[]), 'finding', 'subjects', 'auditIDs'];
+}
 
 export function checkCsvRows(r: ComplianceReport): (string | number)[][] {
-  return r.checks.map((c) => [c.id, c.title, c.status, ...(['soc2', 'iso27001', 'pci', 'nist', 'cis'] as Framework[]).map((f) => (c.controls[f] ?? []).join(' ')), c.summary, c.evidence.subjects.join('; '), c.evidence.auditIDs.join(' ')]);
+  return r.checks.map((c) => [c.id, c.title, c.status, ...(r.evaluation.frameworks as Framework[]).map((f) => (c.controls[f] ?? []).join(' ')), c.summary, c.evidence.subjects.join('; '), c.evidence.auditIDs.join(' ')]);
 }

@@ -11,6 +11,7 @@ import { isControlPlaneServiceAccount } from '../../rules/identities.js';
 import { SENSITIVE, SEVERITY_RANK, type Severity } from '../../rules/sensitive.js';
 import { RESOURCE_VERBS } from '../../rules/verbs.js';
 import { rbacGen } from '../rbacgen/index.js';
+import { globMatcher } from '../../filter/index.js';
 import { toPlainObject } from '../../rbac/generate.js';
 import { cmp } from '../../util/counter.js';
 
@@ -384,8 +385,10 @@ export function evaluate(s: DriftState, input: InputAccounting): DriftReport {
   }
 
   const out: SubjectDrift[] = [];
+  const selected = o.subjects?.length ? globMatcher(o.subjects) : null;
   for (const [key, subj] of subjects) {
     if (o.subjectKinds.length && !o.subjectKinds.includes(subj.kind)) continue;
+    if (selected && (subj.kind === 'Group' || !selected(userOf(subj)))) continue;
     const observed = subj.kind === 'Group' ? undefined : s.users.get(userOf(subj));
     const groups = observed ? [...observed.groups].sort() : [];
     const grants = subj.kind === 'Group' ? authz.grantsOf({ user: '', groups: [subj.name] }).filter((g) => g.via === `Group ${subj.name}`) : authz.grantsOf({ user: userOf(subj), groups });

@@ -26,6 +26,17 @@ export interface DriftOptions {
   suggest: boolean;
   /** Distinct object names remembered per request key. */
   maxNames: number;
+  /**
+   * The identities asked about (--user, --serviceaccount, --actor: user-name globs, as
+   * src/filter/index.ts globMatcher reads them); empty or absent: every subject. With a selection
+   * only User and ServiceAccount subjects whose user name matches are reported: the other subjects
+   * bound in the export would otherwise look dormant for want of the requests the filter left out,
+   * and a group's use would be its selected members' only. The CLI then also keeps the requests the
+   * selected identities made while impersonating, whose impersonate checks are their use (the
+   * impersonator is authorized before the request runs: WithImpersonation in
+   * k8s.io/apiserver/pkg/endpoints/filters/impersonation.go).
+   */
+  subjects?: string[];
 }
 
 /** One distinct check: attributes, the kind of check, and the groups it was judged with. */

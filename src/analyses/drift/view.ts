@@ -10,6 +10,7 @@ import { subjectFailures, type GateOptions } from './gate.js';
 import { accountingRows } from '../../render/accounting.js';
 import { objectsYaml } from '../../render/rbac-yaml.js';
 import type { K8sObject } from '../../rbac/generate.js';
+import { displayWindow } from '../../render/format.js';
 
 export function subjectName(d: SubjectDrift): string {
   return d.subject.kind === 'ServiceAccount' ? `${d.subject.namespace}/${d.subject.name}` : d.subject.name;
@@ -40,7 +41,7 @@ export function driftView(r: DriftReport): View {
       title: 'Drift summary',
       kind: 'kv',
       rows: [
-        ['window', r.window.from === null ? '(no requests)' : `${r.window.from} → ${r.window.to}`],
+        ['window', r.window.from === null ? '(no requests)' : displayWindow(r.window.from, r.window.to)],
         ['RBAC export', `${plural(r.rbac.files.length, 'file')}, ${plural(r.rbac.roles, 'role')}, ${plural(r.rbac.bindings, 'binding')}${r.rbac.missingRoles.length ? `, ${plural(r.rbac.missingRoles.length, 'binding')} to missing roles` : ''}`],
         ['subjects', `${s.subjects} (${s.withDrift} with drift, ${s.dormant} dormant)`],
         ['bands', `${s.bands.red} red, ${s.bands.yellow} yellow, ${s.bands.green} green, ${s.bands.none} without own grants`],
@@ -58,12 +59,14 @@ export function driftView(r: DriftReport): View {
       columns: ['subject', 'kind', 'requests', 'granted', 'used', 'unused', 'score', 'band', 'sensitive', 'uncovered', 'dormant'],
       rows: r.subjects.map((d) => [subjectName(d), d.subject.kind, d.requests, d.grantedRules, d.usedRules, d.unusedRules.length, score(d), d.severity, d.sensitiveExcess.length, d.uncovered.reduce((n, u) => n + u.requests, 0), d.dormant ? 'yes' : 'no']),
       note: `Score: used share of the subject's own rules (a rule used in part counts in part; a * counts as 8 verbs or 10 resources). Bands: green ≥ ${BANDS.green}%, yellow ≥ ${BANDS.yellow}%, red below.`,
+      dropOrder: ['kind', 'granted', 'used', 'uncovered', 'dormant'],
     },
     {
       title: 'Sensitive excess',
       kind: 'table',
       columns: ['subject', 'id', 'severity', 'sensitive grant', 'unused', 'granted by', 'via'],
       rows: r.subjects.flatMap((d) => d.sensitiveExcess.map((e) => [subjectName(d), e.id, e.severity, e.description, firstFew(e.permissions, 3), e.source ? sourceLabel(e.source) : '', e.source?.via ?? ''])),
+      dropOrder: ['via', 'severity'],
     },
     {
       title: 'Unused rules',

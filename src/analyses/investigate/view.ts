@@ -2,6 +2,7 @@
 import type { AuditRecord, Cell, View } from '../../types.js';
 import type { GroupReport, TimelineReport } from './index.js';
 import { fieldText } from './index.js';
+import { displayTime, formatDuration, plural } from '../../render/format.js';
 import { displaySubject } from '../../normalize/subject.js';
 
 export interface ListingReport {
@@ -27,7 +28,7 @@ function status(r: AuditRecord): string {
 function details(r: AuditRecord): string {
   const parts: string[] = [];
   if (r.name) parts.push(`name=${r.name}`);
-  if (r.durationMs !== null) parts.push(`${r.durationMs} ms`);
+  if (r.durationMs !== null) parts.push(formatDuration(r.durationMs));
   if (r.sourceIP) parts.push(`from ${r.sourceIP}`);
   const ua = `${r.client} ${r.clientVersion}`.trim() || r.userAgent.slice(0, 40);
   if (ua) parts.push(`via ${ua}`);
@@ -35,16 +36,20 @@ function details(r: AuditRecord): string {
   return parts.join(' · ');
 }
 
+/** The default columns; Cluster only when some input is labelled with a cluster (NAME=PATH or --cluster). */
 export const DEFAULT_COLUMNS = ['Date', 'User', 'Cluster', 'Namespace', 'Resource', 'Verb', 'Access Method', 'Status', 'Details'];
 
 export function listingView(rep: ListingReport): View {
   const custom = rep.fields.length > 0;
-  const columns = custom ? rep.fields.map(String) : DEFAULT_COLUMNS;
+  const clusters = rep.records.some((r) => r.cluster !== '');
+  const columns = custom ? rep.fields.map(String) : DEFAULT_COLUMNS.filter((c) => clusters || c !== 'Cluster');
   const rows: Cell[][] = rep.records.map((r) =>
-    custom ? rep.fields.map((f) => fieldText(r, f)) : [r.time, displaySubject(r.subject), r.cluster || '-', r.namespace || '-', resourceLabel(r), r.verb, r.accessMethod, status(r), details(r)],
+    custom
+      ? rep.fields.map((f) => (f === 'time' ? displayTime(r.time) : fieldText(r, f)))
+      : [displayTime(r.time), displaySubject(r.subject), ...(clusters ? [r.cluster || '-'] : []), r.namespace || '-', resourceLabel(r), r.verb, r.accessMethod, status(r), details(r)],
   );
-  const note = rep.matched > rep.records.length ? `Showing ${rep.records.length} of ${rep.matched} matching requests; raise --limit, or use -o csv or -o jsonl for all of them.` : `${rep.matched} matching request${rep.matched === 1 ? '' : 's'}.`;
-  return { title: 'kaudit investigate', sections: [{ title: 'Requests', kind: 'table', columns, rows, note }] };
+  const note = rep.matched > rep.records.length ? `Showing ${rep.records.length} of ${rep.matched} matching requests; raise --limit (0: no limit; a terminal table shows at most 1000), or use -o csv or -o jsonl for all of them.` : `${plural(rep.matched, 'matching request')}.`;
+  return { title: 'kaudit investigate', sections: [{ title: 'Requests', kind: 'table', columns, rows, note, dropOrder: ['Access Method', 'Cluster', 'Status'] }] };
 }
 
 export function groupView(rep: GroupReport): View {
@@ -55,8 +60,9 @@ export function groupView(rep: GroupReport): View {
         title: `Requests by ${rep.groupBy.join(', ')}`,
         kind: 'table',
         columns: [...rep.groupBy, 'requests', 'denied', 'first seen', 'last seen'],
-        rows: rep.groups.map((g) => [...rep.groupBy.map((f) => g.key[f] || '-'), g.count, g.denied, g.first, g.last]),
-        note: `${rep.groups.length} group${rep.groups.length === 1 ? '' : 's'}, ${rep.input.used} requests.`,
+        rows: rep.groups.map((g) => [...rep.groupBy.map((f) => g.key[f] || '-'), g.count, g.denied, displayTime(g.first), displayTime(g.last)]),
+        note: `${plural(rep.groups.length, 'group')}, ${plural(rep.input.used, 'request')}.`,
+        dropOrder: ['denied', 'first seen'],
       },
     ],
   };
@@ -66,7 +72,7 @@ export function timelineView(rep: TimelineReport): View {
   const label = (s: string): string => (rep.bucket === 'day' ? s.slice(0, 10) : `${s.slice(0, 13).replace('T', ' ')}:00`);
   return {
     title: 'kaudit investigate',
-    sections: [{ title: `Requests per ${rep.bucket} (UTC)`, kind: 'bars', columns: [rep.bucket, 'requests'], rows: rep.buckets.map((b) => [label(b.start), b.count]), note: `${rep.input.used} requests, ${rep.buckets.reduce((n, b) => n + b.denied, 0)} denied.` }],
+    sections: [{ title: `Requests per ${rep.bucket} (UTC)`, kind: 'bars', columns: [rep.bucket, 'requests'], rows: rep.buckets.map((b) => [label(b.start), b.count]), note: `${plural(rep.input.used, 'request')}, ${rep.buckets.reduce((n, b) => n + b.denied, 0)} denied.` }],
   };
 }
 

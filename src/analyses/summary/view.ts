@@ -3,6 +3,7 @@ import type { View, ViewSection, Cell } from '../../types.js';
 import type { SummaryReport, LatencyRow } from './index.js';
 import type { Count } from '../../util/counter.js';
 import { accountingRows } from '../../render/accounting.js';
+import { displayWindow, formatDuration } from '../../render/format.js';
 import { UNAUTHENTICATED_LABEL } from '../../normalize/subject.js';
 
 function pct(n: number, total: number): string {
@@ -19,7 +20,7 @@ function countSection(title: string, label: string, counts: Count[], total: numb
 }
 
 function ms(v: number | null): Cell {
-  return v === null ? '-' : `${v} ms`;
+  return formatDuration(v);
 }
 
 function latencyRow(r: LatencyRow): Cell[] {
@@ -33,7 +34,7 @@ export function summaryView(r: SummaryReport): View {
       title: 'Input',
       kind: 'kv',
       rows: [
-        ['window', r.window.from === null ? '(no timestamps)' : `${r.window.from} → ${r.window.to}`],
+        ['window', r.window.from === null ? '(no timestamps)' : displayWindow(r.window.from, r.window.to)],
         ...accountingRows(r.input),
         ['denied (403)', `${r.denied} (${pct(r.denied, total)})`],
         ['unauthenticated (401)', `${r.unauthenticated} (${pct(r.unauthenticated, total)})`],
@@ -44,6 +45,7 @@ export function summaryView(r: SummaryReport): View {
       kind: 'table',
       columns: ['file', 'format', 'provider', 'gzip', 'lines', 'events', 'rejected'],
       rows: r.input.files.map((f) => [f.path, f.format, f.providers.join(', ') || '-', f.gzip ? 'yes' : 'no', f.lines, f.events, f.rejected]),
+      dropOrder: ['gzip', 'provider', 'lines'],
     },
     countSection('Status', 'class', r.status, total),
     countSection('Subjects', 'subject', r.top.subjects, total, UNAUTHENTICATED_LABEL),

@@ -77,11 +77,12 @@ function encodeColumn(values: unknown[]): EncodedColumn {
 
 /** Encodes `rows[i][f]` for each field `f` of `fields`. */
 export function encodeTable<T extends object>(rows: readonly T[], fields: readonly string[]): EncodedTable {
-  return {
-    n: rows.length,
-    fields: [...fields],
-    cols: fields.map((f) => encodeColumn(rows.map((r) => (r as Record<string, unknown>)[f]))),
-  };
+  return encodeColumns(rows.length, fields, (f) => rows.map((r) => (r as Record<string, unknown>)[f]));
+}
+
+/** encodeTable from a table held column-wise: `column(f)` gives the n values of field f (one column at a time is made). */
+export function encodeColumns(n: number, fields: readonly string[], column: (field: string) => unknown[]): EncodedTable {
+  return { n, fields: [...fields], cols: fields.map((f) => encodeColumn(column(f))) };
 }
 
 /** A decoded column. String-like columns carry integer codes into `dict` for fast filtering. */

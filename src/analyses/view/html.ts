@@ -6,7 +6,7 @@
 // same bytes.
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
+import { gzipSync, createGzip } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import type { ViewReport } from './index.js';
 import { toPayload } from './payload.js';
@@ -33,12 +33,80 @@ export function pagePolicy(a: PageAssets): string {
   return `default-src 'none'; script-src 'sha256-${sha256(a.script)}'; style-src 'sha256-${sha256(a.style)}'; base-uri 'none'; form-action 'none'`;
 }
 
-/** The embedded data: the payload as JSON, gzipped (level 4: within 5% of level 6's size in half its time), base64. */
+/** gzip level of the data: level 4 is within 5% of level 6's size in half its time. */
+const LEVEL = 4;
+
+/** The embedded data: the payload as JSON, gzipped, base64. */
 export function encodeData(r: ViewReport): string {
-  return gzipSync(Buffer.from(JSON.stringify(toPayload(r)), 'utf8'), { level: 4 }).toString('base64');
+  return gzipSync(Buffer.from(JSON.stringify(toPayload(r)), 'utf8'), { level: LEVEL }).toString('base64');
+}
+
+/**
+ * JSON.stringify(v) in pieces of at most about `slice` array elements of strings or numbers each (joined, they are its
+ * exact text), so that a large payload never exists as one string. Follows JSON.stringify on what
+ * the payload holds: plain objects (undefined members left out), arrays (undefined as null),
+ * strings, numbers (non-finite as null), booleans and null.
+ */
+export function* jsonChunks(v: unknown, slice = 4096): Generator<string> {
+  if (Array.isArray(v)) {
+    if (v.some((x) => x !== null && typeof x === 'object')) {
+      // Arrays of tables or columns: each element in pieces of its own.
+      yield '[';
+      for (let i = 0; i < v.length; i++) {
+        if (i > 0) yield ',';
+        if (v[i] === undefined || typeof v[i] === 'function') yield 'null';
+        else yield* jsonChunks(v[i], slice);
+      }
+      return yield ']';
+    }
+    if (v.length <= slice) return yield JSON.stringify(v);
+    yield '[';
+    for (let i = 0; i < v.length; i += slice) yield (i > 0 ? ',' : '') + JSON.stringify(v.slice(i, i + slice)).slice(1, -1);
+    return yield ']';
+  }
+  if (v === null || typeof v !== 'object') return yield JSON.stringify(v) ?? 'null';
+  yield '{';
+  let first = true;
+  for (const [k, x] of Object.entries(v)) {
+    if (x === undefined || typeof x === 'function') continue;
+    yield `${first ? '' : ','}${JSON.stringify(k)}:`;
+    first = false;
+    yield* jsonChunks(x, slice);
+  }
+  yield '}';
+}
+
+/**
+ * encodeData without ever holding the whole JSON text (nor its bytes): the payload's JSON, piece by
+ * piece, through a gzip stream. The same bytes as encodeData (deflate's output does not depend on
+ * how its input is cut when nothing flushes).
+ */
+export async function encodeDataStreaming(r: ViewReport): Promise<string> {
+  const gz = createGzip({ level: LEVEL });
+  const out: Buffer[] = [];
+  gz.on('data', (b: Buffer) => out.push(b));
+  const done = new Promise<void>((resolve, reject) => {
+    gz.on('end', resolve);
+    gz.on('error', reject);
+  });
+  for (const piece of jsonChunks(toPayload(r))) {
+    if (!gz.write(piece, 'utf8')) await new Promise((resolve) => gz.once('drain', resolve));
+  }
+  gz.end();
+  await done;
+  return Buffer.concat(out).toString('base64');
+}
+
+/** renderViewHtml for large reports: the data encoded by encodeDataStreaming (same bytes). */
+export async function renderViewHtmlStreaming(r: ViewReport, assets: PageAssets = loadPageAssets()): Promise<string> {
+  return pageHtml(r, assets, await encodeDataStreaming(r));
 }
 
 export function renderViewHtml(r: ViewReport, assets: PageAssets = loadPageAssets()): string {
+  return pageHtml(r, assets, encodeData(r));
+}
+
+function pageHtml(r: ViewReport, assets: PageAssets, data: string): string {
   // Inlined code must not end its element early; esbuild escapes such sequences in strings.
   if (/<\/script/i.test(assets.script) || /<!--/.test(assets.script)) throw new Error('view page script holds </script or <!--');
   if (/<\/style/i.test(assets.style)) throw new Error('view page style holds </style');
@@ -56,7 +124,7 @@ export function renderViewHtml(r: ViewReport, assets: PageAssets = loadPageAsset
 <body>
 <div id="app"><p id="loading">Loading ${r.summary.calls} API calls and ${r.summary.commands} commands…</p></div>
 <noscript><p>This page needs JavaScript to show the audit trail. The data is in it; audit export gives the same rows as CSV.</p></noscript>
-<script type="application/octet-stream" id="kaudit-data" data-encoding="gzip+base64">${encodeData(r)}</script>
+<script type="application/octet-stream" id="kaudit-data" data-encoding="gzip+base64">${data}</script>
 <script>${assets.script}</script>
 </body>
 </html>

@@ -1,19 +1,31 @@
-// `audit view`: the report behind the browser page. A reducer keeps the newest `maxRows` filtered
-// requests (a min-heap on time, so memory is bounded by the cap whatever the input's size) and, at
-// finish, folds them into commands with the same CommandFolder as `audit commands`. The report is
-// canonical JSON: the records in log order (the order `audit export` writes them), the commands
-// with the rows of their calls, per-row flags for the page's toggles, and the accounting.
+// `audit view`: the report behind the browser page. A reducer keeps the newest filtered requests
+// that fit two caps, `maxRows` rows and `maxBytes` data bytes (a min-heap on time over a compact
+// column store, src/analyses/view/store.ts, so memory is bounded by the caps whatever the input's
+// size or cardinality) and, at finish, folds them into commands with the same CommandFolder as
+// `audit commands`. The report is canonical JSON: the records in log order (the order `audit
+// export` writes them), the commands with the rows of their calls, per-row flags for the page's
+// toggles, and the accounting, with what the caps left out.
 import type { AuditRecord, FinishContext, InputAccounting, Reducer } from '../../types.js';
 import { CommandFolder, DEFAULT_FOLD, type CommandRecord, type FoldOptions } from '../commands/fold.js';
 import { WRITE_VERBS } from '../../rules/verbs.js';
 import { classifySubject } from '../../normalize/subject.js';
 import { FLAG } from './flags.js';
 import { TimeReorder, DEFAULT_REORDER, type ReorderOptions } from '../../order/reorder.js';
+import { RowStore } from './store.js';
 
 /** Rows the page keeps unless `--max-rows` says otherwise. */
 export const DEFAULT_MAX_ROWS = 500_000;
 
+/**
+ * Data bytes the page keeps unless `--max-bytes` says otherwise (RowStore.bytes: the JSON size of
+ * the distinct strings kept, plus ROW_BYTES per row). 128 MB keeps the page's decompressed data well
+ * under the longest string a browser makes (V8: 2^29 − 24 characters), the writer's memory under
+ * about 1 GB, and the HTML file, compressed, in the tens of MB for typical logs.
+ */
+export const DEFAULT_MAX_BYTES = 128_000_000;
+
 export { FLAG };
+export { capNotice } from './notice.js';
 
 /**
  * Whether a person made the request: the effective subject is a User (not a service account, node,
@@ -38,101 +50,108 @@ export function rowFlags(r: AuditRecord): number {
 export interface ViewOptions {
   /** Keep at most this many requests: the newest by time (ties: the later in the log). */
   maxRows: number;
+  /** Keep at most this many data bytes (RowStore.bytes): again the newest requests that fit. */
+  maxBytes: number;
   /** Folding, as `audit commands` (--gap). */
   fold: FoldOptions;
   /** The time order the folder gets its calls in, as `audit commands` (--order-window). */
   reorder: ReorderOptions;
 }
 
-export const DEFAULT_VIEW: ViewOptions = { maxRows: DEFAULT_MAX_ROWS, fold: { ...DEFAULT_FOLD, keepCalls: false }, reorder: DEFAULT_REORDER };
-
-interface Kept {
-  r: AuditRecord;
-  /** Position in the input (log order), across merged states. */
-  seq: number;
-  /** timeMs, or -Infinity when the event had no time (such rows are the first to go). */
-  t: number;
-}
+export const DEFAULT_VIEW: ViewOptions = { maxRows: DEFAULT_MAX_ROWS, maxBytes: DEFAULT_MAX_BYTES, fold: { ...DEFAULT_FOLD, keepCalls: false }, reorder: DEFAULT_REORDER };
 
 export interface ViewState {
   options: ViewOptions;
-  /** Min-heap on (t, seq): the root is the row to drop next. */
-  heap: Kept[];
-  /** Records seen (kept + dropped). */
+  store: RowStore;
+  /** Min-heap of slots on (t, seq): the root is the row to drop next. */
+  heap: number[];
+  /** Per slot: time (epoch ms, -Infinity when the event had no time: such rows go first) and position in the input (log order, across merged states). */
+  t: number[];
+  seq: number[];
+  /** Records seen (kept + left out). */
   seen: number;
-  /** Shared copies of repeated strings and group lists (cleared when they outgrow maxRows entries). */
-  strings: Map<string, string>;
-  groups: Map<string, string[]>;
+  /** The newest request left out: its (t, seq) and time string (seq -1: none). */
+  outT: number;
+  outSeq: number;
+  outTime: string;
 }
 
-/** String fields whose values repeat from request to request (not auditID, time or requestURI). */
-const REPEATED: readonly (keyof AuditRecord)[] = [
-  'cluster', 'stage', 'level', 'subject', 'subjectNamespace', 'subjectName', 'impersonator', 'principal', 'verb', 'apiGroup',
-  'apiVersion', 'resource', 'subresource', 'namespace', 'name', 'nonResourceURL', 'sourceIP', 'userAgent', 'client', 'clientVersion', 'provider',
-];
-
-function intern(s: ViewState, r: AuditRecord): void {
-  const m = s.strings;
-  if (m.size > s.options.maxRows) m.clear();
-  const rec = r as unknown as Record<string, unknown>;
-  for (let i = 0; i < REPEATED.length; i++) {
-    const f = REPEATED[i]!;
-    const v = rec[f];
-    if (typeof v !== 'string' || v === '') continue;
-    const shared = m.get(v);
-    if (shared === undefined) m.set(v, v);
-    else rec[f] = shared;
-  }
-  const g = r.groups;
-  if (Array.isArray(g)) {
-    const key = JSON.stringify(g);
-    const shared = s.groups.get(key);
-    if (shared !== undefined) r.groups = shared;
-    else {
-      if (s.groups.size > s.options.maxRows) s.groups.clear();
-      s.groups.set(key, g);
-    }
-  }
+function older(s: ViewState, a: number, b: number): boolean {
+  return s.t[a]! < s.t[b]! || (s.t[a] === s.t[b] && s.seq[a]! < s.seq[b]!);
 }
 
-function older(a: Kept, b: Kept): boolean {
-  return a.t < b.t || (a.t === b.t && a.seq < b.seq);
-}
-
-function siftUp(h: Kept[], i: number): void {
+function siftUp(s: ViewState, i: number): void {
+  const h = s.heap;
   const x = h[i]!;
   while (i > 0) {
     const p = (i - 1) >> 1;
-    if (!older(x, h[p]!)) break;
+    if (!older(s, x, h[p]!)) break;
     h[i] = h[p]!;
     i = p;
   }
   h[i] = x;
 }
 
-function siftDown(h: Kept[], i: number): void {
+function siftDown(s: ViewState, i: number): void {
+  const h = s.heap;
   const n = h.length;
   const x = h[i]!;
   for (;;) {
     const l = 2 * i + 1;
     if (l >= n) break;
     const r = l + 1;
-    const m = r < n && older(h[r]!, h[l]!) ? r : l;
-    if (!older(h[m]!, x)) break;
+    const m = r < n && older(s, h[r]!, h[l]!) ? r : l;
+    if (!older(s, h[m]!, x)) break;
     h[i] = h[m]!;
     i = m;
   }
   h[i] = x;
 }
 
-function keep(s: ViewState, k: Kept): void {
+function leaveOut(s: ViewState, t: number, seq: number, time: () => string): void {
+  if (s.outSeq < 0 || t > s.outT || (t === s.outT && seq > s.outSeq)) {
+    s.outT = t;
+    s.outSeq = seq;
+    s.outTime = time();
+  }
+}
+
+/**
+ * Keeps the row, then drops the oldest rows while either cap is exceeded. The kept rows are thus
+ * always the longest run of newest rows that fits both caps (every request from a time on): the
+ * data bytes of a set of rows only grow when rows are added, so a run that held a left-out row
+ * would not fit now either; this is also why merged states equal one pass.
+ */
+function keep(s: ViewState, r: AuditRecord, t: number, seq: number): void {
   const h = s.heap;
-  if (h.length < s.options.maxRows) {
-    h.push(k);
-    siftUp(h, h.length - 1);
-  } else if (h.length > 0 && older(h[0]!, k)) {
-    h[0] = k;
-    siftDown(h, 0);
+  const o = s.options;
+  // Older than a request left out: left out too, so that the page holds every request from a time
+  // on, without holes (a small old request must not take the place of a large newer one).
+  const belowOut = s.outSeq >= 0 && (t < s.outT || (t === s.outT && seq < s.outSeq));
+  if (belowOut || (h.length >= o.maxRows && (t < s.t[h[0]!]! || (t === s.t[h[0]!] && seq < s.seq[h[0]!]!)))) {
+    leaveOut(s, t, seq, () => r.time);
+    return;
+  }
+  const slot = s.store.put(r);
+  s.t[slot] = t;
+  s.seq[slot] = seq;
+  h.push(slot);
+  siftUp(s, h.length - 1);
+  dropOldest(s, () => h.length > o.maxRows || s.store.bytes > o.maxBytes);
+}
+
+/** Drops the oldest kept rows while `over()` holds. */
+function dropOldest(s: ViewState, over: () => boolean): void {
+  const h = s.heap;
+  while (h.length > 0 && over()) {
+    const out = h[0]!;
+    const last = h.pop()!;
+    if (h.length > 0) {
+      h[0] = last;
+      siftDown(s, 0);
+    }
+    leaveOut(s, s.t[out]!, s.seq[out]!, () => s.store.time(out));
+    s.store.drop(out);
   }
 }
 
@@ -152,9 +171,16 @@ export interface ViewReport {
     commands: number;
     /** Requests that matched the command-line filters (kept + left out). */
     matched: number;
-    /** The oldest requests left out by the cap. */
+    /** Requests left out by the caps: the oldest (matched − calls). */
     leftOut: number;
     maxRows: number;
+    /** The data-bytes cap and the data bytes the page holds (RowStore.bytes). */
+    maxBytes: number;
+    bytes: number;
+    /** The cap that left requests out: 'max-rows' when the page holds maxRows rows, else 'max-bytes'; '' when none did. */
+    cappedBy: '' | 'max-rows' | 'max-bytes';
+    /** Time of the newest request left out ('' when none, or it had no time): the page holds the requests from then on. */
+    leftOutUntil: string;
     /** First and last request time in the page ('' when none). */
     first: string;
     last: string;
@@ -163,8 +189,16 @@ export interface ViewReport {
   };
   /** The command line that made the report, as given (shown on the page). */
   command: string[];
-  /** The requests, in log order (as `audit export` writes them). */
+  /**
+   * The requests, in log order (as `audit export` writes them): RECORD_FIELDS, responseStartedMs
+   * and location. Made from the compact store the first time it is read.
+   */
   records: AuditRecord[];
+  /**
+   * Not enumerable (not in the JSON): the values of one field of `records` (a RowStore field name,
+   * e.g. `verb` or `location.file`), read from the store without making the records.
+   */
+  columns?: (field: string) => unknown[];
   /** FLAG bits per record. */
   flags: number[];
   /** Commands in start order, as `audit commands` emits them. */
@@ -178,65 +212,93 @@ export interface ViewFinishContext extends FinishContext {
 }
 
 /**
- * The view reducer. `add` is O(log maxRows); memory holds at most `maxRows` records. `merge(a, b)`
- * expects `b` to hold the input that follows `a`'s. `finish` folds commands over the kept rows in
+ * The view reducer. `add` is O(log maxRows); memory holds at most `maxRows` rows and `maxBytes`
+ * data bytes, in the compact form of RowStore (the bodies, impersonation details and everything
+ * else outside RECORD_FIELDS, responseStartedMs and location are not kept). `merge(a, b)` expects
+ * `b` to hold the input that follows `a`'s. `finish` folds commands over the kept rows in
  * log order, so the commands are those `audit commands` gives for the same filters whenever the cap
  * left nothing out.
  */
 export const view = {
   init(options: ViewOptions): ViewState {
     if (!Number.isInteger(options.maxRows) || options.maxRows <= 0) throw new RangeError(`maxRows must be a positive integer, got ${options.maxRows}`);
-    return { options, heap: [], seen: 0, strings: new Map(), groups: new Map() };
+    if (!Number.isInteger(options.maxBytes) || options.maxBytes <= 0) throw new RangeError(`maxBytes must be a positive integer, got ${options.maxBytes}`);
+    return { options, store: new RowStore(), heap: [], t: [], seq: [], seen: 0, outT: -Infinity, outSeq: -1, outTime: '' };
   },
   add(s: ViewState, r: AuditRecord): void {
-    const k: Kept = { r, seq: s.seen++, t: Number.isFinite(r.timeMs) ? r.timeMs : -Infinity };
-    const h = s.heap;
-    if (h.length >= s.options.maxRows && !older(h[0]!, k)) return;
-    // The record is ours from here (the pipeline hands each one over once): drop its bodies, which
-    // the page neither shows nor exports, and share repeated strings, so that the kept rows take a
-    // third of the memory.
-    if (r.requestObject !== undefined) r.requestObject = undefined;
-    if (r.responseObject !== undefined) r.responseObject = undefined;
-    intern(s, r);
-    keep(s, k);
+    keep(s, r, Number.isFinite(r.timeMs) ? r.timeMs : -Infinity, s.seen++);
   },
   merge(a: ViewState, b: ViewState): ViewState {
-    for (const k of b.heap) keep(a, { ...k, seq: k.seq + a.seen });
+    // What b left out, a leaves out too, with every older row: then b's rows go in as in one pass.
+    if (b.outSeq >= 0) {
+      leaveOut(a, b.outT, b.outSeq + a.seen, () => b.outTime);
+      dropOldest(a, () => a.t[a.heap[0]!]! < a.outT || (a.t[a.heap[0]!] === a.outT && a.seq[a.heap[0]!]! < a.outSeq));
+    }
+    const record = b.store.records();
+    for (const slot of b.heap) keep(a, record(slot), b.t[slot]!, b.seq[slot]! + a.seen);
     a.seen += b.seen;
     return a;
   },
   finish(s: ViewState, ctx: ViewFinishContext): ViewReport {
-    const kept = [...s.heap].sort((x, y) => x.seq - y.seq);
-    const records = kept.map((k) => k.r);
-    const flags = records.map(rowFlags);
-    const commands = foldRows(kept, flags, s.options.fold, s.options.reorder);
+    // Rows in log order. Records are made one at a time from the store (for the flags and the
+    // fold) and dropped: the page's columns are read from the store, and `records` is made only
+    // when something reads it (-o json, a library user).
+    const store = s.store;
+    const slots = [...s.heap].sort((x, y) => s.seq[x]! - s.seq[y]!);
+    const record = store.records();
+    const at = (i: number): AuditRecord => record(slots[i]!);
+    const flags = new Array<number>(slots.length);
+    const commands = foldRows(slots.length, at, flags, s.options.fold, s.options.reorder);
     let denied = 0;
     let failed = 0;
     for (const f of flags) {
       if (f & FLAG.denied) denied++;
       if (f & FLAG.failed) failed++;
     }
-    const byTime = kept.map((k, i) => ({ t: k.t, i })).filter((x) => x.t > -Infinity).sort((x, y) => x.t - y.t || x.i - y.i);
-    return {
+    let first = -1;
+    let last = -1;
+    for (let i = 0; i < slots.length; i++) {
+      const t = s.t[slots[i]!]!;
+      if (t === -Infinity) continue;
+      if (first < 0 || t < s.t[slots[first]!]!) first = i;
+      if (last < 0 || t >= s.t[slots[last]!]!) last = i;
+    }
+    const leftOut = s.seen - slots.length;
+    const report: ViewReport = {
       kind: 'kaudit.view',
       version: 1,
       summary: {
-        calls: records.length,
+        calls: slots.length,
         commands: commands.length,
         matched: s.seen,
-        leftOut: s.seen - records.length,
+        leftOut,
         maxRows: s.options.maxRows,
-        first: byTime.length ? records[byTime[0]!.i]!.time : '',
-        last: byTime.length ? records[byTime[byTime.length - 1]!.i]!.time : '',
+        maxBytes: s.options.maxBytes,
+        bytes: store.bytes,
+        cappedBy: leftOut === 0 ? '' : slots.length >= s.options.maxRows ? 'max-rows' : 'max-bytes',
+        leftOutUntil: leftOut === 0 ? '' : s.outTime,
+        first: first >= 0 ? store.time(slots[first]!) : '',
+        last: last >= 0 ? store.time(slots[last]!) : '',
         denied,
         failed,
       },
       command: ctx.command ?? [],
-      records,
+      records: [],
       flags,
       commands,
       input: ctx.input,
     };
+    Object.defineProperty(report, 'records', {
+      enumerable: true,
+      configurable: true,
+      get(): AuditRecord[] {
+        const records = slots.map((slot) => record(slot));
+        Object.defineProperty(report, 'records', { value: records, enumerable: true, writable: true, configurable: true });
+        return records;
+      },
+    });
+    Object.defineProperty(report, 'columns', { enumerable: false, value: (field: string): unknown[] => { const read = store.reader(field); return slots.map((slot) => read(slot)); } });
+    return report;
   },
 } satisfies Reducer<ViewState, ViewReport, ViewOptions>;
 
@@ -248,7 +310,7 @@ export const view = {
  * during the fold: the auditID, a NUL and the row index. It sorts where the auditID sorts, and in
  * row order among its equals, so the folding is unchanged; the command gets the real auditID back.
  */
-function foldRows(kept: Kept[], flags: number[], fold: FoldOptions, reorder: ReorderOptions): ViewCommand[] {
+function foldRows(n: number, at: (i: number) => AuditRecord, /** filled here: FLAG bits of each row */ flags: number[], fold: FoldOptions, reorder: ReorderOptions): ViewCommand[] {
   const rowOf = new Map<string, number>();
   const real = new Map<string, string>();
   const out: ViewCommand[] = [];
@@ -269,8 +331,9 @@ function foldRows(kept: Kept[], flags: number[], fold: FoldOptions, reorder: Reo
     out.push(Object.assign(c, { rows, flags: f }));
   }, { ...fold, keepCalls: false });
   const order = new TimeReorder<AuditRecord>((r) => folder.add(r), (r) => r.timeMs, reorder);
-  for (let i = 0; i < kept.length; i++) {
-    let r = kept[i]!.r;
+  for (let i = 0; i < n; i++) {
+    let r = at(i);
+    flags[i] = rowFlags(r);
     let key = `${r.cluster}\u0000${r.auditID}`;
     if (r.auditID === '' || rowOf.has(key)) {
       let id = `${r.auditID}\u0000${i}`;

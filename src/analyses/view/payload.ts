@@ -2,7 +2,7 @@
 // CLI builds it, the page (bundled) reads it.
 import type { InputAccounting } from '../../types.js';
 import { RECORD_FIELDS } from '../../render/records.js';
-import { encodeTable, decodeTable, textAt, type EncodedTable, type Table } from './columns.js';
+import { encodeTable, encodeColumns, decodeTable, textAt, type EncodedTable, type Table } from './columns.js';
 import type { ViewReport } from './index.js';
 
 /** Command fields that are the page's own bookkeeping, not part of `audit commands`' objects. */
@@ -32,7 +32,8 @@ export function toPayload(r: ViewReport): ViewPayload {
   const fields: string[] = [];
   for (const c of r.commands) for (const k of Object.keys(c)) if (!COMMAND_EXTRA_FIELDS.includes(k) && !fields.includes(k)) fields.push(k);
   // A command's auditIDs are those of its rows: say so instead of writing every auditID twice.
-  const idsFromRows = r.commands.every((c) => c.auditIDs.length === c.rows.length && c.auditIDs.every((id, j) => r.records[c.rows[j]!]!.auditID === id));
+  const ids = r.columns ? (r.columns('auditID') as string[]) : r.records.map((x) => x.auditID);
+  const idsFromRows = r.commands.every((c) => c.auditIDs.length === c.rows.length && c.auditIDs.every((id, j) => ids[c.rows[j]!] === id));
   const commands = encodeTable(r.commands, idsFromRows ? fields.filter((f) => f !== 'auditIDs') : fields);
   if (idsFromRows && fields.includes('auditIDs')) {
     commands.fields.splice(fields.indexOf('auditIDs'), 0, 'auditIDs');
@@ -43,8 +44,11 @@ export function toPayload(r: ViewReport): ViewPayload {
     summary: r.summary,
     command: r.command,
     input: r.input,
-    records: encodeTable(r.records, RECORD_FIELDS as readonly string[]),
-    locations: encodeTable(r.records.map((x) => x.location ?? { file: '', line: 0, unit: 'line' }), ['file', 'line', 'unit']),
+    // From the reducer's store when the report has one (the records are not made), else from the records.
+    records: r.columns ? encodeColumns(r.summary.calls, RECORD_FIELDS, r.columns) : encodeTable(r.records, RECORD_FIELDS as readonly string[]),
+    locations: r.columns
+      ? encodeColumns(r.summary.calls, ['file', 'line', 'unit'], (f) => r.columns!(`location.${f}`))
+      : encodeTable(r.records.map((x) => x.location ?? { file: '', line: 0, unit: 'line' }), ['file', 'line', 'unit']),
     flags: r.flags,
     commands,
     commandFlags: r.commands.map((c) => c.flags),

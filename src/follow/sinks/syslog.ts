@@ -13,6 +13,9 @@ import { describe } from './http-client.js';
 
 export type SyslogTransport = 'tcp' | 'tls' | 'udp';
 
+/** How long close() waits for the kernel to take the last bytes before it destroys the connection. */
+const CLOSE_WAIT_MS = 1000;
+
 /** How long to wait for a TLS 1.3 server's verdict on our certificate (its first session ticket). */
 const POST_HANDSHAKE_WAIT_MS = 1000;
 
@@ -96,15 +99,28 @@ export class SyslogSink implements Sink {
   private async sendStream(data: Buffer, signal: AbortSignal): Promise<void> {
     const s = this.socket ?? (await this.connect(signal));
     await new Promise<void>((resolve, reject) => {
+      let settled = false;
       const fail = (e: Error): void => {
+        if (settled) return;
+        settled = true;
+        s.off('error', fail);
+        signal.removeEventListener('abort', abort);
         this.drop();
         reject(new SinkError(describe(e as NodeJS.ErrnoException)));
       };
+      // A receiver that stops reading fills both kernel buffers and the write never completes: the
+      // stop signal (shutdown timeout, second signal) gives up on it, and the batch is not delivered.
+      const abort = (): void => fail(new Error('stopped while the receiver was not reading (batch not delivered)'));
+      if (signal.aborted) return abort();
+      signal.addEventListener('abort', abort, { once: true });
       s.once('error', fail);
       s.write(data, (e) => {
+        if (e) return fail(e);
+        if (settled) return;
+        settled = true;
         s.off('error', fail);
-        if (e) fail(e);
-        else resolve();
+        signal.removeEventListener('abort', abort);
+        resolve();
       });
     });
   }
@@ -209,10 +225,33 @@ export class SyslogSink implements Sink {
     this.drop();
   }
 
+  /**
+   * Ends the connection: a clean close once the kernel took every byte, else (bytes still waiting
+   * for a receiver that does not read, or no 'finish' within CLOSE_WAIT_MS) the socket is
+   * destroyed. Never waits on the receiver longer than that.
+   */
   async close(): Promise<void> {
     const s = this.socket;
     this.socket = null;
-    if (s) await new Promise<void>((resolve) => s.end(resolve));
+    if (s) {
+      if (s.writableLength > 0 || s.destroyed) s.destroy();
+      else {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(() => {
+            s.destroy();
+            resolve();
+          }, CLOSE_WAIT_MS);
+          s.end(() => {
+            clearTimeout(t);
+            resolve();
+          });
+          s.once('close', () => {
+            clearTimeout(t);
+            resolve();
+          });
+        });
+      }
+    }
     this.udp?.close();
     this.udp = null;
   }

@@ -1,0 +1,248 @@
+// `audit view`'s bounded memory: the compact row store (exact values back, its byte accounting, its
+// dictionary freed as rows go), the two caps (--max-rows and --max-bytes: the kept rows are the
+// newest that fit both, as a brute-force reference computes them; merged states equal one pass),
+// the page's data read from the store equal to the data read from the records, the streamed gzip
+// equal to the one-shot one, and the truncation notice on stderr, in -o json and on the page.
+import { describe, it, expect, beforeAll } from 'vitest';
+import fc from 'fast-check';
+import { join } from 'node:path';
+import { collect, runCli, tmpDir, writeFiles, event, jsonl } from '../helpers.js';
+import { view, DEFAULT_VIEW, capNotice, DEFAULT_MAX_BYTES, type ViewReport, type ViewOptions } from '../../src/analyses/view/index.js';
+import { RowStore, ROW_BYTES, jsonBytes } from '../../src/analyses/view/store.js';
+import { toPayload } from '../../src/analyses/view/payload.js';
+import { encodeData, encodeDataStreaming, jsonChunks, renderViewHtml, renderViewHtmlStreaming, loadPageAssets } from '../../src/analyses/view/html.js';
+import { RECORD_FIELDS } from '../../src/render/records.js';
+import type { AuditRecord, InputAccounting } from '../../src/types.js';
+
+const NO_INPUT: InputAccounting = { files: [], lines: 0, prefiltered: 0, events: 0, requests: 0, duplicates: 0, rejected: 0, used: 0, skipped: 0 };
+
+function reportOf(records: AuditRecord[], o: Partial<ViewOptions> = {}): ViewReport {
+  const s = view.init({ ...DEFAULT_VIEW, ...o });
+  for (const r of records) view.add(s, r);
+  return view.finish(s, { input: NO_INPUT });
+}
+
+/** Data bytes of a set of records, counted from scratch: distinct strings once, raw fields per row, ROW_BYTES per row. */
+function bytesOf(records: AuditRecord[]): number {
+  const store = new RowStore();
+  for (const r of records) store.put(r);
+  return store.bytes;
+}
+
+/** The newest rows (by time, then log position) that fit both caps, in log order: the brute-force reference. */
+function newestThatFit(records: AuditRecord[], maxRows: number, maxBytes: number): AuditRecord[] {
+  const byAge = records.map((r, i) => ({ r, i, t: Number.isFinite(r.timeMs) ? r.timeMs : -Infinity })).sort((a, b) => b.t - a.t || b.i - a.i);
+  let k = 0;
+  while (k < byAge.length && k < maxRows && bytesOf(byAge.slice(0, k + 1).map((x) => x.r)) <= maxBytes) k++;
+  return byAge.slice(0, k).sort((a, b) => a.i - b.i).map((x) => x.r);
+}
+
+/** The fields the store keeps, as they should come back. */
+function kept(r: AuditRecord): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  for (const f of RECORD_FIELDS) o[f] = r[f];
+  o.responseStartedMs = r.responseStartedMs;
+  o.location = { file: r.location.file, line: r.location.line, unit: r.location.unit };
+  return o;
+}
+
+let sample: AuditRecord[];
+/** Records with a distinct 2 KB user agent each: what makes a page large. */
+let wide: AuditRecord[];
+
+beforeAll(async () => {
+  sample = (await collect(['fixtures/sample'])).records;
+  wide = sample.slice(0, 300).map((r, i) => ({ ...r, userAgent: `kubectl/v1.30.0 ${String(i).padStart(6, '0')}${'x'.repeat(2000)}` }));
+});
+
+describe('the row store', () => {
+  it('gives back every kept field exactly, NaN times, null durations and shared groups included', () => {
+    const odd = { ...sample[0]!, timeMs: NaN, time: '', durationMs: null, responseStartedMs: 12.5, auditIDReused: true, groups: ['a', '</script>', '\u2028'], userAgent: '=cmd|"/c calc"!A1' };
+    const recs = [...sample.slice(0, 500), odd];
+    const store = new RowStore();
+    const slots = recs.map((r) => store.put(r));
+    const read = store.records();
+    slots.forEach((s, i) => expect(read(s)).toEqual(kept(recs[i]!)));
+    expect(Object.keys(read(slots[0]!))).toEqual([...RECORD_FIELDS, 'responseStartedMs', 'location']);
+  });
+
+  it('counts each distinct string once, and frees it with its last row', () => {
+    const store = new RowStore();
+    const a = store.put(wide[0]!);
+    const one = store.bytes;
+    const ua = jsonBytes(wide[0]!.userAgent);
+    expect(one).toBeGreaterThan(ua + ROW_BYTES);
+    // The same record again: only its raw fields (time, auditID, requestURI) and ROW_BYTES are new.
+    const b = store.put(wide[0]!);
+    expect(store.bytes - one).toBe(jsonBytes(wide[0]!.time) + jsonBytes(wide[0]!.auditID) + jsonBytes(wide[0]!.requestURI) + ROW_BYTES);
+    store.drop(a);
+    expect(store.bytes).toBe(one);
+    const distinct = store.distinct;
+    store.drop(b);
+    expect(store.bytes).toBe(0);
+    expect(store.distinct).toBe(0);
+    expect(distinct).toBeGreaterThan(0);
+  });
+
+  it('holds no more distinct strings than its rows need, however many rows passed through', () => {
+    const s = view.init({ ...DEFAULT_VIEW, maxRows: 10 });
+    for (const r of wide) view.add(s, r);
+    expect(s.store.rows).toBe(10);
+    // 10 distinct user agents, not 300; the other fields repeat.
+    expect(s.store.distinct).toBeLessThan(10 * 30);
+    expect(s.store.bytes).toBe(bytesOf(view.finish(s, { input: NO_INPUT }).records));
+  });
+});
+
+describe('the caps', () => {
+  it('keep, under --max-bytes, the newest requests whose data fits, and say so', () => {
+    const maxBytes = 100_000;
+    const rep = reportOf(wide, { maxBytes });
+    const want = newestThatFit(wide, Infinity, maxBytes);
+    expect(want.length).toBeGreaterThan(10);
+    expect(want.length).toBeLessThan(wide.length);
+    expect(rep.records.map((r) => r.auditID)).toEqual(want.map((r) => r.auditID));
+    expect(rep.summary).toMatchObject({ calls: want.length, matched: wide.length, leftOut: wide.length - want.length, maxBytes, cappedBy: 'max-bytes', bytes: bytesOf(want) });
+    expect(rep.summary.bytes).toBeLessThanOrEqual(maxBytes);
+    // The newest left-out request is older than (or as old as) every kept one.
+    const out = wide.filter((r) => !want.includes(r));
+    const newestOut = out.reduce((a, b) => (b.timeMs >= a.timeMs ? b : a));
+    expect(rep.summary.leftOutUntil).toBe(newestOut.time);
+    expect(Math.min(...rep.records.map((r) => r.timeMs))).toBeGreaterThanOrEqual(newestOut.timeMs);
+  });
+
+  it('keep the newest requests that fit both caps, whichever binds first (brute-force reference)', () => {
+    const part = [...wide.slice(0, 60), ...sample.slice(0, 60)];
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 130 }), fc.integer({ min: 50, max: 200_000 }), (maxRows, maxBytes) => {
+        const rep = reportOf(part, { maxRows, maxBytes });
+        const want = newestThatFit(part, maxRows, maxBytes);
+        expect(rep.records.map((r) => r.auditID)).toEqual(want.map((r) => r.auditID));
+        expect(rep.summary.cappedBy).toBe(want.length === part.length ? '' : want.length === maxRows ? 'max-rows' : 'max-bytes');
+      }),
+      { numRuns: 25, seed: 7 },
+    );
+  });
+
+  it('merge(fold(a), fold(b)) equals fold(a ++ b) under both caps', () => {
+    const part = [...wide.slice(0, 80), ...sample.slice(0, 120)];
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: part.length }), fc.integer({ min: 1, max: 250 }), fc.integer({ min: 1000, max: 150_000 }), (cut, maxRows, maxBytes) => {
+        const o = { ...DEFAULT_VIEW, maxRows, maxBytes };
+        const one = view.init(o);
+        for (const r of part) view.add(one, r);
+        const a = view.init(o);
+        const b = view.init(o);
+        for (const r of part.slice(0, cut)) view.add(a, r);
+        for (const r of part.slice(cut)) view.add(b, r);
+        expect(JSON.stringify(view.finish(view.merge(a, b), { input: NO_INPUT }))).toBe(JSON.stringify(view.finish(one, { input: NO_INPUT })));
+      }),
+      { numRuns: 30, seed: 21 },
+    );
+  });
+
+  it('default to 500,000 rows and 128 MB of data', () => {
+    expect(DEFAULT_VIEW.maxRows).toBe(500_000);
+    expect(DEFAULT_MAX_BYTES).toBe(128_000_000);
+    expect(() => view.init({ ...DEFAULT_VIEW, maxBytes: 0 })).toThrow(/maxBytes/);
+  });
+});
+
+describe('the notice', () => {
+  const base: ViewReport['summary'] = { calls: 100, commands: 40, matched: 5888, leftOut: 5788, maxRows: 100, maxBytes: 128_000_000, bytes: 51_234, cappedBy: 'max-rows', leftOutUntil: '2026-03-02T10:00:00Z', first: '', last: '', denied: 0, failed: 0 };
+  it.each([
+    [
+      'max-rows',
+      base,
+      'This page holds the newest 100 of the 5,888 requests that matched: 5,788 older ones were left out (--max-rows 100; the newest left out is from 2026-03-02T10:00:00Z). To see them, raise --max-rows or narrow the run with the command-line filters (--since, --until, --user, --namespace…).',
+    ],
+    [
+      'max-bytes',
+      { ...base, calls: 2000, leftOut: 3888, maxRows: 500_000, maxBytes: 1_000_000, bytes: 999_870, cappedBy: 'max-bytes' as const, leftOutUntil: '' },
+      'This page holds the newest 2,000 of the 5,888 requests that matched: 3,888 older ones were left out (--max-bytes 1,000,000: the page holds 999,870 bytes of data). To see them, raise --max-bytes or narrow the run with the command-line filters (--since, --until, --user, --namespace…).',
+    ],
+    ['nothing left out', { ...base, leftOut: 0, calls: 5888, cappedBy: '' as const }, ''],
+  ])('names the numbers and the flag: %s', (_name, s, text) => {
+    expect(capNotice(s)).toBe(text);
+  });
+});
+
+describe('the page data', () => {
+  it('is the same read from the store as from the records', () => {
+    const rep = reportOf(sample, { maxRows: 2000 });
+    expect(rep.columns).toBeTypeOf('function');
+    const fromStore = JSON.stringify(toPayload(rep));
+    const fromRecords = JSON.stringify(toPayload({ ...rep, records: rep.records }));
+    expect(Object.keys({ ...rep })).not.toContain('columns');
+    expect(fromStore).toBe(fromRecords);
+  });
+
+  it('is JSON.stringify in pieces, and the streamed gzip is the one-shot gzip', async () => {
+    const rep = reportOf(sample);
+    const p = toPayload(rep);
+    const pieces = [...jsonChunks(p, 512)];
+    expect(pieces.length).toBeGreaterThan(20);
+    expect(Math.max(...pieces.map((x) => x.length))).toBeLessThan(JSON.stringify(p).length / 4);
+    expect(pieces.join('')).toBe(JSON.stringify(p));
+    expect([...jsonChunks({ a: undefined, b: [1, undefined, NaN], c: null, d: 'x' }, 1)].join('')).toBe(JSON.stringify({ a: undefined, b: [1, undefined, NaN], c: null, d: 'x' }));
+    expect(await encodeDataStreaming(rep)).toBe(encodeData(rep));
+    const assets = loadPageAssets();
+    expect(await renderViewHtmlStreaming(rep, assets)).toBe(renderViewHtml(rep, assets));
+  });
+});
+
+describe('audit view --max-bytes on the command line', () => {
+  let log: string;
+  beforeAll(() => {
+    const evs = Array.from({ length: 40 }, (_, i) =>
+      event({
+        auditID: `w${i}`,
+        userAgent: `kubectl/v1.30.0 ${i} ${'y'.repeat(3000)}`,
+        requestReceivedTimestamp: new Date(Date.UTC(2026, 2, 2, 10, 0, i)).toISOString(),
+        stageTimestamp: new Date(Date.UTC(2026, 2, 2, 10, 0, i, 5)).toISOString(),
+      }),
+    );
+    log = join(writeFiles(tmpDir(), { 'wide.log': jsonl(evs) }), 'wide.log');
+  });
+
+  it('keeps the newest requests that fit, and says how many it left out on stderr and in -o json', async () => {
+    const j = await runCli(['view', log, '-o', 'json', '--max-bytes', '20kB']);
+    expect(j.code).toBe(0);
+    const rep = JSON.parse(j.stdout) as ViewReport;
+    expect(rep.summary).toMatchObject({ matched: 40, maxBytes: 20_000, cappedBy: 'max-bytes' });
+    expect(rep.summary.calls).toBeGreaterThan(2);
+    expect(rep.summary.calls).toBeLessThan(7);
+    expect(rep.summary.bytes).toBeLessThanOrEqual(20_000);
+    expect(rep.records.map((r) => r.auditID)).toEqual(Array.from({ length: rep.summary.calls }, (_, i) => `w${40 - rep.summary.calls + i}`));
+    expect(j.stderr).toContain(`view: warning: ${capNotice(rep.summary)}`);
+    expect(j.stderr).toMatch(new RegExp(`newest ${rep.summary.calls} of the 40 requests that matched: ${40 - rep.summary.calls} older ones were left out \\(--max-bytes 20,000: the page holds [\\d,]+ bytes of data; the newest left out is from 2026-03-02T10:00:${String(39 - rep.summary.calls).padStart(2, '0')}`));
+  });
+
+  it('says nothing of caps when nothing was left out, and nothing at all under --quiet', async () => {
+    const all = await runCli(['view', log, '-o', 'json']);
+    expect((JSON.parse(all.stdout) as ViewReport).summary).toMatchObject({ calls: 40, leftOut: 0, cappedBy: '', leftOutUntil: '' });
+    expect(all.stderr).not.toMatch(/left out/);
+    const quiet = await runCli(['view', log, '-o', 'json', '-q', '--max-rows', '3']);
+    expect(quiet.stderr).toBe('');
+  });
+
+  it.each([
+    [['--max-bytes', 'lots'], /--max-bytes: "lots" is not a size/],
+    [['--max-bytes', '0'], /--max-bytes: "0" is not a size/],
+  ])('refuses %j with a usage error', async (args, msg) => {
+    const r = await runCli(['view', log, '-o', 'json', ...args]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(msg);
+  });
+});
+
+describe('jsonBytes', () => {
+  it('is the UTF-8 size of JSON.stringify, for any string', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' }), fc.constantFrom('', '"\\', '\b\f\n\r\t\u0000\u001f\u007f', '\ud800', '\udc00x', '😀', '\u2028\u2029', '€é')), (s) => {
+        expect(jsonBytes(s)).toBe(Buffer.byteLength(JSON.stringify(s), 'utf8'));
+      }),
+      { numRuns: 500, seed: 3 },
+    );
+  });
+});
