@@ -69,7 +69,7 @@ Examples:
       }
       const s = report.summary;
       const what = `${s.calls} API calls, ${s.commands} commands`;
-      // The accounting line: runInputs has written it (with the filters' hints), before the lines below.
+      // The accounting line is runInputs' own (printed once, with the filters' hints).
       if (out) {
         await out.write(text);
         if (!opts.quiet) io.stderr.write(`view: ${what}; written to ${visible(out.path)} (${(Buffer.byteLength(text) / 1e6).toFixed(1)} MB)\n`);
