@@ -483,6 +483,8 @@ async function run<S>(
           if (!opts.quiet) io.stderr.write('note: the same requests appear in more than one part of the inputs; reading again in one thread so that they are collapsed exactly as --jobs 1 does (--jobs 1 skips this)\n');
         } else if (r === 'auditid-reuse') {
           if (!opts.quiet) io.stderr.write('note: an Audit-ID is reused across parts of the inputs; reading again in one thread so that it is reported exactly as --jobs 1 does (--jobs 1 skips this)\n');
+        } else if (r === 'window') {
+          if (!opts.quiet) io.stderr.write('note: more requests wait for their completion across parts of the inputs than one pass holds; reading again in one thread so that they are collapsed exactly as --jobs 1 does (--jobs 1 skips this)\n');
         } else if (r) {
           reporter.count = r.acc.rejected;
           if (!opts.quiet) reporter.notes(r.acc);

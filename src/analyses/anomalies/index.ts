@@ -253,10 +253,10 @@ export const anomalies: Reducer<AnomalyState, AnomalyReport, AnomalyOptions> = {
   finish(s, ctx: FinishContext) {
     const base = s.opts.baseline ?? s.train;
     const findings: Finding[] = [];
-    const ruleInfoById: Record<string, RuleInfo> = {};
+    const ruleInfoById = new Map<string, RuleInfo>();
     for (const d of s.detections.values()) {
       const i = d.info;
-      ruleInfoById[i.id] = i;
+      ruleInfoById.set(i.id, i);
       findings.push({
         rule: d.rule,
         title: i.title,
@@ -289,7 +289,7 @@ export const anomalies: Reducer<AnomalyState, AnomalyReport, AnomalyOptions> = {
       detection: { from: s.detect.from || null, to: s.detect.to || null },
       summary: summarize(findings, 0),
       rules: rulesReport(s.opts.rules, mergeStats(s.mergedStats, s.engine?.stats() ?? [])),
-      ruleInfo: Object.fromEntries(Object.entries(ruleInfoById).sort(([x], [y]) => cmp(x, y))),
+      ruleInfo: Object.fromEntries([...ruleInfoById].sort(([x], [y]) => cmp(x, y))),
       findings,
     };
   },
