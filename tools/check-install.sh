@@ -18,6 +18,9 @@ out=$("$tmp/g1/bin/audit" summary "$sample" -q -o json)
 grep -q '"kind": "kaudit.summary"' <<<"$out"
 out=$("$tmp/g1/bin/kaudit" export "$sample" -q -o csv --fields subject)
 grep -qx 'subject' <<<"$out"
+# audit view needs the page bundle (dist/view-page/), built by the prepare script too.
+"$tmp/g1/bin/audit" view "$sample" -q --out "$tmp/v1.html"
+grep -q 'Content-Security-Policy' "$tmp/v1.html"
 
 echo "-- npm pack, then npm install -g of the tarball"
 (cd "$tmp/clone" && npm pack --pack-destination "$tmp" --loglevel=error >/dev/null)
@@ -27,4 +30,6 @@ grep -qx 'package/dist/cli/index.js' <<<"$files"
 npm install -g "$tarball" --prefix "$tmp/g2" --no-audit --no-fund --loglevel=error
 out=$("$tmp/g2/bin/audit" summary "$sample" -q -o json)
 grep -q '"kind": "kaudit.summary"' <<<"$out"
+"$tmp/g2/bin/audit" view "$sample" -q --out "$tmp/v2.html"
+grep -q 'Content-Security-Policy' "$tmp/v2.html"
 echo "install check: both ways give a working audit"

@@ -4,6 +4,7 @@ import type { AuditRecord, InputAccounting, Reducer } from '../types.js';
 import type { IO } from './io.js';
 import { UsageError } from '../util/errors.js';
 import type { FilterOptions } from '../filter/index.js';
+import { listOf } from '../filter/index.js';
 import type { PipelineOptions } from '../pipeline.js';
 import { FORMAT_CHOICES, type FormatChoice } from '../ingest/detect.js';
 import { DEFAULT_COLLAPSE } from '../normalize/collapse.js';
@@ -229,6 +230,17 @@ export function addClientFilterOptions(cmd: Command): Command {
     .option('--source-ip <ip>', 'source address or CIDR block (repeatable)', collect, []);
 }
 
+/**
+ * `--cluster` values: `NAME=PATH` pairs (inputs labelled NAME) and plain names, split on commas
+ * and trimmed exactly as the cluster filter reads them (src/filter listOf): the first names the
+ * unlabelled inputs, and all of them are the clusters kept. (The label was the raw value and the
+ * filter the trimmed one: `--cluster 'a,b'` or a name ending in a space labelled the records with
+ * a name the filter then dropped: 0 used.)
+ */
+export function clusterFlags(values: readonly string[]): { pairs: string[]; names: string[] } {
+  return { pairs: values.filter((c) => c.includes('=')), names: listOf(values.filter((c) => !c.includes('='))) };
+}
+
 /** The filter set of the client flags, for runInputs' `more`. */
 export function clientFilters(o: ClientFlags): FilterOptions {
   return { client: o.client, accessMethod: o.accessMethod, sourceIP: o.sourceIp };
@@ -435,8 +447,7 @@ async function run<S>(
   ]);
   setBudget(opts.memory ?? null);
   if (opts.mergeStates || opts.saveState) return runState(io, inputs, opts, onRecord, more, hash, job, timeOrder);
-  const pairs = opts.cluster.filter((c) => c.includes('='));
-  const names = opts.cluster.filter((c) => !c.includes('='));
+  const { pairs, names } = clusterFlags(opts.cluster);
   let args = [...inputs, ...pairs];
   if (args.length === 0) {
     if (io.stdin.isTTY) throw new UsageError('no input given', 'pass audit log files, directories or globs, or pipe a log into stdin (or pass -)');
@@ -492,6 +503,8 @@ async function run<S>(
           if (!opts.quiet) io.stderr.write('note: the same requests appear in more than one part of the inputs; reading again in one thread so that they are collapsed exactly as --jobs 1 does (--jobs 1 skips this)\n');
         } else if (r === 'auditid-reuse') {
           if (!opts.quiet) io.stderr.write('note: an Audit-ID is reused across parts of the inputs; reading again in one thread so that it is reported exactly as --jobs 1 does (--jobs 1 skips this)\n');
+        } else if (r === 'window') {
+          if (!opts.quiet) io.stderr.write('note: more requests wait for their completion across parts of the inputs than one pass holds; reading again in one thread so that they are collapsed exactly as --jobs 1 does (--jobs 1 skips this)\n');
         } else if (r) {
           reporter.count = r.acc.rejected;
           if (!opts.quiet) reporter.notes(r.acc);
@@ -533,7 +546,7 @@ async function run<S>(
 /** The filter sets of a run: the common flags (clusters named, not NAME=PATH) and the command's own. */
 function filterSetsOf(opts: InputOptions & FilterFlags & RunExtras, more: FilterOptions[]): FilterOptions[] {
   const { outputs: _outputs, keepWaitingBodies: _keep, memory: _memory, ...flags } = opts;
-  return [{ ...flags, cluster: opts.cluster.filter((c) => !c.includes('=')) }, ...more];
+  return [{ ...flags, cluster: clusterFlags(opts.cluster).names }, ...more];
 }
 
 /** --save-state and audit merge (src/state/run.ts). */
@@ -583,8 +596,7 @@ async function runState<S>(
     setBudget(Infinity);
     if (opts.memory !== undefined && !opts.quiet) io.stderr.write('note: --memory does not apply with --save-state: a saved state is held whole in memory (it cannot refer to temporary spill files)\n');
     const [{ expandInputs }, { makeProgress }] = await Promise.all([import('../ingest/sources.js'), import('./progress.js')]);
-    const pairs = opts.cluster.filter((c) => c.includes('='));
-    const names = opts.cluster.filter((c) => !c.includes('='));
+    const { pairs, names } = clusterFlags(opts.cluster);
     const args = [...inputs, ...pairs];
     if (args.length === 0) throw new UsageError('--save-state: no input given', 'pass the audit logs (files, directories or globs); a saved state records which inputs it read');
     if (args.includes('-')) throw new UsageError('--save-state cannot read stdin', 'pass files: a state records which inputs it read, so that audit merge can order and check them');

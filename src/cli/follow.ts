@@ -3,7 +3,7 @@
 // SIGHUP reopens) and calls follow() from src/follow, which a library user can call too.
 import { Option, type Command } from 'commander';
 import type { IO } from './io.js';
-import { addFilterOptions, collect, intOption, type FilterFlags } from './common.js';
+import { addFilterOptions, clusterFlags, collect, intOption, type FilterFlags } from './common.js';
 import { addRuleOptions, ruleLoadOptions, type RuleFlags } from './rules.js';
 import { UsageError } from '../util/errors.js';
 import { visible } from '../render/sanitize.js';
@@ -119,11 +119,11 @@ Examples:
         if (!opts.quiet) for (const w of rules.warnings) io.stderr.write(`${visible(w)}\n`);
       }
 
-      const labels = opts.cluster.filter((c) => !c.includes('='));
+      const { names: labels, pairs } = clusterFlags(opts.cluster);
       if (labels.length > 1) throw new UsageError('--cluster: one label for the unlabelled paths', 'label paths one by one with NAME=PATH');
       const seen = new Set<string>();
       const files: { path: string; cluster: string }[] = [];
-      for (const arg of [...paths, ...opts.cluster.filter((c) => c.includes('='))]) {
+      for (const arg of [...paths, ...pairs]) {
         const { cluster, path } = splitLabel(arg);
         const abs = resolve(path);
         let dir = false;

@@ -69,10 +69,7 @@ Examples:
       }
       const s = report.summary;
       const what = `${s.calls} API calls, ${s.commands} commands`;
-      if (!opts.quiet) {
-        const { accountingLine } = await import('../render/accounting.js');
-        io.stderr.write(`${accountingLine(input)}\n`);
-      }
+      // The accounting line is runInputs' own (printed once, with the filters' hints).
       if (out) {
         await out.write(text);
         if (!opts.quiet) io.stderr.write(`view: ${what}; written to ${visible(out.path)} (${(Buffer.byteLength(text) / 1e6).toFixed(1)} MB)\n`);

@@ -119,6 +119,7 @@ export async function follow(o: FollowOptions, io: FollowIO, ctl: FollowControl)
       throw new InputError(`--state: ${o.statePath} was written by audit follow ${saved.mode === 'raw' ? 'with' : 'without'} --raw`, `run with the same choice, or use a new --state file (its positions are for the other kind of output)`);
     }
     const lastDelivered = new Map<string, number>();
+    const deliveredAt = new Map<string, { offset: number; line: number }>();
 
     // ---- checkpoints: the newest snapshot every sink acknowledged ----
     const checkpoints = new Checkpointer<Snapshot>(
@@ -146,6 +147,7 @@ export async function follow(o: FollowOptions, io: FollowIO, ctl: FollowControl)
       io.now,
       (snap) => {
         for (const [k, t] of snap.lastEvent) lastDelivered.set(k, t);
+        for (const st of snap.streams) for (const f of st.files) deliveredAt.set(`${f.dev}:${f.ino}`, { offset: f.offset, line: f.line });
         if (o.statePath) checkpoints.offer(snap);
       },
       say,
@@ -168,6 +170,8 @@ export async function follow(o: FollowOptions, io: FollowIO, ctl: FollowControl)
       if (prev && !o.raw) proc.restore(prev.pending.map(pendingFromJson).filter((r): r is AuditRecord => r !== null));
     }
 
+    // Where reading starts (a checkpoint's position, or the end with --start-at-end) counts as delivered.
+    for (const s of streams) for (const f of s.files) deliveredAt.set(`${f.id.dev}:${f.id.ino}`, { offset: f.offset, line: f.line });
     const snapshot = (): Snapshot => {
       const lastEvent: [string, number][] = [];
       for (const s of streams) for (const f of s.files) if (Number.isFinite(f.lastEventMs)) lastEvent.push([`${f.id.dev}:${f.id.ino}`, f.lastEventMs]);
@@ -202,6 +206,7 @@ export async function follow(o: FollowOptions, io: FollowIO, ctl: FollowControl)
         startedAt,
         streams,
         lastDeliveredMs: lastDelivered,
+        deliveredAt,
         acc,
         waiting: streams.reduce((n, s) => n + s.processor.waiting().length, 0),
         buffered: { batches: delivery.pendingBatches, items: delivery.bufferedItems, bytes: delivery.bufferedBytes },

@@ -73,8 +73,22 @@ export async function consume(f: TrackedFile, chunk: Buffer | null, maxLineBytes
 async function consumeChunk(f: TrackedFile, chunk: Buffer | null, maxLineBytes: number, h: LineHandler, final: boolean): Promise<void> {
   let buf: Buffer = chunk ?? Buffer.alloc(0);
   if (f.partial) {
-    buf = chunk ? Buffer.concat([f.partial, chunk]) : f.partial;
+    if (chunk && !final && chunk.indexOf(10) < 0) {
+      // Only the new bytes can end the held line: they are held too, and what is held is neither
+      // copied nor searched again (a line of n bytes costs O(n), not O(n²/chunk)).
+      if (f.partialLength + chunk.length > maxLineBytes) {
+        f.partial = null;
+        f.partialLength = 0;
+        f.skipping = true;
+      } else {
+        f.partial.push(Buffer.from(chunk));
+        f.partialLength += chunk.length;
+      }
+      return;
+    }
+    buf = Buffer.concat(chunk ? [...f.partial, chunk] : f.partial);
     f.partial = null;
+    f.partialLength = 0;
   }
   let start = f.readPos - buf.length;
   if (f.skipping) {
@@ -106,5 +120,8 @@ async function consumeChunk(f: TrackedFile, chunk: Buffer | null, maxLineBytes: 
   if (rest.length > maxLineBytes) {
     f.skipping = true;
     f.partial = null;
-  } else if (rest.length > 0) f.partial = Buffer.from(rest);
+  } else if (rest.length > 0) {
+    f.partial = [Buffer.from(rest)];
+    f.partialLength = rest.length;
+  }
 }

@@ -23,10 +23,13 @@ export interface FollowStatus {
     name: string;
     dev: string;
     ino: string;
+    /** Delivered: every line before this byte is acknowledged by every sink (or filtered out, or waiting for its completing stage). */
     offset: number;
     line: number;
+    /** Read: lines before this byte are handed on, some perhaps still buffered for the sinks (`buffered`). */
+    readOffset: number;
     size: number;
-    /** Bytes written but not yet delivered. */
+    /** Bytes written but not yet delivered: `size - offset`. */
     lagBytes: number;
     /** How far, in the log's own time, the delivered position trails the newest byte: the file's last write minus the completion time of the last delivered event; 0 when caught up. */
     lagSeconds: number;
@@ -51,6 +54,8 @@ export interface StatusInput {
   streams: PathStream[];
   /** Per file name: completion time (ms) of the last event delivered from it. */
   lastDeliveredMs: Map<string, number>;
+  /** Per file (`dev:ino`): the position of the newest snapshot every sink acknowledged (or where reading started). */
+  deliveredAt: Map<string, { offset: number; line: number }>;
   acc: InputAccounting;
   waiting: number;
   buffered: { batches: number; items: number; bytes: number };
@@ -64,10 +69,16 @@ export function buildStatus(s: StatusInput): FollowStatus {
   const files: FollowStatus['files'] = [];
   for (const st of s.streams) {
     for (const f of st.files) {
-      const lag = f.lagBytes;
-      const last = s.lastDeliveredMs.get(`${f.id.dev}:${f.id.ino}`);
+      const key = `${f.id.dev}:${f.id.ino}`;
+      // Nothing buffered for the sinks: what was read is delivered (or filtered out). Otherwise the
+      // newest acknowledged position; a file first seen since (after a rotation) from its start.
+      const d = s.buffered.items === 0 ? { offset: f.offset, line: f.line } : (s.deliveredAt.get(key) ?? { offset: 0, line: 0 });
+      const offset = Math.min(d.offset, f.offset);
+      const line = Math.min(d.line, f.line);
+      const lag = Math.max(0, f.size - offset);
+      const last = s.lastDeliveredMs.get(key);
       const lagSeconds = lag === 0 ? 0 : last !== undefined ? Math.max(0, (f.mtimeMs - last) / 1000) : Math.max(0, (s.now - f.mtimeMs) / 1000);
-      files.push({ path: st.path, name: f.name, dev: f.id.dev, ino: f.id.ino, offset: f.offset, line: f.line, size: f.size, lagBytes: lag, lagSeconds: Math.round(lagSeconds * 1000) / 1000, rotated: f.rotated, gzip: f.gzip });
+      files.push({ path: st.path, name: f.name, dev: f.id.dev, ino: f.id.ino, offset, line, readOffset: f.offset, size: f.size, lagBytes: lag, lagSeconds: Math.round(lagSeconds * 1000) / 1000, rotated: f.rotated, gzip: f.gzip });
     }
   }
   const { files: _files, ...acc } = s.acc;

@@ -14,8 +14,10 @@ export class TrackedFile {
   line = 0;
   /** Bytes read so far: `offset` plus the partial line held in `partial`. */
   readPos = 0;
-  /** The start of a line whose newline has not been written yet. */
-  partial: Buffer | null = null;
+  /** The start of a line whose newline has not been written yet, in the pieces read. */
+  partial: Buffer[] | null = null;
+  /** The bytes in `partial`. */
+  partialLength = 0;
   /** Discarding the rest of a line longer than --max-line-bytes. */
   skipping = false;
   size = 0;
@@ -118,8 +120,9 @@ export class TrackedFile {
    * and nothing after it can be read. `readPos` stays the decompressed length.
    */
   private damaged(d: GzipDamage): void {
-    const dropped = this.skipping ? Math.max(0, this.readPos - this.offset) : (this.partial?.length ?? 0);
+    const dropped = this.skipping ? Math.max(0, this.readPos - this.offset) : (this.partial ? this.partialLength : 0);
     this.partial = null;
+    this.partialLength = 0;
     this.skipping = false;
     // Lines before the cut that were already delivered (a resumed backup) end at `offset` at the latest.
     const linesEnd = Math.max(this.offset, this.readPos - dropped);
@@ -158,6 +161,7 @@ export class TrackedFile {
   async restart(): Promise<void> {
     this.offset = this.readPos = this.line = this.size = 0;
     this.partial = null;
+    this.partialLength = 0;
     this.skipping = false;
     this.atEof = false;
     if (this.fh) {

@@ -30,11 +30,42 @@ interface Chain {
   getFunctionList(f: unknown): Tokenizer[];
 }
 
+/** The members of stream-json's Assembler (2.x, src/assembler.js) that ownKeyAssembler overrides. */
+interface AssemblerInternals {
+  done: boolean;
+  current: unknown;
+  key: string | null;
+  _saveValue(value: unknown): void;
+}
+
+/**
+ * stream-json's Assembler, except that every object key becomes an own property, as JSON.parse
+ * makes it (ECMA-262 InternalizeJSONProperty uses CreateDataProperty). The original stores a value
+ * with `current[key] = value`: a key named `__proto__` (an attacker's Impersonate-Extra-__proto__
+ * header, a label) then set the object's prototype, and the key vanished from the event.
+ */
+function ownKeyAssembler(Base: AssemblerCtor): AssemblerCtor {
+  const base = Base.prototype as unknown as AssemblerInternals;
+  class OwnKeyAssembler extends (Base as unknown as new () => AssemblerInternals) {
+    override _saveValue(value: unknown): void {
+      if (!this.done && this.key === '__proto__' && !Array.isArray(this.current)) {
+        Object.defineProperty(this.current, '__proto__', { value, writable: true, enumerable: true, configurable: true });
+        this.key = null;
+        return;
+      }
+      base._saveValue.call(this, value);
+    }
+  }
+  // The original aliases stringValue to its own _saveValue; strings take the same path.
+  (OwnKeyAssembler.prototype as unknown as { stringValue: unknown }).stringValue = OwnKeyAssembler.prototype._saveValue;
+  return OwnKeyAssembler as unknown as AssemblerCtor;
+}
+
 let deps: { parser: (o: object) => unknown; Assembler: AssemblerCtor; chain: Chain } | null = null;
 function load(): NonNullable<typeof deps> {
   deps ??= {
     parser: require('stream-json/parser.js') as (o: object) => unknown,
-    Assembler: require('stream-json/assembler.js') as AssemblerCtor,
+    Assembler: ownKeyAssembler(require('stream-json/assembler.js') as AssemblerCtor),
     chain: require('stream-chain/defs.js') as Chain,
   };
   return deps;

@@ -2,21 +2,40 @@
 // into a single record, in bounded memory. The completing stage is kept. Requests whose completion
 // never arrives (open watches at the end of a log) are emitted with their latest stage.
 //
-// Request identity: the API server writes every stage of a request from one audit Event
+// Request identity. The API server writes every stage of a request from one audit Event
 // (filters/audit.go WithAudit: only stage, stageTimestamp and responseStatus change; the
 // requestReceivedTimestamp is set once, audit/request.go LogRequestMetadata). Its auditID comes
-// from the client's Audit-ID header when one is sent (filters/with_auditid.go), so an ID alone
-// does not identify a request: stages are one request only when auditID,
-// requestReceivedTimestamp, verb, requestURI and user (and impersonated user) agree. A request
-// that shares an auditID with an earlier, different one is kept as a request of its own; the
-// AuditIDReuse tracker flags and counts it.
+// from the client's Audit-ID header when one is sent (filters/with_auditid.go), so an ID alone does
+// not identify a request. Logs re-stamped by a pipeline exist too (each stage with its own
+// requestReceivedTimestamp). The rule (README "Request identity"):
+//   - an event can only join a request of its *family*: the same auditID (scoped by cluster),
+//     verb, requestURI, user and impersonated user;
+//   - it joins a request still waiting for its completion when their requestReceivedTimestamps
+//     are equal, or when it is a later stage (RequestReceived → ResponseStarted → ResponseComplete
+//     or Panic) and the waiting request's requestReceivedTimestamp is not later than its own;
+//   - a completed request absorbs a repeated or late stage only when the timestamps are equal, or
+//     when the event is an earlier stage whose requestReceivedTimestamp is not later than the
+//     completion's (a request emitted without its completion, because the window was full, also
+//     absorbs a later stage as a waiting request would);
+//   - anything else under the same auditID is a request of its own: a reuse, which AuditIDReuse
+//     flags and counts among the requests a run selects.
+// Timestamps are compared as instants to the microsecond (timeMs); GKE entries carry no
+// requestReceivedTimestamp, so their time always agrees (and a GKE entry never joins a native one).
+// When several waiting requests of one family could take an event, an equal timestamp wins, then
+// the earliest requestReceivedTimestamp (then the oldest): deterministic, and the same in every
+// run whatever --jobs (src/parallel/run.ts Reconciler falls back to one pass when a border makes
+// this ambiguous).
 //
-// Both windows evict first-in-first-out in O(1). (Evicting with `set.values().next()` is not O(1)
-// in V8: iteration walks over deleted entries until the table is rehashed, which made a 1 GB log
-// ten times slower.)
+// Costs: one waiting request per auditID (nearly every log) is compared field by field, with no
+// key built and nothing hashed per event. A reused ID with several waiting requests (an attacker
+// can open many) keeps them in a Family index: a map by time and a min-heap per stage, so that
+// every event and every removal is O(log k), never a scan of the ID's other requests. The
+// family is hashed once per request, when it completes. Both windows evict first-in-first-out in
+// O(1). (Evicting with `set.values().next()` is not O(1) in V8: iteration walks over deleted
+// entries until the table is rehashed, which made a 1 GB log ten times slower.)
+import { getRandomValues } from 'node:crypto';
 import type { AuditRecord } from '../types.js';
 
-const FINAL_STAGES = new Set(['ResponseComplete', 'Panic']);
 /** Stage → its order in a request (a Map: the stage is audit data, and may be any string). */
 const STAGE_RANK: ReadonlyMap<string, number> = new Map([
   ['RequestReceived', 1],
@@ -24,6 +43,32 @@ const STAGE_RANK: ReadonlyMap<string, number> = new Map([
   ['ResponseComplete', 3],
   ['Panic', 3],
 ]);
+/** The rank of a completing stage. */
+const FINAL = 3;
+
+/**
+ * The order of a stage in a request: 1 RequestReceived, 2 ResponseStarted, 3 ResponseComplete and
+ * Panic (and '', an event that carries no stage: it is complete as it is); 0 for any other string
+ * (not a stage the API server writes: it waits like an early stage).
+ */
+export function stageRank(stage: string): number {
+  return stage === '' ? FINAL : (STAGE_RANK.get(stage) ?? 0);
+}
+
+/** requestReceivedTimestamp as compared for identity: epoch ms (µs kept); NaN when none; 0 for GKE (see the file comment). */
+export function receivedKey(r: AuditRecord): number {
+  return r.provider === 'gke' ? 0 : r.timeMs;
+}
+
+/** Equal receive times (two events without one are equal too). */
+export function sameTime(a: number, b: number): boolean {
+  return a === b || (a !== a && b !== b);
+}
+
+/** `a` was received not later than `b` (false when only one of them has a time). */
+export function notLater(a: number, b: number): boolean {
+  return a <= b || sameTime(a, b);
+}
 
 export interface CollapseOptions {
   /** At most this many requests wait for their completing stage; the oldest is emitted beyond it. */
@@ -50,10 +95,27 @@ export function isCompleted(r: { stage: string }): boolean {
 /** What a partial run (a worker's task) hands back for the main thread to finish stage collapsing across tasks. */
 export interface PartialResult {
   leftovers: AuditRecord[];
-  /** Hashes of the request keys first seen in this part, in order. */
-  firstSeen: Float64Array;
-  /** Hashes of the request keys completed in this part, in order. */
+  /**
+   * For each leftover, the index in `idFirst` of the event that opened it, or -1 (it opened under
+   * an ID this part had seen): when that event joined a request carried from an earlier part, the
+   * leftover is that request, and takes its place in the order of requests emitted at the end.
+   */
+  origins: Int32Array;
+  /**
+   * For every event that found nothing under its auditID in this part (no waiting request and no
+   * completed one remembered), in order, four numbers: the hash of the auditID (idHash), of the
+   * family (familyHash), the stage rank (stageRank) and the receive time (receivedKey). The main
+   * thread decides with them what one pass would have done with a request carried over the border.
+   */
+  idFirst: Float64Array;
+  /**
+   * For every request this part completed (or emitted from a full window), in order, four numbers:
+   * its idHash, familyHash, stage rank (stageRank) and receive time (receivedKey), as one pass's
+   * window of completed requests keeps them (COMPLETED_STRIDE).
+   */
   completed: Float64Array;
+  /** The most requests that waited at once in this part (counted before an eviction). */
+  peakPending: number;
   /**
    * For each auditID this part's selected requests used for the first time (in order): the hash
    * of the ID and of the identity of the request, as pairs (AuditIDReuse.firstIds). The main thread
@@ -62,39 +124,40 @@ export interface PartialResult {
   firstIds: Float64Array;
 }
 
+/** Numbers per event in PartialResult.idFirst. */
+export const ID_FIRST_STRIDE = 4;
+/** Numbers per request in PartialResult.completed. */
+export const COMPLETED_STRIDE = 4;
+
 export const DEFAULT_COLLAPSE: CollapseOptions = { maxPending: 100_000, maxDone: 200_000 };
 
 /** A map that forgets its oldest key beyond a capacity: a ring of keys beside a Map. */
-export class RecentMap<V> {
-  private readonly map = new Map<string, V>();
-  private readonly ring: (string | undefined)[];
+export class RecentMap<V, K = string> {
+  private readonly map = new Map<K, V>();
+  private readonly ring: (K | undefined)[];
   private next = 0;
   constructor(capacity: number) {
-    this.ring = new Array<string | undefined>(Math.max(1, capacity));
+    this.ring = new Array<K | undefined>(Math.max(1, capacity));
   }
-  get(k: string): V | undefined {
+  get(k: K): V | undefined {
     return this.map.get(k);
   }
+  has(k: K): boolean {
+    return this.map.has(k);
+  }
   /** Sets a key: an existing one keeps its place in the ring. */
-  set(k: string, v: V): void {
+  set(k: K, v: V): void {
     if (this.map.has(k)) this.map.set(k, v);
     else this.addNew(k, v);
   }
   /** Sets a key known to be absent. */
-  addNew(k: string, v: V): void {
+  addNew(k: K, v: V): void {
     const old = this.ring[this.next];
     if (old !== undefined) this.map.delete(old);
     this.ring[this.next] = k;
     this.map.set(k, v);
     this.next = (this.next + 1) % this.ring.length;
   }
-}
-
-interface Pending {
-  rec: AuditRecord;
-  seq: number;
-  /** Other requests are open under the same auditID (under extended keys). */
-  shared: boolean;
 }
 
 /** Forgets a waiting stage's bodies (the completing stage repeats them). */
@@ -105,8 +168,9 @@ function dropBodies(r: AuditRecord): void {
 
 /**
  * What a request's completing record keeps from an earlier stage of it: the ResponseStarted stage
- * told when a long-running response began to stream. (The collapser, and the merge of sharded
- * states for a request whose stages two shards read, both apply it.)
+ * told when a long-running response began to stream. (The collapser, wherever an earlier stage
+ * joins the record that replaces it, and the merge of sharded states for a request whose stages
+ * two shards read, both apply it.)
  */
 export function takeFromEarlierStage(r: AuditRecord, earlier: AuditRecord): void {
   if (r.responseStartedMs === null && earlier.responseStartedMs !== null) r.responseStartedMs = earlier.responseStartedMs;
@@ -117,28 +181,86 @@ export function idOf(r: AuditRecord): string {
   return r.cluster === '' ? r.auditID : `${r.cluster}\u0000${r.auditID}`;
 }
 
-/** True when two events are stages of one request (the auditID aside: see the file comment). */
-export function sameRequest(a: AuditRecord, b: AuditRecord): boolean {
-  return a.verb === b.verb && a.requestURI === b.requestURI && a.subject === b.subject && a.impersonator === b.impersonator && (a.time === b.time || (a.provider === 'gke' && b.provider === 'gke'));
+/** True when two events are of one family: everything but the time and the stage agrees (the auditID aside). */
+export function sameFamily(a: AuditRecord, b: AuditRecord): boolean {
+  return a.verb === b.verb && a.requestURI === b.requestURI && a.subject === b.subject && a.impersonator === b.impersonator && (a.provider === 'gke') === (b.provider === 'gke');
+}
+
+// --- hashes (partial runs hand these back instead of keys; `done` keeps them instead of records) ---
+
+const seed = new Uint32Array(2);
+getRandomValues(seed);
+
+/**
+ * The hashes are keyed with a random seed per run (the main thread hands it to its workers), so
+ * that audit data cannot be crafted to collide: a collision could join two different requests.
+ * Outputs never depend on the seed.
+ */
+export function hashSeed(): [number, number] {
+  return [seed[0]!, seed[1]!];
+}
+
+/** Sets the seed (a worker thread: the main thread's; tests: a fixed one). */
+export function setHashSeed(s: readonly [number, number]): void {
+  seed[0] = s[0];
+  seed[1] = s[1];
 }
 
 /**
- * Hash of what every stage of one request shares besides the auditID (see the file comment). GKE
- * entries carry no requestReceivedTimestamp (their `timestamp` is the entry's, which may differ
- * between the entries of one operation): their time is left out.
+ * A 52-bit hash of a string (two 32-bit FNV-1a-style passes from the seed). With a few thousand
+ * requests open across range borders and millions of keys, the odds that a collision joins two
+ * different requests are about one in a million.
  */
+export function hashKey(k: string): number {
+  return hashParts([k]);
+}
+
+/** hashKey of a tuple of strings: each part's length goes in first, so distinct tuples are distinct inputs. */
+export function hashParts(parts: readonly string[]): number {
+  let a = 0x811c9dc5 ^ seed[0]!;
+  let b = 0x01000193 ^ seed[1]!;
+  for (const k of parts) {
+    a = Math.imul(a ^ k.length, 0x01000193);
+    b = Math.imul(b ^ k.length, 0x5bd1e995);
+    for (let i = 0; i < k.length; i++) {
+      const c = k.charCodeAt(i);
+      a = Math.imul(a ^ c, 0x01000193);
+      b = Math.imul(b ^ c, 0x5bd1e995);
+    }
+  }
+  return (a >>> 0) * 0x100000 + ((b >>> 0) & 0xfffff);
+}
+
+/** Hash of a request's family (sameFamily) without its auditID. */
+export function familyHash(r: AuditRecord): number {
+  return hashParts([r.provider === 'gke' ? 'g' : '', r.verb, r.requestURI, r.subject, r.impersonator]);
+}
+
+const timeBits = new Float64Array(1);
+const timeWords = new Uint32Array(timeBits.buffer);
+
+/** Hash of a request's identity: its family and its receive time (what AuditIDReuse compares). No string is built. */
+export function identityOf(family: number, received: number): number {
+  timeBits[0] = received === received ? received : Infinity; // one NaN, whatever its bits
+  let a = 0x811c9dc5 ^ seed[0]!;
+  let b = 0x01000193 ^ seed[1]!;
+  for (const w of [family % 0x100000000, Math.floor(family / 0x100000000), timeWords[0]!, timeWords[1]!]) {
+    a = Math.imul(a ^ (w & 0xffff), 0x01000193);
+    b = Math.imul(b ^ (w & 0xffff), 0x5bd1e995);
+    a = Math.imul(a ^ (w >>> 16), 0x01000193);
+    b = Math.imul(b ^ (w >>> 16), 0x5bd1e995);
+  }
+  return (a >>> 0) * 0x100000 + ((b >>> 0) & 0xfffff);
+}
+
+/** identityOf a record. */
 export function identityHash(r: AuditRecord): number {
-  return hashKey(`${r.provider === 'gke' ? '' : r.time}\u0000${r.verb}\u0000${r.requestURI}\u0000${r.subject}\u0000${r.impersonator}`);
+  return identityOf(familyHash(r), receivedKey(r));
 }
 
-/** The hash partial runs hand back for a request: its auditID and identity together. */
-export function requestHash(id: string, identity: number): number {
-  return hashKey(`${id}\u0000${identity}`);
-}
-
-/** requestHash of a record (the main thread's side of PartialResult.firstSeen and .completed). */
-export function requestHashOf(r: AuditRecord): number {
-  return requestHash(idOf(r), identityHash(r));
+/** Hash of a request's auditID (idOf) as partial runs hand it back. */
+export function idHashOf(r: AuditRecord): number {
+  return hashKey(idOf(r));
 }
 
 /**
@@ -179,42 +301,189 @@ export class AuditIDReuse {
   }
 }
 
+// --- the window of waiting requests ---
+
+/** A request waiting for its completion. */
+interface Open {
+  rec: AuditRecord;
+  /** Arrival order (the eviction order). */
+  readonly seq: number;
+  readonly id: string;
+  /** stageRank and receivedKey of `rec`. */
+  rank: number;
+  t: number;
+  /** Its family's index when other requests wait under the same auditID; null otherwise. */
+  fam: Family | null;
+  /** Position in its family's heap (fam !== null). */
+  hpos: number;
+  /** False once completed or evicted (the eviction queue skips it). */
+  live: boolean;
+  /** Partial runs: the index of the PartialResult.idFirst entry that opened it, else -1. */
+  origin: number;
+}
+
+/** Orders waiting requests of one family: earliest receive time (none last), then oldest. */
+function earlier(x: Open, y: Open): boolean {
+  const a = x.t === x.t ? x.t : Infinity;
+  const b = y.t === y.t ? y.t : Infinity;
+  return a < b || (a === b && x.seq < y.seq);
+}
+
 /**
- * A 52-bit hash of a request key (two 32-bit FNV-1a-style passes): partial runs hand these back
- * instead of the keys, 8 bytes each. With a few thousand requests open across range borders and
- * millions of keys, the odds that a collision joins two different requests are about one in a million.
+ * Work done on auditIDs shared by several waiting requests (Family and OpenHeap steps), for the
+ * test that proves it O(log k) per event however many requests an attacker opens under one ID.
  */
-export function hashKey(k: string): number {
-  let a = 0x811c9dc5;
-  let b = 0x01000193;
-  for (let i = 0; i < k.length; i++) {
-    const c = k.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x5bd1e995);
+export const sharedIdWork = { steps: 0 };
+
+/** A binary min-heap (`earlier`) whose members know their position, so that any of them is removed in O(log n). */
+class OpenHeap {
+  readonly a: Open[] = [];
+  private swap(i: number, j: number): void {
+    sharedIdWork.steps++;
+    const x = this.a[i]!;
+    const y = this.a[j]!;
+    this.a[i] = y;
+    this.a[j] = x;
+    y.hpos = i;
+    x.hpos = j;
   }
-  return (a >>> 0) * 0x100000 + ((b >>> 0) & 0xfffff);
+  private up(i: number): void {
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!earlier(this.a[i]!, this.a[p]!)) return;
+      this.swap(i, p);
+      i = p;
+    }
+  }
+  private down(i: number): void {
+    const a = this.a;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < a.length && earlier(a[l]!, a[m]!)) m = l;
+      if (r < a.length && earlier(a[r]!, a[m]!)) m = r;
+      if (m === i) return;
+      this.swap(i, m);
+      i = m;
+    }
+  }
+  push(o: Open): void {
+    o.hpos = this.a.length;
+    this.a.push(o);
+    this.up(o.hpos);
+  }
+  remove(o: Open): void {
+    const i = o.hpos;
+    const last = this.a.length - 1;
+    if (i !== last) this.swap(i, last);
+    this.a.pop();
+    if (i < this.a.length) {
+      this.up(i);
+      this.down(i);
+    }
+  }
+}
+
+/** The waiting requests of one family under a shared auditID. */
+class Family {
+  /** By receive time: an event with an equal time joins that one (at most one per time). */
+  readonly byTime = new Map<number, Open>();
+  /** By stage rank (0, 1, 2): the earliest-received first. */
+  readonly heaps: [OpenHeap, OpenHeap, OpenHeap] = [new OpenHeap(), new OpenHeap(), new OpenHeap()];
+  constructor(readonly key: string) {}
+  add(o: Open): void {
+    sharedIdWork.steps++;
+    o.fam = this;
+    this.byTime.set(o.t, o);
+    this.heaps[o.rank]!.push(o);
+  }
+  remove(o: Open): void {
+    this.byTime.delete(o.t);
+    this.heaps[o.rank]!.remove(o);
+  }
+  /** The request an event of rank `rank` received at `t` joins, if any (see the file comment). */
+  find(rank: number, t: number): Open | undefined {
+    sharedIdWork.steps++;
+    const same = this.byTime.get(t);
+    if (same !== undefined) return same;
+    let best: Open | undefined;
+    for (let k = 0; k < rank && k < FINAL; k++) {
+      const top = this.heaps[k]!.a[0];
+      if (top !== undefined && (best === undefined || earlier(top, best))) best = top;
+    }
+    return best !== undefined && notLater(best.t, t) ? best : undefined;
+  }
+}
+
+/** Two or more requests waiting under one auditID (a reuse), by family. */
+class Group {
+  readonly families = new Map<string, Family>();
+  size = 0;
+}
+
+function familyKey(r: AuditRecord): string {
+  return `${r.provider === 'gke' ? 'g' : ''}\u0000${r.verb.length}\u0000${r.requestURI.length}\u0000${r.subject.length}\u0000${r.verb}\u0000${r.requestURI}\u0000${r.subject}\u0000${r.impersonator}`;
+}
+
+/**
+ * The last request completed under each of the last `capacity` auditIDs: its family hash, receive
+ * time and stage rank, in flat typed arrays by ring slot (no object, no boxed number per entry).
+ * An ID seen again keeps its slot; a new one takes the oldest slot.
+ */
+class DoneWindow {
+  private readonly slots = new Map<string, number>();
+  private readonly ids: (string | undefined)[];
+  readonly family: Float64Array;
+  readonly t: Float64Array;
+  readonly rank: Uint8Array;
+  private next = 0;
+  constructor(capacity: number) {
+    const n = Math.max(1, capacity);
+    this.ids = new Array<string | undefined>(n);
+    this.family = new Float64Array(n);
+    this.t = new Float64Array(n);
+    this.rank = new Uint8Array(n);
+  }
+  /** The slot of `id`, or -1. */
+  slot(id: string): number {
+    return this.slots.get(id) ?? -1;
+  }
+  set(id: string, family: number, t: number, rank: number): void {
+    let i = this.slots.get(id);
+    if (i === undefined) {
+      i = this.next;
+      const old = this.ids[i];
+      if (old !== undefined) this.slots.delete(old);
+      this.ids[i] = id;
+      this.slots.set(id, i);
+      this.next = (i + 1) % this.ids.length;
+    }
+    this.family[i] = family;
+    this.t[i] = t;
+    this.rank[i] = rank;
+  }
 }
 
 export class StageCollapser {
-  /**
-   * Requests waiting for their completing stage, by auditID; a second request open under the same
-   * ID (a reuse) waits under `ID NUL identity-hash` (found through `shared`).
-   */
-  private readonly pending = new Map<string, Pending>();
-  /** Insertion order of pending keys; stale entries (completed since) are skipped lazily. */
-  private order: { key: string; seq: number }[] = [];
+  /** Requests waiting for their completing stage, by auditID: one, or a Group when the ID is shared. */
+  private readonly pending = new Map<string, Open | Group>();
+  /** Waiting requests, counted (pending.size counts IDs). */
+  private open = 0;
+  /** Arrival order of waiting requests; entries that left (live false) are skipped lazily. */
+  private order: Open[] = [];
   private head = 0;
   private seq = 0;
-  /** auditID → identity hash of the last request completed with it. */
-  private readonly done: RecentMap<number>;
+  /** auditID → the last request completed with it. */
+  private readonly done: DoneWindow;
   /** Events absorbed into another event of the same request. */
   duplicates = 0;
   /** Requests let go before their completion could arrive, because the window was full. */
   evicted = 0;
   /** Most requests waiting at once. */
   peak = 0;
-  /** Partial runs only: hashes of the keys first seen here, and of those completed here, in order (see `leftovers`). */
-  private readonly track: { firstSeen: number[]; completed: number[] } | null;
+  /** Partial runs only: see PartialResult. */
+  private readonly track: { idFirst: number[]; completed: number[]; peak: number } | null;
 
   constructor(
     /** Receives each request once, with its identity hash (identityHash). */
@@ -222,101 +491,145 @@ export class StageCollapser {
     private readonly opts: CollapseOptions = DEFAULT_COLLAPSE,
     partial = false,
   ) {
-    this.done = new RecentMap(opts.maxDone);
-    this.track = partial ? { firstSeen: [], completed: [] } : null;
+    this.done = new DoneWindow(opts.maxDone);
+    this.track = partial ? { idFirst: [], completed: [], peak: 0 } : null;
   }
 
-  /**
-   * Stages meet by auditID, then are compared field by field (sameRequest): no key is built and
-   * nothing is hashed per event. A hash of the identity is taken once per request, when it
-   * completes (and for an event whose ID completed before: a late or repeated stage, or a reuse).
-   */
   add(r: AuditRecord): void {
     if (r.auditID === '') {
       this.emit(r, 0);
       return;
     }
     const id = idOf(r);
-    let key = id;
-    let prev = this.pending.get(id);
-    if (prev !== undefined && !sameRequest(prev.rec, r)) {
-      // Another request is open under this auditID: this event's own entry, if any, is apart.
-      key = `${id}\u0000${identityHash(r).toString(36)}`;
-      prev = prev.shared ? this.pending.get(key) : undefined;
+    const rank = stageRank(r.stage);
+    const t = receivedKey(r);
+    const p = this.pending.get(id);
+    // A waiting request this event belongs to.
+    let o: Open | undefined;
+    if (p instanceof Group) o = p.families.get(familyKey(r))?.find(rank, t);
+    else if (p !== undefined && sameFamily(p.rec, r) && (sameTime(p.t, t) || (rank > p.rank && notLater(p.t, t)))) o = p;
+    if (o !== undefined) {
+      this.duplicates++;
+      if (rank === FINAL) {
+        takeFromEarlierStage(r, o.rec);
+        this.remove(o);
+        this.complete(r, id, rank, t);
+      } else if (rank >= o.rank) this.update(o, r, rank, t);
+      return;
     }
-    let ih = -1;
-    if (prev === undefined) {
-      const doneAs = this.done.get(id);
-      if (doneAs !== undefined && doneAs === (ih = identityHash(r))) {
+    // A completed request this event repeats.
+    const d = this.done.slot(id);
+    if (d >= 0) {
+      if (this.absorbs(d, r, rank, t)) {
         this.duplicates++;
         return;
       }
-      this.track?.firstSeen.push(requestHash(id, ih >= 0 ? ih : (ih = identityHash(r))));
     }
-    if (FINAL_STAGES.has(r.stage) || r.stage === '') {
-      if (prev !== undefined) {
-        takeFromEarlierStage(r, prev.rec);
-        this.drop(key, id);
+    let origin = -1;
+    if (d < 0 && p === undefined && this.track) {
+      origin = this.track.idFirst.length / ID_FIRST_STRIDE;
+      this.track.idFirst.push(hashKey(id), familyHash(r), rank, t);
+    }
+    // A request of its own.
+    if (rank === FINAL) this.complete(r, id, rank, t);
+    else this.wait(r, id, rank, t, p, origin);
+  }
+
+  /** True when the last request completed under the event's auditID absorbs it (see the file comment). */
+  private absorbs(d: number, r: AuditRecord, rank: number, t: number): boolean {
+    const done = this.done;
+    const dRank = done.rank[d]!;
+    const dt = done.t[d]!;
+    const repeat = sameTime(dt, t) || (rank < dRank && notLater(t, dt));
+    // A request emitted from a full window, not completed: a later stage is still its own, as it
+    // would have been had the request still waited.
+    const later = dRank < FINAL && rank > dRank && notLater(dt, t);
+    if (!(repeat || later) || done.family[d] !== familyHash(r)) return false;
+    if (rank > dRank) {
+      done.rank[d] = rank;
+      done.t[d] = t;
+    }
+    return true;
+  }
+
+  /** Emits a request and remembers it as the last completed under its auditID. */
+  private complete(r: AuditRecord, id: string, rank: number, t: number): void {
+    const family = familyHash(r);
+    this.done.set(id, family, t, rank);
+    if (this.track) this.track.completed.push(hashKey(id), family, rank, t);
+    this.emit(r, identityOf(family, t));
+  }
+
+  /** A new request waiting under `id` (`p`: what already waits under it). */
+  private wait(r: AuditRecord, id: string, rank: number, t: number, p: Open | Group | undefined, origin: number): void {
+    const o: Open = { rec: r, seq: this.seq++, id, rank, t, fam: null, hpos: -1, live: true, origin };
+    if (p === undefined) this.pending.set(id, o);
+    else {
+      let g: Group;
+      if (p instanceof Group) g = p;
+      else {
+        g = new Group();
+        this.join(g, p);
+        this.pending.set(id, g);
       }
-      if (ih < 0) ih = identityHash(r);
-      this.complete(id, ih);
-      this.emit(r, ih);
-      return;
+      this.join(g, o);
     }
-    if (prev !== undefined) {
-      this.duplicates++;
-      if ((STAGE_RANK.get(r.stage) ?? 0) >= (STAGE_RANK.get(prev.rec.stage) ?? 0)) {
-        if (!this.opts.keepWaitingBodies) dropBodies(r);
-        prev.rec = r;
-      }
-      return;
-    }
-    const seq = this.seq++;
-    if (key !== id) this.pending.get(id)!.shared = true;
+    // A waiting stage holds no bodies unless asked (CollapseOptions.keepWaitingBodies): the completing stage repeats them.
     if (!this.opts.keepWaitingBodies) dropBodies(r);
-    this.pending.set(key, { rec: r, seq, shared: false });
-    this.order.push({ key, seq });
-    if (this.pending.size > this.peak) this.peak = this.pending.size;
-    if (this.pending.size > this.opts.maxPending) this.evictOldest();
-    // Entries of requests that completed since are stale: drop them once they outnumber the live
+    this.open++;
+    this.order.push(o);
+    if (this.open > this.peak) this.peak = this.open;
+    if (this.track && this.open > this.track.peak) this.track.peak = this.open;
+    if (this.open > this.opts.maxPending) this.evictOldest();
+    // Entries of requests that left since are stale: drop them once they outnumber the live
     // ones, so the queue stays proportional to the pending window (amortised O(1)).
-    if (this.order.length - this.head > 2 * this.pending.size + 1024) this.compact();
+    if (this.order.length - this.head > 2 * this.open + 1024) this.compact();
   }
 
-  /** A pending request completed (or evicted): counted as a duplicate stage and forgotten. */
-  private drop(key: string, id: string): void {
-    const p = this.pending.get(key)!;
-    this.pending.delete(key);
-    this.duplicates++;
-    // The ID's main entry carried the others: the first of them takes its place.
-    if (key === id && p.shared) this.promote(id);
+  private join(g: Group, o: Open): void {
+    const key = familyKey(o.rec);
+    let f = g.families.get(key);
+    if (f === undefined) g.families.set(key, (f = new Family(key)));
+    f.add(o);
+    g.size++;
   }
 
-  /** After the main entry of a shared auditID left, moves another request open under it to the main key. */
-  private promote(id: string): void {
-    const prefix = `${id}\u0000`;
-    for (const [k, q] of this.pending) {
-      if (k.startsWith(prefix)) {
-        this.pending.delete(k);
-        q.shared = [...this.pending.keys()].some((x) => x.startsWith(prefix));
-        this.pending.set(id, q);
-        this.order.push({ key: id, seq: q.seq });
-        return;
-      }
+  /** A later stage (or a repeat) replaces the waiting request's record. */
+  private update(o: Open, r: AuditRecord, rank: number, t: number): void {
+    const f = o.fam;
+    if (f !== null) f.remove(o);
+    takeFromEarlierStage(r, o.rec);
+    if (!this.opts.keepWaitingBodies) dropBodies(r);
+    o.rec = r;
+    o.rank = rank;
+    o.t = t;
+    if (f !== null) f.add(o);
+  }
+
+  /** A waiting request leaves (completed or evicted): O(1), or O(log k) in a shared ID's family. */
+  private remove(o: Open): void {
+    o.live = false;
+    this.open--;
+    const f = o.fam;
+    if (f === null) {
+      this.pending.delete(o.id);
+      return;
     }
-  }
-
-  private complete(id: string, ih: number): void {
-    this.done.set(id, ih);
-    this.track?.completed.push(requestHash(id, ih));
+    const g = this.pending.get(o.id) as Group;
+    f.remove(o);
+    o.fam = null;
+    if (f.byTime.size === 0) g.families.delete(f.key);
+    if (--g.size === 1) {
+      // The one left waits alone again (found without a scan: one family, one entry).
+      const last = g.families.values().next().value!.byTime.values().next().value!;
+      last.fam = null;
+      this.pending.set(o.id, last);
+    }
   }
 
   private compact(): void {
-    const live: { key: string; seq: number }[] = [];
-    for (let i = this.head; i < this.order.length; i++) {
-      const e = this.order[i]!;
-      if (this.pending.get(e.key)?.seq === e.seq) live.push(e);
-    }
+    const live: Open[] = [];
+    for (let i = this.head; i < this.order.length; i++) if (this.order[i]!.live) live.push(this.order[i]!);
     this.order = live;
     this.head = 0;
   }
@@ -328,35 +641,39 @@ export class StageCollapser {
 
   private evictOldest(): void {
     while (this.head < this.order.length) {
-      const { key, seq } = this.order[this.head++]!;
-      const p = this.pending.get(key);
-      if (p === undefined || p.seq !== seq) continue; // completed (or re-added) since
-      this.pending.delete(key);
+      const o = this.order[this.head++]!;
+      if (!o.live) continue;
+      this.remove(o);
       this.evicted++;
-      const id = idOf(p.rec);
-      if (key === id && p.shared) this.promote(id);
-      const ih = identityHash(p.rec);
-      this.complete(id, ih);
-      this.emit(p.rec, ih);
+      this.complete(o.rec, o.id, o.rank, o.t);
       return;
     }
   }
 
-  /**
-   * Ends a partial run: hands back the requests still waiting (not emitted), oldest first, the
-   * hashes of every key first seen here, and of every key completed here, in order: the main
-   * thread needs them to join the stages of requests that a range border cut, and to see requests
-   * repeated across tasks.
-   */
-  leftovers(): PartialResult {
-    const leftovers = [...this.pending.values()].sort((a, b) => a.seq - b.seq).map((p) => p.rec);
+  /** Waiting requests, oldest first, and empties the window. */
+  private drain(): Open[] {
+    const out: Open[] = [];
+    for (let i = this.head; i < this.order.length; i++) if (this.order[i]!.live) out.push(this.order[i]!);
     this.pending.clear();
     this.order = [];
     this.head = 0;
+    this.open = 0;
+    return out;
+  }
+
+  /**
+   * Ends a partial run: hands back the requests still waiting (not emitted), oldest first, and
+   * what the main thread needs to join the stages of requests that a range border cut, and to see
+   * requests repeated across tasks (see PartialResult).
+   */
+  leftovers(): PartialResult {
+    const left = this.drain();
     return {
-      leftovers,
-      firstSeen: Float64Array.from(this.track?.firstSeen ?? []),
+      leftovers: left.map((o) => o.rec),
+      origins: Int32Array.from(left, (o) => o.origin),
+      idFirst: Float64Array.from(this.track?.idFirst ?? []),
       completed: Float64Array.from(this.track?.completed ?? []),
+      peakPending: this.track?.peak ?? 0,
       firstIds: new Float64Array(0),
     };
   }
@@ -366,18 +683,18 @@ export class StageCollapser {
    * checkpoint of `audit follow` saves so that a restart can `add` them back before reading on.
    */
   waiting(): AuditRecord[] {
-    return [...this.pending.values()].sort((a, b) => a.seq - b.seq).map((p) => p.rec);
+    // `order` is in arrival order (seq), whatever Group or Family a request waits in.
+    const out: AuditRecord[] = [];
+    for (let i = this.head; i < this.order.length; i++) if (this.order[i]!.live) out.push(this.order[i]!.rec);
+    return out;
   }
 
   /** Emits every request still waiting for its completion, oldest first. */
   flush(): void {
-    for (const p of [...this.pending.values()].sort((a, b) => a.seq - b.seq)) {
-      const ih = identityHash(p.rec);
-      this.done.set(idOf(p.rec), ih);
-      this.emit(p.rec, ih);
+    for (const o of this.drain()) {
+      const family = familyHash(o.rec);
+      this.done.set(o.id, family, o.t, o.rank);
+      this.emit(o.rec, identityOf(family, o.t));
     }
-    this.pending.clear();
-    this.order = [];
-    this.head = 0;
   }
 }

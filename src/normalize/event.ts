@@ -53,9 +53,9 @@ function extraFrom(f: Fields, o: Obj | null): Record<string, string[]> {
   if (!o) return EMPTY_EXTRA;
   const keys = Object.keys(o).sort();
   if (keys.length === 0) return EMPTY_EXTRA;
-  const out: Record<string, string[]> = {};
-  for (const k of keys) out[k] = f.strings(o, k, `impersonatedUser.extra.${k}`);
-  return out;
+  // Object.fromEntries makes every key an own property: an Impersonate-Extra-__proto__ header is a
+  // key like any other (an assignment would set the object's prototype and lose it).
+  return Object.fromEntries(keys.map((k) => [k, f.strings(o, k, `impersonatedUser.extra.${k}`)]));
 }
 
 /** The location of a record before the pipeline sets it (records built outside the pipeline keep it). */

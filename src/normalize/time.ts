@@ -59,7 +59,9 @@ function strictUtc(s: string): number {
     if (oh < 0 || oh > 23 || om < 0 || om > 59) return NaN;
     offset = (z === 43 ? 1 : -1) * (oh * 60 + om) * 60_000;
   } else return NaN;
-  return Date.UTC(year, mo - 1, d, h, mi, se) + ms - offset;
+  // Date.UTC reads the years 0-99 as 1900-1999: set the year itself for those.
+  const utc = year < 100 ? new Date(Date.UTC(2000, mo - 1, d, h, mi, se)).setUTCFullYear(year) : Date.UTC(year, mo - 1, d, h, mi, se);
+  return utc + ms - offset;
 }
 
 /** Epoch milliseconds, keeping the sub-millisecond digits that Date.parse drops; NaN when not an RFC 3339 time. */

@@ -11,7 +11,7 @@ import type { ReadOptions } from '../ingest/reader.js';
 import type { BodyNeeds } from '../normalize/bodies.js';
 import type { FilterOptions, Predicate } from '../filter/index.js';
 import { emptyAccounting, type PartialResult } from '../pipeline.js';
-import { requestHashOf, idOf, identityHash, hashKey, isCompleted, takeFromEarlierStage, DEFAULT_COLLAPSE } from '../normalize/collapse.js';
+import { idOf, identityHash, hashKey, idHashOf, familyHash, sameFamily, stageRank, receivedKey, sameTime, notLater, hashSeed, isCompleted, takeFromEarlierStage, RecentMap, ID_FIRST_STRIDE, COMPLETED_STRIDE, DEFAULT_COLLAPSE } from '../normalize/collapse.js';
 import { HashWindow } from '../util/hashwindow.js';
 import { settle } from '../scale/ledger.js';
 import { parallelCommand } from './commands.js';
@@ -38,6 +38,8 @@ export interface WorkerSpec {
   memory?: number;
   /** Where workers spill (the main thread's spill folder, removed by it). */
   spillDir?: string;
+  /** The main thread's hash seed (collapse.ts hashSeed): the workers' hashes must be its. Set by runParallel. */
+  seed?: [number, number];
 }
 
 export interface ParallelRun<S> {
@@ -107,67 +109,163 @@ export function mergeAccounting(parts: { acc: InputAccounting; continues: boolea
 
 /**
  * Stage collapsing across tasks, fed one task at a time in input order, replaying what one pass
- * would have done. A request still waiting for its completion at the end of a task is carried; when
- * a later task first sees the same request, that task already emitted (or kept) its later stage,
- * so the carried one is a duplicate. What nothing claims is emitted at the end, as one pass would
- * flush it. A request first seen in a task after an earlier task completed it is one that one
- * pass absorbs as a duplicate while it is in its window of completed keys: when the task only kept
- * it waiting (its events there are all early stages), it is dropped and counted as a duplicate,
- * exactly as one pass does; when the task completed it (and so counted it), it is a repeat, which
- * the caller cannot undo (fall back to one thread, or refuse a merge). Memory: the carried
- * requests and a window of recent key hashes.
+ * would have done (the rule: src/normalize/collapse.ts). A request still waiting for its
+ * completion at the end of a task is carried. A later task's events that found nothing under
+ * their auditID there (PartialResult.idFirst) are the only ones one pass could have joined to
+ * something earlier: when the one request carried under that ID takes the event as one pass
+ * would (same family; equal times, or a later stage received not earlier) and the task kept the
+ * event's stage (it is not an earlier one), the carried request is a duplicate and the task's
+ * result is exactly one pass's. An event of a request an earlier task completed, which one pass
+ * absorbs (same family; an earlier stage received not later than the completion, or at the same
+ * time) and which the task only kept waiting (every event of that ID in the task an early stage,
+ * absorbed alike), is dropped and counted as a duplicate, exactly as one pass does. Anything else
+ * a task border touches cannot be decided exactly from hashes, and the caller reads in one thread
+ * instead (`fallback`; audit merge refuses):
+ *   - `repeats`: an event of a request an earlier task completed that the task completed too (the
+ *     same events in two files), or a stage of a carried request written out of order across the
+ *     border;
+ *   - `auditid-reuse`: an auditID that an earlier task used for another request;
+ *   - `window`: one pass would have had more than maxPending requests waiting and emitted some
+ *     early.
+ * What nothing claims is emitted at the end, as one pass would flush it. Memory: the carried
+ * requests and a window of the completed auditIDs (one pass's and half again, so that every ID
+ * one pass still remembers is seen; a few more only cost a fallback).
  */
 export class Reconciler {
   duplicates = 0;
-  /** Requests first seen again, and completed, after completing in an earlier task. */
-  repeats = 0;
-  /** auditIDs a task saw first that an earlier task had seen with another request (a reuse across a border). */
-  reusedAcross = 0;
-  /** auditID hash → identity hash of the first request seen with it, over earlier tasks (bounded like `done`). */
-  private readonly ids = new Map<number, number>();
-  private readonly idOrder: number[] = [];
-  /** Requests waiting for their completion, by key hash, oldest first. */
-  private readonly carry = new Map<number, AuditRecord>();
+  /** Null while the tasks join exactly; else why they cannot (the caller reads in one thread). */
+  fallback: Fallback | null = null;
+  /** auditID hash → identity hash of the first selected request seen with it, over earlier tasks (bounded like `done`). */
+  private readonly ids: RecentMap<number, number>;
   /**
-   * Keys completed in earlier tasks, in order: one pass's window (maxDone) and half again, so that
-   * every repeat one pass would absorb is seen (a few more only cost a fallback).
+   * Requests waiting for their completion, oldest first, in slots (a request a later task took
+   * over keeps its slot: one pass emits it in the place it first waited); and the slots by auditID hash.
    */
-  private readonly done = new HashWindow(Math.ceil(DEFAULT_COLLAPSE.maxDone * 1.5));
+  private readonly carried = new Map<number, AuditRecord>();
+  private readonly carry = new Map<number, number[]>();
+  private slots = 0;
+  /**
+   * auditID hash → family hash (column 0), stage rank (1) and receive time (2) of the last request
+   * earlier tasks completed with it (one pass's `done`).
+   */
+  private readonly done: HashWindow;
+  /** One pass's window of completed requests (CollapseOptions.maxDone). */
+  private readonly maxDone: number;
+  /** Carried slots whose completion completeFromCarry already saw in the part being read. */
+  private readonly applied = new Set<number>();
+
+  /**
+   * `maxPending`, `maxDone`: one pass's CollapseOptions; `window`: at least its maxDone (tests with
+   * small windows make them small).
+   */
+  constructor(
+    private readonly maxPending: number = DEFAULT_COLLAPSE.maxPending,
+    window: number = WINDOW,
+    maxDone: number = DEFAULT_COLLAPSE.maxDone,
+  ) {
+    this.ids = new RecentMap(window);
+    this.done = new HashWindow(window, 3);
+    this.maxDone = maxDone;
+  }
+
+  /**
+   * True when one pass absorbs into the request completed under `id` (the Reconciler's `done`)
+   * every event of the leftover `l` that the event (rank, t) opened in the task: the leftover is
+   * still waiting (only early stages joined it), each of them is an earlier stage received not
+   * later than the completion (or at the same time; the leftover's time is the latest of them),
+   * the task completed and left nothing else under that ID, and one pass's window surely still
+   * holds the completion (StageCollapser.absorbs).
+   */
+  private absorbsLate(id: number, l: AuditRecord, rank: number, t: number, late: LateIndex): boolean {
+    const dRank = this.done.get(id, 1)!;
+    const dt = this.done.get(id, 2)!;
+    const lt = receivedKey(l);
+    const lRank = stageRank(l.stage);
+    const absorbed = (r: number, x: number): boolean => sameTime(dt, x) || (r < dRank && notLater(x, dt));
+    if (dRank !== FINAL_RANK || lRank >= FINAL_RANK || !absorbed(rank, t) || !absorbed(lRank, lt)) return false;
+    if ((late.ids.get(id) ?? 0) > 1) return false;
+    // Surely inside one pass's window even if every completion of this task came before it.
+    return this.done.age(id) + late.completed < this.maxDone * 0.75;
+  }
 
   push(p: PartialResult | null): void {
-    if (p === null) return;
-    let waiting: Set<number> | null = null;
+    this.applied.clear();
+    if (p === null || this.fallback !== null) return;
+    // One pass would hold the carried requests beside this task's: beyond the window it would have
+    // emitted the oldest early, which this task's own run did not see.
+    if (this.carried.size > 0 && this.carried.size + p.peakPending > this.maxPending) return this.stop('window');
+    const f = p.idFirst;
+    /** idFirst index → the slot of the carried request that event took over (it is still waiting). */
+    const takenOver = new Map<number, number>();
+    /** Leftovers (by index) that one pass absorbs into a request an earlier task completed. */
     const dropped = new Set<number>();
-    for (const h of p.firstSeen) {
-      if (this.carry.delete(h)) {
+    let late: LateIndex | null = null;
+    for (let i = 0; i + ID_FIRST_STRIDE <= f.length; i += ID_FIRST_STRIDE) {
+      const id = f[i]!;
+      const c = this.carry.get(id);
+      const rank = f[i + 2]!;
+      const t = f[i + 3]!;
+      const dFamily = this.done.get(id, 0);
+      if (dFamily !== undefined) {
+        // The same family under the same ID: the same request (or its twin) again; else a reuse.
+        if (dFamily !== f[i + 1]!) return this.stop('auditid-reuse');
+        late ??= lateIndex(p);
+        const j = late.byOrigin.get(i / ID_FIRST_STRIDE);
+        if (c !== undefined || j === undefined || !this.absorbsLate(id, p.leftovers[j]!, rank, t, late)) return this.stop('repeats');
+        dropped.add(j);
         this.duplicates++;
         continue;
       }
-      const age = this.done.age(h);
-      if (age < 0) continue;
-      waiting ??= new Set(p.leftovers.map(requestHashOf));
-      // Surely inside one pass's window even if every completion of this task came before it.
-      if (waiting.has(h) && age + p.completed.length < DEFAULT_COLLAPSE.maxDone * 0.75) {
-        dropped.add(h);
-        this.duplicates++;
-      } else this.repeats++;
+      if (c === undefined) continue;
+      const slot = c[0]!;
+      const l = this.carried.get(slot)!;
+      const lRank = stageRank(l.stage);
+      const lt = receivedKey(l);
+      if (c.length > 1 || familyHash(l) !== f[i + 1]! || !(sameTime(lt, t) || (rank > lRank && notLater(lt, t)))) return this.stop('auditid-reuse');
+      // An earlier stage of the carried request: one pass keeps the carried stage, the task kept this one.
+      if (rank < lRank) return this.stop('repeats');
+      this.carry.delete(id);
+      this.duplicates++;
+      if (rank === FINAL_RANK) this.carried.delete(slot);
+      else takenOver.set(i / ID_FIRST_STRIDE, slot);
     }
-    for (const h of p.completed) this.done.add(h);
-    for (const r of p.leftovers) {
-      const h = requestHashOf(r);
-      if (!dropped.has(h)) this.carry.set(h, r);
+    const done = p.completed;
+    for (let i = 0; i + COMPLETED_STRIDE <= done.length; i += COMPLETED_STRIDE) {
+      const id = done[i]!;
+      this.done.set(id, done[i + 1]!, 0);
+      this.done.set(id, done[i + 2]!, 1);
+      this.done.set(id, done[i + 3]!, 2);
     }
+    for (let j = 0; j < p.leftovers.length; j++) {
+      if (dropped.has(j)) continue;
+      const r = p.leftovers[j]!;
+      const taken = takenOver.get(p.origins[j]!);
+      let slot: number;
+      if (taken === undefined) slot = this.slots++;
+      else {
+        slot = taken;
+        takenOver.delete(p.origins[j]!);
+      }
+      this.carried.set(slot, r);
+      const id = idHashOf(r);
+      const c = this.carry.get(id);
+      if (c === undefined) this.carry.set(id, [slot]);
+      else c.push(slot);
+    }
+    // Requests taken over and completed within the task: the task emitted them.
+    for (const slot of takenOver.values()) this.carried.delete(slot);
     const ids = p.firstIds;
     for (let i = 0; i + 1 < ids.length; i += 2) {
       const id = ids[i]!;
       const ih = ids[i + 1]!;
       const known = this.ids.get(id);
-      if (known === undefined) {
-        this.ids.set(id, ih);
-        this.idOrder.push(id);
-        if (this.idOrder.length > DEFAULT_COLLAPSE.maxDone * 1.5) this.ids.delete(this.idOrder.shift()!);
-      } else if (known !== ih) this.reusedAcross++;
+      if (known === undefined) this.ids.addNew(id, ih);
+      else if (known !== ih) return this.stop('auditid-reuse');
     }
+  }
+
+  private stop(why: Fallback): void {
+    this.fallback = why;
   }
 
   /**
@@ -179,7 +277,7 @@ export class Reconciler {
     const id = hashKey(idOf(r));
     const ih = identityHash(r);
     const known = this.ids.get(id);
-    if (known === undefined) this.ids.set(id, ih);
+    if (known === undefined) this.ids.addNew(id, ih);
     else if (known !== ih) {
       r.auditIDReused = true;
       this.reusedAtEnd++;
@@ -195,23 +293,63 @@ export class Reconciler {
    * (takeFromEarlierStage). Records mode (audit merge of commands) applies it to every record.
    */
   completeFromCarry(r: AuditRecord): void {
-    const c = this.carry.get(requestHashOf(r));
-    if (c !== undefined) takeFromEarlierStage(r, c);
+    if (r.auditID === '' || this.carry.size === 0) return;
+    const c = this.carry.get(idHashOf(r));
+    // Two requests carried under one ID make push fall back (auditid-reuse): nothing to join.
+    if (c === undefined || c.length !== 1 || this.applied.has(c[0]!)) return;
+    const l = this.carried.get(c[0]!)!;
+    const rank = stageRank(r.stage);
+    const lt = receivedKey(l);
+    const t = receivedKey(r);
+    // The join rule of push (and of the collapser), applied to the record the join completed; the
+    // part's first request under the ID is the one that takes the carried request over.
+    if (!sameFamily(l, r) || !(sameTime(lt, t) || (rank > stageRank(l.stage) && notLater(lt, t)))) return;
+    this.applied.add(c[0]!);
+    takeFromEarlierStage(r, l);
   }
 
   /** Emits what is left, oldest first. */
   finish(emit: (r: AuditRecord) => void): void {
-    for (const r of this.carry.values()) emit(r);
+    for (const r of this.carried.values()) emit(r);
+    this.carried.clear();
     this.carry.clear();
   }
 }
 
+/** The stage rank of a completing stage (ResponseComplete, Panic). */
+const FINAL_RANK = stageRank('ResponseComplete');
+
+/** Per part, for the late early stages of requests completed in earlier parts (Reconciler.absorbsLate). */
+interface LateIndex {
+  /** idFirst entry index → the leftover that entry's event opened. */
+  byOrigin: Map<number, number>;
+  /** auditID hash → how many leftovers and completions of this part carry it. */
+  ids: Map<number, number>;
+  /** Requests this part completed. */
+  completed: number;
+}
+
+function lateIndex(p: PartialResult): LateIndex {
+  const byOrigin = new Map<number, number>();
+  const ids = new Map<number, number>();
+  for (let j = 0; j < p.leftovers.length; j++) {
+    if (p.origins[j]! >= 0) byOrigin.set(p.origins[j]!, j);
+    const h = idHashOf(p.leftovers[j]!);
+    ids.set(h, (ids.get(h) ?? 0) + 1);
+  }
+  for (let i = 0; i + COMPLETED_STRIDE <= p.completed.length; i += COMPLETED_STRIDE) ids.set(p.completed[i]!, (ids.get(p.completed[i]!) ?? 0) + 1);
+  return { byOrigin, ids, completed: p.completed.length / COMPLETED_STRIDE };
+}
+
+/** The windows of the Reconciler: one pass's (maxDone) and half again. */
+const WINDOW = Math.ceil(DEFAULT_COLLAPSE.maxDone * 1.5);
+
 /** All tasks at once (tests). */
-export function reconcile(partials: (PartialResult | null)[], emit: (r: AuditRecord) => void): { duplicates: number; repeats: number } {
-  const r = new Reconciler();
+export function reconcile(partials: (PartialResult | null)[], emit: (r: AuditRecord) => void, maxPending?: number): { duplicates: number; fallback: Fallback | null } {
+  const r = new Reconciler(maxPending);
   for (const p of partials) r.push(p);
-  r.finish(emit);
-  return { duplicates: r.duplicates, repeats: r.repeats };
+  if (r.fallback === null) r.finish(emit);
+  return { duplicates: r.duplicates, fallback: r.fallback };
 }
 
 export interface ParallelOptions<S> {
@@ -246,7 +384,7 @@ export function threadCpuMs(): number {
 }
 
 /** Why a parallel run gave up; the caller reads in one thread instead. */
-export type Fallback = 'out-of-memory' | 'repeats' | 'auditid-reuse';
+export type Fallback = 'out-of-memory' | 'repeats' | 'auditid-reuse' | 'window';
 
 /** Old-space limit of a worker, in MB. */
 export const WORKER_OLD_MB = 256;
@@ -267,6 +405,7 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
   trace?.(`planned ${tasks.length} tasks`);
   if (tasks.length < 2) return null;
   const cmd = await parallelCommand(o.spec.command);
+  const spec: WorkerSpec = { ...o.spec, seed: hashSeed() };
   // Results are consumed in input order as soon as they can be, so the main thread holds only
   // those that finished ahead of an earlier one.
   const waiting = new Map<number, Done>();
@@ -285,8 +424,7 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
       for (const r of d.rejects) if (rejects.length < SHOWN) rejects.push(r);
       reconciler.push(d.partial);
       consumed++;
-      if (reconciler.repeats > 0) return stop('repeats');
-      if (reconciler.reusedAcross > 0) return stop('auditid-reuse');
+      if (reconciler.fallback !== null) return stop(reconciler.fallback);
     }
   };
 
@@ -317,7 +455,7 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
       }
       const task: Task = tasks[next++]!;
       trace?.(`task ${task.index} to worker ${workers.indexOf(w)}`);
-      w.postMessage({ task, spec: o.spec });
+      w.postMessage({ task, spec });
     };
     for (let i = 0; i < poolSize; i++) {
       // Without limits a worker's heap may grow to the process's (GBs) before V8 collects it; these

@@ -9,6 +9,7 @@ import { setBudget } from '../scale/budget.js';
 import { setSpillDir } from '../scale/tempdir.js';
 import { parallelCommand } from './commands.js';
 import { runPipelineFull } from '../pipeline.js';
+import { setHashSeed } from '../normalize/collapse.js';
 import { compileFilterSets } from '../filter/sets.js';
 import { SHOWN_REJECTS } from '../cli/report.js';
 import { InputError, StrictError, InternalError, UsageError } from '../util/errors.js';
@@ -19,6 +20,7 @@ parentPort!.on('message', async (msg: { task: Task; spec: WorkerSpec }) => {
   const { task, spec } = msg;
   const t0 = performance.now();
   try {
+    if (spec.seed) setHashSeed(spec.seed);
     const key = JSON.stringify([spec.command, spec.options]);
     if (!cached || cached.key !== key) {
       const cmd = await parallelCommand(spec.command);
@@ -51,8 +53,8 @@ parentPort!.on('message', async (msg: { task: Task; spec: WorkerSpec }) => {
       },
       read: { ...spec.read, ...(task.format ? { format: task.format } : {}), ...(prefilter ? { prefilter } : {}) },
     });
-    // The key hashes move to the main thread without a copy.
-    parentPort!.postMessage({ type: 'done', index: task.index, state: cmd.strip(state), acc, partial, rejects, ms: performance.now() - t0, ...(process.env.KAUDIT_TRACE_PARALLEL ? { cpuMs: threadCpuMs() } : {}) }, partial ? [partial.firstSeen.buffer as ArrayBuffer, partial.completed.buffer as ArrayBuffer, partial.firstIds.buffer as ArrayBuffer] : []);
+    // The hashes move to the main thread without a copy.
+    parentPort!.postMessage({ type: 'done', index: task.index, state: cmd.strip(state), acc, partial, rejects, ms: performance.now() - t0, ...(process.env.KAUDIT_TRACE_PARALLEL ? { cpuMs: threadCpuMs() } : {}) }, partial ? [partial.idFirst.buffer as ArrayBuffer, partial.origins.buffer as ArrayBuffer, partial.completed.buffer as ArrayBuffer, partial.firstIds.buffer as ArrayBuffer] : []);
   } catch (e) {
     const err = e as Error & { fix?: string };
     const kind = e instanceof StrictError ? 'strict' : e instanceof InputError ? 'input' : e instanceof UsageError ? 'usage' : 'bug';

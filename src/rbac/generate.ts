@@ -466,7 +466,8 @@ export function generate(state: RbacGenState, input: InputAccounting, extra: Gen
   const subjects = [...state.subjects.values()].sort((a, b) => cmp(a.subject.kind, b.subject.kind) || cmp(a.subject.namespace, b.subject.namespace) || cmp(a.subject.name, b.subject.name));
   const policies: GeneratedPolicy[] = [];
   const keysBySubject = new Map<SubjectAgg, KeyAgg[]>();
-  const unchecked = new Map(Object.entries(state.unchecked).map(([who, u]) => [who, { requests: u.requests, reasons: { ...u.reasons }, examples: [...u.examples] }]));
+  // Maps (i13b): subjects and reasons are data (a subject may be named __proto__).
+  const unchecked = new Map([...state.unchecked].map(([who, u]) => [who, { requests: u.requests, reasons: new Map(u.reasons), examples: [...u.examples] }]));
   for (const s of subjects) {
     let keys = [...s.keys.values()];
     let built = build(keys, o);
@@ -477,10 +478,10 @@ export function generate(state: RbacGenState, input: InputAccounting, extra: Gen
     }
     for (const w of esc.unsure) {
       const label = subjectLabel(s.subject);
-      const u = unchecked.get(label) ?? { requests: 0, reasons: {}, examples: [] };
+      const u = unchecked.get(label) ?? { requests: 0, reasons: new Map<string, number>(), examples: [] as string[] };
       unchecked.set(label, u);
       u.requests += w.count;
-      u.reasons[UNSURE_AGGREGATION] = (u.reasons[UNSURE_AGGREGATION] ?? 0) + w.count;
+      u.reasons.set(UNSURE_AGGREGATION, (u.reasons.get(UNSURE_AGGREGATION) ?? 0) + w.count);
       for (const [, id] of w.examples) if (u.examples.length < 3 && !u.examples.includes(id)) u.examples.push(id);
     }
     keysBySubject.set(s, keys);
@@ -513,8 +514,9 @@ export function generate(state: RbacGenState, input: InputAccounting, extra: Gen
   };
 }
 
-function sortedRecord(m: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(m).sort(([a], [b]) => cmp(a, b)));
+/** A map as a JSON object, keys sorted (Object.fromEntries makes `__proto__` an own key like any other). */
+function sortedRecord(m: ReadonlyMap<string, number>): Record<string, number> {
+  return Object.fromEntries([...m].sort(([a], [b]) => cmp(a, b)));
 }
 
 /** Two subjects never share an object: names come from an injective encoding; this makes sure. */

@@ -61,7 +61,9 @@ export function addObject(snap: RbacSnapshot, o: unknown, where: string, file = 
   }
   if (!RBAC_KINDS.has(kind)) {
     const k = kind || '(no kind)';
-    snap.ignored[k] = (snap.ignored[k] ?? 0) + 1;
+    // An own property whatever the kind is called (`__proto__`, `constructor`: the export is data).
+    const n = Object.hasOwn(snap.ignored, k) ? snap.ignored[k]! : 0;
+    Object.defineProperty(snap.ignored, k, { value: n + 1, enumerable: true, writable: true, configurable: true });
     return;
   }
   const meta = isObj(o.metadata) ? o.metadata : {};

@@ -4,8 +4,8 @@
 //   {"kind":"kaudit.state","version":1,…header…}      what was read, how, and with what options
 //   {"state":…}                                         the reducer's state (codec.ts), reducer mode
 //   {"leftovers":[…]}                                   requests still waiting for a later stage (chunks)
-//   {"hashes":"firstSeen","v":…}                        hash arrays for stage collapsing across shards (chunks;
-//                                                       every Float64Array of PartialResult, by name)
+//   {"hashes":"idFirst","v":…}                          hash arrays for stage collapsing across shards (chunks;
+//                                                       every array and count of PartialResult, by name)
 //   {"record":…}                                        records mode: one kept record per line
 //   {"replay":…}                                        reducer mode: a request the merge judges in order (anomalies' stateful rules)
 //   {"end":true,"lines":N}                              the number of lines before it (a truncated file is refused)
@@ -136,10 +136,11 @@ async function writeTo(path: string, header: StateHeader, body: StateBody, recor
   if (body.state !== undefined) await put({ state: encode(body.state) });
   const p = body.partial;
   for (let i = 0; i < p.leftovers.length; i += CHUNK_RECORDS) await put({ leftovers: encode(p.leftovers.slice(i, i + CHUNK_RECORDS)) });
-  // Every hash array of the partial result (firstSeen, completed, firstIds…), by name: a new one
-  // travels without a change here.
-  for (const [key, a] of Object.entries(p)) {
-    if (!(a instanceof Float64Array)) continue;
+  // Every hash array of the partial result (idFirst, completed, firstIds…), by name, and its other
+  // arrays and counts (origins, peakPending) as hash arrays too: a new one travels without a change here.
+  for (const [key, x] of Object.entries(p)) {
+    const a = x instanceof Float64Array ? x : x instanceof Int32Array ? Float64Array.from(x) : typeof x === 'number' ? Float64Array.of(x) : null;
+    if (a === null) continue;
     for (let i = 0; i === 0 || i < a.length; i += CHUNK_HASHES) await put({ hashes: key, v: encode(a.subarray(i, i + CHUNK_HASHES)) });
   }
   if (records) {
@@ -267,5 +268,15 @@ export async function readStateBody(path: string, on: StateHandlers = {}): Promi
     return out;
   };
   const arrays = Object.fromEntries([...hashes].map(([k, parts]) => [k, join(parts)]));
-  return { state, partial: { ...arrays, leftovers, firstSeen: join(hashes.get('firstSeen')), completed: join(hashes.get('completed')), firstIds: join(hashes.get('firstIds')) } };
+  const partial: PartialResult = {
+    ...arrays,
+    leftovers,
+    origins: Int32Array.from(join(hashes.get('origins'))),
+    idFirst: join(hashes.get('idFirst')),
+    completed: join(hashes.get('completed')),
+    peakPending: join(hashes.get('peakPending'))[0] ?? 0,
+    firstIds: join(hashes.get('firstIds')),
+  };
+  if (partial.origins.length !== leftovers.length) throw new InputError(`${path}: the state file is damaged (${partial.origins.length} origins for ${leftovers.length} leftovers)`, 'save the state again');
+  return { state, partial };
 }

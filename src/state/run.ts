@@ -13,7 +13,7 @@ import type { ReadOptions } from '../ingest/reader.js';
 import type { FilterOptions, Predicate } from '../filter/index.js';
 import type { ParallelCommand } from '../parallel/commands.js';
 import { runPipelineFull } from '../pipeline.js';
-import { DEFAULT_COLLAPSE, isCompleted } from '../normalize/collapse.js';
+import { DEFAULT_COLLAPSE, COMPLETED_STRIDE, isCompleted, setHashSeed } from '../normalize/collapse.js';
 import { settle } from '../scale/ledger.js';
 import { Reconciler, mergeAccounting } from '../parallel/run.js';
 import { SHOWN_REJECTS } from '../cli/report.js';
@@ -137,7 +137,17 @@ export interface SaveStateOptions<S> {
 }
 
 /** Reads the sources as one pass would, but keeps what a later pass needs at the borders, and writes the state file. */
+/**
+ * The hash seed of sharded runs. A run hashes with a random seed (collapse.ts hashSeed) so that
+ * audit data cannot be crafted to collide; shards and the merge run in separate processes, often
+ * on separate machines, and their hashes must agree, so they all use this fixed one (what every
+ * run used before the seeds; a crafted collision could at worst join two requests across a shard
+ * border).
+ */
+export const STATE_HASH_SEED: readonly [number, number] = [0x6b617564, 0x69742d31];
+
 export async function saveState<S>(o: SaveStateOptions<S>): Promise<StateHeader> {
+  setHashSeed(STATE_HASH_SEED);
   const { mkdtempSync, openSync, writeSync, closeSync, rmSync } = await import('node:fs');
   const { join, dirname, basename } = await import('node:path');
   const rejects: { loc: Loc; reason: string }[] = [];
@@ -209,7 +219,7 @@ export async function saveState<S>(o: SaveStateOptions<S>): Promise<StateHeader>
     const p = partial!;
     const body = {
       ...(job.mode === 'reducer' ? { state: job.cmd.strip(job.state) } : {}),
-      partial: { ...p, completed: p.completed.length > window ? p.completed.slice(p.completed.length - window) : p.completed },
+      partial: { ...p, completed: p.completed.length > window * COMPLETED_STRIDE ? p.completed.slice(p.completed.length - window * COMPLETED_STRIDE) : p.completed },
     };
     await writeStateFile(o.path, header, body, scratch ? { path: scratch.path, lines: scratch.lines } : undefined);
     return header;
@@ -260,6 +270,7 @@ function describeShard(h: StateHeader, file: string): string {
  * count once).
  */
 export async function mergeStates<S>(o: MergeStatesOptions<S>): Promise<Merged<S>> {
+  setHashSeed(STATE_HASH_SEED);
   if (o.files.length === 0) throw new UsageError('no state files given', 'pass the files written by --save-state: audit merge --command NAME STATE…');
   const loaded = await Promise.all(o.files.map(async (file) => ({ file, h: await readStateHeader(file) })));
   const build = codeDigest();
@@ -372,16 +383,22 @@ export async function mergeStates<S>(o: MergeStatesOptions<S>): Promise<Merged<S
     accs.push({ acc: h.accounting, continues: !!firstSrc && (firstSrc.start ?? 0) > 0 && prevEnd?.path === firstSrc.path });
     if (h.sources.length) prevEnd = h.sources[h.sources.length - 1];
     reconciler.push(body.partial);
-    if (reconciler.repeats > 0) {
+    if (reconciler.fallback === 'repeats') {
       throw new InputError(
-        `${describeShard(h, file)} holds requests that an earlier state already completed (the same audit events in two inputs?); one pass over all inputs counts them once, so the merged result would differ`,
+        `${describeShard(h, file)} holds requests that an earlier state already completed (the same audit events in two inputs?), or a stage of a request an earlier state left waiting written out of order; one pass over all inputs counts them once, so the merged result would differ`,
         'remove the duplicate input, or read the inputs that share events in one run (one shard)',
       );
     }
-    if (reconciler.reusedAcross > 0) {
+    if (reconciler.fallback === 'auditid-reuse') {
       throw new InputError(
         `${describeShard(h, file)} holds a request whose Audit-ID an earlier state's request used; one pass flags the later one (auditIDReused), which a merge cannot do`,
         'read the inputs that share Audit-IDs in one run (fewer shards), or in one pass',
+      );
+    }
+    if (reconciler.fallback !== null) {
+      throw new InputError(
+        `${describeShard(h, file)}: with the requests earlier states left waiting, one pass would have held more than ${DEFAULT_COLLAPSE.maxPending} requests waiting for their completion and emitted the oldest early, which a merge cannot replay`,
+        'read these inputs in fewer shards (or in one pass)',
       );
     }
   }

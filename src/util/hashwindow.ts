@@ -1,9 +1,13 @@
 // A set of the last N non-negative integers (52-bit hashes) added, in flat typed arrays: no
-// allocation per entry, so a window of hundreds of thousands costs a few MB and no garbage.
-// Open addressing with linear probing and backward-shift deletion; first-in-first-out eviction.
+// allocation per entry, so a window of hundreds of thousands costs a few MB and no garbage; each
+// may carry `width` numbers (set/get: a map of hash to numbers) and knows its age (how many were
+// added after it). Open addressing with linear probing and backward-shift deletion;
+// first-in-first-out eviction (a key set again keeps its place).
 
 export class HashWindow {
   private readonly table: Float64Array;
+  /** The numbers each key carries (`width` per table slot), beside it in `table`. */
+  private readonly vals: Float64Array;
   /** The add number of each table slot's value (for `age`). */
   private readonly seqs: Float64Array;
   private readonly mask: number;
@@ -12,11 +16,17 @@ export class HashWindow {
   private count = 0;
   private added = 0;
 
-  constructor(readonly capacity: number) {
+  /** `capacity`: values kept; `width`: numbers each value carries (set/get columns). */
+  constructor(
+    readonly capacity: number,
+    readonly width = 1,
+  ) {
     let size = 16;
-    while (size < capacity * 2.5) size *= 2;
+    // At most 5/8 full: linear probing stays short (about 3 probes for a missing key).
+    while (size < capacity * 1.6) size *= 2;
     // Stored as value + 1 so that 0 marks an empty slot.
     this.table = new Float64Array(size);
+    this.vals = new Float64Array(size * width);
     this.seqs = new Float64Array(size);
     this.mask = size - 1;
     this.ring = new Float64Array(Math.max(1, capacity));
@@ -50,8 +60,27 @@ export class HashWindow {
   }
 
   add(v: number): void {
+    if (this.find(v + 1) < 0) this.insert(v);
+  }
+
+  /** The number `v` carries in column `col` (0 ≤ col < width), or undefined when `v` is not in the window. */
+  get(v: number, col = 0): number | undefined {
+    const i = this.find(v + 1);
+    return i < 0 ? undefined : this.vals[i * this.width + col];
+  }
+
+  /**
+   * Adds `v` carrying `x` in column `col` (its other columns 0); a `v` already in the window keeps
+   * its place (and age) and carries `x` there from now on.
+   */
+  set(v: number, x: number, col = 0): void {
+    let i = this.find(v + 1);
+    if (i < 0) i = this.insert(v);
+    this.vals[i * this.width + col] = x;
+  }
+
+  private insert(v: number): number {
     const stored = v + 1;
-    if (this.find(stored) >= 0) return;
     if (this.count === this.ring.length) this.remove(this.ring[this.next]!);
     else this.count++;
     this.ring[this.next] = stored;
@@ -59,18 +88,22 @@ export class HashWindow {
     let i = this.home(v);
     while (this.table[i] !== 0) i = (i + 1) & this.mask;
     this.table[i] = stored;
+    this.vals.fill(0, i * this.width, (i + 1) * this.width);
     this.seqs[i] = this.added++;
+    return i;
   }
 
   private remove(stored: number): void {
     let i = this.find(stored);
     if (i < 0) return;
+    const w = this.width;
     // Backward shift: move later members of the probe run into the hole when their home allows.
     for (let j = (i + 1) & this.mask; this.table[j] !== 0; j = (j + 1) & this.mask) {
       const k = this.home(this.table[j]! - 1);
       const stays = i <= j ? i < k && k <= j : i < k || k <= j;
       if (!stays) {
         this.table[i] = this.table[j]!;
+        this.vals.copyWithin(i * w, j * w, (j + 1) * w);
         this.seqs[i] = this.seqs[j]!;
         i = j;
       }

@@ -53,6 +53,14 @@ describe('--cluster', () => {
     expect([...clusters]).toEqual(['prod']);
   });
 
+  it('the label and the filter read a name the same way (comma lists, spaces, line separators trimmed): no "0 used"', async () => {
+    for (const name of ['prod,staging', ' prod ', 'prod\u2028']) {
+      const r = await runCli(['export', '--cluster', name, '-o', 'jsonl', '--fields', 'cluster', 'fixtures/mini/mini.jsonl']);
+      expect(r.stderr).toMatch(/; 9 used, 0 skipped by filters/);
+      expect(new Set(r.stdout.trim().split('\n').map((l) => JSON.parse(l).cluster))).toEqual(new Set(['prod']));
+    }
+  });
+
   it('NAME=PATH pairs label inputs one by one, and a plain name then filters', async () => {
     const both = await runCli(['summary', '-o', 'json', 'a=fixtures/mini/mini.jsonl', 'b=fixtures/sample/audit.log']);
     const only = await runCli(['summary', '-o', 'json', '--cluster', 'a', '--cluster', 'b=fixtures/sample/audit.log', 'a=fixtures/mini/mini.jsonl']);

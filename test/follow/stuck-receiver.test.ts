@@ -32,7 +32,7 @@ it('syslog TCP receiver that never reads: reading stops with bounded memory, sto
     const shutdownTimeoutMs = 500;
     const f = startFollow([log], { sinks: [sink], statusPath, statePath, shutdownTimeoutMs });
 
-    type St = { buffered: { batches: number; items: number }; files: { offset: number; size: number }[]; sinks: { delivered: number }[] };
+    type St = { buffered: { batches: number; items: number }; files: { offset: number; readOffset: number; size: number; lagBytes: number }[]; sinks: { delivered: number }[] };
     // Stuck: the batch queue is full (maxQueued = 2 batches of at most 100 items).
     await waitFor(() => (readJson<St>(statusPath)?.buffered.batches ?? 0) >= 2, 'the delivery queue full');
     const a = readJson<St>(statusPath)!;
@@ -41,6 +41,10 @@ it('syslog TCP receiver that never reads: reading stops with bounded memory, sto
     expect(b.files[0]!.offset).toBe(a.files[0]!.offset);
     expect(b.buffered.items).toBeLessThanOrEqual(200);
     expect(b.files[0]!.size - b.files[0]!.offset).toBeGreaterThan(8 << 20);
+    // The status tells delivered from read: the buffered batches are read, not delivered, and the
+    // lag counts them (it said 0 bytes of lag behind a receiver that took nothing more).
+    expect(b.files[0]!.readOffset).toBeGreaterThan(b.files[0]!.offset);
+    expect(b.files[0]!.lagBytes).toBe(b.files[0]!.size - b.files[0]!.offset);
     const delivered = b.sinks[0]!.delivered;
     expect(delivered).toBeLessThan(N);
 

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { StageCollapser, hashKey, requestHashOf } from '../../src/normalize/collapse.js';
+import { StageCollapser, hashKey, hashParts, setHashSeed, idHashOf, familyHash, stageRank, sharedIdWork, ID_FIRST_STRIDE, receivedKey } from '../../src/normalize/collapse.js';
 import { normalizeValue } from '../../src/normalize/index.js';
 import type { AuditRecord } from '../../src/types.js';
 import { event } from '../helpers.js';
@@ -89,34 +89,179 @@ describe('stage collapsing', () => {
   });
 });
 
+describe('request identity: which stages are one request (README "Request identity")', () => {
+  // Upstream: one audit Event per request, stages differ only in stage, stageTimestamp and
+  // responseStatus (k8s.io/apiserver pkg/endpoints/filters/audit.go WithAudit; requestReceivedTimestamp
+  // set once in pkg/audit/request.go LogRequestMetadata); the auditID is the client's Audit-ID header
+  // when sent (pkg/endpoints/filters/with_auditid.go). Re-stamped logs give each stage its own time.
+  const at = (ms: number): string => `2026-03-02T10:00:00.${String(ms).padStart(3, '0')}000Z`;
+  const ev = (stage: string, ms: number, over: Record<string, unknown> = {}): AuditRecord => {
+    const r = normalizeValue(event({ auditID: 'x', stage, requestReceivedTimestamp: at(ms), stageTimestamp: at(ms), responseStatus: stage === 'RequestReceived' ? undefined : { code: 200 }, ...over }), '');
+    if (typeof r === 'string') throw new Error(r);
+    return r;
+  };
+  const create = { verb: 'create', requestURI: '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings' };
+  const show = (r: AuditRecord) => `${r.verb}:${r.stage}@${r.time.slice(20, 23)}`;
+  it.each<[string, AuditRecord[], string[], number]>([
+    ['re-stamped stages: a later stage received later joins the waiting request', [ev('RequestReceived', 0), ev('ResponseComplete', 10)], ['list:ResponseComplete@010'], 1],
+    ['all three stages, each re-stamped', [ev('RequestReceived', 0), ev('ResponseStarted', 5), ev('ResponseComplete', 10)], ['list:ResponseComplete@010'], 2],
+    ['a later stage received earlier than the waiting request is another request', [ev('RequestReceived', 10), ev('ResponseComplete', 0)], ['list:ResponseComplete@000', 'list:RequestReceived@010'], 0],
+    ['the same stage again with another time is another request', [ev('RequestReceived', 0), ev('RequestReceived', 5), ev('ResponseComplete', 5), ev('ResponseComplete', 7)], ['list:ResponseComplete@005', 'list:ResponseComplete@007'], 2],
+    ['an equal time wins over an earlier waiting request', [ev('RequestReceived', 0), ev('RequestReceived', 5), ev('ResponseComplete', 5)], ['list:ResponseComplete@005', 'list:RequestReceived@000'], 1],
+    ['otherwise the earliest-received waiting request takes the stage', [ev('RequestReceived', 5), ev('RequestReceived', 0), ev('ResponseComplete', 9)], ['list:ResponseComplete@009', 'list:RequestReceived@005'], 1],
+    ['another family with the same ID is never joined (the shared case auditid-reuse)', [ev('RequestReceived', 0), ev('RequestReceived', 3, create), ev('ResponseComplete', 10), ev('ResponseComplete', 20, create)], ['list:ResponseComplete@010', 'create:ResponseComplete@020'], 2],
+    ['a completed request absorbs an earlier stage received not later (files out of order)', [ev('ResponseComplete', 10), ev('RequestReceived', 0)], ['list:ResponseComplete@010'], 1],
+    ['… and an exact repeat', [ev('ResponseComplete', 10), ev('ResponseComplete', 10)], ['list:ResponseComplete@010'], 1],
+    ['… but not an earlier stage received later: a request of its own', [ev('ResponseComplete', 10), ev('RequestReceived', 20)], ['list:ResponseComplete@010', 'list:RequestReceived@020'], 0],
+    ['… nor a completion received later', [ev('ResponseComplete', 10), ev('ResponseComplete', 20)], ['list:ResponseComplete@010', 'list:ResponseComplete@020'], 0],
+    ['… nor another family received at the same time', [ev('ResponseComplete', 10), ev('ResponseComplete', 10, create)], ['list:ResponseComplete@010', 'create:ResponseComplete@010'], 0],
+    ['a late earlier stage with the waiting request\'s time is absorbed, the later stage kept', [ev('ResponseStarted', 4), ev('RequestReceived', 4), ev('ResponseComplete', 9)], ['list:ResponseComplete@009'], 2],
+    ['times are instants: 10:00:00Z and 10:00:00.000000Z are equal', [ev('RequestReceived', 0, { requestReceivedTimestamp: '2026-03-02T10:00:00Z' }), ev('RequestReceived', 0)], ['list:RequestReceived@000'], 1],
+  ])('%s', (_n, input, want, dups) => {
+    const out: AuditRecord[] = [];
+    const c = new StageCollapser((r) => out.push(r), { maxPending: 100, maxDone: 100 });
+    for (const r of input) c.add(r);
+    c.flush();
+    expect(out.map(show)).toEqual(want);
+    expect(c.duplicates).toBe(dups);
+    expect(out.length + c.duplicates).toBe(input.length);
+  });
+
+  it('GKE entries carry no requestReceivedTimestamp: their times always agree, and they never join a native event', () => {
+    const gke = (stage: string, ms: number): AuditRecord => ({ ...ev(stage, ms), provider: 'gke' });
+    const out: AuditRecord[] = [];
+    const c = new StageCollapser((r) => out.push(r), { maxPending: 100, maxDone: 100 });
+    for (const r of [gke('RequestReceived', 5), gke('ResponseComplete', 0), gke('ResponseComplete', 3), ev('ResponseComplete', 0)]) c.add(r);
+    c.flush();
+    expect(out.map((r) => `${r.provider}:${r.stage}`)).toEqual(['gke:ResponseComplete', 'k8s:ResponseComplete']);
+    expect(c.duplicates).toBe(2);
+  });
+
+  it('a request emitted from a full window still takes its later stages (as it would have waiting), and then is complete', () => {
+    const out: AuditRecord[] = [];
+    const c = new StageCollapser((r) => out.push(r), { maxPending: 1, maxDone: 100 });
+    c.add(ev('RequestReceived', 0));
+    c.add(ev('RequestReceived', 0, { auditID: 'y' })); // the window is full: x is emitted as it is
+    c.add(ev('ResponseStarted', 4)); // x's later stage: absorbed
+    c.add(ev('ResponseComplete', 9)); // x's completion: absorbed
+    c.add(ev('ResponseStarted', 12)); // after the completion, a later-received stage is a request of its own
+    expect(out.map(show)).toEqual(['list:RequestReceived@000', 'list:RequestReceived@000']);
+    c.flush();
+    expect(out.map((r) => `${r.auditID}:${r.stage}`)).toEqual(['x:RequestReceived', 'y:RequestReceived', 'x:ResponseStarted']);
+    expect(c.duplicates).toBe(2);
+  });
+
+  it('many requests open under one auditID cost O(log k) each: no scan of the others (an attacker can open thousands)', () => {
+    // Before: when the ID's first entry left, promote() scanned every waiting key: k requests
+    // completing oldest first made k² steps. Steps here are heap moves and family look-ups.
+    const k = 20_000;
+    for (const order of ['oldest first', 'newest first', 'interleaved']) {
+      for (const families of [true, false]) {
+        const opens: AuditRecord[] = [];
+        for (let i = 0; i < k; i++) opens.push(families ? ev('RequestReceived', 0, { requestURI: `/api/v1/pods/p${i}` }) : ev('RequestReceived', 0, { requestReceivedTimestamp: new Date(Date.UTC(2026, 2, 2) + i).toISOString() }));
+        const idx = opens.map((_, i) => i);
+        if (order === 'newest first') idx.reverse();
+        if (order === 'interleaved') idx.sort((a, b) => (a % 2) - (b % 2) || a - b);
+        const out: AuditRecord[] = [];
+        const c = new StageCollapser((r) => out.push(r), { maxPending: 2 * k, maxDone: 10 });
+        sharedIdWork.steps = 0;
+        for (const r of opens) c.add(r);
+        for (const i of idx) c.add({ ...opens[i]!, stage: 'ResponseComplete', code: 200 });
+        expect(out).toHaveLength(k);
+        expect(c.duplicates).toBe(k);
+        expect(sharedIdWork.steps).toBeLessThan(8 * k * Math.log2(k));
+      }
+    }
+  });
+});
+
 describe('partial runs (a byte range of a file, --jobs)', () => {
-  it('hands back pending requests, not emitted, oldest first, and the hashes of keys first seen, in order', () => {
+  it('hands back waiting requests, not emitted, oldest first; the events that found nothing under their ID; the requests completed', () => {
+    setHashSeed([1, 2]);
     const out: string[] = [];
     const c = new StageCollapser((r) => out.push(r.auditID), { maxPending: 10, maxDone: 10 }, true);
     c.add(rec('b', 'RequestReceived'));
     c.add(rec('a', 'ResponseStarted'));
     c.add(rec('c', 'ResponseComplete'));
-    c.add(rec('b', 'ResponseStarted')); // seen already
-    c.add(rec('c', 'ResponseComplete')); // a duplicate
+    c.add(rec('b', 'ResponseStarted')); // joins b
+    c.add(rec('c', 'ResponseComplete')); // a duplicate of c (found c under its ID)
     const left = c.leftovers();
     expect(left.leftovers.map((r) => `${r.auditID}:${r.stage}`)).toEqual(['b:ResponseStarted', 'a:ResponseStarted']);
-    const keyHash = (id: string): number => requestHashOf(rec(id, 'ResponseComplete'));
-    expect([...left.firstSeen]).toEqual(['b', 'a', 'c'].map(keyHash));
-    expect([...left.completed]).toEqual(['c'].map(keyHash));
+    const first = (id: string, stage: string) => {
+      const r = rec(id, stage);
+      return [idHashOf(r), familyHash(r), stageRank(stage), r.timeMs];
+    };
+    expect([...left.idFirst]).toEqual([...first('b', 'RequestReceived'), ...first('a', 'ResponseStarted'), ...first('c', 'ResponseComplete')]);
+    expect(left.idFirst.length).toBe(3 * ID_FIRST_STRIDE);
+    const c1 = rec('c', 'ResponseComplete');
+    expect([...left.completed]).toEqual([idHashOf(c1), familyHash(c1), stageRank(c1.stage), receivedKey(c1)]);
+    expect(left.peakPending).toBe(2);
     expect(out).toEqual(['c']);
   });
   it('records nothing unless asked', () => {
     const c = new StageCollapser(() => {}, { maxPending: 2, maxDone: 10 });
     c.add(rec('a', 'ResponseComplete'));
-    expect(c.leftovers().firstSeen.length).toBe(0);
+    const l = c.leftovers();
+    expect([l.idFirst.length, l.completed.length, l.peakPending]).toEqual([0, 0, 0]);
+  });
+  it('waiting(): the requests still waiting, oldest first, also under a reused ID (a Group), left in place (audit follow checkpoints)', () => {
+    const at = (id: string, stage: string, verb: string, ms: number): AuditRecord => {
+      const r = normalizeValue(event({ auditID: id, stage, verb, requestURI: '/api/v1/pods', requestReceivedTimestamp: `2026-03-02T10:00:00.${String(ms).padStart(3, '0')}Z`, stageTimestamp: `2026-03-02T10:00:00.${String(ms).padStart(3, '0')}Z` }), '');
+      if (typeof r === 'string') throw new Error(r);
+      return r;
+    };
+    const out: string[] = [];
+    const c = new StageCollapser((r) => out.push(`${r.auditID}:${r.verb}:${r.stage}`), { maxPending: 10, maxDone: 10 });
+    c.add(at('a', 'RequestReceived', 'get', 0));
+    c.add(at('b', 'RequestReceived', 'get', 1));
+    c.add(at('a', 'RequestReceived', 'delete', 2)); // another request under a (a Group of two families)
+    c.add(at('a', 'RequestReceived', 'get', 3)); // a third, same family as the first, received later
+    c.add(at('c', 'ResponseStarted', 'watch', 4));
+    c.add(at('b', 'ResponseComplete', 'get', 1));
+    c.add(at('a', 'ResponseStarted', 'get', 0)); // the first a moves on to ResponseStarted in its place
+    const show = (rs: AuditRecord[]) => rs.map((r) => `${r.auditID}:${r.verb}:${r.stage}:${r.timeMs % 1000}`);
+    const want = ['a:get:ResponseStarted:0', 'a:delete:RequestReceived:2', 'a:get:RequestReceived:3', 'c:watch:ResponseStarted:4'];
+    expect(show(c.waiting())).toEqual(want);
+    expect(show(c.waiting())).toEqual(want);
+    expect(out).toEqual(['b:get:ResponseComplete']);
+    c.flush();
+    expect(out.slice(1)).toEqual(want.map((w) => w.split(':').slice(0, 3).join(':')));
+    expect(c.waiting()).toEqual([]);
+  });
+  it('a completing stage keeps when the response began to stream (ResponseStarted), also when the stages were re-stamped apart', () => {
+    const st = (stage: string, received: string, stamped: string): AuditRecord => {
+      const r = normalizeValue(event({ auditID: 'w', stage, verb: 'watch', requestURI: '/api/v1/pods?watch=1', requestReceivedTimestamp: received, stageTimestamp: stamped }), '');
+      if (typeof r === 'string') throw new Error(r);
+      return r;
+    };
+    for (const rcReceived of ['2026-03-02T10:00:00.000Z', '2026-03-02T10:00:00.050Z']) {
+      const out: AuditRecord[] = [];
+      const c = new StageCollapser((r) => out.push(r), { maxPending: 10, maxDone: 10 });
+      c.add(st('RequestReceived', '2026-03-02T10:00:00.000Z', '2026-03-02T10:00:00.000Z'));
+      c.add(st('ResponseStarted', '2026-03-02T10:00:00.000Z', '2026-03-02T10:00:00.200Z'));
+      c.add(st('ResponseComplete', rcReceived, '2026-03-02T10:05:00.000Z'));
+      c.flush();
+      expect(out.map((r) => [r.stage, r.responseStartedMs])).toEqual([['ResponseComplete', 200]]);
+      expect(c.duplicates).toBe(2);
+    }
   });
   it('hashKey spreads keys over 52 bits without collisions on a million audit IDs', () => {
+    setHashSeed([0, 0]);
     const seen = new Set<number>();
+    let bad = 0;
     for (let i = 0; i < 1_000_000; i++) {
       const h = hashKey(`4a1f${i.toString(16).padStart(8, '0')}-1b2c-4d5e-8f90-${(i * 7919).toString(16).padStart(12, '0')}`);
-      expect(Number.isSafeInteger(h) && h >= 0).toBe(true);
+      if (!(Number.isSafeInteger(h) && h >= 0)) bad++;
       seen.add(h);
     }
+    expect(bad).toBe(0);
     expect(seen.size).toBe(1_000_000);
+  });
+  it('hashes are keyed by the run\'s seed, and the parts of a tuple cannot run into each other', () => {
+    setHashSeed([1, 2]);
+    const a = hashKey('audit-id');
+    setHashSeed([3, 4]);
+    expect(hashKey('audit-id')).not.toBe(a);
+    expect(hashParts(['ab', 'c'])).not.toBe(hashParts(['a', 'bc']));
   });
 });

@@ -193,6 +193,16 @@ describe('impersonation checks (impersonation.go)', () => {
       ['carol', 'ops,system:authenticated', 'authentication.k8s.io', 'uids', '', '', '7'],
     ]);
   });
+  it('an extra key named __proto__ or constructor is checked like any other (userextras/__proto__)', () => {
+    // JSON.parse gives the key as an own property; copying it by assignment set the record's
+    // prototype instead, and the impersonate check on userextras/__proto__ was never made.
+    const r = rec(JSON.parse('{"user":{"username":"carol","groups":["system:authenticated"]},"impersonatedUser":{"username":"bob","groups":["system:authenticated"],"extra":{"__proto__":["p"],"constructor":["c"]}}}'));
+    expect(Object.keys(r.impersonatedExtra)).toEqual(['__proto__', 'constructor']);
+    expect(impersonationChecks(r).filter((c) => c.attrs.resource === 'userextras').map((c) => [c.attrs.subresource, c.attrs.name])).toEqual([
+      ['__proto__', 'p'],
+      ['constructor', 'c'],
+    ]);
+  });
   it.each<[string, string[], string[]]>([
     ['bob', ['system:authenticated'], []],
     ['bob', ['devs', 'system:authenticated'], ['devs']],

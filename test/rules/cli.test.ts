@@ -30,11 +30,13 @@ describe('audit rules list', () => {
     expect(doc).toMatchObject({ kind: 'kaudit.rules', version: 1 });
     expect(doc.count).toBeGreaterThanOrEqual(50);
     expect(doc.rules.map((x: any) => x.id)).not.toContain('K8S-UNTRUSTED-REGISTRY'); // off by default
+    expect(doc.rules.map((x: any) => x.id)).not.toContain('K8S-AUDITID-REUSE'); // off by default
     const ep = doc.rules.find((x: any) => x.id === 'K8S-EPHEMERAL-PRIVILEGED');
     expect(ep).toMatchObject({ severity: 'high', technique: ['T1611', 'T1609'], type: 'request', enabled: true, source: { kind: 'builtin', file: 'builtin/execution.yaml', family: 'execution' } });
     expect(new Set(doc.rules.map((x: any) => x.source.family))).toEqual(new Set(['access', 'execution', 'workloads', 'credentials', 'rbac', 'control-plane', 'network', 'discovery']));
     const all = JSON.parse((await runCli(['rules', 'list', '--all', '-o', 'json'])).stdout);
-    expect(all.count).toBe(doc.count + 1);
+    expect(all.count).toBe(doc.count + 2);
+    expect(all.rules.filter((x: any) => !x.enabled).map((x: any) => x.id).sort()).toEqual(['K8S-AUDITID-REUSE', 'K8S-UNTRUSTED-REGISTRY']);
   });
 
   it('table, with --rules and --only-rules', async () => {

@@ -214,6 +214,19 @@ describe('operators', () => {
     [{ field: 'groups', equals: 'sre', quantifier: 'all' }, { groups: [] }, F],
     [{ field: 'target', equals: 'pods/exec' }, { resource: 'pods', subresource: 'exec' }, T],
     [{ field: 'username', equals: 'alice' }, { subject: 'bob', impersonator: 'alice' }, T],
+    // Booleans: equals true/false, in, exists (always present), equalsField.
+    [{ field: 'auditIDReused', equals: true }, { auditIDReused: true }, T],
+    [{ field: 'auditIDReused', equals: true }, { auditIDReused: false }, F],
+    [{ field: 'auditIDReused', equals: false }, {}, T],
+    [{ field: 'auditIDReused', in: [true] }, { auditIDReused: false }, F],
+    [{ field: 'auditIDReused', in: [false, true] }, { auditIDReused: false }, T],
+    [{ field: 'auditIDReused', exists: true }, { auditIDReused: false }, T],
+    [{ field: 'auditIDReused', exists: false }, { auditIDReused: true }, F],
+    [{ field: 'auditIDReused', equals: true, quantifier: 'none' }, { auditIDReused: false }, T],
+    [{ not: { field: 'auditIDReused', equals: true } }, { auditIDReused: true }, F],
+    [{ field: 'requestObject.spec.hostNetwork', equals: true }, { requestObject: { spec: { hostNetwork: true } } }, T],
+    [{ field: 'requestObject.spec.hostNetwork', equalsField: 'auditIDReused' }, { auditIDReused: true, requestObject: { spec: { hostNetwork: true } } }, T],
+    [{ field: 'requestObject.spec.hostNetwork', equalsField: 'auditIDReused' }, { auditIDReused: false, requestObject: { spec: { hostNetwork: true } } }, F],
   ] as [Condition, Record<string, unknown>, number][])('%j on %j', (c, rec, want) => {
     expect(judge(c, rec)).toBe(want);
   });
@@ -275,6 +288,14 @@ describe('schema: errors name the file, the rule and the field', () => {
     [{ rules: [{ ...rule, examples: [{ expect: 'maybe', record: {} }] }] }, 'x.yaml: rule X-1: examples[0].expect: expected match, no-match or not-evaluated'],
     [{ rules: [rule, rule] }, 'x.yaml: rule X-1: id: is used twice in this file'],
     [{ rules: [{ ...rule, examples: [{ expect: 'match', record: { verb: 'get', subresouce: 'exec' } }] }] }, 'x.yaml: rule X-1: examples[0].records[0].subresouce: not a field of the normalized record'],
+    [{ rules: [{ ...rule, match: { field: 'auditIDReused', equals: 'true' } }] }, 'x.yaml: rule X-1: match.equals: auditIDReused is a boolean: compare it with true or false, not "true"'],
+    [{ rules: [{ ...rule, match: { field: 'auditIDReused', in: [true, 1] } }] }, 'x.yaml: rule X-1: match.in: auditIDReused is a boolean: compare it with true or false, not 1'],
+    [{ rules: [{ ...rule, match: { field: 'auditIDReused', contains: 'tr' } }] }, 'x.yaml: rule X-1: match.contains: auditIDReused is a boolean: use equals: true or false (or in, exists, equalsField), not contains'],
+    [{ rules: [{ ...rule, match: { field: 'auditIDReused', gt: 0 } }] }, 'auditIDReused is a boolean: use equals: true or false'],
+    [{ rules: [{ ...rule, match: { field: 'auditIDReused', equals: true, ignoreCase: true } }] }, 'x.yaml: rule X-1: match.ignoreCase: auditIDReused is a boolean: it has no case'],
+    [{ rules: [{ ...rule, match: { field: 'auditIDReused.x', equals: true } }] }, 'auditIDReused is a boolean: it has no ".x"'],
+    [{ rules: [{ ...rule, examples: [{ expect: 'match', record: { auditIDReused: 'yes' } }] }] }, 'x.yaml: rule X-1: examples[0].records[0].auditIDReused: expected true or false, got "yes"'],
+    [{ rules: [{ ...rule, examples: [{ expect: 'match', record: { code: '403' } }] }] }, 'x.yaml: rule X-1: examples[0].records[0].code: expected a number, got "403"'],
     [{ rule: [] }, 'x.yaml: rule: unknown key'],
     ['just text', 'x.yaml: expected a mapping with rules'],
   ])('%j', (doc, msg) => {

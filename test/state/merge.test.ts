@@ -256,6 +256,38 @@ describe('audit merge refuses what it cannot merge exactly', () => {
   });
 });
 
+describe('stage collapsing across states', () => {
+  it('a watch re-stamped across two states keeps its ResponseStarted latency, and a late early stage is absorbed: the one-pass bytes', async () => {
+    const T = (ms: number) => new Date(Date.parse('2026-03-03T10:00:00Z') + ms).toISOString();
+    const watch = { auditID: 'w', verb: 'watch', requestURI: '/api/v1/namespaces/default/pods?watch=true', objectRef: { resource: 'pods', namespace: 'default', apiVersion: 'v1' } };
+    const list = { auditID: 'x', verb: 'list', requestURI: '/api/v1/namespaces/default/pods', objectRef: { resource: 'pods', namespace: 'default', apiVersion: 'v1' } };
+    const d = writeFiles(tmpDir(), {
+      'a.log': [
+        event({ ...watch, stage: 'RequestReceived', responseStatus: undefined, requestReceivedTimestamp: T(0), stageTimestamp: T(0) }),
+        event({ ...watch, stage: 'ResponseStarted', requestReceivedTimestamp: T(0), stageTimestamp: T(200) }),
+        event({ ...list, stage: 'ResponseComplete', requestReceivedTimestamp: T(1000), stageTimestamp: T(1010) }),
+      ].map((e) => JSON.stringify(e) + '\n').join(''),
+      'b.log': [
+        // An early stage of the list, written after its completion, in the other state.
+        event({ ...list, stage: 'RequestReceived', responseStatus: undefined, requestReceivedTimestamp: T(1000), stageTimestamp: T(1000) }),
+        // The watch's completion, re-stamped (received 50 ms later).
+        event({ ...watch, stage: 'ResponseComplete', requestReceivedTimestamp: T(50), stageTimestamp: T(300_000) }),
+      ].map((e) => JSON.stringify(e) + '\n').join(''),
+    });
+    const out = tmpDir();
+    for (const [name, args] of [['commands', ['-o', 'csv', '--view', 'api-calls']], ['summary', ['-o', 'json']]] as const) {
+      const expected = await onePass(name, [...args], [join(d, 'a.log'), join(d, 'b.log')]);
+      if (name === 'commands') expect(expected.split('\n')[1]).toMatch(/,watch,,pods,,default,,1,200,/);
+      else expect(JSON.parse(expected).input).toMatchObject({ events: 5, duplicates: 3, requests: 2 });
+      await save(name, [...args], [join(d, 'a.log')], join(out, `${name}-a.json`));
+      await save(name, [...args], [join(d, 'b.log')], join(out, `${name}-b.json`));
+      const m = await merge(name, [join(out, `${name}-b.json`), join(out, `${name}-a.json`)]);
+      expect(m.stderr).toBe('');
+      expect(m.stdout).toBe(expected);
+    }
+  });
+});
+
 describe('the denied-burst rule across borders', () => {
   it('a burst cut by a shard border is found once, as one pass finds it', async () => {
     const lines: string[] = [];

@@ -39,6 +39,38 @@ describe('HashWindow', () => {
       { numRuns: 500 },
     );
   });
+  it('as a map: each value carries the number it was last set with, and keeps its place when set again', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 30 }),
+        fc.array(fc.tuple(fc.oneof(fc.integer({ min: 0, max: 40 }), fc.constantFrom(0, 16, 32, 2 ** 32, 2 ** 52 - 1)), fc.double({ noNaN: true })), { maxLength: 300 }),
+        (capacity, pairs) => {
+          const w = new HashWindow(capacity);
+          const order: number[] = [];
+          const val = new Map<number, number>();
+          for (const [k, x] of pairs) {
+            if (!order.includes(k)) {
+              if (order.length === capacity) val.delete(order.shift()!);
+              order.push(k);
+            }
+            val.set(k, x);
+            w.set(k, x);
+            for (const q of [...order, 41, 2 ** 32 + 1]) expect(w.get(q)).toBe(val.get(q));
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+  it('with several columns: each column kept apart, through evictions and backward shifts; age counts new values only', () => {
+    const w = new HashWindow(3, 3);
+    for (const k of [16, 32, 48]) for (let c = 0; c < 3; c++) w.set(k, k + c, c);
+    w.set(16, 99, 1); // set again: keeps its place and age
+    expect([w.get(16, 0), w.get(16, 1), w.get(16, 2), w.age(16)]).toEqual([16, 99, 18, 2]);
+    w.set(64, 7, 2); // evicts 16; the new value's other columns are 0
+    expect([w.get(16), w.get(64, 0), w.get(64, 1), w.get(64, 2)]).toEqual([undefined, 0, 0, 7]);
+    expect([w.get(32, 2), w.get(48, 1), w.age(32), w.age(64)]).toEqual([34, 49, 2, 0]);
+  });
   it('keeps its size at the capacity', () => {
     const w = new HashWindow(1000);
     for (let i = 0; i < 50_000; i++) w.add(i * 7919);

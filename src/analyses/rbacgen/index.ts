@@ -97,19 +97,19 @@ export interface SubjectAgg {
 export interface UncheckedWrites {
   requests: number;
   /** reason → requests */
-  reasons: Record<string, number>;
+  reasons: Map<string, number>;
   examples: string[];
 }
 
 export interface RbacGenState {
   opts: RbacGenOptions;
   subjects: Map<string, SubjectAgg>;
-  /** Requests seen but not turned into permissions, by reason. */
-  left: Record<string, number>;
+  /** Requests seen but not turned into permissions, by reason. (Maps: the keys are audit data, `__proto__` included.) */
+  left: Map<string, number>;
   /** Denied requests left out, per subject label. */
-  denied: Record<string, number>;
+  denied: Map<string, number>;
   /** RBAC writes whose bind or escalate check could not be judged, per subject label. */
-  unchecked: Record<string, UncheckedWrites>;
+  unchecked: Map<string, UncheckedWrites>;
 }
 
 export const LEFT_DENIED = 'denied by authorization (403; --include-denied keeps them)';
@@ -147,8 +147,8 @@ export function policySubjectFor(user: string, opts: Pick<RbacGenOptions, 'selec
   return null;
 }
 
-function bump(m: Record<string, number>, k: string, n = 1): void {
-  m[k] = (m[k] ?? 0) + n;
+function bump(m: Map<string, number>, k: string, n = 1): void {
+  m.set(k, (m.get(k) ?? 0) + n);
 }
 
 function earliest(a: [number, string][], b: [number, string][]): [number, string][] {
@@ -218,7 +218,8 @@ function agg(s: RbacGenState, subject: PolicySubject): SubjectAgg {
 
 function noteUnchecked(s: RbacGenState, subject: PolicySubject, why: string, r: AuditRecord): void {
   const label = subjectLabel(subject);
-  const u = (s.unchecked[label] ??= { requests: 0, reasons: {}, examples: [] });
+  let u = s.unchecked.get(label);
+  if (u === undefined) s.unchecked.set(label, (u = { requests: 0, reasons: new Map(), examples: [] }));
   u.requests++;
   bump(u.reasons, why);
   if (r.auditID && u.examples.length < 3 && !u.examples.includes(r.auditID)) u.examples.push(r.auditID);
@@ -323,7 +324,7 @@ function mergeKeys(into: Map<string, KeyAgg>, from: Map<string, KeyAgg>, maxName
 
 export const rbacGen: Reducer<RbacGenState, RbacGenReport, RbacGenOptions> = {
   init(opts) {
-    return { opts, subjects: new Map(), left: {}, denied: {}, unchecked: {} };
+    return { opts, subjects: new Map(), left: new Map(), denied: new Map(), unchecked: new Map() };
   },
 
   add(s, r) {
@@ -354,12 +355,13 @@ export const rbacGen: Reducer<RbacGenState, RbacGenReport, RbacGenOptions> = {
         wa.examples = earliest(wa.examples, wb.examples);
       }
     }
-    for (const [why, n] of Object.entries(b.left)) bump(a.left, why, n);
-    for (const [who, n] of Object.entries(b.denied)) bump(a.denied, who, n);
-    for (const [who, ub] of Object.entries(b.unchecked)) {
-      const ua = (a.unchecked[who] ??= { requests: 0, reasons: {}, examples: [] });
+    for (const [why, n] of b.left) bump(a.left, why, n);
+    for (const [who, n] of b.denied) bump(a.denied, who, n);
+    for (const [who, ub] of b.unchecked) {
+      let ua = a.unchecked.get(who);
+      if (ua === undefined) a.unchecked.set(who, (ua = { requests: 0, reasons: new Map(), examples: [] }));
       ua.requests += ub.requests;
-      for (const [why, n] of Object.entries(ub.reasons)) bump(ua.reasons, why, n);
+      for (const [why, n] of ub.reasons) bump(ua.reasons, why, n);
       ua.examples = [...new Set([...ua.examples, ...ub.examples])].slice(0, 3);
     }
     return a;

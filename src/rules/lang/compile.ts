@@ -70,7 +70,7 @@ export type Resolver = (c: EvalContext) => Values | typeof UNKNOWN;
 function scalarGetter(text: string, inScope: boolean): ((r: AuditRecord) => unknown) | null {
   if (inScope || !/^[A-Za-z]+$/.test(text)) return null;
   const def = FIELDS.get(text);
-  return def && (def.type === 'string' || def.type === 'number') ? def.get : null;
+  return def && (def.type === 'string' || def.type === 'number' || def.type === 'boolean') ? def.get : null;
 }
 
 /** Builds the resolver of a path; `inScope` when compiled inside some/every/none. */
@@ -92,7 +92,7 @@ export function resolver(text: string, where: string, inScope: boolean): Resolve
   const def = FIELDS.get(head.name);
   if (!def) throw new CompileError(where, `unknown field ${JSON.stringify(head.name)}${closest(head.name, FIELDS.keys())}`);
   const rest = p.segs.slice(1);
-  if (rest.length && (def.type === 'string' || def.type === 'number')) throw new CompileError(where, `${head.name} is a ${def.type}: it has no ${JSON.stringify(text.slice(head.name.length))}`);
+  if (rest.length && (def.type === 'string' || def.type === 'number' || def.type === 'boolean')) throw new CompileError(where, `${head.name} is a ${def.type}: it has no ${JSON.stringify(text.slice(head.name.length))}`);
   if (def.type === 'body') {
     const name = def.name;
     const why = def.why ?? 'not logged';
@@ -159,9 +159,20 @@ function checkEnum(field: string, xs: Scalar[], where: string): void {
   for (const x of xs) if (typeof x !== 'string' || !def.values.includes(x)) throw new CompileError(where, `${field} is never ${JSON.stringify(x)} (values: ${def.values.map((v) => JSON.stringify(v)).join(', ')})`);
 }
 
+/** Operators a boolean field takes, and the values they compare with (true or false only). */
+const BOOLEAN_OPS: readonly string[] = ['equals', 'in', 'exists', 'equalsField'];
+
+function checkBoolean(field: string, op: string, c: FieldCondition, ow: string, defs: Definitions): void {
+  if (!BOOLEAN_OPS.includes(op)) throw new CompileError(ow, `${field} is a boolean: use equals: true or false (or in, exists, equalsField), not ${op}`);
+  if (c.ignoreCase === true) throw new CompileError(`${ow.slice(0, ow.lastIndexOf('.'))}.ignoreCase`, `${field} is a boolean: it has no case`);
+  const xs = op === 'equals' ? [c.equals as Scalar] : op === 'in' ? valueSet(c.in, ow, defs) : [];
+  for (const x of xs) if (typeof x !== 'boolean') throw new CompileError(ow, `${field} is a boolean: compare it with true or false, not ${JSON.stringify(x)}`);
+}
+
 function compileField(c: FieldCondition, where: string, defs: Definitions, inScope: boolean): CompiledCondition {
   const op = operatorOf(c, where);
   const ow = `${where}.${op}`;
+  if (/^[A-Za-z]+$/.test(c.field) && !inScope && FIELDS.get(c.field)?.type === 'boolean') checkBoolean(c.field, op, c, ow, defs);
   const resolve = resolver(c.field, `${where}.field`, inScope);
   const ci = c.ignoreCase === true;
   const q = c.quantifier ?? 'any';

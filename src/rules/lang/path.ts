@@ -25,7 +25,8 @@ export const UNKNOWN: unique symbol = Symbol('unknown');
 
 export interface FieldDef {
   name: string;
-  type: 'string' | 'number' | 'strings' | 'body';
+  /** `boolean`: true or false, always present (conditions: equals true/false, in, exists, equalsField). */
+  type: 'string' | 'number' | 'boolean' | 'strings' | 'body';
   /** Allowed values, for validation of equals/in. */
   values?: readonly string[];
   get(r: AuditRecord): unknown;
@@ -72,6 +73,7 @@ export const FIELDS: ReadonlyMap<string, FieldDef> = new Map(
     str('clientVersion', 'client version'),
     str('accessMethod', 'kubectl, browser, controller, automation or other', ['kubectl', 'browser', 'controller', 'automation', 'other']),
     str('provider', 'k8s, aks, eks or gke', ['k8s', 'aks', 'eks', 'gke']),
+    { name: 'auditIDReused', type: 'boolean', doc: 'true when an earlier, different request of the run used the same auditID (README "Request identity")', get: (r: AuditRecord) => r.auditIDReused },
     { name: 'requestObject', type: 'body', doc: 'the request body (Request and RequestResponse levels); a JSON Patch reads as the fragment it sets', why: 'body not logged', get: (r: AuditRecord) => (r.requestObject === undefined ? UNKNOWN : r.requestObject) },
     { name: 'responseObject', type: 'body', doc: 'the response body (RequestResponse level)', why: 'response body not logged', get: (r: AuditRecord) => ((r as { responseObject?: unknown }).responseObject === undefined ? UNKNOWN : (r as { responseObject?: unknown }).responseObject) },
     // Computed.

@@ -131,6 +131,24 @@ function sequence(c: Checker, v: unknown): SequenceSpec | null {
   return { steps: Array.isArray(v.steps) ? (v.steps as Condition[]) : [], withinMs: withinMs ?? 0, by: c.fields(v.by, 'sequence.by') };
 }
 
+const TYPE_TEXT = { string: 'text', number: 'a number', boolean: 'true or false', strings: 'a list of text', body: 'a body' } as const;
+
+/** A value an example record may give a field of this type (a number field may be null: durationMs when unknown). */
+function fitsType(type: keyof typeof TYPE_TEXT, v: unknown): boolean {
+  switch (type) {
+    case 'string':
+      return typeof v === 'string';
+    case 'number':
+      return v === null || typeof v === 'number';
+    case 'boolean':
+      return typeof v === 'boolean';
+    case 'strings':
+      return Array.isArray(v) && v.every((x) => typeof x === 'string');
+    case 'body':
+      return true;
+  }
+}
+
 function examples(c: Checker, v: unknown): RuleExample[] {
   if (v === undefined) return [];
   if (!Array.isArray(v)) return (c.err('examples', 'expected a list'), []);
@@ -149,7 +167,11 @@ function examples(c: Checker, v: unknown): RuleExample[] {
     };
     const records = [...(list('record') ?? []), ...(list('records') ?? [])];
     records.forEach((r, j) => {
-      for (const k of Object.keys(r)) if (!FIELDS.has(k) || COMPUTED_FIELDS.has(k)) c.err(`${w}.records[${j}].${k}`, `not a field of the normalized record${COMPUTED_FIELDS.has(k) ? ' (it is computed from the others)' : ''}`);
+      for (const k of Object.keys(r)) {
+        const def = FIELDS.get(k);
+        if (!def || COMPUTED_FIELDS.has(k)) c.err(`${w}.records[${j}].${k}`, `not a field of the normalized record${COMPUTED_FIELDS.has(k) ? ' (it is computed from the others)' : ''}`);
+        else if (!fitsType(def.type, r[k])) c.err(`${w}.records[${j}].${k}`, `expected ${TYPE_TEXT[def.type]}, got ${JSON.stringify(r[k])}`);
+      }
     });
     const events = [...(list('event') ?? []), ...(list('events') ?? [])];
     if (records.length === 0 && events.length === 0) c.err(w, 'give record(s) (normalized fields) or event(s) (raw audit events)');
