@@ -9,7 +9,12 @@
 // `npm run gen -- --levels RequestResponse=0.7`). Each has baseline rows measured in the same run: a
 // naive `readline` + `JSON.parse` per line in one thread, and jq; the ratios issue 19's targets are
 // stated in are printed after the table.
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+// `npm run bench -- --cardinality 100k,1M [--only …] [--cache DIR]`: the cardinality scenarios of
+// issue 15 instead (bench/cardinality.mjs makes the logs): each command on a log where one dimension
+// is unusual (every event a distinct user or object name, requests that never completed, one event
+// dated 1970) next to the same command on a log of the same size with ordinary cardinality, at each
+// size, with the time ratio to the ordinary log and the growth ratio between sizes.
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpus, totalmem, loadavg } from 'node:os';
@@ -24,6 +29,8 @@ const { values } = parseArgs({
     'follow-mb': { type: 'string', default: '100' },
     'follow-seconds': { type: 'string', default: '20' },
     'follow-rate': { type: 'string', default: '5000' },
+    cardinality: { type: 'string' },
+    cache: { type: 'string' },
   },
 });
 const only = values.only?.split(',');
@@ -114,6 +121,95 @@ async function requestReceivedOnly(ds, label) {
     writeFileSync(marker, JSON.stringify({ events }));
   }
   return { file, size: statSync(file).size, events: JSON.parse(readFileSync(marker, 'utf8')).events };
+}
+
+/**
+ * Cardinality scenarios (issue 15): `kind` names the log (bench/cardinality.mjs: ordinary, users,
+ * names, open, outlier); each runs on that log and on the ordinary log of the same size.
+ */
+const RBAC = join(root, 'fixtures/sample-rbac');
+const CARDINALITY = [
+  { name: 'investigate --group-by user (table)', kind: 'users', args: (f) => ['investigate', f, '--group-by', 'user', '-q'] },
+  { name: 'investigate --group-by user -o json', kind: 'users', args: (f) => ['investigate', f, '--group-by', 'user', '-o', 'json', '-q'] },
+  { name: 'summary', kind: 'users', args: (f) => ['summary', f, '-o', 'json', '-q'] },
+  { name: 'anomalies --train-until', kind: 'users', args: (f) => ['anomalies', f, '--train-until', '2026-03-02T00:10:00Z', '-o', 'json', '-q'] },
+  { name: 'anomalies (table)', kind: 'users', args: (f) => ['anomalies', f, '--train-until', '2026-03-02T00:10:00Z', '-q'] },
+  { name: 'baseline', kind: 'users', args: (f) => ['baseline', f, '-q'] },
+  { name: 'rbac-gen', kind: 'users', args: (f) => ['rbac-gen', f, '-q'] },
+  { name: 'compliance', kind: 'users', args: (f) => ['compliance', '--rbac', RBAC, f, '-o', 'json', '-q'] },
+  { name: 'drift', kind: 'users', args: (f) => ['drift', '--rbac', RBAC, f, '-o', 'json', '-q'] },
+  { name: 'drift (table)', kind: 'users', args: (f) => ['drift', '--rbac', RBAC, f, '-q'] },
+  { name: 'investigate --group-by name', kind: 'names', args: (f) => ['investigate', f, '--group-by', 'name', '-q'] },
+  { name: 'rbac-gen --resource-names', kind: 'names', args: (f) => ['rbac-gen', f, '--resource-names', '-q'] },
+  { name: 'commands (never completed)', kind: 'open', args: (f) => ['commands', f, '-o', 'csv', '-q'] },
+  { name: 'summary (never completed)', kind: 'open', args: (f) => ['summary', f, '-o', 'json', '-q'] },
+  { name: 'investigate --timeline hour (1970 outlier)', kind: 'outlier', args: (f) => ['investigate', f, '--timeline', 'hour', '-q'] },
+  { name: 'investigate --timeline hour -o json (1970 outlier)', kind: 'outlier', args: (f) => ['investigate', f, '--timeline', 'hour', '-o', 'json', '-q'] },
+  { name: 'investigate -o yaml', kind: 'ordinary', args: (f) => ['investigate', f, '-o', 'yaml', '-q'] },
+  { name: 'investigate --sort time -o jsonl', kind: 'ordinary', args: (f) => ['investigate', f, '--sort', 'time', '-o', 'jsonl', '-q'] },
+];
+
+/** `100k`, `1M`, `2000`: an event count. */
+function events(label) {
+  const m = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(label.trim());
+  if (!m) throw new Error(`--cardinality: ${label} is not an event count (e.g. 100k, 1M)`);
+  return Math.round(Number(m[1]) * { '': 1, k: 1e3, K: 1e3, m: 1e6, M: 1e6 }[m[2]]);
+}
+
+async function cardinalityLog(n, kind) {
+  const dir = join(values.cache ?? cache, 'cardinality');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${kind}-${n}.log`);
+  if (!existsSync(file)) {
+    process.stderr.write(`generating ${n} ${kind} events into ${file} …\n`);
+    const { writeCardinalityLog } = await import('./cardinality.mjs');
+    await writeCardinalityLog(`${file}.tmp`, n, kind);
+    renameSync(`${file}.tmp`, file);
+  }
+  return { file, size: statSync(file).size, events: n };
+}
+
+async function cardinalityRuns() {
+  const labels = values.cardinality.split(',').map((l) => l.trim());
+  const rows = [];
+  for (const label of labels) {
+    const n = events(label);
+    for (const s of CARDINALITY) {
+      if (values.only && !values.only.split(',').includes(s.name)) continue;
+      const measure = async (kind) => {
+        const input = await cardinalityLog(n, kind);
+        let best = null;
+        for (let i = 0; i < Number(values.runs); i++) {
+          const r = await run(process.execPath, [join(root, 'bin/audit.js'), ...s.args(input.file)]);
+          if (!best || r.secs < best.secs) best = r;
+        }
+        return { ...best, MB: input.size / 1e6 };
+      };
+      const odd = await measure(s.kind);
+      const ordinary = s.kind === 'ordinary' ? odd : await measure('ordinary');
+      rows.push({ events: label, scenario: s.name, log: s.kind, MB: odd.MB.toFixed(0), secs: odd.secs.toFixed(2), 'peak RSS MB': odd.rssMB.toFixed(0), 'ordinary secs': ordinary.secs.toFixed(2), 'ordinary RSS MB': ordinary.rssMB.toFixed(0), '× ordinary time': (odd.secs / ordinary.secs).toFixed(2) });
+      process.stderr.write(`${label} ${s.name}: ${odd.secs.toFixed(2)} s, ${odd.rssMB.toFixed(0)} MB RSS (ordinary log: ${ordinary.secs.toFixed(2)} s)\n`);
+    }
+  }
+  const cols = Object.keys(rows[0] ?? {});
+  console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
+  console.log(`| ${cols.join(' | ')} |\n|${cols.map(() => '---').join('|')}|`);
+  for (const r of rows) console.log(`| ${cols.map((c) => r[c]).join(' | ')} |`);
+  // Growth between consecutive sizes: time and peak RSS ratios for the ratio of the data.
+  for (let i = 1; i < labels.length; i++) {
+    const [a, b] = [labels[i - 1], labels[i]];
+    console.log(`\ngrowth ${a} → ${b} (${(events(b) / events(a)).toFixed(1)}× the data):`);
+    for (const s of CARDINALITY) {
+      const ra = rows.find((r) => r.events === a && r.scenario === s.name);
+      const rb = rows.find((r) => r.events === b && r.scenario === s.name);
+      if (ra && rb) console.log(`- ${s.name}: time ${(Number(rb.secs) / Number(ra.secs)).toFixed(1)}×, peak RSS ${(Number(rb['peak RSS MB']) / Number(ra['peak RSS MB'])).toFixed(1)}×`);
+    }
+  }
+}
+
+if (values.cardinality) {
+  await cardinalityRuns();
+  process.exit(0);
 }
 
 const rows = [];

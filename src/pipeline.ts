@@ -9,12 +9,13 @@ import type { Source } from './ingest/sources.js';
 import { readSource, DEFAULT_READ_OPTIONS, type ReadOptions, type IngestSink } from './ingest/reader.js';
 import { containerOf } from './ingest/containers.js';
 import { normalizeValue, Ignored } from './normalize/index.js';
-import { StageCollapser, AuditIDReuse, DEFAULT_COLLAPSE, type CollapseOptions, type PartialResult } from './normalize/collapse.js';
+import { StageCollapser, AuditIDReuse, DEFAULT_COLLAPSE, isCompleted, type CollapseOptions, type PartialResult } from './normalize/collapse.js';
 import type { Predicate } from './filter/index.js';
 import { InputError, StrictError, asInternal } from './util/errors.js';
 import { faultCounter } from './util/fault.js';
 import { recordReorder, type ReorderOptions, type ReorderStats } from './order/reorder.js';
 import { sortSourcesByTime } from './order/sources.js';
+import { settle } from './scale/ledger.js';
 import { extractEvent } from './ingest/extract.js';
 import type { BodyNeeds } from './normalize/bodies.js';
 
@@ -60,13 +61,21 @@ export function formatLoc(loc: Loc): string {
   return loc.item !== undefined ? `${at}: item ${loc.item}` : at;
 }
 
+/** Most requests the collapse window held at once in the last run of this thread. */
+let waitingPeak = 0;
+
+/** Most requests the collapse window held at once in this thread's last run (for the stderr note; it depends on --jobs, so no report holds it). */
+export function lastWaitingPeak(): number {
+  return waitingPeak;
+}
+
 export async function runPipeline(o: PipelineOptions): Promise<InputAccounting> {
   return (await runPipelineFull(o)).acc;
 }
 
 /** Accounting of no input at all. */
 export function emptyAccounting(): InputAccounting {
-  return { files: [], lines: 0, prefiltered: 0, events: 0, requests: 0, duplicates: 0, rejected: 0, used: 0, skipped: 0, ignored: 0, auditIDReuse: 0, complete: true };
+  return { files: [], lines: 0, prefiltered: 0, events: 0, requests: 0, duplicates: 0, rejected: 0, used: 0, skipped: 0, ignored: 0, auditIDReuse: 0, complete: true, notCompleted: 0, window: { limit: DEFAULT_COLLAPSE.maxPending, evicted: 0 } };
 }
 
 /** Accounting of one input before it is read. */
@@ -80,7 +89,12 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
   const readOpts: ReadOptions = { ...DEFAULT_READ_OPTIONS, ...o.read };
   const component = o.component ?? 'reducer';
   let onRecord = o.onRecord;
-  const reorder = o.timeOrder ? recordReorder(o.onRecord, o.timeOrder.reorder) : null;
+  const reorder = o.timeOrder
+    ? recordReorder((r) => {
+        o.onRecord(r);
+        settle();
+      }, o.timeOrder.reorder)
+    : null;
   if (reorder) onRecord = (r: AuditRecord) => reorder.add(r);
   const fault = faultCounter(o.partial ? 'worker' : 'reducer');
   if (fault) {
@@ -92,20 +106,25 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
   }
   /** The part of kaudit running now, for internal-error messages. */
   let stage = 'collapse';
-  const reuse = new AuditIDReuse((o.collapse ?? DEFAULT_COLLAPSE).maxDone, o.partial === true);
+  const collapse = o.collapse ?? DEFAULT_COLLAPSE;
+  acc.window.limit = collapse.maxPending;
+  const reuse = new AuditIDReuse(collapse.maxDone, o.partial === true);
   const collapser = new StageCollapser(
     (r, identity) => {
       acc.requests++;
       stage = 'filter';
       if (filter === undefined || filter(r)) {
         acc.used++;
+        if (!isCompleted(r)) acc.notCompleted++;
         reuse.check(r, identity);
         stage = component;
         onRecord(r);
+        // Between two records: structures over the memory budget spill now (src/scale/ledger.ts).
+        settle();
       } else acc.skipped++;
       stage = 'collapse';
     },
-    o.collapse ?? DEFAULT_COLLAPSE,
+    collapse,
     o.partial === true,
   );
 
@@ -240,5 +259,7 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
   }
   acc.duplicates = collapser.duplicates;
   acc.auditIDReuse = reuse.count;
+  acc.window.evicted = collapser.evicted;
+  waitingPeak = collapser.peak;
   return { acc, partial };
 }

@@ -173,6 +173,19 @@ export interface InputAccounting {
   auditIDReuse: number;
   /** True when every input was read to its end and none ended early (see FileStats.complete). */
   complete: boolean;
+  /**
+   * Used requests whose completing stage (ResponseComplete, Panic) is not in the log: kept with
+   * their latest stage (RequestReceived, ResponseStarted). Their latency is unknown, so they are
+   * counted here and left out of every latency statistic (summary, commands).
+   */
+  notCompleted: number;
+  /**
+   * The stage-collapse window: at most `limit` requests wait for their completing stage at once
+   * (bodies are not kept while waiting unless the command reads them); `evicted` were let go before
+   * it could arrive because the window was full (each is in notCompleted; a completing stage that
+   * came later was absorbed as a duplicate).
+   */
+  window: { limit: number; evicted: number };
 }
 
 /** A pure reducer over normalized records: the shape of every analysis. */
@@ -206,6 +219,12 @@ export interface ViewSection {
   lang?: string;
   /** Optional one-line note under the section. */
   note?: string;
+  /**
+   * Rows the report has beyond `rows` that the view leaves out (a list of any length is cut to
+   * VIEW_ROWS, src/render/stream.ts): the exact count. Terminal tables and Markdown add it to the
+   * rows past their own cap in their one "N more rows not shown" line (src/render/cap.ts).
+   */
+  omitted?: number;
   /**
    * Terminal tables: the columns that may be left out when the terminal is too narrow, the least
    * useful first (`-o wide` never leaves any out).

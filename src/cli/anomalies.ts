@@ -62,68 +62,60 @@ Examples:
   $ audit anomalies logs/ --rules my-rules/ --sigma sigma/kubernetes/ --disable-rule K8S-PORT-FORWARD`,
     )
     .action(async (inputs: string[], opts: Opts) => {
-      const { anomalies, summarize } = await import('../analyses/anomalies/index.js');
+      const { anomalies } = await import('../analyses/anomalies/index.js');
       const { loadRuleSet, ruleInfo } = await import('../rules/detections.js');
-      const { fromFile } = await import('../analyses/baseline/index.js');
+      const { readBaselineFile } = await import('../analyses/baseline/index.js');
+      const { Out } = await import('./out.js');
       const { compileAllow, loadAllow } = await import('../analyses/anomalies/allow.js');
       const view = await import('../analyses/anomalies/view.js');
-      const { renderReport } = await import('../render/index.js');
+      const { writeReport } = await import('../render/index.js');
       const { parseTimeArg } = await import('../filter/index.js');
       const { SEVERITY_RANK } = await import('../rules/sensitive.js');
       if (opts.baseline && opts.trainUntil) throw new UsageError('--baseline and --train-until cannot be combined', 'compare with a baseline file, or learn one from the same logs, not both');
       const burst = /^(\d+)\/(\d+(?:\.\d+)?)$/.exec(opts.deniedBurst);
       if (!burst || Number(burst[1]) < 1 || Number(burst[1]) > 10_000 || !(Number(burst[2]) > 0)) throw new UsageError(`--denied-burst: ${JSON.stringify(opts.deniedBurst)} is not N/MINUTES`, 'e.g. --denied-burst 10/5 (10 denials within 5 minutes; N from 1 to 10000)');
-      let baseline = null;
-      if (opts.baseline) {
-        const { readFile } = await import('node:fs/promises');
-        let text: string;
-        try {
-          text = await readFile(opts.baseline, 'utf8');
-        } catch (e) {
-          throw new UsageError(`--baseline: cannot read ${opts.baseline} (${(e as Error).message})`, 'make one with: audit baseline FILES… --out baseline.json');
-        }
-        try {
-          baseline = fromFile(JSON.parse(text), opts.baseline);
-        } catch (e) {
-          if (e instanceof SyntaxError) throw new UsageError(`--baseline: ${opts.baseline} is not JSON`, 'make one with: audit baseline FILES… --out baseline.json');
-          throw e;
-        }
-      }
+      // A baseline file is read subject by subject into a spilling state (any size, bounded memory).
+      const baseline = opts.baseline ? await readBaselineFile(opts.baseline, '--baseline') : null;
       const allow = opts.allow ? compileAllow(await loadAllow(opts.allow)) : null;
       const ruleLoad = { ...ruleLoadOptions(opts), thresholds: { 'K8S-DENIED-BURST': { count: Number(burst[1]), withinMs: Number(burst[2]) * 60_000 } } };
       const rules = await loadRuleSet(ruleLoad);
       if (!opts.quiet) for (const w of rules.warnings) io.stderr.write(`${visible(w)}\n`);
+      const min = SEVERITY_RANK[opts.minSeverity as 'low'];
       const plain = {
         trainUntilMs: opts.trainUntil ? parseTimeArg('--train-until', opts.trainUntil, io.now()) : null,
         spikeFactor: opts.spike,
         spikeMin: 50,
         offHoursMinRequests: 50,
       };
-      const init = anomalies.init({ ...plain, baseline, rules });
-      const over = await withOutput(io, opts.out, opts.quiet, async (target) => {
-        const { state, accounting: acc } = await runReducer(io, inputs, { ...opts, outputs: target.outputs, ...(rules.bodies ? { bodies: rules.bodies } : {}) }, { command: 'anomalies', options: { ...plain, ruleLoad, baseline: opts.baseline ?? null }, reducer: anomalies, state: init });
-        const report = anomalies.finish(state, { input: acc });
-        const min = SEVERITY_RANK[opts.minSeverity as 'low'];
-        let suppressed = 0;
-        report.findings = report.findings.filter((f) => {
-          if (allow && allow(f)) {
-            suppressed++;
-            return false;
-          }
-          return SEVERITY_RANK[f.severity] >= min;
+      const init = anomalies.init({
+        ...plain,
+        baseline,
+        rules,
+        // --allow and --min-severity apply in finish (this thread's state), before findings are sorted and counted.
+        select: (f) => (allow && allow(f) ? 'suppress' : SEVERITY_RANK[f.severity] >= min ? 'keep' : 'drop'),
       });
-      report.summary = summarize(report.findings, suppressed);
-      const stdout = target.io.stdout;
-      if (opts.output === 'jsonl') stdout.write(report.findings.map((f) => JSON.stringify(f) + '\n').join(''));
-      else if (opts.output === 'sarif') {
-        const { renderSarif } = await import('../render/sarif.js');
-        const { TOOL } = await import('./index.js');
-        const sarif = view.anomaliesSarif(report, rules.rules.map((r) => ruleInfo(r.doc)));
-        stdout.write(renderSarif(TOOL, sarif.rules, sarif.results, report.input));
-      } else stdout.write(await renderReport(opts.output, { report, view: view.anomaliesView }, renderContext(target.io)));
-      if (!opts.quiet && report.rules.notEvaluated.length) io.stderr.write(`anomalies: ${view.notEvaluatedLine(report)}: see "Not evaluated" in the report\n`);
-      if (!opts.quiet && suppressed) io.stderr.write(`anomalies: ${plural(suppressed, 'finding')} suppressed by --allow\n`);
-      return opts.failOn ? report.findings.filter((f) => SEVERITY_RANK[f.severity] >= SEVERITY_RANK[opts.failOn as 'low']).length : 0;
+      const over = await withOutput(io, opts.out, opts.quiet, async (target) => {
+        // Detection rules judge requests that never complete: their waiting stages keep their bodies.
+        const { state, accounting: acc } = await runReducer(io, inputs, { ...opts, outputs: target.outputs, keepWaitingBodies: true, ...(rules.bodies ? { bodies: rules.bodies } : {}) }, { command: 'anomalies', options: { ...plain, ruleLoad, baseline: opts.baseline ?? null }, reducer: anomalies, state: init });
+        const report = anomalies.finish(state, { input: acc });
+        const suppressed = report.summary.suppressed;
+        // Findings stream (a LazyList past the memory budget): JSON lines and SARIF one at a time.
+        const out = new Out(target.io.stdout);
+        if (opts.output === 'jsonl') for (const f of report.findings) out.write(JSON.stringify(f) + '\n');
+        else if (opts.output === 'sarif') {
+          const { sarifDocument } = await import('../render/sarif.js');
+          const { writeJson } = await import('../render/stream.js');
+          const { TOOL } = await import('./index.js');
+          const sarif = view.anomaliesSarif(report, rules.rules.map((r) => ruleInfo(r.doc)));
+          writeJson(out, sarifDocument(TOOL, sarif.rules, sarif.results, report.input));
+        } else await writeReport(out, opts.output, { report, view: view.anomaliesView }, renderContext(target.io));
+        out.flush();
+        if (!opts.quiet && report.rules.notEvaluated.length) io.stderr.write(`anomalies: ${view.notEvaluatedLine(report)}: see "Not evaluated" in the report\n`);
+        if (!opts.quiet && suppressed) io.stderr.write(`anomalies: ${plural(suppressed, 'finding')} suppressed by --allow\n`);
+        if (!opts.failOn) return 0;
+        const bar = SEVERITY_RANK[opts.failOn as 'low'];
+        const by = report.summary.bySeverity;
+        return (Object.keys(by) as (keyof typeof by)[]).filter((sev) => SEVERITY_RANK[sev] >= bar).reduce((n, sev) => n + by[sev], 0);
       });
       if (over > 0) {
         if (!opts.quiet) io.stderr.write(`anomalies: ${plural(over, 'finding')} at ${opts.failOn} or above (--fail-on ${opts.failOn})\n`);

@@ -16,26 +16,14 @@ interface Opts extends InputOptions, FilterFlags {
   merge: string[];
 }
 
-/** Reads baseline files into one state; any file that cannot be read or is not a baseline is a usage error. */
+/**
+ * Reads baseline files into one state, each subject by subject into a spilling state (any size,
+ * bounded memory; readBaselineFile); any file that cannot be read or is not a baseline is a usage error.
+ */
 async function readBaselines(flag: string, files: string[]) {
-  const { profiles, fromFile } = await import('../analyses/baseline/index.js');
-  const { readFile } = await import('node:fs/promises');
+  const { profiles, readBaselineFile } = await import('../analyses/baseline/index.js');
   let state = profiles.init({ examples: 0 });
-  for (const f of files) {
-    let text: string;
-    try {
-      text = await readFile(f, 'utf8');
-    } catch (e) {
-      throw new UsageError(`${flag}: cannot read ${visible(f)} (${(e as Error).message})`, 'pass baseline files written by audit baseline');
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      throw new UsageError(`${flag}: ${visible(f)} is not JSON, so not a baseline`, 'pass baseline files written by audit baseline');
-    }
-    state = profiles.merge(state, fromFile(parsed, f));
-  }
+  for (const f of files) state = profiles.merge(state, await readBaselineFile(f, flag));
   return state;
 }
 
@@ -109,7 +97,7 @@ Examples:
           let state = await readBaselines('--merge', opts.merge);
           let acc = (await import('../pipeline.js')).emptyAccounting();
           if (!opts.merge.length || inputs.length > 0) ({ state, accounting: acc } = await runReducer(io, inputs, { ...opts, outputs: target.outputs, bodies: NO_BODIES }, { command: 'baseline', options: { examples: 0 }, reducer: profiles, state }));
-          write(target.io, io, opts, profiles.finish(state, { input: acc }), target.path);
+          await write(target.io, io, opts, profiles.finish(state, { input: acc }), target.path);
         },
         false,
       );
@@ -138,7 +126,7 @@ Examples:
         opts.quiet,
         async (target) => {
           const state = await readBaselines('audit baseline merge', files);
-          write(target.io, io, opts, profiles.finish(state, { input: (await import('../pipeline.js')).emptyAccounting() }), target.path);
+          await write(target.io, io, opts, profiles.finish(state, { input: (await import('../pipeline.js')).emptyAccounting() }), target.path);
         },
         false,
       );
@@ -146,10 +134,14 @@ Examples:
     });
 }
 
-function write(out: IO, io: IO, opts: { quiet?: boolean }, file: import('../analyses/baseline/index.js').BaselineFile, path: string | undefined): void {
-  out.stdout.write(JSON.stringify(file, null, 2) + '\n');
+/** Writes the baseline subject by subject (a baseline of a million subjects is never one string), then the summary line. */
+async function write(out: IO, io: IO, opts: { quiet?: boolean }, file: import('../analyses/baseline/index.js').BaselineFile, path: string | undefined): Promise<void> {
+  const [{ writeJson, memberCount }, { Out }] = await Promise.all([import('../render/stream.js'), import('./out.js')]);
+  const sink = new Out(out.stdout);
+  writeJson(sink, file);
+  sink.flush();
   if (!opts.quiet) {
     const to = path !== undefined ? `; written to ${visible(path)}` : '';
-    io.stderr.write(`baseline: ${plural(Object.keys(file.subjects).length, 'subject')}, ${plural(file.requests, 'request')}, ${displayWindow(file.window.from, file.window.to)} (${plural(file.days, 'day')})${to}\n`);
+    io.stderr.write(`baseline: ${plural(memberCount(file.subjects), 'subject')}, ${plural(file.requests, 'request')}, ${displayWindow(file.window.from, file.window.to)} (${plural(file.days, 'day')})${to}\n`);
   }
 }

@@ -78,7 +78,7 @@ Examples:
         if (opts.output === 'csv') out.write(commandCsvHeader());
         if (opts.output === 'json') out.write('{\n  "kind": "kaudit.commands",\n  "version": 2,\n  "commands": [');
         const onCommand = (c: Cmd): void => {
-          if (slowMs !== null && !((c.accessMethod === 'kubectl' && c.durationMs > slowMs) || (c.slowestCallMs ?? 0) > slowMs)) return;
+          if (slowMs !== null && !((c.accessMethod === 'kubectl' && (c.durationMs ?? 0) > slowMs) || (c.slowestCallMs ?? 0) > slowMs)) return;
           matched++;
           latency.add(c);
           if (matched > limit) return;

@@ -7,9 +7,17 @@ import type { FilterOptions } from '../filter/index.js';
 import { listOf } from '../filter/index.js';
 import type { PipelineOptions } from '../pipeline.js';
 import { FORMAT_CHOICES, type FormatChoice } from '../ingest/detect.js';
+import { DEFAULT_COLLAPSE } from '../normalize/collapse.js';
+import { budgetBytes, MIN_BUDGET, parseSize, setBudget } from '../scale/budget.js';
+import { spillDir } from '../scale/tempdir.js';
 import type { BodyNeeds } from '../normalize/bodies.js';
 import { didYouMean } from '../util/suggest.js';
 import { visible } from '../render/sanitize.js';
+
+/** What worker threads need to spill: the budget (a share of it) and the main thread's spill folder. */
+function spillSpec(): { memory: number; spillDir: string } {
+  return { memory: budgetBytes(), spillDir: spillDir() };
+}
 
 export interface InputOptions {
   cluster: string[];
@@ -20,6 +28,8 @@ export interface InputOptions {
   quiet?: boolean;
   progress?: boolean;
   jobs?: number;
+  /** --memory: the budget for analysis state, in bytes (src/scale/budget.ts). */
+  memory?: number;
   parser?: string;
   /** --save-state FILE: save the partial state instead of printing (see addStateOptions). */
   saveState?: string;
@@ -68,6 +78,12 @@ function positiveInt(flag: string) {
 
 export const intOption = positiveInt;
 
+function memoryOption(v: string): number {
+  const n = parseSize(v);
+  if (!Number.isFinite(n) || n < MIN_BUDGET) throw new UsageError(`--memory: ${JSON.stringify(v)} is not a size of at least 1k`, 'pass a size such as --memory 512M or --memory 2G');
+  return n;
+}
+
 /** `--limit N`: a whole number; 0 means no limit (Infinity), on every command that has --limit. */
 export function limitOption(v: string): number {
   const n = Number(v);
@@ -96,6 +112,7 @@ export function addInputOptions(cmd: Command): Command {
     .option('--max-line-bytes <n>', 'reject lines longer than this (default 64 MiB)', positiveInt('--max-line-bytes'))
     .addOption(new Option('--format <format>', 'input format, instead of detecting it per input: jsonl, json (EventList, arrays, wrappers), yaml, csv (Logs Insights, Log Analytics), cloudwatch-text (aws logs tail)').choices(FORMAT_CHOICES).default('auto'))
     .option('--no-prefilter', 'parse every line, even those a cheap text check shows cannot match the filters (full accounting of rejected lines)')
+    .option('--memory <size>', 'memory for analysis state before it spills to temporary files: 256M (default), 1G, 64k…; also KAUDIT_MEMORY', memoryOption)
     .addOption(new Option('--parser <parser>', 'fast: read native events with the field extractor (only the fields the command uses); reference: JSON.parse every line (the same records, slower)').choices(['fast', 'reference']).default('fast'))
     .option('-q, --quiet', 'no progress bar, no accounting line and no warnings on stderr')
     .option('--no-progress', 'never show the progress bar');
@@ -358,6 +375,8 @@ export interface RunExtras {
   outputs?: OutputCheck[];
   /** The request and response bodies the command reads (src/normalize/bodies.ts); default: all. */
   bodies?: BodyNeeds;
+  /** Keep the bodies of requests waiting for their completing stage (detection rules judge requests that never complete). */
+  keepWaitingBodies?: boolean;
 }
 
 export interface PipelineRun {
@@ -426,6 +445,7 @@ async function run<S>(
     import('../filter/hints.js'),
     import('../render/accounting.js'),
   ]);
+  setBudget(opts.memory ?? null);
   if (opts.mergeStates || opts.saveState) return runState(io, inputs, opts, onRecord, more, hash, job, timeOrder);
   const { pairs, names } = clusterFlags(opts.cluster);
   let args = [...inputs, ...pairs];
@@ -434,7 +454,7 @@ async function run<S>(
     args = ['-'];
   }
   const now = io.now();
-  const bodies = opts.bodies;
+  const { bodies, keepWaitingBodies } = opts;
   const filterSets = filterSetsOf(opts, more);
   const { filter, prefilter, prefilterFlags } = compileFilterSets(filterSets, now, opts.prefilter !== false);
   const hints = new FilterHints(filterSets[0]!, now);
@@ -472,7 +492,7 @@ async function run<S>(
           state: job.state,
           sources,
           jobs,
-          spec: { command: job.command, options: job.options, filters: filterData, now, prefilter: opts.prefilter !== false, strict: !!opts.strict, read, ...(bodies ? { bodies } : {}) },
+          spec: { command: job.command, options: job.options, filters: filterData, now, prefilter: opts.prefilter !== false, strict: !!opts.strict, read, ...(bodies ? { bodies } : {}), ...(keepWaitingBodies ? { keepWaitingBodies } : {}), ...spillSpec() },
           filter,
           onReject: reporter.reject,
           onProgress: (b, e) => progress.update(b, e),
@@ -502,6 +522,7 @@ async function run<S>(
       strict: opts.strict,
       onRecord,
       ...(bodies ? { bodies } : {}),
+      ...(keepWaitingBodies ? { collapse: { ...DEFAULT_COLLAPSE, keepWaitingBodies: true } } : {}),
       ...(timeOrder ? { timeOrder } : {}),
       onReject: reporter.reject,
       onProgress: (b, e) => progress.update(b, e),
@@ -524,7 +545,7 @@ async function run<S>(
 
 /** The filter sets of a run: the common flags (clusters named, not NAME=PATH) and the command's own. */
 function filterSetsOf(opts: InputOptions & FilterFlags & RunExtras, more: FilterOptions[]): FilterOptions[] {
-  const { outputs: _outputs, ...flags } = opts;
+  const { outputs: _outputs, keepWaitingBodies: _keep, memory: _memory, ...flags } = opts;
   return [{ ...flags, cluster: clusterFlags(opts.cluster).names }, ...more];
 }
 
@@ -570,6 +591,10 @@ async function runState<S>(
       return { accounting: merged.accounting, ...(merged.state !== undefined ? { state: merged.state } : {}) };
     }
     // --save-state [--shard I/N]
+    // A saved state is read by another process (audit merge), after this one has removed its spill
+    // files: the state is kept whole in memory, never spilled (src/scale/budget.ts).
+    setBudget(Infinity);
+    if (opts.memory !== undefined && !opts.quiet) io.stderr.write('note: --memory does not apply with --save-state: a saved state is held whole in memory (it cannot refer to temporary spill files)\n');
     const [{ expandInputs }, { makeProgress }] = await Promise.all([import('../ingest/sources.js'), import('./progress.js')]);
     const { pairs, names } = clusterFlags(opts.cluster);
     const args = [...inputs, ...pairs];
@@ -624,6 +649,7 @@ async function runState<S>(
           ...(prefilter ? { prefilter } : {}),
         },
         timeOrdered: !!timeOrder,
+        ...(opts.keepWaitingBodies ? { keepWaitingBodies: true } : {}),
         cliOptions: ctx.options,
         kauditVersion: VERSION,
         onReject: reporter.reject,

@@ -10,6 +10,7 @@ import { UsageError } from '../util/errors.js';
 import { Out } from './out.js';
 import { PRESETS } from '../rules/presets.js';
 import { MAX_ROWS } from '../render/table.js';
+import { plural } from '../render/format.js';
 
 export const INVESTIGATE_FORMATS = ['table', 'wide', 'json', 'jsonl', 'csv', 'yaml', 'markdown'] as const;
 
@@ -62,9 +63,9 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
     .option('--limit <n>', `show at most N requests (tables default to ${TABLE_ROWS}; 0: no limit)`, limitOption)
     .option('--group-by <fields>', 'count requests per combination of fields, with first and last seen: user,verb or namespace,resource')
     .addOption(
-      new Option('--timeline <bucket>', 'requests per HOUR or DAY (UTC); a bar chart in the terminal').argParser((v) => {
+      new Option('--timeline <bucket>', 'requests per HOUR or DAY (UTC), or AUTO (a bucket that fits the span); a bar chart in the terminal. Requests dated far outside the rest are listed apart').argParser((v) => {
         const b = v.toLowerCase();
-        if (b !== 'hour' && b !== 'day') throw new InvalidArgumentError('Allowed choices are hour, day.');
+        if (b !== 'hour' && b !== 'day' && b !== 'auto') throw new InvalidArgumentError('Allowed choices are hour, day, auto.');
         return b;
       }),
     )
@@ -88,8 +89,8 @@ Examples:
     .action(async (inputs: string[], opts: Opts) => {
       const inv = await import('../analyses/investigate/index.js');
       const view = await import('../analyses/investigate/view.js');
-      const { renderReport } = await import('../render/index.js');
-      const { RECORD_WRITERS, RECORD_FIELDS } = await import('../render/records.js');
+      const { renderReport, writeReport } = await import('../render/index.js');
+      const { recordWriter, RECORD_FIELDS } = await import('../render/records.js');
       const { csvRow } = await import('../render/sanitize.js');
       const more: FilterOptions[] = [
         {
@@ -125,25 +126,32 @@ Examples:
           const state = inv.groupBy.init({ fields: gf });
           const acc = await runInputs(io, inputs, run, (r) => inv.groupBy.add(state, r), more);
           const rep = inv.groupBy.finish(state, { input: acc });
-          const rows = view.groupRows(rep);
           if (opts.output === 'csv') {
             const cols = [...gf, 'requests', 'denied', 'first', 'last'];
-            out.write(csvRow(cols) + rows.map((row) => csvRow(cols.map((c) => row[c]))).join(''));
-          } else if (opts.output === 'jsonl') out.write(rows.map((row) => JSON.stringify(row) + '\n').join(''));
-          else out.write(await renderReport(opts.output, { report: rep, view: view.groupView }, ctx));
+            out.write(csvRow(cols));
+            for (const row of view.groupRows(rep)) out.write(csvRow(cols.map((c) => row[c])));
+          } else if (opts.output === 'jsonl') for (const row of view.groupRows(rep)) out.write(JSON.stringify(row) + '\n');
+          else await writeReport(out, opts.output, { report: rep, view: view.groupView }, ctx);
         } else if (opts.timeline) {
-          const state = inv.timeline.init({ bucket: opts.timeline as 'hour' | 'day' });
+          const state = inv.timeline.init({ bucket: opts.timeline as 'hour' | 'day' | 'auto' });
           const acc = await runInputs(io, inputs, run, (r) => inv.timeline.add(state, r), more);
           const rep = inv.timeline.finish(state, { input: acc });
-          if (opts.output === 'csv') out.write(csvRow(['start', 'requests', 'denied']) + rep.buckets.map((b) => csvRow([b.start, b.count, b.denied])).join(''));
-          else if (opts.output === 'jsonl') out.write(rep.buckets.map((b) => JSON.stringify(b) + '\n').join(''));
+          if (opts.output === 'csv') {
+            out.write(csvRow(['start', 'requests', 'denied']));
+            for (const b of rep.buckets) out.write(csvRow([b.start, b.count, b.denied]));
+          } else if (opts.output === 'jsonl') for (const b of rep.buckets) out.write(JSON.stringify(b) + '\n');
           else out.write(await renderReport(opts.output, { report: rep, view: view.timelineView }, ctx));
+          if (!opts.quiet && rep.outliers.requests > 0 && (opts.output === 'csv' || opts.output === 'jsonl')) {
+            io.stderr.write(`note: ${plural(rep.outliers.requests, 'request')} dated far outside the rest (before ${rep.outliers.window!.from} or from ${rep.outliers.window!.to}) left off the timeline; -o json lists them\n`);
+          }
         } else {
-          const machine = opts.output === 'json' || opts.output === 'jsonl' || opts.output === 'csv';
+          // JSON, JSON lines, CSV and YAML stream the records (through an external sort with --sort);
+          // only tables and Markdown hold what they show.
+          const streamed = opts.output === 'json' || opts.output === 'jsonl' || opts.output === 'csv' || opts.output === 'yaml';
           const chosen = fields.length ? fields : RECORD_FIELDS;
-          if (machine && !sort) {
-            // Stream exactly the filtered set (up to --limit).
-            const writer = RECORD_WRITERS[opts.output]!(chosen);
+          if (streamed && !sort) {
+            // Stream exactly the filtered set (up to --limit), in time order.
+            const writer = await recordWriter(opts.output, chosen);
             const limit = opts.limit ?? Infinity;
             let n = 0;
             out.write(writer.header());
@@ -154,20 +162,22 @@ Examples:
           } else {
             // A terminal table shows at most MAX_ROWS rows: holding more would only cost memory.
             const terminal = opts.output === 'table' || opts.output === 'wide';
-            const limit = Math.min(opts.limit ?? (machine || opts.output === 'yaml' ? Infinity : TABLE_ROWS), terminal ? MAX_ROWS : Infinity);
+            const limit = Math.min(opts.limit ?? (streamed ? Infinity : TABLE_ROWS), terminal ? MAX_ROWS : Infinity);
             const listing = new inv.Listing(limit, sort);
-            await runInputs(io, inputs, run, (r) => listing.add(r), more, false, timeOrder);
-            const records: AuditRecord[] = listing.finish();
-            if (machine) {
-              const writer = RECORD_WRITERS[opts.output]!(chosen);
-              out.write(writer.header() + records.map((r) => writer.row(r)).join('') + writer.footer());
-            } else if (opts.output === 'yaml') {
-              const { canonicalRecord } = await import('../render/records.js');
-              const { renderYaml } = await import('../render/sanitize.js');
-              out.write(await renderYaml(records.map((r) => canonicalRecord(r, chosen))));
-            } else {
-              const rep: import('../analyses/investigate/view.js').ListingReport = { kind: 'kaudit.investigate', version: 1, matched: listing.matched, records, fields };
-              out.write(await renderReport(opts.output, { report: rep, view: view.listingView }, ctx));
+            try {
+              await runInputs(io, inputs, run, (r) => listing.add(r), more, false, timeOrder);
+              if (streamed) {
+                const writer = await recordWriter(opts.output, chosen);
+                out.write(writer.header());
+                for (const r of listing.sorted()) out.write(writer.row(r));
+                out.write(writer.footer());
+              } else {
+                const records: AuditRecord[] = listing.finish();
+                const rep: import('../analyses/investigate/view.js').ListingReport = { kind: 'kaudit.investigate', version: 1, matched: listing.matched, records, fields };
+                out.write(await renderReport(opts.output, { report: rep, view: view.listingView }, ctx));
+              }
+            } finally {
+              listing.dispose();
             }
           }
         }

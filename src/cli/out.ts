@@ -2,7 +2,7 @@
 export class Out {
   private buf: string[] = [];
   private size = 0;
-  constructor(private readonly stream: NodeJS.WritableStream) {}
+  constructor(private readonly stream: { write(chunk: string): unknown }) {}
   write(s: string): void {
     this.buf.push(s);
     this.size += s.length;

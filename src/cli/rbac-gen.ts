@@ -8,6 +8,9 @@ import { displayTime, plural } from '../render/format.js';
 
 export const RBAC_GEN_FORMATS = ['yaml', 'json', 'report'] as const;
 
+/** Sensitive permissions listed one a line on stderr; beyond this, a count (-o report has them all). */
+const SENSITIVE_LINES = 50;
+
 interface Opts extends InputOptions, FilterFlags {
   output: 'yaml' | 'json' | 'report';
   includeSystem?: boolean;
@@ -65,7 +68,7 @@ Examples:
   $ audit rbac-gen logs/ --existing current-rbac.yaml --out-dir rbac/`,
     )
     .action(async (inputs: string[], opts: Opts) => {
-      const [{ rbacGenExcept }, { loadRbac }, { Authorizer }, { objectsYaml }, { toPlainObject, policyObjectName }, { safeFileName }] = await Promise.all([
+      const [{ rbacGenExcept }, { loadRbac }, { Authorizer }, { objectsYaml, objectYaml }, { toPlainObject, policyObjectName }, { safeFileName }] = await Promise.all([
         import('../analyses/rbacgen/existing.js'),
         import('../rbac/load.js'),
         import('../rbac/authorizer.js'),
@@ -117,6 +120,11 @@ Examples:
         opts.output === 'yaml' ? objectsYaml(objs, !!opts.explain, header) : JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objs.map(toPlainObject) }, null, 2) + '\n';
       // Files are written only when the self-check passed: a failed run leaves no output file.
       const selfCheckFailed = sc.allowed < sc.checks;
+      // Standard output and --out are written object by object (issue 15): the bytes of one
+      // JSON.stringify or one YAML string, never that string (a million subjects' policies exceed
+      // V8's string limit).
+      const { writeJson, lazyOf, mapRows } = await import('../render/stream.js');
+      const { Out } = await import('./out.js');
       if (outDir) {
         if (!selfCheckFailed) {
           const ext = opts.output === 'yaml' ? 'yaml' : 'json';
@@ -124,11 +132,23 @@ Examples:
           if (!opts.quiet) for (const f of written) io.stderr.write(`wrote ${visible(f)}\n`);
         }
       } else {
-        const text = opts.output === 'report' ? JSON.stringify({ ...report, policies: report.policies.map((p) => ({ ...p, objects: p.objects.map(toPlainObject) })) }, null, 2) + '\n' : render(objects);
-        if (!outFile) io.stdout.write(text);
-        else if (!selfCheckFailed || opts.output === 'report') {
-          await outFile.write(text);
-          if (!opts.quiet) io.stderr.write(`wrote ${visible(outFile.path)}\n`);
+        // --out gets the policy only when the self-check passed (the report always).
+        if (!outFile || !selfCheckFailed || opts.output === 'report') {
+          const sink = outFile ? outFile.open() : null;
+          const out = new Out(sink ?? io.stdout);
+          try {
+            if (opts.output === 'report') writeJson(out, { ...report, policies: mapRows(lazyOf(report.policies), (p) => ({ ...p, objects: p.objects.map(toPlainObject) })) });
+            else if (opts.output === 'yaml') {
+              out.write(header);
+              for (const o of objects) out.write(`---\n${objectYaml(o, !!opts.explain)}`);
+            } else writeJson(out, { apiVersion: 'v1', kind: 'List', items: mapRows(lazyOf(objects), toPlainObject) });
+            out.flush();
+            if (sink) await sink.commit();
+          } catch (e) {
+            sink?.abort();
+            throw e;
+          }
+          if (outFile && !opts.quiet) io.stderr.write(`wrote ${visible(outFile.path)}\n`);
         }
       }
       if (!opts.quiet) {
@@ -146,10 +166,13 @@ Examples:
         }
         if (report.sensitive.length) {
           say(`sensitive permissions in the output (${report.sensitive.length}; review before applying):`);
-          for (const f of report.sensitive) {
+          // At most SENSITIVE_LINES here; -o report lists every one.
+          for (const f of report.sensitive.slice(0, SENSITIVE_LINES)) {
             const where = f.object.namespace ? `${f.object.kind} ${f.object.namespace}/${f.object.name}` : `${f.object.kind} ${f.object.name}`;
             say(`  ${f.id} ${f.severity} ${f.description}: ${f.subject}, ${where}: ${f.permissions.join('; ')} (${plural(f.requests, 'request')}${f.examples.length ? `, e.g. auditID ${f.examples[0]}` : ''})`);
           }
+          const more = report.sensitive.length - SENSITIVE_LINES;
+          if (more > 0) say(`  … and ${more} more (-o report lists every one)`);
         }
         say(
           `rbac-gen: ${plural(report.policies.length, 'subject')}, ${plural(objects.length, 'object')}; self-check: coverage ${sc.coverage}%, ${sc.allowed} of ${sc.checks} authorization checks allowed by the generated policy with the default bindings (${sc.requests} requests, ${sc.defaults} of them allowed by the defaults; ${sc.checks - sc.requests} impersonate/bind/escalate checks)`,

@@ -1,7 +1,7 @@
 // Warnings on stderr: the first few rejected lines as `file:line: reason`, then a count.
 import type { InputAccounting, Loc } from '../types.js';
 import type { IO } from './io.js';
-import { formatLoc } from '../pipeline.js';
+import { formatLoc, lastWaitingPeak } from '../pipeline.js';
 import { stripControl } from '../render/sanitize.js';
 
 export const SHOWN_REJECTS = 5;
@@ -27,6 +27,9 @@ export class RejectReporter {
     if (a.ignored > 0) w(`note: ${a.ignored} value${a.ignored === 1 ? '' : 's'} ignored: not audit events by design (CloudWatch Logs control messages)\n`);
     if (a.auditIDReuse > 0) {
       w(`warning: ${a.auditIDReuse} request${a.auditIDReuse === 1 ? ' reuses' : 's reuse'} an Audit-ID that an earlier, different request used (clients choose their Audit-ID; each request is kept and counted, and marked auditIDReused)\n`);
+    }
+    if (a.window.evicted > 0) {
+      w(`note: ${a.window.evicted} request${a.window.evicted === 1 ? ' was' : 's were'} let go before their completing stage arrived: more than ${a.window.limit} requests waited at once (most at once: ${lastWaitingPeak()}); ${a.window.evicted === 1 ? 'it counts' : 'they count'} as not completed\n`);
     }
     if (!a.complete) {
       const bad = a.files.filter((f) => !f.complete);

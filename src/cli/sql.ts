@@ -57,7 +57,7 @@ Examples:
       for (const a of inputs) {
         if (existsSync(a) && statSync(a).isDirectory()) {
           const files = datasetFiles(a);
-          if (files.length) parquet.push(...files.map((f) => join(a, f)));
+          if (files.length) for (const f of files) parquet.push(join(a, f));
           else logs.push(a);
         } else if (a.endsWith('.parquet') && existsSync(a)) parquet.push(a);
         else logs.push(a);

@@ -12,6 +12,7 @@ import type { AuditRecord } from '../types.js';
 import { KV_SCHEMA_VERSION, KV_TOOL_VERSION, SCHEMA_VERSION, stagedSelect, stagingColumns, stagingLine, sqlString, utcDate } from './schema.js';
 import { openEngine } from './duckdb.js';
 import { UsageError } from '../util/errors.js';
+import { pushAll } from '../util/array.js';
 
 export const COMPRESSIONS = ['zstd', 'snappy', 'gzip', 'uncompressed'] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
@@ -77,7 +78,7 @@ function listFiles(dir: string, prefix = ''): string[] {
   const out: string[] = [];
   for (const name of readdirSync(dir).sort()) {
     const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...listFiles(p, `${prefix}${name}/`));
+    if (statSync(p).isDirectory()) pushAll(out, listFiles(p, `${prefix}${name}/`));
     else out.push(`${prefix}${name}`);
   }
   return out;

@@ -4,6 +4,7 @@ import type { AuditRecord, SubjectKind } from '../types.js';
 import { UsageError } from '../util/errors.js';
 import { parseTimeMs } from '../normalize/time.js';
 import { BlockList, isIP } from 'node:net';
+import { compileGlob, isGlob } from '../util/glob.js';
 import { resolveResource, resolveVerbs, type ResourceSpec } from './resolve.js';
 
 export type { ResourceSpec };
@@ -53,18 +54,18 @@ export function listOf(v: string | string[] | undefined): string[] {
   return arr.flatMap((x) => x.split(',')).map((x) => x.trim()).filter((x) => x !== '');
 }
 
-/** Shell-style glob (`*`, `?`) → anchored RegExp; plain strings stay exact matches. */
+/** Shell-style glob (`*`, `?`), matched in linear time (src/util/glob.ts); plain strings stay exact matches. */
 export function globMatcher(patterns: string[]): (s: string) => boolean {
   const exact = new Set<string>();
-  const regexes: RegExp[] = [];
+  const globs: ((s: string) => boolean)[] = [];
   for (const p of patterns) {
-    if (!/[*?]/.test(p)) exact.add(p);
-    else regexes.push(new RegExp('^' + p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$'));
+    if (!isGlob(p)) exact.add(p);
+    else globs.push(compileGlob(p));
   }
-  if (regexes.length === 0) return (s) => exact.has(s);
+  if (globs.length === 0) return (s) => exact.has(s);
   return (s) => {
     if (exact.has(s)) return true;
-    for (const r of regexes) if (r.test(s)) return true;
+    for (const g of globs) if (g(s)) return true;
     return false;
   };
 }

@@ -75,6 +75,21 @@ export interface CollapseOptions {
   maxPending: number;
   /** auditIDs of completed requests remembered to absorb late stages (out-of-order files). */
   maxDone: number;
+  /**
+   * Keep the request and response bodies of waiting stages. The completing stage repeats them, so
+   * a waiting request needs them only if it never completes and the command reads bodies of
+   * requests that never completed (detection rules); otherwise they are dropped while waiting.
+   */
+  keepWaitingBodies?: boolean;
+}
+
+/**
+ * True when the record's kept stage completed the request (ResponseComplete, Panic), or the
+ * provider writes no stages (''). A request that never completed has no known latency: it is
+ * counted apart (InputAccounting.notCompleted) and left out of every latency statistic.
+ */
+export function isCompleted(r: { stage: string }): boolean {
+  return r.stage === 'ResponseComplete' || r.stage === 'Panic' || r.stage === '';
 }
 
 /** What a partial run (a worker's task) hands back for the main thread to finish stage collapsing across tasks. */
@@ -143,6 +158,12 @@ export class RecentMap<V, K = string> {
     this.map.set(k, v);
     this.next = (this.next + 1) % this.ring.length;
   }
+}
+
+/** Forgets a waiting stage's bodies (the completing stage repeats them). */
+function dropBodies(r: AuditRecord): void {
+  if (r.requestObject !== undefined) r.requestObject = undefined;
+  if (r.responseObject !== undefined) r.responseObject = undefined;
 }
 
 /**
@@ -457,6 +478,10 @@ export class StageCollapser {
   private readonly done: DoneWindow;
   /** Events absorbed into another event of the same request. */
   duplicates = 0;
+  /** Requests let go before their completion could arrive, because the window was full. */
+  evicted = 0;
+  /** Most requests waiting at once. */
+  peak = 0;
   /** Partial runs only: see PartialResult. */
   private readonly track: { idFirst: number[]; completed: number[]; peak: number } | null;
 
@@ -549,8 +574,11 @@ export class StageCollapser {
       }
       this.join(g, o);
     }
+    // A waiting stage holds no bodies unless asked (CollapseOptions.keepWaitingBodies): the completing stage repeats them.
+    if (!this.opts.keepWaitingBodies) dropBodies(r);
     this.open++;
     this.order.push(o);
+    if (this.open > this.peak) this.peak = this.open;
     if (this.track && this.open > this.track.peak) this.track.peak = this.open;
     if (this.open > this.opts.maxPending) this.evictOldest();
     // Entries of requests that left since are stale: drop them once they outnumber the live
@@ -571,6 +599,7 @@ export class StageCollapser {
     const f = o.fam;
     if (f !== null) f.remove(o);
     takeFromEarlierStage(r, o.rec);
+    if (!this.opts.keepWaitingBodies) dropBodies(r);
     o.rec = r;
     o.rank = rank;
     o.t = t;
@@ -615,6 +644,7 @@ export class StageCollapser {
       const o = this.order[this.head++]!;
       if (!o.live) continue;
       this.remove(o);
+      this.evicted++;
       this.complete(o.rec, o.id, o.rank, o.t);
       return;
     }

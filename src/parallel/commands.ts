@@ -95,15 +95,14 @@ export async function parallelCommand(name: string): Promise<ParallelCommand> {
     }
     case 'anomalies': {
       const { anomalies, mergeStats, replayDeferred } = await import('../analyses/anomalies/index.js');
-      const { fromFile } = await import('../analyses/baseline/index.js');
+      const { readBaselineFile } = await import('../analyses/baseline/index.js');
       const { loadRuleSet } = await import('../rules/detections.js');
       return {
         reducer: anomalies,
         options: async ({ baseline, ruleLoad, ...rest }) => {
           const rules = await loadRuleSet(ruleLoad);
-          if (!baseline) return { ...rest, rules, baseline: null };
-          const { readFile } = await import('node:fs/promises');
-          return { ...rest, rules, baseline: fromFile(JSON.parse(await readFile(baseline, 'utf8')), baseline) };
+          // A baseline file is read subject by subject into a spilling state (any size, bounded memory).
+          return { ...rest, rules, baseline: baseline ? await readBaselineFile(baseline, '--baseline') : null };
         },
         // The engine (compiled rules and their state) stays behind: its counts travel as mergedStats.
         strip: (s) => ({ ...s, opts: null, engine: null, defer: null, mergedStats: mergeStats(s.mergedStats, s.engine?.stats() ?? []) }),

@@ -11,8 +11,9 @@ import type { ReadOptions } from '../ingest/reader.js';
 import type { BodyNeeds } from '../normalize/bodies.js';
 import type { FilterOptions, Predicate } from '../filter/index.js';
 import { emptyAccounting, type PartialResult } from '../pipeline.js';
-import { idOf, identityHash, hashKey, idHashOf, familyHash, sameFamily, stageRank, receivedKey, sameTime, notLater, hashSeed, takeFromEarlierStage, RecentMap, ID_FIRST_STRIDE, COMPLETED_STRIDE, DEFAULT_COLLAPSE } from '../normalize/collapse.js';
+import { idOf, identityHash, hashKey, idHashOf, familyHash, sameFamily, stageRank, receivedKey, sameTime, notLater, hashSeed, isCompleted, takeFromEarlierStage, RecentMap, ID_FIRST_STRIDE, COMPLETED_STRIDE, DEFAULT_COLLAPSE } from '../normalize/collapse.js';
 import { HashWindow } from '../util/hashwindow.js';
+import { settle } from '../scale/ledger.js';
 import { parallelCommand } from './commands.js';
 import { planTasks, type Task } from './plan.js';
 import { SHOWN_REJECTS as SHOWN } from '../cli/report.js';
@@ -31,6 +32,12 @@ export interface WorkerSpec {
   read: Partial<Omit<ReadOptions, 'stdin' | 'prefilter' | 'extract'>>;
   /** The bodies the command reads (PipelineOptions.bodies). */
   bodies?: BodyNeeds;
+  /** Keep the bodies of requests waiting for their completion (CollapseOptions.keepWaitingBodies). */
+  keepWaitingBodies?: boolean;
+  /** The main thread's memory budget (src/scale/budget.ts); a worker keeps within a share of it. */
+  memory?: number;
+  /** Where workers spill (the main thread's spill folder, removed by it). */
+  spillDir?: string;
   /** The main thread's hash seed (collapse.ts hashSeed): the workers' hashes must be its. Set by runParallel. */
   seed?: [number, number];
 }
@@ -74,6 +81,9 @@ export function mergeAccounting(parts: { acc: InputAccounting; continues: boolea
     acc.ignored += p.ignored;
     acc.auditIDReuse += p.auditIDReuse;
     acc.complete &&= p.complete;
+    acc.notCompleted += p.notCompleted;
+    acc.window.limit = p.window.limit;
+    acc.window.evicted += p.window.evicted;
     for (const f of p.files) {
       const prev = acc.files.at(-1);
       if (continues && prev !== undefined) {
@@ -498,8 +508,10 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
     acc.requests++;
     if (o.filter(r)) {
       acc.used++;
+      if (!isCompleted(r)) acc.notCompleted++;
       reconciler.reuseOf(r);
       cmd.reducer.add(state, r);
+      settle();
     } else acc.skipped++;
   });
   acc.duplicates += reconciler.duplicates;

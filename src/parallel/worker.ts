@@ -3,9 +3,11 @@
 import { parentPort } from 'node:worker_threads';
 import type { Loc } from '../types.js';
 import type { Task } from './plan.js';
-import type { WorkerSpec } from './run.js';
+import { threadCpuMs, workerOldMb, type WorkerSpec } from './run.js';
+import { DEFAULT_COLLAPSE } from '../normalize/collapse.js';
+import { setBudget } from '../scale/budget.js';
+import { setSpillDir } from '../scale/tempdir.js';
 import { parallelCommand } from './commands.js';
-import { threadCpuMs } from './run.js';
 import { runPipelineFull } from '../pipeline.js';
 import { setHashSeed } from '../normalize/collapse.js';
 import { compileFilterSets } from '../filter/sets.js';
@@ -25,6 +27,9 @@ parentPort!.on('message', async (msg: { task: Task; spec: WorkerSpec }) => {
       cached = { key, cmd, opts: await cmd.options(spec.options) };
     }
     const { cmd, opts } = cached;
+    if (spec.spillDir) setSpillDir(spec.spillDir);
+    // A worker's heap is capped (WORKER_OLD_MB): its state gets at most 40% of that, and at most the budget.
+    if (spec.memory) setBudget(Math.min(spec.memory, 0.4 * workerOldMb() * 2 ** 20));
     const state = cmd.reducer.init(opts);
     const { filter, prefilter } = compileFilterSets(spec.filters, spec.now, spec.prefilter);
     const rejects: { loc: Loc; reason: string }[] = [];
@@ -35,6 +40,7 @@ parentPort!.on('message', async (msg: { task: Task; spec: WorkerSpec }) => {
       strict: spec.strict,
       partial: true,
       ...(spec.bodies ? { bodies: spec.bodies } : {}),
+      ...(spec.keepWaitingBodies ? { collapse: { ...DEFAULT_COLLAPSE, keepWaitingBodies: true } } : {}),
       onRecord: (r) => cmd.reducer.add(state, r),
       onReject: (loc, reason) => {
         if (rejects.length < SHOWN_REJECTS) rejects.push({ loc, reason });

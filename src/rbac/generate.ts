@@ -14,6 +14,7 @@ import { grantedSensitive, probeMatches } from './sensitive.js';
 import { SENSITIVE, SEVERITY_RANK, type Severity } from '../rules/sensitive.js';
 import { cmp } from '../util/counter.js';
 import { toWellFormed } from '../util/unicode.js';
+import { pushAll } from '../util/array.js';
 
 export { subjectLabel };
 
@@ -160,7 +161,7 @@ function explain(keys: KeyAgg[]): Omit<ExplainedRule, 'rule'> {
     requests += k.count;
     if (k.firstMs < firstMs) [firstMs, first] = [k.firstMs, k.first];
     if (k.lastMs > lastMs) [lastMs, last] = [k.lastMs, k.last];
-    ex.push(...k.examples);
+    pushAll(ex, k.examples);
   }
   ex.sort((a, b) => a[0] - b[0] || cmp(a[1], b[1]));
   const examples = [...new Set(ex.map((e) => e[1]))].slice(0, 2);
@@ -210,7 +211,7 @@ function compactResources(keys: KeyAgg[], o: GenerateOptions): ExplainedRule[] {
       // A verb the unpinned rule already grants for every name needs no pinned rule.
       const covered = freePartial ? pk.filter((k) => freeVerbs.includes(k.verb) || freeVerbs.includes('*')) : [];
       const rest = pk.filter((k) => !covered.includes(k));
-      if (covered.length) freePartial!.keys.push(...covered);
+      if (covered.length) pushAll(freePartial!.keys, covered);
       if (rest.length) partials.push({ apiGroup, resource, verbs: [...new Set(rest.map((k) => k.verb))].sort(verbOrder), names: JSON.parse(nk) as string[], keys: rest });
     }
   }
@@ -221,7 +222,7 @@ function compactResources(keys: KeyAgg[], o: GenerateOptions): ExplainedRule[] {
     const m = byVerbs.get(k);
     if (m) {
       m.resources.push(p.resource);
-      m.keys.push(...p.keys);
+      pushAll(m.keys, p.keys);
     } else byVerbs.set(k, { apiGroup: p.apiGroup, resources: [p.resource], verbs: p.verbs, names: p.names, keys: [...p.keys] });
   }
   // …then rules that differ only in API groups.
@@ -232,7 +233,7 @@ function compactResources(keys: KeyAgg[], o: GenerateOptions): ExplainedRule[] {
     const x = byAll.get(k);
     if (x) {
       x.apiGroups.push(m.apiGroup);
-      x.keys.push(...m.keys);
+      pushAll(x.keys, m.keys);
     } else byAll.set(k, { apiGroups: [m.apiGroup], resources, verbs: m.verbs, names: m.names, keys: m.keys });
   }
   const rules = [...byAll.values()].map((x) => {
@@ -257,7 +258,7 @@ function compactURLs(keys: KeyAgg[]): ExplainedRule[] {
     const m = byVerbs.get(vk);
     if (m) {
       m.urls.push(url);
-      m.keys.push(...ks);
+      pushAll(m.keys, ks);
     } else byVerbs.set(vk, { urls: [url], verbs, keys: [...ks] });
   }
   return [...byVerbs.values()]
@@ -391,7 +392,7 @@ function build(keys: KeyAgg[], o: GenerateOptions): Built {
       RULE_KEYS.set(r, ks);
       Object.assign(r, explain(ks));
     }
-    namespacedAll.push(...kept);
+    pushAll(namespacedAll, kept);
     if (kept.length) namespaces.push({ namespace: ns, rules: compactResources(kept, o) });
   }
   return { namespaces, cluster, namespacedAll };
@@ -567,7 +568,7 @@ export function sensitiveFindings(policies: GeneratedPolicy[]): SensitiveFinding
 /** Names to probe for a key: each name seen, and '' when some request had none (or names overflowed). */
 function probeNames(k: KeyAgg): string[] {
   const names = k.unnamed || !k.names ? [''] : [];
-  if (k.names) names.push(...k.names);
+  if (k.names) pushAll(names, k.names);
   if (names.length === 0) names.push('');
   return names;
 }

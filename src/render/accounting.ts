@@ -18,8 +18,15 @@ export function accountingRows(a: InputAccounting): Cell[][] {
   ];
   if (a.ignored) rows.push(['ignored (not audit events)', a.ignored]);
   if (a.auditIDReuse) rows.push(['Audit-ID reused', `${a.auditIDReuse} request${a.auditIDReuse === 1 ? '' : 's'} reuse an earlier request's auditID`]);
+  if (a.notCompleted) rows.push(['not completed', notCompletedText(a)]);
   rows.push(['used', a.used], ['skipped by filters', a.skipped], ['read to the end', completeness(a)]);
   return rows;
+}
+
+/** `12 (no completing stage in the log: latency unknown, left out of latency figures; 3 let go by the full collapse window of 100000)`. */
+export function notCompletedText(a: InputAccounting): string {
+  const evicted = a.window.evicted ? `; ${a.window.evicted} let go by the full collapse window of ${a.window.limit}` : '';
+  return `${a.notCompleted} (no completing stage in the log: latency unknown, left out of latency figures${evicted})`;
 }
 
 /** One line for stderr: `read 10 lines from 1 file: 9 events (8 requests, 1 stage duplicate), 1 rejected; 6 used, 2 skipped by filters`. */
@@ -27,7 +34,7 @@ export function accountingLine(a: InputAccounting): string {
   return (
     `read ${a.lines} lines from ${a.files.length} file${a.files.length === 1 ? '' : 's'}${a.prefiltered ? ` (${a.prefiltered} skipped unparsed by the pre-filter)` : ''}: ` +
     `${a.events} events (${a.requests} requests, ${a.duplicates} stage duplicate${a.duplicates === 1 ? '' : 's'}), ${a.rejected} rejected` +
-    `${a.ignored ? `, ${a.ignored} ignored` : ''}${a.auditIDReuse ? `, ${a.auditIDReuse} reused Audit-ID${a.auditIDReuse === 1 ? '' : 's'}` : ''}; ` +
+    `${a.ignored ? `, ${a.ignored} ignored` : ''}${a.auditIDReuse ? `, ${a.auditIDReuse} reused Audit-ID${a.auditIDReuse === 1 ? '' : 's'}` : ''}${a.notCompleted ? `, ${a.notCompleted} not completed` : ''}; ` +
     `${a.used} used, ${a.skipped} skipped by filters; read to the end: ${a.complete ? 'yes' : 'no'}`
   );
 }

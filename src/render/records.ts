@@ -1,7 +1,7 @@
 // Streaming writers for normalized records (export and investigate): CSV, JSON lines, JSON array.
 // Field order is fixed here so that every record serialises identically whatever its source.
 import type { AuditRecord } from '../types.js';
-import { csvRow } from './sanitize.js';
+import { csvRow, yamlDumper } from './sanitize.js';
 import { faultCounter } from '../util/fault.js';
 
 export const RECORD_FIELDS: readonly (keyof AuditRecord)[] = [
@@ -59,6 +59,25 @@ export function jsonArrayWriter(fields: readonly (keyof AuditRecord)[] = RECORD_
   };
 }
 
+/**
+ * YAML, one record at a time: a block sequence of mappings, exactly the bytes renderYaml gives for
+ * the whole array (each item is dumped alone; js-yaml's output for an array is its items' output
+ * one after another), and `[]` when there is none. Strings holding characters that are not shown
+ * raw are double-quoted and escaped as in renderYaml.
+ */
+export async function yamlWriter(fields: readonly (keyof AuditRecord)[] = RECORD_FIELDS): Promise<RecordWriter> {
+  const dump = await yamlDumper();
+  let any = false;
+  return {
+    header: () => '',
+    row: (r) => {
+      any = true;
+      return dump([canonicalRecord(r, fields)]);
+    },
+    footer: () => (any ? '' : '[]\n'),
+  };
+}
+
 /** A writer whose row() throws at the Nth record under KAUDIT_TEST_FAULT=renderer:N; the writer itself otherwise. */
 function withFault(w: RecordWriter): RecordWriter {
   const fault = faultCounter('renderer');
@@ -77,3 +96,11 @@ export const RECORD_WRITERS: Readonly<Record<string, (fields?: readonly (keyof A
   jsonl: (f) => withFault(jsonlWriter(f)),
   json: (f) => withFault(jsonArrayWriter(f)),
 };
+
+/** The streaming writer for a record format: csv, jsonl, json or yaml. */
+export async function recordWriter(format: string, fields: readonly (keyof AuditRecord)[] = RECORD_FIELDS): Promise<RecordWriter> {
+  if (format === 'yaml') return withFault(await yamlWriter(fields));
+  const w = Object.hasOwn(RECORD_WRITERS, format) ? RECORD_WRITERS[format] : undefined;
+  if (!w) throw new Error(`no record writer named ${format}`);
+  return w(fields);
+}

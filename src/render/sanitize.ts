@@ -10,6 +10,7 @@
 //   characters, the BOM, tags), lone surrogates and the noncharacters U+FFFE/U+FFFF.
 // - Exact formats (JSON, SARIF, YAML) keep every value exact, using the format's own escapes.
 import type { Cell } from '../types.js';
+import { maxOf } from '../util/array.js';
 
 /** Characters never shown raw: Cc (C0, DEL, C1), Cf (bidi, zero-width, BOM, tags…), Zl, Zp, lone surrogates, U+FFFE/U+FFFF. */
 const UNSAFE_CLASS = '\\p{Cc}\\p{Cf}\\p{Zl}\\p{Zp}\\p{Cs}\\ufffe\\uffff';
@@ -88,7 +89,7 @@ export function mdText(s: string): string {
 /** A fenced Markdown code block that shows `text` exactly (line breaks kept, the rest visible). */
 export function mdCodeBlock(text: string, lang = ''): string {
   const body = visible(text, '\n').trimEnd();
-  const longest = Math.max(0, ...(body.match(/`+/g) ?? []).map((r) => r.length));
+  const longest = maxOf(body.matchAll(/`+/g), (r) => r[0].length, 0);
   const fence = '`'.repeat(Math.max(3, longest + 1));
   return `${fence}${visible(lang).replace(/[`\s]/g, '')}\n${body}\n${fence}`;
 }
@@ -185,15 +186,23 @@ const HAS_UNSAFE = new RegExp(`[${UNSAFE_CLASS}]`, 'u');
  * are then escaped, so the document parses to exactly the value and displays safely.
  */
 export async function renderYaml(value: unknown): Promise<string> {
+  return (await yamlDumper())(value);
+}
+
+/**
+ * The YAML dump renderYaml uses, as a synchronous function once js-yaml is loaded: for writers
+ * that dump item by item (src/render/records.ts yamlWriter).
+ */
+export async function yamlDumper(): Promise<(value: unknown) => string> {
   const yaml = await import('js-yaml');
   const quoteUnsafe = (layout: { node: { value: string }; style: number; allowedStylesMask: number }): void => {
     if (HAS_UNSAFE.test(layout.node.value)) layout.style = yaml.SCALAR_STYLE.DOUBLE_QUOTED;
   };
-  const text = yaml.dump(value, {
+  const options = {
     noRefs: true,
     lineWidth: -1,
     sortKeys: false,
     scalarStyleRules: [quoteUnsafe as never, ...Object.values(yaml.DEFAULT_SCALAR_STYLE_RULES)],
-  } as Parameters<typeof yaml.dump>[1]);
-  return text.replace(UNSAFE_BEYOND_C0, yamlUnit);
+  } as Parameters<typeof yaml.dump>[1];
+  return (value) => yaml.dump(value, options).replace(UNSAFE_BEYOND_C0, yamlUnit);
 }

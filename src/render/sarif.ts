@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import type { Severity } from '../rules/sensitive.js';
 import type { InputAccounting, Loc } from '../types.js';
 import { visible } from './sanitize.js';
+import { mapRows, type Rows } from './stream.js';
 
 export interface SarifRule {
   id: string;
@@ -98,13 +99,18 @@ function sarifLocation(l: SarifLocation): Record<string, unknown> {
 }
 
 /**
- * A SARIF 2.1.0 log. `tool.uri` becomes `informationUri` (§3.19.17) and is left out when kaudit
- * does not know where it lives (package.json names no homepage or repository): a link that
- * points anywhere else would mislead. `input`: the run's accounting, for the invocation (see
- * sarifInvocation).
+ * A SARIF 2.1.0 log as a document. `tool.uri` becomes `informationUri` (§3.19.17) and is left out
+ * when kaudit does not know where it lives (package.json names no homepage or repository): a link
+ * that points anywhere else would mislead. `results` may be a LazyList (millions of findings): the
+ * document is then written with writeJson (src/render/stream.ts), which reads them one at a time.
+ * `input`: the run's accounting, for the invocation (see sarifInvocation).
  */
-export function renderSarif(tool: { name: string; version: string; uri?: string }, rules: SarifRule[], results: SarifResult[], input?: InputAccounting): string {
-  const doc = {
+export function sarifDocument(tool: { name: string; version: string; uri?: string }, rules: SarifRule[], results: Rows<SarifResult>, input?: InputAccounting): Record<string, unknown> {
+  const index = new Map<string, number>();
+  rules.forEach((r, i) => {
+    if (!index.has(r.id)) index.set(r.id, i);
+  });
+  return {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
     runs: [
@@ -128,9 +134,9 @@ export function renderSarif(tool: { name: string; version: string; uri?: string 
           },
         },
         ...(input ? { invocations: [sarifInvocation(input)] } : {}),
-        results: results.map((r) => ({
+        results: mapRows(results, (r) => ({
           ruleId: r.ruleId,
-          ruleIndex: rules.findIndex((x) => x.id === r.ruleId),
+          ruleIndex: index.get(r.ruleId) ?? -1,
           level: LEVEL[r.severity],
           // Viewers show the message as text: audit data in it is made visible (bidi, controls).
           message: { text: visible(r.message) },
@@ -145,7 +151,11 @@ export function renderSarif(tool: { name: string; version: string; uri?: string 
       },
     ],
   };
-  return JSON.stringify(doc, null, 2) + '\n';
+}
+
+/** SARIF as one string (small documents; see sarifDocument and writeJson for large ones). */
+export function renderSarif(tool: { name: string; version: string; uri?: string }, rules: SarifRule[], results: Rows<SarifResult>, input?: InputAccounting): string {
+  return JSON.stringify(sarifDocument(tool, rules, results, input), null, 2) + '\n';
 }
 
 /** An event's location (AuditRecord.location, with absolute lines) as a SARIF location. */

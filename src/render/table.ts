@@ -8,7 +8,8 @@
 //   the section's low-value columns (ViewSection.dropOrder) are left out, one at a time, then the
 //   rightmost columns while even MIN_TEXT for each does not fit. A note
 //   under the table says what was left out or shortened and that `-o wide` shows it all.
-// - Rows: at most MAX_ROWS per section, then an exact "N more rows not shown" line.
+// - Rows: at most MAX_ROWS per table or key/value section, then an exact "N more rows not shown"
+//   line (cappedRows, src/render/cap.ts, shared with Markdown).
 // - Linear time: rows are laid out one by one into an array of lines joined once; no library and
 //   no recursion sees the rows (cli-table3 took quadratic time and overflowed the stack at about
 //   120,000 rows), and no array is spread into a call (Math.max(...rows) overflows too).
@@ -18,11 +19,12 @@ import { Chalk } from 'chalk';
 import stringWidth from 'string-width';
 import type { Cell, RenderContext, View, ViewSection } from '../types.js';
 import { tableCell, visible } from './sanitize.js';
-import { plural } from './format.js';
+import { cappedRows, MAX_ROWS } from './cap.js';
+import { pushAll } from '../util/array.js';
+
+export { MAX_ROWS };
 
 const BAR_WIDTH = 40;
-/** Rows shown per section; the rest are counted. */
-export const MAX_ROWS = 1000;
 /** Lines a wrapped cell may take. */
 const MAX_LINES = 3;
 /** Narrowest a text column is made before columns are left out. */
@@ -166,7 +168,7 @@ function fit(all: (Column & { name: string })[], limit: number, dropOrder: reado
     cols = cols.slice(0, -1);
   }
   if (right.length > 3) dropped.push(`the last ${right.length} columns (${right[0]} to ${right[right.length - 1]})`);
-  else dropped.push(...right);
+  else pushAll(dropped, right);
   const avail = limit - overhead(cols.length);
   const widths =
     fitWidths(cols, avail, (c) => (c.numeric ? c.natural : c.prose ? MIN_PROSE : MIN_TEXT)) ??
@@ -279,13 +281,13 @@ function bars(s: ViewSection, ctx: RenderContext, chalk: InstanceType<typeof Cha
 
 function renderSection(s: ViewSection, ctx: RenderContext, chalk: InstanceType<typeof Chalk>): string {
   const title = chalk.bold(visible(s.title));
-  const shown = s.kind === 'code' || s.rows.length <= MAX_ROWS ? s.rows : s.rows.slice(0, MAX_ROWS);
+  const { rows: shown, cut } = cappedRows(s);
   let laid: Laid;
   if (s.kind === 'code') laid = { text: visible(s.text ?? '', '\n').trimEnd(), dropped: [], cut: false };
   else if (s.kind === 'bars') laid = bars({ ...s, rows: shown }, ctx, chalk);
   else laid = grid(s.kind === 'kv' ? null : (s.columns ?? []), shown, s.kind === 'kv' ? [] : (s.dropOrder ?? []), ctx, chalk);
   const notes: string[] = [];
-  if (s.kind !== 'code' && s.rows.length > shown.length) notes.push(`${plural(s.rows.length - shown.length, 'more row')} not shown; -o json has them all.`);
+  if (cut) notes.push(cut);
   if (laid.dropped.length || laid.cut) {
     const what = [laid.dropped.length ? `left out ${laid.dropped.join(', ')}` : '', laid.cut ? 'shortened cells end in …' : ''].filter(Boolean).join('; ');
     notes.push(`Fitted to ${ctx.width} columns: ${what}; -o wide shows every column in full.`);

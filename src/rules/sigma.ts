@@ -8,6 +8,7 @@
 // strings with * and ? wildcards (escaped with \), lists are OR unless |all, maps are AND, `re` is
 // case-sensitive unless |i, `1 of`/`all of` take identifier patterns, `them` skips identifiers that
 // start with _, precedence is or < and < not < x of < ( ).
+import { compileGlob } from '../util/glob.js';
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { attackTechniques, isAttackTechnique } from './assets.js';
@@ -251,8 +252,8 @@ export function parseCondition(text: string, selections: Map<string, Condition>)
       const pat = tokens[i + 2];
       if (pat === undefined) throw new SigmaRefusal(`condition ${JSON.stringify(text)}: "${t} of" needs a pattern or them`);
       i += 3;
-      const re = new RegExp(`^${pat.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-      const chosen = pat.toLowerCase() === 'them' ? names.filter((n) => !n.startsWith('_')) : names.filter((n) => re.test(n));
+      const matches = compileGlob(pat);
+      const chosen = pat.toLowerCase() === 'them' ? names.filter((n) => !n.startsWith('_')) : names.filter(matches);
       if (chosen.length === 0) throw new SigmaRefusal(`"${t} of ${pat}" matches no search identifier`);
       const conds = chosen.map(ref);
       return conds.length === 1 ? conds[0]! : q === 'all' ? { all: conds } : { any: conds };

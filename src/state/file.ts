@@ -23,6 +23,7 @@ import type { FilterOptions } from '../filter/index.js';
 import type { PartialResult } from '../normalize/collapse.js';
 import { CODEC_VERSION, decode, encode } from './codec.js';
 import { InputError } from '../util/errors.js';
+import { pushAll } from '../util/array.js';
 
 /** Bump when the layout of state files changes. */
 export const STATE_VERSION = 1;
@@ -251,7 +252,7 @@ export async function readStateBody(path: string, on: StateHandlers = {}): Promi
       state = decode(o.state);
       on.onState?.(state);
     }
-    else if ('leftovers' in o) leftovers.push(...(decode(o.leftovers) as AuditRecord[]));
+    else if ('leftovers' in o) pushAll(leftovers, decode(o.leftovers) as AuditRecord[]);
     else if (typeof o.hashes === 'string') hashes.set(o.hashes, [...(hashes.get(o.hashes) ?? []), decode(o.v) as Float64Array]);
     else if (o.end === true) {
       if (o.lines !== n) throw bad(path, `the end line counts ${String(o.lines)} lines, the file has ${n}`);

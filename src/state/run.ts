@@ -13,7 +13,8 @@ import type { ReadOptions } from '../ingest/reader.js';
 import type { FilterOptions, Predicate } from '../filter/index.js';
 import type { ParallelCommand } from '../parallel/commands.js';
 import { runPipelineFull } from '../pipeline.js';
-import { DEFAULT_COLLAPSE, COMPLETED_STRIDE, setHashSeed } from '../normalize/collapse.js';
+import { DEFAULT_COLLAPSE, COMPLETED_STRIDE, isCompleted, setHashSeed } from '../normalize/collapse.js';
+import { settle } from '../scale/ledger.js';
 import { Reconciler, mergeAccounting } from '../parallel/run.js';
 import { SHOWN_REJECTS } from '../cli/report.js';
 import { parseTimeArg } from '../filter/index.js';
@@ -126,6 +127,8 @@ export interface SaveStateOptions<S> {
   read: Partial<ReadOptions>;
   /** The command reads in time order: the sources are already sorted so; their time keys are saved. */
   timeOrdered?: boolean;
+  /** Keep the bodies of requests waiting for their completion (CollapseOptions.keepWaitingBodies: detection rules judge requests that never complete). */
+  keepWaitingBodies?: boolean;
   /** The command's options as given (the defaults of audit merge). */
   cliOptions: Record<string, unknown>;
   kauditVersion: string;
@@ -175,6 +178,7 @@ export async function saveState<S>(o: SaveStateOptions<S>): Promise<StateHeader>
       filter: o.filter,
       strict: o.strict,
       partial: true,
+      ...(o.keepWaitingBodies ? { collapse: { ...DEFAULT_COLLAPSE, keepWaitingBodies: true } } : {}),
       onRecord: job.mode === 'reducer' ? (r) => job.cmd.reducer.add(job.state, r) : (r) => put(recordLine(r) + '\n'),
       onReject: (loc, reason) => {
         if (rejects.length < SHOWN_REJECTS) rejects.push({ loc, reason });
@@ -403,9 +407,13 @@ export async function mergeStates<S>(o: MergeStatesOptions<S>): Promise<Merged<S
     accounting.requests++;
     if (filter(r)) {
       accounting.used++;
+      if (!isCompleted(r)) accounting.notCompleted++;
       reconciler.reuseOf(r);
-      if (job.mode === 'reducer') job.cmd.reducer.add(state!, r);
-      else emitRecord(r);
+      if (job.mode === 'reducer') {
+        job.cmd.reducer.add(state!, r);
+        // Between two records: structures over the memory budget spill now (src/scale/ledger.ts).
+        settle();
+      } else emitRecord(r);
     } else accounting.skipped++;
   });
   if (reorder && o.timeOrder) {

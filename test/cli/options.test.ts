@@ -74,7 +74,7 @@ describe.each(COMMANDS)('audit %s', (cmd, args, formats, typo, meant) => {
 
   it('prints the accounting line after reading', async () => {
     const r = await runCli([cmd, ...args]);
-    expect(r.stderr).toMatch(/^read 10 lines from 1 file: 10 events \(9 requests, 1 stage duplicate\), 0 rejected; \d+ used, \d+ skipped by filters(; read to the end: yes)?$/m);
+    expect(r.stderr).toMatch(/^read 10 lines from 1 file: 10 events \(9 requests, 1 stage duplicate\), 0 rejected, 1 not completed; \d+ used, \d+ skipped by filters(; read to the end: yes)?$/m);
   });
 });
 

@@ -146,7 +146,7 @@ describe('reconcile: stage collapsing across tasks', () => {
 });
 
 describe('mergeAccounting', () => {
-  const acc = (files: InputAccounting['files'], n: number): InputAccounting => ({ files, lines: n, prefiltered: 0, events: n, requests: n, duplicates: 0, rejected: 0, used: n, skipped: 0, ignored: 0, auditIDReuse: 0, complete: true });
+  const acc = (files: InputAccounting['files'], n: number): InputAccounting => ({ files, lines: n, prefiltered: 0, events: n, requests: n, duplicates: 0, rejected: 0, used: n, skipped: 0, ignored: 0, auditIDReuse: 0, complete: true, notCompleted: 0, window: { limit: 100_000, evicted: 0 } });
   const fs = (path: string, lines: number) => ({ path, format: 'jsonl', gzip: false, bytes: lines * 10, lines, events: lines, rejected: 0, prefiltered: 0, providers: ['k8s'], ignored: 0, complete: true, incomplete: '' });
   it('adds the ranges of one file into one entry and keeps other files apart', () => {
     const m = mergeAccounting([

@@ -3,13 +3,19 @@
 // trained on the same logs before --train-until). Detection rules (src/rules: built-in, --rules,
 // --sigma) run on every judged request through the rule engine.
 import type { AuditRecord, FinishContext, InputAccounting, Loc, Reducer } from '../../types.js';
-import { addToProfile, newProfile, profiles, mergeProfile, toFile, windowDays, type Profile, type ProfileState, type Seen } from '../baseline/index.js';
+import { addToProfile, drainProfiles, newProfile, profiles, mergeProfile, windowDays, type Profile, type ProfileState, type Seen } from '../baseline/index.js';
+import { absorb, drain, grow, newSpillMap, type SpillMap, type SpillSpec } from '../../scale/spillmap.js';
+import { ExternalSorter } from '../../scale/extsort.js';
+import { mergeJoin } from '../../scale/merge.js';
+import { strBytes } from '../../scale/budget.js';
+import { rowsOf, type Rows } from '../../scale/lazy.js';
+import { tupleKey } from '../../util/key.js';
+import { probeMatches } from '../../rbac/sensitive.js';
+import { keepEarliest, mergeEarliest } from '../../util/examples.js';
 import { DetectionEngine, ruleInfo, type Hit, type RuleInfo, type RuleSet, type RuleStats } from '../../rules/detections.js';
 import { SENSITIVE, SEVERITY_RANK, type Severity } from '../../rules/sensitive.js';
-import { probeMatches } from '../../rbac/sensitive.js';
 import { cmp } from '../../util/counter.js';
 import { widenSpan, mergeSpan } from '../../util/span.js';
-import { keepEarliest, mergeEarliest } from '../../util/examples.js';
 import { faultCounter } from '../../util/fault.js';
 import { asInternal } from '../../util/errors.js';
 
@@ -43,6 +49,11 @@ export interface AnomalyOptions {
   offHoursMinRequests: number;
   /** The detection rules to run (loadRuleSet); null runs none. */
   rules: RuleSet | null;
+  /**
+   * What becomes of each finding before it is sorted and counted: kept, suppressed (--allow: counted
+   * in summary.suppressed) or dropped (below --min-severity). Default: every finding kept.
+   */
+  select?: (f: Finding) => 'keep' | 'suppress' | 'drop';
 }
 
 export interface Finding {
@@ -88,7 +99,8 @@ export interface AnomalyState {
   opts: AnomalyOptions;
   train: ProfileState | null;
   detect: ProfileState;
-  detections: Map<string, DetectAgg>;
+  /** Detection hits by (rule, subject, verb, resource, namespace, reason); spilled past the memory budget. */
+  detections: SpillMap<DetectAgg>;
   engine: DetectionEngine | null;
   /** Rule statistics merged in from other partial states. */
   mergedStats: RuleStats[];
@@ -126,7 +138,8 @@ export interface AnomalyReport {
   rules: RulesReport;
   /** Metadata of every rule that has findings, by id. */
   ruleInfo: Record<string, RuleInfo>;
-  findings: Finding[];
+  /** Most severe first (then by time, rule, subject, what, reason); `findings.length` is exact. */
+  findings: Rows<Finding>;
 }
 
 function maxSev(a: Severity, b: Severity): Severity {
@@ -154,6 +167,19 @@ function seenAdd(s: Seen, t: number, time: string, id: string, at: Loc): void {
   if (id) keepEarliest(s.ex, t, id, EXAMPLES);
 }
 
+function mergeDetection(a: DetectAgg, b: DetectAgg): DetectAgg {
+  a.seen.count += b.seen.count;
+  mergeSpan(a.seen, b.seen);
+  a.seen.ex = mergeEarliest(a.seen.ex, b.seen.ex, EXAMPLES);
+  return a;
+}
+
+function detectionBytes(key: string, d: DetectAgg): number {
+  return 2 * strBytes(key) + 600 + EXAMPLES * 80 + strBytes(d.reason);
+}
+
+const DETECTIONS: SpillSpec<DetectAgg> = { tag: 'detections', merge: mergeDetection, size: detectionBytes };
+
 function detection(s: AnomalyState, h: Hit): void {
   const r = h.record;
   const d = h.rule.doc;
@@ -163,11 +189,12 @@ function detection(s: AnomalyState, h: Hit): void {
   const resource = grouped ? '' : r.resource ? `${r.apiGroup ? `${r.resource}.${r.apiGroup}` : r.resource}${r.subresource ? `/${r.subresource}` : ''}` : r.nonResourceURL;
   const namespace = grouped ? (h.key!.namespace ?? '') : r.namespace;
   const subject = r.subject;
-  const key = `${d.id}\u0000${subject}\u0000${verb}\u0000${resource}\u0000${namespace}\u0000${h.reason}`;
-  let agg = s.detections.get(key);
+  const key = tupleKey([d.id, subject, verb, resource, namespace, h.reason]);
+  let agg = s.detections.map.get(key);
   if (!agg) {
     agg = { key, rule: d.id, info: ruleInfo(d), subject, subjectKind: r.subjectKind, verb, resource, namespace, seen: { count: 0, firstMs: Infinity, first: '', lastMs: -Infinity, last: '', ex: [] }, reason: h.reason };
-    s.detections.set(key, agg);
+    s.detections.map.set(key, agg);
+    grow(s.detections, DETECTIONS, detectionBytes(key, agg));
   }
   for (const e of h.events) seenAdd(agg.seen, e.timeMs, e.time, e.auditID, e.location);
 }
@@ -207,7 +234,7 @@ export const anomalies: Reducer<AnomalyState, AnomalyReport, AnomalyOptions> = {
       opts,
       train: opts.trainUntilMs !== null ? profiles.init({ examples: 0 }) : null,
       detect: profiles.init({ examples: EXAMPLES }),
-      detections: new Map(),
+      detections: newSpillMap(),
       engine: opts.rules ? new DetectionEngine(opts.rules) : null,
       mergedStats: [],
       defer: null,
@@ -238,62 +265,95 @@ export const anomalies: Reducer<AnomalyState, AnomalyReport, AnomalyOptions> = {
     if (a.train && b.train) profiles.merge(a.train, b.train);
     profiles.merge(a.detect, b.detect);
     a.mergedStats = mergeStats(a.mergedStats, mergeStats(b.mergedStats, b.engine?.stats() ?? []));
-    for (const [k, db] of b.detections) {
-      const da = a.detections.get(k);
-      if (!da) a.detections.set(k, db);
-      else {
-        da.seen.count += db.seen.count;
-        mergeSpan(da.seen, db.seen);
-        da.seen.ex = mergeEarliest(da.seen.ex, db.seen.ex, EXAMPLES);
-      }
-    }
+    absorb(a.detections, b.detections, DETECTIONS);
     return a;
   },
 
   finish(s, ctx: FinishContext) {
     const base = s.opts.baseline ?? s.train;
-    const findings: Finding[] = [];
+    const select = s.opts.select ?? (() => 'keep' as const);
+    // Maps: rule ids are data (a user rule may be called constructor or __proto__).
     const ruleInfoById = new Map<string, RuleInfo>();
-    for (const d of s.detections.values()) {
+    // Findings are counted as they are made and sorted on disk past the memory budget: a million
+    // subjects new to the baseline are a million findings, never one array in memory.
+    const sorter = new ExternalSorter<Finding>({ compare: findingOrder, size: findingBytes, tag: 'findings' });
+    const bySeverity: Record<Severity, number> = { critical: 0, high: 0, medium: 0, low: 0 };
+    const byRule = new Map<string, number>();
+    let suppressed = 0;
+    const take = (f: Finding, info?: RuleInfo): void => {
+      const what = select(f);
+      if (what === 'suppress') suppressed++;
+      if (what !== 'keep') return;
+      if (info) ruleInfoById.set(info.id, info);
+      bySeverity[f.severity]++;
+      byRule.set(f.rule, (byRule.get(f.rule) ?? 0) + 1);
+      sorter.add(f);
+    };
+    for (const [, d] of drain(s.detections, DETECTIONS)) {
       const i = d.info;
-      ruleInfoById.set(i.id, i);
-      findings.push({
-        rule: d.rule,
-        title: i.title,
-        kind: 'detection',
-        severity: i.severity,
-        subject: d.subject,
-        subjectKind: d.subjectKind,
-        verb: d.verb,
-        resource: d.resource,
-        namespace: d.namespace,
-        time: d.seen.first,
-        last: d.seen.last,
-        count: d.seen.count,
-        auditIDs: d.seen.ex.map((e) => e[1]),
-        reason: d.reason,
-        technique: i.technique,
-        source: i.source.kind,
-        location: d.seen.firstAt ?? null,
-        ...(i.sigma ? { sigma: { id: i.sigma.id, title: i.sigma.title, author: i.sigma.author, license: i.sigma.license } } : {}),
-      });
+      take(
+        {
+          rule: d.rule,
+          title: i.title,
+          kind: 'detection',
+          severity: i.severity,
+          subject: d.subject,
+          subjectKind: d.subjectKind,
+          verb: d.verb,
+          resource: d.resource,
+          namespace: d.namespace,
+          time: d.seen.first,
+          last: d.seen.last,
+          count: d.seen.count,
+          auditIDs: d.seen.ex.map((e) => e[1]),
+          reason: d.reason,
+          technique: i.technique,
+          source: i.source.kind,
+          location: d.seen.firstAt ?? null,
+          ...(i.sigma ? { sigma: { id: i.sigma.id, title: i.sigma.title, author: i.sigma.author, license: i.sigma.license } } : {}),
+        },
+        i,
+      );
     }
-    if (base) findings.push(...relativeFindings(s, base));
-    findings.sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || cmp(a.time, b.time) || cmp(a.rule, b.rule) || cmp(a.subject, b.subject) || cmp(`${a.verb} ${a.resource} ${a.namespace}`, `${b.verb} ${b.resource} ${b.namespace}`));
-    const baseFile = base ? toFile(base, null) : null;
+    let baseSubjects = 0;
+    if (base) {
+      // Both sides by subject, merged across their spilled runs: a merge join, never a lookup table.
+      const days = windowDays(base.fromMs, base.toMs);
+      for (const [subject, p, b] of mergeJoin(drainProfiles(s.detect), drainProfiles(base))) {
+        if (b) baseSubjects++;
+        if (p) for (const f of subjectFindings(s.opts, subject, p, b, days)) take(f);
+      }
+    } else for (const _ of drainProfiles(s.detect)) void _;
+    const findings = rowsOf(sorter);
     return {
       kind: 'kaudit.anomalies',
       version: 2,
       input: ctx.input,
-      baseline: baseFile ? { source: s.opts.baseline ? 'file' : 'trained', window: baseFile.window, days: baseFile.days, subjects: Object.keys(baseFile.subjects).length } : null,
+      baseline: base ? { source: s.opts.baseline ? 'file' : 'trained', window: { from: base.from || null, to: base.to || null }, days: windowDays(base.fromMs, base.toMs), subjects: baseSubjects } : null,
       detection: { from: s.detect.from || null, to: s.detect.to || null },
-      summary: summarize(findings, 0),
+      summary: { findings: sorter.count, bySeverity, suppressed, byRule: Object.fromEntries([...byRule].sort(([a], [b]) => cmp(a, b))) },
       rules: rulesReport(s.opts.rules, mergeStats(s.mergedStats, s.engine?.stats() ?? [])),
       ruleInfo: Object.fromEntries([...ruleInfoById].sort(([x], [y]) => cmp(x, y))),
       findings,
     };
   },
 };
+
+/** Most severe first, then by time, rule, subject, what and reason: a total order, so spilled and in-memory sorts agree. */
+export function findingOrder(a: Finding, b: Finding): number {
+  return (
+    SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] ||
+    cmp(a.time, b.time) ||
+    cmp(a.rule, b.rule) ||
+    cmp(a.subject, b.subject) ||
+    cmp(`${a.verb} ${a.resource} ${a.namespace}`, `${b.verb} ${b.resource} ${b.namespace}`) ||
+    cmp(a.reason, b.reason)
+  );
+}
+
+function findingBytes(f: Finding): number {
+  return 900 + 2 * (f.reason.length + f.subject.length + f.title.length) + 120 * f.auditIDs.length;
+}
 
 export function summarize(findings: Finding[], suppressed: number): AnomalyReport['summary'] {
   const bySeverity: Record<Severity, number> = { critical: 0, high: 0, medium: 0, low: 0 };
@@ -316,10 +376,9 @@ function describeTuple(t: string): { verb: string; resource: string; namespace: 
   return { verb: verb!, resource: r, namespace: ns === '-' ? '' : ns, label: `${verb} ${r}${ns === '-' ? '' : ` in ${ns}`}` };
 }
 
-function relativeFindings(s: AnomalyState, base: ProfileState): Finding[] {
-  const o = s.opts;
+/** The baseline findings of one subject: `p` its detection profile, `b` its baseline profile (undefined: a new subject). */
+function subjectFindings(o: AnomalyOptions, subject: string, p: Profile, b: Profile | undefined, days: number): Finding[] {
   const out: Finding[] = [];
-  const days = windowDays(base.fromMs, base.toMs);
   const span = `${days} day${days === 1 ? '' : 's'} of baseline`;
   const make = (rule: string, subject: string, p: Profile, seen: Seen, t: { verb: string; resource: string; namespace: string }, severity: Severity, reason: string): Finding => ({
     rule,
@@ -340,15 +399,14 @@ function relativeFindings(s: AnomalyState, base: ProfileState): Finding[] {
     source: 'baseline',
     location: seen.firstAt ?? null,
   });
-  for (const [subject, p] of s.detect.subjects) {
-    const b = base.subjects.get(subject);
+  {
     const tuples = [...p.tuples].sort(([x], [y]) => cmp(x, y));
     const sensitivityOf = (filter: (t: string) => boolean): Severity => tuples.filter(([t]) => filter(t)).reduce<Severity>((acc, [t]) => maxSev(acc, tupleSensitivity(t)), 'low');
     if (!b) {
       const all: Seen = { count: p.requests, firstMs: p.firstMs, first: p.first, lastMs: p.lastMs, last: p.last, ...(p.firstAt ? { firstAt: p.firstAt } : {}), ex: [...p.tuples.values()].flatMap((x) => x.ex).sort((x, y) => x[0] - y[0] || cmp(x[1], y[1])).slice(0, EXAMPLES) };
       const top = tuples.slice(0, 3).map(([t]) => describeTuple(t).label);
       out.push(make('new-subject', subject, p, all, { verb: '*', resource: '', namespace: '' }, maxSev(BASELINE_FINDINGS['new-subject']!.severity, sensitivityOf(() => true)), `${subject} was not seen in the ${span}; first requests: ${top.join('; ')}`));
-      continue;
+      return out;
     }
     const newNs = new Set([...p.namespaces.keys()].filter((ns) => !b.namespaces.has(ns)));
     const newRes = new Set([...p.resources.keys()].filter((r) => !b.resources.has(r)));

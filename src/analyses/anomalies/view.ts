@@ -6,6 +6,8 @@ import { BASELINE_FINDINGS } from './index.js';
 import { completeness } from '../../render/accounting.js';
 import type { RuleInfo } from '../../rules/detections.js';
 import { eventLocation, type SarifResult, type SarifRule } from '../../render/sarif.js';
+import { maxOf } from '../../util/array.js';
+import { headOf, mapRows, VIEW_ROWS, type Rows } from '../../render/stream.js';
 import { displayTime, displayWindow, plural } from '../../render/format.js';
 
 function rulesLine(r: AnomalyReport): string {
@@ -24,7 +26,7 @@ export function notEvaluatedLine(r: AnomalyReport): string {
   const ne = r.rules.notEvaluated;
   if (!ne.length) return '';
   const rules = new Set(ne.map((x) => x.rule)).size;
-  const most = Math.max(...ne.map((x) => x.requests));
+  const most = maxOf(ne, (x) => x.requests);
   return `${rules} rule${rules === 1 ? '' : 's'} could not judge some requests (up to ${most} each; ${[...new Set(ne.map((x) => x.reason))].sort().join(', ')})`;
 }
 
@@ -32,6 +34,8 @@ export function anomaliesView(r: AnomalyReport): View {
   const s = r.summary;
   const b = r.baseline;
   const fired = Object.values(r.ruleInfo);
+  const shown = headOf(r.findings, VIEW_ROWS);
+  const more = r.findings.length - shown.length;
   return {
     title: 'kaudit anomalies',
     sections: [
@@ -52,8 +56,10 @@ export function anomaliesView(r: AnomalyReport): View {
         title: 'Findings',
         kind: 'table',
         columns: ['severity', 'rule', 'subject', 'what', 'first seen', 'count', 'reason'],
-        rows: r.findings.map((f) => [f.severity, f.rule, f.subject, [f.verb === '*' ? '' : f.verb, f.resource, f.namespace ? `in ${f.namespace}` : ''].filter(Boolean).join(' ') || '-', displayTime(f.time), f.count, f.reason]),
+        rows: shown.map((f) => [f.severity, f.rule, f.subject, [f.verb === '*' ? '' : f.verb, f.resource, f.namespace ? `in ${f.namespace}` : ''].filter(Boolean).join(' ') || '-', displayTime(f.time), f.count, f.reason]),
         dropOrder: ['count', 'what'],
+        // The most severe VIEW_ROWS findings; the renderer says how many more (src/render/cap.ts).
+        ...(more > 0 ? { omitted: more } : {}),
       },
       {
         title: 'Rules with findings',
@@ -108,9 +114,9 @@ export function sarifRule(i: RuleInfo): SarifRule {
 }
 
 /** SARIF: the rules that ran with their metadata, and results that cite the first request of each finding (input file and line or item). */
-export function anomaliesSarif(r: AnomalyReport, rules: RuleInfo[]): { rules: SarifRule[]; results: SarifResult[] } {
+export function anomaliesSarif(r: AnomalyReport, rules: RuleInfo[]): { rules: SarifRule[]; results: Rows<SarifResult> } {
   const out: SarifRule[] = [...rules.map(sarifRule), ...Object.entries(BASELINE_FINDINGS).map(([id, k]) => ({ id, description: k.description, severity: k.severity }))];
-  const results: SarifResult[] = r.findings.map((f) => ({
+  const results: Rows<SarifResult> = mapRows(r.findings, (f) => ({
     ruleId: f.rule,
     severity: f.severity,
     message: `${f.reason} (${f.count} request${f.count === 1 ? '' : 's'} from ${f.time}; auditIDs ${f.auditIDs.join(', ')})`,

@@ -1,11 +1,22 @@
 // `audit baseline`: one behaviour profile per subject. Building one is a reducer, and the file it
 // writes (kaudit.baseline v1) reads back into the same state, so baselines from different periods
 // or clusters merge (`audit baseline --merge a.json b.json`).
+//
+// Bounded memory (issue 15): profiles live in a spilling map (src/scale/spillmap.ts). Past the
+// memory budget they are written out sorted by subject and merged back at the end with
+// mergeProfile, so a million subjects cost disk, not heap, and the file is exactly the one an
+// unbounded map would give; the file is written subject by subject (toFile gives LazyEntries),
+// and read back subject by subject (read.ts).
 import type { AuditRecord, InputAccounting, Loc, Reducer } from '../../types.js';
 import { isIP } from 'node:net';
 import { UsageError } from '../../util/errors.js';
 import { cmp } from '../../util/counter.js';
 import { widenSpan, mergeSpan } from '../../util/span.js';
+import { absorb, discard, drain, grow, newSpillMap, type SpillMap, type SpillSpec } from '../../scale/spillmap.js';
+import { settle } from '../../scale/ledger.js';
+import { JsonShapeError, readJsonObject } from '../../scale/jsonobject.js';
+import { ENTRY_BYTES, strBytes } from '../../scale/budget.js';
+import { LazyEntries } from '../../scale/lazy.js';
 import { keepEarliest, mergeEarliest } from '../../util/examples.js';
 
 /** A counted thing (a tuple, a namespace, a network…): how often, first and last seen, a few examples. */
@@ -57,11 +68,43 @@ export interface ProfileOptions {
 
 export interface ProfileState {
   opts: ProfileOptions;
-  subjects: Map<string, Profile>;
+  /** Profiles by subject, in memory up to the budget and spilled past it. */
+  subjects: SpillMap<Profile>;
+  /** Requests in the profiles (their sum). */
+  requests: number;
   fromMs: number;
   from: string;
   toMs: number;
   to: string;
+}
+
+/** Estimated heap bytes of a new profile (nine maps, the hour and weekday arrays), and of a new entry in one of its maps beyond its key. */
+const PROFILE_BYTES = 1600;
+const SEEN_BYTES = 200;
+
+/** The spill spec of profile maps (one per examples setting: the merge keeps that many examples). */
+export function profileSpec(examples: number): SpillSpec<Profile> {
+  let spec = SPECS.get(examples);
+  if (!spec) {
+    spec = { tag: 'profiles', merge: (a, b) => mergeProfile(a, b, examples), size: profileBytes };
+    SPECS.set(examples, spec);
+  }
+  return spec;
+}
+const SPECS = new Map<number, SpillSpec<Profile>>();
+
+function seenBytes(m: Map<string, Seen>): number {
+  let n = 0;
+  for (const k of m.keys()) n += SEEN_BYTES + strBytes(k);
+  return n;
+}
+
+/** Estimated heap bytes of a profile and its subject's name. */
+export function profileBytes(subject: string, p: Profile): number {
+  let n = PROFILE_BYTES + strBytes(subject) + ENTRY_BYTES;
+  for (const k of ['tuples', 'namespaces', 'resources', 'sourceIPs', 'networks', 'clients', 'userAgents', 'dayHours'] as const) n += seenBytes(p[k]);
+  n += p.daily.size * (SEEN_BYTES / 2);
+  return n;
 }
 
 export function resourceOf(r: { apiGroup: string; resource: string; subresource: string }): string {
@@ -96,13 +139,19 @@ function newSeen(): Seen {
   return { count: 0, firstMs: Infinity, first: '', lastMs: -Infinity, last: '', ex: [] };
 }
 
-function see(m: Map<string, Seen>, key: string, r: AuditRecord, examples: number): void {
+/** Counts `r` under `key`; returns the estimated bytes a new entry added (0 for a known key). */
+function see(m: Map<string, Seen>, key: string, r: AuditRecord, examples: number): number {
   let s = m.get(key);
-  if (!s) m.set(key, (s = newSeen()));
+  let grew = 0;
+  if (!s) {
+    m.set(key, (s = newSeen()));
+    grew = SEEN_BYTES + strBytes(key);
+  }
   s.count++;
   const t = r.timeMs;
   widenSpan(s, t, r.time, examples > 0 ? r.location : undefined);
   if (examples > 0 && r.auditID) keepEarliest(s.ex, t, r.auditID, examples);
+  return grew;
 }
 
 function mergeSeen(a: Map<string, Seen>, b: Map<string, Seen>, examples: number): void {
@@ -141,29 +190,33 @@ export function newProfile(kind: string): Profile {
   };
 }
 
-export function addToProfile(p: Profile, r: AuditRecord, examples: number): void {
+/** Adds a request to a profile; returns the estimated bytes the profile grew by. */
+export function addToProfile(p: Profile, r: AuditRecord, examples: number): number {
   p.requests++;
   if (r.decision === 'forbid') p.denied++;
   const t = r.timeMs;
   widenSpan(p, t, r.time, examples > 0 ? r.location : undefined);
-  see(p.tuples, tupleOf(r), r, examples);
-  if (r.namespace) see(p.namespaces, r.namespace, r, examples);
-  if (r.resource) see(p.resources, resourceOf(r), r, examples);
+  let grew = see(p.tuples, tupleOf(r), r, examples);
+  if (r.namespace) grew += see(p.namespaces, r.namespace, r, examples);
+  if (r.resource) grew += see(p.resources, resourceOf(r), r, examples);
   if (r.sourceIP) {
-    see(p.sourceIPs, r.sourceIP, r, examples);
-    see(p.networks, networkOf(r.sourceIP), r, examples);
+    grew += see(p.sourceIPs, r.sourceIP, r, examples);
+    grew += see(p.networks, networkOf(r.sourceIP), r, examples);
   }
-  see(p.clients, r.client || '(none)', r, examples);
-  see(p.userAgents, r.userAgent || '(none)', r, examples);
+  grew += see(p.clients, r.client || '(none)', r, examples);
+  grew += see(p.userAgents, r.userAgent || '(none)', r, examples);
   if (Number.isFinite(t)) {
     const d = new Date(Math.floor(t));
     p.hours[d.getUTCHours()]!++;
     p.weekdays[d.getUTCDay()]!++;
     const iso = d.toISOString();
     const day = iso.slice(0, 10);
-    p.daily.set(day, (p.daily.get(day) ?? 0) + 1);
-    see(p.dayHours, iso.slice(0, 13), r, examples);
+    const n = p.daily.get(day);
+    if (n === undefined) grew += SEEN_BYTES / 2;
+    p.daily.set(day, (n ?? 0) + 1);
+    grew += see(p.dayHours, iso.slice(0, 13), r, examples);
   }
+  return grew;
 }
 
 export function mergeProfile(a: Profile, b: Profile, examples: number): Profile {
@@ -178,26 +231,35 @@ export function mergeProfile(a: Profile, b: Profile, examples: number): Profile 
 }
 
 export const profiles: Reducer<ProfileState, BaselineFile, ProfileOptions> = {
-  init: (opts) => ({ opts, subjects: new Map(), fromMs: Infinity, from: '', toMs: -Infinity, to: '' }),
+  init: (opts) => ({ opts, subjects: newSpillMap(), requests: 0, fromMs: Infinity, from: '', toMs: -Infinity, to: '' }),
   add(s, r) {
-    let p = s.subjects.get(r.subject);
-    if (!p) s.subjects.set(r.subject, (p = newProfile(r.subjectKind)));
-    addToProfile(p, r, s.opts.examples);
+    const spec = profileSpec(s.opts.examples);
+    let p = s.subjects.map.get(r.subject);
+    let grew = 0;
+    if (!p) {
+      s.subjects.map.set(r.subject, (p = newProfile(r.subjectKind)));
+      grew = PROFILE_BYTES + strBytes(r.subject) + ENTRY_BYTES;
+    }
+    grew += addToProfile(p, r, s.opts.examples);
+    s.requests++;
     if (r.timeMs < s.fromMs) [s.fromMs, s.from] = [r.timeMs, r.time];
     if (r.timeMs > s.toMs) [s.toMs, s.to] = [r.timeMs, r.time];
+    if (grew) grow(s.subjects, spec, grew);
   },
   merge(a, b) {
-    for (const [k, pb] of b.subjects) {
-      const pa = a.subjects.get(k);
-      if (pa) mergeProfile(pa, pb, a.opts.examples);
-      else a.subjects.set(k, pb);
-    }
+    absorb(a.subjects, b.subjects, profileSpec(a.opts.examples));
+    a.requests += b.requests;
     if (b.fromMs < a.fromMs) [a.fromMs, a.from] = [b.fromMs, b.from];
     if (b.toMs > a.toMs) [a.toMs, a.to] = [b.toMs, b.to];
     return a;
   },
   finish: (s, ctx) => toFile(s, ctx.input),
 };
+
+/** Every profile once, by subject (code-unit order), merged across spilled runs. Consumes the state's profiles. */
+export function drainProfiles(s: ProfileState): Generator<[string, Profile]> {
+  return drain(s.subjects, profileSpec(s.opts.examples));
+}
 
 // ---------- the file (kaudit.baseline v1) ----------
 
@@ -234,7 +296,8 @@ export interface BaselineFile {
   days: number;
   /** Requests the baseline was built from (after filters). */
   requests: number;
-  subjects: Record<string, ProfileJSON>;
+  /** Profiles by subject, in code-unit order; written member by member (LazyEntries) when built here. */
+  subjects: Record<string, ProfileJSON> | LazyEntries<ProfileJSON>;
 }
 
 function seenJSON(m: Map<string, Seen>): Record<string, SeenJSON> {
@@ -245,35 +308,42 @@ export function windowDays(fromMs: number, toMs: number): number {
   return Number.isFinite(fromMs) && Number.isFinite(toMs) ? Math.max(1, Math.round((toMs - fromMs) / 86_400_000)) : 0;
 }
 
+/** A profile as the file writes it. */
+export function profileJSON(p: Profile): ProfileJSON {
+  return {
+    kind: p.kind,
+    requests: p.requests,
+    denied: p.denied,
+    deniedRate: p.requests ? Math.round((10000 * p.denied) / p.requests) / 10000 : 0,
+    first: p.first,
+    last: p.last,
+    tuples: seenJSON(p.tuples),
+    namespaces: seenJSON(p.namespaces),
+    resources: seenJSON(p.resources),
+    sourceIPs: seenJSON(p.sourceIPs),
+    networks: seenJSON(p.networks),
+    clients: seenJSON(p.clients),
+    userAgents: seenJSON(p.userAgents),
+    hours: p.hours,
+    weekdays: p.weekdays,
+    daily: Object.fromEntries([...p.daily].sort(([a], [b]) => cmp(a, b))),
+  };
+}
+
+/**
+ * The baseline file of a state. Its subjects are read from the state when the file is written (a
+ * LazyEntries: once, in code-unit order of the names, merged across spilled runs; a subject named
+ * __proto__ is a member like any other), so the state's profiles are consumed then.
+ */
 export function toFile(s: ProfileState, input: InputAccounting | null): BaselineFile {
-  // Built with fromEntries: a subject named __proto__ becomes an own key like any other (an
-  // assignment would set the object's prototype instead, and lose the subject).
-  const entries: [string, ProfileJSON][] = [];
-  let requests = 0;
-  for (const [name, p] of [...s.subjects].sort(([a], [b]) => cmp(a, b))) {
-    requests += p.requests;
-    entries.push([name, {
-      kind: p.kind,
-      requests: p.requests,
-      denied: p.denied,
-      deniedRate: p.requests ? Math.round((10000 * p.denied) / p.requests) / 10000 : 0,
-      first: p.first,
-      last: p.last,
-      tuples: seenJSON(p.tuples),
-      namespaces: seenJSON(p.namespaces),
-      resources: seenJSON(p.resources),
-      sourceIPs: seenJSON(p.sourceIPs),
-      networks: seenJSON(p.networks),
-      clients: seenJSON(p.clients),
-      userAgents: seenJSON(p.userAgents),
-      hours: p.hours,
-      weekdays: p.weekdays,
-      daily: Object.fromEntries([...p.daily].sort(([a], [b]) => cmp(a, b))),
-    }]);
-  }
-  const subjects: Record<string, ProfileJSON> = Object.fromEntries(entries);
   void input;
-  return { kind: 'kaudit.baseline', version: 1, window: { from: s.from || null, to: s.to || null }, days: windowDays(s.fromMs, s.toMs), requests, subjects };
+  const spec = profileSpec(s.opts.examples);
+  const entries = function* (): Generator<[string, ProfileJSON]> {
+    for (const [name, p] of drain(s.subjects, spec)) yield [name, profileJSON(p)];
+  };
+  // Nothing spilled: a plain object (the profiles are in memory anyway); else read as written.
+  const subjects = s.subjects.runs.length === 0 ? Object.fromEntries(entries()) : new LazyEntries<ProfileJSON>(entries);
+  return { kind: 'kaudit.baseline', version: 1, window: { from: s.from || null, to: s.to || null }, days: windowDays(s.fromMs, s.toMs), requests: s.requests, subjects };
 }
 
 function seenFrom(o: Record<string, SeenJSON> | undefined): Map<string, Seen> {
@@ -282,35 +352,86 @@ function seenFrom(o: Record<string, SeenJSON> | undefined): Map<string, Seen> {
   return m;
 }
 
-/** Reads a baseline file back into a state that merges and compares like a freshly built one. */
-export function fromFile(f: unknown, where: string): ProfileState {
-  const o = f as Partial<BaselineFile>;
+/** A profile from its form in a baseline file. */
+export function profileFromJSON(p: ProfileJSON): Profile {
+  const prof = newProfile(p.kind);
+  prof.requests = p.requests;
+  prof.denied = p.denied;
+  prof.first = p.first;
+  prof.firstMs = Date.parse(p.first);
+  prof.last = p.last;
+  prof.lastMs = Date.parse(p.last);
+  prof.tuples = seenFrom(p.tuples);
+  prof.namespaces = seenFrom(p.namespaces);
+  prof.resources = seenFrom(p.resources);
+  prof.sourceIPs = seenFrom(p.sourceIPs);
+  prof.networks = seenFrom(p.networks);
+  prof.clients = seenFrom(p.clients);
+  prof.userAgents = seenFrom(p.userAgents);
+  prof.hours = [...p.hours];
+  prof.weekdays = [...p.weekdays];
+  prof.daily = new Map(Object.entries(p.daily ?? {}));
+  return prof;
+}
+
+/** Adds one subject of a baseline file to a state (merged, should the name come twice). */
+function addProfileJSON(s: ProfileState, name: string, p: ProfileJSON): void {
+  const spec = profileSpec(s.opts.examples);
+  const prof = profileFromJSON(p);
+  const mine = s.subjects.map.get(name);
+  if (mine) mergeProfile(mine, prof, s.opts.examples);
+  else s.subjects.map.set(name, prof);
+  s.requests += prof.requests;
+  grow(s.subjects, spec, profileBytes(name, prof));
+  settle();
+}
+
+function checkHeader(o: Partial<BaselineFile> | null, where: string): void {
   if (!o || o.kind !== 'kaudit.baseline') throw new UsageError(`${where}: not a kaudit baseline (kind ${JSON.stringify(o?.kind)})`, 'make one with: audit baseline FILES… --out baseline.json');
   if (o.version !== 1) throw new UsageError(`${where}: baseline version ${String(o.version)} is not supported`, 'rebuild it with this version of kaudit');
-  const s = profiles.init({ examples: 0 });
-  for (const [name, p] of Object.entries(o.subjects ?? {})) {
-    const prof = newProfile(p.kind);
-    prof.requests = p.requests;
-    prof.denied = p.denied;
-    prof.first = p.first;
-    prof.firstMs = Date.parse(p.first);
-    prof.last = p.last;
-    prof.lastMs = Date.parse(p.last);
-    prof.tuples = seenFrom(p.tuples);
-    prof.namespaces = seenFrom(p.namespaces);
-    prof.resources = seenFrom(p.resources);
-    prof.sourceIPs = seenFrom(p.sourceIPs);
-    prof.networks = seenFrom(p.networks);
-    prof.clients = seenFrom(p.clients);
-    prof.userAgents = seenFrom(p.userAgents);
-    prof.hours = [...p.hours];
-    prof.weekdays = [...p.weekdays];
-    prof.daily = new Map(Object.entries(p.daily ?? {}));
-    s.subjects.set(name, prof);
-  }
+}
+
+function setWindow(s: ProfileState, o: Partial<BaselineFile>): void {
   s.from = o.window?.from ?? '';
   s.fromMs = s.from ? Date.parse(s.from) : Infinity;
   s.to = o.window?.to ?? '';
   s.toMs = s.to ? Date.parse(s.to) : -Infinity;
+}
+
+/** Reads a (parsed) baseline file back into a state that merges and compares like a freshly built one. */
+export function fromFile(f: unknown, where: string): ProfileState {
+  const o = f as Partial<BaselineFile>;
+  checkHeader(o, where);
+  const s = profiles.init({ examples: 0 });
+  for (const [name, p] of Object.entries((o.subjects ?? {}) as Record<string, ProfileJSON>)) addProfileJSON(s, name, p);
+  setWindow(s, o);
+  return s;
+}
+
+/**
+ * Reads a baseline file in bounded memory (subject by subject, spilling past the budget; see
+ * src/scale/jsonobject.ts). Errors: UsageError naming `where` when the file cannot be read, is not
+ * JSON, or is not a kaudit baseline.
+ */
+export async function readBaselineFile(path: string, where: string): Promise<ProfileState> {
+  const s = profiles.init({ examples: 0 });
+  let head: Record<string, unknown>;
+  try {
+    head = await readJsonObject(path, 'subjects', (name, p) => addProfileJSON(s, name, p as ProfileJSON));
+  } catch (e) {
+    discard(s.subjects);
+    if (e instanceof JsonShapeError) throw new UsageError(`${where}: ${path} is not JSON, so not a baseline (${e.message})`, 'make one with: audit baseline FILES… --out baseline.json');
+    if (e instanceof UsageError) throw e;
+    const err = e as NodeJS.ErrnoException;
+    if (err?.code) throw new UsageError(`${where}: cannot read ${path} (${err.message})`, 'make one with: audit baseline FILES… --out baseline.json');
+    throw e;
+  }
+  try {
+    checkHeader(head as Partial<BaselineFile>, `${where}: ${path}`);
+  } catch (e) {
+    discard(s.subjects);
+    throw e;
+  }
+  setWindow(s, head as Partial<BaselineFile>);
   return s;
 }

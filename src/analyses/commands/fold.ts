@@ -65,8 +65,12 @@ export interface CommandRecord extends Omit<RequestAttributes, 'nonResourceURL'>
   start: string;
   end: string;
   startMs: number;
-  /** Command duration in ms: first call received to the end of the last call's latency (streaming calls: until they started streaming). */
-  durationMs: number;
+  /**
+   * Command duration in ms: first call received to the end of the last call's latency (streaming
+   * calls: until they started streaming). With notCompletedCalls, only the calls that completed
+   * count (a lower bound); null when none did.
+   */
+  durationMs: number | null;
   /** Session in ms: first call received to the end of the last long-running call; null when none ended in the log. */
   sessionMs: number | null;
   apiCalls: number;
@@ -86,6 +90,12 @@ export interface CommandRecord extends Omit<RequestAttributes, 'nonResourceURL'>
   slowestCallMs: number | null;
   auditIDs: string[];
   calls?: CallView[];
+  /**
+   * Calls (not long-running) whose completing stage is not in the log, when there are any: their
+   * latency is unknown, so the command's duration is a lower bound (or null) and the command is
+   * left out of the latency table.
+   */
+  notCompletedCalls?: number;
 }
 
 interface Burst {
@@ -253,7 +263,9 @@ export class CommandFolder {
     let sessionEnd = -Infinity;
     let slowest: number | null = null;
     let failure = 0;
+    let notCompleted = 0;
     for (const c of f.calls) {
+      if (c.notCompleted) notCompleted++;
       endMs = Math.max(endMs, c.startMs + (c.latencyMs ?? 0));
       if (c.sessionMs !== null) sessionEnd = Math.max(sessionEnd, c.startMs + c.sessionMs);
       if (c.latencyMs !== null && (slowest === null || c.latencyMs > slowest)) slowest = c.latencyMs;
@@ -274,7 +286,7 @@ export class CommandFolder {
       start: start.time,
       end: formatMicros(Math.max(endMs, sessionEnd)),
       startMs: start.startMs,
-      durationMs: round(endMs - start.startMs),
+      durationMs: notCompleted === f.calls.length ? null : round(endMs - start.startMs),
       sessionMs: sessionEnd > -Infinity ? round(Math.max(endMs, sessionEnd) - start.startMs) : null,
       apiCalls: f.calls.length,
       status: failure || a.code,
@@ -291,6 +303,7 @@ export class CommandFolder {
       slowestCallMs: slowest,
       auditIDs: f.calls.map((c) => c.auditID),
     };
+    if (notCompleted > 0) cmd.notCompletedCalls = notCompleted;
     if (this.o.keepCalls) {
       cmd.calls = f.calls.map((c) => ({
         time: c.time,
@@ -325,6 +338,8 @@ export class LatencySummary {
   /** kubectl commands count their duration; other clients' bursts (not one operation anyone waited for) their slowest call. */
   add(c: CommandRecord): void {
     const kubectl = c.accessMethod === 'kubectl';
+    // A command with a call that never completed has no known duration: it is left out.
+    if (kubectl && c.notCompletedCalls) return;
     const v = kubectl ? c.durationMs : c.slowestCallMs;
     if (v === null) return;
     const type = kubectl ? `kubectl ${c.type}` : `${c.client || c.accessMethod} (slowest call)`;

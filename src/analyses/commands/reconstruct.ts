@@ -24,6 +24,8 @@ export interface Call extends RequestAttributes {
   sessionMs: number | null;
   /** End of the call as far as the next call is concerned: a streaming call ends when it starts streaming. */
   endMs: number;
+  /** A call that is not long-running and whose completing stage is not in the log: its latency is unknown (null). */
+  notCompleted: boolean;
   /** Passed the call filters: a command is shown when one of its calls did. */
   selected: boolean;
   query: URLSearchParams | null;
@@ -35,7 +37,9 @@ const FINAL = new Set(['ResponseComplete', 'Panic']);
 export function toCall(r: AuditRecord, t: number, selected: boolean): Call {
   const q = r.requestURI.indexOf('?');
   const longRunning = isLongRunning(r);
-  let latencyMs = r.durationMs;
+  // A call that never completed has no latency: its kept stage is RequestReceived (0 ms would be a lie).
+  const notCompleted = !longRunning && !FINAL.has(r.stage) && r.stage !== '';
+  let latencyMs = notCompleted ? null : r.durationMs;
   let sessionMs: number | null = null;
   if (longRunning) {
     latencyMs = r.stage === 'ResponseStarted' ? r.durationMs : r.responseStartedMs;
@@ -58,6 +62,7 @@ export function toCall(r: AuditRecord, t: number, selected: boolean): Call {
     latencyMs,
     sessionMs,
     endMs: t + (latencyMs ?? 0),
+    notCompleted,
     selected,
     query: q < 0 ? null : new URLSearchParams(r.requestURI.slice(q + 1)),
   };

@@ -29,14 +29,16 @@ function resourceCell(c: { resource: string; subresource: string; apiGroup: stri
   return `${c.resource}${c.apiGroup ? `.${c.apiGroup}` : ''}${c.subresource ? `/${c.subresource}` : ''}`;
 }
 
-function durationCell(latency: number | null, session: number | null): string {
-  return session === null ? formatMs(latency) : `${formatMs(latency)}, session ${formatMs(session)}`;
+function durationCell(latency: number | null, session: number | null, notCompleted = 0): string {
+  // With calls that never completed, the duration counts only those that did: at least this long.
+  const d = notCompleted ? (latency === null ? 'not completed' : `≥ ${formatMs(latency)}`) : formatMs(latency);
+  return session === null ? d : `${d}, session ${formatMs(session)}`;
 }
 
 export function commandsView(r: CommandsReport, withCalls: boolean): View {
   const rows: Cell[][] = [];
   for (const c of r.commands) {
-    rows.push([displayTime(c.start), c.user, c.cluster, c.namespace, resourceCell(c), accessCell(c), c.ambiguous ? `${c.command} (?)` : c.command, c.status || '-', durationCell(c.durationMs, c.sessionMs), c.apiCalls]);
+    rows.push([displayTime(c.start), c.user, c.cluster, c.namespace, resourceCell(c), accessCell(c), c.ambiguous ? `${c.command} (?)` : c.command, c.status || '-', durationCell(c.durationMs, c.sessionMs, c.notCompletedCalls), c.apiCalls]);
     if (withCalls) {
       for (const k of c.calls ?? []) {
         const slow = r.slowMs !== null && k.latencyMs !== null && k.latencyMs > r.slowMs ? ' SLOW' : '';
@@ -54,7 +56,7 @@ export function commandsView(r: CommandsReport, withCalls: boolean): View {
       kind: 'table',
       columns: clusters ? columns : columns.filter((c) => c !== 'cluster'),
       rows: clusters ? rows : rows.map((row) => row.filter((_, i) => i !== 2)),
-      note: `${plural(r.matched, 'command')}${shown < r.matched ? `, ${shown} shown (raise --limit, 0 for no limit, or -o csv for all)` : ''}. (?) marks a command line the log cannot pin down exactly (… stands for what it does not hold); -o json says why. Duration: first call received to last call answered, streaming calls until they started streaming; session: until the last one ended.`,
+      note: `${plural(r.matched, 'command')}${shown < r.matched ? `, ${shown} shown (raise --limit, 0 for no limit, or -o csv for all)` : ''}. (?) marks a command line the log cannot pin down exactly (… stands for what it does not hold); -o json says why. Duration: first call received to last call answered, streaming calls until they started streaming; session: until the last one ended; ≥ when a call never completed.`,
       dropOrder: ['calls', 'resource', 'namespace', 'access'],
     },
     {
@@ -62,7 +64,7 @@ export function commandsView(r: CommandsReport, withCalls: boolean): View {
       kind: 'table',
       columns: ['type', 'commands', 'p50', 'p95', 'p99'],
       rows: r.latency.map((l) => [l.type, l.commands, formatMs(l.p50), formatMs(l.p95), formatMs(l.p99)]),
-      note: 'kubectl commands: their duration. Other clients: the slowest call of each burst (a burst is not one operation anyone waited for).',
+      note: 'kubectl commands: their duration. Other clients: the slowest call of each burst (a burst is not one operation anyone waited for). Calls that never completed have no latency and are left out.',
     },
   ];
   return { title: 'kaudit commands', sections: sections.filter((s) => s.rows.length > 0) };

@@ -11,6 +11,7 @@ import { CHECKS, FRAMEWORKS, type ComplianceCheck, type Framework } from '../../
 import { SENSITIVE } from '../../rules/sensitive.js';
 import { cmp } from '../../util/counter.js';
 import { formatTime } from '../../normalize/time.js';
+import { pushAll } from '../../util/array.js';
 import { keepEarliest, mergeEarliest } from '../../util/examples.js';
 import { plural } from '../../render/format.js';
 
@@ -184,7 +185,7 @@ function evaluateCheck(c: ComplianceCheck, s: ComplianceState, d: DriftReport, c
           if (!grantedSensitive(u.rule, u.source.namespace).some((id) => e.ids.includes(id))) continue;
           const k = key(u.source);
           rules.set(k, { rule: u.rule, source: u.source, excess: rules.get(k)?.excess ?? false, used: true });
-          ev.auditIDs.push(...u.auditIDs);
+          pushAll(ev.auditIDs, u.auditIDs);
         }
         for (const r of [...rules.values()].sort((a, b) => cmp(key(a.source), key(b.source)))) {
           (r.excess ? excess : holders).add(who(sd));
@@ -208,7 +209,7 @@ function evaluateCheck(c: ComplianceCheck, s: ComplianceState, d: DriftReport, c
         ev.subjects.push(who(sd));
         for (const g of grants) {
           ev.rules.push({ subject: who(sd), rule: 'cluster-admin', source: sourceLabel(g) });
-          ev.auditIDs.push(...clusterAdminUse(sd, sourceLabel(g)));
+          pushAll(ev.auditIDs, clusterAdminUse(sd, sourceLabel(g)));
         }
         if (sd.dormant || sd.severity === 'red') bad.push(who(sd));
       }
@@ -220,7 +221,7 @@ function evaluateCheck(c: ComplianceCheck, s: ComplianceState, d: DriftReport, c
     case 'masters': {
       for (const [u, x] of [...s.masters].sort(([a], [b]) => cmp(a, b))) {
         ev.subjects.push(`User ${u}`);
-        ev.auditIDs.push(...x.ex.map((y) => y[1]));
+        pushAll(ev.auditIDs, x.ex.map((y) => y[1]));
       }
       const n = [...s.masters.values()].reduce((a, x) => a + x.count, 0);
       return n ? { status: 'fail', summary: `${plural(n, 'request')} by ${plural(s.masters.size, 'user')} in system:masters`, evidence: ev } : { status: 'pass', summary: 'no request was made as a member of system:masters', evidence: ev };
@@ -228,7 +229,7 @@ function evaluateCheck(c: ComplianceCheck, s: ComplianceState, d: DriftReport, c
     case 'default-sa': {
       for (const [u, x] of [...s.defaultSA].sort(([a], [b]) => cmp(a, b))) {
         ev.subjects.push(`ServiceAccount ${u.split(':').slice(2).join('/')}`);
-        ev.auditIDs.push(...x.ex.map((y) => y[1]));
+        pushAll(ev.auditIDs, x.ex.map((y) => y[1]));
       }
       const bound = d.subjects.filter((sd) => sd.subject.kind === 'ServiceAccount' && sd.subject.name === 'default' && sd.grantedRules > 0);
       for (const sd of bound) for (const u of sd.unusedRules) ev.rules.push({ subject: who(sd), rule: describeRule(u.rule), source: sourceLabel(u.source) });
@@ -260,7 +261,7 @@ function evaluateCheck(c: ComplianceCheck, s: ComplianceState, d: DriftReport, c
           n += allowed;
           ev.subjects.push(who(sd));
           ev.rules.push({ subject: who(sd), rule: `${u.verb} ${u.nonResourceURL || u.resource}${u.namespace ? ` in ${u.namespace}` : ''} (${allowed} allowed)`, source: 'not in the RBAC export' });
-          ev.auditIDs.push(...u.examples);
+          pushAll(ev.auditIDs, u.examples);
         }
       }
       ev.subjects = [...new Set(ev.subjects)].sort(cmp);

@@ -14,6 +14,7 @@ import { rbacGen } from '../rbacgen/index.js';
 import { globMatcher } from '../../filter/index.js';
 import { toPlainObject } from '../../rbac/generate.js';
 import { cmp } from '../../util/counter.js';
+import { pushAll } from '../../util/array.js';
 
 /** Score bands: a subject uses at least this share of what it is granted. */
 export const BANDS = { green: 80, yellow: 50 } as const;
@@ -402,7 +403,7 @@ export function evaluate(s: DriftState, input: InputAccounting): DriftReport {
       const u = myUsage?.get(grantId(g));
       const src = sourceOf(g, files);
       const sens = sensitiveOf(g, u).map((e) => ({ ...e, source: src }));
-      sensitiveExcess.push(...sens);
+      pushAll(sensitiveExcess, sens);
       if (!u) {
         unusedRules.push({ source: src, rule: g.rule, sensitive: sens.map((e) => e.id) });
         continue;

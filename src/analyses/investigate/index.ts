@@ -5,8 +5,12 @@ import type { AuditRecord, FinishContext, InputAccounting, Reducer } from '../..
 import { RECORD_FIELDS } from '../../render/records.js';
 import { UsageError } from '../../util/errors.js';
 import { cmp } from '../../util/counter.js';
-import { formatTime } from '../../normalize/time.js';
 import { widenSpan, mergeSpan } from '../../util/span.js';
+import { ExternalSorter } from '../../scale/extsort.js';
+import { absorb, drain, grow, newSpillMap, type SpillMap, type SpillSpec } from '../../scale/spillmap.js';
+import { ENTRY_BYTES, OBJECT_BYTES, strBytes } from '../../scale/budget.js';
+import { tupleKey } from '../../util/key.js';
+import { mapRows, rowsOf, type Rows } from '../../scale/lazy.js';
 
 /** Friendlier names accepted wherever a field is named (--fields, --sort, --group-by). */
 export const FIELD_ALIASES: Readonly<Record<string, keyof AuditRecord>> = {
@@ -45,9 +49,21 @@ export interface GroupRow {
   last: string;
 }
 
+/** One group's counts while reading. */
+export interface GroupAgg {
+  values: string[];
+  count: number;
+  denied: number;
+  firstMs: number;
+  first: string;
+  lastMs: number;
+  last: string;
+}
+
 export interface GroupState {
   fields: (keyof AuditRecord)[];
-  groups: Map<string, { values: string[]; count: number; denied: number; firstMs: number; first: string; lastMs: number; last: string }>;
+  /** Groups by tupleKey(values): in memory up to the budget, spilled past it (src/scale/spillmap.ts). */
+  groups: SpillMap<GroupAgg>;
 }
 
 export interface GroupReport {
@@ -55,86 +71,67 @@ export interface GroupReport {
   version: 1;
   input: InputAccounting;
   groupBy: string[];
-  groups: GroupRow[];
+  /** Every group, most requests first; `groups.length` is the exact number of groups. */
+  groups: Rows<GroupRow>;
+}
+
+function mergeGroup(a: GroupAgg, b: GroupAgg): GroupAgg {
+  a.count += b.count;
+  a.denied += b.denied;
+  mergeSpan(a, b);
+  return a;
+}
+
+function groupBytes(key: string, g: GroupAgg): number {
+  let n = 2 * strBytes(key) + ENTRY_BYTES + OBJECT_BYTES + 64;
+  for (const v of g.values) n += strBytes(v);
+  return n;
+}
+
+const GROUPS: SpillSpec<GroupAgg> = { tag: 'groups', merge: mergeGroup, size: groupBytes };
+
+/** Most requests first, then by the values (code-unit order). */
+function groupOrder(x: GroupAgg, y: GroupAgg): number {
+  return y.count - x.count || cmp(x.values.join('\u0000'), y.values.join('\u0000'));
 }
 
 export const groupBy: Reducer<GroupState, GroupReport, { fields: (keyof AuditRecord)[] }> = {
-  init: (o) => ({ fields: o.fields, groups: new Map() }),
+  init: (o) => ({ fields: o.fields, groups: newSpillMap() }),
   add(s, r) {
     const values = s.fields.map((f) => fieldText(r, f));
-    const key = values.join('\u0000');
-    let g = s.groups.get(key);
-    if (!g) s.groups.set(key, (g = { values, count: 0, denied: 0, firstMs: Infinity, first: '', lastMs: -Infinity, last: '' }));
+    const key = tupleKey(values);
+    let g = s.groups.map.get(key);
+    if (!g) {
+      s.groups.map.set(key, (g = { values, count: 0, denied: 0, firstMs: Infinity, first: '', lastMs: -Infinity, last: '' }));
+      grow(s.groups, GROUPS, groupBytes(key, g));
+    }
     g.count++;
     if (r.decision === 'forbid') g.denied++;
     widenSpan(g, r.timeMs, r.time);
   },
   merge(a, b) {
-    for (const [k, gb] of b.groups) {
-      const ga = a.groups.get(k);
-      if (!ga) a.groups.set(k, gb);
-      else {
-        ga.count += gb.count;
-        ga.denied += gb.denied;
-        mergeSpan(ga, gb);
-      }
-    }
+    absorb(a.groups, b.groups, GROUPS);
     return a;
   },
   finish(s, ctx: FinishContext) {
-    const rows = [...s.groups.values()].sort((x, y) => y.count - x.count || cmp(x.values.join('\u0000'), y.values.join('\u0000')));
+    // Merged by key, then sorted by count: both steps spill past the budget.
+    const sorter = new ExternalSorter<GroupAgg>({ compare: groupOrder, size: (g) => groupBytes('', g), tag: 'groups-sorted' });
+    for (const [, g] of drain(s.groups, GROUPS)) sorter.add(g);
+    const fields = s.fields;
+    const row = (g: GroupAgg): GroupRow => ({ key: Object.fromEntries(fields.map((f, i) => [f, g.values[i]!])), count: g.count, denied: g.denied, first: g.first, last: g.last });
     return {
       kind: 'kaudit.investigate.groups',
       version: 1,
       input: ctx.input,
       groupBy: s.fields,
-      groups: rows.map((g) => ({ key: Object.fromEntries(s.fields.map((f, i) => [f, g.values[i]!])), count: g.count, denied: g.denied, first: g.first, last: g.last })),
+      groups: mapRows(rowsOf(sorter), row),
     };
   },
 };
 
 // ---------- timeline ----------
 
-export type Bucket = 'hour' | 'day';
-const BUCKET_MS: Record<Bucket, number> = { hour: 3_600_000, day: 86_400_000 };
-
-export interface TimelineState {
-  bucket: Bucket;
-  counts: Map<number, number>;
-  denied: Map<number, number>;
-}
-
-export interface TimelineReport {
-  kind: 'kaudit.investigate.timeline';
-  version: 1;
-  input: InputAccounting;
-  bucket: Bucket;
-  buckets: { start: string; count: number; denied: number }[];
-}
-
-export const timeline: Reducer<TimelineState, TimelineReport, { bucket: Bucket }> = {
-  init: (o) => ({ bucket: o.bucket, counts: new Map(), denied: new Map() }),
-  add(s, r) {
-    if (!Number.isFinite(r.timeMs)) return;
-    const b = Math.floor(r.timeMs / BUCKET_MS[s.bucket]) * BUCKET_MS[s.bucket];
-    s.counts.set(b, (s.counts.get(b) ?? 0) + 1);
-    if (r.decision === 'forbid') s.denied.set(b, (s.denied.get(b) ?? 0) + 1);
-  },
-  merge(a, b) {
-    for (const [k, v] of b.counts) a.counts.set(k, (a.counts.get(k) ?? 0) + v);
-    for (const [k, v] of b.denied) a.denied.set(k, (a.denied.get(k) ?? 0) + v);
-    return a;
-  },
-  finish(s, ctx: FinishContext) {
-    const keys = [...s.counts.keys()].sort((x, y) => x - y);
-    const buckets: TimelineReport['buckets'] = [];
-    if (keys.length) {
-      // Empty buckets between the first and the last are shown: a gap is information.
-      for (let t = keys[0]!; t <= keys[keys.length - 1]!; t += BUCKET_MS[s.bucket]) buckets.push({ start: formatTime(t), count: s.counts.get(t) ?? 0, denied: s.denied.get(t) ?? 0 });
-    }
-    return { kind: 'kaudit.investigate.timeline', version: 1, input: ctx.input, bucket: s.bucket, buckets };
-  },
-};
+export { timeline, type TimelineReport, type TimelineState, type Bucket } from './timeline.js';
 
 // ---------- listing ----------
 
@@ -162,32 +159,56 @@ export function compareBy(s: SortSpec): (a: AuditRecord, b: AuditRecord) => numb
   };
 }
 
-/** Keeps the first `limit` records, or the top `limit` by `sort`, in bounded memory. */
+/** Estimated heap bytes of a record held for sorting (its strings, its groups, the object). */
+export function recordBytes(r: AuditRecord): number {
+  let n = 640;
+  for (const f of RECORD_FIELDS) {
+    const v = r[f];
+    if (typeof v === 'string') n += 2 * v.length;
+  }
+  for (const g of r.groups) n += 24 + 2 * g.length;
+  return n;
+}
+
+/**
+ * Keeps the first `limit` records, or the first `limit` by `sort`, in bounded memory: without
+ * --sort the first `limit` are kept as they come; with it, an external sort (src/scale/extsort.ts)
+ * holds what the budget allows and spills sorted runs past it, so `--sort` works on any volume.
+ * Records are held without their bodies. Read the result once: finish() (an array, for small
+ * limits) or sorted() (a stream).
+ */
 export class Listing {
   records: AuditRecord[] = [];
   matched = 0;
-  private readonly cmp: ((a: AuditRecord, b: AuditRecord) => number) | null;
+  private readonly sorter: ExternalSorter<AuditRecord> | null;
   constructor(
     private readonly limit: number,
     sort: SortSpec | null,
   ) {
-    this.cmp = sort ? compareBy(sort) : null;
+    this.sorter = sort ? new ExternalSorter<AuditRecord>({ compare: compareBy(sort), size: recordBytes, keep: limit, tag: 'sort' }) : null;
   }
   add(r: AuditRecord): void {
     this.matched++;
-    if (!this.cmp) {
+    if (!this.sorter) {
       if (this.records.length < this.limit) this.records.push(r);
       return;
     }
-    this.records.push(r);
-    if (this.records.length >= 2 * this.limit + 1024) this.trim();
+    if (r.requestObject !== undefined) r.requestObject = undefined;
+    if (r.responseObject !== undefined) r.responseObject = undefined;
+    this.sorter.add(r);
   }
-  private trim(): void {
-    this.records.sort(this.cmp!);
-    if (this.records.length > this.limit) this.records.length = this.limit;
+  /** The kept records, in order, one at a time. */
+  sorted(): Iterable<AuditRecord> {
+    return this.sorter ? this.sorter.sorted() : this.records;
   }
+  /** The kept records as an array (for a bounded limit). */
   finish(): AuditRecord[] {
-    if (this.cmp) this.trim();
+    if (this.sorter) this.records = [...this.sorter.sorted()];
     return this.records;
+  }
+  /** Drops what is held (after an error). */
+  dispose(): void {
+    this.sorter?.dispose();
+    this.records = [];
   }
 }

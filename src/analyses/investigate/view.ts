@@ -1,9 +1,11 @@
 // Views of investigate results: the listing with the columns administrators look at, groups, timeline.
-import type { AuditRecord, Cell, View } from '../../types.js';
+import type { AuditRecord, Cell, View, ViewSection } from '../../types.js';
 import type { GroupReport, TimelineReport } from './index.js';
 import { fieldText } from './index.js';
 import { displayTime, formatDuration, plural } from '../../render/format.js';
 import { displaySubject } from '../../normalize/subject.js';
+import { isCompleted } from '../../normalize/collapse.js';
+import { headOf, VIEW_ROWS } from '../../render/stream.js';
 
 export interface ListingReport {
   kind: 'kaudit.investigate';
@@ -28,7 +30,10 @@ function status(r: AuditRecord): string {
 function details(r: AuditRecord): string {
   const parts: string[] = [];
   if (r.name) parts.push(`name=${r.name}`);
-  if (r.durationMs !== null) parts.push(formatDuration(r.durationMs));
+  // A request that never completed has no duration; a stream that did not end in the log says when it started.
+  if (isCompleted(r)) {
+    if (r.durationMs !== null) parts.push(formatDuration(r.durationMs));
+  } else parts.push(r.responseStartedMs !== null ? `streaming after ${formatDuration(r.responseStartedMs)}, not ended` : 'not completed');
   if (r.sourceIP) parts.push(`from ${r.sourceIP}`);
   const ua = `${r.client} ${r.clientVersion}`.trim() || r.userAgent.slice(0, 40);
   if (ua) parts.push(`via ${ua}`);
@@ -53,6 +58,9 @@ export function listingView(rep: ListingReport): View {
 }
 
 export function groupView(rep: GroupReport): View {
+  const total = rep.groups.length;
+  const shown = headOf(rep.groups, VIEW_ROWS);
+  const more = total - shown.length;
   return {
     title: 'kaudit investigate',
     sections: [
@@ -60,23 +68,38 @@ export function groupView(rep: GroupReport): View {
         title: `Requests by ${rep.groupBy.join(', ')}`,
         kind: 'table',
         columns: [...rep.groupBy, 'requests', 'denied', 'first seen', 'last seen'],
-        rows: rep.groups.map((g) => [...rep.groupBy.map((f) => g.key[f] || '-'), g.count, g.denied, displayTime(g.first), displayTime(g.last)]),
-        note: `${plural(rep.groups.length, 'group')}, ${plural(rep.input.used, 'request')}.`,
+        rows: shown.map((g) => [...rep.groupBy.map((f) => g.key[f] || '-'), g.count, g.denied, displayTime(g.first), displayTime(g.last)]),
+        // The VIEW_ROWS groups with the most requests; the renderer says how many more (src/render/cap.ts).
+        note: `${plural(total, 'group')}, ${plural(rep.input.used, 'request')}.${more > 0 ? ` The ${shown.length} with the most requests are shown.` : ''}`,
         dropOrder: ['denied', 'first seen'],
+        ...(more > 0 ? { omitted: more } : {}),
       },
     ],
   };
 }
 
 export function timelineView(rep: TimelineReport): View {
-  const label = (s: string): string => (rep.bucket === 'day' ? s.slice(0, 10) : `${s.slice(0, 13).replace('T', ' ')}:00`);
-  return {
-    title: 'kaudit investigate',
-    sections: [{ title: `Requests per ${rep.bucket} (UTC)`, kind: 'bars', columns: [rep.bucket, 'requests'], rows: rep.buckets.map((b) => [label(b.start), b.count]), note: `${plural(rep.input.used, 'request')}, ${rep.buckets.reduce((n, b) => n + b.denied, 0)} denied.` }],
-  };
+  const label = (s: string): string => (rep.bucketMs === 3_600_000 ? `${s.slice(0, 13).replace('T', ' ')}:00` : s.slice(0, 10));
+  const denied = rep.buckets.reduce((n, b) => n + b.denied, 0) + rep.outliers.denied;
+  const notes = [`${plural(rep.input.used, 'request')}, ${denied} denied.`];
+  if (rep.widened) notes.push(`Per ${rep.bucket}: ${rep.widened}.`);
+  if (rep.untimed) notes.push(`${plural(rep.untimed, 'request')} without a time ${rep.untimed === 1 ? 'is' : 'are'} not on the timeline.`);
+  const title = rep.bucketMs === 3_600_000 || rep.bucket === 'day' ? `Requests per ${rep.bucket} (UTC)` : `Requests per ${rep.bucket} (UTC, from Monday)`;
+  const sections: ViewSection[] = [{ title, kind: 'bars', columns: [rep.bucket, 'requests'], rows: rep.buckets.map((b) => [label(b.start), b.count]), note: notes.join(' ') }];
+  const o = rep.outliers;
+  if (o.requests > 0) {
+    sections.push({
+      title: 'Outliers (left off the timeline)',
+      kind: 'table',
+      columns: ['time (bucket start)', 'requests', 'denied'],
+      rows: o.buckets.map((b) => [displayTime(b.start), b.count, b.denied]),
+      note: `${plural(o.requests, 'request')} dated far outside the rest (before ${displayTime(o.window!.from)} or from ${displayTime(o.window!.to)}: more than 3 interquartile ranges, and at least 7 days, beyond the quartiles of the request times)${o.more ? `; ${o.more} more outlier buckets not shown, -o json has their counts` : ''}.`,
+    });
+  }
+  return { title: 'kaudit investigate', sections };
 }
 
-/** Markdown/CSV/JSON for groups and timelines are flat tables; this gives their rows. */
-export function groupRows(rep: GroupReport): Record<string, string | number>[] {
-  return rep.groups.map((g) => ({ ...g.key, requests: g.count, denied: g.denied, first: g.first, last: g.last }));
+/** CSV and JSON lines of groups are flat rows; this gives them, one at a time. */
+export function* groupRows(rep: GroupReport): Generator<Record<string, string | number>> {
+  for (const g of rep.groups) yield { ...g.key, requests: g.count, denied: g.denied, first: g.first, last: g.last };
 }

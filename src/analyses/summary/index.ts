@@ -2,7 +2,42 @@
 import type { AuditRecord, FinishContext, InputAccounting, Reducer } from '../../types.js';
 import { bump, mergeCounter, sortedCounts, type Count, type Counter } from '../../util/counter.js';
 import { isLongRunning } from '../../rules/longrunning.js';
+import { isCompleted } from '../../normalize/collapse.js';
 import { newHistogram, record, mergeHistogram, percentiles, type Histogram } from '../../util/histogram.js';
+import { absorb, drain, grow, newSpillMap, type SpillMap, type SpillSpec } from '../../scale/spillmap.js';
+import { ENTRY_BYTES, strBytes } from '../../scale/budget.js';
+
+/**
+ * Counts keyed by data of any cardinality (subjects, resources, URLs, namespaces, clients): a
+ * spilling map (src/scale/spillmap.ts) whose partial counts are summed at the end, so a million
+ * distinct subjects cost disk past the memory budget, and the top-N stays exact (issue 15).
+ */
+export type SpillCounter = SpillMap<number>;
+
+const COUNTS: SpillSpec<number> = { tag: 'counts', merge: (a, b) => a + b, size: (k) => strBytes(k) + ENTRY_BYTES + 16 };
+
+function count(c: SpillCounter, key: string): void {
+  const n = c.map.get(key);
+  if (n === undefined) {
+    c.map.set(key, 1);
+    grow(c, COUNTS, COUNTS.size(key, 1));
+  } else c.map.set(key, n + 1);
+}
+
+/**
+ * The `limit` largest counts (count descending, then key in code-unit order: sortedCounts' order),
+ * exact, read from the spilled runs with memory for about 2 × limit entries. Consumes the counter.
+ */
+export function topCounts(c: SpillCounter, limit: number): Count[] {
+  const order = (x: Count, y: Count): number => y.count - x.count || (x.key < y.key ? -1 : x.key > y.key ? 1 : 0);
+  let buf: Count[] = [];
+  for (const [key, n] of drain(c, COUNTS)) {
+    buf.push({ key, count: n });
+    if (limit !== Infinity && buf.length >= 2 * limit + 1024) buf = buf.sort(order).slice(0, limit);
+  }
+  buf.sort(order);
+  return limit < buf.length ? buf.slice(0, limit) : buf;
+}
 
 export interface SummaryOptions {
   /** Entries per top-N list. */
@@ -18,13 +53,13 @@ export interface SummaryState {
   fromStr: string;
   to: number;
   toStr: string;
-  subjects: Counter;
+  subjects: SpillCounter;
   subjectKinds: Counter;
   verbs: Counter;
-  resources: Counter;
-  nonResourceURLs: Counter;
-  namespaces: Counter;
-  clients: Counter;
+  resources: SpillCounter;
+  nonResourceURLs: SpillCounter;
+  namespaces: SpillCounter;
+  clients: SpillCounter;
   accessMethods: Counter;
   status: Counter;
   latency: Histogram;
@@ -89,13 +124,13 @@ export const summary: Reducer<SummaryState, SummaryReport, SummaryOptions> = {
       fromStr: '',
       to: -Infinity,
       toStr: '',
-      subjects: new Map(),
+      subjects: newSpillMap(),
       subjectKinds: new Map(),
       verbs: new Map(),
-      resources: new Map(),
-      nonResourceURLs: new Map(),
-      namespaces: new Map(),
-      clients: new Map(),
+      resources: newSpillMap(),
+      nonResourceURLs: newSpillMap(),
+      namespaces: newSpillMap(),
+      clients: newSpillMap(),
       accessMethods: new Map(),
       status: new Map(),
       latency: newHistogram(),
@@ -113,18 +148,19 @@ export const summary: Reducer<SummaryState, SummaryReport, SummaryOptions> = {
       s.to = r.timeMs;
       s.toStr = r.time;
     }
-    bump(s.subjects, r.subject);
+    count(s.subjects, r.subject);
     bump(s.subjectKinds, r.subjectKind);
     bump(s.verbs, r.verb);
-    if (r.resource) bump(s.resources, resourceKey(r));
-    else bump(s.nonResourceURLs, r.nonResourceURL);
-    bump(s.namespaces, r.namespace);
-    bump(s.clients, r.client);
+    if (r.resource) count(s.resources, resourceKey(r));
+    else count(s.nonResourceURLs, r.nonResourceURL);
+    count(s.namespaces, r.namespace);
+    count(s.clients, r.client);
     bump(s.accessMethods, r.accessMethod);
     bump(s.status, statusClass(r.code));
     if (r.decision === 'forbid') s.denied++;
     if (r.subjectKind === 'Unauthenticated') s.unauthenticated++;
-    if (r.durationMs !== null && !isLongRunning(r)) {
+    // Requests that never completed have no latency (their kept stage is not the completing one).
+    if (r.durationMs !== null && !isLongRunning(r) && isCompleted(r)) {
       record(s.latency, r.durationMs);
       let h = s.latencyByVerb.get(r.verb);
       if (!h) s.latencyByVerb.set(r.verb, (h = newHistogram()));
@@ -144,9 +180,8 @@ export const summary: Reducer<SummaryState, SummaryReport, SummaryOptions> = {
       a.to = b.to;
       a.toStr = b.toStr;
     }
-    for (const k of ['subjects', 'subjectKinds', 'verbs', 'resources', 'nonResourceURLs', 'namespaces', 'clients', 'accessMethods', 'status'] as const) {
-      mergeCounter(a[k], b[k]);
-    }
+    for (const k of ['subjectKinds', 'verbs', 'accessMethods', 'status'] as const) mergeCounter(a[k], b[k]);
+    for (const k of ['subjects', 'resources', 'nonResourceURLs', 'namespaces', 'clients'] as const) absorb(a[k], b[k], COUNTS);
     mergeHistogram(a.latency, b.latency);
     for (const [verb, h] of b.latencyByVerb) {
       const mine = a.latencyByVerb.get(verb);
@@ -170,13 +205,13 @@ export const summary: Reducer<SummaryState, SummaryReport, SummaryOptions> = {
       unauthenticated: s.unauthenticated,
       status: sortedCounts(s.status).sort((x, y) => (x.key < y.key ? -1 : 1)),
       top: {
-        subjects: sortedCounts(s.subjects, n),
+        subjects: topCounts(s.subjects, n),
         subjectKinds: sortedCounts(s.subjectKinds),
         verbs: sortedCounts(s.verbs, n),
-        resources: sortedCounts(s.resources, n),
-        nonResourceURLs: sortedCounts(s.nonResourceURLs, n),
-        namespaces: sortedCounts(s.namespaces, n),
-        clients: sortedCounts(s.clients, n),
+        resources: topCounts(s.resources, n),
+        nonResourceURLs: topCounts(s.nonResourceURLs, n),
+        namespaces: topCounts(s.namespaces, n),
+        clients: topCounts(s.clients, n),
         accessMethods: sortedCounts(s.accessMethods),
       },
       latency: { overall: latencyRow('(all)', s.latency), byVerb },

@@ -14,6 +14,7 @@ import { CompileError, MAX_CONDITIONS, compileCondition, compileReason, required
 import { checkRuleFile, formatRuleError, type RuleError, type RuleFile } from './schema.js';
 import type { CompiledRule, RuleDoc, Scalar, Condition } from './types.js';
 import type { RuleSet } from './engine.js';
+import { pushAll } from '../../util/array.js';
 
 export interface LoadOptions {
   /** Load the built-in rules (default true). */
@@ -186,13 +187,13 @@ export async function loadRuleSet(opts: LoadOptions = {}): Promise<RuleSet> {
   const errors: RuleError[] = [];
   const warnings: string[] = [];
   const files: RuleFile[] = [];
-  if (opts.builtin !== false) files.push(...(await readRuleFiles(await builtinRuleFiles(), 'builtin', errors)));
-  if (opts.rules?.length) files.push(...(await readRuleFiles(await expandRulePaths('--rules', opts.rules), 'file', errors)));
+  if (opts.builtin !== false) pushAll(files, await readRuleFiles(await builtinRuleFiles(), 'builtin', errors));
+  if (opts.rules?.length) pushAll(files, await readRuleFiles(await expandRulePaths('--rules', opts.rules), 'file', errors));
   const docs = files.flatMap((f) => f.rules);
   if (opts.sigma?.length) {
     const { readSigmaFiles } = await import('../sigma.js');
     const sig = await readSigmaFiles(await expandRulePaths('--sigma', opts.sigma), errors, warnings);
-    docs.push(...sig);
+    pushAll(docs, sig);
   }
   const where = new Map<string, string>();
   for (const d of docs) {

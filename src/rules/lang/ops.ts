@@ -1,9 +1,15 @@
 // Operators of the rule language, compiled once per rule into predicates over one value. Every
-// predicate runs in time linear in the value: globs by a wildcard matcher with no backtracking
-// beyond the last star, regular expressions by RE2 (re2js, a pure-JS port of RE2: no backtracking,
+// predicate runs in time linear in the value: globs by the shared wildcard matcher, which never
+// backtracks (src/util/glob.ts), regular expressions by RE2 (re2js, a pure-JS port of RE2: no backtracking,
 // so a pattern from a rule file cannot be turned against kaudit by an attacker-chosen value).
 import { BlockList, isIP } from 'node:net';
 import { RE2JS } from 're2js';
+import { compileGlobTokens, globMatches, parseGlob as parseGlobTokens, type GlobToken } from '../../util/glob.js';
+
+/** Parses a rule's glob: `*` any run, `?` one character; `\*`, `\?` and `\\` are the plain characters (Sigma's escaping). */
+export function parseGlob(p: string): GlobToken[] {
+  return parseGlobTokens(p, true);
+}
 
 export type Pred = (v: unknown) => boolean;
 
@@ -78,57 +84,6 @@ export function inPred(xs: readonly unknown[], ignoreCase: boolean): Pred {
   return (v) => xs.some((x) => scalarEquals(v, x, ignoreCase));
 }
 
-type GlobToken = string | 0 | 1; // literal text, 0 = '?', 1 = '*'
-
-/**
- * Parses a glob: `*` any run, `?` one character; `\*`, `\?` and `\\` are the plain characters (the
- * escaping of the Sigma specification); any other backslash is itself.
- */
-export function parseGlob(p: string): GlobToken[] {
-  const out: GlobToken[] = [];
-  let lit = '';
-  for (let i = 0; i < p.length; i++) {
-    const c = p[i]!;
-    if (c === '\\' && i + 1 < p.length && (p[i + 1] === '*' || p[i + 1] === '?' || p[i + 1] === '\\')) {
-      lit += p[++i];
-    } else if (c === '*' || c === '?') {
-      if (lit) out.push(lit);
-      lit = '';
-      if (c === '?') out.push(0);
-      else if (out[out.length - 1] !== 1) out.push(1);
-    } else lit += c;
-  }
-  if (lit) out.push(lit);
-  return out;
-}
-
-/** Matches tokens against s: greedy stars, resuming from the last star only (O(len(s) × len(pattern))). */
-function globMatch(t: readonly GlobToken[], s: string): boolean {
-  let ti = 0;
-  let si = 0;
-  let starT = -1;
-  let starS = 0;
-  while (si < s.length || ti < t.length) {
-    if (ti < t.length) {
-      const tok = t[ti]!;
-      if (tok === 1) {
-        starT = ti++;
-        starS = si;
-        continue;
-      }
-      if (tok === 0 ? si < s.length : s.startsWith(tok, si)) {
-        si += tok === 0 ? 1 : tok.length;
-        ti++;
-        continue;
-      }
-    }
-    if (starT < 0 || starS >= s.length) return false;
-    ti = starT + 1;
-    si = ++starS;
-  }
-  return true;
-}
-
 /** A glob as a predicate, with fast paths for plain, prefix, suffix and infix patterns. */
 export function globPred(patterns: readonly string[], ignoreCase: boolean): Pred {
   const fns = patterns.map((p) => {
@@ -139,7 +94,8 @@ export function globPred(patterns: readonly string[], ignoreCase: boolean): Pred
     if (t.length === 2 && t[1] === 1 && typeof t[0] === 'string') return (s: string) => s.startsWith(t[0] as string);
     if (t.length === 2 && t[0] === 1 && typeof t[1] === 'string') return (s: string) => s.endsWith(t[1] as string);
     if (t.length === 3 && t[0] === 1 && t[2] === 1 && typeof t[1] === 'string') return (s: string) => s.includes(t[1] as string);
-    return (s: string) => globMatch(t, s);
+    const g = compileGlobTokens(t);
+    return (s: string) => globMatches(g, s);
   });
   const test = memo((s) => {
     const t = ignoreCase ? s.toLowerCase() : s;

@@ -1,0 +1,114 @@
+// Writing large outputs piece by piece. A report that holds millions of items (findings, subjects,
+// policies) must never become one string: V8 caps a string at about 512 MB ("Invalid string
+// length"), and holding it costs as much memory again. writeJson writes exactly the bytes of
+// `JSON.stringify(value, null, 2) + '\n'`, member by member, and reads a LazyList (items that come
+// from an external sort or a merge of spilled runs) one item at a time.
+import { LazyEntries, LazyList } from '../scale/lazy.js';
+
+export { LazyEntries, LazyList, headOf, lazyOf, mapRows, memberCount, VIEW_ROWS, type Rows } from '../scale/lazy.js';
+
+/** Where streamed output goes (Out, a file being written, a test buffer). */
+export interface Sink {
+  write(s: string): void;
+}
+
+/** Objects and arrays nested deeper than this are written with one JSON.stringify call each (they are small: one finding, one record). */
+const STREAM_DEPTH = 3;
+
+function pad(depth: number): string {
+  return '  '.repeat(depth);
+}
+
+/** JSON.stringify(v, null, 2) placed at `depth` (its line breaks indented). */
+function inline(v: unknown, depth: number): string | undefined {
+  const s = JSON.stringify(v, null, 2);
+  if (s === undefined) return undefined;
+  return depth === 0 || !s.includes('\n') ? s : s.replace(/\n/g, `\n${pad(depth)}`);
+}
+
+/** Writes v's JSON at `depth`; false when v has none (undefined, a function), which the caller writes as null or leaves out. */
+function writeValue(sink: Sink, v: unknown, depth: number): boolean {
+  if (v instanceof LazyEntries) {
+    let first = true;
+    for (const [k, x] of v as LazyEntries<unknown>) {
+      if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
+      sink.write(`${first ? '{' : ','}\n${pad(depth + 1)}${JSON.stringify(k)}: `);
+      first = false;
+      writeValue(sink, x, depth + 1);
+    }
+    sink.write(first ? '{}' : `\n${pad(depth)}}`);
+    return true;
+  }
+  if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function' && !(v instanceof LazyList)) v = (v as { toJSON(): unknown }).toJSON();
+  if (v instanceof LazyList || (Array.isArray(v) && depth < STREAM_DEPTH)) {
+    let first = true;
+    for (const item of v as Iterable<unknown>) {
+      sink.write(first ? `[\n${pad(depth + 1)}` : `,\n${pad(depth + 1)}`);
+      first = false;
+      if (!writeValue(sink, item, depth + 1)) sink.write('null');
+    }
+    sink.write(first ? '[]' : `\n${pad(depth)}]`);
+    return true;
+  }
+  if (v !== null && typeof v === 'object' && !Array.isArray(v) && depth < STREAM_DEPTH) {
+    let first = true;
+    for (const k of Object.keys(v)) {
+      const x = (v as Record<string, unknown>)[k];
+      if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
+      sink.write(`${first ? '{' : ','}\n${pad(depth + 1)}${JSON.stringify(k)}: `);
+      first = false;
+      writeValue(sink, x, depth + 1);
+    }
+    sink.write(first ? '{}' : `\n${pad(depth)}}`);
+    return true;
+  }
+  const s = inline(v, depth);
+  if (s === undefined) return false;
+  sink.write(s);
+  return true;
+}
+
+/**
+ * Writes `JSON.stringify(value, null, 2) + '\n'` to `sink` in pieces, reading LazyLists item by
+ * item (a LazyList deeper than the top levels is materialised by its toJSON).
+ */
+export function writeJson(sink: Sink, value: unknown): void {
+  if (!writeValue(sink, value, 0)) throw new Error('writeJson: the value has no JSON form');
+  sink.write('\n');
+}
+
+/** A sink that collects everything written (tests, small outputs). */
+export function stringSink(): Sink & { text(): string } {
+  const parts: string[] = [];
+  return { write: (s) => void parts.push(s), text: () => parts.join('') };
+}
+
+function indent(text: string, by: string): string {
+  // Every line of a YAML dump ends with a newline; indent each (block scalars keep their relative indentation).
+  return by + text.replace(/\n(?=.)/gs, `\n${by}`);
+}
+
+/**
+ * Writes the YAML of a report (a plain object) to `sink`: exactly `dump(value)` for the
+ * materialised value, but a LazyList or array member is written item by item (each item dumped as
+ * a one-item sequence, indented under its key). `dump` is yamlDumper's function.
+ */
+export function writeYaml(sink: Sink, value: Record<string, unknown>, dump: (v: unknown) => string): void {
+  const keys = Object.keys(value).filter((k) => value[k] !== undefined);
+  if (keys.length === 0) {
+    sink.write(dump(value));
+    return;
+  }
+  for (const k of keys) {
+    const v = value[k];
+    if (v instanceof LazyList || (Array.isArray(v) && v.length > 0)) {
+      let any = false;
+      for (const item of v as Iterable<unknown>) {
+        if (!any) sink.write(dump({ [k]: [] }).replace(/ \[\]\n$/, '\n'));
+        any = true;
+        sink.write(indent(dump([item]), '  '));
+      }
+      if (!any) sink.write(dump({ [k]: [] }));
+    } else sink.write(dump({ [k]: v }));
+  }
+}

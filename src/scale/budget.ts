@@ -1,0 +1,57 @@
+// The memory budget for analysis state (README, "Memory"). Every structure whose size depends on
+// the data (counters keyed by subject, per-subject profiles, records held for --sort) estimates what
+// it holds and, past the budget, spills to temporary files (src/scale/spill.ts, extsort.ts) instead
+// of growing. Estimates, not measurements: they are deterministic (the same input spills at the
+// same points whatever the garbage collector does), and the spill/no-spill outputs are the same
+// bytes by construction (tests compare them with a budget small enough to force spilling).
+//
+// The budget is process-wide: one ledger adds up the estimates of every live spillable structure,
+// and when the sum passes the budget the largest ones spill until it is back under half of it.
+
+/** 256 MiB: the default budget for analysis state (the heap also holds the reader's buffers, the code and the output being written). */
+export const DEFAULT_BUDGET = 256 * 2 ** 20;
+
+/** The smallest budget accepted (tests use it to force spilling). */
+export const MIN_BUDGET = 1024;
+
+let budget: number | null = null;
+
+/**
+ * Parses a size: bytes, or a number with k, M or G (powers of 1024): `256M`, `64k`, `1G`.
+ * Returns NaN when it is not one.
+ */
+export function parseSize(v: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*$/i.exec(v);
+  if (!m) return NaN;
+  const unit = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Math.floor(Number(m[1]) * unit);
+}
+
+/** The budget in bytes: set by --memory (setBudget), else KAUDIT_MEMORY, else DEFAULT_BUDGET. */
+export function budgetBytes(): number {
+  if (budget !== null) return budget;
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.KAUDIT_MEMORY;
+  const n = env ? parseSize(env) : NaN;
+  budget = Number.isFinite(n) ? Math.max(MIN_BUDGET, n) : DEFAULT_BUDGET;
+  return budget;
+}
+
+/** Sets the budget (bytes, at least MIN_BUDGET); null goes back to the environment or the default. */
+export function setBudget(bytes: number | null): void {
+  budget = bytes === null ? null : Math.max(MIN_BUDGET, Math.floor(bytes));
+}
+
+/**
+ * Rough heap cost of a string in a Map key or an object field, in bytes: V8 stores one-byte
+ * strings at a byte a character and others at two, plus a header; two per character keeps the
+ * estimate on the safe side.
+ */
+export function strBytes(s: string): number {
+  return 24 + 2 * s.length;
+}
+
+/** Heap cost of a Map or Set entry beyond its key and value (hash table slot, growth slack). */
+export const ENTRY_BYTES = 48;
+
+/** Heap cost of a small plain object beyond its fields' values (header, hidden class share). */
+export const OBJECT_BYTES = 64;

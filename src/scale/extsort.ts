@@ -1,0 +1,123 @@
+// External sort: items are held in memory until the ledger (src/scale/ledger.ts) says the budget
+// is spent, then sorted and written as a run; the result merges the runs and the in-memory tail
+// (src/scale/merge.ts). Stable: equal items keep the order they were added in (runs are written in
+// arrival order, Array.prototype.sort is stable, and the merge gives ties to the earlier run). With
+// `keep`, only the first `keep` items of the result are wanted: each run holds at most that many,
+// and the buffer is trimmed as it goes, so a top-N needs memory for N items whatever the input.
+// Runs are removed when the result has been read, when it is abandoned, or after an error
+// (dispose); the spill folder itself goes at exit or on a signal (src/scale/tempdir.ts).
+import { charge, enroll, retire, settle, type Spiller } from './ledger.js';
+import { RunWriter, removeRuns } from './runs.js';
+import { encodeLine } from './codec.js';
+import { mergeSorted, readRun, reduceRuns } from './merge.js';
+
+export interface SortOptions<T> {
+  /** The order (ties keep arrival order). Must be a total preorder, and consistent. */
+  compare(a: T, b: T): number;
+  /** Estimated heap bytes of one item (src/scale/budget.ts strBytes…). */
+  size(item: T): number;
+  /** Only the first `keep` items of the result are wanted (top-N); default all. */
+  keep?: number;
+  /** A name for the run files. */
+  tag?: string;
+}
+
+export class ExternalSorter<T> implements Spiller {
+  private buf: T[] = [];
+  private runs: string[] = [];
+  held = 0;
+  /** Items added. */
+  count = 0;
+  private done = false;
+  private readonly keep: number;
+  private readonly tag: string;
+
+  constructor(private readonly o: SortOptions<T>) {
+    this.keep = o.keep ?? Infinity;
+    this.tag = o.tag ?? 'sort';
+    enroll(this);
+  }
+
+  /** Spill runs written so far (for tests and notes). */
+  get runCount(): number {
+    return this.runs.length;
+  }
+
+  add(item: T): void {
+    if (this.done) throw new Error('ExternalSorter: add after the result was taken');
+    this.count++;
+    this.buf.push(item);
+    const n = this.o.size(item);
+    this.held += n;
+    // A top-N buffer is trimmed in memory first (sorting 2N+1024 items to keep N): cheaper than a run.
+    if (this.keep !== Infinity && this.buf.length >= 2 * this.keep + 1024) this.trim();
+    charge(n);
+    // A sorted item is not touched again: this is a safe point (see ledger.ts). Do not add to a
+    // sorter from inside a reducer's add() while holding a value of a spilling map.
+    settle();
+  }
+
+  private trim(): void {
+    this.buf.sort(this.o.compare);
+    if (this.buf.length > this.keep) {
+      let freed = 0;
+      for (let i = this.keep; i < this.buf.length; i++) freed += this.o.size(this.buf[i]!);
+      this.buf.length = this.keep;
+      this.held -= freed;
+      charge(-freed);
+    }
+  }
+
+  /** Sorts the buffer and writes it as a run (called by the ledger). */
+  spill(): void {
+    if (this.buf.length === 0) return;
+    this.buf.sort(this.o.compare);
+    const w = new RunWriter(this.tag);
+    try {
+      const n = Math.min(this.buf.length, this.keep);
+      for (let i = 0; i < n; i++) w.line(encodeLine(this.buf[i]));
+      this.runs.push(w.close());
+    } catch (e) {
+      w.discard();
+      throw e;
+    }
+    this.buf = [];
+    this.held = 0;
+  }
+
+  /**
+   * The items in order (the first `keep` of them). Consumes the sorter: runs are removed once read,
+   * or when the iteration is abandoned or fails.
+   */
+  *sorted(): Generator<T> {
+    if (this.done) throw new Error('ExternalSorter: the result was already taken');
+    this.done = true;
+    const buf = this.buf;
+    this.buf = [];
+    retire(this, this.held);
+    this.held = 0;
+    try {
+      buf.sort(this.o.compare);
+      this.runs = reduceRuns<T>(this.runs, this.o.compare, this.tag);
+      const sources: Iterable<T>[] = this.runs.map((p) => readRun<T>(p));
+      sources.push(buf);
+      let n = 0;
+      for (const item of this.runs.length ? mergeSorted(sources, this.o.compare) : buf) {
+        if (n++ >= this.keep) break;
+        yield item;
+      }
+    } finally {
+      this.dispose();
+    }
+  }
+
+  /** Removes the runs and forgets the items (after an error, or when the result is not wanted). */
+  dispose(): void {
+    removeRuns(this.runs);
+    this.runs = [];
+    retire(this, this.held);
+    this.buf = [];
+    this.held = 0;
+    this.done = true;
+  }
+}

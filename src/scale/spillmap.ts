@@ -1,0 +1,178 @@
+// A spilling map: the per-key partial aggregates of a reducer (a profile per subject, a count per
+// key…) held in a Map until the budget is spent, then written out as a run sorted by key and
+// forgotten; later records for the same key start a new partial aggregate. At the end the runs
+// and what is left in memory are merged by key, and the partial aggregates of each key are folded
+// with the reducer's own merge, in arrival order: the answer is exactly the one an unbounded Map
+// would give (the reducer's merge is the one that already joins worker threads' states).
+//
+// The state is plain data ({map, held, runs}), so it crosses worker threads and state files like
+// any reducer state; the functions take the spec (merge, size, order) that the state cannot carry.
+import { charge, enroll, retire, settle, type Spiller } from './ledger.js';
+import { RunWriter, removeRuns } from './runs.js';
+import { encodeLine } from './codec.js';
+import { mergeSorted, readRun, reduceRuns } from './merge.js';
+import { cmp } from '../util/counter.js';
+
+/** A spilling map's state: plain data. */
+export interface SpillMap<V> {
+  /** Partial aggregates in memory, by key. */
+  map: Map<string, V>;
+  /** Estimated heap bytes of `map`. */
+  held: number;
+  /** Run files (sorted by key), oldest first. */
+  runs: string[];
+}
+
+/** What a spilling map needs to know about its values. */
+export interface SpillSpec<V> {
+  /** A name for its run files. */
+  tag: string;
+  /** Folds `b` (later records) into `a` (earlier ones); returns the result (may be `a`). */
+  merge(a: V, b: V): V;
+  /** Estimated heap bytes of a key and its value (used when absorbing another map's entries). */
+  size(key: string, value: V): number;
+  /** Key order of the merged result; default: code-unit order. */
+  compare?(a: string, b: string): number;
+}
+
+export function newSpillMap<V>(): SpillMap<V> {
+  return { map: new Map(), held: 0, runs: [] };
+}
+
+const spillers = new WeakMap<SpillMap<unknown>, Spiller>();
+
+function spillerOf<V>(s: SpillMap<V>, spec: SpillSpec<V>): Spiller {
+  let sp = spillers.get(s as SpillMap<unknown>);
+  if (!sp) {
+    sp = {
+      get held() {
+        return s.held;
+      },
+      spill: () => spillNow(s, spec),
+    };
+    spillers.set(s as SpillMap<unknown>, sp);
+    enroll(sp);
+  }
+  return sp;
+}
+
+/**
+ * Records that the map grew by `bytes` (a new key, or a value that grew). Spilling waits for the
+ * next safe point (ledger.ts settle: the pipeline's, after each record), so the caller may go on
+ * updating the value it holds.
+ */
+export function grow<V>(s: SpillMap<V>, spec: SpillSpec<V>, bytes: number): void {
+  spillerOf(s, spec);
+  s.held += bytes;
+  charge(bytes);
+}
+
+type Entry<V> = [string, V];
+
+function entryOrder<V>(spec: SpillSpec<V>): (a: Entry<V>, b: Entry<V>) => number {
+  const c = spec.compare ?? cmp;
+  return (a, b) => c(a[0], b[0]);
+}
+
+/** Writes the map as a run sorted by key and empties it. */
+export function spillNow<V>(s: SpillMap<V>, spec: SpillSpec<V>): void {
+  if (s.map.size === 0) return;
+  const entries = [...s.map];
+  entries.sort(entryOrder(spec));
+  const w = new RunWriter(spec.tag);
+  try {
+    for (const e of entries) w.line(encodeLine(e));
+    s.runs.push(w.close());
+  } catch (e) {
+    w.discard();
+    throw e;
+  }
+  s.map = new Map();
+  s.held = 0;
+}
+
+/**
+ * Folds `from` (later records: a worker's later share, another baseline) into `into`: its
+ * in-memory entries are merged into `into`'s map, its runs join `into`'s runs. `from` is used up.
+ */
+export function absorb<V>(into: SpillMap<V>, from: SpillMap<V>, spec: SpillSpec<V>): SpillMap<V> {
+  const sp = spillers.get(from as SpillMap<unknown>);
+  if (sp) retire(sp, from.held);
+  // Runs of `from` hold later records than `into`'s in-memory entries, which are not on disk yet:
+  // write those out first so that the merge keeps arrival order.
+  if (from.runs.length && into.map.size) spillNow(into, spec);
+  for (const r of from.runs) into.runs.push(r);
+  from.runs = [];
+  for (const [k, v] of from.map) {
+    const mine = into.map.get(k);
+    if (mine === undefined) {
+      into.map.set(k, v);
+      grow(into, spec, spec.size(k, v));
+    } else {
+      const before = spec.size(k, mine);
+      const merged = spec.merge(mine, v);
+      into.map.set(k, merged);
+      grow(into, spec, Math.max(0, spec.size(k, merged) - before));
+    }
+  }
+  from.map = new Map();
+  from.held = 0;
+  settle();
+  return into;
+}
+
+/** Number of distinct keys in memory now (not counting runs); for tests. */
+export function inMemory<V>(s: SpillMap<V>): number {
+  return s.map.size;
+}
+
+/**
+ * Every key once, in key order, with its partial aggregates folded by `spec.merge` in arrival
+ * order. Consumes the map: its runs are removed when the iteration ends, is abandoned, or fails.
+ */
+export function* drain<V>(s: SpillMap<V>, spec: SpillSpec<V>): Generator<[string, V]> {
+  const sp = spillers.get(s as SpillMap<unknown>);
+  if (sp) retire(sp, s.held);
+  spillers.delete(s as SpillMap<unknown>);
+  const order = entryOrder(spec);
+  const mem = [...s.map];
+  mem.sort(order);
+  s.map = new Map();
+  s.held = 0;
+  let runs = s.runs;
+  s.runs = [];
+  try {
+    if (runs.length === 0) {
+      yield* mem;
+      return;
+    }
+    runs = reduceRuns<Entry<V>>(runs, order, spec.tag, (g) => fold(g, spec, order));
+    yield* fold(mergeSorted<Entry<V>>([...runs.map((p) => readRun<Entry<V>>(p)), mem], order), spec, order);
+  } finally {
+    removeRuns(runs);
+  }
+}
+
+/** Folds consecutive entries with equal keys. */
+function* fold<V>(sorted: Iterable<Entry<V>>, spec: SpillSpec<V>, order: (a: Entry<V>, b: Entry<V>) => number): Generator<Entry<V>> {
+  let cur: Entry<V> | null = null;
+  for (const e of sorted) {
+    if (cur !== null && order(cur, e) === 0) cur = [cur[0], spec.merge(cur[1], e[1])];
+    else {
+      if (cur !== null) yield cur;
+      cur = e;
+    }
+  }
+  if (cur !== null) yield cur;
+}
+
+/** Drops the map without reading it (its runs are removed). */
+export function discard<V>(s: SpillMap<V>): void {
+  const sp = spillers.get(s as SpillMap<unknown>);
+  if (sp) retire(sp, s.held);
+  spillers.delete(s as SpillMap<unknown>);
+  removeRuns(s.runs);
+  s.runs = [];
+  s.map = new Map();
+  s.held = 0;
+}

@@ -1,0 +1,283 @@
+// The spill machinery: the codec, run files, the external sort and the spilling map. No timing:
+// what is asserted is order, stability, equality with the in-memory answer, and clean-up.
+import { describe, it, expect, afterEach, beforeEach } from 'vitest';
+import fc from 'fast-check';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { decodeLine, encodeLine } from '../../src/scale/codec.js';
+import { RunReader, RunWriter } from '../../src/scale/runs.js';
+import { ExternalSorter } from '../../src/scale/extsort.js';
+import { FAN_IN } from '../../src/scale/merge.js';
+import { absorb, drain, grow, newSpillMap, type SpillSpec } from '../../src/scale/spillmap.js';
+import { setBudget, parseSize, MIN_BUDGET } from '../../src/scale/budget.js';
+import { resetLedger, settle, spillCount } from '../../src/scale/ledger.js';
+import { cleanupSpillDir, currentSpillDir } from '../../src/scale/tempdir.js';
+import { tmpDir } from '../helpers.js';
+
+beforeEach(() => {
+  resetLedger();
+});
+afterEach(() => {
+  setBudget(null);
+  resetLedger();
+  cleanupSpillDir();
+});
+
+/** Files left in the spill folder (none once every run was merged or dropped). */
+function leftovers(): string[] {
+  const d = currentSpillDir();
+  return d && existsSync(d) ? readdirSync(d) : [];
+}
+
+describe('codec', () => {
+  it('round-trips Maps, Sets, non-finite numbers, -0 and objects with a "$" or __proto__ key', () => {
+    const v = {
+      m: new Map<string, unknown>([['a', 1], ['$', new Set(['x', 'y'])]]),
+      n: [NaN, Infinity, -Infinity, -0, 0, 1.5],
+      o: { $: 'M', v: [1, 2] },
+      u: [undefined, null],
+      s: 'line\nbreak \u2028 \u0000',
+    };
+    const p = JSON.parse('{"__proto__": {"a": 1}, "k": 2}');
+    const back = decodeLine(encodeLine(v)) as typeof v;
+    expect(back).toEqual(v);
+    expect(Object.is(back.n[3], -0)).toBe(true);
+    expect(encodeLine(v)).not.toContain('\n');
+    const pb = decodeLine(encodeLine(p)) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(pb)).toBe(Object.prototype);
+    expect(Object.keys(pb)).toEqual(['__proto__', 'k']);
+  });
+
+  it('refuses class instances it cannot carry', () => {
+    expect(() => encodeLine({ d: new Date(0) })).toThrow(/instance of Date/);
+    expect(() => encodeLine({ f: () => 1 })).toThrow(/cannot spill a function/);
+  });
+
+  it('round-trips arbitrary JSON-like data with Maps and Sets (property)', () => {
+    const leaf = fc.oneof(fc.string(), fc.double(), fc.boolean(), fc.constant(null));
+    const tree = fc.letrec((tie) => ({
+      node: fc.oneof({ depthSize: 'small' }, leaf, fc.array(tie('node'), { maxLength: 4 }), fc.dictionary(fc.string(), tie('node'), { maxKeys: 4 }), fc.array(fc.tuple(fc.string(), tie('node')), { maxLength: 4 }).map((e) => new Map(e)), fc.array(fc.string(), { maxLength: 4 }).map((e) => new Set(e))),
+    })).node;
+    fc.assert(
+      fc.property(tree, (v) => {
+        expect(decodeLine(encodeLine(v))).toEqual(v);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('run files', () => {
+  it('reads back every line, also lines longer than the read buffer', () => {
+    const long = 'x'.repeat(600_000);
+    const w = new RunWriter('t');
+    const lines = ['a', '', long, 'é€😀', long + 'y'];
+    for (const l of lines) w.line(l);
+    const path = w.close();
+    const r = new RunReader(path);
+    const got: string[] = [];
+    for (let l = r.next(); l !== null; l = r.next()) got.push(l);
+    expect(got).toEqual(lines);
+  });
+});
+
+interface Item {
+  k: number;
+  seq: number;
+}
+const byK = (a: Item, b: Item): number => a.k - b.k;
+
+describe('external sort', () => {
+  it('spills runs past the budget and merges them into the same order as an in-memory stable sort', () => {
+    setBudget(MIN_BUDGET);
+    const items: Item[] = [];
+    let x = 7;
+    for (let i = 0; i < 5000; i++) {
+      x = (x * 1103515245 + 12345) % 2 ** 31;
+      items.push({ k: x % 50, seq: i });
+    }
+    const s = new ExternalSorter<Item>({ compare: byK, size: () => 100 });
+    for (const it of items) s.add(it);
+    expect(s.runCount).toBeGreaterThan(FAN_IN); // so the multi-pass merge runs too
+    const got = [...s.sorted()];
+    const want = [...items].sort(byK);
+    expect(got).toEqual(want);
+    // Stable: equal keys in arrival order.
+    for (let i = 1; i < got.length; i++) if (got[i]!.k === got[i - 1]!.k) expect(got[i]!.seq).toBeGreaterThan(got[i - 1]!.seq);
+    expect(leftovers()).toEqual([]);
+  });
+
+  it('keeps only the first N with keep, in bounded runs', () => {
+    setBudget(MIN_BUDGET);
+    const s = new ExternalSorter<Item>({ compare: (a, b) => b.k - a.k, size: () => 100, keep: 10 });
+    for (let i = 0; i < 1000; i++) s.add({ k: (i * 7919) % 1000, seq: i });
+    const got = [...s.sorted()];
+    expect(got.map((i) => i.k)).toEqual([999, 998, 997, 996, 995, 994, 993, 992, 991, 990]);
+    expect(leftovers()).toEqual([]);
+  });
+
+  it('gives the in-memory answer without spilling under the default budget', () => {
+    const s = new ExternalSorter<Item>({ compare: byK, size: () => 100 });
+    for (let i = 0; i < 100; i++) s.add({ k: 100 - i, seq: i });
+    expect(s.runCount).toBe(0);
+    expect([...s.sorted()].map((i) => i.k)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    expect(currentSpillDir()).toBeNull();
+  });
+
+  it('removes its runs when reading the result fails or is abandoned', () => {
+    setBudget(MIN_BUDGET);
+    let fail = false;
+    const s = new ExternalSorter<Item>({
+      compare: (a, b) => {
+        if (fail) throw new Error('boom');
+        return a.k - b.k;
+      },
+      size: () => 100,
+    });
+    for (let i = 0; i < 500; i++) s.add({ k: i % 13, seq: i });
+    expect(leftovers().length).toBeGreaterThan(0);
+    fail = true;
+    expect(() => [...s.sorted()]).toThrow('boom');
+    expect(leftovers()).toEqual([]);
+
+    const t = new ExternalSorter<Item>({ compare: byK, size: () => 100 });
+    for (let i = 0; i < 500; i++) t.add({ k: i % 13, seq: i });
+    for (const _ of t.sorted()) break;
+    expect(leftovers()).toEqual([]);
+  });
+
+  it('removes the spill folder when the process is interrupted (SIGINT) and still dies of the signal', () => {
+    const dir = tmpDir();
+    const script = join(dir, 'sigint.mjs');
+    const src = new URL('../../dist/scale/extsort.js', import.meta.url).href;
+    const budget = new URL('../../dist/scale/budget.js', import.meta.url).href;
+    const tmp = new URL('../../dist/scale/tempdir.js', import.meta.url).href;
+    writeFileSync(
+      script,
+      `import { ExternalSorter } from ${JSON.stringify(src)};
+import { setBudget } from ${JSON.stringify(budget)};
+import { currentSpillDir } from ${JSON.stringify(tmp)};
+setBudget(1024);
+const s = new ExternalSorter({ compare: (a, b) => a - b, size: () => 100 });
+for (let i = 0; i < 1000; i++) s.add(i % 17);
+process.stdout.write(currentSpillDir() + '\\n');
+process.kill(process.pid, 'SIGINT');
+setTimeout(() => { process.stdout.write('still alive\\n'); }, 2000);
+`,
+    );
+    const r = spawnSync(process.execPath, [script], { env: { ...process.env, KAUDIT_TMPDIR: dir }, encoding: 'utf8' });
+    const spill = r.stdout.split('\n')[0]!;
+    expect(spill.startsWith(join(dir, 'kaudit-'))).toBe(true);
+    expect(r.signal).toBe('SIGINT');
+    expect(r.stdout).not.toContain('still alive');
+    expect(existsSync(spill)).toBe(false);
+  });
+
+  it('removes the spill folder when the process ends with an uncaught error', () => {
+    const dir = tmpDir();
+    const script = join(dir, 'error.mjs');
+    const src = new URL('../../dist/scale/extsort.js', import.meta.url).href;
+    const budget = new URL('../../dist/scale/budget.js', import.meta.url).href;
+    const tmp = new URL('../../dist/scale/tempdir.js', import.meta.url).href;
+    writeFileSync(
+      script,
+      `import { ExternalSorter } from ${JSON.stringify(src)};
+import { setBudget } from ${JSON.stringify(budget)};
+import { currentSpillDir } from ${JSON.stringify(tmp)};
+setBudget(1024);
+const s = new ExternalSorter({ compare: (a, b) => a - b, size: () => 100 });
+for (let i = 0; i < 1000; i++) s.add(i % 17);
+process.stdout.write(currentSpillDir() + '\\n');
+throw new Error('failure in the middle');
+`,
+    );
+    const r = spawnSync(process.execPath, [script], { env: { ...process.env, KAUDIT_TMPDIR: dir }, encoding: 'utf8' });
+    const spill = r.stdout.split('\n')[0]!;
+    expect(spill.startsWith(join(dir, 'kaudit-'))).toBe(true);
+    expect(r.status).not.toBe(0);
+    expect(existsSync(spill)).toBe(false);
+  });
+});
+
+describe('spilling map', () => {
+  const spec: SpillSpec<{ n: number; first: number }> = {
+    tag: 'test',
+    merge: (a, b) => ({ n: a.n + b.n, first: a.first }),
+    size: (k) => 100 + 2 * k.length,
+  };
+  function run(keys: string[]): [string, { n: number; first: number }][] {
+    const s = newSpillMap<{ n: number; first: number }>();
+    keys.forEach((k, i) => {
+      const v = s.map.get(k);
+      if (v) v.n++;
+      else {
+        s.map.set(k, { n: 1, first: i });
+        grow(s, spec, spec.size(k, { n: 1, first: i }));
+      }
+      settle();
+    });
+    return [...drain(s, spec)];
+  }
+
+  it('gives exactly the unbounded answer when it spills (differential, property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'é', '\u0000', '$', '__proto__'), { maxLength: 400 }), (keys) => {
+        setBudget(null);
+        resetLedger();
+        const want = run(keys);
+        setBudget(MIN_BUDGET);
+        resetLedger();
+        const got = run(keys);
+        expect(got).toEqual(want);
+        expect(leftovers()).toEqual([]);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('spills under a tiny budget, and the first-seen value of each key comes from the earliest partial', () => {
+    setBudget(MIN_BUDGET);
+    const keys = Array.from({ length: 3000 }, (_, i) => `k${i % 40}`);
+    const got = run(keys);
+    expect(spillCount()).toBeGreaterThan(FAN_IN);
+    expect(got.length).toBe(40);
+    for (const [k, v] of got) {
+      expect(v.n).toBe(75);
+      expect(v.first).toBe(Number(k.slice(1)));
+    }
+    expect(got.map(([k]) => k)).toEqual([...new Set(keys)].sort());
+  });
+
+  it('absorbs another map (a later share) keeping arrival order across runs and memory', () => {
+    setBudget(MIN_BUDGET);
+    const a = newSpillMap<{ n: number; first: number }>();
+    const b = newSpillMap<{ n: number; first: number }>();
+    const put = (s: typeof a, k: string, i: number): void => {
+      const v = s.map.get(k);
+      if (v) v.n++;
+      else {
+        s.map.set(k, { n: 1, first: i });
+        grow(s, spec, 100);
+      }
+      settle();
+    };
+    for (let i = 0; i < 200; i++) put(a, `k${i % 7}`, i);
+    for (let i = 200; i < 400; i++) put(b, `k${i % 11}`, i);
+    const got = new Map(drain(absorb(a, b, spec), spec));
+    expect(got.get('k3')).toEqual({ n: 29 + 19, first: 3 });
+    expect(got.get('k10')).toEqual({ n: 18, first: 208 });
+    expect(leftovers()).toEqual([]);
+  });
+});
+
+describe('budget', () => {
+  it('parses sizes', () => {
+    expect(parseSize('256M')).toBe(256 * 2 ** 20);
+    expect(parseSize('64k')).toBe(65536);
+    expect(parseSize('1.5G')).toBe(1.5 * 2 ** 30);
+    expect(parseSize('2048')).toBe(2048);
+    expect(parseSize('1MiB')).toBe(2 ** 20);
+    expect(parseSize('lots')).toBeNaN();
+  });
+});
