@@ -10,20 +10,22 @@ import { CONTAINER_KEYS } from './containers.js';
 
 const require = createRequire(import.meta.url);
 
-interface Token {
+/** A stream-json token. */
+export interface Token {
   name: string;
   value?: unknown;
 }
-interface AssemblerLike {
+/** stream-json's Assembler, as kaudit uses it. */
+export interface AssemblerLike {
   consume(t: Token): AssemblerLike;
   done: boolean;
   current: unknown;
   depth: number;
 }
-type AssemblerCtor = new () => AssemblerLike;
+export type AssemblerCtor = new () => AssemblerLike;
 /** stream-json's parser as stream-chain functions; the second is the tokenizer (flushable: `none` ends it). */
 type Tokenizer = (chunk: string | symbol) => unknown;
-interface Chain {
+export interface Chain {
   none: symbol;
   isMany(o: unknown): boolean;
   getManyValues(o: unknown): Token[];
@@ -62,7 +64,11 @@ function ownKeyAssembler(Base: AssemblerCtor): AssemblerCtor {
 }
 
 let deps: { parser: (o: object) => unknown; Assembler: AssemblerCtor; chain: Chain } | null = null;
-function load(): NonNullable<typeof deps> {
+/**
+ * stream-json's parser, the Assembler that keeps every key an own property (ownKeyAssembler) and
+ * stream-chain's helpers, loaded once: every JSON document kaudit streams uses these.
+ */
+export function load(): NonNullable<typeof deps> {
   deps ??= {
     parser: require('stream-json/parser.js') as (o: object) => unknown,
     Assembler: ownKeyAssembler(require('stream-json/assembler.js') as AssemblerCtor),

@@ -26,17 +26,27 @@ function inline(v: unknown, depth: number): string | undefined {
   return depth === 0 || !s.includes('\n') ? s : s.replace(/\n/g, `\n${pad(depth)}`);
 }
 
+/** An object's own enumerable members, one at a time (as JSON.stringify visits them). */
+function* ownEntries(o: Record<string, unknown>): Iterable<[string, unknown]> {
+  for (const k of Object.keys(o)) yield [k, o[k]];
+}
+
+/** Writes members as a JSON object at `depth`, leaving out those JSON.stringify leaves out. */
+function writeEntries(sink: Sink, entries: Iterable<[string, unknown]>, depth: number): void {
+  let first = true;
+  for (const [k, x] of entries) {
+    if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
+    sink.write(`${first ? '{' : ','}\n${pad(depth + 1)}${JSON.stringify(k)}: `);
+    first = false;
+    writeValue(sink, x, depth + 1);
+  }
+  sink.write(first ? '{}' : `\n${pad(depth)}}`);
+}
+
 /** Writes v's JSON at `depth`; false when v has none (undefined, a function), which the caller writes as null or leaves out. */
 function writeValue(sink: Sink, v: unknown, depth: number): boolean {
   if (v instanceof LazyEntries) {
-    let first = true;
-    for (const [k, x] of v as LazyEntries<unknown>) {
-      if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
-      sink.write(`${first ? '{' : ','}\n${pad(depth + 1)}${JSON.stringify(k)}: `);
-      first = false;
-      writeValue(sink, x, depth + 1);
-    }
-    sink.write(first ? '{}' : `\n${pad(depth)}}`);
+    writeEntries(sink, v as LazyEntries<unknown>, depth);
     return true;
   }
   if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function' && !(v instanceof LazyList)) v = (v as { toJSON(): unknown }).toJSON();
@@ -51,15 +61,7 @@ function writeValue(sink: Sink, v: unknown, depth: number): boolean {
     return true;
   }
   if (v !== null && typeof v === 'object' && !Array.isArray(v) && depth < STREAM_DEPTH) {
-    let first = true;
-    for (const k of Object.keys(v)) {
-      const x = (v as Record<string, unknown>)[k];
-      if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
-      sink.write(`${first ? '{' : ','}\n${pad(depth + 1)}${JSON.stringify(k)}: `);
-      first = false;
-      writeValue(sink, x, depth + 1);
-    }
-    sink.write(first ? '{}' : `\n${pad(depth)}}`);
+    writeEntries(sink, ownEntries(v as Record<string, unknown>), depth);
     return true;
   }
   const s = inline(v, depth);

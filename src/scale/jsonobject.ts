@@ -4,28 +4,10 @@
 // JSON.parse's fast path; larger ones stream-json's tokenizer, driven synchronously chunk by chunk.
 import { createReadStream, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-
-const require = createRequire(import.meta.url);
+import { load as loadStreamJson, type AssemblerLike, type Token } from '../ingest/document.js';
 
 /** Files up to this size are parsed whole. */
 export const PARSE_WHOLE_BYTES = 64 * 2 ** 20;
-
-interface Token {
-  name: string;
-  value?: unknown;
-}
-interface AssemblerLike {
-  consume(t: Token): AssemblerLike;
-  done: boolean;
-  current: unknown;
-}
-interface Chain {
-  none: symbol;
-  isMany(o: unknown): boolean;
-  getManyValues(o: unknown): Token[];
-  getFunctionList(f: unknown): ((chunk: string | symbol) => unknown)[];
-}
 
 /** A syntax error or a top level that is not an object. */
 export class JsonShapeError extends Error {}
@@ -59,9 +41,8 @@ export async function readJsonObject(path: string, key: string, onMember: (name:
 }
 
 async function streamObject(path: string, key: string, onMember: (name: string, value: unknown) => void): Promise<Record<string, unknown>> {
-  const parser = require('stream-json/parser.js') as (o: object) => unknown;
-  const Assembler = require('stream-json/assembler.js') as new () => AssemblerLike;
-  const chain = require('stream-chain/defs.js') as Chain;
+  // The same stream-json as the input reader, with its Assembler that keeps a "__proto__" key.
+  const { parser, Assembler, chain } = loadStreamJson();
   const tokenize = chain.getFunctionList(parser({ jsonStreaming: false, packValues: true, streamValues: false }))[1]!;
   const out: Record<string, unknown> = {};
   /** 0: before the top object; 1: in it, between members; 2: in the streamed object, between members; 3: after the top object. */

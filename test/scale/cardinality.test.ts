@@ -98,13 +98,15 @@ describe('baseline and anomalies with many distinct subjects', () => {
 
   it('readJsonObject: the streaming path gives what JSON.parse gives (members in order, __proto__ kept)', async () => {
     const f = join(tmpDir(), 'o.json');
-    writeFileSync(f, '{"kind":"k","subjects":{"b":{"x":[1,{"y":null}]},"__proto__":{"z":"\\u00e9"},"a":{}},"version":1}');
+    // A key named __proto__ at the member level and inside a member (a resource or user named so).
+    writeFileSync(f, '{"kind":"k","subjects":{"b":{"x":[1,{"y":null}],"__proto__":{"n":2}},"__proto__":{"z":"\\u00e9"},"a":{}},"version":1}');
     const whole: [string, unknown][] = [];
     const streamed: [string, unknown][] = [];
     const h1 = await readJsonObject(f, 'subjects', (k, v) => whole.push([k, v]));
     const h2 = await readJsonObject(f, 'subjects', (k, v) => streamed.push([k, v]), 0);
     expect(streamed).toEqual(whole);
     expect(streamed.map(([k]) => k)).toEqual(['b', '__proto__', 'a']);
+    expect(Object.keys(streamed[0]![1] as object)).toEqual(['x', '__proto__']);
     expect(h2).toEqual(h1);
     writeFileSync(f, '{"kind":"k","subjects":{"a":');
     await expect(readJsonObject(f, 'subjects', () => {}, 0)).rejects.toBeInstanceOf(JsonShapeError);
