@@ -117,7 +117,9 @@ export function csvCell(v: string | number | boolean | null | undefined): string
   if (typeof v === 'boolean') return v ? 'true' : 'false';
   let s = visible(v, '\t\n');
   if (FORMULA_START.test(s)) s = `'${s}`;
-  if (/[",\n\r]/.test(s)) s = `"${s.replace(/"/g, '""')}"`;
+  // Quoted also when it holds a semicolon or a tab: a spreadsheet in a locale whose list separator
+  // is `;` (or that takes tabs) would otherwise split `a;=cmd` into a cell that is a formula.
+  if (/[",;\t\n\r]/.test(s)) s = `"${s.replace(/"/g, '""')}"`;
   return s;
 }
 

@@ -91,7 +91,7 @@ describe('export', () => {
       'x.log': jsonl(['=1+1', '+cmd', '-2', '@SUM(A1)', '\tTAB', '\rCR', 'plain'].map((u, i) => event({ auditID: `c${i}`, user: { username: u } }))),
     });
     const r = await runCli(['export', '-o', 'csv', '--fields', 'subject,code', join(dir, 'x.log')]);
-    expect(r.stdout.split('\n').slice(1, -1)).toEqual(["'=1+1,200", "'+cmd,200", "'-2,200", "'@SUM(A1),200", "'\tTAB,200", '\\x0dCR,200', 'plain,200']);
+    expect(r.stdout.split('\n').slice(1, -1)).toEqual(["'=1+1,200", "'+cmd,200", "'-2,200", "'@SUM(A1),200", `"'\tTAB",200`, '\\x0dCR,200', 'plain,200']);
     // A CR is written as \x0d (README, Output safety), so the cell no longer starts with one.
   });
 

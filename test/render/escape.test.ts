@@ -74,7 +74,10 @@ describe('CSV: a spreadsheet gets text, never a formula; a terminal gets no esca
     ['  =1+1', "'  =1+1"],
     ['"=1+1"', `"'""=1+1"""`],
     ["'@SUM(A1)", "''@SUM(A1)"],
-    ['\t-2', "'\t-2"],
+    ['\t-2', `"'\t-2"`],
+    // A locale whose list separator is ';' must not split this into a formula cell: quoted.
+    ['a;=cmd', '"a;=cmd"'],
+    ['a\t=cmd', '"a\t=cmd"'],
     ['+cmd', "'+cmd"],
     ['-2', "'-2"],
     ['\uff1d1', "'\uff1d1"],

@@ -36,7 +36,7 @@ describe.skipIf(!hasDuckDB)('audit sql', () => {
     const r = await runCli(['sql', "SELECT groups, time, date, 9007199254740993::HUGEINT AS big, 1.5 AS dec, [1,2] AS l, {'a': 1} AS s FROM requests WHERE auditID = '5a8eba76-17b8-4fd8-bbd1-4a8b7d7363f0'", sample, '-o', 'jsonl', '-q']);
     expect(JSON.parse(r.stdout)).toEqual({ groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'], time: '2026-03-02T00:02:32.694398Z', date: '2026-03-02', big: '9007199254740993', dec: 1.5, l: [1, 2], s: { a: 1 } });
     const csv = await runCli(['sql', "SELECT groups FROM requests WHERE auditID = '5a8eba76-17b8-4fd8-bbd1-4a8b7d7363f0'", sample, '-o', 'csv', '-q']);
-    expect(csv.stdout).toBe('groups\nsystem:serviceaccounts;system:serviceaccounts:kube-system;system:authenticated\n');
+    expect(csv.stdout).toBe('groups\n"system:serviceaccounts;system:serviceaccounts:kube-system;system:authenticated"\n');
   });
 
   it.each([
