@@ -10,7 +10,7 @@
 // been read), and otherwise absent from the requests that could match the other filters; the notes
 // say which.
 import type { AuditRecord, InputAccounting } from '../types.js';
-import { globMatcher, listOf, parseTimeArg, resourceMatches, resourceSpecs, subjectPatterns, type FilterOptions } from './index.js';
+import { compileFilter, globMatcher, listOf, parseTimeArg, resourceMatches, resourceSpecs, subjectPatterns, type FilterOptions } from './index.js';
 import { suggestBuiltin } from './resolve.js';
 import { editDistance, typoBudget } from '../util/suggest.js';
 import { displayTime, displayWindow, plural } from '../render/format.js';
@@ -123,7 +123,8 @@ export class FilterHints {
   /** Requests whose impersonator matched --user (which --user does not select). */
   private asImpersonator = 0;
   private readonly userMatchesImpersonator: boolean;
-  private readonly userMatch: ((s: string) => boolean) | null;
+  /** The requests `--actor` would add: made by a --user while impersonating, and kept by every other filter. */
+  private readonly asImpersonatorFilter: ((r: AuditRecord) => boolean) | null;
 
   constructor(
     private readonly o: FilterOptions,
@@ -134,7 +135,9 @@ export class FilterHints {
     const users = subjectPatterns(o);
     const userFlags = [...listOf(o.user).map(() => undefined), ...listOf(o.serviceaccount).map((sa) => `--serviceaccount ${sa}`)];
     this.users = new Dimension('--user', users, userFlags);
-    this.userMatch = users.length ? globMatcher(users) : null;
+    // The same filters with the --user/--serviceaccount names moved to --impersonator: the count
+    // the note gives is exactly what --actor adds (it counted them before the other filters).
+    this.asImpersonatorFilter = users.length ? compileFilter({ ...o, user: [], serviceaccount: [], impersonator: [...listOf(o.impersonator), ...users] }, now) : null;
     this.userMatchesImpersonator = !!o.userMatchesImpersonator;
     this.impersonators = new Dimension('--impersonator', listOf(o.impersonator));
     this.actors = new Dimension('--actor', listOf(o.actor));
@@ -154,7 +157,7 @@ export class FilterHints {
       this.users.see(r.subject);
       if (this.userMatchesImpersonator) {
         if (r.impersonator) this.users.see(r.impersonator);
-      } else if (r.impersonator && this.userMatch!(r.impersonator)) this.asImpersonator++;
+      } else if (r.impersonator && this.asImpersonatorFilter!(r)) this.asImpersonator++;
     }
     if (this.impersonators.wanted.length && r.impersonator) this.impersonators.see(r.impersonator);
     if (this.actors.wanted.length) {
@@ -192,13 +195,20 @@ export class FilterHints {
       out.push({ level: 'note', text: `${asked}: ${why}; ${whose} ${span}` });
     }
 
+    // With the text of several flags looked for, a line is skipped unread when any one is missing:
+    // the records seen then say nothing about which flag left the requests out (each flag would be
+    // blamed), so one note says that instead.
+    const unknowable = nothing && skipped && ctx.prefilterFlags.length > 1;
+    if (unknowable) {
+      out.push({ level: 'note', text: `no request matched; ${plural(acc.prefiltered, 'line')} without the text of one of ${ctx.prefilterFlags.join(', ')} ${acc.prefiltered === 1 ? 'was' : 'were'} skipped unread, so which filter left the requests out is not known (--no-prefilter reads every line and says which)` });
+    }
     for (const [dim, label, noun] of [
       [this.users, 'close names', 'subject'],
       [this.impersonators, 'close names', 'impersonator'],
       [this.actors, 'close names', 'subject or impersonator'],
       [this.namespaces, 'close namespaces', 'namespace'],
     ] as const) {
-      if (!nothing) continue;
+      if (!nothing || (unknowable && ctx.prefilterFlags.includes(dim.flag))) continue;
       for (const w of dim.wanted) {
         if (w.hit) continue;
         const what = w.glob ? `no ${noun} matches ${quoted(w.typed)}` : `no ${noun} ${quoted(w.typed)}`;
@@ -221,7 +231,7 @@ export class FilterHints {
         const all = [...seen, ...builtin].slice(0, 3);
         const mean = all.length ? `; did you mean ${all.map((s) => quoted(s)).join(' or ')}?` : '';
         out.push({ level: 'warning', text: `--resource: no resource ${quoted(x.spec.input)} ${where('--resource')}${mean}` });
-      } else if (nothing) {
+      } else if (nothing && !(unknowable && ctx.prefilterFlags.includes('--resource'))) {
         const shown = `${x.spec.resource}${x.spec.group !== undefined ? `.${x.spec.group || 'core'}` : ''}${x.spec.subresource !== undefined ? `/${x.spec.subresource}` : ''}`;
         out.push({ level: 'note', text: `--resource ${visible(x.spec.input)} (${visible(shown)}): no request on it ${where('--resource')}` });
       }

@@ -153,7 +153,9 @@ export function normalizeGke(entry: Obj, cluster: string): AuditRecord | string 
     auditID: s(op, 'id') || s(entry, 'insertId'),
     stage,
     level: p.request ? 'Request' : 'Metadata',
-    cluster: cluster || s(o(o(entry, 'resource'), 'labels'), 'cluster_name'),
+    // The cluster the data names wins: --cluster and NAME=PATH label only what names none (a label
+    // over it made --cluster X keep another cluster's requests, relabelled as X).
+    cluster: s(o(o(entry, 'resource'), 'labels'), 'cluster_name') || cluster,
     subject: user,
     subjectKind: who.kind,
     subjectNamespace: who.namespace,

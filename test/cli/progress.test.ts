@@ -1,8 +1,10 @@
 import { describe, it, expect } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { makeProgress } from '../../src/cli/progress.js';
 import type { IO } from '../../src/cli/io.js';
-import { runCli } from '../helpers.js';
+import { runCli, tmpDir } from '../helpers.js';
 
 function fakeIO(tty: boolean): { io: IO; text: () => string } {
   const err = Object.assign(new PassThrough(), { isTTY: tty });
@@ -59,6 +61,20 @@ describe('--cluster', () => {
       expect(r.stderr).toMatch(/; 9 used, 0 skipped by filters/);
       expect(new Set(r.stdout.trim().split('\n').map((l) => JSON.parse(l).cluster))).toEqual(new Set(['prod']));
     }
+  });
+
+  it('a cluster the data names (GKE resource.labels.cluster_name) is kept: --cluster labels only what names none, and filters', async () => {
+    // 3 entries of sample-cluster and 4 of other-cluster (fixtures/cloud/gke.jsonl with 4 renamed).
+    const f = join(tmpDir(), 'gke.jsonl');
+    const lines = readFileSync('fixtures/cloud/gke.jsonl', 'utf8').trim().split('\n');
+    writeFileSync(f, lines.map((l, i) => (i % 2 ? l.replace(/"cluster_name":"[^"]*"/, '"cluster_name":"other-cluster"') : l)).join('\n') + '\n');
+    const all = await runCli(['export', f, '-o', 'jsonl', '--fields', 'cluster', '-q']);
+    const names = all.stdout.trim().split('\n').map((l) => JSON.parse(l).cluster as string);
+    expect(new Set(names)).toEqual(new Set(['sample-cluster', 'other-cluster']));
+    const only = await runCli(['export', '--cluster', 'other-cluster', f, '-o', 'jsonl', '--fields', 'cluster', '-q']);
+    expect(only.stdout.trim().split('\n').map((l) => JSON.parse(l).cluster)).toEqual(names.filter((n) => n === 'other-cluster'));
+    const typo = await runCli(['summary', '--cluster', 'prdo', f, '-o', 'json', '-q']);
+    expect(JSON.parse(typo.stdout).input.used).toBe(0);
   });
 
   it('NAME=PATH pairs label inputs one by one, and a plain name then filters', async () => {
