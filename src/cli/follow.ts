@@ -138,6 +138,29 @@ Examples:
         files.push({ path: abs, cluster: cluster || labels[0] || '' });
       }
 
+      // Nothing kaudit writes may be a followed log: a status file over the log replaced the
+      // evidence, a file sink into it fed kaudit its own output without end.
+      const identity = (p: string): string | null => {
+        try {
+          const st = statSync(p);
+          return `${st.dev}:${st.ino}`;
+        } catch {
+          return null;
+        }
+      };
+      const followed = new Map<string, string>();
+      for (const f of files) {
+        followed.set(f.path, f.path);
+        const id = identity(f.path);
+        if (id) followed.set(id, f.path);
+      }
+      const written: [string, string][] = [['--status-file', opts.statusFile ?? ''], ['--state', opts.state ?? ''], ...opts.to.filter((t) => t.startsWith('file:')).map((t): [string, string] => ['--to', t.slice(5).replace(/\?.*$/, '')])];
+      for (const [flag, file] of written) {
+        if (!file) continue;
+        const abs = resolve(file);
+        const hit = followed.get(abs) ?? followed.get(identity(abs) ?? '');
+        if (hit) throw new UsageError(`${flag}: ${file} is the followed log ${hit}; writing it would destroy the input`, 'write to another file');
+      }
       for (const [flag, file] of [['--status-file', opts.statusFile], ['--state', opts.state]] as const) {
         if (file && !existsSync(dirname(resolve(file)))) throw new UsageError(`${flag}: the directory of ${file} does not exist`, 'create it first, or choose a file in an existing directory');
       }

@@ -4,6 +4,15 @@ import { Command, CommanderError, Help, type Option } from 'commander';
 import { visible } from '../render/sanitize.js';
 import { createRequire } from 'node:module';
 import { processIO, terminalSafe, type IO } from './io.js';
+
+/**
+ * A message for stderr: made visible, its own line breaks kept but every line after the first
+ * indented, so that text from a file name or audit data cannot start a line that reads as
+ * kaudit's (`note:`, `audit: error:`).
+ */
+function block(msg: string): string {
+  return msg.split('\n').map((l) => visible(l)).join('\n    ');
+}
 import { isKauditError, UsageError, InputError, InternalError, asInternal } from '../util/errors.js';
 
 export interface CommandModule {
@@ -108,7 +117,7 @@ export async function main(argv: string[], given: IO = processIO()): Promise<num
   try {
     argv = rewriteMerge(argv);
   } catch (e) {
-    io.stderr.write(`audit: error: ${visible((e as Error).message, '\n')}\n  fix: ${visible((e as UsageError).fix, '\n')}\n`);
+    io.stderr.write(`audit: error: ${block((e as Error).message)}\n  fix: ${block((e as UsageError).fix)}\n`);
     return 2;
   }
   const program = new Command('audit')
@@ -166,8 +175,8 @@ Exit codes: 0 ok, 1 findings over a threshold you set, 2 usage or input error.`,
     // --save-state: the state is written, the command prints nothing more.
     if ((e as { kauditStateSaved?: boolean })?.kauditStateSaved === true) return 0;
     if (isKauditError(e)) {
-      io.stderr.write(`audit: error: ${visible(e.message, '\n')}\n`);
-      if (e instanceof UsageError || e instanceof InputError) io.stderr.write(`  fix: ${visible(e.fix, '\n')}\n`);
+      io.stderr.write(`audit: error: ${block(e.message)}\n`);
+      if (e instanceof UsageError || e instanceof InputError) io.stderr.write(`  fix: ${block(e.fix)}\n`);
       return 2;
     }
     io.stderr.write(formatInternalError(asInternal(e, 'command', '') as InternalError, argv, watched.wrote()));

@@ -350,7 +350,7 @@ export async function follow(o: FollowOptions, io: FollowIO, ctl: FollowControl)
       const r = await Promise.race([delivery.changed().then(() => 'changed' as const), deadline, hardP]);
       if (r === 'timeout') {
         drained = false;
-        say(`stopping with ${delivery.pendingBatches} batch${delivery.pendingBatches === 1 ? '' : 'es'} (${delivery.bufferedItems} items) not delivered; the checkpoint keeps them for the next start`);
+        say(`stopping with ${delivery.pendingBatches} batch${delivery.pendingBatches === 1 ? '' : 'es'} (${delivery.bufferedItems} items) not delivered; ${o.statePath ? 'the checkpoint keeps them for the next start' : 'they are lost: without --state nothing remembers where to start again'}`);
         hard.abort();
         break;
       }

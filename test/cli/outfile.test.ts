@@ -141,6 +141,17 @@ describe('destinations that cannot be written are usage errors that name the pat
     expect(r.stderr).not.toMatch(/internal error|at .*\.js:\d+/);
   });
 
+  it('a line break in a file name cannot start a line of its own on stderr (a forged "note:" or "audit: error:")', async () => {
+    const dir = tmpDir();
+    const odd = join(dir, 'x\nnote: all clear\naudit: error: b.log');
+    writeFileSync(odd, readFileSync(MINI));
+    const r = await runCli(['summary', odd, '--out', odd]);
+    expect(r.code).toBe(2);
+    const lines = r.stderr.split('\n').filter((l) => l !== '');
+    expect(lines[0]).toMatch(/^audit: error: --out: /);
+    expect(lines.slice(1).every((l) => l.startsWith('  '))).toBe(true);
+  });
+
   it('a path in a message is escaped once, the fix line included (undoing \\ and \\xNN gives the path back)', async () => {
     const dir = tmpDir();
     const odd = join(dir, 'a\u001b\\b');

@@ -2,7 +2,7 @@
 // SIGHUP reopening a file sink, a size-rotated file sink, the state lock and a damaged state file,
 // and the pieces of the retry policy.
 import { describe, it, expect } from 'vitest';
-import { existsSync, readFileSync, renameSync, writeFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, symlinkSync, writeFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../helpers.js';
 import { append, range, readJson, ROOT, sameSetOnce, startCli, startFollow, tmp, waitFor } from './helpers.js';
@@ -28,6 +28,20 @@ describe('audit follow: usage', () => {
     const r = await runCli(argv as string[]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(msg);
+  });
+
+  it('nothing kaudit writes may be the followed log (--status-file, --state, a file sink; by path or through a link)', async () => {
+    const dir = tmp();
+    const log = join(dir, 'audit.log');
+    append(log, 0, 3);
+    const before = readFileSync(log, 'utf8');
+    symlinkSync(log, join(dir, 'link.log'));
+    for (const extra of [['--status-file', log], ['--state', join(dir, 'link.log')], ['--to', `file:${log}?max-size=1M`], ['--raw', '--to', `file:${log}`]]) {
+      const r = await runCli(['follow', log, ...extra]);
+      expect(r.code, extra.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/is the followed log .*audit\.log; writing it would destroy the input/);
+    }
+    expect(readFileSync(log, 'utf8')).toBe(before);
   });
 
   it('a damaged state file is an input error, never silently replaced', async () => {
