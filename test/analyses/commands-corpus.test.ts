@@ -88,6 +88,13 @@ describe('the kubectl corpus', () => {
     expect(s.spanning).toBe(0);
   });
 
+  it("a discovery 404 (the server has no /openapi/v3) is not the status of a kubectl edit whose get and patch succeeded", async () => {
+    const r = await runCli(['commands', join(DIR, 'audit.jsonl'), '-o', 'json', '-q']);
+    const edits = (JSON.parse(r.stdout) as { commands: { command: string; status: number }[] }).commands.filter((c) => c.command.startsWith('kubectl edit '));
+    expect(edits.length).toBeGreaterThan(0);
+    for (const e of edits) expect(e.status, e.command).toBe(200);
+  });
+
   it('makes no command of what made no call (config commands), and gives other tools their own bursts', () => {
     for (const t of truth.invocations.filter((x) => x.auditIDs.length === 0)) expect(t.line).toMatch(/^kubectl config /);
     const byCall = new Map<string, Cmd>();

@@ -19,6 +19,7 @@ import type { AccessMethod, AuditRecord, RequestAttributes } from '../../types.j
 import { foldBurst, foldKubectl, sameObject, toCall, type Call, type Folded, type Pace } from './reconstruct.js';
 import { newHistogram, record as recordLatency, percentiles, type Histogram } from '../../util/histogram.js';
 import { cmp } from '../../util/counter.js';
+import { isDiscoveryPath } from '../../rules/kubectl.js';
 import { MinHeap } from '../../util/heap.js';
 
 export interface FoldOptions {
@@ -269,7 +270,9 @@ export class CommandFolder {
       endMs = Math.max(endMs, c.startMs + (c.latencyMs ?? 0));
       if (c.sessionMs !== null) sessionEnd = Math.max(sessionEnd, c.startMs + c.sessionMs);
       if (c.latencyMs !== null && (slowest === null || c.latencyMs > slowest)) slowest = c.latencyMs;
-      if (f.probes.has(c) && c.code === 404) continue;
+      // A lookup's expected 404, or a discovery call for an API the server lacks (kubectl edit's
+      // /openapi/v3 on servers without it), is not the command failing, unless it is the command.
+      if (c.code === 404 && (f.probes.has(c) || (c !== f.anchor && c.nonResourceURL !== '' && isDiscoveryPath(c.nonResourceURL)))) continue;
       const rank = codeRank(c.code);
       if (rank > codeRank(failure) || (rank > 0 && rank === codeRank(failure) && c.code > failure)) failure = c.code;
     }
