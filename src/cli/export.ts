@@ -77,6 +77,8 @@ Examples:
 /** `-o parquet`: stage the records, then write the dataset with DuckDB (loaded only here). */
 async function exportParquet(io: IO, inputs: string[], opts: Opts, setExit: (code: number) => void): Promise<void> {
   if (!opts.out) throw new UsageError('-o parquet needs --out DIR', 'pass the dataset directory: audit export logs/ -o parquet --out dataset/');
+  // '-' is standard output everywhere else: a dataset is a directory, never a stream.
+  if (opts.out === '-') throw new UsageError('-o parquet writes a directory, not standard output (--out -)', 'pass the dataset directory: audit export logs/ -o parquet --out dataset/');
   if (opts.fields) throw new UsageError('--fields does not apply to -o parquet', 'Parquet keeps every column (readers only read the columns a query uses); drop --fields');
   if (opts.overwrite && opts.append) throw new UsageError('--overwrite and --append cannot be combined', 'replace the dataset, or add to it, not both');
   const { parseBytes } = await import('../util/size.js');

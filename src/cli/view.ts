@@ -1,8 +1,8 @@
 // `audit view FILES… --out trail.html`: the audit trail as one offline HTML page, by commands or by
 // API calls, with filters and CSV export.
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { IO } from './io.js';
-import { addClientFilterOptions, addFilterOptions, addInputOptions, clientFilters, intOption, runInputs, type ClientFlags, type FilterFlags, type InputOptions } from './common.js';
+import { addClientFilterOptions, addFilterOptions, addInputOptions, clientFilters, intOption, outputOption, runInputs, type ClientFlags, type FilterFlags, type InputOptions } from './common.js';
 import { UsageError } from '../util/errors.js';
 
 export const VIEW_FORMATS = ['html', 'json'] as const;
@@ -32,7 +32,7 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
     .option('--max-rows <n>', 'keep at most N requests, the newest; the page and stderr say how many were left out (default 500000)', intOption('--max-rows'))
     .option('--max-bytes <size>', "keep at most SIZE of data in the page (the JSON size of its distinct strings, plus 96 bytes a row), the newest requests that fit; bounds the page's size and this command's memory (default 128MB)")
     .option('--out <file>', 'write the page to FILE (required when stdout is a terminal)')
-    .addOption(new Option('-o, --output <format>', 'html, or json for the report behind the page').choices(VIEW_FORMATS as unknown as string[]).default('html'))
+    .addOption(outputOption(VIEW_FORMATS as unknown as string[], 'html', 'output format (json: the report behind the page)'))
     .addHelpText(
       'after',
       `

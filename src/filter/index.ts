@@ -216,6 +216,9 @@ export function compileFilter(o: FilterOptions, now: number = Date.now()): Predi
     const m = globMatcher(names);
     checks.push((r) => m(r.name));
   }
+  if (o.since && o.until && parseTimeArg('--since', o.since, now) >= parseTimeArg('--until', o.until, now)) {
+    throw new UsageError(`--since ${o.since} is not before --until ${o.until}: no request can fall in that window`, 'give --since before --until (--until is excluded)');
+  }
   if (o.since) {
     const t = parseTimeArg('--since', o.since, now);
     checks.push((r) => r.timeMs >= t);

@@ -8,6 +8,7 @@ import type { Predicate } from '../filter/index.js';
 import type { CollapseOptions } from '../normalize/collapse.js';
 import type { Sink, StreamState } from './types.js';
 import { emptyAccounting, formatLoc } from '../pipeline.js';
+import { plural } from '../render/format.js';
 import { InputError } from '../util/errors.js';
 import { stripControl } from '../render/sanitize.js';
 import { PathStream } from './stream.js';
@@ -364,7 +365,7 @@ export async function follow(o: FollowOptions, io: FollowIO, ctl: FollowControl)
     if (!o.quiet) {
       const sinkText = final.sinks.map((k: SinkStats) => `${k.name}: ${k.delivered} delivered, ${k.retried} retried, ${k.deadLettered} dead-lettered, ${k.dropped} dropped`).join('; ');
       io.stderr.write(
-        `audit follow: stopped. read ${acc.lines} lines: ${acc.events} events (${acc.requests} requests${acc.duplicates ? `, ${acc.duplicates} stage duplicates` : ''}), ${acc.rejected} rejected; ${acc.used} sent, ${acc.skipped} skipped by filters${final.waiting ? `; ${final.waiting} waiting for their completing stage, kept in the checkpoint` : ''}. ${sinkText}${gaps.length ? `. ${gaps.length} GAPS (see above)` : ''}\n`,
+        `audit follow: stopped. read ${plural(acc.lines, 'line')}: ${plural(acc.events, 'event')} (${plural(acc.requests, 'request')}${acc.duplicates ? `, ${plural(acc.duplicates, 'stage duplicate')}` : ''}), ${acc.rejected} rejected; ${acc.used} handed to the sinks, ${acc.skipped} skipped by filters${final.waiting ? `; ${final.waiting} waiting for their completing stage${o.statePath ? ', kept in the checkpoint' : ''}` : ''}. ${sinkText}${gaps.length ? `. ${gaps.length} GAPS (see above)` : ''}\n`,
       );
     }
     return { status: final, drained };

@@ -1,6 +1,7 @@
 // The accounting numbers every command reports, in one wording.
 import type { Cell, InputAccounting } from '../types.js';
 import type { JunitCase } from './junit.js';
+import { plural } from './format.js';
 
 /** `yes`, or `no: FILE (why), …`: whether every input was read to its end. */
 export function completeness(a: InputAccounting): string {
@@ -32,8 +33,8 @@ export function notCompletedText(a: InputAccounting): string {
 /** One line for stderr: `read 10 lines from 1 file: 9 events (8 requests, 1 stage duplicate), 1 rejected; 6 used, 2 skipped by filters`. */
 export function accountingLine(a: InputAccounting): string {
   return (
-    `read ${a.lines} lines from ${a.files.length} file${a.files.length === 1 ? '' : 's'}${a.prefiltered ? ` (${a.prefiltered} skipped unparsed by the pre-filter)` : ''}: ` +
-    `${a.events} events (${a.requests} requests, ${a.duplicates} stage duplicate${a.duplicates === 1 ? '' : 's'}), ${a.rejected} rejected` +
+    `read ${plural(a.lines, 'line')} from ${plural(a.files.length, 'file')}${a.prefiltered ? ` (${a.prefiltered} skipped unparsed by the pre-filter)` : ''}: ` +
+    `${plural(a.events, 'event')} (${plural(a.requests, 'request')}, ${plural(a.duplicates, 'stage duplicate')}), ${a.rejected} rejected` +
     `${a.ignored ? `, ${a.ignored} ignored` : ''}${a.auditIDReuse ? `, ${a.auditIDReuse} reused Audit-ID${a.auditIDReuse === 1 ? '' : 's'}` : ''}${a.notCompleted ? `, ${a.notCompleted} not completed` : ''}; ` +
     `${a.used} used, ${a.skipped} skipped by filters; read to the end: ${a.complete ? 'yes' : 'no'}`
   );

@@ -15,6 +15,15 @@ describe('exit codes and usage errors', () => {
     expect(r.stdout).toMatch(/Exit codes: 0 ok, 1 findings/);
   });
 
+  it.each([
+    [['investigate', 'fixtures/sample', '--since', '2026-03-04', '--until', '2026-03-02'], /--since 2026-03-04 is not before --until 2026-03-02[\s\S]*fix: give --since before --until/],
+    [['view', 'fixtures/sample', '-o', 'trail.html'], /-o: "trail\.html" is not an output format[\s\S]*fix: -o takes a format \(html, json\); to write a file, pass --out trail\.html/],
+  ])('%j is a usage error naming the fix (found by the new-user walkthrough)', async (argv, msg) => {
+    const r = await runCli(argv as string[]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(msg);
+  });
+
   it.each(['summary', 'export'])('%s --help shows options and examples', async (cmd) => {
     const r = await runCli([cmd, '--help']);
     expect(r.code).toBe(0);

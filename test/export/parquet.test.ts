@@ -174,6 +174,7 @@ describe.skipIf(!hasDuckDB)('options', () => {
   it('usage errors name the flag', async () => {
     for (const [args, msg] of [
       [['-o', 'parquet'], '-o parquet needs --out DIR'],
+      [['-o', 'parquet', '--out', '-'], '-o parquet writes a directory, not standard output (--out -)'],
       [['-o', 'parquet', '--out', 'x', '--fields', 'verb'], '--fields does not apply to -o parquet'],
       [['-o', 'parquet', '--out', 'x', '--target-file-size', 'big'], '--target-file-size: "big" is not a size'],
       [['-o', 'csv', '--overwrite'], '--overwrite is for -o parquet'],

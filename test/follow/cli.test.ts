@@ -80,7 +80,7 @@ describe('audit follow: the process', () => {
     cli.child.kill('SIGINT');
     expect(await cli.exited).toBe(0);
     expect(cli.stdout().trim().split('\n').map((l) => JSON.parse(l).auditID)).toEqual(range(0, 3));
-    expect(cli.stderr()).toMatch(/audit follow: stopped\. read 3 lines: 3 events \(3 requests\), 0 rejected; 3 sent, 0 skipped by filters\. stdout: 3 delivered, 0 retried, 0 dead-lettered, 0 dropped/);
+    expect(cli.stderr()).toMatch(/audit follow: stopped\. read 3 lines: 3 events \(3 requests\), 0 rejected; 3 handed to the sinks, 0 skipped by filters\. stdout: 3 delivered, 0 retried, 0 dead-lettered, 0 dropped/);
   });
 
   it('--findings runs the rule engine live, with the user\'s rule files, and reports the rules in the status', async () => {
