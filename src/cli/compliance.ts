@@ -76,8 +76,6 @@ Exit codes: 0 no threshold crossed (or none set), 1 a --fail-on/--min-score thre
         if (period.toMs <= period.fromMs) throw new UsageError('--period: the end is not after the start', 'give FROM..TO with FROM before TO');
       }
       const nowMs = opts.now ? parseTimeArg('--now', opts.now, io.now()) : io.now();
-      // As audit view: a whole HTML page is not for a terminal.
-      if ((!opts.out || opts.out === '-') && opts.output === 'html' && !opts.saveState && io.stdout.isTTY) throw new UsageError('the report is an HTML page and stdout is a terminal', 'pass --out report.html (or redirect stdout to a file), or -o markdown or -o json to read it here');
       // The destination is checked before anything is read, against the RBAC export and the logs.
       const { prepareOutputFile } = await import('./outfile.js');
       // '-' is standard output, as for inputs (it was a file named '-').

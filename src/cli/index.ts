@@ -11,7 +11,10 @@ import { processIO, terminalSafe, type IO } from './io.js';
  * kaudit's (`note:`, `audit: error:`).
  */
 function block(msg: string): string {
-  return msg.split('\n').map((l) => visible(l)).join('\n    ');
+  return msg
+    .split('\n')
+    .map((l, i) => (i === 0 || /^\s/.test(l) ? visible(l) : `    ${visible(l)}`))
+    .join('\n');
 }
 import { isKauditError, UsageError, InputError, InternalError, asInternal } from '../util/errors.js';
 

@@ -144,7 +144,7 @@ export function ipMatcher(specs: string[]): (ip: string) => boolean {
 /** `ci:deployer` → `system:serviceaccount:ci:deployer`; a usage error for anything that is not NAMESPACE:NAME. */
 export function serviceAccountUser(spec: string): string {
   const m = /^([^:\s]+):([^:\s]+)$/.exec(spec);
-  if (!m) throw new UsageError(`--serviceaccount: ${JSON.stringify(spec)} is not NAMESPACE:NAME`, 'pass it as --serviceaccount ci:deployer');
+  if (!m) throw new UsageError(`--serviceaccount: "${spec}" is not NAMESPACE:NAME`, `give the namespace too: --serviceaccount NAMESPACE:${spec.includes(':') ? 'NAME' : spec || 'NAME'} (for example ci:deployer)`);
   return `system:serviceaccount:${m[1]}:${m[2]}`;
 }
 

@@ -26,8 +26,12 @@ const COMMANDS: { name: string; args: string[] }[] = [
   { name: 'commands', args: ['-o', 'csv', '--view', 'api-calls'] },
 ];
 
-/** One input of every format (the cloud exports hold the same events, so each gets its own cluster label). */
-const CLOUD = ['aks-loganalytics.csv', 'aks-records.json', 'eks-subscription.json.gz', 'eks-tail.txt', 'gke-read.json', 'gke.jsonl', 'native.jsonl'];
+/**
+ * One input of every format (the cloud exports hold the same events, so each gets its own cluster
+ * label). One GKE form only: GKE entries name their own cluster, which a label does not replace, so
+ * two GKE forms would be the same requests of one cluster in two inputs (which a merge refuses).
+ */
+const CLOUD = ['aks-loganalytics.csv', 'aks-records.json', 'eks-subscription.json.gz', 'eks-tail.txt', 'gke.jsonl', 'native.jsonl'];
 
 /**
  * Inputs in input order (arguments, each a file or NAME=file): cloud exports of every format, the
