@@ -476,6 +476,13 @@ export class StageCollapser {
   private seq = 0;
   /** auditID → the last request completed with it. */
   private readonly done: DoneWindow;
+  /**
+   * auditID and family → a request `done` no longer holds because another request of the same ID
+   * completed after it (a reuse): so that a repeat of its stage written after the other request
+   * is still absorbed, as it is when the other request is filtered out before (the pre-filter).
+   * Made on the first reuse; bounded like `done`.
+   */
+  private reused: DoneWindow | null = null;
   /** Events absorbed into another event of the same request. */
   duplicates = 0;
   /** Requests let go before their completion could arrive, because the window was full. */
@@ -520,9 +527,17 @@ export class StageCollapser {
     // A completed request this event repeats.
     const d = this.done.slot(id);
     if (d >= 0) {
-      if (this.absorbs(d, r, rank, t)) {
+      if (this.absorbs(this.done, d, r, rank, t)) {
         this.duplicates++;
         return;
+      }
+      if (this.reused !== null) {
+        const family = familyHash(r);
+        const e = family !== this.done.family[d] ? this.reused.slot(`${id}\u0000${family}`) : -1;
+        if (e >= 0 && this.absorbs(this.reused, e, r, rank, t)) {
+          this.duplicates++;
+          return;
+        }
       }
     }
     let origin = -1;
@@ -536,8 +551,7 @@ export class StageCollapser {
   }
 
   /** True when the last request completed under the event's auditID absorbs it (see the file comment). */
-  private absorbs(d: number, r: AuditRecord, rank: number, t: number): boolean {
-    const done = this.done;
+  private absorbs(done: DoneWindow, d: number, r: AuditRecord, rank: number, t: number): boolean {
     const dRank = done.rank[d]!;
     const dt = done.t[d]!;
     const repeat = sameTime(dt, t) || (rank < dRank && notLater(t, dt));
@@ -552,10 +566,20 @@ export class StageCollapser {
     return true;
   }
 
+  /** The last request completed under `id`; one of another family that it displaces is kept in `reused`. */
+  private remember(id: string, family: number, t: number, rank: number): void {
+    const prev = this.done.slot(id);
+    if (prev >= 0 && this.done.family[prev] !== family) {
+      const f = this.done.family[prev]!;
+      (this.reused ??= new DoneWindow(this.opts.maxDone)).set(`${id}\u0000${f}`, f, this.done.t[prev]!, this.done.rank[prev]!);
+    }
+    this.done.set(id, family, t, rank);
+  }
+
   /** Emits a request and remembers it as the last completed under its auditID. */
   private complete(r: AuditRecord, id: string, rank: number, t: number): void {
     const family = familyHash(r);
-    this.done.set(id, family, t, rank);
+    this.remember(id, family, t, rank);
     if (this.track) this.track.completed.push(hashKey(id), family, rank, t);
     this.emit(r, identityOf(family, t));
   }
@@ -693,7 +717,7 @@ export class StageCollapser {
   flush(): void {
     for (const o of this.drain()) {
       const family = familyHash(o.rec);
-      this.done.set(o.id, family, o.t, o.rank);
+      this.remember(o.id, family, o.t, o.rank);
       this.emit(o.rec, identityOf(family, o.t));
     }
   }

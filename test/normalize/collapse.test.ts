@@ -116,6 +116,8 @@ describe('request identity: which stages are one request (README "Request identi
     ['… nor a completion received later', [ev('ResponseComplete', 10), ev('ResponseComplete', 20)], ['list:ResponseComplete@010', 'list:ResponseComplete@020'], 0],
     ['… nor another family received at the same time', [ev('ResponseComplete', 10), ev('ResponseComplete', 10, create)], ['list:ResponseComplete@010', 'create:ResponseComplete@010'], 0],
     ['a late earlier stage with the waiting request\'s time is absorbed, the later stage kept', [ev('ResponseStarted', 4), ev('RequestReceived', 4), ev('ResponseComplete', 9)], ['list:ResponseComplete@009'], 2],
+    // The completed request a reuse displaced still absorbs its own repeat, as it does when the other request is filtered out first (the pre-filter): found by the red team.
+    ['… even after another request of the ID completed in between (an exact repeat of the first)', [ev('ResponseComplete', 10), ev('ResponseComplete', 12, create), ev('ResponseComplete', 10)], ['list:ResponseComplete@010', 'create:ResponseComplete@012'], 1],
     ['times are instants: 10:00:00Z and 10:00:00.000000Z are equal', [ev('RequestReceived', 0, { requestReceivedTimestamp: '2026-03-02T10:00:00Z' }), ev('RequestReceived', 0)], ['list:RequestReceived@000'], 1],
   ])('%s', (_n, input, want, dups) => {
     const out: AuditRecord[] = [];
