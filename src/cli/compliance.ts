@@ -80,7 +80,7 @@ Exit codes: 0 no threshold crossed (or none set), 1 a --fail-on/--min-score thre
       const { prepareOutputFile } = await import('./outfile.js');
       // '-' is standard output, as for inputs (it was a file named '-').
       const out = opts.out && opts.out !== '-' && !opts.saveState ? prepareOutputFile('--out', opts.out) : null;
-      if (out) out.checkInputs((await (await import('../ingest/sources.js')).expandInputs(opts.rbac)).map((s) => s.path));
+      if (out) out.checkInputs((await (await import('../rbac/load.js')).expandRbacInputs(opts.rbac, '--rbac')).map((s) => s.path));
       const [{ loadRbac, rbacDigest }, { Authorizer }, { compliance }, { renderComplianceHtml }, view, { renderReport }, { csvRow }, { VERSION }, { createHash }, { readFile }] = await Promise.all([
         import('../rbac/load.js'),
         import('../rbac/authorizer.js'),

@@ -80,7 +80,7 @@ Exit codes: 0 no threshold crossed (or none set), 1 a --fail-on/--max-unused thr
       ]);
       // The destination is checked before anything is read, against the RBAC export and the logs.
       const verdict = await withOutput(io, opts.out, opts.quiet, async (target) => {
-        if (target.outputs.length) target.outputs[0]!.checkInputs((await (await import('../ingest/sources.js')).expandInputs(opts.rbac)).map((s) => s.path));
+        if (target.outputs.length) target.outputs[0]!.checkInputs((await (await import('../rbac/load.js')).expandRbacInputs(opts.rbac, '--rbac')).map((s) => s.path));
         const snap = await loadRbac(opts.rbac);
         const authz = new Authorizer(snap);
         if (!opts.quiet) {

@@ -85,7 +85,7 @@ Examples:
       const outDir = opts.outDir && opts.output !== 'report' ? prepareOutputDir('--out-dir', opts.outDir) : null;
       const outFile = opts.out !== undefined ? prepareOutputFile('--out', opts.out) : null;
       const dest = outDir ?? outFile;
-      if (dest && opts.existing.length) dest.checkInputs((await (await import('../ingest/sources.js')).expandInputs(opts.existing)).map((s) => s.path));
+      if (dest && opts.existing.length) dest.checkInputs((await (await import('../rbac/load.js')).expandRbacInputs(opts.existing, '--existing')).map((s) => s.path));
       const { globMatcher, identityPatterns } = await import('../filter/index.js');
       const selected = identityPatterns(opts);
       const plain = {
@@ -101,7 +101,7 @@ Examples:
       };
       let existing: InstanceType<typeof Authorizer> | null = null;
       if (opts.existing.length) {
-        const snap = await loadRbac(opts.existing);
+        const snap = await loadRbac(opts.existing, '--existing');
         existing = new Authorizer(snap);
         if (!opts.quiet) {
           for (const w of [...snap.warnings, ...existing.warnings, ...existing.missing.map((m) => m.message)]) io.stderr.write(`warning: ${visible(w)}\n`);

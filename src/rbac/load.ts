@@ -265,11 +265,25 @@ function yamlStarts(yaml: Yaml, events: YamlEvent[], text: string): { root: numb
 }
 
 /** Loads RBAC objects from files and directories (read recursively). */
-export async function loadRbac(paths: string[]): Promise<RbacSnapshot> {
+/**
+ * The files of an RBAC export named by `flag` (--rbac, --existing): as expandInputs, with errors
+ * that name the flag and what it takes (a missing path said only "pass files, directories, globs
+ * or - for stdin", the advice for logs).
+ */
+export async function expandRbacInputs(paths: string[], flag = '--rbac'): Promise<Awaited<ReturnType<typeof expandInputs>>> {
+  try {
+    return await expandInputs(paths);
+  } catch (e) {
+    if (e instanceof InputError) throw new InputError(`${flag}: ${e.message}`, 'pass the RBAC export: YAML or JSON files (or a folder of them) from kubectl get roles,rolebindings,clusterroles,clusterrolebindings -A -o yaml');
+    throw e;
+  }
+}
+
+export async function loadRbac(paths: string[], flag = '--rbac'): Promise<RbacSnapshot> {
   const snap = emptySnapshot();
-  const sources = await expandInputs(paths);
+  const sources = await expandRbacInputs(paths, flag);
   for (const s of sources) {
-    if (s.path === '-') throw new InputError('--rbac: stdin is not supported', 'pass a file or directory');
+    if (s.path === '-') throw new InputError(`${flag}: stdin is not supported`, 'pass a file or directory');
     snap.files.push(s.path);
     await addText(snap, await readFile(s.path, 'utf8'), s.path);
   }

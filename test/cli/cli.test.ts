@@ -17,6 +17,8 @@ describe('exit codes and usage errors', () => {
 
   it.each([
     [['investigate', 'fixtures/sample', '--since', '2026-03-04', '--until', '2026-03-02'], /--since 2026-03-04 is not before --until 2026-03-02[\s\S]*fix: give --since before --until/],
+    [['drift', '--rbac', 'no/such/rbac.yaml', 'fixtures/mini'], /--rbac: no\/such\/rbac\.yaml: no such file or directory[\s\S]*fix: pass the RBAC export/],
+    [['rbac-gen', 'fixtures/mini', '--existing', 'no/such/rbac.yaml'], /--existing: no\/such\/rbac\.yaml: no such file or directory[\s\S]*fix: pass the RBAC export/],
     [['view', 'fixtures/sample', '-o', 'trail.html'], /-o: "trail\.html" is not an output format[\s\S]*fix: -o takes a format \(html, json\); to write a file, pass --out trail\.html/],
   ])('%j is a usage error naming the fix (found by the new-user walkthrough)', async (argv, msg) => {
     const r = await runCli(argv as string[]);
