@@ -2,6 +2,7 @@
 // streamed with csv-parse: quoted fields may hold JSON with commas, quotes and newlines.
 import { parse } from 'csv-parse';
 import type { IngestSink } from './reader.js';
+import { untilError, type StreamEnd } from './chunks.js';
 
 /**
  * Reads CSV records into the sink. Malformed records and a parser failure are rejections; an
@@ -39,19 +40,12 @@ export async function readCsv(chunks: AsyncIterable<Buffer>, file: string, sink:
       }
     }
   })();
-  let ended: Error | null = null;
-  const it = chunks[Symbol.asyncIterator]();
-  for (;;) {
-    let r: IteratorResult<Buffer>;
-    try {
-      r = await it.next();
-    } catch (e) {
-      ended = e as Error;
-      break;
-    }
-    if (r.done || sinkError || parseError) break;
-    if (!parser.write(r.value)) await new Promise<void>((res) => parser.once('drain', () => res()));
+  const end: StreamEnd = { error: null };
+  for await (const chunk of untilError(chunks, end)) {
+    if (sinkError || parseError) break;
+    if (!parser.write(chunk)) await new Promise<void>((res) => parser.once('drain', () => res()));
   }
+  const ended = end.error;
   parser.end();
   await done;
   if (sinkError) throw sinkError;

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import type { Loc } from '../types.js';
 import type { IngestSink } from './reader.js';
 import { CONTAINER_KEYS } from './containers.js';
+import { untilError, type StreamEnd } from './chunks.js';
 
 const require = createRequire(import.meta.url);
 
@@ -369,18 +370,9 @@ export async function readDocument(chunks: AsyncIterable<Buffer>, file: string, 
     return lineStart;
   };
 
-  const it = chunks[Symbol.asyncIterator]();
   let atLineStart = true;
-  for (;;) {
-    let r: IteratorResult<Buffer>;
-    try {
-      r = await it.next();
-    } catch (e) {
-      ended = e as Error;
-      break;
-    }
-    if (r.done) break;
-    let chunk = r.value;
+  const end: StreamEnd = { error: null };
+  for await (let chunk of untilError(chunks, end)) {
     if (first) {
       first = false;
       if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) chunk = chunk.subarray(3);
@@ -388,6 +380,7 @@ export async function readDocument(chunks: AsyncIterable<Buffer>, file: string, 
     atLineStart = feedText(decoder.decode(chunk, { stream: true }), atLineStart);
   }
   feedText(decoder.decode(), atLineStart);
+  if (end.error) ended = end.error;
   if (!skipping && !parser.end()) {
     if (inResumedArray && closersOnly && !consumer.busy) {
       /* the wrapper's closing brackets, as above */

@@ -14,6 +14,7 @@ import { readYaml } from './yaml.js';
 import { gunzipMembers, CompressedEndError } from './gunzip.js';
 import { CONTAINER_KEYS } from './containers.js';
 import type { Prefilter } from '../filter/prefilter.js';
+import { untilError, type StreamEnd } from './chunks.js';
 
 export interface IngestSink {
   /** A parsed JSON/YAML value at `loc` (one line, one document item). */
@@ -457,18 +458,8 @@ export async function readLines(
     return b;
   };
 
-  const it = chunks[Symbol.asyncIterator]();
-  let ended: Error | null = null;
-  for (;;) {
-    let r: IteratorResult<Buffer>;
-    try {
-      r = await it.next();
-    } catch (e) {
-      ended = e as Error;
-      break;
-    }
-    if (r.done) break;
-    const c = r.value;
+  const end: StreamEnd = { error: null };
+  for await (const c of untilError(chunks, end)) {
     let pos = 0;
     if (first) {
       first = false;
@@ -515,6 +506,7 @@ export async function readLines(
     }
   }
   const before = rejected;
+  const ended = end.error;
   const prefix = ended ? `truncated line: input ended early (${ended.message}): ` : '';
   if (doc || skipping) finishLong(prefix);
   else if (tailLen > 0) {

@@ -1,27 +1,24 @@
 // YAML inputs (events or cloud log entries rendered as YAML, possibly multi-document).
 // YAML cannot be streamed, so the input is bounded by maxBytes.
 import type { IngestSink } from './reader.js';
+import { untilError, type StreamEnd } from './chunks.js';
 
 /** Reads YAML documents into the sink; returns the error the input stream raised (counted), or null. */
 export async function readYaml(chunks: AsyncIterable<Buffer>, file: string, sink: IngestSink, maxBytes: number): Promise<Error | null> {
   const parts: Buffer[] = [];
   let size = 0;
-  const it = chunks[Symbol.asyncIterator]();
-  for (;;) {
-    let r: IteratorResult<Buffer>;
-    try {
-      r = await it.next();
-    } catch (e) {
-      sink.reject({ file, line: 1, unit: 'item' }, `input ended early (${(e as Error).message})`);
-      return e as Error;
-    }
-    if (r.done) break;
-    size += r.value.length;
+  const end: StreamEnd = { error: null };
+  for await (const chunk of untilError(chunks, end)) {
+    size += chunk.length;
     if (size > maxBytes) {
       sink.reject({ file, line: 1, unit: 'item' }, `YAML input larger than ${maxBytes} bytes; convert it to JSON lines to stream it`);
       return null;
     }
-    parts.push(r.value);
+    parts.push(chunk);
+  }
+  if (end.error) {
+    sink.reject({ file, line: 1, unit: 'item' }, `input ended early (${end.error.message})`);
+    return end.error;
   }
   const yaml = await import('js-yaml');
   let text = Buffer.concat(parts).toString('utf8');
