@@ -48,7 +48,8 @@ export interface FollowStatus {
   memory: { rss: number; heapUsed: number };
 }
 
-export interface StatusInput {
+/** What buildStatus reads; the fields the status copies as they are share FollowStatus's types. */
+export interface StatusInput extends Pick<FollowStatus, 'waiting' | 'buffered' | 'sinks' | 'checkpoint' | 'gaps' | 'rules'> {
   now: number;
   startedAt: number;
   streams: PathStream[];
@@ -57,12 +58,6 @@ export interface StatusInput {
   /** Per file (`dev:ino`): the position of the newest snapshot every sink acknowledged (or where reading started). */
   deliveredAt: Map<string, { offset: number; line: number }>;
   acc: InputAccounting;
-  waiting: number;
-  buffered: { batches: number; items: number; bytes: number };
-  sinks: SinkStats[];
-  checkpoint: { path: string; written: string | null } | null;
-  gaps: GapReport[];
-  rules: RulesReport | null;
 }
 
 export function buildStatus(s: StatusInput): FollowStatus {
