@@ -3,7 +3,8 @@
 // spill, and a finish() can merge, without the event loop. A run is removed once merged; the
 // whole spill folder goes when the process ends (src/scale/tempdir.ts).
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
-import { removeSpillFile, spillFile } from './tempdir.js';
+import { removeSpillFile, spillFailure, spillFile } from './tempdir.js';
+import { dirname } from 'node:path';
 
 const WRITE_CHUNK = 1 << 20;
 const READ_CHUNK = 1 << 18;
@@ -19,7 +20,11 @@ export class RunWriter {
 
   constructor(tag: string) {
     this.path = spillFile(tag);
-    this.fd = openSync(this.path, 'wx', 0o600);
+    try {
+      this.fd = openSync(this.path, 'wx', 0o600);
+    } catch (e) {
+      throw spillFailure(e, dirname(this.path));
+    }
   }
 
   /** Appends one line (without its newline; it must hold none). */
@@ -36,7 +41,11 @@ export class RunWriter {
     this.parts = [];
     this.size = 0;
     let off = 0;
-    while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off);
+    try {
+      while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off);
+    } catch (e) {
+      throw spillFailure(e, dirname(this.path));
+    }
   }
 
   /** Flushes and closes; returns the path. */
