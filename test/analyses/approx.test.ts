@@ -244,5 +244,21 @@ describe('temporary files', () => {
     const approx = await runCli(['summary', big, '--approx', '--memory', '1k', '--jobs', '1', '-q', '-o', 'json']);
     expect(approx.stderr).toBe('');
     expect(approx.code).toBe(0);
+    // In worker threads too (which otherwise get the main thread's spill folder).
+    process.env.KAUDIT_MIN_RANGE_BYTES = '65536';
+    try {
+      cleanupSpillDir();
+      resetLedger();
+      const workers = await runCli(['summary', big, '--approx', '--jobs', '2', '-q', '-o', 'json']);
+      expect(workers.stderr).toBe('');
+      expect(workers.code).toBe(0);
+      expect(currentSpillDir()).toBeNull();
+      // And the exact run in worker threads says what is wrong before reading.
+      const exact = await runCli(['summary', big, '--jobs', '2', '-q', '-o', 'json']);
+      expect(exact.code).toBe(2);
+      expect(exact.stderr).toContain('cannot take them: it does not exist (ENOENT)');
+    } finally {
+      delete process.env.KAUDIT_MIN_RANGE_BYTES;
+    }
   });
 });
