@@ -8,6 +8,7 @@ import { UsageError } from '../util/errors.js';
 import { Out } from './out.js';
 import { plural } from '../render/format.js';
 import { budgetBytes, setBudget } from '../scale/budget.js';
+import { collectSooner } from '../util/v8heap.js';
 
 export const SQL_FORMATS = ['table', 'wide', 'csv', 'json', 'jsonl'] as const;
 
@@ -46,11 +47,14 @@ Examples:
   $ audit sql "DESCRIBE requests" -o csv fixtures/sample`,
     )
     .action(async (sql: string, inputs: string[], opts: Opts) => {
+      // The pipeline stages records while DuckDB is not yet open; what it leaves on V8's heap counts
+      // beside DuckDB's memory, so it is collected sooner (src/util/v8heap.ts).
+      collectSooner();
       const { loadDuckDB } = await import('../export/duckdb.js');
       const duckdb = await loadDuckDB('audit sql');
       const { datasetFiles } = await import('../export/parquet.js');
       const { RecordStage, defineRequests, query, cellOf, openEngine } = await import('../sql/index.js');
-      const { engineMemoryLimit, jsonReadMemory } = await import('../export/duckdb.js');
+      const { engineMemoryLimit, engineThreads, jsonReadMemory } = await import('../export/duckdb.js');
       // Parquet datasets (a directory with .parquet files, or a .parquet file) are read by DuckDB;
       // everything else by kaudit's pipeline.
       const parquet: string[] = [];
@@ -84,8 +88,11 @@ Examples:
             throw new UsageError('no input given', 'pass audit logs or a Parquet dataset directory, or pipe a log into stdin (or pass -)');
           }
           setBudget(opts.memory ?? null);
-          // At least what read_json needs for the longest staged line (only logs with lines of several MB).
-          engine = await openEngine('audit sql', { memoryLimit: engineMemoryLimit(budgetBytes(), stage ? jsonReadMemory((stage as InstanceType<typeof RecordStage>).maxChars) : 0) });
+          // One thread per 256 MiB of the budget; the limit is the budget, and at least what read_json
+          // needs for the longest staged line on those threads (only lines of several MB need more).
+          const threads = engineThreads();
+          const atLeast = stage ? jsonReadMemory((stage as InstanceType<typeof RecordStage>).maxChars, threads) : 0;
+          engine = await openEngine('audit sql', { threads, memoryLimit: engineMemoryLimit(budgetBytes(), atLeast) });
           await defineRequests(engine, { parquet, stage });
           const res = await query(engine, duckdb, sql);
           const out = new Out(target.io.stdout);

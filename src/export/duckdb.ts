@@ -98,6 +98,19 @@ export function engineMemoryLimit(budget: number = budgetBytes(), atLeast = 0): 
   return `${Math.ceil(Math.max(budget, MIN_ENGINE_MEMORY, atLeast) / 2 ** 20)}MiB`;
 }
 
+/** Memory per DuckDB thread: engineThreads gives one thread per this much of the limit. */
+export const MEMORY_PER_THREAD = 256 * 2 ** 20;
+
+/**
+ * DuckDB's threads for a memory budget: one per MEMORY_PER_THREAD (256 MiB), at least 1 and at most
+ * the cores. DuckDB keeps hash tables and buffers per thread: a GROUP BY over a million distinct
+ * subjects with a 256 MiB limit peaked at 350 MB with 2 threads and 243 MB with 1. A larger
+ * --memory buys parallelism back (--memory 1G: 4 threads).
+ */
+export function engineThreads(budget: number = budgetBytes(), cores: number = availableParallelism()): number {
+  return Math.max(1, Math.min(cores, Math.floor(budget / MEMORY_PER_THREAD)));
+}
+
 /**
  * The memory DuckDB's JSON reader needs to read staged lines up to `maxChars` long with `threads`
  * threads: a buffer of 4 × maximum_object_size per thread (measured: a 32 MiB limit allocates
@@ -125,10 +138,10 @@ export function jsonObjectLimit(maxChars: number): number {
 /**
  * Opens an in-memory DuckDB with kaudit's settings: UTC, `memory_limit` from the memory budget
  * (engineMemoryLimit), spill files in a private temporary directory that close() removes,
- * `threads` when given. The spill directory is inside kaudit's spill folder (src/scale/tempdir.ts). Insertion order is preserved (DuckDB's default): a query without ORDER BY
+ * `threads` when given (by default engineThreads(): one per 256 MiB of the budget). The spill directory is inside kaudit's spill folder (src/scale/tempdir.ts). Insertion order is preserved (DuckDB's default): a query without ORDER BY
  * gives its rows in log order, the same on every run.
  */
-export async function openEngine(feature: string, opts: { threads?: number; memoryLimit?: string } = {}): Promise<Engine> {
+export async function openEngine(feature: string, opts: { threads?: number; memoryLimit?: string } = { threads: engineThreads() }): Promise<Engine> {
   const duckdb = await loadDuckDB(feature);
   // Inside kaudit's spill folder (KAUDIT_TMPDIR, TMPDIR or /tmp; removed at exit and on SIGINT,
   // SIGTERM, SIGHUP: src/scale/tempdir.ts), so that an interrupted query leaves no spill files.

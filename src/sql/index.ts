@@ -30,7 +30,16 @@ export class RecordStage {
   }
 
   private flush(): void {
-    if (this.buf.length) writeSync(this.fd, this.buf.join(''));
+    try {
+      if (this.buf.length) writeSync(this.fd, this.buf.join(''));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      // A full disk is the machine's state, not a bug: say where and what to do.
+      if (code === 'ENOSPC' || code === 'EDQUOT') {
+        throw new UsageError(`cannot stage the records for DuckDB in ${this.dir}: no space left on the device (${code})`, 'free space there, or set KAUDIT_TMPDIR to a folder with room (staging takes about the size of audit export -o jsonl); or export once to Parquet and query the dataset');
+      }
+      throw e;
+    }
     this.buf = [];
     this.size = 0;
   }

@@ -4,7 +4,8 @@ import { dirname, join } from 'node:path';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { runCli, tmpDir, writeFiles, event } from '../helpers.js';
 import { microsToRfc3339 } from '../../src/sql/index.js';
-import { engineMemoryLimit, jsonObjectLimit, jsonReadMemory, memoryError, MIN_ENGINE_MEMORY, openEngine } from '../../src/export/duckdb.js';
+import { availableParallelism } from 'node:os';
+import { engineMemoryLimit, engineThreads, jsonObjectLimit, jsonReadMemory, memoryError, MIN_ENGINE_MEMORY, openEngine } from '../../src/export/duckdb.js';
 import { setBudget } from '../../src/scale/budget.js';
 import { currentSpillDir } from '../../src/scale/tempdir.js';
 import { UsageError } from '../../src/util/errors.js';
@@ -115,6 +116,13 @@ describe('the engine is bounded (src/export/duckdb.ts)', () => {
     expect(jsonObjectLimit(100_000_000)).toBe(512 * 2 ** 20);
   });
 
+  it('engineThreads: one DuckDB thread per 256 MiB of the budget, at least 1, at most the cores', () => {
+    expect(engineThreads(256 * 2 ** 20, 8)).toBe(1);
+    expect(engineThreads(1024, 8)).toBe(1);
+    expect(engineThreads(2 ** 30, 8)).toBe(4);
+    expect(engineThreads(2 ** 30, 2)).toBe(2);
+  });
+
   it('engineMemoryLimit: the budget in MiB, never below 128 MiB', () => {
     expect(engineMemoryLimit(256 * 2 ** 20)).toBe('256MiB');
     expect(engineMemoryLimit(2 ** 30 + 1)).toBe('1025MiB');
@@ -131,10 +139,12 @@ describe('the engine is bounded (src/export/duckdb.ts)', () => {
   });
 
   it.skipIf(!hasDuckDB)('sets memory_limit from --memory (default 256 MiB, at least 128 MiB) and spills into kaudit\'s temporary folder', async () => {
-    const q = "SELECT current_setting('memory_limit') AS m, current_setting('temp_directory') AS t, current_setting('preserve_insertion_order') AS p";
-    const run = async (...more: string[]) => JSON.parse((await runCli(['sql', q, sample, '-q', '-o', 'jsonl', ...more])).stdout) as { m: string; t: string; p: boolean };
+    const q = "SELECT current_setting('memory_limit') AS m, current_setting('temp_directory') AS t, current_setting('preserve_insertion_order') AS p, current_setting('threads') AS n";
+    const run = async (...more: string[]) => JSON.parse((await runCli(['sql', q, sample, '-q', '-o', 'jsonl', ...more])).stdout) as { m: string; t: string; p: boolean; n: number };
     const def = await run();
     expect(def.m).toBe('256.0 MiB');
+    expect(def.n).toBe(1);
+    expect((await run('--memory', '1G')).n).toBe(Math.min(4, availableParallelism()));
     // Rows of a query without ORDER BY stay in log order.
     expect(def.p).toBe(true);
     expect((await run('--memory', '1G')).m).toBe('1.0 GiB');
