@@ -143,13 +143,22 @@ export function* drain<V>(s: SpillMap<V>, spec: SpillSpec<V>): Generator<[string
   s.runs = [];
   try {
     if (runs.length === 0) {
-      yield* mem;
+      yield* consume(mem);
       return;
     }
     runs = reduceRuns<Entry<V>>(runs, order, spec.tag, (g) => fold(g, spec, order));
-    yield* fold(mergeSorted<Entry<V>>([...runs.map((p) => readRun<Entry<V>>(p)), mem], order), spec, order);
+    yield* fold(mergeSorted<Entry<V>>([...runs.map((p) => readRun<Entry<V>>(p)), consume(mem)], order), spec, order);
   } finally {
     removeRuns(runs);
+  }
+}
+
+/** The items of an array, each let go as it is handed on (what the consumer keeps is its own business). */
+function* consume<T>(a: (T | undefined)[]): Generator<T> {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as T;
+    a[i] = undefined;
+    yield x;
   }
 }
 
