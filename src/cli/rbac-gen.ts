@@ -134,6 +134,7 @@ Examples:
       // JSON.stringify or one YAML string, never that string (a million subjects' policies exceed
       // V8's string limit).
       const { writeJson, LazyList, mapRows, headOf } = await import('../render/stream.js');
+      const { releaseRows } = await import('../scale/lazy.js');
       const { Out } = await import('./out.js');
       if (outDir) {
         if (!selfCheckFailed) {
@@ -171,6 +172,9 @@ Examples:
           if (outFile && !opts.quiet) io.stderr.write(`wrote ${visible(outFile.path)}\n`);
         }
       }
+      // Lists read from spilled runs that nothing wrote (a failed self-check, -q) let go of their files now.
+      releaseRows(report.policies);
+      if (opts.quiet) releaseRows(report.sensitive);
       if (!opts.quiet) {
         // The accounting line was printed when reading ended (src/cli/common.ts).
         const say = (line: string): void => void io.stderr.write(`${visible(line)}\n`);
@@ -191,6 +195,7 @@ Examples:
             const where = f.object.namespace ? `${f.object.kind} ${f.object.namespace}/${f.object.name}` : `${f.object.kind} ${f.object.name}`;
             say(`  ${f.id} ${f.severity} ${f.description}: ${f.subject}, ${where}: ${f.permissions.join('; ')} (${plural(f.requests, 'request')}${f.examples.length ? `, e.g. auditID ${f.examples[0]}` : ''})`);
           }
+          releaseRows(report.sensitive);
           const more = report.sensitive.length - SENSITIVE_LINES;
           if (more > 0) say(`  … and ${more} more (-o report lists every one)`);
         }

@@ -15,9 +15,9 @@ import { SENSITIVE, SEVERITY_RANK, type Severity } from '../rules/sensitive.js';
 import { cmp } from '../util/counter.js';
 import { toWellFormed } from '../util/unicode.js';
 import { pushAll } from '../util/array.js';
-import { drain } from '../scale/spillmap.js';
+import { discard, drain, reread } from '../scale/spillmap.js';
 import { ExternalSorter } from '../scale/extsort.js';
-import { rowsOf, type Rows } from '../scale/lazy.js';
+import { LazyList, rowsOf, type Rows } from '../scale/lazy.js';
 import { ENTRY_BYTES, roughBytes, strBytes } from '../scale/budget.js';
 
 export { subjectLabel };
@@ -479,35 +479,61 @@ export function objectCount(report: RbacGenReport): number {
   return OBJECT_COUNTS.get(report) ?? [...report.policies].reduce((n, p) => n + p.objects.length, 0);
 }
 
+/** One subject's policy (null when it gets none: only defaults), with the checks the self-check judges. */
+interface Built1 {
+  policy: GeneratedPolicy | null;
+  keys: KeyAgg[];
+  defaults: KeyAgg[];
+  unsure: RoleWriteAgg[];
+}
+
+function policyOf(s: SubjectAgg, o: RbacGenState['opts'], existing: Authorizer | null): Built1 {
+  let keys = [...s.keys.values()];
+  let built = build(keys, o);
+  const esc = escalations(s, built, o, existing);
+  if (esc.keys.length) {
+    keys = [...keys, ...esc.keys];
+    built = build(keys, o);
+  }
+  const defaults = [...s.defaults.values()];
+  if (keys.length === 0) return { policy: null, keys, defaults, unsure: esc.unsure }; // only defaults: nothing to write
+  const all = [...keys, ...defaults];
+  const firsts = all.filter((k) => k.first).sort((a, b) => a.firstMs - b.firstMs);
+  const lasts = all.filter((k) => k.last).sort((a, b) => b.lastMs - a.lastMs);
+  const p: GeneratedPolicy = { subject: s.subject, requests: s.requests, window: { from: firsts[0]?.first ?? null, to: lasts[0]?.last ?? null }, namespaces: built.namespaces, cluster: built.cluster, objects: [] };
+  p.objects = objectsFor(p, o, built.namespacedAll);
+  return { policy: p, keys, defaults, unsure: esc.unsure };
+}
+
 /**
  * The report, subject by subject (issue 15: bounded memory whatever the number of subjects). The
  * subjects come out of their spilling map sorted (subjectSortKey); each one's policy is built,
- * self-checked and searched for sensitive permissions, then handed to a spilling list: under the
- * budget `policies` and `sensitive` are arrays, past it LazyLists read back from disk in the same
- * order. Consumes the state's subjects.
+ * self-checked and searched for sensitive permissions, and let go. Under the budget the policies
+ * are kept as an array; when the subjects spilled, `policies` is a LazyList that reads the subjects
+ * again from their runs and builds each policy a second time as it is written (deterministic, so the
+ * same bytes), instead of writing every policy to disk. Sensitive findings go through an external
+ * sort. Consumes the state's subjects (once the LazyList was read or released).
  */
 export function generate(state: RbacGenState, input: InputAccounting, extra: GenerateExtra = {}): RbacGenReport {
   const o = state.opts;
-  const policies = new ExternalSorter<GeneratedPolicy>({ compare: () => 0, size: roughBytes, tag: 'rbacgen-policies' });
+  const spec = subjectSpec(o.maxNames);
+  const existing = extra.existing ?? null;
+  const twice = state.subjects.runs.length > 0;
+  const kept: GeneratedPolicy[] = [];
   const sensitive = new ExternalSorter<SensitiveFinding>({ compare: sensitiveOrder, size: roughBytes, tag: 'rbacgen-sensitive' });
-  // Object names: two subjects never share one (see assertUniqueNames); checked over a sorted list.
+  // Object names: two subjects never share one (see objectName); checked over a sorted list.
   const names = new ExternalSorter<[string, string]>({ compare: (a, b) => cmp(a[0], b[0]), size: (x) => 2 * ENTRY_BYTES + strBytes(x[0]) + strBytes(x[1]), tag: 'rbacgen-names' });
   const check = new SelfChecker();
+  let count = 0;
   let objects = 0;
   let from: string | null = null;
   let to: string | null = null;
   // Maps (i13b): subjects and reasons are data (a subject may be named __proto__).
   const unchecked = new Map([...state.unchecked].map(([who, u]) => [who, { requests: u.requests, reasons: new Map(u.reasons), examples: [...u.examples] }]));
   try {
-    for (const [, s] of drain(state.subjects, subjectSpec(o.maxNames))) {
-      let keys = [...s.keys.values()];
-      let built = build(keys, o);
-      const esc = escalations(s, built, o, extra.existing ?? null);
-      if (esc.keys.length) {
-        keys = [...keys, ...esc.keys];
-        built = build(keys, o);
-      }
-      for (const w of esc.unsure) {
+    for (const [, s] of twice ? reread(state.subjects, spec) : drain(state.subjects, spec)) {
+      const { policy: p, keys, defaults, unsure } = policyOf(s, o, existing);
+      for (const w of unsure) {
         const label = subjectLabel(s.subject);
         const u = unchecked.get(label) ?? { requests: 0, reasons: new Map<string, number>(), examples: [] as string[] };
         unchecked.set(label, u);
@@ -515,29 +541,21 @@ export function generate(state: RbacGenState, input: InputAccounting, extra: Gen
         u.reasons.set(UNSURE_AGGREGATION, (u.reasons.get(UNSURE_AGGREGATION) ?? 0) + w.count);
         for (const [, id] of w.examples) if (u.examples.length < 3 && !u.examples.includes(id)) u.examples.push(id);
       }
-      const defaults = [...s.defaults.values()];
-      let p: GeneratedPolicy | null = null;
-      if (keys.length > 0) {
-        // Only defaults: nothing to write.
-        const all = [...keys, ...defaults];
-        const firsts = all.filter((k) => k.first).sort((a, b) => a.firstMs - b.firstMs);
-        const lasts = all.filter((k) => k.last).sort((a, b) => b.lastMs - a.lastMs);
-        p = { subject: s.subject, requests: s.requests, window: { from: firsts[0]?.first ?? null, to: lasts[0]?.last ?? null }, namespaces: built.namespaces, cluster: built.cluster, objects: [] };
-        p.objects = objectsFor(p, o, built.namespacedAll);
-        if (p.window.from !== null && (from === null || p.window.from < from)) from = p.window.from;
-        if (p.window.to !== null && (to === null || p.window.to > to)) to = p.window.to;
-        objects += p.objects.length;
-        const who = subjectLabel(p.subject);
-        const mine = new Set<string>();
-        for (const obj of p.objects) {
-          const k = `${obj.kind}/${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
-          if (!mine.has(k)) names.add([k, who]);
-          mine.add(k);
-        }
-        for (const f of sensitiveFindings([p])) sensitive.add(f);
-      }
       check.subject({ subject: s.subject, keys, defaults }, p ? [p] : []);
-      if (p) policies.add(p);
+      if (!p) continue;
+      count++;
+      if (!twice) kept.push(p);
+      if (p.window.from !== null && (from === null || p.window.from < from)) from = p.window.from;
+      if (p.window.to !== null && (to === null || p.window.to > to)) to = p.window.to;
+      objects += p.objects.length;
+      const who = subjectLabel(p.subject);
+      const mine = new Set<string>();
+      for (const obj of p.objects) {
+        const k = `${obj.kind}/${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
+        if (!mine.has(k)) names.add([k, who]);
+        mine.add(k);
+      }
+      for (const f of sensitiveFindings([p])) sensitive.add(f);
     }
     let prev: [string, string] | null = null;
     for (const n of names.sorted()) {
@@ -545,11 +563,23 @@ export function generate(state: RbacGenState, input: InputAccounting, extra: Gen
       prev = n;
     }
   } catch (e) {
-    policies.dispose();
     sensitive.dispose();
     names.dispose();
+    discard(state.subjects);
     throw e;
   }
+  const policies: Rows<GeneratedPolicy> = !twice
+    ? kept
+    : new LazyList(
+        count,
+        function* () {
+          for (const [, s] of drain(state.subjects, spec)) {
+            const { policy } = policyOf(s, o, existing);
+            if (policy) yield policy;
+          }
+        },
+        () => discard(state.subjects),
+      );
   const report: RbacGenReport = {
     kind: 'kaudit.rbac-gen',
     version: 2,
@@ -562,7 +592,7 @@ export function generate(state: RbacGenState, input: InputAccounting, extra: Gen
       .map(([subject, u]) => ({ subject, requests: u.requests, reasons: sortedRecord(u.reasons), examples: u.examples }))
       .sort((a, b) => cmp(a.subject, b.subject)),
     alreadyGranted: extra.alreadyGranted ?? 0,
-    policies: rowsOf(policies),
+    policies,
     sensitive: rowsOf(sensitive),
     selfCheck: check.result(),
   };

@@ -127,3 +127,69 @@ describe('rbac-gen with many distinct subjects', () => {
     expect(new Set(subjects.map(subjectSortKey)).size).toBe(subjects.length);
   });
 });
+
+/**
+ * An export that binds some of the log's users and service accounts (a Role, a ClusterRole with a
+ * sensitive rule, a group binding, a binding to a role that is not there), a service account nobody
+ * saw (dormant), and a User subject named like a service account's user name.
+ */
+function rbacExport(): string {
+  const docs: string[] = [
+    'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: reader\nrules:\n- apiGroups: [""]\n  resources: [pods, secrets, nodes]\n  verbs: [get, list]\n',
+    'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: team-readers\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: reader\nsubjects:\n- kind: Group\n  apiGroup: rbac.authorization.k8s.io\n  name: team:a\n',
+  ];
+  for (let u = 0; u < SUBJECTS; u += 9) {
+    const ns = `ns-${u % 7}`;
+    const subject = u % 5 === 0 ? `- kind: ServiceAccount\n  name: sa-${u}\n  namespace: ${ns}\n` : `- kind: User\n  apiGroup: rbac.authorization.k8s.io\n  name: user-${u}@example.com\n`;
+    docs.push(`apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: r-${u}\n  namespace: ${ns}\nrules:\n- apiGroups: [""]\n  resources: [pods]\n  verbs: [get, list, delete]\n`);
+    docs.push(`apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: rb-${u}\n  namespace: ${ns}\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ${u % 2 ? 'ClusterRole' : 'Role'}\n  name: ${u % 2 ? 'reader' : `r-${u}`}\nsubjects:\n${subject}`);
+  }
+  docs.push('apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: dormant\n  namespace: ns-1\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: reader\nsubjects:\n- kind: ServiceAccount\n  name: nobody\n  namespace: ns-1\n- kind: User\n  apiGroup: rbac.authorization.k8s.io\n  name: system:serviceaccount:ns-0:sa-0\n');
+  return docs.join('---\n');
+}
+
+describe('drift and compliance with many distinct subjects', () => {
+  // Half of the users carry the group team:a, so that the group's grants are used by many members.
+  const events = log()
+    .trim()
+    .split('\n')
+    .map((l, i) => {
+      const e = JSON.parse(l);
+      if (i % 2 === 0) e.user.groups = [...e.user.groups, 'team:a'];
+      return JSON.stringify(e);
+    });
+  const dir = writeFiles(tmpDir(), { 'audit.log': events.join('\n') + '\n', 'rbac.yaml': rbacExport() });
+  const file = join(dir, 'audit.log');
+  const rbac = join(dir, 'rbac.yaml');
+
+  it.each([
+    ['drift -o json', ['drift', '--rbac', rbac, '-o', 'json']],
+    ['drift (table) --suggest', ['drift', '--rbac', rbac, '--suggest']],
+    ['drift -o json --only-drift --include-system', ['drift', '--rbac', rbac, '-o', 'json', '--only-drift', '--include-system']],
+    ['drift -o sarif', ['drift', '--rbac', rbac, '-o', 'sarif']],
+    ['compliance -o json', ['compliance', '--rbac', rbac, '-o', 'json', '--now', '2026-03-10T00:00:00Z']],
+  ])('%s: a tiny --memory spills and writes the same bytes, and leaves no spill file', async (_n, args) => {
+    resetLedger();
+    // compliance reads in one thread (it hashes its inputs); drift is told to.
+    const one = args[0] === 'drift' ? ['--jobs', '1'] : [];
+    const plain = await runCli([args[0]!, file, ...one, ...args.slice(1)]);
+    expect([0, 1]).toContain(plain.code);
+    expect(spillCount()).toBe(0);
+    const spilled = await runCli([args[0]!, file, ...one, '--memory', '8k', ...args.slice(1)]);
+    expect(spillCount()).toBeGreaterThan(0);
+    expect(spilled.code).toBe(plain.code);
+    expect(spilled.stdout).toBe(plain.stdout);
+    expect(spilled.stderr).toBe(plain.stderr);
+    expect(spillFiles()).toEqual([]);
+    if (args[0] === 'drift' && args.includes('json') && !args.includes('--only-drift')) {
+      const rep = JSON.parse(plain.stdout);
+      const kinds = new Set(rep.subjects.map((d: { subject: { kind: string } }) => d.subject.kind));
+      // Users, service accounts and the group are all judged; the unseen service account is dormant; some requests are uncovered.
+      expect([...kinds].sort()).toEqual(['Group', 'ServiceAccount', 'User']);
+      expect(rep.summary.dormant).toBeGreaterThan(0);
+      expect(rep.subjects.find((d: { subject: { kind: string; name: string } }) => d.subject.kind === 'Group').requests).toBeGreaterThan(0);
+      expect(rep.summary.uncoveredRequests).toBeGreaterThan(0);
+      expect(rep.subjects.length).toBeGreaterThan(SUBJECTS);
+    }
+  }, 120_000);
+});
