@@ -18,7 +18,7 @@ import { pushAll } from '../util/array.js';
 import { discard, drain, reread } from '../scale/spillmap.js';
 import { ExternalSorter } from '../scale/extsort.js';
 import { LazyList, rowsOf, type Rows } from '../scale/lazy.js';
-import { ENTRY_BYTES, roughBytes, strBytes } from '../scale/budget.js';
+import { budgetBytes, ENTRY_BYTES, roughBytes, strBytes } from '../scale/budget.js';
 
 export { subjectLabel };
 
@@ -511,14 +511,17 @@ function policyOf(s: SubjectAgg, o: RbacGenState['opts'], existing: Authorizer |
  * self-checked and searched for sensitive permissions, and let go. Under the budget the policies
  * are kept as an array; when the subjects spilled, `policies` is a LazyList that reads the subjects
  * again from their runs and builds each policy a second time as it is written (deterministic, so the
- * same bytes), instead of writing every policy to disk. Sensitive findings go through an external
+ * same bytes), instead of writing every policy to disk; so does a map that holds more than a quarter
+ * of the budget (a policy takes about twice its subject's aggregate). Sensitive findings go through an external
  * sort. Consumes the state's subjects (once the LazyList was read or released).
  */
 export function generate(state: RbacGenState, input: InputAccounting, extra: GenerateExtra = {}): RbacGenReport {
   const o = state.opts;
   const spec = subjectSpec(o.maxNames);
   const existing = extra.existing ?? null;
-  const twice = state.subjects.runs.length > 0;
+  // A policy takes about twice its subject's aggregate: past a quarter of the budget the subjects
+  // go to disk (if they are not there already) and the policies are built again as they are written.
+  const twice = state.subjects.runs.length > 0 || state.subjects.held > budgetBytes() / 4;
   const kept: GeneratedPolicy[] = [];
   const sensitive = new ExternalSorter<SensitiveFinding>({ compare: sensitiveOrder, size: roughBytes, tag: 'rbacgen-sensitive' });
   // Object names: two subjects never share one (see objectName); checked over a sorted list.
