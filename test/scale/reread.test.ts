@@ -123,3 +123,18 @@ describe('estimates the ledger works with', () => {
     expect(profileBytes('alice', detect) - profileBytes('alice', plain)).toBe(grewDetect - grewPlain);
   });
 });
+
+describe('spill folder that cannot take more', () => {
+  it('a full disk, a quota or a read-only folder is an input error (exit 2) that says what to do; other errors stay as they are', async () => {
+    const { spillWriteError } = await import('../../src/scale/runs.js');
+    const { InputError } = await import('../../src/util/errors.js');
+    for (const code of ['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES']) {
+      const e = spillWriteError(Object.assign(new Error('write'), { code }), '/tmp/kaudit-x/run-1');
+      expect(e).toBeInstanceOf(InputError);
+      expect((e as InstanceType<typeof InputError>).message).toContain('/tmp/kaudit-x');
+      expect((e as InstanceType<typeof InputError>).fix).toContain('KAUDIT_TMPDIR');
+    }
+    const other = Object.assign(new Error('bad fd'), { code: 'EBADF' });
+    expect(spillWriteError(other, '/tmp/x')).toBe(other);
+  });
+});
