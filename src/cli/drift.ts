@@ -68,7 +68,7 @@ Exit codes: 0 no threshold crossed (or none set), 1 a --fail-on/--max-unused thr
       for (const f of failOn) if (!(FAIL_ON as readonly string[]).includes(f)) throw new UsageError(`--fail-on: ${JSON.stringify(f)} is not a threshold`, `use ${FAIL_ON.join(', ')} (comma-separated)`);
       const kinds = opts.subjectKind.flatMap((k) => k.split(',')).map((k) => k.trim()).filter(Boolean);
       for (const k of kinds) if (!KINDS.includes(k)) throw new UsageError(`--subject-kind: ${JSON.stringify(k)} is not a subject kind`, `use ${KINDS.join(', ')}`);
-      const [{ loadRbac }, { Authorizer }, { drift }, view, { renderReport }, { renderSarif }, { renderJunit }, { TOOL }] = await Promise.all([
+      const [{ loadRbac }, { Authorizer }, { drift }, view, { writeReport }, { renderSarif }, { renderJunit }, { TOOL }] = await Promise.all([
         import('../rbac/load.js'),
         import('../rbac/authorizer.js'),
         import('../analyses/drift/index.js'),
@@ -97,15 +97,20 @@ Exit codes: 0 no threshold crossed (or none set), 1 a --fail-on/--max-unused thr
         // Lines cited from byte ranges (--jobs) are made absolute: the same report whatever --jobs.
         await (await import('../ingest/locate.js')).resolveLines(report);
         const g = { failOn: failOn as ('sensitive' | 'red' | 'yellow' | 'any')[], maxUnused: opts.maxUnused };
-        let text: string;
         if (opts.output === 'sarif') {
           const { rules, results } = view.driftSarif(report);
-          text = renderSarif(TOOL, rules, results, report.input);
+          target.io.stdout.write(renderSarif(TOOL, rules, results, report.input));
         } else if (opts.output === 'junit') {
           const { inputJunitCase } = await import('../render/accounting.js');
-          text = renderJunit('kaudit drift', [inputJunitCase(report.input), ...view.driftJunit(report, g)]);
-        } else text = await renderReport(opts.output, { report, view: view.driftView }, renderContext(target.io));
-        target.io.stdout.write(text);
+          target.io.stdout.write(renderJunit('kaudit drift', [inputJunitCase(report.input), ...view.driftJunit(report, g)]));
+        } else {
+          // JSON and YAML are written piece by piece (issue 15: a report of a million subjects is
+          // longer than a JavaScript string); the other formats render their capped view.
+          const { Out } = await import('./out.js');
+          const out = new Out(target.io.stdout);
+          await writeReport(out, opts.output, { report, view: view.driftView }, renderContext(target.io));
+          out.flush();
+        }
         return gate(report, g);
       });
       if (verdict.failed) {
