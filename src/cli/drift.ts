@@ -1,5 +1,6 @@
 // `audit drift --rbac RBAC FILES…`: granted minus used, per subject, made for CI.
 import { RBAC_WRITE_BODIES } from '../normalize/bodies.js';
+import { collectSooner } from '../util/v8heap.js';
 import type { Command } from 'commander';
 import { visible } from '../render/sanitize.js';
 import type { IO } from './io.js';
@@ -62,6 +63,9 @@ Examples:
 Exit codes: 0 no threshold crossed (or none set), 1 a --fail-on/--max-unused threshold crossed, 2 usage or input error.`,
     )
     .action(async (inputs: string[], opts: Opts) => {
+      // Per-subject state up to the memory budget, spilled and merged back: it outlives V8's young
+      // generation, and V8's default growth let the heap reach several times what was live (issue 15).
+      collectSooner();
       if (opts.rbac.length === 0) throw new UsageError('--rbac is required', 'pass the RBAC export: kubectl get roles,rolebindings,clusterroles,clusterrolebindings -A -o yaml > rbac.yaml, then --rbac rbac.yaml');
       const { FAIL_ON, gate } = await import('../analyses/drift/gate.js');
       const failOn = opts.failOn.flatMap((f) => f.split(',')).map((f) => f.trim()).filter(Boolean);

@@ -1,5 +1,6 @@
 // `audit rbac-gen FILES…`: least-privilege Roles and bindings from what subjects actually did.
 import { RBAC_WRITE_BODIES } from '../normalize/bodies.js';
+import { collectSooner } from '../util/v8heap.js';
 import { Option, type Command } from 'commander';
 import type { IO } from './io.js';
 import { addFilterOptions, addInputOptions, addJobsOption, addOutOption, addStateOptions, outputOption, runReducer, intOption, type FilterFlags, type InputOptions, collect } from './common.js';
@@ -69,6 +70,9 @@ Examples:
   $ audit rbac-gen logs/ --existing current-rbac.yaml --out-dir rbac/`,
     )
     .action(async (inputs: string[], opts: Opts) => {
+      // Per-subject state up to the memory budget, spilled and merged back: it outlives V8's young
+      // generation, and V8's default growth let the heap reach several times what was live (issue 15).
+      collectSooner();
       const [{ rbacGenExcept }, { loadRbac }, { Authorizer }, { objectsYaml, objectYaml }, { toPlainObject, policyObjectName, objectCount }, { safeFileName }] = await Promise.all([
         import('../analyses/rbacgen/existing.js'),
         import('../rbac/load.js'),
