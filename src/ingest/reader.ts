@@ -156,7 +156,7 @@ interface RawInput extends AsyncIterator<Buffer> {
 }
 
 /**
- * A plain file (or the byte range [start, end) of one) read by descriptor in chunks of READ_CHUNK
+ * A file (or the byte range [start, end) of one) read by descriptor in chunks of READ_CHUNK
  * bytes, one read always in flight while the previous chunk is processed. Until recycle() each
  * chunk is a fresh buffer (the format detection keeps the head's chunks; gzip and the document
  * readers may keep theirs); after it, the reads go into two buffers used in turn, and each chunk
@@ -169,6 +169,11 @@ class FileChunks implements RawInput {
   private opening: Promise<FileHandle> | null = null;
   private pos: number;
   private readonly stop: number;
+  /**
+   * Reads at explicit positions only for a byte range; a whole input is read from the descriptor's
+   * current position, so that a pipe or FIFO (`audit summary <(zcat …)`) reads as before.
+   */
+  private readonly positioned: boolean;
   /** The read in flight (at `pos`): its buffer and its outcome. */
   private pending: Promise<{ buf: Buffer; n: number; error: Error | null }> | null = null;
   private reuse = false;
@@ -186,6 +191,7 @@ class FileChunks implements RawInput {
   ) {
     this.pos = start ?? 0;
     this.stop = end ?? Infinity;
+    this.positioned = start !== undefined || end !== undefined;
   }
 
   recycle(): void {
@@ -199,7 +205,7 @@ class FileChunks implements RawInput {
       return;
     }
     const buf = this.reuse ? (this.free.pop() ?? Buffer.allocUnsafeSlow(READ_CHUNK)) : Buffer.allocUnsafeSlow(READ_CHUNK);
-    this.pending = fh.read(buf, 0, len, this.pos).then(
+    this.pending = fh.read(buf, 0, len, this.positioned ? this.pos : null).then(
       ({ bytesRead }) => ({ buf, n: bytesRead, error: null }),
       (error: Error) => ({ buf, n: 0, error }),
     );

@@ -3,7 +3,7 @@
 // remember positions per chunk, and the field extractor's unparsed bodies must all give what reading
 // the whole text at once gives. The file is several chunks (READ_CHUNK) long, with lines placed
 // across every chunk border.
-import { describe, it, expect, beforeAll } from 'vitest';
+import { describe, it, expect, beforeAll, vi } from 'vitest';
 import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { open } from 'node:fs/promises';
@@ -105,6 +105,18 @@ describe('reading a file in reused chunks', () => {
     }
   });
 
+  it('a FIFO (`audit summary <(zcat …)`) is read from where it stands, to its end', async () => {
+    const { execFileSync, spawn } = await import('node:child_process');
+    const fifo = join(tmpDir(), 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const writer = spawn('sh', ['-c', 'cat "$1" > "$2"', 'sh', file, fifo], { stdio: 'ignore' });
+    const exited = new Promise((resolve) => writer.on('exit', resolve));
+    const seen: Seen = { values: [], rejects: [], prefiltered: 0 };
+    await readSource({ path: fifo, cluster: '', size: 0 }, sink(seen));
+    expect(await exited).toBe(0);
+    expect(seen.values).toEqual(whole().values);
+  });
+
   it('byte ranges at line starts (--jobs tasks) give the whole file between them', async () => {
     const size = readFileSync(file).length;
     const fh = await open(file, 'r');
@@ -134,9 +146,30 @@ describe('reading a file in reused chunks', () => {
       const r = await runCli([...args, ...extra]);
       expect(r.stdout, extra.join(' ')).toBe(ref.stdout);
     }
-    const sum = ['summary', file, '-o', 'json', '-q'];
-    const one = await runCli([...sum, '--jobs', '1', '--parser', 'reference']);
-    const two = await runCli([...sum, '--jobs', '2'], { env: { KAUDIT_MIN_RANGE_BYTES: String(READ_CHUNK) } });
-    expect(two.stdout).toBe(one.stdout);
+    // Split into byte ranges (KAUDIT_MIN_RANGE_BYTES), read by two workers, or by a worker and the
+    // main thread (KAUDIT_PARALLEL_MAIN=1): the bytes of one thread.
+    for (const cmd of [['summary', file, '-o', 'json', '-q'], ['rbac-gen', file, '-q']]) {
+      const one = await runCli([...cmd, '--jobs', '1', '--parser', 'reference']);
+      for (const main of ['0', '1']) {
+        process.env.KAUDIT_MIN_RANGE_BYTES = String(READ_CHUNK);
+        process.env.KAUDIT_PARALLEL_MAIN = main;
+        process.env.KAUDIT_TRACE_PARALLEL = '1';
+        const trace: string[] = [];
+        const spy = vi.spyOn(process.stderr, 'write').mockImplementation((s) => (trace.push(String(s)), true));
+        try {
+          const two = await runCli([...cmd, '--jobs', '2']);
+          spy.mockRestore();
+          expect(two.stdout, `${cmd[0]} KAUDIT_PARALLEL_MAIN=${main}`).toBe(one.stdout);
+          // It did run split, and the main thread took a task only when asked to.
+          expect(trace.join('')).toMatch(/planned [2-9] tasks/);
+          expect(/to the main thread/.test(trace.join(''))).toBe(main === '1');
+        } finally {
+          spy.mockRestore();
+          delete process.env.KAUDIT_MIN_RANGE_BYTES;
+          delete process.env.KAUDIT_PARALLEL_MAIN;
+          delete process.env.KAUDIT_TRACE_PARALLEL;
+        }
+      }
+    }
   });
 });
