@@ -6,5 +6,6 @@ export default defineConfig({
     environment: 'node',
     testTimeout: 60_000,
     env: { NO_COLOR: '1' },
+    globalSetup: ['test/setup/tmpdir.ts'],
   },
 });

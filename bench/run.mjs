@@ -14,10 +14,10 @@
 // is unusual (every event a distinct user or object name, requests that never completed, one event
 // dated 1970) next to the same command on a log of the same size with ordinary cardinality, at each
 // size, with the time ratio to the ordinary log and the growth ratio between sizes.
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { cpus, totalmem, loadavg } from 'node:os';
+import { cpus, totalmem, loadavg, tmpdir } from 'node:os';
 import { root, cache, run, dataset, hasCommand } from './lib.mjs';
 
 const { values } = parseArgs({
@@ -147,6 +147,28 @@ const CARDINALITY = [
   { name: 'investigate --timeline hour -o json (1970 outlier)', kind: 'outlier', args: (f) => ['investigate', f, '--timeline', 'hour', '-o', 'json', '-q'] },
   { name: 'investigate -o yaml', kind: 'ordinary', args: (f) => ['investigate', f, '-o', 'yaml', '-q'] },
   { name: 'investigate --sort time -o jsonl', kind: 'ordinary', args: (f) => ['investigate', f, '--sort', 'time', '-o', 'jsonl', '-q'] },
+  // Every other command and output format at 1M distinct users (issue 15): `dir` is a fresh
+  // temporary folder per run (removed after it) for outputs and saved states.
+  { name: 'investigate --sort time -o jsonl (users)', kind: 'users', args: (f) => ['investigate', f, '--sort', 'time', '-o', 'jsonl', '-q'] },
+  { name: 'commands', kind: 'users', args: (f) => ['commands', f, '-o', 'csv', '-q'] },
+  { name: 'commands (table)', kind: 'users', args: (f) => ['commands', f, '-q'] },
+  { name: 'export -o jsonl', kind: 'users', args: (f) => ['export', f, '-o', 'jsonl', '-q'] },
+  { name: 'export -o csv', kind: 'users', args: (f) => ['export', f, '-o', 'csv', '-q'] },
+  { name: 'export -o json', kind: 'users', args: (f) => ['export', f, '-o', 'json', '-q'] },
+  { name: 'investigate -o yaml (users)', kind: 'users', args: (f) => ['investigate', f, '-o', 'yaml', '-q'] },
+  { name: 'export -o parquet', kind: 'users', args: (f, dir) => ['export', f, '-o', 'parquet', '--out', join(dir, 'dataset'), '-q'] },
+  // audit sql straight on the log: staged, then read by DuckDB within the --memory budget (1M groups here).
+  { name: 'sql (log) group by subject', kind: 'users', args: (f) => ['sql', 'SELECT subject, count(*) AS n, sum(durationMs) AS ms FROM requests GROUP BY subject ORDER BY n DESC, subject LIMIT 20', f, '-o', 'csv', '-q'] },
+  { name: 'view', kind: 'users', args: (f, dir) => ['view', f, '--out', join(dir, 'view.html'), '-q'] },
+  // audit merge of two shards' saved states (the shards run before, unmeasured).
+  ...['summary', 'commands'].map((command) => ({
+    name: `merge --command ${command}`,
+    kind: 'users',
+    prepare: async (f, dir) => {
+      for (const i of [0, 1]) await run(process.execPath, [join(root, 'bin/audit.js'), command, f, '--shard', `${i}/2`, '--save-state', join(dir, `s${i}.json`), '-q']);
+    },
+    args: (f, dir) => ['merge', '--command', command, join(dir, 's0.json'), join(dir, 's1.json'), '-o', 'json', '-q'],
+  })),
 ];
 
 /** `100k`, `1M`, `2000`: an event count. */
@@ -180,8 +202,14 @@ async function cardinalityRuns() {
         const input = await cardinalityLog(n, kind);
         let best = null;
         for (let i = 0; i < Number(values.runs); i++) {
-          const r = await run(process.execPath, [join(root, 'bin/audit.js'), ...s.args(input.file)]);
-          if (!best || r.secs < best.secs) best = r;
+          const dir = mkdtempSync(join(tmpdir(), 'kaudit-bench-'));
+          try {
+            await s.prepare?.(input.file, dir);
+            const r = await run(process.execPath, [join(root, 'bin/audit.js'), ...s.args(input.file, dir)]);
+            if (!best || r.secs < best.secs) best = r;
+          } finally {
+            rmSync(dir, { recursive: true, force: true });
+          }
         }
         return { ...best, MB: input.size / 1e6 };
       };
@@ -192,7 +220,7 @@ async function cardinalityRuns() {
     }
   }
   const cols = Object.keys(rows[0] ?? {});
-  console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
+  console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   console.log(`| ${cols.join(' | ')} |\n|${cols.map(() => '---').join('|')}|`);
   for (const r of rows) console.log(`| ${cols.map((c) => r[c]).join(' | ')} |`);
   // Growth between consecutive sizes: time and peak RSS ratios for the ratio of the data.

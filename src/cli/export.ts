@@ -5,6 +5,7 @@ import type { AuditRecord } from '../types.js';
 import { Option, type Command } from 'commander';
 import { addFilterOptions, addInputOptions, addOrderWindowOption, intOption, outputOption, reportLate, runInputs, timeOrderOf, withOutput, type FilterFlags, type InputOptions } from './common.js';
 import { UsageError } from '../util/errors.js';
+import { collectSooner } from '../util/v8heap.js';
 import { Out } from './out.js';
 
 export const EXPORT_FORMATS = ['csv', 'jsonl', 'json', 'parquet'] as const;
@@ -50,6 +51,10 @@ Examples:
   $ audit export logs/ -o parquet --out dataset/            # then: audit sql "SELECT …" dataset/`,
     )
     .action(async (inputs: string[], opts: Opts) => {
+      // Records wait in the time-order window (30 minutes of log by default) long enough to outlive
+      // V8's young generation: with its default heap growth a 1M-event log peaked at 0.45–0.48 GB,
+      // with collectSooner (src/util/v8heap.ts) at 0.26 GB, for about 15% more CPU time.
+      collectSooner();
       if (opts.output === 'parquet') return exportParquet(io, inputs, opts, setExit);
       for (const f of ['overwrite', 'append'] as const) if (opts[f] !== undefined) throw new UsageError(`--${f} is for -o parquet`, `add -o parquet, or drop --${f}`);
       const { RECORD_FIELDS, RECORD_WRITERS } = await import('../render/records.js');

@@ -7,6 +7,8 @@ import { addFilterOptions, addInputOptions, addOutOption, outputOption, runInput
 import { UsageError } from '../util/errors.js';
 import { Out } from './out.js';
 import { plural } from '../render/format.js';
+import { budgetBytes, setBudget } from '../scale/budget.js';
+import { collectSooner } from '../util/v8heap.js';
 
 export const SQL_FORMATS = ['table', 'wide', 'csv', 'json', 'jsonl'] as const;
 
@@ -45,10 +47,14 @@ Examples:
   $ audit sql "DESCRIBE requests" -o csv fixtures/sample`,
     )
     .action(async (sql: string, inputs: string[], opts: Opts) => {
+      // The pipeline stages records while DuckDB is not yet open; what it leaves on V8's heap counts
+      // beside DuckDB's memory, so it is collected sooner (src/util/v8heap.ts).
+      collectSooner();
       const { loadDuckDB } = await import('../export/duckdb.js');
       const duckdb = await loadDuckDB('audit sql');
       const { datasetFiles } = await import('../export/parquet.js');
       const { RecordStage, defineRequests, query, cellOf, openEngine } = await import('../sql/index.js');
+      const { engineMemoryLimit, engineThreads, jsonReadMemory } = await import('../export/duckdb.js');
       // Parquet datasets (a directory with .parquet files, or a .parquet file) are read by DuckDB;
       // everything else by kaudit's pipeline.
       const parquet: string[] = [];
@@ -66,7 +72,9 @@ Examples:
       if (parquet.length && filtered && logs.length === 0) throw new UsageError('the filter flags apply to logs, not to Parquet datasets', 'write the condition in the query: … FROM requests WHERE subject = \'alice\'');
       let stage: InstanceType<typeof RecordStage> | null = null;
       await withOutput(io, opts.out, opts.quiet, async (target) => {
-        const engine = await openEngine('audit sql');
+        // The engine is opened once the logs are staged: the pipeline and DuckDB never hold memory
+        // at the same time. Its memory_limit is the --memory budget (src/export/duckdb.ts).
+        let engine: Awaited<ReturnType<typeof openEngine>> | null = null;
         try {
           if (logs.length || (parquet.length === 0 && !io.stdin.isTTY)) {
             stage = new RecordStage();
@@ -79,6 +87,12 @@ Examples:
           } else if (parquet.length === 0) {
             throw new UsageError('no input given', 'pass audit logs or a Parquet dataset directory, or pipe a log into stdin (or pass -)');
           }
+          setBudget(opts.memory ?? null);
+          // One thread per 256 MiB of the budget; the limit is the budget, and at least what read_json
+          // needs for the longest staged line on those threads (only lines of several MB need more).
+          const threads = engineThreads();
+          const atLeast = stage ? jsonReadMemory((stage as InstanceType<typeof RecordStage>).maxChars, threads) : 0;
+          engine = await openEngine('audit sql', { threads, memoryLimit: engineMemoryLimit(budgetBytes(), atLeast) });
           await defineRequests(engine, { parquet, stage });
           const res = await query(engine, duckdb, sql);
           const out = new Out(target.io.stdout);
@@ -110,7 +124,7 @@ Examples:
           }
           out.flush();
         } finally {
-          engine.close();
+          engine?.close();
           stage?.remove();
         }
       });

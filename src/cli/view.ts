@@ -1,6 +1,7 @@
 // `audit view FILES… --out trail.html`: the audit trail as one offline HTML page, by commands or by
 // API calls, with filters and CSV export.
 import type { Command } from 'commander';
+import { collectSooner } from '../util/v8heap.js';
 import type { IO } from './io.js';
 import { addClientFilterOptions, addFilterOptions, addInputOptions, clientFilters, intOption, outputOption, runInputs, type ClientFlags, type FilterFlags, type InputOptions } from './common.js';
 import { UsageError } from '../util/errors.js';
@@ -42,6 +43,10 @@ Examples:
   $ audit view logs/ --namespace production --max-rows 100000 --out prod.html`,
     )
     .action(async (inputs: string[], opts: Opts) => {
+      // Up to half a million rows stay live while the pipeline and the fold make short-lived
+      // objects; V8's default let the old generation grow to about three times the live heap before
+      // collecting it (1M-event log, default caps: 1.06 GB peak; with collectSooner about 0.73 GB).
+      collectSooner();
       const [{ view, DEFAULT_VIEW, DEFAULT_MAX_ROWS, DEFAULT_MAX_BYTES, capNotice }, { parseDurationMs }, { visible }, { parseBytes }] = await Promise.all([
         import('../analyses/view/index.js'),
         import('../util/duration.js'),
@@ -61,20 +66,38 @@ Examples:
       const state = view.init({ ...DEFAULT_VIEW, maxRows: opts.maxRows ?? DEFAULT_MAX_ROWS, maxBytes, fold: { ...DEFAULT_VIEW.fold, gapMs }, reorder: { ...DEFAULT_VIEW.reorder, windowMs } });
       const input = await runInputs(io, inputs, { ...opts, outputs: out ? [out] : [] }, (r) => view.add(state, r), [clientFilters(opts)]);
       const report = view.finish(state, { input, command: ['audit', ...((program as Command & { rawArgs?: string[] }).rawArgs ?? ['view'])] });
-      let text: string;
-      if (html && assets) text = await html.renderViewHtmlStreaming(report, assets);
-      else {
-        const { renderJson } = await import('../render/json.js');
-        text = renderJson(report);
-      }
       const s = report.summary;
       const what = `${s.calls} API calls, ${s.commands} commands`;
-      // The accounting line is runInputs' own (printed once, with the filters' hints).
+      // The page is written piece by piece as it is encoded (html.writeViewHtml): it never exists
+      // whole in memory. A file is written to a temporary file renamed into place once complete.
+      let bytes = 0;
       if (out) {
-        await out.write(text);
-        if (!opts.quiet) io.stderr.write(`view: ${what}; written to ${visible(out.path)} (${(Buffer.byteLength(text) / 1e6).toFixed(1)} MB)\n`);
+        const stream = out.open();
+        try {
+          if (html && assets) bytes = await html.writeViewHtml(report, assets, (t) => stream.write(t));
+          else {
+            const { renderJson } = await import('../render/json.js');
+            const text = renderJson(report);
+            bytes = Buffer.byteLength(text);
+            stream.write(text);
+          }
+          await stream.commit();
+        } catch (e) {
+          stream.abort();
+          throw e;
+        }
+        if (!opts.quiet) io.stderr.write(`view: ${what}; written to ${visible(out.path)} (${(bytes / 1e6).toFixed(1)} MB)\n`);
       } else {
-        io.stdout.write(text);
+        const stdout = io.stdout as NodeJS.WritableStream;
+        const write = (t: string): Promise<void> | void => {
+          if (stdout.write(t) !== false || typeof stdout.once !== 'function') return;
+          return new Promise((resolve) => stdout.once('drain', () => resolve()));
+        };
+        if (html && assets) await html.writeViewHtml(report, assets, write);
+        else {
+          const { renderJson } = await import('../render/json.js');
+          await write(renderJson(report));
+        }
         if (!opts.quiet) io.stderr.write(`view: ${what}\n`);
       }
       // Last, where it is seen: requests left out by the caps are a warning (the page says it too, and -o json in its summary).

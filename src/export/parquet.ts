@@ -10,7 +10,8 @@ import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, ren
 import { join } from 'node:path';
 import type { AuditRecord } from '../types.js';
 import { KV_SCHEMA_VERSION, KV_TOOL_VERSION, SCHEMA_VERSION, stagedSelect, stagingColumns, stagingLine, sqlString, utcDate } from './schema.js';
-import { openEngine } from './duckdb.js';
+import { openEngine, jsonObjectLimit, jsonReadMemory, memoryError, engineMemoryLimit } from './duckdb.js';
+import { budgetBytes } from '../scale/budget.js';
 import { UsageError } from '../util/errors.js';
 import { pushAll } from '../util/array.js';
 
@@ -66,6 +67,8 @@ interface Staging {
   buf: string[];
   size: number;
   rows: number;
+  /** The longest line staged, in UTF-16 code units (jsonObjectLimit). */
+  maxChars: number;
   /** Last use, for closing the least recently used file when too many are open. */
   used: number;
 }
@@ -124,12 +127,13 @@ export class ParquetWriter {
     const key = `${r.cluster}\u0000${date ?? ''}`;
     let s = this.staging.get(key);
     if (!s) {
-      s = { path: join(this.stageDir, `${this.staging.size}.jsonl`), cluster: r.cluster, date, fd: null, buf: [], size: 0, rows: 0, used: 0 };
+      s = { path: join(this.stageDir, `${this.staging.size}.jsonl`), cluster: r.cluster, date, fd: null, buf: [], size: 0, rows: 0, maxChars: 0, used: 0 };
       this.staging.set(key, s);
     }
     const line = stagingLine(r);
     s.buf.push(line);
     s.size += line.length;
+    if (line.length > s.maxChars) s.maxChars = line.length;
     s.rows++;
     s.used = ++this.clock;
     this.rows++;
@@ -170,8 +174,12 @@ export class ParquetWriter {
     let bytes = 0;
     try {
       if (parts.length) {
-        // One thread: the files' bytes then depend on the records only, not on scheduling.
-        const engine = await openEngine('audit export -o parquet', { threads: 1 });
+        // One thread: the files' bytes then depend on the records only, not on scheduling. Half the
+        // memory budget (at least MIN_ENGINE_MEMORY): DuckDB's Parquet writer holds a row group's
+        // pages besides what its buffer manager counts (1M records, 122,880-row groups: 412 MB
+        // peak with a 256 MiB limit, 265 MB with 128 MiB), and this process still holds the
+        // pipeline's heap.
+        const engine = await openEngine('audit export -o parquet', { threads: 1, memoryLimit: engineMemoryLimit(budgetBytes() / 2, jsonReadMemory(parts.reduce((m, p) => Math.max(m, p.maxChars), 0), 1)) });
         try {
           const kv = `{${sqlString(KV_SCHEMA_VERSION)}: ${sqlString(String(SCHEMA_VERSION))}, ${sqlString(KV_TOOL_VERSION)}: ${sqlString(this.o.toolVersion)}}`;
           for (const [i, p] of parts.entries()) {
@@ -181,10 +189,12 @@ export class ParquetWriter {
             // so a reader (or a sync to object storage) never sees part of one.
             const tmp = join(this.stageDir, `out-${i}`);
             await engine.connection.run(
-              `COPY (SELECT ${stagedSelect()} FROM read_json(${sqlString(p.path)}, format = 'newline_delimited', columns = ${stagingColumns(false)}, maximum_object_size = 1073741824)) ` +
+              `COPY (SELECT ${stagedSelect()} FROM read_json(${sqlString(p.path)}, format = 'newline_delimited', columns = ${stagingColumns(false)}, maximum_object_size = ${jsonObjectLimit(p.maxChars)})) ` +
                 `TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION ${this.o.compression}, ROW_GROUP_SIZE ${this.o.rowGroupRows}, FILE_SIZE_BYTES ${this.o.targetFileBytes}, ` +
                 `FILENAME_PATTERN ${sqlString(`part-${this.runId}{i}`)}, OVERWRITE_OR_IGNORE true, KV_METADATA ${kv})`,
-            );
+            ).catch((e: unknown) => {
+              throw memoryError(e, 'export -o parquet: ');
+            });
             mkdirSync(dir, { recursive: true });
             for (const f of readdirSync(tmp).sort()) {
               if (existsSync(join(dir, f))) throw new Error(`${join(dir, f)} exists`);

@@ -2,32 +2,44 @@
 // the columns of src/export/schema.ts whatever they came from: audit logs read by kaudit's pipeline
 // (staged as JSON lines for DuckDB's reader) or a Parquet dataset that `audit export -o parquet` wrote.
 import { mkdtempSync, openSync, rmSync, writeSync, closeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spillDir } from '../scale/tempdir.js';
 import { join } from 'node:path';
 import type { AuditRecord, Cell } from '../types.js';
 import { COLUMNS, KV_SCHEMA_VERSION, SCHEMA_VERSION, stagingColumns, stagingLine, sqlIdent, sqlString } from '../export/schema.js';
-import { openEngine, type DuckDBModule, type DuckDBStream, type Engine } from '../export/duckdb.js';
+import { openEngine, jsonObjectLimit, memoryError, type DuckDBModule, type DuckDBStream, type Engine } from '../export/duckdb.js';
 import { UsageError, InputError } from '../util/errors.js';
 
 /** A staging file for records read from logs: JSON lines of the table's columns. */
 export class RecordStage {
-  readonly dir = mkdtempSync(join(tmpdir(), 'kaudit-sql-'));
+  readonly dir = mkdtempSync(join(spillDir(), 'sql-'));
   readonly path = join(this.dir, 'requests.jsonl');
   private readonly fd = openSync(this.path, 'w');
   private buf: string[] = [];
   private size = 0;
   rows = 0;
+  /** The longest line staged, in UTF-16 code units (sizes read_json's buffers: jsonObjectLimit). */
+  maxChars = 0;
 
   add(r: AuditRecord): void {
     const line = stagingLine(r, true);
     this.buf.push(line);
     this.size += line.length;
+    if (line.length > this.maxChars) this.maxChars = line.length;
     this.rows++;
     if (this.size >= 1 << 20) this.flush();
   }
 
   private flush(): void {
-    if (this.buf.length) writeSync(this.fd, this.buf.join(''));
+    try {
+      if (this.buf.length) writeSync(this.fd, this.buf.join(''));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      // A full disk is the machine's state, not a bug: say where and what to do.
+      if (code === 'ENOSPC' || code === 'EDQUOT') {
+        throw new UsageError(`cannot stage the records for DuckDB in ${this.dir}: no space left on the device (${code})`, 'free space there, or set KAUDIT_TMPDIR to a folder with room (staging takes about the size of audit export -o jsonl); or export once to Parquet and query the dataset');
+      }
+      throw e;
+    }
     this.buf = [];
     this.size = 0;
   }
@@ -84,7 +96,7 @@ export async function defineRequests(engine: Engine, src: RequestSources): Promi
   if (src.stage) {
     const time = `make_timestamp("time")::TIMESTAMPTZ`;
     parts.push(
-      `SELECT ${selectList((n) => (n === 'time' ? time : n === 'date' ? `CAST(${time} AS DATE)` : sqlIdent(n)))} FROM read_json(${sqlString(src.stage.path)}, format = 'newline_delimited', columns = ${stagingColumns(true)}, maximum_object_size = 1073741824)`,
+      `SELECT ${selectList((n) => (n === 'time' ? time : n === 'date' ? `CAST(${time} AS DATE)` : sqlIdent(n)))} FROM read_json(${sqlString(src.stage.path)}, format = 'newline_delimited', columns = ${stagingColumns(true)}, maximum_object_size = ${jsonObjectLimit(src.stage.maxChars)})`,
     );
   }
   if (parts.length === 0) parts.push(`SELECT ${selectList((n) => `CAST(NULL AS ${COLUMNS.find((c) => c.name === n)!.type})`)} WHERE false`);
@@ -133,18 +145,24 @@ export interface QueryResult {
 
 /**
  * Runs one query (the last statement's result when there are several). SQL errors are UsageErrors
- * with DuckDB's message.
+ * with DuckDB's message; running out of the engine's memory_limit too, with the flag that raises it.
  */
 export async function query(engine: Engine, duckdb: DuckDBModule, sql: string): Promise<QueryResult> {
   let result: DuckDBStream;
   try {
     result = await engine.connection.stream(sql);
   } catch (e) {
+    const m = memoryError(e, 'SQL: ');
+    if (m !== e) throw m;
     throw new UsageError(`SQL: ${(e as Error).message}`, 'the table is requests; its columns are in docs/schema.md (DESCRIBE requests lists them)');
   }
   const columns = result.columnNames();
   async function* rows(): AsyncGenerator<unknown[][]> {
-    for await (const chunk of result.yieldRows()) yield chunk.map((row) => row.map((v) => plainValue(duckdb, v)));
+    try {
+      for await (const chunk of result.yieldRows()) yield chunk.map((row) => row.map((v) => plainValue(duckdb, v)));
+    } catch (e) {
+      throw memoryError(e, 'SQL: ');
+    }
   }
   return { columns, rows: rows() };
 }

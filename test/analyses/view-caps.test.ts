@@ -10,7 +10,10 @@ import { collect, runCli, tmpDir, writeFiles, event, jsonl } from '../helpers.js
 import { view, DEFAULT_VIEW, capNotice, DEFAULT_MAX_BYTES, type ViewReport, type ViewOptions } from '../../src/analyses/view/index.js';
 import { RowStore, ROW_BYTES, jsonBytes } from '../../src/analyses/view/store.js';
 import { toPayload } from '../../src/analyses/view/payload.js';
-import { encodeData, encodeDataStreaming, jsonChunks, renderViewHtml, renderViewHtmlStreaming, loadPageAssets } from '../../src/analyses/view/html.js';
+import { encodeData, encodeDataStreaming, jsonChunks, renderViewHtml, renderViewHtmlStreaming, loadPageAssets, writeViewHtml } from '../../src/analyses/view/html.js';
+import { ColumnBuilder, CommandTableBuilder, pagePayload } from '../../src/analyses/view/builder.js';
+import { encodeTable } from '../../src/analyses/view/columns.js';
+import { COMMAND_EXTRA_FIELDS } from '../../src/analyses/view/payload.js';
 import { RECORD_FIELDS } from '../../src/render/records.js';
 import type { AuditRecord, InputAccounting } from '../../src/types.js';
 
@@ -188,6 +191,88 @@ describe('the page data', () => {
     expect(await encodeDataStreaming(rep)).toBe(encodeData(rep));
     const assets = loadPageAssets();
     expect(await renderViewHtmlStreaming(rep, assets)).toBe(renderViewHtml(rep, assets));
+  });
+});
+
+// Issue 15: the page's payload is encoded from the reducer's store and fold without making rows or
+// commands as objects (builder.ts), and written in pieces; the bytes must be those of the plain path.
+describe('the page data without objects per row (builder.ts)', () => {
+  it('pagePayload is toPayload of the same report with its records and commands as objects, the same JSON', () => {
+    for (const o of [{}, { maxRows: 700 }, { maxRows: 1 }]) {
+      const rep = reportOf(sample, o);
+      expect(rep.commandTable).toBeDefined();
+      expect(Object.keys({ ...rep })).not.toContain('commandTable');
+      // The spread reads the lazy records and commands (folded again): the plain path.
+      const plain = JSON.stringify(toPayload({ ...rep }));
+      expect(JSON.stringify(pagePayload(rep))).toBe(plain);
+      expect([...jsonChunks(pagePayload(rep), 512)].join('')).toBe(plain);
+      expect(rep.summary.commands).toBe(rep.commands.length);
+    }
+  });
+
+  it('writeViewHtml writes renderViewHtml\'s bytes, in pieces', async () => {
+    const rep = reportOf(sample);
+    const assets = loadPageAssets();
+    const pieces: string[] = [];
+    const bytes = await writeViewHtml(rep, assets, (t) => void pieces.push(t));
+    const whole = renderViewHtml({ ...rep }, assets);
+    expect(pieces.join('')).toBe(whole);
+    expect(bytes).toBe(Buffer.byteLength(whole));
+    expect(pieces.length).toBeGreaterThan(2);
+  });
+
+  it('ColumnBuilder encodes any values as encodeColumn does (dictionary, raw, numbers, JSON; around the 4,096-value sample)', () => {
+    const value = fc.oneof(
+      fc.constantFrom('a', 'b', 'c', '', 'ü', '"'),
+      fc.string(),
+      fc.integer(),
+      fc.constantFrom(NaN, Infinity, -Infinity, -0, 1.5, null, undefined, true),
+      fc.array(fc.constantFrom('x', 'y'), { maxLength: 2 }),
+    );
+    const column = fc.oneof(
+      fc.array(value, { maxLength: 40 }),
+      fc.array(fc.constantFrom('a', 'b', 'c'), { minLength: 4090, maxLength: 4200 }),
+      fc.array(fc.oneof(fc.constantFrom('a', 'b'), fc.string({ minLength: 8 })), { minLength: 4090, maxLength: 9000 }),
+      fc.array(fc.oneof(fc.integer(), fc.constant(null)), { maxLength: 5000 }),
+      fc.tuple(fc.array(fc.constantFrom('a', 'b'), { minLength: 4100, maxLength: 4200 }), value).map(([a, v]) => [...a, v]),
+      // About half of the first 4,096 distinct: the sample's verdict flips at 2,048.
+      fc.tuple(fc.integer({ min: 1990, max: 2100 }), fc.integer({ min: 4097, max: 4600 })).map(([k, n]) => Array.from({ length: n }, (_, i) => (i < k ? `u${i}` : 'a'))),
+    );
+    fc.assert(
+      fc.property(column, (values) => {
+        const b = new ColumnBuilder();
+        for (const v of values) b.push(v);
+        const want = encodeTable(values.map((v) => ({ f: v })), ['f']).cols[0];
+        expect(JSON.stringify(b.finish())).toBe(JSON.stringify(want));
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('CommandTableBuilder: fields in first-seen order, absent ones backfilled, auditIDs as rows until one command\'s are not', () => {
+    const ids = ['i0', 'i1', 'i2', 'i3'];
+    const commands = [
+      { user: 'a', auditIDs: ['i0'], n: 1, rows: [0], flags: 1 },
+      { user: 'b', auditIDs: ['i1', 'i2'], late: true, n: 2, rows: [1, 2], flags: 2 },
+      { user: 'a', auditIDs: ['other'], n: null, rows: [3], flags: 0 },
+    ];
+    const build = (cs: typeof commands) => {
+      const t = new CommandTableBuilder(COMMAND_EXTRA_FIELDS, (row) => ids[row]!);
+      for (const c of cs) t.add(c as never);
+      return JSON.stringify(t.finish());
+    };
+    const plain = (cs: typeof commands, fromRows: boolean) => {
+      const fields: string[] = [];
+      for (const c of cs) for (const k of Object.keys(c)) if (!COMMAND_EXTRA_FIELDS.includes(k) && !fields.includes(k)) fields.push(k);
+      const table = encodeTable(cs, fromRows ? fields.filter((f) => f !== 'auditIDs') : fields);
+      if (fromRows) {
+        table.fields.splice(fields.indexOf('auditIDs'), 0, 'auditIDs');
+        table.cols.splice(fields.indexOf('auditIDs'), 0, { k: 'rows' });
+      }
+      return JSON.stringify({ table, flags: cs.map((c) => c.flags), rows: cs.flatMap((c) => c.rows), calls: cs.map((c) => c.rows.length) });
+    };
+    expect(build(commands.slice(0, 2))).toBe(plain(commands.slice(0, 2), true));
+    expect(build(commands)).toBe(plain(commands, false));
   });
 });
 

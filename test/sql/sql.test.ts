@@ -1,9 +1,14 @@
 // audit sql: inputs (logs, stdin, Parquet), output formats, escaping, and errors.
 import { describe, it, expect } from 'vitest';
-import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { runCli, tmpDir, writeFiles, event } from '../helpers.js';
 import { microsToRfc3339 } from '../../src/sql/index.js';
+import { availableParallelism } from 'node:os';
+import { engineMemoryLimit, engineThreads, jsonObjectLimit, jsonReadMemory, memoryError, MIN_ENGINE_MEMORY, openEngine } from '../../src/export/duckdb.js';
+import { setBudget } from '../../src/scale/budget.js';
+import { currentSpillDir } from '../../src/scale/tempdir.js';
+import { UsageError } from '../../src/util/errors.js';
 
 
 /** DuckDB is an optional dependency: without it (npm ci --omit=optional) these tests are skipped. */
@@ -95,5 +100,81 @@ describe.skipIf(!hasDuckDB)('audit sql', () => {
     const r = await runCli(['sql', 'SELECT count(*) AS n FROM requests', ds, join(sample, 'audit.log'), '-o', 'jsonl', '-q']);
     const logOnly = await runCli(['sql', 'SELECT count(*) AS n FROM requests', join(sample, 'audit.log'), '-o', 'jsonl', '-q']);
     expect(JSON.parse(r.stdout).n).toBe(JSON.parse(logOnly.stdout).n + 11);
+  });
+});
+
+// Issue 15: the engine's memory is bounded by kaudit's --memory budget, spills into kaudit's own
+// temporary folder (removed afterwards), and read_json's buffers follow the longest staged line.
+describe('the engine is bounded (src/export/duckdb.ts)', () => {
+  it('jsonObjectLimit: the longest line\'s UTF-8 bound rounded up to a power of two, at least 1 MiB', () => {
+    expect(jsonObjectLimit(0)).toBe(2 ** 20);
+    expect(jsonObjectLimit(349_525)).toBe(2 ** 20);
+    expect(jsonObjectLimit(349_526)).toBe(2 * 2 ** 20);
+    // 3 bytes a code unit, plus the newline: 3 × 5,592,405 + 1 = 16 MiB exactly.
+    expect(jsonObjectLimit(5_592_405)).toBe(16 * 2 ** 20);
+    expect(jsonObjectLimit(5_592_406)).toBe(32 * 2 ** 20);
+    expect(jsonObjectLimit(100_000_000)).toBe(512 * 2 ** 20);
+  });
+
+  it('engineThreads: one DuckDB thread per 256 MiB of the budget, at least 1, at most the cores', () => {
+    expect(engineThreads(256 * 2 ** 20, 8)).toBe(1);
+    expect(engineThreads(1024, 8)).toBe(1);
+    expect(engineThreads(2 ** 30, 8)).toBe(4);
+    expect(engineThreads(2 ** 30, 2)).toBe(2);
+  });
+
+  it('engineMemoryLimit: the budget in MiB, never below 128 MiB', () => {
+    expect(engineMemoryLimit(256 * 2 ** 20)).toBe('256MiB');
+    expect(engineMemoryLimit(2 ** 30 + 1)).toBe('1025MiB');
+    expect(engineMemoryLimit(1024)).toBe(`${MIN_ENGINE_MEMORY / 2 ** 20}MiB`);
+  });
+
+  it('DuckDB\'s out-of-memory error becomes a usage error naming --memory; other errors pass unchanged', () => {
+    const oom = memoryError(new Error('Out of Memory Error: failed to allocate data of size 32.0 MiB (104.8 MiB/122.0 MiB used)\n\nPossible solutions: …'), 'SQL: ');
+    expect(oom).toBeInstanceOf(UsageError);
+    expect((oom as UsageError).message).toBe('SQL: Out of Memory Error: failed to allocate data of size 32.0 MiB (104.8 MiB/122.0 MiB used)');
+    expect((oom as UsageError).fix).toContain('--memory');
+    const other = new Error('Parser Error: syntax error');
+    expect(memoryError(other, 'SQL: ')).toBe(other);
+  });
+
+  it.skipIf(!hasDuckDB)('sets memory_limit from --memory (default 256 MiB, at least 128 MiB) and spills into kaudit\'s temporary folder', async () => {
+    const q = "SELECT current_setting('memory_limit') AS m, current_setting('temp_directory') AS t, current_setting('preserve_insertion_order') AS p, current_setting('threads') AS n";
+    const run = async (...more: string[]) => JSON.parse((await runCli(['sql', q, sample, '-q', '-o', 'jsonl', ...more])).stdout) as { m: string; t: string; p: boolean; n: number };
+    const def = await run();
+    expect(def.m).toBe('256.0 MiB');
+    expect(def.n).toBe(1);
+    expect((await run('--memory', '1G')).n).toBe(Math.min(4, availableParallelism()));
+    // Rows of a query without ORDER BY stay in log order.
+    expect(def.p).toBe(true);
+    expect((await run('--memory', '1G')).m).toBe('1.0 GiB');
+    expect((await run('--memory', '16M')).m).toBe('128.0 MiB');
+    // The spill folder is inside kaudit's own (removed at exit and on signals), and gone once the command ends.
+    expect(dirname(def.t)).toBe(currentSpillDir());
+    expect(existsSync(def.t)).toBe(false);
+    expect(readdirSync(currentSpillDir()!).filter((d) => d.startsWith('duckdb-') || d.startsWith('sql-'))).toEqual([]);
+  });
+
+  it.skipIf(!hasDuckDB)('the engine is closed with its spill folder removed', async () => {
+    setBudget(null);
+    const e = await openEngine('test');
+    expect(existsSync(e.spillDir)).toBe(true);
+    const r = await e.connection.runAndReadAll("SELECT current_setting('memory_limit')");
+    expect(r.getRows()[0]![0]).toBe('256.0 MiB');
+    e.close();
+    expect(existsSync(e.spillDir)).toBe(false);
+  });
+
+  it.skipIf(!hasDuckDB)('reads a record whose staged line is several MB long (read_json sized from the data, not a fixed 1 GiB)', async () => {
+    const long = 'k'.repeat(6_000_000);
+    const dir = writeFiles(tmpDir(), { 'x.log': [JSON.stringify(event({ userAgent: long })), JSON.stringify(event({ auditID: 'a-2' }))].join('\n') + '\n' });
+    const r = await runCli(['sql', 'SELECT auditID, length(userAgent) = 6000000 AS long FROM requests ORDER BY auditID', join(dir, 'x.log'), '-q', '-o', 'csv']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('auditID,long\na-1,true\na-2,false\n');
+    // The engine got what the reader needs for that line (at least 32 MiB objects), above the 256 MiB budget.
+    const m = await runCli(['sql', "SELECT current_setting('memory_limit') AS m", join(dir, 'x.log'), '-q', '-o', 'csv']);
+    const mib = Number(/^m\n([\d.]+) MiB\n$/.exec(m.stdout)?.[1]);
+    expect(mib).toBeGreaterThanOrEqual(jsonReadMemory(2_000_000) / 2 ** 20);
+    expect(mib).toBeGreaterThan(256);
   });
 });

@@ -12,6 +12,8 @@ import { classifySubject } from '../../normalize/subject.js';
 import { FLAG } from './flags.js';
 import { TimeReorder, DEFAULT_REORDER, type ReorderOptions } from '../../order/reorder.js';
 import { RowStore } from './store.js';
+import { CommandTableBuilder, type CommandTable } from './builder.js';
+import { COMMAND_EXTRA_FIELDS } from './payload.js';
 
 /** Rows the page keeps unless `--max-rows` says otherwise. */
 export const DEFAULT_MAX_ROWS = 500_000;
@@ -201,8 +203,10 @@ export interface ViewReport {
   columns?: (field: string) => unknown[];
   /** FLAG bits per record. */
   flags: number[];
-  /** Commands in start order, as `audit commands` emits them. */
+  /** Commands in start order, as `audit commands` emits them (from the reducer: folded again when first read). */
   commands: ViewCommand[];
+  /** Not enumerable (not in the JSON): the commands as the page encodes them, made by the reducer's fold. */
+  commandTable?: CommandTable;
   input: InputAccounting;
 }
 
@@ -248,7 +252,14 @@ export const view = {
     const record = store.records();
     const at = (i: number): AuditRecord => record(slots[i]!);
     const flags = new Array<number>(slots.length);
-    const commands = foldRows(slots.length, at, flags, s.options.fold, s.options.reorder);
+    // The commands are encoded for the page as they are folded (CommandTableBuilder), not kept as
+    // objects: at 500,000 rows those took more memory than the rows themselves. `commands` folds
+    // again, the first time something reads it (-o json, a library user).
+    const readId = store.reader('auditID');
+    const table = new CommandTableBuilder(COMMAND_EXTRA_FIELDS, (row) => readId(slots[row]!) as string);
+    const readTime = store.reader('timeMs');
+    const timeOf = (i: number): number => readTime(slots[i]!) as number;
+    foldRows(slots.length, at, flags, s.options.fold, s.options.reorder, timeOf, (c) => table.add(c));
     let denied = 0;
     let failed = 0;
     for (const f of flags) {
@@ -269,7 +280,7 @@ export const view = {
       version: 1,
       summary: {
         calls: slots.length,
-        commands: commands.length,
+        commands: table.n,
         matched: s.seen,
         leftOut,
         maxRows: s.options.maxRows,
@@ -285,7 +296,7 @@ export const view = {
       command: ctx.command ?? [],
       records: [],
       flags,
-      commands,
+      commands: [],
       input: ctx.input,
     };
     Object.defineProperty(report, 'records', {
@@ -297,6 +308,17 @@ export const view = {
         return records;
       },
     });
+    Object.defineProperty(report, 'commands', {
+      enumerable: true,
+      configurable: true,
+      get(): ViewCommand[] {
+        const commands: ViewCommand[] = [];
+        foldRows(slots.length, at, new Array<number>(slots.length), s.options.fold, s.options.reorder, timeOf, (c) => commands.push(c));
+        Object.defineProperty(report, 'commands', { value: commands, enumerable: true, writable: true, configurable: true });
+        return commands;
+      },
+    });
+    Object.defineProperty(report, 'commandTable', { enumerable: false, value: table.finish() });
     Object.defineProperty(report, 'columns', { enumerable: false, value: (field: string): unknown[] => { const read = store.reader(field); return slots.map((slot) => read(slot)); } });
     return report;
   },
@@ -310,16 +332,31 @@ export const view = {
  * during the fold: the auditID, a NUL and the row index. It sorts where the auditID sorts, and in
  * row order among its equals, so the folding is unchanged; the command gets the real auditID back.
  */
-function foldRows(n: number, at: (i: number) => AuditRecord, /** filled here: FLAG bits of each row */ flags: number[], fold: FoldOptions, reorder: ReorderOptions): ViewCommand[] {
-  const rowOf = new Map<string, number>();
+function foldRows(
+  n: number,
+  at: (i: number) => AuditRecord,
+  /** filled here: FLAG bits of each row */ flags: number[],
+  fold: FoldOptions,
+  reorder: ReorderOptions,
+  /** the time of row i, as its record's timeMs */ timeOf: (i: number) => number,
+  emit: (c: ViewCommand) => void,
+): void {
+  // Row of each (cluster, auditID): by cluster, then by the auditID string the row already holds
+  // (no key string made per row).
+  const rowOf = new Map<string, Map<string, number>>();
+  const rowsOf = (cluster: string): Map<string, number> => {
+    let m = rowOf.get(cluster);
+    if (m === undefined) rowOf.set(cluster, (m = new Map()));
+    return m;
+  };
   const real = new Map<string, string>();
-  const out: ViewCommand[] = [];
   const folder = new CommandFolder((c) => {
     const rows: number[] = [];
     let f = 0;
+    const ids = rowOf.get(c.cluster);
     for (let j = 0; j < c.auditIDs.length; j++) {
       const id = c.auditIDs[j]!;
-      const row = rowOf.get(`${c.cluster}\u0000${id}`);
+      const row = ids?.get(id);
       if (row === undefined) throw new Error(`internal: command call ${JSON.stringify(id)} has no row`);
       rows.push(row);
       const original = real.get(id);
@@ -328,24 +365,36 @@ function foldRows(n: number, at: (i: number) => AuditRecord, /** filled here: FL
     }
     if (c.status >= 400 && !(f & FLAG.denied)) f |= FLAG.failed;
     f |= flags[rows[0]!]! & FLAG.human;
-    out.push(Object.assign(c, { rows, flags: f }));
+    emit(Object.assign(c, { rows, flags: f }));
   }, { ...fold, keepCalls: false });
-  const order = new TimeReorder<AuditRecord>((r) => folder.add(r), (r) => r.timeMs, reorder);
+  // The reorder window holds row numbers, not records: a record is made when the folder takes it
+  // and is dropped soon after (records held for the window's 30 minutes of log outlived the young
+  // generation, and half a million of them made the old one grow by several hundred MB).
+  const standIn = new Map<number, string>();
+  const order = new TimeReorder<number>(
+    (i) => {
+      const r = at(i);
+      const id = standIn.get(i);
+      folder.add(id === undefined ? r : { ...r, auditID: id });
+    },
+    timeOf,
+    reorder,
+  );
   for (let i = 0; i < n; i++) {
-    let r = at(i);
+    const r = at(i);
     flags[i] = rowFlags(r);
-    let key = `${r.cluster}\u0000${r.auditID}`;
-    if (r.auditID === '' || rowOf.has(key)) {
-      let id = `${r.auditID}\u0000${i}`;
-      while (rowOf.has(`${r.cluster}\u0000${id}`)) id += '\u0000';
-      real.set(id, r.auditID);
-      r = { ...r, auditID: id };
-      key = `${r.cluster}\u0000${id}`;
+    const ids = rowsOf(r.cluster);
+    let auditID = r.auditID;
+    if (auditID === '' || ids.has(auditID)) {
+      let id = `${auditID}\u0000${i}`;
+      while (ids.has(id)) id += '\u0000';
+      real.set(id, auditID);
+      standIn.set(i, id);
+      auditID = id;
     }
-    rowOf.set(key, i);
-    order.add(r);
+    ids.set(auditID, i);
+    order.add(i);
   }
   order.flush();
   folder.flush();
-  return out;
 }
