@@ -1,6 +1,7 @@
 // `audit baseline FILES… [--out baseline.json]`: per-subject behaviour profiles, versioned JSON.
 // `audit baseline merge A.json B.json… [--out both.json]`: baselines merged into one.
 import { NO_BODIES } from '../normalize/bodies.js';
+import { collectSooner } from '../util/v8heap.js';
 import type { Command } from 'commander';
 import { visible } from '../render/sanitize.js';
 import type { IO } from './io.js';
@@ -83,6 +84,9 @@ Examples:
   $ audit anomalies logs/today/ --baseline baseline.json`,
     )
     .action(async (inputs: string[], opts: Opts) => {
+      // Per-subject state up to the memory budget, spilled and merged back: it outlives V8's young
+      // generation, and V8's default growth let the heap reach several times what was live (issue 15).
+      collectSooner();
       const { profiles } = await import('../analyses/baseline/index.js');
       // Each shard's state would carry the merged files again: merge them once, in audit merge.
       if (opts.saveState && opts.merge.length) throw new UsageError('--merge cannot be combined with --save-state', 'save the shards without --merge, then merge the baseline files in the final step: audit merge --command baseline --merge old.json STATE…');

@@ -1,5 +1,6 @@
 // `audit compliance FILES… --rbac RBAC.yaml`: a scored, evidence-carrying least-privilege report.
 import { RBAC_WRITE_BODIES } from '../normalize/bodies.js';
+import { collectSooner } from '../util/v8heap.js';
 import { Option, type Command } from 'commander';
 import { visible } from '../render/sanitize.js';
 import type { IO } from './io.js';
@@ -62,6 +63,9 @@ Examples:
 Exit codes: 0 no threshold crossed (or none set), 1 a --fail-on/--min-score threshold crossed, 2 usage or input error.`,
     )
     .action(async (inputs: string[], opts: Opts) => {
+      // Per-subject state up to the memory budget, spilled and merged back: it outlives V8's young
+      // generation, and V8's default growth let the heap reach several times what was live (issue 15).
+      collectSooner();
       if (opts.rbac.length === 0) throw new UsageError('--rbac is required', 'pass the RBAC export: kubectl get roles,rolebindings,clusterroles,clusterrolebindings -A -o yaml > rbac.yaml, then --rbac rbac.yaml');
       const { FRAMEWORKS } = await import('../rules/compliance.js');
       const { didYouMean } = await import('../util/suggest.js');

@@ -1,5 +1,6 @@
 // `audit drift --rbac RBAC FILES…`: granted minus used, per subject, made for CI.
 import { RBAC_WRITE_BODIES } from '../normalize/bodies.js';
+import { collectSooner } from '../util/v8heap.js';
 import type { Command } from 'commander';
 import { visible } from '../render/sanitize.js';
 import type { IO } from './io.js';
@@ -62,13 +63,16 @@ Examples:
 Exit codes: 0 no threshold crossed (or none set), 1 a --fail-on/--max-unused threshold crossed, 2 usage or input error.`,
     )
     .action(async (inputs: string[], opts: Opts) => {
+      // Per-subject state up to the memory budget, spilled and merged back: it outlives V8's young
+      // generation, and V8's default growth let the heap reach several times what was live (issue 15).
+      collectSooner();
       if (opts.rbac.length === 0) throw new UsageError('--rbac is required', 'pass the RBAC export: kubectl get roles,rolebindings,clusterroles,clusterrolebindings -A -o yaml > rbac.yaml, then --rbac rbac.yaml');
       const { FAIL_ON, gate } = await import('../analyses/drift/gate.js');
       const failOn = opts.failOn.flatMap((f) => f.split(',')).map((f) => f.trim()).filter(Boolean);
       for (const f of failOn) if (!(FAIL_ON as readonly string[]).includes(f)) throw new UsageError(`--fail-on: ${JSON.stringify(f)} is not a threshold`, `use ${FAIL_ON.join(', ')} (comma-separated)`);
       const kinds = opts.subjectKind.flatMap((k) => k.split(',')).map((k) => k.trim()).filter(Boolean);
       for (const k of kinds) if (!KINDS.includes(k)) throw new UsageError(`--subject-kind: ${JSON.stringify(k)} is not a subject kind`, `use ${KINDS.join(', ')}`);
-      const [{ loadRbac }, { Authorizer }, { drift }, view, { renderReport }, { renderSarif }, { renderJunit }, { TOOL }] = await Promise.all([
+      const [{ loadRbac }, { Authorizer }, { drift }, view, { writeReport }, { renderSarif }, { renderJunit }, { TOOL }] = await Promise.all([
         import('../rbac/load.js'),
         import('../rbac/authorizer.js'),
         import('../analyses/drift/index.js'),
@@ -97,15 +101,20 @@ Exit codes: 0 no threshold crossed (or none set), 1 a --fail-on/--max-unused thr
         // Lines cited from byte ranges (--jobs) are made absolute: the same report whatever --jobs.
         await (await import('../ingest/locate.js')).resolveLines(report);
         const g = { failOn: failOn as ('sensitive' | 'red' | 'yellow' | 'any')[], maxUnused: opts.maxUnused };
-        let text: string;
         if (opts.output === 'sarif') {
           const { rules, results } = view.driftSarif(report);
-          text = renderSarif(TOOL, rules, results, report.input);
+          target.io.stdout.write(renderSarif(TOOL, rules, results, report.input));
         } else if (opts.output === 'junit') {
           const { inputJunitCase } = await import('../render/accounting.js');
-          text = renderJunit('kaudit drift', [inputJunitCase(report.input), ...view.driftJunit(report, g)]);
-        } else text = await renderReport(opts.output, { report, view: view.driftView }, renderContext(target.io));
-        target.io.stdout.write(text);
+          target.io.stdout.write(renderJunit('kaudit drift', [inputJunitCase(report.input), ...view.driftJunit(report, g)]));
+        } else {
+          // JSON and YAML are written piece by piece (issue 15: a report of a million subjects is
+          // longer than a JavaScript string); the other formats render their capped view.
+          const { Out } = await import('./out.js');
+          const out = new Out(target.io.stdout);
+          await writeReport(out, opts.output, { report, view: view.driftView }, renderContext(target.io));
+          out.flush();
+        }
         return gate(report, g);
       });
       if (verdict.failed) {

@@ -89,14 +89,57 @@ for (const k of [...CONTAINER_KEYS.keys(), 'rows', 'columns']) SHAPE_KEYS.add(k,
 for (const k of ['verb', 'protoPayload']) SHAPE_KEYS.add(k, 2);
 
 /**
+ * The API server's own key order (the field order of audit.k8s.io/v1 Event, k8s.io/apiserver
+ * pkg/apis/audit/v1/types.go: TypeMeta's kind and apiVersion, then level, auditID, stage,
+ * requestURI, verb), up to the verb, with values written without escapes: the line starts
+ * {"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"…","auditID":"…","stage":"…","requestURI":"…","verb":
+ */
+const CANONICAL_HEAD = Buffer.from('{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"', 'latin1');
+const CANONICAL_KEYS = ['","auditID":"', '","stage":"', '","requestURI":"', '","verb":'].map((k) => Buffer.from(k, 'latin1'));
+
+/**
+ * True when b[i..end) starts with the canonical keys up to `verb` (CANONICAL_HEAD), each value a
+ * string without a backslash: its top-level keys up to the first `verb` are then none of a
+ * wrapper's, so mayWrapByScan says false too (it stops at that verb). False says nothing.
+ */
+export function canonicalEvent(b: Uint8Array, i: number, end: number): boolean {
+  const head = CANONICAL_HEAD;
+  if (end - i < head.length) return false;
+  for (let k = 0; k < head.length; k++) if (b[i + k] !== head[k]) return false;
+  i += head.length;
+  for (let s = 0; s < CANONICAL_KEYS.length; s++) {
+    // A string value without escapes: to its closing quote (a backslash sends the line to the scan).
+    for (;;) {
+      if (i >= end) return false;
+      const c = b[i]!;
+      if (c === 34) break;
+      if (c === 92) return false;
+      i++;
+    }
+    const key = CANONICAL_KEYS[s]!;
+    if (end - i < key.length) return false;
+    for (let k = 0; k < key.length; k++) if (b[i + k] !== key[k]) return false;
+    i += key.length;
+  }
+  return true;
+}
+
+/**
  * Whether the line may be a wrapper of many events (a one-line EventList, a CloudWatch payload…),
  * which the accounting counts per event, so that it must be parsed: from its top-level shape. A
  * top-level array may be; an object may be when one of its top-level keys, before any `verb` or
  * `protoPayload` key (whose presence makes it an event: containerOf), is a wrapper's key. Values are
  * stepped over unread (scan.ts); the first event key ends the look, usually in the first 300 bytes.
- * Anything else (malformed, a scalar) holds no event a parse would keep.
+ * Anything else (malformed, a scalar) holds no event a parse would keep. A line in the API server's
+ * own key order (canonicalEvent) is answered without the scan: the same answer, false.
  */
 export function mayWrap(b: Buffer, start: number, end: number): boolean {
+  const i = skipWs(b, start, end);
+  return !canonicalEvent(b, i, end) && mayWrapByScan(b, i, end);
+}
+
+/** mayWrap by reading the top-level keys (the general case; tests compare the two). */
+export function mayWrapByScan(b: Buffer, start: number, end: number): boolean {
   let i = skipWs(b, start, end);
   if (i >= end) return false;
   if (b[i] === 91) return true;

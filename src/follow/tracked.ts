@@ -5,7 +5,7 @@ import { GzipReader, type GzipDamage } from './gzip.js';
 import type { FileIdentity, FileState } from './types.js';
 import { FINGERPRINT_BYTES, fingerprint, headMatches, readHead } from './identity.js';
 
-/** Bytes per read (the batch reader's READ_CHUNK). */
+/** Bytes per read (64 KiB: a followed file grows by little at a time; the batch reader reads 1 MiB, READ_CHUNK). */
 export const CHUNK = 1 << 16;
 
 export class TrackedFile {

@@ -1,6 +1,5 @@
 // CSV exports (CloudWatch Logs Insights `@timestamp,@message`, Azure Log Analytics AKSAudit tables),
 // streamed with csv-parse: quoted fields may hold JSON with commas, quotes and newlines.
-import { parse } from 'csv-parse';
 import type { IngestSink } from './reader.js';
 import { untilError, type StreamEnd } from './chunks.js';
 
@@ -9,6 +8,8 @@ import { untilError, type StreamEnd } from './chunks.js';
  * exception from the sink propagates. Returns the error the input stream raised (counted), or null.
  */
 export async function readCsv(chunks: AsyncIterable<Buffer>, file: string, sink: IngestSink): Promise<Error | null> {
+  // Loaded when a CSV input is met (most runs read none: start-up is part of every run's time).
+  const { parse } = await import('csv-parse');
   const parser = parse({ columns: true, bom: true, info: true, relax_column_count: true, skip_empty_lines: true, skip_records_with_error: true });
   /** An exception of the sink: kaudit's own, rethrown as it is. */
   let sinkError: unknown = null;

@@ -3,6 +3,7 @@
 // compressed stream, malformed data) is handled here, as a counted rejection; an exception thrown by
 // the sink (kaudit's own code downstream) always propagates unchanged (see util/errors.ts).
 import { createReadStream } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { createHash, type Hash } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import type { Loc } from '../types.js';
@@ -75,8 +76,13 @@ async function* concat(head: Buffer[], rest: AsyncIterator<Buffer>): AsyncGenera
   }
 }
 
-/** Bytes per read of a file: larger chunks measured slower (bench/RESULTS.md). */
-export const READ_CHUNK = 1 << 16;
+/**
+ * Bytes per read of a file. 1 MiB: fewer reads and calls per byte than 64 KiB, and with reused
+ * buffers (FileChunks) no allocation per chunk (bench/RESULTS.md, issue 19). The planner of --jobs
+ * reads a file's head in chunks of the same size, so that its format detection sees what the
+ * reader's does.
+ */
+export const READ_CHUNK = 1 << 20;
 
 /** Whether the head read so far is enough to detect the format (the reader's rule, shared with the planner). */
 export function headIsEnough(headLen: number, lastChunk: Buffer): boolean {
@@ -139,29 +145,150 @@ function fixFor(u: Unreadable, path: string): string {
 interface RawInput extends AsyncIterator<Buffer> {
   /** True once every byte of the input has been read. */
   ended: boolean;
+  /**
+   * From now on the chunks handed out may share memory with earlier ones: a chunk is valid only
+   * until the next call of next() (see FileChunks). Called by a reader that keeps nothing of a chunk
+   * after asking for the next one (readLines copies the start of a line that spans chunks).
+   */
+  recycle(): void;
+  /** Stops reading and releases the input (waits for a read in flight). Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/**
+ * A file (or the byte range [start, end) of one) read by descriptor in chunks of READ_CHUNK
+ * bytes, one read always in flight while the previous chunk is processed. Until recycle() each
+ * chunk is a fresh buffer (the format detection keeps the head's chunks; gzip and the document
+ * readers may keep theirs); after it, the reads go into two buffers used in turn, and each chunk
+ * is a new Buffer object over one of them, valid until the next call of next(). (A new object per
+ * chunk: searches that remember positions per buffer, scan.ts finder, see a new buffer.)
+ */
+class FileChunks implements RawInput {
+  ended = false;
+  private fh: FileHandle | null = null;
+  private opening: Promise<FileHandle> | null = null;
+  private pos: number;
+  private readonly stop: number;
+  /**
+   * Reads at explicit positions only for a byte range; a whole input is read from the descriptor's
+   * current position, so that a pipe or FIFO (`audit summary <(zcat …)`) reads as before.
+   */
+  private readonly positioned: boolean;
+  /** The read in flight (at `pos`): its buffer and its outcome. */
+  private pending: Promise<{ buf: Buffer; n: number; error: Error | null }> | null = null;
+  private reuse = false;
+  /** Buffers free for the next read (recycling mode). */
+  private readonly free: Buffer[] = [];
+  /** The buffer of the chunk last handed out, released by the next call of next(). */
+  private handedOut: Buffer | null = null;
+  private closed = false;
+  private done = false;
+
+  constructor(
+    private readonly path: string,
+    start: number | undefined,
+    end: number | undefined,
+  ) {
+    this.pos = start ?? 0;
+    this.stop = end ?? Infinity;
+    this.positioned = start !== undefined || end !== undefined;
+  }
+
+  recycle(): void {
+    this.reuse = true;
+  }
+
+  private startRead(fh: FileHandle): void {
+    const len = Math.min(READ_CHUNK, this.stop - this.pos);
+    if (len <= 0) {
+      this.pending = null;
+      return;
+    }
+    const buf = this.reuse ? (this.free.pop() ?? Buffer.allocUnsafeSlow(READ_CHUNK)) : Buffer.allocUnsafeSlow(READ_CHUNK);
+    this.pending = fh.read(buf, 0, len, this.positioned ? this.pos : null).then(
+      ({ bytesRead }) => ({ buf, n: bytesRead, error: null }),
+      (error: Error) => ({ buf, n: 0, error }),
+    );
+  }
+
+  async next(): Promise<IteratorResult<Buffer>> {
+    if (this.handedOut) {
+      if (this.reuse) this.free.push(this.handedOut);
+      this.handedOut = null;
+    }
+    if (this.done || this.closed) return { done: true, value: undefined };
+    if (!this.fh) {
+      this.opening ??= open(this.path, 'r');
+      this.fh = await this.opening;
+      this.startRead(this.fh);
+    }
+    const p = this.pending;
+    if (p === null) return this.finish();
+    const { buf, n, error } = await p;
+    if (error) {
+      this.pending = null;
+      this.done = true;
+      throw error;
+    }
+    if (n === 0) return this.finish();
+    if (this.closed) return { done: true, value: undefined };
+    // The next read starts where this one stopped (a short read is not the end; only 0 bytes are).
+    this.pos += n;
+    this.startRead(this.fh);
+    this.handedOut = buf;
+    return { done: false, value: Buffer.from(buf.buffer, buf.byteOffset, n) };
+  }
+
+  private finish(): IteratorResult<Buffer> {
+    this.done = true;
+    this.ended = true;
+    this.pending = null;
+    return { done: true, value: undefined };
+  }
+
+  async return(): Promise<IteratorResult<Buffer>> {
+    await this.close();
+    return { done: true, value: undefined };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const fh = this.fh ?? (this.opening ? await this.opening.catch(() => null) : null);
+    if (this.pending) await this.pending;
+    this.pending = null;
+    await fh?.close();
+  }
 }
 
 function openRaw(src: Source, opts: ReadOptions, sink: IngestSink, hash: Hash | null): RawInput {
-  const raw: NodeJS.ReadableStream =
-    src.path === '-'
-      ? (opts.stdin ?? process.stdin)
-      : createReadStream(src.path, { highWaterMark: READ_CHUNK, ...(src.start !== undefined ? { start: src.start } : {}), ...(src.end !== undefined ? { end: src.end - 1 } : {}) });
   let total = 0;
+  const count = (r: IteratorResult<Buffer>, raw2: { ended: boolean }): IteratorResult<Buffer> => {
+    if (!r.done) {
+      total += r.value.length;
+      hash?.update(r.value);
+      sink.bytes?.(total);
+    } else raw2.ended = true;
+    return r;
+  };
+  if (src.path !== '-') {
+    const f = new FileChunks(src.path, src.start, src.end);
+    const next = f.next.bind(f);
+    f.next = async () => count(await next(), f);
+    return f;
+  }
+  const raw = opts.stdin ?? process.stdin;
   const it = (raw as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   const raw2: RawInput = {
     ended: false,
     async next() {
-      const r = await it.next();
-      if (!r.done) {
-        total += r.value.length;
-        hash?.update(r.value);
-        sink.bytes?.(total);
-      } else raw2.ended = true;
-      return r;
+      return count(await it.next(), raw2);
     },
     async return() {
       return (await it.return?.()) ?? { done: true, value: undefined };
     },
+    recycle() {},
+    async close() {},
   };
   return raw2;
 }
@@ -181,7 +308,12 @@ async function hashFile(path: string): Promise<string> {
 export async function readSource(src: Source, sink: IngestSink, opts: ReadOptions = DEFAULT_READ_OPTIONS): Promise<ReadResult> {
   const hash = opts.hash ? createHash('sha256') : null;
   const raw = openRaw(src, opts, sink, hash);
-  const res = await readBody(src, raw, sink, opts);
+  let res: ReadResult;
+  try {
+    res = await readBody(src, raw, sink, opts);
+  } finally {
+    await raw.close();
+  }
   if (hash) {
     // A reader that stopped early (an unreadable encoding) left bytes unread: the digest is of the whole file.
     if (raw.ended || src.path === '-') res.sha256 = hash.digest('hex');
@@ -263,10 +395,12 @@ async function readBody(src: Source, raw: RawInput, sink: IngestSink, opts: Read
       return { format: 'csv', gzip, incomplete: ended ? endedReason(ended) : '' };
     }
     case 'cloudwatch-text': {
+      if (!gzip) raw.recycle();
       const { ended } = await readLines(chunks, file, sink, opts.maxLineBytes, fromFirstBrace, undefined, opts.extract);
       return { format: 'cloudwatch-text', gzip, incomplete: ended ? endedReason(ended) : '' };
     }
     default: {
+      if (!gzip) raw.recycle();
       const { ended, wrapper } = await readLines(chunks, file, sink, opts.maxLineBytes, undefined, opts.prefilter, opts.extract);
       return { format: wrapper || 'jsonl', gzip, incomplete: ended ? endedReason(ended) : '' };
     }
@@ -350,7 +484,8 @@ export type LineExtractor = (b: Buffer, start: number, end: number, loc: Loc) =>
  * that is streamed item by item. A leading run of NUL bytes is one rejection of its own.
  * Returns the error the input stream raised (a truncated gzip member), after counting it, or null.
  * `strip` gives where a line's JSON starts (CloudWatch text); `prefilter` and `extract` are the
- * read options of the same names. Chunks are kept (not copied) while a line spans them.
+ * read options of the same names. Nothing of a chunk is kept once the next one is asked for (the
+ * start of a line that spans chunks is copied): a file reader may reuse the memory (FileChunks).
  */
 export async function readLines(
   chunks: AsyncIterable<Buffer>,
@@ -488,7 +623,8 @@ export async function readLines(
       nl = c.indexOf(10, pos);
     }
     if (pos < c.length) {
-      tail.push(pos ? c.subarray(pos) : c);
+      // Copied: the chunk's memory may be reused for the next read (FileChunks).
+      tail.push(Buffer.from(pos ? c.subarray(pos) : c));
       tailLen += c.length - pos;
     }
     if (tailLen > maxLineBytes) {

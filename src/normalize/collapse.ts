@@ -449,8 +449,9 @@ class DoneWindow {
   slot(id: string): number {
     return this.slots.get(id) ?? -1;
   }
-  set(id: string, family: number, t: number, rank: number): void {
-    let i = this.slots.get(id);
+  /** `at`: slot(id) when the caller already looked it up (-1: absent), so that it is not looked up again. */
+  set(id: string, family: number, t: number, rank: number, at?: number): void {
+    let i = at === undefined ? this.slots.get(id) : at < 0 ? undefined : at;
     if (i === undefined) {
       i = this.next;
       const old = this.ids[i];
@@ -546,7 +547,7 @@ export class StageCollapser {
       this.track.idFirst.push(hashKey(id), familyHash(r), rank, t);
     }
     // A request of its own.
-    if (rank === FINAL) this.complete(r, id, rank, t);
+    if (rank === FINAL) this.complete(r, id, rank, t, d);
     else this.wait(r, id, rank, t, p, origin);
   }
 
@@ -567,19 +568,18 @@ export class StageCollapser {
   }
 
   /** The last request completed under `id`; one of another family that it displaces is kept in `reused`. */
-  private remember(id: string, family: number, t: number, rank: number): void {
-    const prev = this.done.slot(id);
+  private remember(id: string, family: number, t: number, rank: number, prev: number = this.done.slot(id)): void {
     if (prev >= 0 && this.done.family[prev] !== family) {
       const f = this.done.family[prev]!;
       (this.reused ??= new DoneWindow(this.opts.maxDone)).set(`${id}\u0000${f}`, f, this.done.t[prev]!, this.done.rank[prev]!);
     }
-    this.done.set(id, family, t, rank);
+    this.done.set(id, family, t, rank, prev);
   }
 
   /** Emits a request and remembers it as the last completed under its auditID. */
-  private complete(r: AuditRecord, id: string, rank: number, t: number): void {
+  private complete(r: AuditRecord, id: string, rank: number, t: number, prev?: number): void {
     const family = familyHash(r);
-    this.remember(id, family, t, rank);
+    this.remember(id, family, t, rank, prev);
     if (this.track) this.track.completed.push(hashKey(id), family, rank, t);
     this.emit(r, identityOf(family, t));
   }

@@ -18,6 +18,7 @@ import { parallelCommand } from './commands.js';
 import { planTasks, type Task } from './plan.js';
 import { SHOWN_REJECTS as SHOWN } from '../cli/report.js';
 import { InputError, StrictError, InternalError, UsageError } from '../util/errors.js';
+import { TaskRunner, taskError, type TaskDone, type TaskError } from './task.js';
 
 /** Plain data a worker needs: it cannot receive functions. */
 export interface WorkerSpec {
@@ -47,12 +48,7 @@ export interface ParallelRun<S> {
   acc: InputAccounting;
 }
 
-interface Done {
-  state: unknown;
-  acc: InputAccounting;
-  partial: PartialResult | null;
-  rejects: { loc: Loc; reason: string }[];
-}
+type Done = TaskDone;
 
 function workerUrl(): URL {
   const here = new URL('./worker.js', import.meta.url);
@@ -428,12 +424,18 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
     }
   };
 
-  const errors: { index: number; kind: string; message: string; fix: string; stack?: string; component?: string; where?: string }[] = [];
+  const errors: TaskError[] = [];
   const progress = new Array<number>(tasks.length).fill(0);
   const progressEvents = new Array<number>(tasks.length).fill(0);
   let next = 0;
   const url = workerUrl();
   const poolSize = Math.max(1, Math.min(o.jobs, tasks.length));
+  // KAUDIT_PARALLEL_MAIN=1: the main thread takes tasks too, beside poolSize - 1 workers (one
+  // isolate fewer to start, warm up and collect). Off by default: it saved up to 8% of the CPU time
+  // but raised peak RSS by 40-90 MB (the main isolate's heap is not capped like a worker's), and
+  // issue 19 asks for peak RSS unchanged (bench/RESULTS.md).
+  const mainShare = poolSize > 1 && process.env.KAUDIT_PARALLEL_MAIN === '1';
+  const workerCount = mainShare ? poolSize - 1 : poolSize;
 
   const workers: Worker[] = [];
   let fallback: Fallback | null = null;
@@ -443,53 +445,91 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
     for (const x of workers) void x.terminate();
     finished();
   }
-  await new Promise<void>((resolve, reject) => {
-    finished = resolve;
-    let live = poolSize;
-    const start = (w: Worker): void => {
-      if (fallback !== null) return;
-      if (errors.length > 0 || next >= tasks.length) {
-        void w.terminate();
+  /** The main thread's share: ended before runParallel returns, stopped early once the run is given up. */
+  let mainDone: Promise<void> = Promise.resolve();
+  let abandoned = false;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      finished = resolve;
+      let live = workerCount + (mainShare ? 1 : 0);
+      const ended = (): void => {
         if (--live === 0) resolve();
-        return;
-      }
-      const task: Task = tasks[next++]!;
-      trace?.(`task ${task.index} to worker ${workers.indexOf(w)}`);
-      w.postMessage({ task, spec });
-    };
-    for (let i = 0; i < poolSize; i++) {
-      // Without limits a worker's heap may grow to the process's (GBs) before V8 collects it; these
-      // keep peak RSS flat and were faster too (see bench/RESULTS.md). A worker that needs more
-      // old space than WORKER_OLD_MB makes the whole run fall back to one thread.
-      const w = new Worker(url, { resourceLimits: { maxYoungGenerationSizeMb: Number(process.env.KAUDIT_WORKER_YOUNG_MB) || 8, maxOldGenerationSizeMb: workerOldMb() } });
-      workers.push(w);
-      w.on('message', (m: { type: string; index: number } & Record<string, any>) => {
-        if (m.type === 'progress') {
-          progress[m.index] = m.bytes;
-          progressEvents[m.index] = m.events;
-          o.onProgress(
-            progress.reduce((a, b) => a + b, 0),
-            progressEvents.reduce((a, b) => a + b, 0),
-          );
+      };
+      const start = (w: Worker): void => {
+        if (fallback !== null) return;
+        if (errors.length > 0 || next >= tasks.length) {
+          void w.terminate();
+          ended();
           return;
         }
-        if (m.type === 'done') {
-          trace?.(`task ${m.index} done (worker ${workers.indexOf(w)}: ${m.ms?.toFixed(0)} ms in its pipeline, its thread's CPU ${m.cpuMs?.toFixed(0)} ms since it started)`);
-          waiting.set(m.index, m as unknown as Done);
-          if (errors.length === 0) consume();
-          trace?.(`consumed up to task ${consumed - 1}`);
-        } else errors.push({ index: m.index, kind: m.kind, message: m.message, fix: m.fix, stack: m.stack, component: m.component, where: m.where });
+        const task: Task = tasks[next++]!;
+        trace?.(`task ${task.index} to worker ${workers.indexOf(w)}`);
+        w.postMessage({ task, spec });
+      };
+      const onProgress = (index: number, bytes: number, events: number): void => {
+        progress[index] = bytes;
+        progressEvents[index] = events;
+        o.onProgress(
+          progress.reduce((a, b) => a + b, 0),
+          progressEvents.reduce((a, b) => a + b, 0),
+        );
+      };
+      for (let i = 0; i < workerCount; i++) {
+        // Without limits a worker's heap may grow to the process's (GBs) before V8 collects it; these
+        // keep peak RSS flat and were faster too (see bench/RESULTS.md). A worker that needs more
+        // old space than WORKER_OLD_MB makes the whole run fall back to one thread.
+        const w = new Worker(url, { resourceLimits: { maxYoungGenerationSizeMb: Number(process.env.KAUDIT_WORKER_YOUNG_MB) || 8, maxOldGenerationSizeMb: workerOldMb() } });
+        workers.push(w);
+        w.on('message', (m: { type: string; index: number } & Record<string, any>) => {
+          if (m.type === 'progress') return onProgress(m.index, m.bytes, m.events);
+          if (m.type === 'done') {
+            trace?.(`task ${m.index} done (worker ${workers.indexOf(w)}: ${m.ms?.toFixed(0)} ms in its pipeline, its thread's CPU ${m.cpuMs?.toFixed(0)} ms since it started)`);
+            waiting.set(m.index, m as unknown as Done);
+            if (errors.length === 0) consume();
+            trace?.(`consumed up to task ${consumed - 1}`);
+          } else errors.push({ index: m.index, kind: m.kind, message: m.message, fix: m.fix, stack: m.stack, component: m.component, where: m.where } as TaskError);
+          start(w);
+        });
+        w.on('error', (e: Error & { code?: string }) => {
+          // Only a worker that is genuinely out of memory falls back (and the caller says so); any
+          // other failure of a worker thread is an internal error.
+          if (e.code !== 'ERR_WORKER_OUT_OF_MEMORY') return reject(new InternalError(e.message, 'worker thread', '', e.stack ?? e.message));
+          stop('out-of-memory');
+        });
         start(w);
-      });
-      w.on('error', (e: Error & { code?: string }) => {
-        // Only a worker that is genuinely out of memory falls back (and the caller says so); any
-        // other failure of a worker thread is an internal error.
-        if (e.code !== 'ERR_WORKER_OUT_OF_MEMORY') return reject(new InternalError(e.message, 'worker thread', '', e.stack ?? e.message));
-        stop('out-of-memory');
-      });
-      start(w);
-    }
-  });
+      }
+      if (!mainShare) return;
+      // The main thread's own tasks, between the workers' messages (its reads yield to them). What a
+      // task gives back is cloned as posting it would (the merge sees the same kind of value).
+      const runner = new TaskRunner();
+      const progressOrStop = (index: number, bytes: number, events: number): void => {
+        if (abandoned || fallback !== null) throw new Error('the split run was given up');
+        onProgress(index, bytes, events);
+      };
+      mainDone = (async () => {
+        while (fallback === null && errors.length === 0 && next < tasks.length) {
+          const task = tasks[next++]!;
+          trace?.(`task ${task.index} to the main thread`);
+          const t0 = performance.now();
+          try {
+            const d = structuredClone(await runner.run(task, spec, (bytes, events) => progressOrStop(task.index, bytes, events)));
+            if (fallback !== null) break;
+            trace?.(`task ${task.index} done (main thread: ${(performance.now() - t0).toFixed(0)} ms in its pipeline)`);
+            waiting.set(task.index, d);
+            if (errors.length === 0) consume();
+            trace?.(`consumed up to task ${consumed - 1}`);
+          } catch (e) {
+            if (abandoned || fallback !== null) break;
+            errors.push({ ...taskError(task.index, e), main: true });
+          }
+        }
+        ended();
+      })().catch(reject);
+    });
+  } finally {
+    abandoned = true;
+    await mainDone.catch(() => {});
+  }
 
   if (fallback !== null) return fallback;
   if (errors.length) {
@@ -498,7 +538,7 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
     if (first.kind === 'strict') throw new StrictError(first.message);
     if (first.kind === 'input') throw new InputError(first.message, first.fix);
     if (first.kind === 'usage') throw new UsageError(first.message, first.fix);
-    throw new InternalError(first.message, `${first.component || 'worker'} (in a worker thread)`, first.where ?? '', first.stack ?? first.message);
+    throw new InternalError(first.message, `${first.component || 'worker'} (${first.main ? 'in a task of --jobs on the main thread' : 'in a worker thread'})`, first.where ?? '', first.stack ?? first.message);
   }
   for (const r of rejects) o.onReject(r.loc, r.reason);
   trace?.('all tasks done');

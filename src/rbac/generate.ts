@@ -3,7 +3,7 @@
 // bootstrap bindings, and every authorization check observed must be allowed (the self-check).
 import type { InputAccounting, PolicyRule, RbacSubject } from '../types.js';
 import type { KeyAgg, PermissionKind, PolicySubject, RbacGenState, RoleWriteAgg, SubjectAgg } from '../analyses/rbacgen/index.js';
-import { subjectLabel } from '../analyses/rbacgen/index.js';
+import { subjectLabel, subjectSpec } from '../analyses/rbacgen/index.js';
 import { RESOURCE_VERBS, VERB_GROUPS, verbOrder } from '../rules/verbs.js';
 import { objectName, type NameKind } from './names.js';
 import { addObject, emptySnapshot } from './load.js';
@@ -15,6 +15,10 @@ import { SENSITIVE, SEVERITY_RANK, type Severity } from '../rules/sensitive.js';
 import { cmp } from '../util/counter.js';
 import { toWellFormed } from '../util/unicode.js';
 import { pushAll } from '../util/array.js';
+import { discard, drain, reread } from '../scale/spillmap.js';
+import { ExternalSorter } from '../scale/extsort.js';
+import { LazyList, rowsOf, type Rows } from '../scale/lazy.js';
+import { budgetBytes, ENTRY_BYTES, roughBytes, strBytes } from '../scale/budget.js';
 
 export { subjectLabel };
 
@@ -124,9 +128,10 @@ export interface RbacGenReport {
   escalationUnchecked: EscalationUnchecked[];
   /** Requests the --existing RBAC already allowed. */
   alreadyGranted: number;
-  policies: GeneratedPolicy[];
-  /** Every sensitive permission in the output, most severe first. */
-  sensitive: SensitiveFinding[];
+  /** One per subject that gets objects, sorted by subject kind, namespace, name: an array, or a LazyList (read once) when it spilled. */
+  policies: Rows<GeneratedPolicy>;
+  /** Every sensitive permission in the output, most severe first (an array, or a LazyList when it spilled). */
+  sensitive: Rows<SensitiveFinding>;
   selfCheck: SelfCheck;
 }
 
@@ -461,47 +466,129 @@ export interface GenerateExtra {
   existing?: Authorizer | null;
 }
 
+/** The order of sensitive findings: most severe first, then id, subject, object. */
+function sensitiveOrder(a: SensitiveFinding, b: SensitiveFinding): number {
+  return SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || cmp(a.id, b.id) || cmp(a.subject, b.subject) || cmp(`${a.object.namespace}/${a.object.kind}`, `${b.object.namespace}/${b.object.kind}`);
+}
+
+/** Objects written per report (the CLI's count of what it writes; a LazyList of policies is read once). */
+const OBJECT_COUNTS = new WeakMap<RbacGenReport, number>();
+
+/** The number of Kubernetes objects in a report's policies. */
+export function objectCount(report: RbacGenReport): number {
+  return OBJECT_COUNTS.get(report) ?? [...report.policies].reduce((n, p) => n + p.objects.length, 0);
+}
+
+/** One subject's policy (null when it gets none: only defaults), with the checks the self-check judges. */
+interface Built1 {
+  policy: GeneratedPolicy | null;
+  keys: KeyAgg[];
+  defaults: KeyAgg[];
+  unsure: RoleWriteAgg[];
+}
+
+function policyOf(s: SubjectAgg, o: RbacGenState['opts'], existing: Authorizer | null): Built1 {
+  let keys = [...s.keys.values()];
+  let built = build(keys, o);
+  const esc = escalations(s, built, o, existing);
+  if (esc.keys.length) {
+    keys = [...keys, ...esc.keys];
+    built = build(keys, o);
+  }
+  const defaults = [...s.defaults.values()];
+  if (keys.length === 0) return { policy: null, keys, defaults, unsure: esc.unsure }; // only defaults: nothing to write
+  const all = [...keys, ...defaults];
+  const firsts = all.filter((k) => k.first).sort((a, b) => a.firstMs - b.firstMs);
+  const lasts = all.filter((k) => k.last).sort((a, b) => b.lastMs - a.lastMs);
+  const p: GeneratedPolicy = { subject: s.subject, requests: s.requests, window: { from: firsts[0]?.first ?? null, to: lasts[0]?.last ?? null }, namespaces: built.namespaces, cluster: built.cluster, objects: [] };
+  p.objects = objectsFor(p, o, built.namespacedAll);
+  return { policy: p, keys, defaults, unsure: esc.unsure };
+}
+
+/**
+ * The report, subject by subject (issue 15: bounded memory whatever the number of subjects). The
+ * subjects come out of their spilling map sorted (subjectSortKey); each one's policy is built,
+ * self-checked and searched for sensitive permissions, and let go. Under the budget the policies
+ * are kept as an array; when the subjects spilled, `policies` is a LazyList that reads the subjects
+ * again from their runs and builds each policy a second time as it is written (deterministic, so the
+ * same bytes), instead of writing every policy to disk; so does a map that holds more than a quarter
+ * of the budget (a policy takes about twice its subject's aggregate). Sensitive findings go through an external
+ * sort. Consumes the state's subjects (once the LazyList was read or released).
+ */
 export function generate(state: RbacGenState, input: InputAccounting, extra: GenerateExtra = {}): RbacGenReport {
   const o = state.opts;
-  const subjects = [...state.subjects.values()].sort((a, b) => cmp(a.subject.kind, b.subject.kind) || cmp(a.subject.namespace, b.subject.namespace) || cmp(a.subject.name, b.subject.name));
-  const policies: GeneratedPolicy[] = [];
-  const keysBySubject = new Map<SubjectAgg, KeyAgg[]>();
+  const spec = subjectSpec(o.maxNames);
+  const existing = extra.existing ?? null;
+  // A policy takes about twice its subject's aggregate: past a quarter of the budget the subjects
+  // go to disk (if they are not there already) and the policies are built again as they are written.
+  const twice = state.subjects.runs.length > 0 || state.subjects.held > budgetBytes() / 4;
+  const kept: GeneratedPolicy[] = [];
+  const sensitive = new ExternalSorter<SensitiveFinding>({ compare: sensitiveOrder, size: roughBytes, tag: 'rbacgen-sensitive' });
+  // Object names: two subjects never share one (see objectName); checked over a sorted list.
+  const names = new ExternalSorter<[string, string]>({ compare: (a, b) => cmp(a[0], b[0]), size: (x) => 2 * ENTRY_BYTES + strBytes(x[0]) + strBytes(x[1]), tag: 'rbacgen-names' });
+  const check = new SelfChecker();
+  let count = 0;
+  let objects = 0;
+  let from: string | null = null;
+  let to: string | null = null;
   // Maps (i13b): subjects and reasons are data (a subject may be named __proto__).
   const unchecked = new Map([...state.unchecked].map(([who, u]) => [who, { requests: u.requests, reasons: new Map(u.reasons), examples: [...u.examples] }]));
-  for (const s of subjects) {
-    let keys = [...s.keys.values()];
-    let built = build(keys, o);
-    const esc = escalations(s, built, o, extra.existing ?? null);
-    if (esc.keys.length) {
-      keys = [...keys, ...esc.keys];
-      built = build(keys, o);
+  try {
+    for (const [, s] of twice ? reread(state.subjects, spec) : drain(state.subjects, spec)) {
+      const { policy: p, keys, defaults, unsure } = policyOf(s, o, existing);
+      for (const w of unsure) {
+        const label = subjectLabel(s.subject);
+        const u = unchecked.get(label) ?? { requests: 0, reasons: new Map<string, number>(), examples: [] as string[] };
+        unchecked.set(label, u);
+        u.requests += w.count;
+        u.reasons.set(UNSURE_AGGREGATION, (u.reasons.get(UNSURE_AGGREGATION) ?? 0) + w.count);
+        for (const [, id] of w.examples) if (u.examples.length < 3 && !u.examples.includes(id)) u.examples.push(id);
+      }
+      check.subject({ subject: s.subject, keys, defaults }, p ? [p] : []);
+      if (!p) continue;
+      count++;
+      if (!twice) kept.push(p);
+      if (p.window.from !== null && (from === null || p.window.from < from)) from = p.window.from;
+      if (p.window.to !== null && (to === null || p.window.to > to)) to = p.window.to;
+      objects += p.objects.length;
+      const who = subjectLabel(p.subject);
+      const mine = new Set<string>();
+      for (const obj of p.objects) {
+        const k = `${obj.kind}/${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
+        if (!mine.has(k)) names.add([k, who]);
+        mine.add(k);
+      }
+      for (const f of sensitiveFindings([p])) sensitive.add(f);
     }
-    for (const w of esc.unsure) {
-      const label = subjectLabel(s.subject);
-      const u = unchecked.get(label) ?? { requests: 0, reasons: new Map<string, number>(), examples: [] as string[] };
-      unchecked.set(label, u);
-      u.requests += w.count;
-      u.reasons.set(UNSURE_AGGREGATION, (u.reasons.get(UNSURE_AGGREGATION) ?? 0) + w.count);
-      for (const [, id] of w.examples) if (u.examples.length < 3 && !u.examples.includes(id)) u.examples.push(id);
+    let prev: [string, string] | null = null;
+    for (const n of names.sorted()) {
+      if (prev !== null && prev[0] === n[0] && prev[1] !== n[1]) throw new Error(`internal error: ${n[0]} was generated for both ${prev[1]} and ${n[1]}`);
+      prev = n;
     }
-    keysBySubject.set(s, keys);
-    if (keys.length === 0) continue; // only defaults: nothing to write
-    const all = [...keys, ...s.defaults.values()];
-    const firsts = all.filter((k) => k.first).sort((a, b) => a.firstMs - b.firstMs);
-    const lasts = all.filter((k) => k.last).sort((a, b) => b.lastMs - a.lastMs);
-    const p: GeneratedPolicy = { subject: s.subject, requests: s.requests, window: { from: firsts[0]?.first ?? null, to: lasts[0]?.last ?? null }, namespaces: built.namespaces, cluster: built.cluster, objects: [] };
-    p.objects = objectsFor(p, o, built.namespacedAll);
-    policies.push(p);
+  } catch (e) {
+    sensitive.dispose();
+    names.dispose();
+    discard(state.subjects);
+    throw e;
   }
-  assertUniqueNames(policies);
-  const froms = policies.map((p) => p.window.from).filter((x): x is string => x !== null).sort();
-  const tos = policies.map((p) => p.window.to).filter((x): x is string => x !== null).sort();
-  return {
+  const policies: Rows<GeneratedPolicy> = !twice
+    ? kept
+    : new LazyList(
+        count,
+        function* () {
+          for (const [, s] of drain(state.subjects, spec)) {
+            const { policy } = policyOf(s, o, existing);
+            if (policy) yield policy;
+          }
+        },
+        () => discard(state.subjects),
+      );
+  const report: RbacGenReport = {
     kind: 'kaudit.rbac-gen',
     version: 2,
     input,
     options: { scope: o.scope, verbs: o.verbs, wildcards: o.wildcards, resourceNames: o.resourceNames, includeDenied: o.includeDenied, includeDiscovery: o.includeDiscovery },
-    window: { from: froms[0] ?? null, to: tos.at(-1) ?? null },
+    window: { from, to },
     leftOut: sortedRecord(state.left),
     deniedBySubject: sortedRecord(state.denied),
     escalationUnchecked: [...unchecked]
@@ -509,9 +596,11 @@ export function generate(state: RbacGenState, input: InputAccounting, extra: Gen
       .sort((a, b) => cmp(a.subject, b.subject)),
     alreadyGranted: extra.alreadyGranted ?? 0,
     policies,
-    sensitive: sensitiveFindings(policies),
-    selfCheck: selfCheck(subjects.map((s) => ({ subject: s.subject, keys: keysBySubject.get(s)!, defaults: [...s.defaults.values()] })), policies),
+    sensitive: rowsOf(sensitive),
+    selfCheck: check.result(),
   };
+  OBJECT_COUNTS.set(report, objects);
+  return report;
 }
 
 /** A map as a JSON object, keys sorted (Object.fromEntries makes `__proto__` an own key like any other). */
@@ -519,22 +608,8 @@ function sortedRecord(m: ReadonlyMap<string, number>): Record<string, number> {
   return Object.fromEntries([...m].sort(([a], [b]) => cmp(a, b)));
 }
 
-/** Two subjects never share an object: names come from an injective encoding; this makes sure. */
-function assertUniqueNames(policies: GeneratedPolicy[]): void {
-  const seen = new Map<string, string>();
-  for (const p of policies) {
-    for (const obj of p.objects) {
-      const k = `${obj.kind}/${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
-      const who = subjectLabel(p.subject);
-      const prev = seen.get(k);
-      if (prev !== undefined && prev !== who) throw new Error(`internal error: ${k} was generated for both ${prev} and ${who}`);
-      seen.set(k, who);
-    }
-  }
-}
-
 /** Every sensitive permission (src/rules/sensitive.ts) in the generated roles, with the requests behind it. */
-export function sensitiveFindings(policies: GeneratedPolicy[]): SensitiveFinding[] {
+export function sensitiveFindings(policies: Iterable<GeneratedPolicy>): SensitiveFinding[] {
   const out: SensitiveFinding[] = [];
   for (const p of policies) {
     for (const obj of p.objects) {
@@ -562,7 +637,7 @@ export function sensitiveFindings(policies: GeneratedPolicy[]): SensitiveFinding
       });
     }
   }
-  return out.sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || cmp(a.id, b.id) || cmp(a.subject, b.subject) || cmp(`${a.object.namespace}/${a.object.kind}`, `${b.object.namespace}/${b.object.kind}`));
+  return out.sort(sensitiveOrder);
 }
 
 /** Names to probe for a key: each name seen, and '' when some request had none (or names overflowed). */
@@ -582,11 +657,60 @@ export interface SelfCheckSubject {
 }
 
 /**
+ * The self-check, one subject at a time: the subject's generated objects are loaded back through the
+ * same loader and authorizer, and every check observed must be allowed by them or by the default
+ * bootstrap bindings. One subject at a time is the same as all policies at once: RBAC allows a
+ * request when some binding whose subject matches it (appliesToUser: a User by name, a
+ * ServiceAccount by its `system:serviceaccount:NS:NAME` username, a Group by membership) holds a
+ * rule that allows it (RBACAuthorizer.Authorize, VisitRulesFor), and a generated binding names only
+ * its own subject: a User subject is never named like a service account's username (such a name is
+ * made a ServiceAccount subject by policySubjectFor), and a Group subject is the only subject of its
+ * run (--group). The generated roles aggregate nothing and no default binding refers to them, so
+ * the union of the two authorizers is the union of their decisions.
+ */
+export class SelfChecker {
+  private checks = 0;
+  private allowed = 0;
+  private requests = 0;
+  private defaults = 0;
+  private readonly uncovered: Uncovered[] = [];
+
+  /** Judges one subject's checks against its own policies (none when it got none) and the defaults. */
+  subject(s: SelfCheckSubject, policies: readonly GeneratedPolicy[]): void {
+    const snap = emptySnapshot();
+    for (const p of policies) for (const obj of p.objects) addObject(snap, toPlainObject(obj), 'generated');
+    const own = snap.roles.length || snap.bindings.length ? new Authorizer(snap) : null;
+    const defaults = defaultsAuthorizer();
+    const id = identityOf(s.subject);
+    const judge = (k: KeyAgg, check: Uncovered['check']): void => {
+      this.checks += k.count;
+      if (check === 'request' || check === 'default') this.requests += k.count;
+      if (check === 'default') this.defaults += k.count;
+      const names = probeNames(k);
+      const ok = names.every((name) => {
+        const attrs = { verb: k.verb, apiGroup: k.apiGroup, resource: k.resource, subresource: k.subresource, namespace: k.scope, name, nonResourceURL: k.nonResourceURL };
+        return defaults.allows(id, attrs).allowed || (own !== null && own.rbacAllows(id, attrs).allowed);
+      });
+      if (ok) this.allowed += k.count;
+      else this.uncovered.push({ subject: subjectLabel(s.subject), check, verb: k.verb, apiGroup: k.apiGroup, resource: k.subresource ? `${k.resource}/${k.subresource}` : k.resource, namespace: k.scope, name: names.join(','), nonResourceURL: k.nonResourceURL, requests: k.count });
+    };
+    for (const k of s.keys) judge(k, k.kind);
+    for (const k of s.defaults) judge(k, 'default');
+  }
+
+  result(): SelfCheck {
+    const { checks, allowed, requests, defaults } = this;
+    return { checks, allowed, requests, defaults, coverage: checks === 0 ? 100 : Math.floor((10000 * allowed) / checks) / 100, uncovered: this.uncovered };
+  }
+}
+
+/**
  * Loads the generated objects back, with the default bootstrap bindings, and checks that together
  * they allow every authorization check observed: the kept requests, the requests left out as
- * defaults, and the impersonation, bind and escalate checks.
+ * defaults, and the impersonation, bind and escalate checks. All policies in one authorizer: the
+ * reference SelfChecker (one subject at a time) is tested against.
  */
-export function selfCheck(subjects: SelfCheckSubject[], policies: GeneratedPolicy[]): SelfCheck {
+export function selfCheck(subjects: SelfCheckSubject[], policies: Iterable<GeneratedPolicy>): SelfCheck {
   const snap = emptySnapshot();
   for (const p of policies) for (const obj of p.objects) addObject(snap, toPlainObject(obj), 'generated');
   const authz = new Authorizer(mergeSnapshots(snap, defaultsSnapshot()));

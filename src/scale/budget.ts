@@ -55,3 +55,31 @@ export const ENTRY_BYTES = 48;
 
 /** Heap cost of a small plain object beyond its fields' values (header, hidden class share). */
 export const OBJECT_BYTES = 64;
+
+/**
+ * Rough heap cost of a plain-data value (objects, arrays, Maps, Sets, strings, numbers), walking it
+ * once: for items that are built once and then only held (a finished report's rows), where keeping
+ * a running estimate would cost more than the walk.
+ */
+export function roughBytes(v: unknown): number {
+  switch (typeof v) {
+    case 'string':
+      return strBytes(v);
+    case 'object': {
+      if (v === null) return 8;
+      let n = OBJECT_BYTES;
+      if (Array.isArray(v)) {
+        for (const x of v) n += 8 + roughBytes(x);
+      } else if (v instanceof Map) {
+        for (const [k, x] of v) n += ENTRY_BYTES + roughBytes(k) + roughBytes(x);
+      } else if (v instanceof Set) {
+        for (const x of v) n += ENTRY_BYTES + roughBytes(x);
+      } else {
+        for (const k in v) n += 16 + roughBytes((v as Record<string, unknown>)[k]);
+      }
+      return n;
+    }
+    default:
+      return 16;
+  }
+}

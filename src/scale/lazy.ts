@@ -15,7 +15,16 @@ export class LazyList<T> {
   constructor(
     readonly length: number,
     private readonly source: () => Iterable<T>,
+    /** Called by release() when the items were never read (removes the runs they would be read from). */
+    private readonly onRelease?: () => void,
   ) {}
+
+  /** Lets go of items nobody will read (their spill files go now, not at exit); nothing once they were read. */
+  release(): void {
+    if (this.used) return;
+    this.used = true;
+    this.onRelease?.();
+  }
 
   /** The items, once. */
   *[Symbol.iterator](): Generator<T> {
@@ -81,6 +90,11 @@ export function memberCount(o: Record<string, unknown> | LazyEntries<unknown>): 
   return o instanceof LazyEntries ? o.size : Object.keys(o).length;
 }
 
+/** Releases rows that are a LazyList nobody read (see LazyList.release); arrays need nothing. */
+export function releaseRows(rows: Rows<unknown>): void {
+  if (rows instanceof LazyList) rows.release();
+}
+
 /** An array, or a LazyList of the same items. */
 export type Rows<T> = readonly T[] | LazyList<T>;
 
@@ -107,5 +121,5 @@ export function lazyOf<T>(rows: readonly T[]): LazyList<T> {
 
 /** A sorter's result: an array when nothing spilled (re-readable plain data), else a LazyList over its runs. */
 export function rowsOf<T>(sorter: ExternalSorter<T>): Rows<T> {
-  return sorter.runCount === 0 ? [...sorter.sorted()] : new LazyList(sorter.count, () => sorter.sorted());
+  return sorter.runCount === 0 ? [...sorter.sorted()] : new LazyList(sorter.count, () => sorter.sorted(), () => sorter.dispose());
 }

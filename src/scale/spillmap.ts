@@ -91,6 +91,13 @@ export function spillNow<V>(s: SpillMap<V>, spec: SpillSpec<V>): void {
   s.held = 0;
 }
 
+/** spillNow outside the ledger's settle(): the ledger forgets what the map held. */
+function spillOut<V>(s: SpillMap<V>, spec: SpillSpec<V>): void {
+  const before = s.held;
+  spillNow(s, spec);
+  if (spillers.has(s as SpillMap<unknown>)) charge(s.held - before);
+}
+
 /**
  * Folds `from` (later records: a worker's later share, another baseline) into `into`: its
  * in-memory entries are merged into `into`'s map, its runs join `into`'s runs. `from` is used up.
@@ -100,7 +107,7 @@ export function absorb<V>(into: SpillMap<V>, from: SpillMap<V>, spec: SpillSpec<
   if (sp) retire(sp, from.held);
   // Runs of `from` hold later records than `into`'s in-memory entries, which are not on disk yet:
   // write those out first so that the merge keeps arrival order.
-  if (from.runs.length && into.map.size) spillNow(into, spec);
+  if (from.runs.length && into.map.size) spillOut(into, spec);
   for (const r of from.runs) into.runs.push(r);
   from.runs = [];
   for (const [k, v] of from.map) {
@@ -143,13 +150,35 @@ export function* drain<V>(s: SpillMap<V>, spec: SpillSpec<V>): Generator<[string
   s.runs = [];
   try {
     if (runs.length === 0) {
-      yield* mem;
+      yield* consume(mem);
       return;
     }
     runs = reduceRuns<Entry<V>>(runs, order, spec.tag, (g) => fold(g, spec, order));
-    yield* fold(mergeSorted<Entry<V>>([...runs.map((p) => readRun<Entry<V>>(p)), mem], order), spec, order);
+    yield* fold(mergeSorted<Entry<V>>([...runs.map((p) => readRun<Entry<V>>(p)), consume(mem)], order), spec, order);
   } finally {
     removeRuns(runs);
+  }
+}
+
+/**
+ * Every key once, in key order, folded like drain(), but the map stays readable: what is in memory
+ * is written out first, and the runs are kept (merged down to at most FAN_IN) for a later drain()
+ * or discard(). For a finish() that must read its entries twice (a first pass for the totals a
+ * report gives before its rows) without holding them. Only for a map no longer added to.
+ */
+export function* reread<V>(s: SpillMap<V>, spec: SpillSpec<V>): Generator<[string, V]> {
+  spillOut(s, spec);
+  const order = entryOrder(spec);
+  s.runs = reduceRuns<Entry<V>>(s.runs, order, spec.tag, (g) => fold(g, spec, order));
+  yield* fold(mergeSorted<Entry<V>>(s.runs.map((p) => readRun<Entry<V>>(p)), order), spec, order);
+}
+
+/** The items of an array, each let go as it is handed on (what the consumer keeps is its own business). */
+function* consume<T>(a: (T | undefined)[]): Generator<T> {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as T;
+    a[i] = undefined;
+    yield x;
   }
 }
 

@@ -204,3 +204,70 @@ describe('pre-filter: wrappers are told by the top-level keys', () => {
     expect([a.used, b.used]).toEqual([1, 1]);
   });
 });
+
+// The fast path of the wrapper decision (issue 19): a line in the API server's own key order
+// (k8s.io/apiserver pkg/apis/audit/v1/types.go Event: kind, apiVersion, level, auditID, stage,
+// requestURI, verb) is answered without reading its keys one by one; the answer must be the scan's
+// on every line: other key orders, wrapper keys anywhere, escapes and quotes in values, whitespace,
+// lines cut anywhere, a value after the object.
+describe('pre-filter: the canonical key order fast path answers as the scan does', () => {
+  it('on generated lines', async () => {
+    const fc = await import('fast-check');
+    const { mayWrap, mayWrapByScan, canonicalEvent } = await import('../../src/filter/prefilter.js');
+    const keys = ['kind', 'apiVersion', 'level', 'auditID', 'stage', 'requestURI', 'verb', 'user', 'items', 'records', 'logEvents', 'protoPayload', 'rows'];
+    const value = fc.oneof(
+      { arbitrary: fc.constantFrom('Event', 'audit.k8s.io/v1', 'Metadata', 'RequestResponse', 'ResponseComplete', '/api/v1/pods?a=1&b=2', 'get'), weight: 6 },
+      { arbitrary: fc.string({ unit: fc.constantFrom('a', '"', '\\', '/', '\u0001', 'é', '{', '[', ',', ':', '\u2028') }), weight: 1 },
+    );
+    let fast = 0;
+    fc.assert(
+      fc.property(
+        fc.record({
+          vals: fc.array(value, { minLength: 7, maxLength: 7 }),
+          order: fc.constantFrom('canonical', 'canonical', 'shuffled', 'inserted'),
+          perm: fc.array(fc.integer({ min: 0, max: 12 }), { minLength: 0, maxLength: 4 }),
+          raw: fc.boolean(),
+          cut: fc.option(fc.integer({ min: 0, max: 400 }), { freq: 4 }),
+          spaces: fc.boolean(),
+          after: fc.constantFrom('', '', ' {"items":[]}', '[1]', 'x'),
+        }),
+        (g) => {
+          const canonical = ['kind', 'apiVersion', 'level', 'auditID', 'stage', 'requestURI', 'verb'];
+          let ks = canonical.slice();
+          if (g.order === 'shuffled') for (const p of g.perm) ks.push(ks.splice(p % ks.length, 1)[0]!);
+          if (g.order === 'inserted') for (const p of g.perm) ks.splice(p % (ks.length + 1), 0, keys[p]!);
+          const vals = g.vals.slice();
+          if (g.order === 'canonical' && !g.raw) Object.assign(vals, ['Event', 'audit.k8s.io/v1']);
+          // Values as JSON writes them, or raw (quotes, backslashes and control characters unescaped).
+          const str = (v: string): string => (g.raw ? `"${v}"` : JSON.stringify(v));
+          const sep = g.spaces ? ' , ' : ',';
+          let line = '{' + ks.map((k, i) => `"${k}":${k === 'items' || k === 'records' ? '[]' : str(vals[i % 7]!)}`).join(sep) + ',"user":{"username":"bob"}}' + g.after;
+          if (g.cut !== null) line = line.slice(0, g.cut);
+          const b = Buffer.from(line, 'utf8');
+          if (canonicalEvent(b, 0, b.length)) fast++;
+          expect(mayWrap(b, 0, b.length), line).toBe(mayWrapByScan(b, 0, b.length));
+        },
+      ),
+      { numRuns: 20000, seed: 1919 },
+    );
+    // The fast path was taken often enough for the comparison to mean something.
+    expect(fast).toBeGreaterThan(1000);
+  });
+
+  it('takes the fast path on the API server lines of the bundled sample and answers false there', async () => {
+    const { readFileSync, readdirSync } = await import('node:fs');
+    const { canonicalEvent, mayWrap } = await import('../../src/filter/prefilter.js');
+    const dir = 'fixtures/sample';
+    let n = 0;
+    for (const f of readdirSync(dir).filter((x) => x.endsWith('.log'))) {
+      for (const line of readFileSync(`${dir}/${f}`, 'utf8').split('\n')) {
+        const b = Buffer.from(line, 'utf8');
+        if (canonicalEvent(b, 0, b.length)) {
+          n++;
+          expect(mayWrap(b, 0, b.length)).toBe(false);
+        }
+      }
+    }
+    expect(n).toBeGreaterThan(100);
+  });
+});

@@ -118,7 +118,7 @@ describe(`RBAC conformance (${CASES.length} cases from upstream semantics)`, () 
       const report = rbacGenExcept.finish(s, { input: NO_INPUT });
       expect(report.selfCheck.uncovered).toEqual([]);
       expect(report.selfCheck.coverage).toBe(100);
-      const objects = report.policies.flatMap((p) => p.objects);
+      const objects = [...report.policies].flatMap((p) => p.objects);
       for (const o of objects) expect(validateRbacObject(toPlainObject(o))).toEqual([]);
       await expectKubectlAccepts(objectsYaml(objects, true), c.name);
       const generated = emptySnapshot();

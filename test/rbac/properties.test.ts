@@ -157,7 +157,7 @@ function generateFor(recs: AuditRecord[], o: Partial<RbacGenOptions>) {
   const s = rbacGen.init(opts);
   for (const r of recs) rbacGen.add(s, r);
   const report = rbacGen.finish(s, { input: NO_INPUT });
-  const objects = report.policies.flatMap((p) => p.objects);
+  const objects = [...report.policies].flatMap((p) => p.objects);
   const snap = emptySnapshot();
   for (const obj of objects) {
     expect(validateRbacObject(toPlainObject(obj))).toEqual([]);

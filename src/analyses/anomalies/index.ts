@@ -8,6 +8,7 @@ import { absorb, drain, grow, newSpillMap, type SpillMap, type SpillSpec } from 
 import { ExternalSorter } from '../../scale/extsort.js';
 import { mergeJoin } from '../../scale/merge.js';
 import { strBytes } from '../../scale/budget.js';
+import { charge, enroll, retire, type Spiller } from '../../scale/ledger.js';
 import { rowsOf, type Rows } from '../../scale/lazy.js';
 import { tupleKey } from '../../util/key.js';
 import { probeMatches } from '../../rbac/sensitive.js';
@@ -227,6 +228,33 @@ export function rulesReport(set: RuleSet | null, stats: RuleStats[]): RulesRepor
   return { count: rules.length, bySource, notEvaluated, evictedKeys };
 }
 
+const METERS = new WeakMap<DetectionEngine, { held: number; spill(): void }>();
+
+/**
+ * Counts the rule engine's state in this thread's memory ledger (issue 15: on a log of distinct
+ * users the stateful rules keyed by subject hold up to maxKeys keys each, about 100 MB that the
+ * budget did not see). It cannot spill; what can (profiles, detections) spills sooner instead.
+ */
+function meterEngine(engine: DetectionEngine): DetectionEngine {
+  const meter: Spiller & { held: number } = { held: 0, spill() {} };
+  enroll(meter);
+  METERS.set(engine, meter);
+  engine.onHeld = (bytes) => {
+    charge(bytes - meter.held);
+    meter.held = bytes;
+  };
+  return engine;
+}
+
+/** Takes the engine's state out of the ledger (the run is over). */
+function unmeterEngine(engine: DetectionEngine | null): void {
+  const meter = engine ? METERS.get(engine) : undefined;
+  if (!engine || !meter) return;
+  engine.onHeld = null;
+  retire(meter, meter.held);
+  meter.held = 0;
+}
+
 export const anomalies: Reducer<AnomalyState, AnomalyReport, AnomalyOptions> = {
   init(opts) {
     ruleFault = faultCounter('rule');
@@ -235,7 +263,7 @@ export const anomalies: Reducer<AnomalyState, AnomalyReport, AnomalyOptions> = {
       train: opts.trainUntilMs !== null ? profiles.init({ examples: 0 }) : null,
       detect: profiles.init({ examples: EXAMPLES }),
       detections: newSpillMap(),
-      engine: opts.rules ? new DetectionEngine(opts.rules) : null,
+      engine: opts.rules ? meterEngine(new DetectionEngine(opts.rules)) : null,
       mergedStats: [],
       defer: null,
     };
@@ -265,11 +293,13 @@ export const anomalies: Reducer<AnomalyState, AnomalyReport, AnomalyOptions> = {
     if (a.train && b.train) profiles.merge(a.train, b.train);
     profiles.merge(a.detect, b.detect);
     a.mergedStats = mergeStats(a.mergedStats, mergeStats(b.mergedStats, b.engine?.stats() ?? []));
+    unmeterEngine(b.engine);
     absorb(a.detections, b.detections, DETECTIONS);
     return a;
   },
 
   finish(s, ctx: FinishContext) {
+    unmeterEngine(s.engine);
     const base = s.opts.baseline ?? s.train;
     const select = s.opts.select ?? (() => 'keep' as const);
     // Maps: rule ids are data (a user rule may be called constructor or __proto__).

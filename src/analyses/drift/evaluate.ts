@@ -15,6 +15,9 @@ import { globMatcher } from '../../filter/index.js';
 import { toPlainObject } from '../../rbac/generate.js';
 import { cmp } from '../../util/counter.js';
 import { pushAll } from '../../util/array.js';
+import { drain } from '../../scale/spillmap.js';
+import { releaseRows } from '../../scale/lazy.js';
+import { useSpec, type SubjectUse } from './index.js';
 
 /** Score bands: a subject uses at least this share of what it is granted. */
 export const BANDS = { green: 80, yellow: 50 } as const;
@@ -254,14 +257,18 @@ export function evaluate(s: DriftState, input: InputAccounting): DriftReport {
   const snap = authz.snapshot;
   const files = new Map(snap.bindings.map((b) => [`${b.kind}|${b.namespace}|${b.name}`, { file: b.source ?? '', origin: b.origin ?? null }]));
 
-  // Subjects: everyone bound in the export, and everyone seen in the logs.
+  // Subjects: everyone bound in the export (here), and everyone seen in the logs (one identity at a
+  // time, below: the identities come out of their spilling map one by one, so that what each did is
+  // judged and let go; issue 15).
   type Subj = SubjectDrift['subject'];
   const subjects = new Map<string, Subj>();
   const keyOf = (x: Subj): string => JSON.stringify([x.kind, x.namespace, x.name]);
-  const addSubject = (x: Subj): void => {
-    if (!o.includeSystem && isSystemSubject(x.kind, x.name, x.namespace)) return;
-    if (x.kind === 'Group' && isImplicitGroup(x.name)) return;
+  /** Whether a subject is reported (system components only with --include-system); bound ones are remembered. */
+  const reported = (x: Subj): boolean => (o.includeSystem || !isSystemSubject(x.kind, x.name, x.namespace)) && !(x.kind === 'Group' && isImplicitGroup(x.name));
+  const addSubject = (x: Subj): boolean => {
+    if (!reported(x)) return false;
     subjects.set(keyOf(x), x);
+    return true;
   };
   for (const b of snap.bindings) {
     for (const sub of b.subjects) {
@@ -272,12 +279,19 @@ export function evaluate(s: DriftState, input: InputAccounting): DriftReport {
     }
   }
   const userOf = (x: Subj): string => (x.kind === 'ServiceAccount' ? `system:serviceaccount:${x.namespace}:${x.name}` : x.name);
-  for (const u of s.users.values()) {
-    const c = classifySubject(u.user);
-    addSubject(c.kind === 'ServiceAccount' ? { kind: 'ServiceAccount', name: c.name, namespace: c.namespace } : { kind: 'User', name: u.user, namespace: '' });
+  // Subjects bound in the export that are identities (not groups), by the user name they stand for:
+  // each is judged with what that identity did, when the identity comes by.
+  const boundByUser = new Map<string, [string, Subj][]>();
+  for (const [key, x] of subjects) {
+    if (x.kind === 'Group') continue;
+    const l = boundByUser.get(userOf(x));
+    if (l) l.push([key, x]);
+    else boundByUser.set(userOf(x), [[key, x]]);
   }
 
-  // Usage per grant, per subject (a group's grants are used by any member's requests).
+  // Usage per grant, per subject (a group's grants are used by any member's requests). An identity's
+  // own usage is only ever added while that identity is judged: `usage` holds the groups' and the
+  // current identity's.
   const usage = new Map<string, Map<string, Usage>>();
   const uncovered = new Map<string, Uncovered[]>();
   /** What a grant was used for: the check itself, or a rule the writer had to hold. */
@@ -339,7 +353,8 @@ export function evaluate(s: DriftState, input: InputAccounting): DriftReport {
       }
     }
   };
-  for (const u of s.users.values()) {
+  /** Judges every check an identity went through (its usage goes to `usage`, what no grant allows to `uncovered`); returns its subject's key. */
+  const judgeIdentity = (u: SubjectUse): string => {
     const c = classifySubject(u.user);
     const me: Subj = c.kind === 'ServiceAccount' ? { kind: 'ServiceAccount', name: c.name, namespace: c.namespace } : { kind: 'User', name: u.user, namespace: '' };
     const myKey = keyOf(me);
@@ -376,21 +391,23 @@ export function evaluate(s: DriftState, input: InputAccounting): DriftReport {
         uncovered.set(myKey, list);
       }
     }
-  }
+    return myKey;
+  };
 
   // Suggestions: rbac-gen's policy per subject, from the same requests.
   const suggestions = new Map<string, Record<string, unknown>[]>();
   if (s.gen) {
     const rep = rbacGen.finish(s.gen, { input });
+    releaseRows(rep.sensitive);
     for (const p of rep.policies) suggestions.set(keyOf({ kind: p.subject.kind, name: p.subject.name, namespace: p.subject.namespace }), p.objects.map(toPlainObject));
   }
 
   const out: SubjectDrift[] = [];
   const selected = o.subjects?.length ? globMatcher(o.subjects) : null;
-  for (const [key, subj] of subjects) {
-    if (o.subjectKinds.length && !o.subjectKinds.includes(subj.kind)) continue;
-    if (selected && (subj.kind === 'Group' || !selected(userOf(subj)))) continue;
-    const observed = subj.kind === 'Group' ? undefined : s.users.get(userOf(subj));
+  /** The report's entry for a subject (none when --only-drift leaves it out or the selection does not name it). */
+  const judgeSubject = (key: string, subj: Subj, observed: SubjectUse | undefined): void => {
+    if (o.subjectKinds.length && !o.subjectKinds.includes(subj.kind)) return;
+    if (selected && (subj.kind === 'Group' || !selected(userOf(subj)))) return;
     const groups = observed ? [...observed.groups].sort() : [];
     const grants = subj.kind === 'Group' ? authz.grantsOf({ user: '', groups: [subj.name] }).filter((g) => g.via === `Group ${subj.name}`) : authz.grantsOf({ user: userOf(subj), groups });
     const own = grants.filter((g) => !isShared(g));
@@ -447,10 +464,30 @@ export function evaluate(s: DriftState, input: InputAccounting): DriftReport {
       location: firstLocation(observed),
     };
     const drifted = unusedRules.length > 0 || sensitiveExcess.length > 0 || used.some((x) => !x.full);
-    if (o.onlyDrift && !drifted) continue;
+    if (o.onlyDrift && !drifted) return;
     if (s.gen && drifted && suggestions.has(key)) d.suggestion = suggestions.get(key);
     out.push(d);
+  };
+  // Every identity seen in the logs, one at a time: its checks, then its subject, and the subjects
+  // of the export that stand for the same user name. `judged` holds the export's subjects done here.
+  const judged = new Set<string>();
+  for (const [, u] of drain(s.users, useSpec(o.maxNames))) {
+    const myKey = judgeIdentity(u);
+    const c = classifySubject(u.user);
+    const me: Subj = c.kind === 'ServiceAccount' ? { kind: 'ServiceAccount', name: c.name, namespace: c.namespace } : { kind: 'User', name: u.user, namespace: '' };
+    const mine: [string, Subj][] = reported(me) ? [[myKey, me]] : [];
+    for (const [key, x] of boundByUser.get(u.user) ?? []) if (!mine.some(([k]) => k === key)) mine.push([key, x]);
+    for (const [key, x] of mine) {
+      if (subjects.has(key)) judged.add(key);
+      judgeSubject(key, x, u);
+    }
+    // What was kept for this identity alone is no longer needed.
+    usage.delete(myKey);
+    uncovered.delete(myKey);
+    unjudgedMore.delete(u.user);
   }
+  // The export's subjects nobody was seen as: groups (used through their members), and dormant identities.
+  for (const [key, subj] of subjects) if (!judged.has(key)) judgeSubject(key, subj, undefined);
   out.sort((a, b) => (a.score ?? 101) - (b.score ?? 101) || cmp(keyOf(a.subject), keyOf(b.subject)));
 
   const bands: Record<Band, number> = { green: 0, yellow: 0, red: 0, none: 0 };

@@ -15,6 +15,8 @@ import { ruleKey } from '../../rbac/authorizer.js';
 import { evaluate, type DriftReport } from './evaluate.js';
 import { widenSpan, mergeSpan } from '../../util/span.js';
 import { tupleKey } from '../../util/key.js';
+import { absorb, grow, newSpillMap, type SpillMap, type SpillSpec } from '../../scale/spillmap.js';
+import { ENTRY_BYTES, OBJECT_BYTES, strBytes } from '../../scale/budget.js';
 
 export interface DriftOptions {
   authz: Authorizer;
@@ -95,7 +97,11 @@ export interface SubjectUse {
 
 export interface DriftState {
   opts: DriftOptions;
-  users: Map<string, SubjectUse>;
+  /**
+   * What each identity did, by user name: in memory up to the budget (--memory), then spilled as
+   * runs sorted by user name and merged with mergeUse at the end (src/scale/spillmap.ts; issue 15).
+   */
+  users: SpillMap<SubjectUse>;
   fromMs: number;
   from: string;
   toMs: number;
@@ -107,25 +113,103 @@ function earliest(a: [number, string][], b: [number, string][]): [number, string
   return [...a, ...b].sort((x, y) => x[0] - y[0] || (x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0)).slice(0, 3);
 }
 
+/** Estimated heap bytes of a new identity (its maps and counters) beyond its name, and of a new check key beyond its strings. */
+const USE_BYTES = 600;
+const KEY_BYTES = 700;
+
+/** Estimated heap bytes of an identity's usage and its name (the spilling map's size function). */
+export function useBytes(user: string, u: SubjectUse): number {
+  let n = USE_BYTES + ENTRY_BYTES + 2 * strBytes(user);
+  for (const g of u.groups) n += ENTRY_BYTES + strBytes(g);
+  for (const [key, k] of u.keys) {
+    n += KEY_BYTES + ENTRY_BYTES + strBytes(key) + 2 * strBytes(k.first);
+    for (const g of k.groups) n += 8 + strBytes(g);
+    for (const name of k.names.keys()) n += ENTRY_BYTES + strBytes(name);
+    for (const e of k.examples) n += OBJECT_BYTES + strBytes(e[1]);
+    if (k.written) n += k.written.size * 4 * OBJECT_BYTES;
+  }
+  for (const why of Object.keys(u.unjudged.reasons)) n += 32 + strBytes(why);
+  return n;
+}
+
+const SPECS = new Map<number, SpillSpec<SubjectUse>>();
+
+/** The spill spec of the users map (its merge caps names at maxNames). */
+export function useSpec(maxNames: number): SpillSpec<SubjectUse> {
+  let spec = SPECS.get(maxNames);
+  if (!spec) {
+    spec = { tag: 'drift', merge: (a, b) => mergeUse(a, b, maxNames), size: useBytes };
+    SPECS.set(maxNames, spec);
+  }
+  return spec;
+}
+
 function use(s: DriftState, user: string): SubjectUse {
-  let u = s.users.get(user);
-  if (!u) s.users.set(user, (u = { user, groups: new Set(), requests: 0, checks: 0, keys: new Map(), unjudged: { requests: 0, reasons: {}, examples: [] } }));
+  let u = s.users.map.get(user);
+  if (!u) {
+    s.users.map.set(user, (u = { user, groups: new Set(), requests: 0, checks: 0, keys: new Map(), unjudged: { requests: 0, reasons: {}, examples: [] } }));
+    grow(s.users, useSpec(s.opts.maxNames), USE_BYTES + ENTRY_BYTES + 2 * strBytes(user));
+  }
   return u;
 }
 
+/**
+ * Folds `ub` (later records) into `ua`, the same identity's earlier usage; returns `ua`. Names past
+ * maxNames go to `other` as add() sends them there.
+ */
+export function mergeUse(ua: SubjectUse, ub: SubjectUse, maxNames: number): SubjectUse {
+  ua.requests += ub.requests;
+  ua.checks += ub.checks;
+  for (const g of ub.groups) ua.groups.add(g);
+  ua.unjudged.requests += ub.unjudged.requests;
+  for (const [why, n] of Object.entries(ub.unjudged.reasons)) ua.unjudged.reasons[why] = (ua.unjudged.reasons[why] ?? 0) + n;
+  ua.unjudged.examples = [...new Set([...ua.unjudged.examples, ...ub.unjudged.examples])].slice(0, 3);
+  for (const [kk, kb] of ub.keys) {
+    const ka = ua.keys.get(kk);
+    if (!ka) {
+      ua.keys.set(kk, kb);
+      continue;
+    }
+    ka.count += kb.count;
+    ka.denied += kb.denied;
+    for (const [n, c] of kb.names) {
+      if (ka.names.has(n) || ka.names.size < maxNames) ka.names.set(n, (ka.names.get(n) ?? 0) + c);
+      else ka.other += c;
+    }
+    ka.other += kb.other;
+    if (kb.written) {
+      ka.written ??= new Map();
+      for (const [rk, rule] of kb.written) ka.written.set(rk, rule);
+    }
+    if (kb.fullAuthority) ka.fullAuthority = true;
+    if (kb.rulesUnknown) ka.rulesUnknown = (ka.rulesUnknown ?? 0) + kb.rulesUnknown;
+    mergeSpan(ka, kb);
+    ka.examples = earliest(ka.examples, kb.examples);
+  }
+  return ua;
+}
+
 function addCheck(s: DriftState, u: SubjectUse, check: CheckKind, who: UserInfo, a: RequestAttributes, r: AuditRecord, denied: boolean, write: RbacWrite | null = null): void {
-  for (const g of who.groups) u.groups.add(g);
+  let grew = 0;
+  for (const g of who.groups) {
+    if (!u.groups.has(g)) grew += ENTRY_BYTES + strBytes(g);
+    u.groups.add(g);
+  }
   const groups = who.groups.length > 1 ? [...who.groups].sort() : (who.groups as string[]);
   const key = tupleKey([check, a.verb, a.apiGroup, a.resource, a.subresource, a.namespace, a.nonResourceURL, ...groups]);
   let k = u.keys.get(key);
   if (!k) {
+    grew += KEY_BYTES + ENTRY_BYTES + strBytes(key) + 2 * strBytes(r.time);
+    for (const g of groups) grew += 8 + strBytes(g);
     k = { check, groups, verb: a.verb, apiGroup: a.apiGroup, resource: a.resource, subresource: a.subresource, namespace: a.namespace, nonResourceURL: a.nonResourceURL, count: 0, denied: 0, names: new Map(), other: 0, firstMs: Infinity, first: '', lastMs: -Infinity, last: '', examples: [] };
     u.keys.set(key, k);
   }
   k.count++;
   if (denied) k.denied++;
-  if (a.name !== '' && (k.names.has(a.name) || k.names.size < s.opts.maxNames)) k.names.set(a.name, (k.names.get(a.name) ?? 0) + 1);
-  else k.other++;
+  if (a.name !== '' && (k.names.has(a.name) || k.names.size < s.opts.maxNames)) {
+    if (!k.names.has(a.name)) grew += ENTRY_BYTES + strBytes(a.name);
+    k.names.set(a.name, (k.names.get(a.name) ?? 0) + 1);
+  } else k.other++;
   widenSpan(k, r.timeMs, r.time, r.location);
   const t = r.timeMs;
   if (r.auditID && (k.examples.length < 3 || t <= k.examples[2]![0])) k.examples = earliest(k.examples, [[t, r.auditID]]);
@@ -133,16 +217,21 @@ function addCheck(s: DriftState, u: SubjectUse, check: CheckKind, who: UserInfo,
     if (write.rules === null) k.rulesUnknown = (k.rulesUnknown ?? 0) + 1;
     else {
       k.written ??= new Map();
-      for (const rule of write.rules) k.written.set(ruleKey(rule), rule);
+      for (const rule of write.rules) {
+        const rk = ruleKey(rule);
+        if (!k.written.has(rk)) grew += 4 * OBJECT_BYTES + strBytes(rk);
+        k.written.set(rk, rule);
+      }
     }
     if (write.aggregation || write.aggregationMaybe) k.fullAuthority = true;
   }
+  if (grew) grow(s.users, useSpec(s.opts.maxNames), grew);
 }
 
 export const drift: Reducer<DriftState, DriftReport, DriftOptions> = {
   init(opts) {
     const gen = opts.suggest ? rbacGen.init({ ...DEFAULT_GENERATE, includeSystem: true, includeDiscovery: false, includeDenied: false, maxNames: 20 }) : null;
-    return { opts, users: new Map(), fromMs: Infinity, from: '', toMs: -Infinity, to: '', gen };
+    return { opts, users: newSpillMap(), fromMs: Infinity, from: '', toMs: -Infinity, to: '', gen };
   },
 
   add(s, r: AuditRecord) {
@@ -172,6 +261,7 @@ export const drift: Reducer<DriftState, DriftReport, DriftOptions> = {
         addCheck(s, u, c.kind, c.user, c.attrs, r, false, w);
       } else {
         u.unjudged.requests++;
+        if (u.unjudged.reasons[w.bodyMissing] === undefined) grow(s.users, useSpec(s.opts.maxNames), 32 + strBytes(w.bodyMissing));
         u.unjudged.reasons[w.bodyMissing] = (u.unjudged.reasons[w.bodyMissing] ?? 0) + 1;
         if (r.auditID && u.unjudged.examples.length < 3 && !u.unjudged.examples.includes(r.auditID)) u.unjudged.examples.push(r.auditID);
       }
@@ -182,41 +272,7 @@ export const drift: Reducer<DriftState, DriftReport, DriftOptions> = {
   merge(a, b) {
     if (b.fromMs < a.fromMs) [a.fromMs, a.from] = [b.fromMs, b.from];
     if (b.toMs > a.toMs) [a.toMs, a.to] = [b.toMs, b.to];
-    for (const [name, ub] of b.users) {
-      const ua = a.users.get(name);
-      if (!ua) {
-        a.users.set(name, ub);
-        continue;
-      }
-      ua.requests += ub.requests;
-      ua.checks += ub.checks;
-      for (const g of ub.groups) ua.groups.add(g);
-      ua.unjudged.requests += ub.unjudged.requests;
-      for (const [why, n] of Object.entries(ub.unjudged.reasons)) ua.unjudged.reasons[why] = (ua.unjudged.reasons[why] ?? 0) + n;
-      ua.unjudged.examples = [...new Set([...ua.unjudged.examples, ...ub.unjudged.examples])].slice(0, 3);
-      for (const [kk, kb] of ub.keys) {
-        const ka = ua.keys.get(kk);
-        if (!ka) {
-          ua.keys.set(kk, kb);
-          continue;
-        }
-        ka.count += kb.count;
-        ka.denied += kb.denied;
-        for (const [n, c] of kb.names) {
-          if (ka.names.has(n) || ka.names.size < a.opts.maxNames) ka.names.set(n, (ka.names.get(n) ?? 0) + c);
-          else ka.other += c;
-        }
-        ka.other += kb.other;
-        if (kb.written) {
-          ka.written ??= new Map();
-          for (const [rk, rule] of kb.written) ka.written.set(rk, rule);
-        }
-        if (kb.fullAuthority) ka.fullAuthority = true;
-        if (kb.rulesUnknown) ka.rulesUnknown = (ka.rulesUnknown ?? 0) + kb.rulesUnknown;
-        mergeSpan(ka, kb);
-        ka.examples = earliest(ka.examples, kb.examples);
-      }
-    }
+    absorb(a.users, b.users, useSpec(a.opts.maxNames));
     if (a.gen && b.gen) rbacGen.merge(a.gen, b.gen);
     return a;
   },

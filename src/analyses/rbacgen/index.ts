@@ -15,6 +15,8 @@ import { ruleKey } from '../../rbac/authorizer.js';
 import { widenSpan, mergeSpan } from '../../util/span.js';
 import { isWellFormed } from '../../util/unicode.js';
 import { tupleKey } from '../../util/key.js';
+import { absorb, grow, newSpillMap, type SpillMap, type SpillSpec } from '../../scale/spillmap.js';
+import { ENTRY_BYTES, OBJECT_BYTES, strBytes } from '../../scale/budget.js';
 
 export interface PolicySubject {
   kind: 'User' | 'ServiceAccount' | 'Group';
@@ -103,7 +105,12 @@ export interface UncheckedWrites {
 
 export interface RbacGenState {
   opts: RbacGenOptions;
-  subjects: Map<string, SubjectAgg>;
+  /**
+   * Permissions per subject, keyed by subjectSortKey: in memory up to the budget (--memory), then
+   * spilled as runs sorted by subject and merged with mergeSubject at the end (src/scale/spillmap.ts;
+   * issue 15: a million subjects cost disk, not heap).
+   */
+  subjects: SpillMap<SubjectAgg>;
   /** Requests seen but not turned into permissions, by reason. (Maps: the keys are audit data, `__proto__` included.) */
   left: Map<string, number>;
   /** Denied requests left out, per subject label. */
@@ -125,6 +132,53 @@ export const LEFT_EXISTING = 'already allowed by --existing';
 
 export function subjectKey(s: PolicySubject): string {
   return JSON.stringify([s.kind, s.namespace, s.name]);
+}
+
+/** One part of a sort key: NUL doubled as NUL SOH, then NUL NUL ends the part (sorts before any character). */
+function sortPart(x: string): string {
+  return `${x.includes('\u0000') ? x.replace(/\u0000/g, '\u0000\u0001') : x}\u0000\u0000`;
+}
+
+/**
+ * A subject's key in the spilling map: distinct subjects give distinct keys, and the keys' code-unit
+ * order is the order of policies in the report (kind, then namespace, then name, each by code
+ * units), so the merge of spilled runs hands subjects to generate() already sorted.
+ */
+export function subjectSortKey(s: PolicySubject): string {
+  return sortPart(s.kind) + sortPart(s.namespace) + sortPart(s.name);
+}
+
+/** Estimated heap bytes of a new subject (three maps and the subject), beyond its key. */
+const SUBJECT_BYTES = 700;
+/** Estimated heap bytes of a new permission (KeyAgg with its name set and examples), beyond strings. */
+const KEY_BYTES = 600;
+
+function keyAggBytes(key: string, k: KeyAgg): number {
+  let n = KEY_BYTES + ENTRY_BYTES + strBytes(key) + 2 * strBytes(k.first);
+  if (k.names) for (const x of k.names) n += strBytes(x) + ENTRY_BYTES;
+  for (const e of k.examples) n += OBJECT_BYTES + strBytes(e[1]);
+  return n;
+}
+
+/** Estimated heap bytes of a subject's aggregate and its key (the spilling map's size function). */
+export function subjectAggBytes(key: string, a: SubjectAgg): number {
+  let n = SUBJECT_BYTES + ENTRY_BYTES + strBytes(key) + 2 * strBytes(a.subject.name) + strBytes(a.subject.namespace);
+  for (const [k, v] of a.keys) n += keyAggBytes(k, v);
+  for (const [k, v] of a.defaults) n += keyAggBytes(k, v);
+  for (const [k, w] of a.roleWrites) n += KEY_BYTES + strBytes(k) + w.rules.size * (OBJECT_BYTES * 4);
+  return n;
+}
+
+const SPECS = new Map<number, SpillSpec<SubjectAgg>>();
+
+/** The spill spec of the subjects map (its merge caps names at maxNames). */
+export function subjectSpec(maxNames: number): SpillSpec<SubjectAgg> {
+  let spec = SPECS.get(maxNames);
+  if (!spec) {
+    spec = { tag: 'rbacgen', merge: (a, b) => mergeSubject(a, b, maxNames), size: subjectAggBytes };
+    SPECS.set(maxNames, spec);
+  }
+  return spec;
 }
 
 export function subjectLabel(s: PolicySubject): string {
@@ -190,11 +244,14 @@ function alwaysPinned(kind: PermissionKind): boolean {
   return kind === 'impersonate' || kind === 'bind' || kind === 'escalate';
 }
 
-function addKey(map: Map<string, KeyAgg>, a: RequestAttributes, kind: PermissionKind, r: AuditRecord, maxNames: number): void {
+/** Adds a check to a subject's permissions; returns the estimated bytes the map grew by. */
+function addKey(map: Map<string, KeyAgg>, a: RequestAttributes, kind: PermissionKind, r: AuditRecord, maxNames: number): number {
   const scope = scopeOf(a);
   const key = keyOf(a, scope);
   let k = map.get(key);
+  let grew = 0;
   if (!k) {
+    grew = KEY_BYTES + ENTRY_BYTES + strBytes(key) + 2 * strBytes(r.time);
     k = { scope, apiGroup: a.apiGroup, resource: a.resource, subresource: a.subresource, nonResourceURL: a.nonResourceURL, verb: a.verb, kind, count: 0, firstMs: Infinity, first: '', lastMs: -Infinity, last: '', names: new Set(), unnamed: false, examples: [] };
     map.set(key, k);
   }
@@ -202,18 +259,28 @@ function addKey(map: Map<string, KeyAgg>, a: RequestAttributes, kind: Permission
   widenSpan(k, r.timeMs, r.time);
   const pin = alwaysPinned(kind);
   if (a.resource === '' || (a.name === '' && !pin)) k.unnamed = true;
-  else if (k.names) {
+  else if (k.names && !k.names.has(a.name)) {
     k.names.add(a.name);
+    grew += strBytes(a.name) + ENTRY_BYTES;
     if (!pin && k.names.size > maxNames) k.names = null;
   }
   k.examples = addExample(k.examples, r);
+  return grew;
 }
 
 function agg(s: RbacGenState, subject: PolicySubject): SubjectAgg {
-  const k = subjectKey(subject);
-  let a = s.subjects.get(k);
-  if (!a) s.subjects.set(k, (a = { subject, requests: 0, keys: new Map(), defaults: new Map(), roleWrites: new Map() }));
+  const k = subjectSortKey(subject);
+  let a = s.subjects.map.get(k);
+  if (!a) {
+    s.subjects.map.set(k, (a = { subject, requests: 0, keys: new Map(), defaults: new Map(), roleWrites: new Map() }));
+    grow(s.subjects, subjectSpec(s.opts.maxNames), SUBJECT_BYTES + ENTRY_BYTES + strBytes(k) + 2 * strBytes(subject.name) + strBytes(subject.namespace));
+  }
   return a;
+}
+
+/** Records that a subject's aggregate grew by `bytes` (spilling waits for the next safe point). */
+function grew(s: RbacGenState, bytes: number): void {
+  if (bytes > 0) grow(s.subjects, subjectSpec(s.opts.maxNames), bytes);
 }
 
 function noteUnchecked(s: RbacGenState, subject: PolicySubject, why: string, r: AuditRecord): void {
@@ -258,8 +325,8 @@ export function addRecord(s: RbacGenState, r: AuditRecord, existing: Authorizer 
       a.requests++;
       if (!o.includeDiscovery && defaultsAuthorizer().rbacAllows(user, attrs).allowed) {
         bump(s.left, LEFT_DEFAULT);
-        addKey(a.defaults, attrs, 'request', r, o.maxNames);
-      } else addKey(a.keys, attrs, 'request', r, o.maxNames);
+        grew(s, addKey(a.defaults, attrs, 'request', r, o.maxNames));
+      } else grew(s, addKey(a.keys, attrs, 'request', r, o.maxNames));
     }
     // The bind and escalate checks of an RBAC write run after authorization, in the storage layer.
     const w = r.decision === 'forbid' ? null : rbacWrite(r);
@@ -286,7 +353,7 @@ function addPermission(s: RbacGenState, subject: PolicySubject, c: AuthzCheck, r
   }
   if (existing && existing.allows(c.user, c.attrs).allowed) return;
   const a = agg(s, subject);
-  addKey(a.keys, c.attrs, c.kind, r, s.opts.maxNames);
+  grew(s, addKey(a.keys, c.attrs, c.kind, r, s.opts.maxNames));
 }
 
 function addRoleWrite(s: RbacGenState, subject: PolicySubject, attrs: RequestAttributes, rules: PolicyRule[], aggregation: boolean, aggregationMaybe: boolean, r: AuditRecord): void {
@@ -295,11 +362,16 @@ function addRoleWrite(s: RbacGenState, subject: PolicySubject, attrs: RequestAtt
   const scope = attrs.namespace;
   const key = JSON.stringify([scope, attrs.resource, attrs.name]);
   let w = a.roleWrites.get(key);
+  if (!w) grew(s, KEY_BYTES + strBytes(key));
   if (!w) a.roleWrites.set(key, (w = { scope, resource: attrs.resource as 'roles' | 'clusterroles', name: attrs.name, rules: new Map(), aggregation: false, aggregationMaybe: false, count: 0, firstMs: Infinity, first: '', lastMs: -Infinity, last: '', examples: [] }));
   w.count++;
   w.aggregation ||= aggregation;
   w.aggregationMaybe ||= aggregationMaybe;
-  for (const rule of rules) w.rules.set(ruleKey(rule), rule);
+  for (const rule of rules) {
+    const rk = ruleKey(rule);
+    if (!w.rules.has(rk)) grew(s, OBJECT_BYTES * 4 + strBytes(rk));
+    w.rules.set(rk, rule);
+  }
   widenSpan(w, r.timeMs, r.time);
   w.examples = addExample(w.examples, r);
 }
@@ -322,9 +394,30 @@ function mergeKeys(into: Map<string, KeyAgg>, from: Map<string, KeyAgg>, maxName
   }
 }
 
+/** Folds `sb` (later records) into `sa`, the same subject's earlier aggregate; returns `sa`. */
+export function mergeSubject(sa: SubjectAgg, sb: SubjectAgg, maxNames: number): SubjectAgg {
+  sa.requests += sb.requests;
+  mergeKeys(sa.keys, sb.keys, maxNames);
+  mergeKeys(sa.defaults, sb.defaults, maxNames);
+  for (const [wk, wb] of sb.roleWrites) {
+    const wa = sa.roleWrites.get(wk);
+    if (!wa) {
+      sa.roleWrites.set(wk, wb);
+      continue;
+    }
+    wa.count += wb.count;
+    wa.aggregation ||= wb.aggregation;
+    wa.aggregationMaybe ||= wb.aggregationMaybe;
+    for (const [rk, rule] of wb.rules) wa.rules.set(rk, rule);
+    mergeSpan(wa, wb);
+    wa.examples = earliest(wa.examples, wb.examples);
+  }
+  return sa;
+}
+
 export const rbacGen: Reducer<RbacGenState, RbacGenReport, RbacGenOptions> = {
   init(opts) {
-    return { opts, subjects: new Map(), left: new Map(), denied: new Map(), unchecked: new Map() };
+    return { opts, subjects: newSpillMap(), left: new Map(), denied: new Map(), unchecked: new Map() };
   },
 
   add(s, r) {
@@ -332,29 +425,7 @@ export const rbacGen: Reducer<RbacGenState, RbacGenReport, RbacGenOptions> = {
   },
 
   merge(a, b) {
-    for (const [k, sb] of b.subjects) {
-      const sa = a.subjects.get(k);
-      if (!sa) {
-        a.subjects.set(k, sb);
-        continue;
-      }
-      sa.requests += sb.requests;
-      mergeKeys(sa.keys, sb.keys, a.opts.maxNames);
-      mergeKeys(sa.defaults, sb.defaults, a.opts.maxNames);
-      for (const [wk, wb] of sb.roleWrites) {
-        const wa = sa.roleWrites.get(wk);
-        if (!wa) {
-          sa.roleWrites.set(wk, wb);
-          continue;
-        }
-        wa.count += wb.count;
-        wa.aggregation ||= wb.aggregation;
-        wa.aggregationMaybe ||= wb.aggregationMaybe;
-        for (const [rk, rule] of wb.rules) wa.rules.set(rk, rule);
-        mergeSpan(wa, wb);
-        wa.examples = earliest(wa.examples, wb.examples);
-      }
-    }
+    absorb(a.subjects, b.subjects, subjectSpec(a.opts.maxNames));
     for (const [why, n] of b.left) bump(a.left, why, n);
     for (const [who, n] of b.denied) bump(a.denied, who, n);
     for (const [who, ub] of b.unchecked) {

@@ -36,6 +36,9 @@ export interface RuleSet {
 
 const INDEX_CAP = 20_000;
 
+/** Rough heap bytes of one key of a stateful rule with what it holds (map entry, key string, window or value set). */
+export const KEY_STATE_BYTES = 320;
+
 /**
  * The one place where a rule's condition is evaluated against a record. Every evaluation goes
  * through here (per-request rules, the filter of stateful rules, each step of a sequence), so a
@@ -65,6 +68,14 @@ export class DetectionEngine {
   private readonly index = new Map<string, Map<string, Map<string, CompiledRule[]>>>();
   private indexed = 0;
   private readonly limits: EngineLimits;
+  /** Keys held over every rule and both generations. */
+  private keys = 0;
+  /**
+   * Told the rules' state's estimated heap bytes (keys × KEY_STATE_BYTES) whenever its number of
+   * keys changes: `audit anomalies` counts it in the memory ledger (src/scale/ledger.ts), so that
+   * what can spill spills sooner; the state itself is bounded by the limits, never spilled.
+   */
+  onHeld: ((bytes: number) => void) | null = null;
 
   constructor(
     readonly set: RuleSet,
@@ -152,10 +163,16 @@ export class DetectionEngine {
     } else {
       v = st.prev.get(key) as V | undefined;
       if (v !== undefined) st.prev.delete(key);
-      else v = make();
+      else {
+        v = make();
+        this.keys++;
+        this.onHeld?.(this.keys * KEY_STATE_BYTES);
+      }
     }
     if (st.cur.size >= Math.max(1, Math.floor(this.limits.maxKeys / 2)) || st.curEntries >= half) {
       st.stats.evictedKeys += st.prev.size;
+      this.keys -= st.prev.size;
+      this.onHeld?.(this.keys * KEY_STATE_BYTES);
       st.prev = st.cur;
       st.cur = new Map();
       st.curEntries = 0;

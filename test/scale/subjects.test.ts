@@ -1,0 +1,195 @@
+// Per-subject analyses with many distinct subjects (issue 15): rbac-gen (and drift, compliance)
+// keep one aggregate per subject in a spilling map; with a --memory small enough to force spills,
+// the output is exactly the bytes of an unbounded run, and no spill file is left behind.
+import { describe, it, expect, afterEach } from 'vitest';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { event, jsonl, runCli, tmpDir, writeFiles } from '../helpers.js';
+import { resetLedger, spillCount } from '../../src/scale/ledger.js';
+import { setBudget } from '../../src/scale/budget.js';
+import { currentSpillDir } from '../../src/scale/tempdir.js';
+import { subjectSortKey } from '../../src/analyses/rbacgen/index.js';
+import { cmp } from '../../src/util/counter.js';
+
+afterEach(() => setBudget(null));
+
+const SUBJECTS = 400;
+
+/**
+ * Users and service accounts, each with a few requests over two days (named and unnamed, in
+ * namespaces and cluster-wide, a denied one, a sensitive one), some impersonating another user,
+ * some writing a RoleBinding (a bind check) or a Role (an escalate check); the same subject comes
+ * back on the second day so that its aggregate is split across spilled runs.
+ */
+function log(): string {
+  const events: Record<string, unknown>[] = [];
+  let i = 0;
+  for (const day of ['2026-03-02', '2026-03-03']) {
+    for (let u = 0; u < SUBJECTS; u++) {
+      const username = u % 5 === 0 ? `system:serviceaccount:ns-${u % 7}:sa-${u}` : `user-${u}@example.com`;
+      const user = { username, groups: ['system:authenticated'] };
+      const t = (k: number): string => `${day}T${String(10 + (u % 8)).padStart(2, '0')}:${String(u % 60).padStart(2, '0')}:0${k}.000000Z`;
+      const at = (k: number) => ({ requestReceivedTimestamp: t(k), stageTimestamp: t(k) });
+      const ns = `ns-${u % 7}`;
+      events.push(event({ auditID: `id-${i++}`, user, verb: 'get', requestURI: `/api/v1/namespaces/${ns}/pods/p-${u}`, objectRef: { resource: 'pods', namespace: ns, name: `p-${u}`, apiVersion: 'v1' }, ...at(0) }));
+      if (day === '2026-03-03' || u % 2 === 0) events.push(event({ auditID: `id-${i++}`, user, verb: 'list', requestURI: `/api/v1/namespaces/${ns}/secrets`, objectRef: { resource: 'secrets', namespace: ns, apiVersion: 'v1' }, ...at(1) }));
+      if (u % 3 === 0) events.push(event({ auditID: `id-${i++}`, user, verb: 'list', requestURI: '/api/v1/nodes', objectRef: { resource: 'nodes', apiVersion: 'v1' }, ...at(2) }));
+      if (u % 11 === 0) events.push(event({ auditID: `id-${i++}`, user, verb: 'delete', requestURI: `/api/v1/namespaces/${ns}/pods/q`, objectRef: { resource: 'pods', namespace: ns, name: 'q', apiVersion: 'v1' }, responseStatus: { metadata: {}, code: 403 }, annotations: { 'authorization.k8s.io/decision': 'forbid', 'authorization.k8s.io/reason': '' }, ...at(3) }));
+      if (u % 13 === 1) events.push(event({ auditID: `id-${i++}`, user: { username: `target-${u}`, groups: ['system:authenticated'] }, impersonatedUser: undefined, verb: 'get', requestURI: `/api/v1/namespaces/${ns}/configmaps/c`, objectRef: { resource: 'configmaps', namespace: ns, name: 'c', apiVersion: 'v1' }, ...at(4) }));
+      if (u % 17 === 2) {
+        events.push(event({ auditID: `id-${i++}`, user: { username: `target-${u}`, groups: ['system:authenticated'] }, impersonatedUser: undefined, verb: 'list', requestURI: `/api/v1/namespaces/${ns}/services`, objectRef: { resource: 'services', namespace: ns, apiVersion: 'v1' }, ...at(5) }));
+      }
+      if (u % 19 === 3) {
+        const body = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: `rb-${u}`, namespace: ns }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' }, subjects: [{ kind: 'User', name: `x-${u}`, apiGroup: 'rbac.authorization.k8s.io' }] };
+        events.push(event({ auditID: `id-${i++}`, level: 'Request', user, verb: 'create', requestURI: `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings`, objectRef: { resource: 'rolebindings', namespace: ns, apiGroup: 'rbac.authorization.k8s.io', apiVersion: 'v1' }, requestObject: body, responseStatus: { metadata: {}, code: 201 }, ...at(6) }));
+      }
+      if (u % 23 === 4) {
+        const body = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: `r-${u}`, namespace: ns }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }] };
+        events.push(event({ auditID: `id-${i++}`, level: 'Request', user, verb: 'create', requestURI: `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles`, objectRef: { resource: 'roles', namespace: ns, apiGroup: 'rbac.authorization.k8s.io', apiVersion: 'v1' }, requestObject: body, responseStatus: { metadata: {}, code: 201 }, ...at(7) }));
+      }
+    }
+  }
+  // Impersonation: the impersonator is the authenticated user, the request runs as the target.
+  for (const e of events) {
+    const name = (e.user as { username: string }).username;
+    if (name.startsWith('target-')) {
+      const u = Number(name.slice(7));
+      e.impersonatedUser = { username: name, groups: ['system:authenticated'] };
+      e.user = { username: `user-${u}@example.com`, groups: ['system:authenticated'] };
+    }
+  }
+  return jsonl(events);
+}
+
+/** Files left in this process's spill folder (none once a run is over). */
+function spillFiles(): string[] {
+  const d = currentSpillDir();
+  if (d === null) return [];
+  try {
+    return readdirSync(d);
+  } catch {
+    return [];
+  }
+}
+
+describe('rbac-gen with many distinct subjects', () => {
+  const dir = writeFiles(tmpDir(), { 'audit.log': log() });
+  const file = join(dir, 'audit.log');
+
+  it.each([
+    ['-o report', ['-o', 'report']],
+    ['yaml --explain', ['--explain']],
+    ['-o json --scope cluster --verbs grouped', ['-o', 'json', '--scope', 'cluster', '--verbs', 'grouped']],
+    ['-o report --include-denied --resource-names --include-discovery', ['-o', 'report', '--include-denied', '--resource-names', '--include-discovery']],
+  ])('%s: a tiny --memory spills and writes the same bytes (stdout and stderr), and leaves no spill file', async (_n, flags) => {
+    resetLedger();
+    const plain = await runCli(['rbac-gen', file, '--jobs', '1', ...flags]);
+    expect(plain.code).toBe(0);
+    expect(spillCount()).toBe(0);
+    const spilled = await runCli(['rbac-gen', file, '--jobs', '1', '--memory', '8k', ...flags]);
+    expect(spillCount()).toBeGreaterThan(0);
+    expect(spilled.code).toBe(0);
+    expect(spilled.stdout).toBe(plain.stdout);
+    expect(spilled.stderr).toBe(plain.stderr);
+    expect(spillFiles()).toEqual([]);
+    if (flags.includes('report')) {
+      const rep = JSON.parse(plain.stdout);
+      // Every subject got a policy (the impersonators' impersonate permissions included), and the self-check judged them all.
+      expect(rep.policies.length).toBeGreaterThan(SUBJECTS);
+      expect(rep.selfCheck.coverage).toBe(100);
+      // Impersonate, bind and escalate checks are in there too.
+      expect(rep.selfCheck.checks).toBeGreaterThan(rep.selfCheck.requests);
+      expect(JSON.stringify(rep.policies)).toContain('"impersonate"');
+      expect(JSON.stringify(rep.policies)).toContain('"bind"');
+      expect(rep.sensitive.length).toBeGreaterThan(50);
+    }
+  }, 120_000);
+
+  it('--out-dir writes the same files with a tiny --memory', async () => {
+    const a = join(tmpDir(), 'a');
+    const b = join(tmpDir(), 'b');
+    expect((await runCli(['rbac-gen', file, '-q', '--out-dir', a])).code).toBe(0);
+    resetLedger();
+    expect((await runCli(['rbac-gen', file, '-q', '--out-dir', b, '--memory', '8k'])).code).toBe(0);
+    expect(spillCount()).toBeGreaterThan(0);
+    const la = readdirSync(a).sort();
+    expect(readdirSync(b).sort()).toEqual(la);
+    expect(la.length).toBeGreaterThan(SUBJECTS);
+  }, 60_000);
+
+  it('subjectSortKey orders subjects by kind, namespace, name (code units), NUL and prefixes included', () => {
+    const parts = ['', 'a', 'a\u0000', 'a\u0000b', 'a\u0001', 'ab', 'b', '\u0000', 'é', 'z'];
+    const subjects = [];
+    for (const kind of ['ServiceAccount', 'User'] as const) for (const namespace of parts) for (const name of parts) subjects.push({ kind, namespace, name });
+    const byFields = [...subjects].sort((x, y) => cmp(x.kind, y.kind) || cmp(x.namespace, y.namespace) || cmp(x.name, y.name));
+    const byKey = [...subjects].sort((x, y) => cmp(subjectSortKey(x), subjectSortKey(y)));
+    expect(byKey).toEqual(byFields);
+    expect(new Set(subjects.map(subjectSortKey)).size).toBe(subjects.length);
+  });
+});
+
+/**
+ * An export that binds some of the log's users and service accounts (a Role, a ClusterRole with a
+ * sensitive rule, a group binding, a binding to a role that is not there), a service account nobody
+ * saw (dormant), and a User subject named like a service account's user name.
+ */
+function rbacExport(): string {
+  const docs: string[] = [
+    'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: reader\nrules:\n- apiGroups: [""]\n  resources: [pods, secrets, nodes]\n  verbs: [get, list]\n',
+    'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: team-readers\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: reader\nsubjects:\n- kind: Group\n  apiGroup: rbac.authorization.k8s.io\n  name: team:a\n',
+  ];
+  for (let u = 0; u < SUBJECTS; u += 9) {
+    const ns = `ns-${u % 7}`;
+    const subject = u % 5 === 0 ? `- kind: ServiceAccount\n  name: sa-${u}\n  namespace: ${ns}\n` : `- kind: User\n  apiGroup: rbac.authorization.k8s.io\n  name: user-${u}@example.com\n`;
+    docs.push(`apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: r-${u}\n  namespace: ${ns}\nrules:\n- apiGroups: [""]\n  resources: [pods]\n  verbs: [get, list, delete]\n`);
+    docs.push(`apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: rb-${u}\n  namespace: ${ns}\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ${u % 2 ? 'ClusterRole' : 'Role'}\n  name: ${u % 2 ? 'reader' : `r-${u}`}\nsubjects:\n${subject}`);
+  }
+  docs.push('apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: dormant\n  namespace: ns-1\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: reader\nsubjects:\n- kind: ServiceAccount\n  name: nobody\n  namespace: ns-1\n- kind: User\n  apiGroup: rbac.authorization.k8s.io\n  name: system:serviceaccount:ns-0:sa-0\n');
+  return docs.join('---\n');
+}
+
+describe('drift and compliance with many distinct subjects', () => {
+  // Half of the users carry the group team:a, so that the group's grants are used by many members.
+  const events = log()
+    .trim()
+    .split('\n')
+    .map((l, i) => {
+      const e = JSON.parse(l);
+      if (i % 2 === 0) e.user.groups = [...e.user.groups, 'team:a'];
+      return JSON.stringify(e);
+    });
+  const dir = writeFiles(tmpDir(), { 'audit.log': events.join('\n') + '\n', 'rbac.yaml': rbacExport() });
+  const file = join(dir, 'audit.log');
+  const rbac = join(dir, 'rbac.yaml');
+
+  it.each([
+    ['drift -o json', ['drift', '--rbac', rbac, '-o', 'json']],
+    ['drift (table) --suggest', ['drift', '--rbac', rbac, '--suggest']],
+    ['drift -o json --only-drift --include-system', ['drift', '--rbac', rbac, '-o', 'json', '--only-drift', '--include-system']],
+    ['drift -o sarif', ['drift', '--rbac', rbac, '-o', 'sarif']],
+    ['compliance -o json', ['compliance', '--rbac', rbac, '-o', 'json', '--now', '2026-03-10T00:00:00Z']],
+  ])('%s: a tiny --memory spills and writes the same bytes, and leaves no spill file', async (_n, args) => {
+    resetLedger();
+    // compliance reads in one thread (it hashes its inputs); drift is told to.
+    const one = args[0] === 'drift' ? ['--jobs', '1'] : [];
+    const plain = await runCli([args[0]!, file, ...one, ...args.slice(1)]);
+    expect([0, 1]).toContain(plain.code);
+    expect(spillCount()).toBe(0);
+    const spilled = await runCli([args[0]!, file, ...one, '--memory', '8k', ...args.slice(1)]);
+    expect(spillCount()).toBeGreaterThan(0);
+    expect(spilled.code).toBe(plain.code);
+    expect(spilled.stdout).toBe(plain.stdout);
+    expect(spilled.stderr).toBe(plain.stderr);
+    expect(spillFiles()).toEqual([]);
+    if (args[0] === 'drift' && args.includes('json') && !args.includes('--only-drift')) {
+      const rep = JSON.parse(plain.stdout);
+      const kinds = new Set(rep.subjects.map((d: { subject: { kind: string } }) => d.subject.kind));
+      // Users, service accounts and the group are all judged; the unseen service account is dormant; some requests are uncovered.
+      expect([...kinds].sort()).toEqual(['Group', 'ServiceAccount', 'User']);
+      expect(rep.summary.dormant).toBeGreaterThan(0);
+      expect(rep.subjects.find((d: { subject: { kind: string; name: string } }) => d.subject.kind === 'Group').requests).toBeGreaterThan(0);
+      expect(rep.summary.uncoveredRequests).toBeGreaterThan(0);
+      expect(rep.subjects.length).toBeGreaterThan(SUBJECTS);
+    }
+  }, 120_000);
+});
