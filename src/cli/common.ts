@@ -14,9 +14,14 @@ import type { BodyNeeds } from '../normalize/bodies.js';
 import { didYouMean } from '../util/suggest.js';
 import { visible } from '../render/sanitize.js';
 
-/** What worker threads need to spill: the budget (a share of it) and the main thread's spill folder. */
-function spillSpec(): { memory: number; spillDir: string } {
-  return { memory: budgetBytes(), spillDir: spillDir() };
+/**
+ * What worker threads need to spill: their share of the budget (the budget is process-wide: `jobs`
+ * workers hold at most budget/jobs each, so that what they hand to the main thread to merge is
+ * within it too) and the main thread's spill folder.
+ */
+function spillSpec(jobs: number, spills: boolean): { memory: number; spillDir: string } {
+  // A state that never spills (--approx: sketches in fixed memory) needs no folder, and runs where none can be made.
+  return { memory: Math.max(MIN_BUDGET, Math.floor(budgetBytes() / Math.max(1, jobs))), spillDir: spills ? spillDir() : '' };
 }
 
 export interface InputOptions {
@@ -492,7 +497,7 @@ async function run<S>(
           state: job.state,
           sources,
           jobs,
-          spec: { command: job.command, options: job.options, filters: filterData, now, prefilter: opts.prefilter !== false, strict: !!opts.strict, read, ...(bodies ? { bodies } : {}), ...(keepWaitingBodies ? { keepWaitingBodies } : {}), ...spillSpec() },
+          spec: { command: job.command, options: job.options, filters: filterData, now, prefilter: opts.prefilter !== false, strict: !!opts.strict, read, ...(bodies ? { bodies } : {}), ...(keepWaitingBodies ? { keepWaitingBodies } : {}), ...spillSpec(jobs, !(job.options as { approx?: unknown }).approx) },
           filter,
           onReject: reporter.reject,
           onProgress: (b, e) => progress.update(b, e),

@@ -10,6 +10,7 @@ export const SUMMARY_FORMATS = ['table', 'wide', 'json', 'markdown'] as const;
 interface Opts extends InputOptions, FilterFlags {
   output: string;
   top: number;
+  approx?: boolean;
   out?: string;
 }
 
@@ -24,7 +25,8 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
   addFilterOptions(cmd);
   cmd
     .addOption(outputOption(SUMMARY_FORMATS, 'table'))
-    .option('--top <n>', 'entries in each top-N list', intOption('--top'), 10);
+    .option('--top <n>', 'entries in each top-N list', intOption('--top'), 10)
+    .option('--approx', 'count subjects, resources, paths, namespaces and clients in fixed memory with sketches (no temporary files): top-N counts become ranges that hold the true count, distinct counts HyperLogLog estimates with their standard error');
   addOutOption(cmd)
     .addHelpText(
       'after',
@@ -32,13 +34,14 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
 Examples:
   $ audit summary fixtures/sample
   $ audit summary audit.log audit.log.1.gz --since 24h -o markdown
-  $ audit summary prod=logs/prod staging=logs/staging --top 5 -o json`,
+  $ audit summary prod=logs/prod staging=logs/staging --top 5 -o json
+  $ audit summary huge/ --approx`,
     )
     .action(async (inputs: string[], opts: Opts) => {
       const { summary } = await import('../analyses/summary/index.js');
       const { summaryView } = await import('../analyses/summary/view.js');
       const { renderReport } = await import('../render/index.js');
-      const options = { top: opts.top };
+      const options = { top: opts.top, ...(opts.approx ? { approx: true } : {}) };
       await withOutput(io, opts.out, opts.quiet, async (target) => {
         const { state, accounting } = await runReducer(io, inputs, { ...opts, outputs: target.outputs, bodies: NO_BODIES }, { command: 'summary', options, reducer: summary, state: summary.init(options) });
         const report = summary.finish(state, { input: accounting });

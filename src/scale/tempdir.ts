@@ -7,6 +7,25 @@ import { mkdtempSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
+import { InputError } from '../util/errors.js';
+
+/** System error codes that mean the temporary folder cannot take spill files (not a kaudit bug). */
+const UNWRITABLE = new Set(['ENOENT', 'ENOTDIR', 'EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'EDQUOT', 'EMFILE', 'ENFILE']);
+
+/**
+ * `e` (an error from making or writing a spill file in `where`) as an InputError (exit 2) that says
+ * what failed and what to do, when it is the folder's fault (missing, read-only, full); else `e`.
+ */
+export function spillFailure(e: unknown, where: string): unknown {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  if (!code || !UNWRITABLE.has(code)) return e;
+  const why = code === 'ENOSPC' || code === 'EDQUOT' ? 'it is full' : code === 'ENOENT' || code === 'ENOTDIR' ? 'it does not exist' : code === 'EMFILE' || code === 'ENFILE' ? 'too many files are open' : 'it is not writable';
+  return new InputError(
+    `the analysis state passed the memory budget and must spill to temporary files, but ${where} cannot take them: ${why} (${code})`,
+    'set KAUDIT_TMPDIR (or TMPDIR) to a writable folder with free space, raise --memory, or use --approx where the command has it (summary, investigate --group-by: fixed memory, no temporary files)',
+    'spill',
+  );
+}
 
 let dir: string | null = null;
 let owned = false;
@@ -40,12 +59,16 @@ export function tempRoot(): string {
 }
 
 /**
- * This process's spill folder, made on first use. Errors: the folder cannot be made (an Error with
- * the system's code; the caller reports it).
+ * This process's spill folder, made on first use. Errors: an InputError (exit 2, spillFailure) when
+ * the temporary folder is missing, read-only or full.
  */
 export function spillDir(): string {
   if (dir !== null) return dir;
-  dir = mkdtempSync(join(tempRoot(), 'kaudit-'));
+  try {
+    dir = mkdtempSync(join(tempRoot(), 'kaudit-'));
+  } catch (e) {
+    throw spillFailure(e, tempRoot());
+  }
   owned = isMainThread;
   if (owned) {
     process.on('exit', onExit);

@@ -11,6 +11,7 @@ import { absorb, drain, grow, newSpillMap, type SpillMap, type SpillSpec } from 
 import { ENTRY_BYTES, OBJECT_BYTES, strBytes } from '../../scale/budget.js';
 import { tupleKey } from '../../util/key.js';
 import { mapRows, rowsOf, type Rows } from '../../scale/lazy.js';
+import { DEFAULT_K, DEFAULT_PRECISION, bounds, heavyAdd, heavyMerge, heavyTop, hllAdd, hllError, hllEstimate, hllMerge, newHeavyHitters, newHll, type CountBounds, type DistinctEstimate, type HeavyHitters, type Hll } from '../../scale/sketch/index.js';
 
 /** Friendlier names accepted wherever a field is named (--fields, --sort, --group-by). */
 export const FIELD_ALIASES: Readonly<Record<string, keyof AuditRecord>> = {
@@ -60,10 +61,47 @@ export interface GroupAgg {
   last: string;
 }
 
+/**
+ * A group of --group-by --approx: its requests and denied requests as ranges that hold the true
+ * counts; first and last seen among the requests counted while the group was listed (when the count
+ * is a range, the group may have requests before `first` or after `last`).
+ */
+export interface ApproxGroupRow {
+  key: Record<string, string>;
+  count: CountBounds;
+  denied: CountBounds;
+  first: string;
+  last: string;
+}
+
+/** What --group-by --approx keeps per listed group (heavy hitters' payload). */
+export interface ApproxGroupAgg {
+  values: string[];
+  denied: number;
+  firstMs: number;
+  first: string;
+  lastMs: number;
+  last: string;
+}
+
 export interface GroupState {
   fields: (keyof AuditRecord)[];
   /** Groups by tupleKey(values): in memory up to the budget, spilled past it (src/scale/spillmap.ts). */
   groups: SpillMap<GroupAgg>;
+  /** --approx: heavy hitters and a distinct count instead (`groups` stays empty); null: exact. */
+  approx: { top: HeavyHitters<ApproxGroupAgg>; distinct: Hll } | null;
+}
+
+/** How --group-by --approx counted, and the bounds that hold (see ApproxGroupRow). */
+export interface GroupApproximation {
+  top: {
+    method: 'misra-gries';
+    /** Groups kept (k); the listed groups are at most 2k. */
+    counters: number;
+    /** The most requests any group not listed can have (0: every count is exact). */
+    unlistedMax: number;
+  };
+  distinct: { method: 'hyperloglog'; registers: number; relativeStandardError: number };
 }
 
 export interface GroupReport {
@@ -71,8 +109,16 @@ export interface GroupReport {
   version: 1;
   input: InputAccounting;
   groupBy: string[];
-  /** Every group, most requests first; `groups.length` is the exact number of groups. */
-  groups: Rows<GroupRow>;
+  /**
+   * Every group, most requests first; `groups.length` is the exact number of groups. With --approx:
+   * the groups the sketch lists (ApproxGroupRow, most guaranteed requests first), and `distinct`
+   * says how many groups there are.
+   */
+  groups: Rows<GroupRow> | readonly ApproxGroupRow[];
+  /** With --approx: the number of groups (an estimate with its relative standard error). */
+  distinct?: DistinctEstimate;
+  /** Present with --approx only. */
+  approximate?: GroupApproximation;
 }
 
 function mergeGroup(a: GroupAgg, b: GroupAgg): GroupAgg {
@@ -95,11 +141,32 @@ function groupOrder(x: GroupAgg, y: GroupAgg): number {
   return y.count - x.count || cmp(x.values.join('\u0000'), y.values.join('\u0000'));
 }
 
-export const groupBy: Reducer<GroupState, GroupReport, { fields: (keyof AuditRecord)[] }> = {
-  init: (o) => ({ fields: o.fields, groups: newSpillMap() }),
+function mergeApproxGroup(a: ApproxGroupAgg, b: ApproxGroupAgg): ApproxGroupAgg {
+  a.denied += b.denied;
+  mergeSpan(a, b);
+  return a;
+}
+
+export interface GroupOptions {
+  fields: (keyof AuditRecord)[];
+  /** --approx: heavy hitters (src/scale/sketch/heavy.ts) in fixed memory instead of every group. */
+  approx?: boolean;
+  /** With approx: groups kept (k, default DEFAULT_K; up to 2k are held); more is tighter and larger. */
+  counters?: number;
+}
+
+export const groupBy: Reducer<GroupState, GroupReport, GroupOptions> = {
+  init: (o) => ({ fields: o.fields, groups: newSpillMap(), approx: o.approx ? { top: newHeavyHitters<ApproxGroupAgg>(o.counters ?? DEFAULT_K), distinct: newHll() } : null }),
   add(s, r) {
     const values = s.fields.map((f) => fieldText(r, f));
     const key = tupleKey(values);
+    if (s.approx) {
+      const x = heavyAdd(s.approx.top, key, () => ({ values, denied: 0, firstMs: Infinity, first: '', lastMs: -Infinity, last: '' })).x;
+      if (r.decision === 'forbid') x.denied++;
+      widenSpan(x, r.timeMs, r.time);
+      hllAdd(s.approx.distinct, key);
+      return;
+    }
     let g = s.groups.map.get(key);
     if (!g) {
       s.groups.map.set(key, (g = { values, count: 0, denied: 0, firstMs: Infinity, first: '', lastMs: -Infinity, last: '' }));
@@ -111,13 +178,41 @@ export const groupBy: Reducer<GroupState, GroupReport, { fields: (keyof AuditRec
   },
   merge(a, b) {
     absorb(a.groups, b.groups, GROUPS);
+    if (a.approx && b.approx) {
+      heavyMerge(a.approx.top, b.approx.top, mergeApproxGroup);
+      hllMerge(a.approx.distinct, b.approx.distinct);
+    } else if (a.approx || b.approx) throw new Error('investigate --group-by: cannot merge an --approx state with an exact one');
     return a;
   },
   finish(s, ctx: FinishContext) {
+    const fields = s.fields;
+    if (s.approx) {
+      const hh = s.approx.top;
+      const rows = heavyTop(hh, Infinity).map(({ entry }): ApproxGroupRow => {
+        const count = bounds(hh, entry);
+        const x = entry.x;
+        const slack = count.upper - count.lower;
+        return { key: Object.fromEntries(fields.map((f, i) => [f, x.values[i]!])), count, denied: { lower: x.denied, upper: Math.min(count.upper, x.denied + slack) }, first: x.first, last: x.last };
+      });
+      const distinct = hllEstimate(s.approx.distinct);
+      // The distinct count never says fewer groups than are listed (each listed group was seen).
+      if (distinct.estimate < rows.length) distinct.estimate = rows.length;
+      return {
+        kind: 'kaudit.investigate.groups',
+        version: 1,
+        input: ctx.input,
+        groupBy: fields,
+        groups: rows,
+        distinct,
+        approximate: {
+          top: { method: 'misra-gries', counters: hh.k, unlistedMax: hh.delta },
+          distinct: { method: 'hyperloglog', registers: 2 ** DEFAULT_PRECISION, relativeStandardError: hllError(DEFAULT_PRECISION) },
+        },
+      };
+    }
     // Merged by key, then sorted by count: both steps spill past the budget.
     const sorter = new ExternalSorter<GroupAgg>({ compare: groupOrder, size: (g) => groupBytes('', g), tag: 'groups-sorted' });
     for (const [, g] of drain(s.groups, GROUPS)) sorter.add(g);
-    const fields = s.fields;
     const row = (g: GroupAgg): GroupRow => ({ key: Object.fromEntries(fields.map((f, i) => [f, g.values[i]!])), count: g.count, denied: g.denied, first: g.first, last: g.last });
     return {
       kind: 'kaudit.investigate.groups',

@@ -1,6 +1,8 @@
 // Views of investigate results: the listing with the columns administrators look at, groups, timeline.
 import type { AuditRecord, Cell, View, ViewSection } from '../../types.js';
-import type { GroupReport, TimelineReport } from './index.js';
+import type { ApproxGroupRow, GroupReport, GroupRow, TimelineReport } from './index.js';
+import type { Rows } from '../../scale/lazy.js';
+import type { CountBounds } from '../../scale/sketch/index.js';
 import { fieldText } from './index.js';
 import { displayTime, formatDuration, plural } from '../../render/format.js';
 import { displaySubject } from '../../normalize/subject.js';
@@ -57,9 +59,47 @@ export function listingView(rep: ListingReport): View {
   return { title: 'kaudit investigate', sections: [{ title: 'Requests', kind: 'table', columns, rows, note, dropOrder: ['Access Method', 'Cluster', 'Status'] }] };
 }
 
+/** `n`, or `lower–upper` when the bounds differ (an --approx count). */
+function boundsCell(b: CountBounds): Cell {
+  return b.lower === b.upper ? b.lower : `${b.lower}–${b.upper}`;
+}
+
+/** The distinct count as text: exact, or `≈N (±E%)` with one relative standard error. */
+function estimateText(d: { estimate: number; relativeStandardError: number }): string {
+  return d.relativeStandardError === 0 ? String(d.estimate) : `≈${d.estimate} (±${(100 * d.relativeStandardError).toFixed(2)}%)`;
+}
+
+function approxGroupView(rep: GroupReport): View {
+  const rows = rep.groups as readonly ApproxGroupRow[];
+  const shown = rows.length > VIEW_ROWS ? rows.slice(0, VIEW_ROWS) : rows;
+  const d = rep.distinct!;
+  const unlisted = rep.approximate!.top.unlistedMax;
+  const groups = d.relativeStandardError === 0 ? plural(d.estimate, 'group') : `${estimateText(d)} groups (HyperLogLog estimate, ± one standard error)`;
+  const notes = [`${groups}, ${plural(rep.input.used, 'request')}.`];
+  if (d.estimate > shown.length) notes.push(`The ${shown.length} with the most requests are shown.`);
+  if (unlisted > 0) notes.push(`Approximate (--approx): requests and denied are ranges that hold the true counts, first/last seen are among the requests counted; a group not listed has at most ${plural(unlisted, 'request')}.`);
+  return {
+    title: 'kaudit investigate',
+    sections: [
+      {
+        title: `Requests by ${rep.groupBy.join(', ')}`,
+        kind: 'table',
+        columns: [...rep.groupBy, 'requests', 'denied', 'first seen', 'last seen'],
+        rows: shown.map((g) => [...rep.groupBy.map((f) => g.key[f] || '-'), boundsCell(g.count), boundsCell(g.denied), displayTime(g.first), displayTime(g.last)]),
+        note: notes.join(' '),
+        dropOrder: ['denied', 'first seen'],
+        // Rows the sketch lists beyond those shown (the renderer says how many; -o json has them).
+        ...(rows.length > shown.length ? { omitted: rows.length - shown.length } : {}),
+      },
+    ],
+  };
+}
+
 export function groupView(rep: GroupReport): View {
-  const total = rep.groups.length;
-  const shown = headOf(rep.groups, VIEW_ROWS);
+  if (rep.approximate) return approxGroupView(rep);
+  const groups = rep.groups as Rows<GroupRow>;
+  const total = groups.length;
+  const shown = headOf(groups, VIEW_ROWS);
   const more = total - shown.length;
   return {
     title: 'kaudit investigate',
@@ -99,7 +139,16 @@ export function timelineView(rep: TimelineReport): View {
   return { title: 'kaudit investigate', sections };
 }
 
-/** CSV and JSON lines of groups are flat rows; this gives them, one at a time. */
+/** The value columns of flat group rows (after the --group-by fields): --approx has ranges. */
+export function groupColumns(rep: GroupReport): string[] {
+  return rep.approximate ? ['requests_min', 'requests_max', 'denied_min', 'denied_max', 'first', 'last'] : ['requests', 'denied', 'first', 'last'];
+}
+
+/** CSV and JSON lines of groups are flat rows; this gives them, one at a time (columns: groupColumns). */
 export function* groupRows(rep: GroupReport): Generator<Record<string, string | number>> {
-  for (const g of rep.groups) yield { ...g.key, requests: g.count, denied: g.denied, first: g.first, last: g.last };
+  if (rep.approximate) {
+    for (const g of rep.groups as readonly ApproxGroupRow[]) yield { ...g.key, requests_min: g.count.lower, requests_max: g.count.upper, denied_min: g.denied.lower, denied_max: g.denied.upper, first: g.first, last: g.last };
+    return;
+  }
+  for (const g of rep.groups as Rows<GroupRow>) yield { ...g.key, requests: g.count, denied: g.denied, first: g.first, last: g.last };
 }

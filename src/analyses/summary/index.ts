@@ -4,8 +4,9 @@ import { bump, mergeCounter, sortedCounts, type Count, type Counter } from '../.
 import { isLongRunning } from '../../rules/longrunning.js';
 import { isCompleted } from '../../normalize/collapse.js';
 import { newHistogram, record, mergeHistogram, percentiles, type Histogram } from '../../util/histogram.js';
-import { absorb, drain, grow, newSpillMap, type SpillMap, type SpillSpec } from '../../scale/spillmap.js';
+import { absorb, discard, drain, grow, newSpillMap, type SpillMap, type SpillSpec } from '../../scale/spillmap.js';
 import { ENTRY_BYTES, strBytes } from '../../scale/budget.js';
+import { approxCount, approxMerge, approxResult, newApproxCounter, type ApproxCount, type ApproxCounter, type DistinctEstimate, DEFAULT_K, hllError, DEFAULT_PRECISION } from '../../scale/sketch/index.js';
 
 /**
  * Counts keyed by data of any cardinality (subjects, resources, URLs, namespaces, clients): a
@@ -26,22 +27,62 @@ function count(c: SpillCounter, key: string): void {
 
 /**
  * The `limit` largest counts (count descending, then key in code-unit order: sortedCounts' order),
- * exact, read from the spilled runs with memory for about 2 × limit entries. Consumes the counter.
+ * exact, and how many distinct keys there are (exact), read from the spilled runs with memory for
+ * about 2 × limit entries. Consumes the counter.
  */
-export function topCounts(c: SpillCounter, limit: number): Count[] {
+export function topCounts(c: SpillCounter, limit: number): { top: Count[]; distinct: number } {
   const order = (x: Count, y: Count): number => y.count - x.count || (x.key < y.key ? -1 : x.key > y.key ? 1 : 0);
   let buf: Count[] = [];
-  for (const [key, n] of drain(c, COUNTS)) {
+  let distinct = 0;
+  const keep = (key: string, n: number): void => {
+    distinct++;
+    // Past `limit` kept, a count below the smallest kept one cannot enter the top: skip it.
     buf.push({ key, count: n });
     if (limit !== Infinity && buf.length >= 2 * limit + 1024) buf = buf.sort(order).slice(0, limit);
-  }
+  };
+  if (c.runs.length === 0) {
+    // Nothing spilled: read the map in place (draining would copy and sort every entry).
+    for (const [key, n] of c.map) keep(key, n);
+    discard(c);
+  } else for (const [key, n] of drain(c, COUNTS)) keep(key, n);
   buf.sort(order);
-  return limit < buf.length ? buf.slice(0, limit) : buf;
+  return { top: limit < buf.length ? buf.slice(0, limit) : buf, distinct };
 }
 
 export interface SummaryOptions {
   /** Entries per top-N list. */
   top: number;
+  /**
+   * --approx: count subjects, resources, non-resource URLs, namespaces and clients with sketches in
+   * fixed memory (src/scale/sketch: Misra–Gries top-N with per-entry bounds, HyperLogLog distinct
+   * counts) instead of exactly with spilling. Absent: exact.
+   */
+  approx?: boolean;
+  /** With approx: counters kept per list (k; default max(DEFAULT_K, 4 × top)); more is tighter and larger. */
+  counters?: number;
+}
+
+/** The lists summary counts per key of any cardinality (the others have a handful of keys). */
+export const KEYED = ['subjects', 'resources', 'nonResourceURLs', 'namespaces', 'clients'] as const;
+export type Keyed = (typeof KEYED)[number];
+
+/** How the approximate lists were made and the bounds that hold for them (--approx). */
+export interface SummaryApproximation {
+  /** Top-N lists: Misra–Gries heavy hitters; each entry's true count lies in [lower, upper]. */
+  top: {
+    method: 'misra-gries';
+    /** Counters kept per list (k): the bound below is at most requests / (k + 1). */
+    counters: number;
+    /** Per list: the most requests any key not listed can have (0: the list is exact). */
+    unlistedMax: Record<Keyed, number>;
+  };
+  /** Distinct counts: HyperLogLog, exact while small (relativeStandardError 0 then). */
+  distinct: {
+    method: 'hyperloglog';
+    registers: number;
+    /** 1.04/√registers: one standard error of an estimate, as a fraction of it. */
+    relativeStandardError: number;
+  };
 }
 
 export interface SummaryState {
@@ -64,6 +105,8 @@ export interface SummaryState {
   status: Counter;
   latency: Histogram;
   latencyByVerb: Map<string, Histogram>;
+  /** --approx: the keyed lists as sketches (the spilling counters above stay empty); null: exact. */
+  approx: Record<Keyed, ApproxCounter> | null;
 }
 
 export interface LatencyRow {
@@ -85,16 +128,24 @@ export interface SummaryReport {
   unauthenticated: number;
   status: Count[];
   top: {
-    subjects: Count[];
+    /** With --approx: ApproxCount entries ({key, count: {lower, upper}}: the true count lies between). */
+    subjects: Count[] | ApproxCount[];
     subjectKinds: Count[];
     verbs: Count[];
-    resources: Count[];
-    nonResourceURLs: Count[];
-    namespaces: Count[];
-    clients: Count[];
+    resources: Count[] | ApproxCount[];
+    nonResourceURLs: Count[] | ApproxCount[];
+    namespaces: Count[] | ApproxCount[];
+    clients: Count[] | ApproxCount[];
     accessMethods: Count[];
   };
+  /**
+   * How many distinct keys each keyed list has (the top-N shows the first --top of them): exact
+   * numbers, or with --approx estimates with their relative standard error.
+   */
+  distinct: Record<Keyed, number> | Record<Keyed, DistinctEstimate>;
   latency: { overall: LatencyRow; byVerb: LatencyRow[] };
+  /** Present with --approx only: the methods and the bounds that hold for every approximate number. */
+  approximate?: SummaryApproximation;
 }
 
 /** `deployments.apps/scale`-style key: resource[.group][/subresource]. */
@@ -111,6 +162,12 @@ function statusClass(code: number): string {
 function latencyRow(verb: string, h: Histogram): LatencyRow {
   const [p50, p95, p99] = percentiles(h, [0.5, 0.95, 0.99]);
   return { verb, count: h.count, p50: p50!, p95: p95!, p99: p99! };
+}
+
+/** Counters of the keyed lists for --approx: k = max(DEFAULT_K, 4 × --top), so the top-N is drawn from many more candidates. */
+function approxCounters(top: number, counters?: number): Record<Keyed, ApproxCounter> {
+  const k = counters ?? Math.max(DEFAULT_K, 4 * Math.min(top, 1 << 20));
+  return Object.fromEntries(KEYED.map((key) => [key, newApproxCounter(k)])) as Record<Keyed, ApproxCounter>;
 }
 
 export const summary: Reducer<SummaryState, SummaryReport, SummaryOptions> = {
@@ -135,6 +192,7 @@ export const summary: Reducer<SummaryState, SummaryReport, SummaryOptions> = {
       status: new Map(),
       latency: newHistogram(),
       latencyByVerb: new Map(),
+      approx: o.approx ? approxCounters(o.top, o.counters) : null,
     };
   },
 
@@ -148,13 +206,22 @@ export const summary: Reducer<SummaryState, SummaryReport, SummaryOptions> = {
       s.to = r.timeMs;
       s.toStr = r.time;
     }
-    count(s.subjects, r.subject);
+    const a = s.approx;
+    if (a) {
+      approxCount(a.subjects, r.subject);
+      if (r.resource) approxCount(a.resources, resourceKey(r));
+      else approxCount(a.nonResourceURLs, r.nonResourceURL);
+      approxCount(a.namespaces, r.namespace);
+      approxCount(a.clients, r.client);
+    } else {
+      count(s.subjects, r.subject);
+      if (r.resource) count(s.resources, resourceKey(r));
+      else count(s.nonResourceURLs, r.nonResourceURL);
+      count(s.namespaces, r.namespace);
+      count(s.clients, r.client);
+    }
     bump(s.subjectKinds, r.subjectKind);
     bump(s.verbs, r.verb);
-    if (r.resource) count(s.resources, resourceKey(r));
-    else count(s.nonResourceURLs, r.nonResourceURL);
-    count(s.namespaces, r.namespace);
-    count(s.clients, r.client);
     bump(s.accessMethods, r.accessMethod);
     bump(s.status, statusClass(r.code));
     if (r.decision === 'forbid') s.denied++;
@@ -181,7 +248,9 @@ export const summary: Reducer<SummaryState, SummaryReport, SummaryOptions> = {
       a.toStr = b.toStr;
     }
     for (const k of ['subjectKinds', 'verbs', 'accessMethods', 'status'] as const) mergeCounter(a[k], b[k]);
-    for (const k of ['subjects', 'resources', 'nonResourceURLs', 'namespaces', 'clients'] as const) absorb(a[k], b[k], COUNTS);
+    for (const k of KEYED) absorb(a[k], b[k], COUNTS);
+    if (a.approx && b.approx) for (const k of KEYED) approxMerge(a.approx[k], b.approx[k]);
+    else if (a.approx || b.approx) throw new Error('summary: cannot merge an --approx state with an exact one');
     mergeHistogram(a.latency, b.latency);
     for (const [verb, h] of b.latencyByVerb) {
       const mine = a.latencyByVerb.get(verb);
@@ -193,6 +262,32 @@ export const summary: Reducer<SummaryState, SummaryReport, SummaryOptions> = {
 
   finish(s, ctx: FinishContext) {
     const n = s.top;
+    const lists = {} as Record<Keyed, Count[] | ApproxCount[]>;
+    let approximate: SummaryApproximation | undefined;
+    let distinct: Record<Keyed, number> | Record<Keyed, DistinctEstimate>;
+    if (s.approx) {
+      const d = {} as Record<Keyed, DistinctEstimate>;
+      const unlistedMax = {} as Record<Keyed, number>;
+      for (const k of KEYED) {
+        const r = approxResult(s.approx[k], n);
+        lists[k] = r.top;
+        d[k] = r.distinct;
+        unlistedMax[k] = r.unlistedMax;
+      }
+      distinct = d;
+      approximate = {
+        top: { method: 'misra-gries', counters: s.approx.subjects.top.k, unlistedMax },
+        distinct: { method: 'hyperloglog', registers: 2 ** DEFAULT_PRECISION, relativeStandardError: hllError(DEFAULT_PRECISION) },
+      };
+    } else {
+      const d = {} as Record<Keyed, number>;
+      for (const k of KEYED) {
+        const r = topCounts(s[k], n);
+        lists[k] = r.top;
+        d[k] = r.distinct;
+      }
+      distinct = d;
+    }
     const byVerb = [...s.latencyByVerb].map(([verb, h]) => latencyRow(verb, h));
     byVerb.sort((x, y) => y.count - x.count || (x.verb < y.verb ? -1 : 1));
     return {
@@ -205,16 +300,18 @@ export const summary: Reducer<SummaryState, SummaryReport, SummaryOptions> = {
       unauthenticated: s.unauthenticated,
       status: sortedCounts(s.status).sort((x, y) => (x.key < y.key ? -1 : 1)),
       top: {
-        subjects: topCounts(s.subjects, n),
+        subjects: lists.subjects,
         subjectKinds: sortedCounts(s.subjectKinds),
         verbs: sortedCounts(s.verbs, n),
-        resources: topCounts(s.resources, n),
-        nonResourceURLs: topCounts(s.nonResourceURLs, n),
-        namespaces: topCounts(s.namespaces, n),
-        clients: topCounts(s.clients, n),
+        resources: lists.resources,
+        nonResourceURLs: lists.nonResourceURLs,
+        namespaces: lists.namespaces,
+        clients: lists.clients,
         accessMethods: sortedCounts(s.accessMethods),
       },
+      distinct,
       latency: { overall: latencyRow('(all)', s.latency), byVerb },
+      ...(approximate ? { approximate } : {}),
     };
   },
 };
