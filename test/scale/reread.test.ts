@@ -1,13 +1,11 @@
 // The pieces issue 15 added for per-subject analyses: reading a spilling map twice (rbac-gen's
 // two passes), releasing a list nobody reads, the memory ledger seeing the rule engine's state, and
 // the profile estimate with examples. No timing: order, equality and clean-up.
-import { describe, it, expect, afterEach, beforeEach } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { existsSync, readdirSync } from 'node:fs';
 import { drain, discard, grow, newSpillMap, reread, type SpillSpec } from '../../src/scale/spillmap.js';
 import { setBudget } from '../../src/scale/budget.js';
 import { ledgerUsed, resetLedger, settle } from '../../src/scale/ledger.js';
-import { cleanupSpillDir, currentSpillDir } from '../../src/scale/tempdir.js';
 import { ExternalSorter } from '../../src/scale/extsort.js';
 import { LazyList, rowsOf } from '../../src/scale/lazy.js';
 import { DetectionEngine, KEY_STATE_BYTES } from '../../src/rules/lang/engine.js';
@@ -16,18 +14,9 @@ import { addToProfile, newProfile, profileBytes } from '../../src/analyses/basel
 import { normalizeValue } from '../../src/normalize/index.js';
 import { event } from '../helpers.js';
 import type { AuditRecord } from '../../src/types.js';
+import { isolateSpills, leftovers } from './spillkit.js';
 
-beforeEach(() => resetLedger());
-afterEach(() => {
-  setBudget(null);
-  resetLedger();
-  cleanupSpillDir();
-});
-
-function leftovers(): string[] {
-  const d = currentSpillDir();
-  return d && existsSync(d) ? readdirSync(d) : [];
-}
+isolateSpills();
 
 const sum: SpillSpec<number[]> = { tag: 'test', merge: (a, b) => [...a, ...b], size: (k, v) => 50 + 2 * k.length + 8 * v.length };
 

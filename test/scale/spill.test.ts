@@ -1,8 +1,8 @@
 // The spill machinery: the codec, run files, the external sort and the spilling map. No timing:
 // what is asserted is order, stability, equality with the in-memory answer, and clean-up.
-import { describe, it, expect, afterEach, beforeEach } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { decodeLine, encodeLine } from '../../src/scale/codec.js';
@@ -12,23 +12,11 @@ import { FAN_IN } from '../../src/scale/merge.js';
 import { absorb, drain, grow, newSpillMap, type SpillSpec } from '../../src/scale/spillmap.js';
 import { setBudget, parseSize, MIN_BUDGET } from '../../src/scale/budget.js';
 import { resetLedger, settle, spillCount } from '../../src/scale/ledger.js';
-import { cleanupSpillDir, currentSpillDir } from '../../src/scale/tempdir.js';
+import { currentSpillDir } from '../../src/scale/tempdir.js';
 import { tmpDir } from '../helpers.js';
+import { isolateSpills, leftovers } from './spillkit.js';
 
-beforeEach(() => {
-  resetLedger();
-});
-afterEach(() => {
-  setBudget(null);
-  resetLedger();
-  cleanupSpillDir();
-});
-
-/** Files left in the spill folder (none once every run was merged or dropped). */
-function leftovers(): string[] {
-  const d = currentSpillDir();
-  return d && existsSync(d) ? readdirSync(d) : [];
-}
+isolateSpills();
 
 describe('codec', () => {
   it('round-trips Maps, Sets, non-finite numbers, -0 and objects with a "$" or __proto__ key', () => {
