@@ -485,9 +485,15 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
           if (m.type === 'done') {
             trace?.(`task ${m.index} done (worker ${workers.indexOf(w)}: ${m.ms?.toFixed(0)} ms in its pipeline, its thread's CPU ${m.cpuMs?.toFixed(0)} ms since it started)`);
             waiting.set(m.index, m as unknown as Done);
+            // The worker gets its next task before the main thread merges this result (hundreds of
+            // ms for a large state), so that it does not wait idle meanwhile. The merge is
+            // synchronous: it ends before the run's promise can settle, whatever start() did.
+            start(w);
             if (errors.length === 0) consume();
             trace?.(`consumed up to task ${consumed - 1}`);
-          } else errors.push({ index: m.index, kind: m.kind, message: m.message, fix: m.fix, stack: m.stack, component: m.component, where: m.where } as TaskError);
+            return;
+          }
+          errors.push({ index: m.index, kind: m.kind, message: m.message, fix: m.fix, stack: m.stack, component: m.component, where: m.where } as TaskError);
           start(w);
         });
         w.on('error', (e: Error & { code?: string }) => {
