@@ -35,6 +35,23 @@ export interface SpillSpec<V> {
   compare?(a: string, b: string): number;
 }
 
+/**
+ * The spill specs of one kind of value whose merge depends on a reducer option (a cap on names or
+ * examples): one spec per value of the option, made at its first use and reused after, since
+ * grow() asks for the spec on every record. `merge(a, b, n)` folds as SpillSpec.merge with option `n`.
+ */
+export function specsByOption<V>(tag: string, merge: (a: V, b: V, n: number) => V, size: (key: string, value: V) => number): (n: number) => SpillSpec<V> {
+  const specs = new Map<number, SpillSpec<V>>();
+  return (n) => {
+    let spec = specs.get(n);
+    if (!spec) {
+      spec = { tag, merge: (a, b) => merge(a, b, n), size };
+      specs.set(n, spec);
+    }
+    return spec;
+  };
+}
+
 export function newSpillMap<V>(): SpillMap<V> {
   return { map: new Map(), held: 0, runs: [] };
 }

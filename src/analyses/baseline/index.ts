@@ -12,7 +12,7 @@ import { isIP } from 'node:net';
 import { UsageError } from '../../util/errors.js';
 import { cmp } from '../../util/counter.js';
 import { widenSpan, mergeSpan } from '../../util/span.js';
-import { absorb, discard, drain, grow, newSpillMap, type SpillMap, type SpillSpec } from '../../scale/spillmap.js';
+import { absorb, discard, drain, grow, newSpillMap, specsByOption, type SpillMap } from '../../scale/spillmap.js';
 import { settle } from '../../scale/ledger.js';
 import { JsonShapeError, readJsonObject } from '../../scale/jsonobject.js';
 import { ENTRY_BYTES, strBytes } from '../../scale/budget.js';
@@ -89,16 +89,8 @@ const SEEN_BYTES = 200;
 const EXAMPLE_BYTES = 160;
 const LOC_BYTES = 120;
 
-/** The spill spec of profile maps (one per examples setting: the merge keeps that many examples). */
-export function profileSpec(examples: number): SpillSpec<Profile> {
-  let spec = SPECS.get(examples);
-  if (!spec) {
-    spec = { tag: 'profiles', merge: (a, b) => mergeProfile(a, b, examples), size: profileBytes };
-    SPECS.set(examples, spec);
-  }
-  return spec;
-}
-const SPECS = new Map<number, SpillSpec<Profile>>();
+/** The spill spec of profile maps, by examples setting (the merge keeps that many examples). */
+export const profileSpec = specsByOption<Profile>('profiles', mergeProfile, profileBytes);
 
 function seenBytes(m: Map<string, Seen>): number {
   let n = 0;

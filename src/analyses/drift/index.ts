@@ -15,7 +15,7 @@ import { ruleKey } from '../../rbac/authorizer.js';
 import { evaluate, type DriftReport } from './evaluate.js';
 import { widenSpan, mergeSpan } from '../../util/span.js';
 import { tupleKey } from '../../util/key.js';
-import { absorb, grow, newSpillMap, type SpillMap, type SpillSpec } from '../../scale/spillmap.js';
+import { absorb, grow, newSpillMap, specsByOption, type SpillMap } from '../../scale/spillmap.js';
 import { ENTRY_BYTES, OBJECT_BYTES, strBytes } from '../../scale/budget.js';
 
 export interface DriftOptions {
@@ -132,17 +132,8 @@ export function useBytes(user: string, u: SubjectUse): number {
   return n;
 }
 
-const SPECS = new Map<number, SpillSpec<SubjectUse>>();
-
-/** The spill spec of the users map (its merge caps names at maxNames). */
-export function useSpec(maxNames: number): SpillSpec<SubjectUse> {
-  let spec = SPECS.get(maxNames);
-  if (!spec) {
-    spec = { tag: 'drift', merge: (a, b) => mergeUse(a, b, maxNames), size: useBytes };
-    SPECS.set(maxNames, spec);
-  }
-  return spec;
-}
+/** The spill spec of the users map, by maxNames (its merge caps names at maxNames). */
+export const useSpec = specsByOption<SubjectUse>('drift', mergeUse, useBytes);
 
 function use(s: DriftState, user: string): SubjectUse {
   let u = s.users.map.get(user);

@@ -15,7 +15,7 @@ import { ruleKey } from '../../rbac/authorizer.js';
 import { widenSpan, mergeSpan } from '../../util/span.js';
 import { isWellFormed } from '../../util/unicode.js';
 import { tupleKey } from '../../util/key.js';
-import { absorb, grow, newSpillMap, type SpillMap, type SpillSpec } from '../../scale/spillmap.js';
+import { absorb, grow, newSpillMap, specsByOption, type SpillMap } from '../../scale/spillmap.js';
 import { ENTRY_BYTES, OBJECT_BYTES, strBytes } from '../../scale/budget.js';
 
 export interface PolicySubject {
@@ -169,17 +169,8 @@ export function subjectAggBytes(key: string, a: SubjectAgg): number {
   return n;
 }
 
-const SPECS = new Map<number, SpillSpec<SubjectAgg>>();
-
-/** The spill spec of the subjects map (its merge caps names at maxNames). */
-export function subjectSpec(maxNames: number): SpillSpec<SubjectAgg> {
-  let spec = SPECS.get(maxNames);
-  if (!spec) {
-    spec = { tag: 'rbacgen', merge: (a, b) => mergeSubject(a, b, maxNames), size: subjectAggBytes };
-    SPECS.set(maxNames, spec);
-  }
-  return spec;
-}
+/** The spill spec of the subjects map, by maxNames (its merge caps names at maxNames). */
+export const subjectSpec = specsByOption<SubjectAgg>('rbacgen', mergeSubject, subjectAggBytes);
 
 export function subjectLabel(s: PolicySubject): string {
   return s.kind === 'ServiceAccount' ? `system:serviceaccount:${s.namespace}:${s.name}` : s.kind === 'Group' ? `group:${s.name}` : s.name;
