@@ -3,7 +3,7 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { existsSync, writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { join } from 'node:path';
 import { decodeLine, encodeLine } from '../../src/scale/codec.js';
 import { RunReader, RunWriter } from '../../src/scale/runs.js';
@@ -135,9 +135,13 @@ describe('external sort', () => {
     expect(leftovers()).toEqual([]);
   });
 
-  it('removes the spill folder when the process is interrupted (SIGINT) and still dies of the signal', () => {
+  /**
+   * Runs, in a process of its own, an external sort that has spilled, then `ending` (script text);
+   * returns the process's result and the spill folder it reported.
+   */
+  function spilledThen(ending: string): { r: SpawnSyncReturns<string>; spill: string; dir: string } {
     const dir = tmpDir();
-    const script = join(dir, 'sigint.mjs');
+    const script = join(dir, 'spilled.mjs');
     const src = new URL('../../dist/scale/extsort.js', import.meta.url).href;
     const budget = new URL('../../dist/scale/budget.js', import.meta.url).href;
     const tmp = new URL('../../dist/scale/tempdir.js', import.meta.url).href;
@@ -150,12 +154,16 @@ setBudget(1024);
 const s = new ExternalSorter({ compare: (a, b) => a - b, size: () => 100 });
 for (let i = 0; i < 1000; i++) s.add(i % 17);
 process.stdout.write(currentSpillDir() + '\\n');
-process.kill(process.pid, 'SIGINT');
-setTimeout(() => { process.stdout.write('still alive\\n'); }, 2000);
+${ending}
 `,
     );
     const r = spawnSync(process.execPath, [script], { env: { ...process.env, KAUDIT_TMPDIR: dir }, encoding: 'utf8' });
-    const spill = r.stdout.split('\n')[0]!;
+    return { r, spill: r.stdout.split('\n')[0]!, dir };
+  }
+
+  it('removes the spill folder when the process is interrupted (SIGINT) and still dies of the signal', () => {
+    const { r, spill, dir } = spilledThen(`process.kill(process.pid, 'SIGINT');
+setTimeout(() => { process.stdout.write('still alive\\n'); }, 2000);`);
     expect(spill.startsWith(join(dir, 'kaudit-'))).toBe(true);
     expect(r.signal).toBe('SIGINT');
     expect(r.stdout).not.toContain('still alive');
@@ -163,25 +171,7 @@ setTimeout(() => { process.stdout.write('still alive\\n'); }, 2000);
   });
 
   it('removes the spill folder when the process ends with an uncaught error', () => {
-    const dir = tmpDir();
-    const script = join(dir, 'error.mjs');
-    const src = new URL('../../dist/scale/extsort.js', import.meta.url).href;
-    const budget = new URL('../../dist/scale/budget.js', import.meta.url).href;
-    const tmp = new URL('../../dist/scale/tempdir.js', import.meta.url).href;
-    writeFileSync(
-      script,
-      `import { ExternalSorter } from ${JSON.stringify(src)};
-import { setBudget } from ${JSON.stringify(budget)};
-import { currentSpillDir } from ${JSON.stringify(tmp)};
-setBudget(1024);
-const s = new ExternalSorter({ compare: (a, b) => a - b, size: () => 100 });
-for (let i = 0; i < 1000; i++) s.add(i % 17);
-process.stdout.write(currentSpillDir() + '\\n');
-throw new Error('failure in the middle');
-`,
-    );
-    const r = spawnSync(process.execPath, [script], { env: { ...process.env, KAUDIT_TMPDIR: dir }, encoding: 'utf8' });
-    const spill = r.stdout.split('\n')[0]!;
+    const { r, spill, dir } = spilledThen(`throw new Error('failure in the middle');`);
     expect(spill.startsWith(join(dir, 'kaudit-'))).toBe(true);
     expect(r.status).not.toBe(0);
     expect(existsSync(spill)).toBe(false);
