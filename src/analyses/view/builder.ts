@@ -32,20 +32,30 @@ export class JsonList<T = unknown> {
 
 const BLOCK = 1 << 16;
 
-/** A growing list of 32-bit integers in fixed blocks (no copying and no doubling slack as it grows). */
-export class IntList {
-  private blocks: Int32Array[] = [];
+/** A growing list of numbers in fixed typed-array blocks (no copying and no doubling slack as it grows). */
+class BlockList {
+  private blocks: (Int32Array | Float64Array)[] = [];
   length = 0;
+
+  /** `block` makes one block of BLOCK elements: its type decides what a value is stored as. */
+  constructor(private readonly block: () => Int32Array | Float64Array) {}
 
   push(v: number): void {
     const b = this.length >>> 16;
-    if (b === this.blocks.length) this.blocks.push(new Int32Array(BLOCK));
+    if (b === this.blocks.length) this.blocks.push(this.block());
     this.blocks[b]![this.length & (BLOCK - 1)] = v;
     this.length++;
   }
 
   get(i: number): number {
     return this.blocks[i >>> 16]![i & (BLOCK - 1)]!;
+  }
+}
+
+/** A growing list of 32-bit integers. */
+export class IntList extends BlockList {
+  constructor() {
+    super(() => new Int32Array(BLOCK));
   }
 
   /** The list as a JSON array that is made when written. */
@@ -54,20 +64,10 @@ export class IntList {
   }
 }
 
-/** A growing list of numbers (doubles) in fixed blocks. */
-class NumList {
-  private blocks: Float64Array[] = [];
-  length = 0;
-
-  push(v: number): void {
-    const b = this.length >>> 16;
-    if (b === this.blocks.length) this.blocks.push(new Float64Array(BLOCK));
-    this.blocks[b]![this.length & (BLOCK - 1)] = v;
-    this.length++;
-  }
-
-  get(i: number): number {
-    return this.blocks[i >>> 16]![i & (BLOCK - 1)]!;
+/** A growing list of numbers (doubles). */
+class NumList extends BlockList {
+  constructor() {
+    super(() => new Float64Array(BLOCK));
   }
 }
 
