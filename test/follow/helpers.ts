@@ -139,6 +139,17 @@ export function startFollow(paths: string[], over: Partial<FollowOptions> = {}, 
   };
 }
 
+/**
+ * A first run of `audit follow` with its checkpoint at `state`: writes lines 0..n-1 to `log`,
+ * follows until all n are delivered, and stops (the checkpoint then says where a restart begins).
+ */
+export async function followedOnce(log: string, state: string, n: number): Promise<void> {
+  append(log, 0, n);
+  const a = startFollow([log], { statePath: state });
+  await waitFor(() => a.sink.received.length === n, `first ${n}`);
+  await a.stop();
+}
+
 export function readJson<T = any>(path: string): T | null {
   if (!existsSync(path)) return null;
   try {

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { constants, gunzipSync, gzipSync } from 'node:zlib';
 import { join } from 'node:path';
-import { MemorySink, append, lines, range, sameSetOnce, sleep, startFollow, tmp, waitFor } from './helpers.js';
+import { MemorySink, append, followedOnce, lines, range, sameSetOnce, sleep, startFollow, tmp, waitFor } from './helpers.js';
 
 const backup = (dir: string, h: number): string => join(dir, `audit-2026-03-02T${String(h).padStart(2, '0')}-00-00.000.log`);
 
@@ -49,10 +49,7 @@ describe('audit follow: a backup being compressed (lumberjack compressLogFile)',
     const dir = tmp();
     const log = join(dir, 'audit.log');
     const state = join(dir, 'state.json');
-    append(log, 0, 10);
-    const a = startFollow([log], { statePath: state });
-    await waitFor(() => a.sink.received.length === 10, 'first 10');
-    await a.stop();
+    await followedOnce(log, state, 10);
     append(log, 10, 40);
     const b1 = backup(dir, 10);
     renameSync(log, b1);
@@ -72,10 +69,7 @@ describe('audit follow: a backup being compressed (lumberjack compressLogFile)',
     const dir = tmp();
     const log = join(dir, 'audit.log');
     const state = join(dir, 'state.json');
-    append(log, 0, 5);
-    const a = startFollow([log], { statePath: state });
-    await waitFor(() => a.sink.received.length === 5, 'first 5');
-    await a.stop();
+    await followedOnce(log, state, 5);
     // While stopped: rotated, more lines, then compressed by something that died half way (the
     // incompressible padding makes the cut fall after the first lines' block).
     const pad = (i: number): Record<string, unknown> => ({ annotations: { pad: randomBytes(3000).toString('base64'), i: String(i) } });

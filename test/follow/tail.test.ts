@@ -6,7 +6,7 @@ import { describe, it, expect } from 'vitest';
 import { appendFileSync, renameSync, writeFileSync, truncateSync, readFileSync, unlinkSync, copyFileSync, statSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
-import { append, auditEvent, idOf, lines, range, readJson, sameSetOnce, startFollow, tmp, waitFor, sleep, MemorySink } from './helpers.js';
+import { append, auditEvent, followedOnce, idOf, lines, range, readJson, sameSetOnce, startFollow, tmp, waitFor, sleep, MemorySink } from './helpers.js';
 import type { FollowState } from '../../src/follow/types.js';
 
 describe('audit follow: tail -F', () => {
@@ -282,10 +282,7 @@ describe('audit follow: restarts from the checkpoint', () => {
     const dir = tmp();
     const log = join(dir, 'audit.log');
     const state = join(dir, 'state.json');
-    append(log, 0, 10);
-    const a = startFollow([log], { statePath: state });
-    await waitFor(() => a.sink.received.length === 10, 'first 10');
-    await a.stop();
+    await followedOnce(log, state, 10);
     // While stopped: the rest of file A, then B, C (gzipped, like --audit-log-compress) and D at the path.
     append(log, 10, 5);
     renameSync(log, join(dir, 'audit-2026-03-02T10-00-00.000.log'));
@@ -330,10 +327,7 @@ describe('audit follow: restarts from the checkpoint', () => {
     const dir = tmp();
     const log = join(dir, 'audit.log');
     const state = join(dir, 'state.json');
-    append(log, 0, 4);
-    const a = startFollow([log], { statePath: state });
-    await waitFor(() => a.sink.received.length === 4, 'first 4');
-    await a.stop();
+    await followedOnce(log, state, 4);
     const delivered = statSync(log).size;
     append(log, 4, 3);
     // It rotates and the backup is deleted (maxbackup) before kaudit runs again.
@@ -381,10 +375,7 @@ describe('audit follow: restarts from the checkpoint', () => {
     const dir = tmp();
     const log = join(dir, 'audit.log');
     const state = join(dir, 'state.json');
-    append(log, 0, 3);
-    const a = startFollow([log], { statePath: state });
-    await waitFor(() => a.sink.received.length === 3, 'first 3');
-    await a.stop();
+    await followedOnce(log, state, 3);
     // Same path, same inode, other content: what inode reuse looks like (the old file is gone).
     writeFileSync(log, lines(50, 4));
     const b = startFollow([log], { statePath: state });
