@@ -5,18 +5,13 @@ import { describe, it, expect } from 'vitest';
 import { decode, encode } from '../../src/state/codec.js';
 import { EXACT_VALUES, hllAdd, hllError, hllEstimate, hllExact, hllMerge, newHll, type Hll } from '../../src/scale/sketch/hll.js';
 import { boundsOf, heavyAdd, heavyMerge, heavyTop, newHeavyHitters, type HeavyHitters } from '../../src/scale/sketch/heavy.js';
+import { Rng } from '../../src/gen/rng.js';
 import { approxCount, approxMerge, approxResult, newApproxCounter } from '../../src/scale/sketch/index.js';
 
-/** mulberry32: a seeded PRNG, so that every run sees the same data. */
+/** The generator's seeded PRNG (mulberry32), so that every run sees the same data. Seeds here are never 0. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 /** n distinct subject-like values for a seed (the seed changes every value, so every hash). */
