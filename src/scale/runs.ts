@@ -4,22 +4,7 @@
 // whole spill folder goes when the process ends (src/scale/tempdir.ts).
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { removeSpillFile, spillFile } from './tempdir.js';
-import { InputError } from '../util/errors.js';
-
-/** Codes of a spill folder that cannot take more: the machine's limits, not a bug (exit 2 with a fix). */
-const FULL = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EROFS', 'EACCES', 'EPERM']);
-
-/**
- * A write to the spill folder that failed because of the machine (a full disk, a quota, a read-only
- * folder) as an InputError that says what to do; anything else unchanged.
- */
-export function spillWriteError(e: unknown, path: string): unknown {
-  const code = (e as NodeJS.ErrnoException | null)?.code;
-  if (!code || !FULL.has(code)) return e;
-  const why = code === 'ENOSPC' ? 'no space left on the device' : code === 'EDQUOT' ? 'over the disk quota' : code === 'EFBIG' ? 'file too large' : 'not writable';
-  return new InputError(`cannot write temporary files to ${dirname(path)} (${why}): past --memory, kaudit spills analysis state there`, 'free space there, point KAUDIT_TMPDIR at a folder with more room, or raise --memory so that less is spilled', 'spill');
-}
+import { removeSpillFile, spillFailure, spillFile } from './tempdir.js';
 
 const WRITE_CHUNK = 1 << 20;
 const READ_CHUNK = 1 << 18;
@@ -38,7 +23,7 @@ export class RunWriter {
     try {
       this.fd = openSync(this.path, 'wx', 0o600);
     } catch (e) {
-      throw spillWriteError(e, this.path);
+      throw spillFailure(e, dirname(this.path));
     }
   }
 
@@ -59,7 +44,7 @@ export class RunWriter {
     try {
       while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off);
     } catch (e) {
-      throw spillWriteError(e, this.path);
+      throw spillFailure(e, dirname(this.path));
     }
   }
 

@@ -10,7 +10,7 @@ import { isMainThread } from 'node:worker_threads';
 import { InputError } from '../util/errors.js';
 
 /** System error codes that mean the temporary folder cannot take spill files (not a kaudit bug). */
-const UNWRITABLE = new Set(['ENOENT', 'ENOTDIR', 'EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'EDQUOT', 'EMFILE', 'ENFILE']);
+const UNWRITABLE = new Set(['ENOENT', 'ENOTDIR', 'EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'EDQUOT', 'EFBIG', 'EMFILE', 'ENFILE']);
 
 /**
  * `e` (an error from making or writing a spill file in `where`) as an InputError (exit 2) that says
@@ -19,7 +19,7 @@ const UNWRITABLE = new Set(['ENOENT', 'ENOTDIR', 'EACCES', 'EPERM', 'EROFS', 'EN
 export function spillFailure(e: unknown, where: string): unknown {
   const code = (e as NodeJS.ErrnoException | null)?.code;
   if (!code || !UNWRITABLE.has(code)) return e;
-  const why = code === 'ENOSPC' || code === 'EDQUOT' ? 'it is full' : code === 'ENOENT' || code === 'ENOTDIR' ? 'it does not exist' : code === 'EMFILE' || code === 'ENFILE' ? 'too many files are open' : 'it is not writable';
+  const why = code === 'ENOSPC' || code === 'EDQUOT' ? 'it is full' : code === 'ENOENT' || code === 'ENOTDIR' ? 'it does not exist' : code === 'EMFILE' || code === 'ENFILE' ? 'too many files are open' : code === 'EFBIG' ? 'a file would grow too large' : 'it is not writable';
   return new InputError(
     `the analysis state passed the memory budget and must spill to temporary files, but ${where} cannot take them: ${why} (${code})`,
     'set KAUDIT_TMPDIR (or TMPDIR) to a writable folder with free space, raise --memory, or use --approx where the command has it (summary, investigate --group-by: fixed memory, no temporary files)',

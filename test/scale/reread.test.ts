@@ -115,15 +115,15 @@ describe('estimates the ledger works with', () => {
 
 describe('spill folder that cannot take more', () => {
   it('a full disk, a quota or a read-only folder is an input error (exit 2) that says what to do; other errors stay as they are', async () => {
-    const { spillWriteError } = await import('../../src/scale/runs.js');
+    const { spillFailure } = await import('../../src/scale/tempdir.js');
     const { InputError } = await import('../../src/util/errors.js');
     for (const code of ['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES']) {
-      const e = spillWriteError(Object.assign(new Error('write'), { code }), '/tmp/kaudit-x/run-1');
+      const e = spillFailure(Object.assign(new Error('write'), { code }), '/tmp/kaudit-x');
       expect(e).toBeInstanceOf(InputError);
       expect((e as InstanceType<typeof InputError>).message).toContain('/tmp/kaudit-x');
       expect((e as InstanceType<typeof InputError>).fix).toContain('KAUDIT_TMPDIR');
     }
     const other = Object.assign(new Error('bad fd'), { code: 'EBADF' });
-    expect(spillWriteError(other, '/tmp/x')).toBe(other);
+    expect(spillFailure(other, '/tmp/x')).toBe(other);
   });
 });
