@@ -30,10 +30,11 @@ export function stringHash(s: string): number {
 }
 
 export class RecentKeys {
-  /** Per table position: the slot of the key there + 1 (0: empty). */
-  private readonly at: Int32Array;
-  /** Per table position: the hash of the key there. */
-  private readonly hashAt: Int32Array;
+  /**
+   * Per table position p: at 2p the slot of the key there + 1 (0: empty), at 2p + 1 that key's
+   * hash, side by side so that a probe reads one cache line.
+   */
+  private readonly tab: Int32Array;
   private readonly mask: number;
   /** Per slot: its key (undefined while unused) and that key's hash. */
   private readonly keys: (string | undefined)[];
@@ -46,10 +47,10 @@ export class RecentKeys {
     const n = Math.max(1, capacity);
     let size = 16;
     while (size < n * 1.6) size *= 2;
-    this.at = new Int32Array(size);
-    this.hashAt = new Int32Array(size);
+    this.tab = new Int32Array(2 * size);
     this.mask = size - 1;
-    this.keys = new Array<string | undefined>(n).fill(undefined);
+    // Holes read as undefined (no fill: filling hundreds of thousands of entries costs more than it saves).
+    this.keys = new Array<string | undefined>(n);
     this.keyHash = new Int32Array(n);
   }
 
@@ -60,13 +61,12 @@ export class RecentKeys {
 
   /** The slot of `k` (`h`: stringHash(k)), or -1 when it is not remembered. */
   slot(k: string, h: number = stringHash(k)): number {
-    const at = this.at;
-    const hashAt = this.hashAt;
+    const tab = this.tab;
     const mask = this.mask;
     for (let i = h & mask; ; i = (i + 1) & mask) {
-      const s = at[i]!;
+      const s = tab[2 * i]!;
       if (s === 0) return -1;
-      if (hashAt[i] === h && this.keys[s - 1] === k) return s - 1;
+      if (tab[2 * i + 1] === h && this.keys[s - 1] === k) return s - 1;
     }
   }
 
@@ -76,37 +76,36 @@ export class RecentKeys {
    */
   add(k: string, h: number = stringHash(k)): number {
     const slot = this.next;
-    const old = this.keys[slot];
-    if (old !== undefined) this.remove(old, this.keyHash[slot]!);
+    if (this.keys[slot] !== undefined) this.remove(slot);
     else this.count++;
     this.keys[slot] = k;
     this.keyHash[slot] = h;
-    const at = this.at;
+    const tab = this.tab;
     const mask = this.mask;
     let i = h & mask;
-    while (at[i] !== 0) i = (i + 1) & mask;
-    at[i] = slot + 1;
-    this.hashAt[i] = h;
+    while (tab[2 * i] !== 0) i = (i + 1) & mask;
+    tab[2 * i] = slot + 1;
+    tab[2 * i + 1] = h;
     this.next = slot + 1 === this.keys.length ? 0 : slot + 1;
     return slot;
   }
 
-  /** Takes `k` out of the table (its slot is reused by the caller): backward-shift deletion. */
-  private remove(k: string, h: number): void {
-    const at = this.at;
-    const hashAt = this.hashAt;
+  /** Takes the key of `slot` out of the table (the slot is reused by the caller): backward-shift deletion. */
+  private remove(slot: number): void {
+    const tab = this.tab;
     const mask = this.mask;
-    let i = h & mask;
-    while (hashAt[i] !== h || this.keys[at[i]! - 1] !== k) i = (i + 1) & mask;
+    const stored = slot + 1;
+    let i = this.keyHash[slot]! & mask;
+    while (tab[2 * i] !== stored) i = (i + 1) & mask;
     // Move later entries of the probe run back into the hole when their home allows it.
-    for (let j = (i + 1) & mask; at[j] !== 0; j = (j + 1) & mask) {
-      const home = hashAt[j]! & mask;
+    for (let j = (i + 1) & mask; tab[2 * j] !== 0; j = (j + 1) & mask) {
+      const home = tab[2 * j + 1]! & mask;
       // The entry at j may fill the hole at i unless its home lies cyclically in (i, j].
       if (i <= j ? i < home && home <= j : i < home || home <= j) continue;
-      at[i] = at[j]!;
-      hashAt[i] = hashAt[j]!;
+      tab[2 * i] = tab[2 * j]!;
+      tab[2 * i + 1] = tab[2 * j + 1]!;
       i = j;
     }
-    at[i] = 0;
+    tab[2 * i] = 0;
   }
 }
