@@ -29,6 +29,9 @@ export function stringHash(s: string): number {
   return (h ^ (h >>> 16)) | 0;
 }
 
+/** Bytes of the arena per slot: keys up to this many characters, all below U+0100, are kept there. */
+const WIDTH = 48;
+
 export class RecentKeys {
   /**
    * Per table position p: at 2p the slot of the key there + 1 (0: empty), at 2p + 1 that key's
@@ -36,9 +39,17 @@ export class RecentKeys {
    */
   private readonly tab: Int32Array;
   private readonly mask: number;
-  /** Per slot: its key (undefined while unused) and that key's hash. */
-  private readonly keys: (string | undefined)[];
+  /**
+   * The keys, by slot: their characters in a flat arena (WIDTH bytes per slot) when they fit, so
+   * that the window holds no string (no string outlives its event only to be copied and promoted by
+   * the garbage collector, and nothing is left for it to trace); other keys as strings in `long`.
+   */
+  private readonly arena: Uint8Array;
+  /** Per slot: the key's length in the arena, or -1 when it is in `long`. */
+  private readonly keyLen: Int32Array;
+  private readonly long: (string | undefined)[];
   private readonly keyHash: Int32Array;
+  private readonly capacity: number;
   private next = 0;
   private count = 0;
 
@@ -49,14 +60,27 @@ export class RecentKeys {
     while (size < n * 1.6) size *= 2;
     this.tab = new Int32Array(2 * size);
     this.mask = size - 1;
-    // Holes read as undefined (no fill: filling hundreds of thousands of entries costs more than it saves).
-    this.keys = new Array<string | undefined>(n);
+    this.capacity = n;
+    this.arena = new Uint8Array(n * WIDTH);
+    this.keyLen = new Int32Array(n);
+    this.long = [];
     this.keyHash = new Int32Array(n);
   }
 
   /** Keys remembered now. */
   get size(): number {
     return this.count;
+  }
+
+  /** True when the key in `slot` is `k`. */
+  private holds(slot: number, k: string): boolean {
+    const len = this.keyLen[slot]!;
+    if (len < 0) return this.long[slot] === k;
+    if (k.length !== len) return false;
+    const a = this.arena;
+    const base = slot * WIDTH;
+    for (let j = 0; j < len; j++) if (a[base + j] !== k.charCodeAt(j)) return false;
+    return true;
   }
 
   /** The slot of `k` (`h`: stringHash(k)), or -1 when it is not remembered. */
@@ -66,7 +90,7 @@ export class RecentKeys {
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const s = tab[2 * i]!;
       if (s === 0) return -1;
-      if (tab[2 * i + 1] === h && this.keys[s - 1] === k) return s - 1;
+      if (tab[2 * i + 1] === h && this.holds(s - 1, k)) return s - 1;
     }
   }
 
@@ -76,9 +100,9 @@ export class RecentKeys {
    */
   add(k: string, h: number = stringHash(k)): number {
     const slot = this.next;
-    if (this.keys[slot] !== undefined) this.remove(slot);
+    if (this.count === this.capacity) this.remove(slot);
     else this.count++;
-    this.keys[slot] = k;
+    this.store(slot, k);
     this.keyHash[slot] = h;
     const tab = this.tab;
     const mask = this.mask;
@@ -86,12 +110,33 @@ export class RecentKeys {
     while (tab[2 * i] !== 0) i = (i + 1) & mask;
     tab[2 * i] = slot + 1;
     tab[2 * i + 1] = h;
-    this.next = slot + 1 === this.keys.length ? 0 : slot + 1;
+    this.next = slot + 1 === this.capacity ? 0 : slot + 1;
     return slot;
+  }
+
+  private store(slot: number, k: string): void {
+    const n = k.length;
+    if (n <= WIDTH) {
+      const a = this.arena;
+      const base = slot * WIDTH;
+      let j = 0;
+      for (; j < n; j++) {
+        const c = k.charCodeAt(j);
+        if (c > 0xff) break;
+        a[base + j] = c;
+      }
+      if (j === n) {
+        this.keyLen[slot] = n;
+        return;
+      }
+    }
+    this.keyLen[slot] = -1;
+    this.long[slot] = k;
   }
 
   /** Takes the key of `slot` out of the table (the slot is reused by the caller): backward-shift deletion. */
   private remove(slot: number): void {
+    if (this.keyLen[slot]! < 0) this.long[slot] = undefined;
     const tab = this.tab;
     const mask = this.mask;
     const stored = slot + 1;

@@ -44,7 +44,17 @@ describe('RecentKeys', () => {
         fc.integer({ min: 1, max: 40 }),
         fc.constantFrom(...Object.keys(HASHES)),
         // Few distinct keys (many repeats), empty keys, and keys that differ only past a shared prefix.
-        fc.array(fc.oneof(fc.string({ maxLength: 3 }), fc.integer({ min: 0, max: 60 }).map((n) => `audit-${n}`), fc.constantFrom('', 'a', 'ab', '\u00e9', '\ud83d\ude00')), { maxLength: 400 }),
+        fc.array(
+          fc.oneof(
+            fc.string({ maxLength: 3 }),
+            fc.integer({ min: 0, max: 60 }).map((n) => `audit-${n}`),
+            fc.constantFrom('', 'a', 'ab', '\u00e9', '\ud83d\ude00', 'id-\u0100', 'id-\u0101'),
+            // Keys at and past the arena's 48 characters, and ones whose character past U+00FF comes late.
+            fc.integer({ min: 46, max: 50 }).map((n) => 'k'.repeat(n)),
+            fc.integer({ min: 0, max: 47 }).map((n) => `${'k'.repeat(n)}\u0100`),
+          ),
+          { maxLength: 400 },
+        ),
         (capacity, hashName, keys) => {
           const hash = HASHES[hashName]!;
           const w = new RecentKeys(capacity);
