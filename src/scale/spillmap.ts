@@ -10,7 +10,8 @@
 import { charge, enroll, retire, settle, type Spiller } from './ledger.js';
 import { RunWriter, removeRuns } from './runs.js';
 import { encodeLine } from './codec.js';
-import { mergeSorted, readRun, reduceRuns } from './merge.js';
+import { mergeSorted, readRun, reduceRuns, type LineCodec } from './merge.js';
+import { decodeLine } from './codec.js';
 import { cmp } from '../util/counter.js';
 
 /** A spilling map's state: plain data. */
@@ -33,6 +34,13 @@ export interface SpillSpec<V> {
   size(key: string, value: V): number;
   /** Key order of the merged result; default: code-unit order. */
   compare?(a: string, b: string): number;
+  /**
+   * A compact plain-data form of a value for run files (default: the value itself, which
+   * src/scale/codec.ts writes with its Maps tagged); `decode(encode(v))` must equal `v` in every
+   * way a reducer or report can see (key order of objects included). Both or neither.
+   */
+  encode?(value: V): unknown;
+  decode?(data: unknown): V;
 }
 
 /**
@@ -86,6 +94,26 @@ export function grow<V>(s: SpillMap<V>, spec: SpillSpec<V>, bytes: number): void
 
 type Entry<V> = [string, V];
 
+const codecs = new WeakMap<SpillSpec<unknown>, LineCodec<Entry<unknown>>>();
+
+/** How a spec's entries are written to run files: `[key, value]` as JSON, the value in its compact form if the spec has one. */
+function codecOf<V>(spec: SpillSpec<V>): LineCodec<Entry<V>> {
+  let c = codecs.get(spec as SpillSpec<unknown>) as LineCodec<Entry<V>> | undefined;
+  if (!c) {
+    const enc = spec.encode;
+    const dec = spec.decode;
+    c =
+      enc && dec
+        ? { encode: (e) => encodeLine([e[0], enc(e[1])]), decode: (line) => {
+              const [k, x] = decodeLine(line) as [string, unknown];
+              return [k, dec(x)];
+            } }
+        : { encode: (e) => encodeLine(e), decode: (line) => decodeLine(line) as Entry<V> };
+    codecs.set(spec as SpillSpec<unknown>, c as LineCodec<Entry<unknown>>);
+  }
+  return c;
+}
+
 function entryOrder<V>(spec: SpillSpec<V>): (a: Entry<V>, b: Entry<V>) => number {
   const c = spec.compare ?? cmp;
   return (a, b) => c(a[0], b[0]);
@@ -97,8 +125,9 @@ export function spillNow<V>(s: SpillMap<V>, spec: SpillSpec<V>): void {
   const entries = [...s.map];
   entries.sort(entryOrder(spec));
   const w = new RunWriter(spec.tag);
+  const codec = codecOf(spec);
   try {
-    for (const e of entries) w.line(encodeLine(e));
+    for (const e of entries) w.line(codec.encode(e));
     s.runs.push(w.close());
   } catch (e) {
     w.discard();
@@ -170,8 +199,9 @@ export function* drain<V>(s: SpillMap<V>, spec: SpillSpec<V>): Generator<[string
       yield* consume(mem);
       return;
     }
-    runs = reduceRuns<Entry<V>>(runs, order, spec.tag, (g) => fold(g, spec, order));
-    yield* fold(mergeSorted<Entry<V>>([...runs.map((p) => readRun<Entry<V>>(p)), consume(mem)], order), spec, order);
+    const codec = codecOf(spec);
+    runs = reduceRuns<Entry<V>>(runs, order, spec.tag, (g) => fold(g, spec, order), codec);
+    yield* fold(mergeSorted<Entry<V>>([...runs.map((p) => readRun<Entry<V>>(p, codec)), consume(mem)], order), spec, order);
   } finally {
     removeRuns(runs);
   }
@@ -186,8 +216,9 @@ export function* drain<V>(s: SpillMap<V>, spec: SpillSpec<V>): Generator<[string
 export function* reread<V>(s: SpillMap<V>, spec: SpillSpec<V>): Generator<[string, V]> {
   spillOut(s, spec);
   const order = entryOrder(spec);
-  s.runs = reduceRuns<Entry<V>>(s.runs, order, spec.tag, (g) => fold(g, spec, order));
-  yield* fold(mergeSorted<Entry<V>>(s.runs.map((p) => readRun<Entry<V>>(p)), order), spec, order);
+  const codec = codecOf(spec);
+  s.runs = reduceRuns<Entry<V>>(s.runs, order, spec.tag, (g) => fold(g, spec, order), codec);
+  yield* fold(mergeSorted<Entry<V>>(s.runs.map((p) => readRun<Entry<V>>(p, codec)), order), spec, order);
 }
 
 /** The items of an array, each let go as it is handed on (what the consumer keeps is its own business). */
