@@ -4,6 +4,7 @@ import { parentPort } from 'node:worker_threads';
 import type { Task } from './plan.js';
 import { threadCpuMs, workerOldMb, type WorkerSpec } from './run.js';
 import { setBudget } from '../scale/budget.js';
+import { handOff } from '../scale/ledger.js';
 import { setSpillDir } from '../scale/tempdir.js';
 import { setHashSeed } from '../normalize/collapse.js';
 import { TaskRunner, taskError } from './task.js';
@@ -31,6 +32,8 @@ parentPort!.on('message', async (msg: { task: Task; spec: WorkerSpec }) => {
         if (spec.memory) setBudget(Math.min(spec.memory, 0.4 * workerOldMb() * 2 ** 20));
       },
     );
+    // Large state goes as spill files, and this thread's ledger forgets the state (src/scale/ledger.ts).
+    handOff();
     // The hashes move to the main thread without a copy.
     parentPort!.postMessage({ type: 'done', index: task.index, state, acc, partial, rejects, ms: performance.now() - t0, ...(process.env.KAUDIT_TRACE_PARALLEL ? { cpuMs: threadCpuMs() } : {}) }, partial ? [partial.idFirst.buffer as ArrayBuffer, partial.origins.buffer as ArrayBuffer, partial.completed.buffer as ArrayBuffer, partial.firstIds.buffer as ArrayBuffer] : []);
   } catch (e) {
