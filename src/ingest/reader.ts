@@ -203,7 +203,7 @@ class FileChunks implements RawInput {
     if (buffers && buffers.length >= 2 && buffers.every((b) => b.length >= READ_CHUNK)) {
       this.pool = buffers;
       this.free.length = 0;
-      this.free.push(...buffers);
+      for (const b of buffers) this.free.push(b);
     }
   }
 
