@@ -39,3 +39,5 @@ run(process.execPath, [tsc, '-p', 'tsconfig.json']);
 // The page of `audit view` (dist/view-page/), as `npm run build` makes it.
 run(process.execPath, [tsc, '-p', 'src/view-page/tsconfig.json']);
 run(process.execPath, [join(root, 'tools', 'build-view-page.mjs')]);
+// The pre-filter's line scanner (dist/ingest/linescan.wasm), as `npm run build` makes it.
+run(process.execPath, [join(root, 'tools', 'build-wasm.mjs')]);

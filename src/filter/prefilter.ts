@@ -43,7 +43,14 @@ function group(values: string[]): string[] | null {
  * decoded nor parsed. Lines are bytes (UTF-8): the needles are ASCII, so a byte search finds exactly
  * the occurrences a search of the decoded text would.
  */
-export type Prefilter = (b: Buffer, start: number, end: number) => boolean;
+export interface Prefilter {
+  (b: Buffer, start: number, end: number): boolean;
+  /**
+   * The first group's values, as searched: a line without any of them that is no wrapper and holds
+   * no relevant escape is skipped (the reader's bulk scanner, src/ingest/linescan.ts, asks only this).
+   */
+  readonly needles?: string[];
+}
 
 /** The pre-filter applied to a line of text (tests, and callers that hold text). */
 export function prefilterText(p: Prefilter, line: string): boolean {
@@ -81,6 +88,34 @@ function relevantEscapeIn(b: Buffer, end: number, at: number): boolean {
 }
 
 /**
+ * A search for the next relevant escape (relevantEscapeIn) in b[start..end), for lines asked in
+ * order: like scan.ts finder, it remembers the next relevant escape of the buffer at or after the
+ * last start, so that each `\\u00` of a chunk is looked at once however many lines it is asked for
+ * (most API server lines hold `\\u0026`, Go's escape of `&`, which is not relevant). Returns its
+ * position, or -1 when b[start..end) holds none.
+ */
+export function relevantEscapeFinder(): (b: Buffer, start: number, end: number) => number {
+  let buf: Buffer | null = null;
+  let from = 0;
+  /** The first relevant escape at or after `from` (-1: none in the buffer). */
+  let at = -1;
+  const next = (b: Buffer, i: number): number => {
+    for (i = b.indexOf(ESCAPE_START, i); i >= 0; i = b.indexOf(ESCAPE_START, i + 1)) {
+      if (i + 6 <= b.length && escapesMatter(b[i + 4]!, b[i + 5]!)) return i;
+    }
+    return -1;
+  };
+  return (b, start, end) => {
+    if (b !== buf || start < from || (at !== -1 && at < start)) {
+      buf = b;
+      from = start;
+      at = next(b, start);
+    }
+    return at !== -1 && at + 6 <= end ? at : -1;
+  };
+}
+
+/**
  * Top-level keys that decide: 1 = a wrapper's (CONTAINER_KEYS; a Log Analytics table's columns and
  * rows), 2 = an audit event's, never a wrapper (containerOf).
  */
@@ -94,8 +129,8 @@ for (const k of ['verb', 'protoPayload']) SHAPE_KEYS.add(k, 2);
  * requestURI, verb), up to the verb, with values written without escapes: the line starts
  * {"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"…","auditID":"…","stage":"…","requestURI":"…","verb":
  */
-const CANONICAL_HEAD = Buffer.from('{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"', 'latin1');
-const CANONICAL_KEYS = ['","auditID":"', '","stage":"', '","requestURI":"', '","verb":'].map((k) => Buffer.from(k, 'latin1'));
+export const CANONICAL_HEAD = Buffer.from('{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"', 'latin1');
+export const CANONICAL_KEYS = ['","auditID":"', '","stage":"', '","requestURI":"', '","verb":'].map((k) => Buffer.from(k, 'latin1'));
 
 /**
  * True when b[i..end) starts with the canonical keys up to `verb` (CANONICAL_HEAD), each value a
@@ -202,10 +237,10 @@ export function compilePrefilter(o: FilterOptions): Prefilter | null {
   const groups = prefilterGroups(o).map((g) => g.values);
   if (groups.length === 0) return null;
   const finders = groups.map((g) => g.map(finder));
-  const escape = finder('\\u00');
+  const escape = relevantEscapeFinder();
   /** A line a needle is missing from may still match: an escape, or a wrapper of many events. */
-  const mayMatch = (b: Buffer, start: number, end: number): boolean => relevantEscapeIn(b, end, escape(b, start, end)) || mayWrap(b, start, end);
-  return (b, start, end) => {
+  const mayMatch = (b: Buffer, start: number, end: number): boolean => escape(b, start, end) >= 0 || mayWrap(b, start, end);
+  const p = (b: Buffer, start: number, end: number): boolean => {
     for (let g = 0; g < finders.length; g++) {
       const alts = finders[g]!;
       let hit = false;
@@ -219,4 +254,5 @@ export function compilePrefilter(o: FilterOptions): Prefilter | null {
     }
     return true;
   };
+  return Object.assign(p, { needles: groups[0]! });
 }

@@ -19,5 +19,9 @@ export function compileFilterSets(sets: FilterOptions[], now: number, prefilter:
   const pre = prefilter ? sets.map(compilePrefilter).filter((p): p is Prefilter => p !== null) : [];
   if (pre.length === 0) return { filter, prefilterFlags: [] };
   const prefilterFlags = [...new Set(sets.flatMap((s) => prefilterGroups(s).map((g) => g.flag)))];
-  return { filter, prefilter: pre.length === 1 ? pre[0]! : (b, start, end) => pre.every((p) => p(b, start, end)), prefilterFlags };
+  if (pre.length === 1) return { filter, prefilter: pre[0]!, prefilterFlags };
+  // All must say "may match": a line the first one skips is skipped, so its needles serve the
+  // bulk scanner (src/ingest/linescan.ts) for the whole.
+  const all = (b: Buffer, start: number, end: number): boolean => pre.every((p) => p(b, start, end));
+  return { filter, prefilter: Object.assign(all, { needles: pre[0]!.needles }), prefilterFlags };
 }

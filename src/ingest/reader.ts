@@ -14,6 +14,7 @@ import { readDocument, JsonStream, parserMessage } from './document.js';
 import { readYaml } from './yaml.js';
 import { gunzipMembers, CompressedEndError } from './gunzip.js';
 import { CONTAINER_KEYS } from './containers.js';
+import { LineScanner } from './linescan.js';
 import type { Prefilter } from '../filter/prefilter.js';
 import { untilError, type StreamEnd } from './chunks.js';
 import { utf8 } from './extract.js';
@@ -151,7 +152,7 @@ interface RawInput extends AsyncIterator<Buffer> {
    * until the next call of next() (see FileChunks). Called by a reader that keeps nothing of a chunk
    * after asking for the next one (readLines copies the start of a line that spans chunks).
    */
-  recycle(): void;
+  recycle(buffers?: Buffer[]): void;
   /** Stops reading and releases the input (waits for a read in flight). Safe to call twice. */
   close(): Promise<void>;
 }
@@ -180,6 +181,8 @@ class FileChunks implements RawInput {
   private reuse = false;
   /** Buffers free for the next read (recycling mode). */
   private readonly free: Buffer[] = [];
+  /** The buffers given to recycle(): only they are read into from then on. */
+  private pool: Buffer[] | null = null;
   /** The buffer of the chunk last handed out, released by the next call of next(). */
   private handedOut: Buffer | null = null;
   private closed = false;
@@ -195,8 +198,14 @@ class FileChunks implements RawInput {
     this.positioned = start !== undefined || end !== undefined;
   }
 
-  recycle(): void {
+  /** `buffers`: the two buffers to read into from now on (the line scanner's, linescan.ts). */
+  recycle(buffers?: Buffer[]): void {
     this.reuse = true;
+    if (buffers && buffers.length >= 2 && buffers.every((b) => b.length >= READ_CHUNK)) {
+      this.pool = buffers;
+      this.free.length = 0;
+      for (const b of buffers) this.free.push(b);
+    }
   }
 
   private startRead(fh: FileHandle): void {
@@ -214,7 +223,7 @@ class FileChunks implements RawInput {
 
   async next(): Promise<IteratorResult<Buffer>> {
     if (this.handedOut) {
-      if (this.reuse) this.free.push(this.handedOut);
+      if (this.reuse && (this.pool === null || this.pool.includes(this.handedOut))) this.free.push(this.handedOut);
       this.handedOut = null;
     }
     if (this.done || this.closed) return { done: true, value: undefined };
@@ -401,8 +410,9 @@ async function readBody(src: Source, raw: RawInput, sink: IngestSink, opts: Read
       return { format: 'cloudwatch-text', gzip, incomplete: ended ? endedReason(ended) : '' };
     }
     default: {
-      if (!gzip) raw.recycle();
-      const { ended, wrapper } = await readLines(chunks, file, sink, opts.maxLineBytes, undefined, opts.prefilter, opts.extract);
+      const scanner = LineScanner.create(opts.prefilter?.needles);
+      if (!gzip) raw.recycle(scanner?.buffers);
+      const { ended, wrapper } = await readLines(chunks, file, sink, opts.maxLineBytes, undefined, opts.prefilter, opts.extract, scanner);
       return { format: wrapper || 'jsonl', gzip, incomplete: ended ? endedReason(ended) : '' };
     }
   }
@@ -496,6 +506,7 @@ export async function readLines(
   strip?: (b: Buffer, start: number, end: number) => number,
   prefilter?: Prefilter,
   extract?: LineExtractor,
+  scanner?: LineScanner | null,
 ): Promise<{ ended: Error | null; wrapper: string }> {
   /** The start of a line that spans chunks: its pieces so far. */
   let tail: Buffer[] = [];
@@ -570,6 +581,12 @@ export async function readLines(
     sink.value(v, loc);
   };
 
+  /** Counts `n` lines the bulk scanner skipped: each one handle() would have pre-filtered. */
+  const skipLines = (n: number): void => {
+    lineNo += n;
+    for (let k = 0; k < n; k++) sink.prefiltered!();
+  };
+
   /** Ends the line being skipped or streamed (its newline was reached, or the input ended). */
   const finishLong = (prefix = ''): void => {
     if (doc) {
@@ -617,6 +634,20 @@ export async function readLines(
       handle(line, 0, line.length);
       pos = nl + 1;
       nl = c.indexOf(10, pos);
+    }
+    if (nl >= 0 && scanner && prefilter && !strip && scanner.load(c)) {
+      // The bulk scanner skips the lines the pre-filter surely skips and reports the others.
+      for (;;) {
+        const r = scanner.scan(pos, c.length, maxLineBytes);
+        for (let i = 0; i < r.n; i++) {
+          skipLines(scanner.skippedBefore(i));
+          handle(c, scanner.start(i), scanner.end(i));
+        }
+        skipLines(r.trailing);
+        pos = r.stop;
+        if (!r.more) break;
+      }
+      nl = -1;
     }
     while (nl >= 0) {
       handle(c, pos, nl);
