@@ -85,7 +85,7 @@ Exit codes: 0 no threshold crossed (or none set), 1 a --fail-on/--min-score thre
       // '-' is standard output, as for inputs (it was a file named '-').
       const out = opts.out && opts.out !== '-' && !opts.saveState ? prepareOutputFile('--out', opts.out) : null;
       if (out) out.checkInputs((await (await import('../rbac/load.js')).expandRbacInputs(opts.rbac, '--rbac')).map((s) => s.path));
-      const [{ loadRbac, rbacDigest }, { Authorizer }, { compliance }, { renderComplianceHtml }, view, { renderReport }, { csvRow }, { VERSION }, { createHash }, { readFile }] = await Promise.all([
+      const [{ loadRbac, rbacDigest }, { Authorizer }, { compliance }, { writeComplianceHtml }, view, { renderReport }, { csvRow }, { VERSION }, { createHash }, { readFile }] = await Promise.all([
         import('../rbac/load.js'),
         import('../rbac/authorizer.js'),
         import('../analyses/compliance/index.js'),
@@ -118,16 +118,33 @@ Exit codes: 0 no threshold crossed (or none set), 1 a --fail-on/--min-score thre
       };
       const { state, accounting: acc } = await runReducer(io, inputs, { ...opts, ...(subjects.length ? { userMatchesImpersonator: true } : {}), outputs: out ? [out] : [], bodies: RBAC_WRITE_BODIES }, { command: 'compliance', options: { ...plain, rbac: opts.rbac }, reducer: compliance, state: compliance.init({ ...plain, authz }) }, true);
       const report = compliance.finish(state, { input: acc });
-      const partial = partialUseNote(opts);
-      if (partial && !opts.quiet) io.stderr.write(`${partial}\n`);
-      let text: string;
-      if (opts.output === 'html') text = renderComplianceHtml(report);
-      else if (opts.output === 'csv') text = csvRow(view.checkCsvColumns(report)) + view.checkCsvRows(report).map((r) => csvRow(r)).join('');
-      else text = await renderReport(opts.output, { report, view: view.complianceView }, renderContext(out ? { ...io, stdout: { isTTY: false } as IO['stdout'] } : io));
-      if (out) {
-        await out.write(text);
-        if (!opts.quiet) io.stderr.write(`compliance: ${view.checkCounts(report)}; written to ${visible(out.path)}\n`);
-      } else io.stdout.write(text);
+      const { Out } = await import('./out.js');
+      const { writeJson } = await import('../render/stream.js');
+      const { releaseLists } = await import('../scale/spilled.js');
+      try {
+        const partial = partialUseNote(opts);
+        if (partial && !opts.quiet) io.stderr.write(`${partial}\n`);
+        // Written piece by piece (issue 15): the lists of a million subjects are read from disk as
+        // they are written, and the page or the JSON is never one string.
+        const file = out ? out.open() : null;
+        const sink = new Out(file ?? io.stdout);
+        try {
+          if (opts.output === 'html') writeComplianceHtml(sink, report);
+          else if (opts.output === 'csv') {
+            sink.write(csvRow(view.checkCsvColumns(report)));
+            for (const r of view.checkCsvRows(report)) sink.write(csvRow(r));
+          } else if (opts.output === 'json') writeJson(sink, report);
+          else sink.write(await renderReport(opts.output, { report, view: view.complianceView }, renderContext(out ? { ...io, stdout: { isTTY: false } as IO['stdout'] } : io)));
+          sink.flush();
+          await file?.commit();
+        } catch (e) {
+          file?.abort();
+          throw e;
+        }
+        if (out && !opts.quiet) io.stderr.write(`compliance: ${view.checkCounts(report)}; written to ${visible(out.path)}\n`);
+      } finally {
+        releaseLists(report);
+      }
       // CI gates (like drift's): the worst status at or above --fail-on, an average score below --min-score.
       const crossed: string[] = [];
       if (opts.failOn) {

@@ -72,7 +72,7 @@ Exit codes: 0 no threshold crossed (or none set), 1 a --fail-on/--max-unused thr
       for (const f of failOn) if (!(FAIL_ON as readonly string[]).includes(f)) throw new UsageError(`--fail-on: ${JSON.stringify(f)} is not a threshold`, `use ${FAIL_ON.join(', ')} (comma-separated)`);
       const kinds = opts.subjectKind.flatMap((k) => k.split(',')).map((k) => k.trim()).filter(Boolean);
       for (const k of kinds) if (!KINDS.includes(k)) throw new UsageError(`--subject-kind: ${JSON.stringify(k)} is not a subject kind`, `use ${KINDS.join(', ')}`);
-      const [{ loadRbac }, { Authorizer }, { drift }, view, { writeReport }, { renderSarif }, { renderJunit }, { TOOL }] = await Promise.all([
+      const [{ loadRbac }, { Authorizer }, { drift }, view, { writeReport }, { sarifDocument }, { writeJunit }, { TOOL }, { writeJson }, { releaseLists }] = await Promise.all([
         import('../rbac/load.js'),
         import('../rbac/authorizer.js'),
         import('../analyses/drift/index.js'),
@@ -81,6 +81,8 @@ Exit codes: 0 no threshold crossed (or none set), 1 a --fail-on/--max-unused thr
         import('../render/sarif.js'),
         import('../render/junit.js'),
         import('./index.js'),
+        import('../render/stream.js'),
+        import('../scale/spilled.js'),
       ]);
       // The destination is checked before anything is read, against the RBAC export and the logs.
       const verdict = await withOutput(io, opts.out, opts.quiet, async (target) => {
@@ -96,30 +98,36 @@ Exit codes: 0 no threshold crossed (or none set), 1 a --fail-on/--max-unused thr
         const options = { includeSystem: !!opts.includeSystem, subjectKinds: kinds, onlyDrift: !!opts.onlyDrift, suggest: !!opts.suggest, maxNames: 50, ...(subjects.length ? { subjects } : {}) };
         const { state, accounting } = await runReducer(io, inputs, { ...opts, ...(subjects.length ? { userMatchesImpersonator: true } : {}), outputs: target.outputs, bodies: RBAC_WRITE_BODIES }, { command: 'drift', options: { ...options, rbac: opts.rbac }, reducer: drift, state: drift.init({ ...options, authz }) });
         const report = drift.finish(state, { input: accounting });
-        const partial = partialUseNote(opts);
-        if (partial && !opts.quiet) io.stderr.write(`${partial}\n`);
-        // Lines cited from byte ranges (--jobs) are made absolute: the same report whatever --jobs.
-        await (await import('../ingest/locate.js')).resolveLines(report);
-        const g = { failOn: failOn as ('sensitive' | 'red' | 'yellow' | 'any')[], maxUnused: opts.maxUnused };
-        if (opts.output === 'sarif') {
-          const { rules, results } = view.driftSarif(report);
-          target.io.stdout.write(renderSarif(TOOL, rules, results, report.input));
-        } else if (opts.output === 'junit') {
-          const { inputJunitCase } = await import('../render/accounting.js');
-          target.io.stdout.write(renderJunit('kaudit drift', [inputJunitCase(report.input), ...view.driftJunit(report, g)]));
-        } else {
-          // JSON and YAML are written piece by piece (issue 15: a report of a million subjects is
-          // longer than a JavaScript string); the other formats render their capped view.
+        try {
+          const partial = partialUseNote(opts);
+          if (partial && !opts.quiet) io.stderr.write(`${partial}\n`);
+          // Lines cited from byte ranges (--jobs) are made absolute: the same report whatever --jobs.
+          await (await import('../ingest/locate.js')).resolveLines(report);
+          const g = { failOn: failOn as ('sensitive' | 'red' | 'yellow' | 'any')[], maxUnused: opts.maxUnused };
+          // Every format is written piece by piece (issue 15: a report of a million subjects is
+          // longer than a JavaScript string, and its subjects may be read back from disk).
           const { Out } = await import('./out.js');
           const out = new Out(target.io.stdout);
-          await writeReport(out, opts.output, { report, view: view.driftView }, renderContext(target.io));
+          if (opts.output === 'sarif') {
+            const { rules, results } = view.driftSarif(report);
+            writeJson(out, sarifDocument(TOOL, rules, results, report.input));
+          } else if (opts.output === 'junit') {
+            const { inputJunitCase } = await import('../render/accounting.js');
+            const first = inputJunitCase(report.input);
+            writeJunit(out, 'kaudit drift', function* () {
+              yield first;
+              yield* view.driftJunit(report, g);
+            });
+          } else await writeReport(out, opts.output, { report, view: view.driftView }, renderContext(target.io));
           out.flush();
+          return gate(report, g);
+        } finally {
+          releaseLists(report);
         }
-        return gate(report, g);
       });
       if (verdict.failed) {
         if (!opts.quiet) {
-          io.stderr.write(`drift: thresholds crossed by ${plural(verdict.lines.length, 'subject')}:\n`);
+          io.stderr.write(`drift: thresholds crossed by ${plural(verdict.count, 'subject')}:\n`);
           for (const l of verdict.lines.slice(0, 20)) io.stderr.write(`  ${visible(l)}\n`);
         }
         setExit(1);

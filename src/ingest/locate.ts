@@ -3,6 +3,7 @@
 // file once more, up to the last range start cited, counting newlines (no parsing).
 import { createReadStream } from 'node:fs';
 import type { Loc } from '../types.js';
+import { SpilledList } from '../scale/spilled.js';
 
 function isRangeLoc(v: unknown): v is Loc & { offset: number } {
   const o = v as Loc;
@@ -10,15 +11,19 @@ function isRangeLoc(v: unknown): v is Loc & { offset: number } {
 }
 
 /** Every range-relative location in `value` (a report: plain objects, arrays, Maps), each once. */
-function collect(value: unknown, out: Set<Loc & { offset: number }>, seen: Set<object>): void {
+function collect(value: unknown, out: Set<Loc & { offset: number }>, seen: Set<object>, lists: SpilledList<unknown>[]): void {
   if (typeof value !== 'object' || value === null || seen.has(value)) return;
   seen.add(value);
+  if (value instanceof SpilledList) {
+    lists.push(value);
+    return;
+  }
   if (isRangeLoc(value)) {
     out.add(value);
     return;
   }
   const children = Array.isArray(value) ? value : value instanceof Map ? [...value.values()] : value instanceof Set ? [...value] : Object.values(value);
-  for (const c of children) collect(c, out, seen);
+  for (const c of children) collect(c, out, seen, lists);
 }
 
 function countNewlines(buf: Buffer, from: number, to: number): number {
@@ -58,21 +63,38 @@ async function newlinesBefore(file: string, offsets: number[]): Promise<Map<numb
  */
 export async function resolveLines(value: unknown): Promise<void> {
   const locs = new Set<Loc & { offset: number }>();
-  collect(value, locs, new Set());
-  if (locs.size === 0) return;
-  const byFile = new Map<string, (Loc & { offset: number })[]>();
-  for (const l of locs) {
-    const list = byFile.get(l.file) ?? [];
-    list.push(l);
-    byFile.set(l.file, list);
-  }
-  for (const [file, list] of byFile) {
-    const counts = await newlinesBefore(file, list.map((l) => l.offset));
-    for (const l of list) {
-      l.line += counts.get(l.offset)!;
-      delete (l as Loc).offset;
+  const lists: SpilledList<unknown>[] = [];
+  collect(value, locs, new Set(), lists);
+  // A list read from disk (src/scale/spilled.ts) is scanned for the ranges its items cite; its items
+  // are corrected as they are read, later.
+  const offsets = new Map<string, Set<number>>();
+  for (const l of locs) offsets.set(l.file, (offsets.get(l.file) ?? new Set()).add(l.offset));
+  for (const list of lists) {
+    if (list.cites) {
+      for (const [file, set] of list.cites) for (const o of set) offsets.set(file, (offsets.get(file) ?? new Set()).add(o));
+      continue;
+    }
+    for (const item of list) {
+      const mine = new Set<Loc & { offset: number }>();
+      collect(item, mine, new Set(), []);
+      for (const l of mine) offsets.set(l.file, (offsets.get(l.file) ?? new Set()).add(l.offset));
     }
   }
+  if (offsets.size === 0) return;
+  const counts = new Map<string, Map<number, number>>();
+  for (const [file, set] of offsets) counts.set(file, await newlinesBefore(file, [...set]));
+  for (const l of locs) {
+    l.line += counts.get(l.file)!.get(l.offset)!;
+    delete (l as Loc).offset;
+  }
+  for (const list of lists) list.fix((item) => relocate(item, (file, offset) => counts.get(file)?.get(offset)));
+}
+
+/** Adds the range-relative locations in `value` (file → range start offsets) to `into`; for lists that gather them as they are made (SpilledList.cites). */
+export function rangeOffsets(value: unknown, into: Map<string, Set<number>>): void {
+  const locs = new Set<Loc & { offset: number }>();
+  collect(value, locs, new Set(), []);
+  for (const l of locs) into.set(l.file, (into.get(l.file) ?? new Set()).add(l.offset));
 }
 
 /**
@@ -82,7 +104,7 @@ export async function resolveLines(value: unknown): Promise<void> {
  */
 export function relocate(value: unknown, linesBefore: (file: string, offset: number) => number | undefined): void {
   const locs = new Set<Loc & { offset: number }>();
-  collect(value, locs, new Set());
+  collect(value, locs, new Set(), []);
   for (const l of locs) {
     const n = linesBefore(l.file, l.offset);
     if (n === undefined) continue;

@@ -11,17 +11,28 @@ export interface JunitCase {
 }
 
 export function renderJunit(suite: string, cases: JunitCase[]): string {
-  const failures = cases.filter((c) => c.failure).length;
-  const lines = [
-    '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="${xmlEscape(suite)}" tests="${cases.length}" failures="${failures}">`,
-    `  <testsuite name="${xmlEscape(suite)}" tests="${cases.length}" failures="${failures}" errors="0" skipped="0">`,
-  ];
-  for (const c of cases) {
-    const open = `    <testcase classname="${xmlEscape(c.classname)}" name="${xmlEscape(c.name)}"`;
-    if (!c.failure) lines.push(`${open}/>`);
-    else lines.push(`${open}>`, `      <failure message="${xmlEscape(c.failure.message)}">${xmlEscape(c.failure.text, false)}</failure>`, '    </testcase>');
+  const parts: string[] = [];
+  writeJunit({ write: (x) => void parts.push(x) }, suite, () => cases);
+  return parts.join('');
+}
+
+/**
+ * Writes the JUnit XML of `cases` to `sink` piece by piece (the bytes of renderJunit): `cases()`
+ * is called twice, once to count the tests and failures the header gives, once to write them, so
+ * that cases made from a list read from disk (millions of subjects) are never all in memory.
+ */
+export function writeJunit(sink: { write(s: string): void }, suite: string, cases: () => Iterable<JunitCase>): void {
+  let tests = 0;
+  let failures = 0;
+  for (const c of cases()) {
+    tests++;
+    if (c.failure) failures++;
   }
-  lines.push('  </testsuite>', '</testsuites>');
-  return lines.join('\n') + '\n';
+  sink.write(['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites name="${xmlEscape(suite)}" tests="${tests}" failures="${failures}">`, `  <testsuite name="${xmlEscape(suite)}" tests="${tests}" failures="${failures}" errors="0" skipped="0">`].join('\n') + '\n');
+  for (const c of cases()) {
+    const open = `    <testcase classname="${xmlEscape(c.classname)}" name="${xmlEscape(c.name)}"`;
+    if (!c.failure) sink.write(`${open}/>\n`);
+    else sink.write(`${open}>\n      <failure message="${xmlEscape(c.failure.message)}">${xmlEscape(c.failure.text, false)}</failure>\n    </testcase>\n`);
+  }
+  sink.write('  </testsuite>\n</testsuites>\n');
 }

@@ -43,6 +43,12 @@ function writeEntries(sink: Sink, entries: Iterable<[string, unknown]>, depth: n
   sink.write(first ? '{}' : `\n${pad(depth)}}`);
 }
 
+/** Whether an object has a LazyList member (written item by item at any depth, not as one string). */
+function holdsLazy(o: Record<string, unknown>): boolean {
+  for (const k in o) if (o[k] instanceof LazyList) return true;
+  return false;
+}
+
 /** Writes v's JSON at `depth`; false when v has none (undefined, a function), which the caller writes as null or leaves out. */
 function writeValue(sink: Sink, v: unknown, depth: number): boolean {
   if (v instanceof LazyEntries) {
@@ -60,7 +66,7 @@ function writeValue(sink: Sink, v: unknown, depth: number): boolean {
     sink.write(first ? '[]' : `\n${pad(depth)}]`);
     return true;
   }
-  if (v !== null && typeof v === 'object' && !Array.isArray(v) && depth < STREAM_DEPTH) {
+  if (v !== null && typeof v === 'object' && !Array.isArray(v) && (depth < STREAM_DEPTH || holdsLazy(v as Record<string, unknown>))) {
     writeEntries(sink, ownEntries(v as Record<string, unknown>), depth);
     return true;
   }

@@ -10,6 +10,7 @@ import { charge, enroll, retire, settle, type Spiller } from './ledger.js';
 import { RunWriter, removeRuns } from './runs.js';
 import { encodeLine } from './codec.js';
 import { mergeSorted, readRun, reduceRuns } from './merge.js';
+import { SpilledList, type Rereadable } from './spilled.js';
 
 export interface SortOptions<T> {
   /** The order (ties keep arrival order). Must be a total preorder, and consistent. */
@@ -109,6 +110,40 @@ export class ExternalSorter<T> implements Spiller {
     } finally {
       this.dispose();
     }
+  }
+
+  /**
+   * The items in order as a list that may be read any number of times (a SpilledList,
+   * src/scale/spilled.ts): the sorted array itself when nothing spilled, else the runs (the
+   * in-memory tail written as one more, merged down to FAN_IN) merged again on each read. Consumes
+   * the sorter; the caller releases the list (its runs go then). Not with `keep`. Items held past
+   * `maxInMemory` bytes (estimated) are spilled too rather than kept as an array that the ledger
+   * would no longer count.
+   */
+  keepSorted(maxInMemory = Infinity): Rereadable<T> {
+    if (this.done) throw new Error('ExternalSorter: the result was already taken');
+    if (this.keep !== Infinity) throw new Error('ExternalSorter: keepSorted with keep');
+    if (this.runs.length === 0 && this.held <= maxInMemory) {
+      this.done = true;
+      const buf = this.buf;
+      this.buf = [];
+      retire(this, this.held);
+      this.held = 0;
+      buf.sort(this.o.compare);
+      return buf;
+    }
+    const before = this.held;
+    this.spill();
+    retire(this, before);
+    this.done = true;
+    const runs = reduceRuns<T>(this.runs, this.o.compare, this.tag);
+    this.runs = [];
+    const compare = this.o.compare;
+    return new SpilledList<T>(
+      this.count,
+      () => mergeSorted(runs.map((p) => readRun<T>(p)), compare),
+      () => removeRuns(runs),
+    );
   }
 
   /** Removes the runs and forgets the items (after an error, or when the result is not wanted). */

@@ -154,6 +154,15 @@ function spillOut<V>(s: SpillMap<V>, spec: SpillSpec<V>): void {
 }
 
 /**
+ * Writes out everything the map holds in memory now (the ledger forgets it), as the ledger would
+ * when the budget is spent: for a finish() that is about to build something as large from it, so
+ * that the two do not share the budget.
+ */
+export function spillAll<V>(s: SpillMap<V>, spec: SpillSpec<V>): void {
+  spillOut(s, spec);
+}
+
+/**
  * Folds `from` (later records: a worker's later share, another baseline) into `into`: its
  * in-memory entries are merged into `into`'s map, its runs join `into`'s runs. `from` is used up.
  */

@@ -5,6 +5,7 @@ import type { ComplianceReport, Status } from './index.js';
 import { FRAMEWORK_NAMES, type Framework } from '../../rules/compliance.js';
 import { escapeHtml as h, FORMULA_START_SOURCE } from '../../render/sanitize.js';
 import { displayTime } from '../../render/format.js';
+import { stringSink, type Sink } from '../../render/stream.js';
 
 type Cell = { text: string; sort?: number | string; cls?: string; html?: string };
 
@@ -13,26 +14,33 @@ function cell(v: string | number | null, cls?: string): Cell {
   return typeof v === 'number' ? { text: String(v), sort: v, cls } : { text: v, sort: v, cls };
 }
 
-function table(id: string, title: string, columns: string[], rows: Cell[][], note = ''): string {
+/** Writes one sortable, filterable table: `count` rows (given before they are read), written one at a time. */
+function writeTable(sink: Sink, id: string, title: string, columns: string[], count: number, rows: Iterable<Cell[]>, note = ''): void {
   const head = columns.map((c, i) => `<th scope="col" data-col="${i}" tabindex="0" aria-sort="none">${h(c)}</th>`).join('');
-  const body = rows
-    .map(
-      (r) =>
-        `<tr>${r
-          .map((c) => {
-            const sort = c.sort === undefined ? '' : ` data-sort="${h(String(c.sort))}"`;
-            const cls = c.cls ? ` class="${h(c.cls)}"` : '';
-            return `<td${sort}${cls}>${c.html ?? h(c.text)}</td>`;
-          })
-          .join('')}</tr>`,
-    )
-    .join('\n');
-  return `<section class="tbl" id="${id}">
+  sink.write(`<section class="tbl" id="${id}">
 <h2>${h(title)}</h2>
-<div class="tools"><input type="search" placeholder="Filter rows…" aria-label="Filter ${h(title)}" data-filter="${id}"><button type="button" data-csv="${id}">Download CSV</button><span class="count" data-count="${id}">${rows.length} rows</span></div>
+<div class="tools"><input type="search" placeholder="Filter rows…" aria-label="Filter ${h(title)}" data-filter="${id}"><button type="button" data-csv="${id}">Download CSV</button><span class="count" data-count="${id}">${count} rows</span></div>
 ${note ? `<p class="note">${h(note)}</p>` : ''}<table><thead><tr>${head}</tr></thead><tbody>
-${body}
-</tbody></table></section>`;
+`);
+  let first = true;
+  for (const r of rows) {
+    const row = `<tr>${r
+      .map((c) => {
+        const sort = c.sort === undefined ? '' : ` data-sort="${h(String(c.sort))}"`;
+        const cls = c.cls ? ` class="${h(c.cls)}"` : '';
+        return `<td${sort}${cls}>${c.html ?? h(c.text)}</td>`;
+      })
+      .join('')}</tr>`;
+    sink.write(first ? row : `\n${row}`);
+    first = false;
+  }
+  sink.write(`
+</tbody></table></section>`);
+}
+
+/** `f` over the items of an array or a list read from disk, one at a time. */
+function* each<T, U>(rows: Iterable<T>, f: (x: T) => U): Generator<U> {
+  for (const x of rows) yield f(x);
 }
 
 const STATUS_LABEL: Record<Status, string> = { pass: 'PASS', warn: 'WARN', fail: 'FAIL', 'not-assessed': 'NOT ASSESSED' };
@@ -126,22 +134,36 @@ const SCRIPT = `
 })();
 `;
 
-/** The red subjects with their scores, as the score distribution counts them. */
-function redList(r: ComplianceReport): string {
-  const score = new Map(r.subjects.map((x) => [`${x.kind} ${x.namespace ? `${x.namespace}/${x.name}` : x.name}`, x]));
-  return r.summary.red
-    .map((name) => {
-      const x = score.get(name);
-      return x ? `${name} (${x.score ?? 0}%${x.dormant ? ', dormant' : x.unusedRules === 0 ? ', every rule used in part' : ''})` : name;
-    })
-    .join(', ');
+/**
+ * Writes the red subjects with their scores, as the score distribution counts them: the subjects
+ * in red, in report order (summary.red lists the same subjects in the same order).
+ */
+function writeRedList(sink: Sink, r: ComplianceReport): void {
+  let first = true;
+  for (const x of r.subjects) {
+    if (x.severity !== 'red') continue;
+    const name = `${x.kind} ${x.namespace ? `${x.namespace}/${x.name}` : x.name}`;
+    sink.write(`${first ? '' : ', '}${h(`${name} (${x.score ?? 0}%${x.dormant ? ', dormant' : x.unusedRules === 0 ? ', every rule used in part' : ''})`)}`);
+    first = false;
+  }
 }
 
-function list(items: string[]): string {
-  return items.length ? `<ul class="ev">${items.map((i) => `<li>${h(i)}</li>`).join('')}</ul>` : '';
+function list(items: Iterable<string> & { length: number }): string {
+  if (!items.length) return '';
+  const parts: string[] = [];
+  for (const i of items) parts.push(`<li>${h(i)}</li>`);
+  return `<ul class="ev">${parts.join('')}</ul>`;
 }
 
+/** The report as one HTML page (a string: small reports and tests; writeComplianceHtml writes large ones piece by piece). */
 export function renderComplianceHtml(r: ComplianceReport): string {
+  const sink = stringSink();
+  writeComplianceHtml(sink, r);
+  return sink.text();
+}
+
+/** Writes the report as one HTML page to `sink`, a row at a time (the bytes of renderComplianceHtml). */
+export function writeComplianceHtml(sink: Sink, r: ComplianceReport): void {
   const e = r.evaluation;
   const s = r.summary;
   const fw = e.frameworks as Framework[];
@@ -156,7 +178,7 @@ export function renderComplianceHtml(r: ComplianceReport): string {
       html: `${h(c.summary)}${c.evidence.subjects.length || c.evidence.rules.length || c.evidence.auditIDs.length ? `<details><summary>Evidence</summary>${c.evidence.subjects.length ? `<div>Subjects:</div>${list(c.evidence.subjects)}` : ''}${c.evidence.rules.length ? `<div>Rules:</div>${list(c.evidence.rules.map((x) => `${x.subject}: ${x.rule} (${x.source})`))}` : ''}${c.evidence.auditIDs.length ? `<div>Sample auditIDs:</div>${list(c.evidence.auditIDs)}` : ''}</details>` : ''}`,
     },
   ]);
-  const subjectRows: Cell[][] = r.subjects.map((x) => [
+  const subjectRows = each(r.subjects, (x): Cell[] => [
     cell(x.namespace ? `${x.namespace}/${x.name}` : x.name),
     cell(x.kind),
     cell(x.requests, 'num'),
@@ -168,11 +190,11 @@ export function renderComplianceHtml(r: ComplianceReport): string {
     cell(x.severity, x.severity),
     cell(x.dormant ? 'yes' : 'no'),
   ]);
-  const excessRows: Cell[][] = r.sensitiveExcess.map((x) => [cell(x.subject), cell(x.id), cell(x.severity), cell(x.description), cell(x.permissions.slice(0, 6).join(', ') + (x.permissions.length > 6 ? ` (+${x.permissions.length - 6} more)` : '')), cell(x.source)]);
-  const privRows: Cell[][] = [
-    ...r.privileged.clusterAdmin.map((x) => [cell('cluster-admin'), cell(x.subject), cell(x.binding), cell(x.requests, 'num'), cell(x.auditIDs.join(', '))]),
-    ...r.privileged.systemMasters.map((x) => [cell('system:masters'), cell(x.subject), cell('group membership (bypasses RBAC)'), cell(x.requests, 'num'), cell(x.auditIDs.join(', '))]),
-  ];
+  const excessRows = each(r.sensitiveExcess, (x): Cell[] => [cell(x.subject), cell(x.id), cell(x.severity), cell(x.description), cell(x.permissions.slice(0, 6).join(', ') + (x.permissions.length > 6 ? ` (+${x.permissions.length - 6} more)` : '')), cell(x.source)]);
+  const privRows = (function* (): Generator<Cell[]> {
+    for (const x of r.privileged.clusterAdmin) yield [cell('cluster-admin'), cell(x.subject), cell(x.binding), cell(x.requests, 'num'), cell(x.auditIDs.join(', '))];
+    for (const x of r.privileged.systemMasters) yield [cell('system:masters'), cell(x.subject), cell('group membership (bypasses RBAC)'), cell(x.requests, 'num'), cell(x.auditIDs.join(', '))];
+  })();
   const gapRows: Cell[][] = r.coverage.gaps.map((g) => [cell(displayTime(g.from)), cell(displayTime(g.to)), cell(g.hours, 'num')]);
   const inputRows: Cell[][] = [
     ...r.inputs.files.map((f) => [cell('audit log'), cell(f.path), { text: f.sha256, sort: f.sha256, html: `<code>${h(f.sha256)}</code>` }, cell(f.format), cell(f.lines, 'num'), cell(f.events, 'num'), cell(f.rejected, 'num')]),
@@ -190,7 +212,7 @@ export function renderComplianceHtml(r: ComplianceReport): string {
     ['sensitive excess', String(r.sensitiveExcess.length)],
     ['dormant subjects', String(r.dormant.length)],
   ];
-  return `<!doctype html>
+  sink.write(`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -207,18 +229,31 @@ export function renderComplianceHtml(r: ComplianceReport): string {
 <section id="summary">
 <h2>Summary</h2>
 <div class="cards">${cards.map(([k, v]) => `<div class="card"><div class="n">${v}</div><div class="k">${h(k!)}</div></div>`).join('')}</div>
-${s.red.length ? `<p>Subjects in red (score under 50%: they use under half of what their own rules grant, a rule used in part counting in part): ${h(redList(r))}.</p>` : ''}
+`);
+  if (s.red.length) {
+    sink.write('<p>Subjects in red (score under 50%: they use under half of what their own rules grant, a rule used in part counting in part): ');
+    writeRedList(sink, r);
+    sink.write('.</p>');
+  }
+  sink.write(`
 ${barChart('Subjects by least-privilege score (%)', s.scoreDistribution.map((d) => ({ label: d.range, value: d.subjects, cls: band(d.range) })))}
 ${barChart('Requests per day', r.coverage.activity.map((a) => ({ label: a.day, value: a.requests })))}
 </section>
-${table('checks', 'Checks', ['check', 'title', 'status', ...fw.map((f) => FRAMEWORK_NAMES[f]), 'finding and evidence'], checkRows)}
-${table('subjects', 'Subjects', ['subject', 'kind', 'requests', 'rules granted', 'used', 'unused', 'sensitive excess', 'score', 'band', 'dormant'], subjectRows, 'Score: the used share of the subject’s own rules, as audit drift computes it (green ≥ 80%, yellow ≥ 50%, red below).')}
-${table('excess', 'Sensitive excess (granted, never used)', ['subject', 'id', 'severity', 'permission', 'unused', 'granted by'], excessRows)}
-${table('privileged', 'Use of cluster-admin and system:masters', ['role', 'subject', 'through', 'requests', 'sample auditIDs'], privRows)}
-${table('coverage', 'Log coverage gaps', ['from', 'to', 'hours'], gapRows, `${r.coverage.hoursWithEvents} of ${r.coverage.hours} hours have events.`)}
-${table('inputs', 'Inputs', ['input', 'path', 'SHA-256', 'format', 'lines', 'events', 'rejected'], inputRows, `RBAC snapshot digest (SHA-256 of its objects): ${r.inputs.rbac.digest}. Re-run kaudit on the same inputs to get the same report.`)}
+`);
+  writeTable(sink, 'checks', 'Checks', ['check', 'title', 'status', ...fw.map((f) => FRAMEWORK_NAMES[f]), 'finding and evidence'], checkRows.length, checkRows);
+  sink.write('\n');
+  writeTable(sink, 'subjects', 'Subjects', ['subject', 'kind', 'requests', 'rules granted', 'used', 'unused', 'sensitive excess', 'score', 'band', 'dormant'], r.subjects.length, subjectRows, 'Score: the used share of the subject’s own rules, as audit drift computes it (green ≥ 80%, yellow ≥ 50%, red below).');
+  sink.write('\n');
+  writeTable(sink, 'excess', 'Sensitive excess (granted, never used)', ['subject', 'id', 'severity', 'permission', 'unused', 'granted by'], r.sensitiveExcess.length, excessRows);
+  sink.write('\n');
+  writeTable(sink, 'privileged', 'Use of cluster-admin and system:masters', ['role', 'subject', 'through', 'requests', 'sample auditIDs'], r.privileged.clusterAdmin.length + r.privileged.systemMasters.length, privRows);
+  sink.write('\n');
+  writeTable(sink, 'coverage', 'Log coverage gaps', ['from', 'to', 'hours'], gapRows.length, gapRows, `${r.coverage.hoursWithEvents} of ${r.coverage.hours} hours have events.`);
+  sink.write('\n');
+  writeTable(sink, 'inputs', 'Inputs', ['input', 'path', 'SHA-256', 'format', 'lines', 'events', 'rejected'], inputRows.length, inputRows, `RBAC snapshot digest (SHA-256 of its objects): ${r.inputs.rbac.digest}. Re-run kaudit on the same inputs to get the same report.`);
+  sink.write(`
 <script>${SCRIPT}</script>
 </body>
 </html>
-`;
+`);
 }

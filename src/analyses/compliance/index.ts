@@ -11,7 +11,9 @@ import { CHECKS, FRAMEWORKS, type ComplianceCheck, type Framework } from '../../
 import { SENSITIVE } from '../../rules/sensitive.js';
 import { cmp } from '../../util/counter.js';
 import { formatTime } from '../../normalize/time.js';
-import { pushAll } from '../../util/array.js';
+import { ExternalSorter } from '../../scale/extsort.js';
+import { ListWriter, concatRows, isSpilled, releaseLists, type Rereadable } from '../../scale/spilled.js';
+import { roughBytes, strBytes } from '../../scale/budget.js';
 import { keepEarliest, mergeEarliest } from '../../util/examples.js';
 import { plural } from '../../render/format.js';
 
@@ -61,7 +63,8 @@ export interface CheckResult {
   status: Status;
   summary: string;
   controls: Partial<Record<Framework, string[]>>;
-  evidence: { subjects: string[]; rules: { subject: string; rule: string; source: string }[]; auditIDs: string[] };
+  /** subjects: in code-unit order (scores: red then yellow, dormant: report order), every one: an array, or a SpilledList read from disk. */
+  evidence: { subjects: Rereadable<string>; rules: { subject: string; rule: string; source: string }[]; auditIDs: string[] };
 }
 
 export interface ComplianceReport {
@@ -74,17 +77,18 @@ export interface ComplianceReport {
     averageScore: number | null;
     /** Subjects per score decile (0–9 … 90–100) and without own grants. */
     scoreDistribution: { range: string; subjects: number }[];
-    red: string[];
+    red: Rereadable<string>;
     checks: Record<Status, number>;
   };
-  subjects: { kind: string; name: string; namespace: string; requests: number; grantedRules: number; usedRules: number; unusedRules: number; sensitiveExcess: number; score: number | null; severity: string; dormant: boolean }[];
-  sensitiveExcess: { subject: string; id: string; severity: string; description: string; permissions: string[]; source: string }[];
-  dormant: string[];
+  /** Per-subject lists, in drift's report order: arrays, or SpilledLists read from disk when they outgrew the memory budget (issue 15). */
+  subjects: Rereadable<{ kind: string; name: string; namespace: string; requests: number; grantedRules: number; usedRules: number; unusedRules: number; sensitiveExcess: number; score: number | null; severity: string; dormant: boolean }>;
+  sensitiveExcess: Rereadable<{ subject: string; id: string; severity: string; description: string; permissions: string[]; source: string }>;
+  dormant: Rereadable<string>;
   /**
    * Use of cluster-admin (per subject and binding: the subject's requests, and the earliest
    * auditIDs of requests the binding's rules allowed) and of system:masters.
    */
-  privileged: { clusterAdmin: { subject: string; binding: string; requests: number; auditIDs: string[] }[]; systemMasters: { subject: string; requests: number; auditIDs: string[] }[] };
+  privileged: { clusterAdmin: Rereadable<{ subject: string; binding: string; requests: number; auditIDs: string[] }>; systemMasters: { subject: string; requests: number; auditIDs: string[] }[] };
   coverage: { hours: number; hoursWithEvents: number; gaps: { from: string; to: string; hours: number }[]; activity: { day: string; requests: number }[] };
   checks: CheckResult[];
 }
@@ -127,7 +131,13 @@ export const compliance: Reducer<ComplianceState, ComplianceReport, ComplianceOp
     return a;
   },
   finish(s, ctx: FinishContext) {
-    return assemble(s, drift.finish(s.drift, ctx), ctx.input);
+    const d = drift.finish(s.drift, ctx);
+    try {
+      return assemble(s, d, ctx.input);
+    } finally {
+      // Drift's subjects were read in the one pass; their spilled runs go now.
+      releaseLists(d.subjects);
+    }
   },
 };
 
@@ -165,149 +175,294 @@ function coverageOf(s: ComplianceState, report: DriftReport): ComplianceReport['
   return { hours, hoursWithEvents: withEvents, gaps, activity: [...byDay].sort(([a], [b]) => cmp(a, b)).map(([day, requests]) => ({ day, requests })), fromMs, toMs };
 }
 
-function evaluateCheck(c: ComplianceCheck, s: ComplianceState, d: DriftReport, cov: ReturnType<typeof coverageOf>): Omit<CheckResult, 'id' | 'title' | 'expectation' | 'controls'> {
-  const ev = { subjects: [] as string[], rules: [] as CheckResult['evidence']['rules'], auditIDs: [] as string[] };
-  const e = c.evaluate;
-  switch (e.kind) {
-    case 'sensitive': {
-      const excess = new Set<string>();
-      const holders = new Set<string>();
-      for (const sd of d.subjects) {
-        // One evidence line per rule: never used, used but not in its sensitive part, or used.
-        const rules = new Map<string, { rule: PolicyRule; source: GrantSource; excess: boolean; used: boolean }>();
-        const key = (g: GrantSource): string => `${sourceLabel(g)}#${g.ruleIndex}`;
-        for (const x of sd.sensitiveExcess) {
-          if (!e.ids.includes(x.id) || !x.rule || !x.source) continue;
-          const k = key(x.source);
-          rules.set(k, { rule: x.rule, source: x.source, excess: true, used: rules.get(k)?.used ?? false });
-        }
-        for (const u of sd.used) {
-          if (!grantedSensitive(u.rule, u.source.namespace).some((id) => e.ids.includes(id))) continue;
-          const k = key(u.source);
-          rules.set(k, { rule: u.rule, source: u.source, excess: rules.get(k)?.excess ?? false, used: true });
-          pushAll(ev.auditIDs, u.auditIDs);
-        }
-        for (const r of [...rules.values()].sort((a, b) => cmp(key(a.source), key(b.source)))) {
-          (r.excess ? excess : holders).add(who(sd));
-          ev.rules.push({ subject: who(sd), rule: `${describeRule(r.rule)} — ${r.excess ? (r.used ? 'used, but not its sensitive part' : 'never used') : 'used'}`, source: sourceLabel(r.source) });
-        }
-      }
-      ev.subjects = [...new Set([...excess, ...holders])].sort(cmp);
-      const names = e.ids.map((id) => SENSITIVE.find((x) => x.id === id)!.description).join('; ');
-      if (excess.size) return { status: 'fail', summary: `${plural(excess.size, 'subject')} ${excess.size === 1 ? 'holds' : 'hold'} ${names} without using it`, evidence: ev };
-      const holding = holders.size;
-      if (holding) return { status: 'warn', summary: `${plural(holding, 'subject')} ${holding === 1 ? 'holds and uses' : 'hold and use'} ${names}; confirm each is required`, evidence: ev };
-      return { status: 'pass', summary: `nobody outside the control plane holds ${names}`, evidence: ev };
+/** Evidence of one check as it is gathered: at most 50 rules and 10 distinct auditIDs are kept, in the order found. */
+class Gathered {
+  rules: CheckResult['evidence']['rules'] = [];
+  private ids = new Set<string>();
+  rule(x: CheckResult['evidence']['rules'][number]): void {
+    if (this.rules.length < MAX_RULES) this.rules.push(x);
+  }
+  /** True while more rules would be kept (callers skip building those that would not). */
+  get wantsRules(): boolean {
+    return this.rules.length < MAX_RULES;
+  }
+  auditIDs(ids: Iterable<string>): void {
+    for (const id of ids) {
+      if (this.ids.size >= MAX_IDS) return;
+      this.ids.add(id);
     }
-    case 'cluster-admin': {
-      const bad: string[] = [];
-      for (const sd of d.subjects) {
-        const all = [...sd.used.map((u) => u.source), ...sd.unusedRules.map((u) => u.source)].filter((g) => g.role.kind === 'ClusterRole' && g.role.name === 'cluster-admin');
-        // One line per binding, whatever the number of rules in cluster-admin.
-        const grants = all.filter((g, i) => all.findIndex((x) => sourceLabel(x) === sourceLabel(g)) === i);
-        if (!grants.length) continue;
-        ev.subjects.push(who(sd));
-        for (const g of grants) {
-          ev.rules.push({ subject: who(sd), rule: 'cluster-admin', source: sourceLabel(g) });
-          pushAll(ev.auditIDs, clusterAdminUse(sd, sourceLabel(g)));
-        }
-        if (sd.dormant || sd.severity === 'red') bad.push(who(sd));
-      }
-      ev.subjects = [...new Set(ev.subjects)].sort(cmp);
-      if (bad.length) return { status: 'fail', summary: `cluster-admin is held by ${plural(ev.subjects.length, 'subject')}, ${bad.length} of them dormant or scoring under 50%`, evidence: ev };
-      if (ev.subjects.length) return { status: 'warn', summary: `cluster-admin is held by ${plural(ev.subjects.length, 'active subject')}; confirm each is required`, evidence: ev };
-      return { status: 'pass', summary: 'nobody outside the control plane is bound to cluster-admin', evidence: ev };
-    }
-    case 'masters': {
-      for (const [u, x] of [...s.masters].sort(([a], [b]) => cmp(a, b))) {
-        ev.subjects.push(`User ${u}`);
-        pushAll(ev.auditIDs, x.ex.map((y) => y[1]));
-      }
-      const n = [...s.masters.values()].reduce((a, x) => a + x.count, 0);
-      return n ? { status: 'fail', summary: `${plural(n, 'request')} by ${plural(s.masters.size, 'user')} in system:masters`, evidence: ev } : { status: 'pass', summary: 'no request was made as a member of system:masters', evidence: ev };
-    }
-    case 'default-sa': {
-      for (const [u, x] of [...s.defaultSA].sort(([a], [b]) => cmp(a, b))) {
-        ev.subjects.push(`ServiceAccount ${u.split(':').slice(2).join('/')}`);
-        pushAll(ev.auditIDs, x.ex.map((y) => y[1]));
-      }
-      const bound = d.subjects.filter((sd) => sd.subject.kind === 'ServiceAccount' && sd.subject.name === 'default' && sd.grantedRules > 0);
-      for (const sd of bound) for (const u of sd.unusedRules) ev.rules.push({ subject: who(sd), rule: describeRule(u.rule), source: sourceLabel(u.source) });
-      if (s.defaultSA.size) return { status: 'fail', summary: `${plural(s.defaultSA.size, 'default service account')} made requests`, evidence: ev };
-      if (bound.length) return { status: 'warn', summary: `${plural(bound.length, 'default service account')} ${bound.length === 1 ? 'is' : 'are'} bound to roles`, evidence: ev };
-      return { status: 'pass', summary: 'no default service account made a request or holds a binding', evidence: ev };
-    }
-    case 'scores': {
-      const red = d.subjects.filter((x) => x.severity === 'red');
-      const yellow = d.subjects.filter((x) => x.severity === 'yellow');
-      ev.subjects = [...red, ...yellow].map(who);
-      for (const sd of red) for (const u of sd.unusedRules.slice(0, 5)) ev.rules.push({ subject: who(sd), rule: `${describeRule(u.rule)} — unused`, source: sourceLabel(u.source) });
-      if (red.length) return { status: 'fail', summary: `${plural(red.length, 'subject')} ${red.length === 1 ? 'scores' : 'score'} under 50% (red), ${yellow.length} under 80% (yellow)`, evidence: ev };
-      if (yellow.length) return { status: 'warn', summary: `${plural(yellow.length, 'subject')} ${yellow.length === 1 ? 'scores' : 'score'} under 80% (yellow)`, evidence: ev };
-      return { status: 'pass', summary: 'every subject uses at least 80% of its grants', evidence: ev };
-    }
-    case 'dormant': {
-      const dormant = d.subjects.filter((x) => x.dormant);
-      ev.subjects = dormant.map(who);
-      for (const sd of dormant) for (const u of sd.unusedRules.slice(0, 5)) ev.rules.push({ subject: who(sd), rule: describeRule(u.rule), source: sourceLabel(u.source) });
-      return dormant.length ? { status: 'fail', summary: `${plural(dormant.length, 'subject')} ${dormant.length === 1 ? 'holds' : 'hold'} grants and made no request in the window`, evidence: ev } : { status: 'pass', summary: 'every subject that holds grants was active', evidence: ev };
-    }
-    case 'unexplained': {
-      let n = 0;
-      for (const sd of d.subjects) {
-        for (const u of sd.uncovered) {
-          const allowed = u.requests - u.denied;
-          if (allowed <= 0) continue;
-          n += allowed;
-          ev.subjects.push(who(sd));
-          ev.rules.push({ subject: who(sd), rule: `${u.verb} ${u.nonResourceURL || u.resource}${u.namespace ? ` in ${u.namespace}` : ''} (${allowed} allowed)`, source: 'not in the RBAC export' });
-          pushAll(ev.auditIDs, u.examples);
-        }
-      }
-      ev.subjects = [...new Set(ev.subjects)].sort(cmp);
-      return n ? { status: 'warn', summary: `${plural(n, 'allowed request')} by ${plural(ev.subjects.length, 'subject')} ${n === 1 ? 'is' : 'are'} not explained by the export (granted outside it, or the export is not the one in force)`, evidence: ev } : { status: 'pass', summary: 'every allowed request is allowed by a grant in the export', evidence: ev };
-    }
-    case 'coverage': {
-      if (!s.opts.period) return { status: 'not-assessed', summary: 'not assessed: no period under review was given (--period FROM..TO); the logs cannot show that they cover a period nobody named', evidence: ev };
-      const missing = cov.gaps.reduce((a, g) => a + g.hours, 0);
-      const share = cov.hours ? cov.hoursWithEvents / cov.hours : 0;
-      const span = `${cov.hoursWithEvents} of ${cov.hours} hours`;
-      if (cov.hours === 0) return { status: 'fail', summary: 'no timestamped events: coverage cannot be shown', evidence: ev };
-      if (share < 0.5) return { status: 'fail', summary: `the logs cover ${span} of the period; ${plural(cov.gaps.length, 'gap')}`, evidence: ev };
-      if (missing) return { status: 'warn', summary: `the logs cover ${span}; ${plural(cov.gaps.length, 'gap')}, ${plural(missing, 'hour')} with no event`, evidence: ev };
-      return { status: 'pass', summary: `the logs cover every hour of the period (${span})`, evidence: ev };
-    }
+  }
+  evidence(subjects: Rereadable<string>): CheckResult['evidence'] {
+    return { subjects, rules: this.rules, auditIDs: [...this.ids] };
   }
 }
 
+const MAX_RULES = 50;
+const MAX_IDS = 10;
+
+/** Subject names in code-unit order, each once: sorted within the memory budget, spilled past it. */
+class SortedNames {
+  private sorter = new ExternalSorter<string>({ compare: cmp, size: strBytes, tag: 'compliance-names' });
+  add(name: string): void {
+    this.sorter.add(name);
+  }
+  finish(): Rereadable<string> {
+    const sorted = this.sorter.keepSorted();
+    if (!isSpilled(sorted)) return sorted.filter((x, i, a) => i === 0 || x !== a[i - 1]);
+    const w = new ListWriter<string>(strBytes, 'compliance-names');
+    try {
+      let last: string | null = null;
+      for (const x of sorted) {
+        if (x !== last) w.push(x);
+        last = x;
+      }
+    } finally {
+      sorted.release();
+    }
+    return w.finish();
+  }
+}
+
+/** Lists of the report built in report order: in memory within the budget, spilled past it. */
+function listOf<T>(tag: string): ListWriter<T> {
+  return new ListWriter<T>(roughBytes, tag);
+}
+
+/** What a check needs from every subject, then its outcome; the lists every check shares. */
+interface CheckPass {
+  add(sd: SubjectDrift): void;
+  finish(): Omit<CheckResult, 'id' | 'title' | 'expectation' | 'controls'>;
+}
+
+/** Lists several checks and the report share (red and yellow subjects, dormant ones), made in the same pass. */
+interface Shared {
+  red: Rereadable<string>;
+  yellow: Rereadable<string>;
+  dormant: Rereadable<string>;
+}
+
+function checkPass(c: ComplianceCheck, s: ComplianceState, cov: ReturnType<typeof coverageOf>, shared: () => Shared): CheckPass {
+  const ev = new Gathered();
+  const e = c.evaluate;
+  const none = (): Rereadable<string> => [];
+  switch (e.kind) {
+    case 'sensitive': {
+      const names = new SortedNames();
+      let excess = 0;
+      let holders = 0;
+      return {
+        add(sd) {
+          // One evidence line per rule: never used, used but not in its sensitive part, or used.
+          const rules = new Map<string, { rule: PolicyRule; source: GrantSource; excess: boolean; used: boolean }>();
+          const key = (g: GrantSource): string => `${sourceLabel(g)}#${g.ruleIndex}`;
+          for (const x of sd.sensitiveExcess) {
+            if (!e.ids.includes(x.id) || !x.rule || !x.source) continue;
+            const k = key(x.source);
+            rules.set(k, { rule: x.rule, source: x.source, excess: true, used: rules.get(k)?.used ?? false });
+          }
+          for (const u of sd.used) {
+            if (!grantedSensitive(u.rule, u.source.namespace).some((id) => e.ids.includes(id))) continue;
+            const k = key(u.source);
+            rules.set(k, { rule: u.rule, source: u.source, excess: rules.get(k)?.excess ?? false, used: true });
+            ev.auditIDs(u.auditIDs);
+          }
+          if (rules.size === 0) return;
+          let isExcess = false;
+          let isHolder = false;
+          for (const r of [...rules.values()].sort((a, b) => cmp(key(a.source), key(b.source)))) {
+            if (r.excess) isExcess = true;
+            else isHolder = true;
+            ev.rule({ subject: who(sd), rule: `${describeRule(r.rule)} — ${r.excess ? (r.used ? 'used, but not its sensitive part' : 'never used') : 'used'}`, source: sourceLabel(r.source) });
+          }
+          if (isExcess) excess++;
+          if (isHolder) holders++;
+          names.add(who(sd));
+        },
+        finish() {
+          const evidence = ev.evidence(names.finish());
+          const what = e.ids.map((id) => SENSITIVE.find((x) => x.id === id)!.description).join('; ');
+          if (excess) return { status: 'fail', summary: `${plural(excess, 'subject')} ${excess === 1 ? 'holds' : 'hold'} ${what} without using it`, evidence };
+          if (holders) return { status: 'warn', summary: `${plural(holders, 'subject')} ${holders === 1 ? 'holds and uses' : 'hold and use'} ${what}; confirm each is required`, evidence };
+          return { status: 'pass', summary: `nobody outside the control plane holds ${what}`, evidence };
+        },
+      };
+    }
+    case 'cluster-admin': {
+      const names = new SortedNames();
+      let bad = 0;
+      return {
+        add(sd) {
+          const all = [...sd.used.map((u) => u.source), ...sd.unusedRules.map((u) => u.source)].filter((g) => g.role.kind === 'ClusterRole' && g.role.name === 'cluster-admin');
+          // One line per binding, whatever the number of rules in cluster-admin.
+          const grants = all.filter((g, i) => all.findIndex((x) => sourceLabel(x) === sourceLabel(g)) === i);
+          if (!grants.length) return;
+          names.add(who(sd));
+          for (const g of grants) {
+            ev.rule({ subject: who(sd), rule: 'cluster-admin', source: sourceLabel(g) });
+            ev.auditIDs(clusterAdminUse(sd, sourceLabel(g)));
+          }
+          if (sd.dormant || sd.severity === 'red') bad++;
+        },
+        finish() {
+          const evidence = ev.evidence(names.finish());
+          if (bad) return { status: 'fail', summary: `cluster-admin is held by ${plural(evidence.subjects.length, 'subject')}, ${bad} of them dormant or scoring under 50%`, evidence };
+          if (evidence.subjects.length) return { status: 'warn', summary: `cluster-admin is held by ${plural(evidence.subjects.length, 'active subject')}; confirm each is required`, evidence };
+          return { status: 'pass', summary: 'nobody outside the control plane is bound to cluster-admin', evidence };
+        },
+      };
+    }
+    case 'masters':
+      return {
+        add() {},
+        finish() {
+          const subjects: string[] = [];
+          for (const [u, x] of [...s.masters].sort(([a], [b]) => cmp(a, b))) {
+            subjects.push(`User ${u}`);
+            ev.auditIDs(x.ex.map((y) => y[1]));
+          }
+          const evidence = ev.evidence(subjects);
+          const n = [...s.masters.values()].reduce((a, x) => a + x.count, 0);
+          return n ? { status: 'fail', summary: `${plural(n, 'request')} by ${plural(s.masters.size, 'user')} in system:masters`, evidence } : { status: 'pass', summary: 'no request was made as a member of system:masters', evidence };
+        },
+      };
+    case 'default-sa': {
+      // The evidence lists the requests first (auditIDs), then the bound accounts' unused rules.
+      const subjects: string[] = [];
+      for (const [u, x] of [...s.defaultSA].sort(([a], [b]) => cmp(a, b))) {
+        subjects.push(`ServiceAccount ${u.split(':').slice(2).join('/')}`);
+        ev.auditIDs(x.ex.map((y) => y[1]));
+      }
+      let bound = 0;
+      return {
+        add(sd) {
+          if (!(sd.subject.kind === 'ServiceAccount' && sd.subject.name === 'default' && sd.grantedRules > 0)) return;
+          bound++;
+          for (const u of sd.unusedRules) ev.rule({ subject: who(sd), rule: describeRule(u.rule), source: sourceLabel(u.source) });
+        },
+        finish() {
+          const evidence = ev.evidence(subjects);
+          if (s.defaultSA.size) return { status: 'fail', summary: `${plural(s.defaultSA.size, 'default service account')} made requests`, evidence };
+          if (bound) return { status: 'warn', summary: `${plural(bound, 'default service account')} ${bound === 1 ? 'is' : 'are'} bound to roles`, evidence };
+          return { status: 'pass', summary: 'no default service account made a request or holds a binding', evidence };
+        },
+      };
+    }
+    case 'scores':
+      return {
+        add(sd) {
+          if (sd.severity !== 'red' || !ev.wantsRules) return;
+          for (const u of sd.unusedRules.slice(0, 5)) ev.rule({ subject: who(sd), rule: `${describeRule(u.rule)} — unused`, source: sourceLabel(u.source) });
+        },
+        finish() {
+          const { red, yellow } = shared();
+          const evidence = ev.evidence(concatRows(red, yellow));
+          if (red.length) return { status: 'fail', summary: `${plural(red.length, 'subject')} ${red.length === 1 ? 'scores' : 'score'} under 50% (red), ${yellow.length} under 80% (yellow)`, evidence };
+          if (yellow.length) return { status: 'warn', summary: `${plural(yellow.length, 'subject')} ${yellow.length === 1 ? 'scores' : 'score'} under 80% (yellow)`, evidence };
+          return { status: 'pass', summary: 'every subject uses at least 80% of its grants', evidence };
+        },
+      };
+    case 'dormant':
+      return {
+        add(sd) {
+          if (!sd.dormant || !ev.wantsRules) return;
+          for (const u of sd.unusedRules.slice(0, 5)) ev.rule({ subject: who(sd), rule: describeRule(u.rule), source: sourceLabel(u.source) });
+        },
+        finish() {
+          const { dormant } = shared();
+          const evidence = ev.evidence(dormant);
+          return dormant.length ? { status: 'fail', summary: `${plural(dormant.length, 'subject')} ${dormant.length === 1 ? 'holds' : 'hold'} grants and made no request in the window`, evidence } : { status: 'pass', summary: 'every subject that holds grants was active', evidence };
+        },
+      };
+    case 'unexplained': {
+      const names = new SortedNames();
+      let n = 0;
+      return {
+        add(sd) {
+          let any = false;
+          for (const u of sd.uncovered) {
+            const allowed = u.requests - u.denied;
+            if (allowed <= 0) continue;
+            n += allowed;
+            any = true;
+            if (ev.wantsRules) ev.rule({ subject: who(sd), rule: `${u.verb} ${u.nonResourceURL || u.resource}${u.namespace ? ` in ${u.namespace}` : ''} (${allowed} allowed)`, source: 'not in the RBAC export' });
+            ev.auditIDs(u.examples);
+          }
+          if (any) names.add(who(sd));
+        },
+        finish() {
+          const evidence = ev.evidence(names.finish());
+          return n ? { status: 'warn', summary: `${plural(n, 'allowed request')} by ${plural(evidence.subjects.length, 'subject')} ${n === 1 ? 'is' : 'are'} not explained by the export (granted outside it, or the export is not the one in force)`, evidence } : { status: 'pass', summary: 'every allowed request is allowed by a grant in the export', evidence };
+        },
+      };
+    }
+    case 'coverage':
+      return {
+        add() {},
+        finish() {
+          const evidence = ev.evidence(none());
+          if (!s.opts.period) return { status: 'not-assessed', summary: 'not assessed: no period under review was given (--period FROM..TO); the logs cannot show that they cover a period nobody named', evidence };
+          const missing = cov.gaps.reduce((a, g) => a + g.hours, 0);
+          const share = cov.hours ? cov.hoursWithEvents / cov.hours : 0;
+          const span = `${cov.hoursWithEvents} of ${cov.hours} hours`;
+          if (cov.hours === 0) return { status: 'fail', summary: 'no timestamped events: coverage cannot be shown', evidence };
+          if (share < 0.5) return { status: 'fail', summary: `the logs cover ${span} of the period; ${plural(cov.gaps.length, 'gap')}`, evidence };
+          if (missing) return { status: 'warn', summary: `the logs cover ${span}; ${plural(cov.gaps.length, 'gap')}, ${plural(missing, 'hour')} with no event`, evidence };
+          return { status: 'pass', summary: `the logs cover every hour of the period (${span})`, evidence };
+        },
+      };
+  }
+}
+
+/**
+ * The compliance report from drift's, in one pass over drift's subjects (which may be read from
+ * disk): every check gathers what it needs from each subject, and the report's per-subject lists
+ * are written in report order, in memory within the budget and spilled past it (issue 15).
+ */
 function assemble(s: ComplianceState, d: DriftReport, input: InputAccounting): ComplianceReport {
   const o = s.opts;
   const cov = coverageOf(s, d);
   const selected = o.frameworks;
-  const checks: CheckResult[] = [];
+  let shared: Shared | null = null;
+  const passes: { c: ComplianceCheck; controls: Partial<Record<Framework, string[]>>; pass: CheckPass }[] = [];
   for (const c of CHECKS) {
     const controls = Object.fromEntries(FRAMEWORKS.filter((f) => selected.includes(f) && c.controls[f].length).map((f) => [f, c.controls[f]]));
     if (Object.keys(controls).length === 0) continue;
-    const r = evaluateCheck(c, s, d, cov);
-    r.evidence.auditIDs = [...new Set(r.evidence.auditIDs)].slice(0, 10);
-    r.evidence.rules = r.evidence.rules.slice(0, 50);
-    checks.push({ id: c.id, title: c.title, expectation: c.expectation, status: r.status, summary: r.summary, controls, evidence: r.evidence });
+    passes.push({ c, controls, pass: checkPass(c, s, cov, () => shared!) });
   }
   const dist = Array.from({ length: 10 }, (_, i) => ({ range: i === 9 ? '90–100' : `${i * 10}–${i * 10 + 9}`, subjects: 0 }));
   let unscored = 0;
+  let count = 0;
+  const red = listOf<string>('compliance-red');
+  const yellow = listOf<string>('compliance-yellow');
+  const dormant = listOf<string>('compliance-dormant');
+  const subjects = listOf<ComplianceReport['subjects'] extends Rereadable<infer T> ? T : never>('compliance-subjects');
+  const excess = listOf<ComplianceReport['sensitiveExcess'] extends Rereadable<infer T> ? T : never>('compliance-excess');
+  const clusterAdmin = listOf<ComplianceReport['privileged']['clusterAdmin'] extends Rereadable<infer T> ? T : never>('compliance-admin');
   for (const x of d.subjects) {
+    count++;
+    for (const p of passes) p.pass.add(x);
     if (x.score === null) unscored++;
     else dist[Math.min(9, Math.floor(x.score / 10))]!.subjects++;
+    if (x.severity === 'red') red.push(who(x));
+    if (x.severity === 'yellow') yellow.push(who(x));
+    if (x.dormant) dormant.push(who(x));
+    subjects.push({ kind: x.subject.kind, name: x.subject.name, namespace: x.subject.namespace, requests: x.requests, grantedRules: x.grantedRules, usedRules: x.usedRules, unusedRules: x.unusedRules.length, sensitiveExcess: x.sensitiveExcess.length, score: x.score, severity: x.severity, dormant: x.dormant });
+    for (const e of x.sensitiveExcess) excess.push({ subject: who(x), id: e.id, severity: e.severity, description: e.description, permissions: e.permissions, source: e.source ? sourceLabel(e.source) : '' });
+    const seen = new Set<string>();
+    for (const g of [...x.used.map((u) => ({ src: u.source, n: u.requests })), ...x.unusedRules.map((u) => ({ src: u.source, n: 0 }))]) {
+      if (g.src.role.kind !== 'ClusterRole' || g.src.role.name !== 'cluster-admin' || seen.has(sourceLabel(g.src))) continue;
+      seen.add(sourceLabel(g.src));
+      clusterAdmin.push({ subject: who(x), binding: sourceLabel(g.src), requests: x.requests, auditIDs: clusterAdminUse(x, sourceLabel(g.src)) });
+    }
   }
+  shared = { red: red.finish(), yellow: yellow.finish(), dormant: dormant.finish() };
+  const checks: CheckResult[] = passes.map(({ c, controls, pass }) => {
+    const r = pass.finish();
+    return { id: c.id, title: c.title, expectation: c.expectation, status: r.status, summary: r.summary, controls, evidence: r.evidence };
+  });
   dist.push({ range: 'no own grants', subjects: unscored });
   const counts: Record<Status, number> = { pass: 0, warn: 0, fail: 0, 'not-assessed': 0 };
   for (const c of checks) counts[c.status]++;
-  const clusterAdmin: ComplianceReport['privileged']['clusterAdmin'] = [];
-  for (const x of d.subjects) {
-    for (const g of [...x.used.map((u) => ({ src: u.source, n: u.requests })), ...x.unusedRules.map((u) => ({ src: u.source, n: 0 }))]) {
-      if (g.src.role.kind === 'ClusterRole' && g.src.role.name === 'cluster-admin' && !clusterAdmin.some((c) => c.subject === who(x) && c.binding === sourceLabel(g.src))) clusterAdmin.push({ subject: who(x), binding: sourceLabel(g.src), requests: x.requests, auditIDs: clusterAdminUse(x, sourceLabel(g.src)) });
-    }
-  }
   const { files: _f, ...accounting } = input;
   void _f;
   return {
@@ -319,11 +474,11 @@ function assemble(s: ComplianceState, d: DriftReport, input: InputAccounting): C
       accounting,
       rbac: { files: o.rbacFiles, digest: o.rbacDigest, roles: d.rbac.roles, bindings: d.rbac.bindings, missingRoles: d.rbac.missingRoles },
     },
-    summary: { subjects: d.subjects.length, averageScore: d.summary.averageScore, scoreDistribution: dist, red: d.subjects.filter((x) => x.severity === 'red').map(who), checks: counts },
-    subjects: d.subjects.map((x) => ({ kind: x.subject.kind, name: x.subject.name, namespace: x.subject.namespace, requests: x.requests, grantedRules: x.grantedRules, usedRules: x.usedRules, unusedRules: x.unusedRules.length, sensitiveExcess: x.sensitiveExcess.length, score: x.score, severity: x.severity, dormant: x.dormant })),
-    sensitiveExcess: d.subjects.flatMap((x) => x.sensitiveExcess.map((e) => ({ subject: who(x), id: e.id, severity: e.severity, description: e.description, permissions: e.permissions, source: e.source ? sourceLabel(e.source) : '' }))),
-    dormant: d.subjects.filter((x) => x.dormant).map(who),
-    privileged: { clusterAdmin, systemMasters: [...s.masters].sort(([a], [b]) => cmp(a, b)).map(([u, e]) => ({ subject: `User ${u}`, requests: e.count, auditIDs: e.ex.map((x) => x[1]) })) },
+    summary: { subjects: count, averageScore: d.summary.averageScore, scoreDistribution: dist, red: shared.red, checks: counts },
+    subjects: subjects.finish(),
+    sensitiveExcess: excess.finish(),
+    dormant: shared.dormant,
+    privileged: { clusterAdmin: clusterAdmin.finish(), systemMasters: [...s.masters].sort(([a], [b]) => cmp(a, b)).map(([u, e]) => ({ subject: `User ${u}`, requests: e.count, auditIDs: e.ex.map((x) => x[1]) })) },
     coverage: { hours: cov.hours, hoursWithEvents: cov.hoursWithEvents, gaps: cov.gaps, activity: cov.activity },
     checks,
   };

@@ -1,5 +1,6 @@
 // The compliance report as a generic View (Markdown, terminal) and as CSV rows (the checks).
-import type { View } from '../../types.js';
+import type { Cell, View } from '../../types.js';
+import { headOf, VIEW_ROWS } from '../../scale/lazy.js';
 import type { ComplianceReport } from './index.js';
 import { FRAMEWORK_NAMES, type Framework } from '../../rules/compliance.js';
 import { displayTime, displayWindow } from '../../render/format.js';
@@ -42,16 +43,14 @@ export function complianceView(r: ComplianceReport): View {
         title: 'Use of cluster-admin and system:masters',
         kind: 'table',
         columns: ['role', 'subject', 'through', 'requests', 'sample auditIDs'],
-        rows: [
-          ...r.privileged.clusterAdmin.map((x) => ['cluster-admin', x.subject, x.binding, x.requests, x.auditIDs.join(', ') || '-']),
-          ...r.privileged.systemMasters.map((x) => ['system:masters', x.subject, 'group membership (bypasses RBAC)', x.requests, x.auditIDs.join(', ') || '-']),
-        ],
+        ...privilegedRows(r),
       },
       {
         title: 'Subjects',
         kind: 'table',
         columns: ['subject', 'kind', 'requests', 'granted', 'used', 'unused', 'sensitive', 'score', 'band', 'dormant'],
-        rows: r.subjects.map((x) => [x.namespace ? `${x.namespace}/${x.name}` : x.name, x.kind, x.requests, x.grantedRules, x.usedRules, x.unusedRules, x.sensitiveExcess, x.score === null ? '–' : `${x.score}%`, x.severity, x.dormant ? 'yes' : 'no']),
+        rows: headOf(r.subjects, VIEW_ROWS).map((x) => [x.namespace ? `${x.namespace}/${x.name}` : x.name, x.kind, x.requests, x.grantedRules, x.usedRules, x.unusedRules, x.sensitiveExcess, x.score === null ? '–' : `${x.score}%`, x.severity, x.dormant ? 'yes' : 'no']),
+        ...(r.subjects.length > VIEW_ROWS ? { omitted: r.subjects.length - VIEW_ROWS } : {}),
         note: 'Score: the used share of the subject’s own rules (a rule used in part counts in part), as audit drift computes it; bands: green ≥ 80%, yellow ≥ 50%, red below.',
         dropOrder: ['granted', 'used', 'dormant', 'kind'],
       },
@@ -67,6 +66,14 @@ export function complianceView(r: ComplianceReport): View {
   };
 }
 
+/** The rows of the cluster-admin and system:masters table: the first VIEW_ROWS, and how many more there are. */
+function privilegedRows(r: ComplianceReport): { rows: Cell[][]; omitted?: number } {
+  const admin = headOf(r.privileged.clusterAdmin, VIEW_ROWS).map((x): Cell[] => ['cluster-admin', x.subject, x.binding, x.requests, x.auditIDs.join(', ') || '-']);
+  const masters = r.privileged.systemMasters.slice(0, VIEW_ROWS - admin.length).map((x): Cell[] => ['system:masters', x.subject, 'group membership (bypasses RBAC)', x.requests, x.auditIDs.join(', ') || '-']);
+  const omitted = r.privileged.clusterAdmin.length + r.privileged.systemMasters.length - admin.length - masters.length;
+  return { rows: [...admin, ...masters], ...(omitted > 0 ? { omitted } : {}) };
+}
+
 /** `8 fail, 1 warn, 2 pass, 1 not assessed`. */
 export function checkCounts(r: ComplianceReport): string {
   const c = r.summary.checks;
@@ -79,5 +86,5 @@ export function checkCsvColumns(r: ComplianceReport): string[] {
 }
 
 export function checkCsvRows(r: ComplianceReport): (string | number)[][] {
-  return r.checks.map((c) => [c.id, c.title, c.status, ...(r.evaluation.frameworks as Framework[]).map((f) => (c.controls[f] ?? []).join(' ')), c.summary, c.evidence.subjects.join('; '), c.evidence.auditIDs.join(' ')]);
+  return r.checks.map((c) => [c.id, c.title, c.status, ...(r.evaluation.frameworks as Framework[]).map((f) => (c.controls[f] ?? []).join(' ')), c.summary, [...c.evidence.subjects].join('; '), c.evidence.auditIDs.join(' ')]);
 }

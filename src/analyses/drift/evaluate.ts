@@ -15,8 +15,12 @@ import { globMatcher } from '../../filter/index.js';
 import { toPlainObject } from '../../rbac/generate.js';
 import { cmp } from '../../util/counter.js';
 import { pushAll } from '../../util/array.js';
-import { drain } from '../../scale/spillmap.js';
+import { drain, spillAll } from '../../scale/spillmap.js';
 import { releaseRows } from '../../scale/lazy.js';
+import { ExternalSorter } from '../../scale/extsort.js';
+import { isSpilled, remap, type Rereadable } from '../../scale/spilled.js';
+import { rangeOffsets } from '../../ingest/locate.js';
+import { budgetBytes, roughBytes, strBytes } from '../../scale/budget.js';
 import { useSpec, type SubjectUse } from './index.js';
 
 /** Score bands: a subject uses at least this share of what it is granted. */
@@ -141,7 +145,8 @@ export interface DriftReport {
     unjudgedWrites: number;
     averageScore: number | null;
   };
-  subjects: SubjectDrift[];
+  /** Report order: score (lowest first, none last), then subject. An array, or a SpilledList read from disk when it outgrew the memory budget. */
+  subjects: Rereadable<SubjectDrift>;
 }
 
 function grantId(g: EffectiveGrant): string {
@@ -402,7 +407,12 @@ export function evaluate(s: DriftState, input: InputAccounting): DriftReport {
     for (const p of rep.policies) suggestions.set(keyOf({ kind: p.subject.kind, name: p.subject.name, namespace: p.subject.namespace }), p.objects.map(toPlainObject));
   }
 
-  const out: SubjectDrift[] = [];
+  // The subjects' entries in report order (score, then subject), sorted within the memory budget:
+  // beyond it they are spilled and the report's list is read back from disk (issue 15).
+  const totals = new Totals();
+  /** Range-relative locations the entries cite (--jobs): file → range starts (src/ingest/locate.ts). */
+  const cites = new Map<string, Set<number>>();
+  const out = new ExternalSorter<Ranked>({ compare: byRank, size: (x) => roughBytes(x.d) + strBytes(x.k), tag: 'drift-subjects' });
   const selected = o.subjects?.length ? globMatcher(o.subjects) : null;
   /** The report's entry for a subject (none when --only-drift leaves it out or the selection does not name it). */
   const judgeSubject = (key: string, subj: Subj, observed: SubjectUse | undefined): void => {
@@ -466,11 +476,16 @@ export function evaluate(s: DriftState, input: InputAccounting): DriftReport {
     const drifted = unusedRules.length > 0 || sensitiveExcess.length > 0 || used.some((x) => !x.full);
     if (o.onlyDrift && !drifted) return;
     if (s.gen && drifted && suggestions.has(key)) d.suggestion = suggestions.get(key);
-    out.push(d);
+    totals.add(d);
+    rangeOffsets(d, cites);
+    out.add({ s: d.score ?? 101, k: key, d });
   };
   // Every identity seen in the logs, one at a time: its checks, then its subject, and the subjects
   // of the export that stand for the same user name. `judged` holds the export's subjects done here.
   const judged = new Set<string>();
+  // Many identities: those still in memory are written out first, so that they come back from disk
+  // one at a time while the report's entries take their place, and the two never share the budget.
+  if (s.users.runs.length > 0 || s.users.held > budgetBytes() / 4) spillAll(s.users, useSpec(o.maxNames));
   for (const [, u] of drain(s.users, useSpec(o.maxNames))) {
     const myKey = judgeIdentity(u);
     const c = classifySubject(u.user);
@@ -488,30 +503,65 @@ export function evaluate(s: DriftState, input: InputAccounting): DriftReport {
   }
   // The export's subjects nobody was seen as: groups (used through their members), and dormant identities.
   for (const [key, subj] of subjects) if (!judged.has(key)) judgeSubject(key, subj, undefined);
-  out.sort((a, b) => (a.score ?? 101) - (b.score ?? 101) || cmp(keyOf(a.subject), keyOf(b.subject)));
-
-  const bands: Record<Band, number> = { green: 0, yellow: 0, red: 0, none: 0 };
-  for (const d of out) bands[d.severity]++;
-  const scored = out.filter((d) => d.score !== null);
+  const judgedList = remap(out.keepSorted(budgetBytes() / 4), (x) => x.d);
+  if (isSpilled(judgedList)) judgedList.cites = cites;
   return {
     kind: 'kaudit.drift',
     version: 1,
     input,
     window: { from: s.from || null, to: s.to || null },
     rbac: { files: snap.files, roles: snap.roles.length, bindings: snap.bindings.length, missingRoles: authz.missing.map((m) => m.message), warnings: snap.warnings, ignored: snap.ignored },
-    summary: {
-      subjects: out.length,
-      withDrift: out.filter((d) => d.unusedRules.length > 0 || d.sensitiveExcess.length > 0).length,
-      dormant: out.filter((d) => d.dormant).length,
-      bands,
-      grantedRules: out.reduce((n, d) => n + d.grantedRules, 0),
-      usedRules: out.reduce((n, d) => n + d.usedRules, 0),
-      unusedRules: out.reduce((n, d) => n + d.unusedRules.length, 0),
-      sensitiveExcess: out.reduce((n, d) => n + d.sensitiveExcess.length, 0),
-      uncoveredRequests: out.reduce((n, d) => n + d.uncovered.reduce((m, u) => m + u.requests, 0), 0),
-      unjudgedWrites: out.reduce((n, d) => n + (d.unjudgedWrites?.requests ?? 0), 0),
-      averageScore: scored.length ? Math.round((10 * scored.reduce((n, d) => n + d.score!, 0)) / scored.length) / 10 : null,
-    },
-    subjects: out,
+    summary: totals.summary(),
+    subjects: judgedList,
   };
+}
+
+/** A subject's entry with its place in the report: score (101 without one), then subject key. */
+interface Ranked {
+  s: number;
+  k: string;
+  d: SubjectDrift;
+}
+
+function byRank(a: Ranked, b: Ranked): number {
+  return a.s - b.s || cmp(a.k, b.k);
+}
+
+/**
+ * The report's totals, gathered as the entries are made (in any order). The average score adds
+ * the scores in report order, as the float sum of the sorted list would: lowest score first, which
+ * a count per distinct score replays exactly (entries with equal scores add the same number).
+ */
+class Totals {
+  private bands: Record<Band, number> = { green: 0, yellow: 0, red: 0, none: 0 };
+  private t = { subjects: 0, withDrift: 0, dormant: 0, grantedRules: 0, usedRules: 0, unusedRules: 0, sensitiveExcess: 0, uncoveredRequests: 0, unjudgedWrites: 0 };
+  private scores = new Map<number, number>();
+
+  add(d: SubjectDrift): void {
+    const t = this.t;
+    t.subjects++;
+    this.bands[d.severity]++;
+    if (d.unusedRules.length > 0 || d.sensitiveExcess.length > 0) t.withDrift++;
+    if (d.dormant) t.dormant++;
+    t.grantedRules += d.grantedRules;
+    t.usedRules += d.usedRules;
+    t.unusedRules += d.unusedRules.length;
+    t.sensitiveExcess += d.sensitiveExcess.length;
+    t.uncoveredRequests += d.uncovered.reduce((m, u) => m + u.requests, 0);
+    t.unjudgedWrites += d.unjudgedWrites?.requests ?? 0;
+    if (d.score !== null) this.scores.set(d.score, (this.scores.get(d.score) ?? 0) + 1);
+  }
+
+  summary(): DriftReport['summary'] {
+    const t = this.t;
+    let scored = 0;
+    let sum = 0;
+    for (const v of [...this.scores.keys()].sort((a, b) => a - b)) {
+      for (let n = this.scores.get(v)!; n > 0; n--) {
+        sum += v;
+        scored++;
+      }
+    }
+    return { subjects: t.subjects, withDrift: t.withDrift, dormant: t.dormant, bands: this.bands, grantedRules: t.grantedRules, usedRules: t.usedRules, unusedRules: t.unusedRules, sensitiveExcess: t.sensitiveExcess, uncoveredRequests: t.uncoveredRequests, unjudgedWrites: t.unjudgedWrites, averageScore: scored ? Math.round((10 * sum) / scored) / 10 : null };
+  }
 }

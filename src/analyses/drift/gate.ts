@@ -23,11 +23,19 @@ export function subjectFailures(d: SubjectDrift, g: GateOptions): string[] {
   return [...new Set(why)];
 }
 
-export function gate(r: DriftReport, g: GateOptions): { failed: boolean; lines: string[] } {
+/**
+ * The gate over every subject: whether any fails, how many, and the lines of the first `keep` that
+ * do (`subject: why`), in report order.
+ */
+export function gate(r: DriftReport, g: GateOptions, keep = 20): { failed: boolean; count: number; lines: string[] } {
   const lines: string[] = [];
+  let count = 0;
+  if (!g.failOn.length && g.maxUnused === undefined) return { failed: false, count, lines };
   for (const d of r.subjects) {
     const why = subjectFailures(d, g);
-    if (why.length) lines.push(`${d.subject.kind} ${d.subject.namespace ? `${d.subject.namespace}/` : ''}${d.subject.name}: ${why.join('; ')}`);
+    if (!why.length) continue;
+    count++;
+    if (lines.length < keep) lines.push(`${d.subject.kind} ${d.subject.namespace ? `${d.subject.namespace}/` : ''}${d.subject.name}: ${why.join('; ')}`);
   }
-  return { failed: lines.length > 0, lines };
+  return { failed: count > 0, count, lines };
 }
