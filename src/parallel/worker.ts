@@ -5,6 +5,7 @@ import { getHeapStatistics } from 'node:v8';
 import type { Task } from './plan.js';
 import { threadCpuMs, workerOldMb, type WorkerSpec } from './run.js';
 import { setBudget } from '../scale/budget.js';
+import { resetLedger } from '../scale/ledger.js';
 import { setSpillDir } from '../scale/tempdir.js';
 import { setHashSeed } from '../normalize/collapse.js';
 import { TaskRunner, taskError } from './task.js';
@@ -34,6 +35,10 @@ parentPort!.on('message', async (msg: { task: Task; spec: WorkerSpec }) => {
         }
       },
       () => {
+        // The previous task's state was posted (copied): its spilling structures are no longer this
+        // thread's to count, hold or spill (the ledger kept them alive and spilled them to disk for
+        // nothing once the next task's state passed the budget).
+        resetLedger();
         if (spec.spillDir) setSpillDir(spec.spillDir);
         // A worker's heap is capped (WORKER_OLD_MB): its state gets at most 40% of that, and at most the budget.
         if (spec.memory) setBudget(Math.min(spec.memory, 0.4 * workerOldMb() * 2 ** 20));
