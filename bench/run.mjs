@@ -59,7 +59,7 @@ const SCENARIOS = [
   // The same question asked of jq, the tool people reach for first (skipped when jq is absent).
   { name: 'jq (same filter)', cmd: 'jq', args: (f) => ['-c', 'select(.user.username == "alice@example.com" and .verb == "delete")', f] },
   { name: 'commands', args: (f) => ['commands', f, '-o', 'csv', '-q'] },
-  // The page keeps the newest 500,000 requests (--max-rows): bounded memory whatever the log's size.
+  // The page keeps the newest requests that --memory allows (one per 2 KB, up to 500,000; --max-rows): bounded memory whatever the log's size.
   { name: 'view', args: (f) => ['view', f, '-q'] },
   // gzip is read member by member (src/ingest/gunzip.ts); zcat alone is the floor.
   { name: 'summary (gzip) --jobs 1', gzip: true, args: (f) => ['summary', f, '-o', 'json', '-q', '--jobs', '1'] },
@@ -150,6 +150,7 @@ const CARDINALITY = [
   { name: 'drift', kind: 'users', args: (f) => ['drift', '--rbac', RBAC, f, '-o', 'json', '-q'] },
   { name: 'drift (table)', kind: 'users', args: (f) => ['drift', '--rbac', RBAC, f, '-q'] },
   { name: 'investigate --group-by name', kind: 'names', args: (f) => ['investigate', f, '--group-by', 'name', '-q'] },
+  { name: 'investigate --group-by name -o json', kind: 'names', args: (f) => ['investigate', f, '--group-by', 'name', '-o', 'json', '-q'] },
   { name: 'investigate --group-by name --approx', kind: 'names', args: (f) => ['investigate', f, '--group-by', 'name', '--approx', '-q'] },
   { name: 'rbac-gen --resource-names', kind: 'names', args: (f) => ['rbac-gen', f, '--resource-names', '-q'] },
   { name: 'commands (never completed)', kind: 'open', args: (f) => ['commands', f, '-o', 'csv', '-q'] },

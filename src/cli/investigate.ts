@@ -11,6 +11,7 @@ import { collectSooner } from '../util/v8heap.js';
 import { Out } from './out.js';
 import { PRESETS } from '../rules/presets.js';
 import { MAX_ROWS } from '../render/table.js';
+import { VIEW_ROWS } from '../scale/lazy.js';
 import { plural } from '../render/format.js';
 
 export const INVESTIGATE_FORMATS = ['table', 'wide', 'json', 'jsonl', 'csv', 'yaml', 'markdown'] as const;
@@ -135,13 +136,20 @@ Examples:
           const gf = opts.groupBy.split(',').map((f) => inv.resolveField('--group-by', f.trim()));
           const state = inv.groupBy.init({ fields: gf, ...(opts.approx ? { approx: true } : {}) });
           const acc = await runInputs(io, inputs, run, (r) => inv.groupBy.add(state, r), more);
-          const rep = inv.groupBy.finish(state, { input: acc });
-          if (opts.output === 'csv') {
-            const cols = [...gf, ...view.groupColumns(rep)];
-            out.write(csvRow(cols));
-            for (const row of view.groupRows(rep)) out.write(csvRow(cols.map((c) => row[c])));
-          } else if (opts.output === 'jsonl') for (const row of view.groupRows(rep)) out.write(JSON.stringify(row) + '\n');
-          else await writeReport(out, opts.output, { report: rep, view: view.groupView }, ctx);
+          // Tables and Markdown show the VIEW_ROWS groups with the most requests and count the rest:
+          // a top-N selection over the merged groups, in memory for those few whatever their number.
+          if (!opts.approx && (opts.output === 'table' || opts.output === 'wide' || opts.output === 'markdown')) {
+            const top = inv.topGroups(state, { input: acc }, VIEW_ROWS);
+            await writeReport(out, opts.output, { report: top, view: view.groupView }, ctx);
+          } else {
+            const rep = inv.groupBy.finish(state, { input: acc });
+            if (opts.output === 'csv') {
+              const cols = [...gf, ...view.groupColumns(rep)];
+              out.write(csvRow(cols));
+              for (const row of view.groupRows(rep)) out.write(csvRow(cols.map((c) => row[c])));
+            } else if (opts.output === 'jsonl') for (const row of view.groupRows(rep)) out.write(JSON.stringify(row) + '\n');
+            else await writeReport(out, opts.output, { report: rep, view: view.groupView }, ctx);
+          }
         } else if (opts.timeline) {
           const state = inv.timeline.init({ bucket: opts.timeline as 'hour' | 'day' | 'auto' });
           const acc = await runInputs(io, inputs, run, (r) => inv.timeline.add(state, r), more);

@@ -5,6 +5,7 @@ import { collectSooner } from '../util/v8heap.js';
 import type { IO } from './io.js';
 import { addClientFilterOptions, addFilterOptions, addInputOptions, clientFilters, intOption, outputOption, runInputs, type ClientFlags, type FilterFlags, type InputOptions } from './common.js';
 import { UsageError } from '../util/errors.js';
+import { budgetBytes, setBudget } from '../scale/budget.js';
 
 export const VIEW_FORMATS = ['html', 'json'] as const;
 
@@ -30,7 +31,7 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
   cmd
     .option('--gap <duration>', "a client's calls further apart than this belong to different commands (as audit commands)", '2s')
     .option('--order-window <duration>', 'calls logged up to this late are put back in time order before folding (as audit commands)', '30m')
-    .option('--max-rows <n>', 'keep at most N requests, the newest; the page and stderr say how many were left out (default 500000)', intOption('--max-rows'))
+    .option('--max-rows <n>', 'keep at most N requests, the newest; the page and stderr say how many were left out (default: one per 2 KB of --memory, up to 500000; 131072 at 256M)', intOption('--max-rows'))
     .option('--max-bytes <size>', "keep at most SIZE of data in the page (the JSON size of its distinct strings, plus 96 bytes a row), the newest requests that fit; bounds the page's size and this command's memory (default 128MB)")
     .option('--out <file>', 'write the page to FILE (required when stdout is a terminal)')
     .addOption(outputOption(VIEW_FORMATS as unknown as string[], 'html', 'output format (json: the report behind the page)'))
@@ -47,7 +48,7 @@ Examples:
       // objects; V8's default let the old generation grow to about three times the live heap before
       // collecting it (1M-event log, default caps: 1.06 GB peak; with collectSooner about 0.73 GB).
       collectSooner();
-      const [{ view, DEFAULT_VIEW, DEFAULT_MAX_ROWS, DEFAULT_MAX_BYTES, capNotice }, { parseDurationMs }, { visible }, { parseBytes }] = await Promise.all([
+      const [{ view, DEFAULT_VIEW, defaultMaxRows, DEFAULT_MAX_BYTES, capNotice }, { parseDurationMs }, { visible }, { parseBytes }] = await Promise.all([
         import('../analyses/view/index.js'),
         import('../util/duration.js'),
         import('../render/sanitize.js'),
@@ -63,7 +64,11 @@ Examples:
       // The page's script is read before the logs, so that a missing build fails fast.
       const html = opts.output === 'html' ? await import('../analyses/view/html.js') : null;
       const assets = html?.loadPageAssets();
-      const state = view.init({ ...DEFAULT_VIEW, maxRows: opts.maxRows ?? DEFAULT_MAX_ROWS, maxBytes, fold: { ...DEFAULT_VIEW.fold, gapMs }, reorder: { ...DEFAULT_VIEW.reorder, windowMs } });
+      // Without --max-rows, the rows follow the memory budget (--memory, KAUDIT_MEMORY, 256M): at
+      // up to 2 KB a row at the peak, half a million rows took 0.74–0.89 GB (bench/RESULTS.md).
+      setBudget(opts.memory ?? null);
+      const rows = opts.maxRows === undefined ? { maxRows: defaultMaxRows(budgetBytes()), maxRowsBudget: budgetBytes() } : { maxRows: opts.maxRows };
+      const state = view.init({ ...DEFAULT_VIEW, ...rows, maxBytes, fold: { ...DEFAULT_VIEW.fold, gapMs }, reorder: { ...DEFAULT_VIEW.reorder, windowMs } });
       const input = await runInputs(io, inputs, { ...opts, outputs: out ? [out] : [] }, (r) => view.add(state, r), [clientFilters(opts)]);
       const report = view.finish(state, { input, command: ['audit', ...((program as Command & { rawArgs?: string[] }).rawArgs ?? ['view'])] });
       const s = report.summary;

@@ -12,6 +12,7 @@ import { RunWriter, removeRuns } from './runs.js';
 import { encodeLine } from './codec.js';
 import { mergeSorted, readRun, reduceRuns } from './merge.js';
 import { cmp } from '../util/counter.js';
+import { budgetBytes } from './budget.js';
 
 /** A spilling map's state: plain data. */
 export interface SpillMap<V> {
@@ -94,11 +95,13 @@ function entryOrder<V>(spec: SpillSpec<V>): (a: Entry<V>, b: Entry<V>) => number
 /** Writes the map as a run sorted by key and empties it. */
 export function spillNow<V>(s: SpillMap<V>, spec: SpillSpec<V>): void {
   if (s.map.size === 0) return;
-  const entries = [...s.map];
-  entries.sort(entryOrder(spec));
+  // The keys are sorted, not [key, value] pairs: one pointer a key while spilling, not a pair each.
+  const map = s.map;
+  const keys = [...map.keys()];
+  keys.sort(spec.compare ?? cmp);
   const w = new RunWriter(spec.tag);
   try {
-    for (const e of entries) w.line(encodeLine(e));
+    for (const k of keys) w.line(encodeLine([k, map.get(k)]));
     s.runs.push(w.close());
   } catch (e) {
     w.discard();
@@ -156,24 +159,40 @@ export function inMemory<V>(s: SpillMap<V>): number {
  */
 export function* drain<V>(s: SpillMap<V>, spec: SpillSpec<V>): Generator<[string, V]> {
   const sp = spillers.get(s as SpillMap<unknown>);
-  if (sp) retire(sp, s.held);
+  // With runs to merge anyway, more than half the budget in memory joins them first: the consumer
+  // (an external sort of the entries, a report written as they come) then has the budget to itself.
+  if (sp && s.runs.length > 0 && s.held > budgetBytes() / 2) spillOut(s, spec);
+  // What stays in memory is no longer spillable, but it counts in the ledger until it is handed on
+  // (entry by entry), so that what the consumer builds meanwhile spills in time: the entries and
+  // the consumer's copies of them never take twice the budget.
+  let counted = sp ? s.held : 0;
+  if (sp) retire(sp, 0);
   spillers.delete(s as SpillMap<unknown>);
+  const release = (k: string, v: V): void => {
+    if (counted <= 0) return;
+    const b = Math.min(counted, spec.size(k, v));
+    counted -= b;
+    charge(-b);
+  };
   const order = entryOrder(spec);
-  const mem = [...s.map];
-  mem.sort(order);
+  const map = s.map;
+  const keys = [...map.keys()];
+  keys.sort(spec.compare ?? cmp);
   s.map = new Map();
   s.held = 0;
   let runs = s.runs;
   s.runs = [];
   try {
     if (runs.length === 0) {
-      yield* consume(mem);
+      yield* consume(keys, map, release);
       return;
     }
     runs = reduceRuns<Entry<V>>(runs, order, spec.tag, (g) => fold(g, spec, order));
-    yield* fold(mergeSorted<Entry<V>>([...runs.map((p) => readRun<Entry<V>>(p)), consume(mem)], order), spec, order);
+    yield* fold(mergeSorted<Entry<V>>([...runs.map((p) => readRun<Entry<V>>(p)), consume(keys, map, release)], order), spec, order);
   } finally {
     removeRuns(runs);
+    charge(-counted);
+    counted = 0;
   }
 }
 
@@ -190,12 +209,15 @@ export function* reread<V>(s: SpillMap<V>, spec: SpillSpec<V>): Generator<[strin
   yield* fold(mergeSorted<Entry<V>>(s.runs.map((p) => readRun<Entry<V>>(p)), order), spec, order);
 }
 
-/** The items of an array, each let go as it is handed on (what the consumer keeps is its own business). */
-function* consume<T>(a: (T | undefined)[]): Generator<T> {
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i] as T;
-    a[i] = undefined;
-    yield x;
+/** The entries of `map` in the order of `keys`, each let go as it is handed on (what the consumer keeps is its own business). */
+function* consume<V>(keys: (string | undefined)[], map: Map<string, V>, release: (k: string, v: V) => void): Generator<Entry<V>> {
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    keys[i] = undefined;
+    const v = map.get(k) as V;
+    map.delete(k);
+    release(k, v);
+    yield [k, v];
   }
 }
 

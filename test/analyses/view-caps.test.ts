@@ -6,8 +6,9 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import fc from 'fast-check';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { collect, runCli, tmpDir, writeFiles, event, jsonl } from '../helpers.js';
-import { view, DEFAULT_VIEW, capNotice, DEFAULT_MAX_BYTES, type ViewReport, type ViewOptions } from '../../src/analyses/view/index.js';
+import { view, DEFAULT_VIEW, capNotice, DEFAULT_MAX_BYTES, ROW_PEAK_BYTES, defaultMaxRows, type ViewReport, type ViewOptions } from '../../src/analyses/view/index.js';
 import { RowStore, ROW_BYTES, jsonBytes } from '../../src/analyses/view/store.js';
 import { toPayload } from '../../src/analyses/view/payload.js';
 import { encodeData, encodeDataStreaming, jsonChunks, renderViewHtml, renderViewHtmlStreaming, loadPageAssets, writeViewHtml } from '../../src/analyses/view/html.js';
@@ -149,6 +150,16 @@ describe('the caps', () => {
     expect(DEFAULT_MAX_BYTES).toBe(128_000_000);
     expect(() => view.init({ ...DEFAULT_VIEW, maxBytes: 0 })).toThrow(/maxBytes/);
   });
+
+  it('on the command line, default to the rows that fit the memory budget: one per ROW_PEAK_BYTES, 1000 to 500,000', () => {
+    expect(ROW_PEAK_BYTES).toBe(2048);
+    expect(defaultMaxRows(256 * 2 ** 20)).toBe(131_072);
+    expect(defaultMaxRows(977 * 2 ** 20)).toBe(500_000);
+    expect(defaultMaxRows(976 * 2 ** 20)).toBe(499_712);
+    expect(defaultMaxRows(2000 * 1024)).toBe(1000);
+    expect(defaultMaxRows(8 * 1024)).toBe(1000);
+    expect(defaultMaxRows(Infinity)).toBe(500_000);
+  });
 });
 
 describe('the notice', () => {
@@ -163,6 +174,11 @@ describe('the notice', () => {
       'max-bytes',
       { ...base, calls: 2000, leftOut: 3888, maxRows: 500_000, maxBytes: 1_000_000, bytes: 999_870, cappedBy: 'max-bytes' as const, leftOutUntil: '' },
       'This page holds the newest 2,000 of the 5,888 requests that matched: 3,888 older ones were left out (--max-bytes 1,000,000: the page holds 999,870 bytes of data). To see them, raise --max-bytes or narrow the run with the command-line filters (--since, --until, --user, --namespace…).',
+    ],
+    [
+      'max-rows, the default of --memory',
+      { ...base, calls: 131_072, leftOut: 5_868_928, matched: 6_000_000, maxRows: 131_072, maxRowsBudget: 256 * 2 ** 20 },
+      'This page holds the newest 131,072 of the 6,000,000 requests that matched: 5,868,928 older ones were left out (--max-rows 131,072, the default for --memory 256M; the newest left out is from 2026-03-02T10:00:00Z). To see them, raise --max-rows (or --memory, which sets its default: a row for every 2 KB, up to 500,000) or narrow the run with the command-line filters (--since, --until, --user, --namespace…).',
     ],
     ['nothing left out', { ...base, leftOut: 0, calls: 5888, cappedBy: '' as const }, ''],
   ])('names the numbers and the flag: %s', (_name, s, text) => {
@@ -310,6 +326,35 @@ describe('audit view --max-bytes on the command line', () => {
     const quiet = await runCli(['view', log, '-o', 'json', '-q', '--max-rows', '3']);
     expect(quiet.stderr).toBe('');
   });
+
+  it('without --max-rows keeps the rows --memory allows (defaultMaxRows), and the page, -o json and stderr say so', async () => {
+    const evs = Array.from({ length: 1200 }, (_, i) =>
+      event({ auditID: `m${i}`, requestReceivedTimestamp: new Date(Date.UTC(2026, 2, 2, 10, 0, 0, i)).toISOString(), stageTimestamp: new Date(Date.UTC(2026, 2, 2, 10, 0, 0, i)).toISOString() }),
+    );
+    const many = join(writeFiles(tmpDir(), { 'many.log': jsonl(evs) }), 'many.log');
+    // 2000 KiB / 2048 bytes a row = 1000 rows.
+    const j = await runCli(['view', many, '-o', 'json', '--memory', '2000k']);
+    expect(j.code).toBe(0);
+    const rep = JSON.parse(j.stdout) as ViewReport;
+    expect(rep.summary).toMatchObject({ matched: 1200, calls: 1000, leftOut: 200, maxRows: 1000, maxRowsBudget: 2000 * 1024, cappedBy: 'max-rows' });
+    expect(rep.records[0]!.auditID).toBe('m200');
+    expect(j.stderr).toContain('view: warning: This page holds the newest 1,000 of the 1,200 requests that matched: 200 older ones were left out (--max-rows 1,000, the default for --memory 2000k;');
+    expect(j.stderr).toContain('raise --max-rows (or --memory, which sets its default');
+    // The page shows the same notice (app.ts renders capNotice of the summary it embeds).
+    const page = await runCli(['view', many, '--memory', '2000k', '-q']);
+    const data = /id="kaudit-data"[^>]*>([^<]*)</.exec(page.stdout)![1]!;
+    const payload = JSON.parse(gunzipSync(Buffer.from(data, 'base64')).toString('utf8')) as { summary: ViewReport['summary'] };
+    expect(payload.summary).toEqual(rep.summary);
+    // --max-rows given: no budget in the summary, and the notice names --max-rows only.
+    const given = await runCli(['view', many, '-o', 'json', '--max-rows', '1100']);
+    const s = (JSON.parse(given.stdout) as ViewReport).summary;
+    expect(s).toMatchObject({ calls: 1100, leftOut: 100, maxRows: 1100 });
+    expect(s.maxRowsBudget).toBeUndefined();
+    expect(given.stderr).toContain('(--max-rows 1,100; the newest left out is from');
+    // The default budget (256M) keeps all 1200.
+    const all = JSON.parse((await runCli(['view', many, '-o', 'json', '-q'])).stdout) as ViewReport;
+    expect(all.summary).toMatchObject({ calls: 1200, leftOut: 0, maxRows: 131_072, maxRowsBudget: 256 * 2 ** 20 });
+  }, 60_000);
 
   it.each([
     [['--max-bytes', 'lots'], /--max-bytes: "lots" is not a size/],

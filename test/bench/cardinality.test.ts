@@ -35,7 +35,7 @@ describe('npm run bench -- --cardinality', () => {
     expect(r.stderr).not.toMatch(/exited [1-9]/);
     expect(r.status).toBe(0);
     const rows = r.stdout.split('\n').filter((l) => l.startsWith('| 200 |'));
-    expect(rows.length).toBe(40);
+    expect(rows.length).toBe(41);
     for (const scenario of ['investigate --group-by user (table)', 'summary --approx', 'investigate --group-by user --approx -o csv', 'investigate --group-by name --approx', 'anomalies --train-until', 'baseline', 'rbac-gen', 'compliance', 'drift', 'commands (never completed)', 'investigate --timeline hour (1970 outlier)', 'investigate -o yaml', 'investigate --sort time -o jsonl', 'commands', 'export -o parquet', 'sql (log) group by subject', 'view', 'merge --command summary', 'merge --command commands']) {
       expect(rows.some((l) => l.startsWith(`| 200 | ${scenario} |`))).toBe(true);
     }

@@ -9,7 +9,7 @@ import { widenSpan, mergeSpan } from '../../util/span.js';
 import { ExternalSorter } from '../../scale/extsort.js';
 import { absorb, drain, grow, newSpillMap, type SpillMap, type SpillSpec } from '../../scale/spillmap.js';
 import { ENTRY_BYTES, OBJECT_BYTES, strBytes } from '../../scale/budget.js';
-import { tupleKey } from '../../util/key.js';
+import { tupleKey, untupleKey } from '../../util/key.js';
 import { mapRows, rowsOf, type Rows } from '../../scale/lazy.js';
 import { DEFAULT_K, DEFAULT_PRECISION, bounds, heavyAdd, heavyMerge, heavyTop, hllAdd, hllError, hllEstimate, hllMerge, newHeavyHitters, newHll, type CountBounds, type DistinctEstimate, type HeavyHitters, type Hll } from '../../scale/sketch/index.js';
 
@@ -50,9 +50,8 @@ export interface GroupRow {
   last: string;
 }
 
-/** One group's counts while reading. */
+/** One group's counts while reading; its field values are its key's parts (tupleKey, untupleKey). */
 export interface GroupAgg {
-  values: string[];
   count: number;
   denied: number;
   firstMs: number;
@@ -128,17 +127,49 @@ function mergeGroup(a: GroupAgg, b: GroupAgg): GroupAgg {
   return a;
 }
 
-function groupBytes(key: string, g: GroupAgg): number {
-  let n = 2 * strBytes(key) + ENTRY_BYTES + OBJECT_BYTES + 64;
-  for (const v of g.values) n += strBytes(v);
-  return n;
+/** Two time strings as the log writes them (first and last seen: one string until a second request). */
+const SPAN_BYTES = 2 * strBytes('2026-03-02T00:00:00.000000Z');
+
+/** A group in the map: its key, the entry, the object with its six fields, its two time strings. */
+function groupBytes(key: string): number {
+  return strBytes(key) + ENTRY_BYTES + OBJECT_BYTES + 48 + SPAN_BYTES;
 }
 
 const GROUPS: SpillSpec<GroupAgg> = { tag: 'groups', merge: mergeGroup, size: groupBytes };
 
-/** Most requests first, then by the values (code-unit order). */
-function groupOrder(x: GroupAgg, y: GroupAgg): number {
-  return y.count - x.count || cmp(x.values.join('\u0000'), y.values.join('\u0000'));
+/**
+ * A group on its way to the output order (finish, topGroups): `j` is its values joined by NUL (the
+ * order's tie-break), `v` the values themselves, only when one of them holds a NUL (else they are
+ * `j` split at NUL); no first/last ms, which only the merge needed.
+ */
+interface GroupItem {
+  j: string;
+  v?: string[];
+  count: number;
+  denied: number;
+  first: string;
+  last: string;
+}
+
+function groupItem(key: string, g: GroupAgg): GroupItem {
+  // tupleKey: NUL, the number of parts, NUL, the parts joined by NUL; a JSON array when a part holds NUL.
+  if (key.charCodeAt(0) === 0) return { j: key.slice(key.indexOf('\u0000', 1) + 1), count: g.count, denied: g.denied, first: g.first, last: g.last };
+  const v = untupleKey(key);
+  return { j: v.join('\u0000'), v, count: g.count, denied: g.denied, first: g.first, last: g.last };
+}
+
+function itemBytes(x: GroupItem): number {
+  return strBytes(x.j) + OBJECT_BYTES + 48 + SPAN_BYTES + (x.v ? strBytes(x.j) + 64 : 0);
+}
+
+/** Most requests first, then by the values joined by NUL (code-unit order). */
+function groupOrder(x: GroupItem, y: GroupItem): number {
+  return y.count - x.count || cmp(x.j, y.j);
+}
+
+function groupRow(fields: readonly (keyof AuditRecord)[], x: GroupItem): GroupRow {
+  const values = x.v ?? (fields.length === 1 ? [x.j] : x.j.split('\u0000'));
+  return { key: Object.fromEntries(fields.map((f, i) => [f, values[i]!])), count: x.count, denied: x.denied, first: x.first, last: x.last };
 }
 
 function mergeApproxGroup(a: ApproxGroupAgg, b: ApproxGroupAgg): ApproxGroupAgg {
@@ -169,8 +200,8 @@ export const groupBy: Reducer<GroupState, GroupReport, GroupOptions> = {
     }
     let g = s.groups.map.get(key);
     if (!g) {
-      s.groups.map.set(key, (g = { values, count: 0, denied: 0, firstMs: Infinity, first: '', lastMs: -Infinity, last: '' }));
-      grow(s.groups, GROUPS, groupBytes(key, g));
+      s.groups.map.set(key, (g = { count: 0, denied: 0, firstMs: Infinity, first: '', lastMs: -Infinity, last: '' }));
+      grow(s.groups, GROUPS, groupBytes(key));
     }
     g.count++;
     if (r.decision === 'forbid') g.denied++;
@@ -211,18 +242,51 @@ export const groupBy: Reducer<GroupState, GroupReport, GroupOptions> = {
       };
     }
     // Merged by key, then sorted by count: both steps spill past the budget.
-    const sorter = new ExternalSorter<GroupAgg>({ compare: groupOrder, size: (g) => groupBytes('', g), tag: 'groups-sorted' });
-    for (const [, g] of drain(s.groups, GROUPS)) sorter.add(g);
-    const row = (g: GroupAgg): GroupRow => ({ key: Object.fromEntries(fields.map((f, i) => [f, g.values[i]!])), count: g.count, denied: g.denied, first: g.first, last: g.last });
+    const sorter = new ExternalSorter<GroupItem>({ compare: groupOrder, size: itemBytes, tag: 'groups-sorted' });
+    for (const [key, g] of drain(s.groups, GROUPS)) sorter.add(groupItem(key, g));
     return {
       kind: 'kaudit.investigate.groups',
       version: 1,
       input: ctx.input,
       groupBy: s.fields,
-      groups: mapRows(rowsOf(sorter), row),
+      groups: mapRows(rowsOf(sorter), (x) => groupRow(fields, x)),
     };
   },
 };
+
+/**
+ * What a table of exact groups shows: the first `groups.length` groups in the order of
+ * groupBy.finish (most requests first), and the number of groups in all (exact).
+ */
+export interface GroupTopReport {
+  kind: 'kaudit.investigate.groups';
+  version: 1;
+  input: InputAccounting;
+  groupBy: string[];
+  groups: GroupRow[];
+  /** Groups in all (the length of finish()'s `groups`). */
+  total: number;
+}
+
+/**
+ * The `n` groups with the most requests, exactly finish()'s first `n` (same order, ties included),
+ * and the exact number of groups, without ordering them all: the groups are merged by key
+ * (spilled runs included) and pass a top-`n` selection (an ExternalSorter with `keep`, which holds
+ * at most 2n + 1024 of them). For tables and Markdown, which show a few. Exact states only (an
+ * --approx state lists its groups with finish()); consumes the state.
+ */
+export function topGroups(s: GroupState, ctx: FinishContext, n: number): GroupTopReport {
+  if (s.approx) throw new Error('topGroups: an --approx state lists its groups with finish()');
+  const sorter = new ExternalSorter<GroupItem>({ compare: groupOrder, size: itemBytes, keep: n, tag: 'groups-top' });
+  let total = 0;
+  for (const [key, g] of drain(s.groups, GROUPS)) {
+    total++;
+    sorter.add(groupItem(key, g));
+  }
+  const groups: GroupRow[] = [];
+  for (const x of sorter.sorted()) groups.push(groupRow(s.fields, x));
+  return { kind: 'kaudit.investigate.groups', version: 1, input: ctx.input, groupBy: s.fields, groups, total };
+}
 
 // ---------- timeline ----------
 

@@ -1,6 +1,6 @@
 // Views of investigate results: the listing with the columns administrators look at, groups, timeline.
 import type { AuditRecord, Cell, View, ViewSection } from '../../types.js';
-import type { ApproxGroupRow, GroupReport, GroupRow, TimelineReport } from './index.js';
+import type { ApproxGroupRow, GroupReport, GroupRow, GroupTopReport, TimelineReport } from './index.js';
 import type { Rows } from '../../scale/lazy.js';
 import type { CountBounds } from '../../scale/sketch/index.js';
 import { fieldText } from './index.js';
@@ -95,11 +95,14 @@ function approxGroupView(rep: GroupReport): View {
   };
 }
 
-export function groupView(rep: GroupReport): View {
-  if (rep.approximate) return approxGroupView(rep);
-  const groups = rep.groups as Rows<GroupRow>;
-  const total = groups.length;
-  const shown = headOf(groups, VIEW_ROWS);
+/**
+ * Groups as a table: the VIEW_ROWS with the most requests and how many more there are. From the
+ * whole report (finish) or from its top (topGroups: what the CLI passes for tables and Markdown).
+ */
+export function groupView(rep: GroupReport | GroupTopReport): View {
+  if ('approximate' in rep && rep.approximate) return approxGroupView(rep);
+  const total = 'total' in rep ? rep.total : rep.groups.length;
+  const shown = 'total' in rep ? rep.groups.slice(0, VIEW_ROWS) : headOf(rep.groups as Rows<GroupRow>, VIEW_ROWS);
   const more = total - shown.length;
   return {
     title: 'kaudit investigate',

@@ -15,8 +15,27 @@ import { RowStore } from './store.js';
 import { CommandTableBuilder, type CommandTable } from './builder.js';
 import { COMMAND_EXTRA_FIELDS } from './payload.js';
 
-/** Rows the page keeps unless `--max-rows` says otherwise. */
+/** The most rows the page keeps unless `--max-rows` says otherwise (with --memory 977M or more). */
 export const DEFAULT_MAX_ROWS = 500_000;
+
+/**
+ * What a kept row costs the process at its peak, in bytes, rounded up: the row in the store (about
+ * 300 bytes), what the fold into commands and the page's encoding hold per row (about 200), and the
+ * garbage collector's headroom over both. Measured on 1M-event logs (bench/RESULTS.md, issue 15):
+ * 1.2 KB a row with 50 users, 1.5 KB with a user per request, on top of what reading 1M events
+ * takes (about 0.15 GB), so that the default budget keeps the whole run near 0.35 GB.
+ */
+export const ROW_PEAK_BYTES = 2048;
+
+/**
+ * The default of `--max-rows` for a memory budget (--memory, src/scale/budget.ts, in bytes): the
+ * rows whose peak cost (ROW_PEAK_BYTES) fits in it, at most DEFAULT_MAX_ROWS and at least 1000.
+ * 256 MiB (the default budget): 131,072 rows.
+ */
+export function defaultMaxRows(budget: number): number {
+  if (!Number.isFinite(budget)) return DEFAULT_MAX_ROWS;
+  return Math.max(1000, Math.min(DEFAULT_MAX_ROWS, Math.floor(budget / ROW_PEAK_BYTES)));
+}
 
 /**
  * Data bytes the page keeps unless `--max-bytes` says otherwise (RowStore.bytes: the JSON size of
@@ -52,6 +71,8 @@ export function rowFlags(r: AuditRecord): number {
 export interface ViewOptions {
   /** Keep at most this many requests: the newest by time (ties: the later in the log). */
   maxRows: number;
+  /** When maxRows is the default for a memory budget (defaultMaxRows): that budget in bytes; else absent. */
+  maxRowsBudget?: number;
   /** Keep at most this many data bytes (RowStore.bytes): again the newest requests that fit. */
   maxBytes: number;
   /** Folding, as `audit commands` (--gap). */
@@ -188,6 +209,8 @@ export interface ViewReport {
     last: string;
     denied: number;
     failed: number;
+    /** When maxRows was not given but followed the memory budget (--memory, defaultMaxRows): that budget in bytes. */
+    maxRowsBudget?: number;
   };
   /** The command line that made the report, as given (shown on the page). */
   command: string[];
@@ -292,6 +315,7 @@ export const view = {
         last: last >= 0 ? store.time(slots[last]!) : '',
         denied,
         failed,
+        ...(s.options.maxRowsBudget !== undefined ? { maxRowsBudget: s.options.maxRowsBudget } : {}),
       },
       command: ctx.command ?? [],
       records: [],
