@@ -73,7 +73,7 @@ Examples:
       // Per-subject state up to the memory budget, spilled and merged back: it outlives V8's young
       // generation, and V8's default growth let the heap reach several times what was live (issue 15).
       collectSooner();
-      const [{ rbacGenExcept }, { loadRbac }, { Authorizer }, { objectsYaml, objectYaml }, { toPlainObject, policyObjectName, objectCount }, { safeFileName }] = await Promise.all([
+      const [{ rbacGenExcept }, { loadRbac }, { Authorizer }, { objectsYaml, objectYaml }, { toPlainObject, policyObjectName, objectCount, sensitiveCount }, { safeFileName }] = await Promise.all([
         import('../analyses/rbacgen/existing.js'),
         import('../rbac/load.js'),
         import('../rbac/authorizer.js'),
@@ -117,6 +117,8 @@ Examples:
       const init = rbacGenExcept.init({ ...plain, existing, ...(selected.length ? { select: globMatcher(selected) } : {}) });
       const { state, accounting } = await runReducer(io, inputs, { ...opts, userMatchesImpersonator: true, outputs: dest ? [dest] : [], bodies: RBAC_WRITE_BODIES }, { command: 'rbac-gen', options: { ...plain, users: selected, existing: opts.existing }, reducer: rbacGenExcept, state: init });
       state.inner.opts = { ...state.inner.opts };
+      // Without -o report only the first sensitive findings are listed (stderr): a top-N, not a sort of all.
+      if (opts.output !== 'report') state.sensitiveTop = SENSITIVE_LINES;
       const report = rbacGenExcept.finish(state, { input: accounting });
       const sc = report.selfCheck;
       type Obj = (typeof report.policies extends Iterable<infer P> ? P : never) extends { objects: (infer O)[] } ? O : never;
@@ -192,15 +194,16 @@ Examples:
         for (const u of report.escalationUnchecked) {
           say(`note: ${u.subject}: ${u.requests} RBAC write${u.requests === 1 ? '' : 's'} whose bind/escalate check could not be judged (${Object.entries(u.reasons).map(([why, n]) => `${n} ${why}`).join('; ')}); the generated policy grants no bind or escalate for ${u.requests === 1 ? 'it' : 'them'}`);
         }
-        if (report.sensitive.length) {
-          say(`sensitive permissions in the output (${report.sensitive.length}; review before applying):`);
+        const sensitiveTotal = sensitiveCount(report);
+        if (sensitiveTotal) {
+          say(`sensitive permissions in the output (${sensitiveTotal}; review before applying):`);
           // At most SENSITIVE_LINES here; -o report lists every one.
           for (const f of shown ?? headOf(report.sensitive, SENSITIVE_LINES)) {
             const where = f.object.namespace ? `${f.object.kind} ${f.object.namespace}/${f.object.name}` : `${f.object.kind} ${f.object.name}`;
             say(`  ${f.id} ${f.severity} ${f.description}: ${f.subject}, ${where}: ${f.permissions.join('; ')} (${plural(f.requests, 'request')}${f.examples.length ? `, e.g. auditID ${f.examples[0]}` : ''})`);
           }
           releaseRows(report.sensitive);
-          const more = report.sensitive.length - SENSITIVE_LINES;
+          const more = sensitiveTotal - SENSITIVE_LINES;
           if (more > 0) say(`  … and ${more} more (-o report lists every one)`);
         }
         say(

@@ -16,6 +16,7 @@ import { gunzipMembers, CompressedEndError } from './gunzip.js';
 import { CONTAINER_KEYS } from './containers.js';
 import type { Prefilter } from '../filter/prefilter.js';
 import { untilError, type StreamEnd } from './chunks.js';
+import { utf8 } from './extract.js';
 
 export interface IngestSink {
   /** A parsed JSON/YAML value at `loc` (one line, one document item). */
@@ -553,7 +554,7 @@ export async function readLines(
     }
     const loc: Loc = { file, line: lineNo, unit: 'line' };
     if (prefix === '' && extract !== undefined && extract(b, start, end, loc)) return;
-    const text = b.toString('utf8', start, end);
+    const text = utf8(b, start, end);
     let v: unknown;
     try {
       v = JSON.parse(text);

@@ -36,14 +36,9 @@
 import { getRandomValues } from 'node:crypto';
 import { F64List } from '../util/f64list.js';
 import type { AuditRecord } from '../types.js';
+import { RecentKeys, stringHash } from '../util/recentkeys.js';
 
 /** Stage → its order in a request (a Map: the stage is audit data, and may be any string). */
-const STAGE_RANK: ReadonlyMap<string, number> = new Map([
-  ['RequestReceived', 1],
-  ['ResponseStarted', 2],
-  ['ResponseComplete', 3],
-  ['Panic', 3],
-]);
 /** The rank of a completing stage. */
 const FINAL = 3;
 
@@ -53,7 +48,19 @@ const FINAL = 3;
  * (not a stage the API server writes: it waits like an early stage).
  */
 export function stageRank(stage: string): number {
-  return stage === '' ? FINAL : (STAGE_RANK.get(stage) ?? 0);
+  // Compared, not looked up in a Map: the stage is a fresh string per event, which a Map would hash.
+  switch (stage) {
+    case 'ResponseComplete':
+    case 'Panic':
+    case '':
+      return FINAL;
+    case 'RequestReceived':
+      return 1;
+    case 'ResponseStarted':
+      return 2;
+    default:
+      return 0;
+  }
 }
 
 /** requestReceivedTimestamp as compared for identity: epoch ms (µs kept); NaN when none; 0 for GKE (see the file comment). */
@@ -218,23 +225,45 @@ export function hashKey(k: string): number {
 
 /** hashKey of a tuple of strings: each part's length goes in first, so distinct tuples are distinct inputs. */
 export function hashParts(parts: readonly string[]): number {
-  let a = 0x811c9dc5 ^ seed[0]!;
-  let b = 0x01000193 ^ seed[1]!;
-  for (const k of parts) {
-    a = Math.imul(a ^ k.length, 0x01000193);
-    b = Math.imul(b ^ k.length, 0x5bd1e995);
-    for (let i = 0; i < k.length; i++) {
-      const c = k.charCodeAt(i);
-      a = Math.imul(a ^ c, 0x01000193);
-      b = Math.imul(b ^ c, 0x5bd1e995);
-    }
-  }
-  return (a >>> 0) * 0x100000 + ((b >>> 0) & 0xfffff);
+  hashStart();
+  for (const k of parts) hashIn(k);
+  return hashEnd();
 }
 
-/** Hash of a request's family (sameFamily) without its auditID. */
+// The two lanes of the hash being computed (module state: no array or object per hash).
+let laneA = 0;
+let laneB = 0;
+
+function hashStart(): void {
+  laneA = 0x811c9dc5 ^ seed[0]!;
+  laneB = 0x01000193 ^ seed[1]!;
+}
+
+function hashIn(k: string): void {
+  let a = Math.imul(laneA ^ k.length, 0x01000193);
+  let b = Math.imul(laneB ^ k.length, 0x5bd1e995);
+  for (let i = 0; i < k.length; i++) {
+    const c = k.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+  }
+  laneA = a;
+  laneB = b;
+}
+
+function hashEnd(): number {
+  return (laneA >>> 0) * 0x100000 + ((laneB >>> 0) & 0xfffff);
+}
+
+/** Hash of a request's family (sameFamily) without its auditID: hashParts of its provider class, verb, requestURI, subject and impersonator. */
 export function familyHash(r: AuditRecord): number {
-  return hashParts([r.provider === 'gke' ? 'g' : '', r.verb, r.requestURI, r.subject, r.impersonator]);
+  hashStart();
+  hashIn(r.provider === 'gke' ? 'g' : '');
+  hashIn(r.verb);
+  hashIn(r.requestURI);
+  hashIn(r.subject);
+  hashIn(r.impersonator);
+  return hashEnd();
 }
 
 const timeBits = new Float64Array(1);
@@ -243,15 +272,22 @@ const timeWords = new Uint32Array(timeBits.buffer);
 /** Hash of a request's identity: its family and its receive time (what AuditIDReuse compares). No string is built. */
 export function identityOf(family: number, received: number): number {
   timeBits[0] = received === received ? received : Infinity; // one NaN, whatever its bits
-  let a = 0x811c9dc5 ^ seed[0]!;
-  let b = 0x01000193 ^ seed[1]!;
-  for (const w of [family % 0x100000000, Math.floor(family / 0x100000000), timeWords[0]!, timeWords[1]!]) {
-    a = Math.imul(a ^ (w & 0xffff), 0x01000193);
-    b = Math.imul(b ^ (w & 0xffff), 0x5bd1e995);
-    a = Math.imul(a ^ (w >>> 16), 0x01000193);
-    b = Math.imul(b ^ (w >>> 16), 0x5bd1e995);
-  }
-  return (a >>> 0) * 0x100000 + ((b >>> 0) & 0xfffff);
+  laneA = 0x811c9dc5 ^ seed[0]!;
+  laneB = 0x01000193 ^ seed[1]!;
+  identityWord(family % 0x100000000);
+  identityWord(Math.floor(family / 0x100000000));
+  identityWord(timeWords[0]!);
+  identityWord(timeWords[1]!);
+  return hashEnd();
+}
+
+function identityWord(w: number): void {
+  let a = Math.imul(laneA ^ (w & 0xffff), 0x01000193);
+  let b = Math.imul(laneB ^ (w & 0xffff), 0x5bd1e995);
+  a = Math.imul(a ^ (w >>> 16), 0x01000193);
+  b = Math.imul(b ^ (w >>> 16), 0x5bd1e995);
+  laneA = a;
+  laneB = b;
 }
 
 /** identityOf a record. */
@@ -272,12 +308,15 @@ export function idHashOf(r: AuditRecord): number {
  */
 export class AuditIDReuse {
   count = 0;
-  private readonly ids: RecentMap<number>;
+  /** The auditIDs remembered, and by slot the identity hash of the first request that used each. */
+  private readonly ids: RecentKeys;
+  private readonly identities: Float64Array;
   /** Partial runs only: (auditID hash, identity hash) of each auditID first used here, in order. */
   private readonly first: F64List | null;
 
   constructor(capacity: number = DEFAULT_COLLAPSE.maxDone, partial = false) {
-    this.ids = new RecentMap(capacity);
+    this.ids = new RecentKeys(capacity);
+    this.identities = new Float64Array(Math.max(1, capacity));
     this.first = partial ? new F64List() : null;
   }
 
@@ -286,11 +325,12 @@ export class AuditIDReuse {
     if (r.auditID === '') return;
     const id = idOf(r);
     const ih = identity;
-    const known = this.ids.get(id);
-    if (known === undefined) {
-      this.ids.addNew(id, ih);
+    const h = stringHash(id);
+    const s = this.ids.slot(id, h);
+    if (s < 0) {
+      this.identities[this.ids.add(id, h)] = ih;
       this.first?.push2(idHash ?? hashKey(id), ih);
-    } else if (known !== ih) {
+    } else if (this.identities[s] !== ih) {
       r.auditIDReused = true;
       this.count++;
     }
@@ -437,37 +477,38 @@ function familyKey(r: AuditRecord): string {
 /**
  * The last request completed under each of the last `capacity` auditIDs: its family hash, receive
  * time and stage rank, in flat typed arrays by ring slot (no object, no boxed number per entry).
- * An ID seen again keeps its slot; a new one takes the oldest slot.
+ * An ID seen again keeps its slot; a new one takes the oldest slot (RecentKeys).
  */
 class DoneWindow {
-  private readonly slots = new Map<string, number>();
-  private readonly ids: (string | undefined)[];
+  private readonly keys: RecentKeys;
   readonly family: Float64Array;
   readonly t: Float64Array;
   readonly rank: Uint8Array;
-  private next = 0;
+  /** The key last looked up and its hash (a lookup is mostly followed by a set of the same key). */
+  private lastKey = '';
+  private lastHash = 0;
   constructor(capacity: number) {
     const n = Math.max(1, capacity);
-    this.ids = new Array<string | undefined>(n);
+    this.keys = new RecentKeys(n);
     this.family = new Float64Array(n);
     this.t = new Float64Array(n);
     this.rank = new Uint8Array(n);
   }
+  private hash(id: string): number {
+    if (id !== this.lastKey) {
+      this.lastKey = id;
+      this.lastHash = stringHash(id);
+    }
+    return this.lastHash;
+  }
   /** The slot of `id`, or -1. */
   slot(id: string): number {
-    return this.slots.get(id) ?? -1;
+    return this.keys.slot(id, this.hash(id));
   }
   /** `at`: slot(id) when the caller already looked it up (-1: absent), so that it is not looked up again. */
   set(id: string, family: number, t: number, rank: number, at?: number): void {
-    let i = at === undefined ? this.slots.get(id) : at < 0 ? undefined : at;
-    if (i === undefined) {
-      i = this.next;
-      const old = this.ids[i];
-      if (old !== undefined) this.slots.delete(old);
-      this.ids[i] = id;
-      this.slots.set(id, i);
-      this.next = (i + 1) % this.ids.length;
-    }
+    let i = at === undefined ? this.slot(id) : at;
+    if (i < 0) i = this.keys.add(id, this.hash(id));
     this.family[i] = family;
     this.t[i] = t;
     this.rank[i] = rank;

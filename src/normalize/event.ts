@@ -13,9 +13,12 @@ function typeName(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
 }
 
-/** Field reader that remembers the first type error. */
+/** Field reader that remembers the first type error (one per thread, reset per event: no allocation per event). */
 class Fields {
-  error = '';
+  error: string;
+  constructor() {
+    this.error = '';
+  }
   str(o: Obj, key: string, path: string): string {
     const v = o[key];
     if (typeof v === 'string') return v;
@@ -112,8 +115,11 @@ function bodyValue(v: unknown): unknown {
  * `bodies`: which request and response bodies the record keeps (default: both); a body the record
  * does not keep is never parsed when the field extractor read the event.
  */
+const fields = new Fields();
+
 export function normalizeEvent(e: Obj, cluster: string, provider: string, bodies?: BodyNeeds): AuditRecord | string {
-  const f = new Fields();
+  const f = fields;
+  f.error = '';
   const kind = e.kind;
   if (kind !== undefined && kind !== 'Event') return `not an audit event (kind ${JSON.stringify(kind)})`;
   if (e.verb === undefined && e.user === undefined && e.requestURI === undefined) return 'not an audit event (no verb, user or requestURI)';

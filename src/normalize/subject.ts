@@ -11,21 +11,27 @@ export interface SubjectInfo {
 const SA_PREFIX = 'system:serviceaccount:';
 const NODE_PREFIX = 'system:node:';
 
-/** Kind of a Kubernetes username; '' (no identity established, `"user":{}`) is Unauthenticated. */
+// The answers without a namespace or name, shared (callers only read them).
+const UNAUTHENTICATED: SubjectInfo = Object.freeze({ kind: 'Unauthenticated', namespace: '', name: '' });
+const ANONYMOUS: SubjectInfo = Object.freeze({ kind: 'Anonymous', namespace: '', name: '' });
+const SYSTEM: SubjectInfo = Object.freeze({ kind: 'System', namespace: '', name: '' });
+const USER: SubjectInfo = Object.freeze({ kind: 'User', namespace: '', name: '' });
+
+/** Kind of a Kubernetes username; '' (no identity established, `"user":{}`) is Unauthenticated. The result is read-only. */
 export function classifySubject(username: string): SubjectInfo {
-  if (username === '') return { kind: 'Unauthenticated', namespace: '', name: '' };
+  if (username === '') return UNAUTHENTICATED;
   if (username.startsWith(SA_PREFIX)) {
     const rest = username.slice(SA_PREFIX.length);
     const colon = rest.indexOf(':');
     if (colon > 0 && colon < rest.length - 1) return { kind: 'ServiceAccount', namespace: rest.slice(0, colon), name: rest.slice(colon + 1) };
-    return { kind: 'System', namespace: '', name: '' };
+    return SYSTEM;
   }
-  if (username === 'system:anonymous') return { kind: 'Anonymous', namespace: '', name: '' };
+  if (username === 'system:anonymous') return ANONYMOUS;
   if (username.startsWith(NODE_PREFIX)) return { kind: 'Node', namespace: '', name: username.slice(NODE_PREFIX.length) };
-  if (username.startsWith('system:')) return { kind: 'System', namespace: '', name: '' };
-  if (PROVIDER_SYSTEM_USERS.has(username)) return { kind: 'System', namespace: '', name: '' };
-  for (const p of PROVIDER_SYSTEM_PREFIXES) if (username.startsWith(p)) return { kind: 'System', namespace: '', name: '' };
-  return { kind: 'User', namespace: '', name: '' };
+  if (username.startsWith('system:')) return SYSTEM;
+  if (PROVIDER_SYSTEM_USERS.has(username)) return SYSTEM;
+  for (const p of PROVIDER_SYSTEM_PREFIXES) if (username.startsWith(p)) return SYSTEM;
+  return USER;
 }
 
 /** How renderers show the subject of an Unauthenticated record (subject ''): never as a user name. */

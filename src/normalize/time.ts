@@ -15,6 +15,19 @@ function daysIn(year: number, month: number): number {
 }
 
 /**
+ * Days from 1970-01-01 to a day of the proleptic Gregorian calendar (month 1-12), as ECMA-262's
+ * MakeDay computes them (H. Hinnant, "chrono-Compatible Low-Level Date Algorithms", days_from_civil).
+ */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146_097 + doe - 719_468;
+}
+
+/**
  * `YYYY-MM-DDTHH:MM:SS[.fff…](Z|±HH:MM)` (`t`, `z` and a space for `T` accepted, as RFC 3339
  * §5.6 allows) → epoch ms with the first three fraction digits; NaN when the string is not in
  * that shape or names a day or time that does not exist. Leap seconds (:60) are not accepted:
@@ -59,8 +72,9 @@ function strictUtc(s: string): number {
     if (oh < 0 || oh > 23 || om < 0 || om > 59) return NaN;
     offset = (z === 43 ? 1 : -1) * (oh * 60 + om) * 60_000;
   } else return NaN;
-  // Date.UTC reads the years 0-99 as 1900-1999: set the year itself for those.
-  const utc = year < 100 ? new Date(Date.UTC(2000, mo - 1, d, h, mi, se)).setUTCFullYear(year) : Date.UTC(year, mo - 1, d, h, mi, se);
+  // What Date.UTC(year, mo - 1, d, h, mi, se) gives (for the years 0-99 too, which Date.UTC would
+  // read as 1900-1999), without the call: whole numbers of ms, exact in a double.
+  const utc = daysFromCivil(year, mo, d) * 86_400_000 + h * 3_600_000 + mi * 60_000 + se * 1000;
   return utc + ms - offset;
 }
 

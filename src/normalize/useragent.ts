@@ -65,14 +65,31 @@ function parse(ua: string): ClientInfo {
   return { client: product, clientVersion: version, accessMethod: 'other' };
 }
 
+/**
+ * The last user agents seen, direct-mapped by a hash of a few of their characters: a hit costs a
+ * string comparison, where the Map has to hash the whole of each event's fresh string first.
+ */
+const RECENT = 256;
+const recentUa: (string | undefined)[] = new Array<string | undefined>(RECENT).fill(undefined);
+const recentInfo: ClientInfo[] = new Array<ClientInfo>(RECENT).fill(UNKNOWN);
+
+function recentSlot(ua: string): number {
+  const n = ua.length;
+  return n === 0 ? 0 : (n * 31 + ua.charCodeAt(n - 1) * 7 + ua.charCodeAt(n >> 1) * 13 + ua.charCodeAt(n >> 2)) & (RECENT - 1);
+}
+
 /** Client details for a user agent, memoised. */
 export function parseUserAgent(ua: string): ClientInfo {
+  const k = recentSlot(ua);
+  if (recentUa[k] === ua) return recentInfo[k]!;
   let info = cache.get(ua);
   if (info === undefined) {
     info = parse(ua);
     if (cache.size >= MAX_CACHE) cache.clear();
     cache.set(ua, info);
   }
+  recentUa[k] = ua;
+  recentInfo[k] = info;
   return info;
 }
 

@@ -9,6 +9,12 @@ export interface ParallelCommand {
   options(spec: any): Promise<any>;
   /** State without what cannot cross a thread or be written to a file. */
   strip(state: any): unknown;
+  /**
+   * Called on a task's state before it leaves its thread (before strip): a state with spilling maps
+   * writes them out (handOff in src/scale/spillmap.ts), so that the main thread merges run paths
+   * rather than every worker's maps at once. Not for state files (--save-state): runs are temporary.
+   */
+  handOver?(state: any): void;
   /** The state again, with what `strip` left out taken from this thread's state. */
   restore(plain: any, main: any): any;
   /**
@@ -51,6 +57,8 @@ export async function parallelCommand(name: string): Promise<ParallelCommand> {
     }
     case 'rbac-gen': {
       const { rbacGenExcept } = await import('../analyses/rbacgen/existing.js');
+      const { subjectSpec } = await import('../analyses/rbacgen/index.js');
+      const { handOff } = await import('../scale/spillmap.js');
       const { globMatcher } = await import('../filter/index.js');
       return {
         reducer: rbacGenExcept,
@@ -62,6 +70,7 @@ export async function parallelCommand(name: string): Promise<ParallelCommand> {
           }
           return { ...rest, existing: authz, ...(users?.length ? { select: globMatcher(users) } : {}) };
         },
+        handOver: (s) => handOff(s.inner.subjects, subjectSpec(s.inner.opts.maxNames)),
         strip: (s) => ({ ...s, existing: null, inner: { ...s.inner, opts: null } }),
         restore: (p, main) => ({ ...p, existing: main.existing, inner: { ...p.inner, opts: main.inner.opts } }),
         fingerprint: async ({ existing, ...rest }) => ({ ...rest, existing: existing?.length ? await rbacDigestOf(existing) : null }),

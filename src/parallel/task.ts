@@ -73,6 +73,7 @@ export class TaskRunner {
       onProgress,
       read: { ...spec.read, ...(task.format ? { format: task.format } : {}), ...(prefilter ? { prefilter } : {}) },
     });
+    cmd.handOver?.(state);
     return { state: cmd.strip(state), acc, partial, rejects };
   }
 }

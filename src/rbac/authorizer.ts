@@ -184,10 +184,14 @@ export class Authorizer {
    */
   grantsOf(u: UserInfo): EffectiveGrant[] {
     const full = withImplicitGroups(u);
-    const key = tupleKey([full.user, ...full.groups]);
+    const direct = this.byUser.get(full.user);
+    // A user no binding names holds exactly what its groups hold (every binding found through a
+    // group matches it only by group, and `via` names a group): such users share one cache entry
+    // per list of groups, so a million distinct users with a few group lists cost a few entries.
+    const key = direct ? `U${tupleKey([full.user, ...full.groups])}` : `G${tupleKey(full.groups)}`;
     let grants = this.cache.get(key);
     if (grants) return grants;
-    const bindings = new Set<BindingObject>(this.byUser.get(full.user) ?? []);
+    const bindings = new Set<BindingObject>(direct ?? []);
     for (const g of full.groups) for (const b of this.byGroup.get(g) ?? []) bindings.add(b);
     grants = [];
     const ordered = [...bindings].sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'ClusterRoleBinding' ? -1 : 1));

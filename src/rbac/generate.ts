@@ -5,9 +5,9 @@ import type { InputAccounting, PolicyRule, RbacSubject } from '../types.js';
 import type { KeyAgg, PermissionKind, PolicySubject, RbacGenState, RoleWriteAgg, SubjectAgg } from '../analyses/rbacgen/index.js';
 import { subjectLabel, subjectSpec } from '../analyses/rbacgen/index.js';
 import { RESOURCE_VERBS, VERB_GROUPS, verbOrder } from '../rules/verbs.js';
-import { objectName, type NameKind } from './names.js';
+import { objectName, parseObjectName, type NameKind } from './names.js';
 import { addObject, emptySnapshot } from './load.js';
-import { Authorizer, mergeSnapshots, withImplicitGroups } from './authorizer.js';
+import { Authorizer, mergeSnapshots, ruleKey, withImplicitGroups } from './authorizer.js';
 import { covers, ruleAllows } from './match.js';
 import { defaultsAuthorizer, defaultsSnapshot } from './defaults.js';
 import { grantedSensitive, probeMatches } from './sensitive.js';
@@ -15,7 +15,7 @@ import { SENSITIVE, SEVERITY_RANK, type Severity } from '../rules/sensitive.js';
 import { cmp } from '../util/counter.js';
 import { toWellFormed } from '../util/unicode.js';
 import { pushAll } from '../util/array.js';
-import { discard, drain, reread } from '../scale/spillmap.js';
+import { discard, drain, readTwice } from '../scale/spillmap.js';
 import { ExternalSorter } from '../scale/extsort.js';
 import { LazyList, rowsOf, type Rows } from '../scale/lazy.js';
 import { budgetBytes, ENTRY_BYTES, roughBytes, strBytes } from '../scale/budget.js';
@@ -310,6 +310,12 @@ export function policyObjectName(s: PolicySubject, variant: '' | 'ns' = ''): str
   return objectName(NAME_KIND[s.kind], s.kind === 'ServiceAccount' ? `${s.namespace}:${s.name}` : s.name, variant);
 }
 
+/** Whether a generated object name reads back (parseObjectName) as this subject's own: then no other subject has it. */
+function namesOwnSubject(name: string, s: PolicySubject): boolean {
+  const parsed = parseObjectName(name);
+  return parsed !== null && parsed.identity !== null && parsed.kind === NAME_KIND[s.kind] && parsed.identity === (s.kind === 'ServiceAccount' ? `${s.namespace}:${s.name}` : s.name);
+}
+
 function meta(name: string, namespace: string | undefined, p: GeneratedPolicy, rules: ExplainedRule[]): K8sObject['metadata'] {
   const requests = rules.reduce((n, r) => n + r.requests, 0);
   const from = rules.map((r) => r.first).filter(Boolean).sort()[0] ?? '';
@@ -464,6 +470,12 @@ export interface GenerateExtra {
   alreadyGranted?: number;
   /** The --existing RBAC: rules the subject holds there count for the escalation check. */
   existing?: Authorizer | null;
+  /**
+   * Keep only the first N sensitive findings in `sensitive` (a caller that lists the first few and
+   * writes no report: rbac-gen's YAML and JSON outputs): a top-N in memory for N findings instead of
+   * a sort of every one. sensitiveCount(report) still counts them all.
+   */
+  sensitiveTop?: number;
 }
 
 /** The order of sensitive findings: most severe first, then id, subject, object. */
@@ -473,6 +485,13 @@ function sensitiveOrder(a: SensitiveFinding, b: SensitiveFinding): number {
 
 /** Objects written per report (the CLI's count of what it writes; a LazyList of policies is read once). */
 const OBJECT_COUNTS = new WeakMap<RbacGenReport, number>();
+/** Sensitive findings per report, when `sensitive` holds only the first ones (GenerateExtra.sensitiveTop). */
+const SENSITIVE_COUNTS = new WeakMap<RbacGenReport, number>();
+
+/** The number of sensitive permissions in a report's output (all of them, also when `sensitive` holds only the first). */
+export function sensitiveCount(report: RbacGenReport): number {
+  return SENSITIVE_COUNTS.get(report) ?? report.sensitive.length;
+}
 
 /** The number of Kubernetes objects in a report's policies. */
 export function objectCount(report: RbacGenReport): number {
@@ -512,8 +531,9 @@ function policyOf(s: SubjectAgg, o: RbacGenState['opts'], existing: Authorizer |
  * are kept as an array; when the subjects spilled, `policies` is a LazyList that reads the subjects
  * again from their runs and builds each policy a second time as it is written (deterministic, so the
  * same bytes), instead of writing every policy to disk; so does a map that holds more than a quarter
- * of the budget (a policy takes about twice its subject's aggregate). Sensitive findings go through an external
- * sort. Consumes the state's subjects (once the LazyList was read or released).
+ * of the budget (a policy takes about twice its subject's aggregate), read a second time from
+ * memory when it never spilled (readTwice). Sensitive findings go through an external sort (a top-N
+ * with GenerateExtra.sensitiveTop). Consumes the state's subjects (once the LazyList was read or released).
  */
 export function generate(state: RbacGenState, input: InputAccounting, extra: GenerateExtra = {}): RbacGenReport {
   const o = state.opts;
@@ -522,9 +542,13 @@ export function generate(state: RbacGenState, input: InputAccounting, extra: Gen
   // A policy takes about twice its subject's aggregate: past a quarter of the budget the subjects
   // go to disk (if they are not there already) and the policies are built again as they are written.
   const twice = state.subjects.runs.length > 0 || state.subjects.held > budgetBytes() / 4;
+  const passes = twice ? readTwice(state.subjects, spec) : null;
   const kept: GeneratedPolicy[] = [];
-  const sensitive = new ExternalSorter<SensitiveFinding>({ compare: sensitiveOrder, size: roughBytes, tag: 'rbacgen-sensitive' });
-  // Object names: two subjects never share one (see objectName); checked over a sorted list.
+  const top = extra.sensitiveTop;
+  const sensitive = new ExternalSorter<SensitiveFinding>({ compare: sensitiveOrder, size: roughBytes, tag: 'rbacgen-sensitive', ...(top !== undefined ? { keep: Math.max(0, top) } : {}) });
+  // Object names: two subjects never share one. A name that parseObjectName reads back as its own
+  // subject cannot be another subject's (objectName is injective); the rest (the SHA-256 family of
+  // very long identities) is checked over a sorted list.
   const names = new ExternalSorter<[string, string]>({ compare: (a, b) => cmp(a[0], b[0]), size: (x) => 2 * ENTRY_BYTES + strBytes(x[0]) + strBytes(x[1]), tag: 'rbacgen-names' });
   const check = new SelfChecker();
   let count = 0;
@@ -534,7 +558,7 @@ export function generate(state: RbacGenState, input: InputAccounting, extra: Gen
   // Maps (i13b): subjects and reasons are data (a subject may be named __proto__).
   const unchecked = new Map([...state.unchecked].map(([who, u]) => [who, { requests: u.requests, reasons: new Map(u.reasons), examples: [...u.examples] }]));
   try {
-    for (const [, s] of twice ? reread(state.subjects, spec) : drain(state.subjects, spec)) {
+    for (const [, s] of passes ? passes.first() : drain(state.subjects, spec)) {
       const { policy: p, keys, defaults, unsure } = policyOf(s, o, existing);
       for (const w of unsure) {
         const label = subjectLabel(s.subject);
@@ -552,9 +576,17 @@ export function generate(state: RbacGenState, input: InputAccounting, extra: Gen
       if (p.window.to !== null && (to === null || p.window.to > to)) to = p.window.to;
       objects += p.objects.length;
       const who = subjectLabel(p.subject);
-      const mine = new Set<string>();
+      let mine: Set<string> | null = null;
+      let own = '';
       for (const obj of p.objects) {
+        // A subject's objects share one or two names: each is read back once.
+        if (obj.metadata.name === own) continue;
+        if (namesOwnSubject(obj.metadata.name, p.subject)) {
+          own = obj.metadata.name;
+          continue;
+        }
         const k = `${obj.kind}/${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
+        mine ??= new Set();
         if (!mine.has(k)) names.add([k, who]);
         mine.add(k);
       }
@@ -568,7 +600,8 @@ export function generate(state: RbacGenState, input: InputAccounting, extra: Gen
   } catch (e) {
     sensitive.dispose();
     names.dispose();
-    discard(state.subjects);
+    if (passes) passes.release();
+    else discard(state.subjects);
     throw e;
   }
   const policies: Rows<GeneratedPolicy> = !twice
@@ -576,12 +609,12 @@ export function generate(state: RbacGenState, input: InputAccounting, extra: Gen
     : new LazyList(
         count,
         function* () {
-          for (const [, s] of drain(state.subjects, spec)) {
+          for (const [, s] of passes!.second()) {
             const { policy } = policyOf(s, o, existing);
             if (policy) yield policy;
           }
         },
-        () => discard(state.subjects),
+        () => passes!.release(),
       );
   const report: RbacGenReport = {
     kind: 'kaudit.rbac-gen',
@@ -596,16 +629,33 @@ export function generate(state: RbacGenState, input: InputAccounting, extra: Gen
       .sort((a, b) => cmp(a.subject, b.subject)),
     alreadyGranted: extra.alreadyGranted ?? 0,
     policies,
-    sensitive: rowsOf(sensitive),
+    // A top-N holds at most N items: read now (rowsOf would give a LazyList of every item's count).
+    sensitive: top !== undefined ? [...sensitive.sorted()] : rowsOf(sensitive),
     selfCheck: check.result(),
   };
   OBJECT_COUNTS.set(report, objects);
+  if (top !== undefined) SENSITIVE_COUNTS.set(report, sensitive.count);
   return report;
 }
 
 /** A map as a JSON object, keys sorted (Object.fromEntries makes `__proto__` an own key like any other). */
 function sortedRecord(m: ReadonlyMap<string, number>): Record<string, number> {
   return Object.fromEntries([...m].sort(([a], [b]) => cmp(a, b)));
+}
+
+/** grantedSensitive results by rule and namespace: generated rules repeat across subjects (bounded: cleared when full). */
+const SENSITIVE_BY_RULE = new Map<string, readonly string[]>();
+
+/** grantedSensitive(rule, namespace), remembered. */
+function sensitiveOfRule(rule: PolicyRule, namespace: string): readonly string[] {
+  const k = `${namespace}\u0000${ruleKey(rule)}`;
+  let ids = SENSITIVE_BY_RULE.get(k);
+  if (ids === undefined) {
+    if (SENSITIVE_BY_RULE.size >= 10_000) SENSITIVE_BY_RULE.clear();
+    ids = grantedSensitive(rule, namespace);
+    SENSITIVE_BY_RULE.set(k, ids);
+  }
+  return ids;
 }
 
 /** Every sensitive permission (src/rules/sensitive.ts) in the generated roles, with the requests behind it. */
@@ -617,7 +667,7 @@ export function sensitiveFindings(policies: Iterable<GeneratedPolicy>): Sensitiv
       obj.rules.forEach((rule, i) => {
         const ex = obj.explain?.[i];
         const keys = ex ? keysOf(ex) : [];
-        for (const id of grantedSensitive(rule, obj.metadata.namespace ?? '')) {
+        for (const id of sensitiveOfRule(rule, obj.metadata.namespace ?? '')) {
           const e = SENSITIVE.find((x) => x.id === id)!;
           // The requests behind this very permission (get secrets, not the get pods/log merged with it).
           const exact = e.wildcard ? keys : keys.filter((k) => (e.probes ?? []).some((q) => probeMatches(q, k.verb, k.apiGroup, k.resource, k.subresource)));

@@ -24,41 +24,47 @@ export type NameVariant = '' | 'ns';
 export const MAX_NAME = 240;
 
 const B32 = 'abcdefghijklmnopqrstuvwxyz234567';
+/** Character code → base32 digit value, -1 for any other character. */
+const B32_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < B32.length; i++) B32_VALUE[B32.charCodeAt(i)] = i;
 
 /** RFC 4648 base32 of the UTF-8 bytes, lowercase, no padding. */
 export function base32(s: string): string {
   const bytes = Buffer.from(s, 'utf8');
-  let out = '';
+  const out = Buffer.allocUnsafe(Math.ceil((bytes.length * 8) / 5));
+  let n = 0;
   let bits = 0;
   let value = 0;
-  for (const b of bytes) {
-    value = (value << 8) | b;
+  for (let i = 0; i < bytes.length; i++) {
+    value = ((value << 8) | bytes[i]!) & 0xfff;
     bits += 8;
     while (bits >= 5) {
-      out += B32[(value >>> (bits - 5)) & 31];
+      out[n++] = B32.charCodeAt((value >>> (bits - 5)) & 31);
       bits -= 5;
     }
   }
-  if (bits > 0) out += B32[(value << (5 - bits)) & 31];
-  return out;
+  if (bits > 0) out[n++] = B32.charCodeAt((value << (5 - bits)) & 31);
+  return out.toString('latin1', 0, n);
 }
 
 /** The inverse of base32 (null for anything base32 never produces). */
 export function unbase32(s: string): string | null {
-  const bytes: number[] = [];
+  const bytes = Buffer.allocUnsafe(Math.floor((s.length * 5) / 8));
+  let n = 0;
   let bits = 0;
   let value = 0;
-  for (const c of s) {
-    const v = B32.indexOf(c);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const v = c < 128 ? B32_VALUE[c]! : -1;
     if (v < 0) return null;
     value = ((value << 5) | v) & 0xffff;
     bits += 5;
     if (bits >= 8) {
-      bytes.push((value >>> (bits - 8)) & 255);
+      bytes[n++] = (value >>> (bits - 8)) & 255;
       bits -= 8;
     }
   }
-  const text = Buffer.from(bytes).toString('utf8');
+  const text = bytes.toString('utf8', 0, n);
   return base32(text) === s ? text : null;
 }
 

@@ -107,3 +107,29 @@ export function encodeLine(v: unknown): string {
 export function decodeLine(line: string): unknown {
   return fromJson(JSON.parse(line));
 }
+
+/**
+ * A plain-data value as a JSON-safe tree (what encodeLine stringifies): for a codec of its own that
+ * writes the common part of a value by hand and the rare part as a tree.
+ */
+export function toJsonTree(v: unknown): unknown {
+  return toJson(v);
+}
+
+/** The value toJsonTree gave, from its parsed JSON (the tree is reused). */
+export function fromJsonTree(tree: unknown): unknown {
+  return fromJson(tree);
+}
+
+/**
+ * How the items of a run are written, one line each (no newline in a line): decode(encode(x)) must
+ * give a value equal to x. The default is encodeLine/decodeLine (any plain data); a spilling map
+ * of one known shape may bring a faster one of its own (SpillSpec.codec).
+ */
+export interface LineCodec<T> {
+  encode(item: T): string;
+  decode(line: string): T;
+}
+
+/** encodeLine and decodeLine as a LineCodec. */
+export const JSON_LINES: LineCodec<unknown> = { encode: encodeLine, decode: decodeLine };

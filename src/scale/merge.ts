@@ -4,7 +4,7 @@
 // (each pass reads and writes every item once), so open files and read buffers stay bounded.
 import { MinHeap } from '../util/heap.js';
 import { RunReader, RunWriter, removeRuns } from './runs.js';
-import { decodeLine, encodeLine } from './codec.js';
+import { JSON_LINES, type LineCodec } from './codec.js';
 
 /** Runs merged at once (open files, 256 KiB buffer each). */
 export const FAN_IN = 64;
@@ -14,11 +14,11 @@ interface Head<T> {
   src: number;
 }
 
-/** Items of a run file, decoded; closes the file when done or abandoned. */
-export function* readRun<T>(path: string): Generator<T> {
+/** Items of a run file, decoded (by `codec`, default encodeLine's JSON); closes the file when done or abandoned. */
+export function* readRun<T>(path: string, codec: LineCodec<T> = JSON_LINES as LineCodec<T>): Generator<T> {
   const r = new RunReader(path);
   try {
-    for (let line = r.next(); line !== null; line = r.next()) yield decodeLine(line) as T;
+    for (let line = r.next(); line !== null; line = r.next()) yield codec.decode(line);
   } finally {
     r.close();
   }
@@ -54,17 +54,18 @@ export function* mergeSorted<T>(sources: Iterable<T>[], compare: (a: T, b: T) =>
 /**
  * Reduces run files to at most FAN_IN by merging the oldest FAN_IN into one, repeatedly. `combine`
  * (optional) folds each maximal group of equal items into one before it is written. Returns the
- * remaining run paths, in order (the merged run takes the place of the runs it replaced).
+ * remaining run paths, in order (the merged run takes the place of the runs it replaced). `codec`
+ * reads and writes the items (default encodeLine's JSON).
  */
-export function reduceRuns<T>(runs: string[], compare: (a: T, b: T) => number, tag: string, combine?: (group: Iterable<T>) => Iterable<T>): string[] {
+export function reduceRuns<T>(runs: string[], compare: (a: T, b: T) => number, tag: string, combine?: (group: Iterable<T>) => Iterable<T>, codec: LineCodec<T> = JSON_LINES as LineCodec<T>): string[] {
   let rest = runs.slice();
   try {
     while (rest.length > FAN_IN) {
       const group = rest.slice(0, FAN_IN);
       const w = new RunWriter(tag);
       try {
-        const merged = mergeSorted(group.map((p) => readRun<T>(p)), compare);
-        for (const item of combine ? combine(merged) : merged) w.line(encodeLine(item));
+        const merged = mergeSorted(group.map((p) => readRun<T>(p, codec)), compare);
+        for (const item of combine ? combine(merged) : merged) w.line(codec.encode(item));
         w.close();
       } catch (e) {
         w.discard();

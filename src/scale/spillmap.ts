@@ -8,11 +8,11 @@
 // The state is plain data ({map, held, runs}), so it crosses worker threads and state files like
 // any reducer state; the functions take the spec (merge, size, order) that the state cannot carry.
 import { charge, enroll, retire, settle, type Spiller } from './ledger.js';
+import { budgetBytes } from './budget.js';
 import { RunWriter, removeRuns } from './runs.js';
-import { encodeLine } from './codec.js';
+import { JSON_LINES, type LineCodec } from './codec.js';
 import { mergeSorted, readRun, reduceRuns } from './merge.js';
 import { cmp } from '../util/counter.js';
-import { budgetBytes } from './budget.js';
 
 /** A spilling map's state: plain data. */
 export interface SpillMap<V> {
@@ -34,6 +34,8 @@ export interface SpillSpec<V> {
   size(key: string, value: V): number;
   /** Key order of the merged result; default: code-unit order. */
   compare?(a: string, b: string): number;
+  /** How [key, value] entries are written in runs; default: encodeLine's JSON (any plain data). */
+  codec?: LineCodec<[string, V]>;
 }
 
 /**
@@ -41,12 +43,12 @@ export interface SpillSpec<V> {
  * examples): one spec per value of the option, made at its first use and reused after, since
  * grow() asks for the spec on every record. `merge(a, b, n)` folds as SpillSpec.merge with option `n`.
  */
-export function specsByOption<V>(tag: string, merge: (a: V, b: V, n: number) => V, size: (key: string, value: V) => number): (n: number) => SpillSpec<V> {
+export function specsByOption<V>(tag: string, merge: (a: V, b: V, n: number) => V, size: (key: string, value: V) => number, codec?: LineCodec<[string, V]>): (n: number) => SpillSpec<V> {
   const specs = new Map<number, SpillSpec<V>>();
   return (n) => {
     let spec = specs.get(n);
     if (!spec) {
-      spec = { tag, merge: (a, b) => merge(a, b, n), size };
+      spec = { tag, merge: (a, b) => merge(a, b, n), size, ...(codec ? { codec } : {}) };
       specs.set(n, spec);
     }
     return spec;
@@ -87,6 +89,10 @@ export function grow<V>(s: SpillMap<V>, spec: SpillSpec<V>, bytes: number): void
 
 type Entry<V> = [string, V];
 
+function codecOf<V>(spec: SpillSpec<V>): LineCodec<Entry<V>> {
+  return spec.codec ?? (JSON_LINES as LineCodec<Entry<V>>);
+}
+
 function entryOrder<V>(spec: SpillSpec<V>): (a: Entry<V>, b: Entry<V>) => number {
   const c = spec.compare ?? cmp;
   return (a, b) => c(a[0], b[0]);
@@ -100,8 +106,9 @@ export function spillNow<V>(s: SpillMap<V>, spec: SpillSpec<V>): void {
   const keys = [...map.keys()];
   keys.sort(spec.compare ?? cmp);
   const w = new RunWriter(spec.tag);
+  const codec = codecOf(spec);
   try {
-    for (const k of keys) w.line(encodeLine([k, map.get(k)]));
+    for (const k of keys) w.line(codec.encode([k, map.get(k) as V]));
     s.runs.push(w.close());
   } catch (e) {
     w.discard();
@@ -148,6 +155,20 @@ export function absorb<V>(into: SpillMap<V>, from: SpillMap<V>, spec: SpillSpec<
   return into;
 }
 
+/**
+ * Lets a map leave this thread (a worker's partial state, posted to the main thread): the ledger
+ * stops counting it (the object posted is a copy; this one is garbage once posted), and unless it
+ * is small (no runs, under a quarter of the budget) what it holds in memory is written as a run
+ * first, so that the thread that merges the partial states receives run paths instead of every
+ * worker's map in memory at once. The map stays readable by drain() wherever it is received.
+ */
+export function handOff<V>(s: SpillMap<V>, spec: SpillSpec<V>): void {
+  if (s.runs.length > 0 || s.held > budgetBytes() / 4) spillOut(s, spec);
+  const sp = spillers.get(s as SpillMap<unknown>);
+  if (sp) retire(sp, s.held);
+  spillers.delete(s as SpillMap<unknown>);
+}
+
 /** Number of distinct keys in memory now (not counting runs); for tests. */
 export function inMemory<V>(s: SpillMap<V>): number {
   return s.map.size;
@@ -187,8 +208,9 @@ export function* drain<V>(s: SpillMap<V>, spec: SpillSpec<V>): Generator<[string
       yield* consume(keys, map, release);
       return;
     }
-    runs = reduceRuns<Entry<V>>(runs, order, spec.tag, (g) => fold(g, spec, order));
-    yield* fold(mergeSorted<Entry<V>>([...runs.map((p) => readRun<Entry<V>>(p)), consume(keys, map, release)], order), spec, order);
+    const codec = codecOf(spec);
+    runs = reduceRuns<Entry<V>>(runs, order, spec.tag, (g) => fold(g, spec, order), codec);
+    yield* fold(mergeSorted<Entry<V>>([...runs.map((p) => readRun(p, codec)), consume(keys, map, release)], order), spec, order);
   } finally {
     removeRuns(runs);
     charge(-counted);
@@ -205,8 +227,47 @@ export function* drain<V>(s: SpillMap<V>, spec: SpillSpec<V>): Generator<[string
 export function* reread<V>(s: SpillMap<V>, spec: SpillSpec<V>): Generator<[string, V]> {
   spillOut(s, spec);
   const order = entryOrder(spec);
-  s.runs = reduceRuns<Entry<V>>(s.runs, order, spec.tag, (g) => fold(g, spec, order));
-  yield* fold(mergeSorted<Entry<V>>(s.runs.map((p) => readRun<Entry<V>>(p)), order), spec, order);
+  const codec = codecOf(spec);
+  s.runs = reduceRuns<Entry<V>>(s.runs, order, spec.tag, (g) => fold(g, spec, order), codec);
+  yield* fold(mergeSorted<Entry<V>>(s.runs.map((p) => readRun(p, codec)), order), spec, order);
+}
+
+/** Two readings of a map, in key order (see readTwice). */
+export interface TwoPasses<V> {
+  /** Every key once, folded; the map stays readable. */
+  first(): Generator<[string, V]>;
+  /** Every key once again; consumes the map (as drain()). */
+  second(): Generator<[string, V]>;
+  /** Drops the map without a second reading (its runs are removed). */
+  release(): void;
+}
+
+/**
+ * A map read twice, in key order: a finish() that gives totals before its rows (rbac-gen's header,
+ * counts and self-check) reads every key once for the totals and once more for the rows. A map
+ * that never spilled is read from memory both times (sorted for each reading): it already fits the budget,
+ * and writing it out only to read it back twice would cost an encoding and two decodings of every
+ * value (issue 15). A map with runs is read as reread() then drain() read it. If the ledger spills
+ * the map during the first reading (another structure grew past the budget), the second reads the
+ * run it wrote. Only for a map no longer added to; the values are not copied, so the caller must
+ * not change them in the first reading.
+ */
+export function readTwice<V>(s: SpillMap<V>, spec: SpillSpec<V>): TwoPasses<V> {
+  if (s.runs.length > 0) {
+    return { first: () => reread(s, spec), second: () => drain(s, spec), release: () => discard(s) };
+  }
+  const order = entryOrder(spec);
+  return {
+    *first() {
+      const sorted = [...s.map];
+      sorted.sort(order);
+      yield* sorted;
+    },
+    // drain() takes the entries from memory (or from the run a spill during the first reading wrote),
+    // letting the ledger count them until each is handed on.
+    second: () => drain(s, spec),
+    release: () => discard(s),
+  };
 }
 
 /** The entries of `map` in the order of `keys`, each let go as it is handed on (what the consumer keeps is its own business). */

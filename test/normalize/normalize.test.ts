@@ -3,6 +3,8 @@ import fc from 'fast-check';
 import { normalizeValue } from '../../src/normalize/index.js';
 import { parseMethodName, parseResourceName } from '../../src/normalize/gke.js';
 import { parseTimeMs } from '../../src/normalize/time.js';
+import { parseUserAgent } from '../../src/normalize/useragent.js';
+import { classifySubject } from '../../src/normalize/subject.js';
 import type { AuditRecord } from '../../src/types.js';
 import { event } from '../helpers.js';
 
@@ -50,6 +52,25 @@ describe('identity', () => {
     expect(r.principal).toBe('arn:aws:sts::111122223333:assumed-role/Admin/jane');
     const only = norm(event({ user: { username: 'x', extra: { canonicalArn: ['arn:aws:iam::111122223333:role/Admin'] } } }));
     expect(only.principal).toBe('arn:aws:iam::111122223333:role/Admin');
+  });
+});
+
+describe('classifySubject', () => {
+  it.each([
+    ['', 'Unauthenticated', '', ''],
+    ['system:anonymous', 'Anonymous', '', ''],
+    ['system:serviceaccount:ns:sa', 'ServiceAccount', 'ns', 'sa'],
+    ['system:serviceaccount:ns', 'System', '', ''],
+    ['system:node:n1', 'Node', '', 'n1'],
+    ['system:kube-scheduler', 'System', '', ''],
+    ['alice@example.com', 'User', '', ''],
+  ])('%j → %s', (name, kind, namespace, n) => {
+    expect(classifySubject(name)).toEqual({ kind, namespace, name: n });
+  });
+  it('hands out answers that cannot be changed (the kinds without a name are shared)', () => {
+    const a = classifySubject('alice');
+    expect(Object.isFrozen(a)).toBe(true);
+    expect(classifySubject('bob')).toBe(a);
   });
 });
 
@@ -127,6 +148,21 @@ describe('clients and access methods from the user agent', () => {
   ])('%j → %s %s (%s)', (ua, client, version, method) => {
     const r = norm(event({ userAgent: ua || undefined }));
     expect([r.client, r.clientVersion, r.accessMethod]).toEqual([client, version, method]);
+  });
+
+  it('memoises by the whole user agent: any order of calls, with agents that share a memo slot, gives each its own answer', () => {
+    // Short agents crowd the 256 slots of the direct-mapped memo (and '' and NUL share slots with others).
+    const pool = ['', '\u0000', 'a', 'b', 'c', 'ab', 'ba', 'kubectl/v1.29.2 (linux/amd64) kubernetes/4b8e819', 'kubectl/v1.29.3 (linux/amd64) kubernetes/4b8e819', 'Helm/3.14.0', 'Helm/3.14.1', 'curl/8.4.0', 'x'.repeat(300), 'y'.repeat(300)];
+    for (let i = 0; i < 60; i++) pool.push(`ua-${i}`, String.fromCharCode(i));
+    const first = new Map(pool.map((ua) => [ua, { ...parseUserAgent(ua) }]));
+    expect(first.get('\u0000')!.client).toBe('\u0000');
+    expect(first.get('')!.client).toBe('');
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...pool), { minLength: 1, maxLength: 200 }), (seq) => {
+        for (const ua of seq) expect(parseUserAgent(Buffer.from(ua, 'utf8').toString('utf8'))).toEqual(first.get(ua));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('treats unknown clients of nodes as controllers and of service accounts as automation', () => {

@@ -258,6 +258,8 @@ describe('--jobs gives the bytes of a single pass', () => {
     ['summary', ['-o', 'json', '--verb', 'get,list', '--user', 'system:*']],
     ['rbac-gen', ['-o', 'report']],
     ['rbac-gen', ['-o', 'report', '--existing', 'fixtures/sample-rbac', '--explain']],
+    // Workers spill, and hand their subjects over as runs (handOff) rather than as maps.
+    ['rbac-gen', ['--explain', '--memory', '64k']],
     ['drift', ['--rbac', 'fixtures/sample-rbac', '-o', 'json']],
     ['baseline', []],
   ])('%s %j', async (cmd, args) => {

@@ -111,6 +111,67 @@ describe('authorizer: namespace scoping and bindings', () => {
   });
 });
 
+describe('grants cached per identity', () => {
+  // grantsOf caches users no binding names by their groups alone: a million distinct users of a few
+  // groups cost a few entries. Users a binding names directly keep entries of their own.
+  const SHARED = `
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: reader}
+rules: [{apiGroups: [""], resources: [pods], verbs: [get]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: deleter}
+rules: [{apiGroups: [""], resources: [pods], verbs: [delete]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: team-reads}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: reader}
+subjects:
+- {kind: Group, apiGroup: rbac.authorization.k8s.io, name: team}
+- {kind: User, apiGroup: rbac.authorization.k8s.io, name: alice}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: sa-deletes, namespace: a}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: deleter}
+subjects: [{kind: ServiceAccount, name: ci}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: alice-deletes, namespace: a}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: deleter}
+subjects: [{kind: User, apiGroup: rbac.authorization.k8s.io, name: alice}]
+`;
+
+  it('a user named by a binding never gets the grants of a same-group user, nor the other way round, whatever the order of questions', async () => {
+    const s = await snap(SHARED);
+    const del = req({ verb: 'delete' });
+    for (const order of [['bob', 'alice', 'system:serviceaccount:a:ci', 'carol'], ['alice', 'system:serviceaccount:a:ci', 'carol', 'bob']]) {
+      const a = new Authorizer(s);
+      const seen = new Map<string, boolean[]>();
+      for (const user of [...order, ...order]) {
+        const groups = user.startsWith('system:') ? ['system:authenticated', 'system:serviceaccounts', 'system:serviceaccounts:a', 'team'] : ['system:authenticated', 'team'];
+        seen.set(user, [a.allows({ user, groups }, req({})).allowed, a.allows({ user, groups }, del).allowed]);
+      }
+      expect(Object.fromEntries(seen)).toEqual({ bob: [true, false], carol: [true, false], alice: [true, true], 'system:serviceaccount:a:ci': [true, true] });
+      // How the grant is held: through the group for bob, by name for alice (ClusterRoleBindings first).
+      expect(a.grantsOf({ user: 'bob', groups: ['system:authenticated', 'team'] }).map((g) => g.via)).toEqual(['Group team']);
+      expect(a.grantsOf({ user: 'alice', groups: ['system:authenticated', 'team'] }).map((g) => `${g.binding.name} ${g.via}`)).toEqual(['team-reads User alice', 'alice-deletes User alice']);
+    }
+  });
+
+  it('users of the same groups share one cached list; users of other groups do not', async () => {
+    const a = new Authorizer(await snap(SHARED));
+    const g1 = a.grantsOf({ user: 'u1', groups: ['team'] });
+    expect(a.grantsOf({ user: 'u2', groups: ['team'] })).toBe(g1);
+    expect(a.grantsOf({ user: 'u3', groups: ['other'] })).toEqual([]);
+    expect(a.grantsOf({ user: 'alice', groups: ['team'] })).not.toBe(g1);
+  });
+});
+
 describe('aggregated ClusterRoles', () => {
   const AGG = `
 apiVersion: v1

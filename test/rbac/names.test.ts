@@ -1,4 +1,5 @@
 import { describe, it, expect } from 'vitest';
+import fc from 'fast-check';
 import { objectName, parseObjectName, safeFileName, base32, unbase32, MAX_NAME } from '../../src/rbac/names.js';
 import { isDnsSubdomain } from '../../src/rbac/request.js';
 
@@ -45,6 +46,31 @@ describe('object names: an injective encoding (parseObjectName inverts it)', () 
 
   it('refuses ill-formed UTF-16 (callers leave such subjects out)', () => {
     expect(() => objectName('user', 'a\ud800')).toThrow(/internal error/);
+  });
+
+  it('base32 is RFC 4648 (lowercase, unpadded) for any string, and unbase32 inverts it and nothing else', () => {
+    // RFC 4648 section 6, bit by bit: every 5 bits of the UTF-8 bytes, the last group padded with zeros.
+    const reference = (x: string): string => {
+      const bitsOf = [...Buffer.from(x, 'utf8')].map((b) => b.toString(2).padStart(8, '0')).join('');
+      let out = '';
+      for (let i = 0; i < bitsOf.length; i += 5) out += 'abcdefghijklmnopqrstuvwxyz234567'[parseInt(bitsOf.slice(i, i + 5).padEnd(5, '0'), 2)];
+      return out;
+    };
+    for (const [x, want] of [['f', 'my'], ['fo', 'mzxq'], ['foo', 'mzxw6'], ['foob', 'mzxw6yq'], ['fooba', 'mzxw6ytb'], ['foobar', 'mzxw6ytboi']]) expect(base32(x)).toBe(want);
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 40 }), (x) => {
+        expect(base32(x)).toBe(reference(x));
+        expect(unbase32(base32(x))).toBe(x);
+      }),
+      { numRuns: 500 },
+    );
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz234567A8=é'), maxLength: 20 }), (y) => {
+        const back = unbase32(y);
+        if (back !== null) expect(base32(back)).toBe(y);
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('base32 round-trips and rejects what it never produces', () => {

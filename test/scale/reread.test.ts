@@ -3,7 +3,8 @@
 // the profile estimate with examples. No timing: order, equality and clean-up.
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { drain, discard, grow, newSpillMap, reread, type SpillSpec } from '../../src/scale/spillmap.js';
+import { drain, discard, grow, handOff, newSpillMap, readTwice, reread, type SpillSpec } from '../../src/scale/spillmap.js';
+import { spillCount } from '../../src/scale/ledger.js';
 import { setBudget } from '../../src/scale/budget.js';
 import { ledgerUsed, resetLedger, settle } from '../../src/scale/ledger.js';
 import { ExternalSorter } from '../../src/scale/extsort.js';
@@ -61,6 +62,124 @@ describe('reread', () => {
     expect([...reread(s, sum)].length).toBe(200);
     expect(leftovers().length).toBeGreaterThan(0);
     discard(s);
+    expect(leftovers()).toEqual([]);
+  });
+});
+
+describe('readTwice', () => {
+  const fill = (every: number | null, n = 200): ReturnType<typeof newSpillMap<number[]>> => {
+    const s = newSpillMap<number[]>();
+    for (let i = 0; i < n; i++) {
+      const k = `k${(i * 7) % 150}`;
+      const had = s.map.get(k);
+      if (had) had.push(i);
+      else s.map.set(k, [i]);
+      grow(s, sum, 60);
+      if (every !== null && i % every === 0) settle();
+    }
+    return s;
+  };
+  const want = (n = 200): [string, number[]][] => {
+    const ref = new Map<string, number[]>();
+    for (let i = 0; i < n; i++) ref.set(`k${(i * 7) % 150}`, [...(ref.get(`k${(i * 7) % 150}`) ?? []), i]);
+    return [...ref].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  };
+
+  it('a map that never spilled is read twice from memory: no run is written, and the ledger lets it go after the second reading', () => {
+    setBudget(1 << 20);
+    const s = fill(null);
+    const two = readTwice(s, sum);
+    expect([...two.first()]).toEqual(want());
+    expect(spillCount()).toBe(0);
+    expect(leftovers()).toEqual([]);
+    expect(ledgerUsed()).toBeGreaterThan(0);
+    expect([...two.second()]).toEqual(want());
+    expect(ledgerUsed()).toBe(0);
+    expect(s.map.size).toBe(0);
+  });
+
+  it('a map with runs is read from them both times, and its runs are gone after the second reading', () => {
+    setBudget(1024);
+    const s = fill(10);
+    expect(s.runs.length).toBeGreaterThan(0);
+    const two = readTwice(s, sum);
+    expect([...two.first()]).toEqual(want());
+    expect([...two.second()]).toEqual(want());
+    expect(leftovers()).toEqual([]);
+    expect(ledgerUsed()).toBe(0);
+  });
+
+  it('when the ledger spills the map during the first reading, the second reads the run it wrote', () => {
+    setBudget(1 << 20);
+    const s = fill(null);
+    const two = readTwice(s, sum);
+    const first: [string, number[]][] = [];
+    let i = 0;
+    for (const e of two.first()) {
+      first.push(e);
+      // Another structure passes the budget halfway: the map is the largest and spills.
+      if (i++ === 50) {
+        setBudget(1024);
+        settle();
+        expect(s.runs.length).toBe(1);
+      }
+    }
+    expect(first).toEqual(want());
+    expect([...two.second()]).toEqual(want());
+    expect(leftovers()).toEqual([]);
+  });
+
+  it('release drops the map, runs included, without a second reading', () => {
+    setBudget(1024);
+    const s = fill(10);
+    const two = readTwice(s, sum);
+    expect([...two.first()].length).toBe(150);
+    two.release();
+    expect(leftovers()).toEqual([]);
+    expect(ledgerUsed()).toBe(0);
+    setBudget(1 << 20);
+    const m = fill(null);
+    const mem = readTwice(m, sum);
+    [...mem.first()];
+    mem.release();
+    expect(m.map.size).toBe(0);
+    expect(ledgerUsed()).toBe(0);
+  });
+});
+
+describe('handOff', () => {
+  const filled = (n: number): ReturnType<typeof newSpillMap<number[]>> => {
+    const s = newSpillMap<number[]>();
+    for (let i = 0; i < n; i++) {
+      s.map.set(`k${i}`, [i]);
+      grow(s, sum, 60);
+    }
+    return s;
+  };
+
+  it('a map that holds much is written out and leaves the ledger; what crosses the thread drains to the same entries', () => {
+    setBudget(4096);
+    const s = filled(40);
+    expect(ledgerUsed()).toBe(2400);
+    handOff(s, sum);
+    expect(s.map.size).toBe(0);
+    expect(s.runs.length).toBe(1);
+    expect(ledgerUsed()).toBe(0);
+    // Another structure passing the budget later never touches it again.
+    settle();
+    expect(s.runs.length).toBe(1);
+    const posted = structuredClone(s);
+    expect([...drain(posted, sum)]).toEqual(Array.from({ length: 40 }, (_, i) => [`k${i}`, [i]]).sort(([a], [b]) => ((a as string) < (b as string) ? -1 : 1)));
+    expect(leftovers()).toEqual([]);
+  });
+
+  it('a small map without runs crosses in memory, and the ledger forgets it all the same', () => {
+    setBudget(1 << 20);
+    const s = filled(10);
+    handOff(s, sum);
+    expect(s.map.size).toBe(10);
+    expect(s.runs).toEqual([]);
+    expect(ledgerUsed()).toBe(0);
     expect(leftovers()).toEqual([]);
   });
 });

@@ -117,6 +117,70 @@ describe('rbac-gen with many distinct subjects', () => {
     expect(la.length).toBeGreaterThan(SUBJECTS);
   }, 60_000);
 
+  it('a map too large to keep its policies but under the budget is read twice from memory: no spill, the same bytes', async () => {
+    // The subjects' estimated bytes, as the reducer counts them: a budget of twice that holds them
+    // all (no spill) but not their policies (more than a quarter of it), so generate() reads the
+    // map twice from memory (readTwice) and hands the policies out as a LazyList.
+    const { rbacGen } = await import('../../src/analyses/rbacgen/index.js');
+    const { generate } = await import('../../src/rbac/generate.js');
+    const { normalizeValue } = await import('../../src/normalize/index.js');
+    const { LazyList } = await import('../../src/scale/lazy.js');
+    const { emptyAccounting } = await import('../../src/pipeline.js');
+    const opts = { includeSystem: false, includeDiscovery: false, includeDenied: false, maxNames: 20, scope: 'namespaced' as const, verbs: 'exact' as const, wildcards: 'never' as const, resourceNames: false };
+    resetLedger();
+    setBudget(1 << 30);
+    const st = rbacGen.init(opts);
+    for (const line of log().split('\n').filter(Boolean)) rbacGen.add(st, normalizeValue(JSON.parse(line), '') as never);
+    const held = st.subjects.held;
+    setBudget(2 * held);
+    const rep = generate(st, emptyAccounting());
+    expect(rep.policies).toBeInstanceOf(LazyList);
+    expect(spillCount()).toBe(0);
+    expect([...rep.policies].length).toBe(rep.policies.length);
+    expect(spillFiles()).toEqual([]);
+    for (const flags of [['-o', 'report', '--include-denied', '--resource-names'], ['--explain']]) {
+      resetLedger();
+      setBudget(null);
+      const plain = await runCli(['rbac-gen', file, '--jobs', '1', ...flags]);
+      resetLedger();
+      const twice = await runCli(['rbac-gen', file, '--jobs', '1', '--memory', String(2 * held), ...flags]);
+      expect(spillCount()).toBe(0);
+      expect(twice.code).toBe(0);
+      expect(twice.stdout).toBe(plain.stdout);
+      expect(twice.stderr).toBe(plain.stderr);
+    }
+  }, 120_000);
+
+  it('sensitiveTop keeps the first sensitive findings of the full, sorted list, and sensitiveCount still counts them all', async () => {
+    const { rbacGen } = await import('../../src/analyses/rbacgen/index.js');
+    const { generate, sensitiveCount } = await import('../../src/rbac/generate.js');
+    const { normalizeValue } = await import('../../src/normalize/index.js');
+    const { emptyAccounting } = await import('../../src/pipeline.js');
+    const opts = { includeSystem: false, includeDiscovery: false, includeDenied: false, maxNames: 20, scope: 'namespaced' as const, verbs: 'exact' as const, wildcards: 'never' as const, resourceNames: false };
+    const lines = log().split('\n').filter(Boolean);
+    const run = (top?: number) => {
+      resetLedger();
+      const st = rbacGen.init(opts);
+      for (const line of lines) rbacGen.add(st, normalizeValue(JSON.parse(line), '') as never);
+      return generate(st, emptyAccounting(), top === undefined ? {} : { sensitiveTop: top });
+    };
+    for (const budget of [null, 8192]) {
+      setBudget(budget);
+      const all = run();
+      const full = [...all.sensitive];
+      expect(full.length).toBeGreaterThan(50);
+      expect(sensitiveCount(all)).toBe(full.length);
+      for (const top of [0, 7, 50]) {
+        const some = run(top);
+        expect(some.sensitive).toEqual(full.slice(0, top));
+        expect(sensitiveCount(some)).toBe(full.length);
+        [...some.policies];
+      }
+      [...all.policies];
+      expect(spillFiles()).toEqual([]);
+    }
+  }, 120_000);
+
   it('subjectSortKey orders subjects by kind, namespace, name (code units), NUL and prefixes included', () => {
     const parts = ['', 'a', 'a\u0000', 'a\u0000b', 'a\u0001', 'ab', 'b', '\u0000', 'é', 'z'];
     const subjects = [];

@@ -16,6 +16,8 @@ export interface ExceptState {
   existing: Authorizer | null;
   /** Requests the existing RBAC already allowed. */
   alreadyGranted: number;
+  /** Set by a caller that lists only the first sensitive findings (GenerateExtra.sensitiveTop); never crosses threads. */
+  sensitiveTop?: number;
 }
 
 export const rbacGenExcept: Reducer<ExceptState, RbacGenReport, ExceptOptions> = {
@@ -31,6 +33,6 @@ export const rbacGenExcept: Reducer<ExceptState, RbacGenReport, ExceptOptions> =
     return a;
   },
   finish(s, ctx: FinishContext) {
-    return generate(s.inner, ctx.input, { alreadyGranted: s.alreadyGranted, existing: s.existing });
+    return generate(s.inner, ctx.input, { alreadyGranted: s.alreadyGranted, existing: s.existing, ...(s.sensitiveTop !== undefined ? { sensitiveTop: s.sensitiveTop } : {}) });
   },
 };

@@ -17,6 +17,8 @@ import { isWellFormed } from '../../util/unicode.js';
 import { tupleKey } from '../../util/key.js';
 import { absorb, grow, newSpillMap, specsByOption, type SpillMap } from '../../scale/spillmap.js';
 import { ENTRY_BYTES, OBJECT_BYTES, strBytes } from '../../scale/budget.js';
+import { SUBJECT_CODEC } from './codec.js';
+import { noEntries, ownMap } from './empty.js';
 
 export interface PolicySubject {
   kind: 'User' | 'ServiceAccount' | 'Group';
@@ -89,11 +91,15 @@ export interface SubjectAgg {
   requests: number;
   /** Permissions to grant. */
   keys: Map<string, KeyAgg>;
-  /** Requests left out because the default bindings allow them (the self-check checks them too). */
+  /**
+   * Requests left out because the default bindings allow them (the self-check checks them too).
+   * Read-only for all but addRecord and mergeSubject: while empty it may be the shared NO_ENTRIES.
+   */
   defaults: Map<string, KeyAgg>;
-  /** Role writes whose escalation check rbac-gen decides at the end (src/rbac/generate.ts). */
+  /** Role writes whose escalation check rbac-gen decides at the end (src/rbac/generate.ts). Empty: may be NO_ENTRIES, as `defaults`. */
   roleWrites: Map<string, RoleWriteAgg>;
 }
+
 
 /** RBAC writes whose escalation checks rbac-gen could not judge, per subject. */
 export interface UncheckedWrites {
@@ -170,7 +176,7 @@ export function subjectAggBytes(key: string, a: SubjectAgg): number {
 }
 
 /** The spill spec of the subjects map, by maxNames (its merge caps names at maxNames). */
-export const subjectSpec = specsByOption<SubjectAgg>('rbacgen', mergeSubject, subjectAggBytes);
+export const subjectSpec = specsByOption<SubjectAgg>('rbacgen', mergeSubject, subjectAggBytes, SUBJECT_CODEC);
 
 export function subjectLabel(s: PolicySubject): string {
   return s.kind === 'ServiceAccount' ? `system:serviceaccount:${s.namespace}:${s.name}` : s.kind === 'Group' ? `group:${s.name}` : s.name;
@@ -263,7 +269,7 @@ function agg(s: RbacGenState, subject: PolicySubject): SubjectAgg {
   const k = subjectSortKey(subject);
   let a = s.subjects.map.get(k);
   if (!a) {
-    s.subjects.map.set(k, (a = { subject, requests: 0, keys: new Map(), defaults: new Map(), roleWrites: new Map() }));
+    s.subjects.map.set(k, (a = { subject, requests: 0, keys: new Map(), defaults: noEntries(), roleWrites: noEntries() }));
     grow(s.subjects, subjectSpec(s.opts.maxNames), SUBJECT_BYTES + ENTRY_BYTES + strBytes(k) + 2 * strBytes(subject.name) + strBytes(subject.namespace));
   }
   return a;
@@ -316,6 +322,7 @@ export function addRecord(s: RbacGenState, r: AuditRecord, existing: Authorizer 
       a.requests++;
       if (!o.includeDiscovery && defaultsAuthorizer().rbacAllows(user, attrs).allowed) {
         bump(s.left, LEFT_DEFAULT);
+        a.defaults = ownMap(a.defaults);
         grew(s, addKey(a.defaults, attrs, 'request', r, o.maxNames));
       } else grew(s, addKey(a.keys, attrs, 'request', r, o.maxNames));
     }
@@ -352,6 +359,7 @@ function addRoleWrite(s: RbacGenState, subject: PolicySubject, attrs: RequestAtt
   const a = agg(s, subject);
   const scope = attrs.namespace;
   const key = JSON.stringify([scope, attrs.resource, attrs.name]);
+  a.roleWrites = ownMap(a.roleWrites);
   let w = a.roleWrites.get(key);
   if (!w) grew(s, KEY_BYTES + strBytes(key));
   if (!w) a.roleWrites.set(key, (w = { scope, resource: attrs.resource as 'roles' | 'clusterroles', name: attrs.name, rules: new Map(), aggregation: false, aggregationMaybe: false, count: 0, firstMs: Infinity, first: '', lastMs: -Infinity, last: '', examples: [] }));
@@ -389,7 +397,13 @@ function mergeKeys(into: Map<string, KeyAgg>, from: Map<string, KeyAgg>, maxName
 export function mergeSubject(sa: SubjectAgg, sb: SubjectAgg, maxNames: number): SubjectAgg {
   sa.requests += sb.requests;
   mergeKeys(sa.keys, sb.keys, maxNames);
-  mergeKeys(sa.defaults, sb.defaults, maxNames);
+  // An empty side takes the other's map as it is (what mergeKeys would copy into it entry by entry).
+  if (sa.defaults.size === 0) sa.defaults = sb.defaults;
+  else mergeKeys(sa.defaults, sb.defaults, maxNames);
+  if (sa.roleWrites.size === 0) {
+    sa.roleWrites = sb.roleWrites;
+    return sa;
+  }
   for (const [wk, wb] of sb.roleWrites) {
     const wa = sa.roleWrites.get(wk);
     if (!wa) {

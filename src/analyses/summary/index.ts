@@ -155,8 +155,10 @@ export function resourceKey(r: AuditRecord): string {
   return k;
 }
 
+const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'];
+
 function statusClass(code: number): string {
-  return code >= 100 && code < 600 ? `${Math.floor(code / 100)}xx` : 'none';
+  return code >= 100 && code < 600 ? STATUS_CLASSES[Math.floor(code / 100) - 1]! : 'none';
 }
 
 function latencyRow(verb: string, h: Histogram): LatencyRow {
