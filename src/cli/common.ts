@@ -117,7 +117,7 @@ export function addInputOptions(cmd: Command): Command {
     .option('--max-line-bytes <n>', 'reject lines longer than this (default 64 MiB)', positiveInt('--max-line-bytes'))
     .addOption(new Option('--format <format>', 'input format, instead of detecting it per input: jsonl, json (EventList, arrays, wrappers), yaml, csv (Logs Insights, Log Analytics), cloudwatch-text (aws logs tail)').choices(FORMAT_CHOICES).default('auto'))
     .option('--no-prefilter', 'parse every line, even those a cheap text check shows cannot match the filters (full accounting of rejected lines)')
-    .option('--memory <size>', 'memory for analysis state before it spills to temporary files: 256M (default), 1G, 64k…; also KAUDIT_MEMORY', memoryOption)
+    .option('--memory <size>', "V8 heap the analysis state may take (worker threads divide it among them) before it spills to temporary files: 256M (default), 1G, 64k…; also KAUDIT_MEMORY", memoryOption)
     .addOption(new Option('--parser <parser>', 'fast: read native events with the field extractor (only the fields the command uses); reference: JSON.parse every line (the same records, slower)').choices(['fast', 'reference']).default('fast'))
     .option('-q, --quiet', 'no progress bar, no accounting line and no warnings on stderr')
     .option('--no-progress', 'never show the progress bar');

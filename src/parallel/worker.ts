@@ -5,7 +5,7 @@ import { getHeapStatistics } from 'node:v8';
 import type { Task } from './plan.js';
 import { threadCpuMs, workerOldMb, type WorkerSpec } from './run.js';
 import { setBudget } from '../scale/budget.js';
-import { resetLedger } from '../scale/ledger.js';
+import { handOff } from '../scale/ledger.js';
 import { setSpillDir } from '../scale/tempdir.js';
 import { setHashSeed } from '../normalize/collapse.js';
 import { TaskRunner, taskError } from './task.js';
@@ -35,15 +35,13 @@ parentPort!.on('message', async (msg: { task: Task; spec: WorkerSpec }) => {
         }
       },
       () => {
-        // The previous task's state was posted (copied): its spilling structures are no longer this
-        // thread's to count, hold or spill (the ledger kept them alive and spilled them to disk for
-        // nothing once the next task's state passed the budget).
-        resetLedger();
         if (spec.spillDir) setSpillDir(spec.spillDir);
         // A worker's heap is capped (WORKER_OLD_MB): its state gets at most 40% of that, and at most the budget.
         if (spec.memory) setBudget(Math.min(spec.memory, 0.4 * workerOldMb() * 2 ** 20));
       },
     );
+    // Large state goes as spill files, and this thread's ledger forgets the state (src/scale/ledger.ts).
+    handOff();
     // The hashes move to the main thread without a copy.
     parentPort!.postMessage({ type: 'done', index: task.index, state, acc, partial, rejects, ms: performance.now() - t0, ...(process.env.KAUDIT_TRACE_PARALLEL ? { cpuMs: threadCpuMs(), heap: heapNote() } : {}) }, partial ? [partial.idFirst.buffer as ArrayBuffer, partial.origins.buffer as ArrayBuffer, partial.completed.buffer as ArrayBuffer, partial.firstIds.buffer as ArrayBuffer] : []);
   } catch (e) {

@@ -1,14 +1,22 @@
-// The memory budget for analysis state (README, "Memory"). Every structure whose size depends on
-// the data (counters keyed by subject, per-subject profiles, records held for --sort) estimates what
-// it holds and, past the budget, spills to temporary files (src/scale/spill.ts, extsort.ts) instead
-// of growing. Estimates, not measurements: they are deterministic (the same input spills at the
-// same points whatever the garbage collector does), and the spill/no-spill outputs are the same
-// bytes by construction (tests compare them with a budget small enough to force spilling).
+// The memory budget for analysis state (README, "Memory and cardinality"). Every structure whose
+// size depends on the data (counters keyed by subject, per-subject profiles, records held for
+// --sort) reports what it holds and, past the budget, spills to temporary files
+// (src/scale/spillmap.ts, extsort.ts) instead of growing.
 //
-// The budget is process-wide: one ledger adds up the estimates of every live spillable structure,
-// and when the sum passes the budget the largest ones spill until it is back under half of it.
+// The budget is real memory: bytes of this thread's V8 heap above what it held when the analysis
+// began to hold state (garbage not yet collected included). Structures report estimates (the
+// helpers below: cheap and deterministic), and the thread's ledger (src/scale/ledger.ts) calibrates
+// them against V8's used heap as they grow, so the sum held to the budget is the heap they really
+// take; when it passes the budget the largest structures spill until it is back under half of it.
+// Spill points therefore depend on the garbage collector; outputs never do (the spill/no-spill
+// outputs are the same bytes by construction: tests compare them with a budget of a few KB).
+// Each worker thread has its own ledger, with its share of the budget (src/cli/common.ts).
 
-/** 256 MiB: the default budget for analysis state (the heap also holds the reader's buffers, the code and the output being written). */
+/**
+ * 256 MiB: the default budget for analysis state, in heap bytes above what the run held before it
+ * (its code, the rule set, the options). The process's RSS adds V8's young generation, the code,
+ * and buffers outside the heap (about 60–100 MB).
+ */
 export const DEFAULT_BUDGET = 256 * 2 ** 20;
 
 /** The smallest budget accepted (tests use it to force spilling). */
@@ -42,7 +50,7 @@ export function setBudget(bytes: number | null): void {
 }
 
 /**
- * Rough heap cost of a string in a Map key or an object field, in bytes: V8 stores one-byte
+ * Rough heap cost of a string (an estimate: the ledger scales estimates to the measured heap) in a Map key or an object field, in bytes: V8 stores one-byte
  * strings at a byte a character and others at two, plus a header; two per character keeps the
  * estimate on the safe side.
  */

@@ -89,8 +89,102 @@ const SEEN_BYTES = 200;
 const EXAMPLE_BYTES = 160;
 const LOC_BYTES = 120;
 
-/** The spill spec of profile maps, by examples setting (the merge keeps that many examples). */
-export const profileSpec = specsByOption<Profile>('profiles', mergeProfile, profileBytes);
+/** The spill spec of profile maps, by examples setting (the merge keeps that many examples), with the compact run form. */
+export const profileSpec = ((specs) => (n: number) => {
+  const spec = specs(n);
+  spec.encode ??= encodeProfile;
+  spec.decode ??= decodeProfile;
+  return spec;
+})(specsByOption<Profile>('profiles', mergeProfile, profileBytes));
+
+// ---------- the compact form of a profile in spill runs ----------
+// A million one-request subjects spill a million profiles: written as objects with their Maps
+// tagged (src/scale/codec.ts), each took about 1.8 KB of run file (2.4 KB with examples and
+// locations), most of it the same member names over and over and the log's file name in every
+// first-seen location. Here a profile is an array in a fixed order, each map a flat array, a last
+// seen equal to the first seen a 0, and file names a table per profile. decodeProfile gives back
+// an equal profile (same members in the same order); a property test checks it.
+
+type Files = Map<string, number>;
+
+function encodeLoc(at: Loc | undefined, files: Files): unknown {
+  if (at === undefined) return 0;
+  let i = files.get(at.file);
+  if (i === undefined) files.set(at.file, (i = files.size));
+  return { ...at, file: i };
+}
+
+function decodeLoc(x: unknown, files: string[]): Loc | undefined {
+  if (x === 0) return undefined;
+  const o = x as Omit<Loc, 'file'> & { file: number };
+  return { ...o, file: files[o.file]! };
+}
+
+/** A map of Seen as one flat array: key, count, firstMs, first, [lastMs, last] or 0 when the same, examples flat or 0, location or 0. */
+function encodeSeen(m: Map<string, Seen>, files: Files): unknown[] {
+  const a: unknown[] = [];
+  for (const [k, s] of m) {
+    const same = Object.is(s.lastMs, s.firstMs) && s.last === s.first;
+    let ex: unknown = 0;
+    if (s.ex.length) {
+      const flat: unknown[] = [];
+      for (const [t, id] of s.ex) flat.push(t, id);
+      ex = flat;
+    }
+    a.push(k, s.count, s.firstMs, s.first, same ? 0 : [s.lastMs, s.last], ex, encodeLoc(s.firstAt, files));
+  }
+  return a;
+}
+
+function decodeSeen(a: unknown[], files: string[]): Map<string, Seen> {
+  const m = new Map<string, Seen>();
+  for (let i = 0; i < a.length; i += 7) {
+    const tail = a[i + 4] as 0 | [number, string];
+    const flat = a[i + 5] as 0 | unknown[];
+    const ex: [number, string][] = [];
+    if (flat !== 0) for (let j = 0; j < flat.length; j += 2) ex.push([flat[j] as number, flat[j + 1] as string]);
+    const firstMs = a[i + 2] as number;
+    const first = a[i + 3] as string;
+    const s: Seen = { count: a[i + 1] as number, firstMs, first, lastMs: tail === 0 ? firstMs : tail[0], last: tail === 0 ? first : tail[1], ex };
+    const at = decodeLoc(a[i + 6], files);
+    if (at !== undefined) s.firstAt = at;
+    m.set(a[i] as string, s);
+  }
+  return m;
+}
+
+const SEEN_MAPS = ['tuples', 'namespaces', 'resources', 'sourceIPs', 'networks', 'clients', 'userAgents', 'dayHours'] as const;
+
+/** A profile's compact form for spill runs (plain data: arrays, strings, numbers, objects). */
+export function encodeProfile(p: Profile): unknown {
+  const files: Files = new Map();
+  const daily: unknown[] = [];
+  for (const [d, n] of p.daily) daily.push(d, n);
+  const maps = SEEN_MAPS.map((k) => encodeSeen(p[k], files));
+  const at = encodeLoc(p.firstAt, files);
+  return [p.kind, p.requests, p.denied, p.firstMs, p.first, p.lastMs, p.last, p.hours, p.weekdays, daily, ...maps, at, [...files.keys()]];
+}
+
+/** The profile encodeProfile was given. */
+export function decodeProfile(x: unknown): Profile {
+  const a = x as unknown[];
+  const files = a[a.length - 1] as string[];
+  const p = newProfile(a[0] as string);
+  p.requests = a[1] as number;
+  p.denied = a[2] as number;
+  p.firstMs = a[3] as number;
+  p.first = a[4] as string;
+  p.lastMs = a[5] as number;
+  p.last = a[6] as string;
+  SEEN_MAPS.forEach((k, i) => (p[k] = decodeSeen(a[10 + i] as unknown[], files)));
+  p.hours = a[7] as number[];
+  p.weekdays = a[8] as number[];
+  const daily = a[9] as unknown[];
+  for (let i = 0; i < daily.length; i += 2) p.daily.set(daily[i] as string, daily[i + 1] as number);
+  const at = decodeLoc(a[10 + SEEN_MAPS.length], files);
+  if (at !== undefined) p.firstAt = at;
+  return p;
+}
 
 function seenBytes(m: Map<string, Seen>): number {
   let n = 0;
