@@ -110,13 +110,13 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
   acc.window.limit = collapse.maxPending;
   const reuse = new AuditIDReuse(collapse.maxDone, o.partial === true);
   const collapser = new StageCollapser(
-    (r, identity) => {
+    (r, identity, idHash) => {
       acc.requests++;
       stage = 'filter';
       if (filter === undefined || filter(r)) {
         acc.used++;
         if (!isCompleted(r)) acc.notCompleted++;
-        reuse.check(r, identity);
+        reuse.check(r, identity, idHash);
         stage = component;
         onRecord(r);
         // Between two records: structures over the memory budget spill now (src/scale/ledger.ts).

@@ -34,6 +34,7 @@
 // O(1). (Evicting with `set.values().next()` is not O(1) in V8: iteration walks over deleted
 // entries until the table is rehashed, which made a 1 GB log ten times slower.)
 import { getRandomValues } from 'node:crypto';
+import { F64List } from '../util/f64list.js';
 import type { AuditRecord } from '../types.js';
 import { RecentKeys, stringHash } from '../util/recentkeys.js';
 
@@ -311,16 +312,16 @@ export class AuditIDReuse {
   private readonly ids: RecentKeys;
   private readonly identities: Float64Array;
   /** Partial runs only: (auditID hash, identity hash) of each auditID first used here, in order. */
-  private readonly first: number[] | null;
+  private readonly first: F64List | null;
 
   constructor(capacity: number = DEFAULT_COLLAPSE.maxDone, partial = false) {
     this.ids = new RecentKeys(capacity);
     this.identities = new Float64Array(Math.max(1, capacity));
-    this.first = partial ? [] : null;
+    this.first = partial ? new F64List() : null;
   }
 
-  /** `identity`: identityHash(r), which the collapser already took. */
-  check(r: AuditRecord, identity: number = identityHash(r)): void {
+  /** `identity`: identityHash(r), which the collapser already took; `idHash`: hashKey(idOf(r)) when the collapser took it. */
+  check(r: AuditRecord, identity: number = identityHash(r), idHash?: number): void {
     if (r.auditID === '') return;
     const id = idOf(r);
     const ih = identity;
@@ -328,7 +329,7 @@ export class AuditIDReuse {
     const s = this.ids.slot(id, h);
     if (s < 0) {
       this.identities[this.ids.add(id, h)] = ih;
-      this.first?.push(hashKey(id), ih);
+      this.first?.push2(idHash ?? hashKey(id), ih);
     } else if (this.identities[s] !== ih) {
       r.auditIDReused = true;
       this.count++;
@@ -337,7 +338,7 @@ export class AuditIDReuse {
 
   /** The pairs a partial run hands back (PartialResult.firstIds). */
   firstIds(): Float64Array {
-    return Float64Array.from(this.first ?? []);
+    return this.first?.take() ?? new Float64Array(0);
   }
 }
 
@@ -360,6 +361,13 @@ interface Open {
   live: boolean;
   /** Partial runs: the index of the PartialResult.idFirst entry that opened it, else -1. */
   origin: number;
+  /**
+   * Partial runs: familyHash and hashKey(id) of the request when its first event computed them
+   * (PartialResult.idFirst), else NaN; its completion reuses them (the family of every stage that
+   * joins it is the same).
+   */
+  family: number;
+  idHash: number;
 }
 
 /** Orders waiting requests of one family: earliest receive time (none last), then oldest. */
@@ -532,16 +540,17 @@ export class StageCollapser {
   /** Most requests waiting at once. */
   peak = 0;
   /** Partial runs only: see PartialResult. */
-  private readonly track: { idFirst: number[]; completed: number[]; peak: number } | null;
+  private readonly track: { idFirst: F64List; completed: F64List; peak: number } | null;
 
   constructor(
     /** Receives each request once, with its identity hash (identityHash). */
-    private readonly emit: (r: AuditRecord, identity: number) => void,
+    /** `idHash`: hashKey(idOf(r)) in partial runs (AuditIDReuse.check takes it), else undefined. */
+    private readonly emit: (r: AuditRecord, identity: number, idHash?: number) => void,
     private readonly opts: CollapseOptions = DEFAULT_COLLAPSE,
     partial = false,
   ) {
     this.done = new DoneWindow(opts.maxDone);
-    this.track = partial ? { idFirst: [], completed: [], peak: 0 } : null;
+    this.track = partial ? { idFirst: new F64List(), completed: new F64List(), peak: 0 } : null;
   }
 
   add(r: AuditRecord): void {
@@ -562,7 +571,7 @@ export class StageCollapser {
       if (rank === FINAL) {
         takeFromEarlierStage(r, o.rec);
         this.remove(o);
-        this.complete(r, id, rank, t);
+        this.complete(r, id, rank, t, undefined, o.family, o.idHash);
       } else if (rank >= o.rank) this.update(o, r, rank, t);
       return;
     }
@@ -583,13 +592,18 @@ export class StageCollapser {
       }
     }
     let origin = -1;
+    // Partial runs: the hashes this request's first event hands back, reused when it completes.
+    let family = NaN;
+    let idHash = NaN;
     if (d < 0 && p === undefined && this.track) {
       origin = this.track.idFirst.length / ID_FIRST_STRIDE;
-      this.track.idFirst.push(hashKey(id), familyHash(r), rank, t);
+      idHash = hashKey(id);
+      family = familyHash(r);
+      this.track.idFirst.push4(idHash, family, rank, t);
     }
     // A request of its own.
-    if (rank === FINAL) this.complete(r, id, rank, t, d);
-    else this.wait(r, id, rank, t, p, origin);
+    if (rank === FINAL) this.complete(r, id, rank, t, d, family, idHash);
+    else this.wait(r, id, rank, t, p, origin, family, idHash);
   }
 
   /** True when the last request completed under the event's auditID absorbs it (see the file comment). */
@@ -618,16 +632,20 @@ export class StageCollapser {
   }
 
   /** Emits a request and remembers it as the last completed under its auditID. */
-  private complete(r: AuditRecord, id: string, rank: number, t: number, prev?: number): void {
-    const family = familyHash(r);
+  /** `family`, `idHash`: familyHash(r) and hashKey(id) when known (partial runs), else NaN. */
+  private complete(r: AuditRecord, id: string, rank: number, t: number, prev?: number, family = NaN, idHash = NaN): void {
+    if (family !== family) family = familyHash(r);
     this.remember(id, family, t, rank, prev);
-    if (this.track) this.track.completed.push(hashKey(id), family, rank, t);
-    this.emit(r, identityOf(family, t));
+    if (this.track) {
+      if (idHash !== idHash) idHash = hashKey(id);
+      this.track.completed.push4(idHash, family, rank, t);
+      this.emit(r, identityOf(family, t), idHash);
+    } else this.emit(r, identityOf(family, t));
   }
 
   /** A new request waiting under `id` (`p`: what already waits under it). */
-  private wait(r: AuditRecord, id: string, rank: number, t: number, p: Open | Group | undefined, origin: number): void {
-    const o: Open = { rec: r, seq: this.seq++, id, rank, t, fam: null, hpos: -1, live: true, origin };
+  private wait(r: AuditRecord, id: string, rank: number, t: number, p: Open | Group | undefined, origin: number, family: number, idHash: number): void {
+    const o: Open = { rec: r, seq: this.seq++, id, rank, t, fam: null, hpos: -1, live: true, origin, family, idHash };
     if (p === undefined) this.pending.set(id, o);
     else {
       let g: Group;
@@ -710,7 +728,7 @@ export class StageCollapser {
       if (!o.live) continue;
       this.remove(o);
       this.evicted++;
-      this.complete(o.rec, o.id, o.rank, o.t);
+      this.complete(o.rec, o.id, o.rank, o.t, undefined, o.family, o.idHash);
       return;
     }
   }
@@ -736,8 +754,8 @@ export class StageCollapser {
     return {
       leftovers: left.map((o) => o.rec),
       origins: Int32Array.from(left, (o) => o.origin),
-      idFirst: Float64Array.from(this.track?.idFirst ?? []),
-      completed: Float64Array.from(this.track?.completed ?? []),
+      idFirst: this.track?.idFirst.take() ?? new Float64Array(0),
+      completed: this.track?.completed.take() ?? new Float64Array(0),
       peakPending: this.track?.peak ?? 0,
       firstIds: new Float64Array(0),
     };

@@ -11,7 +11,7 @@ import type { ReadOptions } from '../ingest/reader.js';
 import type { BodyNeeds } from '../normalize/bodies.js';
 import type { FilterOptions, Predicate } from '../filter/index.js';
 import { emptyAccounting, type PartialResult } from '../pipeline.js';
-import { idOf, identityHash, hashKey, idHashOf, familyHash, sameFamily, stageRank, receivedKey, sameTime, notLater, hashSeed, isCompleted, takeFromEarlierStage, RecentMap, ID_FIRST_STRIDE, COMPLETED_STRIDE, DEFAULT_COLLAPSE } from '../normalize/collapse.js';
+import { idOf, identityHash, hashKey, idHashOf, familyHash, sameFamily, stageRank, receivedKey, sameTime, notLater, hashSeed, isCompleted, takeFromEarlierStage, ID_FIRST_STRIDE, COMPLETED_STRIDE, DEFAULT_COLLAPSE } from '../normalize/collapse.js';
 import { HashWindow } from '../util/hashwindow.js';
 import { settle } from '../scale/ledger.js';
 import { parallelCommand } from './commands.js';
@@ -132,7 +132,7 @@ export class Reconciler {
   /** Null while the tasks join exactly; else why they cannot (the caller reads in one thread). */
   fallback: Fallback | null = null;
   /** auditID hash → identity hash of the first selected request seen with it, over earlier tasks (bounded like `done`). */
-  private readonly ids: RecentMap<number, number>;
+  private readonly ids: HashWindow;
   /**
    * Requests waiting for their completion, oldest first, in slots (a request a later task took
    * over keeps its slot: one pass emits it in the place it first waited); and the slots by auditID hash.
@@ -159,7 +159,8 @@ export class Reconciler {
     window: number = WINDOW,
     maxDone: number = DEFAULT_COLLAPSE.maxDone,
   ) {
-    this.ids = new RecentMap(window);
+    // In flat typed arrays (a Map of 300,000 52-bit keys was half of the main thread's time in --jobs).
+    this.ids = new HashWindow(window, 1);
     this.done = new HashWindow(window, 3);
     this.maxDone = maxDone;
   }
@@ -184,7 +185,12 @@ export class Reconciler {
     return this.done.age(id) + late.completed < this.maxDone * 0.75;
   }
 
-  push(p: PartialResult | null): void {
+  /**
+   * `last`: no part follows, so this part's completions are not remembered (only a later part
+   * reads them) and its Audit-IDs are remembered only if finish() emits a request (reuseOf): the
+   * main thread's work after the workers end is then look-ups only.
+   */
+  push(p: PartialResult | null, last = false): void {
     this.applied.clear();
     if (p === null || this.fallback !== null) return;
     // One pass would hold the carried requests beside this task's: beyond the window it would have
@@ -225,13 +231,11 @@ export class Reconciler {
       if (rank === FINAL_RANK) this.carried.delete(slot);
       else takenOver.set(i / ID_FIRST_STRIDE, slot);
     }
+    // The part kept waiting an event one pass absorbs: its window was fuller than one pass's, and
+    // if it emitted requests early (its peak passed maxPending), one pass may not have.
+    if (dropped.size > 0 && p.peakPending > this.maxPending) return this.stop('window');
     const done = p.completed;
-    for (let i = 0; i + COMPLETED_STRIDE <= done.length; i += COMPLETED_STRIDE) {
-      const id = done[i]!;
-      this.done.set(id, done[i + 1]!, 0);
-      this.done.set(id, done[i + 2]!, 1);
-      this.done.set(id, done[i + 3]!, 2);
-    }
+    if (!last) for (let i = 0; i + COMPLETED_STRIDE <= done.length; i += COMPLETED_STRIDE) this.done.setRow(done[i]!, done, i + 1);
     for (let j = 0; j < p.leftovers.length; j++) {
       if (dropped.has(j)) continue;
       const r = p.leftovers[j]!;
@@ -251,14 +255,40 @@ export class Reconciler {
     // Requests taken over and completed within the task: the task emitted them.
     for (const slot of takenOver.values()) this.carried.delete(slot);
     const ids = p.firstIds;
+    if (last) {
+      // The IDs are distinct within a part: looked up before any of them is added, each sees the
+      // window as the loop below would, but for the entries this part's earlier IDs would have
+      // evicted by then (age at least capacity minus the IDs added before it).
+      let added = 0;
+      for (let i = 0; i + 1 < ids.length; i += 2) {
+        const id = ids[i]!;
+        const known = this.ids.get(id);
+        if (known === undefined || this.ids.age(id) >= this.ids.capacity - added) added++;
+        else if (known !== ids[i + 1]!) return this.stop('auditid-reuse');
+      }
+      this.lastIds = ids;
+      return;
+    }
+    this.addIds(ids);
+  }
+
+  /** Adds a part's first-used Audit-IDs (PartialResult.firstIds) to the window, in order; false on a reuse. */
+  private addIds(ids: Float64Array): boolean {
     for (let i = 0; i + 1 < ids.length; i += 2) {
       const id = ids[i]!;
       const ih = ids[i + 1]!;
       const known = this.ids.get(id);
-      if (known === undefined) this.ids.addNew(id, ih);
-      else if (known !== ih) return this.stop('auditid-reuse');
+      if (known === undefined) this.ids.set(id, ih);
+      else if (known !== ih) {
+        this.stop('auditid-reuse');
+        return false;
+      }
     }
+    return true;
   }
+
+  /** The last part's firstIds, checked but not yet added (push with `last`): reuseOf adds them first. */
+  private lastIds: Float64Array | null = null;
 
   private stop(why: Fallback): void {
     this.fallback = why;
@@ -270,10 +300,15 @@ export class Reconciler {
    */
   reuseOf(r: AuditRecord): void {
     if (r.auditID === '') return;
+    if (this.lastIds !== null) {
+      // Checked in push: adding them finds no reuse.
+      this.addIds(this.lastIds);
+      this.lastIds = null;
+    }
     const id = hashKey(idOf(r));
     const ih = identityHash(r);
     const known = this.ids.get(id);
-    if (known === undefined) this.ids.addNew(id, ih);
+    if (known === undefined) this.ids.set(id, ih);
     else if (known !== ih) {
       r.auditIDReused = true;
       this.reusedAtEnd++;
@@ -343,7 +378,7 @@ const WINDOW = Math.ceil(DEFAULT_COLLAPSE.maxDone * 1.5);
 /** All tasks at once (tests). */
 export function reconcile(partials: (PartialResult | null)[], emit: (r: AuditRecord) => void, maxPending?: number): { duplicates: number; fallback: Fallback | null } {
   const r = new Reconciler(maxPending);
-  for (const p of partials) r.push(p);
+  partials.forEach((p, i) => r.push(p, i === partials.length - 1));
   if (r.fallback === null) r.finish(emit);
   return { duplicates: r.duplicates, fallback: r.fallback };
 }
@@ -418,7 +453,7 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
       merged = merged === undefined ? part : cmd.reducer.merge(merged, part);
       accs.push({ acc: d.acc, continues: (tasks[consumed]!.source.start ?? 0) > 0 });
       for (const r of d.rejects) if (rejects.length < SHOWN) rejects.push(r);
-      reconciler.push(d.partial);
+      reconciler.push(d.partial, consumed === tasks.length - 1);
       consumed++;
       if (reconciler.fallback !== null) return stop(reconciler.fallback);
     }
@@ -483,7 +518,7 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
         w.on('message', (m: { type: string; index: number } & Record<string, any>) => {
           if (m.type === 'progress') return onProgress(m.index, m.bytes, m.events);
           if (m.type === 'done') {
-            trace?.(`task ${m.index} done (worker ${workers.indexOf(w)}: ${m.ms?.toFixed(0)} ms in its pipeline, its thread's CPU ${m.cpuMs?.toFixed(0)} ms since it started)`);
+            trace?.(`task ${m.index} done (worker ${workers.indexOf(w)}: ${m.ms?.toFixed(0)} ms in its pipeline, its thread's CPU ${m.cpuMs?.toFixed(0)} ms since it started; ${m.heap}; process RSS ${(process.memoryUsage.rss() / 2 ** 20).toFixed(0)} MB)`);
             waiting.set(m.index, m as unknown as Done);
             // The worker gets its next task before the main thread merges this result (hundreds of
             // ms for a large state), so that it does not wait idle meanwhile. The merge is

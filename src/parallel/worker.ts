@@ -1,6 +1,7 @@
 // A worker thread: runs one command's reducer over the tasks (files or byte ranges) it is given
 // and posts back its partial state, accounting, and what stage collapsing left for the main thread.
 import { parentPort } from 'node:worker_threads';
+import { getHeapStatistics } from 'node:v8';
 import type { Task } from './plan.js';
 import { threadCpuMs, workerOldMb, type WorkerSpec } from './run.js';
 import { setBudget } from '../scale/budget.js';
@@ -10,6 +11,13 @@ import { setHashSeed } from '../normalize/collapse.js';
 import { TaskRunner, taskError } from './task.js';
 
 const runner = new TaskRunner();
+
+/** KAUDIT_TRACE_PARALLEL: this isolate's heap (MB): V8's total and used, its peak malloc'ed memory, and external (ArrayBuffer) memory. */
+function heapNote(): string {
+  const h = getHeapStatistics();
+  const mb = (n: number): string => (n / 2 ** 20).toFixed(0);
+  return `heap ${mb(h.total_heap_size)} MB (used ${mb(h.used_heap_size)}), malloc peak ${mb(h.peak_malloced_memory)}, external ${mb(h.external_memory)}`;
+}
 
 parentPort!.on('message', async (msg: { task: Task; spec: WorkerSpec }) => {
   const { task, spec } = msg;
@@ -35,7 +43,7 @@ parentPort!.on('message', async (msg: { task: Task; spec: WorkerSpec }) => {
     // Large state goes as spill files, and this thread's ledger forgets the state (src/scale/ledger.ts).
     handOff();
     // The hashes move to the main thread without a copy.
-    parentPort!.postMessage({ type: 'done', index: task.index, state, acc, partial, rejects, ms: performance.now() - t0, ...(process.env.KAUDIT_TRACE_PARALLEL ? { cpuMs: threadCpuMs() } : {}) }, partial ? [partial.idFirst.buffer as ArrayBuffer, partial.origins.buffer as ArrayBuffer, partial.completed.buffer as ArrayBuffer, partial.firstIds.buffer as ArrayBuffer] : []);
+    parentPort!.postMessage({ type: 'done', index: task.index, state, acc, partial, rejects, ms: performance.now() - t0, ...(process.env.KAUDIT_TRACE_PARALLEL ? { cpuMs: threadCpuMs(), heap: heapNote() } : {}) }, partial ? [partial.idFirst.buffer as ArrayBuffer, partial.origins.buffer as ArrayBuffer, partial.completed.buffer as ArrayBuffer, partial.firstIds.buffer as ArrayBuffer] : []);
   } catch (e) {
     parentPort!.postMessage({ type: 'error', ...taskError(task.index, e) });
   }

@@ -3,13 +3,16 @@
 // may carry `width` numbers (set/get: a map of hash to numbers) and knows its age (how many were
 // added after it). Open addressing with linear probing and backward-shift deletion;
 // first-in-first-out eviction (a key set again keeps its place).
+//
+// A table slot is one run of numbers (the key + 1, its add number, its `width` values) in one
+// Float64Array, so that a look-up or an insertion touches one cache line, not one per array: the
+// windows of --jobs hold 300,000 keys (tens of MB), and the main thread's merge of a split run
+// does a few of these per request (src/parallel/run.ts Reconciler).
 
 export class HashWindow {
-  private readonly table: Float64Array;
-  /** The numbers each key carries (`width` per table slot), beside it in `table`. */
-  private readonly vals: Float64Array;
-  /** The add number of each table slot's value (for `age`). */
-  private readonly seqs: Float64Array;
+  /** Per slot: [key + 1 (0: empty), add number (for `age`), width values]. */
+  private readonly slots: Float64Array;
+  private readonly stride: number;
   private readonly mask: number;
   private readonly ring: Float64Array;
   private next = 0;
@@ -24,10 +27,8 @@ export class HashWindow {
     let size = 16;
     // At most 5/8 full: linear probing stays short (about 3 probes for a missing key).
     while (size < capacity * 1.6) size *= 2;
-    // Stored as value + 1 so that 0 marks an empty slot.
-    this.table = new Float64Array(size);
-    this.vals = new Float64Array(size * width);
-    this.seqs = new Float64Array(size);
+    this.stride = 2 + width;
+    this.slots = new Float64Array(size * this.stride);
     this.mask = size - 1;
     this.ring = new Float64Array(Math.max(1, capacity));
   }
@@ -37,9 +38,12 @@ export class HashWindow {
     return ((v % 4294967296) ^ Math.floor(v / 4294967296)) & this.mask;
   }
 
+  /** The slot holding stored value `stored` (value + 1), or -1. */
   private find(stored: number): number {
+    const s = this.slots;
+    const st = this.stride;
     for (let i = this.home(stored - 1); ; i = (i + 1) & this.mask) {
-      const x = this.table[i]!;
+      const x = s[i * st]!;
       if (x === 0) return -1;
       if (x === stored) return i;
     }
@@ -56,7 +60,7 @@ export class HashWindow {
   /** How many values were added after `v` (0: `v` is the newest), or -1 when `v` is not in the window. */
   age(v: number): number {
     const i = this.find(v + 1);
-    return i < 0 ? -1 : this.added - 1 - this.seqs[i]!;
+    return i < 0 ? -1 : this.added - 1 - this.slots[i * this.stride + 1]!;
   }
 
   add(v: number): void {
@@ -66,7 +70,7 @@ export class HashWindow {
   /** The number `v` carries in column `col` (0 ≤ col < width), or undefined when `v` is not in the window. */
   get(v: number, col = 0): number | undefined {
     const i = this.find(v + 1);
-    return i < 0 ? undefined : this.vals[i * this.width + col];
+    return i < 0 ? undefined : this.slots[i * this.stride + 2 + col];
   }
 
   /**
@@ -76,38 +80,52 @@ export class HashWindow {
   set(v: number, x: number, col = 0): void {
     let i = this.find(v + 1);
     if (i < 0) i = this.insert(v);
-    this.vals[i * this.width + col] = x;
+    this.slots[i * this.stride + 2 + col] = x;
   }
 
+  /**
+   * Adds `v` carrying `row` (its `width` numbers, from `row[at]` on) in one probe; a `v` already
+   * in the window keeps its place (and age) and carries the row from now on.
+   */
+  setRow(v: number, row: ArrayLike<number>, at = 0): void {
+    let i = this.find(v + 1);
+    if (i < 0) i = this.insert(v);
+    const base = i * this.stride + 2;
+    for (let c = 0; c < this.width; c++) this.slots[base + c] = row[at + c]!;
+  }
+
+  /** Inserts `v` (known absent) with its columns 0; returns its slot. */
   private insert(v: number): number {
     const stored = v + 1;
     if (this.count === this.ring.length) this.remove(this.ring[this.next]!);
     else this.count++;
     this.ring[this.next] = stored;
     this.next = (this.next + 1) % this.ring.length;
+    const s = this.slots;
+    const st = this.stride;
     let i = this.home(v);
-    while (this.table[i] !== 0) i = (i + 1) & this.mask;
-    this.table[i] = stored;
-    this.vals.fill(0, i * this.width, (i + 1) * this.width);
-    this.seqs[i] = this.added++;
+    while (s[i * st] !== 0) i = (i + 1) & this.mask;
+    const base = i * st;
+    s[base] = stored;
+    s[base + 1] = this.added++;
+    for (let c = base + 2; c < base + st; c++) s[c] = 0;
     return i;
   }
 
   private remove(stored: number): void {
     let i = this.find(stored);
     if (i < 0) return;
-    const w = this.width;
+    const s = this.slots;
+    const st = this.stride;
     // Backward shift: move later members of the probe run into the hole when their home allows.
-    for (let j = (i + 1) & this.mask; this.table[j] !== 0; j = (j + 1) & this.mask) {
-      const k = this.home(this.table[j]! - 1);
+    for (let j = (i + 1) & this.mask; s[j * st] !== 0; j = (j + 1) & this.mask) {
+      const k = this.home(s[j * st]! - 1);
       const stays = i <= j ? i < k && k <= j : i < k || k <= j;
       if (!stays) {
-        this.table[i] = this.table[j]!;
-        this.vals.copyWithin(i * w, j * w, (j + 1) * w);
-        this.seqs[i] = this.seqs[j]!;
+        for (let c = 0; c < st; c++) s[i * st + c] = s[j * st + c]!;
         i = j;
       }
     }
-    this.table[i] = 0;
+    s[i * st] = 0;
   }
 }

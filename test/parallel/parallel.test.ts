@@ -7,7 +7,7 @@ import { runCli, tmpDir, event } from '../helpers.js';
 import { generate, DEFAULT_GEN } from '../../src/gen/index.js';
 import { reconcile, mergeAccounting, Reconciler, type Fallback } from '../../src/parallel/run.js';
 import type { AuditRecord, InputAccounting } from '../../src/types.js';
-import { StageCollapser, idHashOf, familyHash, stageRank, receivedKey } from '../../src/normalize/collapse.js';
+import { StageCollapser, AuditIDReuse, idHashOf, familyHash, stageRank, receivedKey } from '../../src/normalize/collapse.js';
 import { normalizeValue } from '../../src/normalize/index.js';
 import type { PartialResult } from '../../src/pipeline.js';
 
@@ -142,6 +142,69 @@ describe('reconcile: stage collapsing across tasks', () => {
     // back (asserted so that the test keeps its teeth).
     expect(exact).toBeGreaterThan(1500);
     expect(joined).toBeGreaterThan(300);
+  });
+
+  it('property: Audit-ID reuse across parts (firstIds, the last part only looked up, reuseOf at the end) is flagged and counted as one pass does, or the run falls back', () => {
+    // As the pipeline wires it: each part's selected requests go through a partial AuditIDReuse
+    // with the hashes the collapser took; the Reconciler gets the last part with `last` (its IDs
+    // checked, added only when finish() emits a request). Small windows, so that the IDs of the
+    // last part evict earlier ones while it is checked.
+    let seed = 11;
+    const rnd = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const show = (r: AuditRecord) => `${r.auditID}:${r.verb}:${r.stage}:${r.time}:${r.auditIDReused ? 'reused' : ''}`;
+    let exact = 0;
+    let flagged = 0;
+    for (let trial = 0; trial < 3000; trial++) {
+      const log: AuditRecord[] = [];
+      for (let m = 2 + rnd(14); m > 0; m--) {
+        const id = `id${rnd(2 + (trial % 9))}`;
+        const verb = rnd(3) ? 'get' : 'delete';
+        // Each request its own receive time: no request repeats another (repeats are the property above's).
+        const ms = 10 * m;
+        if (rnd(4) > 0) log.push(rec(id, 'RequestReceived', ms, verb));
+        if (rnd(5) > 0) log.push(rec(id, 'ResponseComplete', ms, verb));
+      }
+      const n = log.length;
+      const opts = { maxPending: 1 + rnd(8), maxDone: 1 + rnd(6) };
+      const one: string[] = [];
+      const reuse1 = new AuditIDReuse(opts.maxDone);
+      const c1 = new StageCollapser((r, ih) => {
+        reuse1.check(r, ih);
+        one.push(show(r));
+      }, opts);
+      for (const r of log) c1.add(structuredClone(r));
+      c1.flush();
+      const cuts = [...new Set(Array.from({ length: 1 + rnd(4) }, () => rnd(n + 1)))].sort((a, b) => a - b);
+      const bounds = [0, ...cuts, n];
+      const many: string[] = [];
+      const r = new Reconciler(opts.maxPending, opts.maxDone, opts.maxDone);
+      let count = 0;
+      for (let k = 0; k + 1 < bounds.length; k++) {
+        const reuse = new AuditIDReuse(opts.maxDone, true);
+        const c = new StageCollapser((x, ih, idh) => {
+          reuse.check(x, ih, idh);
+          many.push(show(x));
+        }, opts, true);
+        for (const x of log.slice(bounds[k], bounds[k + 1])) c.add(structuredClone(x));
+        count += reuse.count;
+        r.push({ ...c.leftovers(), firstIds: reuse.firstIds() }, k + 2 === bounds.length);
+        if (r.fallback !== null) break;
+      }
+      if (r.fallback !== null) continue;
+      r.finish((x) => {
+        r.reuseOf(x);
+        many.push(show(x));
+      });
+      exact++;
+      if (reuse1.count > 0) flagged++;
+      expect(many, JSON.stringify({ trial, log: log.map(show), cuts, opts })).toEqual(one);
+      expect(count + r.reusedAtEnd).toBe(reuse1.count);
+    }
+    expect(exact).toBeGreaterThan(600);
+    expect(flagged).toBeGreaterThan(100);
   });
 });
 
