@@ -4,13 +4,12 @@
 // small enough to force spills, every format writes exactly the bytes of an unbounded run, and no
 // spill file is left behind.
 import { describe, it, expect, afterEach } from 'vitest';
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { event, jsonl, runCli, tmpDir, writeFiles } from '../helpers.js';
 import { resetLedger, spillCount } from '../../src/scale/ledger.js';
 import { setBudget } from '../../src/scale/budget.js';
-import { currentSpillDir } from '../../src/scale/tempdir.js';
+import { leftovers } from './spillkit.js';
 import { VIEW_ROWS } from '../../src/scale/lazy.js';
 import { groupBy, topGroups, type GroupRow } from '../../src/analyses/investigate/index.js';
 import { tupleKey, untupleKey } from '../../src/util/key.js';
@@ -54,17 +53,6 @@ function log(): string {
   return jsonl(events);
 }
 
-/** Files left in this process's spill folder (none once a run is over). */
-function spillFiles(): string[] {
-  const d = currentSpillDir();
-  if (d === null) return [];
-  try {
-    return readdirSync(d);
-  } catch {
-    return [];
-  }
-}
-
 describe('investigate --group-by with more groups than the budget holds', () => {
   const dir = writeFiles(tmpDir(), { 'audit.log': log() });
   const file = join(dir, 'audit.log');
@@ -90,7 +78,7 @@ describe('investigate --group-by with more groups than the budget holds', () => 
     expect(spilled.code).toBe(0);
     expect(spilled.stdout).toBe(plain.stdout);
     expect(spilled.stderr).toBe(plain.stderr);
-    expect(spillFiles()).toEqual([]);
+    expect(leftovers()).toEqual([]);
   }, 60_000);
 
   it('tables show the VIEW_ROWS groups with the most requests, in the JSON order, and count exactly the rest', async () => {
@@ -137,7 +125,7 @@ describe('topGroups', () => {
       ),
       { numRuns: 60, seed: 15 },
     );
-    expect(spillFiles()).toEqual([]);
+    expect(leftovers()).toEqual([]);
   });
 });
 

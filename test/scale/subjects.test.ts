@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { event, jsonl, runCli, tmpDir, writeFiles } from '../helpers.js';
 import { resetLedger, spillCount } from '../../src/scale/ledger.js';
 import { setBudget } from '../../src/scale/budget.js';
-import { currentSpillDir } from '../../src/scale/tempdir.js';
+import { leftovers } from './spillkit.js';
 import { subjectSortKey } from '../../src/analyses/rbacgen/index.js';
 import { cmp } from '../../src/util/counter.js';
 
@@ -61,17 +61,6 @@ function log(): string {
   return jsonl(events);
 }
 
-/** Files left in this process's spill folder (none once a run is over). */
-function spillFiles(): string[] {
-  const d = currentSpillDir();
-  if (d === null) return [];
-  try {
-    return readdirSync(d);
-  } catch {
-    return [];
-  }
-}
-
 describe('rbac-gen with many distinct subjects', () => {
   const dir = writeFiles(tmpDir(), { 'audit.log': log() });
   const file = join(dir, 'audit.log');
@@ -91,7 +80,7 @@ describe('rbac-gen with many distinct subjects', () => {
     expect(spilled.code).toBe(0);
     expect(spilled.stdout).toBe(plain.stdout);
     expect(spilled.stderr).toBe(plain.stderr);
-    expect(spillFiles()).toEqual([]);
+    expect(leftovers()).toEqual([]);
     if (flags.includes('report')) {
       const rep = JSON.parse(plain.stdout);
       // Every subject got a policy (the impersonators' impersonate permissions included), and the self-check judged them all.
@@ -137,7 +126,7 @@ describe('rbac-gen with many distinct subjects', () => {
     expect(rep.policies).toBeInstanceOf(LazyList);
     expect(spillCount()).toBe(0);
     expect([...rep.policies].length).toBe(rep.policies.length);
-    expect(spillFiles()).toEqual([]);
+    expect(leftovers()).toEqual([]);
     for (const flags of [['-o', 'report', '--include-denied', '--resource-names'], ['--explain']]) {
       resetLedger();
       setBudget(null);
@@ -177,7 +166,7 @@ describe('rbac-gen with many distinct subjects', () => {
         [...some.policies];
       }
       [...all.policies];
-      expect(spillFiles()).toEqual([]);
+      expect(leftovers()).toEqual([]);
     }
   }, 120_000);
 
@@ -254,7 +243,7 @@ describe('drift and compliance with many distinct subjects', () => {
     expect(spilled.code).toBe(plain.code);
     expect(spilled.stdout).toBe(plain.stdout);
     expect(spilled.stderr).toBe(plain.stderr);
-    expect(spillFiles()).toEqual([]);
+    expect(leftovers()).toEqual([]);
     if (args.includes('--fail-on') || args.includes('--max-unused') || args.includes('--min-score')) expect(plain.code).toBe(1);
     if (args[0] === 'drift' && args.includes('json') && !args.includes('--only-drift')) {
       const rep = JSON.parse(plain.stdout);
@@ -291,7 +280,7 @@ describe('drift and compliance with many distinct subjects', () => {
       expect(JSON.parse(plain.stdout).runs[0].results.some((r: { locations: { physicalLocation?: { region?: { startLine: number } } }[] }) => (r.locations[0]?.physicalLocation?.region?.startLine ?? 0) > 1000)).toBe(true);
       // The report's spilled subjects are gone. (A worker thread's spilled run of the users map
       // outlives the merge until the process exits, as before this test: not asserted here.)
-      expect(spillFiles().filter((f) => f.startsWith('drift-subjects'))).toEqual([]);
+      expect(leftovers().filter((f) => f.startsWith('drift-subjects'))).toEqual([]);
     } finally {
       if (before === undefined) delete process.env.KAUDIT_MIN_RANGE_BYTES;
       else process.env.KAUDIT_MIN_RANGE_BYTES = before;
