@@ -6,7 +6,7 @@
 //  - after the trimming handle() does (a CR before the newline; leading spaces, tabs and CRs) it is
 //    not blank, does not start with a NUL byte and is at most maxLine bytes long;
 //  - it holds none of the first filter group's needles (scan.ts finder: wholly inside the line);
-//  - it holds no relevant \u00XX escape (prefilter.ts relevantEscapeIn);
+//  - it holds no relevant \u00XX escape (prefilter.ts relevantEscapeFinder);
 //  - it starts in the API server's own key order with no backslash in those values
 //    (prefilter.ts canonicalEvent), so that it is no wrapper of many events.
 // Anything else is reported, and the JavaScript path decides as before: this scanner can only make

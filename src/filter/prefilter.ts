@@ -76,19 +76,11 @@ const ESCAPE_START = Buffer.from('\\u00', 'latin1');
  */
 export function hasRelevantEscape(line: string): boolean {
   const b = Buffer.from(line, 'utf8');
-  return relevantEscapeIn(b, b.length, b.indexOf(ESCAPE_START));
-}
-
-/** Whether a relevant escape is in b[..end), from the first `\u00` at `at` (or -1). */
-function relevantEscapeIn(b: Buffer, end: number, at: number): boolean {
-  for (let i = at; i >= 0 && i + 6 <= end; i = b.indexOf(ESCAPE_START, i + 1)) {
-    if (escapesMatter(b[i + 4]!, b[i + 5]!)) return true;
-  }
-  return false;
+  return relevantEscapeFinder()(b, 0, b.length) >= 0;
 }
 
 /**
- * A search for the next relevant escape (relevantEscapeIn) in b[start..end), for lines asked in
+ * A search for the next relevant escape (one escapesMatter accepts) in b[start..end), for lines asked in
  * order: like scan.ts finder, it remembers the next relevant escape of the buffer at or after the
  * last start, so that each `\\u00` of a chunk is looked at once however many lines it is asked for
  * (most API server lines hold `\\u0026`, Go's escape of `&`, which is not relevant). Returns its

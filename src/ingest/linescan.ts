@@ -3,7 +3,7 @@
 // call, the lines the pre-filter would surely skip and reports only the others, which the reader
 // then handles line by line as before (readLines in reader.ts). A skipped line is one for which
 // handle() and compilePrefilter (src/filter/prefilter.ts) would answer "pre-filtered" too: the
-// scanner only asks the first filter group's needles, relevantEscapeIn and canonicalEvent, and
+// scanner only asks the first filter group's needles, relevantEscapeFinder and canonicalEvent, and
 // anything it is not sure of goes to the JavaScript path (test/filter/linescan.test.ts compares the
 // two on generated and hostile lines). Issue 19: on a 1 GB Metadata-level log the per-line
 // JavaScript pre-filter took about 0.45 s of CPU; the scanner takes about 0.15 s.

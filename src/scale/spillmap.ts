@@ -34,15 +34,11 @@ export interface SpillSpec<V> {
   size(key: string, value: V): number;
   /** Key order of the merged result; default: code-unit order. */
   compare?(a: string, b: string): number;
-  /** How [key, value] entries are written in runs (wins over encode/decode); default: encodeLine's JSON (any plain data). */
-  codec?: LineCodec<[string, V]>;
   /**
-   * A compact plain-data form of a value for run files (default: the value itself, which
-   * src/scale/codec.ts writes with its Maps tagged); `decode(encode(v))` must equal `v` in every
-   * way a reducer or report can see (key order of objects included). Both or neither.
+   * How [key, value] entries are written in runs; default: encodeLine's JSON (any plain data).
+   * valueCodec() makes one from a compact form of the values.
    */
-  encode?(value: V): unknown;
-  decode?(data: unknown): V;
+  codec?: LineCodec<[string, V]>;
 }
 
 /**
@@ -96,29 +92,24 @@ export function grow<V>(s: SpillMap<V>, spec: SpillSpec<V>, bytes: number): void
 
 type Entry<V> = [string, V];
 
-const codecs = new WeakMap<SpillSpec<unknown>, LineCodec<Entry<unknown>>>();
-
 /**
- * How a spec's entries are written to run files: its own codec; else `[key, value]` as JSON, the
- * value in its compact form when the spec has encode/decode; else JSON_LINES.
+ * Entries written as `[key, encode(value)]` JSON lines: for values with a compact plain-data form
+ * (`decode(encode(v))` must equal `v` in every way a reducer or report can see, key order of
+ * objects included).
  */
+export function valueCodec<V>(encode: (value: V) => unknown, decode: (data: unknown) => V): LineCodec<Entry<V>> {
+  return {
+    encode: (e) => encodeLine([e[0], encode(e[1])]),
+    decode: (line) => {
+      const [k, x] = decodeLine(line) as [string, unknown];
+      return [k, decode(x)];
+    },
+  };
+}
+
+/** How a spec's entries are written to run files: its codec, else JSON_LINES. */
 function codecOf<V>(spec: SpillSpec<V>): LineCodec<Entry<V>> {
-  if (spec.codec) return spec.codec;
-  const enc = spec.encode;
-  const dec = spec.decode;
-  if (!enc || !dec) return JSON_LINES as LineCodec<Entry<V>>;
-  let c = codecs.get(spec as SpillSpec<unknown>) as LineCodec<Entry<V>> | undefined;
-  if (!c) {
-    c = {
-      encode: (e) => encodeLine([e[0], enc(e[1])]),
-      decode: (line) => {
-        const [k, x] = decodeLine(line) as [string, unknown];
-        return [k, dec(x)];
-      },
-    };
-    codecs.set(spec as SpillSpec<unknown>, c as LineCodec<Entry<unknown>>);
-  }
-  return c;
+  return spec.codec ?? (JSON_LINES as LineCodec<Entry<V>>);
 }
 
 function entryOrder<V>(spec: SpillSpec<V>): (a: Entry<V>, b: Entry<V>) => number {

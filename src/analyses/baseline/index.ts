@@ -12,7 +12,7 @@ import { isIP } from 'node:net';
 import { UsageError } from '../../util/errors.js';
 import { cmp } from '../../util/counter.js';
 import { widenSpan, mergeSpan } from '../../util/span.js';
-import { absorb, discard, drain, grow, newSpillMap, specsByOption, type SpillMap } from '../../scale/spillmap.js';
+import { absorb, discard, drain, grow, newSpillMap, specsByOption, valueCodec, type SpillMap } from '../../scale/spillmap.js';
 import { settle } from '../../scale/ledger.js';
 import { JsonShapeError, readJsonObject } from '../../scale/jsonobject.js';
 import { ENTRY_BYTES, strBytes } from '../../scale/budget.js';
@@ -90,12 +90,7 @@ const EXAMPLE_BYTES = 160;
 const LOC_BYTES = 120;
 
 /** The spill spec of profile maps, by examples setting (the merge keeps that many examples), with the compact run form. */
-export const profileSpec = ((specs) => (n: number) => {
-  const spec = specs(n);
-  spec.encode ??= encodeProfile;
-  spec.decode ??= decodeProfile;
-  return spec;
-})(specsByOption<Profile>('profiles', mergeProfile, profileBytes));
+export const profileSpec = specsByOption<Profile>('profiles', mergeProfile, profileBytes, valueCodec(encodeProfile, decodeProfile));
 
 // ---------- the compact form of a profile in spill runs ----------
 // A million one-request subjects spill a million profiles: written as objects with their Maps

@@ -78,18 +78,23 @@ function approxGroupView(rep: GroupReport): View {
   const notes = [`${groups}, ${plural(rep.input.used, 'request')}.`];
   if (d.estimate > shown.length) notes.push(`The ${shown.length} with the most requests are shown.`);
   if (unlisted > 0) notes.push(`Approximate (--approx): requests and denied are ranges that hold the true counts, first/last seen are among the requests counted; a group not listed has at most ${plural(unlisted, 'request')}.`);
+  // Rows the sketch lists beyond those shown (the renderer says how many; -o json has them).
+  return groupTable(rep.groupBy, shown.map((g) => [...rep.groupBy.map((f) => g.key[f] || '-'), boundsCell(g.count), boundsCell(g.denied), displayTime(g.first), displayTime(g.last)]), notes.join(' '), rows.length - shown.length);
+}
+
+/** The one table of a group view: `rows` as cells, `omitted` groups not shown (0: none). */
+function groupTable(groupBy: readonly string[], rows: Cell[][], note: string, omitted: number): View {
   return {
     title: 'kaudit investigate',
     sections: [
       {
-        title: `Requests by ${rep.groupBy.join(', ')}`,
+        title: `Requests by ${groupBy.join(', ')}`,
         kind: 'table',
-        columns: [...rep.groupBy, 'requests', 'denied', 'first seen', 'last seen'],
-        rows: shown.map((g) => [...rep.groupBy.map((f) => g.key[f] || '-'), boundsCell(g.count), boundsCell(g.denied), displayTime(g.first), displayTime(g.last)]),
-        note: notes.join(' '),
+        columns: [...groupBy, 'requests', 'denied', 'first seen', 'last seen'],
+        rows,
+        note,
         dropOrder: ['denied', 'first seen'],
-        // Rows the sketch lists beyond those shown (the renderer says how many; -o json has them).
-        ...(rows.length > shown.length ? { omitted: rows.length - shown.length } : {}),
+        ...(omitted > 0 ? { omitted } : {}),
       },
     ],
   };
@@ -104,21 +109,9 @@ export function groupView(rep: GroupReport | GroupTopReport): View {
   const total = 'total' in rep ? rep.total : rep.groups.length;
   const shown = 'total' in rep ? rep.groups.slice(0, VIEW_ROWS) : headOf(rep.groups as Rows<GroupRow>, VIEW_ROWS);
   const more = total - shown.length;
-  return {
-    title: 'kaudit investigate',
-    sections: [
-      {
-        title: `Requests by ${rep.groupBy.join(', ')}`,
-        kind: 'table',
-        columns: [...rep.groupBy, 'requests', 'denied', 'first seen', 'last seen'],
-        rows: shown.map((g) => [...rep.groupBy.map((f) => g.key[f] || '-'), g.count, g.denied, displayTime(g.first), displayTime(g.last)]),
-        // The VIEW_ROWS groups with the most requests; the renderer says how many more (src/render/cap.ts).
-        note: `${plural(total, 'group')}, ${plural(rep.input.used, 'request')}.${more > 0 ? ` The ${shown.length} with the most requests are shown.` : ''}`,
-        dropOrder: ['denied', 'first seen'],
-        ...(more > 0 ? { omitted: more } : {}),
-      },
-    ],
-  };
+  // The VIEW_ROWS groups with the most requests; the renderer says how many more (src/render/cap.ts).
+  const note = `${plural(total, 'group')}, ${plural(rep.input.used, 'request')}.${more > 0 ? ` The ${shown.length} with the most requests are shown.` : ''}`;
+  return groupTable(rep.groupBy, shown.map((g) => [...rep.groupBy.map((f) => g.key[f] || '-'), g.count, g.denied, displayTime(g.first), displayTime(g.last)]), note, more);
 }
 
 export function timelineView(rep: TimelineReport): View {
