@@ -17,6 +17,7 @@ import { recordReorder, type ReorderOptions, type ReorderStats } from './order/r
 import { sortSourcesByTime } from './order/sources.js';
 import { settle } from './scale/ledger.js';
 import { extractEvent } from './ingest/extract.js';
+import { WasmExtractor } from './ingest/wasmextract.js';
 import type { BodyNeeds } from './normalize/bodies.js';
 
 export interface PipelineOptions {
@@ -87,6 +88,8 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
   const acc = emptyAccounting();
   const filter = o.filter;
   const readOpts: ReadOptions = { ...DEFAULT_READ_OPTIONS, ...o.read };
+  /** One WebAssembly field extractor per run (its memory is reused line after line). */
+  const wasm = readOpts.parser === 'reference' ? null : WasmExtractor.create();
   const component = o.component ?? 'reducer';
   let onRecord = o.onRecord;
   const reorder = o.timeOrder
@@ -212,11 +215,12 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
       },
     };
     // The field extractor: native events straight from the line's bytes; null sends a line to JSON.parse.
+    // The WebAssembly one first (src/ingest/wasmextract.ts), then the JavaScript one.
     const extract =
       readOpts.parser === 'reference'
         ? undefined
         : (b: Buffer, start: number, end: number, loc: Loc): boolean => {
-            const ev = extractEvent(b, start, end);
+            const ev = (wasm !== null ? wasm.extract(b, start, end) : null) ?? extractEvent(b, start, end);
             if (ev === null) return false;
             sink.value(ev, loc);
             return true;
