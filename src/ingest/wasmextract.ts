@@ -149,9 +149,12 @@ const INTERN_AT = INDEX_AT + (8 * 64 + 64) * 4;
 const SCRATCH_AT = INTERN_AT + INTERN_SLOTS * (16 + INTERN_BYTES) + 64 * 4 + 64;
 /** Longest line copied into the module's memory; longer lines are declined (the JavaScript paths read them). */
 const SCRATCH = 1 << 20;
-/** Bytes after the scratch buffer: the scanner's 16-byte loads may read past a line's end. */
+/** Bytes after each buffer: the checker's 16-byte loads may read past a line's end. */
 const SLACK = 64;
-const PAGES = Math.ceil((SCRATCH_AT + SCRATCH + SLACK) / PAGE);
+/** Bytes of a read buffer (reader.ts READ_CHUNK): a file is read straight into two of them. */
+const CHUNK = 1 << 20;
+const BUFFERS_AT = SCRATCH_AT + SCRATCH + SLACK;
+const PAGES = Math.ceil((BUFFERS_AT + 2 * (CHUNK + SLACK)) / PAGE);
 
 /** The part of the WebAssembly JS API used here (the project's lib has no DOM types). */
 interface WasmModule {
@@ -188,10 +191,19 @@ function module(): WasmModule | null {
 
 type Obj = Record<string, unknown>;
 
-/** One instance of the module with its memory (1.1 MiB); use one per thread or reader. */
+/** Extractors given back (WasmExtractor.release), for the next run in this thread. */
+const idle: WasmExtractor[] = [];
+
+/**
+ * One instance of the module with its memory (3.7 MiB); use one per thread or reader. A file read
+ * into `buffers` (reader.ts FileChunks) is checked where it is; lines of other chunks are copied in.
+ */
 export class WasmExtractor {
   private readonly x: Exports;
+  private readonly memory: WasmMemory;
   private readonly mem: Buffer;
+  /** Two read buffers in the module's memory (ReadOptions.extract's `buffers`). */
+  readonly buffers: Buffer[];
   private readonly t: Int32Array;
   /** The line being read: `b`, and what to add to a module address to get an index of `b`. */
   private b: Buffer = Buffer.alloc(0);
@@ -210,7 +222,9 @@ export class WasmExtractor {
       },
     });
     this.x = inst.exports as unknown as Exports;
+    this.memory = memory;
     this.mem = Buffer.from(memory.buffer);
+    this.buffers = [0, 1].map((k) => Buffer.from(memory.buffer, BUFFERS_AT + k * (CHUNK + SLACK), CHUNK));
     const dv = new DataView(memory.buffer);
     let names = NAMES_AT;
     let rows = 0;
@@ -236,7 +250,7 @@ export class WasmExtractor {
     this.t = new Int32Array(memory.buffer, TABLE_AT, SLOTS * 4);
   }
 
-  /** An extractor, or null without WebAssembly, without the built module, or with KAUDIT_NO_WASM=1. */
+  /** A new extractor, or null without WebAssembly, without the built module, or with KAUDIT_NO_WASM=1. */
   static create(): WasmExtractor | null {
     const mod = module();
     if (mod === null) return null;
@@ -245,6 +259,19 @@ export class WasmExtractor {
     } catch {
       return null;
     }
+  }
+
+  /**
+   * An extractor no one else uses (one released before, else a new one), or null as create().
+   * Give it back with release() when the run ends: a worker's tasks then share one memory.
+   */
+  static acquire(): WasmExtractor | null {
+    return idle.pop() ?? WasmExtractor.create();
+  }
+
+  /** Gives an extractor back for the next acquire() (its intern table carries over: it only saves work). */
+  release(): void {
+    if (idle.length < 2 && !idle.includes(this)) idle.push(this);
   }
 
   /** The value of a member that is not read member by member (see the file comment). */
@@ -296,12 +323,17 @@ export class WasmExtractor {
    * take the other paths. Bodies are LazyJson holding `b`: use them before `b` is reused.
    */
   extract(b: Buffer, start: number, end: number): Obj | null {
-    const n = end - start;
-    if (n > SCRATCH || b[start] !== 123) return null;
-    this.mem.set(b.subarray(start, end), SCRATCH_AT);
-    if (this.x.extract(SCRATCH_AT, SCRATCH_AT + n) === 0) return null;
+    if (b[start] !== 123) return null;
+    let at: number;
+    if (b.buffer === this.memory.buffer && b.byteOffset >= BUFFERS_AT) at = b.byteOffset + start;
+    else {
+      if (end - start > SCRATCH) return null;
+      this.mem.set(b.subarray(start, end), SCRATCH_AT);
+      at = SCRATCH_AT;
+    }
+    if (this.x.extract(at, at + end - start) === 0) return null;
     this.b = b;
-    this.delta = start - SCRATCH_AT;
+    this.delta = start - at;
     const user = this.isObject(S_USER) ? { username: this.value(S_USERNAME), groups: this.value(S_GROUPS), extra: this.value(S_EXTRA), arn: this.value(S_ARN), canonicalArn: this.value(S_CANONICAL_ARN) } : this.value(S_USER);
     const objectRef = this.isObject(S_OBJECT_REF)
       ? {
