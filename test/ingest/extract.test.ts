@@ -7,15 +7,16 @@
 // of the corpus and the fixtures through the whole pipeline with `--parser fast` and `reference`.
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { generate, DEFAULT_GEN } from '../../src/gen/index.js';
 import { extractEvent, LazyJson, FALLBACK_KEYS } from '../../src/ingest/extract.js';
 import { WasmExtractor, READ_MEMBERS } from '../../src/ingest/wasmextract.js';
 import { scanValue } from '../../src/ingest/scan.js';
 import { normalizeValue } from '../../src/normalize/index.js';
 import { containerOf } from '../../src/ingest/containers.js';
 import { ALL_BODIES, NO_BODIES, RBAC_WRITE_BODIES, type BodyNeeds } from '../../src/normalize/bodies.js';
-import { collect } from '../helpers.js';
+import { collect, tmpDir } from '../helpers.js';
 
 const RUNS = Number(process.env.KAUDIT_FUZZ_RUNS) || 1500;
 const TIMEOUT = Number(process.env.KAUDIT_FUZZ_RUNS) ? 0 : 120_000;
@@ -411,4 +412,32 @@ describe('--parser fast and reference read every input alike', () => {
     expect(fastRun.acc).toStrictEqual(refRun.acc);
     expect(fastRun.records.length).toBeGreaterThan(0);
   });
+
+  it('a generated log of several read chunks with bodies, hostile lines between (read in place in the extractor memory)', async () => {
+    // Files are read straight into the WebAssembly extractor's two buffers (1 MiB each, used in
+    // turn): lines across chunk ends, bodies kept as LazyJson until normalize parses them, and
+    // lines the extractors decline, all read as the reference reads them.
+    const dir = tmpDir();
+    await generate({ ...DEFAULT_GEN, out: join(dir, 'gen'), days: 1, seed: 19, scale: 0.05, rotate: 'none', maxBytes: 3_500_000, levels: { Request: 0.1, RequestResponse: 0.6 } });
+    const lines = readFileSync(join(dir, 'gen', 'audit.log'), 'utf8').split('\n').filter((l) => l !== '');
+    const hostile = [
+      '{"\\u0076erb":"get","user":{"username":"bob"}}',
+      '{"verb":"get","user":{"username":"a"},"verb":"list"}',
+      '{"verb":"get","user":{"username":"caf\u00e9","groups":["\\ud800"]},"objectRef":{"resource":"pods","name":"x\\"y"}}\r',
+      '  \t{"verb":"get","user":{"username":"a"},"responseStatus":{"code":2e2}}',
+      '{"verb":"get","user":{"username":"a"}} x',
+      '{"items":[{"verb":"get","user":{"username":"w"}}]}',
+      '',
+    ];
+    const mixed = lines.flatMap((l, i) => (i % 97 === 0 ? [hostile[i % hostile.length]!, l] : [l]));
+    const file = join(dir, 'mixed.log');
+    writeFileSync(file, mixed.join('\n') + '\n');
+    const fastRun = await collect([file], { bodies: ALL_BODIES });
+    const refRun = await collect([file], { bodies: ALL_BODIES, read: { parser: 'reference' } });
+    expect(fastRun.records).toStrictEqual(refRun.records);
+    expect(fastRun.rejects).toStrictEqual(refRun.rejects);
+    expect(fastRun.acc).toStrictEqual(refRun.acc);
+    expect(fastRun.records.some((r) => r.requestObject !== undefined)).toBe(true);
+    expect(fastRun.acc.events).toBeGreaterThan(2000);
+  }, 60_000);
 });
