@@ -191,13 +191,6 @@ function module(): WasmModule | null {
 
 type Obj = Record<string, unknown>;
 
-/** An object with these members, all undefined (one shape, set in this order). */
-function blank(keys: string[]): Obj {
-  const o: Obj = {};
-  for (const k of keys) o[k] = undefined;
-  return o;
-}
-
 /** Extractors given back (WasmExtractor.release), for the next run in this thread. */
 const idle: WasmExtractor[] = [];
 
@@ -215,12 +208,6 @@ export class WasmExtractor {
   /** The line being read: `b`, and what to add to a module address to get an index of `b`. */
   private b: Buffer = Buffer.alloc(0);
   private delta = 0;
-  /** The value extract() returns and the objects in it, filled in again for each line. */
-  private readonly ev: Obj = blank(['kind', 'verb', 'user', 'requestURI', 'impersonatedUser', 'sourceIPs', 'userAgent', 'objectRef', 'responseStatus', 'annotations', 'requestReceivedTimestamp', 'timestamp', 'stageTimestamp', 'auditID', 'stage', 'level', 'requestObject', 'responseObject']);
-  private readonly user: Obj = blank(['username', 'groups', 'extra', 'arn', 'canonicalArn']);
-  private readonly objectRef: Obj = blank(['resource', 'subresource', 'namespace', 'name', 'apiGroup', 'apiVersion']);
-  private readonly status: Obj = blank(['code']);
-  private readonly annotations: Obj = blank(['authorization.k8s.io/decision']);
   /** The values of the module's intern entries (arrays are frozen: records share them). */
   private readonly interned: (string | readonly string[])[] = new Array<string>(INTERN_SLOTS).fill('');
 
@@ -347,57 +334,39 @@ export class WasmExtractor {
     if (this.x.extract(at, at + end - start) === 0) return null;
     this.b = b;
     this.delta = start - at;
-    // The objects are this extractor's own, filled in again for each line (no garbage per line):
-    // the value is valid until the next call, and normalize keeps none of them.
-    let user: unknown;
-    if (this.isObject(S_USER)) {
-      user = this.user;
-      this.user.username = this.value(S_USERNAME);
-      this.user.groups = this.value(S_GROUPS);
-      this.user.extra = this.value(S_EXTRA);
-      this.user.arn = this.value(S_ARN);
-      this.user.canonicalArn = this.value(S_CANONICAL_ARN);
-    } else user = this.value(S_USER);
-    let objectRef: unknown;
-    if (this.isObject(S_OBJECT_REF)) {
-      const r = this.objectRef;
-      objectRef = r;
-      r.resource = this.value(S_RESOURCE);
-      r.subresource = this.value(S_SUBRESOURCE);
-      r.namespace = this.value(S_NAMESPACE);
-      r.name = this.value(S_NAME);
-      r.apiGroup = this.value(S_API_GROUP);
-      r.apiVersion = this.value(S_API_VERSION);
-    } else objectRef = this.value(S_OBJECT_REF);
-    let responseStatus: unknown;
-    if (this.isObject(S_STATUS)) {
-      responseStatus = this.status;
-      this.status.code = this.value(S_CODE);
-    } else responseStatus = this.value(S_STATUS);
-    let annotations: unknown;
-    if (this.isObject(S_ANNOTATIONS)) {
-      annotations = this.annotations;
-      this.annotations['authorization.k8s.io/decision'] = this.value(S_DECISION);
-    } else annotations = this.value(S_ANNOTATIONS);
-    const ev = this.ev;
-    ev.kind = this.value(S_KIND);
-    ev.verb = this.value(S_VERB);
-    ev.user = user;
-    ev.requestURI = this.value(S_REQUEST_URI);
-    ev.impersonatedUser = this.value(S_IMPERSONATED);
-    ev.sourceIPs = this.value(S_SOURCE_IPS);
-    ev.userAgent = this.value(S_USER_AGENT);
-    ev.objectRef = objectRef;
-    ev.responseStatus = responseStatus;
-    ev.annotations = annotations;
-    ev.requestReceivedTimestamp = this.value(S_RECEIVED);
-    ev.timestamp = this.value(S_TIMESTAMP);
-    ev.stageTimestamp = this.value(S_STAGE_TS);
-    ev.auditID = this.value(S_AUDIT_ID);
-    ev.stage = this.value(S_STAGE);
-    ev.level = this.value(S_LEVEL);
-    ev.requestObject = this.body(S_REQUEST_OBJECT);
-    ev.responseObject = this.body(S_RESPONSE_OBJECT);
+    const user = this.isObject(S_USER) ? { username: this.value(S_USERNAME), groups: this.value(S_GROUPS), extra: this.value(S_EXTRA), arn: this.value(S_ARN), canonicalArn: this.value(S_CANONICAL_ARN) } : this.value(S_USER);
+    const objectRef = this.isObject(S_OBJECT_REF)
+      ? {
+          resource: this.value(S_RESOURCE),
+          subresource: this.value(S_SUBRESOURCE),
+          namespace: this.value(S_NAMESPACE),
+          name: this.value(S_NAME),
+          apiGroup: this.value(S_API_GROUP),
+          apiVersion: this.value(S_API_VERSION),
+        }
+      : this.value(S_OBJECT_REF);
+    const responseStatus = this.isObject(S_STATUS) ? { code: this.value(S_CODE) } : this.value(S_STATUS);
+    const annotations = this.isObject(S_ANNOTATIONS) ? { 'authorization.k8s.io/decision': this.value(S_DECISION) } : this.value(S_ANNOTATIONS);
+    const ev: Obj = {
+      kind: this.value(S_KIND),
+      verb: this.value(S_VERB),
+      user,
+      requestURI: this.value(S_REQUEST_URI),
+      impersonatedUser: this.value(S_IMPERSONATED),
+      sourceIPs: this.value(S_SOURCE_IPS),
+      userAgent: this.value(S_USER_AGENT),
+      objectRef,
+      responseStatus,
+      annotations,
+      requestReceivedTimestamp: this.value(S_RECEIVED),
+      timestamp: this.value(S_TIMESTAMP),
+      stageTimestamp: this.value(S_STAGE_TS),
+      auditID: this.value(S_AUDIT_ID),
+      stage: this.value(S_STAGE),
+      level: this.value(S_LEVEL),
+      requestObject: this.body(S_REQUEST_OBJECT),
+      responseObject: this.body(S_RESPONSE_OBJECT),
+    };
     this.b = EMPTY;
     return ev;
   }
