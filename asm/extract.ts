@@ -478,11 +478,3 @@ export function extract(start: usize, end: usize): i32 {
   if (ok == 0) for (let k = 0; k < newCount; k++) store<i32>(intern + <usize>(load<i32>(newIds + <usize>(k * 4)) * 16), -1);
   return ok;
 }
-
-export function checkOnly(start: usize, end: usize): i32 {
-  const saved = load<u8>(end);
-  store<u8>(end, 0);
-  const i = readValue(ws(start));
-  store<u8>(end, saved);
-  return i != 0 ? 1 : 0;
-}
