@@ -16,14 +16,14 @@
 // Without WebAssembly (or the built module), or with KAUDIT_NO_WASM=1, `WasmExtractor.create()` is
 // null and the JavaScript extractor reads every line as before.
 import { readFileSync } from 'node:fs';
-import { LazyJson, FALLBACK_KEYS, utf8 } from './extract.js';
+import { LazyJson, FALLBACK_KEYS } from './extract.js';
 
-/** Buffer's own Latin-1 decoder (what toString('latin1', s, e) calls after checking its arguments). */
-interface Latin1Sliceable {
-  latin1Slice?(start: number, end: number): string;
+/** Buffer's own decoders (what toString('latin1' | 'utf8', s, e) call after checking their arguments). */
+interface Sliceable {
+  latin1Slice(start: number, end: number): string;
+  utf8Slice(start: number, end: number): string;
 }
-const latin1: (b: Buffer, s: number, e: number) => string =
-  typeof (Buffer.prototype as Latin1Sliceable).latin1Slice === 'function' ? (b, s, e) => (b as Latin1Sliceable).latin1Slice!(s, e) : (b, s, e) => b.toString('latin1', s, e);
+const SLICES = typeof (Buffer.prototype as unknown as Partial<Sliceable>).latin1Slice === 'function' && typeof (Buffer.prototype as unknown as Partial<Sliceable>).utf8Slice === 'function';
 
 /** Slot kinds (asm/extract.ts). */
 const K_ABSENT = 0;
@@ -191,6 +191,8 @@ function module(): WasmModule | null {
 
 type Obj = Record<string, unknown>;
 
+const EMPTY = Buffer.alloc(0) as Sliceable & Buffer;
+
 /** Extractors given back (WasmExtractor.release), for the next run in this thread. */
 const idle: WasmExtractor[] = [];
 
@@ -206,7 +208,7 @@ export class WasmExtractor {
   readonly buffers: Buffer[];
   private readonly t: Int32Array;
   /** The line being read: `b`, and what to add to a module address to get an index of `b`. */
-  private b: Buffer = Buffer.alloc(0);
+  private b: Sliceable & Buffer = EMPTY;
   private delta = 0;
   /** The values of the module's intern entries (arrays are frozen: records share them). */
   private readonly interned: (string | readonly string[])[] = new Array<string>(INTERN_SLOTS).fill('');
@@ -253,7 +255,7 @@ export class WasmExtractor {
   /** A new extractor, or null without WebAssembly, without the built module, or with KAUDIT_NO_WASM=1. */
   static create(): WasmExtractor | null {
     const mod = module();
-    if (mod === null) return null;
+    if (mod === null || !SLICES) return null;
     try {
       return new WasmExtractor(mod);
     } catch {
@@ -284,24 +286,24 @@ export class WasmExtractor {
     const e = t[o + 2]! + this.delta;
     switch (kind) {
       case K_PLAIN:
-        return latin1(this.b, s + 1, e - 1);
+        return this.b.latin1Slice(s + 1, e - 1);
       case K_NULL:
         return null;
       case K_INT:
         return t[o + 3]!;
       case K_UTF8:
-        return utf8(this.b, s + 1, e - 1);
+        return this.b.utf8Slice(s + 1, e - 1);
       case K_STRINGS:
-        return e - s === 2 ? [] : latin1(this.b, s + 2, e - 2).split('","');
+        return e - s === 2 ? [] : this.b.latin1Slice(s + 2, e - 2).split('","');
       case K_INTERNED:
         return this.interned[t[o + 3]!];
       case K_INTERN_NEW: {
-        const v = this.b[s] === 91 ? Object.freeze(latin1(this.b, s + 2, e - 2).split('","')) : latin1(this.b, s + 1, e - 1);
+        const v = this.b[s] === 91 ? Object.freeze(this.b.latin1Slice(s + 2, e - 2).split('","')) : this.b.latin1Slice(s + 1, e - 1);
         this.interned[t[o + 3]!] = v;
         return v;
       }
       default:
-        return JSON.parse(utf8(this.b, s, e)) as unknown;
+        return JSON.parse(this.b.utf8Slice(s, e)) as unknown;
     }
   }
 
@@ -332,7 +334,7 @@ export class WasmExtractor {
       at = SCRATCH_AT;
     }
     if (this.x.extract(at, at + end - start) === 0) return null;
-    this.b = b;
+    this.b = b as Sliceable & Buffer;
     this.delta = start - at;
     const user = this.isObject(S_USER) ? { username: this.value(S_USERNAME), groups: this.value(S_GROUPS), extra: this.value(S_EXTRA), arn: this.value(S_ARN), canonicalArn: this.value(S_CANONICAL_ARN) } : this.value(S_USER);
     const objectRef = this.isObject(S_OBJECT_REF)
@@ -372,4 +374,3 @@ export class WasmExtractor {
   }
 }
 
-const EMPTY = Buffer.alloc(0);
