@@ -192,6 +192,18 @@ function readScalar(i: usize): usize {
   return readNumber(i);
 }
 
+/** Reads a member's name, the colon and the whitespace around it at `i`: where its value starts, or 0. */
+// @ts-ignore: decorator
+@inline
+function readName(i: usize): usize {
+  if (load<u8>(i) != 34) return 0;
+  i = readString(i);
+  if (i == 0) return 0;
+  i = ws(i);
+  if (load<u8>(i) != 58) return 0;
+  return ws(i + 1);
+}
+
 /** Reads any value at `i` (whitespace skipped): the position after it, or 0. Iterative. */
 function readValue(i: usize): usize {
   let depth: i32 = 0;
@@ -207,12 +219,8 @@ function readValue(i: usize): usize {
         store<u8>(stack + <usize>depth, c);
         depth++;
         if (c == 123) {
-          if (load<u8>(i) != 34) return 0;
-          i = readString(i);
+          i = readName(i);
           if (i == 0) return 0;
-          i = ws(i);
-          if (load<u8>(i) != 58) return 0;
-          i = ws(i + 1);
         }
         continue;
       }
@@ -229,12 +237,8 @@ function readValue(i: usize): usize {
       if (c == 44) {
         i = ws(i + 1);
         if (top == 123) {
-          if (load<u8>(i) != 34) return 0;
-          i = readString(i);
+          i = readName(i);
           if (i == 0) return 0;
-          i = ws(i);
-          if (load<u8>(i) != 58) return 0;
-          i = ws(i + 1);
         }
         break;
       }

@@ -15,7 +15,7 @@
 //
 // Without WebAssembly (or the built module), or with KAUDIT_NO_WASM=1, `WasmExtractor.create()` is
 // null and the JavaScript extractor reads every line as before.
-import { readFileSync } from 'node:fs';
+import { instantiate, type WasmMemory } from './wasm.js';
 import { LazyJson, FALLBACK_KEYS } from './extract.js';
 
 /** Buffer's own decoders (what toString('latin1' | 'utf8', s, e) call after checking their arguments). */
@@ -156,37 +156,9 @@ const CHUNK = 1 << 20;
 const BUFFERS_AT = SCRATCH_AT + SCRATCH + SLACK;
 const PAGES = Math.ceil((BUFFERS_AT + 2 * (CHUNK + SLACK)) / PAGE);
 
-/** The part of the WebAssembly JS API used here (the project's lib has no DOM types). */
-interface WasmModule {
-  readonly kind?: 'module';
-}
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-}
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => WasmModule;
-  Instance: new (m: WasmModule, imports: Record<string, Record<string, unknown>>) => { exports: unknown };
-  Memory: new (d: { initial: number; maximum: number }) => WasmMemory;
-}
-const Wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
-
 interface Exports {
   configure(keys: number, nkeys: number, flags: number, nslots: number, out: number, stack: number, index: number, intern: number): void;
   extract(start: number, end: number): number;
-}
-
-let compiled: WasmModule | null | undefined;
-
-function module(): WasmModule | null {
-  if (compiled !== undefined) return compiled;
-  compiled = null;
-  if (process.env.KAUDIT_NO_WASM === '1' || Wasm === undefined) return null;
-  try {
-    compiled = new Wasm!.Module(readFileSync(new URL('../../dist/ingest/extract.wasm', import.meta.url)));
-  } catch {
-    compiled = null;
-  }
-  return compiled;
 }
 
 type Obj = Record<string, unknown>;
@@ -213,16 +185,8 @@ export class WasmExtractor {
   /** The values of the module's intern entries (arrays are frozen: records share them). */
   private readonly interned: (string | readonly string[])[] = new Array<string>(INTERN_SLOTS).fill('');
 
-  private constructor(mod: WasmModule) {
-    const memory = new Wasm!.Memory({ initial: PAGES, maximum: PAGES });
-    const inst = new Wasm!.Instance(mod, {
-      env: {
-        memory,
-        abort: () => {
-          throw new Error('field extractor: abort');
-        },
-      },
-    });
+  private constructor(inst: { exports: unknown; memory: WasmMemory }) {
+    const memory = inst.memory;
     this.x = inst.exports as unknown as Exports;
     this.memory = memory;
     this.mem = Buffer.from(memory.buffer);
@@ -254,10 +218,10 @@ export class WasmExtractor {
 
   /** A new extractor, or null without WebAssembly, without the built module, or with KAUDIT_NO_WASM=1. */
   static create(): WasmExtractor | null {
-    const mod = module();
-    if (mod === null || !SLICES) return null;
+    if (!SLICES) return null;
     try {
-      return new WasmExtractor(mod);
+      const inst = instantiate('extract', PAGES, 'field extractor');
+      return inst === null ? null : new WasmExtractor(inst);
     } catch {
       return null;
     }
