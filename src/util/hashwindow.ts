@@ -63,6 +63,11 @@ export class HashWindow {
     return i < 0 ? -1 : this.added - 1 - this.slots[i * this.stride + 1]!;
   }
 
+  /** The value the next insertion of a new value evicts (the oldest, when the window is full), or undefined. */
+  evictee(): number | undefined {
+    return this.count === this.ring.length ? this.ring[this.next]! - 1 : undefined;
+  }
+
   add(v: number): void {
     if (this.find(v + 1) < 0) this.insert(v);
   }
