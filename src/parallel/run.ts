@@ -164,9 +164,10 @@ export class Reconciler {
   private readonly done: HashWindow;
   /**
    * One pass's window of requests displaced by a reuse of their auditID (StageCollapser `reused`):
-   * a hash of (auditID hash, family hash) → the auditID hash; and how many entries each auditID has there.
+   * a hash of (auditID hash, family hash) → the auditID hash, made on the first entry; and how many
+   * entries each auditID has there.
    */
-  private readonly reused: HashWindow;
+  private reused: HashWindow | null = null;
   private readonly reusedById = new Map<number, number>();
   /** Carried slots whose completion completeFromCarry already saw in the part being read. */
   private readonly applied = new Set<number>();
@@ -179,7 +180,6 @@ export class Reconciler {
     // In flat typed arrays (a Map of 300,000 52-bit keys was half of the main thread's time in --jobs).
     this.ids = new HashWindow(maxDone, 1);
     this.done = new HashWindow(maxDone, 3);
-    this.reused = new HashWindow(maxDone, 1);
   }
 
   /**
@@ -298,15 +298,16 @@ export class Reconciler {
   /** Adds one pass's entry for a request displaced by a reuse (`reused`); false when it is there already (never, see push). */
   private addReused(idHash: number, family: number): boolean {
     const key = identityOf(family, idHash);
-    if (this.reused.has(key)) return false;
-    const old = this.reused.evictee();
+    const reused = (this.reused ??= new HashWindow(this.maxDone, 1));
+    if (reused.has(key)) return false;
+    const old = reused.evictee();
     if (old !== undefined) {
-      const oid = this.reused.get(old)!;
+      const oid = reused.get(old)!;
       const n = this.reusedById.get(oid)!;
       if (n === 1) this.reusedById.delete(oid);
       else this.reusedById.set(oid, n - 1);
     }
-    this.reused.set(key, idHash);
+    reused.set(key, idHash);
     this.reusedById.set(idHash, (this.reusedById.get(idHash) ?? 0) + 1);
     return true;
   }
