@@ -133,11 +133,6 @@ export interface PartialResult {
    * (REUSED_STRIDE).
    */
   reusedKeys: Float64Array;
-  /**
-   * For each leftover, 1 when another request opened under its auditID in this part while it
-   * waited, else 0: the part did not leave that ID to the leftover alone.
-   */
-  shared: Float64Array;
   /** The most requests that waited at once in this part (counted before an eviction). */
   peakPending: number;
   /**
@@ -390,8 +385,6 @@ interface Open {
   live: boolean;
   /** Partial runs: the index of the PartialResult.idFirst entry that opened it, else -1. */
   origin: number;
-  /** Partial runs: another request opened under its auditID while it waited (PartialResult.shared). */
-  shared: boolean;
   /**
    * Partial runs: familyHash and hashKey(id) of the request when its first event computed them
    * (PartialResult.idFirst), else NaN; its completion reuses them (the family of every stage that
@@ -657,9 +650,7 @@ export class StageCollapser {
       family = familyHash(r);
       this.track.idFirst.push4(idHash, family, rank, t);
     }
-    // A request of its own; one already waiting under the ID no longer has it alone (a Group's
-    // members were marked when it formed).
-    if (p !== undefined && !(p instanceof Group)) p.shared = true;
+    // A request of its own.
     if (rank === FINAL) this.complete(r, id, rank, t, d, family, idHash);
     else this.wait(r, id, rank, t, p, origin, family, idHash);
   }
@@ -708,7 +699,7 @@ export class StageCollapser {
 
   /** A new request waiting under `id` (`p`: what already waits under it). */
   private wait(r: AuditRecord, id: string, rank: number, t: number, p: Open | Group | undefined, origin: number, family: number, idHash: number): void {
-    const o: Open = { rec: r, seq: this.seq++, id, rank, t, fam: null, hpos: -1, live: true, origin, shared: false, family, idHash };
+    const o: Open = { rec: r, seq: this.seq++, id, rank, t, fam: null, hpos: -1, live: true, origin, family, idHash };
     if (p === undefined) this.pending.set(id, o);
     else {
       let g: Group;
@@ -821,7 +812,6 @@ export class StageCollapser {
       completed: this.track ? this.done.entries(true) : new Float64Array(0),
       doneAdded: this.done.added,
       reusedKeys: this.track && this.reused ? this.reused.entries(false) : new Float64Array(0),
-      shared: Float64Array.from(left, (o) => (o.shared ? 1 : 0)),
       peakPending: this.track?.peak ?? 0,
       firstIds: new Float64Array(0),
     };

@@ -189,6 +189,9 @@ export class Reconciler {
    * received not later than the completion (or at the same time; the leftover's time is the
    * latest of them), the task opened nothing else under that ID, and one pass's window still
    * holds the completion whatever the task's completions put in it before (StageCollapser.absorbs).
+   * Another request the task opened under the ID while the leftover waited is still waiting (a
+   * leftover), or in the task's window of completed requests, or was pushed out of it by at least
+   * maxDone others (then the age test fails): each case is refused.
    */
   private absorbsLate(id: number, p: PartialResult, j: number, rank: number, t: number, late: LateIndex): boolean {
     const l = p.leftovers[j]!;
@@ -198,7 +201,7 @@ export class Reconciler {
     const lRank = stageRank(l.stage);
     const absorbed = (r: number, x: number): boolean => sameTime(dt, x) || (r < dRank && notLater(x, dt));
     if (dRank !== FINAL_RANK || lRank >= FINAL_RANK || !absorbed(rank, t) || !absorbed(lRank, lt)) return false;
-    if (p.shared[j] === 1 || (late.ids.get(id) ?? 0) > 1) return false;
+    if ((late.ids.get(id) ?? 0) > 1) return false;
     // The window's age is one pass's (exact replay); every key the task added may come before the last event.
     return this.done.age(id) + p.doneAdded < this.maxDone;
   }

@@ -29,7 +29,6 @@ const part = (leftovers: AuditRecord[], firsts: AuditRecord[] = [], completed: A
   completed: Float64Array.from(completed.flatMap((r) => [idHashOf(r), familyHash(r), stageRank(r.stage), receivedKey(r)])),
   doneAdded: completed.length,
   reusedKeys: new Float64Array(0),
-  shared: new Float64Array(leftovers.length),
   peakPending,
   firstIds: new Float64Array(0),
 });

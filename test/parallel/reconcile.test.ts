@@ -4,6 +4,7 @@
 // log once in one pass (StageCollapser + AuditIDReuse, as src/pipeline.ts wires them) and once cut
 // into parts (partial collapsers, the Reconciler), with windows of a few requests.
 import { describe, it, expect } from 'vitest';
+import fc from 'fast-check';
 import { Reconciler } from '../../src/parallel/run.js';
 import type { AuditRecord } from '../../src/types.js';
 import { StageCollapser, AuditIDReuse, type CollapseOptions } from '../../src/normalize/collapse.js';
@@ -109,17 +110,40 @@ describe('--jobs replays one pass\'s windows exactly, or falls back', () => {
     }
   });
 
-  it('an Audit-ID used in an earlier part and again after the border: the worker\'s window is younger than one pass\'s, so its own reuse flags would differ', () => {
-    // x's first request is in part 1; in part 2 the same request is seen again (its identity
-    // unchanged, so not a reuse), then enough IDs for one pass to forget x (it keeps x where it
-    // was first used), then another request under x: one pass does not flag it, the worker would.
+  it('an Audit-ID used in an earlier part and again after the border: one pass keeps it where it was first used, the worker where it used it, so their reuse flags would differ', () => {
+    // Selected: every verb but list. x is used by a selected request, then g0; list requests (not
+    // selected) push x out of the window of completed IDs, so x's request seen again after the
+    // border is a request of its own, of the same identity: one pass's Audit-ID window keeps x
+    // in its old place, and g1, g2 push it out before another request under x, which one pass then
+    // does not flag; a worker that starts at the border would.
+    const select = (r: AuditRecord) => r.verb !== 'list';
     const opts = { maxPending: 4, maxDone: 3 };
-    const log = [RC('x', 0, 'get'), ...fillers('f', 3), RC('x', 0, 'get'), ...fillers('g', 2, 700), RC('x', 60, 'delete')];
+    const list = (i: number) => RC(`l${i}`, 600 + i, 'list');
+    const log = [RC('x', 0, 'get'), RC('g0', 1), list(0), list(1), list(2), RC('x', 0, 'get'), RC('g1', 2), RC('g2', 3), RC('x', 60, 'delete')];
+    const one = onePass(log, opts, select);
+    expect(one.reuse).toBe(0);
+    expect(one.out).toContain('x:get:ResponseComplete:2026-03-02T10:00:00.000000Z');
+    for (let cut = 1; cut < log.length; cut++) {
+      const many = split(log, opts, [cut], select);
+      if (many.fallback === null) expect(many, `cut at ${cut}`).toMatchObject({ ...one, fallback: null });
+    }
+  });
+
+  it('a late stage absorbed across a border, beside another request the part opened under the ID and then forgot: refused, not dropped', () => {
+    // After the border: a late ResponseStarted of x's request (one pass absorbs it), a request of
+    // another verb under x (one pass moves the first to its window of displaced requests), fresh
+    // IDs that push x out of the part's window, then a third request and a repeat of the first,
+    // which one pass absorbs. The part's leftover is x's late stage alone, and its window no
+    // longer lists x: only the age of x's completion tells that the part added maxDone IDs.
+    const opts = { maxPending: 4, maxDone: 3 };
+    const log = [RC('x', 0, 'get'), rec('x', 'ResponseStarted', 0, 'get'), RC('x', 10, 'delete'), ...fillers('f', 4), RC('x', 20, 'patch'), RC('x', 0, 'get')];
     const one = onePass(log, opts);
+    expect(one.duplicates).toBe(2);
     for (let cut = 1; cut < log.length; cut++) {
       const many = split(log, opts, [cut]);
       if (many.fallback === null) expect(many, `cut at ${cut}`).toMatchObject({ ...one, fallback: null });
     }
+    expect(split(log, opts, [1])).toEqual({ fallback: 'repeats' });
   });
 
   it('property: logs with reused IDs, repeats, re-stamped and swapped stages, long gaps, filters and windows of a few, cut anywhere: one pass\'s requests, order, flags and counts, or a fall-back', () => {
@@ -152,6 +176,15 @@ describe('--jobs replays one pass\'s windows exactly, or falls back', () => {
         // Runs of fresh requests push IDs out of the windows.
         if (rnd(8) === 0) for (let k = 1 + rnd(6); k > 0; k--) log.push(RC(`f${trial}-${log.length}`, 900));
       }
+      // A request, another under its ID, fresh IDs that push the ID out of the window of completed
+      // requests (not out of the one of displaced requests), a third request under it, then a
+      // repeat of the first: one pass absorbs it (see gap 1).
+      if (rnd(4) === 0) {
+        const id = `id${rnd(pool)}`;
+        const at = rnd(log.length + 1);
+        const motif = [RC(id, 0, 'get'), RC(id, 10, 'delete'), ...fillers(`m${trial}-`, 1 + rnd(8)), RC(id, 20, 'patch'), RC(id, 0, 'get')];
+        log.splice(at, 0, ...motif);
+      }
       // Repeats of earlier events, near or far.
       for (let k = rnd(4); k > 0 && log.length > 1; k--) log.splice(rnd(log.length + 1), 0, log[rnd(log.length)]!);
       if (rnd(4) === 0 && log.length > 1) {
@@ -182,5 +215,34 @@ describe('--jobs replays one pass\'s windows exactly, or falls back', () => {
     expect(flagged).toBeGreaterThan(TRIALS / 20);
     expect(joined).toBeGreaterThan(TRIALS / 10);
     expect(Object.keys(reasons).sort()).toEqual(['auditid-reuse', 'repeats', 'window']);
+  });
+
+  it('property (fast-check, shrinking to a smallest log): events drawn from a few IDs, verbs, stages and times, windows of 1-5, cut anywhere', () => {
+    const STAGES = ['RequestReceived', 'ResponseStarted', 'ResponseComplete', 'Panic', ''];
+    const ev = fc.record({ id: fc.integer({ min: 0, max: 5 }), verb: fc.constantFrom('get', 'delete'), stage: fc.constantFrom(...STAGES), ms: fc.constantFrom(0, 10, 20, NaN) });
+    let exact = 0;
+    fc.assert(
+      fc.property(
+        fc.array(ev, { minLength: 1, maxLength: 24 }),
+        fc.array(fc.nat({ max: 24 }), { minLength: 1, maxLength: 4 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.boolean(),
+        (events, rawCuts, maxPending, maxDone, filtered) => {
+          const log = events.map((e) => rec(`id${e.id}`, e.stage, e.ms, e.verb));
+          const cuts = [...new Set(rawCuts.map((c) => Math.min(c, log.length)))].sort((a, b) => a - b);
+          const opts = { maxPending, maxDone };
+          const select = filtered ? (r: AuditRecord) => r.verb === 'get' : () => true;
+          const one = onePass(log, opts, select);
+          const many = split(log, opts, cuts, select);
+          if (many.fallback !== null) return;
+          exact++;
+          const { joined: _, ...got } = many;
+          expect(got).toEqual({ ...one, fallback: null });
+        },
+      ),
+      { numRuns: 3000, seed: 19 },
+    );
+    expect(exact).toBeGreaterThan(600);
   });
 });
