@@ -263,15 +263,15 @@ export class Reconciler {
     const ids = p.firstIds;
     for (let i = 0, k = 0; i + 1 < ids.length; i += 2, k++) {
       const id = ids[i]!;
-      if (this.ids.has(id) && this.ids.age(id) < this.maxDone - k) return this.stop('auditid-reuse');
+      const age = this.ids.age(id);
+      if (age >= 0 && age < this.maxDone - k) return this.stop('auditid-reuse');
     }
     if (!last) {
       // The part's windows replayed after one pass's: one pass's windows after the part.
       const done = p.completed;
       for (let i = 0; i + COMPLETED_STRIDE <= done.length; i += COMPLETED_STRIDE) {
         // Never there (see the class comment): a hash collision or a hole in the model; one thread decides.
-        if (this.done.has(done[i]!)) return this.stop('repeats');
-        this.done.setRow(done[i]!, done, i + 1);
+        if (!this.done.addRow(done[i]!, done, i + 1)) return this.stop('repeats');
       }
       const rk = p.reusedKeys;
       for (let i = 0; i + REUSED_STRIDE <= rk.length; i += REUSED_STRIDE) if (!this.addReused(rk[i]!, rk[i + 1]!)) return this.stop('auditid-reuse');
@@ -321,8 +321,7 @@ export class Reconciler {
    */
   private addIds(ids: Float64Array): void {
     for (let i = 0; i + 1 < ids.length; i += 2) {
-      const id = ids[i]!;
-      if (!this.ids.has(id)) this.ids.set(id, ids[i + 1]!);
+      this.ids.addRow(ids[i]!, ids, i + 1);
     }
   }
 

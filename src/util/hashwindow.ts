@@ -99,6 +99,17 @@ export class HashWindow {
     for (let c = 0; c < this.width; c++) this.slots[base + c] = row[at + c]!;
   }
 
+  /**
+   * Adds `v` carrying `row` (as setRow) when it is not in the window, in one probe; false (and
+   * nothing changed) when it is.
+   */
+  addRow(v: number, row: ArrayLike<number>, at = 0): boolean {
+    if (this.find(v + 1) >= 0) return false;
+    const base = this.insert(v) * this.stride + 2;
+    for (let c = 0; c < this.width; c++) this.slots[base + c] = row[at + c]!;
+    return true;
+  }
+
   /** Inserts `v` (known absent) with its columns 0; returns its slot. */
   private insert(v: number): number {
     const stored = v + 1;
