@@ -15,13 +15,21 @@ import { didYouMean } from '../util/suggest.js';
 import { visible } from '../render/sanitize.js';
 
 /**
- * What worker threads need to spill: their share of the budget (the budget is process-wide: `jobs`
- * workers hold at most budget/jobs each, so that what they hand to the main thread to merge is
- * within it too) and the main thread's spill folder.
+ * The budget is process-wide. While worker threads read, the main thread keeps MAIN_SHARE of it for
+ * the partial states it merges, and the `jobs` workers divide the rest (each also carries its own
+ * heap, reader and collapse windows, so that their budgets must add up to the budget, not each
+ * take it). Once the workers are done the main thread has the whole budget again for finish().
+ */
+export const MAIN_SHARE = 1 / 2;
+
+/**
+ * What worker threads need to spill: their share of the budget (budget × (1 − MAIN_SHARE) ÷ jobs)
+ * and the main thread's spill folder.
  */
 function spillSpec(jobs: number, spills: boolean): { memory: number; spillDir: string } {
   // A state that never spills (--approx: sketches in fixed memory) needs no folder, and runs where none can be made.
-  return { memory: Math.max(MIN_BUDGET, Math.floor(budgetBytes() / Math.max(1, jobs))), spillDir: spills ? spillDir() : '' };
+  const share = jobs > 1 ? (1 - MAIN_SHARE) / jobs : 1;
+  return { memory: Math.max(MIN_BUDGET, Math.floor(budgetBytes() * share)), spillDir: spills ? spillDir() : '' };
 }
 
 export interface InputOptions {
@@ -493,15 +501,19 @@ async function run<S>(
       if (jobs > 1 && total >= 2 * minRange()) {
         const { runParallel, workerOldMb } = await import('../parallel/run.js');
         const filterData = filterSets.map((f) => JSON.parse(JSON.stringify(f)) as FilterOptions);
+        const whole = budgetBytes();
+        const spec = spillSpec(jobs, !(job.options as { approx?: unknown }).approx);
+        // The main thread's share while the workers read (spillSpec); the whole budget again after.
+        setBudget(Math.max(MIN_BUDGET, Math.floor(whole * MAIN_SHARE)));
         const r = await runParallel<S>({
           state: job.state,
           sources,
           jobs,
-          spec: { command: job.command, options: job.options, filters: filterData, now, prefilter: opts.prefilter !== false, strict: !!opts.strict, read, ...(bodies ? { bodies } : {}), ...(keepWaitingBodies ? { keepWaitingBodies } : {}), ...spillSpec(jobs, !(job.options as { approx?: unknown }).approx) },
+          spec: { command: job.command, options: job.options, filters: filterData, now, prefilter: opts.prefilter !== false, strict: !!opts.strict, read, ...(bodies ? { bodies } : {}), ...(keepWaitingBodies ? { keepWaitingBodies } : {}), ...spec },
           filter,
           onReject: reporter.reject,
           onProgress: (b, e) => progress.update(b, e),
-        });
+        }).finally(() => setBudget(whole));
         if (r === 'out-of-memory') {
           if (!opts.quiet) io.stderr.write(`note: a worker thread ran out of memory (more than ${workerOldMb()} MB); reading again in one thread (--jobs 1 skips this)\n`);
         } else if (r === 'repeats') {
