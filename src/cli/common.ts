@@ -23,13 +23,18 @@ import { visible } from '../render/sanitize.js';
 export const MAIN_SHARE = 1 / 2;
 
 /**
- * What worker threads need to spill: their share of the budget (budget × (1 − MAIN_SHARE) ÷ jobs)
- * and the main thread's spill folder.
+ * Each worker thread's budget in bytes when `jobs` workers read under a process-wide `budget`:
+ * budget × (1 − MAIN_SHARE) ÷ jobs (the whole budget for one), at least MIN_BUDGET.
  */
+export function workerBudget(budget: number, jobs: number): number {
+  const share = jobs > 1 ? (1 - MAIN_SHARE) / jobs : 1;
+  return Math.max(MIN_BUDGET, Math.floor(budget * share));
+}
+
+/** What worker threads need to spill: their share of the budget (workerBudget) and the main thread's spill folder. */
 function spillSpec(jobs: number, spills: boolean): { memory: number; spillDir: string } {
   // A state that never spills (--approx: sketches in fixed memory) needs no folder, and runs where none can be made.
-  const share = jobs > 1 ? (1 - MAIN_SHARE) / jobs : 1;
-  return { memory: Math.max(MIN_BUDGET, Math.floor(budgetBytes() * share)), spillDir: spills ? spillDir() : '' };
+  return { memory: workerBudget(budgetBytes(), jobs), spillDir: spills ? spillDir() : '' };
 }
 
 export interface InputOptions {
@@ -125,7 +130,7 @@ export function addInputOptions(cmd: Command): Command {
     .option('--max-line-bytes <n>', 'reject lines longer than this (default 64 MiB)', positiveInt('--max-line-bytes'))
     .addOption(new Option('--format <format>', 'input format, instead of detecting it per input: jsonl, json (EventList, arrays, wrappers), yaml, csv (Logs Insights, Log Analytics), cloudwatch-text (aws logs tail)').choices(FORMAT_CHOICES).default('auto'))
     .option('--no-prefilter', 'parse every line, even those a cheap text check shows cannot match the filters (full accounting of rejected lines)')
-    .option('--memory <size>', "V8 heap the analysis state may take (worker threads divide it among them) before it spills to temporary files: 256M (default), 1G, 64k…; also KAUDIT_MEMORY", memoryOption)
+    .option('--memory <size>', "V8 heap the analysis state may take (worker threads divide it among them) before it spills to temporary files: 192M (default), 1G, 64k…; also KAUDIT_MEMORY", memoryOption)
     .addOption(new Option('--parser <parser>', 'fast: read native events with the field extractor (only the fields the command uses); reference: JSON.parse every line (the same records, slower)').choices(['fast', 'reference']).default('fast'))
     .option('-q, --quiet', 'no progress bar, no accounting line and no warnings on stderr')
     .option('--no-progress', 'never show the progress bar');
