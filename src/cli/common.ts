@@ -19,8 +19,11 @@ import { visible } from '../render/sanitize.js';
  * the partial states it merges, and the `jobs` workers divide the rest (each also carries its own
  * heap, reader and collapse windows, so that their budgets must add up to the budget, not each
  * take it). Once the workers are done the main thread has the whole budget again for finish().
+ * Two thirds: the workers' spills are what the main thread merges, and a worker's fixed cost (about
+ * 90 MB) is paid per worker; at 1M distinct users, half (48 MiB each of 192M) peaked at 405–419 MB
+ * for drift and baseline, a third (32 MiB each) at 388–400 MB.
  */
-export const MAIN_SHARE = 1 / 2;
+export const MAIN_SHARE = 2 / 3;
 
 /**
  * Each worker thread's budget in bytes when `jobs` workers read under a process-wide `budget`:

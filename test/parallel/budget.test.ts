@@ -11,8 +11,8 @@ process.env.KAUDIT_MIN_RANGE_BYTES = String(96 << 10);
 describe('the budget is shared between the main thread and the workers', () => {
   it.each([
     { budget: 192 * 2 ** 20, jobs: 1, want: 192 * 2 ** 20 },
-    { budget: 192 * 2 ** 20, jobs: 2, want: 48 * 2 ** 20 },
-    { budget: 256 * 2 ** 20, jobs: 4, want: 32 * 2 ** 20 },
+    { budget: 192 * 2 ** 20, jobs: 2, want: 32 * 2 ** 20 },
+    { budget: 192 * 2 ** 20, jobs: 4, want: 16 * 2 ** 20 },
     { budget: 4096, jobs: 8, want: MIN_BUDGET },
   ])('$budget bytes, $jobs workers: $want each', ({ budget, jobs, want }) => {
     expect(workerBudget(budget, jobs)).toBe(want);
