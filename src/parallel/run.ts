@@ -602,6 +602,10 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
   } finally {
     abandoned = true;
     await mainDone.catch(() => {});
+    // Wait until every worker has exited: a Worker whose 'exit' event is still queued keeps its
+    // listeners, and through them this run's closures (the reconciler's windows, the tasks' partial
+    // results: about 60 MB), alive through the caller's finish(), which is synchronous and long.
+    await Promise.all(workers.map((w) => w.terminate()));
   }
 
   if (fallback !== null) return fallback;
