@@ -1,4 +1,5 @@
 // Options every command shares (inputs, filters, output) and the one way to run the pipeline.
+import { collectSooner } from '../util/v8heap.js';
 import { Option, type Command } from 'commander';
 import type { AuditRecord, InputAccounting, Reducer } from '../types.js';
 import type { IO } from './io.js';
@@ -547,7 +548,7 @@ async function run<S>(
       strict: opts.strict,
       onRecord,
       ...(bodies ? { bodies } : {}),
-      ...(keepWaitingBodies ? { collapse: { ...DEFAULT_COLLAPSE, keepWaitingBodies: true } } : {}),
+      collapse: { ...DEFAULT_COLLAPSE, ...(keepWaitingBodies ? { keepWaitingBodies: true } : {}), onManyWaiting: collectSooner },
       ...(timeOrder ? { timeOrder } : {}),
       onReject: reporter.reject,
       onProgress: (b, e) => progress.update(b, e),

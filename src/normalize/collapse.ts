@@ -89,7 +89,17 @@ export interface CollapseOptions {
    * requests that never completed (detection rules); otherwise they are dropped while waiting.
    */
   keepWaitingBodies?: boolean;
+  /**
+   * Called once when MANY_WAITING requests wait at once. Records that wait that long outlive V8's
+   * young generation and die in the old one, which V8 lets grow to several times what is live
+   * before it collects: the CLI makes it collect sooner then (src/util/v8heap.ts collectSooner; a
+   * million requests that never complete peaked at 0.84 GB without, see bench/RESULTS.md).
+   */
+  onManyWaiting?: () => void;
 }
+
+/** Waiting requests at which CollapseOptions.onManyWaiting is called. */
+export const MANY_WAITING = 10_000;
 
 /**
  * True when the record's kept stage completed the request (ResponseComplete, Panic), or the
@@ -715,12 +725,18 @@ export class StageCollapser {
     if (!this.opts.keepWaitingBodies) dropBodies(r);
     this.open++;
     this.order.push(o);
-    if (this.open > this.peak) this.peak = this.open;
+    if (this.open > this.peak) {
+      this.peak = this.open;
+      if (this.peak === MANY_WAITING) this.opts.onManyWaiting?.();
+    }
     if (this.track && this.open > this.track.peak) this.track.peak = this.open;
     if (this.open > this.opts.maxPending) this.evictOldest();
     // Entries of requests that left since are stale: drop them once they outnumber the live
-    // ones, so the queue stays proportional to the pending window (amortised O(1)).
-    if (this.order.length - this.head > 2 * this.open + 1024) this.compact();
+    // ones, so the queue stays proportional to the pending window (amortised O(1)). The entries
+    // before `head` (evicted: each still holds its record) count too: with requests that never
+    // complete, every new one evicts the oldest and the queue only moves on (a million such
+    // requests used to keep every record they evicted, 0.9 GB).
+    if (this.order.length - this.head > 2 * this.open + 1024 || (this.head > 1024 && 2 * this.head > this.order.length)) this.compact();
   }
 
   private join(g: Group, o: Open): void {
@@ -771,9 +787,9 @@ export class StageCollapser {
     this.head = 0;
   }
 
-  /** Queue length, for tests of the memory bound. */
+  /** Entries the queue holds (those before `head` included: they still hold their records), for tests of the memory bound. */
   get queued(): number {
-    return this.order.length - this.head;
+    return this.order.length;
   }
 
   private evictOldest(): void {
