@@ -420,18 +420,25 @@ export function evaluate(s: DriftState, input: InputAccounting): DriftReport {
       settle();
     }
   }
-  /** The suggestions of the identity being judged, by subject key; then those of subjects no identity stands for. */
+  /**
+   * The suggestions of the identity being judged, by subject key; and those that went by unclaimed,
+   * kept only for the export's subjects not judged yet (the only ones judged later, below): the
+   * rest (a system identity not reported, say) is never looked up again, so it is not kept.
+   */
   let current = new Map<string, Record<string, unknown>[]>();
   const unclaimed = new Map<string, Record<string, unknown>[]>();
+  const keepUnclaimed = (k: string, v: Record<string, unknown>[]): void => {
+    if (subjects.has(k) && !judged.has(k)) unclaimed.set(k, v);
+  };
   const pending = s.gen ? drain(suggested, SUGGESTIONS) : null;
   let next = pending?.next();
-  /** Takes the suggestions for user name `user` (null: all that are left) from the stream; what went by unclaimed stays for the export's subjects. */
+  /** Takes the suggestions for user name `user` (null: all that are left) from the stream. */
   const claim = (user: string | null): void => {
-    for (const [k, v] of current) unclaimed.set(k, v);
+    for (const [k, v] of current) keepUnclaimed(k, v);
     current = new Map();
     while (pending && next && !next.done && (user === null || cmp(next.value[0], user) <= 0)) {
-      const into = user !== null && next.value[0] === user ? current : unclaimed;
-      for (const [k, v] of next.value[1]) into.set(k, v);
+      if (user !== null && next.value[0] === user) for (const [k, v] of next.value[1]) current.set(k, v);
+      else for (const [k, v] of next.value[1]) keepUnclaimed(k, v);
       next = pending.next();
     }
   };
