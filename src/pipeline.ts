@@ -6,7 +6,7 @@
 // never taken for the end or a defect of the input (util/errors.ts).
 import type { AuditRecord, FileStats, InputAccounting, Loc } from './types.js';
 import type { Source } from './ingest/sources.js';
-import { readSource, DEFAULT_READ_OPTIONS, type ReadOptions, type IngestSink } from './ingest/reader.js';
+import { readSource, DEFAULT_READ_OPTIONS, type ReadOptions, type IngestSink, type LineExtractor } from './ingest/reader.js';
 import { containerOf } from './ingest/containers.js';
 import { normalizeValue, Ignored } from './normalize/index.js';
 import { StageCollapser, AuditIDReuse, DEFAULT_COLLAPSE, isCompleted, type CollapseOptions, type PartialResult } from './normalize/collapse.js';
@@ -17,6 +17,7 @@ import { recordReorder, type ReorderOptions, type ReorderStats } from './order/r
 import { sortSourcesByTime } from './order/sources.js';
 import { settle } from './scale/ledger.js';
 import { extractEvent } from './ingest/extract.js';
+import { WasmExtractor } from './ingest/wasmextract.js';
 import type { BodyNeeds } from './normalize/bodies.js';
 
 export interface PipelineOptions {
@@ -87,6 +88,8 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
   const acc = emptyAccounting();
   const filter = o.filter;
   const readOpts: ReadOptions = { ...DEFAULT_READ_OPTIONS, ...o.read };
+  /** One WebAssembly field extractor per run (its memory is reused line after line, and by the next run). */
+  const wasm = readOpts.parser === 'reference' ? null : WasmExtractor.acquire();
   const component = o.component ?? 'reducer';
   let onRecord = o.onRecord;
   const reorder = o.timeOrder
@@ -212,15 +215,19 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
       },
     };
     // The field extractor: native events straight from the line's bytes; null sends a line to JSON.parse.
-    const extract =
+    // The WebAssembly one first (src/ingest/wasmextract.ts), then the JavaScript one.
+    const extract: LineExtractor | undefined =
       readOpts.parser === 'reference'
         ? undefined
-        : (b: Buffer, start: number, end: number, loc: Loc): boolean => {
-            const ev = extractEvent(b, start, end);
-            if (ev === null) return false;
-            sink.value(ev, loc);
-            return true;
-          };
+        : Object.assign(
+            (b: Buffer, start: number, end: number, loc: Loc): boolean => {
+              const ev = (wasm !== null ? wasm.extract(b, start, end) : null) ?? extractEvent(b, start, end);
+              if (ev === null) return false;
+              sink.value(ev, loc);
+              return true;
+            },
+            { buffers: wasm?.buffers },
+          );
     // A byte range of a file (a task of --jobs, a share of --shard) is read as JSON lines: only
     // files detected as such are cut, and a range's first line may not tell.
     const srcOpts = src.end !== undefined && readOpts.format !== 'jsonl' ? { ...readOpts, format: 'jsonl' as const } : readOpts;
@@ -257,6 +264,7 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
   } catch (e) {
     throw asInternal(e, stage, 'the end of the input (requests still open when it ended)');
   }
+  wasm?.release();
   acc.duplicates = collapser.duplicates;
   acc.auditIDReuse = reuse.count;
   acc.window.evicted = collapser.evicted;

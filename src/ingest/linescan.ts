@@ -13,7 +13,7 @@
 // (gzip, pipes) are copied into, the needles and the output. The memory never grows, so the
 // buffers stay valid. Without WebAssembly (or without the built module) the reader keeps the
 // JavaScript path: `available()` says which; KAUDIT_NO_WASM=1 forces it (tests, and a way out).
-import { readFileSync } from 'node:fs';
+import { instantiate, wasmAvailable, type WasmMemory } from './wasm.js';
 import { CANONICAL_HEAD, CANONICAL_KEYS } from '../filter/prefilter.js';
 
 /** Bytes of one read buffer (reader.ts READ_CHUNK). */
@@ -34,20 +34,6 @@ const PAGES = Math.ceil((BUFFERS + 3 * BUFFER_STRIDE) / PAGE);
 /** At most this many needles in the first group (asm/linescan.ts MAX_NEEDLES). */
 const MAX_NEEDLES = 16;
 
-/** The part of the WebAssembly JS API used here (the project's lib has no DOM types). */
-interface WasmModule {
-  readonly kind?: 'module';
-}
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-}
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => WasmModule;
-  Instance: new (m: WasmModule, imports: Record<string, Record<string, unknown>>) => { exports: unknown };
-  Memory: new (d: { initial: number; maximum: number }) => WasmMemory;
-}
-const Wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
-
 interface Exports {
   configure(needles: number, count: number, head: number, hlen: number, keys: number): void;
   scan(start: number, end: number, out: number, cap: number, maxLine: number): number;
@@ -55,23 +41,9 @@ interface Exports {
   skippedAfter(): number;
 }
 
-let compiled: WasmModule | null | undefined;
-
-function module(): WasmModule | null {
-  if (compiled !== undefined) return compiled;
-  compiled = null;
-  if (process.env.KAUDIT_NO_WASM === '1' || Wasm === undefined) return null;
-  try {
-    compiled = new Wasm!.Module(readFileSync(new URL('../../dist/ingest/linescan.wasm', import.meta.url)));
-  } catch {
-    compiled = null;
-  }
-  return compiled;
-}
-
 /** Whether the scanner can be used in this process (the module is built and compiles). */
 export function available(): boolean {
-  return module() !== null;
+  return wasmAvailable('linescan');
 }
 
 /** The lines of one scan call the reader must handle: (skipped before it, start, end) each. */
@@ -100,16 +72,8 @@ export class LineScanner {
   /** The chunk scanned last and its offset in the memory. */
   private base = 0;
 
-  private constructor(mod: WasmModule, needles: string[]) {
-    this.memory = new Wasm!.Memory({ initial: PAGES, maximum: PAGES });
-    const inst = new Wasm!.Instance(mod, {
-      env: {
-        memory: this.memory,
-        abort: () => {
-          throw new Error('line scanner: abort');
-        },
-      },
-    });
+  private constructor(inst: { exports: unknown; memory: WasmMemory }, needles: string[]) {
+    this.memory = inst.memory;
     this.x = inst.exports as unknown as Exports;
     const mem = Buffer.from(this.memory.buffer);
     const dv = new DataView(this.memory.buffer);
@@ -145,11 +109,11 @@ export class LineScanner {
    * no needles, too many, or a needle too long for its configuration area.
    */
   static create(needles: string[] | undefined): LineScanner | null {
-    const mod = module();
-    if (mod === null || !needles || needles.length === 0 || needles.length > MAX_NEEDLES) return null;
+    if (!available() || !needles || needles.length === 0 || needles.length > MAX_NEEDLES) return null;
     if (needles.reduce((n, s) => n + s.length, 0) > CONFIG_BYTES / 2) return null;
     try {
-      return new LineScanner(mod, needles);
+      const inst = instantiate('linescan', PAGES, 'line scanner');
+      return inst === null ? null : new LineScanner(inst, needles);
     } catch {
       return null;
     }

@@ -411,7 +411,7 @@ async function readBody(src: Source, raw: RawInput, sink: IngestSink, opts: Read
     }
     default: {
       const scanner = LineScanner.create(opts.prefilter?.needles);
-      if (!gzip) raw.recycle(scanner?.buffers);
+      if (!gzip) raw.recycle(scanner?.buffers ?? opts.extract?.buffers);
       const { ended, wrapper } = await readLines(chunks, file, sink, opts.maxLineBytes, undefined, opts.prefilter, opts.extract, scanner);
       return { format: wrapper || 'jsonl', gzip, incomplete: ended ? endedReason(ended) : '' };
     }
@@ -482,7 +482,14 @@ const NUL_REASON = "NUL bytes (a crash, or a preallocated file's unwritten tail)
  * true when it took the line (a value it handed to the sink, or a rejection), false to let the
  * reader parse it. See ReadOptions.extract.
  */
-export type LineExtractor = (b: Buffer, start: number, end: number, loc: Loc) => boolean;
+export type LineExtractor = ((b: Buffer, start: number, end: number, loc: Loc) => boolean) & {
+  /**
+   * Two buffers of READ_CHUNK bytes a file may be read into (the WebAssembly extractor's memory,
+   * src/ingest/wasmextract.ts: its lines are then checked where they are, not copied). The pre-filter's
+   * line scanner's buffers take precedence.
+   */
+  buffers?: Buffer[];
+};
 
 /**
  * The hot path: splits the raw bytes on newlines (no decoding), skips the lines the pre-filter

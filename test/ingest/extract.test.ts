@@ -1,4 +1,5 @@
-// The field extractor (src/ingest/extract.ts) against its reference, JSON.parse: for every line,
+// The field extractors (src/ingest/extract.ts in JavaScript, src/ingest/wasmextract.ts in
+// WebAssembly) against their reference, JSON.parse: for every line, each extractor
 // either the extractor declines (null: the line then takes the reference path itself), or
 // JSON.parse accepts the line too and normalizeValue gives strictly the same record, reject reason
 // or ignore from both values. Differential fuzzing over generated and mutated events (fast-check;
@@ -6,14 +7,16 @@
 // of the corpus and the fixtures through the whole pipeline with `--parser fast` and `reference`.
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { extractEvent, LazyJson } from '../../src/ingest/extract.js';
+import { generate, DEFAULT_GEN } from '../../src/gen/index.js';
+import { extractEvent, LazyJson, FALLBACK_KEYS } from '../../src/ingest/extract.js';
+import { WasmExtractor, READ_MEMBERS } from '../../src/ingest/wasmextract.js';
 import { scanValue } from '../../src/ingest/scan.js';
 import { normalizeValue } from '../../src/normalize/index.js';
 import { containerOf } from '../../src/ingest/containers.js';
 import { ALL_BODIES, NO_BODIES, RBAC_WRITE_BODIES, type BodyNeeds } from '../../src/normalize/bodies.js';
-import { collect } from '../helpers.js';
+import { collect, tmpDir } from '../helpers.js';
 
 const RUNS = Number(process.env.KAUDIT_FUZZ_RUNS) || 1500;
 const TIMEOUT = Number(process.env.KAUDIT_FUZZ_RUNS) ? 0 : 120_000;
@@ -25,10 +28,18 @@ function embed(line: string, before = '{"x":1}\n', after = '\n{"y":[1,2'): { b: 
   return { b, s, e: s + Buffer.byteLength(line, 'utf8') };
 }
 
-/** What the extractor makes of a line: null when it declines it. */
-function fast(line: string, needs: BodyNeeds | undefined): { value: unknown } | null {
+/** The WebAssembly extractor (one instance: its intern table carries over from line to line, as in a run). */
+const wasm = WasmExtractor.create();
+type Extractor = (b: Buffer, s: number, e: number) => Record<string, unknown> | null;
+/** The JavaScript extractor, and the WebAssembly one when it is there ('is built and loads' fails if not). */
+const EXTRACTORS: [string, Extractor][] = [['js', extractEvent], ...(wasm ? [['wasm', (b: Buffer, s: number, e: number) => wasm.extract(b, s, e)] as [string, Extractor]] : [])];
+/** Lines each extractor took (the WebAssembly one also takes lines without a body). */
+const taken = { js: 0, wasm: 0 } as Record<string, number>;
+
+/** What an extractor makes of a line: null when it declines it. */
+function fast(line: string, needs: BodyNeeds | undefined, extract: Extractor): { value: unknown } | null {
   const { b, s, e } = embed(line);
-  const ev = extractEvent(b, s, e);
+  const ev = extract(b, s, e);
   if (ev === null) return null;
   return { value: normalizeValue(ev, 'c1', needs) };
 }
@@ -47,16 +58,21 @@ function reference(line: string, needs: BodyNeeds | undefined): { value: unknown
 
 const NEEDS: (BodyNeeds | undefined)[] = [undefined, ALL_BODIES, NO_BODIES, RBAC_WRITE_BODIES];
 
-/** Checks one line both ways; returns whether the extractor took it. */
+/** Checks one line with each extractor against the reference; returns whether the JavaScript one took it. */
 function same(line: string): boolean {
   let took = false;
-  for (const needs of NEEDS) {
-    const f = fast(line, needs);
-    if (f === null) continue;
-    took = true;
-    const r = reference(line, needs);
-    if (typeof r === 'string') throw new Error(`the extractor took a line the reference reads as ${r}: ${line}`);
-    expect(f.value, line).toStrictEqual(r.value);
+  for (const [name, extract] of EXTRACTORS) {
+    let t = false;
+    for (const needs of NEEDS) {
+      const f = fast(line, needs, extract);
+      if (f === null) continue;
+      t = true;
+      const r = reference(line, needs);
+      if (typeof r === 'string') throw new Error(`the ${name} extractor took a line the reference reads as ${r}: ${line}`);
+      expect(f.value, `${name}: ${line}`).toStrictEqual(r.value);
+    }
+    if (t) taken[name]!++;
+    if (name === 'js') took = t;
   }
   return took;
 }
@@ -136,8 +152,13 @@ const rndFrom = (seed: number): (() => number) => {
 };
 
 describe('field extractor: the same records as JSON.parse', () => {
+  it('the WebAssembly extractor is built and loads', () => {
+    expect(wasm).not.toBeNull();
+  });
+
   it('on generated events, written compactly, with escapes and whitespace', () => {
     let took = 0;
+    const wasmBefore = taken.wasm!;
     fc.assert(
       fc.property(event, fc.integer(), fc.constantFrom(0, 0, 0.1, 1), fc.constantFrom(0, 0, 0.2), (ev, seed, p, ws) => {
         const line = p === 0 && ws === 0 ? JSON.stringify(ev) : writeJson(ev, rndFrom(seed), p, ws);
@@ -147,6 +168,9 @@ describe('field extractor: the same records as JSON.parse', () => {
     );
     // Many generated events have a body to cut out: the fast path is what is being tested.
     expect(took).toBeGreaterThan(RUNS * 0.4);
+    // The WebAssembly extractor declines only what it cannot read exactly (escaped member names,
+    // duplicates of read members): most generated events are read by it.
+    if (wasm) expect(taken.wasm! - wasmBefore).toBeGreaterThan(RUNS * 0.4);
   }, TIMEOUT);
 
   it('on mutated events (broken JSON must be declined, never read differently)', () => {
@@ -243,12 +267,136 @@ describe('field extractor: the same records as JSON.parse', () => {
         }
         const { b, s, e } = embed(text);
         const end = scanValue(b, s, e);
-        const scanned = end >= 0 && text.slice(Buffer.from(text).subarray(0, end - s).toString().length).trim() === '';
+        // Only JSON's whitespace may follow (String.prototype.trim would also take U+FEFF and others).
+        const scanned = end >= 0 && /^[ \t\r\n]*$/.test(text.slice(Buffer.from(text).subarray(0, end - s).toString().length));
         expect(scanned, text).toBe(ok);
       }),
       { numRuns: RUNS * 2, seed: 88 },
     );
   }, TIMEOUT);
+});
+
+/** Checks a line given as bytes (any bytes: invalid UTF-8 too) with the WebAssembly extractor. */
+function sameBytes(line: Buffer): boolean {
+  const b = Buffer.concat([Buffer.from('{"x":1}\n'), line, Buffer.from('\n{"y":[1,2')]);
+  const s = 8;
+  const ev = wasm!.extract(b, s, s + line.length);
+  if (ev === null) return false;
+  let v: unknown;
+  try {
+    v = JSON.parse(line.toString('utf8'));
+  } catch {
+    throw new Error(`the wasm extractor took a line JSON.parse refuses: ${line.toString('latin1')}`);
+  }
+  expect(containerOf(v)).toBeNull();
+  for (const needs of NEEDS) expect(normalizeValue(wasm!.extract(b, s, s + line.length)!, 'c1', needs), line.toString('latin1')).toStrictEqual(normalizeValue(v, 'c1', needs));
+  return true;
+}
+
+describe.skipIf(wasm === null)('WebAssembly field extractor: bytes, state and the members normalize reads', () => {
+  const BYTES = [0x22, 0x5c, 0x7b, 0x7d, 0x5b, 0x5d, 0x2c, 0x3a, 0x20, 0x09, 0x0d, 0x00, 0x01, 0x1f, 0x7f, 0x80, 0xbf, 0xc0, 0xc3, 0xe2, 0xed, 0xf0, 0xf4, 0xf8, 0xff, 0x30, 0x2d, 0x65, 0x75, 0x6e];
+  it('on events mutated byte by byte (invalid UTF-8, controls, JSON bytes)', () => {
+    let took = 0;
+    fc.assert(
+      fc.property(event, fc.array(fc.record({ at: fc.double({ min: 0, max: 1, noNaN: true }), kind: fc.integer({ min: 0, max: 2 }), byte: fc.nat() }), { minLength: 1, maxLength: 4 }), (ev, edits) => {
+        let b = Buffer.from(JSON.stringify(ev), 'utf8');
+        for (const e of edits) {
+          const at = Math.floor(e.at * b.length);
+          const x = Buffer.from([BYTES[e.byte % BYTES.length]!]);
+          if (e.kind === 0) b = Buffer.concat([b.subarray(0, at), b.subarray(at + 1)]);
+          else if (e.kind === 1) b = Buffer.concat([b.subarray(0, at), x, b.subarray(at)]);
+          else b = Buffer.concat([b.subarray(0, at), x, b.subarray(at + 1)]);
+        }
+        if (sameBytes(b)) took++;
+      }),
+      { numRuns: RUNS * 2, seed: 2019 },
+    );
+    // Bytes ≥ 0x80 inside strings are read (as UTF-8, as JSON.parse sees them): some mutated lines are taken.
+    expect(took).toBeGreaterThan(RUNS * 0.03);
+  }, TIMEOUT);
+
+  it('raw non-ASCII and invalid UTF-8 inside read strings and names', () => {
+    const lines = [
+      Buffer.from('{"verb":"get","user":{"username":"caf\xc3\xa9","groups":["\xff","a"]},"objectRef":{"name":"\xe2\x82","namespace":"\xed\xa0\x80"},"userAgent":"\xf0\x9f\x98\x80 \xc3"}', 'latin1'),
+      Buffer.from('{"verb":"g\xc3\xa9t","user":{"username":"a"},"annotations":{"authorization.k8s.io/decision":"\xc0\xaf"}}', 'latin1'),
+      Buffer.from('{"verb":"get","us\xc3\xa9r":{"username":"a"},"user":{"username":"b"}}', 'latin1'),
+    ];
+    for (const l of lines) expect(sameBytes(l)).toBe(true);
+    expect(sameBytes(Buffer.from('{"verb":"get","user":{"username":"a"}}\xc3', 'latin1'))).toBe(false); // not JSON after the object
+  });
+
+  it('interned values stay right across lines: many distinct values, collisions, declined lines between', () => {
+    // More distinct values than the intern table has entries, in every interned member, with lines
+    // declined after their values were interned (a duplicate read member at the end).
+    const rnd = rndFrom(5);
+    const pick = (n: number): string => `v${Math.floor(rnd() * n).toString(36)}`;
+    for (let k = 0; k < 20000; k++) {
+      const ev = {
+        kind: rnd() < 0.9 ? 'Event' : pick(50),
+        verb: pick(8),
+        user: { username: pick(3000), groups: [pick(40), pick(40)] },
+        requestURI: `/api/v1/namespaces/${pick(500)}/pods/${pick(5000)}`,
+        sourceIPs: [pick(300)],
+        userAgent: pick(200),
+        objectRef: { resource: pick(30), namespace: pick(500), name: pick(5000), apiGroup: pick(5), apiVersion: pick(3), subresource: pick(4) },
+        responseStatus: { code: 200 },
+        stage: pick(4),
+        level: pick(3),
+        annotations: { 'authorization.k8s.io/decision': pick(3) },
+      };
+      const text = JSON.stringify(ev);
+      const declined = rnd() < 0.2;
+      const line = declined ? `${text.slice(0, -1)},"verb":"get"}` : text;
+      const took = sameBytes(Buffer.from(line));
+      expect(took).toBe(!declined);
+    }
+  });
+
+  it('normalize reads no member of an event the extractor leaves out (READ_MEMBERS)', () => {
+    // Every property normalizeValue reads, through Proxies over a full event (each member present,
+    // with values of the expected shapes, impersonation and extra included).
+    const read = new Set<string>();
+    const watch = (o: unknown, path: string): unknown => {
+      if (o === null || typeof o !== 'object') return o;
+      return new Proxy(o as object, {
+        get(t, k, r) {
+          if (typeof k === 'string') read.add(path ? `${path}.${k}` : k);
+          const v = Reflect.get(t, k, r) as unknown;
+          return path === '' && (k === 'user' || k === 'objectRef' || k === 'responseStatus' || k === 'annotations') ? watch(v, k) : v;
+        },
+        has(t, k) {
+          if (typeof k === 'string') read.add(path ? `${path}.${k}` : k);
+          return Reflect.has(t, k);
+        },
+        getOwnPropertyDescriptor(t, k) {
+          if (typeof k === 'string') read.add(path ? `${path}.${k}` : k);
+          return Reflect.getOwnPropertyDescriptor(t, k);
+        },
+      });
+    };
+    const full = {
+      kind: 'Event', apiVersion: 'audit.k8s.io/v1', level: 'RequestResponse', auditID: 'a', stage: 'ResponseComplete', requestURI: '/api/v1/pods', verb: 'create',
+      user: { username: 'alice', uid: 'u', groups: ['g'], extra: { arn: ['arn:aws:sts::1:assumed-role/r/s'], oid: ['o'] }, arn: 'x', canonicalArn: 'y' },
+      impersonatedUser: { username: 'bob', groups: ['h'], uid: 'v', extra: { k: ['w'] } },
+      sourceIPs: ['10.0.0.1'], userAgent: 'kubectl/v1.30.0 (linux/amd64) kubernetes/abc',
+      objectRef: { resource: 'pods', namespace: 'd', name: 'p', apiGroup: '', apiVersion: 'v1', subresource: 'exec', uid: 'x', resourceVersion: '1' },
+      responseStatus: { metadata: {}, code: 201, status: 'Success', message: 'm', reason: 'r' },
+      requestObject: { kind: 'Pod' }, responseObject: { kind: 'Pod' },
+      requestReceivedTimestamp: '2026-03-02T10:00:00.000000Z', stageTimestamp: '2026-03-02T10:00:00.100000Z', timestamp: '2026-03-02T10:00:00Z',
+      annotations: { 'authorization.k8s.io/decision': 'allow', 'authorization.k8s.io/reason': 'r', 'pod-security.kubernetes.io/enforce-policy': 'x' },
+    };
+    for (const needs of NEEDS) {
+      expect(typeof normalizeValue(watch(full, ''), 'c1', needs)).toBe('object');
+      expect(containerOf(watch(full, ''))).toBeNull();
+    }
+    const members = new Set(READ_MEMBERS.map((r) => (r.parent === 0 ? r.name : `${['', 'user', 'objectRef', 'responseStatus', 'annotations'][r.parent]}.${r.name}`)));
+    // What the extractor's value always leaves out: members that are never in a line it takes.
+    const declined = new Set(FALLBACK_KEYS);
+    // user.extra and impersonatedUser are whole JSON.parse values (not watched inside).
+    const unread = [...read].filter((k) => !members.has(k) && !declined.has(k));
+    expect(unread).toStrictEqual([]);
+    expect(read.has('objectRef.resource') && read.has('user.groups') && read.has('annotations.authorization.k8s.io/decision')).toBe(true);
+  });
 });
 
 describe('--parser fast and reference read every input alike', () => {
@@ -262,4 +410,32 @@ describe('--parser fast and reference read every input alike', () => {
     expect(fastRun.acc).toStrictEqual(refRun.acc);
     expect(fastRun.records.length).toBeGreaterThan(0);
   });
+
+  it('a generated log of several read chunks with bodies, hostile lines between (read in place in the extractor memory)', async () => {
+    // Files are read straight into the WebAssembly extractor's two buffers (1 MiB each, used in
+    // turn): lines across chunk ends, bodies kept as LazyJson until normalize parses them, and
+    // lines the extractors decline, all read as the reference reads them.
+    const dir = tmpDir();
+    await generate({ ...DEFAULT_GEN, out: join(dir, 'gen'), days: 1, seed: 19, scale: 0.05, rotate: 'none', maxBytes: 3_500_000, levels: { Request: 0.1, RequestResponse: 0.6 } });
+    const lines = readFileSync(join(dir, 'gen', 'audit.log'), 'utf8').split('\n').filter((l) => l !== '');
+    const hostile = [
+      '{"\\u0076erb":"get","user":{"username":"bob"}}',
+      '{"verb":"get","user":{"username":"a"},"verb":"list"}',
+      '{"verb":"get","user":{"username":"caf\u00e9","groups":["\\ud800"]},"objectRef":{"resource":"pods","name":"x\\"y"}}\r',
+      '  \t{"verb":"get","user":{"username":"a"},"responseStatus":{"code":2e2}}',
+      '{"verb":"get","user":{"username":"a"}} x',
+      '{"items":[{"verb":"get","user":{"username":"w"}}]}',
+      '',
+    ];
+    const mixed = lines.flatMap((l, i) => (i % 97 === 0 ? [hostile[i % hostile.length]!, l] : [l]));
+    const file = join(dir, 'mixed.log');
+    writeFileSync(file, mixed.join('\n') + '\n');
+    const fastRun = await collect([file], { bodies: ALL_BODIES });
+    const refRun = await collect([file], { bodies: ALL_BODIES, read: { parser: 'reference' } });
+    expect(fastRun.records).toStrictEqual(refRun.records);
+    expect(fastRun.rejects).toStrictEqual(refRun.rejects);
+    expect(fastRun.acc).toStrictEqual(refRun.acc);
+    expect(fastRun.records.some((r) => r.requestObject !== undefined)).toBe(true);
+    expect(fastRun.acc.events).toBeGreaterThan(2000);
+  }, 60_000);
 });

@@ -1,0 +1,484 @@
+// The field extractor's grammar checker and member table, compiled to WebAssembly with SIMD
+// (AssemblyScript; built by tools/build-wasm.mjs into dist/ingest/extract.wasm, loaded by
+// src/ingest/wasmextract.ts). For one line of JSON lines it checks the whole line against the JSON
+// grammar (RFC 8259, as strictly as ECMA-262 JSON.parse) and writes, for the members normalize/
+// reads (a fixed list of slots the caller configures: top-level members and members of `user`,
+// `objectRef`, `responseStatus`, `annotations`), where their values are and what kind they are.
+// JavaScript then only slices those values out of the line.
+//
+// It declines the line (returns 0; the line then takes the JavaScript paths) when the line is not
+// exactly one JSON object, when a member name the caller marked as a fallback (wrappers, other
+// providers' shapes) is at the top level, when a member name at a level whose members are read holds
+// a backslash (it could decode to a read name), when a read member appears twice (JSON.parse keeps
+// the last one; the reference path is simpler than tracking that), or when nesting is deeper than
+// MAX_DEPTH. Every decline only costs time: the reference path reads the line instead.
+//
+// The byte at `end` is overwritten with 0 while a line is checked and restored afterwards: every
+// scalar loop then stops at it without a bounds check (0 is not JSON outside strings, and a raw
+// control character inside one). 16-byte loads may read up to 15 bytes past `end`: the caller
+// leaves that slack after each buffer.
+
+/** Slot kinds written to the table (src/ingest/wasmextract.ts reads them). */
+const K_ABSENT: i32 = 0;
+/** A string of ASCII bytes without escapes: its content is [start + 1, end - 1). */
+const K_PLAIN: i32 = 1;
+/** Any other value: JSON.parse of [start, end) gives it. */
+const K_JSON: i32 = 2;
+/** An object whose read members have slots of their own (user, objectRef…). */
+const K_OBJECT: i32 = 3;
+/** null. */
+const K_NULL: i32 = 4;
+/** A non-negative integer of at most 9 digits; the value is in the fourth word. */
+const K_INT: i32 = 5;
+/** A string without escapes holding bytes ≥ 0x80: UTF-8 decoding of its content gives it. */
+const K_UTF8: i32 = 6;
+/** An array of plain strings written compactly (`["a","b"]`, or `[]`). */
+const K_STRINGS: i32 = 7;
+/** A K_PLAIN string or K_STRINGS array seen before: the fourth word is its intern entry. */
+const K_INTERNED: i32 = 8;
+/** A K_PLAIN string or K_STRINGS array that took intern entry (fourth word) over: keep it there. */
+const K_INTERN_NEW: i32 = 9;
+
+/** Slot flags (configuration). */
+const F_STRINGS: i32 = 1; // look for K_STRINGS
+const F_INT: i32 = 2; // look for K_INT
+const F_INTERN: i32 = 4; // intern plain strings (and K_STRINGS arrays)
+
+const MAX_DEPTH: i32 = 4096;
+const MAX_KEYS: i32 = 64;
+const MAX_SLOTS: i32 = 64;
+
+// Configuration (written by the caller): keys as (parent, slot, child parent, name offset, name
+// length) rows of 5 i32; slot flags as i32 per slot. A slot of -2 marks a fallback key.
+let keyTable: usize = 0;
+let keyCount: i32 = 0;
+let slotFlags: usize = 0;
+let slotCount: i32 = 0;
+/** The output table: 4 i32 per slot (kind, start, end, int value). */
+let table: usize = 0;
+/** The nesting stack, one byte per level. */
+let stack: usize = 0;
+
+/** Flags of the last string read: 1 = escapes, 2 = bytes ≥ 0x80. */
+let strFlags: i32 = 0;
+
+/**
+ * Sets where the configuration is (written by the caller) and the areas this module uses: `index`
+ * (MAX_PARENTS × MAX_NAME + MAX_KEYS i32), `internAt` (INTERN_SLOTS × (16 + INTERN_BYTES) + 4 × MAX_SLOTS bytes).
+ */
+export function configure(keys: usize, nkeys: i32, flags: usize, nslots: i32, out: usize, stk: usize, index: usize, internAt: usize): void {
+  keyTable = keys;
+  keyCount = nkeys < MAX_KEYS ? nkeys : MAX_KEYS;
+  slotFlags = flags;
+  slotCount = nslots < MAX_SLOTS ? nslots : MAX_SLOTS;
+  table = out;
+  stack = stk;
+  keyHeads = index;
+  keyNext = index + <usize>(MAX_PARENTS * MAX_NAME * 4);
+  for (let k = 0; k < MAX_PARENTS * MAX_NAME; k++) store<i32>(keyHeads + <usize>(k * 4), -1);
+  // rows in reverse, so that each chain lists them in table order
+  for (let k = keyCount - 1; k >= 0; k--) {
+    const row = keyTable + <usize>(k * 20);
+    const parent = load<i32>(row);
+    const n = load<i32>(row + 16);
+    if (parent < 0 || parent >= MAX_PARENTS || n >= MAX_NAME) continue;
+    const head = keyHeads + <usize>((parent * MAX_NAME + n) * 4);
+    store<i32>(keyNext + <usize>(k * 4), load<i32>(head));
+    store<i32>(head, k);
+  }
+  intern = internAt;
+  internBytes = internAt + <usize>(INTERN_SLOTS * 16);
+  newIds = internBytes + <usize>(INTERN_SLOTS * INTERN_BYTES);
+  memory.fill(intern, 0, <usize>(INTERN_SLOTS * 16));
+  for (let k = 0; k < INTERN_SLOTS; k++) store<i32>(intern + <usize>(k * 16), -1);
+}
+
+// @ts-ignore: decorator
+@inline
+function isWs(c: u32): bool {
+  return c == 32 || c == 10 || c == 13 || c == 9;
+}
+
+// @ts-ignore: decorator
+@inline
+function ws(i: usize): usize {
+  while (isWs(load<u8>(i))) i++;
+  return i;
+}
+
+// @ts-ignore: decorator
+@inline
+function isHex(c: u32): bool {
+  return (c >= 48 && c <= 57) || ((c | 32) >= 97 && (c | 32) <= 102);
+}
+
+/**
+ * Reads a string at its opening quote `i`: the position after its closing quote, or 0 when it is
+ * not a JSON string (a raw control character, the sentinel, a bad escape). Sets strFlags.
+ */
+function readString(i: usize): usize {
+  const q = i8x16.splat(34);
+  const bs = i8x16.splat(92);
+  const sp = i8x16.splat(32);
+  let flags: i32 = 0;
+  i++;
+  for (;;) {
+    const v = v128.load(i);
+    const stop = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, q), i8x16.eq(v, bs)), i8x16.lt_u(v, sp)));
+    const high = i8x16.bitmask(v);
+    if (stop == 0) {
+      if (high != 0) flags |= 2;
+      i += 16;
+      continue;
+    }
+    const j = ctz<i32>(stop);
+    if ((high & ((1 << j) - 1)) != 0) flags |= 2;
+    i += <usize>j;
+    const c = load<u8>(i);
+    if (c == 34) {
+      strFlags = flags;
+      return i + 1;
+    }
+    if (c != 92) return 0;
+    flags |= 1;
+    const d = load<u8>(i + 1);
+    if (d == 117) {
+      if (!isHex(load<u8>(i + 2)) || !isHex(load<u8>(i + 3)) || !isHex(load<u8>(i + 4)) || !isHex(load<u8>(i + 5))) return 0;
+      i += 6;
+    } else if (d == 34 || d == 92 || d == 47 || d == 98 || d == 102 || d == 110 || d == 114 || d == 116) i += 2;
+    else return 0;
+  }
+  return 0; // not reached (AssemblyScript wants a return after the loop)
+}
+
+// @ts-ignore: decorator
+@inline
+function isDigit(c: u32): bool {
+  return c - 48 < 10;
+}
+
+/** Reads a number token at `i` (RFC 8259 §6): the position after it, or 0. */
+function readNumber(i: usize): usize {
+  if (load<u8>(i) == 45) i++;
+  let c = <u32>load<u8>(i);
+  if (c == 48) i++;
+  else if (c - 49 < 9) {
+    i++;
+    while (isDigit(load<u8>(i))) i++;
+  } else return 0;
+  if (load<u8>(i) == 46) {
+    i++;
+    if (!isDigit(load<u8>(i))) return 0;
+    while (isDigit(load<u8>(i))) i++;
+  }
+  c = load<u8>(i);
+  if (c == 101 || c == 69) {
+    i++;
+    c = load<u8>(i);
+    if (c == 43 || c == 45) i++;
+    if (!isDigit(load<u8>(i))) return 0;
+    while (isDigit(load<u8>(i))) i++;
+  }
+  return i;
+}
+
+/** Reads a scalar (string, number, true, false, null) at `i`: the position after it, or 0. */
+function readScalar(i: usize): usize {
+  const c = load<u8>(i);
+  if (c == 34) return readString(i);
+  if (c == 116) return load<u32>(i) == 0x65757274 ? i + 4 : 0; // true
+  if (c == 102) return load<u32>(i + 1) == 0x65736c61 ? i + 5 : 0; // (f)alse
+  if (c == 110) return load<u32>(i) == 0x6c6c756e ? i + 4 : 0; // null
+  return readNumber(i);
+}
+
+/** Reads a member's name, the colon and the whitespace around it at `i`: where its value starts, or 0. */
+// @ts-ignore: decorator
+@inline
+function readName(i: usize): usize {
+  if (load<u8>(i) != 34) return 0;
+  i = readString(i);
+  if (i == 0) return 0;
+  i = ws(i);
+  if (load<u8>(i) != 58) return 0;
+  return ws(i + 1);
+}
+
+/** Reads any value at `i` (whitespace skipped): the position after it, or 0. Iterative. */
+function readValue(i: usize): usize {
+  let depth: i32 = 0;
+  for (;;) {
+    // a value at i
+    let c = load<u8>(i);
+    if (c == 123 || c == 91) {
+      i = ws(i + 1);
+      const close: u8 = c == 123 ? 125 : 93;
+      if (load<u8>(i) == close) i++;
+      else {
+        if (depth >= MAX_DEPTH) return 0;
+        store<u8>(stack + <usize>depth, c);
+        depth++;
+        if (c == 123) {
+          i = readName(i);
+          if (i == 0) return 0;
+        }
+        continue;
+      }
+    } else {
+      i = readScalar(i);
+      if (i == 0) return 0;
+    }
+    // after a value: close containers or go on to the next member or element
+    for (;;) {
+      if (depth == 0) return i;
+      i = ws(i);
+      c = load<u8>(i);
+      const top = load<u8>(stack + <usize>(depth - 1));
+      if (c == 44) {
+        i = ws(i + 1);
+        if (top == 123) {
+          i = readName(i);
+          if (i == 0) return 0;
+        }
+        break;
+      }
+      if ((c == 125 && top == 123) || (c == 93 && top == 91)) {
+        depth--;
+        i++;
+        continue;
+      }
+      return 0;
+    }
+  }
+  return 0; // not reached (AssemblyScript wants a return after the loop)
+}
+
+/** Whether the n bytes at a and b are equal (8 at a time). */
+function equal(a: usize, b: usize, n: i32): bool {
+  while (n >= 8) {
+    if (load<u64>(a) != load<u64>(b)) return false;
+    a += 8;
+    b += 8;
+    n -= 8;
+  }
+  while (n > 0) {
+    if (load<u8>(a) != load<u8>(b)) return false;
+    a++;
+    b++;
+    n--;
+  }
+  return true;
+}
+
+/** Key rows by (parent, name length): the first row, then the next row of each (-1 ends). */
+const MAX_PARENTS: i32 = 8;
+const MAX_NAME: i32 = 64;
+let keyHeads: usize = 0;
+let keyNext: usize = 0;
+
+/** The key row matching the name [s, e) under `parent`, or -1. */
+function findKey(parent: i32, s: usize, e: usize): i32 {
+  const n = <i32>(e - s);
+  if (n >= MAX_NAME || parent >= MAX_PARENTS) return -1;
+  let k = load<i32>(keyHeads + <usize>((parent * MAX_NAME + n) * 4));
+  while (k >= 0) {
+    const row = keyTable + <usize>(k * 20);
+    if (equal(s, <usize>load<i32>(row + 12), n)) return k;
+    k = load<i32>(keyNext + <usize>(k * 4));
+  }
+  return -1;
+}
+
+// The intern table: INTERN_SLOTS entries of (length, hash, the last line that used it, whether that line took it over) and INTERN_BYTES bytes each. A plain
+// string of a slot flagged F_INTERN of at most INTERN_BYTES bytes is looked up by its hash: a hit
+// gives the entry's number (K_INTERNED; the caller keeps the string it made for it), a miss takes
+// the entry over (K_INTERN_NEW: the caller makes the string and keeps it under that number).
+const INTERN_SLOTS: i32 = 4096;
+const INTERN_BYTES: i32 = 128;
+let intern: usize = 0;
+let internBytes: usize = 0;
+/** The entries this line took over (forgotten again if the line is declined: the caller never saw them). */
+let newIds: usize = 0;
+let newCount: i32 = 0;
+/** A number of its own for each line read (entries remember the line that took them over). */
+let lineStamp: u32 = 0;
+
+/** Interns the bytes [s, e) (at most INTERN_BYTES): the entry's number, plus INTERN_SLOTS when it is new. */
+function internOf(s: usize, e: usize): i32 {
+  // a multiplicative hash of 8 bytes at a time; the last word holds only bytes of [s, e)
+  let h: u64 = 0x9e3779b97f4a7c15;
+  let k = s;
+  while (k + 8 <= e) {
+    h = (h ^ load<u64>(k)) * 0xff51afd7ed558ccd;
+    h ^= h >> 29;
+    k += 8;
+  }
+  if (k < e) {
+    const rest = <u64>((e - k) * 8);
+    h = (h ^ (load<u64>(k) & ((<u64>1 << rest) - 1))) * 0xff51afd7ed558ccd;
+    h ^= h >> 29;
+  }
+  const h32 = <u32>(h ^ (h >> 32));
+  const n = <i32>(e - s);
+  const id = <i32>((h32 ^ (h32 >> 16)) & <u32>(INTERN_SLOTS - 1));
+  const entry = intern + <usize>(id * 16);
+  // Within one line an entry is either taken over once, or only hit: the caller reads the slots
+  // in its own order, so it must not see an entry change in the middle of a line.
+  const used = load<u32>(entry + 8) == lineStamp;
+  if (used && load<i32>(entry + 12) != 0) return -1;
+  const bytes = internBytes + <usize>(id * INTERN_BYTES);
+  if (load<i32>(entry) == n && load<u32>(entry + 4) == h32 && equal(bytes, s, n)) {
+    store<u32>(entry + 8, lineStamp);
+    store<i32>(entry + 12, 0);
+    return id;
+  }
+  if (used) return -1;
+  store<i32>(entry, n);
+  store<u32>(entry + 4, h32);
+  store<u32>(entry + 8, lineStamp);
+  store<i32>(entry + 12, 1);
+  memory.copy(bytes, s, <usize>n);
+  if (newCount < MAX_SLOTS) store<i32>(newIds + <usize>(newCount++ * 4), id);
+  else store<i32>(entry, -1); // cannot be undone if the line is declined: not kept
+  return id + INTERN_SLOTS;
+}
+
+// @ts-ignore: decorator
+@inline
+function setSlot(slot: i32, kind: i32, s: usize, e: usize, v: i32): void {
+  const o = table + <usize>(slot * 16);
+  store<i32>(o, kind);
+  store<i32>(o + 4, <i32>s);
+  store<i32>(o + 8, <i32>e);
+  store<i32>(o + 12, v);
+}
+
+/** Reads `["a","b"]` (plain strings, no whitespace) at `i`: the position after it, or 0 if it is not that. */
+function readStrings(i: usize): usize {
+  i++;
+  if (load<u8>(i) == 93) return i + 1;
+  for (;;) {
+    if (load<u8>(i) != 34) return 0;
+    i = readString(i);
+    if (i == 0 || strFlags != 0) return 0;
+    const c = load<u8>(i);
+    if (c == 93) return i + 1;
+    if (c != 44) return 0;
+    i++;
+  }
+  return 0; // not reached (AssemblyScript wants a return after the loop)
+}
+
+/** A non-negative integer token of 1–9 digits at [s, e), or -1. */
+function smallInt(s: usize, e: usize): i32 {
+  const n = e - s;
+  if (n < 1 || n > 9) return -1;
+  if (n > 1 && load<u8>(s) == 48) return -1;
+  let v: i32 = 0;
+  for (let k = s; k < e; k++) {
+    const d = <u32>load<u8>(k) - 48;
+    if (d >= 10) return -1;
+    v = v * 10 + <i32>d;
+  }
+  return v;
+}
+
+/** Reads a read member's value at `i` into `slot`: the position after it, or 0 (not JSON, or declined). */
+function readMember(slot: i32, child: i32, i: usize): usize {
+  const o = table + <usize>(slot * 16);
+  if (load<i32>(o) != K_ABSENT) return 0; // a read member twice
+  const c = load<u8>(i);
+  const flags = load<i32>(slotFlags + <usize>(slot * 4));
+  if (c == 34) {
+    const e = readString(i);
+    if (e == 0) return 0;
+    if (strFlags == 0 && (flags & F_INTERN) != 0 && <i32>(e - i - 2) <= INTERN_BYTES) {
+      const id = internOf(i + 1, e - 1);
+      setSlot(slot, id < 0 ? K_PLAIN : id >= INTERN_SLOTS ? K_INTERN_NEW : K_INTERNED, i, e, id & (INTERN_SLOTS - 1));
+    } else setSlot(slot, strFlags == 0 ? K_PLAIN : strFlags == 2 ? K_UTF8 : K_JSON, i, e, 0);
+    return e;
+  }
+  if (c == 123 && child >= 0) {
+    const e = readObject(i, child);
+    if (e == 0) return 0;
+    setSlot(slot, K_OBJECT, i, e, 0);
+    return e;
+  }
+  if (c == 91 && (flags & F_STRINGS) != 0) {
+    const e = readStrings(i);
+    if (e != 0) {
+      if ((flags & F_INTERN) != 0 && e - i > 2 && <i32>(e - i) <= INTERN_BYTES) {
+        const id = internOf(i, e);
+        setSlot(slot, id < 0 ? K_STRINGS : id >= INTERN_SLOTS ? K_INTERN_NEW : K_INTERNED, i, e, id & (INTERN_SLOTS - 1));
+      } else setSlot(slot, K_STRINGS, i, e, 0);
+      return e;
+    }
+  }
+  const e = readValue(i);
+  if (e == 0) return 0;
+  if (c == 110) setSlot(slot, K_NULL, i, e, 0);
+  else {
+    const v = (flags & F_INT) != 0 ? smallInt(i, e) : -1;
+    setSlot(slot, v >= 0 ? K_INT : K_JSON, i, e, v);
+  }
+  return e;
+}
+
+/**
+ * Reads an object at its `{` whose members under `parent` are looked up in the key table: the
+ * position after it, or 0 (not JSON, or declined).
+ */
+function readObject(i: usize, parent: i32): usize {
+  i = ws(i + 1);
+  if (load<u8>(i) == 125) return i + 1;
+  for (;;) {
+    if (load<u8>(i) != 34) return 0;
+    const ks = i;
+    i = readString(i);
+    if (i == 0 || (strFlags & 1) != 0) return 0; // an escaped name could be a read one
+    const k = findKey(parent, ks + 1, i - 1);
+    i = ws(i);
+    if (load<u8>(i) != 58) return 0;
+    i = ws(i + 1);
+    if (k < 0) i = readValue(i);
+    else {
+      const row = keyTable + <usize>(k * 20);
+      const slot = load<i32>(row + 4);
+      if (slot < 0) return 0; // a fallback name
+      i = readMember(slot, load<i32>(row + 8), i);
+    }
+    if (i == 0) return 0;
+    i = ws(i);
+    const c = load<u8>(i);
+    if (c == 125) return i + 1;
+    if (c != 44) return 0;
+    i = ws(i + 1);
+  }
+  return 0; // not reached (AssemblyScript wants a return after the loop)
+}
+
+/**
+ * Checks the line [start, end) (leading whitespace may be there) and fills the table. Returns 1 when
+ * the line is exactly one JSON object the table describes, 0 when it is declined.
+ */
+export function extract(start: usize, end: usize): i32 {
+  memory.fill(table, 0, <usize>(slotCount * 16));
+  newCount = 0;
+  lineStamp++;
+  if (lineStamp == 0) {
+    // after 2^32 lines: no entry may look taken over by this one
+    for (let k = 0; k < INTERN_SLOTS; k++) store<u32>(intern + <usize>(k * 16 + 8), 0);
+    lineStamp = 1;
+  }
+  const saved = load<u8>(end);
+  store<u8>(end, 0);
+  let i = ws(start);
+  let ok: i32 = 0;
+  if (load<u8>(i) == 123) {
+    i = readObject(i, 0);
+    if (i != 0 && ws(i) == end) ok = 1;
+  }
+  store<u8>(end, saved);
+  if (ok == 0) for (let k = 0; k < newCount; k++) store<i32>(intern + <usize>(load<i32>(newIds + <usize>(k * 4)) * 16), -1);
+  return ok;
+}
