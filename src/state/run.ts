@@ -13,7 +13,7 @@ import type { ReadOptions } from '../ingest/reader.js';
 import type { FilterOptions, Predicate } from '../filter/index.js';
 import type { ParallelCommand } from '../parallel/commands.js';
 import { runPipelineFull } from '../pipeline.js';
-import { DEFAULT_COLLAPSE, COMPLETED_STRIDE, isCompleted, setHashSeed } from '../normalize/collapse.js';
+import { DEFAULT_COLLAPSE, isCompleted, setHashSeed } from '../normalize/collapse.js';
 import { settle } from '../scale/ledger.js';
 import { Reconciler, mergeAccounting } from '../parallel/run.js';
 import { SHOWN_REJECTS } from '../cli/report.js';
@@ -214,12 +214,10 @@ export async function saveState<S>(o: SaveStateOptions<S>): Promise<StateHeader>
       accounting: acc,
       rejects,
     };
-    // Only the last keys completed can still absorb a later shard's events (the Reconciler's window).
-    const window = Math.ceil(DEFAULT_COLLAPSE.maxDone * 1.5);
-    const p = partial!;
+    // The partial result's windows hold at most maxDone entries each (PartialResult.completed, reusedKeys).
     const body = {
       ...(job.mode === 'reducer' ? { state: job.cmd.strip(job.state) } : {}),
-      partial: { ...p, completed: p.completed.length > window * COMPLETED_STRIDE ? p.completed.slice(p.completed.length - window * COMPLETED_STRIDE) : p.completed },
+      partial: partial!,
     };
     await writeStateFile(o.path, header, body, scratch ? { path: scratch.path, lines: scratch.lines } : undefined);
     return header;
