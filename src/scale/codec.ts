@@ -180,3 +180,32 @@ export interface LineCodec<T> {
 
 /** encodeLine and decodeLine as a LineCodec. */
 export const JSON_LINES: LineCodec<unknown> = { encode: encodeLine, decode: decodeLine };
+
+// ---------- helpers of the flat codecs (rbac-gen's and drift's per-subject entries) ----------
+
+/** A number for a flat JSON array: as is, or a string for -0, NaN and ±Infinity (JSON has none of them). */
+export function numOut(x: number): number | string {
+  return Number.isFinite(x) && !Object.is(x, -0) ? x : Object.is(x, -0) ? '-0' : String(x);
+}
+
+/** The number numOut wrote. */
+export function numIn(x: number | string): number {
+  return typeof x === 'number' ? x : Number(x);
+}
+
+/** Examples ([time ms, auditID] pairs) as one flat array: ms, id, ms, id… */
+export function examplesOut(examples: readonly (readonly [number, string])[]): unknown[] {
+  const ex = new Array<unknown>(2 * examples.length);
+  for (let i = 0; i < examples.length; i++) {
+    ex[2 * i] = numOut(examples[i]![0]);
+    ex[2 * i + 1] = examples[i]![1];
+  }
+  return ex;
+}
+
+/** The pairs examplesOut flattened. */
+export function examplesIn(flat: readonly (number | string)[]): [number, string][] {
+  const examples: [number, string][] = [];
+  for (let j = 0; j + 1 < flat.length; j += 2) examples.push([numIn(flat[j]!), flat[j + 1] as string]);
+  return examples;
+}

@@ -14,7 +14,7 @@
 // NaN, -0: a time never seen) are written as strings. decode(encode(x)) deep-equals x, with the
 // same key order in every object (a property test checks it).
 import type { LineCodec } from '../../scale/codec.js';
-import { fromJsonTree, toJsonTree } from '../../scale/codec.js';
+import { examplesIn, examplesOut, fromJsonTree, numIn, numOut, toJsonTree } from '../../scale/codec.js';
 import type { ReqKey, SubjectUse } from './index.js';
 
 /** Items per check key in KEYS. */
@@ -22,14 +22,6 @@ const KEY_FIELDS = 19;
 
 /** The ReqKey fields addCheck creates, in its order; any other field goes to EXTRA. */
 const BASE = new Set(['check', 'groups', 'verb', 'apiGroup', 'resource', 'subresource', 'namespace', 'nonResourceURL', 'count', 'denied', 'names', 'other', 'firstMs', 'first', 'lastMs', 'last', 'examples']);
-
-function numOut(x: number): number | string {
-  return Number.isFinite(x) && !Object.is(x, -0) ? x : Object.is(x, -0) ? '-0' : String(x);
-}
-
-function numIn(x: number | string): number {
-  return typeof x === 'number' ? x : Number(x);
-}
 
 function extraOut(k: ReqKey): unknown {
   let extra: Record<string, unknown> | null = null;
@@ -51,11 +43,7 @@ function keysOut(m: Map<string, ReqKey>): unknown[] {
       names[i++] = n;
       names[i++] = c;
     }
-    const ex = new Array<unknown>(2 * k.examples.length);
-    for (let j = 0; j < k.examples.length; j++) {
-      ex[2 * j] = numOut(k.examples[j]![0]);
-      ex[2 * j + 1] = k.examples[j]![1];
-    }
+    const ex = examplesOut(k.examples);
     out.push(key, k.check, k.groups, k.verb, k.apiGroup, k.resource, k.subresource, k.namespace, k.nonResourceURL, k.count, k.denied, names, k.other, numOut(k.firstMs), k.first, numOut(k.lastMs), k.last, ex, extraOut(k));
   }
   return out;
@@ -67,9 +55,7 @@ function keysIn(a: unknown[]): Map<string, ReqKey> {
     const flatNames = a[i + 11] as (string | number)[];
     const names = new Map<string, number>();
     for (let j = 0; j + 1 < flatNames.length; j += 2) names.set(flatNames[j] as string, flatNames[j + 1] as number);
-    const flatEx = a[i + 17] as (number | string)[];
-    const examples: [number, string][] = [];
-    for (let j = 0; j + 1 < flatEx.length; j += 2) examples.push([numIn(flatEx[j]!), flatEx[j + 1] as string]);
+    const examples = examplesIn(a[i + 17] as (number | string)[]);
     // The fields in the order addCheck creates them (one hidden class for every key).
     const k: ReqKey = {
       check: a[i + 1] as ReqKey['check'],

@@ -12,33 +12,17 @@
 // has no literal for (±Infinity, NaN, -0: a time that was never seen) are written as strings.
 // decode(encode(x)) deep-equals x, with the same key order in every object (a property test checks it).
 import type { LineCodec } from '../../scale/codec.js';
-import { fromJsonTree, toJsonTree } from '../../scale/codec.js';
+import { examplesIn, examplesOut, fromJsonTree, numIn, numOut, toJsonTree } from '../../scale/codec.js';
 import type { KeyAgg, PermissionKind, RoleWriteAgg, SubjectAgg } from './index.js';
 import { noEntries } from './empty.js';
 
 /** Items per permission in KEYS and DEFAULTS. */
 const KEY_FIELDS = 16;
 
-function numOut(x: number): number | string {
-  return Number.isFinite(x) && !Object.is(x, -0) ? x : Object.is(x, -0) ? '-0' : String(x);
-}
-
-function numIn(x: number | string): number {
-  return typeof x === 'number' ? x : Number(x);
-}
-
 function keysOut(m: Map<string, KeyAgg>): unknown[] {
   const out: unknown[] = [];
   for (const [key, k] of m) {
-    let ex: unknown[] = [];
-    if (k.examples.length) {
-      ex = new Array<unknown>(2 * k.examples.length);
-      for (let i = 0; i < k.examples.length; i++) {
-        const e = k.examples[i]!;
-        ex[2 * i] = numOut(e[0]);
-        ex[2 * i + 1] = e[1];
-      }
-    }
+    const ex = examplesOut(k.examples);
     out.push(key, k.scope, k.apiGroup, k.resource, k.subresource, k.nonResourceURL, k.verb, k.kind, k.count, numOut(k.firstMs), k.first, numOut(k.lastMs), k.last, k.names === null ? null : [...k.names], k.unnamed ? 1 : 0, ex);
   }
   return out;
@@ -49,9 +33,7 @@ function keysIn(a: unknown[], empty: Map<string, KeyAgg> | null): Map<string, Ke
   const m = new Map<string, KeyAgg>();
   for (let i = 0; i + KEY_FIELDS <= a.length; i += KEY_FIELDS) {
     const names = a[i + 13] as string[] | null;
-    const flat = a[i + 15] as (number | string)[];
-    const examples: [number, string][] = [];
-    for (let j = 0; j + 1 < flat.length; j += 2) examples.push([numIn(flat[j]!), flat[j + 1] as string]);
+    const examples = examplesIn(a[i + 15] as (number | string)[]);
     // The fields in the order addKey creates them (one hidden class for every KeyAgg).
     m.set(a[i] as string, {
       scope: a[i + 1] as string,
