@@ -1,4 +1,5 @@
 // Options every command shares (inputs, filters, output) and the one way to run the pipeline.
+import { collectSooner } from '../util/v8heap.js';
 import { Option, type Command } from 'commander';
 import type { AuditRecord, InputAccounting, Reducer } from '../types.js';
 import type { IO } from './io.js';
@@ -15,13 +16,29 @@ import { didYouMean } from '../util/suggest.js';
 import { visible } from '../render/sanitize.js';
 
 /**
- * What worker threads need to spill: their share of the budget (the budget is process-wide: `jobs`
- * workers hold at most budget/jobs each, so that what they hand to the main thread to merge is
- * within it too) and the main thread's spill folder.
+ * The budget is process-wide. While worker threads read, the main thread keeps MAIN_SHARE of it for
+ * the partial states it merges, and the `jobs` workers divide the rest (each also carries its own
+ * heap, reader and collapse windows, so that their budgets must add up to the budget, not each
+ * take it). Once the workers are done the main thread has the whole budget again for finish().
+ * Two thirds: the workers' spills are what the main thread merges, and a worker's fixed cost (about
+ * 90 MB) is paid per worker; at 1M distinct users, half (48 MiB each of 192M) peaked at 405–419 MB
+ * for drift and baseline, a third (32 MiB each) at 388–400 MB.
  */
+export const MAIN_SHARE = 2 / 3;
+
+/**
+ * Each worker thread's budget in bytes when `jobs` workers read under a process-wide `budget`:
+ * budget × (1 − MAIN_SHARE) ÷ jobs (the whole budget for one), at least MIN_BUDGET.
+ */
+export function workerBudget(budget: number, jobs: number): number {
+  const share = jobs > 1 ? (1 - MAIN_SHARE) / jobs : 1;
+  return Math.max(MIN_BUDGET, Math.floor(budget * share));
+}
+
+/** What worker threads need to spill: their share of the budget (workerBudget) and the main thread's spill folder. */
 function spillSpec(jobs: number, spills: boolean): { memory: number; spillDir: string } {
   // A state that never spills (--approx: sketches in fixed memory) needs no folder, and runs where none can be made.
-  return { memory: Math.max(MIN_BUDGET, Math.floor(budgetBytes() / Math.max(1, jobs))), spillDir: spills ? spillDir() : '' };
+  return { memory: workerBudget(budgetBytes(), jobs), spillDir: spills ? spillDir() : '' };
 }
 
 export interface InputOptions {
@@ -117,7 +134,7 @@ export function addInputOptions(cmd: Command): Command {
     .option('--max-line-bytes <n>', 'reject lines longer than this (default 64 MiB)', positiveInt('--max-line-bytes'))
     .addOption(new Option('--format <format>', 'input format, instead of detecting it per input: jsonl, json (EventList, arrays, wrappers), yaml, csv (Logs Insights, Log Analytics), cloudwatch-text (aws logs tail)').choices(FORMAT_CHOICES).default('auto'))
     .option('--no-prefilter', 'parse every line, even those a cheap text check shows cannot match the filters (full accounting of rejected lines)')
-    .option('--memory <size>', "V8 heap the analysis state may take (worker threads divide it among them) before it spills to temporary files: 256M (default), 1G, 64k…; also KAUDIT_MEMORY", memoryOption)
+    .option('--memory <size>', "V8 heap the analysis state may take (worker threads divide it among them) before it spills to temporary files: 192M (default), 1G, 64k…; also KAUDIT_MEMORY", memoryOption)
     .addOption(new Option('--parser <parser>', 'fast: read native events with the field extractor (only the fields the command uses); reference: JSON.parse every line (the same records, slower)').choices(['fast', 'reference']).default('fast'))
     .option('-q, --quiet', 'no progress bar, no accounting line and no warnings on stderr')
     .option('--no-progress', 'never show the progress bar');
@@ -493,15 +510,19 @@ async function run<S>(
       if (jobs > 1 && total >= 2 * minRange()) {
         const { runParallel, workerOldMb } = await import('../parallel/run.js');
         const filterData = filterSets.map((f) => JSON.parse(JSON.stringify(f)) as FilterOptions);
+        const whole = budgetBytes();
+        const spec = spillSpec(jobs, !(job.options as { approx?: unknown }).approx);
+        // The main thread's share while the workers read (spillSpec); the whole budget again after.
+        setBudget(Math.max(MIN_BUDGET, Math.floor(whole * MAIN_SHARE)));
         const r = await runParallel<S>({
           state: job.state,
           sources,
           jobs,
-          spec: { command: job.command, options: job.options, filters: filterData, now, prefilter: opts.prefilter !== false, strict: !!opts.strict, read, ...(bodies ? { bodies } : {}), ...(keepWaitingBodies ? { keepWaitingBodies } : {}), ...spillSpec(jobs, !(job.options as { approx?: unknown }).approx) },
+          spec: { command: job.command, options: job.options, filters: filterData, now, prefilter: opts.prefilter !== false, strict: !!opts.strict, read, ...(bodies ? { bodies } : {}), ...(keepWaitingBodies ? { keepWaitingBodies } : {}), ...spec },
           filter,
           onReject: reporter.reject,
           onProgress: (b, e) => progress.update(b, e),
-        });
+        }).finally(() => setBudget(whole));
         if (r === 'out-of-memory') {
           if (!opts.quiet) io.stderr.write(`note: a worker thread ran out of memory (more than ${workerOldMb()} MB); reading again in one thread (--jobs 1 skips this)\n`);
         } else if (r === 'repeats') {
@@ -527,7 +548,7 @@ async function run<S>(
       strict: opts.strict,
       onRecord,
       ...(bodies ? { bodies } : {}),
-      ...(keepWaitingBodies ? { collapse: { ...DEFAULT_COLLAPSE, keepWaitingBodies: true } } : {}),
+      collapse: { ...DEFAULT_COLLAPSE, ...(keepWaitingBodies ? { keepWaitingBodies: true } : {}), onManyWaiting: collectSooner },
       ...(timeOrder ? { timeOrder } : {}),
       onReject: reporter.reject,
       onProgress: (b, e) => progress.update(b, e),

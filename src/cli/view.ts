@@ -31,7 +31,7 @@ export function register(program: Command, io: IO, setExit: (code: number) => vo
   cmd
     .option('--gap <duration>', "a client's calls further apart than this belong to different commands (as audit commands)", '2s')
     .option('--order-window <duration>', 'calls logged up to this late are put back in time order before folding (as audit commands)', '30m')
-    .option('--max-rows <n>', 'keep at most N requests, the newest; the page and stderr say how many were left out (default: one per 2 KB of --memory, up to 500000; 131072 at 256M)', intOption('--max-rows'))
+    .option('--max-rows <n>', 'keep at most N requests, the newest; the page and stderr say how many were left out (default: one per 2 KB of --memory, up to 500000; 98304 at the default 192M)', intOption('--max-rows'))
     .option('--max-bytes <size>', "keep at most SIZE of data in the page (the JSON size of its distinct strings, plus 96 bytes a row), the newest requests that fit; bounds the page's size and this command's memory (default 128MB)")
     .option('--out <file>', 'write the page to FILE (required when stdout is a terminal)')
     .addOption(outputOption(VIEW_FORMATS as unknown as string[], 'html', 'output format (json: the report behind the page)'))
@@ -64,7 +64,7 @@ Examples:
       // The page's script is read before the logs, so that a missing build fails fast.
       const html = opts.output === 'html' ? await import('../analyses/view/html.js') : null;
       const assets = html?.loadPageAssets();
-      // Without --max-rows, the rows follow the memory budget (--memory, KAUDIT_MEMORY, 256M): at
+      // Without --max-rows, the rows follow the memory budget (--memory, KAUDIT_MEMORY, 192M): at
       // up to 2 KB a row at the peak, half a million rows took 0.74–0.89 GB (bench/RESULTS.md).
       setBudget(opts.memory ?? null);
       const rows = opts.maxRows === undefined ? { maxRows: defaultMaxRows(budgetBytes()), maxRowsBudget: budgetBytes() } : { maxRows: opts.maxRows };

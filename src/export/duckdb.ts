@@ -90,7 +90,7 @@ export const MIN_ENGINE_MEMORY = 128 * 2 ** 20;
 
 /**
  * DuckDB's memory_limit for kaudit's memory budget (src/scale/budget.ts: --memory, KAUDIT_MEMORY,
- * default 256 MiB), in whole MiB and at least MIN_ENGINE_MEMORY. The limit bounds DuckDB's buffer
+ * default 192 MiB), in whole MiB and at least MIN_ENGINE_MEMORY. The limit bounds DuckDB's buffer
  * manager (the data of joins, aggregations, sorts and scans, which spill to the temporary directory
  * past it); DuckDB's docs (Limits; Out of Memory Errors) say a few operations allocate outside it.
  */

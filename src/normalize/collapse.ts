@@ -89,7 +89,17 @@ export interface CollapseOptions {
    * requests that never completed (detection rules); otherwise they are dropped while waiting.
    */
   keepWaitingBodies?: boolean;
+  /**
+   * Called once when MANY_WAITING requests wait at once. Records that wait that long outlive V8's
+   * young generation and die in the old one, which V8 lets grow to several times what is live
+   * before it collects: the CLI makes it collect sooner then (src/util/v8heap.ts collectSooner; a
+   * million requests that never complete peaked at 0.84 GB without, see bench/RESULTS.md).
+   */
+  onManyWaiting?: () => void;
 }
+
+/** Waiting requests at which CollapseOptions.onManyWaiting is called. */
+export const MANY_WAITING = 10_000;
 
 /**
  * True when the record's kept stage completed the request (ResponseComplete, Panic), or the
@@ -117,11 +127,22 @@ export interface PartialResult {
    */
   idFirst: Float64Array;
   /**
-   * For every request this part completed (or emitted from a full window), in order, four numbers:
-   * its idHash, familyHash, stage rank (stageRank) and receive time (receivedKey), as one pass's
-   * window of completed requests keeps them (COMPLETED_STRIDE).
+   * This part's window of completed requests (StageCollapser `done`) at its end, oldest first, four
+   * numbers per auditID: its idHash, and the familyHash, stage rank (stageRank) and receive time
+   * (receivedKey) of the last request completed (or emitted from a full window) under it
+   * (COMPLETED_STRIDE). At most maxDone entries, whatever the part's size: the main thread replays
+   * them after one pass's window as it was before the part, which gives one pass's window after it
+   * (see Reconciler in src/parallel/run.ts for why).
    */
   completed: Float64Array;
+  /** How many auditIDs entered this part's window of completed requests (an ID forgotten and seen again counts again). */
+  doneAdded: number;
+  /**
+   * This part's window of requests displaced by an Audit-ID reuse (StageCollapser `reused`) at its
+   * end, oldest first, two numbers per entry: the idHash and the familyHash of the request
+   * (REUSED_STRIDE).
+   */
+  reusedKeys: Float64Array;
   /** The most requests that waited at once in this part (counted before an eviction). */
   peakPending: number;
   /**
@@ -134,10 +155,23 @@ export interface PartialResult {
 
 /** Numbers per event in PartialResult.idFirst. */
 export const ID_FIRST_STRIDE = 4;
-/** Numbers per request in PartialResult.completed. */
+/** Numbers per auditID in PartialResult.completed. */
 export const COMPLETED_STRIDE = 4;
+/** Numbers per entry in PartialResult.reusedKeys. */
+export const REUSED_STRIDE = 2;
 
-export const DEFAULT_COLLAPSE: CollapseOptions = { maxPending: 100_000, maxDone: 200_000 };
+/**
+ * One pass's windows (and so --jobs's and audit merge's). KAUDIT_COLLAPSE_WINDOWS=PENDING,DONE sets
+ * maxPending and maxDone instead: tests make them a few requests, so that a small log reaches them
+ * (test/parallel/identity.test.ts); worker threads read the same environment.
+ */
+export const DEFAULT_COLLAPSE: CollapseOptions = collapseWindows(process.env.KAUDIT_COLLAPSE_WINDOWS);
+
+function collapseWindows(env: string | undefined): CollapseOptions {
+  const m = /^\s*(\d+)\s*,\s*(\d+)\s*$/.exec(env ?? '');
+  if (m && Number(m[1]) > 0 && Number(m[2]) > 0) return { maxPending: Number(m[1]), maxDone: Number(m[2]) };
+  return { maxPending: 100_000, maxDone: 200_000 };
+}
 
 /** A map that forgets its oldest key beyond a capacity: a ring of keys beside a Map. */
 export class RecentMap<V, K = string> {
@@ -484,15 +518,20 @@ class DoneWindow {
   readonly family: Float64Array;
   readonly t: Float64Array;
   readonly rank: Uint8Array;
+  /** Partial runs: the idHash of each slot's auditID (PartialResult.completed, reusedKeys); else null. */
+  readonly idHash: Float64Array | null;
+  /** Keys that entered the window. */
+  added = 0;
   /** The key last looked up and its hash (a lookup is mostly followed by a set of the same key). */
   private lastKey = '';
   private lastHash = 0;
-  constructor(capacity: number) {
+  constructor(capacity: number, partial = false) {
     const n = Math.max(1, capacity);
     this.keys = new RecentKeys(n);
     this.family = new Float64Array(n);
     this.t = new Float64Array(n);
     this.rank = new Uint8Array(n);
+    this.idHash = partial ? new Float64Array(n) : null;
   }
   private hash(id: string): number {
     if (id !== this.lastKey) {
@@ -506,12 +545,32 @@ class DoneWindow {
     return this.keys.slot(id, this.hash(id));
   }
   /** `at`: slot(id) when the caller already looked it up (-1: absent), so that it is not looked up again. */
-  set(id: string, family: number, t: number, rank: number, at?: number): void {
+  set(id: string, family: number, t: number, rank: number, at?: number, idHash = NaN): void {
     let i = at === undefined ? this.slot(id) : at;
-    if (i < 0) i = this.keys.add(id, this.hash(id));
+    if (i < 0) {
+      i = this.keys.add(id, this.hash(id));
+      this.added++;
+      if (this.idHash !== null) this.idHash[i] = idHash;
+    }
     this.family[i] = family;
     this.t[i] = t;
     this.rank[i] = rank;
+  }
+  /** Partial runs: the entries oldest first, as PartialResult.completed (`full`) or reusedKeys lays them out. */
+  entries(full: boolean): Float64Array {
+    const n = this.keys.size;
+    const w = full ? COMPLETED_STRIDE : REUSED_STRIDE;
+    const out = new Float64Array(n * w);
+    for (let k = 0; k < n; k++) {
+      const i = this.keys.slotByAge(k);
+      out[k * w] = this.idHash![i]!;
+      out[k * w + 1] = this.family[i]!;
+      if (full) {
+        out[k * w + 2] = this.rank[i]!;
+        out[k * w + 3] = this.t[i]!;
+      }
+    }
+    return out;
   }
 }
 
@@ -540,7 +599,7 @@ export class StageCollapser {
   /** Most requests waiting at once. */
   peak = 0;
   /** Partial runs only: see PartialResult. */
-  private readonly track: { idFirst: F64List; completed: F64List; peak: number } | null;
+  private readonly track: { idFirst: F64List; peak: number } | null;
 
   constructor(
     /** Receives each request once, with its identity hash (identityHash). */
@@ -549,8 +608,8 @@ export class StageCollapser {
     private readonly opts: CollapseOptions = DEFAULT_COLLAPSE,
     partial = false,
   ) {
-    this.done = new DoneWindow(opts.maxDone);
-    this.track = partial ? { idFirst: new F64List(), completed: new F64List(), peak: 0 } : null;
+    this.done = new DoneWindow(opts.maxDone, partial);
+    this.track = partial ? { idFirst: new F64List(), peak: 0 } : null;
   }
 
   add(r: AuditRecord): void {
@@ -622,25 +681,30 @@ export class StageCollapser {
     return true;
   }
 
-  /** The last request completed under `id`; one of another family that it displaces is kept in `reused`. */
-  private remember(id: string, family: number, t: number, rank: number, prev: number = this.done.slot(id)): void {
+  /**
+   * The last request completed under `id`; one of another family that it displaces is kept in
+   * `reused`. `idHash`: hashKey(id) in partial runs (PartialResult.completed).
+   */
+  private remember(id: string, family: number, t: number, rank: number, prev: number = this.done.slot(id), idHash = NaN): void {
     if (prev >= 0 && this.done.family[prev] !== family) {
       const f = this.done.family[prev]!;
-      (this.reused ??= new DoneWindow(this.opts.maxDone)).set(`${id}\u0000${f}`, f, this.done.t[prev]!, this.done.rank[prev]!);
+      (this.reused ??= new DoneWindow(this.opts.maxDone, this.track !== null)).set(`${id}\u0000${f}`, f, this.done.t[prev]!, this.done.rank[prev]!, undefined, this.done.idHash?.[prev] ?? NaN);
     }
-    this.done.set(id, family, t, rank, prev);
+    this.done.set(id, family, t, rank, prev, idHash);
   }
 
   /** Emits a request and remembers it as the last completed under its auditID. */
   /** `family`, `idHash`: familyHash(r) and hashKey(id) when known (partial runs), else NaN. */
   private complete(r: AuditRecord, id: string, rank: number, t: number, prev?: number, family = NaN, idHash = NaN): void {
     if (family !== family) family = familyHash(r);
-    this.remember(id, family, t, rank, prev);
     if (this.track) {
       if (idHash !== idHash) idHash = hashKey(id);
-      this.track.completed.push4(idHash, family, rank, t);
+      this.remember(id, family, t, rank, prev, idHash);
       this.emit(r, identityOf(family, t), idHash);
-    } else this.emit(r, identityOf(family, t));
+    } else {
+      this.remember(id, family, t, rank, prev);
+      this.emit(r, identityOf(family, t));
+    }
   }
 
   /** A new request waiting under `id` (`p`: what already waits under it). */
@@ -661,12 +725,18 @@ export class StageCollapser {
     if (!this.opts.keepWaitingBodies) dropBodies(r);
     this.open++;
     this.order.push(o);
-    if (this.open > this.peak) this.peak = this.open;
+    if (this.open > this.peak) {
+      this.peak = this.open;
+      if (this.peak === MANY_WAITING) this.opts.onManyWaiting?.();
+    }
     if (this.track && this.open > this.track.peak) this.track.peak = this.open;
     if (this.open > this.opts.maxPending) this.evictOldest();
     // Entries of requests that left since are stale: drop them once they outnumber the live
-    // ones, so the queue stays proportional to the pending window (amortised O(1)).
-    if (this.order.length - this.head > 2 * this.open + 1024) this.compact();
+    // ones, so the queue stays proportional to the pending window (amortised O(1)). The entries
+    // before `head` (evicted: each still holds its record) count too: with requests that never
+    // complete, every new one evicts the oldest and the queue only moves on (a million such
+    // requests used to keep every record they evicted, 0.9 GB).
+    if (this.order.length - this.head > 2 * this.open + 1024 || (this.head > 1024 && 2 * this.head > this.order.length)) this.compact();
   }
 
   private join(g: Group, o: Open): void {
@@ -717,9 +787,9 @@ export class StageCollapser {
     this.head = 0;
   }
 
-  /** Queue length, for tests of the memory bound. */
+  /** Entries the queue holds (those before `head` included: they still hold their records), for tests of the memory bound. */
   get queued(): number {
-    return this.order.length - this.head;
+    return this.order.length;
   }
 
   private evictOldest(): void {
@@ -755,7 +825,9 @@ export class StageCollapser {
       leftovers: left.map((o) => o.rec),
       origins: Int32Array.from(left, (o) => o.origin),
       idFirst: this.track?.idFirst.take() ?? new Float64Array(0),
-      completed: this.track?.completed.take() ?? new Float64Array(0),
+      completed: this.track ? this.done.entries(true) : new Float64Array(0),
+      doneAdded: this.done.added,
+      reusedKeys: this.track && this.reused ? this.reused.entries(false) : new Float64Array(0),
       peakPending: this.track?.peak ?? 0,
       firstIds: new Float64Array(0),
     };

@@ -11,7 +11,7 @@ import type { ReadOptions } from '../ingest/reader.js';
 import type { BodyNeeds } from '../normalize/bodies.js';
 import type { FilterOptions, Predicate } from '../filter/index.js';
 import { emptyAccounting, type PartialResult } from '../pipeline.js';
-import { idOf, identityHash, hashKey, idHashOf, familyHash, sameFamily, stageRank, receivedKey, sameTime, notLater, hashSeed, isCompleted, takeFromEarlierStage, ID_FIRST_STRIDE, COMPLETED_STRIDE, DEFAULT_COLLAPSE } from '../normalize/collapse.js';
+import { idOf, identityHash, hashKey, idHashOf, familyHash, sameFamily, stageRank, receivedKey, sameTime, notLater, hashSeed, isCompleted, takeFromEarlierStage, identityOf, ID_FIRST_STRIDE, COMPLETED_STRIDE, REUSED_STRIDE, DEFAULT_COLLAPSE } from '../normalize/collapse.js';
 import { HashWindow } from '../util/hashwindow.js';
 import { settle } from '../scale/ledger.js';
 import { parallelCommand } from './commands.js';
@@ -114,24 +114,41 @@ export function mergeAccounting(parts: { acc: InputAccounting; continues: boolea
  * result is exactly one pass's. An event of a request an earlier task completed, which one pass
  * absorbs (same family; an earlier stage received not later than the completion, or at the same
  * time) and which the task only kept waiting (every event of that ID in the task an early stage,
- * absorbed alike), is dropped and counted as a duplicate, exactly as one pass does. Anything else
- * a task border touches cannot be decided exactly from hashes, and the caller reads in one thread
- * instead (`fallback`; audit merge refuses):
+ * absorbed alike), is dropped and counted as a duplicate, exactly as one pass does.
+ *
+ * One pass's windows, replayed exactly. One pass decides with three windows of `maxDone` entries
+ * each (first in, first out; an entry set again keeps its place): the last requests completed by
+ * auditID (`done`), the requests a reuse of their auditID displaced from it (`reused`), and the
+ * auditIDs of the last selected requests (AuditIDReuse). The Reconciler holds the same three, of
+ * the same size, as hashes, and replays into them each task's entries after the ones before it.
+ * That gives one pass's windows because every auditID a task put in a window was new to one pass's
+ * window of before the task (its first event in the task found nothing there, else the run fell
+ * back, below): the task's window and one pass's then take the same entries in the same order, and
+ * one pass's older entries only go first. So a task hands back its windows' contents at its end
+ * (PartialResult.completed, reusedKeys; at most maxDone entries each) rather than every completion,
+ * and its first-used Audit-IDs in order (firstIds). The task's own decisions under an ID it found
+ * new then are one pass's, and so are the Audit-ID reuses it flagged (AuditIDReuse sees the same
+ * window), and those the main thread flags at the end (reuseOf).
+ *
+ * Anything else a task border touches cannot be decided exactly from hashes, and the caller reads
+ * in one thread instead (`fallback`; audit merge refuses):
  *   - `repeats`: an event of a request an earlier task completed that the task completed too (the
  *     same events in two files), or a stage of a carried request written out of order across the
  *     border;
- *   - `auditid-reuse`: an auditID that an earlier task used for another request;
+ *   - `auditid-reuse`: an auditID that an earlier task used for another request, that one pass's
+ *     window of displaced requests still holds (it absorbs repeats of them: the task would not),
+ *     or that one pass's Audit-ID window still holds when the task uses it again (one pass keeps
+ *     it where it was first used, the task's window where the task used it);
  *   - `window`: one pass would have had more than maxPending requests waiting and emitted some
  *     early.
  * What nothing claims is emitted at the end, as one pass would flush it. Memory: the carried
- * requests and a window of the completed auditIDs (one pass's and half again, so that every ID
- * one pass still remembers is seen; a few more only cost a fallback).
+ * requests and three windows of maxDone hashes.
  */
 export class Reconciler {
   duplicates = 0;
   /** Null while the tasks join exactly; else why they cannot (the caller reads in one thread). */
   fallback: Fallback | null = null;
-  /** auditID hash → identity hash of the first selected request seen with it, over earlier tasks (bounded like `done`). */
+  /** One pass's AuditIDReuse window: auditID hash → identity hash of the first selected request that used it. */
   private readonly ids: HashWindow;
   /**
    * Requests waiting for their completion, oldest first, in slots (a request a later task took
@@ -141,39 +158,43 @@ export class Reconciler {
   private readonly carry = new Map<number, number[]>();
   private slots = 0;
   /**
-   * auditID hash → family hash (column 0), stage rank (1) and receive time (2) of the last request
-   * earlier tasks completed with it (one pass's `done`).
+   * One pass's window of completed requests (StageCollapser `done`): auditID hash → family hash
+   * (column 0), stage rank (1) and receive time (2) of the last request completed with it.
    */
   private readonly done: HashWindow;
-  /** One pass's window of completed requests (CollapseOptions.maxDone). */
-  private readonly maxDone: number;
+  /**
+   * One pass's window of requests displaced by a reuse of their auditID (StageCollapser `reused`):
+   * a hash of (auditID hash, family hash) → the auditID hash, made on the first entry; and how many
+   * entries each auditID has there.
+   */
+  private reused: HashWindow | null = null;
+  private readonly reusedById = new Map<number, number>();
   /** Carried slots whose completion completeFromCarry already saw in the part being read. */
   private readonly applied = new Set<number>();
 
-  /**
-   * `maxPending`, `maxDone`: one pass's CollapseOptions; `window`: at least its maxDone (tests with
-   * small windows make them small).
-   */
+  /** `maxPending`, `maxDone`: one pass's CollapseOptions (tests make them small). */
   constructor(
     private readonly maxPending: number = DEFAULT_COLLAPSE.maxPending,
-    window: number = WINDOW,
-    maxDone: number = DEFAULT_COLLAPSE.maxDone,
+    private readonly maxDone: number = DEFAULT_COLLAPSE.maxDone,
   ) {
     // In flat typed arrays (a Map of 300,000 52-bit keys was half of the main thread's time in --jobs).
-    this.ids = new HashWindow(window, 1);
-    this.done = new HashWindow(window, 3);
-    this.maxDone = maxDone;
+    this.ids = new HashWindow(maxDone, 1);
+    this.done = new HashWindow(maxDone, 3);
   }
 
   /**
    * True when one pass absorbs into the request completed under `id` (the Reconciler's `done`)
-   * every event of the leftover `l` that the event (rank, t) opened in the task: the leftover is
-   * still waiting (only early stages joined it), each of them is an earlier stage received not
-   * later than the completion (or at the same time; the leftover's time is the latest of them),
-   * the task completed and left nothing else under that ID, and one pass's window surely still
-   * holds the completion (StageCollapser.absorbs).
+   * every event of the leftover `j` of part `p` that the event (rank, t) opened in the task: the
+   * leftover is still waiting (only early stages joined it), each of them is an earlier stage
+   * received not later than the completion (or at the same time; the leftover's time is the
+   * latest of them), the task opened nothing else under that ID, and one pass's window still
+   * holds the completion whatever the task's completions put in it before (StageCollapser.absorbs).
+   * Another request the task opened under the ID while the leftover waited is still waiting (a
+   * leftover), or in the task's window of completed requests, or was pushed out of it by at least
+   * maxDone others (then the age test fails): each case is refused.
    */
-  private absorbsLate(id: number, l: AuditRecord, rank: number, t: number, late: LateIndex): boolean {
+  private absorbsLate(id: number, p: PartialResult, j: number, rank: number, t: number, late: LateIndex): boolean {
+    const l = p.leftovers[j]!;
     const dRank = this.done.get(id, 1)!;
     const dt = this.done.get(id, 2)!;
     const lt = receivedKey(l);
@@ -181,14 +202,14 @@ export class Reconciler {
     const absorbed = (r: number, x: number): boolean => sameTime(dt, x) || (r < dRank && notLater(x, dt));
     if (dRank !== FINAL_RANK || lRank >= FINAL_RANK || !absorbed(rank, t) || !absorbed(lRank, lt)) return false;
     if ((late.ids.get(id) ?? 0) > 1) return false;
-    // Surely inside one pass's window even if every completion of this task came before it.
-    return this.done.age(id) + late.completed < this.maxDone * 0.75;
+    // The window's age is one pass's (exact replay); every key the task added may come before the last event.
+    return this.done.age(id) + p.doneAdded < this.maxDone;
   }
 
   /**
-   * `last`: no part follows, so this part's completions are not remembered (only a later part
-   * reads them) and its Audit-IDs are remembered only if finish() emits a request (reuseOf): the
-   * main thread's work after the workers end is then look-ups only.
+   * `last`: no part follows, so this part's windows of completed and displaced requests are not
+   * replayed (only a later part reads them) and its Audit-IDs are added only if finish() emits a
+   * request (reuseOf): the main thread's work after the workers end is then look-ups only.
    */
   push(p: PartialResult | null, last = false): void {
     this.applied.clear();
@@ -213,11 +234,14 @@ export class Reconciler {
         if (dFamily !== f[i + 1]!) return this.stop('auditid-reuse');
         late ??= lateIndex(p);
         const j = late.byOrigin.get(i / ID_FIRST_STRIDE);
-        if (c !== undefined || j === undefined || !this.absorbsLate(id, p.leftovers[j]!, rank, t, late)) return this.stop('repeats');
+        if (c !== undefined || j === undefined || !this.absorbsLate(id, p, j, rank, t, late)) return this.stop('repeats');
         dropped.add(j);
         this.duplicates++;
         continue;
       }
+      // One pass remembers an earlier request displaced from this ID by a reuse: it absorbs a
+      // repeat of it that the task may see after this event, where the task cannot know it.
+      if (this.reusedById.has(id)) return this.stop('auditid-reuse');
       if (c === undefined) continue;
       const slot = c[0]!;
       const l = this.carried.get(slot)!;
@@ -234,8 +258,24 @@ export class Reconciler {
     // The part kept waiting an event one pass absorbs: its window was fuller than one pass's, and
     // if it emitted requests early (its peak passed maxPending), one pass may not have.
     if (dropped.size > 0 && p.peakPending > this.maxPending) return this.stop('window');
-    const done = p.completed;
-    if (!last) for (let i = 0; i + COMPLETED_STRIDE <= done.length; i += COMPLETED_STRIDE) this.done.setRow(done[i]!, done, i + 1);
+    // An Audit-ID this part's selected requests used that one pass's window still holds then (the
+    // k-th ID the part added comes after k others): one pass flags it or keeps it where it was, the task did neither.
+    const ids = p.firstIds;
+    for (let i = 0, k = 0; i + 1 < ids.length; i += 2, k++) {
+      const id = ids[i]!;
+      const age = this.ids.age(id);
+      if (age >= 0 && age < this.maxDone - k) return this.stop('auditid-reuse');
+    }
+    if (!last) {
+      // The part's windows replayed after one pass's: one pass's windows after the part.
+      const done = p.completed;
+      for (let i = 0; i + COMPLETED_STRIDE <= done.length; i += COMPLETED_STRIDE) {
+        // Never there (see the class comment): a hash collision or a hole in the model; one thread decides.
+        if (!this.done.addRow(done[i]!, done, i + 1)) return this.stop('repeats');
+      }
+      const rk = p.reusedKeys;
+      for (let i = 0; i + REUSED_STRIDE <= rk.length; i += REUSED_STRIDE) if (!this.addReused(rk[i]!, rk[i + 1]!)) return this.stop('auditid-reuse');
+    }
     for (let j = 0; j < p.leftovers.length; j++) {
       if (dropped.has(j)) continue;
       const r = p.leftovers[j]!;
@@ -254,37 +294,35 @@ export class Reconciler {
     }
     // Requests taken over and completed within the task: the task emitted them.
     for (const slot of takenOver.values()) this.carried.delete(slot);
-    const ids = p.firstIds;
-    if (last) {
-      // The IDs are distinct within a part: looked up before any of them is added, each sees the
-      // window as the loop below would, but for the entries this part's earlier IDs would have
-      // evicted by then (age at least capacity minus the IDs added before it).
-      let added = 0;
-      for (let i = 0; i + 1 < ids.length; i += 2) {
-        const id = ids[i]!;
-        const known = this.ids.get(id);
-        if (known === undefined || this.ids.age(id) >= this.ids.capacity - added) added++;
-        else if (known !== ids[i + 1]!) return this.stop('auditid-reuse');
-      }
-      this.lastIds = ids;
-      return;
-    }
-    this.addIds(ids);
+    if (last) this.lastIds = ids;
+    else this.addIds(ids);
   }
 
-  /** Adds a part's first-used Audit-IDs (PartialResult.firstIds) to the window, in order; false on a reuse. */
-  private addIds(ids: Float64Array): boolean {
-    for (let i = 0; i + 1 < ids.length; i += 2) {
-      const id = ids[i]!;
-      const ih = ids[i + 1]!;
-      const known = this.ids.get(id);
-      if (known === undefined) this.ids.set(id, ih);
-      else if (known !== ih) {
-        this.stop('auditid-reuse');
-        return false;
-      }
+  /** Adds one pass's entry for a request displaced by a reuse (`reused`); false when it is there already (never, see push). */
+  private addReused(idHash: number, family: number): boolean {
+    const key = identityOf(family, idHash);
+    const reused = (this.reused ??= new HashWindow(this.maxDone, 1));
+    if (reused.has(key)) return false;
+    const old = reused.evictee();
+    if (old !== undefined) {
+      const oid = reused.get(old)!;
+      const n = this.reusedById.get(oid)!;
+      if (n === 1) this.reusedById.delete(oid);
+      else this.reusedById.set(oid, n - 1);
     }
+    reused.set(key, idHash);
+    this.reusedById.set(idHash, (this.reusedById.get(idHash) ?? 0) + 1);
     return true;
+  }
+
+  /**
+   * Adds a part's first-used Audit-IDs (PartialResult.firstIds) to the window, in order, as one
+   * pass's AuditIDReuse adds them (push checked that each is new to it when the part used it).
+   */
+  private addIds(ids: Float64Array): void {
+    for (let i = 0; i + 1 < ids.length; i += 2) {
+      this.ids.addRow(ids[i]!, ids, i + 1);
+    }
   }
 
   /** The last part's firstIds, checked but not yet added (push with `last`): reuseOf adds them first. */
@@ -301,7 +339,6 @@ export class Reconciler {
   reuseOf(r: AuditRecord): void {
     if (r.auditID === '') return;
     if (this.lastIds !== null) {
-      // Checked in push: adding them finds no reuse.
       this.addIds(this.lastIds);
       this.lastIds = null;
     }
@@ -354,10 +391,8 @@ const FINAL_RANK = stageRank('ResponseComplete');
 interface LateIndex {
   /** idFirst entry index → the leftover that entry's event opened. */
   byOrigin: Map<number, number>;
-  /** auditID hash → how many leftovers and completions of this part carry it. */
+  /** auditID hash → how many leftovers of this part, and entries of its window of completed requests, carry it. */
   ids: Map<number, number>;
-  /** Requests this part completed. */
-  completed: number;
 }
 
 function lateIndex(p: PartialResult): LateIndex {
@@ -369,11 +404,8 @@ function lateIndex(p: PartialResult): LateIndex {
     ids.set(h, (ids.get(h) ?? 0) + 1);
   }
   for (let i = 0; i + COMPLETED_STRIDE <= p.completed.length; i += COMPLETED_STRIDE) ids.set(p.completed[i]!, (ids.get(p.completed[i]!) ?? 0) + 1);
-  return { byOrigin, ids, completed: p.completed.length / COMPLETED_STRIDE };
+  return { byOrigin, ids };
 }
-
-/** The windows of the Reconciler: one pass's (maxDone) and half again. */
-const WINDOW = Math.ceil(DEFAULT_COLLAPSE.maxDone * 1.5);
 
 /** All tasks at once (tests). */
 export function reconcile(partials: (PartialResult | null)[], emit: (r: AuditRecord) => void, maxPending?: number): { duplicates: number; fallback: Fallback | null } {
@@ -570,6 +602,10 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
   } finally {
     abandoned = true;
     await mainDone.catch(() => {});
+    // Wait until every worker has exited: a Worker whose 'exit' event is still queued keeps its
+    // listeners, and through them this run's closures (the reconciler's windows, the tasks' partial
+    // results: about 60 MB), alive through the caller's finish(), which is synchronous and long.
+    await Promise.all(workers.map((w) => w.terminate()));
   }
 
   if (fallback !== null) return fallback;

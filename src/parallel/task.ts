@@ -1,6 +1,7 @@
 // One task of a split run (--jobs): a file or byte range read through the command's reducer as a
 // partial run. The same function runs in a worker thread (worker.ts) and on the main thread, which
 // takes tasks of its own beside the workers (run.ts): one thread fewer to start, warm up and collect.
+import { collectSooner } from '../util/v8heap.js';
 import type { Loc } from '../types.js';
 import type { Task } from './plan.js';
 import type { WorkerSpec } from './run.js';
@@ -65,7 +66,7 @@ export class TaskRunner {
       strict: spec.strict,
       partial: true,
       ...(spec.bodies ? { bodies: spec.bodies } : {}),
-      ...(spec.keepWaitingBodies ? { collapse: { ...DEFAULT_COLLAPSE, keepWaitingBodies: true } } : {}),
+      collapse: { ...DEFAULT_COLLAPSE, ...(spec.keepWaitingBodies ? { keepWaitingBodies: true } : {}), onManyWaiting: collectSooner },
       onRecord: (r) => cmd.reducer.add(state, r),
       onReject: (loc, reason) => {
         if (rejects.length < SHOWN_REJECTS) rejects.push({ loc, reason });

@@ -43,7 +43,7 @@ parentPort!.on('message', async (msg: { task: Task; spec: WorkerSpec }) => {
     // Large state goes as spill files, and this thread's ledger forgets the state (src/scale/ledger.ts).
     handOff();
     // The hashes move to the main thread without a copy.
-    parentPort!.postMessage({ type: 'done', index: task.index, state, acc, partial, rejects, ms: performance.now() - t0, ...(process.env.KAUDIT_TRACE_PARALLEL ? { cpuMs: threadCpuMs(), heap: heapNote() } : {}) }, partial ? [partial.idFirst.buffer as ArrayBuffer, partial.origins.buffer as ArrayBuffer, partial.completed.buffer as ArrayBuffer, partial.firstIds.buffer as ArrayBuffer] : []);
+    parentPort!.postMessage({ type: 'done', index: task.index, state, acc, partial, rejects, ms: performance.now() - t0, ...(process.env.KAUDIT_TRACE_PARALLEL ? { cpuMs: threadCpuMs(), heap: heapNote() } : {}) }, partial ? [partial.idFirst.buffer as ArrayBuffer, partial.origins.buffer as ArrayBuffer, partial.completed.buffer as ArrayBuffer, partial.firstIds.buffer as ArrayBuffer, partial.reusedKeys.buffer as ArrayBuffer] : []);
   } catch (e) {
     parentPort!.postMessage({ type: 'error', ...taskError(task.index, e) });
   }

@@ -13,11 +13,14 @@
 // Each worker thread has its own ledger, with its share of the budget (src/cli/common.ts).
 
 /**
- * 256 MiB: the default budget for analysis state, in heap bytes above what the run held before it
+ * 192 MiB: the default budget for analysis state, in heap bytes above what the run held before it
  * (its code, the rule set, the options). The process's RSS adds V8's young generation, the code,
- * and buffers outside the heap (about 60–100 MB).
+ * free heap pages, the collapse windows and read buffers outside the heap (about 140–170 MB for
+ * one thread), and each worker thread's own isolate, windows and buffers (about 90 MB each): with
+ * this default, a log of a million distinct users stays near 400 MB at its peak (bench/RESULTS.md).
+ * It was 256 MiB until 2026-11-30, which peaked at 420–560 MB on the same logs (issue 15).
  */
-export const DEFAULT_BUDGET = 256 * 2 ** 20;
+export const DEFAULT_BUDGET = 192 * 2 ** 20;
 
 /** The smallest budget accepted (tests use it to force spilling). */
 export const MIN_BUDGET = 1024;

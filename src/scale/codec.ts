@@ -98,13 +98,60 @@ function fields(o: Record<string, unknown>): Record<string, unknown> {
   return o;
 }
 
+/**
+ * Whether JSON.stringify writes `v` exactly as the tagged form would, with no tag in it: strings,
+ * finite numbers other than -0, booleans, null, arrays of such values (no undefined, no holes) and
+ * plain objects without a key "$" or "__proto__" (a key whose value is undefined is left out by
+ * both). Walks without allocating; depth-limited so that a deep value takes the tagged path.
+ */
+function plainJson(v: unknown, depth: number): boolean {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(v) && !Object.is(v, -0);
+    case 'object': {
+      if (v === null) return true;
+      if (depth > 64) return false;
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) {
+          if (!(i in v)) return false;
+          const x: unknown = v[i];
+          if (x === undefined || !plainJson(x, depth + 1)) return false;
+        }
+        return true;
+      }
+      if (Object.getPrototypeOf(v) !== Object.prototype) return false;
+      for (const k in v) {
+        if (k === '$' || k === '__proto__') return false;
+        const x = (v as Record<string, unknown>)[k];
+        if (x !== undefined && !plainJson(x, depth + 1)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+/**
+ * Lines of values that need no tag start with this character (JSON text never does): their
+ * decoding is JSON.parse alone, without walking the tree for tags (issue 15: spilled report
+ * entries, a million per run, are mostly plain data).
+ */
+const PLAIN = '=';
+
 /** One line of JSON (no newline in it) for a plain-data value. Throws for functions, symbols, bigints and class instances other than Map and Set. */
 export function encodeLine(v: unknown): string {
+  // The common case, plain JSON data, is stringified as it is: no tagged copy of the tree is made.
+  if (plainJson(v, 0)) return PLAIN + JSON.stringify(v);
   return JSON.stringify(toJson(v));
 }
 
 /** The value encodeLine wrote. */
 export function decodeLine(line: string): unknown {
+  if (line.charCodeAt(0) === 61 /* = */) return JSON.parse(line.slice(1));
   return fromJson(JSON.parse(line));
 }
 

@@ -8,7 +8,7 @@
 // (dispose); the spill folder itself goes at exit or on a signal (src/scale/tempdir.ts).
 import { charge, enroll, retire, settle, type Spiller } from './ledger.js';
 import { RunWriter, removeRuns } from './runs.js';
-import { encodeLine } from './codec.js';
+import { JSON_LINES, type LineCodec } from './codec.js';
 import { mergeSorted, readRun, reduceRuns } from './merge.js';
 import { SpilledList, type Rereadable } from './spilled.js';
 
@@ -21,6 +21,8 @@ export interface SortOptions<T> {
   keep?: number;
   /** A name for the run files. */
   tag?: string;
+  /** How items are written in runs and read back; default: encodeLine's JSON (any plain data). */
+  codec?: LineCodec<T>;
 }
 
 export class ExternalSorter<T> implements Spiller {
@@ -32,10 +34,12 @@ export class ExternalSorter<T> implements Spiller {
   private done = false;
   private readonly keep: number;
   private readonly tag: string;
+  private readonly codec: LineCodec<T>;
 
   constructor(private readonly o: SortOptions<T>) {
     this.keep = o.keep ?? Infinity;
     this.tag = o.tag ?? 'sort';
+    this.codec = o.codec ?? (JSON_LINES as LineCodec<T>);
     enroll(this);
   }
 
@@ -76,7 +80,7 @@ export class ExternalSorter<T> implements Spiller {
     const w = new RunWriter(this.tag);
     try {
       const n = Math.min(this.buf.length, this.keep);
-      for (let i = 0; i < n; i++) w.line(encodeLine(this.buf[i]));
+      for (let i = 0; i < n; i++) w.line(this.codec.encode(this.buf[i]!));
       this.runs.push(w.close());
     } catch (e) {
       w.discard();
@@ -99,8 +103,8 @@ export class ExternalSorter<T> implements Spiller {
     this.held = 0;
     try {
       buf.sort(this.o.compare);
-      this.runs = reduceRuns<T>(this.runs, this.o.compare, this.tag);
-      const sources: Iterable<T>[] = this.runs.map((p) => readRun<T>(p));
+      this.runs = reduceRuns<T>(this.runs, this.o.compare, this.tag, undefined, this.codec);
+      const sources: Iterable<T>[] = this.runs.map((p) => readRun<T>(p, this.codec));
       sources.push(buf);
       let n = 0;
       for (const item of this.runs.length ? mergeSorted(sources, this.o.compare) : buf) {
@@ -136,12 +140,13 @@ export class ExternalSorter<T> implements Spiller {
     this.spill();
     retire(this, before);
     this.done = true;
-    const runs = reduceRuns<T>(this.runs, this.o.compare, this.tag);
+    const runs = reduceRuns<T>(this.runs, this.o.compare, this.tag, undefined, this.codec);
     this.runs = [];
     const compare = this.o.compare;
+    const codec = this.codec;
     return new SpilledList<T>(
       this.count,
-      () => mergeSorted(runs.map((p) => readRun<T>(p)), compare),
+      () => mergeSorted(runs.map((p) => readRun<T>(p, codec)), compare),
       () => removeRuns(runs),
     );
   }

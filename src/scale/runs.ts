@@ -37,12 +37,18 @@ export class RunWriter {
 
   private flush(): void {
     if (this.parts.length === 0) return;
-    const buf = Buffer.from(this.parts.join('\n') + '\n', 'utf8');
+    const text = this.parts.join('\n') + '\n';
     this.parts = [];
     this.size = 0;
-    let off = 0;
     try {
-      while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off);
+      // The string is written as UTF-8 as it is: no Buffer of a megabyte made for each chunk (an
+      // external allocation that also drives V8's collections). A short write (not expected of a
+      // regular file) goes on from where it stopped, through a Buffer.
+      let off = writeSync(this.fd, text, null, 'utf8');
+      if (off < Buffer.byteLength(text, 'utf8')) {
+        const buf = Buffer.from(text, 'utf8');
+        while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off);
+      }
     } catch (e) {
       throw spillFailure(e, dirname(this.path));
     }

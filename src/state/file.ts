@@ -275,6 +275,8 @@ export async function readStateBody(path: string, on: StateHandlers = {}): Promi
     idFirst: join(hashes.get('idFirst')),
     completed: join(hashes.get('completed')),
     peakPending: join(hashes.get('peakPending'))[0] ?? 0,
+    doneAdded: join(hashes.get('doneAdded'))[0] ?? 0,
+    reusedKeys: join(hashes.get('reusedKeys')),
     firstIds: join(hashes.get('firstIds')),
   };
   if (partial.origins.length !== leftovers.length) throw new InputError(`${path}: the state file is damaged (${partial.origins.length} origins for ${leftovers.length} leftovers)`, 'save the state again');

@@ -7,13 +7,14 @@
 // PartialResult: requests still waiting for a later stage, and hashes of the request keys first
 // seen and completed). Merging replays the in-memory parallel path (src/parallel/run.ts): partial
 // states merge in input order, the Reconciler joins requests cut by a border, accounting adds up.
+import { collectSooner } from '../util/v8heap.js';
 import type { AuditRecord, InputAccounting, Loc } from '../types.js';
 import type { Source } from '../ingest/sources.js';
 import type { ReadOptions } from '../ingest/reader.js';
 import type { FilterOptions, Predicate } from '../filter/index.js';
 import type { ParallelCommand } from '../parallel/commands.js';
 import { runPipelineFull } from '../pipeline.js';
-import { DEFAULT_COLLAPSE, COMPLETED_STRIDE, isCompleted, setHashSeed } from '../normalize/collapse.js';
+import { DEFAULT_COLLAPSE, isCompleted, setHashSeed } from '../normalize/collapse.js';
 import { settle } from '../scale/ledger.js';
 import { Reconciler, mergeAccounting } from '../parallel/run.js';
 import { SHOWN_REJECTS } from '../cli/report.js';
@@ -178,7 +179,7 @@ export async function saveState<S>(o: SaveStateOptions<S>): Promise<StateHeader>
       filter: o.filter,
       strict: o.strict,
       partial: true,
-      ...(o.keepWaitingBodies ? { collapse: { ...DEFAULT_COLLAPSE, keepWaitingBodies: true } } : {}),
+      collapse: { ...DEFAULT_COLLAPSE, ...(o.keepWaitingBodies ? { keepWaitingBodies: true } : {}), onManyWaiting: collectSooner },
       onRecord: job.mode === 'reducer' ? (r) => job.cmd.reducer.add(job.state, r) : (r) => put(recordLine(r) + '\n'),
       onReject: (loc, reason) => {
         if (rejects.length < SHOWN_REJECTS) rejects.push({ loc, reason });
@@ -214,12 +215,10 @@ export async function saveState<S>(o: SaveStateOptions<S>): Promise<StateHeader>
       accounting: acc,
       rejects,
     };
-    // Only the last keys completed can still absorb a later shard's events (the Reconciler's window).
-    const window = Math.ceil(DEFAULT_COLLAPSE.maxDone * 1.5);
-    const p = partial!;
+    // The partial result's windows hold at most maxDone entries each (PartialResult.completed, reusedKeys).
     const body = {
       ...(job.mode === 'reducer' ? { state: job.cmd.strip(job.state) } : {}),
-      partial: { ...p, completed: p.completed.length > window * COMPLETED_STRIDE ? p.completed.slice(p.completed.length - window * COMPLETED_STRIDE) : p.completed },
+      partial: partial!,
     };
     await writeStateFile(o.path, header, body, scratch ? { path: scratch.path, lines: scratch.lines } : undefined);
     return header;

@@ -63,6 +63,11 @@ export class HashWindow {
     return i < 0 ? -1 : this.added - 1 - this.slots[i * this.stride + 1]!;
   }
 
+  /** The value the next insertion of a new value evicts (the oldest, when the window is full), or undefined. */
+  evictee(): number | undefined {
+    return this.count === this.ring.length ? this.ring[this.next]! - 1 : undefined;
+  }
+
   add(v: number): void {
     if (this.find(v + 1) < 0) this.insert(v);
   }
@@ -92,6 +97,17 @@ export class HashWindow {
     if (i < 0) i = this.insert(v);
     const base = i * this.stride + 2;
     for (let c = 0; c < this.width; c++) this.slots[base + c] = row[at + c]!;
+  }
+
+  /**
+   * Adds `v` carrying `row` (as setRow) when it is not in the window, in one probe; false (and
+   * nothing changed) when it is.
+   */
+  addRow(v: number, row: ArrayLike<number>, at = 0): boolean {
+    if (this.find(v + 1) >= 0) return false;
+    const base = this.insert(v) * this.stride + 2;
+    for (let c = 0; c < this.width; c++) this.slots[base + c] = row[at + c]!;
+    return true;
   }
 
   /** Inserts `v` (known absent) with its columns 0; returns its slot. */

@@ -72,6 +72,13 @@ export class RecentKeys {
     return this.count;
   }
 
+  /** The slot of the `k`-th oldest key remembered (0 ≤ k < size): slots are taken in a ring, oldest first. */
+  slotByAge(k: number): number {
+    const first = this.count === this.capacity ? this.next : 0;
+    const s = first + k;
+    return s >= this.capacity ? s - this.capacity : s;
+  }
+
   /** True when the key in `slot` is `k`. */
   private holds(slot: number, k: string): boolean {
     const len = this.keyLen[slot]!;

@@ -351,9 +351,9 @@ describe('audit view --max-bytes on the command line', () => {
     expect(s).toMatchObject({ calls: 1100, leftOut: 100, maxRows: 1100 });
     expect(s.maxRowsBudget).toBeUndefined();
     expect(given.stderr).toContain('(--max-rows 1,100; the newest left out is from');
-    // The default budget (256M) keeps all 1200.
+    // The default budget (192M) keeps all 1200.
     const all = JSON.parse((await runCli(['view', many, '-o', 'json', '-q'])).stdout) as ViewReport;
-    expect(all.summary).toMatchObject({ calls: 1200, leftOut: 0, maxRows: 131_072, maxRowsBudget: 256 * 2 ** 20 });
+    expect(all.summary).toMatchObject({ calls: 1200, leftOut: 0, maxRows: 98_304, maxRowsBudget: 192 * 2 ** 20 });
   }, 60_000);
 
   it.each([

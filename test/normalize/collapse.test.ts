@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { StageCollapser, hashKey, hashParts, setHashSeed, idHashOf, familyHash, stageRank, sharedIdWork, ID_FIRST_STRIDE, receivedKey } from '../../src/normalize/collapse.js';
+import { StageCollapser, hashKey, hashParts, setHashSeed, idHashOf, familyHash, stageRank, sharedIdWork, ID_FIRST_STRIDE, receivedKey, MANY_WAITING } from '../../src/normalize/collapse.js';
 import { normalizeValue } from '../../src/normalize/index.js';
 import type { AuditRecord } from '../../src/types.js';
 import { event } from '../helpers.js';
@@ -86,6 +86,27 @@ describe('stage collapsing', () => {
       c.add(rec(`q${i}`, 'ResponseComplete'));
     }
     expect(c.queued).toBeLessThanOrEqual(2 * 0 + 1025);
+  });
+
+  it('… also when requests never complete: evicted requests are not kept (issue 15, a million RequestReceived-only requests took 0.9 GB)', () => {
+    let emitted = 0;
+    const c = new StageCollapser(() => emitted++, { maxPending: 100, maxDone: 100 });
+    for (let i = 0; i < 50_000; i++) c.add(rec(`q${i}`, 'RequestReceived'));
+    expect(c.evicted).toBe(50_000 - 100);
+    expect(emitted).toBe(50_000 - 100);
+    // Compacted once the evicted entries before the head are half the queue: at most 2 × (1024 + window).
+    expect(c.queued).toBeLessThanOrEqual(2 * (1024 + 100) + 1);
+    c.flush();
+    expect(emitted).toBe(50_000);
+  });
+
+  it('calls onManyWaiting once, when MANY_WAITING requests wait at once (the CLI then makes V8 collect its old generation sooner)', () => {
+    let calls = 0;
+    const c = new StageCollapser(() => {}, { maxPending: 2 * MANY_WAITING, maxDone: 100, onManyWaiting: () => calls++ });
+    for (let i = 0; i < MANY_WAITING - 1; i++) c.add(rec(`w${i}`, 'RequestReceived'));
+    expect(calls).toBe(0);
+    for (let i = MANY_WAITING - 1; i < 3 * MANY_WAITING; i++) c.add(rec(`w${i}`, 'RequestReceived'));
+    expect(calls).toBe(1);
   });
 });
 

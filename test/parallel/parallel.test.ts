@@ -27,6 +27,8 @@ const part = (leftovers: AuditRecord[], firsts: AuditRecord[] = [], completed: A
   origins: Int32Array.from(leftovers, (r) => firsts.findIndex((f) => f.auditID === r.auditID && f.stage === r.stage)),
   idFirst: Float64Array.from(firsts.flatMap(first)),
   completed: Float64Array.from(completed.flatMap((r) => [idHashOf(r), familyHash(r), stageRank(r.stage), receivedKey(r)])),
+  doneAdded: completed.length,
+  reusedKeys: new Float64Array(0),
   peakPending,
   firstIds: new Float64Array(0),
 });
@@ -122,7 +124,7 @@ describe('reconcile: stage collapsing across tasks', () => {
       const cuts = [...new Set(Array.from({ length: 1 + rnd(4) }, () => rnd(n + 1)))].sort((a, b) => a - b);
       const bounds = [0, ...cuts, n];
       const many: string[] = [];
-      const r = new Reconciler(opts.maxPending, 8, opts.maxDone);
+      const r = new Reconciler(opts.maxPending, opts.maxDone);
       let dups = 0;
       for (let k = 0; k + 1 < bounds.length; k++) {
         const c = new StageCollapser((x) => many.push(show(x)), opts, true);
@@ -180,7 +182,7 @@ describe('reconcile: stage collapsing across tasks', () => {
       const cuts = [...new Set(Array.from({ length: 1 + rnd(4) }, () => rnd(n + 1)))].sort((a, b) => a - b);
       const bounds = [0, ...cuts, n];
       const many: string[] = [];
-      const r = new Reconciler(opts.maxPending, opts.maxDone, opts.maxDone);
+      const r = new Reconciler(opts.maxPending, opts.maxDone);
       let count = 0;
       for (let k = 0; k + 1 < bounds.length; k++) {
         const reuse = new AuditIDReuse(opts.maxDone, true);

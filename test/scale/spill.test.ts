@@ -56,6 +56,60 @@ describe('codec', () => {
   });
 });
 
+describe('codec: plain JSON data is written as it is', () => {
+  /** Keys in order, recursively, with -0 and NaN told apart. */
+  const shape = (v: unknown): unknown => (typeof v === 'number' ? (Object.is(v, -0) ? '-0' : Number.isNaN(v) ? 'NaN' : v) : Array.isArray(v) ? v.map(shape) : v && typeof v === 'object' ? Object.entries(v).map(([k, x]) => [k, shape(x)]) : v);
+
+  const dropUndefined = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(dropUndefined);
+    if (!v || typeof v !== 'object') return v;
+    const o: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) if (x !== undefined) Object.defineProperty(o, k, { value: dropUndefined(x), enumerable: true, writable: true, configurable: true });
+    return o;
+  };
+  const isPlain = (v: unknown): boolean =>
+    typeof v === 'string' || typeof v === 'boolean' || v === null || (typeof v === 'number' && Number.isFinite(v) && !Object.is(v, -0)) ||
+    (Array.isArray(v) && v.every((x) => x !== undefined && isPlain(x))) ||
+    (!!v && typeof v === 'object' && !Array.isArray(v) && Object.entries(v).every(([k, x]) => k !== '$' && k !== '__proto__' && (x === undefined || isPlain(x))));
+
+  it('takes the untagged path (a leading "=") exactly for values JSON.stringify writes faithfully, and both read back equal, key order included (property)', () => {
+    const leaf = fc.oneof(fc.string(), fc.double(), fc.boolean(), fc.constant(null), fc.constant(undefined), fc.constantFrom(-0, NaN, Infinity));
+    const key = fc.oneof(fc.string({ maxLength: 4 }), fc.constantFrom('$', '__proto__', '=', 'toJSON'));
+    const tree = fc.letrec((tie) => ({
+      node: fc.oneof({ depthSize: 'small' }, leaf, fc.array(tie('node'), { maxLength: 4 }), fc.array(fc.tuple(key, tie('node')), { maxLength: 4 }).map((e) => {
+        const o: Record<string, unknown> = {};
+        for (const [k, x] of e) Object.defineProperty(o, k, { value: x, enumerable: true, writable: true, configurable: true });
+        return o;
+      })),
+    })).node;
+    fc.assert(
+      fc.property(tree, (v) => {
+        const line = encodeLine(v);
+        expect(line).not.toContain('\n');
+        // The value back, but for object members that were undefined (left out, as JSON does).
+        expect(shape(decodeLine(line))).toEqual(shape(dropUndefined(v)));
+        // The untagged path is taken for plain JSON data, and only for it.
+        expect(line.startsWith('=')).toBe(isPlain(v));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('tags what plain JSON would change: -0, NaN, ±Infinity, undefined in an array, a hole, "$" and __proto__ keys, a null-prototype object', () => {
+    const hole = [1, , 3]; // eslint-disable-line no-sparse-arrays
+    const bare = Object.create(null) as Record<string, unknown>;
+    bare.a = 1;
+    for (const v of [[-0], [NaN], { x: Infinity }, [undefined], hole, { $: 1 }, JSON.parse('{"__proto__": 1}'), bare]) {
+      const line = encodeLine(v);
+      expect(line.startsWith('=')).toBe(false);
+      expect(shape(decodeLine(line))).toEqual(shape(v));
+    }
+    expect(decodeLine(encodeLine(hole))).toEqual([1, undefined, 3]);
+    expect(encodeLine({ a: [1, 'x', null, true], b: { c: 'd' }, u: undefined })).toBe('={"a":[1,"x",null,true],"b":{"c":"d"}}');
+    expect(decodeLine(encodeLine('=x'))).toBe('=x');
+  });
+});
+
 describe('run files', () => {
   it('reads back every line, also lines longer than the read buffer', () => {
     const long = 'x'.repeat(600_000);

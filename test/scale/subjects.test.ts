@@ -220,6 +220,7 @@ describe('drift and compliance with many distinct subjects', () => {
   it.each([
     ['drift -o json', ['drift', '--rbac', rbac, '-o', 'json']],
     ['drift (table) --suggest', ['drift', '--rbac', rbac, '--suggest']],
+    ['drift -o json --suggest', ['drift', '--rbac', rbac, '-o', 'json', '--suggest']],
     ['drift -o wide --fail-on red', ['drift', '--rbac', rbac, '-o', 'wide', '--fail-on', 'red']],
     ['drift -o markdown --max-unused 10', ['drift', '--rbac', rbac, '-o', 'markdown', '--max-unused', '10']],
     ['drift -o json --only-drift --include-system', ['drift', '--rbac', rbac, '-o', 'json', '--only-drift', '--include-system']],
@@ -255,6 +256,15 @@ describe('drift and compliance with many distinct subjects', () => {
       expect(rep.summary.uncoveredRequests).toBeGreaterThan(0);
       expect(rep.subjects.length).toBeGreaterThan(SUBJECTS);
     }
+    if (args.includes('--suggest') && args.includes('json')) {
+      // Suggestions (rbac-gen's policy of each drifted subject) come from a map spilled past the
+      // budget and joined back by user name: drifted users and service accounts get theirs.
+      const rep = JSON.parse(plain.stdout);
+      const suggested = rep.subjects.filter((d: { suggestion?: unknown[] }) => d.suggestion);
+      expect(new Set(suggested.map((d: { subject: { kind: string } }) => d.subject.kind))).toEqual(new Set(['User', 'ServiceAccount']));
+      expect(suggested.length).toBeGreaterThan(SUBJECTS / 2);
+      expect(suggested.every((d: { suggestion: { kind: string }[] }) => d.suggestion.length > 0 && d.suggestion.every((o) => /Role|RoleBinding/.test(o.kind)))).toBe(true);
+    }
     if (args[0] === 'compliance' && args.includes('json')) {
       const rep = JSON.parse(plain.stdout);
       expect(rep.subjects.length).toBe(rep.summary.subjects);
@@ -284,6 +294,62 @@ describe('drift and compliance with many distinct subjects', () => {
     } finally {
       if (before === undefined) delete process.env.KAUDIT_MIN_RANGE_BYTES;
       else process.env.KAUDIT_MIN_RANGE_BYTES = before;
+    }
+  }, 180_000);
+});
+
+describe('compliance with many system:masters users and default service accounts', () => {
+  // 300 users in system:masters (every third makes a second request) and 300 default service
+  // accounts, each in a namespace of its own: KC-02's and KC-10's evidence and the report's
+  // privileged.systemMasters name every one, from maps spilled past --memory (issue 15).
+  const N = 300;
+  const events: Record<string, unknown>[] = [];
+  for (let u = 0; u < N; u++) {
+    const t = `2026-03-02T10:${String(u % 60).padStart(2, '0')}:0${u % 10}.000000Z`;
+    const at = { requestReceivedTimestamp: t, stageTimestamp: t };
+    const admin = { username: `admin-${(u * 7919) % N}`, groups: ['system:masters', 'system:authenticated'] };
+    events.push(event({ auditID: `m-${u}`, user: admin, verb: 'list', requestURI: '/api/v1/nodes', objectRef: { resource: 'nodes', apiVersion: 'v1' }, ...at }));
+    if (u % 3 === 0) events.push(event({ auditID: `m2-${u}`, user: admin, verb: 'get', requestURI: '/api/v1/namespaces/kube-system/secrets/s', objectRef: { resource: 'secrets', namespace: 'kube-system', name: 's', apiVersion: 'v1' }, ...at }));
+    const ns = `team-${(u * 31) % N}`;
+    const sa = { username: `system:serviceaccount:${ns}:default`, groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'] };
+    events.push(event({ auditID: `d-${u}`, user: sa, verb: 'get', requestURI: `/api/v1/namespaces/${ns}/configmaps/c`, objectRef: { resource: 'configmaps', namespace: ns, name: 'c', apiVersion: 'v1' }, ...at }));
+  }
+  const dir = writeFiles(tmpDir(), { 'audit.log': jsonl(events), 'rbac.yaml': 'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: reader\nrules:\n- apiGroups: [""]\n  resources: [pods]\n  verbs: [get]\n' });
+  const file = join(dir, 'audit.log');
+  const rbac = join(dir, 'rbac.yaml');
+
+  it.each([
+    ['-o json', ['-o', 'json']],
+    ['-o table', ['-o', 'table']],
+    ['html --fail-on warn', ['--fail-on', 'warn']],
+    ['-o csv', ['-o', 'csv']],
+  ])('%s: a tiny --memory spills both maps and writes the same bytes, stderr and exit code, and leaves no spill file', async (_n, flags) => {
+    resetLedger();
+    const args = ['compliance', file, '--rbac', rbac, '--now', '2026-03-10T00:00:00Z', ...flags];
+    const plain = await runCli(args);
+    expect([0, 1]).toContain(plain.code);
+    expect(spillCount()).toBe(0);
+    const spilled = await runCli([...args, '--memory', '8k']);
+    expect(spillCount()).toBeGreaterThan(0);
+    expect(spilled.code).toBe(plain.code);
+    expect(spilled.stdout).toBe(plain.stdout);
+    expect(spilled.stderr).toBe(plain.stderr);
+    expect(leftovers()).toEqual([]);
+    if (flags.includes('json')) {
+      const rep = JSON.parse(plain.stdout);
+      const admins = Array.from({ length: N }, (_, u) => `User admin-${u}`).sort(cmp);
+      expect(rep.privileged.systemMasters.map((x: { subject: string }) => x.subject)).toEqual(admins);
+      expect(rep.privileged.systemMasters.reduce((n: number, x: { requests: number }) => n + x.requests, 0)).toBe(N + N / 3);
+      const kc02 = rep.checks.find((c: { id: string }) => c.id === 'KC-02');
+      expect(kc02.status).toBe('fail');
+      expect(kc02.summary).toBe(`${N + N / 3} requests by ${N} users in system:masters`);
+      expect(kc02.evidence.subjects).toEqual(admins);
+      expect(kc02.evidence.auditIDs).toHaveLength(10);
+      const kc10 = rep.checks.find((c: { evaluate?: unknown; summary: string }) => c.summary.includes('default service account'));
+      expect(kc10.summary).toBe(`${N} default service accounts made requests`);
+      // In the order of their user names (system:serviceaccount:NS:default), as before the map could spill.
+      const accounts = Array.from({ length: N }, (_, u) => `system:serviceaccount:team-${u}:default`).sort(cmp);
+      expect(kc10.evidence.subjects).toEqual(accounts.map((a) => `ServiceAccount ${a.split(':')[2]}/default`));
     }
   }, 180_000);
 });

@@ -6,7 +6,7 @@ import { runCli, tmpDir, writeFiles, event } from '../helpers.js';
 import { microsToRfc3339 } from '../../src/sql/index.js';
 import { availableParallelism } from 'node:os';
 import { engineMemoryLimit, engineThreads, jsonObjectLimit, jsonReadMemory, memoryError, MIN_ENGINE_MEMORY, openEngine } from '../../src/export/duckdb.js';
-import { setBudget } from '../../src/scale/budget.js';
+import { DEFAULT_BUDGET, setBudget } from '../../src/scale/budget.js';
 import { currentSpillDir } from '../../src/scale/tempdir.js';
 import { UsageError } from '../../src/util/errors.js';
 
@@ -138,11 +138,11 @@ describe('the engine is bounded (src/export/duckdb.ts)', () => {
     expect(memoryError(other, 'SQL: ')).toBe(other);
   });
 
-  it.skipIf(!hasDuckDB)('sets memory_limit from --memory (default 256 MiB, at least 128 MiB) and spills into kaudit\'s temporary folder', async () => {
+  it.skipIf(!hasDuckDB)('sets memory_limit from --memory (default: the default budget, at least 128 MiB) and spills into kaudit\'s temporary folder', async () => {
     const q = "SELECT current_setting('memory_limit') AS m, current_setting('temp_directory') AS t, current_setting('preserve_insertion_order') AS p, current_setting('threads') AS n";
     const run = async (...more: string[]) => JSON.parse((await runCli(['sql', q, sample, '-q', '-o', 'jsonl', ...more])).stdout) as { m: string; t: string; p: boolean; n: number };
     const def = await run();
-    expect(def.m).toBe('256.0 MiB');
+    expect(def.m).toBe(`${DEFAULT_BUDGET / 2 ** 20}.0 MiB`);
     expect(def.n).toBe(1);
     expect((await run('--memory', '1G')).n).toBe(Math.min(4, availableParallelism()));
     // Rows of a query without ORDER BY stay in log order.
@@ -160,7 +160,7 @@ describe('the engine is bounded (src/export/duckdb.ts)', () => {
     const e = await openEngine('test');
     expect(existsSync(e.spillDir)).toBe(true);
     const r = await e.connection.runAndReadAll("SELECT current_setting('memory_limit')");
-    expect(r.getRows()[0]![0]).toBe('256.0 MiB');
+    expect(r.getRows()[0]![0]).toBe(`${DEFAULT_BUDGET / 2 ** 20}.0 MiB`);
     e.close();
     expect(existsSync(e.spillDir)).toBe(false);
   });
@@ -171,10 +171,10 @@ describe('the engine is bounded (src/export/duckdb.ts)', () => {
     const r = await runCli(['sql', 'SELECT auditID, length(userAgent) = 6000000 AS long FROM requests ORDER BY auditID', join(dir, 'x.log'), '-q', '-o', 'csv']);
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('auditID,long\na-1,true\na-2,false\n');
-    // The engine got what the reader needs for that line (at least 32 MiB objects), above the 256 MiB budget.
+    // The engine got what the reader needs for that line (at least 32 MiB objects), above the default budget.
     const m = await runCli(['sql', "SELECT current_setting('memory_limit') AS m", join(dir, 'x.log'), '-q', '-o', 'csv']);
     const mib = Number(/^m\n([\d.]+) MiB\n$/.exec(m.stdout)?.[1]);
     expect(mib).toBeGreaterThanOrEqual(jsonReadMemory(2_000_000) / 2 ** 20);
-    expect(mib).toBeGreaterThan(256);
+    expect(mib).toBeGreaterThan(DEFAULT_BUDGET / 2 ** 20);
   });
 });

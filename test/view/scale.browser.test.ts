@@ -47,7 +47,7 @@ describe.skipIf(!CHROMIUM)('audit view at 200,000 API calls', () => {
     await generate({ ...DEFAULT_GEN, out: log, days: 1, seed: 5, scale: 1, rotate: 'none' });
     numbers['generate log s'] = (Date.now() - t) / 1000;
     t = Date.now();
-    // Every call of the day (over 200,000): more than the default rows of --memory 256M (131,072).
+    // Every call of the day (over 200,000): more than the default rows of --memory 192M (98,304).
     const r = await runCli(['view', log, '--out', html, '--max-rows', '500000']);
     expect(r.code).toBe(0);
     written = Number(/^view: (\d+) API calls/m.exec(r.stderr)?.[1]);

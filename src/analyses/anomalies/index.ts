@@ -3,8 +3,8 @@
 // trained on the same logs before --train-until). Detection rules (src/rules: built-in, --rules,
 // --sigma) run on every judged request through the rule engine.
 import type { AuditRecord, FinishContext, InputAccounting, Loc, Reducer } from '../../types.js';
-import { addToProfile, drainProfiles, newProfile, profiles, mergeProfile, windowDays, type Profile, type ProfileState, type Seen } from '../baseline/index.js';
-import { absorb, drain, grow, newSpillMap, type SpillMap, type SpillSpec } from '../../scale/spillmap.js';
+import { addToProfile, drainProfiles, newProfile, profiles, profileSpec, mergeProfile, windowDays, type Profile, type ProfileState, type Seen } from '../baseline/index.js';
+import { absorb, drain, grow, newSpillMap, spillAll, type SpillMap, type SpillSpec } from '../../scale/spillmap.js';
 import { ExternalSorter } from '../../scale/extsort.js';
 import { mergeJoin } from '../../scale/merge.js';
 import { strBytes } from '../../scale/budget.js';
@@ -347,6 +347,16 @@ export const anomalies: Reducer<AnomalyState, AnomalyReport, AnomalyOptions> = {
     }
     let baseSubjects = 0;
     if (base) {
+      // With profiles on disk anyway, what both sides still hold in memory joins their runs first.
+      // Left in memory it stays counted in the ledger until the merge reaches it (drain), and the
+      // findings sorted meanwhile would get only what is left of the budget: at a million subjects,
+      // 60-odd runs of a few MB each, another merge pass over every finding and a full collection
+      // after each spill (issue 15). Written out, the profiles are read back once and the findings
+      // spill in runs of half the budget.
+      if (s.detect.subjects.runs.length > 0 || base.subjects.runs.length > 0) {
+        spillAll(s.detect.subjects, profileSpec(s.detect.opts.examples));
+        spillAll(base.subjects, profileSpec(base.opts.examples));
+      }
       // Both sides by subject, merged across their spilled runs: a merge join, never a lookup table.
       const days = windowDays(base.fromMs, base.toMs);
       for (const [subject, p, b] of mergeJoin(drainProfiles(s.detect), drainProfiles(base))) {

@@ -13,7 +13,8 @@ import { cmp } from '../../util/counter.js';
 import { formatTime } from '../../normalize/time.js';
 import { ExternalSorter } from '../../scale/extsort.js';
 import { ListWriter, concatRows, isSpilled, releaseLists, type Rereadable } from '../../scale/spilled.js';
-import { roughBytes, strBytes } from '../../scale/budget.js';
+import { ENTRY_BYTES, OBJECT_BYTES, roughBytes, strBytes } from '../../scale/budget.js';
+import { absorb, drain, grow, newSpillMap, type SpillMap, type SpillSpec } from '../../scale/spillmap.js';
 import { keepEarliest, mergeEarliest } from '../../util/examples.js';
 import { plural } from '../../render/format.js';
 
@@ -44,10 +45,14 @@ export interface ComplianceState {
   drift: DriftState;
   /** Requests per hour (epoch hour → count). */
   hours: Map<number, number>;
-  /** Requests made as members of system:masters, per user. */
-  masters: Map<string, Evidence>;
-  /** Requests made by default service accounts, per user. */
-  defaultSA: Map<string, Evidence>;
+  /**
+   * Requests made as members of system:masters, per user: in memory up to the budget (--memory),
+   * then spilled as runs sorted by user (src/scale/spillmap.ts; issue 15: a log may hold a million
+   * such users).
+   */
+  masters: SpillMap<Evidence>;
+  /** Requests made by default service accounts, per user (spilled like `masters`). */
+  defaultSA: SpillMap<Evidence>;
 }
 
 /** A check's outcome; `not-assessed` when the inputs cannot show it (KC-12 without a period under review). */
@@ -88,46 +93,61 @@ export interface ComplianceReport {
    * Use of cluster-admin (per subject and binding: the subject's requests, and the earliest
    * auditIDs of requests the binding's rules allowed) and of system:masters.
    */
-  privileged: { clusterAdmin: Rereadable<{ subject: string; binding: string; requests: number; auditIDs: string[] }>; systemMasters: { subject: string; requests: number; auditIDs: string[] }[] };
+  privileged: { clusterAdmin: Rereadable<{ subject: string; binding: string; requests: number; auditIDs: string[] }>; systemMasters: Rereadable<{ subject: string; requests: number; auditIDs: string[] }> };
   coverage: { hours: number; hoursWithEvents: number; gaps: { from: string; to: string; hours: number }[]; activity: { day: string; requests: number }[] };
   checks: CheckResult[];
 }
 
 const HOUR = 3_600_000;
 
-function note(m: Map<string, Evidence>, key: string, r: AuditRecord): void {
-  let e = m.get(key);
-  if (!e) m.set(key, (e = { count: 0, ex: [] }));
+/** auditIDs kept per user as evidence of system:masters or default service account use. */
+const EVIDENCE_IDS = 5;
+
+/**
+ * Estimated heap bytes of a user's evidence and its key: counted in full (EVIDENCE_IDS examples)
+ * when the entry is made, so that the entry never grows afterwards.
+ */
+function evidenceBytes(key: string): number {
+  return ENTRY_BYTES + OBJECT_BYTES + 2 * strBytes(key) + EVIDENCE_IDS * (OBJECT_BYTES + 2 * 48);
+}
+
+function mergeEvidence(a: Evidence, b: Evidence): Evidence {
+  a.count += b.count;
+  a.ex = mergeEarliest(a.ex, b.ex, EVIDENCE_IDS);
+  return a;
+}
+
+const MASTERS: SpillSpec<Evidence> = { tag: 'compliance-masters', merge: mergeEvidence, size: evidenceBytes };
+const DEFAULT_SA: SpillSpec<Evidence> = { tag: 'compliance-default-sa', merge: mergeEvidence, size: evidenceBytes };
+
+function note(m: SpillMap<Evidence>, spec: SpillSpec<Evidence>, key: string, r: AuditRecord): void {
+  let e = m.map.get(key);
+  if (!e) {
+    m.map.set(key, (e = { count: 0, ex: [] }));
+    grow(m, spec, evidenceBytes(key));
+  }
   e.count++;
-  if (r.auditID) keepEarliest(e.ex, r.timeMs, r.auditID, 5);
+  if (r.auditID) keepEarliest(e.ex, r.timeMs, r.auditID, EVIDENCE_IDS);
 }
 
 export const compliance: Reducer<ComplianceState, ComplianceReport, ComplianceOptions> = {
-  init: (opts) => ({ opts, drift: drift.init(opts), hours: new Map(), masters: new Map(), defaultSA: new Map() }),
+  init: (opts) => ({ opts, drift: drift.init(opts), hours: new Map(), masters: newSpillMap(), defaultSA: newSpillMap() }),
   add(s, r) {
     drift.add(s.drift, r);
     if (Number.isFinite(r.timeMs)) {
       const h = Math.floor(r.timeMs / HOUR);
       s.hours.set(h, (s.hours.get(h) ?? 0) + 1);
     }
-    if (r.groups.includes('system:masters') && r.subjectKind === 'User') note(s.masters, r.subject, r);
+    if (r.groups.includes('system:masters') && r.subjectKind === 'User') note(s.masters, MASTERS, r.subject, r);
     // Impersonating is authorized with the impersonator's own groups: system:masters there is a use too.
-    else if (r.impersonator !== '' && r.impersonatorGroups.includes('system:masters') && classifySubject(r.impersonator).kind === 'User') note(s.masters, r.impersonator, r);
-    if (r.subjectKind === 'ServiceAccount' && r.subjectName === 'default') note(s.defaultSA, r.subject, r);
+    else if (r.impersonator !== '' && r.impersonatorGroups.includes('system:masters') && classifySubject(r.impersonator).kind === 'User') note(s.masters, MASTERS, r.impersonator, r);
+    if (r.subjectKind === 'ServiceAccount' && r.subjectName === 'default') note(s.defaultSA, DEFAULT_SA, r.subject, r);
   },
   merge(a, b) {
     drift.merge(a.drift, b.drift);
     for (const [h, n] of b.hours) a.hours.set(h, (a.hours.get(h) ?? 0) + n);
-    for (const k of ['masters', 'defaultSA'] as const) {
-      for (const [u, eb] of b[k]) {
-        const ea = a[k].get(u);
-        if (!ea) a[k].set(u, eb);
-        else {
-          ea.count += eb.count;
-          ea.ex = mergeEarliest(ea.ex, eb.ex, 5);
-        }
-      }
-    }
+    absorb(a.masters, b.masters, MASTERS);
+    absorb(a.defaultSA, b.defaultSA, DEFAULT_SA);
     return a;
   },
   finish(s, ctx: FinishContext) {
@@ -241,7 +261,44 @@ interface Shared {
   dormant: Rereadable<string>;
 }
 
-function checkPass(c: ComplianceCheck, s: ComplianceState, cov: ReturnType<typeof coverageOf>, shared: () => Shared): CheckPass {
+/** Users whose requests a check cites (system:masters members, default service accounts), read once from their spilling map. */
+interface UsersOf {
+  /** Their names as the evidence lists them, in user-name order: an array, or a SpilledList. */
+  subjects: Rereadable<string>;
+  users: number;
+  requests: number;
+  /** The first MAX_IDS distinct auditIDs of their examples, in user-name order. */
+  auditIDs: string[];
+}
+
+/**
+ * Reads a map of users' evidence once, in user-name order (the order a sort of the map's keys
+ * gives): the evidence's subject names and, with `entries`, one item per user, each list in
+ * memory within the budget and spilled past it.
+ */
+function usersOf<T>(m: SpillMap<Evidence>, spec: SpillSpec<Evidence>, label: (user: string) => string, entries?: { list: ListWriter<T>; item(subject: string, e: Evidence): T }): UsersOf {
+  const names = new ListWriter<string>(strBytes, `${spec.tag}-names`);
+  const ids = new Set<string>();
+  let users = 0;
+  let requests = 0;
+  try {
+    for (const [u, e] of drain(m, spec)) {
+      users++;
+      requests += e.count;
+      const subject = label(u);
+      names.push(subject);
+      for (const [, id] of e.ex) if (ids.size < MAX_IDS) ids.add(id);
+      entries?.list.push(entries.item(subject, e));
+    }
+  } catch (e) {
+    names.dispose();
+    entries?.list.dispose();
+    throw e;
+  }
+  return { subjects: names.finish(), users, requests, auditIDs: [...ids] };
+}
+
+function checkPass(c: ComplianceCheck, s: ComplianceState, cov: ReturnType<typeof coverageOf>, shared: () => Shared, users: { masters: UsersOf; defaultSA: UsersOf }): CheckPass {
   const ev = new Gathered();
   const e = c.evaluate;
   const none = (): Rereadable<string> => [];
@@ -315,23 +372,17 @@ function checkPass(c: ComplianceCheck, s: ComplianceState, cov: ReturnType<typeo
       return {
         add() {},
         finish() {
-          const subjects: string[] = [];
-          for (const [u, x] of [...s.masters].sort(([a], [b]) => cmp(a, b))) {
-            subjects.push(`User ${u}`);
-            ev.auditIDs(x.ex.map((y) => y[1]));
-          }
-          const evidence = ev.evidence(subjects);
-          const n = [...s.masters.values()].reduce((a, x) => a + x.count, 0);
-          return n ? { status: 'fail', summary: `${plural(n, 'request')} by ${plural(s.masters.size, 'user')} in system:masters`, evidence } : { status: 'pass', summary: 'no request was made as a member of system:masters', evidence };
+          const m = users.masters;
+          ev.auditIDs(m.auditIDs);
+          const evidence = ev.evidence(m.subjects);
+          return m.requests ? { status: 'fail', summary: `${plural(m.requests, 'request')} by ${plural(m.users, 'user')} in system:masters`, evidence } : { status: 'pass', summary: 'no request was made as a member of system:masters', evidence };
         },
       };
     case 'default-sa': {
       // The evidence lists the requests first (auditIDs), then the bound accounts' unused rules.
-      const subjects: string[] = [];
-      for (const [u, x] of [...s.defaultSA].sort(([a], [b]) => cmp(a, b))) {
-        subjects.push(`ServiceAccount ${u.split(':').slice(2).join('/')}`);
-        ev.auditIDs(x.ex.map((y) => y[1]));
-      }
+      const sa = users.defaultSA;
+      const subjects = sa.subjects;
+      ev.auditIDs(sa.auditIDs);
       let bound = 0;
       return {
         add(sd) {
@@ -341,7 +392,7 @@ function checkPass(c: ComplianceCheck, s: ComplianceState, cov: ReturnType<typeo
         },
         finish() {
           const evidence = ev.evidence(subjects);
-          if (s.defaultSA.size) return { status: 'fail', summary: `${plural(s.defaultSA.size, 'default service account')} made requests`, evidence };
+          if (sa.users) return { status: 'fail', summary: `${plural(sa.users, 'default service account')} made requests`, evidence };
           if (bound) return { status: 'warn', summary: `${plural(bound, 'default service account')} ${bound === 1 ? 'is' : 'are'} bound to roles`, evidence };
           return { status: 'pass', summary: 'no default service account made a request or holds a binding', evidence };
         },
@@ -422,13 +473,21 @@ function assemble(s: ComplianceState, d: DriftReport, input: InputAccounting): C
   const o = s.opts;
   const cov = coverageOf(s, d);
   const selected = o.frameworks;
+  const systemMasters = listOf<ComplianceReport['privileged']['systemMasters'] extends Rereadable<infer T> ? T : never>('compliance-masters-list');
+  const users = {
+    masters: usersOf(s.masters, MASTERS, (u) => `User ${u}`, { list: systemMasters, item: (subject, e) => ({ subject, requests: e.count, auditIDs: e.ex.map((x) => x[1]) }) }),
+    defaultSA: usersOf(s.defaultSA, DEFAULT_SA, (u) => `ServiceAccount ${u.split(':').slice(2).join('/')}`),
+  };
   let shared: Shared | null = null;
   const passes: { c: ComplianceCheck; controls: Partial<Record<Framework, string[]>>; pass: CheckPass }[] = [];
   for (const c of CHECKS) {
     const controls = Object.fromEntries(FRAMEWORKS.filter((f) => selected.includes(f) && c.controls[f].length).map((f) => [f, c.controls[f]]));
     if (Object.keys(controls).length === 0) continue;
-    passes.push({ c, controls, pass: checkPass(c, s, cov, () => shared!) });
+    passes.push({ c, controls, pass: checkPass(c, s, cov, () => shared!, users) });
   }
+  // The evidence lists of checks the frameworks did not select are read by nobody: their files go now.
+  if (!passes.some((p) => p.c.evaluate.kind === 'masters')) releaseLists(users.masters.subjects);
+  if (!passes.some((p) => p.c.evaluate.kind === 'default-sa')) releaseLists(users.defaultSA.subjects);
   const dist = Array.from({ length: 10 }, (_, i) => ({ range: i === 9 ? '90–100' : `${i * 10}–${i * 10 + 9}`, subjects: 0 }));
   let unscored = 0;
   let count = 0;
@@ -478,7 +537,7 @@ function assemble(s: ComplianceState, d: DriftReport, input: InputAccounting): C
     subjects: subjects.finish(),
     sensitiveExcess: excess.finish(),
     dormant: shared.dormant,
-    privileged: { clusterAdmin: clusterAdmin.finish(), systemMasters: [...s.masters].sort(([a], [b]) => cmp(a, b)).map(([u, e]) => ({ subject: `User ${u}`, requests: e.count, auditIDs: e.ex.map((x) => x[1]) })) },
+    privileged: { clusterAdmin: clusterAdmin.finish(), systemMasters: systemMasters.finish() },
     coverage: { hours: cov.hours, hoursWithEvents: cov.hoursWithEvents, gaps: cov.gaps, activity: cov.activity },
     checks,
   };

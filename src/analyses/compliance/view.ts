@@ -69,7 +69,7 @@ export function complianceView(r: ComplianceReport): View {
 /** The rows of the cluster-admin and system:masters table: the first VIEW_ROWS, and how many more there are. */
 function privilegedRows(r: ComplianceReport): { rows: Cell[][]; omitted?: number } {
   const admin = headOf(r.privileged.clusterAdmin, VIEW_ROWS).map((x): Cell[] => ['cluster-admin', x.subject, x.binding, x.requests, x.auditIDs.join(', ') || '-']);
-  const masters = r.privileged.systemMasters.slice(0, VIEW_ROWS - admin.length).map((x): Cell[] => ['system:masters', x.subject, 'group membership (bypasses RBAC)', x.requests, x.auditIDs.join(', ') || '-']);
+  const masters = headOf(r.privileged.systemMasters, VIEW_ROWS - admin.length).map((x): Cell[] => ['system:masters', x.subject, 'group membership (bypasses RBAC)', x.requests, x.auditIDs.join(', ') || '-']);
   const omitted = r.privileged.clusterAdmin.length + r.privileged.systemMasters.length - admin.length - masters.length;
   return { rows: [...admin, ...masters], ...(omitted > 0 ? { omitted } : {}) };
 }

@@ -15,12 +15,14 @@ import { globMatcher } from '../../filter/index.js';
 import { toPlainObject } from '../../rbac/generate.js';
 import { cmp } from '../../util/counter.js';
 import { pushAll } from '../../util/array.js';
-import { drain, spillAll } from '../../scale/spillmap.js';
+import { drain, grow, newSpillMap, spillAll, type SpillSpec } from '../../scale/spillmap.js';
+import { settle } from '../../scale/ledger.js';
 import { releaseRows } from '../../scale/lazy.js';
 import { ExternalSorter } from '../../scale/extsort.js';
 import { isSpilled, remap, type Rereadable } from '../../scale/spilled.js';
 import { rangeOffsets } from '../../ingest/locate.js';
-import { budgetBytes, roughBytes, strBytes } from '../../scale/budget.js';
+import { budgetBytes, ENTRY_BYTES, OBJECT_BYTES, roughBytes, strBytes } from '../../scale/budget.js';
+import { decodeLine, encodeLine, type LineCodec } from '../../scale/codec.js';
 import { useSpec, type SubjectUse } from './index.js';
 
 /** Score bands: a subject uses at least this share of what it is granted. */
@@ -399,20 +401,58 @@ export function evaluate(s: DriftState, input: InputAccounting): DriftReport {
     return myKey;
   };
 
-  // Suggestions: rbac-gen's policy per subject, from the same requests.
-  const suggestions = new Map<string, Record<string, unknown>[]>();
+  // Suggestions: rbac-gen's policy per subject, from the same requests. One per subject that made
+  // a request: they go into a spilling map by the user name each subject stands for (issue 15), read
+  // back in the order the identities are judged below (a merge join on user names), each with the
+  // subjects' keys, so that each subject finds its own policy as an unbounded map would give it.
+  const suggested = newSpillMap<Suggestions>();
   if (s.gen) {
     const rep = rbacGen.finish(s.gen, { input });
     releaseRows(rep.sensitive);
-    for (const p of rep.policies) suggestions.set(keyOf({ kind: p.subject.kind, name: p.subject.name, namespace: p.subject.namespace }), p.objects.map(toPlainObject));
+    for (const p of rep.policies) {
+      const key = keyOf({ kind: p.subject.kind, name: p.subject.name, namespace: p.subject.namespace });
+      const user = userOf(p.subject);
+      const v: Suggestions = [[key, p.objects.map(toPlainObject)]];
+      const had = suggested.map.get(user);
+      if (had) had.push(v[0]!);
+      else suggested.map.set(user, v);
+      grow(suggested, SUGGESTIONS, suggestionBytes(user, v));
+      settle();
+    }
   }
+  /**
+   * The suggestions of the identity being judged, by subject key; and those that went by unclaimed,
+   * kept only for the export's subjects not judged yet (the only ones judged later, below): the
+   * rest (a system identity not reported, say) is never looked up again, so it is not kept.
+   */
+  let current = new Map<string, Record<string, unknown>[]>();
+  const unclaimed = new Map<string, Record<string, unknown>[]>();
+  const keepUnclaimed = (k: string, v: Record<string, unknown>[]): void => {
+    if (subjects.has(k) && !judged.has(k)) unclaimed.set(k, v);
+  };
+  const pending = s.gen ? drain(suggested, SUGGESTIONS) : null;
+  let next = pending?.next();
+  /** Takes the suggestions for user name `user` (null: all that are left) from the stream. */
+  const claim = (user: string | null): void => {
+    for (const [k, v] of current) keepUnclaimed(k, v);
+    current = new Map();
+    while (pending && next && !next.done && (user === null || cmp(next.value[0], user) <= 0)) {
+      if (user !== null && next.value[0] === user) for (const [k, v] of next.value[1]) current.set(k, v);
+      else for (const [k, v] of next.value[1]) keepUnclaimed(k, v);
+      next = pending.next();
+    }
+  };
+  const suggestionFor = (key: string): Record<string, unknown>[] | undefined => current.get(key) ?? unclaimed.get(key);
 
   // The subjects' entries in report order (score, then subject), sorted within the memory budget:
   // beyond it they are spilled and the report's list is read back from disk (issue 15).
   const totals = new Totals();
   /** Range-relative locations the entries cite (--jobs): file → range starts (src/ingest/locate.ts). */
   const cites = new Map<string, Set<number>>();
-  const out = new ExternalSorter<Ranked>({ compare: byRank, size: (x) => roughBytes(x.d) + strBytes(x.k), tag: 'drift-subjects' });
+  // Each entry is held as its encoded line (issue 15): one string instead of a tree of small objects
+  // per subject, so a million entries cost the garbage collector little and fill fewer runs; it is
+  // decoded once, when the report's list is read.
+  const out = new ExternalSorter<Ranked>({ compare: byRank, size: rankedBytes, tag: 'drift-subjects', codec: RANKED });
   const selected = o.subjects?.length ? globMatcher(o.subjects) : null;
   /** The report's entry for a subject (none when --only-drift leaves it out or the selection does not name it). */
   const judgeSubject = (key: string, subj: Subj, observed: SubjectUse | undefined): void => {
@@ -475,10 +515,11 @@ export function evaluate(s: DriftState, input: InputAccounting): DriftReport {
     };
     const drifted = unusedRules.length > 0 || sensitiveExcess.length > 0 || used.some((x) => !x.full);
     if (o.onlyDrift && !drifted) return;
-    if (s.gen && drifted && suggestions.has(key)) d.suggestion = suggestions.get(key);
+    const suggestion = s.gen && drifted ? suggestionFor(key) : undefined;
+    if (suggestion) d.suggestion = suggestion;
     totals.add(d);
     rangeOffsets(d, cites);
-    out.add({ s: d.score ?? 101, k: key, d });
+    out.add({ s: d.score ?? 101, k: key, line: encodeLine(d) });
   };
   // Every identity seen in the logs, one at a time: its checks, then its subject, and the subjects
   // of the export that stand for the same user name. `judged` holds the export's subjects done here.
@@ -487,6 +528,7 @@ export function evaluate(s: DriftState, input: InputAccounting): DriftReport {
   // one at a time while the report's entries take their place, and the two never share the budget.
   if (s.users.runs.length > 0 || s.users.held > budgetBytes() / 4) spillAll(s.users, useSpec(o.maxNames));
   for (const [, u] of drain(s.users, useSpec(o.maxNames))) {
+    claim(u.user);
     const myKey = judgeIdentity(u);
     const c = classifySubject(u.user);
     const me: Subj = c.kind === 'ServiceAccount' ? { kind: 'ServiceAccount', name: c.name, namespace: c.namespace } : { kind: 'User', name: u.user, namespace: '' };
@@ -501,9 +543,10 @@ export function evaluate(s: DriftState, input: InputAccounting): DriftReport {
     uncovered.delete(myKey);
     unjudgedMore.delete(u.user);
   }
+  claim(null);
   // The export's subjects nobody was seen as: groups (used through their members), and dormant identities.
   for (const [key, subj] of subjects) if (!judged.has(key)) judgeSubject(key, subj, undefined);
-  const judgedList = remap(out.keepSorted(budgetBytes() / 4), (x) => x.d);
+  const judgedList = remap(out.keepSorted(budgetBytes() / 4), (x) => decodeLine(x.line) as SubjectDrift);
   if (isSpilled(judgedList)) judgedList.cites = cites;
   return {
     kind: 'kaudit.drift',
@@ -516,12 +559,48 @@ export function evaluate(s: DriftState, input: InputAccounting): DriftReport {
   };
 }
 
-/** A subject's entry with its place in the report: score (101 without one), then subject key. */
+/** Suggested objects by subject key, of the subjects that stand for one user name. */
+type Suggestions = [string, Record<string, unknown>[]][];
+
+function suggestionBytes(user: string, v: Suggestions): number {
+  let n = ENTRY_BYTES + 2 * strBytes(user);
+  for (const [k, objects] of v) n += ENTRY_BYTES + strBytes(k) + roughBytes(objects);
+  return n;
+}
+
+/** The spill spec of drift's suggestions: entries of one user name, in arrival (report) order. */
+const SUGGESTIONS: SpillSpec<Suggestions> = {
+  tag: 'drift-suggestions',
+  merge: (a, b) => {
+    for (const x of b) a.push(x);
+    return a;
+  },
+  size: suggestionBytes,
+};
+
+/** A subject's entry (encodeLine's line) with its place in the report: score (101 without one), then subject key. */
 interface Ranked {
   s: number;
   k: string;
-  d: SubjectDrift;
+  line: string;
 }
+
+function rankedBytes(x: Ranked): number {
+  return OBJECT_BYTES + strBytes(x.k) + strBytes(x.line);
+}
+
+/**
+ * Ranked entries in runs as `SCORE \x01 KEY \x01 LINE`: the key and the line are JSON text, which
+ * never holds a raw control character, so the first two \x01 split the parts.
+ */
+const RANKED: LineCodec<Ranked> = {
+  encode: (x) => `${x.s}\u0001${x.k}\u0001${x.line}`,
+  decode: (line) => {
+    const a = line.indexOf('\u0001');
+    const b = line.indexOf('\u0001', a + 1);
+    return { s: Number(line.slice(0, a)), k: line.slice(a + 1, b), line: line.slice(b + 1) };
+  },
+};
 
 function byRank(a: Ranked, b: Ranked): number {
   return a.s - b.s || cmp(a.k, b.k);

@@ -17,6 +17,7 @@ import { widenSpan, mergeSpan } from '../../util/span.js';
 import { tupleKey } from '../../util/key.js';
 import { absorb, grow, newSpillMap, specsByOption, type SpillMap } from '../../scale/spillmap.js';
 import { ENTRY_BYTES, OBJECT_BYTES, strBytes } from '../../scale/budget.js';
+import { USE_CODEC } from './codec.js';
 
 export interface DriftOptions {
   authz: Authorizer;
@@ -133,7 +134,7 @@ export function useBytes(user: string, u: SubjectUse): number {
 }
 
 /** The spill spec of the users map, by maxNames (its merge caps names at maxNames). */
-export const useSpec = specsByOption<SubjectUse>('drift', mergeUse, useBytes);
+export const useSpec = specsByOption<SubjectUse>('drift', mergeUse, useBytes, USE_CODEC);
 
 function use(s: DriftState, user: string): SubjectUse {
   let u = s.users.map.get(user);
