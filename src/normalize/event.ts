@@ -13,6 +13,19 @@ function typeName(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
 }
 
+/**
+ * `v` as JSON, for a reason text. JSON.parse reads any nesting but JSON.stringify recurses: a value
+ * nested deeper than the stack allows (attacker-controlled) is named by its type instead of
+ * throwing RangeError out of normalize (an internal error that stopped the whole run).
+ */
+function quoted(v: unknown): string {
+  try {
+    return JSON.stringify(v);
+  } catch {
+    return `${typeName(v)}, nested too deep to quote`;
+  }
+}
+
 /** Field reader that remembers the first type error (one per thread, reset per event: no allocation per event). */
 class Fields {
   error: string;
@@ -121,7 +134,7 @@ export function normalizeEvent(e: Obj, cluster: string, provider: string, bodies
   const f = fields;
   f.error = '';
   const kind = e.kind;
-  if (kind !== undefined && kind !== 'Event') return `not an audit event (kind ${JSON.stringify(kind)})`;
+  if (kind !== undefined && kind !== 'Event') return `not an audit event (kind ${quoted(kind)})`;
   if (e.verb === undefined && e.user === undefined && e.requestURI === undefined) return 'not an audit event (no verb, user or requestURI)';
   const verb = f.str(e, 'verb', 'verb');
   const requestURI = f.str(e, 'requestURI', 'requestURI');

@@ -104,6 +104,23 @@ describe('a fuzz set of broken lines', () => {
     expectBalanced(acc);
   });
 
+  it('a `kind` nested deeper than JSON.stringify can go is a rejection, not an internal error (both parsers)', async () => {
+    // JSON.parse reads any depth; the reason quoted the kind with JSON.stringify, which is recursive
+    // and threw RangeError (Maximum call stack size exceeded) on 200 000 nested arrays: the whole
+    // run stopped with "internal error in normalize". The line is no audit event: counted, kept going.
+    const deep = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
+    const dir = writeFiles(tmpDir(), { 'deep.log': [good('d1'), `{"kind":${deep},"verb":"get","user":{"username":"a"}}`, `{"kind":{"a":${deep}},"user":{}}`, good('d2')].join('\n') + '\n' });
+    for (const parser of ['fast', 'reference'] as const) {
+      const { records, rejects, acc } = await collect([join(dir, 'deep.log')], { read: { parser } });
+      expect(records.map((r) => r.auditID)).toEqual(['d1', 'd2']);
+      expect(rejects.map((r) => [r.loc.line, r.reason])).toEqual([
+        [2, 'not an audit event (kind array, nested too deep to quote)'],
+        [3, 'not an audit event (kind object, nested too deep to quote)'],
+      ]);
+      expectBalanced(acc);
+    }
+  });
+
   it('an empty file is read as nothing, not an error', async () => {
     const dir = writeFiles(tmpDir(), { 'empty.log': '' });
     const { acc } = await collect([join(dir, 'empty.log')]);
