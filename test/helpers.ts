@@ -98,3 +98,13 @@ export function expectBalanced(acc: InputAccounting): void {
   if (acc.files.reduce((n, f) => n + f.prefiltered, 0) !== acc.prefiltered) throw new Error('per-file prefiltered does not add up');
   if (perFile !== acc.lines) throw new Error(`per-file lines ${perFile} != ${acc.lines}`);
 }
+
+/** Field order, recursively: Object.is equality of numbers (-0, NaN), Maps and Sets in insertion order. */
+export function shape(v: unknown): unknown {
+  if (typeof v === 'number') return Object.is(v, -0) ? '-0' : Number.isNaN(v) ? 'NaN' : v;
+  if (v instanceof Map) return ['Map', [...v].map(([k, x]) => [k, shape(x)])];
+  if (v instanceof Set) return ['Set', [...v]];
+  if (Array.isArray(v)) return v.map(shape);
+  if (v && typeof v === 'object') return Object.entries(v).map(([k, x]) => [k, shape(x)]);
+  return v;
+}

@@ -4,6 +4,7 @@
 // ±Infinity); and it is what the users map spills with, so a spilled drift run equals one in memory.
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
+import { shape } from '../helpers.js';
 import { USE_CODEC } from '../../src/analyses/drift/codec.js';
 import { useSpec, type ReqKey, type SubjectUse } from '../../src/analyses/drift/index.js';
 import { encodeLine, decodeLine } from '../../src/scale/codec.js';
@@ -60,16 +61,6 @@ const subjectUse: fc.Arbitrary<SubjectUse> = fc
     unjudged: fc.record({ requests: fc.nat(), reasons: fc.dictionary(str, fc.nat(), { maxKeys: 2 }), examples: fc.array(str, { maxLength: 3 }) }),
   })
   .map((u) => u as SubjectUse);
-
-/** Field order, recursively: Object.is equality of numbers (-0, NaN), Maps and Sets in insertion order. */
-function shape(v: unknown): unknown {
-  if (typeof v === 'number') return Object.is(v, -0) ? '-0' : Number.isNaN(v) ? 'NaN' : v;
-  if (v instanceof Map) return ['Map', [...v].map(([k, x]) => [k, shape(x)])];
-  if (v instanceof Set) return ['Set', [...v]];
-  if (Array.isArray(v)) return v.map(shape);
-  if (v && typeof v === 'object') return Object.entries(v).map(([k, x]) => [k, shape(x)]);
-  return v;
-}
 
 describe('drift usage codec', () => {
   it('decode(encode(x)) equals x, field order, -0, NaN and ±Infinity included', () => {

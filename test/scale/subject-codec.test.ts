@@ -3,6 +3,7 @@
 // (NUL, `__proto__`, lone surrogates) and any times (a time never seen is ±Infinity).
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
+import { shape } from '../helpers.js';
 import { SUBJECT_CODEC } from '../../src/analyses/rbacgen/codec.js';
 import { encodeLine, decodeLine } from '../../src/scale/codec.js';
 import type { KeyAgg, RoleWriteAgg, SubjectAgg } from '../../src/analyses/rbacgen/index.js';
@@ -54,16 +55,6 @@ const subjectAgg: fc.Arbitrary<SubjectAgg> = fc.record({
   defaults: keyMap,
   roleWrites: fc.uniqueArray(fc.tuple(str, roleWrite), { maxLength: 2, selector: (e) => e[0] }).map((a) => new Map(a)),
 }) as fc.Arbitrary<SubjectAgg>;
-
-/** Field order, recursively: Object.is equality of numbers (-0, NaN), Maps and Sets in insertion order. */
-function shape(v: unknown): unknown {
-  if (typeof v === 'number') return Object.is(v, -0) ? '-0' : Number.isNaN(v) ? 'NaN' : v;
-  if (v instanceof Map) return ['Map', [...v].map(([k, x]) => [k, shape(x)])];
-  if (v instanceof Set) return ['Set', [...v]];
-  if (Array.isArray(v)) return v.map(shape);
-  if (v && typeof v === 'object') return Object.entries(v).map(([k, x]) => [k, shape(x)]);
-  return v;
-}
 
 describe('rbac-gen subject codec', () => {
   it('decode(encode(x)) equals x, field order, -0, NaN and ±Infinity included', () => {
