@@ -1,5 +1,5 @@
 // Options every command shares (inputs, filters, output) and the one way to run the pipeline.
-import { collectSooner } from '../util/v8heap.js';
+import { commandCollapse } from '../util/v8heap.js';
 import { Option, type Command } from 'commander';
 import type { AuditRecord, InputAccounting, Reducer } from '../types.js';
 import type { IO } from './io.js';
@@ -8,7 +8,6 @@ import type { FilterOptions } from '../filter/index.js';
 import { listOf } from '../filter/index.js';
 import type { PipelineOptions } from '../pipeline.js';
 import { FORMAT_CHOICES, type FormatChoice } from '../ingest/detect.js';
-import { DEFAULT_COLLAPSE } from '../normalize/collapse.js';
 import { budgetBytes, MIN_BUDGET, parseSize, setBudget } from '../scale/budget.js';
 import { spillDir } from '../scale/tempdir.js';
 import type { BodyNeeds } from '../normalize/bodies.js';
@@ -548,7 +547,7 @@ async function run<S>(
       strict: opts.strict,
       onRecord,
       ...(bodies ? { bodies } : {}),
-      collapse: { ...DEFAULT_COLLAPSE, ...(keepWaitingBodies ? { keepWaitingBodies: true } : {}), onManyWaiting: collectSooner },
+      collapse: commandCollapse(keepWaitingBodies),
       ...(timeOrder ? { timeOrder } : {}),
       onReject: reporter.reject,
       onProgress: (b, e) => progress.update(b, e),

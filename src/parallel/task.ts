@@ -1,13 +1,12 @@
 // One task of a split run (--jobs): a file or byte range read through the command's reducer as a
 // partial run. The same function runs in a worker thread (worker.ts) and on the main thread, which
 // takes tasks of its own beside the workers (run.ts): one thread fewer to start, warm up and collect.
-import { collectSooner } from '../util/v8heap.js';
+import { commandCollapse } from '../util/v8heap.js';
 import type { Loc } from '../types.js';
 import type { Task } from './plan.js';
 import type { WorkerSpec } from './run.js';
 import type { InputAccounting } from '../types.js';
 import type { PartialResult } from '../pipeline.js';
-import { DEFAULT_COLLAPSE } from '../normalize/collapse.js';
 import { parallelCommand, type ParallelCommand } from './commands.js';
 import { runPipelineFull } from '../pipeline.js';
 import { compileFilterSets } from '../filter/sets.js';
@@ -66,7 +65,7 @@ export class TaskRunner {
       strict: spec.strict,
       partial: true,
       ...(spec.bodies ? { bodies: spec.bodies } : {}),
-      collapse: { ...DEFAULT_COLLAPSE, ...(spec.keepWaitingBodies ? { keepWaitingBodies: true } : {}), onManyWaiting: collectSooner },
+      collapse: commandCollapse(spec.keepWaitingBodies),
       onRecord: (r) => cmd.reducer.add(state, r),
       onReject: (loc, reason) => {
         if (rejects.length < SHOWN_REJECTS) rejects.push({ loc, reason });

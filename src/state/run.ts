@@ -7,7 +7,7 @@
 // PartialResult: requests still waiting for a later stage, and hashes of the request keys first
 // seen and completed). Merging replays the in-memory parallel path (src/parallel/run.ts): partial
 // states merge in input order, the Reconciler joins requests cut by a border, accounting adds up.
-import { collectSooner } from '../util/v8heap.js';
+import { commandCollapse } from '../util/v8heap.js';
 import type { AuditRecord, InputAccounting, Loc } from '../types.js';
 import type { Source } from '../ingest/sources.js';
 import type { ReadOptions } from '../ingest/reader.js';
@@ -179,7 +179,7 @@ export async function saveState<S>(o: SaveStateOptions<S>): Promise<StateHeader>
       filter: o.filter,
       strict: o.strict,
       partial: true,
-      collapse: { ...DEFAULT_COLLAPSE, ...(o.keepWaitingBodies ? { keepWaitingBodies: true } : {}), onManyWaiting: collectSooner },
+      collapse: commandCollapse(o.keepWaitingBodies),
       onRecord: job.mode === 'reducer' ? (r) => job.cmd.reducer.add(job.state, r) : (r) => put(recordLine(r) + '\n'),
       onReject: (loc, reason) => {
         if (rejects.length < SHOWN_REJECTS) rejects.push({ loc, reason });

@@ -1,5 +1,6 @@
 // V8's old-generation growth for commands that hold a large live heap by design.
 import { setFlagsFromString } from 'node:v8';
+import { DEFAULT_COLLAPSE, type CollapseOptions } from '../normalize/collapse.js';
 
 /** The growth factor collectSooner sets, as 1 + this / 100. */
 export const HEAP_GROWING_PERCENT = 50;
@@ -15,4 +16,13 @@ export const HEAP_GROWING_PERCENT = 50;
  */
 export function collectSooner(): void {
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+}
+
+/**
+ * The stage collapsing of a command's run (the CLI's pipeline, a worker's task, a --save-state run):
+ * DEFAULT_COLLAPSE, waiting stages keeping their bodies when `keepWaitingBodies`, and V8 collecting
+ * sooner once many requests wait (CollapseOptions.onManyWaiting).
+ */
+export function commandCollapse(keepWaitingBodies: boolean | undefined): CollapseOptions {
+  return { ...DEFAULT_COLLAPSE, ...(keepWaitingBodies ? { keepWaitingBodies: true } : {}), onManyWaiting: collectSooner };
 }
