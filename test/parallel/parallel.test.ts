@@ -409,3 +409,20 @@ describe('planTasks', () => {
     expect(many.stdout).toBe(one.stdout);
   });
 });
+
+describe('atOffset (a range\'s record locations)', () => {
+  it('gives the keys, order and values of { ...loc, offset } for line, item and wrapper-item locations', async () => {
+    const { atOffset } = await import('../../src/pipeline.js');
+    const locs = [
+      { file: 'a.log', line: 7, unit: 'line' as const },
+      { file: 'a.log', line: 7, unit: 'line' as const, item: 3 },
+      { file: 'b.json', line: 2, unit: 'item' as const },
+    ];
+    for (const loc of locs) {
+      const got = atOffset(loc, 1234);
+      expect(JSON.stringify(got)).toBe(JSON.stringify({ ...loc, offset: 1234 }));
+      expect(Object.keys(got)).toEqual(Object.keys({ ...loc, offset: 1234 }));
+      expect(got).not.toBe(loc);
+    }
+  });
+});
