@@ -225,7 +225,8 @@ export class Reconciler {
     let late: LateIndex | null = null;
     for (let i = 0; i + ID_FIRST_STRIDE <= f.length; i += ID_FIRST_STRIDE) {
       const id = f[i]!;
-      const c = this.carry.get(id);
+      // (Most parts carry nothing over, and displace nothing: no look-up of a boxed key then.)
+      const c = this.carry.size === 0 ? undefined : this.carry.get(id);
       const rank = f[i + 2]!;
       const t = f[i + 3]!;
       const dFamily = this.done.get(id, 0);
@@ -241,7 +242,7 @@ export class Reconciler {
       }
       // One pass remembers an earlier request displaced from this ID by a reuse: it absorbs a
       // repeat of it that the task may see after this event, where the task cannot know it.
-      if (this.reusedById.has(id)) return this.stop('auditid-reuse');
+      if (this.reusedById.size > 0 && this.reusedById.has(id)) return this.stop('auditid-reuse');
       if (c === undefined) continue;
       const slot = c[0]!;
       const l = this.carried.get(slot)!;
@@ -268,11 +269,8 @@ export class Reconciler {
     }
     if (!last) {
       // The part's windows replayed after one pass's: one pass's windows after the part.
-      const done = p.completed;
-      for (let i = 0; i + COMPLETED_STRIDE <= done.length; i += COMPLETED_STRIDE) {
-        // Never there (see the class comment): a hash collision or a hole in the model; one thread decides.
-        if (!this.done.addRow(done[i]!, done, i + 1)) return this.stop('repeats');
-      }
+      // Never there (see the class comment): a hash collision or a hole in the model; one thread decides.
+      if (!this.done.addAll(p.completed, COMPLETED_STRIDE, true)) return this.stop('repeats');
       const rk = p.reusedKeys;
       for (let i = 0; i + REUSED_STRIDE <= rk.length; i += REUSED_STRIDE) if (!this.addReused(rk[i]!, rk[i + 1]!)) return this.stop('auditid-reuse');
     }
@@ -320,9 +318,7 @@ export class Reconciler {
    * pass's AuditIDReuse adds them (push checked that each is new to it when the part used it).
    */
   private addIds(ids: Float64Array): void {
-    for (let i = 0; i + 1 < ids.length; i += 2) {
-      this.ids.addRow(ids[i]!, ids, i + 1);
-    }
+    this.ids.addAll(ids, 2, false);
   }
 
   /** The last part's firstIds, checked but not yet added (push with `last`): reuseOf adds them first. */

@@ -95,3 +95,72 @@ describe('HashWindow.age', () => {
     expect(big.age(449 * 4096)).toBe(-1);
   });
 });
+
+describe('HashWindow.addAll', () => {
+  /** Every value's presence, columns and age in `w`, for the values in `probe`, and what the next insertion evicts. */
+  const view = (w: HashWindow, probe: number[], width: number): unknown[] => [
+    ...probe.map((v) => [w.age(v), ...Array.from({ length: width }, (_, c) => w.get(v, c))]),
+    w.evictee(),
+    w.size,
+  ];
+  it('gives the window that addRow one row after the other gives, however many rows (a rebuild once they fill the window), or refuses where addRow would', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 3 }),
+        // The window before: values some of which the rows repeat (in or out of the window at their turn).
+        fc.array(fc.oneof(fc.integer({ min: 0, max: 50 }), fc.constantFrom(2 ** 32, 2 ** 52 - 1)), { maxLength: 30 }),
+        fc.array(fc.integer({ min: 0, max: 80 }), { maxLength: 40 }),
+        fc.boolean(),
+        (capacity, width, before, rowValues, check) => {
+          const stride = 1 + width;
+          // Rows are distinct values, as the parts' windows and first-used IDs are.
+          const distinct = [...new Set(rowValues.map((v) => v + 100 * (v % 3)))];
+          const rows = new Float64Array(distinct.length * stride);
+          distinct.forEach((v, j) => {
+            rows[j * stride] = v;
+            for (let c = 0; c < width; c++) rows[j * stride + 1 + c] = v * 10 + c + 1;
+          });
+          const a = new HashWindow(capacity, width);
+          const b = new HashWindow(capacity, width);
+          for (const v of before) {
+            const row = Array.from({ length: width }, (_, c) => -v - c);
+            a.setRow(v, row);
+            b.setRow(v, row);
+          }
+          let expected = true;
+          for (let j = 0; j < distinct.length; j++) {
+            if (!b.addRow(rows[j * stride]!, rows, j * stride + 1) && check) {
+              expected = false;
+              break;
+            }
+          }
+          const got = a.addAll(rows, stride, check);
+          expect(got).toBe(expected);
+          if (!expected) return;
+          const probe = [...new Set([...before, ...distinct, 2 ** 32, 2 ** 52 - 1, 99, 999])];
+          // Without check, a rebuild (at least capacity rows) assumes every value absent at its turn (the caller checked it).
+          const absentAtTurn = (w: HashWindow): boolean => distinct.every((v, j) => w.age(v) < 0 || w.age(v) + j >= capacity);
+          const fresh = new HashWindow(capacity, width);
+          for (const v of before) fresh.setRow(v, Array.from({ length: width }, (_, c) => -v - c));
+          if (check || distinct.length < capacity || absentAtTurn(fresh)) expect(view(a, probe, width)).toEqual(view(b, probe, width));
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+  it('without check and at least capacity rows all new at their turn: the last capacity rows, with their ages', () => {
+    const a = new HashWindow(3, 1);
+    const b = new HashWindow(3, 1);
+    for (const v of [1, 2, 3]) {
+      a.set(v, v);
+      b.set(v, v);
+    }
+    // 1 is in the window but evicted (by 10, 11, 12) before its turn at row 3.
+    const rows = Float64Array.from([10, 100, 11, 110, 12, 120, 1, 7, 13, 130]);
+    expect(a.addAll(rows, 2, false)).toBe(true);
+    for (let j = 0; j < 5; j++) b.addRow(rows[j * 2]!, rows, j * 2 + 1);
+    expect(view(a, [1, 2, 3, 10, 11, 12, 13], 1)).toEqual(view(b, [1, 2, 3, 10, 11, 12, 13], 1));
+    expect([a.get(1), a.age(1), a.age(13), a.get(12), a.get(11)]).toEqual([7, 1, 0, 120, undefined]);
+  });
+});
