@@ -66,7 +66,9 @@ describe.skipIf(!present)('the shared corpus', () => {
   const larger = files.filter((f) => statSync(join(CORPUS, f)).size > 8192);
   it.each(larger)('%s: --jobs 3 gives the bytes of --jobs 1', async (f) => {
     const before = process.env.KAUDIT_MIN_RANGE_BYTES;
+    const beforeTask = process.env.KAUDIT_TASK_BYTES;
     process.env.KAUDIT_MIN_RANGE_BYTES = '4096';
+    process.env.KAUDIT_TASK_BYTES = '8192';
     try {
       for (const cmd of [
         ['summary', '-o', 'json'],
@@ -79,6 +81,8 @@ describe.skipIf(!present)('the shared corpus', () => {
     } finally {
       if (before === undefined) delete process.env.KAUDIT_MIN_RANGE_BYTES;
       else process.env.KAUDIT_MIN_RANGE_BYTES = before;
+      if (beforeTask === undefined) delete process.env.KAUDIT_TASK_BYTES;
+      else process.env.KAUDIT_TASK_BYTES = beforeTask;
     }
   });
 

@@ -17,6 +17,19 @@ export function minRange(): number {
   return Number(process.env.KAUDIT_MIN_RANGE_BYTES) || 64 << 20;
 }
 
+/**
+ * Bytes of a task at most, when a file is cut into more tasks than workers (KAUDIT_TASK_BYTES:
+ * tests make it small). A file up to jobs × this is cut into one range per worker: each task costs
+ * its worker a partial run's windows (tens of MB of typed arrays allocated, filled and collected),
+ * its posted results, and the main thread a merge, and two tasks per worker balance nothing a
+ * single one does not (a worker slower throughout is as late either way). On the 1 GB Metadata
+ * log, two tasks instead of four: 0.25 s less CPU in all, peak RSS 240 MB instead of 285-300
+ * (bench/RESULTS.md, issue 19, fourth session). Many larger files still make many tasks.
+ */
+export function taskBytes(): number {
+  return Number(process.env.KAUDIT_TASK_BYTES) || 512 << 20;
+}
+
 /** The first line start after `pos` (the byte after the next newline), or `size`. */
 export async function lineStartAfter(fh: FileHandle, pos: number, size: number): Promise<number> {
   const buf = Buffer.alloc(READ_CHUNK);
@@ -66,8 +79,8 @@ export async function planTasks(sources: Source[], jobs: number, format = 'auto'
         tasks.push({ index: tasks.length, source: src });
         continue;
       }
-      // Two ranges per worker at least, so that a fast worker takes more.
-      const parts = Math.max(2 * jobs, Math.ceil(src.size / (256 << 20)));
+      // One range per worker at least, and none larger than taskBytes().
+      const parts = Math.max(jobs, Math.ceil(src.size / taskBytes()));
       const n = Math.min(parts, Math.floor(src.size / minRange()));
       let start = 0;
       for (let i = 1; i <= n; i++) {

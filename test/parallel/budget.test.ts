@@ -7,6 +7,7 @@ import { MAIN_SHARE, workerBudget } from '../../src/cli/common.js';
 import { budgetBytes, MIN_BUDGET, setBudget } from '../../src/scale/budget.js';
 
 process.env.KAUDIT_MIN_RANGE_BYTES = String(96 << 10);
+process.env.KAUDIT_TASK_BYTES = String(3 * (96 << 10));
 
 describe('the budget is shared between the main thread and the workers', () => {
   it.each([

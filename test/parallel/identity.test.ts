@@ -11,6 +11,8 @@ import { runCli, tmpDir, event } from '../helpers.js';
 vi.hoisted(() => {
   process.env.KAUDIT_COLLAPSE_WINDOWS = '30,5';
   process.env.KAUDIT_MIN_RANGE_BYTES = '2048';
+  // Tasks of a few ranges' size: several per worker, so that workers run consecutive tasks (src/parallel/plan.ts taskBytes).
+  process.env.KAUDIT_TASK_BYTES = '6144';
 });
 
 const FALLBACK = /^note: .*reading again in one thread.*\n/m;

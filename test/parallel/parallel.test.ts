@@ -12,6 +12,8 @@ import { normalizeValue } from '../../src/normalize/index.js';
 import type { PartialResult } from '../../src/pipeline.js';
 
 process.env.KAUDIT_MIN_RANGE_BYTES = String(96 << 10);
+// Several tasks per worker (src/parallel/plan.ts taskBytes).
+process.env.KAUDIT_TASK_BYTES = String(3 * (96 << 10));
 
 const at = (ms: number): string => `2026-03-02T10:00:00.${String(ms).padStart(3, '0')}000Z`;
 const rec = (auditID: string, stage: string, ms = 0, verb = 'get'): AuditRecord => {
@@ -394,6 +396,18 @@ describe('planTasks', () => {
       at = t.source.end!;
     }
     expect(at).toBe(size);
+    // One range per worker up to jobs × taskBytes(), then ranges of taskBytes() at most.
+    const saved = process.env.KAUDIT_TASK_BYTES;
+    try {
+      process.env.KAUDIT_TASK_BYTES = String(size);
+      expect((await planTasks([src], 2)).length).toBe(2);
+      expect((await planTasks([src], 3)).length).toBe(3);
+      process.env.KAUDIT_TASK_BYTES = String(Math.ceil(size / 5));
+      expect((await planTasks([src], 2)).length).toBe(5);
+      for (const t of await planTasks([src], 2)) expect(t.source.size).toBeLessThanOrEqual(Math.ceil(size / 5) + 600);
+    } finally {
+      process.env.KAUDIT_TASK_BYTES = saved;
+    }
     // Forced to another format, or a JSON document: one task for the whole file.
     expect(await planTasks([src], 3, 'json')).toEqual([{ index: 0, source: src }]);
     const doc = join(dir, 'list.json');
