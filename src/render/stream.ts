@@ -14,6 +14,16 @@ export interface Sink {
 
 /** Objects and arrays nested deeper than this are written with one JSON.stringify call each (they are small: one finding, one record). */
 const STREAM_DEPTH = 3;
+/**
+ * Arrays longer than this are written item by item at any depth, and so is an object that holds
+ * one: a report's list may sit deep in it (a check's evidence of a million subject names, issue
+ * 15), and one JSON.stringify of it would be a string as large as the list, twice over once indented.
+ */
+export const STREAM_ITEMS = 256;
+
+function isLong(v: unknown): boolean {
+  return Array.isArray(v) && v.length > STREAM_ITEMS;
+}
 
 function pad(depth: number): string {
   return '  '.repeat(depth);
@@ -43,9 +53,9 @@ function writeEntries(sink: Sink, entries: Iterable<[string, unknown]>, depth: n
   sink.write(first ? '{}' : `\n${pad(depth)}}`);
 }
 
-/** Whether an object has a LazyList member (written item by item at any depth, not as one string). */
+/** Whether an object has a LazyList member or a long array (written item by item at any depth, not as one string). */
 function holdsLazy(o: Record<string, unknown>): boolean {
-  for (const k in o) if (o[k] instanceof LazyList) return true;
+  for (const k in o) if (o[k] instanceof LazyList || isLong(o[k])) return true;
   return false;
 }
 
@@ -56,7 +66,7 @@ function writeValue(sink: Sink, v: unknown, depth: number): boolean {
     return true;
   }
   if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function' && !(v instanceof LazyList)) v = (v as { toJSON(): unknown }).toJSON();
-  if (v instanceof LazyList || (Array.isArray(v) && depth < STREAM_DEPTH)) {
+  if (v instanceof LazyList || (Array.isArray(v) && (depth < STREAM_DEPTH || v.length > STREAM_ITEMS))) {
     let first = true;
     for (const item of v as Iterable<unknown>) {
       sink.write(first ? `[\n${pad(depth + 1)}` : `,\n${pad(depth + 1)}`);

@@ -4,7 +4,7 @@ import { describe, it, expect, afterEach } from 'vitest';
 import fc from 'fast-check';
 import { join } from 'node:path';
 import * as yaml from 'js-yaml';
-import { LazyList, stringSink, writeJson, writeYaml } from '../../src/render/stream.js';
+import { LazyList, STREAM_ITEMS, stringSink, writeJson, writeYaml } from '../../src/render/stream.js';
 import { yamlDumper, renderYaml } from '../../src/render/sanitize.js';
 import { setBudget } from '../../src/scale/budget.js';
 import { spillCount, resetLedger } from '../../src/scale/ledger.js';
@@ -43,6 +43,20 @@ describe('writeJson', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('writes a long array item by item at any depth: never one string as large as the list (issue 15)', () => {
+    // A check's evidence of many subject names, deeper than the levels streamed by depth.
+    const names = Array.from({ length: 20 * STREAM_ITEMS }, (_, i) => `User user-${i}@example.com`);
+    const short = Array.from({ length: STREAM_ITEMS }, (_, i) => i);
+    const v = { checks: [{ id: 'KC-11', evidence: { subjects: names, rules: [{ a: short }], ids: ['x'] } }] };
+    const pieces: string[] = [];
+    writeJson({ write: (s) => void pieces.push(s) }, v);
+    expect(pieces.join('')).toBe(JSON.stringify(v, null, 2) + '\n');
+    // The longest piece is one short array inlined (STREAM_ITEMS numbers), never the list of names.
+    const longest = Math.max(...pieces.map((p) => p.length));
+    expect(longest).toBeLessThan(8 * 1024);
+    expect(longest).toBeLessThan(JSON.stringify(names).length / 10);
   });
 
   it('writes undefined members and values JSON has no form for as JSON.stringify does', () => {
