@@ -59,8 +59,31 @@ function holdsLazy(o: Record<string, unknown>): boolean {
   return false;
 }
 
-/** Writes v's JSON at `depth`; false when v has none (undefined, a function), which the caller writes as null or leaves out. */
-function writeValue(sink: Sink, v: unknown, depth: number): boolean {
+/** Levels mayHoldLazy looks into; an item nested deeper is written member by member, as it may hold one. */
+const ITEM_LEVELS = 8;
+
+/**
+ * Whether `v` is or holds a LazyList or a long array within `levels` levels of nesting (true past
+ * them, or for an object with its own toJSON: it may). An item of a list that holds neither is
+ * written with one JSON.stringify (a row of a million-row list: one call, not one per member).
+ */
+function mayHoldLazy(v: unknown, levels: number): boolean {
+  if (typeof v !== 'object' || v === null) return false;
+  if (v instanceof LazyList || isLong(v) || levels === 0 || typeof (v as { toJSON?: unknown }).toJSON === 'function') return true;
+  if (Array.isArray(v)) {
+    for (const x of v) if (mayHoldLazy(x, levels - 1)) return true;
+    return false;
+  }
+  for (const k in v) if (mayHoldLazy((v as Record<string, unknown>)[k], levels - 1)) return true;
+  return false;
+}
+
+/**
+ * Writes v's JSON at `depth`; false when v has none (undefined, a function), which the caller writes
+ * as null or leaves out. `item`: v is an item of an array (items below the top level that hold no
+ * LazyList are written whole).
+ */
+function writeValue(sink: Sink, v: unknown, depth: number, item = false): boolean {
   if (v instanceof LazyEntries) {
     writeEntries(sink, v as LazyEntries<unknown>, depth);
     return true;
@@ -71,12 +94,12 @@ function writeValue(sink: Sink, v: unknown, depth: number): boolean {
     for (const item of v as Iterable<unknown>) {
       sink.write(first ? `[\n${pad(depth + 1)}` : `,\n${pad(depth + 1)}`);
       first = false;
-      if (!writeValue(sink, item, depth + 1)) sink.write('null');
+      if (!writeValue(sink, item, depth + 1, true)) sink.write('null');
     }
     sink.write(first ? '[]' : `\n${pad(depth)}]`);
     return true;
   }
-  if (v !== null && typeof v === 'object' && !Array.isArray(v) && (depth < STREAM_DEPTH || holdsLazy(v as Record<string, unknown>))) {
+  if (v !== null && typeof v === 'object' && !Array.isArray(v) && (depth < STREAM_DEPTH ? !(item && depth >= 2) || mayHoldLazy(v, ITEM_LEVELS) : holdsLazy(v as Record<string, unknown>))) {
     writeEntries(sink, ownEntries(v as Record<string, unknown>), depth);
     return true;
   }

@@ -59,6 +59,22 @@ describe('writeJson', () => {
     expect(longest).toBeLessThan(JSON.stringify(names).length / 10);
   });
 
+  it('writes an item of a list whole when it holds no LazyList, and member by member when it does (never materialising the LazyList)', () => {
+    const rows = Array.from({ length: 50 }, (_, i) => ({ name: `u-${i}`, score: i % 7 ? i : null, tags: ['a', i], sub: { kind: 'User' } }));
+    const names = Array.from({ length: 40 }, (_, i) => `s-${i}`);
+    const lazy = new LazyList(names.length, () => names);
+    (lazy as unknown as { toJSON(): unknown }).toJSON = () => {
+      throw new Error('materialised');
+    };
+    const v = { subjects: rows, checks: [{ id: 'KC-11', evidence: { subjects: lazy, rules: [] } }] };
+    const pieces: string[] = [];
+    writeJson({ write: (x) => void pieces.push(x) }, v);
+    expect(pieces.join('')).toBe(JSON.stringify({ ...v, checks: [{ id: 'KC-11', evidence: { subjects: names, rules: [] } }] }, null, 2) + '\n');
+    // One piece per row (plus the separators), not one per member.
+    expect(pieces.filter((p) => p.includes('"name"')).length).toBe(rows.length);
+    expect(pieces.some((p) => p.includes('"name"') && p.includes('"sub"'))).toBe(true);
+  });
+
   it('writes undefined members and values JSON has no form for as JSON.stringify does', () => {
     const v = { a: undefined, b: [undefined, () => 1, NaN, Infinity], c: new Map([[1, 2]]), d: { toJSON: () => 'x' } };
     const sink = stringSink();
