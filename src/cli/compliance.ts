@@ -94,14 +94,13 @@ Exit codes: 0 no threshold crossed (or none set), 1 a --fail-on/--min-score thre
       // '-' is standard output, as for inputs (it was a file named '-').
       const out = opts.out && opts.out !== '-' && !opts.saveState ? prepareOutputFile('--out', opts.out) : null;
       if (out) out.checkInputs((await (await import('../rbac/load.js')).expandRbacInputs(opts.rbac, '--rbac')).map((s) => s.path));
-      const [{ loadRbac, rbacDigest }, { Authorizer }, { compliance }, { writeComplianceHtml }, view, { renderReport }, { csvRow }, { VERSION }, { createHash }, { readFile }] = await Promise.all([
+      const [{ loadRbac, rbacDigest }, { Authorizer }, { compliance }, { writeComplianceHtml }, view, { renderReport }, { VERSION }, { createHash }, { readFile }] = await Promise.all([
         import('../rbac/load.js'),
         import('../rbac/authorizer.js'),
         import('../analyses/compliance/index.js'),
         import('../analyses/compliance/html.js'),
         import('../analyses/compliance/view.js'),
         import('../render/index.js'),
-        import('../render/sanitize.js'),
         import('./index.js'),
         import('node:crypto'),
         import('node:fs/promises'),
@@ -139,10 +138,8 @@ Exit codes: 0 no threshold crossed (or none set), 1 a --fail-on/--min-score thre
         const sink = new Out(file ?? io.stdout);
         try {
           if (opts.output === 'html') writeComplianceHtml(sink, report);
-          else if (opts.output === 'csv') {
-            sink.write(csvRow(view.checkCsvColumns(report)));
-            for (const r of view.checkCsvRows(report)) sink.write(csvRow(r));
-          } else if (opts.output === 'json') writeJson(sink, report);
+          else if (opts.output === 'csv') view.writeCheckCsv(sink, report);
+          else if (opts.output === 'json') writeJson(sink, report);
           else sink.write(await renderReport(opts.output, { report, view: view.complianceView }, renderContext(out ? { ...io, stdout: { isTTY: false } as IO['stdout'] } : io)));
           sink.flush();
           await file?.commit();
