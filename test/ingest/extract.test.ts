@@ -32,13 +32,32 @@ function embed(line: string, before = '{"x":1}\n', after = '\n{"y":[1,2'): { b: 
 const wasm = WasmExtractor.create();
 type Extractor = (b: Buffer, s: number, e: number) => Record<string, unknown> | null;
 /** The JavaScript extractor, and the WebAssembly one when it is there ('is built and loads' fails if not). */
-const EXTRACTORS: [string, Extractor][] = [['js', extractEvent], ...(wasm ? [['wasm', (b: Buffer, s: number, e: number) => wasm.extract(b, s, e)] as [string, Extractor]] : [])];
+const EXTRACTORS: [string, Extractor | 'record'][] = [['js', extractEvent], ...(wasm ? [['wasm', (b: Buffer, s: number, e: number) => wasm.extract(b, s, e)] as [string, Extractor], ['wasm-record', 'record'] as [string, 'record']] : [])];
 /** Lines each extractor took (the WebAssembly one also takes lines without a body). */
-const taken = { js: 0, wasm: 0 } as Record<string, number>;
+const taken = { js: 0, wasm: 0, 'wasm-record': 0 } as Record<string, number>;
+
+/** Lines whose record WasmExtractor.record() made itself (not null: normalizeValue was not asked). */
+const direct = { records: 0 };
+
+/**
+ * What the pipeline makes of a line with the WebAssembly extractor: the record straight from its
+ * member table (WasmExtractor.record), or, when that declines the event's shape, normalizeValue of
+ * the extracted value; null when the extractor declines the line.
+ */
+function wasmRecord(b: Buffer, s: number, e: number, needs: BodyNeeds | undefined): { value: unknown } | null {
+  if (!wasm!.read(b, s, e)) return null;
+  const rec = wasm!.record('c1', needs);
+  if (rec !== null) {
+    direct.records++;
+    return { value: rec };
+  }
+  return { value: normalizeValue(wasm!.object(), 'c1', needs) };
+}
 
 /** What an extractor makes of a line: null when it declines it. */
-function fast(line: string, needs: BodyNeeds | undefined, extract: Extractor): { value: unknown } | null {
+function fast(line: string, needs: BodyNeeds | undefined, extract: Extractor | 'record'): { value: unknown } | null {
   const { b, s, e } = embed(line);
+  if (extract === 'record') return wasmRecord(b, s, e, needs);
   const ev = extract(b, s, e);
   if (ev === null) return null;
   return { value: normalizeValue(ev, 'c1', needs) };
@@ -173,6 +192,47 @@ describe('field extractor: the same records as JSON.parse', () => {
     if (wasm) expect(taken.wasm! - wasmBefore).toBeGreaterThan(RUNS * 0.4);
   }, TIMEOUT);
 
+  it('on generated events of the common shape (WasmExtractor.record makes their records itself)', () => {
+    // Every member of the type normalize expects, or null, or missing; any string (escapes,
+    // surrogates, controls, times that are none), any code; with escapes and whitespace written in.
+    const opt = <T>(v: fc.Arbitrary<T>): fc.Arbitrary<T | null> => fc.oneof({ weight: 8, arbitrary: v }, { weight: 1, arbitrary: fc.constant(null) });
+    const time = fc.oneof({ weight: 8, arbitrary: fc.constantFrom('2026-03-02T10:00:00.123456Z', '2026-03-02T10:00:00Z', '2026-03-02T10:00:00.1+02:00', '1999-12-31t23:59:59.999999999-00:30') }, { weight: 1, arbitrary: fc.oneof(fc.constantFrom('2026-02-30T10:00:00Z', 'yesterday'), str) });
+    const code = fc.oneof({ weight: 8, arbitrary: fc.constantFrom(200, 201, 403, 404, 0, 101, 599) }, { weight: 1, arbitrary: fc.constantFrom(600, 99, -1, 2.5, 1e3, 123456789012) });
+    const common = fc.record(
+      {
+        kind: fc.constant('Event'),
+        apiVersion: fc.constant('audit.k8s.io/v1'),
+        level: opt(fc.oneof(fc.constantFrom('Metadata', 'RequestResponse'), str)),
+        auditID: opt(fc.oneof(fc.uuid(), str)),
+        stage: opt(fc.oneof(fc.constantFrom('RequestReceived', 'ResponseStarted', 'ResponseComplete', 'Panic'), str)),
+        requestURI: opt(fc.oneof(fc.constantFrom('/api/v1/namespaces/a/pods/x', '/healthz?verbose=1', '/apis?a=1&b=<x>', ''), str)),
+        verb: fc.oneof(fc.constantFrom('get', 'create', 'list', 'watch'), str),
+        user: fc.record({ username: opt(str), groups: opt(fc.array(str, { maxLength: 3 })), uid: str, extra: opt(fc.dictionary(str, fc.array(str, { maxLength: 2 }), { maxKeys: 2 })), arn: opt(str), canonicalArn: opt(fc.oneof(str, fc.array(str, { maxLength: 2 }))) }, { requiredKeys: [] }),
+        impersonatedUser: fc.constant(null),
+        sourceIPs: opt(fc.array(fc.oneof(fc.ipV4(), str), { maxLength: 2 })),
+        userAgent: opt(fc.oneof(fc.constantFrom('kubectl/v1.29.2 (linux/amd64) kubernetes/4b8e819', 'kubelet/v1.29.4 (linux/amd64) kubernetes/55019c8', 'Mozilla/5.0', ''), str)),
+        objectRef: opt(fc.record({ resource: opt(str), namespace: opt(str), name: opt(str), apiGroup: opt(str), apiVersion: opt(str), subresource: opt(str), uid: str }, { requiredKeys: [] })),
+        responseStatus: opt(fc.record({ metadata: fc.constant({}), code: opt(code), message: str }, { requiredKeys: [] })),
+        requestObject: opt(fc.oneof(json, big)),
+        responseObject: opt(fc.oneof(json, big)),
+        requestReceivedTimestamp: opt(time),
+        stageTimestamp: opt(time),
+        timestamp: opt(time),
+        annotations: opt(fc.dictionary(fc.constantFrom('authorization.k8s.io/decision', 'authorization.k8s.io/reason', 'x'), opt(fc.oneof(fc.constantFrom('allow', 'forbid', ''), str)), { maxKeys: 3 })),
+      },
+      { requiredKeys: ['verb', 'user'] },
+    );
+    const before = direct.records;
+    fc.assert(
+      fc.property(common, fc.integer(), fc.constantFrom(0, 0, 0.1, 1), fc.constantFrom(0, 0, 0.2), (ev, seed, p, ws) => {
+        same(p === 0 && ws === 0 ? JSON.stringify(ev) : writeJson(ev, rndFrom(seed), p, ws));
+      }),
+      { numRuns: RUNS, seed: 1903 },
+    );
+    // Most of them (one record per body need): the direct path is what is being tested.
+    expect(direct.records - before).toBeGreaterThan(RUNS * NEEDS.length * 0.3);
+  }, TIMEOUT);
+
   it('on mutated events (broken JSON must be declined, never read differently)', () => {
     fc.assert(
       fc.property(event, fc.array(fc.record({ at: fc.double({ min: 0, max: 1, noNaN: true }), kind: fc.integer({ min: 0, max: 3 }), ch: fc.nat() }), { minLength: 1, maxLength: 3 }), (ev, edits) => {
@@ -289,7 +349,10 @@ function sameBytes(line: Buffer): boolean {
     throw new Error(`the wasm extractor took a line JSON.parse refuses: ${line.toString('latin1')}`);
   }
   expect(containerOf(v)).toBeNull();
-  for (const needs of NEEDS) expect(normalizeValue(wasm!.extract(b, s, s + line.length)!, 'c1', needs), line.toString('latin1')).toStrictEqual(normalizeValue(v, 'c1', needs));
+  for (const needs of NEEDS) {
+    expect(normalizeValue(wasm!.extract(b, s, s + line.length)!, 'c1', needs), line.toString('latin1')).toStrictEqual(normalizeValue(v, 'c1', needs));
+    expect(wasmRecord(b, s, s + line.length, needs)!.value, line.toString('latin1')).toStrictEqual(normalizeValue(v, 'c1', needs));
+  }
   return true;
 }
 
@@ -329,6 +392,7 @@ describe.skipIf(wasm === null)('WebAssembly field extractor: bytes, state and th
     // More distinct values than the intern table has entries, in every interned member, with lines
     // declined after their values were interned (a duplicate read member at the end).
     const rnd = rndFrom(5);
+    const before = direct.records;
     const pick = (n: number): string => `v${Math.floor(rnd() * n).toString(36)}`;
     for (let k = 0; k < 20000; k++) {
       const ev = {
@@ -350,6 +414,8 @@ describe.skipIf(wasm === null)('WebAssembly field extractor: bytes, state and th
       const took = sameBytes(Buffer.from(line));
       expect(took).toBe(!declined);
     }
+    // The records of the lines taken came from WasmExtractor.record() (kinds other than Event aside).
+    expect(direct.records - before).toBeGreaterThan(20000 * 0.7 * 0.8 * NEEDS.length);
   });
 
   it('normalize reads no member of an event the extractor leaves out (READ_MEMBERS)', () => {
