@@ -148,10 +148,31 @@ export interface SummaryReport {
   approximate?: SummaryApproximation;
 }
 
+/**
+ * The last keys resourceKey made, direct-mapped by the lengths of their parts: a log names a
+ * handful of resources, whose strings the field extractor hands out again and again (interned), so
+ * that a hit is three comparisons where making the key would build a new string for the counting
+ * Map to hash.
+ */
+const KEY_SLOTS = 64;
+const keyResource: string[] = new Array<string>(KEY_SLOTS).fill('');
+const keyGroup: string[] = new Array<string>(KEY_SLOTS).fill('');
+const keySub: string[] = new Array<string>(KEY_SLOTS).fill('');
+const keyMade: string[] = new Array<string>(KEY_SLOTS).fill('');
+
 /** `deployments.apps/scale`-style key: resource[.group][/subresource]. */
 export function resourceKey(r: AuditRecord): string {
-  let k = r.apiGroup ? `${r.resource}.${r.apiGroup}` : r.resource;
-  if (r.subresource) k += `/${r.subresource}`;
+  const resource = r.resource;
+  const group = r.apiGroup;
+  const sub = r.subresource;
+  const slot = (resource.length * 7 + group.length * 3 + sub.length + resource.charCodeAt(0)) & (KEY_SLOTS - 1);
+  if (keyResource[slot] === resource && keyGroup[slot] === group && keySub[slot] === sub && keyMade[slot] !== '') return keyMade[slot]!;
+  let k = group ? `${resource}.${group}` : resource;
+  if (sub) k += `/${sub}`;
+  keyResource[slot] = resource;
+  keyGroup[slot] = group;
+  keySub[slot] = sub;
+  keyMade[slot] = k;
   return k;
 }
 
