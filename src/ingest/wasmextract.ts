@@ -46,6 +46,7 @@ const K_INTERN_NEW = 9;
 const F_STRINGS = 1;
 const F_INT = 2;
 const F_INTERN = 4;
+const F_TIME = 8;
 /** Intern entries and their size (asm/extract.ts INTERN_SLOTS, INTERN_BYTES). */
 const INTERN_SLOTS = 4096;
 const INTERN_BYTES = 128;
@@ -83,9 +84,9 @@ export const READ_MEMBERS: readonly Member[] = [
   m(TOP, 'objectRef', OBJECT_REF),
   m(TOP, 'responseStatus', RESPONSE_STATUS),
   m(TOP, 'annotations', ANNOTATIONS),
-  m(TOP, 'requestReceivedTimestamp'),
-  m(TOP, 'timestamp'),
-  m(TOP, 'stageTimestamp'),
+  m(TOP, 'requestReceivedTimestamp', -1, F_TIME),
+  m(TOP, 'timestamp', -1, F_TIME),
+  m(TOP, 'stageTimestamp', -1, F_TIME),
   m(TOP, 'auditID'),
   m(TOP, 'stage', -1, F_INTERN),
   m(TOP, 'level', -1, F_INTERN),
@@ -146,6 +147,8 @@ const CONFIG = PAGE;
 const KEYS_AT = CONFIG; // 64 rows × 20 bytes
 const FLAGS_AT = CONFIG + 64 * 20; // 64 × 4
 const NAMES_AT = FLAGS_AT + 64 * 4;
+/** The module's parse of the timestamp members (F_TIME): one f64 per slot. */
+const TIMES_AT = CONFIG + 3584;
 const TABLE_AT = CONFIG + 4096; // 64 slots × 16 bytes
 const STACK_AT = TABLE_AT + 64 * 16;
 const MAX_DEPTH = 4096;
@@ -165,6 +168,7 @@ const PAGES = Math.ceil((BUFFERS_AT + 2 * (CHUNK + SLACK)) / PAGE);
 interface Exports {
   configure(keys: number, nkeys: number, flags: number, nslots: number, out: number, stack: number, index: number, intern: number): void;
   extract(start: number, end: number): number;
+  configureTimes(at: number): void;
 }
 
 type Obj = Record<string, unknown>;
@@ -185,6 +189,8 @@ export class WasmExtractor {
   /** Two read buffers in the module's memory (ReadOptions.extract's `buffers`). */
   readonly buffers: Buffer[];
   private readonly t: Int32Array;
+  /** The module's parse of each F_TIME slot holding a plain string (parseTimeMs's value, NaN when none). */
+  private readonly times: Float64Array;
   /** The line being read: `b`, and what to add to a module address to get an index of `b`. */
   private b: Sliceable & Buffer = EMPTY;
   private delta = 0;
@@ -217,9 +223,11 @@ export class WasmExtractor {
       dv.setInt32(FLAGS_AT + slot * 4, r.flags, true);
     });
     for (const k of FALLBACK_KEYS) row(TOP, -2, -1, k);
-    if (rows > 64 || names > TABLE_AT) throw new Error('field extractor: configuration too large');
+    if (rows > 64 || names > TIMES_AT) throw new Error('field extractor: configuration too large');
     this.x.configure(KEYS_AT, rows, FLAGS_AT, SLOTS, TABLE_AT, STACK_AT, INDEX_AT, INTERN_AT);
+    this.x.configureTimes(TIMES_AT);
     this.t = new Int32Array(memory.buffer, TABLE_AT, SLOTS * 4);
+    this.times = new Float64Array(memory.buffer, TIMES_AT, SLOTS);
   }
 
   /** A new extractor, or null without WebAssembly, without the built module, or with KAUDIT_NO_WASM=1. */
@@ -371,15 +379,37 @@ export class WasmExtractor {
     x.impersonatedExtra = EMPTY_EXTRA;
     x.sourceIP = ips.length ? ips[0]! : '';
     x.userAgent = ua;
+    let receivedAt = S_RECEIVED;
     let received = this.str(S_RECEIVED);
-    if (received === '') received = this.str(S_TIMESTAMP);
-    const stageTs = this.str(S_STAGE_TS);
+    if (received === '') received = this.str((receivedAt = S_TIMESTAMP));
     const auditID = this.str(S_AUDIT_ID);
     const stage = this.str(S_STAGE);
     const level = this.str(S_LEVEL);
-    if (received === null || stageTs === null || auditID === null || stage === null || level === null) return null;
+    if (received === null || auditID === null || stage === null || level === null) return null;
     x.received = received;
-    x.stageTs = stageTs;
+    // Timestamps written plainly were parsed by the module (parseTime, as parseTimeMs): the stage's
+    // is then never made a string. One that is no timestamp is rejected: normalizeValue words why.
+    const st = S_STAGE_TS * 4;
+    const sk = t[st]!;
+    if ((received === '' || t[receivedAt * 4] === K_PLAIN) && (sk === K_PLAIN || sk === K_ABSENT || sk === K_NULL)) {
+      x.times = true;
+      x.stageTs = '';
+      x.timeMs = NaN;
+      x.endMs = NaN;
+      if (received !== '') {
+        x.timeMs = this.times[receivedAt]!;
+        if (x.timeMs !== x.timeMs) return null;
+        if (sk === K_PLAIN && t[st + 2]! - t[st + 1]! > 2) {
+          x.endMs = this.times[S_STAGE_TS]!;
+          if (x.endMs !== x.endMs) return null;
+        }
+      }
+    } else {
+      const stageTs = this.str(S_STAGE_TS);
+      if (stageTs === null) return null;
+      x.times = false;
+      x.stageTs = stageTs;
+    }
     x.auditID = auditID;
     x.stage = stage;
     x.level = level;

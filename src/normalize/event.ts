@@ -132,6 +132,15 @@ function bodyValue(v: unknown): unknown {
 export class EventFields {
   received = '';
   stageTs = '';
+  /**
+   * True when the field extractor parsed the timestamps (timeMs, endMs: parseTimeMs of `received`
+   * and of stageTs) and checked them; `stageTs` is then not read.
+   */
+  times = false;
+  /** parseTimeMs(received), NaN without one (when `times`). */
+  timeMs = NaN;
+  /** parseTimeMs(stageTs) when both timestamps are there, else NaN: no duration (when `times`). */
+  endMs = NaN;
   auditID = '';
   stage = '';
   level = '';
@@ -212,6 +221,7 @@ export function normalizeEvent(e: Obj, cluster: string, provider: string, bodies
   const ref = f.obj(e, 'objectRef', 'objectRef');
   const status = f.obj(e, 'responseStatus', 'responseStatus');
   const annotations = f.obj(e, 'annotations', 'annotations');
+  x.times = false;
   x.received = f.str(e, 'requestReceivedTimestamp', 'requestReceivedTimestamp') || f.str(e, 'timestamp', 'timestamp');
   x.stageTs = f.str(e, 'stageTimestamp', 'stageTimestamp');
   x.auditID = f.str(e, 'auditID', 'auditID');
@@ -264,14 +274,20 @@ export function keepResponseBody(rec: AuditRecord, v: unknown): void {
  */
 export function recordFrom(x: EventFields, cluster: string, provider: string): AuditRecord | string {
   const received = x.received;
-  const stageTs = x.stageTs;
-  const timeMs = received ? parseTimeMs(received) : NaN;
-  if (received && Number.isNaN(timeMs)) return `field requestReceivedTimestamp: not a timestamp (${JSON.stringify(received.slice(0, 40))})`;
+  let timeMs: number;
   let durationMs: number | null = null;
-  if (stageTs && received) {
-    const end = parseTimeMs(stageTs);
-    if (Number.isNaN(end)) return `field stageTimestamp: not a timestamp (${JSON.stringify(stageTs.slice(0, 40))})`;
-    durationMs = Math.round((end - timeMs) * 1000) / 1000;
+  if (x.times) {
+    timeMs = x.timeMs;
+    if (x.endMs === x.endMs) durationMs = Math.round((x.endMs - timeMs) * 1000) / 1000;
+  } else {
+    const stageTs = x.stageTs;
+    timeMs = received ? parseTimeMs(received) : NaN;
+    if (received && Number.isNaN(timeMs)) return `field requestReceivedTimestamp: not a timestamp (${JSON.stringify(received.slice(0, 40))})`;
+    if (stageTs && received) {
+      const end = parseTimeMs(stageTs);
+      if (Number.isNaN(end)) return `field stageTimestamp: not a timestamp (${JSON.stringify(stageTs.slice(0, 40))})`;
+      durationMs = Math.round((end - timeMs) * 1000) / 1000;
+    }
   }
   const hasRef = x.hasRef;
   const subject = x.subject;

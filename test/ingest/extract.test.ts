@@ -233,6 +233,41 @@ describe('field extractor: the same records as JSON.parse', () => {
     expect(direct.records - before).toBeGreaterThan(RUNS * NEEDS.length * 0.3);
   }, TIMEOUT);
 
+  it('timestamps the module parses (parseTime in asm/extract.ts) are what parseTimeMs makes of them', () => {
+    // Shapes near RFC 3339: every field's digits at random (days that do not exist, hours 24…),
+    // fractions of 0–12 digits, every zone form, the separators swapped, and characters cut or added.
+    const pad = (n: number, w: number): string => String(n).padStart(w, '0');
+    /** Mostly in range, sometimes anything of the field's width. */
+    const field = (min: number, max: number, wide: number): fc.Arbitrary<number> => fc.oneof({ weight: 6, arbitrary: fc.integer({ min, max }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: wide }) });
+    const stamp = fc
+      .record({
+        y: fc.oneof(fc.integer({ min: 1969, max: 2101 }), fc.integer({ min: 0, max: 9999 })),
+        mo: field(1, 12, 99),
+        d: field(1, 31, 99),
+        h: field(0, 23, 99),
+        mi: field(0, 59, 99),
+        se: field(0, 59, 99),
+        frac: fc.oneof(fc.constant(''), fc.stringMatching(/^\.[0-9]{1,12}$/), fc.constant('.')),
+        zone: fc.oneof({ weight: 6, arbitrary: fc.constantFrom('Z', 'z', '+00:00', '-00:00', '+02:00', '-11:30') }, { weight: 1, arbitrary: fc.constantFrom('', '+24:00', '+02:60', '+0200', 'Z ', 'ZZ', '+2:00') }),
+        t: fc.oneof({ weight: 6, arbitrary: fc.constant('T') }, { weight: 1, arbitrary: fc.constantFrom('t', ' ', 'x') }),
+        cut: fc.nat({ max: 40 }),
+        edit: fc.oneof({ weight: 8, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+      })
+      .map(({ y, mo, d, h, mi, se, frac, zone, t, cut, edit }) => {
+        const s = `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)}${t}${pad(h, 2)}:${pad(mi, 2)}:${pad(se, 2)}${frac}${zone}`;
+        return edit ? s.slice(0, cut) + s.slice(cut + 1) : s;
+      });
+    const before = direct.records;
+    fc.assert(
+      fc.property(stamp, stamp, fc.boolean(), (a, b, legacy) => {
+        const ev = { kind: 'Event', verb: 'get', user: { username: 'alice' }, auditID: 'x', stage: 'ResponseComplete', requestURI: '/api', ...(legacy ? { timestamp: a } : { requestReceivedTimestamp: a }), stageTimestamp: b };
+        same(JSON.stringify(ev));
+      }),
+      { numRuns: RUNS * 4, seed: 3339 },
+    );
+    expect(direct.records - before).toBeGreaterThan(RUNS * 4 * NEEDS.length * 0.07);
+  }, TIMEOUT);
+
   it('on mutated events (broken JSON must be declined, never read differently)', () => {
     fc.assert(
       fc.property(event, fc.array(fc.record({ at: fc.double({ min: 0, max: 1, noNaN: true }), kind: fc.integer({ min: 0, max: 3 }), ch: fc.nat() }), { minLength: 1, maxLength: 3 }), (ev, edits) => {
