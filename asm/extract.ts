@@ -428,6 +428,49 @@ function readMember(slot: i32, child: i32, i: usize): usize {
   return e;
 }
 
+// --- the family hash (src/normalize/collapse.ts familyHash) ---
+
+/**
+ * familyHash's two 32-bit lanes (hashStart, hashIn of '', the verb, the requestURI, the username
+ * and '', as src/normalize/collapse.ts computes them over UTF-16 code units) of the line just
+ * read, from the bytes of its verb, requestURI and user.username slots, at `out` (two u32).
+ * Returns 0 when one of them is not a string of ASCII bytes written without escapes (a plain or
+ * interned string; absent and null count as ''): its bytes are then not its code units.
+ */
+export function family(seedA: u32, seedB: u32, verbSlot: i32, uriSlot: i32, userSlot: i32, out: usize): i32 {
+  let a: u32 = 0x811c9dc5 ^ seedA;
+  let b: u32 = 0x01000193 ^ seedB;
+  // hashIn(''): the provider class of a native event
+  a = a * 0x01000193;
+  b = b * 0x5bd1e995;
+  for (let k = 0; k < 3; k++) {
+    const slot = k == 0 ? verbSlot : k == 1 ? uriSlot : userSlot;
+    const o = table + <usize>(slot * 16);
+    const kind = load<i32>(o);
+    let s: usize = 0;
+    let e: usize = 0;
+    if (kind == K_PLAIN || kind == K_INTERNED || kind == K_INTERN_NEW) {
+      s = <usize>load<i32>(o + 4) + 1;
+      e = <usize>load<i32>(o + 8) - 1;
+      if (load<u8>(s - 1) != 34) return 0; // an interned array, not a string
+    } else if (kind != K_ABSENT && kind != K_NULL) return 0;
+    const n = <u32>(e - s);
+    a = (a ^ n) * 0x01000193;
+    b = (b ^ n) * 0x5bd1e995;
+    for (let i = s; i < e; i++) {
+      const c = <u32>load<u8>(i);
+      a = (a ^ c) * 0x01000193;
+      b = (b ^ c) * 0x5bd1e995;
+    }
+  }
+  // hashIn(''): no impersonator
+  a = a * 0x01000193;
+  b = b * 0x5bd1e995;
+  store<u32>(out, a);
+  store<u32>(out + 4, b);
+  return 1;
+}
+
 // --- timestamps ---
 
 /** Where parseTime's results go: one f64 per slot (0: not configured). */

@@ -421,9 +421,9 @@ interface Open {
   /** Partial runs: the index of the PartialResult.idFirst entry that opened it, else -1. */
   origin: number;
   /**
-   * Partial runs: familyHash and hashKey(id) of the request when its first event computed them
-   * (PartialResult.idFirst), else NaN; its completion reuses them (the family of every stage that
-   * joins it is the same).
+   * familyHash and hashKey(id) of the request when its first event computed them (partial runs:
+   * PartialResult.idFirst; the family also when the caller of add() gave it), else NaN; its
+   * completion reuses them (the family of every stage that joins it is the same).
    */
   family: number;
   idHash: number;
@@ -651,7 +651,8 @@ export class StageCollapser {
     this.track = partial ? { idFirst: new F64List(), peak: 0 } : null;
   }
 
-  add(r: AuditRecord): void {
+  /** `family`: familyHash(r) when the caller has it (the field extractor computes it from the line's bytes), else NaN. */
+  add(r: AuditRecord, family = NaN): void {
     if (r.auditID === '') {
       this.emit(r, 0);
       return;
@@ -691,12 +692,11 @@ export class StageCollapser {
     }
     let origin = -1;
     // Partial runs: the hashes this request's first event hands back, reused when it completes.
-    let family = NaN;
     let idHash = NaN;
     if (d < 0 && p === undefined && this.track) {
       origin = this.track.idFirst.length / ID_FIRST_STRIDE;
       idHash = hashKey(id);
-      family = familyHash(r);
+      if (family !== family) family = familyHash(r);
       this.track.idFirst.push4(idHash, family, rank, t);
     }
     // A request of its own.
