@@ -438,6 +438,33 @@ function readMember(slot: i32, child: i32, i: usize): usize {
  * interned string; absent and null count as ''): its bytes are then not its code units.
  */
 export function family(seedA: u32, seedB: u32, verbSlot: i32, uriSlot: i32, userSlot: i32, out: usize): i32 {
+  return familyLanes(seedA, seedB, verbSlot, uriSlot, userSlot, out);
+}
+
+/**
+ * family(), then at out + 8 src/util/recentkeys.ts stringHash of the auditID slot's string (`seed`:
+ * its seed) when it is written plainly. Returns a bitmask: 1 the family lanes, 2 the auditID hash.
+ */
+export function hashes(seedA: u32, seedB: u32, verbSlot: i32, uriSlot: i32, userSlot: i32, idSlot: i32, seed: u32, out: usize): i32 {
+  let ok = familyLanes(seedA, seedB, verbSlot, uriSlot, userSlot, out);
+  const o = table + <usize>(idSlot * 16);
+  if (load<i32>(o) == K_PLAIN) {
+    const s = <usize>load<i32>(o + 4) + 1;
+    const e = <usize>load<i32>(o + 8) - 1;
+    let h: u32 = 0x811c9dc5 ^ seed;
+    for (let i = s; i < e; i++) h = (h ^ <u32>load<u8>(i)) * 0x01000193;
+    h ^= <u32>(e - s);
+    h ^= h >>> 16;
+    h = h * 0x85ebca6b;
+    h ^= h >>> 13;
+    h = h * 0xc2b2ae35;
+    store<u32>(out + 8, h ^ (h >>> 16));
+    ok |= 2;
+  }
+  return ok;
+}
+
+function familyLanes(seedA: u32, seedB: u32, verbSlot: i32, uriSlot: i32, userSlot: i32, out: usize): i32 {
   let a: u32 = 0x811c9dc5 ^ seedA;
   let b: u32 = 0x01000193 ^ seedB;
   // hashIn(''): the provider class of a native event

@@ -182,7 +182,7 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
       accept(rec, loc);
     };
     /** A record of the input (counted, then stage collapsing). `family`: familyHash(rec) when known, else NaN. */
-    const accept = (rec: AuditRecord, loc: Loc, family = NaN): void => {
+    const accept = (rec: AuditRecord, loc: Loc, family = NaN, keyHash = NaN): void => {
       if (viaCloudWatch && rec.provider === 'k8s') rec.provider = 'eks';
       rec.location = src.start ? { ...loc, offset: src.start } : loc;
       stats.lines++;
@@ -191,7 +191,7 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
       acc.events++;
       providers.add(rec.provider);
       stage = 'collapse';
-      collapser.add(rec, family);
+      collapser.add(rec, family, keyHash);
     };
     const sink: IngestSink = {
       value(v, loc) {
@@ -236,7 +236,8 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
                   at = loc;
                   stage = 'normalize';
                   rec = wasm.record(src.cluster, o.bodies);
-                  if (rec !== null) accept(rec, loc, wasm.familyHash(seedA, seedB));
+                  // The hashes of the family and (when no cluster scopes it) the auditID, from the bytes.
+                  if (rec !== null) accept(rec, loc, wasm.familyHash(seedA, seedB), src.cluster === '' ? wasm.auditIDHash : NaN);
                 } catch (e) {
                   throw asInternal(e, stage, formatLoc(src.start ? { ...loc, offset: src.start } : loc));
                 }

@@ -20,6 +20,7 @@ import { LazyJson, FALLBACK_KEYS } from './extract.js';
 import type { AuditRecord } from '../types.js';
 import { EventFields, EMPTY_STRINGS, EMPTY_EXTRA, isHttpStatus, keepRequestBody, keepResponseBody, principalFrom, recordFrom } from '../normalize/event.js';
 import { wantsBody, type BodyNeeds } from '../normalize/bodies.js';
+import { STRING_HASH_SEED } from '../util/recentkeys.js';
 
 /** What record() read of the line (one per thread: no allocation per line). */
 const fields = new EventFields();
@@ -172,6 +173,7 @@ interface Exports {
   extract(start: number, end: number): number;
   configureTimes(at: number): void;
   family(seedA: number, seedB: number, verbSlot: number, uriSlot: number, userSlot: number, out: number): number;
+  hashes(seedA: number, seedB: number, verbSlot: number, uriSlot: number, userSlot: number, idSlot: number, seed: number, out: number): number;
 }
 
 type Obj = Record<string, unknown>;
@@ -196,6 +198,10 @@ export class WasmExtractor {
   private readonly times: Float64Array;
   /** The lanes of the module's family hash (family()). */
   private readonly lanes: Uint32Array;
+  /** stringHash of the auditID, as hashes() left it. */
+  private readonly idWord: Int32Array;
+  /** stringHash (src/util/recentkeys.ts) of the auditID of the record familyHash() was last asked for, or NaN when not known. */
+  auditIDHash = NaN;
   /** The line being read: `b`, and what to add to a module address to get an index of `b`. */
   private b: Sliceable & Buffer = EMPTY;
   private delta = 0;
@@ -233,7 +239,8 @@ export class WasmExtractor {
     this.x.configureTimes(TIMES_AT);
     this.t = new Int32Array(memory.buffer, TABLE_AT, SLOTS * 4);
     this.times = new Float64Array(memory.buffer, TIMES_AT, SLOTS);
-    this.lanes = new Uint32Array(memory.buffer, FAMILY_AT, 2);
+    this.lanes = new Uint32Array(memory.buffer, FAMILY_AT, 3);
+    this.idWord = new Int32Array(memory.buffer, FAMILY_AT + 8, 1);
   }
 
   /** A new extractor, or null without WebAssembly, without the built module, or with KAUDIT_NO_WASM=1. */
@@ -476,11 +483,12 @@ export class WasmExtractor {
    * familyHash (src/normalize/collapse.ts) of the record record() just made, from the line's bytes
    * (`seed`: hashSeed()), or NaN when a part of it is not written as plain ASCII (familyHash of
    * the record then tells). Only for a record record() gave: its family is the native event's
-   * verb, requestURI and username, with no impersonator.
+   * verb, requestURI and username, with no impersonator. Sets auditIDHash.
    */
   familyHash(seedA: number, seedB: number): number {
-    if (this.x.family(seedA, seedB, S_VERB, S_REQUEST_URI, S_USERNAME, FAMILY_AT) === 0) return NaN;
-    return this.lanes[0]! * 0x100000 + (this.lanes[1]! & 0xfffff);
+    const ok = this.x.hashes(seedA, seedB, S_VERB, S_REQUEST_URI, S_USERNAME, S_AUDIT_ID, STRING_HASH_SEED, FAMILY_AT);
+    this.auditIDHash = (ok & 2) !== 0 ? this.idWord[0]! : NaN;
+    return (ok & 1) !== 0 ? this.lanes[0]! * 0x100000 + (this.lanes[1]! & 0xfffff) : NaN;
   }
 
   /** The value normalizeValue is given for the line read() accepted (see the file comment). */

@@ -98,6 +98,9 @@ export interface CollapseOptions {
   onManyWaiting?: () => void;
 }
 
+/** StageCollapser's count of waiting auditIDs by hash: 4096 counters. */
+const WAITING_MASK = 4095;
+
 /** Waiting requests at which CollapseOptions.onManyWaiting is called. */
 export const MANY_WAITING = 10_000;
 
@@ -565,6 +568,15 @@ class DoneWindow {
     }
     return this.lastHash;
   }
+  /** stringHash(id) (the last key's is remembered). */
+  keyHash(id: string): number {
+    return this.hash(id);
+  }
+  /** Tells the window stringHash(id), computed elsewhere, so that the lookups of `id` that follow do not hash it. */
+  preset(id: string, h: number): void {
+    this.lastKey = id;
+    this.lastHash = h;
+  }
   /** The slot of `id`, or -1. */
   slot(id: string): number {
     return this.keys.slot(id, this.hash(id));
@@ -609,6 +621,12 @@ class DoneWindow {
 export class StageCollapser {
   /** Requests waiting for their completing stage, by auditID: one, or a Group when the ID is shared. */
   private readonly pending = new Map<string, Open | Group>();
+  /**
+   * How many auditIDs in `pending` have each value of stringHash & WAITING_MASK: an event whose
+   * count is 0 has nothing waiting under its ID, which is then not looked up in `pending` (nearly
+   * every event of a log whose requests arrive as one ResponseComplete).
+   */
+  private readonly waitingIds = new Uint32Array(WAITING_MASK + 1);
   /** Waiting requests, counted (pending.size counts IDs). */
   private open = 0;
   /** Arrival order of waiting requests; entries that left (live false) are skipped lazily. */
@@ -651,8 +669,11 @@ export class StageCollapser {
     this.track = partial ? { idFirst: new F64List(), peak: 0 } : null;
   }
 
-  /** `family`: familyHash(r) when the caller has it (the field extractor computes it from the line's bytes), else NaN. */
-  add(r: AuditRecord, family = NaN): void {
+  /**
+   * `family`: familyHash(r) when the caller has it (the field extractor computes it from the line's
+   * bytes), else NaN; `keyHash`: stringHash(idOf(r)) likewise.
+   */
+  add(r: AuditRecord, family = NaN, keyHash = NaN): void {
     if (r.auditID === '') {
       this.emit(r, 0);
       return;
@@ -660,7 +681,8 @@ export class StageCollapser {
     const id = idOf(r);
     const rank = stageRank(r.stage);
     const t = receivedKey(r);
-    const p = this.pending.get(id);
+    if (keyHash === keyHash) this.done.preset(id, keyHash);
+    const p = this.waitingIds[this.done.keyHash(id) & WAITING_MASK] === 0 ? undefined : this.pending.get(id);
     // A waiting request this event belongs to.
     let o: Open | undefined;
     if (p instanceof Group) o = p.families.get(familyKey(r))?.find(rank, t);
@@ -750,8 +772,10 @@ export class StageCollapser {
   /** A new request waiting under `id` (`p`: what already waits under it). */
   private wait(r: AuditRecord, id: string, rank: number, t: number, p: Open | Group | undefined, origin: number, family: number, idHash: number): void {
     const o: Open = { rec: r, seq: this.seq++, id, rank, t, fam: null, hpos: -1, live: true, origin, family, idHash };
-    if (p === undefined) this.pending.set(id, o);
-    else {
+    if (p === undefined) {
+      this.pending.set(id, o);
+      this.waitingIds[this.done.keyHash(id) & WAITING_MASK]++;
+    } else {
       let g: Group;
       if (p instanceof Group) g = p;
       else {
@@ -806,6 +830,7 @@ export class StageCollapser {
     const f = o.fam;
     if (f === null) {
       this.pending.delete(o.id);
+      this.waitingIds[this.done.keyHash(o.id) & WAITING_MASK]--;
       return;
     }
     const g = this.pending.get(o.id) as Group;
@@ -848,6 +873,7 @@ export class StageCollapser {
     const out: Open[] = [];
     for (let i = this.head; i < this.order.length; i++) if (this.order[i]!.live) out.push(this.order[i]!);
     this.pending.clear();
+    this.waitingIds.fill(0);
     this.order = [];
     this.head = 0;
     this.open = 0;

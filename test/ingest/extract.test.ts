@@ -15,6 +15,7 @@ import { WasmExtractor, READ_MEMBERS } from '../../src/ingest/wasmextract.js';
 import { scanValue } from '../../src/ingest/scan.js';
 import { normalizeValue } from '../../src/normalize/index.js';
 import { familyHash, hashSeed } from '../../src/normalize/collapse.js';
+import { stringHash } from '../../src/util/recentkeys.js';
 import { containerOf } from '../../src/ingest/containers.js';
 import { ALL_BODIES, NO_BODIES, RBAC_WRITE_BODIES, type BodyNeeds } from '../../src/normalize/bodies.js';
 import { collect, tmpDir } from '../helpers.js';
@@ -57,6 +58,8 @@ function wasmRecord(b: Buffer, s: number, e: number, needs: BodyNeeds | undefine
       expect(family).toBe(familyHash(rec));
       direct.families++;
     }
+    // And stringHash of the auditID (the collapser's windows), when it is written plainly.
+    if (wasm!.auditIDHash === wasm!.auditIDHash) expect(wasm!.auditIDHash).toBe(stringHash(rec.auditID));
     return { value: rec };
   }
   return { value: normalizeValue(wasm!.object(), 'c1', needs) };
