@@ -9,7 +9,7 @@ import type { Source } from './ingest/sources.js';
 import { readSource, DEFAULT_READ_OPTIONS, type ReadOptions, type IngestSink, type LineExtractor } from './ingest/reader.js';
 import { containerOf } from './ingest/containers.js';
 import { normalizeValue, Ignored } from './normalize/index.js';
-import { StageCollapser, AuditIDReuse, DEFAULT_COLLAPSE, hashSeed, isCompleted, type CollapseOptions, type PartialResult } from './normalize/collapse.js';
+import { StageCollapser, AuditIDReuse, DEFAULT_COLLAPSE, isCompleted, type CollapseOptions, type PartialResult } from './normalize/collapse.js';
 import type { Predicate } from './filter/index.js';
 import { InputError, StrictError, asInternal } from './util/errors.js';
 import { faultCounter } from './util/fault.js';
@@ -90,8 +90,6 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
   const readOpts: ReadOptions = { ...DEFAULT_READ_OPTIONS, ...o.read };
   /** One WebAssembly field extractor per run (its memory is reused line after line, and by the next run). */
   const wasm = readOpts.parser === 'reference' ? null : WasmExtractor.acquire();
-  /** The seed of this run's hashes (a worker's is its main thread's), for the extractor's familyHash. */
-  const [seedA, seedB] = hashSeed();
   const component = o.component ?? 'reducer';
   let onRecord = o.onRecord;
   const reorder = o.timeOrder
@@ -181,8 +179,8 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
       }
       accept(rec, loc);
     };
-    /** A record of the input (counted, then stage collapsing). `family`: familyHash(rec) when known, else NaN. */
-    const accept = (rec: AuditRecord, loc: Loc, family = NaN, keyHash = NaN): void => {
+    /** A record of the input (counted, then stage collapsing). */
+    const accept = (rec: AuditRecord, loc: Loc): void => {
       if (viaCloudWatch && rec.provider === 'k8s') rec.provider = 'eks';
       rec.location = src.start ? { ...loc, offset: src.start } : loc;
       stats.lines++;
@@ -191,7 +189,7 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
       acc.events++;
       providers.add(rec.provider);
       stage = 'collapse';
-      collapser.add(rec, family, keyHash);
+      collapser.add(rec);
     };
     const sink: IngestSink = {
       value(v, loc) {
@@ -236,8 +234,7 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
                   at = loc;
                   stage = 'normalize';
                   rec = wasm.record(src.cluster, o.bodies);
-                  // The hashes of the family and (when no cluster scopes it) the auditID, from the bytes.
-                  if (rec !== null) accept(rec, loc, wasm.familyHash(seedA, seedB), src.cluster === '' ? wasm.auditIDHash : NaN);
+                  if (rec !== null) accept(rec, loc);
                 } catch (e) {
                   throw asInternal(e, stage, formatLoc(src.start ? { ...loc, offset: src.start } : loc));
                 }

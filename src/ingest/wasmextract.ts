@@ -20,7 +20,6 @@ import { LazyJson, FALLBACK_KEYS } from './extract.js';
 import type { AuditRecord } from '../types.js';
 import { EventFields, EMPTY_STRINGS, EMPTY_EXTRA, isHttpStatus, keepRequestBody, keepResponseBody, principalFrom, recordFrom } from '../normalize/event.js';
 import { wantsBody, type BodyNeeds } from '../normalize/bodies.js';
-import { STRING_HASH_SEED } from '../util/recentkeys.js';
 
 /** What record() read of the line (one per thread: no allocation per line). */
 const fields = new EventFields();
@@ -148,8 +147,6 @@ const CONFIG = PAGE;
 const KEYS_AT = CONFIG; // 64 rows × 20 bytes
 const FLAGS_AT = CONFIG + 64 * 20; // 64 × 4
 const NAMES_AT = FLAGS_AT + 64 * 4;
-/** The two lanes of the module's family hash (asm/extract.ts family). */
-const FAMILY_AT = CONFIG + 3520;
 /** The module's parse of the timestamp members (F_TIME): one f64 per slot. */
 const TIMES_AT = CONFIG + 3584;
 const TABLE_AT = CONFIG + 4096; // 64 slots × 16 bytes
@@ -172,8 +169,6 @@ interface Exports {
   configure(keys: number, nkeys: number, flags: number, nslots: number, out: number, stack: number, index: number, intern: number): void;
   extract(start: number, end: number): number;
   configureTimes(at: number): void;
-  family(seedA: number, seedB: number, verbSlot: number, uriSlot: number, userSlot: number, out: number): number;
-  hashes(seedA: number, seedB: number, verbSlot: number, uriSlot: number, userSlot: number, idSlot: number, seed: number, out: number): number;
 }
 
 type Obj = Record<string, unknown>;
@@ -196,12 +191,6 @@ export class WasmExtractor {
   private readonly t: Int32Array;
   /** The module's parse of each F_TIME slot holding a plain string (parseTimeMs's value, NaN when none). */
   private readonly times: Float64Array;
-  /** The lanes of the module's family hash (family()). */
-  private readonly lanes: Uint32Array;
-  /** stringHash of the auditID, as hashes() left it. */
-  private readonly idWord: Int32Array;
-  /** stringHash (src/util/recentkeys.ts) of the auditID of the record familyHash() was last asked for, or NaN when not known. */
-  auditIDHash = NaN;
   /** The line being read: `b`, and what to add to a module address to get an index of `b`. */
   private b: Sliceable & Buffer = EMPTY;
   private delta = 0;
@@ -234,13 +223,11 @@ export class WasmExtractor {
       dv.setInt32(FLAGS_AT + slot * 4, r.flags, true);
     });
     for (const k of FALLBACK_KEYS) row(TOP, -2, -1, k);
-    if (rows > 64 || names > FAMILY_AT) throw new Error('field extractor: configuration too large');
+    if (rows > 64 || names > TIMES_AT) throw new Error('field extractor: configuration too large');
     this.x.configure(KEYS_AT, rows, FLAGS_AT, SLOTS, TABLE_AT, STACK_AT, INDEX_AT, INTERN_AT);
     this.x.configureTimes(TIMES_AT);
     this.t = new Int32Array(memory.buffer, TABLE_AT, SLOTS * 4);
     this.times = new Float64Array(memory.buffer, TIMES_AT, SLOTS);
-    this.lanes = new Uint32Array(memory.buffer, FAMILY_AT, 3);
-    this.idWord = new Int32Array(memory.buffer, FAMILY_AT + 8, 1);
   }
 
   /** A new extractor, or null without WebAssembly, without the built module, or with KAUDIT_NO_WASM=1. */
@@ -477,18 +464,6 @@ export class WasmExtractor {
     if (bodies === undefined || wantsBody(bodies.requestObject, rec)) keepRequestBody(rec, this.body(S_REQUEST_OBJECT));
     if (bodies === undefined || wantsBody(bodies.responseObject, rec)) keepResponseBody(rec, this.body(S_RESPONSE_OBJECT));
     return rec;
-  }
-
-  /**
-   * familyHash (src/normalize/collapse.ts) of the record record() just made, from the line's bytes
-   * (`seed`: hashSeed()), or NaN when a part of it is not written as plain ASCII (familyHash of
-   * the record then tells). Only for a record record() gave: its family is the native event's
-   * verb, requestURI and username, with no impersonator. Sets auditIDHash.
-   */
-  familyHash(seedA: number, seedB: number): number {
-    const ok = this.x.hashes(seedA, seedB, S_VERB, S_REQUEST_URI, S_USERNAME, S_AUDIT_ID, STRING_HASH_SEED, FAMILY_AT);
-    this.auditIDHash = (ok & 2) !== 0 ? this.idWord[0]! : NaN;
-    return (ok & 1) !== 0 ? this.lanes[0]! * 0x100000 + (this.lanes[1]! & 0xfffff) : NaN;
   }
 
   /** The value normalizeValue is given for the line read() accepted (see the file comment). */

@@ -424,9 +424,9 @@ interface Open {
   /** Partial runs: the index of the PartialResult.idFirst entry that opened it, else -1. */
   origin: number;
   /**
-   * familyHash and hashKey(id) of the request when its first event computed them (partial runs:
-   * PartialResult.idFirst; the family also when the caller of add() gave it), else NaN; its
-   * completion reuses them (the family of every stage that joins it is the same).
+   * Partial runs: familyHash and hashKey(id) of the request when its first event computed them
+   * (PartialResult.idFirst), else NaN; its completion reuses them (the family of every stage that
+   * joins it is the same).
    */
   family: number;
   idHash: number;
@@ -572,11 +572,6 @@ class DoneWindow {
   keyHash(id: string): number {
     return this.hash(id);
   }
-  /** Tells the window stringHash(id), computed elsewhere, so that the lookups of `id` that follow do not hash it. */
-  preset(id: string, h: number): void {
-    this.lastKey = id;
-    this.lastHash = h;
-  }
   /** The slot of `id`, or -1. */
   slot(id: string): number {
     return this.keys.slot(id, this.hash(id));
@@ -624,7 +619,8 @@ export class StageCollapser {
   /**
    * How many auditIDs in `pending` have each value of stringHash & WAITING_MASK: an event whose
    * count is 0 has nothing waiting under its ID, which is then not looked up in `pending` (nearly
-   * every event of a log whose requests arrive as one ResponseComplete).
+   * every event of a log whose requests arrive as one ResponseComplete). The hash is the one the
+   * window of completed requests looks the ID up with next (DoneWindow remembers it).
    */
   private readonly waitingIds = new Uint32Array(WAITING_MASK + 1);
   /** Waiting requests, counted (pending.size counts IDs). */
@@ -669,11 +665,7 @@ export class StageCollapser {
     this.track = partial ? { idFirst: new F64List(), peak: 0 } : null;
   }
 
-  /**
-   * `family`: familyHash(r) when the caller has it (the field extractor computes it from the line's
-   * bytes), else NaN; `keyHash`: stringHash(idOf(r)) likewise.
-   */
-  add(r: AuditRecord, family = NaN, keyHash = NaN): void {
+  add(r: AuditRecord): void {
     if (r.auditID === '') {
       this.emit(r, 0);
       return;
@@ -681,7 +673,6 @@ export class StageCollapser {
     const id = idOf(r);
     const rank = stageRank(r.stage);
     const t = receivedKey(r);
-    if (keyHash === keyHash) this.done.preset(id, keyHash);
     const p = this.waitingIds[this.done.keyHash(id) & WAITING_MASK] === 0 ? undefined : this.pending.get(id);
     // A waiting request this event belongs to.
     let o: Open | undefined;
@@ -714,11 +705,12 @@ export class StageCollapser {
     }
     let origin = -1;
     // Partial runs: the hashes this request's first event hands back, reused when it completes.
+    let family = NaN;
     let idHash = NaN;
     if (d < 0 && p === undefined && this.track) {
       origin = this.track.idFirst.length / ID_FIRST_STRIDE;
       idHash = hashKey(id);
-      if (family !== family) family = familyHash(r);
+      family = familyHash(r);
       this.track.idFirst.push4(idHash, family, rank, t);
     }
     // A request of its own.

@@ -16,9 +16,6 @@ const seedWord = new Uint32Array(1);
 getRandomValues(seedWord);
 const SEED = seedWord[0]! | 0;
 
-/** This thread's seed of stringHash (for a computation of it elsewhere: the field extractor's module). */
-export const STRING_HASH_SEED: number = SEED;
-
 /** A seeded 32-bit hash of a string's UTF-16 code units (FNV-1a, then murmur3's finaliser). */
 export function stringHash(s: string): number {
   let h = 0x811c9dc5 ^ SEED;
