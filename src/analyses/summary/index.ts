@@ -3,7 +3,7 @@ import type { AuditRecord, FinishContext, InputAccounting, Reducer } from '../..
 import { bump, mergeCounter, sortedCounts, type Count, type Counter } from '../../util/counter.js';
 import { isLongRunning } from '../../rules/longrunning.js';
 import { isCompleted } from '../../normalize/collapse.js';
-import { newHistogram, record, mergeHistogram, percentiles, type Histogram } from '../../util/histogram.js';
+import { newHistogram, bucketOf, recordBucket, mergeHistogram, percentiles, type Histogram } from '../../util/histogram.js';
 import { absorb, discard, drain, grow, newSpillMap, type SpillMap, type SpillSpec } from '../../scale/spillmap.js';
 import { ENTRY_BYTES, strBytes } from '../../scale/budget.js';
 import { approxCount, approxMerge, approxResult, newApproxCounter, type ApproxCount, type ApproxCounter, type DistinctEstimate, DEFAULT_K, hllError, DEFAULT_PRECISION } from '../../scale/sketch/index.js';
@@ -251,10 +251,11 @@ export const summary: Reducer<SummaryState, SummaryReport, SummaryOptions> = {
     if (r.subjectKind === 'Unauthenticated') s.unauthenticated++;
     // Requests that never completed have no latency (their kept stage is not the completing one).
     if (r.durationMs !== null && !isLongRunning(r) && isCompleted(r)) {
-      record(s.latency, r.durationMs);
+      const bucket = bucketOf(r.durationMs);
+      recordBucket(s.latency, bucket);
       let h = s.latencyByVerb.get(r.verb);
       if (!h) s.latencyByVerb.set(r.verb, (h = newHistogram()));
-      record(h, r.durationMs);
+      recordBucket(h, bucket);
     }
   },
 
