@@ -309,7 +309,9 @@ export class WasmExtractor {
   /**
    * Checks the line b[start..end) and finds its members (see the file comment): true when
    * record() or object() may then read it (until the next line is read), false when the line must
-   * take the other paths.
+   * take the other paths. After true, call record(), and object() when it gives null: values the
+   * line interned anew are kept when they read them (a line read and left unread would leave its
+   * intern entries without their values).
    */
   read(b: Buffer, start: number, end: number): boolean {
     this.b = EMPTY;
@@ -352,7 +354,8 @@ export class WasmExtractor {
    * null when the event is of another (a member of an unexpected type, impersonation, a `kind`
    * other than Event, no verb, a code that is no HTTP status, a timestamp that is none…): object()
    * then gives the value for normalizeValue, which decides (and words any rejection). The
-   * differential tests compare both on every line (test/ingest/wasmextract.test.ts).
+   * differential tests compare both on every line (test/ingest/extract.test.ts, the `wasm-record`
+   * extractor).
    */
   record(cluster: string, bodies: BodyNeeds | undefined): AuditRecord | null {
     const t = this.t;
