@@ -12,11 +12,13 @@ export const HEAP_GROWING_PERCENT = 50;
  * (`audit view`'s rows, `investigate --sort`'s buffer up to the memory budget): measured on 1M-event
  * logs, peak memory falls by 30–60% for about 5–20% more CPU time (bench/RESULTS.md, issue 15). The
  * flag is process-wide (V8's flags are): call it from a command's action, never from a library
- * function. V8 reads it at every collection (node --heap-growing-percent).
+ * function. V8 reads it at every collection (node --heap-growing-percent). `percent`: the growth
+ * over what was live, in percent (default HEAP_GROWING_PERCENT).
  */
-export function collectSooner(): void {
-  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+export function collectSooner(percent = HEAP_GROWING_PERCENT): void {
+  setFlagsFromString(`--heap-growing-percent=${percent}`);
 }
+
 
 /**
  * The stage collapsing of a command's run (the CLI's pipeline, a worker's task, a --save-state run):
