@@ -787,6 +787,11 @@ export class StageCollapser {
     this.head = 0;
   }
 
+  /** Requests waiting for their completing stage now (a split run's worker reports it: src/parallel/run.ts stops early on it). */
+  get waitingNow(): number {
+    return this.open;
+  }
+
   /** Entries the queue holds (those before `head` included: they still hold their records), for tests of the memory bound. */
   get queued(): number {
     return this.order.length;
