@@ -15,7 +15,7 @@ import { InputError, StrictError, asInternal } from './util/errors.js';
 import { faultCounter } from './util/fault.js';
 import { recordReorder, type ReorderOptions, type ReorderStats } from './order/reorder.js';
 import { sortSourcesByTime } from './order/sources.js';
-import { settle } from './scale/ledger.js';
+import { settle, runStarts } from './scale/ledger.js';
 import { extractEvent } from './ingest/extract.js';
 import { WasmExtractor } from './ingest/wasmextract.js';
 import type { BodyNeeds } from './normalize/bodies.js';
@@ -89,6 +89,8 @@ export function emptyFileStats(path: string): FileStats {
 }
 
 export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputAccounting; partial: PartialResult | null }> {
+  // The memory budget counts from here: the window of waiting requests included (src/scale/ledger.ts).
+  runStarts();
   const acc = emptyAccounting();
   const filter = o.filter;
   const readOpts: ReadOptions = { ...DEFAULT_READ_OPTIONS, ...o.read };

@@ -90,16 +90,19 @@ export interface CollapseOptions {
    */
   keepWaitingBodies?: boolean;
   /**
-   * Called once when MANY_WAITING requests wait at once. Records that wait that long outlive V8's
-   * young generation and die in the old one, which V8 lets grow to several times what is live
-   * before it collects: the CLI makes it collect sooner then (src/util/v8heap.ts collectSooner; a
-   * million requests that never complete peaked at 0.84 GB without, see bench/RESULTS.md).
+   * Called once when MANY_WAITING requests wait at once, and once more at FLOOD_WAITING, with that
+   * count. Records that wait that long outlive V8's young generation and die in the old one, which
+   * V8 lets grow to several times what is live before it collects: the CLI makes it collect sooner
+   * then (src/util/v8heap.ts collectSooner; a million requests that never complete peaked at
+   * 0.84 GB without, see bench/RESULTS.md), and sooner still in a flood (commandCollapse).
    */
-  onManyWaiting?: () => void;
+  onManyWaiting?: (waiting: number) => void;
 }
 
 /** Waiting requests at which CollapseOptions.onManyWaiting is called. */
 export const MANY_WAITING = 10_000;
+/** Waiting requests at which CollapseOptions.onManyWaiting is called again: a flood of requests that never complete. */
+export const FLOOD_WAITING = 50_000;
 
 /**
  * True when the record's kept stage completed the request (ResponseComplete, Panic), or the
@@ -727,7 +730,7 @@ export class StageCollapser {
     this.order.push(o);
     if (this.open > this.peak) {
       this.peak = this.open;
-      if (this.peak === MANY_WAITING) this.opts.onManyWaiting?.();
+      if (this.peak === MANY_WAITING || this.peak === FLOOD_WAITING) this.opts.onManyWaiting?.(this.peak);
     }
     if (this.track && this.open > this.track.peak) this.track.peak = this.open;
     if (this.open > this.opts.maxPending) this.evictOldest();
