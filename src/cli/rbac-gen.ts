@@ -141,12 +141,23 @@ Examples:
       // V8's string limit).
       const { writeJson, LazyList, mapRows, headOf } = await import('../render/stream.js');
       const { releaseRows } = await import('../scale/lazy.js');
+      const { releaseLists } = await import('../scale/spilled.js');
       const { Out } = await import('./out.js');
       if (outDir) {
         if (!selfCheckFailed) {
           const ext = opts.output === 'yaml' ? 'yaml' : 'json';
-          const written = await outDir.writeAll([...report.policies].map((p) => ({ name: safeFileName(policyObjectName(p.subject), ext), text: render(p.objects) })));
+          // One file at a time (the policies may stream from spilled runs): a million subjects'
+          // files are never held at once (issue 15).
+          const files = outDir.open();
+          try {
+            for (const p of report.policies) files.add(safeFileName(policyObjectName(p.subject), ext), render(p.objects));
+          } catch (e) {
+            files.abort();
+            throw e;
+          }
+          const written = await files.commit();
           if (!opts.quiet) for (const f of written) io.stderr.write(`wrote ${visible(f)}\n`);
+          releaseLists(written);
         }
       } else {
         // --out gets the policy only when the self-check passed (the report always).
