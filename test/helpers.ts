@@ -1,4 +1,5 @@
 // Test helpers: temp files, an in-process CLI with captured streams, and event builders.
+import { expect } from 'vitest';
 import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -107,4 +108,39 @@ export function shape(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(shape);
   if (v && typeof v === 'object') return Object.entries(v).map(([k, x]) => [k, shape(x)]);
   return v;
+}
+
+/**
+ * Strict deep equality without recursion (an explicit stack), for values nested deeper than
+ * vitest's recursive `toStrictEqual` can walk on every JIT state: the same prototypes, the same own
+ * keys (undefined-valued ones included), primitives by Object.is, array holes. Anything else
+ * (Maps, Sets, Dates…) is compared by `toStrictEqual` at that node. Use as
+ * `if (!sameDeep(a, b)) expect(a).toStrictEqual(b)` so that a difference still prints its diff.
+ */
+export function sameDeep(a: unknown, b: unknown): boolean {
+  const stack: [unknown, unknown][] = [[a, b]];
+  while (stack.length) {
+    const [x, y] = stack.pop()!;
+    if (Object.is(x, y)) continue;
+    if (x === null || y === null || typeof x !== 'object' || typeof y !== 'object') return false;
+    if (Object.getPrototypeOf(x) !== Object.getPrototypeOf(y)) return false;
+    const plain = Array.isArray(x) || Object.getPrototypeOf(x) === Object.prototype || Object.getPrototypeOf(x) === null || !(x instanceof Map || x instanceof Set || x instanceof Date || x instanceof RegExp);
+    if (!plain) {
+      try {
+        expect(x).toStrictEqual(y);
+      } catch {
+        return false;
+      }
+      continue;
+    }
+    const kx = Reflect.ownKeys(x);
+    const ky = Reflect.ownKeys(y);
+    if (kx.length !== ky.length) return false;
+    for (let i = 0; i < kx.length; i++) {
+      const k = kx[i]!;
+      if (!Object.prototype.hasOwnProperty.call(y, k)) return false;
+      stack.push([(x as Record<PropertyKey, unknown>)[k], (y as Record<PropertyKey, unknown>)[k]]);
+    }
+  }
+  return true;
 }

@@ -31,6 +31,15 @@ interface Opts extends InputOptions, FilterFlags {
   minScore?: number;
 }
 
+/**
+ * The old-generation growth compliance sets (collectSooner): 1.75×. Its state is spilled by the ledger, which collects at once
+ * after each large spill (src/scale/ledger.ts), so between spills the old generation holds mostly
+ * live state, and each collection V8 makes while it grows marks all of it again. At a million
+ * distinct users 1.5× cost about 4 CPU seconds of 45 more than 1.75×, for the same peak RSS
+ * (379–381 MB); V8's own factor peaked at 402 MB (bench/RESULTS.md, issue 15).
+ */
+const HEAP_GROWING_PERCENT = 75;
+
 export function register(program: Command, io: IO, setExit: (code: number) => void): void {
   const cmd = program
     .command('compliance')
@@ -65,7 +74,7 @@ Exit codes: 0 no threshold crossed (or none set), 1 a --fail-on/--min-score thre
     .action(async (inputs: string[], opts: Opts) => {
       // Per-subject state up to the memory budget, spilled and merged back: it outlives V8's young
       // generation, and V8's default growth let the heap reach several times what was live (issue 15).
-      collectSooner();
+      collectSooner(HEAP_GROWING_PERCENT);
       if (opts.rbac.length === 0) throw new UsageError('--rbac is required', 'pass the RBAC export: kubectl get roles,rolebindings,clusterroles,clusterrolebindings -A -o yaml > rbac.yaml, then --rbac rbac.yaml');
       const { FRAMEWORKS } = await import('../rules/compliance.js');
       const { didYouMean } = await import('../util/suggest.js');
@@ -85,14 +94,13 @@ Exit codes: 0 no threshold crossed (or none set), 1 a --fail-on/--min-score thre
       // '-' is standard output, as for inputs (it was a file named '-').
       const out = opts.out && opts.out !== '-' && !opts.saveState ? prepareOutputFile('--out', opts.out) : null;
       if (out) out.checkInputs((await (await import('../rbac/load.js')).expandRbacInputs(opts.rbac, '--rbac')).map((s) => s.path));
-      const [{ loadRbac, rbacDigest }, { Authorizer }, { compliance }, { writeComplianceHtml }, view, { renderReport }, { csvRow }, { VERSION }, { createHash }, { readFile }] = await Promise.all([
+      const [{ loadRbac, rbacDigest }, { Authorizer }, { compliance }, { writeComplianceHtml }, view, { renderReport }, { VERSION }, { createHash }, { readFile }] = await Promise.all([
         import('../rbac/load.js'),
         import('../rbac/authorizer.js'),
         import('../analyses/compliance/index.js'),
         import('../analyses/compliance/html.js'),
         import('../analyses/compliance/view.js'),
         import('../render/index.js'),
-        import('../render/sanitize.js'),
         import('./index.js'),
         import('node:crypto'),
         import('node:fs/promises'),
@@ -130,10 +138,8 @@ Exit codes: 0 no threshold crossed (or none set), 1 a --fail-on/--min-score thre
         const sink = new Out(file ?? io.stdout);
         try {
           if (opts.output === 'html') writeComplianceHtml(sink, report);
-          else if (opts.output === 'csv') {
-            sink.write(csvRow(view.checkCsvColumns(report)));
-            for (const r of view.checkCsvRows(report)) sink.write(csvRow(r));
-          } else if (opts.output === 'json') writeJson(sink, report);
+          else if (opts.output === 'csv') view.writeCheckCsv(sink, report);
+          else if (opts.output === 'json') writeJson(sink, report);
           else sink.write(await renderReport(opts.output, { report, view: view.complianceView }, renderContext(out ? { ...io, stdout: { isTTY: false } as IO['stdout'] } : io)));
           sink.flush();
           await file?.commit();

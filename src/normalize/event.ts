@@ -14,17 +14,24 @@ function typeName(v: unknown): string {
 }
 
 /**
- * `v` as JSON, for a reason text. JSON.parse reads any nesting but JSON.stringify recurses: a value
+ * `v` as JSON, for a reason text (at most QUOTE_MAX characters of it, then its length). JSON.parse reads any nesting but JSON.stringify recurses: a value
  * nested deeper than the stack allows (attacker-controlled) is named by its type instead of
  * throwing RangeError out of normalize (an internal error that stopped the whole run).
  */
-function quoted(v: unknown): string {
+export function quoted(v: unknown): string {
+  let text: string;
   try {
-    return JSON.stringify(v);
+    text = JSON.stringify(v);
   } catch {
     return `${typeName(v)}, nested too deep to quote`;
   }
+  // The value is attacker-controlled and may be as long as a line (64 MiB): a reason names it, it
+  // does not copy it (reasons are kept, posted between threads and printed).
+  return text.length > QUOTE_MAX ? `${text.slice(0, QUOTE_MAX)}… (${text.length} characters)` : text;
 }
+
+/** Longest quoted value in a reason text, in UTF-16 code units. */
+const QUOTE_MAX = 120;
 
 /** Field reader that remembers the first type error (one per thread, reset per event: no allocation per event). */
 class Fields {

@@ -3,7 +3,7 @@ import type { AuditRecord } from '../types.js';
 import { classifySubject } from './subject.js';
 import { parseUserAgent, accessMethodFor } from './useragent.js';
 import { parseTimeMs } from './time.js';
-import { decisionFrom, EMPTY_EXTRA, EMPTY_STRINGS, NO_LOCATION } from './event.js';
+import { decisionFrom, EMPTY_EXTRA, EMPTY_STRINGS, NO_LOCATION, quoted } from './event.js';
 
 type Obj = Record<string, unknown>;
 
@@ -118,7 +118,7 @@ export function normalizeGke(entry: Obj, cluster: string): AuditRecord | string 
   const p = o(entry, 'protoPayload');
   if (!p) return 'not an audit event (no protoPayload)';
   const service = s(p, 'serviceName');
-  if (service && service !== 'k8s.io') return `not a Kubernetes audit entry (serviceName ${JSON.stringify(service)})`;
+  if (service && service !== 'k8s.io') return `not a Kubernetes audit entry (serviceName ${quoted(service)})`;
   const method = s(p, 'methodName');
   if (!method) return 'not a Kubernetes audit entry (protoPayload.methodName missing)';
   const id = gkeIdentity(o(p, 'authenticationInfo'));

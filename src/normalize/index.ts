@@ -1,6 +1,6 @@
 // Chooses the adapter for one ingested value: native Event, or a cloud provider's wrapper around one.
 import type { AuditRecord } from '../types.js';
-import { normalizeEvent } from './event.js';
+import { normalizeEvent, quoted } from './event.js';
 import { normalizeGke } from './gke.js';
 import type { BodyNeeds } from './bodies.js';
 
@@ -90,7 +90,7 @@ export function normalizeValue(v: unknown, cluster: string, bodies?: BodyNeeds):
   const props = o.properties;
   if (props !== null && typeof props === 'object' && 'log' in (props as Obj)) {
     const category = typeof o.category === 'string' ? o.category : typeof o.Category === 'string' ? o.Category : '';
-    if (category && !AKS_AUDIT_CATEGORIES.has(category)) return `not an audit record (AKS category ${JSON.stringify(category)})`;
+    if (category && !AKS_AUDIT_CATEGORIES.has(category)) return `not an audit record (AKS category ${quoted(category)})`;
     const log = (props as Obj).log;
     const inner = typeof log === 'string' ? parseInner(log, 'properties.log') : log;
     if (typeof inner === 'string') return inner;

@@ -14,6 +14,16 @@ export interface Sink {
 
 /** Objects and arrays nested deeper than this are written with one JSON.stringify call each (they are small: one finding, one record). */
 const STREAM_DEPTH = 3;
+/**
+ * Arrays longer than this are written item by item at any depth, and so is an object that holds
+ * one: a report's list may sit deep in it (a check's evidence of a million subject names, issue
+ * 15), and one JSON.stringify of it would be a string as large as the list, twice over once indented.
+ */
+export const STREAM_ITEMS = 256;
+
+function isLong(v: unknown): boolean {
+  return Array.isArray(v) && v.length > STREAM_ITEMS;
+}
 
 function pad(depth: number): string {
   return '  '.repeat(depth);
@@ -43,30 +53,53 @@ function writeEntries(sink: Sink, entries: Iterable<[string, unknown]>, depth: n
   sink.write(first ? '{}' : `\n${pad(depth)}}`);
 }
 
-/** Whether an object has a LazyList member (written item by item at any depth, not as one string). */
+/** Whether an object has a LazyList member or a long array (written item by item at any depth, not as one string). */
 function holdsLazy(o: Record<string, unknown>): boolean {
-  for (const k in o) if (o[k] instanceof LazyList) return true;
+  for (const k in o) if (o[k] instanceof LazyList || isLong(o[k])) return true;
   return false;
 }
 
-/** Writes v's JSON at `depth`; false when v has none (undefined, a function), which the caller writes as null or leaves out. */
-function writeValue(sink: Sink, v: unknown, depth: number): boolean {
+/** Levels mayHoldLazy looks into; an item nested deeper is written member by member, as it may hold one. */
+const ITEM_LEVELS = 8;
+
+/**
+ * Whether `v` is or holds a LazyList or a long array within `levels` levels of nesting (true past
+ * them, or for an object with its own toJSON: it may). An item of a list that holds neither is
+ * written with one JSON.stringify (a row of a million-row list: one call, not one per member).
+ */
+function mayHoldLazy(v: unknown, levels: number): boolean {
+  if (typeof v !== 'object' || v === null) return false;
+  if (v instanceof LazyList || isLong(v) || levels === 0 || typeof (v as { toJSON?: unknown }).toJSON === 'function') return true;
+  if (Array.isArray(v)) {
+    for (const x of v) if (mayHoldLazy(x, levels - 1)) return true;
+    return false;
+  }
+  for (const k in v) if (mayHoldLazy((v as Record<string, unknown>)[k], levels - 1)) return true;
+  return false;
+}
+
+/**
+ * Writes v's JSON at `depth`; false when v has none (undefined, a function), which the caller writes
+ * as null or leaves out. `item`: v is an item of an array (items below the top level that hold no
+ * LazyList are written whole).
+ */
+function writeValue(sink: Sink, v: unknown, depth: number, item = false): boolean {
   if (v instanceof LazyEntries) {
     writeEntries(sink, v as LazyEntries<unknown>, depth);
     return true;
   }
   if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function' && !(v instanceof LazyList)) v = (v as { toJSON(): unknown }).toJSON();
-  if (v instanceof LazyList || (Array.isArray(v) && depth < STREAM_DEPTH)) {
+  if (v instanceof LazyList || (Array.isArray(v) && (depth < STREAM_DEPTH || v.length > STREAM_ITEMS))) {
     let first = true;
     for (const item of v as Iterable<unknown>) {
       sink.write(first ? `[\n${pad(depth + 1)}` : `,\n${pad(depth + 1)}`);
       first = false;
-      if (!writeValue(sink, item, depth + 1)) sink.write('null');
+      if (!writeValue(sink, item, depth + 1, true)) sink.write('null');
     }
     sink.write(first ? '[]' : `\n${pad(depth)}]`);
     return true;
   }
-  if (v !== null && typeof v === 'object' && !Array.isArray(v) && (depth < STREAM_DEPTH || holdsLazy(v as Record<string, unknown>))) {
+  if (v !== null && typeof v === 'object' && !Array.isArray(v) && (depth < STREAM_DEPTH ? !(item && depth >= 2) || mayHoldLazy(v, ITEM_LEVELS) : holdsLazy(v as Record<string, unknown>))) {
     writeEntries(sink, ownEntries(v as Record<string, unknown>), depth);
     return true;
   }

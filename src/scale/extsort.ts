@@ -6,7 +6,7 @@
 // and the buffer is trimmed as it goes, so a top-N needs memory for N items whatever the input.
 // Runs are removed when the result has been read, when it is abandoned, or after an error
 // (dispose); the spill folder itself goes at exit or on a signal (src/scale/tempdir.ts).
-import { charge, enroll, retire, settle, type Spiller } from './ledger.js';
+import { charge, enroll, keepable, retire, settle, type Spiller } from './ledger.js';
 import { RunWriter, removeRuns } from './runs.js';
 import { JSON_LINES, type LineCodec } from './codec.js';
 import { mergeSorted, readRun, reduceRuns } from './merge.js';
@@ -121,13 +121,13 @@ export class ExternalSorter<T> implements Spiller {
    * src/scale/spilled.ts): the sorted array itself when nothing spilled, else the runs (the
    * in-memory tail written as one more, merged down to FAN_IN) merged again on each read. Consumes
    * the sorter; the caller releases the list (its runs go then). Not with `keep`. Items held past
-   * `maxInMemory` bytes (estimated) are spilled too rather than kept as an array that the ledger
-   * would no longer count.
+   * `maxInMemory` bytes (estimated; default: what ledger.ts keepable allows) are spilled too rather
+   * than kept as an array that the ledger would no longer count.
    */
-  keepSorted(maxInMemory = Infinity): Rereadable<T> {
+  keepSorted(maxInMemory?: number): Rereadable<T> {
     if (this.done) throw new Error('ExternalSorter: the result was already taken');
     if (this.keep !== Infinity) throw new Error('ExternalSorter: keepSorted with keep');
-    if (this.runs.length === 0 && this.held <= maxInMemory) {
+    if (this.runs.length === 0 && (maxInMemory === undefined ? keepable(this.held) : this.held <= maxInMemory)) {
       this.done = true;
       const buf = this.buf;
       this.buf = [];

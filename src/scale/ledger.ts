@@ -255,6 +255,22 @@ export function handOff(): void {
   spilledAtHeap = NaN;
 }
 
+/**
+ * The share of the budget (in real bytes, as calibrated) that one finished list may hold when it is
+ * handed out as an array (ListWriter.finish, ExternalSorter.keepSorted): a list handed out leaves
+ * the ledger, so whatever it holds is live and counted nowhere until the report is written. Past
+ * this share the list is written out and read back from disk instead. A report has a fixed number
+ * of lists, so what its arrays hold stays a fixed fraction of the budget whatever the cardinality
+ * (issue 15: at a million distinct users compliance handed out a list of 980,000 names that the
+ * ledger no longer counted, then wrote it as one JSON string).
+ */
+export const KEEP_SHARE = 1 / 32;
+
+/** Whether a finished list of `held` estimated bytes may be handed out as an array (see KEEP_SHARE). */
+export function keepable(held: number): boolean {
+  return held * scale <= budgetBytes() * KEEP_SHARE;
+}
+
 /** Bytes the live structures hold now (the structures' estimates). */
 export function ledgerUsed(): number {
   return used;

@@ -7,7 +7,7 @@
 //
 // Whoever finishes with a report releases its lists (releaseLists): their files go then, not at exit.
 import { LazyList, type Rows } from './lazy.js';
-import { charge, enroll, retire, settle, type Spiller } from './ledger.js';
+import { charge, enroll, keepable, retire, settle, type Spiller } from './ledger.js';
 import { RunWriter, removeRuns } from './runs.js';
 import { encodeLine } from './codec.js';
 import { readRun } from './merge.js';
@@ -98,7 +98,8 @@ export function concatRows<T>(a: Rereadable<T>, b: Rereadable<T>): Rereadable<T>
 /**
  * Collects items in order, in memory until the memory ledger (src/scale/ledger.ts) says the budget
  * is spent, then appended to files of the spill folder. finish() gives the list: an array when
- * nothing spilled, else a SpilledList over the files and the in-memory tail.
+ * nothing spilled and it is small (ledger.ts KEEP_SHARE), else a SpilledList over the files and the
+ * in-memory tail.
  */
 export class ListWriter<T> implements Spiller {
   private buf: T[] = [];
@@ -142,11 +143,14 @@ export class ListWriter<T> implements Spiller {
     this.held = 0;
   }
 
-  /** The list: an array when nothing spilled, else a SpilledList (its in-memory tail written out too). */
+  /**
+   * The list: an array when nothing spilled and it is small (ledger.ts keepable: the array leaves
+   * the ledger), else a SpilledList (its in-memory tail written out too).
+   */
   finish(): Rereadable<T> {
     if (this.done) throw new Error('ListWriter: finished twice');
     this.done = true;
-    if (this.files.length === 0) {
+    if (this.files.length === 0 && keepable(this.held)) {
       retire(this, this.held);
       this.held = 0;
       const out = this.buf;

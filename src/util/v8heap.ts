@@ -12,9 +12,10 @@ export const HEAP_GROWING_PERCENT = 50;
  * (`audit view`'s rows, `investigate --sort`'s buffer up to the memory budget): measured on 1M-event
  * logs, peak memory falls by 30–60% for about 5–20% more CPU time (bench/RESULTS.md, issue 15). The
  * flag is process-wide (V8's flags are): call it from a command's action, never from a library
- * function. V8 reads it at every collection (node --heap-growing-percent).
+ * function. V8 reads it at every collection (node --heap-growing-percent). `percent`: the growth
+ * over what was live, in percent (default HEAP_GROWING_PERCENT).
  */
-export function collectSooner(percent: number = HEAP_GROWING_PERCENT): void {
+export function collectSooner(percent = HEAP_GROWING_PERCENT): void {
   setFlagsFromString(`--heap-growing-percent=${percent}`);
 }
 
@@ -24,7 +25,7 @@ export function collectSooner(percent: number = HEAP_GROWING_PERCENT): void {
  * lets it go, so the old generation fills with them at the rate of the input; with the window
  * itself live (100,000 records), growth by half let one thread's heap reach about 250 MB.
  */
-export const FLOOD_GROWING_PERCENT = Number(process.env.KAUDIT_FLOOD_GROWING) || 25;
+export const FLOOD_GROWING_PERCENT = 25;
 
 /**
  * The stage collapsing of a command's run (the CLI's pipeline, a worker's task, a --save-state run):

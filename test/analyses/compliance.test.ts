@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, tmpDir, writeFiles, event, jsonl } from '../helpers.js';
+import { writeComplianceHtml } from '../../src/analyses/compliance/html.js';
 
 const NOW = ['--now', '2026-03-04T00:00:00Z'];
 const DRIFT = ['fixtures/drift/audit.log', '--rbac', 'fixtures/drift/rbac.yaml'];
@@ -119,6 +120,18 @@ describe('compliance options and formats', () => {
     const html = (await runCli(['compliance', 'fixtures/sample', '--rbac', 'fixtures/sample-rbac', ...NOW, '-q'])).stdout;
     expect(html).not.toContain('using under half of their grants');
     expect(html).toMatch(/Subjects in red \(score under 50%: .*User carol@example\.com \(16\.7%, every rule used in part\)/);
+  });
+
+  it('HTML writes a check\'s evidence piece by piece: a list of any length is never one string (issue 15)', async () => {
+    // At a million distinct users KC-11 cites ~980,000 subjects; the page held them as one string.
+    const rep = await report(DRIFT);
+    const names = Array.from({ length: 20_000 }, (_, i) => `User user-${i}@example.com <b>`);
+    rep.checks.find((c: any) => c.id === 'KC-11').evidence.subjects = names;
+    const pieces: string[] = [];
+    writeComplianceHtml({ write: (x: string) => void pieces.push(x) }, rep);
+    const html = pieces.join('');
+    expect(html).toContain(`<div>Subjects:</div><ul class="ev">${names.map((n) => `<li>${n.replace('<b>', '&lt;b&gt;')}</li>`).join('')}</ul>`);
+    expect(Math.max(...pieces.map((p) => p.length))).toBeLessThan(64 * 1024);
   });
 
   it('is deterministic: the same inputs and --now give the same bytes, in every format', async () => {

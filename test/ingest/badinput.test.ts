@@ -121,6 +121,17 @@ describe('a fuzz set of broken lines', () => {
     }
   });
 
+  it('a long `kind` is named in the reason, not copied (both parsers)', async () => {
+    const long = 'K'.repeat(100_000);
+    const dir = writeFiles(tmpDir(), { 'long.log': [good('l1'), JSON.stringify({ kind: long, verb: 'get', user: { username: 'a' } }), good('l2')].join('\n') + '\n' });
+    for (const parser of ['fast', 'reference'] as const) {
+      const { records, rejects, acc } = await collect([join(dir, 'long.log')], { read: { parser } });
+      expect(records.map((r) => r.auditID)).toEqual(['l1', 'l2']);
+      expect(rejects.map((r) => [r.loc.line, r.reason])).toEqual([[2, `not an audit event (kind "${'K'.repeat(119)}… (100002 characters))`]]);
+      expectBalanced(acc);
+    }
+  });
+
   it('an empty file is read as nothing, not an error', async () => {
     const dir = writeFiles(tmpDir(), { 'empty.log': '' });
     const { acc } = await collect([join(dir, 'empty.log')]);

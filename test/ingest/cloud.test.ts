@@ -89,6 +89,13 @@ describe('managed-cluster exports normalize like native events', async () => {
     expect(normalizeValue({ '@timestamp': 'x', '@message': 'I0302 10:00:00 controller.go:1] not json' }, '')).toMatch(/field @message: not JSON/);
   });
 
+  it('a long serviceName or AKS category is named in the reason, not copied (attacker-controlled, up to a line long)', async () => {
+    const { normalizeValue } = await import('../../src/normalize/index.js');
+    const long = 'x'.repeat(50_000);
+    expect(normalizeValue({ protoPayload: { serviceName: long } }, '')).toBe(`not a Kubernetes audit entry (serviceName "${'x'.repeat(119)}… (50002 characters))`);
+    expect(normalizeValue({ category: long, properties: { log: '{}' } }, '')).toBe(`not an audit record (AKS category "${'x'.repeat(119)}… (50002 characters))`);
+  });
+
   it('every command works on provider data unchanged', async () => {
     for (const cmd of [['rbac-gen', '--include-system'], ['investigate', '--preset', 'denied', '-o', 'json'], ['commands', '-o', 'json'], ['export', '-o', 'jsonl']]) {
       const r = await runCli([cmd[0]!, ...cmd.slice(1), join(DIR, 'gke.jsonl'), join(DIR, 'aks-loganalytics.csv'), join(DIR, 'eks-subscription.json.gz'), '-q']);

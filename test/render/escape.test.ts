@@ -6,7 +6,8 @@ import { describe, it, expect } from 'vitest';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { SaxesParser } from 'saxes';
 import * as yaml from 'js-yaml';
-import { csvCell, csvRow, escapeHtml, jsonForTerminal, mdCodeBlock, mdText, renderYaml, tableCell, visible, xmlEscape, yamlStr } from '../../src/render/sanitize.js';
+import fc from 'fast-check';
+import { csvCell, csvRow, writeCsvListCell, escapeHtml, jsonForTerminal, mdCodeBlock, mdText, renderYaml, tableCell, visible, xmlEscape, yamlStr } from '../../src/render/sanitize.js';
 import { HOSTILE, HOSTILE_VALUES } from '../hostile.js';
 import { decodeEntities, renderGfm, UNSAFE, unsafeExcept, unvisible } from './formats.js';
 
@@ -87,6 +88,24 @@ describe('CSV: a spreadsheet gets text, never a formula; a terminal gets no esca
     ['plain', 'plain'],
   ])('%j → %j', (v, cell) => {
     expect(csvCell(v)).toBe(cell);
+  });
+
+  it('writeCsvListCell writes the bytes of csvCell(items.join("; ")), piece by piece (property; hostile items included)', () => {
+    const item = fc.oneof(fc.string(), fc.constantFrom(...HOSTILE_VALUES.filter((x): x is string => typeof x === 'string'), '', ' ', '=1', ' "@x', '\t', '\r=1', 'a"b', 'a;b'));
+    fc.assert(
+      fc.property(fc.array(item, { maxLength: 6 }), (items) => {
+        const pieces: string[] = [];
+        writeCsvListCell((x) => void pieces.push(x), items, '; ');
+        expect(pieces.join('')).toBe(csvCell(items.join('; ')));
+      }),
+      { numRuns: 2000 },
+    );
+    const many = Array.from({ length: 10_000 }, (_, i) => `User u-${i}`);
+    const pieces: string[] = [];
+    writeCsvListCell((x) => void pieces.push(x), many, '; ');
+    expect(pieces.join('')).toBe(csvCell(many.join('; ')));
+    expect(Math.max(...pieces.map((p) => p.length))).toBeLessThan(40);
+    expect(() => writeCsvListCell(() => {}, many, ', ')).toThrow(/separator/);
   });
 
   it.each(ALL.map((v) => [v]))('%j parses back as one cell that shows it', (v) => {

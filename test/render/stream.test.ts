@@ -4,7 +4,7 @@ import { describe, it, expect, afterEach } from 'vitest';
 import fc from 'fast-check';
 import { join } from 'node:path';
 import * as yaml from 'js-yaml';
-import { LazyList, stringSink, writeJson, writeYaml } from '../../src/render/stream.js';
+import { LazyList, STREAM_ITEMS, stringSink, writeJson, writeYaml } from '../../src/render/stream.js';
 import { yamlDumper, renderYaml } from '../../src/render/sanitize.js';
 import { setBudget } from '../../src/scale/budget.js';
 import { spillCount, resetLedger } from '../../src/scale/ledger.js';
@@ -43,6 +43,36 @@ describe('writeJson', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('writes a long array item by item at any depth: never one string as large as the list (issue 15)', () => {
+    // A check's evidence of many subject names, deeper than the levels streamed by depth.
+    const names = Array.from({ length: 20 * STREAM_ITEMS }, (_, i) => `User user-${i}@example.com`);
+    const short = Array.from({ length: STREAM_ITEMS }, (_, i) => i);
+    const v = { checks: [{ id: 'KC-11', evidence: { subjects: names, rules: [{ a: short }], ids: ['x'] } }] };
+    const pieces: string[] = [];
+    writeJson({ write: (s) => void pieces.push(s) }, v);
+    expect(pieces.join('')).toBe(JSON.stringify(v, null, 2) + '\n');
+    // The longest piece is one short array inlined (STREAM_ITEMS numbers), never the list of names.
+    const longest = Math.max(...pieces.map((p) => p.length));
+    expect(longest).toBeLessThan(8 * 1024);
+    expect(longest).toBeLessThan(JSON.stringify(names).length / 10);
+  });
+
+  it('writes an item of a list whole when it holds no LazyList, and member by member when it does (never materialising the LazyList)', () => {
+    const rows = Array.from({ length: 50 }, (_, i) => ({ name: `u-${i}`, score: i % 7 ? i : null, tags: ['a', i], sub: { kind: 'User' } }));
+    const names = Array.from({ length: 40 }, (_, i) => `s-${i}`);
+    const lazy = new LazyList(names.length, () => names);
+    (lazy as unknown as { toJSON(): unknown }).toJSON = () => {
+      throw new Error('materialised');
+    };
+    const v = { subjects: rows, checks: [{ id: 'KC-11', evidence: { subjects: lazy, rules: [] } }] };
+    const pieces: string[] = [];
+    writeJson({ write: (x) => void pieces.push(x) }, v);
+    expect(pieces.join('')).toBe(JSON.stringify({ ...v, checks: [{ id: 'KC-11', evidence: { subjects: names, rules: [] } }] }, null, 2) + '\n');
+    // One piece per row (plus the separators), not one per member.
+    expect(pieces.filter((p) => p.includes('"name"')).length).toBe(rows.length);
+    expect(pieces.some((p) => p.includes('"name"') && p.includes('"sub"'))).toBe(true);
   });
 
   it('writes undefined members and values JSON has no form for as JSON.stringify does', () => {

@@ -2,7 +2,7 @@
 import { describe, it, expect } from 'vitest';
 import { isolateSpills, leftovers } from './spillkit.js';
 import { setBudget } from '../../src/scale/budget.js';
-import { spillCount } from '../../src/scale/ledger.js';
+import { KEEP_SHARE, ledgerUsed, spillCount } from '../../src/scale/ledger.js';
 import { ExternalSorter } from '../../src/scale/extsort.js';
 import { ListWriter, SpilledList, concatRows, isSpilled, releaseLists, remap } from '../../src/scale/spilled.js';
 import { writeJson, stringSink } from '../../src/render/stream.js';
@@ -39,6 +39,26 @@ describe('ListWriter', () => {
     releaseLists({ a: { b: rows } });
     expect(leftovers()).toEqual([]);
     expect(() => [...rows]).toThrow(/after release/);
+  });
+
+  it('a list under the budget but over KEEP_SHARE of it is written out at finish: an array handed out would leave the ledger (issue 15)', () => {
+    // 64 KiB budget: 100 items of 200 bytes (20,000) never spill while pushed, but are over 1/32 of it.
+    setBudget(64 * 1024);
+    expect(100 * 200).toBeLessThan(64 * 1024);
+    expect(100 * 200).toBeGreaterThan(64 * 1024 * KEEP_SHARE);
+    const w = new ListWriter(size);
+    for (let i = 0; i < 100; i++) w.push(item(i));
+    expect(spillCount()).toBe(0);
+    const rows = w.finish();
+    expect(isSpilled(rows)).toBe(true);
+    expect(ledgerUsed()).toBe(0);
+    expect([...rows]).toEqual(Array.from({ length: 100 }, (_, i) => item(i)));
+    releaseLists(rows);
+    expect(leftovers()).toEqual([]);
+    // Under the share: an array, as before.
+    const small = new ListWriter(size);
+    for (let i = 0; i < 10; i++) small.push(item(i));
+    expect(Array.isArray(small.finish())).toBe(true);
   });
 
   it('fix() corrects every item as it is read, idempotently', () => {
@@ -78,6 +98,27 @@ describe('ExternalSorter.keepSorted', () => {
     expect([...both]).toEqual([...want.map((x) => x.at), 1, 2, 3]);
     expect(both.length).toBe(803);
     releaseLists(both);
+    expect(leftovers()).toEqual([]);
+  });
+});
+
+describe('ExternalSorter.keepSorted past KEEP_SHARE', () => {
+  it('writes out a sorted list that never spilled but is over KEEP_SHARE of the budget; an explicit maxInMemory still rules', () => {
+    setBudget(64 * 1024);
+    const make = () => {
+      const s = new ExternalSorter<number>({ compare: (a, b) => a - b, size: () => 100 });
+      for (let i = 300; i > 0; i--) s.add(i);
+      return s;
+    };
+    const want = Array.from({ length: 300 }, (_, i) => i + 1);
+    const out = make().keepSorted();
+    expect(spillCount()).toBe(0);
+    expect(isSpilled(out)).toBe(true);
+    expect([...out]).toEqual(want);
+    releaseLists(out);
+    const kept = make().keepSorted(Infinity);
+    expect(Array.isArray(kept)).toBe(true);
+    expect(kept).toEqual(want);
     expect(leftovers()).toEqual([]);
   });
 });

@@ -7,7 +7,11 @@ import { escapeHtml as h, FORMULA_START_SOURCE } from '../../render/sanitize.js'
 import { displayTime } from '../../render/format.js';
 import { stringSink, type Sink } from '../../render/stream.js';
 
-type Cell = { text: string; sort?: number | string; cls?: string; html?: string };
+/**
+ * A table cell: its text (escaped when written), or its `html`, or `parts`: HTML written piece by
+ * piece, for a cell as long as a list of a million subjects (a check's evidence, issue 15).
+ */
+type Cell = { text: string; sort?: number | string; cls?: string; html?: string; parts?: () => Iterable<string> };
 
 function cell(v: string | number | null, cls?: string): Cell {
   if (v === null) return { text: '–', sort: -1, cls };
@@ -24,15 +28,20 @@ ${note ? `<p class="note">${h(note)}</p>` : ''}<table><thead><tr>${head}</tr></t
 `);
   let first = true;
   for (const r of rows) {
-    const row = `<tr>${r
-      .map((c) => {
-        const sort = c.sort === undefined ? '' : ` data-sort="${h(String(c.sort))}"`;
-        const cls = c.cls ? ` class="${h(c.cls)}"` : '';
-        return `<td${sort}${cls}>${c.html ?? h(c.text)}</td>`;
-      })
-      .join('')}</tr>`;
-    sink.write(first ? row : `\n${row}`);
+    let row = first ? '<tr>' : '\n<tr>';
     first = false;
+    for (const c of r) {
+      const sort = c.sort === undefined ? '' : ` data-sort="${h(String(c.sort))}"`;
+      const cls = c.cls ? ` class="${h(c.cls)}"` : '';
+      row += `<td${sort}${cls}>`;
+      if (c.parts) {
+        sink.write(row);
+        row = '';
+        for (const p of c.parts()) sink.write(p);
+      } else row += c.html ?? h(c.text);
+      row += '</td>';
+    }
+    sink.write(`${row}</tr>`);
   }
   sink.write(`
 </tbody></table></section>`);
@@ -148,11 +157,33 @@ function writeRedList(sink: Sink, r: ComplianceReport): void {
   }
 }
 
-function list(items: Iterable<string> & { length: number }): string {
-  if (!items.length) return '';
-  const parts: string[] = [];
-  for (const i of items) parts.push(`<li>${h(i)}</li>`);
-  return `<ul class="ev">${parts.join('')}</ul>`;
+/** An evidence list's HTML, a piece at a time (nothing when it is empty). */
+function* list(items: Iterable<string> & { length: number }): Generator<string> {
+  if (!items.length) return;
+  yield '<ul class="ev">';
+  for (const i of items) yield `<li>${h(i)}</li>`;
+  yield '</ul>';
+}
+
+/** A check's finding and its evidence (subjects, rules, sample auditIDs), a piece at a time. */
+function* findingParts(c: ComplianceReport['checks'][number]): Generator<string> {
+  yield h(c.summary);
+  const ev = c.evidence;
+  if (!(ev.subjects.length || ev.rules.length || ev.auditIDs.length)) return;
+  yield '<details><summary>Evidence</summary>';
+  if (ev.subjects.length) {
+    yield '<div>Subjects:</div>';
+    yield* list(ev.subjects);
+  }
+  if (ev.rules.length) {
+    yield '<div>Rules:</div>';
+    yield* list(ev.rules.map((x) => `${x.subject}: ${x.rule} (${x.source})`));
+  }
+  if (ev.auditIDs.length) {
+    yield '<div>Sample auditIDs:</div>';
+    yield* list(ev.auditIDs);
+  }
+  yield '</details>';
 }
 
 /** The report as one HTML page (a string: small reports and tests; writeComplianceHtml writes large ones piece by piece). */
@@ -172,11 +203,7 @@ export function writeComplianceHtml(sink: Sink, r: ComplianceReport): void {
     cell(c.title),
     { text: STATUS_LABEL[c.status], sort: STATUS_ORDER[c.status], cls: c.status },
     ...fw.map((f) => cell((c.controls[f] ?? []).join(', '))),
-    {
-      text: c.summary,
-      sort: c.summary,
-      html: `${h(c.summary)}${c.evidence.subjects.length || c.evidence.rules.length || c.evidence.auditIDs.length ? `<details><summary>Evidence</summary>${c.evidence.subjects.length ? `<div>Subjects:</div>${list(c.evidence.subjects)}` : ''}${c.evidence.rules.length ? `<div>Rules:</div>${list(c.evidence.rules.map((x) => `${x.subject}: ${x.rule} (${x.source})`))}` : ''}${c.evidence.auditIDs.length ? `<div>Sample auditIDs:</div>${list(c.evidence.auditIDs)}` : ''}</details>` : ''}`,
-    },
+    { text: c.summary, sort: c.summary, parts: () => findingParts(c) },
   ]);
   const subjectRows = each(r.subjects, (x): Cell[] => [
     cell(x.namespace ? `${x.namespace}/${x.name}` : x.name),

@@ -4,6 +4,8 @@ import { headOf, VIEW_ROWS } from '../../scale/lazy.js';
 import type { ComplianceReport } from './index.js';
 import { FRAMEWORK_NAMES, type Framework } from '../../rules/compliance.js';
 import { displayTime, displayWindow } from '../../render/format.js';
+import { csvCell, csvRow, writeCsvListCell } from '../../render/sanitize.js';
+import type { Sink } from '../../render/stream.js';
 
 export function complianceView(r: ComplianceReport): View {
   const e = r.evaluation;
@@ -85,6 +87,16 @@ export function checkCsvColumns(r: ComplianceReport): string[] {
   return ['check', 'title', 'status', ...(r.evaluation.frameworks as Framework[]), 'finding', 'subjects', 'auditIDs'];
 }
 
-export function checkCsvRows(r: ComplianceReport): (string | number)[][] {
-  return r.checks.map((c) => [c.id, c.title, c.status, ...(r.evaluation.frameworks as Framework[]).map((f) => (c.controls[f] ?? []).join(' ')), c.summary, [...c.evidence.subjects].join('; '), c.evidence.auditIDs.join(' ')]);
+/**
+ * Writes the checks as CSV (checkCsvColumns, then a row per check), each check's evidence subjects
+ * joined by `; ` in one cell, written piece by piece (a check may cite every subject).
+ */
+export function writeCheckCsv(sink: Sink, r: ComplianceReport): void {
+  sink.write(csvRow(checkCsvColumns(r)));
+  for (const c of r.checks) {
+    const before = [c.id, c.title, c.status, ...(r.evaluation.frameworks as Framework[]).map((f) => (c.controls[f] ?? []).join(' ')), c.summary];
+    sink.write(`${before.map(csvCell).join(',')},`);
+    writeCsvListCell((x) => sink.write(x), c.evidence.subjects, '; ');
+    sink.write(`,${csvCell(c.evidence.auditIDs.join(' '))}\n`);
+  }
 }

@@ -258,7 +258,14 @@ function probes(k: ReqKey): string[] {
   return names;
 }
 
-export function evaluate(s: DriftState, input: InputAccounting): DriftReport {
+/**
+ * Drift's report from its state. `slim` (optional) replaces each subject's entry before it is
+ * sorted into the report's list (and spilled with it): for a caller that reads only part of each
+ * entry (compliance), so that a million entries are encoded, written and read back smaller. The
+ * summary is counted from the whole entries either way. A slim entry must cite no location (Loc):
+ * its list is not relocated under --jobs (src/ingest/locate.ts).
+ */
+export function evaluate(s: DriftState, input: InputAccounting, slim?: (d: SubjectDrift) => SubjectDrift): DriftReport {
   const o = s.opts;
   const authz = o.authz;
   const snap = authz.snapshot;
@@ -519,8 +526,10 @@ export function evaluate(s: DriftState, input: InputAccounting): DriftReport {
     const suggestion = s.gen && drifted ? suggestionFor(key) : undefined;
     if (suggestion) d.suggestion = suggestion;
     totals.add(d);
-    rangeOffsets(d, cites);
-    out.add({ s: d.score ?? 101, k: key, line: encodeLine(d) });
+    // A slim entry cites no location (see `slim`): nothing in it to relocate under --jobs.
+    const entry = slim ? slim(d) : d;
+    if (!slim) rangeOffsets(d, cites);
+    out.add({ s: d.score ?? 101, k: key, line: encodeLine(entry) });
   };
   // Every identity seen in the logs, one at a time: its checks, then its subject, and the subjects
   // of the export that stand for the same user name. `judged` holds the export's subjects done here.
