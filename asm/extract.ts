@@ -43,6 +43,7 @@ const K_INTERN_NEW: i32 = 9;
 const F_STRINGS: i32 = 1; // look for K_STRINGS
 const F_INT: i32 = 2; // look for K_INT
 const F_INTERN: i32 = 4; // intern plain strings (and K_STRINGS arrays)
+const F_TIME: i32 = 8; // parse plain strings as RFC 3339 timestamps (parseTime) into the times area
 
 const MAX_DEPTH: i32 = 4096;
 const MAX_KEYS: i32 = 64;
@@ -395,7 +396,10 @@ function readMember(slot: i32, child: i32, i: usize): usize {
     if (strFlags == 0 && (flags & F_INTERN) != 0 && <i32>(e - i - 2) <= INTERN_BYTES) {
       const id = internOf(i + 1, e - 1);
       setSlot(slot, id < 0 ? K_PLAIN : id >= INTERN_SLOTS ? K_INTERN_NEW : K_INTERNED, i, e, id & (INTERN_SLOTS - 1));
-    } else setSlot(slot, strFlags == 0 ? K_PLAIN : strFlags == 2 ? K_UTF8 : K_JSON, i, e, 0);
+    } else {
+      setSlot(slot, strFlags == 0 ? K_PLAIN : strFlags == 2 ? K_UTF8 : K_JSON, i, e, 0);
+      if (strFlags == 0 && (flags & F_TIME) != 0 && times != 0) store<f64>(times + <usize>(slot * 8), parseTime(i + 1, e - 1));
+    }
     return e;
   }
   if (c == 123 && child >= 0) {
@@ -422,6 +426,105 @@ function readMember(slot: i32, child: i32, i: usize): usize {
     setSlot(slot, v >= 0 ? K_INT : K_JSON, i, e, v);
   }
   return e;
+}
+
+// --- timestamps ---
+
+/** Where parseTime's results go: one f64 per slot (0: not configured). */
+let times: usize = 0;
+
+/** Sets the times area (one f64 per slot): slots flagged F_TIME that hold a plain string get parseTime's result there. */
+export function configureTimes(at: usize): void {
+  times = at;
+}
+
+/** Two ASCII digits at `i` as a number, or -1. */
+// @ts-ignore: decorator
+@inline
+function d2(i: usize): i32 {
+  const a = <i32>load<u8>(i) - 48;
+  const b = <i32>load<u8>(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+function daysIn(year: i32, month: i32): i32 {
+  if (month == 2) return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28;
+  return month == 4 || month == 6 || month == 9 || month == 11 ? 30 : 31;
+}
+
+/** Floor division by a positive divisor. */
+// @ts-ignore: decorator
+@inline
+function floorDiv(a: i32, b: i32): i32 {
+  return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+/** src/normalize/time.ts daysFromCivil: days from 1970-01-01 to a day of the proleptic Gregorian calendar. */
+function daysFromCivil(year: i32, month: i32, day: i32): i32 {
+  const y = month <= 2 ? year - 1 : year;
+  const era = floorDiv(y, 400);
+  const yoe = y - era * 400;
+  const doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
+  const doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+/**
+ * src/normalize/time.ts parseTimeMs of the ASCII text [s, e), operation for operation (the same
+ * grammar, the same integers, the same f64 additions, multiplications and divisions in the same
+ * order, so the same double): epoch ms, or NaN when it is no RFC 3339 timestamp. A differential
+ * test compares both on generated strings (test/ingest/extract.test.ts).
+ */
+function parseTime(s: usize, e: usize): f64 {
+  const n = <i32>(e - s);
+  if (n < 20 || load<u8>(s + 4) != 45 || load<u8>(s + 7) != 45 || load<u8>(s + 13) != 58 || load<u8>(s + 16) != 58) return NaN;
+  const t = load<u8>(s + 10);
+  if (t != 84 && t != 116 && t != 32) return NaN;
+  const c = d2(s);
+  const y = d2(s + 2);
+  const mo = d2(s + 5);
+  const d = d2(s + 8);
+  const h = d2(s + 11);
+  const mi = d2(s + 14);
+  const se = d2(s + 17);
+  if (c < 0 || y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59) return NaN;
+  const year = c * 100 + y;
+  if (d > 28 && d > daysIn(year, mo)) return NaN;
+  let i: i32 = 19;
+  let ms: i32 = 0;
+  let frac: f64 = 0;
+  // The byte at e is not part of the text (the sentinel, or a quote): every read below stays before it.
+  if (load<u8>(s + <usize>i) == 46 && i < n) {
+    i++;
+    let digits: i32 = 0;
+    let scale: f64 = 0.1;
+    for (; i < n; i++) {
+      const x = <i32>load<u8>(s + <usize>i) - 48;
+      if (x < 0 || x > 9) break;
+      if (digits < 3) ms = ms * 10 + x;
+      else {
+        frac += <f64>x * scale;
+        scale /= 10;
+      }
+      digits++;
+    }
+    if (digits == 0) return NaN;
+    if (digits < 3) ms *= digits == 1 ? 100 : 10;
+  }
+  let offset: i32 = 0;
+  if (i >= n) return NaN;
+  const z = load<u8>(s + <usize>i);
+  if (z == 90 || z == 122) {
+    if (i != n - 1) return NaN;
+  } else if ((z == 43 || z == 45) && i + 6 == n && load<u8>(s + <usize>(i + 3)) == 58) {
+    const oh = d2(s + <usize>(i + 1));
+    const om = d2(s + <usize>(i + 4));
+    if (oh < 0 || oh > 23 || om < 0 || om > 59) return NaN;
+    offset = (z == 43 ? 1 : -1) * (oh * 60 + om) * 60000;
+  } else return NaN;
+  const utc: f64 = <f64>daysFromCivil(year, mo, d) * 86400000.0 + <f64>(h * 3600000) + <f64>(mi * 60000) + <f64>(se * 1000);
+  const whole: f64 = utc + <f64>ms - <f64>offset;
+  return frac == 0 ? whole : whole + frac;
 }
 
 /**

@@ -125,7 +125,9 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
       if (filter === undefined || filter(r)) {
         acc.used++;
         if (!isCompleted(r)) acc.notCompleted++;
-        reuse.check(r, identity, idHash);
+        // Without a filter the reuse window would be the collapser's window of completed requests: shared.
+        if (filter === undefined && r.auditID !== '') reuse.checkSlot(r, identity, collapser.doneSlot, collapser.doneFresh, idHash);
+        else reuse.check(r, identity, idHash);
         stage = component;
         onRecord(r);
         // Between two records: structures over the memory budget spill now (src/scale/ledger.ts).
@@ -181,6 +183,10 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
         o.onIgnore?.(src.start ? { ...loc, offset: src.start } : loc, rec.reason);
         return;
       }
+      accept(rec, loc);
+    };
+    /** A record of the input (counted, then stage collapsing). */
+    const accept = (rec: AuditRecord, loc: Loc): void => {
       if (viaCloudWatch && rec.provider === 'k8s') rec.provider = 'eks';
       rec.location = src.start ? { ...loc, offset: src.start } : loc;
       stats.lines++;
@@ -227,7 +233,21 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
         ? undefined
         : Object.assign(
             (b: Buffer, start: number, end: number, loc: Loc): boolean => {
-              const ev = (wasm !== null ? wasm.extract(b, start, end) : null) ?? extractEvent(b, start, end);
+              if (wasm !== null && wasm.read(b, start, end)) {
+                // The record straight from the member table; an event of another shape takes normalizeValue.
+                let rec: AuditRecord | null;
+                try {
+                  at = loc;
+                  stage = 'normalize';
+                  rec = wasm.record(src.cluster, o.bodies);
+                  if (rec !== null) accept(rec, loc);
+                } catch (e) {
+                  throw asInternal(e, stage, formatLoc(src.start ? { ...loc, offset: src.start } : loc));
+                }
+                if (rec === null) sink.value(wasm.object(), loc);
+                return true;
+              }
+              const ev = extractEvent(b, start, end);
               if (ev === null) return false;
               sink.value(ev, loc);
               return true;

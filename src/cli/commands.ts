@@ -6,7 +6,7 @@ import { renderContext } from './io.js';
 import { addClientFilterOptions, addFilterOptions, addInputOptions, addOutOption, addStateOptions, clientFilters, limitOption, outputOption, runInputs, withOutput, type ClientFlags, type FilterFlags, type InputOptions } from './common.js';
 import { Out } from './out.js';
 import { collectSooner } from '../util/v8heap.js';
-import { MAX_ROWS } from '../render/table.js';
+import { MAX_ROWS } from '../render/cap.js';
 import { plural } from '../render/format.js';
 
 export const COMMANDS_FORMATS = ['table', 'wide', 'json', 'csv', 'markdown'] as const;

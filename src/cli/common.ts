@@ -5,7 +5,7 @@ import type { AuditRecord, InputAccounting, Reducer } from '../types.js';
 import type { IO } from './io.js';
 import { UsageError } from '../util/errors.js';
 import type { FilterOptions } from '../filter/index.js';
-import { listOf } from '../filter/index.js';
+import { listOf, ACCEPT_ALL } from '../filter/index.js';
 import type { PipelineOptions } from '../pipeline.js';
 import { FORMAT_CHOICES, type FormatChoice } from '../ingest/detect.js';
 import { budgetBytes, MIN_BUDGET, parseSize, setBudget } from '../scale/budget.js';
@@ -540,10 +540,16 @@ async function run<S>(
     }
     const accounting = await runPipeline({
       sources,
-      filter: (rec) => {
-        hints.observe(rec);
-        return filter(rec);
-      },
+      // Filters that select every request are no filter: the pipeline then needs no window of
+      // its own for the Audit-ID reuse check (AuditIDReuse.checkSlot), and the hints, which only
+      // speak of filters, have nothing to observe.
+      filter:
+        filter === ACCEPT_ALL
+          ? undefined
+          : (rec) => {
+              hints.observe(rec);
+              return filter(rec);
+            },
       strict: opts.strict,
       onRecord,
       ...(bodies ? { bodies } : {}),

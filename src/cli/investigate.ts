@@ -10,7 +10,7 @@ import { UsageError } from '../util/errors.js';
 import { collectSooner } from '../util/v8heap.js';
 import { Out } from './out.js';
 import { PRESETS } from '../rules/presets.js';
-import { MAX_ROWS } from '../render/table.js';
+import { MAX_ROWS } from '../render/cap.js';
 import { VIEW_ROWS } from '../scale/lazy.js';
 import { plural } from '../render/format.js';
 

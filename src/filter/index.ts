@@ -175,7 +175,13 @@ export function resourceMatches(s: ResourceSpec, r: AuditRecord): boolean {
   return true;
 }
 
-/** Compiles filter options into one predicate. Throws UsageError for bad values. */
+/**
+ * The predicate of filter options that select every record (compileFilter returns this very
+ * function then): a run that sees it may skip the filter altogether (runPipeline without `filter`).
+ */
+export const ACCEPT_ALL: Predicate = () => true;
+
+/** Compiles filter options into one predicate (ACCEPT_ALL when they filter nothing). Throws UsageError for bad values. */
 export function compileFilter(o: FilterOptions, now: number = Date.now()): Predicate {
   const checks: Predicate[] = [];
   const users = subjectPatterns(o);
@@ -272,7 +278,7 @@ export function compileFilter(o: FilterOptions, now: number = Date.now()): Predi
   const clusters = new Set(listOf(o.cluster));
   if (clusters.size) checks.push((r) => clusters.has(r.cluster));
 
-  if (checks.length === 0) return () => true;
+  if (checks.length === 0) return ACCEPT_ALL;
   if (checks.length === 1) return checks[0]!;
   return (r) => {
     for (let i = 0; i < checks.length; i++) if (!checks[i]!(r)) return false;

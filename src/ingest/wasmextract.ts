@@ -17,6 +17,12 @@
 // null and the JavaScript extractor reads every line as before.
 import { instantiate, type WasmMemory } from './wasm.js';
 import { LazyJson, FALLBACK_KEYS } from './extract.js';
+import type { AuditRecord } from '../types.js';
+import { EventFields, EMPTY_STRINGS, EMPTY_EXTRA, isHttpStatus, keepRequestBody, keepResponseBody, principalFrom, recordFrom } from '../normalize/event.js';
+import { wantsBody, type BodyNeeds } from '../normalize/bodies.js';
+
+/** What record() read of the line (one per thread: no allocation per line). */
+const fields = new EventFields();
 
 /** Buffer's own decoders (what toString('latin1' | 'utf8', s, e) call after checking their arguments). */
 interface Sliceable {
@@ -40,6 +46,7 @@ const K_INTERN_NEW = 9;
 const F_STRINGS = 1;
 const F_INT = 2;
 const F_INTERN = 4;
+const F_TIME = 8;
 /** Intern entries and their size (asm/extract.ts INTERN_SLOTS, INTERN_BYTES). */
 const INTERN_SLOTS = 4096;
 const INTERN_BYTES = 128;
@@ -77,9 +84,9 @@ export const READ_MEMBERS: readonly Member[] = [
   m(TOP, 'objectRef', OBJECT_REF),
   m(TOP, 'responseStatus', RESPONSE_STATUS),
   m(TOP, 'annotations', ANNOTATIONS),
-  m(TOP, 'requestReceivedTimestamp'),
-  m(TOP, 'timestamp'),
-  m(TOP, 'stageTimestamp'),
+  m(TOP, 'requestReceivedTimestamp', -1, F_TIME),
+  m(TOP, 'timestamp', -1, F_TIME),
+  m(TOP, 'stageTimestamp', -1, F_TIME),
   m(TOP, 'auditID'),
   m(TOP, 'stage', -1, F_INTERN),
   m(TOP, 'level', -1, F_INTERN),
@@ -140,6 +147,8 @@ const CONFIG = PAGE;
 const KEYS_AT = CONFIG; // 64 rows × 20 bytes
 const FLAGS_AT = CONFIG + 64 * 20; // 64 × 4
 const NAMES_AT = FLAGS_AT + 64 * 4;
+/** The module's parse of the timestamp members (F_TIME): one f64 per slot. */
+const TIMES_AT = CONFIG + 3584;
 const TABLE_AT = CONFIG + 4096; // 64 slots × 16 bytes
 const STACK_AT = TABLE_AT + 64 * 16;
 const MAX_DEPTH = 4096;
@@ -159,6 +168,7 @@ const PAGES = Math.ceil((BUFFERS_AT + 2 * (CHUNK + SLACK)) / PAGE);
 interface Exports {
   configure(keys: number, nkeys: number, flags: number, nslots: number, out: number, stack: number, index: number, intern: number): void;
   extract(start: number, end: number): number;
+  configureTimes(at: number): void;
 }
 
 type Obj = Record<string, unknown>;
@@ -179,6 +189,8 @@ export class WasmExtractor {
   /** Two read buffers in the module's memory (ReadOptions.extract's `buffers`). */
   readonly buffers: Buffer[];
   private readonly t: Int32Array;
+  /** The module's parse of each F_TIME slot holding a plain string (parseTimeMs's value, NaN when none). */
+  private readonly times: Float64Array;
   /** The line being read: `b`, and what to add to a module address to get an index of `b`. */
   private b: Sliceable & Buffer = EMPTY;
   private delta = 0;
@@ -211,9 +223,11 @@ export class WasmExtractor {
       dv.setInt32(FLAGS_AT + slot * 4, r.flags, true);
     });
     for (const k of FALLBACK_KEYS) row(TOP, -2, -1, k);
-    if (rows > 64 || names > TABLE_AT) throw new Error('field extractor: configuration too large');
+    if (rows > 64 || names > TIMES_AT) throw new Error('field extractor: configuration too large');
     this.x.configure(KEYS_AT, rows, FLAGS_AT, SLOTS, TABLE_AT, STACK_AT, INDEX_AT, INTERN_AT);
+    this.x.configureTimes(TIMES_AT);
     this.t = new Int32Array(memory.buffer, TABLE_AT, SLOTS * 4);
+    this.times = new Float64Array(memory.buffer, TIMES_AT, SLOTS);
   }
 
   /** A new extractor, or null without WebAssembly, without the built module, or with KAUDIT_NO_WASM=1. */
@@ -289,17 +303,174 @@ export class WasmExtractor {
    * take the other paths. Bodies are LazyJson holding `b`: use them before `b` is reused.
    */
   extract(b: Buffer, start: number, end: number): Obj | null {
-    if (b[start] !== 123) return null;
+    return this.read(b, start, end) ? this.object() : null;
+  }
+
+  /**
+   * Checks the line b[start..end) and finds its members (see the file comment): true when
+   * record() or object() may then read it (until the next line is read), false when the line must
+   * take the other paths. After true, call record(), and object() when it gives null: values the
+   * line interned anew are kept when they read them (a line read and left unread would leave its
+   * intern entries without their values).
+   */
+  read(b: Buffer, start: number, end: number): boolean {
+    this.b = EMPTY;
+    if (b[start] !== 123) return false;
     let at: number;
     if (b.buffer === this.memory.buffer && b.byteOffset >= BUFFERS_AT) at = b.byteOffset + start;
     else {
-      if (end - start > SCRATCH) return null;
+      if (end - start > SCRATCH) return false;
       this.mem.set(b.subarray(start, end), SCRATCH_AT);
       at = SCRATCH_AT;
     }
-    if (this.x.extract(at, at + end - start) === 0) return null;
+    if (this.x.extract(at, at + end - start) === 0) return false;
     this.b = b as Sliceable & Buffer;
     this.delta = start - at;
+    return true;
+  }
+
+  /** A string member: its value, '' when absent or null (as normalizeEvent's field reader), null when it is no string. */
+  private str(slot: number): string | null {
+    const kind = this.t[slot * 4]!;
+    if (kind === K_ABSENT || kind === K_NULL) return '';
+    if (kind === K_OBJECT || kind === K_INT || kind === K_STRINGS) return null;
+    const v = this.value(slot);
+    return typeof v === 'string' ? v : null;
+  }
+
+  /** An array-of-strings member: its value, EMPTY_STRINGS when absent, null or empty, null when it is no array of strings. */
+  private strings(slot: number): string[] | null {
+    const kind = this.t[slot * 4]!;
+    if (kind === K_ABSENT || kind === K_NULL) return EMPTY_STRINGS;
+    const v = this.value(slot);
+    if (!Array.isArray(v)) return null;
+    if (kind === K_JSON) for (let k = 0; k < v.length; k++) if (typeof v[k] !== 'string') return null;
+    return v.length ? (v as string[]) : EMPTY_STRINGS;
+  }
+
+  /**
+   * The record normalizeValue makes of the line read() accepted (provider `k8s`, location not set),
+   * straight from the member table with no intermediate object, for the events of the common shape:
+   * null when the event is of another (a member of an unexpected type, impersonation, a `kind`
+   * other than Event, no verb, a code that is no HTTP status, a timestamp that is none…): object()
+   * then gives the value for normalizeValue, which decides (and words any rejection). The
+   * differential tests compare both on every line (test/ingest/extract.test.ts, the `wasm-record`
+   * extractor).
+   */
+  record(cluster: string, bodies: BodyNeeds | undefined): AuditRecord | null {
+    const t = this.t;
+    const x = fields;
+    if (t[S_KIND * 4] !== K_ABSENT && this.value(S_KIND) !== 'Event') return null;
+    if (t[S_USER * 4] !== K_OBJECT) return null;
+    const imp = t[S_IMPERSONATED * 4];
+    if (imp !== K_ABSENT && imp !== K_NULL) return null;
+    const verb = this.str(S_VERB);
+    if (verb === null || verb === '') return null;
+    x.verb = verb;
+    const uri = this.str(S_REQUEST_URI);
+    const username = this.str(S_USERNAME);
+    const groups = this.strings(S_GROUPS);
+    const ips = this.strings(S_SOURCE_IPS);
+    const ua = this.str(S_USER_AGENT);
+    if (uri === null || username === null || groups === null || ips === null || ua === null) return null;
+    x.requestURI = uri;
+    x.subject = username;
+    x.groups = groups;
+    x.impersonator = '';
+    x.impersonatorGroups = EMPTY_STRINGS;
+    x.impersonatedUID = '';
+    x.impersonatedExtra = EMPTY_EXTRA;
+    x.sourceIP = ips.length ? ips[0]! : '';
+    x.userAgent = ua;
+    let receivedAt = S_RECEIVED;
+    let received = this.str(S_RECEIVED);
+    if (received === '') received = this.str((receivedAt = S_TIMESTAMP));
+    const auditID = this.str(S_AUDIT_ID);
+    const stage = this.str(S_STAGE);
+    const level = this.str(S_LEVEL);
+    if (received === null || auditID === null || stage === null || level === null) return null;
+    x.received = received;
+    // Timestamps written plainly were parsed by the module (parseTime, as parseTimeMs): the stage's
+    // is then never made a string. One that is no timestamp is rejected: normalizeValue words why.
+    const st = S_STAGE_TS * 4;
+    const sk = t[st]!;
+    if ((received === '' || t[receivedAt * 4] === K_PLAIN) && (sk === K_PLAIN || sk === K_ABSENT || sk === K_NULL)) {
+      x.times = true;
+      x.stageTs = '';
+      x.timeMs = NaN;
+      x.endMs = NaN;
+      if (received !== '') {
+        x.timeMs = this.times[receivedAt]!;
+        if (x.timeMs !== x.timeMs) return null;
+        if (sk === K_PLAIN && t[st + 2]! - t[st + 1]! > 2) {
+          x.endMs = this.times[S_STAGE_TS]!;
+          if (x.endMs !== x.endMs) return null;
+        }
+      }
+    } else {
+      const stageTs = this.str(S_STAGE_TS);
+      if (stageTs === null) return null;
+      x.times = false;
+      x.stageTs = stageTs;
+    }
+    x.auditID = auditID;
+    x.stage = stage;
+    x.level = level;
+    const status = t[S_STATUS * 4];
+    x.code = 0;
+    if (status === K_OBJECT) {
+      const c = t[S_CODE * 4];
+      if (c === K_INT) {
+        const code = t[S_CODE * 4 + 3]!;
+        if (code !== 0 && !isHttpStatus(code)) return null;
+        x.code = code;
+      } else if (c !== K_ABSENT && c !== K_NULL) return null;
+    } else if (status !== K_ABSENT && status !== K_NULL) return null;
+    const ref = t[S_OBJECT_REF * 4];
+    x.hasRef = ref === K_OBJECT;
+    if (x.hasRef) {
+      const resource = this.str(S_RESOURCE);
+      const subresource = this.str(S_SUBRESOURCE);
+      const namespace = this.str(S_NAMESPACE);
+      const name = this.str(S_NAME);
+      const apiGroup = this.str(S_API_GROUP);
+      const apiVersion = this.str(S_API_VERSION);
+      if (resource === null || subresource === null || namespace === null || name === null || apiGroup === null || apiVersion === null) return null;
+      x.resource = resource;
+      x.subresource = subresource;
+      x.namespace = namespace;
+      x.name = name;
+      x.apiGroup = apiGroup;
+      x.apiVersion = apiVersion;
+    } else if (ref !== K_ABSENT && ref !== K_NULL) return null;
+    const notes = t[S_ANNOTATIONS * 4];
+    if (notes === K_OBJECT) {
+      const d = this.str(S_DECISION);
+      if (d === null) return null;
+      x.decisionNote = d;
+    } else if (notes === K_ABSENT || notes === K_NULL) x.decisionNote = '';
+    else return null;
+    // user.extra and the ARNs some exports put on user itself (principalFrom).
+    if (t[S_EXTRA * 4] === K_ABSENT && t[S_ARN * 4] === K_ABSENT && t[S_CANONICAL_ARN * 4] === K_ABSENT) x.principal = '';
+    else {
+      const e = t[S_EXTRA * 4];
+      let extra: Obj | null = null;
+      if (e !== K_ABSENT && e !== K_NULL) {
+        const v = this.value(S_EXTRA);
+        if (v === null || typeof v !== 'object' || Array.isArray(v)) return null;
+        extra = v as Obj;
+      }
+      x.principal = principalFrom({ arn: this.value(S_ARN), canonicalArn: this.value(S_CANONICAL_ARN) }, extra);
+    }
+    const rec = recordFrom(x, cluster, 'k8s');
+    if (typeof rec === 'string') return null;
+    if (bodies === undefined || wantsBody(bodies.requestObject, rec)) keepRequestBody(rec, this.body(S_REQUEST_OBJECT));
+    if (bodies === undefined || wantsBody(bodies.responseObject, rec)) keepResponseBody(rec, this.body(S_RESPONSE_OBJECT));
+    return rec;
+  }
+
+  /** The value normalizeValue is given for the line read() accepted (see the file comment). */
+  object(): Obj {
     const user = this.isObject(S_USER) ? { username: this.value(S_USERNAME), groups: this.value(S_GROUPS), extra: this.value(S_EXTRA), arn: this.value(S_ARN), canonicalArn: this.value(S_CANONICAL_ARN) } : this.value(S_USER);
     const objectRef = this.isObject(S_OBJECT_REF)
       ? {
@@ -333,7 +504,6 @@ export class WasmExtractor {
       requestObject: this.body(S_REQUEST_OBJECT),
       responseObject: this.body(S_RESPONSE_OBJECT),
     };
-    this.b = EMPTY;
     return ev;
   }
 }

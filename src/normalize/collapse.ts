@@ -99,6 +99,9 @@ export interface CollapseOptions {
   onManyWaiting?: (waiting: number) => void;
 }
 
+/** StageCollapser's count of waiting auditIDs by hash: 4096 counters. */
+const WAITING_MASK = 4095;
+
 /** Waiting requests at which CollapseOptions.onManyWaiting is called. */
 export const MANY_WAITING = 10_000;
 /** Waiting requests at which CollapseOptions.onManyWaiting is called again: a flood of requests that never complete. */
@@ -346,15 +349,21 @@ export function idHashOf(r: AuditRecord): number {
 export class AuditIDReuse {
   count = 0;
   /** The auditIDs remembered, and by slot the identity hash of the first request that used each. */
-  private readonly ids: RecentKeys;
+  private ids_: RecentKeys | null = null;
+  private readonly capacity: number;
   private readonly identities: Float64Array;
   /** Partial runs only: (auditID hash, identity hash) of each auditID first used here, in order. */
   private readonly first: F64List | null;
 
   constructor(capacity: number = DEFAULT_COLLAPSE.maxDone, partial = false) {
-    this.ids = new RecentKeys(capacity);
+    this.capacity = capacity;
     this.identities = new Float64Array(Math.max(1, capacity));
     this.first = partial ? new F64List() : null;
+  }
+
+  /** The window of check() (made on its first use: checkSlot needs none). */
+  private get ids(): RecentKeys {
+    return (this.ids_ ??= new RecentKeys(this.capacity));
   }
 
   /** `identity`: identityHash(r), which the collapser already took; `idHash`: hashKey(idOf(r)) when the collapser took it. */
@@ -368,6 +377,25 @@ export class AuditIDReuse {
       this.identities[this.ids.add(id, h)] = ih;
       this.first?.push2(idHash ?? hashKey(id), ih);
     } else if (this.identities[s] !== ih) {
+      r.auditIDReused = true;
+      this.count++;
+    }
+  }
+
+  /**
+   * check() for a run whose AuditIDReuse sees every request the collapser emits (no filter), in the
+   * same order: its window of auditIDs would then be the collapser's window of completed requests
+   * slot for slot (both remember the last `capacity` distinct IDs, each ring taking a new ID into
+   * its oldest slot), so the collapser's slot and freshness (StageCollapser.doneSlot, doneFresh,
+   * read right after it emitted `r`) stand for the lookup, and this keeps no window of its own.
+   * A run must use either check() or checkSlot(), never both.
+   */
+  checkSlot(r: AuditRecord, identity: number, slot: number, fresh: boolean, idHash?: number): void {
+    if (r.auditID === '') return;
+    if (fresh) {
+      this.identities[slot] = identity;
+      this.first?.push2(idHash ?? hashKey(idOf(r)), identity);
+    } else if (this.identities[slot] !== identity) {
       r.auditIDReused = true;
       this.count++;
     }
@@ -543,13 +571,21 @@ class DoneWindow {
     }
     return this.lastHash;
   }
+  /** stringHash(id) (the last key's is remembered). */
+  keyHash(id: string): number {
+    return this.hash(id);
+  }
   /** The slot of `id`, or -1. */
   slot(id: string): number {
     return this.keys.slot(id, this.hash(id));
   }
-  /** `at`: slot(id) when the caller already looked it up (-1: absent), so that it is not looked up again. */
-  set(id: string, family: number, t: number, rank: number, at?: number, idHash = NaN): void {
+  /**
+   * `at`: slot(id) when the caller already looked it up (-1: absent), so that it is not looked up
+   * again. Returns the key's slot; `fresh` tells whether the key entered the window now.
+   */
+  set(id: string, family: number, t: number, rank: number, at?: number, idHash = NaN): number {
     let i = at === undefined ? this.slot(id) : at;
+    this.fresh = i < 0;
     if (i < 0) {
       i = this.keys.add(id, this.hash(id));
       this.added++;
@@ -558,7 +594,10 @@ class DoneWindow {
     this.family[i] = family;
     this.t[i] = t;
     this.rank[i] = rank;
+    return i;
   }
+  /** Whether the key of the last set() entered the window then. */
+  fresh = false;
   /** Partial runs: the entries oldest first, as PartialResult.completed (`full`) or reusedKeys lays them out. */
   entries(full: boolean): Float64Array {
     const n = this.keys.size;
@@ -580,6 +619,13 @@ class DoneWindow {
 export class StageCollapser {
   /** Requests waiting for their completing stage, by auditID: one, or a Group when the ID is shared. */
   private readonly pending = new Map<string, Open | Group>();
+  /**
+   * How many auditIDs in `pending` have each value of stringHash & WAITING_MASK: an event whose
+   * count is 0 has nothing waiting under its ID, which is then not looked up in `pending` (nearly
+   * every event of a log whose requests arrive as one ResponseComplete). The hash is the one the
+   * window of completed requests looks the ID up with next (DoneWindow remembers it).
+   */
+  private readonly waitingIds = new Uint32Array(WAITING_MASK + 1);
   /** Waiting requests, counted (pending.size counts IDs). */
   private open = 0;
   /** Arrival order of waiting requests; entries that left (live false) are skipped lazily. */
@@ -601,6 +647,13 @@ export class StageCollapser {
   evicted = 0;
   /** Most requests waiting at once. */
   peak = 0;
+  /**
+   * The slot in the window of completed requests of the request emitted last (auditID not ''), and
+   * whether its auditID entered the window then (was not among the last maxDone IDs emitted). Read
+   * by the emit callback: AuditIDReuse.checkSlot shares the window when it sees every request.
+   */
+  doneSlot = -1;
+  doneFresh = false;
   /** Partial runs only: see PartialResult. */
   private readonly track: { idFirst: F64List; peak: number } | null;
 
@@ -623,7 +676,7 @@ export class StageCollapser {
     const id = idOf(r);
     const rank = stageRank(r.stage);
     const t = receivedKey(r);
-    const p = this.pending.get(id);
+    const p = this.waitingIds[this.done.keyHash(id) & WAITING_MASK] === 0 ? undefined : this.pending.get(id);
     // A waiting request this event belongs to.
     let o: Open | undefined;
     if (p instanceof Group) o = p.families.get(familyKey(r))?.find(rank, t);
@@ -693,7 +746,8 @@ export class StageCollapser {
       const f = this.done.family[prev]!;
       (this.reused ??= new DoneWindow(this.opts.maxDone, this.track !== null)).set(`${id}\u0000${f}`, f, this.done.t[prev]!, this.done.rank[prev]!, undefined, this.done.idHash?.[prev] ?? NaN);
     }
-    this.done.set(id, family, t, rank, prev, idHash);
+    this.doneSlot = this.done.set(id, family, t, rank, prev, idHash);
+    this.doneFresh = this.done.fresh;
   }
 
   /** Emits a request and remembers it as the last completed under its auditID. */
@@ -713,8 +767,10 @@ export class StageCollapser {
   /** A new request waiting under `id` (`p`: what already waits under it). */
   private wait(r: AuditRecord, id: string, rank: number, t: number, p: Open | Group | undefined, origin: number, family: number, idHash: number): void {
     const o: Open = { rec: r, seq: this.seq++, id, rank, t, fam: null, hpos: -1, live: true, origin, family, idHash };
-    if (p === undefined) this.pending.set(id, o);
-    else {
+    if (p === undefined) {
+      this.pending.set(id, o);
+      this.waitingIds[this.done.keyHash(id) & WAITING_MASK]++;
+    } else {
       let g: Group;
       if (p instanceof Group) g = p;
       else {
@@ -769,6 +825,7 @@ export class StageCollapser {
     const f = o.fam;
     if (f === null) {
       this.pending.delete(o.id);
+      this.waitingIds[this.done.keyHash(o.id) & WAITING_MASK]--;
       return;
     }
     const g = this.pending.get(o.id) as Group;
@@ -816,6 +873,7 @@ export class StageCollapser {
     const out: Open[] = [];
     for (let i = this.head; i < this.order.length; i++) if (this.order[i]!.live) out.push(this.order[i]!);
     this.pending.clear();
+    this.waitingIds.fill(0);
     this.order = [];
     this.head = 0;
     this.open = 0;

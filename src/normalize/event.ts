@@ -113,7 +113,7 @@ function extraValue(extra: Obj, key: string): string {
  *  - AKS with Microsoft Entra ID (guard): `oid` is the Entra object id of the user, group member
  *    or service principal; the username may be a UPN or that object id.
  */
-function principalFrom(user: Obj, extra: Obj | null): string {
+export function principalFrom(user: Obj, extra: Obj | null): string {
   for (const o of extra ? [extra, user] : [user]) {
     const v = extraValue(o, 'arn') || extraValue(o, 'canonicalArn');
     if (v) return v;
@@ -132,13 +132,60 @@ function bodyValue(v: unknown): unknown {
 }
 
 /**
+ * What normalizeEvent read of one event's members and checked, before the record is made of it
+ * (recordFrom). One per thread, filled anew for each event (no allocation per event); the field
+ * extractor (src/ingest/wasmextract.ts) fills it straight from a line's bytes.
+ */
+export class EventFields {
+  received = '';
+  stageTs = '';
+  /**
+   * True when the field extractor parsed the timestamps (timeMs, endMs: parseTimeMs of `received`
+   * and of stageTs) and checked them; `stageTs` is then not read.
+   */
+  times = false;
+  /** parseTimeMs(received), NaN without one (when `times`). */
+  timeMs = NaN;
+  /** parseTimeMs(stageTs) when both timestamps are there, else NaN: no duration (when `times`). */
+  endMs = NaN;
+  auditID = '';
+  stage = '';
+  level = '';
+  verb = '';
+  requestURI = '';
+  subject = '';
+  groups: string[] = EMPTY_STRINGS;
+  impersonator = '';
+  impersonatorGroups: string[] = EMPTY_STRINGS;
+  impersonatedUID = '';
+  impersonatedExtra: Record<string, string[]> = EMPTY_EXTRA;
+  principal = '';
+  /** Whether the event had an objectRef object (else the request is a non-resource one). */
+  hasRef = false;
+  resource = '';
+  subresource = '';
+  namespace = '';
+  name = '';
+  apiGroup = '';
+  apiVersion = '';
+  code = 0;
+  /** The `authorization.k8s.io/decision` annotation. */
+  decisionNote = '';
+  sourceIP = '';
+  userAgent = '';
+}
+
+/** The EventFields of normalizeEvent. */
+const fields = new Fields();
+const read = new EventFields();
+
+/**
  * `bodies`: which request and response bodies the record keeps (default: both); a body the record
  * does not keep is never parsed when the field extractor read the event.
  */
-const fields = new Fields();
-
 export function normalizeEvent(e: Obj, cluster: string, provider: string, bodies?: BodyNeeds): AuditRecord | string {
   const f = fields;
+  const x = read;
   f.error = '';
   const kind = e.kind;
   if (kind !== undefined && kind !== 'Event') return `not an audit event (kind ${quoted(kind)})`;
@@ -156,115 +203,142 @@ export function normalizeEvent(e: Obj, cluster: string, provider: string, bodies
   const username = f.str(user, 'username', 'user.username');
   let groups = f.strings(user, 'groups', 'user.groups');
   const imp = f.obj(e, 'impersonatedUser', 'impersonatedUser');
-  let subject = username;
-  let impersonator = '';
-  let impersonatorGroups = EMPTY_STRINGS;
-  let impersonatedUID = '';
-  let impersonatedExtra: Record<string, string[]> = EMPTY_EXTRA;
+  x.verb = verb;
+  x.requestURI = requestURI;
+  x.subject = username;
+  x.impersonator = '';
+  x.impersonatorGroups = EMPTY_STRINGS;
+  x.impersonatedUID = '';
+  x.impersonatedExtra = EMPTY_EXTRA;
   if (imp) {
     const iu = f.str(imp, 'username', 'impersonatedUser.username');
     if (iu) {
-      subject = iu;
-      impersonator = username;
-      impersonatorGroups = groups.length ? groups : EMPTY_STRINGS;
+      x.subject = iu;
+      x.impersonator = username;
+      x.impersonatorGroups = groups.length ? groups : EMPTY_STRINGS;
       groups = f.strings(imp, 'groups', 'impersonatedUser.groups');
-      impersonatedUID = f.str(imp, 'uid', 'impersonatedUser.uid');
-      impersonatedExtra = extraFrom(f, f.obj(imp, 'extra', 'impersonatedUser.extra'));
+      x.impersonatedUID = f.str(imp, 'uid', 'impersonatedUser.uid');
+      x.impersonatedExtra = extraFrom(f, f.obj(imp, 'extra', 'impersonatedUser.extra'));
     }
   }
+  x.groups = groups.length ? groups : EMPTY_STRINGS;
   const sourceIPs = f.strings(e, 'sourceIPs', 'sourceIPs');
-  const userAgent = f.str(e, 'userAgent', 'userAgent');
+  x.sourceIP = sourceIPs.length ? sourceIPs[0]! : '';
+  x.userAgent = f.str(e, 'userAgent', 'userAgent');
   const ref = f.obj(e, 'objectRef', 'objectRef');
   const status = f.obj(e, 'responseStatus', 'responseStatus');
   const annotations = f.obj(e, 'annotations', 'annotations');
-  const received = f.str(e, 'requestReceivedTimestamp', 'requestReceivedTimestamp') || f.str(e, 'timestamp', 'timestamp');
-  const stageTs = f.str(e, 'stageTimestamp', 'stageTimestamp');
-  const auditID = f.str(e, 'auditID', 'auditID');
-  const stage = f.str(e, 'stage', 'stage');
-  const level = f.str(e, 'level', 'level');
-  let code = 0;
+  x.times = false;
+  x.received = f.str(e, 'requestReceivedTimestamp', 'requestReceivedTimestamp') || f.str(e, 'timestamp', 'timestamp');
+  x.stageTs = f.str(e, 'stageTimestamp', 'stageTimestamp');
+  x.auditID = f.str(e, 'auditID', 'auditID');
+  x.stage = f.str(e, 'stage', 'stage');
+  x.level = f.str(e, 'level', 'level');
+  x.code = 0;
   if (status) {
     const c = status.code;
     if (typeof c === 'number') {
       if (c !== 0 && !isHttpStatus(c)) return `field responseStatus.code: ${c} is not an HTTP status code`;
-      code = c;
+      x.code = c;
     } else if (c !== undefined && c !== null) return `field responseStatus.code: expected number, got ${typeName(c)}`;
   }
-  let resource = '',
-    subresource = '',
-    namespace = '',
-    name = '',
-    apiGroup = '',
-    apiVersion = '',
-    nonResourceURL = '';
+  x.hasRef = ref !== null;
   if (ref) {
-    resource = f.str(ref, 'resource', 'objectRef.resource');
-    subresource = f.str(ref, 'subresource', 'objectRef.subresource');
-    namespace = f.str(ref, 'namespace', 'objectRef.namespace');
-    name = f.str(ref, 'name', 'objectRef.name');
-    apiGroup = f.str(ref, 'apiGroup', 'objectRef.apiGroup');
-    apiVersion = f.str(ref, 'apiVersion', 'objectRef.apiVersion');
-  } else nonResourceURL = stripQuery(requestURI) || '/';
-  const decisionNote = annotations ? f.str(annotations, 'authorization.k8s.io/decision', 'annotations') : '';
+    x.resource = f.str(ref, 'resource', 'objectRef.resource');
+    x.subresource = f.str(ref, 'subresource', 'objectRef.subresource');
+    x.namespace = f.str(ref, 'namespace', 'objectRef.namespace');
+    x.name = f.str(ref, 'name', 'objectRef.name');
+    x.apiGroup = f.str(ref, 'apiGroup', 'objectRef.apiGroup');
+    x.apiVersion = f.str(ref, 'apiVersion', 'objectRef.apiVersion');
+  }
+  x.decisionNote = annotations ? f.str(annotations, 'authorization.k8s.io/decision', 'annotations') : '';
   const extra = f.obj(user, 'extra', 'user.extra');
   if (f.error) return f.error;
+  x.principal = principalFrom(user, extra);
+  const rec = recordFrom(x, cluster, provider);
+  if (typeof rec === 'string') return rec;
+  if (bodies === undefined || wantsBody(bodies.requestObject, rec)) keepRequestBody(rec, e.requestObject);
+  if (bodies === undefined || wantsBody(bodies.responseObject, rec)) keepResponseBody(rec, e.responseObject);
+  return rec;
+}
 
-  const timeMs = received ? parseTimeMs(received) : NaN;
-  if (received && Number.isNaN(timeMs)) return `field requestReceivedTimestamp: not a timestamp (${JSON.stringify(received.slice(0, 40))})`;
+/** Keeps `v` (a body as JSON.parse gives it, or a LazyJson of it) as the record's requestObject when it is an object or array. */
+export function keepRequestBody(rec: AuditRecord, v: unknown): void {
+  const body = bodyValue(v);
+  if (body !== null && typeof body === 'object') rec.requestObject = body;
+}
+
+/** Keeps `v` as the record's responseObject (see keepRequestBody). */
+export function keepResponseBody(rec: AuditRecord, v: unknown): void {
+  const body = bodyValue(v);
+  if (body !== null && typeof body === 'object') rec.responseObject = body;
+}
+
+/**
+ * The record of an event's checked members (normalizeEvent's second half: the timestamps, the
+ * subject's kind, the client, the decision), or the reason the event is rejected (a timestamp
+ * that is none). Bodies are not set (keepRequestBody, keepResponseBody).
+ */
+export function recordFrom(x: EventFields, cluster: string, provider: string): AuditRecord | string {
+  const received = x.received;
+  let timeMs: number;
   let durationMs: number | null = null;
-  if (stageTs && received) {
-    const end = parseTimeMs(stageTs);
-    if (Number.isNaN(end)) return `field stageTimestamp: not a timestamp (${JSON.stringify(stageTs.slice(0, 40))})`;
-    durationMs = Math.round((end - timeMs) * 1000) / 1000;
+  if (x.times) {
+    timeMs = x.timeMs;
+    if (x.endMs === x.endMs) durationMs = Math.round((x.endMs - timeMs) * 1000) / 1000;
+  } else {
+    const stageTs = x.stageTs;
+    timeMs = received ? parseTimeMs(received) : NaN;
+    if (received && Number.isNaN(timeMs)) return `field requestReceivedTimestamp: not a timestamp (${JSON.stringify(received.slice(0, 40))})`;
+    if (stageTs && received) {
+      const end = parseTimeMs(stageTs);
+      if (Number.isNaN(end)) return `field stageTimestamp: not a timestamp (${JSON.stringify(stageTs.slice(0, 40))})`;
+      durationMs = Math.round((end - timeMs) * 1000) / 1000;
+    }
   }
+  const hasRef = x.hasRef;
+  const subject = x.subject;
+  const stage = x.stage;
+  const code = x.code;
   const who = classifySubject(subject);
-  const ua = parseUserAgent(userAgent);
-  const rec: AuditRecord = {
+  const ua = parseUserAgent(x.userAgent);
+  return {
     time: received,
     timeMs,
-    auditID,
+    auditID: x.auditID,
     stage,
-    level,
+    level: x.level,
     cluster,
     subject,
     subjectKind: who.kind,
     subjectNamespace: who.namespace,
     subjectName: who.kind === 'ServiceAccount' ? who.name : '',
-    groups: groups.length ? groups : EMPTY_STRINGS,
-    impersonator,
-    principal: principalFrom(user, extra),
-    verb,
-    apiGroup,
-    apiVersion,
-    resource,
-    subresource,
-    namespace,
-    name,
-    nonResourceURL,
-    requestURI,
+    groups: x.groups,
+    impersonator: x.impersonator,
+    principal: x.principal,
+    verb: x.verb,
+    apiGroup: hasRef ? x.apiGroup : '',
+    apiVersion: hasRef ? x.apiVersion : '',
+    resource: hasRef ? x.resource : '',
+    subresource: hasRef ? x.subresource : '',
+    namespace: hasRef ? x.namespace : '',
+    name: hasRef ? x.name : '',
+    nonResourceURL: hasRef ? '' : stripQuery(x.requestURI) || '/',
+    requestURI: x.requestURI,
     code,
-    decision: decisionFrom(decisionNote, code),
+    decision: decisionFrom(x.decisionNote, code),
     durationMs,
-    sourceIP: sourceIPs.length ? sourceIPs[0]! : '',
-    userAgent,
+    sourceIP: x.sourceIP,
+    userAgent: x.userAgent,
     client: ua.client,
     clientVersion: ua.clientVersion,
     accessMethod: accessMethodFor(ua, who.kind),
     provider,
     auditIDReused: false,
     location: NO_LOCATION,
-    impersonatorGroups,
-    impersonatedUID,
-    impersonatedExtra,
+    impersonatorGroups: x.impersonatorGroups,
+    impersonatedUID: x.impersonatedUID,
+    impersonatedExtra: x.impersonatedExtra,
     responseStartedMs: stage === 'ResponseStarted' ? durationMs : null,
   };
-  if (bodies === undefined || wantsBody(bodies.requestObject, rec)) {
-    const body = bodyValue(e.requestObject);
-    if (body !== null && typeof body === 'object') rec.requestObject = body;
-  }
-  if (bodies === undefined || wantsBody(bodies.responseObject, rec)) {
-    const response = bodyValue(e.responseObject);
-    if (response !== null && typeof response === 'object') rec.responseObject = response;
-  }
-  return rec;
 }

@@ -27,11 +27,18 @@ function daysFromCivil(year: number, month: number, day: number): number {
   return era * 146_097 + doe - 719_468;
 }
 
+/** The day strictUtc last computed (year × 10000 + month × 100 + day) and its daysFromCivil: a log's timestamps are mostly of one day. */
+let lastDay = -1;
+let lastDays = 0;
+
+/** The fraction digits after the first three of the last strictUtc call, as parseTimeMs adds them. */
+let subMs = 0;
+
 /**
  * `YYYY-MM-DDTHH:MM:SS[.fff…](Z|±HH:MM)` (`t`, `z` and a space for `T` accepted, as RFC 3339
  * §5.6 allows) → epoch ms with the first three fraction digits; NaN when the string is not in
  * that shape or names a day or time that does not exist. Leap seconds (:60) are not accepted:
- * the API server never writes them (Go's time package has none).
+ * the API server never writes them (Go's time package has none). Sets subMs.
  */
 function strictUtc(s: string): number {
   const n = s.length;
@@ -47,16 +54,28 @@ function strictUtc(s: string): number {
   const se = d2(s, 17);
   if (c < 0 || y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59) return NaN;
   const year = c * 100 + y;
-  if (d > 28 && d > daysIn(year, mo)) return NaN;
+  const day = year * 10000 + mo * 100 + d;
+  if (day !== lastDay) {
+    if (d > 28 && d > daysIn(year, mo)) return NaN;
+    lastDays = daysFromCivil(year, mo, d);
+    lastDay = day;
+  }
   let i = 19;
   let ms = 0;
+  // The digits after the first three, as parseTimeMs has always added them: each times 10^-k, in order.
+  let frac = 0;
   if (s.charCodeAt(i) === 46) {
     i++;
     let digits = 0;
+    let scale = 0.1;
     for (; i < n; i++) {
       const x = s.charCodeAt(i) - 48;
       if (x < 0 || x > 9) break;
       if (digits < 3) ms = ms * 10 + x;
+      else {
+        frac += x * scale;
+        scale /= 10;
+      }
       digits++;
     }
     if (digits === 0) return NaN;
@@ -72,28 +91,18 @@ function strictUtc(s: string): number {
     if (oh < 0 || oh > 23 || om < 0 || om > 59) return NaN;
     offset = (z === 43 ? 1 : -1) * (oh * 60 + om) * 60_000;
   } else return NaN;
+  subMs = frac;
   // What Date.UTC(year, mo - 1, d, h, mi, se) gives (for the years 0-99 too, which Date.UTC would
   // read as 1900-1999), without the call: whole numbers of ms, exact in a double.
-  const utc = daysFromCivil(year, mo, d) * 86_400_000 + h * 3_600_000 + mi * 60_000 + se * 1000;
+  const utc = lastDays * 86_400_000 + h * 3_600_000 + mi * 60_000 + se * 1000;
   return utc + ms - offset;
 }
 
 /** Epoch milliseconds, keeping the sub-millisecond digits that Date.parse drops; NaN when not an RFC 3339 time. */
 export function parseTimeMs(s: string): number {
   const ms = strictUtc(s);
-  if (Number.isNaN(ms)) return NaN;
-  const dot = s.indexOf('.', 19);
-  if (dot < 0) return ms;
-  let i = dot + 4;
-  let frac = 0;
-  let scale = 0.1;
-  for (; i < s.length; i++) {
-    const d = s.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) break;
-    frac += d * scale;
-    scale /= 10;
-  }
-  return ms + frac;
+  if (ms !== ms) return NaN;
+  return subMs === 0 ? ms : ms + subMs;
 }
 
 /** Formats epoch ms as RFC 3339 UTC with milliseconds (deterministic, no locale). */

@@ -3,7 +3,6 @@
 import type { RenderContext, View } from '../types.js';
 import { renderJson } from './json.js';
 import { renderViewMarkdown } from './markdown.js';
-import { renderViewTable } from './table.js';
 import { renderYaml, yamlDumper } from './sanitize.js';
 import { stringSink, writeJson, writeYaml, type Sink } from './stream.js';
 import { asInternal } from '../util/errors.js';
@@ -17,8 +16,10 @@ export interface Presentable<R> {
 type ReportRenderer = <R>(p: Presentable<R>, ctx: RenderContext) => string | Promise<string>;
 
 export const REPORT_RENDERERS: Readonly<Record<string, ReportRenderer>> = {
-  table: (p, ctx) => renderViewTable(p.view(p.report), ctx),
-  wide: (p, ctx) => renderViewTable(p.view(p.report), { ...ctx, wide: true }),
+  // Loaded when a table is asked for: its width measurement (string-width) and colours (chalk)
+  // take about 30 ms to load, which a run printing JSON or YAML never needs.
+  table: async (p, ctx) => (await import('./table.js')).renderViewTable(p.view(p.report), ctx),
+  wide: async (p, ctx) => (await import('./table.js')).renderViewTable(p.view(p.report), { ...ctx, wide: true }),
   json: (p) => renderJson(p.report),
   markdown: (p) => renderViewMarkdown(p.view(p.report)),
   yaml: async (p) => {

@@ -13,8 +13,17 @@ export function newHistogram(): Histogram {
   return { count: 0, buckets: new Map() };
 }
 
+/** The bucket of a value in ms (record() adds it there). */
+export function bucketOf(ms: number): number {
+  return ms <= 0.001 ? -1000 : Math.round(Math.log(ms) * K);
+}
+
 export function record(h: Histogram, ms: number): void {
-  const idx = ms <= 0.001 ? -1000 : Math.round(Math.log(ms) * K);
+  recordBucket(h, bucketOf(ms));
+}
+
+/** record() of a value whose bucketOf is `idx` (one value recorded in several histograms is bucketed once). */
+export function recordBucket(h: Histogram, idx: number): void {
   h.buckets.set(idx, (h.buckets.get(idx) ?? 0) + 1);
   h.count++;
 }

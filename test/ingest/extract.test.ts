@@ -32,13 +32,32 @@ function embed(line: string, before = '{"x":1}\n', after = '\n{"y":[1,2'): { b: 
 const wasm = WasmExtractor.create();
 type Extractor = (b: Buffer, s: number, e: number) => Record<string, unknown> | null;
 /** The JavaScript extractor, and the WebAssembly one when it is there ('is built and loads' fails if not). */
-const EXTRACTORS: [string, Extractor][] = [['js', extractEvent], ...(wasm ? [['wasm', (b: Buffer, s: number, e: number) => wasm.extract(b, s, e)] as [string, Extractor]] : [])];
+const EXTRACTORS: [string, Extractor | 'record'][] = [['js', extractEvent], ...(wasm ? [['wasm', (b: Buffer, s: number, e: number) => wasm.extract(b, s, e)] as [string, Extractor], ['wasm-record', 'record'] as [string, 'record']] : [])];
 /** Lines each extractor took (the WebAssembly one also takes lines without a body). */
-const taken = { js: 0, wasm: 0 } as Record<string, number>;
+const taken = { js: 0, wasm: 0, 'wasm-record': 0 } as Record<string, number>;
+
+/** Lines whose record WasmExtractor.record() made itself (not null: normalizeValue was not asked). */
+const direct = { records: 0 };
+
+/**
+ * What the pipeline makes of a line with the WebAssembly extractor: the record straight from its
+ * member table (WasmExtractor.record), or, when that declines the event's shape, normalizeValue of
+ * the extracted value; null when the extractor declines the line.
+ */
+function wasmRecord(b: Buffer, s: number, e: number, needs: BodyNeeds | undefined): { value: unknown } | null {
+  if (!wasm!.read(b, s, e)) return null;
+  const rec = wasm!.record('c1', needs);
+  if (rec !== null) {
+    direct.records++;
+    return { value: rec };
+  }
+  return { value: normalizeValue(wasm!.object(), 'c1', needs) };
+}
 
 /** What an extractor makes of a line: null when it declines it. */
-function fast(line: string, needs: BodyNeeds | undefined, extract: Extractor): { value: unknown } | null {
+function fast(line: string, needs: BodyNeeds | undefined, extract: Extractor | 'record'): { value: unknown } | null {
   const { b, s, e } = embed(line);
+  if (extract === 'record') return wasmRecord(b, s, e, needs);
   const ev = extract(b, s, e);
   if (ev === null) return null;
   return { value: normalizeValue(ev, 'c1', needs) };
@@ -175,6 +194,82 @@ describe('field extractor: the same records as JSON.parse', () => {
     if (wasm) expect(taken.wasm! - wasmBefore).toBeGreaterThan(RUNS * 0.4);
   }, TIMEOUT);
 
+  it('on generated events of the common shape (WasmExtractor.record makes their records itself)', () => {
+    // Every member of the type normalize expects, or null, or missing; any string (escapes,
+    // surrogates, controls, times that are none), any code; with escapes and whitespace written in.
+    const opt = <T>(v: fc.Arbitrary<T>): fc.Arbitrary<T | null> => fc.oneof({ weight: 8, arbitrary: v }, { weight: 1, arbitrary: fc.constant(null) });
+    const time = fc.oneof({ weight: 8, arbitrary: fc.constantFrom('2026-03-02T10:00:00.123456Z', '2026-03-02T10:00:00Z', '2026-03-02T10:00:00.1+02:00', '1999-12-31t23:59:59.999999999-00:30') }, { weight: 1, arbitrary: fc.oneof(fc.constantFrom('2026-02-30T10:00:00Z', 'yesterday'), str) });
+    const code = fc.oneof({ weight: 8, arbitrary: fc.constantFrom(200, 201, 403, 404, 0, 101, 599) }, { weight: 1, arbitrary: fc.constantFrom(600, 99, -1, 2.5, 1e3, 123456789012) });
+    const common = fc.record(
+      {
+        kind: fc.constant('Event'),
+        apiVersion: fc.constant('audit.k8s.io/v1'),
+        level: opt(fc.oneof(fc.constantFrom('Metadata', 'RequestResponse'), str)),
+        auditID: opt(fc.oneof(fc.uuid(), str)),
+        stage: opt(fc.oneof(fc.constantFrom('RequestReceived', 'ResponseStarted', 'ResponseComplete', 'Panic'), str)),
+        requestURI: opt(fc.oneof(fc.constantFrom('/api/v1/namespaces/a/pods/x', '/healthz?verbose=1', '/apis?a=1&b=<x>', ''), str)),
+        verb: fc.oneof(fc.constantFrom('get', 'create', 'list', 'watch'), str),
+        user: fc.record({ username: opt(str), groups: opt(fc.array(str, { maxLength: 3 })), uid: str, extra: opt(fc.dictionary(str, fc.array(str, { maxLength: 2 }), { maxKeys: 2 })), arn: opt(str), canonicalArn: opt(fc.oneof(str, fc.array(str, { maxLength: 2 }))) }, { requiredKeys: [] }),
+        impersonatedUser: fc.constant(null),
+        sourceIPs: opt(fc.array(fc.oneof(fc.ipV4(), str), { maxLength: 2 })),
+        userAgent: opt(fc.oneof(fc.constantFrom('kubectl/v1.29.2 (linux/amd64) kubernetes/4b8e819', 'kubelet/v1.29.4 (linux/amd64) kubernetes/55019c8', 'Mozilla/5.0', ''), str)),
+        objectRef: opt(fc.record({ resource: opt(str), namespace: opt(str), name: opt(str), apiGroup: opt(str), apiVersion: opt(str), subresource: opt(str), uid: str }, { requiredKeys: [] })),
+        responseStatus: opt(fc.record({ metadata: fc.constant({}), code: opt(code), message: str }, { requiredKeys: [] })),
+        requestObject: opt(fc.oneof(json, big)),
+        responseObject: opt(fc.oneof(json, big)),
+        requestReceivedTimestamp: opt(time),
+        stageTimestamp: opt(time),
+        timestamp: opt(time),
+        annotations: opt(fc.dictionary(fc.constantFrom('authorization.k8s.io/decision', 'authorization.k8s.io/reason', 'x'), opt(fc.oneof(fc.constantFrom('allow', 'forbid', ''), str)), { maxKeys: 3 })),
+      },
+      { requiredKeys: ['verb', 'user'] },
+    );
+    const before = direct.records;
+    fc.assert(
+      fc.property(common, fc.integer(), fc.constantFrom(0, 0, 0.1, 1), fc.constantFrom(0, 0, 0.2), (ev, seed, p, ws) => {
+        same(p === 0 && ws === 0 ? JSON.stringify(ev) : writeJson(ev, rndFrom(seed), p, ws));
+      }),
+      { numRuns: RUNS, seed: 1903 },
+    );
+    // Most of them (one record per body need): the direct path is what is being tested.
+    expect(direct.records - before).toBeGreaterThan(RUNS * NEEDS.length * 0.3);
+  }, TIMEOUT);
+
+  it('timestamps the module parses (parseTime in asm/extract.ts) are what parseTimeMs makes of them', () => {
+    // Shapes near RFC 3339: every field's digits at random (days that do not exist, hours 24…),
+    // fractions of 0–12 digits, every zone form, the separators swapped, and characters cut or added.
+    const pad = (n: number, w: number): string => String(n).padStart(w, '0');
+    /** Mostly in range, sometimes anything of the field's width. */
+    const field = (min: number, max: number, wide: number): fc.Arbitrary<number> => fc.oneof({ weight: 6, arbitrary: fc.integer({ min, max }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: wide }) });
+    const stamp = fc
+      .record({
+        y: fc.oneof(fc.integer({ min: 1969, max: 2101 }), fc.integer({ min: 0, max: 9999 })),
+        mo: field(1, 12, 99),
+        d: field(1, 31, 99),
+        h: field(0, 23, 99),
+        mi: field(0, 59, 99),
+        se: field(0, 59, 99),
+        frac: fc.oneof(fc.constant(''), fc.stringMatching(/^\.[0-9]{1,12}$/), fc.constant('.')),
+        zone: fc.oneof({ weight: 6, arbitrary: fc.constantFrom('Z', 'z', '+00:00', '-00:00', '+02:00', '-11:30') }, { weight: 1, arbitrary: fc.constantFrom('', '+24:00', '+02:60', '+0200', 'Z ', 'ZZ', '+2:00') }),
+        t: fc.oneof({ weight: 6, arbitrary: fc.constant('T') }, { weight: 1, arbitrary: fc.constantFrom('t', ' ', 'x') }),
+        cut: fc.nat({ max: 40 }),
+        edit: fc.oneof({ weight: 8, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+      })
+      .map(({ y, mo, d, h, mi, se, frac, zone, t, cut, edit }) => {
+        const s = `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)}${t}${pad(h, 2)}:${pad(mi, 2)}:${pad(se, 2)}${frac}${zone}`;
+        return edit ? s.slice(0, cut) + s.slice(cut + 1) : s;
+      });
+    const before = direct.records;
+    fc.assert(
+      fc.property(stamp, stamp, fc.boolean(), (a, b, legacy) => {
+        const ev = { kind: 'Event', verb: 'get', user: { username: 'alice' }, auditID: 'x', stage: 'ResponseComplete', requestURI: '/api', ...(legacy ? { timestamp: a } : { requestReceivedTimestamp: a }), stageTimestamp: b };
+        same(JSON.stringify(ev));
+      }),
+      { numRuns: RUNS * 4, seed: 3339 },
+    );
+    expect(direct.records - before).toBeGreaterThan(RUNS * 4 * NEEDS.length * 0.07);
+  }, TIMEOUT);
+
   it('on mutated events (broken JSON must be declined, never read differently)', () => {
     fc.assert(
       fc.property(event, fc.array(fc.record({ at: fc.double({ min: 0, max: 1, noNaN: true }), kind: fc.integer({ min: 0, max: 3 }), ch: fc.nat() }), { minLength: 1, maxLength: 3 }), (ev, edits) => {
@@ -291,7 +386,10 @@ function sameBytes(line: Buffer): boolean {
     throw new Error(`the wasm extractor took a line JSON.parse refuses: ${line.toString('latin1')}`);
   }
   expect(containerOf(v)).toBeNull();
-  for (const needs of NEEDS) expect(normalizeValue(wasm!.extract(b, s, s + line.length)!, 'c1', needs), line.toString('latin1')).toStrictEqual(normalizeValue(v, 'c1', needs));
+  for (const needs of NEEDS) {
+    expect(normalizeValue(wasm!.extract(b, s, s + line.length)!, 'c1', needs), line.toString('latin1')).toStrictEqual(normalizeValue(v, 'c1', needs));
+    expect(wasmRecord(b, s, s + line.length, needs)!.value, line.toString('latin1')).toStrictEqual(normalizeValue(v, 'c1', needs));
+  }
   return true;
 }
 
@@ -331,6 +429,7 @@ describe.skipIf(wasm === null)('WebAssembly field extractor: bytes, state and th
     // More distinct values than the intern table has entries, in every interned member, with lines
     // declined after their values were interned (a duplicate read member at the end).
     const rnd = rndFrom(5);
+    const before = direct.records;
     const pick = (n: number): string => `v${Math.floor(rnd() * n).toString(36)}`;
     for (let k = 0; k < 20000; k++) {
       const ev = {
@@ -352,6 +451,8 @@ describe.skipIf(wasm === null)('WebAssembly field extractor: bytes, state and th
       const took = sameBytes(Buffer.from(line));
       expect(took).toBe(!declined);
     }
+    // The records of the lines taken came from WasmExtractor.record() (kinds other than Event aside).
+    expect(direct.records - before).toBeGreaterThan(20000 * 0.7 * 0.8 * NEEDS.length);
   });
 
   it('normalize reads no member of an event the extractor leaves out (READ_MEMBERS)', () => {

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { StageCollapser, hashKey, hashParts, setHashSeed, idHashOf, familyHash, stageRank, sharedIdWork, ID_FIRST_STRIDE, receivedKey, MANY_WAITING, FLOOD_WAITING } from '../../src/normalize/collapse.js';
+import fc from 'fast-check';
+import { AuditIDReuse, StageCollapser, hashKey, hashParts, setHashSeed, idHashOf, familyHash, stageRank, sharedIdWork, ID_FIRST_STRIDE, receivedKey, MANY_WAITING, FLOOD_WAITING } from '../../src/normalize/collapse.js';
 import { normalizeValue } from '../../src/normalize/index.js';
 import type { AuditRecord } from '../../src/types.js';
 import { event } from '../helpers.js';
@@ -290,5 +291,53 @@ describe('partial runs (a byte range of a file, --jobs)', () => {
     setHashSeed([3, 4]);
     expect(hashKey('audit-id')).not.toBe(a);
     expect(hashParts(['ab', 'c'])).not.toBe(hashParts(['a', 'bc']));
+  });
+});
+
+describe('AuditIDReuse.checkSlot (the reuse check sharing the collapser window when nothing is filtered out)', () => {
+  // Property: for any stream (few IDs, so that IDs are reused, repeated and out of order; windows of
+  // a few requests, so that they evict), checkSlot flags exactly the requests check() flags.
+  it('flags and counts what check() does, on generated streams', () => {
+    const ev = fc.record({
+      id: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', ''),
+      stage: fc.constantFrom('RequestReceived', 'ResponseStarted', 'ResponseComplete', 'Panic'),
+      verb: fc.constantFrom('get', 'list', 'delete'),
+      user: fc.constantFrom('alice', 'bob'),
+      sec: fc.integer({ min: 0, max: 3 }),
+      cluster: fc.constantFrom('', '', 'x'),
+    });
+    fc.assert(
+      fc.property(fc.array(ev, { maxLength: 60 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 6 }), fc.boolean(), (evs, maxPending, maxDone, partial) => {
+        const byCheck = new AuditIDReuse(maxDone, partial);
+        const bySlot = new AuditIDReuse(maxDone, partial);
+        const flagsCheck: boolean[] = [];
+        const flagsSlot: boolean[] = [];
+        const c: StageCollapser = new StageCollapser(
+          (r, identity, idHash) => {
+            byCheck.check(r, identity, idHash);
+            flagsCheck.push(r.auditIDReused);
+            r.auditIDReused = false;
+            if (r.auditID !== '') bySlot.checkSlot(r, identity, c.doneSlot, c.doneFresh, idHash);
+            flagsSlot.push(r.auditIDReused);
+          },
+          { maxPending, maxDone },
+          partial,
+        );
+        for (const e of evs) {
+          const r = normalizeValue(
+            event({ auditID: e.id, stage: e.stage, verb: e.verb, user: { username: e.user }, requestReceivedTimestamp: `2026-03-02T10:00:0${e.sec}.000000Z`, stageTimestamp: `2026-03-02T10:00:0${e.sec}.500000Z` }),
+            e.cluster,
+          );
+          if (typeof r === 'string') throw new Error(r);
+          c.add(r);
+        }
+        if (partial) c.leftovers();
+        else c.flush();
+        expect(flagsSlot).toEqual(flagsCheck);
+        expect(bySlot.count).toBe(byCheck.count);
+        expect([...bySlot.firstIds()]).toEqual([...byCheck.firstIds()]);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

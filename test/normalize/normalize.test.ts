@@ -254,6 +254,21 @@ describe('parseTimeMs', () => {
     expect(parseTimeMs('2026-03-02T10:00:00Z')).toBe(Date.parse('2026-03-02T10:00:00Z'));
     expect(parseTimeMs('nope')).toBeNaN();
   });
+  it('a short fraction before an offset has no sub-millisecond digits (the offset’s digits were once read as such)', () => {
+    expect(parseTimeMs('2026-03-02T10:00:00.1+02:00')).toBe(Date.parse('2026-03-02T10:00:00.1+02:00'));
+    expect(parseTimeMs('2026-03-02T10:00:00.12-01:30')).toBe(Date.parse('2026-03-02T10:00:00.12-01:30'));
+    expect(parseTimeMs('2026-03-02T10:00:00.1234+02:00') - Date.parse('2026-03-02T10:00:00.123+02:00')).toBeCloseTo(0.4, 3);
+  });
+  it('timestamps of other days between those of one day (the day strictUtc remembers) are read in full', () => {
+    const days = ['2026-03-02T10:00:00Z', '2024-02-29T10:00:00Z', '2026-03-02T23:59:59.999Z', '2023-02-29T10:00:00Z', '2026-03-02T00:00:00Z', '2026-02-30T00:00:00Z', '2026-03-02T01:00:00Z'];
+    for (const d of days) {
+      if (d.startsWith('2023-02-29') || d.startsWith('2026-02-30')) expect(parseTimeMs(d)).toBeNaN();
+      else expect(parseTimeMs(d)).toBe(Date.parse(d));
+    }
+    // twice in a row: a remembered day never makes an impossible one valid
+    expect(parseTimeMs('2023-02-29T10:00:00Z')).toBeNaN();
+    expect(parseTimeMs('2023-02-29T10:00:00Z')).toBeNaN();
+  });
 });
 
 describe('parseTimeMs fast path', () => {
@@ -263,12 +278,14 @@ describe('parseTimeMs fast path', () => {
     if (Number.isNaN(ms)) return NaN;
     const dot = s.indexOf('.', 19);
     if (dot < 0) return ms;
+    // The fraction's digits after its first three (none when it has three or fewer: the digits of
+    // an offset after it are no fraction).
+    let end = dot + 1;
+    while (end < s.length && s.charCodeAt(end) >= 48 && s.charCodeAt(end) <= 57) end++;
     let frac = 0;
     let scale = 0.1;
-    for (let i = dot + 4; i < s.length; i++) {
-      const d = s.charCodeAt(i) - 48;
-      if (d < 0 || d > 9) break;
-      frac += d * scale;
+    for (let i = dot + 4; i < end; i++) {
+      frac += (s.charCodeAt(i) - 48) * scale;
       scale /= 10;
     }
     return ms + frac;

@@ -3,7 +3,7 @@ import type { AuditRecord, FinishContext, InputAccounting, Reducer } from '../..
 import { bump, mergeCounter, sortedCounts, type Count, type Counter } from '../../util/counter.js';
 import { isLongRunning } from '../../rules/longrunning.js';
 import { isCompleted } from '../../normalize/collapse.js';
-import { newHistogram, record, mergeHistogram, percentiles, type Histogram } from '../../util/histogram.js';
+import { newHistogram, bucketOf, recordBucket, mergeHistogram, percentiles, type Histogram } from '../../util/histogram.js';
 import { absorb, discard, drain, grow, newSpillMap, type SpillMap, type SpillSpec } from '../../scale/spillmap.js';
 import { ENTRY_BYTES, strBytes } from '../../scale/budget.js';
 import { approxCount, approxMerge, approxResult, newApproxCounter, type ApproxCount, type ApproxCounter, type DistinctEstimate, DEFAULT_K, hllError, DEFAULT_PRECISION } from '../../scale/sketch/index.js';
@@ -148,10 +148,31 @@ export interface SummaryReport {
   approximate?: SummaryApproximation;
 }
 
+/**
+ * The last keys resourceKey made, direct-mapped by the lengths of their parts: a log names a
+ * handful of resources, whose strings the field extractor hands out again and again (interned), so
+ * that a hit is three comparisons where making the key would build a new string for the counting
+ * Map to hash.
+ */
+const KEY_SLOTS = 64;
+const keyResource: string[] = new Array<string>(KEY_SLOTS).fill('');
+const keyGroup: string[] = new Array<string>(KEY_SLOTS).fill('');
+const keySub: string[] = new Array<string>(KEY_SLOTS).fill('');
+const keyMade: string[] = new Array<string>(KEY_SLOTS).fill('');
+
 /** `deployments.apps/scale`-style key: resource[.group][/subresource]. */
 export function resourceKey(r: AuditRecord): string {
-  let k = r.apiGroup ? `${r.resource}.${r.apiGroup}` : r.resource;
-  if (r.subresource) k += `/${r.subresource}`;
+  const resource = r.resource;
+  const group = r.apiGroup;
+  const sub = r.subresource;
+  const slot = (resource.length * 7 + group.length * 3 + sub.length + resource.charCodeAt(0)) & (KEY_SLOTS - 1);
+  if (keyResource[slot] === resource && keyGroup[slot] === group && keySub[slot] === sub && keyMade[slot] !== '') return keyMade[slot]!;
+  let k = group ? `${resource}.${group}` : resource;
+  if (sub) k += `/${sub}`;
+  keyResource[slot] = resource;
+  keyGroup[slot] = group;
+  keySub[slot] = sub;
+  keyMade[slot] = k;
   return k;
 }
 
@@ -230,10 +251,11 @@ export const summary: Reducer<SummaryState, SummaryReport, SummaryOptions> = {
     if (r.subjectKind === 'Unauthenticated') s.unauthenticated++;
     // Requests that never completed have no latency (their kept stage is not the completing one).
     if (r.durationMs !== null && !isLongRunning(r) && isCompleted(r)) {
-      record(s.latency, r.durationMs);
+      const bucket = bucketOf(r.durationMs);
+      recordBucket(s.latency, bucket);
       let h = s.latencyByVerb.get(r.verb);
       if (!h) s.latencyByVerb.set(r.verb, (h = newHistogram()));
-      record(h, r.durationMs);
+      recordBucket(h, bucket);
     }
   },
 
