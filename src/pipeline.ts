@@ -15,7 +15,7 @@ import { InputError, StrictError, asInternal } from './util/errors.js';
 import { faultCounter } from './util/fault.js';
 import { recordReorder, type ReorderOptions, type ReorderStats } from './order/reorder.js';
 import { sortSourcesByTime } from './order/sources.js';
-import { settle } from './scale/ledger.js';
+import { settle, runStarts } from './scale/ledger.js';
 import { extractEvent } from './ingest/extract.js';
 import { WasmExtractor } from './ingest/wasmextract.js';
 import type { BodyNeeds } from './normalize/bodies.js';
@@ -33,8 +33,12 @@ export interface PipelineOptions {
   onReject?(loc: Loc, reason: string): void;
   /** Called for every value that is no audit event by design (CloudWatch control messages). */
   onIgnore?(loc: Loc, reason: string): void;
-  /** Called with bytes read so far across all inputs and events seen. */
-  onProgress?(bytes: number, events: number): void;
+  /**
+   * Called with bytes read so far across all inputs and events seen, and the requests waiting for
+   * their completing stage now (a worker's task reports them: src/parallel/run.ts stops a split run
+   * early when one pass's window would overflow).
+   */
+  onProgress?(bytes: number, events: number, waiting: number): void;
   /** Called when an input starts, with its index. */
   onFile?(src: Source, index: number): void;
   read?: Partial<ReadOptions>;
@@ -97,6 +101,8 @@ export function atOffset(loc: Loc, offset: number): Loc {
 }
 
 export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputAccounting; partial: PartialResult | null }> {
+  // The memory budget counts from here: the window of waiting requests included (src/scale/ledger.ts).
+  runStarts();
   const acc = emptyAccounting();
   const filter = o.filter;
   const readOpts: ReadOptions = { ...DEFAULT_READ_OPTIONS, ...o.read };
@@ -229,7 +235,7 @@ export async function runPipelineFull(o: PipelineOptions): Promise<{ acc: InputA
       },
       bytes(n) {
         stats.bytes = n;
-        o.onProgress?.(baseBytes + n, acc.events);
+        o.onProgress?.(baseBytes + n, acc.events, collapser.waitingNow);
       },
     };
     // The field extractor: native events straight from the line's bytes; null sends a line to JSON.parse.

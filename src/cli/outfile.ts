@@ -9,10 +9,11 @@
 //   SIGHUP) during the write removes the temporary file.
 // - Folders are created one level at a time, at most MAX_DEPTH levels, and each failure ends it
 //   (a recursive mkdir loops forever under /proc).
-import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { chmodSync, closeSync, constants, fchmodSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError } from '../util/errors.js';
+import { ListWriter, releaseLists, remap, type Rereadable } from '../scale/spilled.js';
 
 /** Folders created for one output at most. */
 export const MAX_DEPTH = 32;
@@ -148,6 +149,8 @@ function probe(flag: string, target: string, dir: string): void {
 
 /** Temporary files being written: removed when a signal ends the process. */
 const pending = new Set<string>();
+/** Staging folders of --out-dir being written (OutputDir.open): removed with what they hold when a signal ends the process. */
+const pendingDirs = new Set<string>();
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 let signalsHeld = 0;
 
@@ -160,6 +163,8 @@ function onSignal(sig: NodeJS.Signals): void {
     }
   }
   pending.clear();
+  for (const d of pendingDirs) removeStaging(d);
+  pendingDirs.clear();
   for (const s of SIGNALS) process.removeListener(s, onSignal);
   process.kill(process.pid, sig);
 }
@@ -201,6 +206,14 @@ function writeTemp(dest: string, text: string, mode: number | null): string {
   }
   closeSync(fd);
   return tmp;
+}
+
+function removeStaging(dir: string): void {
+  try {
+    rmSync(dir, { recursive: true, force: true });
+  } catch {
+    /* gone */
+  }
 }
 
 function removeTemp(tmp: string): void {
@@ -354,8 +367,25 @@ export interface OutputDir {
   /**
    * Writes every file or none: creates the folder (bounded), checks each destination, writes all
    * temporary files, then renames them. `name` is a plain file name (no separator, not . or ..).
+   * Returns the paths written, in order (DIR joined with each name).
    */
-  writeAll(files: { name: string; text: string }[]): Promise<string[]>;
+  writeAll(files: Iterable<{ name: string; text: string }>): Promise<string[]>;
+  /**
+   * The same, one file at a time (a million subjects' files are never held at once): `add` writes a
+   * file into a staging folder inside DIR (created exclusively, so a name given twice is an error);
+   * `commit` checks every destination (not a link, a folder, a device or an input), then renames
+   * each file into place and gives the paths written, in the order added (re-readable; the names
+   * are held like any list, spilled with the memory budget); `abort` removes the staging folder.
+   * A signal removes it too. Until `commit`, nothing in DIR changes.
+   */
+  open(): OutputDirStream;
+}
+
+/** Files being written by {@link OutputDir.open}. */
+export interface OutputDirStream {
+  add(name: string, text: string): void;
+  commit(): Promise<Rereadable<string>>;
+  abort(): void;
 }
 
 /** A file name that stays in its folder: no separator, not `.` or `..`, no NUL, at most 255 bytes. */
@@ -389,41 +419,117 @@ export function prepareOutputDir(flag: string, dir: string): OutputDir {
     const now = lstatSync(root);
     if (now.isSymbolicLink() || !now.isDirectory()) throw new UsageError(`${flag}: ${show(dir)} is no longer a folder`, 'run again');
   };
+  const openStream = (): OutputDirStream => {
+    makeDirs();
+    // The staging folder: DIR/.kaudit-staging-<random>, made by us (mode 0700), never reused.
+    const staging = join(root, `.kaudit-staging-${randomBytes(6).toString('hex')}`);
+    try {
+      mkdirSync(staging, 0o700);
+    } catch (e) {
+      throw new UsageError(`${flag}: cannot write into ${show(dir)}: ${reason(e)}`, 'choose a folder you can write to');
+    }
+    pendingDirs.add(staging);
+    if (signalsHeld++ === 0) for (const sg of SIGNALS) process.on(sg, onSignal);
+    let open = true;
+    const names = new ListWriter<string>((n) => 64 + 2 * n.length, 'outdir-names');
+    let listed: Rereadable<string> | null = null;
+    const list = (): Rereadable<string> => (listed ??= names.finish());
+    const release = (): void => {
+      if (!open) return;
+      open = false;
+      if (--signalsHeld === 0) for (const sg of SIGNALS) process.removeListener(sg, onSignal);
+    };
+    const abort = (): void => {
+      if (open) releaseLists(list());
+      removeStaging(staging);
+      pendingDirs.delete(staging);
+      release();
+    };
+    const fail = (e: unknown): never => {
+      abort();
+      throw e instanceof UsageError ? e : new UsageError(`${flag}: cannot write into ${show(dir)}: ${reason(e)}`, 'choose a folder you can write to');
+    };
+    return {
+      add(name, text) {
+        if (!open) throw new Error(`${flag}: add after commit or abort`);
+        if (!isPlainFileName(name)) {
+          abort();
+          throw new Error(`refusing to write ${JSON.stringify(name)} into ${dir}: not a plain file name`);
+        }
+        let fd: number;
+        try {
+          fd = createExclusive(join(staging, name));
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
+            abort();
+            throw new Error(`two outputs named ${name} in ${dir}`);
+          }
+          return fail(e);
+        }
+        try {
+          const buf = Buffer.from(text, 'utf8');
+          let off = 0;
+          while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+          fsyncSync(fd);
+        } catch (e) {
+          closeSync(fd);
+          return fail(e);
+        }
+        closeSync(fd);
+        names.push(name);
+      },
+      async commit() {
+        if (!open) throw new Error(`${flag}: commit after commit or abort`);
+        const all = list();
+        try {
+          await withSignalsHeld(() => {
+            // Every destination first: one that is a link, a folder or an input leaves DIR untouched.
+            for (const name of all) checkDestination(flag, join(dir, name), lstatOrNull(join(root, name)), inputs);
+            for (const name of all) {
+              const dest = join(root, name);
+              const now = lstatOrNull(dest);
+              checkDestination(flag, join(dir, name), now, inputs);
+              const from = join(staging, name);
+              // Keep the replaced file's permission bits.
+              if (now) {
+                try {
+                  chmodSync(from, now.mode & 0o7777);
+                } catch {
+                  /* not fatal */
+                }
+              }
+              renameSync(from, dest);
+            }
+          });
+        } catch (e) {
+          return fail(e);
+        }
+        removeStaging(staging);
+        pendingDirs.delete(staging);
+        release();
+        return remap(all, (name) => join(dir, name));
+      },
+      abort,
+    };
+  };
   return {
     path: dir,
     checkInputs(paths) {
       inputs = new Map([...inputs, ...inputIdentities(paths)]);
     },
     async writeAll(files) {
-      const seen = new Set<string>();
-      for (const f of files) {
-        if (!isPlainFileName(f.name)) throw new Error(`refusing to write ${JSON.stringify(f.name)} into ${dir}: not a plain file name`);
-        if (seen.has(f.name)) throw new Error(`two outputs named ${f.name} in ${dir}`);
-        seen.add(f.name);
+      const w = openStream();
+      try {
+        for (const f of files) w.add(f.name, f.text);
+      } catch (e) {
+        w.abort();
+        throw e;
       }
-      return withSignalsHeld(() => {
-        makeDirs();
-        const dests = files.map((f) => join(root, f.name));
-        const shown = files.map((f) => join(dir, f.name));
-        const before = dests.map((d, i) => {
-          const s = lstatOrNull(d);
-          checkDestination(flag, shown[i]!, s, inputs);
-          return s;
-        });
-        const temps: string[] = [];
-        try {
-          files.forEach((f, i) => temps.push(writeTemp(dests[i]!, f.text, before[i] ? before[i]!.mode : null)));
-          dests.forEach((d, i) => checkDestination(flag, shown[i]!, lstatOrNull(d), inputs));
-          dests.forEach((d, i) => {
-            renameSync(temps[i]!, d);
-            pending.delete(temps[i]!);
-          });
-        } catch (e) {
-          for (const t of temps) if (pending.has(t)) removeTemp(t);
-          throw e instanceof UsageError ? e : new UsageError(`${flag}: cannot write into ${show(dir)}: ${reason(e)}`, 'choose a folder you can write to');
-        }
-        return shown;
-      });
+      const written = await w.commit();
+      const out = [...written];
+      releaseLists(written);
+      return out;
     },
+    open: () => openStream(),
   };
 }

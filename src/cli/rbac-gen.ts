@@ -73,7 +73,7 @@ Examples:
       // Per-subject state up to the memory budget, spilled and merged back: it outlives V8's young
       // generation, and V8's default growth let the heap reach several times what was live (issue 15).
       collectSooner();
-      const [{ rbacGenExcept }, { loadRbac }, { Authorizer }, { objectsYaml, objectYaml }, { toPlainObject, policyObjectName, objectCount, sensitiveCount }, { safeFileName }] = await Promise.all([
+      const [{ rbacGenExcept }, { loadRbac }, { Authorizer }, { objectsYaml, objectYaml }, { toPlainObject, policyObjectName, objectCount, sensitiveCount, deniedTop }, { safeFileName }] = await Promise.all([
         import('../analyses/rbacgen/existing.js'),
         import('../rbac/load.js'),
         import('../rbac/authorizer.js'),
@@ -141,12 +141,23 @@ Examples:
       // V8's string limit).
       const { writeJson, LazyList, mapRows, headOf } = await import('../render/stream.js');
       const { releaseRows } = await import('../scale/lazy.js');
+      const { releaseLists } = await import('../scale/spilled.js');
       const { Out } = await import('./out.js');
       if (outDir) {
         if (!selfCheckFailed) {
           const ext = opts.output === 'yaml' ? 'yaml' : 'json';
-          const written = await outDir.writeAll([...report.policies].map((p) => ({ name: safeFileName(policyObjectName(p.subject), ext), text: render(p.objects) })));
+          // One file at a time (the policies may stream from spilled runs): a million subjects'
+          // files are never held at once (issue 15).
+          const files = outDir.open();
+          try {
+            for (const p of report.policies) files.add(safeFileName(policyObjectName(p.subject), ext), render(p.objects));
+          } catch (e) {
+            files.abort();
+            throw e;
+          }
+          const written = await files.commit();
           if (!opts.quiet) for (const f of written) io.stderr.write(`wrote ${visible(f)}\n`);
+          releaseLists(written);
         }
       } else {
         // --out gets the policy only when the self-check passed (the report always).
@@ -180,6 +191,7 @@ Examples:
       }
       // Lists read from spilled runs that nothing wrote (a failed self-check, -q) let go of their files now.
       releaseRows(report.policies);
+      releaseRows(report.deniedBySubject);
       if (opts.quiet) releaseRows(report.sensitive);
       if (!opts.quiet) {
         // The accounting line was printed when reading ended (src/cli/common.ts).
@@ -187,9 +199,10 @@ Examples:
         const left = Object.entries(report.leftOut).map(([why, n]) => `${n} ${why}`);
         if (report.alreadyGranted) left.push(`${report.alreadyGranted} already allowed by --existing`);
         if (left.length) say(`left out: ${left.join('; ')}`);
-        const denied = Object.entries(report.deniedBySubject).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
-        if (denied.length) {
-          say(`denied requests left out, per subject (--include-denied grants them): ${denied.slice(0, 10).map(([who, n]) => `${who} ${n}`).join(', ')}${denied.length > 10 ? `, and ${denied.length - 10} more subjects` : ''}`);
+        // The first ten and an exact count of the rest (-o report lists every subject).
+        const denied = deniedTop(report);
+        if (denied.subjects) {
+          say(`denied requests left out, per subject (--include-denied grants them): ${denied.top.map(([who, n]) => `${who} ${n}`).join(', ')}${denied.subjects > denied.top.length ? `, and ${denied.subjects - denied.top.length} more subjects` : ''}`);
         }
         for (const u of report.escalationUnchecked) {
           say(`note: ${u.subject}: ${u.requests} RBAC write${u.requests === 1 ? '' : 's'} whose bind/escalate check could not be judged (${Object.entries(u.reasons).map(([why, n]) => `${n} ${why}`).join('; ')}); the generated policy grants no bind or escalate for ${u.requests === 1 ? 'it' : 'them'}`);

@@ -90,12 +90,13 @@ export interface CollapseOptions {
    */
   keepWaitingBodies?: boolean;
   /**
-   * Called once when MANY_WAITING requests wait at once. Records that wait that long outlive V8's
-   * young generation and die in the old one, which V8 lets grow to several times what is live
-   * before it collects: the CLI makes it collect sooner then (src/util/v8heap.ts collectSooner; a
-   * million requests that never complete peaked at 0.84 GB without, see bench/RESULTS.md).
+   * Called once when MANY_WAITING requests wait at once, and once more at FLOOD_WAITING, with that
+   * count. Records that wait that long outlive V8's young generation and die in the old one, which
+   * V8 lets grow to several times what is live before it collects: the CLI makes it collect sooner
+   * then (src/util/v8heap.ts collectSooner; a million requests that never complete peaked at
+   * 0.84 GB without, see bench/RESULTS.md), and sooner still in a flood (commandCollapse).
    */
-  onManyWaiting?: () => void;
+  onManyWaiting?: (waiting: number) => void;
 }
 
 /** StageCollapser's count of waiting auditIDs by hash: 4096 counters. */
@@ -103,6 +104,8 @@ const WAITING_MASK = 4095;
 
 /** Waiting requests at which CollapseOptions.onManyWaiting is called. */
 export const MANY_WAITING = 10_000;
+/** Waiting requests at which CollapseOptions.onManyWaiting is called again: a flood of requests that never complete. */
+export const FLOOD_WAITING = 50_000;
 
 /**
  * True when the record's kept stage completed the request (ResponseComplete, Panic), or the
@@ -783,7 +786,7 @@ export class StageCollapser {
     this.order.push(o);
     if (this.open > this.peak) {
       this.peak = this.open;
-      if (this.peak === MANY_WAITING) this.opts.onManyWaiting?.();
+      if (this.peak === MANY_WAITING || this.peak === FLOOD_WAITING) this.opts.onManyWaiting?.(this.peak);
     }
     if (this.track && this.open > this.track.peak) this.track.peak = this.open;
     if (this.open > this.opts.maxPending) this.evictOldest();
@@ -842,6 +845,11 @@ export class StageCollapser {
     for (let i = this.head; i < this.order.length; i++) if (this.order[i]!.live) live.push(this.order[i]!);
     this.order = live;
     this.head = 0;
+  }
+
+  /** Requests waiting for their completing stage now (a split run's worker reports it: src/parallel/run.ts stops early on it). */
+  get waitingNow(): number {
+    return this.open;
   }
 
   /** Entries the queue holds (those before `head` included: they still hold their records), for tests of the memory bound. */

@@ -57,7 +57,7 @@ export async function parallelCommand(name: string): Promise<ParallelCommand> {
     }
     case 'rbac-gen': {
       const { rbacGenExcept } = await import('../analyses/rbacgen/existing.js');
-      const { subjectSpec } = await import('../analyses/rbacgen/index.js');
+      const { subjectSpec, deniedSpec } = await import('../analyses/rbacgen/index.js');
       const { handOff } = await import('../scale/spillmap.js');
       const { globMatcher } = await import('../filter/index.js');
       return {
@@ -70,7 +70,10 @@ export async function parallelCommand(name: string): Promise<ParallelCommand> {
           }
           return { ...rest, existing: authz, ...(users?.length ? { select: globMatcher(users) } : {}) };
         },
-        handOver: (s) => handOff(s.inner.subjects, subjectSpec(s.inner.opts.maxNames)),
+        handOver: (s) => {
+          handOff(s.inner.subjects, subjectSpec(s.inner.opts.maxNames));
+          handOff(s.inner.denied, deniedSpec);
+        },
         strip: (s) => ({ ...s, existing: null, inner: { ...s.inner, opts: null } }),
         restore: (p, main) => ({ ...p, existing: main.existing, inner: { ...p.inner, opts: main.inner.opts } }),
         fingerprint: async ({ existing, ...rest }) => ({ ...rest, existing: existing?.length ? await rbacDigestOf(existing) : null }),

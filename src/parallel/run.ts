@@ -329,6 +329,31 @@ export class Reconciler {
   }
 
   /**
+   * Stops early (fallback `window`) when the parts not pushed yet would, by what they hold now,
+   * make one pass's window overflow: `waiting[k]` is what the k-th of them holds waiting (a running
+   * part: now; a finished one: its leftovers). Were those all still waiting at their part's end, the
+   * part k after them would meet push's test (requests carried, and more than maxPending with its
+   * own). It is a prediction: an earlier part's requests may still complete before its end and
+   * the parts join exactly after all; then the run reads in one thread for nothing (the same
+   * bytes, slower). But nothing short of one pass's window holds so many requests waiting at once
+   * (a log of requests that never complete), and each worker holds up to maxPending records
+   * meanwhile: a million such requests peaked at 0.83 GB with two workers when only push decided
+   * (bench/RESULTS.md, issue 15).
+   */
+  predictOverflow(waiting: readonly number[]): boolean {
+    if (this.fallback !== null) return true;
+    let carried = this.carried.size;
+    for (const w of waiting) {
+      if (carried > 0 && carried + w > this.maxPending) {
+        this.stop('window');
+        return true;
+      }
+      carried += w;
+    }
+    return false;
+  }
+
+  /**
    * Checks a request the main thread selects (one left over by the tasks) for Audit-ID reuse
    * against the IDs the tasks' selected requests used, as one pass would at its end.
    */
@@ -485,6 +510,19 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
       consumed++;
       if (reconciler.fallback !== null) return stop(reconciler.fallback);
     }
+    overflowing();
+  };
+  /** Requests waiting in each task: now while it runs (its progress), its leftovers once done. */
+  const waitingNow = new Array<number>(tasks.length).fill(0);
+  /** Stops the run as soon as the tasks not merged yet predict that one pass's window overflows (Reconciler.predictOverflow). */
+  const overflowing = (): void => {
+    if (fallback !== null || consumed >= tasks.length) return;
+    const ahead: number[] = [];
+    for (let k = consumed; k < tasks.length; k++) {
+      const d = waiting.get(k);
+      ahead.push(d !== undefined ? (d.partial?.leftovers.length ?? 0) : waitingNow[k]!);
+    }
+    if (reconciler.predictOverflow(ahead)) stop(reconciler.fallback!);
   };
 
   const errors: TaskError[] = [];
@@ -529,9 +567,13 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
         trace?.(`task ${task.index} to worker ${workers.indexOf(w)}`);
         w.postMessage({ task, spec });
       };
-      const onProgress = (index: number, bytes: number, events: number): void => {
+      const onProgress = (index: number, bytes: number, events: number, inWindow: number): void => {
         progress[index] = bytes;
         progressEvents[index] = events;
+        if (inWindow !== waitingNow[index]) {
+          waitingNow[index] = inWindow;
+          overflowing();
+        }
         o.onProgress(
           progress.reduce((a, b) => a + b, 0),
           progressEvents.reduce((a, b) => a + b, 0),
@@ -544,7 +586,7 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
         const w = new Worker(url, { resourceLimits: { maxYoungGenerationSizeMb: Number(process.env.KAUDIT_WORKER_YOUNG_MB) || 8, maxOldGenerationSizeMb: workerOldMb() } });
         workers.push(w);
         w.on('message', (m: { type: string; index: number } & Record<string, any>) => {
-          if (m.type === 'progress') return onProgress(m.index, m.bytes, m.events);
+          if (m.type === 'progress') return onProgress(m.index, m.bytes, m.events, m.waiting ?? 0);
           if (m.type === 'done') {
             trace?.(`task ${m.index} done (worker ${workers.indexOf(w)}: ${m.ms?.toFixed(0)} ms in its pipeline, its thread's CPU ${m.cpuMs?.toFixed(0)} ms since it started; ${m.heap}; process RSS ${(process.memoryUsage.rss() / 2 ** 20).toFixed(0)} MB)`);
             waiting.set(m.index, m as unknown as Done);
@@ -571,9 +613,9 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
       // The main thread's own tasks, between the workers' messages (its reads yield to them). What a
       // task gives back is cloned as posting it would (the merge sees the same kind of value).
       const runner = new TaskRunner();
-      const progressOrStop = (index: number, bytes: number, events: number): void => {
+      const progressOrStop = (index: number, bytes: number, events: number, inWindow: number): void => {
         if (abandoned || fallback !== null) throw new Error('the split run was given up');
-        onProgress(index, bytes, events);
+        onProgress(index, bytes, events, inWindow);
       };
       mainDone = (async () => {
         while (fallback === null && errors.length === 0 && next < tasks.length) {
@@ -581,7 +623,7 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
           trace?.(`task ${task.index} to the main thread`);
           const t0 = performance.now();
           try {
-            const d = structuredClone(await runner.run(task, spec, (bytes, events) => progressOrStop(task.index, bytes, events)));
+            const d = structuredClone(await runner.run(task, spec, (bytes, events, inWindow) => progressOrStop(task.index, bytes, events, inWindow)));
             if (fallback !== null) break;
             trace?.(`task ${task.index} done (main thread: ${(performance.now() - t0).toFixed(0)} ms in its pipeline)`);
             waiting.set(task.index, d);

@@ -49,11 +49,11 @@ export class TaskRunner {
 
   /**
    * Runs `task` as a partial run of `spec`'s command. `onProgress` gets the bytes and events read
-   * so far. The state returned is the command's `strip` of it (what crosses a thread); the caller
+   * so far, and the requests waiting for their completion now. The state returned is the command's `strip` of it (what crosses a thread); the caller
    * posts it, or clones it as posting would. `prepare` runs once the command's options are made,
    * before the state is (a worker sets its memory budget and spill folder there).
    */
-  async run(task: Task, spec: WorkerSpec, onProgress: (bytes: number, events: number) => void, prepare?: () => void): Promise<TaskDone> {
+  async run(task: Task, spec: WorkerSpec, onProgress: (bytes: number, events: number, waiting: number) => void, prepare?: () => void): Promise<TaskDone> {
     const { cmd, opts } = await this.command(spec);
     prepare?.();
     const state = cmd.reducer.init(opts);

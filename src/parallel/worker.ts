@@ -7,7 +7,7 @@ import { threadCpuMs, workerOldMb, type WorkerSpec } from './run.js';
 import { setBudget } from '../scale/budget.js';
 import { handOff } from '../scale/ledger.js';
 import { setSpillDir } from '../scale/tempdir.js';
-import { setHashSeed } from '../normalize/collapse.js';
+import { setHashSeed, DEFAULT_COLLAPSE } from '../normalize/collapse.js';
 import { TaskRunner, taskError } from './task.js';
 
 const runner = new TaskRunner();
@@ -25,13 +25,18 @@ parentPort!.on('message', async (msg: { task: Task; spec: WorkerSpec }) => {
   try {
     if (spec.seed) setHashSeed(spec.seed);
     let sent = 0;
+    let sentWaiting = 0;
+    // The main thread stops the run early when one pass's window of waiting requests would
+    // overflow (src/parallel/run.ts): it hears of every change of a 16th of the window at once.
+    const step = Math.max(1, Math.floor(DEFAULT_COLLAPSE.maxPending / 16));
     const { state, acc, partial, rejects } = await runner.run(
       task,
       spec,
-      (bytes, events) => {
-        if (bytes - sent >= 8 << 20) {
-          parentPort!.postMessage({ type: 'progress', index: task.index, bytes, events });
+      (bytes, events, waiting) => {
+        if (bytes - sent >= 8 << 20 || Math.abs(waiting - sentWaiting) >= step) {
+          parentPort!.postMessage({ type: 'progress', index: task.index, bytes, events, waiting });
           sent = bytes;
+          sentWaiting = waiting;
         }
       },
       () => {

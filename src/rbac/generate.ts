@@ -3,7 +3,7 @@
 // bootstrap bindings, and every authorization check observed must be allowed (the self-check).
 import type { InputAccounting, PolicyRule, RbacSubject } from '../types.js';
 import type { KeyAgg, PermissionKind, PolicySubject, RbacGenState, RoleWriteAgg, SubjectAgg } from '../analyses/rbacgen/index.js';
-import { subjectLabel, subjectSpec } from '../analyses/rbacgen/index.js';
+import { subjectLabel, subjectSpec, deniedSpec } from '../analyses/rbacgen/index.js';
 import { RESOURCE_VERBS, VERB_GROUPS, verbOrder } from '../rules/verbs.js';
 import { objectName, parseObjectName, type NameKind } from './names.js';
 import { addObject, emptySnapshot } from './load.js';
@@ -17,7 +17,8 @@ import { toWellFormed } from '../util/unicode.js';
 import { pushAll } from '../util/array.js';
 import { discard, drain, readTwice } from '../scale/spillmap.js';
 import { ExternalSorter } from '../scale/extsort.js';
-import { LazyList, rowsOf, type Rows } from '../scale/lazy.js';
+import { LazyEntries, LazyList, rowsOf, type Rows } from '../scale/lazy.js';
+import type { SpillMap } from '../scale/spillmap.js';
 import { budgetBytes, ENTRY_BYTES, roughBytes, strBytes } from '../scale/budget.js';
 
 export { subjectLabel };
@@ -122,8 +123,12 @@ export interface RbacGenReport {
   window: { from: string | null; to: string | null };
   /** Requests not turned into permissions, by reason. */
   leftOut: Record<string, number>;
-  /** Denied requests left out, per subject (none with --include-denied). */
-  deniedBySubject: Record<string, number>;
+  /**
+   * Denied requests left out, per subject (none with --include-denied): a plain object, or a
+   * LazyEntries (read once) when the counts spilled; the same JSON either way. deniedTop() gives
+   * the subjects with the most and how many there are without reading it.
+   */
+  deniedBySubject: Record<string, number> | LazyEntries<number>;
   /** RBAC writes whose bind or escalate check could not be judged from the log. */
   escalationUnchecked: EscalationUnchecked[];
   /** Requests the --existing RBAC already allowed. */
@@ -556,6 +561,7 @@ export function generate(state: RbacGenState, input: InputAccounting, extra: Gen
   let from: string | null = null;
   let to: string | null = null;
   // Maps (i13b): subjects and reasons are data (a subject may be named __proto__).
+  const denied = deniedOf(state.denied);
   const unchecked = new Map([...state.unchecked].map(([who, u]) => [who, { requests: u.requests, reasons: new Map(u.reasons), examples: [...u.examples] }]));
   try {
     for (const [, s] of passes ? passes.first() : drain(state.subjects, spec)) {
@@ -623,7 +629,7 @@ export function generate(state: RbacGenState, input: InputAccounting, extra: Gen
     options: { scope: o.scope, verbs: o.verbs, wildcards: o.wildcards, resourceNames: o.resourceNames, includeDenied: o.includeDenied, includeDiscovery: o.includeDiscovery },
     window: { from, to },
     leftOut: sortedRecord(state.left),
-    deniedBySubject: sortedRecord(state.denied),
+    deniedBySubject: denied.entries,
     escalationUnchecked: [...unchecked]
       .map(([subject, u]) => ({ subject, requests: u.requests, reasons: sortedRecord(u.reasons), examples: u.examples }))
       .sort((a, b) => cmp(a.subject, b.subject)),
@@ -635,7 +641,57 @@ export function generate(state: RbacGenState, input: InputAccounting, extra: Gen
   };
   OBJECT_COUNTS.set(report, objects);
   if (top !== undefined) SENSITIVE_COUNTS.set(report, sensitive.count);
+  DENIED_TOP.set(report, denied.top);
   return report;
+}
+
+/** The subjects with the most denied requests (at most DENIED_TOP_N) and how many subjects there are, per report. */
+const DENIED_TOP = new WeakMap<RbacGenReport, { top: [string, number][]; subjects: number }>();
+
+/** Subjects deniedTop() lists at most. */
+export const DENIED_TOP_N = 10;
+
+/** Most denied requests first, then by subject in code-unit order. */
+function deniedOrder(a: readonly [string, number], b: readonly [string, number]): number {
+  return b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+}
+
+/**
+ * The DENIED_TOP_N subjects with the most denied requests left out (most first, then by subject)
+ * and how many subjects had any: for the stderr line, without reading deniedBySubject (which may
+ * be read once, by the report's writer).
+ */
+export function deniedTop(report: RbacGenReport): { top: [string, number][]; subjects: number } {
+  const known = DENIED_TOP.get(report);
+  if (known) return known;
+  const all = Object.entries(report.deniedBySubject as Record<string, number>).sort(deniedOrder);
+  return { top: all.slice(0, DENIED_TOP_N), subjects: all.length };
+}
+
+/**
+ * The report's denied counts per subject, and their top (deniedTop): a plain object when they fit
+ * in memory; else read twice from their runs, once for the top and once as the report is written.
+ */
+function deniedOf(m: SpillMap<number>): { entries: Record<string, number> | LazyEntries<number>; top: { top: [string, number][]; subjects: number } } {
+  const top: [string, number][] = [];
+  let subjects = 0;
+  const see = (e: [string, number]): void => {
+    subjects++;
+    if (top.length === DENIED_TOP_N && deniedOrder(e, top[top.length - 1]!) >= 0) return;
+    let i = top.length;
+    while (i > 0 && deniedOrder(e, top[i - 1]!) < 0) i--;
+    top.splice(i, 0, [e[0], e[1]]);
+    if (top.length > DENIED_TOP_N) top.pop();
+  };
+  if (m.runs.length === 0) {
+    for (const e of m.map) see(e);
+    const entries = sortedRecord(m.map);
+    discard(m);
+    return { entries, top: { top, subjects } };
+  }
+  const passes = readTwice(m, deniedSpec);
+  for (const e of passes.first()) see(e);
+  return { entries: new LazyEntries(() => passes.second(), () => passes.release()), top: { top, subjects } };
 }
 
 /** A map as a JSON object, keys sorted (Object.fromEntries makes `__proto__` an own key like any other). */

@@ -64,7 +64,18 @@ export const VIEW_ROWS = 1000;
 export class LazyEntries<T> {
   private used = false;
   private read = 0;
-  constructor(private readonly source: () => Iterable<[string, T]>) {}
+  constructor(
+    private readonly source: () => Iterable<[string, T]>,
+    /** Called by release() when the members were never read (removes the runs they would be read from). */
+    private readonly onRelease?: () => void,
+  ) {}
+
+  /** Lets go of members nobody will read (their spill files go now, not at exit); nothing once they were read. */
+  release(): void {
+    if (this.used) return;
+    this.used = true;
+    this.onRelease?.();
+  }
 
   get size(): number {
     return this.read;
@@ -90,9 +101,9 @@ export function memberCount(o: Record<string, unknown> | LazyEntries<unknown>): 
   return o instanceof LazyEntries ? o.size : Object.keys(o).length;
 }
 
-/** Releases rows that are a LazyList nobody read (see LazyList.release); arrays need nothing. */
-export function releaseRows(rows: Rows<unknown>): void {
-  if (rows instanceof LazyList) rows.release();
+/** Releases rows that are a LazyList nobody read (see LazyList.release), or members of a LazyEntries nobody read; arrays and objects need nothing. */
+export function releaseRows(rows: Rows<unknown> | LazyEntries<unknown> | object): void {
+  if (rows instanceof LazyList || rows instanceof LazyEntries) rows.release();
 }
 
 /** An array, or a LazyList of the same items. */

@@ -127,12 +127,30 @@ export function setCollector(c: (() => boolean) | null): void {
   collector = c ?? collect;
 }
 
+/** The heap when the pipeline's run began (runStarts), until a structure enrolls; else NaN. */
+let runBase = NaN;
+
+/**
+ * The pipeline begins a run (src/pipeline.ts): when nothing is held yet, the heap now is where its
+ * structures' real bytes start from, rather than where it stands when the first of them enrolls.
+ * What the run adds before that counts against them too: the window of requests waiting for their
+ * completion fills first (a log of requests that never complete holds 100,000 records before the
+ * reducer sees its first), and it cannot spill (issue 15: 1M such requests took rbac-gen to
+ * 468 MB peak RSS with the window outside the budget).
+ */
+export function runStarts(): void {
+  if (live.size > 0 || used > 0) return;
+  const h = readHeap();
+  runBase = h >= 0 ? h : NaN;
+}
+
 /** Registers a structure; its `held` bytes count from now on. */
 export function enroll(s: Spiller): void {
   if (live.size === 0 && used <= 0) {
-    // The ledger begins to hold something: what the heap holds now is not its state.
+    // The ledger begins to hold something: what the heap holds now (or when the run began) is not its state.
     const h = readHeap();
-    base = h >= 0 ? h : NaN;
+    base = h >= 0 ? (runBase <= h ? runBase : h) : NaN;
+    runBase = NaN;
     sampledUsed = 0;
     settles = 0;
   }
@@ -280,6 +298,7 @@ export function resetLedger(): void {
   spills = 0;
   scale = 1;
   base = NaN;
+  runBase = NaN;
   sampledUsed = 0;
   settles = 0;
   spilledAtHeap = NaN;

@@ -1,6 +1,6 @@
 // V8's old-generation growth for commands that hold a large live heap by design.
 import { setFlagsFromString } from 'node:v8';
-import { DEFAULT_COLLAPSE, type CollapseOptions } from '../normalize/collapse.js';
+import { DEFAULT_COLLAPSE, FLOOD_WAITING, type CollapseOptions } from '../normalize/collapse.js';
 
 /** The growth factor collectSooner sets, as 1 + this / 100. */
 export const HEAP_GROWING_PERCENT = 50;
@@ -19,6 +19,13 @@ export function collectSooner(percent = HEAP_GROWING_PERCENT): void {
   setFlagsFromString(`--heap-growing-percent=${percent}`);
 }
 
+/**
+ * The growth factor (1 + this / 100) once FLOOD_WAITING requests wait at once. Every record of a
+ * request that never completes is promoted to the old generation and dies there when the window
+ * lets it go, so the old generation fills with them at the rate of the input; with the window
+ * itself live (100,000 records), growth by half let one thread's heap reach about 250 MB.
+ */
+export const FLOOD_GROWING_PERCENT = 25;
 
 /**
  * The stage collapsing of a command's run (the CLI's pipeline, a worker's task, a --save-state run):
@@ -26,5 +33,5 @@ export function collectSooner(percent = HEAP_GROWING_PERCENT): void {
  * sooner once many requests wait (CollapseOptions.onManyWaiting).
  */
 export function commandCollapse(keepWaitingBodies: boolean | undefined): CollapseOptions {
-  return { ...DEFAULT_COLLAPSE, ...(keepWaitingBodies ? { keepWaitingBodies: true } : {}), onManyWaiting: collectSooner };
+  return { ...DEFAULT_COLLAPSE, ...(keepWaitingBodies ? { keepWaitingBodies: true } : {}), onManyWaiting: (n) => collectSooner(n >= FLOOD_WAITING ? FLOOD_GROWING_PERCENT : HEAP_GROWING_PERCENT) };
 }

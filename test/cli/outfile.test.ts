@@ -9,7 +9,10 @@ import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { runCli, tmpDir } from '../helpers.js';
-import { prepareOutputFile } from '../../src/cli/outfile.js';
+import { prepareOutputDir, prepareOutputFile } from '../../src/cli/outfile.js';
+import { setBudget } from '../../src/scale/budget.js';
+import { resetLedger, spillCount } from '../../src/scale/ledger.js';
+import { isSpilled, releaseLists } from '../../src/scale/spilled.js';
 import { UsageError } from '../../src/util/errors.js';
 
 const MINI = 'fixtures/mini/mini.jsonl';
@@ -330,5 +333,77 @@ describe.runIf(canRun())('permissions (as an unprivileged user)', () => {
       expect(r.stderr).toMatch(/cannot write .*: permission denied \(EACCES\)/);
     }
     expect(existsSync(join(ro, 'rbac'))).toBe(false);
+  });
+});
+
+describe('--out-dir writes one file at a time (OutputDir.open; issue 15: a million subjects\' files are never held at once)', () => {
+  const staged = (out: string): string[] => readdirSync(out).filter((f) => f.startsWith('.kaudit-staging-'));
+
+  it('each file is on disk (in a staging folder inside DIR) as soon as it is added; DIR changes only at commit, in the order added', async () => {
+    const out = join(tmpDir(), 'rbac');
+    const w = prepareOutputDir('--out-dir', out).open();
+    w.add('b.yaml', 'b\n');
+    const [stage] = staged(out);
+    expect(stage).toBeDefined();
+    expect(readdirSync(join(out, stage!))).toEqual(['b.yaml']);
+    expect(readFileSync(join(out, stage!, 'b.yaml'), 'utf8')).toBe('b\n');
+    w.add('a.yaml', 'a\n');
+    expect(readdirSync(out)).toEqual([stage]);
+    expect([...(await w.commit())]).toEqual([join(out, 'b.yaml'), join(out, 'a.yaml')]);
+    expect(readdirSync(out).sort()).toEqual(['a.yaml', 'b.yaml']);
+    noTemps(out);
+  });
+
+  it('a name given twice, a name that is not plain, or abort: the staging folder goes and DIR is untouched', async () => {
+    const out = join(tmpDir(), 'rbac');
+    const w = prepareOutputDir('--out-dir', out).open();
+    w.add('a.yaml', 'a\n');
+    expect(() => w.add('a.yaml', 'again\n')).toThrow(/two outputs named a.yaml/);
+    expect(readdirSync(out)).toEqual([]);
+    for (const bad of ['../escape.yaml', 'x/y.yaml', '..', '']) {
+      const v = prepareOutputDir('--out-dir', out).open();
+      expect(() => v.add(bad, 'x')).toThrow(/not a plain file name/);
+      expect(readdirSync(out)).toEqual([]);
+    }
+    const u = prepareOutputDir('--out-dir', out).open();
+    u.add('a.yaml', 'a\n');
+    u.abort();
+    expect(readdirSync(out)).toEqual([]);
+    expect(existsSync(join(out, '..', 'escape.yaml'))).toBe(false);
+  });
+
+  it('a link planted under one of the names before commit: refused, nothing renamed, the staging folder removed', async () => {
+    const dir = tmpDir();
+    const out = join(dir, 'rbac');
+    const w = prepareOutputDir('--out-dir', out).open();
+    w.add('a.yaml', 'a\n');
+    w.add('b.yaml', 'b\n');
+    writeFileSync(join(dir, 'victim'), 'precious\n');
+    symlinkSync(join(dir, 'victim'), join(out, 'b.yaml'));
+    await expect(w.commit()).rejects.toThrow(/is a symbolic link; kaudit never writes through one/);
+    expect(readdirSync(out)).toEqual(['b.yaml']);
+    expect(readFileSync(join(dir, 'victim'), 'utf8')).toBe('precious\n');
+  });
+
+  it('with a tiny budget the list of names spills, and every file still lands, in order', async () => {
+    resetLedger();
+    setBudget(8 * 1024);
+    try {
+      const out = join(tmpDir(), 'rbac');
+      const w = prepareOutputDir('--out-dir', out).open();
+      const names = Array.from({ length: 400 }, (_, i) => `kaudit-user-${String(i).padStart(4, '0')}.yaml`);
+      for (const n of names) w.add(n, `${n}\n`);
+      const written = await w.commit();
+      expect(isSpilled(written)).toBe(true);
+      expect(spillCount()).toBeGreaterThan(0);
+      expect([...written]).toEqual(names.map((n) => join(out, n)));
+      expect(readdirSync(out).sort()).toEqual(names);
+      expect(readFileSync(join(out, names[123]!), 'utf8')).toBe(`${names[123]}\n`);
+      noTemps(out);
+      releaseLists(written);
+    } finally {
+      setBudget(null);
+      resetLedger();
+    }
   });
 });

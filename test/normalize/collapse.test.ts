@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { AuditIDReuse, StageCollapser, hashKey, hashParts, setHashSeed, idHashOf, familyHash, stageRank, sharedIdWork, ID_FIRST_STRIDE, receivedKey, MANY_WAITING } from '../../src/normalize/collapse.js';
+import { AuditIDReuse, StageCollapser, hashKey, hashParts, setHashSeed, idHashOf, familyHash, stageRank, sharedIdWork, ID_FIRST_STRIDE, receivedKey, MANY_WAITING, FLOOD_WAITING } from '../../src/normalize/collapse.js';
 import { normalizeValue } from '../../src/normalize/index.js';
 import type { AuditRecord } from '../../src/types.js';
 import { event } from '../helpers.js';
@@ -101,13 +101,17 @@ describe('stage collapsing', () => {
     expect(emitted).toBe(50_000);
   });
 
-  it('calls onManyWaiting once, when MANY_WAITING requests wait at once (the CLI then makes V8 collect its old generation sooner)', () => {
-    let calls = 0;
-    const c = new StageCollapser(() => {}, { maxPending: 2 * MANY_WAITING, maxDone: 100, onManyWaiting: () => calls++ });
+  it('calls onManyWaiting once when MANY_WAITING requests wait at once and once at FLOOD_WAITING, with the count (the CLI then makes V8 collect its old generation sooner)', () => {
+    const calls: number[] = [];
+    const c = new StageCollapser(() => {}, { maxPending: 2 * FLOOD_WAITING, maxDone: 100, onManyWaiting: (n) => calls.push(n) });
     for (let i = 0; i < MANY_WAITING - 1; i++) c.add(rec(`w${i}`, 'RequestReceived'));
-    expect(calls).toBe(0);
-    for (let i = MANY_WAITING - 1; i < 3 * MANY_WAITING; i++) c.add(rec(`w${i}`, 'RequestReceived'));
-    expect(calls).toBe(1);
+    expect(calls).toEqual([]);
+    for (let i = MANY_WAITING - 1; i < FLOOD_WAITING - 1; i++) c.add(rec(`w${i}`, 'RequestReceived'));
+    expect(calls).toEqual([MANY_WAITING]);
+    expect(c.waitingNow).toBe(FLOOD_WAITING - 1);
+    for (let i = FLOOD_WAITING - 1; i < 3 * FLOOD_WAITING; i++) c.add(rec(`w${i}`, 'RequestReceived'));
+    expect(calls).toEqual([MANY_WAITING, FLOOD_WAITING]);
+    expect(c.waitingNow).toBe(2 * FLOOD_WAITING);
   });
 });
 

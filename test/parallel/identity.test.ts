@@ -191,4 +191,25 @@ describe('the two gaps h19b left, end to end (windows of 30 waiting and 5 comple
       await same(path, n < 5 ? /warning: 1 request reuses an Audit-ID/ : /^(?![\s\S]*reuses an Audit-ID)/, ['2']);
     }
   }, 120_000);
+  it('requests that never complete, more than the window across parts: the split run stops early (Reconciler.predictOverflow) and prints the bytes of one pass', async () => {
+    const dir = tmpDir();
+    const path = join(dir, 'open.log');
+    // About 9 MB: parts of several read chunks, so that the workers report their waiting requests
+    // while they read; a few requests complete, at the start, in the middle and at the end.
+    const lines: string[] = [];
+    for (let i = 0; i < 12_000; i++) lines.push(line(`open-${i}`, i % 997 === 0 ? 'ResponseComplete' : 'RequestReceived', i % 3 ? 'get' : 'list', i));
+    writeFileSync(path, lines.join('\n') + '\n');
+    for (const jobs of ['2', '3']) {
+      for (const [cmd, args] of [
+        ['summary', ['-o', 'json']],
+        ['rbac-gen', ['-o', 'report']],
+      ] as const) {
+        const one = await runCli([cmd, path, ...args, '--jobs', '1']);
+        const many = await runCli([cmd, path, ...args, '--jobs', jobs]);
+        expect(many.stdout, `${cmd} --jobs ${jobs}`).toBe(one.stdout);
+        expect(many.stderr).toMatch(/more requests wait for their completion across parts of the inputs than one pass holds; reading again in one thread/);
+        expect(many.stderr.replace(FALLBACK, ''), `${cmd} --jobs ${jobs}`).toBe(one.stderr);
+      }
+    }
+  }, 120_000);
 });

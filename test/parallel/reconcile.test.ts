@@ -246,3 +246,54 @@ describe('--jobs replays one pass\'s windows exactly, or falls back', () => {
     expect(exact).toBeGreaterThan(600);
   });
 });
+
+describe('a split run stops as soon as the parts not merged yet predict that one pass\'s window overflows (Reconciler.predictOverflow)', () => {
+  // runParallel hands predictOverflow what each part not merged yet holds waiting (a running part:
+  // now, from its progress; a finished one: its leftovers), in input order. One pass would hold an
+  // earlier part's waiting requests beside a later part's: push falls back (window) when requests
+  // are carried and they and the part's own pass maxPending; the prediction stops the run then,
+  // before the workers have filled windows of maxPending records each (issue 15: 1M requests that
+  // never complete, 0.83 GB with two workers).
+  const cases: [string, number, number[], boolean][] = [
+    ['one part alone evicts as one pass does: nothing carried before it', 0, [101], false],
+    ['the first part is full, a later one holds nothing', 0, [100, 0, 0], false],
+    ['the first part is full, a later one holds one', 0, [100, 1], true],
+    ['two parts fit the window together', 0, [60, 40], false],
+    ['two parts overflow it together', 0, [60, 41], true],
+    ['a part that waits for nothing does not carry', 0, [0, 100, 0], false],
+    ['requests carried from merged parts count', 30, [71], true],
+    ['carried requests and a part that fits', 30, [70], false],
+    ['a later part overflows with everything before it', 0, [20, 30, 51], true],
+  ];
+  for (const [what, carried, waiting, stops] of cases) {
+    it(what, () => {
+      const r = new Reconciler(100, 5);
+      if (carried > 0) r.push({ leftovers: Array.from({ length: carried }, (_, i) => RR(`c${i}`, i)), origins: new Int32Array(carried).fill(-1), idFirst: new Float64Array(0), completed: new Float64Array(0), doneAdded: 0, reusedKeys: new Float64Array(0), peakPending: carried, firstIds: new Float64Array(0) });
+      expect(r.fallback).toBeNull();
+      expect(r.predictOverflow(waiting)).toBe(stops);
+      expect(r.fallback).toBe(stops ? 'window' : null);
+    });
+  }
+
+  it('whenever push would fall back for the window with the parts\' final counts, the prediction with those counts has already stopped (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 60 }), { minLength: 1, maxLength: 5 }), (parts) => {
+        // Parts of requests that never complete: each leaves what it read waiting (at most the window).
+        const maxPending = 50;
+        const log: AuditRecord[] = [];
+        const cuts: number[] = [];
+        parts.forEach((n, k) => {
+          for (let i = 0; i < n; i++) log.push(RR(`p${k}-${i}`, i));
+          cuts.push(log.length);
+        });
+        cuts.pop();
+        if (log.length === 0 || new Set(cuts).size !== cuts.length || cuts.some((c) => c === 0 || c === log.length)) return;
+        const result = split(log, { maxPending, maxDone: 5 }, cuts);
+        const predictor = new Reconciler(maxPending, 5);
+        const predicted = predictor.predictOverflow(parts.map((n) => Math.min(n, maxPending)));
+        if (result.fallback === 'window') expect(predicted).toBe(true);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});

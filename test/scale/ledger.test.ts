@@ -1,7 +1,7 @@
 // The ledger's trigger follows the real heap (src/scale/ledger.ts): a heap reader is injected, so
 // these cases are exact and never depend on V8's collector or on time.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CALIBRATE_MIN_BUDGET, charge, enroll, handOff, ledgerScale, ledgerUsed, MAX_SCALE, MIN_SCALE, resetLedger, retire, SAMPLE_SETTLES, setCollector, setHeapReader, settle, spillCount, type Spiller } from '../../src/scale/ledger.js';
+import { CALIBRATE_MIN_BUDGET, charge, enroll, handOff, runStarts, ledgerScale, ledgerUsed, MAX_SCALE, MIN_SCALE, resetLedger, retire, SAMPLE_SETTLES, setCollector, setHeapReader, settle, spillCount, type Spiller } from '../../src/scale/ledger.js';
 import { setBudget } from '../../src/scale/budget.js';
 
 /** The unit of these cases: the budget is 1024 of them (64 MiB, over CALIBRATE_MIN_BUDGET). */
@@ -179,6 +179,21 @@ describe('the ledger holds real heap bytes to the budget (injected heap reader)'
     const before = heap.reads;
     for (let i = 0; i < 3 * SAMPLE_SETTLES; i++) settle();
     expect(heap.reads - before).toBe(3);
+  });
+
+  it('runStarts: what the run put in the heap before the first structure enrolled counts against the structures (the window of waiting requests)', () => {
+    // A run whose window of requests waiting for their completion fills first (600 units of
+    // records that cannot spill), then the reducer's state grows: the state spills once the two
+    // together pass the budget, not once the state alone does (issue 15: rbac-gen at 1M requests
+    // that never complete). Without runStarts the first spill comes at about budget ÷ 3 (within
+    // one sampling step: a 32nd of the budget at scale 1).
+    runStarts();
+    heap.other = 600 * KB;
+    const f = heap.fake();
+    fill(f, BUDGET);
+    expect(f.spills.length).toBeGreaterThan(0);
+    expect(f.spills[0]).toBeLessThanOrEqual((BUDGET - 600 * KB) / 3 + BUDGET / 32);
+    expect(f.spills[0]).toBeGreaterThan((BUDGET - 600 * KB) / 3 - 16 * KB);
   });
 
   it('handOff spills the structures that hold a sizeable share of the budget and forgets them all', () => {

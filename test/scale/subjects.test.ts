@@ -201,6 +201,53 @@ function rbacExport(): string {
   return docs.join('---\n');
 }
 
+describe('rbac-gen: denied requests of many distinct subjects (the counts per subject spill; issue 15)', () => {
+  // Only denied requests: nothing else spills, so a spill here is the denied counts'. Names an
+  // attacker picks: integer-like ones (a JSON object lists them first, in numeric order:
+  // objectKeyOrder), `__proto__`, `constructor`, a non-index integer, a leading zero.
+  const special = ['__proto__', 'constructor', '0', '7', '42', '4294967294', '4294967295', '007', '-1', '1e3', 'toString'];
+  const names = [...special, ...Array.from({ length: 1500 }, (_, i) => `intruder-${i}@example.com`)];
+  const events: Record<string, unknown>[] = [];
+  let id = 0;
+  names.forEach((username, i) => {
+    // Subject i is denied 1 + i % 13 times (the top ten: ties broken by name), spread over the log.
+    for (let k = 0; k <= i % 13; k++) {
+      events.push(event({ auditID: `d-${id++}`, user: { username, groups: ['system:authenticated'] }, verb: 'get', requestURI: '/api/v1/namespaces/prod/secrets/db', objectRef: { resource: 'secrets', namespace: 'prod', name: 'db', apiVersion: 'v1' }, responseStatus: { metadata: {}, code: 403 }, annotations: { 'authorization.k8s.io/decision': 'forbid', 'authorization.k8s.io/reason': '' }, requestReceivedTimestamp: `2026-03-02T10:00:00.${String(k).padStart(3, '0')}000Z`, stageTimestamp: `2026-03-02T10:00:00.${String(k).padStart(3, '0')}000Z` }));
+    }
+  });
+  // Interleaved: a subject's requests are far apart, so that its count is split across runs.
+  events.sort((a, b) => cmp(String(a.stageTimestamp) + String(a.auditID), String(b.stageTimestamp) + String(b.auditID)));
+  const dir = writeFiles(tmpDir(), { 'denied.log': jsonl(events) });
+  const file = join(dir, 'denied.log');
+
+  it.each([
+    ['-o report', ['-o', 'report', '--jobs', '1']],
+    ['-o report --jobs 2', ['-o', 'report', '--jobs', '2']],
+    ['yaml', ['--jobs', '1']],
+  ])('%s: --memory 8k spills the counts and writes the same bytes (stdout and stderr), exact, and leaves no spill file', async (_n, flags) => {
+    resetLedger();
+    const plain = await runCli(['rbac-gen', file, ...flags]);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(spillCount()).toBe(0);
+    const spilled = await runCli(['rbac-gen', file, '--memory', '8k', ...flags]);
+    expect(spilled.code, spilled.stderr).toBe(0);
+    if (flags.includes('1')) expect(spillCount()).toBeGreaterThan(0);
+    expect(spilled.stdout).toBe(plain.stdout);
+    expect(spilled.stderr).toBe(plain.stderr);
+    expect(leftovers()).toEqual([]);
+    // The stderr line: the ten most denied (most first, then by name), and an exact count of the rest.
+    const expected = names.map((n, i) => [n, 1 + (i % 13)] as [string, number]).sort((a, b) => b[1] - a[1] || cmp(a[0], b[0]));
+    expect(plain.stderr).toContain(`denied requests left out, per subject (--include-denied grants them): ${expected.slice(0, 10).map(([n, c]) => `${n} ${c}`).join(', ')}, and ${names.length - 10} more subjects`);
+    if (flags.includes('report')) {
+      const rep = JSON.parse(plain.stdout);
+      // Every subject, exact, in the order JavaScript enumerates the object's keys.
+      expect(Object.keys(rep.deniedBySubject)).toEqual(Object.keys(Object.fromEntries([...names].sort(cmp).map((n) => [n, 0]))));
+      expect(Object.entries(rep.deniedBySubject).sort((a, b) => cmp(a[0], b[0]))).toEqual(names.map((n, i) => [n, 1 + (i % 13)]).sort((a, b) => cmp(a[0] as string, b[0] as string)));
+      expect(rep.leftOut['denied by authorization (403; --include-denied keeps them)']).toBe(events.length);
+    }
+  }, 120_000);
+});
+
 describe('drift and compliance with many distinct subjects', () => {
   // Half of the users carry the group team:a, so that the group's grants are used by many members.
   const events = log()

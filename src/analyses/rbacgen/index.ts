@@ -15,7 +15,7 @@ import { ruleKey } from '../../rbac/authorizer.js';
 import { widenSpan, mergeSpan } from '../../util/span.js';
 import { isWellFormed } from '../../util/unicode.js';
 import { tupleKey } from '../../util/key.js';
-import { absorb, grow, newSpillMap, specsByOption, type SpillMap } from '../../scale/spillmap.js';
+import { absorb, grow, newSpillMap, specsByOption, type SpillMap, type SpillSpec } from '../../scale/spillmap.js';
 import { ENTRY_BYTES, OBJECT_BYTES, strBytes } from '../../scale/budget.js';
 import { SUBJECT_CODEC } from './codec.js';
 import { noEntries, ownMap } from './empty.js';
@@ -119,8 +119,12 @@ export interface RbacGenState {
   subjects: SpillMap<SubjectAgg>;
   /** Requests seen but not turned into permissions, by reason. (Maps: the keys are audit data, `__proto__` included.) */
   left: Map<string, number>;
-  /** Denied requests left out, per subject label. */
-  denied: Map<string, number>;
+  /**
+   * Denied requests left out, per subject label: a count per subject, in memory up to the budget
+   * and then spilled and summed at the end like `subjects` (an attacker's requests denied under a
+   * million names cost disk, not heap; the counts stay exact). Read with deniedSpec.
+   */
+  denied: SpillMap<number>;
   /** RBAC writes whose bind or escalate check could not be judged, per subject label. */
   unchecked: Map<string, UncheckedWrites>;
 }
@@ -173,6 +177,42 @@ export function subjectAggBytes(key: string, a: SubjectAgg): number {
   for (const [k, v] of a.defaults) n += keyAggBytes(k, v);
   for (const [k, w] of a.roleWrites) n += KEY_BYTES + strBytes(k) + w.rules.size * (OBJECT_BYTES * 4);
   return n;
+}
+
+/**
+ * The order of a JSON object's members as JavaScript enumerates them (ECMA-262
+ * OrdinaryOwnPropertyKeys): array-index keys (canonical integers below 2^32 − 1) first, ascending,
+ * then the others (here: by code units, as they were added). A report's object of counts per
+ * subject has these bytes whether it was built in memory (Object.fromEntries) or merged from runs.
+ */
+export function objectKeyOrder(a: string, b: string): number {
+  const ia = arrayIndex(a);
+  const ib = arrayIndex(b);
+  if (ia >= 0 || ib >= 0) return ia < 0 ? 1 : ib < 0 ? -1 : ia - ib;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The array index a key stands for (CanonicalNumericIndexString below 2^32 − 1), or -1. */
+function arrayIndex(k: string): number {
+  if (k.length === 0 || k.length > 10 || !/^(0|[1-9][0-9]*)$/.test(k)) return -1;
+  const n = Number(k);
+  return n < 2 ** 32 - 1 ? n : -1;
+}
+
+/** Estimated heap bytes of a subject's denied count beyond its key (a map entry and the number). */
+const DENIED_BYTES = ENTRY_BYTES + 16;
+
+/** The spill spec of the denied counts (RbacGenState.denied): summed; ordered as the report's object enumerates. */
+export const deniedSpec: SpillSpec<number> = { tag: 'rbacgen-denied', merge: (a, b) => a + b, size: (k) => DENIED_BYTES + strBytes(k), compare: objectKeyOrder };
+
+/** Counts one denied request of a subject (label) in the spilling map. */
+function countDenied(s: RbacGenState, label: string): void {
+  const n = s.denied.map.get(label);
+  if (n !== undefined) s.denied.map.set(label, n + 1);
+  else {
+    s.denied.map.set(label, 1);
+    grow(s.denied, deniedSpec, DENIED_BYTES + strBytes(label));
+  }
 }
 
 /** The spill spec of the subjects map, by maxNames (its merge caps names at maxNames). */
@@ -314,7 +354,7 @@ export function addRecord(s: RbacGenState, r: AuditRecord, existing: Authorizer 
     if (why) bump(s.left, why);
     else if (r.decision === 'forbid' && !o.includeDenied) {
       bump(s.left, LEFT_DENIED);
-      bump(s.denied, subjectLabel(subject));
+      countDenied(s, subjectLabel(subject));
     } else if (existing && existing.allows(user, attrs).allowed) {
       already = true;
     } else {
@@ -422,7 +462,7 @@ export function mergeSubject(sa: SubjectAgg, sb: SubjectAgg, maxNames: number): 
 
 export const rbacGen: Reducer<RbacGenState, RbacGenReport, RbacGenOptions> = {
   init(opts) {
-    return { opts, subjects: newSpillMap(), left: new Map(), denied: new Map(), unchecked: new Map() };
+    return { opts, subjects: newSpillMap(), left: new Map(), denied: newSpillMap(), unchecked: new Map() };
   },
 
   add(s, r) {
@@ -432,7 +472,7 @@ export const rbacGen: Reducer<RbacGenState, RbacGenReport, RbacGenOptions> = {
   merge(a, b) {
     absorb(a.subjects, b.subjects, subjectSpec(a.opts.maxNames));
     for (const [why, n] of b.left) bump(a.left, why, n);
-    for (const [who, n] of b.denied) bump(a.denied, who, n);
+    absorb(a.denied, b.denied, deniedSpec);
     for (const [who, ub] of b.unchecked) {
       let ua = a.unchecked.get(who);
       if (ua === undefined) a.unchecked.set(who, (ua = { requests: 0, reasons: new Map(), examples: [] }));
