@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { runCli, tmpDir, event } from '../helpers.js';
 
 vi.hoisted(() => {
-  process.env.KAUDIT_COLLAPSE_WINDOWS = '30,5';
+  process.env.KAUDIT_COLLAPSE_WINDOWS = '60,5';
   process.env.KAUDIT_MIN_RANGE_BYTES = '2048';
   // Tasks of a few ranges' size: several per worker, so that workers run consecutive tasks (src/parallel/plan.ts taskBytes).
   process.env.KAUDIT_TASK_BYTES = '6144';
@@ -96,7 +96,10 @@ describe('--jobs N gives the bytes of one pass on logs that reach its windows', 
         expect(many.stderr.replace(FALLBACK, ''), `${cmd} on log ${i}`).toBe(one.stderr);
       }
     }
-    // Both ways are exercised (measured: 10 of the 28 runs join exactly; asserted so that the test keeps its teeth).
+    // Both ways are exercised (measured: 8 of the 28 runs join exactly; asserted so that the test keeps its teeth).
+    // A pending window of 60, not 30: the early stop (Reconciler.predictOverflow) adds up what every
+    // part ahead leaves waiting, without the carried requests later parts complete, so on ranges of
+    // a few KB it stopped 26 of 28 runs with a window of 30.
     expect(exact).toBeGreaterThan(4);
     expect(fellBack).toBeGreaterThan(4);
   }, 240_000);
