@@ -73,7 +73,7 @@ Examples:
       // Per-subject state up to the memory budget, spilled and merged back: it outlives V8's young
       // generation, and V8's default growth let the heap reach several times what was live (issue 15).
       collectSooner();
-      const [{ rbacGenExcept }, { loadRbac }, { Authorizer }, { objectsYaml, objectYaml }, { toPlainObject, policyObjectName, objectCount, sensitiveCount, deniedTop }, { safeFileName }] = await Promise.all([
+      const [{ rbacGenExcept }, { loadRbac }, { Authorizer }, { objectsYaml, objectYaml }, { toPlainObject, policyObjectName, objectCount, sensitiveCount, deniedTop, uncheckedHead }, { safeFileName }] = await Promise.all([
         import('../analyses/rbacgen/existing.js'),
         import('../rbac/load.js'),
         import('../rbac/authorizer.js'),
@@ -192,6 +192,7 @@ Examples:
       // Lists read from spilled runs that nothing wrote (a failed self-check, -q) let go of their files now.
       releaseRows(report.policies);
       releaseRows(report.deniedBySubject);
+      releaseRows(report.escalationUnchecked);
       if (opts.quiet) releaseRows(report.sensitive);
       if (!opts.quiet) {
         // The accounting line was printed when reading ended (src/cli/common.ts).
@@ -204,9 +205,12 @@ Examples:
         if (denied.subjects) {
           say(`denied requests left out, per subject (--include-denied grants them): ${denied.top.map(([who, n]) => `${who} ${n}`).join(', ')}${denied.subjects > denied.top.length ? `, and ${denied.subjects - denied.top.length} more subjects` : ''}`);
         }
-        for (const u of report.escalationUnchecked) {
+        const unchecked = uncheckedHead(report);
+        for (const u of unchecked.head) {
           say(`note: ${u.subject}: ${u.requests} RBAC write${u.requests === 1 ? '' : 's'} whose bind/escalate check could not be judged (${Object.entries(u.reasons).map(([why, n]) => `${n} ${why}`).join('; ')}); the generated policy grants no bind or escalate for ${u.requests === 1 ? 'it' : 'them'}`);
         }
+        const moreUnchecked = unchecked.subjects - unchecked.head.length;
+        if (moreUnchecked > 0) say(`note: … and ${moreUnchecked} more subject${moreUnchecked === 1 ? '' : 's'} with such RBAC writes (-o report lists every one)`);
         const sensitiveTotal = sensitiveCount(report);
         if (sensitiveTotal) {
           say(`sensitive permissions in the output (${sensitiveTotal}; review before applying):`);

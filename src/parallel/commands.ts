@@ -57,7 +57,7 @@ export async function parallelCommand(name: string): Promise<ParallelCommand> {
     }
     case 'rbac-gen': {
       const { rbacGenExcept } = await import('../analyses/rbacgen/existing.js');
-      const { subjectSpec, deniedSpec } = await import('../analyses/rbacgen/index.js');
+      const { subjectSpec, deniedSpec, uncheckedSpec } = await import('../analyses/rbacgen/index.js');
       const { handOff } = await import('../scale/spillmap.js');
       const { globMatcher } = await import('../filter/index.js');
       return {
@@ -73,6 +73,7 @@ export async function parallelCommand(name: string): Promise<ParallelCommand> {
         handOver: (s) => {
           handOff(s.inner.subjects, subjectSpec(s.inner.opts.maxNames));
           handOff(s.inner.denied, deniedSpec);
+          handOff(s.inner.unchecked, uncheckedSpec);
         },
         strip: (s) => ({ ...s, existing: null, inner: { ...s.inner, opts: null } }),
         restore: (p, main) => ({ ...p, existing: main.existing, inner: { ...p.inner, opts: main.inner.opts } }),

@@ -2,8 +2,8 @@
 // objects are loaded back through the same loader and authorizer, together with the default
 // bootstrap bindings, and every authorization check observed must be allowed (the self-check).
 import type { InputAccounting, PolicyRule, RbacSubject } from '../types.js';
-import type { KeyAgg, PermissionKind, PolicySubject, RbacGenState, RoleWriteAgg, SubjectAgg } from '../analyses/rbacgen/index.js';
-import { subjectLabel, subjectSpec, deniedSpec } from '../analyses/rbacgen/index.js';
+import type { KeyAgg, PermissionKind, PolicySubject, RbacGenState, RoleWriteAgg, SubjectAgg, UncheckedWrites } from '../analyses/rbacgen/index.js';
+import { subjectLabel, subjectSpec, deniedSpec, uncheckedSpec, addUnchecked } from '../analyses/rbacgen/index.js';
 import { RESOURCE_VERBS, VERB_GROUPS, verbOrder } from '../rules/verbs.js';
 import { objectName, parseObjectName, type NameKind } from './names.js';
 import { addObject, emptySnapshot } from './load.js';
@@ -130,7 +130,8 @@ export interface RbacGenReport {
    */
   deniedBySubject: Record<string, number> | LazyEntries<number>;
   /** RBAC writes whose bind or escalate check could not be judged from the log. */
-  escalationUnchecked: EscalationUnchecked[];
+  /** By subject (code-unit order): an array, or a LazyList (read once) when they spilled; uncheckedHead() gives the first few. */
+  escalationUnchecked: Rows<EscalationUnchecked>;
   /** Requests the --existing RBAC already allowed. */
   alreadyGranted: number;
   /** One per subject that gets objects, sorted by subject kind, namespace, name: an array, or a LazyList (read once) when it spilled. */
@@ -562,17 +563,14 @@ export function generate(state: RbacGenState, input: InputAccounting, extra: Gen
   let to: string | null = null;
   // Maps (i13b): subjects and reasons are data (a subject may be named __proto__).
   const denied = deniedOf(state.denied);
-  const unchecked = new Map([...state.unchecked].map(([who, u]) => [who, { requests: u.requests, reasons: new Map(u.reasons), examples: [...u.examples] }]));
   try {
     for (const [, s] of passes ? passes.first() : drain(state.subjects, spec)) {
       const { policy: p, keys, defaults, unsure } = policyOf(s, o, existing);
       for (const w of unsure) {
-        const label = subjectLabel(s.subject);
-        const u = unchecked.get(label) ?? { requests: 0, reasons: new Map<string, number>(), examples: [] as string[] };
-        unchecked.set(label, u);
-        u.requests += w.count;
-        u.reasons.set(UNSURE_AGGREGATION, (u.reasons.get(UNSURE_AGGREGATION) ?? 0) + w.count);
-        for (const [, id] of w.examples) if (u.examples.length < 3 && !u.examples.includes(id)) u.examples.push(id);
+        const examples: string[] = [];
+        for (const [, id] of w.examples) if (examples.length < 3 && !examples.includes(id)) examples.push(id);
+        // Later than every request's note: merged after them, as one pass appended them.
+        addUnchecked(state.unchecked, subjectLabel(s.subject), { requests: w.count, reasons: new Map([[UNSURE_AGGREGATION, w.count]]), examples });
       }
       check.subject({ subject: s.subject, keys, defaults }, p ? [p] : []);
       if (!p) continue;
@@ -606,6 +604,7 @@ export function generate(state: RbacGenState, input: InputAccounting, extra: Gen
   } catch (e) {
     sensitive.dispose();
     names.dispose();
+    discard(state.unchecked);
     if (passes) passes.release();
     else discard(state.subjects);
     throw e;
@@ -622,6 +621,7 @@ export function generate(state: RbacGenState, input: InputAccounting, extra: Gen
         },
         () => passes!.release(),
       );
+  const unchecked = uncheckedOf(state.unchecked);
   const report: RbacGenReport = {
     kind: 'kaudit.rbac-gen',
     version: 2,
@@ -630,9 +630,7 @@ export function generate(state: RbacGenState, input: InputAccounting, extra: Gen
     window: { from, to },
     leftOut: sortedRecord(state.left),
     deniedBySubject: denied.entries,
-    escalationUnchecked: [...unchecked]
-      .map(([subject, u]) => ({ subject, requests: u.requests, reasons: sortedRecord(u.reasons), examples: u.examples }))
-      .sort((a, b) => cmp(a.subject, b.subject)),
+    escalationUnchecked: unchecked.rows,
     alreadyGranted: extra.alreadyGranted ?? 0,
     policies,
     // A top-N holds at most N items: read now (rowsOf would give a LazyList of every item's count).
@@ -642,6 +640,7 @@ export function generate(state: RbacGenState, input: InputAccounting, extra: Gen
   OBJECT_COUNTS.set(report, objects);
   if (top !== undefined) SENSITIVE_COUNTS.set(report, sensitive.count);
   DENIED_TOP.set(report, denied.top);
+  UNCHECKED_HEAD.set(report, unchecked.head);
   return report;
 }
 
@@ -692,6 +691,51 @@ function deniedOf(m: SpillMap<number>): { entries: Record<string, number> | Lazy
   const passes = readTwice(m, deniedSpec);
   for (const e of passes.first()) see(e);
   return { entries: new LazyEntries(() => passes.second(), () => passes.release()), top: { top, subjects } };
+}
+
+/** The first subjects of escalationUnchecked (at most UNCHECKED_SHOWN, by subject) and how many there are, per report. */
+const UNCHECKED_HEAD = new WeakMap<RbacGenReport, { head: EscalationUnchecked[]; subjects: number }>();
+
+/** Subjects whose unchecked RBAC writes stderr names one by one (-o report lists every one). */
+export const UNCHECKED_SHOWN = 10;
+
+/**
+ * The first UNCHECKED_SHOWN subjects of escalationUnchecked and how many there are: for stderr,
+ * without reading the list (which may be read once, by the report's writer).
+ */
+export function uncheckedHead(report: RbacGenReport): { head: EscalationUnchecked[]; subjects: number } {
+  const known = UNCHECKED_HEAD.get(report);
+  if (known) return known;
+  const all = report.escalationUnchecked as readonly EscalationUnchecked[];
+  return { head: all.slice(0, UNCHECKED_SHOWN), subjects: all.length };
+}
+
+/** A subject's unchecked writes as the report lists them. */
+function uncheckedRow(subject: string, u: UncheckedWrites): EscalationUnchecked {
+  return { subject, requests: u.requests, reasons: sortedRecord(u.reasons), examples: u.examples };
+}
+
+/**
+ * The report's unchecked RBAC writes by subject (code-unit order) and their head (uncheckedHead):
+ * an array when they fit in memory; else read twice from their runs, once for the head and the
+ * count, once as the report is written.
+ */
+function uncheckedOf(m: SpillMap<UncheckedWrites>): { rows: Rows<EscalationUnchecked>; head: { head: EscalationUnchecked[]; subjects: number } } {
+  if (m.runs.length === 0) {
+    const rows = [...m.map].sort(([a], [b]) => cmp(a, b)).map(([who, u]) => uncheckedRow(who, u));
+    discard(m);
+    return { rows, head: { head: rows.slice(0, UNCHECKED_SHOWN), subjects: rows.length } };
+  }
+  const passes = readTwice(m, uncheckedSpec);
+  const head: EscalationUnchecked[] = [];
+  let subjects = 0;
+  for (const [who, u] of passes.first()) {
+    if (head.length < UNCHECKED_SHOWN) head.push(uncheckedRow(who, u));
+    subjects++;
+  }
+  return { rows: new LazyList(subjects, function* () {
+    for (const [who, u] of passes.second()) yield uncheckedRow(who, u);
+  }, () => passes.release()), head: { head, subjects } };
 }
 
 /** A map as a JSON object, keys sorted (Object.fromEntries makes `__proto__` an own key like any other). */

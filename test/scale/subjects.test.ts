@@ -400,3 +400,74 @@ describe('compliance with many system:masters users and default service accounts
     }
   }, 180_000);
 });
+
+describe('rbac-gen: RBAC writes whose bind/escalate check cannot be judged, by many distinct subjects (spill; issue 15)', () => {
+  // Each subject creates RoleBindings at audit level Metadata (no body: the check cannot be judged),
+  // 1 + i % 3 times with distinct Audit-IDs, interleaved so that a subject's notes are split across runs.
+  const names = ['__proto__', 'constructor', '0', ...Array.from({ length: 800 }, (_, i) => `writer-${i}@example.com`)];
+  const events: Record<string, unknown>[] = [];
+  let id = 0;
+  names.forEach((username, i) => {
+    for (let k = 0; k <= i % 3; k++) {
+      events.push(event({ auditID: `w-${i}-${k}`, user: { username, groups: ['system:authenticated'] }, verb: 'create', requestURI: '/apis/rbac.authorization.k8s.io/v1/namespaces/prod/rolebindings', objectRef: { resource: 'rolebindings', namespace: 'prod', apiGroup: 'rbac.authorization.k8s.io', apiVersion: 'v1' }, responseStatus: { metadata: {}, code: 201 }, requestReceivedTimestamp: `2026-03-02T10:00:0${k}.000000Z`, stageTimestamp: `2026-03-02T10:00:0${k}.000000Z` }));
+      id++;
+    }
+  });
+  events.sort((a, b) => cmp(String(a.stageTimestamp) + String(a.auditID), String(b.stageTimestamp) + String(b.auditID)));
+  const dir = writeFiles(tmpDir(), { 'writes.log': jsonl(events) });
+  const file = join(dir, 'writes.log');
+
+  it.each([
+    ['-o report', ['-o', 'report', '--jobs', '1']],
+    ['-o report --jobs 2', ['-o', 'report', '--jobs', '2']],
+    ['yaml', ['--jobs', '1']],
+  ])('%s: --memory 8k gives the same bytes (stdout and stderr), every subject exact, stderr names ten and counts the rest', async (_n, flags) => {
+    resetLedger();
+    const plain = await runCli(['rbac-gen', file, ...flags]);
+    expect(plain.code, plain.stderr).toBe(0);
+    const spilled = await runCli(['rbac-gen', file, '--memory', '8k', ...flags]);
+    expect(spilled.code, spilled.stderr).toBe(0);
+    expect(spilled.stdout).toBe(plain.stdout);
+    expect(spilled.stderr).toBe(plain.stderr);
+    expect(leftovers()).toEqual([]);
+    const sorted = [...names].sort(cmp);
+    const notes = plain.stderr.split('\n').filter((l) => l.startsWith('note: ') && l.includes('bind/escalate'));
+    expect(notes.map((l) => l.slice(6, l.indexOf(': ', 6)))).toEqual(sorted.slice(0, 10));
+    expect(plain.stderr).toContain(`note: … and ${names.length - 10} more subjects with such RBAC writes (-o report lists every one)`);
+    if (flags.includes('report')) {
+      const rep = JSON.parse(plain.stdout);
+      expect(rep.escalationUnchecked.map((u: { subject: string; requests: number; examples: string[] }) => [u.subject, u.requests, u.examples])).toEqual(
+        sorted.map((n) => {
+          const i = names.indexOf(n);
+          return [n, 1 + (i % 3), Array.from({ length: 1 + (i % 3) }, (_, k) => `w-${i}-${k}`)];
+        }),
+      );
+    }
+  }, 120_000);
+
+  it('the notes spill: a budget of 8k writes runs of them, and the report reads them back in order', async () => {
+    const { rbacGen, addUnchecked } = await import('../../src/analyses/rbacgen/index.js');
+    const { generate, uncheckedHead } = await import('../../src/rbac/generate.js');
+    const { emptyAccounting } = await import('../../src/pipeline.js');
+    const opts = { includeSystem: false, includeDiscovery: false, includeDenied: false, maxNames: 20, scope: 'namespaced' as const, verbs: 'exact' as const, wildcards: 'never' as const, resourceNames: false };
+    resetLedger();
+    setBudget(8 * 1024);
+    const st = rbacGen.init(opts);
+    // Twice per subject, the second later: merged in order (counts summed, examples first ones first).
+    const { settle } = await import('../../src/scale/ledger.js');
+    for (const round of [0, 1]) {
+      names.forEach((n, i) => {
+        addUnchecked(st.unchecked, n, { requests: 1 + (i % 3), reasons: new Map([['why', 1 + (i % 3)]]), examples: [`x-${i}-${round}`] });
+        settle(); // the pipeline's safe point after each record
+      });
+    }
+    expect(st.unchecked.runs.length).toBeGreaterThan(0);
+    const rep = generate(st, emptyAccounting(), {});
+    expect(uncheckedHead(rep).subjects).toBe(names.length);
+    expect(uncheckedHead(rep).head.map((u) => u.subject)).toEqual([...names].sort(cmp).slice(0, 10));
+    const rows = [...rep.escalationUnchecked];
+    expect(rows.map((u) => u.subject)).toEqual([...names].sort(cmp));
+    expect(rows.find((u) => u.subject === '__proto__')).toEqual({ subject: '__proto__', requests: 2, reasons: { why: 2 }, examples: ['x-0-0', 'x-0-1'] });
+    expect(leftovers()).toEqual([]);
+  });
+});

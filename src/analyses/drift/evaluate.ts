@@ -417,6 +417,7 @@ export function evaluate(s: DriftState, input: InputAccounting, slim?: (d: Subje
     const rep = rbacGen.finish(s.gen, { input });
     releaseRows(rep.sensitive);
     releaseRows(rep.deniedBySubject);
+    releaseRows(rep.escalationUnchecked);
     for (const p of rep.policies) {
       const key = keyOf({ kind: p.subject.kind, name: p.subject.name, namespace: p.subject.namespace });
       const user = userOf(p.subject);

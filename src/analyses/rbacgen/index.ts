@@ -125,8 +125,12 @@ export interface RbacGenState {
    * million names cost disk, not heap; the counts stay exact). Read with deniedSpec.
    */
   denied: SpillMap<number>;
-  /** RBAC writes whose bind or escalate check could not be judged, per subject label. */
-  unchecked: Map<string, UncheckedWrites>;
+  /**
+   * RBAC writes whose bind or escalate check could not be judged, per subject label: spills with
+   * the budget like the subjects (one entry per subject that wrote RBAC objects at Metadata level
+   * can be a million). Read with uncheckedSpec.
+   */
+  unchecked: SpillMap<UncheckedWrites>;
 }
 
 export const LEFT_DENIED = 'denied by authorization (403; --include-denied keeps them)';
@@ -204,6 +208,33 @@ const DENIED_BYTES = ENTRY_BYTES + 16;
 
 /** The spill spec of the denied counts (RbacGenState.denied): summed; ordered as the report's object enumerates. */
 export const deniedSpec: SpillSpec<number> = { tag: 'rbacgen-denied', merge: (a, b) => a + b, size: (k) => DENIED_BYTES + strBytes(k), compare: objectKeyOrder };
+
+/** Estimated heap bytes of a subject's unchecked writes beyond its key (entry, object, reasons map, examples). */
+const UNCHECKED_BYTES = ENTRY_BYTES + 64 + 2 * ENTRY_BYTES + 64 + 3 * 64;
+
+/**
+ * Folds `b` (later requests) into `a`: counts summed per reason, the first three distinct example
+ * Audit-IDs in request order (a's first, then b's: the same three as one pass).
+ */
+export function mergeUnchecked(a: UncheckedWrites, b: UncheckedWrites): UncheckedWrites {
+  a.requests += b.requests;
+  for (const [why, n] of b.reasons) bump(a.reasons, why, n);
+  for (const id of b.examples) if (a.examples.length < 3 && !a.examples.includes(id)) a.examples.push(id);
+  return a;
+}
+
+/** The spill spec of the unchecked RBAC writes (RbacGenState.unchecked): merged; subjects in code-unit order. */
+export const uncheckedSpec: SpillSpec<UncheckedWrites> = { tag: 'rbacgen-unchecked', merge: mergeUnchecked, size: (k) => UNCHECKED_BYTES + strBytes(k) };
+
+/** Adds `u` to a subject's (label's) unchecked writes in the spilling map. */
+export function addUnchecked(m: SpillMap<UncheckedWrites>, label: string, u: UncheckedWrites): void {
+  const have = m.map.get(label);
+  if (have !== undefined) mergeUnchecked(have, u);
+  else {
+    m.map.set(label, u);
+    grow(m, uncheckedSpec, UNCHECKED_BYTES + strBytes(label));
+  }
+}
 
 /** Counts one denied request of a subject (label) in the spilling map. */
 function countDenied(s: RbacGenState, label: string): void {
@@ -321,12 +352,7 @@ function grew(s: RbacGenState, bytes: number): void {
 }
 
 function noteUnchecked(s: RbacGenState, subject: PolicySubject, why: string, r: AuditRecord): void {
-  const label = subjectLabel(subject);
-  let u = s.unchecked.get(label);
-  if (u === undefined) s.unchecked.set(label, (u = { requests: 0, reasons: new Map(), examples: [] }));
-  u.requests++;
-  bump(u.reasons, why);
-  if (r.auditID && u.examples.length < 3 && !u.examples.includes(r.auditID)) u.examples.push(r.auditID);
+  addUnchecked(s.unchecked, subjectLabel(subject), { requests: 1, reasons: new Map([[why, 1]]), examples: r.auditID ? [r.auditID] : [] });
 }
 
 /**
@@ -462,7 +488,7 @@ export function mergeSubject(sa: SubjectAgg, sb: SubjectAgg, maxNames: number): 
 
 export const rbacGen: Reducer<RbacGenState, RbacGenReport, RbacGenOptions> = {
   init(opts) {
-    return { opts, subjects: newSpillMap(), left: new Map(), denied: newSpillMap(), unchecked: new Map() };
+    return { opts, subjects: newSpillMap(), left: new Map(), denied: newSpillMap(), unchecked: newSpillMap() };
   },
 
   add(s, r) {
@@ -473,13 +499,7 @@ export const rbacGen: Reducer<RbacGenState, RbacGenReport, RbacGenOptions> = {
     absorb(a.subjects, b.subjects, subjectSpec(a.opts.maxNames));
     for (const [why, n] of b.left) bump(a.left, why, n);
     absorb(a.denied, b.denied, deniedSpec);
-    for (const [who, ub] of b.unchecked) {
-      let ua = a.unchecked.get(who);
-      if (ua === undefined) a.unchecked.set(who, (ua = { requests: 0, reasons: new Map(), examples: [] }));
-      ua.requests += ub.requests;
-      for (const [why, n] of ub.reasons) bump(ua.reasons, why, n);
-      ua.examples = [...new Set([...ua.examples, ...ub.examples])].slice(0, 3);
-    }
+    absorb(a.unchecked, b.unchecked, uncheckedSpec);
     return a;
   },
 
