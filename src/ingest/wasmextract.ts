@@ -18,7 +18,7 @@
 import { instantiate, type WasmMemory } from './wasm.js';
 import { LazyJson, FALLBACK_KEYS } from './extract.js';
 import type { AuditRecord } from '../types.js';
-import { EventFields, EMPTY_STRINGS, EMPTY_EXTRA, isHttpStatus, keepRequestBody, keepResponseBody, principalFrom, recordFrom } from '../normalize/event.js';
+import { EventFields, EMPTY_STRINGS, isHttpStatus, keepRequestBody, keepResponseBody, principalFrom, recordFrom } from '../normalize/event.js';
 import { wantsBody, type BodyNeeds } from '../normalize/bodies.js';
 
 /** What record() read of the line (one per thread: no allocation per line). */
@@ -376,10 +376,7 @@ export class WasmExtractor {
     x.requestURI = uri;
     x.subject = username;
     x.groups = groups;
-    x.impersonator = '';
-    x.impersonatorGroups = EMPTY_STRINGS;
-    x.impersonatedUID = '';
-    x.impersonatedExtra = EMPTY_EXTRA;
+    x.notImpersonated();
     x.sourceIP = ips.length ? ips[0]! : '';
     x.userAgent = ua;
     let receivedAt = S_RECEIVED;

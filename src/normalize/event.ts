@@ -159,6 +159,13 @@ export class EventFields {
   impersonatorGroups: string[] = EMPTY_STRINGS;
   impersonatedUID = '';
   impersonatedExtra: Record<string, string[]> = EMPTY_EXTRA;
+  /** No impersonation (the fields of one are reset: an instance is reused from event to event). */
+  notImpersonated(): void {
+    this.impersonator = '';
+    this.impersonatorGroups = EMPTY_STRINGS;
+    this.impersonatedUID = '';
+    this.impersonatedExtra = EMPTY_EXTRA;
+  }
   principal = '';
   /** Whether the event had an objectRef object (else the request is a non-resource one). */
   hasRef = false;
@@ -206,10 +213,7 @@ export function normalizeEvent(e: Obj, cluster: string, provider: string, bodies
   x.verb = verb;
   x.requestURI = requestURI;
   x.subject = username;
-  x.impersonator = '';
-  x.impersonatorGroups = EMPTY_STRINGS;
-  x.impersonatedUID = '';
-  x.impersonatedExtra = EMPTY_EXTRA;
+  x.notImpersonated();
   if (imp) {
     const iu = f.str(imp, 'username', 'impersonatedUser.username');
     if (iu) {
