@@ -1,6 +1,6 @@
 // `audit anomalies FILES… (--baseline FILE | --train-until TIME)`: first-time and risky access.
 import { visible } from '../render/sanitize.js';
-import { collectSooner } from '../util/v8heap.js';
+import { collectSooner, SPILLED_STATE_GROWING_PERCENT } from '../util/v8heap.js';
 import { Option, type Command } from 'commander';
 import type { IO } from './io.js';
 import { renderContext } from './io.js';
@@ -65,7 +65,7 @@ Examples:
     .action(async (inputs: string[], opts: Opts) => {
       // Per-subject state up to the memory budget, spilled and merged back: it outlives V8's young
       // generation, and V8's default growth let the heap reach several times what was live (issue 15).
-      collectSooner();
+      collectSooner(SPILLED_STATE_GROWING_PERCENT);
       const { anomalies } = await import('../analyses/anomalies/index.js');
       const { loadRuleSet, ruleInfo } = await import('../rules/detections.js');
       const { readBaselineFile } = await import('../analyses/baseline/index.js');

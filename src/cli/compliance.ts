@@ -1,6 +1,6 @@
 // `audit compliance FILES… --rbac RBAC.yaml`: a scored, evidence-carrying least-privilege report.
 import { RBAC_WRITE_BODIES } from '../normalize/bodies.js';
-import { collectSooner } from '../util/v8heap.js';
+import { collectSooner, SPILLED_STATE_GROWING_PERCENT } from '../util/v8heap.js';
 import { Option, type Command } from 'commander';
 import { visible } from '../render/sanitize.js';
 import type { IO } from './io.js';
@@ -31,14 +31,6 @@ interface Opts extends InputOptions, FilterFlags {
   minScore?: number;
 }
 
-/**
- * The old-generation growth compliance sets (collectSooner): 1.75×. Its state is spilled by the ledger, which collects at once
- * after each large spill (src/scale/ledger.ts), so between spills the old generation holds mostly
- * live state, and each collection V8 makes while it grows marks all of it again. At a million
- * distinct users 1.5× cost about 4 CPU seconds of 45 more than 1.75×, for the same peak RSS
- * (379–381 MB); V8's own factor peaked at 402 MB (bench/RESULTS.md, issue 15).
- */
-const HEAP_GROWING_PERCENT = 75;
 
 export function register(program: Command, io: IO, setExit: (code: number) => void): void {
   const cmd = program
@@ -74,7 +66,7 @@ Exit codes: 0 no threshold crossed (or none set), 1 a --fail-on/--min-score thre
     .action(async (inputs: string[], opts: Opts) => {
       // Per-subject state up to the memory budget, spilled and merged back: it outlives V8's young
       // generation, and V8's default growth let the heap reach several times what was live (issue 15).
-      collectSooner(HEAP_GROWING_PERCENT);
+      collectSooner(SPILLED_STATE_GROWING_PERCENT);
       if (opts.rbac.length === 0) throw new UsageError('--rbac is required', 'pass the RBAC export: kubectl get roles,rolebindings,clusterroles,clusterrolebindings -A -o yaml > rbac.yaml, then --rbac rbac.yaml');
       const { FRAMEWORKS } = await import('../rules/compliance.js');
       const { didYouMean } = await import('../util/suggest.js');

@@ -20,6 +20,17 @@ export function collectSooner(percent = HEAP_GROWING_PERCENT): void {
 }
 
 /**
+ * The growth factor (1 + this / 100) compliance and anomalies set: 1.75×. Their state is spilled by
+ * the ledger, which collects at once after each large spill (src/scale/ledger.ts), so between spills
+ * the old generation holds mostly live state, and each collection V8 makes while it grows marks all
+ * of it again. At a million distinct users (bench/RESULTS.md, issue 15): compliance 1.5× cost about
+ * 4 CPU seconds of 45 more than 1.75×, for the same peak RSS (379–381 MB; V8's own factor peaked at
+ * 402 MB); anomalies took 112–115 CPU s at 1.5× and 81–98 s at 1.75×, peaking at 345–374 against
+ * 353–361 MB.
+ */
+export const SPILLED_STATE_GROWING_PERCENT = 75;
+
+/**
  * The growth factor (1 + this / 100) once FLOOD_WAITING requests wait at once. Every record of a
  * request that never completes is promoted to the old generation and dies there when the window
  * lets it go, so the old generation fills with them at the rate of the input; with the window
