@@ -3,7 +3,7 @@
 // bootstrap bindings, and every authorization check observed must be allowed (the self-check).
 import type { InputAccounting, PolicyRule, RbacSubject } from '../types.js';
 import type { KeyAgg, PermissionKind, PolicySubject, RbacGenState, RoleWriteAgg, SubjectAgg, UncheckedWrites } from '../analyses/rbacgen/index.js';
-import { subjectLabel, subjectSpec, deniedSpec, uncheckedSpec, addUnchecked } from '../analyses/rbacgen/index.js';
+import { subjectLabel, subjectSpec, deniedSpec, uncheckedSpec } from '../analyses/rbacgen/index.js';
 import { RESOURCE_VERBS, VERB_GROUPS, verbOrder } from '../rules/verbs.js';
 import { objectName, parseObjectName, type NameKind } from './names.js';
 import { addObject, emptySnapshot } from './load.js';
@@ -15,7 +15,7 @@ import { SENSITIVE, SEVERITY_RANK, type Severity } from '../rules/sensitive.js';
 import { cmp } from '../util/counter.js';
 import { toWellFormed } from '../util/unicode.js';
 import { pushAll } from '../util/array.js';
-import { discard, drain, readTwice } from '../scale/spillmap.js';
+import { discard, drain, mergeEntry, readTwice } from '../scale/spillmap.js';
 import { ExternalSorter } from '../scale/extsort.js';
 import { LazyEntries, LazyList, rowsOf, type Rows } from '../scale/lazy.js';
 import type { SpillMap } from '../scale/spillmap.js';
@@ -570,7 +570,7 @@ export function generate(state: RbacGenState, input: InputAccounting, extra: Gen
         const examples: string[] = [];
         for (const [, id] of w.examples) if (examples.length < 3 && !examples.includes(id)) examples.push(id);
         // Later than every request's note: merged after them, as one pass appended them.
-        addUnchecked(state.unchecked, subjectLabel(s.subject), { requests: w.count, reasons: new Map([[UNSURE_AGGREGATION, w.count]]), examples });
+        mergeEntry(state.unchecked, uncheckedSpec, subjectLabel(s.subject), { requests: w.count, reasons: new Map([[UNSURE_AGGREGATION, w.count]]), examples });
       }
       check.subject({ subject: s.subject, keys, defaults }, p ? [p] : []);
       if (!p) continue;

@@ -154,6 +154,23 @@ export function spillAll<V>(s: SpillMap<V>, spec: SpillSpec<V>): void {
 }
 
 /**
+ * Folds `value` (later records) into the in-memory entry of `key` with spec.merge, or adds it, and
+ * charges what the entry grew by (spec.size). Spilling waits for the next safe point, as grow().
+ */
+export function mergeEntry<V>(s: SpillMap<V>, spec: SpillSpec<V>, key: string, value: V): void {
+  const mine = s.map.get(key);
+  if (mine === undefined) {
+    s.map.set(key, value);
+    grow(s, spec, spec.size(key, value));
+  } else {
+    const before = spec.size(key, mine);
+    const merged = spec.merge(mine, value);
+    s.map.set(key, merged);
+    grow(s, spec, Math.max(0, spec.size(key, merged) - before));
+  }
+}
+
+/**
  * Folds `from` (later records: a worker's later share, another baseline) into `into`: its
  * in-memory entries are merged into `into`'s map, its runs join `into`'s runs. `from` is used up.
  */
@@ -165,18 +182,7 @@ export function absorb<V>(into: SpillMap<V>, from: SpillMap<V>, spec: SpillSpec<
   if (from.runs.length && into.map.size) spillOut(into, spec);
   for (const r of from.runs) into.runs.push(r);
   from.runs = [];
-  for (const [k, v] of from.map) {
-    const mine = into.map.get(k);
-    if (mine === undefined) {
-      into.map.set(k, v);
-      grow(into, spec, spec.size(k, v));
-    } else {
-      const before = spec.size(k, mine);
-      const merged = spec.merge(mine, v);
-      into.map.set(k, merged);
-      grow(into, spec, Math.max(0, spec.size(k, merged) - before));
-    }
-  }
+  for (const [k, v] of from.map) mergeEntry(into, spec, k, v);
   from.map = new Map();
   from.held = 0;
   settle();

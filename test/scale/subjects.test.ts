@@ -446,7 +446,8 @@ describe('rbac-gen: RBAC writes whose bind/escalate check cannot be judged, by m
   }, 120_000);
 
   it('the notes spill: a budget of 8k writes runs of them, and the report reads them back in order', async () => {
-    const { rbacGen, addUnchecked } = await import('../../src/analyses/rbacgen/index.js');
+    const { rbacGen, uncheckedSpec } = await import('../../src/analyses/rbacgen/index.js');
+    const { mergeEntry } = await import('../../src/scale/spillmap.js');
     const { generate, uncheckedHead } = await import('../../src/rbac/generate.js');
     const { emptyAccounting } = await import('../../src/pipeline.js');
     const opts = { includeSystem: false, includeDiscovery: false, includeDenied: false, maxNames: 20, scope: 'namespaced' as const, verbs: 'exact' as const, wildcards: 'never' as const, resourceNames: false };
@@ -457,7 +458,7 @@ describe('rbac-gen: RBAC writes whose bind/escalate check cannot be judged, by m
     const { settle } = await import('../../src/scale/ledger.js');
     for (const round of [0, 1]) {
       names.forEach((n, i) => {
-        addUnchecked(st.unchecked, n, { requests: 1 + (i % 3), reasons: new Map([['why', 1 + (i % 3)]]), examples: [`x-${i}-${round}`] });
+        mergeEntry(st.unchecked, uncheckedSpec, n, { requests: 1 + (i % 3), reasons: new Map([['why', 1 + (i % 3)]]), examples: [`x-${i}-${round}`] });
         settle(); // the pipeline's safe point after each record
       });
     }

@@ -15,7 +15,7 @@ import { ruleKey } from '../../rbac/authorizer.js';
 import { widenSpan, mergeSpan } from '../../util/span.js';
 import { isWellFormed } from '../../util/unicode.js';
 import { tupleKey } from '../../util/key.js';
-import { absorb, grow, newSpillMap, specsByOption, type SpillMap, type SpillSpec } from '../../scale/spillmap.js';
+import { absorb, grow, mergeEntry, newSpillMap, specsByOption, type SpillMap, type SpillSpec } from '../../scale/spillmap.js';
 import { ENTRY_BYTES, OBJECT_BYTES, strBytes } from '../../scale/budget.js';
 import { SUBJECT_CODEC } from './codec.js';
 import { noEntries, ownMap } from './empty.js';
@@ -226,16 +226,6 @@ export function mergeUnchecked(a: UncheckedWrites, b: UncheckedWrites): Unchecke
 /** The spill spec of the unchecked RBAC writes (RbacGenState.unchecked): merged; subjects in code-unit order. */
 export const uncheckedSpec: SpillSpec<UncheckedWrites> = { tag: 'rbacgen-unchecked', merge: mergeUnchecked, size: (k) => UNCHECKED_BYTES + strBytes(k) };
 
-/** Adds `u` to a subject's (label's) unchecked writes in the spilling map. */
-export function addUnchecked(m: SpillMap<UncheckedWrites>, label: string, u: UncheckedWrites): void {
-  const have = m.map.get(label);
-  if (have !== undefined) mergeUnchecked(have, u);
-  else {
-    m.map.set(label, u);
-    grow(m, uncheckedSpec, UNCHECKED_BYTES + strBytes(label));
-  }
-}
-
 /** Counts one denied request of a subject (label) in the spilling map. */
 function countDenied(s: RbacGenState, label: string): void {
   const n = s.denied.map.get(label);
@@ -352,7 +342,7 @@ function grew(s: RbacGenState, bytes: number): void {
 }
 
 function noteUnchecked(s: RbacGenState, subject: PolicySubject, why: string, r: AuditRecord): void {
-  addUnchecked(s.unchecked, subjectLabel(subject), { requests: 1, reasons: new Map([[why, 1]]), examples: r.auditID ? [r.auditID] : [] });
+  mergeEntry(s.unchecked, uncheckedSpec, subjectLabel(subject), { requests: 1, reasons: new Map([[why, 1]]), examples: r.auditID ? [r.auditID] : [] });
 }
 
 /**
