@@ -11,7 +11,7 @@ import { resetLedger, spillCount } from '../../src/scale/ledger.js';
 import { setBudget } from '../../src/scale/budget.js';
 import { leftovers } from './spillkit.js';
 import { VIEW_ROWS } from '../../src/scale/lazy.js';
-import { groupBy, topGroups, type GroupRow } from '../../src/analyses/investigate/index.js';
+import { GROUP_CODEC, GROUP_ITEM_CODEC, groupBy, topGroups, type GroupAgg, type GroupItem, type GroupRow } from '../../src/analyses/investigate/index.js';
 import { tupleKey, untupleKey } from '../../src/util/key.js';
 import type { AuditRecord } from '../../src/types.js';
 
@@ -140,5 +140,36 @@ describe('untupleKey', () => {
     expect(untupleKey(tupleKey(['']))).toEqual(['']);
     expect(untupleKey(tupleKey([]))).toEqual([]);
     expect(untupleKey(tupleKey(['a\u0000', 'b']))).toEqual(['a\u0000', 'b']);
+  });
+});
+
+describe('the flat codecs of spilled groups (GROUP_CODEC, GROUP_ITEM_CODEC)', () => {
+  const str = fc.oneof(fc.string({ unit: 'binary', maxLength: 8 }), fc.constantFrom('', '\u0000', '\ud800', '\n', '"', '\\', '__proto__', '$', '=', '[1]'));
+  const ms = fc.oneof(fc.double(), fc.constantFrom(Infinity, -Infinity, -0, NaN, 0));
+
+  it('decode(encode(entry)) is the entry, fields in GroupAgg order, on one line (property)', () => {
+    fc.assert(
+      fc.property(str, fc.nat(), fc.nat(), ms, str, ms, str, (key, count, denied, firstMs, first, lastMs, last) => {
+        const entry: [string, GroupAgg] = [key, { count, denied, firstMs, first, lastMs, last }];
+        const line = GROUP_CODEC.encode(entry);
+        expect(line).not.toMatch(/[\n\r]/);
+        const back = GROUP_CODEC.decode(line);
+        expect(back).toStrictEqual(entry);
+        expect(Object.keys(back[1])).toEqual(['count', 'denied', 'firstMs', 'first', 'lastMs', 'last']);
+      }),
+      { numRuns: 500, seed: 19 },
+    );
+  });
+
+  it('decode(encode(item)) is the item, with or without its values (property)', () => {
+    fc.assert(
+      fc.property(str, fc.option(fc.array(str, { maxLength: 4 }), { nil: undefined }), fc.nat(), fc.nat(), str, str, (j, v, count, denied, first, last) => {
+        const item: GroupItem = v === undefined ? { j, count, denied, first, last } : { j, v, count, denied, first, last };
+        const line = GROUP_ITEM_CODEC.encode(item);
+        expect(line).not.toMatch(/[\n\r]/);
+        expect(GROUP_ITEM_CODEC.decode(line)).toStrictEqual(item);
+      }),
+      { numRuns: 500, seed: 20 },
+    );
   });
 });

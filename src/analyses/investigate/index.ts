@@ -10,6 +10,7 @@ import { ExternalSorter } from '../../scale/extsort.js';
 import { absorb, drain, grow, newSpillMap, type SpillMap, type SpillSpec } from '../../scale/spillmap.js';
 import { ENTRY_BYTES, OBJECT_BYTES, strBytes } from '../../scale/budget.js';
 import { tupleKey, untupleKey } from '../../util/key.js';
+import { numIn, numOut, type LineCodec } from '../../scale/codec.js';
 import { mapRows, rowsOf, type Rows } from '../../scale/lazy.js';
 import { DEFAULT_K, DEFAULT_PRECISION, bounds, heavyAdd, heavyMerge, heavyTop, hllAdd, hllError, hllEstimate, hllMerge, newHeavyHitters, newHll, type CountBounds, type DistinctEstimate, type HeavyHitters, type Hll } from '../../scale/sketch/index.js';
 
@@ -135,14 +136,28 @@ function groupBytes(key: string): number {
   return strBytes(key) + ENTRY_BYTES + OBJECT_BYTES + 48 + SPAN_BYTES;
 }
 
-const GROUPS: SpillSpec<GroupAgg> = { tag: 'groups', merge: mergeGroup, size: groupBytes };
+/**
+ * A group in a spilled run, by position (issue 15: a million distinct users spill a million
+ * groups, and the generic codec walks each value before it stringifies it):
+ * `[KEY, COUNT, DENIED, FIRST_MS, FIRST, LAST_MS, LAST]`, the times' ms through numOut (±Infinity
+ * before a request with a time). decode(encode(e)) deep-equals e, fields in GroupAgg's order.
+ */
+export const GROUP_CODEC: LineCodec<[string, GroupAgg]> = {
+  encode: ([k, g]) => JSON.stringify([k, g.count, g.denied, numOut(g.firstMs), g.first, numOut(g.lastMs), g.last]),
+  decode(line) {
+    const a = JSON.parse(line) as [string, number, number, number | string, string, number | string, string];
+    return [a[0], { count: a[1], denied: a[2], firstMs: numIn(a[3]), first: a[4], lastMs: numIn(a[5]), last: a[6] }];
+  },
+};
+
+const GROUPS: SpillSpec<GroupAgg> = { tag: 'groups', merge: mergeGroup, size: groupBytes, codec: GROUP_CODEC };
 
 /**
  * A group on its way to the output order (finish, topGroups): `j` is its values joined by NUL (the
  * order's tie-break), `v` the values themselves, only when one of them holds a NUL (else they are
  * `j` split at NUL); no first/last ms, which only the merge needed.
  */
-interface GroupItem {
+export interface GroupItem {
   j: string;
   v?: string[];
   count: number;
@@ -157,6 +172,18 @@ function groupItem(key: string, g: GroupAgg): GroupItem {
   const v = untupleKey(key);
   return { j: v.join('\u0000'), v, count: g.count, denied: g.denied, first: g.first, last: g.last };
 }
+
+/**
+ * A group on its way to the output order, in a spilled run: `[J, COUNT, DENIED, FIRST, LAST]`, and
+ * V after them when the item has one. decode(encode(x)) deep-equals x.
+ */
+export const GROUP_ITEM_CODEC: LineCodec<GroupItem> = {
+  encode: (x) => JSON.stringify(x.v ? [x.j, x.count, x.denied, x.first, x.last, x.v] : [x.j, x.count, x.denied, x.first, x.last]),
+  decode(line) {
+    const a = JSON.parse(line) as [string, number, number, string, string, string[]?];
+    return a.length > 5 ? { j: a[0], v: a[5]!, count: a[1], denied: a[2], first: a[3], last: a[4] } : { j: a[0], count: a[1], denied: a[2], first: a[3], last: a[4] };
+  },
+};
 
 function itemBytes(x: GroupItem): number {
   return strBytes(x.j) + OBJECT_BYTES + 48 + SPAN_BYTES + (x.v ? strBytes(x.j) + 64 : 0);
@@ -242,7 +269,7 @@ export const groupBy: Reducer<GroupState, GroupReport, GroupOptions> = {
       };
     }
     // Merged by key, then sorted by count: both steps spill past the budget.
-    const sorter = new ExternalSorter<GroupItem>({ compare: groupOrder, size: itemBytes, tag: 'groups-sorted' });
+    const sorter = new ExternalSorter<GroupItem>({ compare: groupOrder, size: itemBytes, tag: 'groups-sorted', codec: GROUP_ITEM_CODEC });
     for (const [key, g] of drain(s.groups, GROUPS)) sorter.add(groupItem(key, g));
     return {
       kind: 'kaudit.investigate.groups',
@@ -277,7 +304,7 @@ export interface GroupTopReport {
  */
 export function topGroups(s: GroupState, ctx: FinishContext, n: number): GroupTopReport {
   if (s.approx) throw new Error('topGroups: an --approx state lists its groups with finish()');
-  const sorter = new ExternalSorter<GroupItem>({ compare: groupOrder, size: itemBytes, keep: n, tag: 'groups-top' });
+  const sorter = new ExternalSorter<GroupItem>({ compare: groupOrder, size: itemBytes, keep: n, tag: 'groups-top', codec: GROUP_ITEM_CODEC });
   let total = 0;
   for (const [key, g] of drain(s.groups, GROUPS)) {
     total++;
