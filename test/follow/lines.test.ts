@@ -23,10 +23,15 @@ async function feed(text: string, chunk: number, maxLineBytes: number): Promise<
     reject: (loc, _end, reason) => void got.rejects.push(`${loc.line}: ${reason}`),
   };
   const all = Buffer.from(text);
-  for (let i = 0; i < all.length; i += chunk) {
-    const piece = all.subarray(i, Math.min(all.length, i + chunk));
-    f.readPos += piece.length;
-    await consume(f, piece, maxLineBytes, h);
+  try {
+    for (let i = 0; i < all.length; i += chunk) {
+      const piece = all.subarray(i, Math.min(all.length, i + chunk));
+      f.readPos += piece.length;
+      await consume(f, piece, maxLineBytes, h);
+    }
+  } finally {
+    // An open FileHandle left to the garbage collector is DEP0137's warning in every CI log.
+    await f.close();
   }
   return got;
 }
