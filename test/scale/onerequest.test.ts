@@ -20,6 +20,7 @@ import {
   partialBytes,
   profiles,
   profileBytes,
+  profileJSON,
   type PartialProfile,
   type ProfileState,
 } from '../../src/analyses/baseline/index.js';
@@ -164,5 +165,21 @@ describe('partial states of profiles', () => {
     );
     expect(spillCount()).toBeGreaterThan(0);
     expect(leftovers()).toEqual([]);
+  });
+});
+
+describe('profileJSON', () => {
+  it('writes each map by key in code-unit order, a key named __proto__ or constructor as an own member', () => {
+    const p = newProfile('User');
+    for (const [i, ns] of ['zeta', '__proto__', 'constructor', 'Alpha', 'éclair', '10', '9'].entries()) {
+      addToProfile(p, { decision: 'allow', timeMs: 1000 * i, time: `t${i}`, auditID: '', verb: 'get', apiGroup: '', resource: 'pods', subresource: '', namespace: ns, nonResourceURL: '', sourceIP: '', client: '', userAgent: '' }, 0);
+    }
+    const j = profileJSON(p);
+    expect(Object.getPrototypeOf(j.namespaces)).toBe(Object.prototype);
+    expect(Object.hasOwn(j.namespaces, '__proto__')).toBe(true);
+    expect(j.namespaces['__proto__']).toEqual({ count: 1, first: 't1', last: 't1' });
+    // integer-like keys come first in any JS object (JSON.stringify order); the rest in code-unit order
+    expect(Object.keys(j.namespaces)).toEqual(['9', '10', 'Alpha', '__proto__', 'constructor', 'zeta', 'éclair']);
+    expect(JSON.parse(JSON.stringify(j.namespaces))).toEqual(JSON.parse(JSON.stringify(Object.fromEntries([...p.namespaces].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => [k, { count: v.count, first: v.first, last: v.last }])))));
   });
 });
