@@ -12,7 +12,8 @@ import { isIP } from 'node:net';
 import { UsageError } from '../../util/errors.js';
 import { cmp } from '../../util/counter.js';
 import { widenSpan, mergeSpan } from '../../util/span.js';
-import { absorb, discard, drain, grow, newSpillMap, specsByOption, valueCodec, type SpillMap } from '../../scale/spillmap.js';
+import { absorb, discard, drain, grow, newSpillMap, specsByOption, type SpillMap } from '../../scale/spillmap.js';
+import { decodeLine, encodeLine, numIn, numOut } from '../../scale/codec.js';
 import { settle } from '../../scale/ledger.js';
 import { JsonShapeError, readJsonObject } from '../../scale/jsonobject.js';
 import { ENTRY_BYTES, strBytes } from '../../scale/budget.js';
@@ -68,8 +69,12 @@ export interface ProfileOptions {
 
 export interface ProfileState {
   opts: ProfileOptions;
-  /** Profiles by subject, in memory up to the budget and spilled past it. */
-  subjects: SpillMap<Profile>;
+  /**
+   * Profiles by subject, in memory up to the budget and spilled past it. A subject seen once (in
+   * this partial state, or since its last spill) is held as its one request (OneRequest), a
+   * profile from its second request on; readers get profiles (drainProfiles, toFile).
+   */
+  subjects: SpillMap<PartialProfile>;
   /** Requests in the profiles (their sum). */
   requests: number;
   fromMs: number;
@@ -90,7 +95,144 @@ const EXAMPLE_BYTES = 160;
 const LOC_BYTES = 120;
 
 /** The spill spec of profile maps, by examples setting (the merge keeps that many examples), with the compact run form. */
-export const profileSpec = specsByOption<Profile>('profiles', mergeProfile, profileBytes, valueCodec(encodeProfile, decodeProfile));
+export const profileSpec = specsByOption<PartialProfile>('profiles', mergePartial, partialBytes, {
+  encode: (e) => encodePartial(e),
+  decode: (line) => decodePartial(line),
+});
+
+// ---------- a subject seen once ----------
+// At a million distinct users nearly every subject makes one request. As a profile, that request
+// took about 5 KB of heap (nine Maps, eight Seen records with their examples and locations) that
+// lived until the next spill, so the garbage collector copied and marked all of it, and spill runs
+// wrote it out and read it back at about 1 KB of JSON a subject (issue 15: 38% of anomalies' time at
+// 1M users went to the collector, 18% to the spill codec). A subject's first request is now kept as
+// the fields of the request that addToProfile reads (one object, its strings shared with the
+// record); the profile is built from it, by addToProfile itself, when the subject's second request
+// comes, when two partial states of the subject merge, or when it is read. So a profile built
+// later is the profile built at once, member for member (a property test checks it).
+
+/** The fields of a request that addToProfile reads. */
+export type ProfiledRequest = Pick<AuditRecord, 'decision' | 'timeMs' | 'time' | 'auditID' | 'verb' | 'apiGroup' | 'resource' | 'subresource' | 'namespace' | 'nonResourceURL' | 'sourceIP' | 'client' | 'userAgent'> & {
+  /** AuditRecord.location; kept only while detecting (examples > 0), as addToProfile reads it only then. */
+  location?: Loc;
+};
+
+/** A subject's partial profile while it holds one request: that request's profiled fields. `one` tells it from a Profile. */
+export interface OneRequest extends ProfiledRequest {
+  one: 1;
+  /** The subject's kind (AuditRecord.subjectKind): Profile.kind. */
+  kind: string;
+}
+
+/** A partial profile in a state's map: a Profile, or a subject's one request. */
+export type PartialProfile = Profile | OneRequest;
+
+export function isOneRequest(v: PartialProfile): v is OneRequest {
+  return (v as OneRequest).one === 1;
+}
+
+/** A subject's first request as a OneRequest (location and auditID only when examples are kept: addToProfile reads them only then). */
+export function oneRequest(r: AuditRecord, examples: number): OneRequest {
+  const o: OneRequest = {
+    one: 1,
+    kind: r.subjectKind,
+    decision: r.decision,
+    timeMs: r.timeMs,
+    time: r.time,
+    auditID: examples > 0 ? r.auditID : '',
+    verb: r.verb,
+    apiGroup: r.apiGroup,
+    resource: r.resource,
+    subresource: r.subresource,
+    namespace: r.namespace,
+    nonResourceURL: r.nonResourceURL,
+    sourceIP: r.sourceIP,
+    client: r.client,
+    userAgent: r.userAgent,
+  };
+  if (examples > 0) o.location = r.location;
+  return o;
+}
+
+/** The profile of a partial profile: a OneRequest becomes the profile addToProfile builds from it (the same `examples`), a Profile stays itself. */
+export function fullProfile(v: PartialProfile, examples: number): Profile {
+  if (!isOneRequest(v)) return v;
+  const p = newProfile(v.kind);
+  addToProfile(p, v, examples);
+  return p;
+}
+
+/** mergeProfile of partial profiles. */
+export function mergePartial(a: PartialProfile, b: PartialProfile, examples: number): Profile {
+  return mergeProfile(fullProfile(a, examples), fullProfile(b, examples), examples);
+}
+
+/**
+ * Estimated heap bytes of a OneRequest and its subject's name: the object, the strings of its own
+ * (the verb, resource, namespace and client come from a small vocabulary that the reader interns),
+ * the location. At a million distinct users the ledger measured about 500 bytes of heap for each.
+ */
+function oneBytes(subject: string, o: OneRequest): number {
+  return (
+    ONE_BYTES +
+    strBytes(subject) +
+    ENTRY_BYTES +
+    strBytes(o.time) +
+    strBytes(o.auditID) +
+    strBytes(o.sourceIP) +
+    strBytes(o.userAgent) +
+    (o.location ? LOC_BYTES : 0)
+  );
+}
+
+/** Estimated heap bytes of a partial profile and its subject's name. */
+export function partialBytes(subject: string, v: PartialProfile): number {
+  return isOneRequest(v) ? oneBytes(subject, v) : profileBytes(subject, v);
+}
+
+/** A OneRequest's object: header and sixteen fields. */
+const ONE_BYTES = 200;
+
+/**
+ * Run lines of partial profiles. A OneRequest is `1` and a JSON array by position:
+ * [key, kind, decision, timeMs, time, location or 0, auditID, verb, apiGroup, resource,
+ * subresource, namespace, nonResourceURL, sourceIP, client, userAgent], timeMs as numOut writes it
+ * (NaN for a time that did not parse), the location as the record had it (members in its order).
+ * A Profile is encodeLine's line of [key, encodeProfile(p)] (it starts with `=` or `[`).
+ */
+export function encodePartial(e: [string, PartialProfile]): string {
+  const v = e[1];
+  if (!isOneRequest(v)) return encodeLine([e[0], encodeProfile(v)]);
+  return '1' + JSON.stringify([e[0], v.kind, v.decision, numOut(v.timeMs), v.time, v.location ?? 0, v.auditID, v.verb, v.apiGroup, v.resource, v.subresource, v.namespace, v.nonResourceURL, v.sourceIP, v.client, v.userAgent]);
+}
+
+/** The entry encodePartial wrote. */
+export function decodePartial(line: string): [string, PartialProfile] {
+  if (line.charCodeAt(0) !== 49 /* 1 */) {
+    const [k, x] = decodeLine(line) as [string, unknown];
+    return [k, decodeProfile(x)];
+  }
+  const a = JSON.parse(line.slice(1)) as unknown[];
+  const o: OneRequest = {
+    one: 1,
+    kind: a[1] as string,
+    decision: a[2] as AuditRecord['decision'],
+    timeMs: numIn(a[3] as number | string),
+    time: a[4] as string,
+    auditID: a[6] as string,
+    verb: a[7] as string,
+    apiGroup: a[8] as string,
+    resource: a[9] as string,
+    subresource: a[10] as string,
+    namespace: a[11] as string,
+    nonResourceURL: a[12] as string,
+    sourceIP: a[13] as string,
+    client: a[14] as string,
+    userAgent: a[15] as string,
+  };
+  if (a[5] !== 0) o.location = a[5] as Loc;
+  return [a[0] as string, o];
+}
 
 // ---------- the compact form of a profile in spill runs ----------
 // A million one-request subjects spill a million profiles: written as objects with their Maps
@@ -199,7 +341,7 @@ export function resourceOf(r: { apiGroup: string; resource: string; subresource:
   return `${r.apiGroup}/${r.resource}${r.subresource ? `/${r.subresource}` : ''}`;
 }
 
-export function tupleOf(r: AuditRecord): string {
+export function tupleOf(r: Pick<AuditRecord, 'verb' | 'apiGroup' | 'resource' | 'subresource' | 'namespace' | 'nonResourceURL'>): string {
   return r.resource === '' ? `${r.verb} ${r.nonResourceURL}` : `${r.verb} ${resourceOf(r)} ${r.namespace || '-'}`;
 }
 
@@ -228,7 +370,7 @@ function newSeen(): Seen {
 }
 
 /** Counts `r` under `key`; returns the estimated bytes a new entry added (0 for a known key). */
-function see(m: Map<string, Seen>, key: string, r: AuditRecord, examples: number): number {
+function see(m: Map<string, Seen>, key: string, r: ProfiledRequest, examples: number): number {
   let s = m.get(key);
   let grew = 0;
   if (!s) {
@@ -285,7 +427,7 @@ export function newProfile(kind: string): Profile {
 }
 
 /** Adds a request to a profile; returns the estimated bytes the profile grew by. */
-export function addToProfile(p: Profile, r: AuditRecord, examples: number): number {
+export function addToProfile(p: Profile, r: ProfiledRequest, examples: number): number {
   p.requests++;
   if (r.decision === 'forbid') p.denied++;
   const t = r.timeMs;
@@ -329,14 +471,21 @@ export function mergeProfile(a: Profile, b: Profile, examples: number): Profile 
 export const profiles: Reducer<ProfileState, BaselineFile, ProfileOptions> = {
   init: (opts) => ({ opts, subjects: newSpillMap(), requests: 0, fromMs: Infinity, from: '', toMs: -Infinity, to: '' }),
   add(s, r) {
-    const spec = profileSpec(s.opts.examples);
-    let p = s.subjects.map.get(r.subject);
-    let grew = 0;
-    if (!p) {
-      s.subjects.map.set(r.subject, (p = newProfile(r.subjectKind)));
-      grew = PROFILE_BYTES + strBytes(r.subject) + ENTRY_BYTES;
-    }
-    grew += addToProfile(p, r, s.opts.examples);
+    const examples = s.opts.examples;
+    const spec = profileSpec(examples);
+    const map = s.subjects.map;
+    const v = map.get(r.subject);
+    let grew: number;
+    if (v === undefined) {
+      const o = oneRequest(r, examples);
+      map.set(r.subject, o);
+      grew = oneBytes(r.subject, o);
+    } else if (isOneRequest(v)) {
+      // The subject's second request: its profile from here on.
+      const p = fullProfile(v, examples);
+      map.set(r.subject, p);
+      grew = profileBytes(r.subject, p) - oneBytes(r.subject, v) + addToProfile(p, r, examples);
+    } else grew = addToProfile(v, r, examples);
     s.requests++;
     if (r.timeMs < s.fromMs) [s.fromMs, s.from] = [r.timeMs, r.time];
     if (r.timeMs > s.toMs) [s.toMs, s.to] = [r.timeMs, r.time];
@@ -353,8 +502,9 @@ export const profiles: Reducer<ProfileState, BaselineFile, ProfileOptions> = {
 };
 
 /** Every profile once, by subject (code-unit order), merged across spilled runs. Consumes the state's profiles. */
-export function drainProfiles(s: ProfileState): Generator<[string, Profile]> {
-  return drain(s.subjects, profileSpec(s.opts.examples));
+export function* drainProfiles(s: ProfileState): Generator<[string, Profile]> {
+  const examples = s.opts.examples;
+  for (const [name, v] of drain(s.subjects, profileSpec(examples))) yield [name, fullProfile(v, examples)];
 }
 
 // ---------- the file (kaudit.baseline v1) ----------
@@ -396,8 +546,23 @@ export interface BaselineFile {
   subjects: Record<string, ProfileJSON> | LazyEntries<ProfileJSON>;
 }
 
+/**
+ * A map of Seen as the file writes it, by key in code-unit order (a member named __proto__ is a
+ * member like any other). Built with a loop rather than entries sorted, mapped and collected: at a
+ * million one-request subjects it runs seven million times, on maps of one entry (issue 15).
+ */
 function seenJSON(m: Map<string, Seen>): Record<string, SeenJSON> {
-  return Object.fromEntries([...m].sort(([a], [b]) => cmp(a, b)).map(([k, v]) => [k, { count: v.count, first: v.first, last: v.last }]));
+  const o: Record<string, SeenJSON> = {};
+  if (m.size === 0) return o;
+  const keys = [...m.keys()];
+  if (keys.length > 1) keys.sort(cmp);
+  for (const k of keys) {
+    const v = m.get(k)!;
+    const x = { count: v.count, first: v.first, last: v.last };
+    if (k === '__proto__') Object.defineProperty(o, k, { value: x, enumerable: true, writable: true, configurable: true });
+    else o[k] = x;
+  }
+  return o;
 }
 
 export function windowDays(fromMs: number, toMs: number): number {
@@ -433,9 +598,8 @@ export function profileJSON(p: Profile): ProfileJSON {
  */
 export function toFile(s: ProfileState, input: InputAccounting | null): BaselineFile {
   void input;
-  const spec = profileSpec(s.opts.examples);
   const entries = function* (): Generator<[string, ProfileJSON]> {
-    for (const [name, p] of drain(s.subjects, spec)) yield [name, profileJSON(p)];
+    for (const [name, p] of drainProfiles(s)) yield [name, profileJSON(p)];
   };
   // Nothing spilled: a plain object (the profiles are in memory anyway); else read as written.
   const subjects = s.subjects.runs.length === 0 ? Object.fromEntries(entries()) : new LazyEntries<ProfileJSON>(entries);
@@ -475,7 +639,7 @@ function addProfileJSON(s: ProfileState, name: string, p: ProfileJSON): void {
   const spec = profileSpec(s.opts.examples);
   const prof = profileFromJSON(p);
   const mine = s.subjects.map.get(name);
-  if (mine) mergeProfile(mine, prof, s.opts.examples);
+  if (mine) s.subjects.map.set(name, mergePartial(mine, prof, s.opts.examples));
   else s.subjects.map.set(name, prof);
   s.requests += prof.requests;
   grow(s.subjects, spec, profileBytes(name, prof));
