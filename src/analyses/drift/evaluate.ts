@@ -16,7 +16,7 @@ import { toPlainObject } from '../../rbac/generate.js';
 import { cmp } from '../../util/counter.js';
 import { pushAll } from '../../util/array.js';
 import { drain, grow, newSpillMap, spillAll, type SpillSpec } from '../../scale/spillmap.js';
-import { settle } from '../../scale/ledger.js';
+import { collectSpilled, settle } from '../../scale/ledger.js';
 import { releaseRows } from '../../scale/lazy.js';
 import { ExternalSorter } from '../../scale/extsort.js';
 import { isSpilled, remap, type Rereadable } from '../../scale/spilled.js';
@@ -461,7 +461,9 @@ export function evaluate(s: DriftState, input: InputAccounting, slim?: (d: Subje
   // Each entry is held as its encoded line (issue 15): one string instead of a tree of small objects
   // per subject, so a million entries cost the garbage collector little and fill fewer runs; it is
   // decoded once, when the report's list is read.
-  const out = new ExternalSorter<Ranked>({ compare: byRank, size: rankedBytes, tag: 'drift-subjects', codec: RANKED });
+  // The identities come in user-name order, which for most subjects is their key's order: with
+  // equal scores (a million users without grants of their own) they are written out as they come.
+  const out = new ExternalSorter<Ranked>({ compare: byRank, size: rankedBytes, tag: 'drift-subjects', codec: RANKED, inOrder: true });
   const selected = o.subjects?.length ? globMatcher(o.subjects) : null;
   /** The report's entry for a subject (none when --only-drift leaves it out or the selection does not name it). */
   const judgeSubject = (key: string, subj: Subj, observed: SubjectUse | undefined): void => {
@@ -537,7 +539,11 @@ export function evaluate(s: DriftState, input: InputAccounting, slim?: (d: Subje
   const judged = new Set<string>();
   // Many identities: those still in memory are written out first, so that they come back from disk
   // one at a time while the report's entries take their place, and the two never share the budget.
-  if (s.users.runs.length > 0 || s.users.held > budgetBytes() / 4) spillAll(s.users, useSpec(o.maxNames));
+  if (s.users.runs.length > 0 || s.users.held > budgetBytes() / 4) {
+    const held = s.users.held;
+    spillAll(s.users, useSpec(o.maxNames));
+    collectSpilled(held);
+  }
   for (const [, u] of drain(s.users, useSpec(o.maxNames))) {
     claim(u.user);
     const myKey = judgeIdentity(u);
