@@ -259,13 +259,15 @@ function probes(k: ReqKey): string[] {
 }
 
 /**
- * Drift's report from its state. `slim` (optional) replaces each subject's entry before it is
- * sorted into the report's list (and spilled with it): for a caller that reads only part of each
- * entry (compliance), so that a million entries are encoded, written and read back smaller. The
- * summary is counted from the whole entries either way. A slim entry must cite no location (Loc):
- * its list is not relocated under --jobs (src/ingest/locate.ts).
+ * Drift's report from its state. `entry` (optional) is how each subject's entry is held as it is
+ * sorted into the report's list (and spilled with it), in place of encodeLine/decodeLine: a caller
+ * that reads only part of each entry (compliance, src/analyses/compliance/entry.ts) writes only
+ * that part, so that a million entries are encoded, written and read back smaller; the report's
+ * list holds what `entry.decode` gives. The summary is counted from the whole entries either way.
+ * Such an entry must cite no location (Loc): its list is not relocated under --jobs
+ * (src/ingest/locate.ts).
  */
-export function evaluate(s: DriftState, input: InputAccounting, slim?: (d: SubjectDrift) => SubjectDrift): DriftReport {
+export function evaluate(s: DriftState, input: InputAccounting, entry?: LineCodec<SubjectDrift>): DriftReport {
   const o = s.opts;
   const authz = o.authz;
   const snap = authz.snapshot;
@@ -529,10 +531,9 @@ export function evaluate(s: DriftState, input: InputAccounting, slim?: (d: Subje
     const suggestion = s.gen && drifted ? suggestionFor(key) : undefined;
     if (suggestion) d.suggestion = suggestion;
     totals.add(d);
-    // A slim entry cites no location (see `slim`): nothing in it to relocate under --jobs.
-    const entry = slim ? slim(d) : d;
-    if (!slim) rangeOffsets(d, cites);
-    out.add({ s: d.score ?? 101, k: key, line: encodeLine(entry) });
+    // An entry of the caller's codec cites no location (see `entry`): nothing in it to relocate under --jobs.
+    if (!entry) rangeOffsets(d, cites);
+    out.add({ s: d.score ?? 101, k: key, line: entry ? entry.encode(d) : encodeLine(d) });
   };
   // Every identity seen in the logs, one at a time: its checks, then its subject, and the subjects
   // of the export that stand for the same user name. `judged` holds the export's subjects done here.
@@ -563,7 +564,7 @@ export function evaluate(s: DriftState, input: InputAccounting, slim?: (d: Subje
   claim(null);
   // The export's subjects nobody was seen as: groups (used through their members), and dormant identities.
   for (const [key, subj] of subjects) if (!judged.has(key)) judgeSubject(key, subj, undefined);
-  const judgedList = remap(out.keepSorted(budgetBytes() / 4), (x) => decodeLine(x.line) as SubjectDrift);
+  const judgedList = remap(out.keepSorted(budgetBytes() / 4), entry ? (x) => entry.decode(x.line) : (x) => decodeLine(x.line) as SubjectDrift);
   if (isSpilled(judgedList)) judgedList.cites = cites;
   return {
     kind: 'kaudit.drift',
