@@ -23,6 +23,16 @@ export interface SortOptions<T> {
   tag?: string;
   /** How items are written in runs and read back; default: encodeLine's JSON (any plain data). */
   codec?: LineCodec<T>;
+  /**
+   * The items mostly come in order already (drift's entries arrive in user-name order, which is
+   * nearly their report order; compliance's names in the order of those entries): an item that
+   * sorts after every item added before it joins a run of its own that is written out as it grows,
+   * once it outgrows what a finished list may keep in memory (ledger.ts keepable), instead of being
+   * held until the ledger spills it, sorted again and merged (natural runs; issue 15: at a million
+   * subjects the held entries were copied by V8's scavenger and sorted for nothing). Only the other
+   * items are held and sorted. The result is the same, ties in arrival order included. Not with `keep`.
+   */
+  inOrder?: boolean;
 }
 
 export class ExternalSorter<T> implements Spiller {
@@ -35,11 +45,23 @@ export class ExternalSorter<T> implements Spiller {
   private readonly keep: number;
   private readonly tag: string;
   private readonly codec: LineCodec<T>;
+  /**
+   * inOrder: the items that sorted after every earlier item, in arrival (= sorted) order, held
+   * (`orderedHeld` bytes of `held`) until `stream` is opened, then written to it as they come.
+   * `top` is the last of them: the greatest item added so far.
+   */
+  private readonly inOrder: boolean;
+  private ordered: T[] = [];
+  private orderedHeld = 0;
+  private stream: RunWriter | null = null;
+  private top: T | undefined = undefined;
+  private hasTop = false;
 
   constructor(private readonly o: SortOptions<T>) {
     this.keep = o.keep ?? Infinity;
     this.tag = o.tag ?? 'sort';
     this.codec = o.codec ?? (JSON_LINES as LineCodec<T>);
+    this.inOrder = !!o.inOrder && this.keep === Infinity;
     enroll(this);
   }
 
@@ -51,6 +73,23 @@ export class ExternalSorter<T> implements Spiller {
   add(item: T): void {
     if (this.done) throw new Error('ExternalSorter: add after the result was taken');
     this.count++;
+    if (this.inOrder && (!this.hasTop || this.o.compare(item, this.top as T) > 0)) {
+      // Every item that came before sorts before it (an item equal to it comes later: see below).
+      this.top = item;
+      this.hasTop = true;
+      if (this.stream !== null) {
+        this.stream.line(this.codec.encode(item));
+        return;
+      }
+      this.ordered.push(item);
+      const n = this.o.size(item);
+      this.orderedHeld += n;
+      this.held += n;
+      charge(n);
+      if (!keepable(this.orderedHeld)) this.openStream(true);
+      settle();
+      return;
+    }
     this.buf.push(item);
     const n = this.o.size(item);
     this.held += n;
@@ -73,8 +112,45 @@ export class ExternalSorter<T> implements Spiller {
     }
   }
 
-  /** Sorts the buffer and writes it as a run (called by the ledger). */
+  /**
+   * Writes the in-order items held so far to the in-order run, which takes every later one as it
+   * comes. `charged`: tell the ledger they are gone (not when it is the ledger, or a retire(), that counts them off).
+   */
+  private openStream(charged: boolean): void {
+    const w = new RunWriter(`${this.tag}-ordered`);
+    try {
+      for (const x of this.ordered) w.line(this.codec.encode(x));
+    } catch (e) {
+      w.discard();
+      throw e;
+    }
+    this.stream = w;
+    if (charged) charge(-this.orderedHeld);
+    this.held -= this.orderedHeld;
+    this.ordered = [];
+    this.orderedHeld = 0;
+  }
+
+  /**
+   * The in-order run (closed) first, then the other runs in arrival order: every item of the
+   * in-order run that ties with another item came before it, so the merge, which gives ties to the
+   * earlier source, keeps arrival order.
+   */
+  private closeStream(): void {
+    if (this.stream === null) return;
+    const w = this.stream;
+    this.stream = null;
+    try {
+      this.runs.unshift(w.close());
+    } catch (e) {
+      w.discard();
+      throw e;
+    }
+  }
+
+  /** Sorts the buffer and writes it as a run (called by the ledger); held in-order items go to the in-order run. */
   spill(): void {
+    if (this.ordered.length > 0) this.openStream(false);
     if (this.buf.length === 0) return;
     this.buf.sort(this.o.compare);
     const w = new RunWriter(this.tag);
@@ -97,11 +173,11 @@ export class ExternalSorter<T> implements Spiller {
   *sorted(): Generator<T> {
     if (this.done) throw new Error('ExternalSorter: the result was already taken');
     this.done = true;
-    const buf = this.buf;
-    this.buf = [];
+    const buf = this.takeBuffer();
     retire(this, this.held);
     this.held = 0;
     try {
+      this.closeStream();
       buf.sort(this.o.compare);
       this.runs = reduceRuns<T>(this.runs, this.o.compare, this.tag, undefined, this.codec);
       const sources: Iterable<T>[] = this.runs.map((p) => readRun<T>(p, this.codec));
@@ -127,17 +203,22 @@ export class ExternalSorter<T> implements Spiller {
   keepSorted(maxInMemory?: number): Rereadable<T> {
     if (this.done) throw new Error('ExternalSorter: the result was already taken');
     if (this.keep !== Infinity) throw new Error('ExternalSorter: keepSorted with keep');
-    if (this.runs.length === 0 && (maxInMemory === undefined ? keepable(this.held) : this.held <= maxInMemory)) {
+    if (this.runs.length === 0 && this.stream === null && (maxInMemory === undefined ? keepable(this.held) : this.held <= maxInMemory)) {
       this.done = true;
-      const buf = this.buf;
-      this.buf = [];
+      const buf = this.takeBuffer();
       retire(this, this.held);
       this.held = 0;
       buf.sort(this.o.compare);
       return buf;
     }
     const before = this.held;
-    this.spill();
+    try {
+      this.spill();
+      this.closeStream();
+    } catch (e) {
+      this.dispose();
+      throw e;
+    }
     retire(this, before);
     this.done = true;
     const runs = reduceRuns<T>(this.runs, this.o.compare, this.tag, undefined, this.codec);
@@ -151,8 +232,26 @@ export class ExternalSorter<T> implements Spiller {
     );
   }
 
+  /**
+   * The items held in memory, the in-order ones first: with ties always later than the in-order
+   * item they tie with, a stable sort of this array gives arrival order among equal items.
+   */
+  private takeBuffer(): T[] {
+    const buf = this.ordered.length ? this.ordered.concat(this.buf) : this.buf;
+    this.ordered = [];
+    this.orderedHeld = 0;
+    this.buf = [];
+    return buf;
+  }
+
   /** Removes the runs and forgets the items (after an error, or when the result is not wanted). */
   dispose(): void {
+    if (this.stream !== null) {
+      this.stream.discard();
+      this.stream = null;
+    }
+    this.ordered = [];
+    this.orderedHeld = 0;
     removeRuns(this.runs);
     this.runs = [];
     retire(this, this.held);

@@ -122,6 +122,19 @@ function memoryNote(): string {
 
 let collector: () => boolean = collect;
 
+/**
+ * A full collection now if `estimated` bytes (the structures' estimate) were just written out
+ * outside settle() (spillmap.ts spillAll: a finish() that writes out a map before it reads it back)
+ * and they are as large as settle() collects at once after (COLLECT_MIN, an 8th of the budget): what
+ * was let go is garbage that V8 would otherwise keep until its old generation grows by its factor
+ * over what its last collection found live, the map included (issue 15: up to ~400 MB RSS at the
+ * start of drift's finish at a million users). Returns whether it collected.
+ */
+export function collectSpilled(estimated: number): boolean {
+  if (estimated * scale < Math.max(COLLECT_MIN, budgetBytes() / 8)) return false;
+  return collector();
+}
+
 /** Replaces the full collection after a large spill (tests inject one; it returns whether it collected); null goes back to V8's. */
 export function setCollector(c: (() => boolean) | null): void {
   collector = c ?? collect;

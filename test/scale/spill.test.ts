@@ -14,6 +14,7 @@ import { setBudget, parseSize, MIN_BUDGET } from '../../src/scale/budget.js';
 import { resetLedger, settle, spillCount } from '../../src/scale/ledger.js';
 import { currentSpillDir } from '../../src/scale/tempdir.js';
 import { tmpDir } from '../helpers.js';
+import { releaseLists } from '../../src/scale/spilled.js';
 import { isolateSpills, leftovers } from './spillkit.js';
 
 isolateSpills();
@@ -229,6 +230,71 @@ setTimeout(() => { process.stdout.write('still alive\\n'); }, 2000);`);
     expect(spill.startsWith(join(dir, 'kaudit-'))).toBe(true);
     expect(r.status).not.toBe(0);
     expect(existsSync(spill)).toBe(false);
+  });
+});
+
+describe('external sort of items that mostly come in order (inOrder)', () => {
+  /** Items with few distinct keys, mostly ascending: runs up, random drops, repeated keys (ties). */
+  const mostlySorted = fc.array(fc.tuple(fc.integer({ min: 0, max: 9 }), fc.integer({ min: -3, max: 6 })), { maxLength: 400 }).map((steps) => {
+    const items: Item[] = [];
+    let k = 0;
+    steps.forEach(([drop, step], seq) => {
+      k = drop === 0 ? k - 20 : k + step;
+      items.push({ k, seq });
+    });
+    return items;
+  });
+  const budgets = [null, 2048, MIN_BUDGET];
+
+  it('gives the stable in-memory order with sorted() and keepSorted(), spilled or not, and leaves no file (property)', () => {
+    fc.assert(
+      fc.property(mostlySorted, fc.constantFrom(...budgets), fc.boolean(), (items, budget, keepList) => {
+        setBudget(budget);
+        resetLedger();
+        const s = new ExternalSorter<Item>({ compare: byK, size: () => 100, inOrder: true });
+        for (const it of items) s.add(it);
+        const want = [...items].sort(byK);
+        if (keepList) {
+          const list = s.keepSorted();
+          expect([...list]).toEqual(want);
+          expect([...list]).toEqual(want);
+          releaseLists(list);
+        } else expect([...s.sorted()]).toEqual(want);
+        expect(leftovers()).toEqual([]);
+      }),
+      { numRuns: 120 },
+    );
+  });
+
+  it('writes an ascending sequence to one run as it comes, holding nothing, while out-of-order items are held and spilled as usual', () => {
+    setBudget(MIN_BUDGET);
+    const s = new ExternalSorter<Item>({ compare: byK, size: () => 1000, inOrder: true });
+    for (let i = 0; i < 5000; i++) s.add({ k: i, seq: i });
+    expect(s.held).toBe(0);
+    expect(s.runCount).toBe(0); // the in-order run is not closed yet
+    for (let i = 0; i < 3000; i++) s.add({ k: 4999 - i, seq: 5000 + i }); // ties and drops
+    expect(s.runCount).toBeGreaterThan(0);
+    const got = [...s.sorted()];
+    const want = [...Array.from({ length: 5000 }, (_, i) => ({ k: i, seq: i })), ...Array.from({ length: 3000 }, (_, i) => ({ k: 4999 - i, seq: 5000 + i }))].sort(byK);
+    expect(got).toEqual(want);
+    expect(leftovers()).toEqual([]);
+  });
+
+  it('stays in memory without a spill folder when small, and removes the in-order run when abandoned', () => {
+    const small = new ExternalSorter<Item>({ compare: byK, size: () => 100, inOrder: true });
+    for (let i = 0; i < 100; i++) small.add({ k: i % 60, seq: i });
+    expect(Array.isArray(small.keepSorted())).toBe(true);
+    expect(currentSpillDir()).toBeNull();
+    setBudget(MIN_BUDGET);
+    const big = new ExternalSorter<Item>({ compare: byK, size: () => 1000, inOrder: true });
+    for (let i = 0; i < 3000; i++) big.add({ k: i, seq: i });
+    expect(leftovers().length).toBe(1);
+    for (const _ of big.sorted()) break;
+    expect(leftovers()).toEqual([]);
+    const dropped = new ExternalSorter<Item>({ compare: byK, size: () => 1000, inOrder: true });
+    for (let i = 0; i < 3000; i++) dropped.add({ k: i, seq: i });
+    dropped.dispose();
+    expect(leftovers()).toEqual([]);
   });
 });
 

@@ -17,6 +17,7 @@ import { ENTRY_BYTES, OBJECT_BYTES, roughBytes, strBytes } from '../../scale/bud
 import { absorb, drain, grow, newSpillMap, type SpillMap, type SpillSpec } from '../../scale/spillmap.js';
 import { keepEarliest, mergeEarliest } from '../../util/examples.js';
 import { plural } from '../../render/format.js';
+import { ENTRY_CODEC } from './entry.js';
 
 /** The earliest auditIDs of requests a subject's grants through cluster-admin allowed, at most five. */
 function clusterAdminUse(d: SubjectDrift, binding: string): string[] {
@@ -151,8 +152,8 @@ export const compliance: Reducer<ComplianceState, ComplianceReport, ComplianceOp
     return a;
   },
   finish(s, ctx: FinishContext) {
-    // drift's finish (evaluate), keeping of each entry only what assemble reads.
-    const d = evaluate(s.drift, ctx.input, slim);
+    // drift's finish (evaluate), keeping of each entry only what assemble reads (entry.ts).
+    const d = evaluate(s.drift, ctx.input, ENTRY_CODEC);
     try {
       return assemble(s, d, ctx.input);
     } finally {
@@ -161,37 +162,6 @@ export const compliance: Reducer<ComplianceState, ComplianceReport, ComplianceOp
     }
   },
 };
-
-const NO_USE: SubjectDrift['used'][number]['used'] = { verbs: [], resources: [], apiGroups: [], names: [] };
-
-/**
- * A subject's drift entry with only the fields assemble and the checks read (subject, counts,
- * score and band, the rules used and unused with their sources and auditIDs, sensitive excess,
- * uncovered requests without their names and locations); the others are emptied. Drift sorts the
- * entries into report order and spills them past the budget: at a million distinct users the
- * groups, names and locations were a third of what was encoded, written and read back (issue 15).
- */
-function slim(d: SubjectDrift): SubjectDrift {
-  return {
-    subject: d.subject,
-    groups: [],
-    requests: d.requests,
-    otherChecks: 0,
-    unjudgedWrites: null,
-    dormant: d.dormant,
-    grantedRules: d.grantedRules,
-    usedRules: d.usedRules,
-    fullyUsedRules: 0,
-    sharedRules: 0,
-    used: d.used.map((u) => ({ source: u.source, rule: u.rule, used: NO_USE, requests: u.requests, auditIDs: u.auditIDs, full: false, fraction: 0 })),
-    unusedRules: d.unusedRules.map((u) => ({ source: u.source, rule: u.rule, sensitive: [] })),
-    uncovered: d.uncovered.map((u) => ({ check: u.check, verb: u.verb, apiGroup: u.apiGroup, resource: u.resource, namespace: u.namespace, nonResourceURL: u.nonResourceURL, names: [], requests: u.requests, denied: u.denied, examples: u.examples, location: null })),
-    sensitiveExcess: d.sensitiveExcess,
-    score: d.score,
-    severity: d.severity,
-    location: null,
-  };
-}
 
 function who(d: SubjectDrift): string {
   return `${d.subject.kind} ${subjectName(d)}`;
@@ -254,7 +224,8 @@ const MAX_IDS = 10;
 
 /** Subject names in code-unit order, each once: sorted within the memory budget, spilled past it. */
 class SortedNames {
-  private sorter = new ExternalSorter<string>({ compare: cmp, size: strBytes, tag: 'compliance-names' });
+  // Added in drift's report order, mostly the names' own order (see evaluate's sorter).
+  private sorter = new ExternalSorter<string>({ compare: cmp, size: strBytes, tag: 'compliance-names', inOrder: true });
   add(name: string): void {
     this.sorter.add(name);
   }

@@ -16,7 +16,7 @@ import { toPlainObject } from '../../rbac/generate.js';
 import { cmp } from '../../util/counter.js';
 import { pushAll } from '../../util/array.js';
 import { drain, grow, newSpillMap, spillAll, type SpillSpec } from '../../scale/spillmap.js';
-import { settle } from '../../scale/ledger.js';
+import { collectSpilled, settle } from '../../scale/ledger.js';
 import { releaseRows } from '../../scale/lazy.js';
 import { ExternalSorter } from '../../scale/extsort.js';
 import { isSpilled, remap, type Rereadable } from '../../scale/spilled.js';
@@ -259,13 +259,15 @@ function probes(k: ReqKey): string[] {
 }
 
 /**
- * Drift's report from its state. `slim` (optional) replaces each subject's entry before it is
- * sorted into the report's list (and spilled with it): for a caller that reads only part of each
- * entry (compliance), so that a million entries are encoded, written and read back smaller. The
- * summary is counted from the whole entries either way. A slim entry must cite no location (Loc):
- * its list is not relocated under --jobs (src/ingest/locate.ts).
+ * Drift's report from its state. `entry` (optional) is how each subject's entry is held as it is
+ * sorted into the report's list (and spilled with it), in place of encodeLine/decodeLine: a caller
+ * that reads only part of each entry (compliance, src/analyses/compliance/entry.ts) writes only
+ * that part, so that a million entries are encoded, written and read back smaller; the report's
+ * list holds what `entry.decode` gives. The summary is counted from the whole entries either way.
+ * Such an entry must cite no location (Loc): its list is not relocated under --jobs
+ * (src/ingest/locate.ts).
  */
-export function evaluate(s: DriftState, input: InputAccounting, slim?: (d: SubjectDrift) => SubjectDrift): DriftReport {
+export function evaluate(s: DriftState, input: InputAccounting, entry?: LineCodec<SubjectDrift>): DriftReport {
   const o = s.opts;
   const authz = o.authz;
   const snap = authz.snapshot;
@@ -461,7 +463,9 @@ export function evaluate(s: DriftState, input: InputAccounting, slim?: (d: Subje
   // Each entry is held as its encoded line (issue 15): one string instead of a tree of small objects
   // per subject, so a million entries cost the garbage collector little and fill fewer runs; it is
   // decoded once, when the report's list is read.
-  const out = new ExternalSorter<Ranked>({ compare: byRank, size: rankedBytes, tag: 'drift-subjects', codec: RANKED });
+  // The identities come in user-name order, which for most subjects is their key's order: with
+  // equal scores (a million users without grants of their own) they are written out as they come.
+  const out = new ExternalSorter<Ranked>({ compare: byRank, size: rankedBytes, tag: 'drift-subjects', codec: RANKED, inOrder: true });
   const selected = o.subjects?.length ? globMatcher(o.subjects) : null;
   /** The report's entry for a subject (none when --only-drift leaves it out or the selection does not name it). */
   const judgeSubject = (key: string, subj: Subj, observed: SubjectUse | undefined): void => {
@@ -527,17 +531,20 @@ export function evaluate(s: DriftState, input: InputAccounting, slim?: (d: Subje
     const suggestion = s.gen && drifted ? suggestionFor(key) : undefined;
     if (suggestion) d.suggestion = suggestion;
     totals.add(d);
-    // A slim entry cites no location (see `slim`): nothing in it to relocate under --jobs.
-    const entry = slim ? slim(d) : d;
-    if (!slim) rangeOffsets(d, cites);
-    out.add({ s: d.score ?? 101, k: key, line: encodeLine(entry) });
+    // An entry of the caller's codec cites no location (see `entry`): nothing in it to relocate under --jobs.
+    if (!entry) rangeOffsets(d, cites);
+    out.add({ s: d.score ?? 101, k: key, line: entry ? entry.encode(d) : encodeLine(d) });
   };
   // Every identity seen in the logs, one at a time: its checks, then its subject, and the subjects
   // of the export that stand for the same user name. `judged` holds the export's subjects done here.
   const judged = new Set<string>();
   // Many identities: those still in memory are written out first, so that they come back from disk
   // one at a time while the report's entries take their place, and the two never share the budget.
-  if (s.users.runs.length > 0 || s.users.held > budgetBytes() / 4) spillAll(s.users, useSpec(o.maxNames));
+  if (s.users.runs.length > 0 || s.users.held > budgetBytes() / 4) {
+    const held = s.users.held;
+    spillAll(s.users, useSpec(o.maxNames));
+    collectSpilled(held);
+  }
   for (const [, u] of drain(s.users, useSpec(o.maxNames))) {
     claim(u.user);
     const myKey = judgeIdentity(u);
@@ -557,7 +564,7 @@ export function evaluate(s: DriftState, input: InputAccounting, slim?: (d: Subje
   claim(null);
   // The export's subjects nobody was seen as: groups (used through their members), and dormant identities.
   for (const [key, subj] of subjects) if (!judged.has(key)) judgeSubject(key, subj, undefined);
-  const judgedList = remap(out.keepSorted(budgetBytes() / 4), (x) => decodeLine(x.line) as SubjectDrift);
+  const judgedList = remap(out.keepSorted(budgetBytes() / 4), entry ? (x) => entry.decode(x.line) : (x) => decodeLine(x.line) as SubjectDrift);
   if (isSpilled(judgedList)) judgedList.cites = cites;
   return {
     kind: 'kaudit.drift',
