@@ -4,6 +4,8 @@ import { Command, CommanderError, Help, type Option } from 'commander';
 import { visible } from '../render/sanitize.js';
 import { createRequire } from 'node:module';
 import { processIO, terminalSafe, type IO } from './io.js';
+import { availableParallelism } from 'node:os';
+import { discardPrestarted, likelyWorkers, minRange, prestartWorkers } from '../parallel/pool.js';
 
 /**
  * A message for stderr: made visible, its own line breaks kept but every line after the first
@@ -114,7 +116,6 @@ function watchStdout(io: IO): { io: IO; wrote: () => boolean } {
 }
 
 export async function main(argv: string[], given: IO = processIO()): Promise<number> {
-  let exit = 0;
   const watched = watchStdout(terminalSafe(given));
   const io = watched.io;
   try {
@@ -123,6 +124,19 @@ export async function main(argv: string[], given: IO = processIO()): Promise<num
     io.stderr.write(`audit: error: ${block((e as Error).message)}\n  fix: ${block((e as UsageError).fix)}\n`);
     return 2;
   }
+  // A split run's workers load while the command does (src/parallel/pool.ts); the run takes them, or they are discarded.
+  const workers = likelyWorkers(argv, 2 * minRange(), availableParallelism());
+  if (workers > 1) prestartWorkers(argv[0]!, workers);
+  try {
+    return await run(argv, io, watched.wrote, given.stdout === process.stdout);
+  } finally {
+    discardPrestarted();
+  }
+}
+
+/** main() once the argv is rewritten: `processStdout` when io writes to the process's stdout. */
+async function run(argv: string[], io: IO, wrote: () => boolean, processStdout: boolean): Promise<number> {
+  let exit = 0;
   const program = new Command('audit')
     .description('kaudit: offline analysis of Kubernetes API-server audit logs')
     .version(VERSION, '-V, --version')
@@ -164,7 +178,7 @@ Exit codes: 0 ok, 1 findings over a threshold you set, 2 usage or input error.`,
     } else program.command(c.name).summary(c.summary).description(c.summary);
   }
 
-  if (given.stdout === process.stdout) {
+  if (processStdout) {
     process.stdout.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'EPIPE') process.exit(exit);
     });
@@ -182,7 +196,7 @@ Exit codes: 0 ok, 1 findings over a threshold you set, 2 usage or input error.`,
       if (e instanceof UsageError || e instanceof InputError) io.stderr.write(`  fix: ${block(e.fix)}\n`);
       return 2;
     }
-    io.stderr.write(formatInternalError(asInternal(e, 'command', '') as InternalError, argv, watched.wrote()));
+    io.stderr.write(formatInternalError(asInternal(e, 'command', '') as InternalError, argv, wrote()));
     return 2;
   }
 }

@@ -144,6 +144,13 @@ export interface PartialResult {
   /** How many auditIDs entered this part's window of completed requests (an ID forgotten and seen again counts again). */
   doneAdded: number;
   /**
+   * The first `idFirst` entry (by index, not number) whose event came after maxDone auditIDs had
+   * entered this part's window of completed requests, or the number of entries when none did. One
+   * pass's window then holds nothing of the parts before: an entry from here on cannot meet their
+   * completions (only requests they left waiting), and the main thread does not look it up there.
+   */
+  doneCut: number;
+  /**
    * This part's window of requests displaced by an Audit-ID reuse (StageCollapser `reused`) at its
    * end, oldest first, two numbers per entry: the idHash and the familyHash of the request
    * (REUSED_STRIDE).
@@ -655,7 +662,7 @@ export class StageCollapser {
   doneSlot = -1;
   doneFresh = false;
   /** Partial runs only: see PartialResult. */
-  private readonly track: { idFirst: F64List; peak: number } | null;
+  private readonly track: { idFirst: F64List; peak: number; cut: number } | null;
 
   constructor(
     /** Receives each request once, with its identity hash (identityHash). */
@@ -665,7 +672,7 @@ export class StageCollapser {
     partial = false,
   ) {
     this.done = new DoneWindow(opts.maxDone, partial);
-    this.track = partial ? { idFirst: new F64List(), peak: 0 } : null;
+    this.track = partial ? { idFirst: new F64List(), peak: 0, cut: -1 } : null;
   }
 
   add(r: AuditRecord): void {
@@ -712,6 +719,7 @@ export class StageCollapser {
     let idHash = NaN;
     if (d < 0 && p === undefined && this.track) {
       origin = this.track.idFirst.length / ID_FIRST_STRIDE;
+      if (this.track.cut < 0 && this.done.added >= Math.max(1, this.opts.maxDone)) this.track.cut = origin;
       idHash = hashKey(id);
       family = familyHash(r);
       this.track.idFirst.push4(idHash, family, rank, t);
@@ -890,6 +898,7 @@ export class StageCollapser {
     return {
       leftovers: left.map((o) => o.rec),
       origins: Int32Array.from(left, (o) => o.origin),
+      doneCut: this.track === null ? 0 : this.track.cut >= 0 ? this.track.cut : this.track.idFirst.length / ID_FIRST_STRIDE,
       idFirst: this.track?.idFirst.take() ?? new Float64Array(0),
       completed: this.track ? this.done.entries(true) : new Float64Array(0),
       doneAdded: this.done.added,

@@ -12,10 +12,9 @@ export interface Task {
   format?: 'jsonl';
 }
 
-/** Ranges smaller than this are not worth a worker's start-up (KAUDIT_MIN_RANGE_BYTES: tests make it small). */
-export function minRange(): number {
-  return Number(process.env.KAUDIT_MIN_RANGE_BYTES) || 64 << 20;
-}
+import { minRange } from './pool.js';
+
+export { minRange };
 
 /**
  * Bytes of a task at most, when a file is cut into more tasks than workers (KAUDIT_TASK_BYTES:

@@ -2,9 +2,9 @@
 // or byte ranges of large JSON-lines files), hands them to a pool of workers, then merges the
 // partial states in input order and finishes stage collapsing across range borders, so the result
 // is the one a single pass would give.
-import { Worker } from 'node:worker_threads';
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import type { Worker } from 'node:worker_threads';
+import { newWorker, takeWorkers, discardPrestarted } from './pool.js';
+import { readFileSync } from 'node:fs';
 import type { AuditRecord, InputAccounting, Loc } from '../types.js';
 import type { Source } from '../ingest/sources.js';
 import type { ReadOptions } from '../ingest/reader.js';
@@ -50,12 +50,6 @@ export interface ParallelRun<S> {
 
 type Done = TaskDone;
 
-function workerUrl(): URL {
-  const here = new URL('./worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(here))) return here;
-  // Running from the TypeScript sources (tests): use the built worker.
-  return new URL('../../dist/parallel/worker.js', import.meta.url);
-}
 
 /**
  * Adds the accounting of the tasks together, in input order. A task that `continues` the previous
@@ -223,13 +217,19 @@ export class Reconciler {
     /** Leftovers (by index) that one pass absorbs into a request an earlier task completed. */
     const dropped = new Set<number>();
     let late: LateIndex | null = null;
+    // From the part's doneCut on, one pass's window of completed requests holds nothing of the
+    // parts before (PartialResult.doneCut), and an empty one nothing at all: no look-up there. Past
+    // it, only requests carried and displaced may take an event (on two 512 MB parts of the Metadata
+    // log, 200,000 of 516,000 entries are looked up, and none once nothing is carried).
+    const cut = this.done.size === 0 ? 0 : Math.min(f.length, (p.doneCut ?? Infinity) * ID_FIRST_STRIDE);
     for (let i = 0; i + ID_FIRST_STRIDE <= f.length; i += ID_FIRST_STRIDE) {
+      if (i >= cut && this.carry.size === 0 && this.reusedById.size === 0) break;
       const id = f[i]!;
       // (Most parts carry nothing over, and displace nothing: no look-up of a boxed key then.)
       const c = this.carry.size === 0 ? undefined : this.carry.get(id);
       const rank = f[i + 2]!;
       const t = f[i + 3]!;
-      const dFamily = this.done.get(id, 0);
+      const dFamily = i < cut ? this.done.get(id, 0) : undefined;
       if (dFamily !== undefined) {
         // The same family under the same ID: the same request (or its twin) again; else a reuse.
         if (dFamily !== f[i + 1]!) return this.stop('auditid-reuse');
@@ -261,8 +261,9 @@ export class Reconciler {
     if (dropped.size > 0 && p.peakPending > this.maxPending) return this.stop('window');
     // An Audit-ID this part's selected requests used that one pass's window still holds then (the
     // k-th ID the part added comes after k others): one pass flags it or keeps it where it was, the task did neither.
+    // (Only the first maxDone of them can meet one pass's window as it was before the part.)
     const ids = p.firstIds;
-    for (let i = 0, k = 0; i + 1 < ids.length; i += 2, k++) {
+    if (this.ids.size > 0) for (let i = 0, k = 0; i + 1 < ids.length && k < this.maxDone; i += 2, k++) {
       const id = ids[i]!;
       const age = this.ids.age(id);
       if (age >= 0 && age < this.maxDone - k) return this.stop('auditid-reuse');
@@ -470,13 +471,7 @@ export function threadCpuMs(): number {
 /** Why a parallel run gave up; the caller reads in one thread instead. */
 export type Fallback = 'out-of-memory' | 'repeats' | 'auditid-reuse' | 'window';
 
-/** Old-space limit of a worker, in MB. */
-export const WORKER_OLD_MB = 256;
-
-/** The old-space limit in effect (KAUDIT_WORKER_OLD_MB overrides it: tests make workers run out). */
-export function workerOldMb(): number {
-  return Number(process.env.KAUDIT_WORKER_OLD_MB) || WORKER_OLD_MB;
-}
+export { WORKER_OLD_MB, workerOldMb } from './pool.js';
 
 /**
  * Null when the inputs make fewer than two tasks (one thread is then as fast). A Fallback when a
@@ -487,7 +482,10 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
   const trace = timeline();
   const tasks = await planTasks(o.sources, o.jobs, o.spec.read.format ?? 'auto');
   trace?.(`planned ${tasks.length} tasks`);
-  if (tasks.length < 2) return null;
+  if (tasks.length < 2) {
+    discardPrestarted();
+    return null;
+  }
   const cmd = await parallelCommand(o.spec.command);
   const spec: WorkerSpec = { ...o.spec, seed: hashSeed() };
   // Results are consumed in input order as soon as they can be, so the main thread holds only
@@ -529,7 +527,6 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
   const progress = new Array<number>(tasks.length).fill(0);
   const progressEvents = new Array<number>(tasks.length).fill(0);
   let next = 0;
-  const url = workerUrl();
   const poolSize = Math.max(1, Math.min(o.jobs, tasks.length));
   // KAUDIT_PARALLEL_MAIN=1: the main thread takes tasks too, beside poolSize - 1 workers (one
   // isolate fewer to start, warm up and collect). Off by default: it saved up to 8% of the CPU time
@@ -579,16 +576,19 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
           progressEvents.reduce((a, b) => a + b, 0),
         );
       };
+      // The workers started while the command parsed its options (prestartWorkers), then new ones.
+      const ready = takeWorkers(spec.command, workerCount);
       for (let i = 0; i < workerCount; i++) {
-        // Without limits a worker's heap may grow to the process's (GBs) before V8 collects it; these
-        // keep peak RSS flat and were faster too (see bench/RESULTS.md). A worker that needs more
-        // old space than WORKER_OLD_MB makes the whole run fall back to one thread.
-        const w = new Worker(url, { resourceLimits: { maxYoungGenerationSizeMb: Number(process.env.KAUDIT_WORKER_YOUNG_MB) || 8, maxOldGenerationSizeMb: workerOldMb() } });
+        const w = ready[i] ?? newWorker(spec.command);
         workers.push(w);
         w.on('message', (m: { type: string; index: number } & Record<string, any>) => {
           if (m.type === 'progress') return onProgress(m.index, m.bytes, m.events, m.waiting ?? 0);
           if (m.type === 'done') {
             trace?.(`task ${m.index} done (worker ${workers.indexOf(w)}: ${m.ms?.toFixed(0)} ms in its pipeline, its thread's CPU ${m.cpuMs?.toFixed(0)} ms since it started; ${m.heap}; process RSS ${(process.memoryUsage.rss() / 2 ** 20).toFixed(0)} MB)`);
+            if (trace && m.milestones) {
+              const at = (x: { at: number; cpu: number } | null): string => (x ? `${(x.at - performance.timeOrigin).toFixed(0)} ms (CPU ${x.cpu.toFixed(0)})` : '-');
+              trace(`worker ${workers.indexOf(w)} milestones: ${Object.entries(m.milestones as Record<string, { at: number; cpu: number } | null>).map(([k, v]) => `${k} ${at(v)}`).join(', ')}`);
+            }
             waiting.set(m.index, m as unknown as Done);
             // The worker gets its next task before the main thread merges this result (hundreds of
             // ms for a large state), so that it does not wait idle meanwhile. The merge is

@@ -10,6 +10,7 @@ import type { PartialResult } from '../pipeline.js';
 import { parallelCommand, type ParallelCommand } from './commands.js';
 import { runPipelineFull } from '../pipeline.js';
 import { compileFilterSets } from '../filter/sets.js';
+import { ACCEPT_ALL } from '../filter/index.js';
 import { SHOWN_REJECTS } from '../cli/report.js';
 import { InputError, StrictError, InternalError, UsageError } from '../util/errors.js';
 
@@ -61,7 +62,11 @@ export class TaskRunner {
     const rejects: { loc: Loc; reason: string }[] = [];
     const { acc, partial } = await runPipelineFull({
       sources: [task.source],
-      filter,
+      // Filters that select every request are no filter, as on one thread (src/cli/common.ts run):
+      // the partial run's Audit-ID reuse check then shares the collapser's window of completed
+      // requests (AuditIDReuse.checkSlot) instead of keeping a second window of maxDone IDs (in a
+      // worker, 0.3-0.5 s of CPU per 512 MB range on the Metadata log; bench/RESULTS.md, issue 19, h19j).
+      filter: filter === ACCEPT_ALL ? undefined : filter,
       strict: spec.strict,
       partial: true,
       ...(spec.bodies ? { bodies: spec.bodies } : {}),

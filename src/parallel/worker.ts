@@ -1,6 +1,6 @@
 // A worker thread: runs one command's reducer over the tasks (files or byte ranges) it is given
 // and posts back its partial state, accounting, and what stage collapsing left for the main thread.
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { getHeapStatistics } from 'node:v8';
 import type { Task } from './plan.js';
 import { threadCpuMs, workerOldMb, type WorkerSpec } from './run.js';
@@ -9,8 +9,17 @@ import { handOff } from '../scale/ledger.js';
 import { setSpillDir } from '../scale/tempdir.js';
 import { setHashSeed, DEFAULT_COLLAPSE } from '../normalize/collapse.js';
 import { TaskRunner, taskError } from './task.js';
+import { parallelCommand } from './commands.js';
 
 const runner = new TaskRunner();
+// The command's modules load while this worker waits for its first task (src/parallel/pool.ts):
+// started early, it has nothing else to do. A failure here is the task's to report.
+const command = (workerData as { command?: string } | null)?.command;
+if (command) parallelCommand(command).catch(() => {});
+/** KAUDIT_TRACE_PARALLEL: wall-clock ms (performance.timeOrigin based, comparable across threads) of this worker's milestones. */
+const tracing = !!process.env.KAUDIT_TRACE_PARALLEL;
+const clock = (): number => performance.timeOrigin + performance.now();
+const loaded = tracing ? { at: clock(), cpu: threadCpuMs() } : null;
 
 /** KAUDIT_TRACE_PARALLEL: this isolate's heap (MB): V8's total and used, its peak malloc'ed memory, and external (ArrayBuffer) memory. */
 function heapNote(): string {
@@ -22,6 +31,8 @@ function heapNote(): string {
 parentPort!.on('message', async (msg: { task: Task; spec: WorkerSpec }) => {
   const { task, spec } = msg;
   const t0 = performance.now();
+  const got = tracing ? { at: clock(), cpu: threadCpuMs() } : null;
+  let firstByte: { at: number; cpu: number } | null = null;
   try {
     if (spec.seed) setHashSeed(spec.seed);
     let sent = 0;
@@ -33,6 +44,7 @@ parentPort!.on('message', async (msg: { task: Task; spec: WorkerSpec }) => {
       task,
       spec,
       (bytes, events, waiting) => {
+        if (tracing && firstByte === null) firstByte = { at: clock(), cpu: threadCpuMs() };
         if (bytes - sent >= 8 << 20 || Math.abs(waiting - sentWaiting) >= step) {
           parentPort!.postMessage({ type: 'progress', index: task.index, bytes, events, waiting });
           sent = bytes;
@@ -45,10 +57,11 @@ parentPort!.on('message', async (msg: { task: Task; spec: WorkerSpec }) => {
         if (spec.memory) setBudget(Math.min(spec.memory, 0.4 * workerOldMb() * 2 ** 20));
       },
     );
+    const read = tracing ? { at: clock(), cpu: threadCpuMs() } : null;
     // Large state goes as spill files, and this thread's ledger forgets the state (src/scale/ledger.ts).
     handOff();
     // The hashes move to the main thread without a copy.
-    parentPort!.postMessage({ type: 'done', index: task.index, state, acc, partial, rejects, ms: performance.now() - t0, ...(process.env.KAUDIT_TRACE_PARALLEL ? { cpuMs: threadCpuMs(), heap: heapNote() } : {}) }, partial ? [partial.idFirst.buffer as ArrayBuffer, partial.origins.buffer as ArrayBuffer, partial.completed.buffer as ArrayBuffer, partial.firstIds.buffer as ArrayBuffer, partial.reusedKeys.buffer as ArrayBuffer] : []);
+    parentPort!.postMessage({ type: 'done', index: task.index, state, acc, partial, rejects, ms: performance.now() - t0, ...(tracing ? { cpuMs: threadCpuMs(), heap: heapNote(), milestones: { born: { at: performance.timeOrigin, cpu: 0 }, loaded, got, firstByte, read, posted: { at: clock(), cpu: threadCpuMs() } } } : {}) }, partial ? [partial.idFirst.buffer as ArrayBuffer, partial.origins.buffer as ArrayBuffer, partial.completed.buffer as ArrayBuffer, partial.firstIds.buffer as ArrayBuffer, partial.reusedKeys.buffer as ArrayBuffer] : []);
   } catch (e) {
     parentPort!.postMessage({ type: 'error', ...taskError(task.index, e) });
   }

@@ -276,6 +276,8 @@ export async function readStateBody(path: string, on: StateHandlers = {}): Promi
     completed: join(hashes.get('completed')),
     peakPending: join(hashes.get('peakPending'))[0] ?? 0,
     doneAdded: join(hashes.get('doneAdded'))[0] ?? 0,
+    // A state file written before doneCut: every idFirst entry is looked up.
+    doneCut: join(hashes.get('doneCut'))[0] ?? Infinity,
     reusedKeys: join(hashes.get('reusedKeys')),
     firstIds: join(hashes.get('firstIds')),
   };

@@ -132,7 +132,8 @@ export class HashWindow {
       for (let j = 0; j < n; j++) if (!this.addRow(rows[j * stride]!, rows, j * stride + 1) && check) return false;
       return true;
     }
-    if (check) {
+    // (An empty window holds none of them.)
+    if (check && this.count > 0) {
       for (let j = 0; j < n; j++) {
         const a = this.age(rows[j * stride]!);
         if (a >= 0 && a + j < this.capacity) return false;

@@ -44,8 +44,13 @@ function onePass(log: AuditRecord[], opts: CollapseOptions, select: (r: AuditRec
   return { out, duplicates: c.duplicates, reuse: reuse.count, evicted: c.evicted };
 }
 
-/** The parts between `cuts`, each as a worker runs it, reconciled in order as runParallel does; null when the run falls back. */
-function split(log: AuditRecord[], opts: CollapseOptions, cuts: number[], select: (r: AuditRecord) => boolean = () => true): (Outcome & { fallback: null; joined: number }) | { fallback: string } {
+/**
+ * The parts between `cuts`, each as a worker runs it, reconciled in order as runParallel does; null
+ * when the run falls back. `shared`: no filter, and each part's Audit-ID reuse check shares its
+ * collapser's window of completed requests (AuditIDReuse.checkSlot), as runPipelineFull wires a
+ * worker's task without filters (src/parallel/task.ts), instead of a window of its own (check).
+ */
+function split(log: AuditRecord[], opts: CollapseOptions, cuts: number[], select: (r: AuditRecord) => boolean = () => true, shared = false): (Outcome & { fallback: null; joined: number }) | { fallback: string } {
   const bounds = [0, ...cuts, log.length];
   const out: string[] = [];
   const r = new Reconciler(opts.maxPending, opts.maxDone);
@@ -54,9 +59,10 @@ function split(log: AuditRecord[], opts: CollapseOptions, cuts: number[], select
   let evicted = 0;
   for (let k = 0; k + 1 < bounds.length; k++) {
     const reuse = new AuditIDReuse(opts.maxDone, true);
-    const c = new StageCollapser((x, ih, idh) => {
+    const c: StageCollapser = new StageCollapser((x, ih, idh) => {
       if (!select(x)) return;
-      reuse.check(x, ih, idh);
+      if (shared && x.auditID !== '') reuse.checkSlot(x, ih, c.doneSlot, c.doneFresh, idh);
+      else reuse.check(x, ih, idh);
       out.push(show(x));
     }, opts, true);
     for (const x of log.slice(bounds[k], bounds[k + 1])) c.add(structuredClone(x));
@@ -146,6 +152,28 @@ describe('--jobs replays one pass\'s windows exactly, or falls back', () => {
     expect(split(log, opts, [1])).toEqual({ fallback: 'repeats' });
   });
 
+  it('an Audit-ID completed before the border and used again after maxDone fresh IDs: one pass has forgotten it, and the parts join exactly (PartialResult.doneCut), with or without a shared reuse window', () => {
+    // x completes, then three fresh IDs push it out of one pass's windows of 3 (completed requests
+    // and Audit-IDs): x seen again is a request of its own, not a repeat and not a reuse. The
+    // part after the border has added maxDone IDs before it, so the main thread does not look x
+    // up among the completions of the part before (which still list it: they are replayed before).
+    const opts = { maxPending: 4, maxDone: 3 };
+    for (const last of [RC('x', 0, 'get'), RC('x', 10, 'delete'), RR('x', 20, 'patch')]) {
+      const log = [RC('x', 0, 'get'), ...fillers('f', 3), last];
+      const one = onePass(log, opts);
+      expect(one.reuse).toBe(0);
+      expect(one.out.filter((o) => o.startsWith('x:'))).toHaveLength(2);
+      for (const shared of [false, true]) {
+        expect(split(log, opts, [1], undefined, shared), `${show(last)}, shared ${shared}`).toMatchObject({ ...one, fallback: null });
+        // Two fresh IDs only: one pass still holds x (a repeat or a reuse), and the parts still decide it exactly or fall back.
+        const near = [RC('x', 0, 'get'), ...fillers('f', 2), last];
+        const many = split(near, opts, [1], undefined, shared);
+        if (many.fallback === null) expect(many).toMatchObject({ ...onePass(near, opts), fallback: null });
+        else expect(['repeats', 'auditid-reuse']).toContain(many.fallback);
+      }
+    }
+  });
+
   it('property: logs with reused IDs, repeats, re-stamped and swapped stages, long gaps, filters and windows of a few, cut anywhere: one pass\'s requests, order, flags and counts, or a fall-back', () => {
     let seed = 19;
     const rnd = (n: number): number => {
@@ -155,6 +183,7 @@ describe('--jobs replays one pass\'s windows exactly, or falls back', () => {
     let exact = 0;
     let joined = 0;
     let flagged = 0;
+    let sharedExact = 0;
     const TRIALS = 6000;
     const reasons: Record<string, number> = {};
     for (let trial = 0; trial < TRIALS; trial++) {
@@ -193,10 +222,14 @@ describe('--jobs replays one pass\'s windows exactly, or falls back', () => {
       }
       const n = log.length;
       const opts = { maxPending: rnd(3) ? 30 : 1 + rnd(6), maxDone: 1 + rnd(6) };
-      const select = rnd(3) === 0 ? (r: AuditRecord) => r.verb !== 'patch' : () => true;
+      const filtered = rnd(3) === 0;
+      const select = filtered ? (r: AuditRecord) => r.verb !== 'patch' : () => true;
       const one = onePass(log, opts, select);
       const cuts = [...new Set(Array.from({ length: 1 + rnd(4) }, () => rnd(n + 1)))].sort((a, b) => a - b);
-      const many = split(log, opts, cuts, select);
+      // Without a filter, a worker's parts share the collapser's window for the reuse check (checkSlot).
+      const shared = !filtered && rnd(2) === 0;
+      const many = split(log, opts, cuts, select, shared);
+      if (shared && many.fallback === null) sharedExact++;
       if (many.fallback !== null) {
         reasons[many.fallback] = (reasons[many.fallback] ?? 0) + 1;
         continue;
@@ -214,6 +247,7 @@ describe('--jobs replays one pass\'s windows exactly, or falls back', () => {
     expect(exact).toBeGreaterThan(TRIALS / 6);
     expect(flagged).toBeGreaterThan(TRIALS / 20);
     expect(joined).toBeGreaterThan(TRIALS / 10);
+    expect(sharedExact).toBeGreaterThan(TRIALS / 20);
     expect(Object.keys(reasons).sort()).toEqual(['auditid-reuse', 'repeats', 'window']);
   });
 
@@ -228,13 +262,14 @@ describe('--jobs replays one pass\'s windows exactly, or falls back', () => {
         fc.integer({ min: 1, max: 5 }),
         fc.integer({ min: 1, max: 5 }),
         fc.boolean(),
-        (events, rawCuts, maxPending, maxDone, filtered) => {
+        fc.boolean(),
+        (events, rawCuts, maxPending, maxDone, filtered, shared) => {
           const log = events.map((e) => rec(`id${e.id}`, e.stage, e.ms, e.verb));
           const cuts = [...new Set(rawCuts.map((c) => Math.min(c, log.length)))].sort((a, b) => a - b);
           const opts = { maxPending, maxDone };
           const select = filtered ? (r: AuditRecord) => r.verb === 'get' : () => true;
           const one = onePass(log, opts, select);
-          const many = split(log, opts, cuts, select);
+          const many = split(log, opts, cuts, select, shared && !filtered);
           if (many.fallback !== null) return;
           exact++;
           const { joined: _, ...got } = many;
