@@ -391,11 +391,16 @@ function readMember(slot: i32, child: i32, i: usize): usize {
   const c = load<u8>(i);
   const flags = load<i32>(slotFlags + <usize>(slot * 4));
   if (c == 34) {
+    if ((flags & F_INTERN) != 0 && predIds != 0) {
+      const p = predictedValue(slot, i, false);
+      if (p != 0) return p;
+    }
     const e = readString(i);
     if (e == 0) return 0;
     if (strFlags == 0 && (flags & F_INTERN) != 0 && <i32>(e - i - 2) <= INTERN_BYTES) {
       const id = internOf(i + 1, e - 1);
       setSlot(slot, id < 0 ? K_PLAIN : id >= INTERN_SLOTS ? K_INTERN_NEW : K_INTERNED, i, e, id & (INTERN_SLOTS - 1));
+      if (id >= 0 && predIds != 0) store<i32>(predIds + <usize>(slot * 4), id & (INTERN_SLOTS - 1));
     } else {
       setSlot(slot, strFlags == 0 ? K_PLAIN : strFlags == 2 ? K_UTF8 : K_JSON, i, e, 0);
       if (strFlags == 0 && (flags & F_TIME) != 0 && times != 0) store<f64>(times + <usize>(slot * 8), parseTime(i + 1, e - 1));
@@ -409,11 +414,16 @@ function readMember(slot: i32, child: i32, i: usize): usize {
     return e;
   }
   if (c == 91 && (flags & F_STRINGS) != 0) {
+    if ((flags & F_INTERN) != 0 && predIds != 0) {
+      const p = predictedValue(slot, i, true);
+      if (p != 0) return p;
+    }
     const e = readStrings(i);
     if (e != 0) {
       if ((flags & F_INTERN) != 0 && e - i > 2 && <i32>(e - i) <= INTERN_BYTES) {
         const id = internOf(i, e);
         setSlot(slot, id < 0 ? K_STRINGS : id >= INTERN_SLOTS ? K_INTERN_NEW : K_INTERNED, i, e, id & (INTERN_SLOTS - 1));
+        if (id >= 0 && predIds != 0) store<i32>(predIds + <usize>(slot * 4), id & (INTERN_SLOTS - 1));
       } else setSlot(slot, K_STRINGS, i, e, 0);
       return e;
     }
@@ -429,6 +439,86 @@ function readMember(slot: i32, child: i32, i: usize): usize {
 }
 
 // --- timestamps ---
+
+// --- predictions from the lines before ---
+//
+// Lines of one log repeat themselves: the members of an object come in the same order with the same
+// names, and most read values were seen before. Each object level remembers, by member position,
+// the name (with its quotes) and key row it found there in the last line; a name whose bytes at the
+// same position are those bytes is taken without readString and findKey (they would find exactly
+// that: the remembered bytes are a whole string without escapes, quote or control character, so
+// the same bytes end at the same quote and name the same row). Each interned slot remembers the
+// intern entry its last value had; a value whose bytes are that entry's bytes (and then a quote,
+// for a string) is that entry, as internOf would find it, without the scan and the hash. Only
+// work is saved: a miss takes the ordinary path.
+
+/** Remembered names: MAX_PARENTS × PRED_POS entries of PRED_BYTES (i32 length of the quoted name or 0, i32 row, the bytes). */
+const PRED_POS: i32 = 32;
+const PRED_NAME: i32 = 32;
+const PRED_BYTES: i32 = 8 + PRED_NAME;
+let predNames: usize = 0;
+/** Per slot, the intern entry of its last interned value, or -1. */
+let predIds: usize = 0;
+
+/**
+ * Sets the predictions' area (MAX_PARENTS × PRED_POS × PRED_BYTES + MAX_SLOTS × 4 bytes) and forgets
+ * what it held; after configure(). 0: no predictions.
+ */
+export function configurePredict(at: usize): void {
+  predNames = at;
+  if (at == 0) {
+    predIds = 0;
+    return;
+  }
+  predIds = at + <usize>(MAX_PARENTS * PRED_POS * PRED_BYTES);
+  memory.fill(predNames, 0, <usize>(MAX_PARENTS * PRED_POS * PRED_BYTES));
+  for (let k = 0; k < MAX_SLOTS; k++) store<i32>(predIds + <usize>(k * 4), -1);
+}
+
+/** Whether the n bytes at a (a line) are the n bytes at b (1 ≤ n ≤ 32; both readable 32 bytes on). */
+// @ts-ignore: decorator
+@inline
+function sameHead(a: usize, b: usize, n: i32): bool {
+  const m0 = i8x16.bitmask(i8x16.eq(v128.load(a), v128.load(b)));
+  if (n <= 16) {
+    const need = (1 << n) - 1;
+    return (m0 & need) == need;
+  }
+  if (m0 != 0xffff) return false;
+  const need = (1 << (n - 16)) - 1;
+  return (i8x16.bitmask(i8x16.eq(v128.load(a + 16), v128.load(b + 16))) & need) == need;
+}
+
+/**
+ * The remembered value of `slot` when the line's bytes at `i` (a quote, or a bracket) are it: the
+ * position after it (the slot is set as internOf's hit would set it), else 0.
+ */
+function predictedValue(slot: i32, i: usize, array: bool): usize {
+  const id = load<i32>(predIds + <usize>(slot * 4));
+  if (id < 0) return 0;
+  const entry = intern + <usize>(id * 16);
+  const n = load<i32>(entry);
+  if (n <= 0) return 0;
+  // Within one line an entry is taken over once or only hit (internOf).
+  if (load<u32>(entry + 8) == lineStamp && load<i32>(entry + 12) != 0) return 0;
+  const bytes = internBytes + <usize>(id * INTERN_BYTES);
+  // An entry holds a string's content, or a whole array of strings (`["…`: never a string's content, which has no quote).
+  const isArray = n >= 2 && load<u8>(bytes) == 91 && load<u8>(bytes + 1) == 34;
+  if (isArray != array) return 0;
+  let e: usize;
+  if (array) {
+    // equal() stops at the first difference, at the latest at the line's sentinel (0 is in no entry).
+    if (!equal(bytes, i, n)) return 0;
+    e = i + <usize>n;
+  } else {
+    if (!equal(bytes, i + 1, n) || load<u8>(i + 1 + <usize>n) != 34) return 0;
+    e = i + 2 + <usize>n;
+  }
+  store<u32>(entry + 8, lineStamp);
+  store<i32>(entry + 12, 0);
+  setSlot(slot, K_INTERNED, i, e, id);
+  return e;
+}
 
 /** Where parseTime's results go: one f64 per slot (0: not configured). */
 let times: usize = 0;
@@ -534,12 +624,30 @@ function parseTime(s: usize, e: usize): f64 {
 function readObject(i: usize, parent: i32): usize {
   i = ws(i + 1);
   if (load<u8>(i) == 125) return i + 1;
+  let pos: i32 = 0;
   for (;;) {
     if (load<u8>(i) != 34) return 0;
-    const ks = i;
-    i = readString(i);
-    if (i == 0 || (strFlags & 1) != 0) return 0; // an escaped name could be a read one
-    const k = findKey(parent, ks + 1, i - 1);
+    let k: i32;
+    const pred = predNames != 0 && pos < PRED_POS ? predNames + <usize>((parent * PRED_POS + pos) * PRED_BYTES) : 0;
+    const plen = pred != 0 ? load<i32>(pred) : 0;
+    if (plen != 0 && sameHead(i, pred + 8, plen)) {
+      k = load<i32>(pred + 4);
+      i += <usize>plen;
+    } else {
+      const ks = i;
+      i = readString(i);
+      if (i == 0 || (strFlags & 1) != 0) return 0; // an escaped name could be a read one
+      k = findKey(parent, ks + 1, i - 1);
+      if (pred != 0) {
+        const n = <i32>(i - ks);
+        if (n <= PRED_NAME) {
+          memory.copy(pred + 8, ks, <usize>n);
+          store<i32>(pred + 4, k);
+          store<i32>(pred, n);
+        } else store<i32>(pred, 0);
+      }
+    }
+    pos++;
     i = ws(i);
     if (load<u8>(i) != 58) return 0;
     i = ws(i + 1);

@@ -155,7 +155,10 @@ const MAX_DEPTH = 4096;
 /** The key index (asm/extract.ts configure): 8 × 64 + 64 i32. */
 const INDEX_AT = STACK_AT + MAX_DEPTH;
 const INTERN_AT = INDEX_AT + (8 * 64 + 64) * 4;
-const SCRATCH_AT = INTERN_AT + INTERN_SLOTS * (16 + INTERN_BYTES) + 64 * 4 + 64;
+/** The module's predictions from the lines before (asm/extract.ts configurePredict): 8 × 32 names of 40 bytes, 64 intern entries. */
+const PREDICT_AT = INTERN_AT + INTERN_SLOTS * (16 + INTERN_BYTES) + 64 * 4 + 64;
+const PREDICT_BYTES = 8 * 32 * 40 + 64 * 4;
+const SCRATCH_AT = PREDICT_AT + PREDICT_BYTES;
 /** Longest line copied into the module's memory; longer lines are declined (the JavaScript paths read them). */
 const SCRATCH = 1 << 20;
 /** Bytes after each buffer: the checker's 16-byte loads may read past a line's end. */
@@ -169,6 +172,7 @@ interface Exports {
   configure(keys: number, nkeys: number, flags: number, nslots: number, out: number, stack: number, index: number, intern: number): void;
   extract(start: number, end: number): number;
   configureTimes(at: number): void;
+  configurePredict(at: number): void;
 }
 
 type Obj = Record<string, unknown>;
@@ -226,6 +230,7 @@ export class WasmExtractor {
     if (rows > 64 || names > TIMES_AT) throw new Error('field extractor: configuration too large');
     this.x.configure(KEYS_AT, rows, FLAGS_AT, SLOTS, TABLE_AT, STACK_AT, INDEX_AT, INTERN_AT);
     this.x.configureTimes(TIMES_AT);
+    this.x.configurePredict(PREDICT_AT);
     this.t = new Int32Array(memory.buffer, TABLE_AT, SLOTS * 4);
     this.times = new Float64Array(memory.buffer, TIMES_AT, SLOTS);
   }
