@@ -106,6 +106,18 @@ describe('writeYaml', () => {
   });
 });
 
+/** Runs investigate on `log` with `flags` unbounded (no spill) and at --memory 1k (spills): the same stdout. Returns the unbounded run. */
+async function sameSpilled(log: string, flags: string[]): Promise<Awaited<ReturnType<typeof runCli>>> {
+  resetLedger();
+  const plain = await runCli(['investigate', log, '-q', ...flags]);
+  expect(plain.code).toBe(0);
+  expect(spillCount()).toBe(0);
+  const spilled = await runCli(['investigate', log, '-q', '--memory', '1k', ...flags]);
+  expect(spillCount()).toBeGreaterThan(0);
+  expect(spilled.stdout).toBe(plain.stdout);
+  return plain;
+}
+
 describe('--sort time on a log that is mostly in time order already (the in-order run, issue 15)', () => {
   // Ascending times with ties (two requests per second) and every 17th request late by a minute:
   // most records join the in-order run as they come, the late ones are sorted into runs of their own.
@@ -124,13 +136,7 @@ describe('--sort time on a log that is mostly in time order already (the in-orde
     ['--sort time -o yaml', ['--sort', 'time', '-o', 'yaml']],
     ['--sort=-time -o json', ['--sort=-time', '-o', 'json']],
   ])('investigate %s gives the same bytes spilled and not', async (_n, flags) => {
-    resetLedger();
-    const plain = await runCli(['investigate', log, '-q', ...flags]);
-    expect(plain.code).toBe(0);
-    expect(spillCount()).toBe(0);
-    const spilled = await runCli(['investigate', log, '-q', '--memory', '1k', ...flags]);
-    expect(spillCount()).toBeGreaterThan(0);
-    expect(spilled.stdout).toBe(plain.stdout);
+    const plain = await sameSpilled(log, flags);
     if (flags[1] === 'time') {
       const times = plain.stdout.split('\n').filter((l) => l.includes('2026-')).map((l) => /2026-[0-9T:.\-]+Z/.exec(l)![0]);
       expect(times.length).toBe(800);
@@ -160,13 +166,7 @@ describe('a tiny --memory spills and gives the same bytes (differential)', () =>
     ['--group-by user -o yaml', ['--group-by', 'user', '-o', 'yaml']],
     ['--group-by user,namespace (table)', ['--group-by', 'user,namespace']],
   ])('investigate %s', async (_n, flags) => {
-    resetLedger();
-    const plain = await runCli(['investigate', log, '-q', ...flags]);
-    expect(plain.code).toBe(0);
-    expect(spillCount()).toBe(0);
-    const spilled = await runCli(['investigate', log, '-q', '--memory', '1k', ...flags]);
-    expect(spillCount()).toBeGreaterThan(0);
-    expect(spilled.stdout).toBe(plain.stdout);
+    await sameSpilled(log, flags);
   });
 
   it('sorts stably and exactly (ties by time, then auditID, then arrival)', async () => {
