@@ -29,31 +29,11 @@ function pad(depth: number): string {
   return '  '.repeat(depth);
 }
 
-/** Characters before a value nested `depth` arrays deep in JSON.stringify(…, null, 2): "[\n" and the pad of each level. */
-const WRAP_HEAD: number[] = [0];
-/** Characters after it: a line break, the pad and "]" of each level. */
-const WRAP_TAIL: number[] = [0];
-for (let d = 1; d <= 64; d++) {
-  WRAP_HEAD.push(WRAP_HEAD[d - 1]! + 2 + 2 * d);
-  WRAP_TAIL.push(WRAP_TAIL[d - 1]! + 2 + 2 * (d - 1));
-}
-
-/**
- * JSON.stringify(v, null, 2) placed at `depth` (its line breaks indented). An object or array is
- * stringified inside `depth` one-item arrays, which indents its lines natively, and the wrapping
- * is cut off: one call, no pass over the text to indent it (issue 15: a million findings).
- * `v` has had its toJSON applied (writeValue), so wrapping does not change what is written.
- */
+/** JSON.stringify(v, null, 2) placed at `depth` (its line breaks indented). */
 function inline(v: unknown, depth: number): string | undefined {
-  if (v === null || typeof v !== 'object' || depth === 0 || depth >= WRAP_HEAD.length) {
-    const s = JSON.stringify(v, null, 2);
-    if (s === undefined) return undefined;
-    return depth === 0 || !s.includes('\n') ? s : s.replace(/\n/g, `\n${pad(depth)}`);
-  }
-  let w: unknown = v;
-  for (let i = 0; i < depth; i++) w = [w];
-  const s = JSON.stringify(w, null, 2);
-  return s.slice(WRAP_HEAD[depth], s.length - WRAP_TAIL[depth]!);
+  const s = JSON.stringify(v, null, 2);
+  if (s === undefined) return undefined;
+  return depth === 0 || !s.includes('\n') ? s : s.replace(/\n/g, `\n${pad(depth)}`);
 }
 
 /** An object's own enumerable members, one at a time (as JSON.stringify visits them). */
