@@ -259,7 +259,6 @@ export function hashSeed(): [number, number] {
 export function setHashSeed(s: readonly [number, number]): void {
   seed[0] = s[0];
   seed[1] = s[1];
-  partHashes.clear();
 }
 
 /**
@@ -303,49 +302,14 @@ function hashEnd(): number {
   return (laneA >>> 0) * 0x100000 + ((laneB >>> 0) & 0xfffff);
 }
 
-// familyHash's parts (verb, requestURI, subject, impersonator) repeat from event to event, mostly as
-// the very same string objects (the field extractor interns them): each part's hash is remembered
-// by string, so that a request's family costs a few Map look-ups (V8 keeps a string's own hash in
-// the string) instead of two multiplications per character of its URI. Bounded: parts longer than
-// PART_LONGEST are hashed each time, and the memo is emptied when it holds PART_MEMO strings.
-const partHashes = new Map<string, number>();
-const PART_MEMO = 4096;
-const PART_LONGEST = 512;
-
-/** hashKey(k) (through the memo). Leaves the hash lanes changed. */
-function partHash(k: string): number {
-  if (k.length > PART_LONGEST) return hashKey(k);
-  let h = partHashes.get(k);
-  if (h === undefined) {
-    h = hashKey(k);
-    if (partHashes.size >= PART_MEMO) partHashes.clear();
-    partHashes.set(k, h);
-  }
-  return h;
-}
-
-/** A 52-bit hash (hashEnd's value) into the lanes: its low 32 bits, then its high 20. */
-function hashWord52(h: number): void {
-  identityWord(h % 0x100000000);
-  identityWord(Math.floor(h / 0x100000000));
-}
-
-/**
- * Hash of a request's family (sameFamily) without its auditID: its provider class and the hashKey
- * of its verb, requestURI, subject and impersonator, hashed together (each part's hash has a fixed
- * width, so distinct tuples are distinct inputs, as in hashParts).
- */
+/** Hash of a request's family (sameFamily) without its auditID: hashParts of its provider class, verb, requestURI, subject and impersonator. */
 export function familyHash(r: AuditRecord): number {
-  const verb = partHash(r.verb);
-  const uri = partHash(r.requestURI);
-  const subject = partHash(r.subject);
-  const impersonator = r.impersonator === '' ? 0 : partHash(r.impersonator);
   hashStart();
-  identityWord(r.provider === 'gke' ? 1 : 2);
-  hashWord52(verb);
-  hashWord52(uri);
-  hashWord52(subject);
-  hashWord52(impersonator);
+  hashIn(r.provider === 'gke' ? 'g' : '');
+  hashIn(r.verb);
+  hashIn(r.requestURI);
+  hashIn(r.subject);
+  hashIn(r.impersonator);
   return hashEnd();
 }
 
