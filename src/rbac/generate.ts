@@ -367,9 +367,11 @@ function namesOwnSubject(name: string, s: PolicySubject): boolean {
 }
 
 function meta(name: string, namespace: string | undefined, p: GeneratedPolicy, rules: ExplainedRule[]): K8sObject['metadata'] {
-  const requests = rules.reduce((n, r) => n + r.requests, 0);
-  const from = rules.map((r) => r.first).filter(Boolean).sort()[0] ?? '';
-  const to = rules.map((r) => r.last).filter(Boolean).sort().at(-1) ?? '';
+  // One rule (most subjects): its own counts and times, as the general expressions give them.
+  const one = rules.length === 1 ? rules[0]! : null;
+  const requests = one ? one.requests : rules.reduce((n, r) => n + r.requests, 0);
+  const from = one ? one.first : (rules.map((r) => r.first).filter(Boolean).sort()[0] ?? '');
+  const to = one ? one.last : (rules.map((r) => r.last).filter(Boolean).sort().at(-1) ?? '');
   const m: K8sObject['metadata'] = {
     name,
     labels: { 'app.kubernetes.io/managed-by': 'kaudit' },
@@ -481,6 +483,8 @@ export const UNSURE_AGGREGATION = 'update of a ClusterRole carrying an aggregati
  * server never asked for, so they are reported instead.
  */
 function escalations(s: SubjectAgg, built: Built, o: GenerateOptions, existing: Authorizer | null): { keys: KeyAgg[]; unsure: RoleWriteAgg[] } {
+  // No role writes, nothing to judge (the common case: skips the identity and the maps below).
+  if (s.roleWrites.size === 0) return { keys: [], unsure: [] };
   const out = new Map<string, KeyAgg>();
   const unsure: RoleWriteAgg[] = [];
   const id = identityOf(s.subject);
