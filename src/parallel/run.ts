@@ -3,7 +3,7 @@
 // partial states in input order and finishes stage collapsing across range borders, so the result
 // is the one a single pass would give.
 import type { Worker } from 'node:worker_threads';
-import { newWorker, takeWorkers, discardPrestarted } from './pool.js';
+import { newWorker, takeWorkers, discardPrestarted, mainShares } from './pool.js';
 import { readFileSync } from 'node:fs';
 import type { AuditRecord, InputAccounting, Loc } from '../types.js';
 import type { Source } from '../ingest/sources.js';
@@ -500,7 +500,7 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
   const consume = (): void => {
     for (let d = waiting.get(consumed); d !== undefined; d = waiting.get(consumed)) {
       waiting.delete(consumed);
-      const part = cmd.restore(d.state, o.state) as S;
+      const part = (d.own ? d.state : cmd.restore(d.state, o.state)) as S;
       merged = merged === undefined ? part : cmd.reducer.merge(merged, part);
       accs.push({ acc: d.acc, continues: (tasks[consumed]!.source.start ?? 0) > 0 });
       for (const r of d.rejects) if (rejects.length < SHOWN) rejects.push(r);
@@ -528,11 +528,12 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
   const progressEvents = new Array<number>(tasks.length).fill(0);
   let next = 0;
   const poolSize = Math.max(1, Math.min(o.jobs, tasks.length));
-  // KAUDIT_PARALLEL_MAIN=1: the main thread takes tasks too, beside poolSize - 1 workers (one
-  // isolate fewer to start, warm up and collect). Off by default: it saved up to 8% of the CPU time
-  // but raised peak RSS by 40-90 MB (the main isolate's heap is not capped like a worker's), and
-  // issue 19 asks for peak RSS unchanged (bench/RESULTS.md).
-  const mainShare = poolSize > 1 && process.env.KAUDIT_PARALLEL_MAIN === '1';
+  // The main thread takes tasks too, beside poolSize - 1 workers (src/parallel/pool.ts mainShares;
+  // KAUDIT_PARALLEL_MAIN=0 turns it off): one isolate fewer to start, compile for and collect, and
+  // the main thread, idle otherwise, reads. Its task's state is merged live (TaskRunner.run `keep`):
+  // with a clone of it, as posting would make, peak RSS was 40-90 MB above two workers'
+  // (bench/RESULTS.md, issue 19, h19l).
+  const mainShare = mainShares(poolSize);
   const workerCount = mainShare ? poolSize - 1 : poolSize;
 
   const workers: Worker[] = [];
@@ -623,7 +624,10 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
           trace?.(`task ${task.index} to the main thread`);
           const t0 = performance.now();
           try {
-            const d = structuredClone(await runner.run(task, spec, (bytes, events, inWindow) => progressOrStop(task.index, bytes, events, inWindow)));
+            // The state stays live (`own`): merged as it is, neither handed over, stripped nor cloned
+            // (a clone of its partial result's typed arrays alone is tens of MB, and a handed-over
+            // state's spilling structures would leave this thread's ledger).
+            const d = await runner.run(task, spec, (bytes, events, inWindow) => progressOrStop(task.index, bytes, events, inWindow), undefined, true);
             if (fallback !== null) break;
             trace?.(`task ${task.index} done (main thread: ${(performance.now() - t0).toFixed(0)} ms in its pipeline)`);
             waiting.set(task.index, d);
