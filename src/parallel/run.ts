@@ -577,6 +577,10 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
           progressEvents.reduce((a, b) => a + b, 0),
         );
       };
+      // The main thread reads the first task: its part needs no earlier one, so it is merged as soon
+      // as the main thread is done with it, while the workers read on (and not after the last
+      // worker's part, when it would lengthen the serial tail of the run).
+      let mainFirst = mainShare ? next++ : -1;
       // The workers started while the command parsed its options (prestartWorkers), then new ones.
       const ready = takeWorkers(spec.command, workerCount);
       for (let i = 0; i < workerCount; i++) {
@@ -611,16 +615,16 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
         start(w);
       }
       if (!mainShare) return;
-      // The main thread's own tasks, between the workers' messages (its reads yield to them). What a
-      // task gives back is cloned as posting it would (the merge sees the same kind of value).
+      // The main thread's own tasks, between the workers' messages (its reads yield to them).
       const runner = new TaskRunner();
       const progressOrStop = (index: number, bytes: number, events: number, inWindow: number): void => {
         if (abandoned || fallback !== null) throw new Error('the split run was given up');
         onProgress(index, bytes, events, inWindow);
       };
       mainDone = (async () => {
-        while (fallback === null && errors.length === 0 && next < tasks.length) {
-          const task = tasks[next++]!;
+        while (fallback === null && errors.length === 0 && (mainFirst >= 0 || next < tasks.length)) {
+          const task = tasks[mainFirst >= 0 ? mainFirst : next++]!;
+          mainFirst = -1;
           trace?.(`task ${task.index} to the main thread`);
           const t0 = performance.now();
           try {
