@@ -97,7 +97,8 @@ export function configure(keys: usize, nkeys: i32, flags: usize, nslots: i32, ou
 // @ts-ignore: decorator
 @inline
 function isWs(c: u32): bool {
-  return c == 32 || c == 10 || c == 13 || c == 9;
+  // space, \n, \r, \t: one compare for every byte above the space (nearly all), then a bit test
+  return c <= 32 && ((<u64>0x100002600 >> <u64>c) & 1) != 0;
 }
 
 // @ts-ignore: decorator
@@ -152,6 +153,60 @@ function readString(i: usize): usize {
   return 0; // not reached (AssemblyScript wants a return after the loop)
 }
 
+/**
+ * readString without strFlags, for values nothing reads (readValue: bodies and other members):
+ * the position after the string at its opening quote `i`, or 0 when it is not a JSON string.
+ * Accepts and rejects exactly what readString does (test/ingest/extract.test.ts compares the
+ * module with JSON.parse on strings of every kind at every offset of a 16-byte load).
+ */
+function skipString(i: usize): usize {
+  const q = i8x16.splat(34);
+  const bs = i8x16.splat(92);
+  const sp = i8x16.splat(32);
+  i++;
+  for (;;) {
+    const v = v128.load(i);
+    const stop = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, q), i8x16.eq(v, bs)), i8x16.lt_u(v, sp)));
+    if (stop == 0) {
+      i += 16;
+      continue;
+    }
+    i += <usize>ctz<i32>(stop);
+    const c = load<u8>(i);
+    if (c == 34) return i + 1;
+    if (c != 92) return 0;
+    const d = load<u8>(i + 1);
+    if (d == 117) {
+      if (!isHex(load<u8>(i + 2)) || !isHex(load<u8>(i + 3)) || !isHex(load<u8>(i + 4)) || !isHex(load<u8>(i + 5))) return 0;
+      i += 6;
+    } else if (d == 34 || d == 92 || d == 47 || d == 98 || d == 102 || d == 110 || d == 114 || d == 116) i += 2;
+    else return 0;
+  }
+  return 0; // not reached (AssemblyScript wants a return after the loop)
+}
+
+/** Reads a scalar (string, number, true, false, null) at `i`: the position after it, or 0 (skipString for strings). */
+function skipScalar(i: usize): usize {
+  const c = load<u8>(i);
+  if (c == 34) return skipString(i);
+  if (c == 116) return load<u32>(i) == 0x65757274 ? i + 4 : 0; // true
+  if (c == 102) return load<u32>(i + 1) == 0x65736c61 ? i + 5 : 0; // (f)alse
+  if (c == 110) return load<u32>(i) == 0x6c6c756e ? i + 4 : 0; // null
+  return readNumber(i);
+}
+
+/** Reads a member name nothing reads, the colon and the whitespace around it at `i`: where its value starts, or 0. */
+// @ts-ignore: decorator
+@inline
+function skipName(i: usize): usize {
+  if (load<u8>(i) != 34) return 0;
+  i = skipString(i);
+  if (i == 0) return 0;
+  i = ws(i);
+  if (load<u8>(i) != 58) return 0;
+  return ws(i + 1);
+}
+
 // @ts-ignore: decorator
 @inline
 function isDigit(c: u32): bool {
@@ -183,28 +238,6 @@ function readNumber(i: usize): usize {
   return i;
 }
 
-/** Reads a scalar (string, number, true, false, null) at `i`: the position after it, or 0. */
-function readScalar(i: usize): usize {
-  const c = load<u8>(i);
-  if (c == 34) return readString(i);
-  if (c == 116) return load<u32>(i) == 0x65757274 ? i + 4 : 0; // true
-  if (c == 102) return load<u32>(i + 1) == 0x65736c61 ? i + 5 : 0; // (f)alse
-  if (c == 110) return load<u32>(i) == 0x6c6c756e ? i + 4 : 0; // null
-  return readNumber(i);
-}
-
-/** Reads a member's name, the colon and the whitespace around it at `i`: where its value starts, or 0. */
-// @ts-ignore: decorator
-@inline
-function readName(i: usize): usize {
-  if (load<u8>(i) != 34) return 0;
-  i = readString(i);
-  if (i == 0) return 0;
-  i = ws(i);
-  if (load<u8>(i) != 58) return 0;
-  return ws(i + 1);
-}
-
 /** Reads any value at `i` (whitespace skipped): the position after it, or 0. Iterative. */
 function readValue(i: usize): usize {
   let depth: i32 = 0;
@@ -220,13 +253,13 @@ function readValue(i: usize): usize {
         store<u8>(stack + <usize>depth, c);
         depth++;
         if (c == 123) {
-          i = readName(i);
+          i = skipName(i);
           if (i == 0) return 0;
         }
         continue;
       }
     } else {
-      i = readScalar(i);
+      i = skipScalar(i);
       if (i == 0) return 0;
     }
     // after a value: close containers or go on to the next member or element
@@ -238,7 +271,7 @@ function readValue(i: usize): usize {
       if (c == 44) {
         i = ws(i + 1);
         if (top == 123) {
-          i = readName(i);
+          i = skipName(i);
           if (i == 0) return 0;
         }
         break;

@@ -161,7 +161,13 @@ function keyLabel(k: KeyAgg): string {
   return `${k.verb} ${k.apiGroup ? `${res}.${k.apiGroup}` : res}${shown}${k.scope ? ` in ${k.scope}` : ''}`;
 }
 
-function explain(keys: KeyAgg[]): Omit<ExplainedRule, 'rule'> {
+/** The evidence behind a rule made of these keys: requests, first and last seen, two example auditIDs, the permissions. */
+export function explain(keys: KeyAgg[]): Omit<ExplainedRule, 'rule'> {
+  return keys.length === 1 ? explainOne(keys[0]!) : explainReference(keys);
+}
+
+/** The evidence behind a rule, by its definition (explain without its one-key path; exported for the differential test). */
+export function explainReference(keys: KeyAgg[]): Omit<ExplainedRule, 'rule'> {
   let requests = 0;
   let firstMs = Infinity;
   let first = '';
@@ -179,6 +185,17 @@ function explain(keys: KeyAgg[]): Omit<ExplainedRule, 'rule'> {
   return { requests, first, last, examples, permissions: [...new Set(keys.map(keyLabel))].sort(cmp) };
 }
 
+/** explain([k]): the same summary without the loop's temporaries (a subject of one request has one key). */
+function explainOne(k: KeyAgg): Omit<ExplainedRule, 'rule'> {
+  const ex = k.examples.length < 2 ? k.examples : [...k.examples].sort((a, b) => a[0] - b[0] || cmp(a[1], b[1]));
+  const examples: string[] = [];
+  for (const e of ex) {
+    if (examples.length === 2) break;
+    if (!examples.includes(e[1])) examples.push(e[1]);
+  }
+  return { requests: k.count, first: k.firstMs < Infinity ? k.first : '', last: k.lastMs > -Infinity ? k.last : '', examples, permissions: [keyLabel(k)] };
+}
+
 function expandVerbs(observed: Set<string>, o: GenerateOptions): string[] {
   const v = new Set(observed);
   if (o.verbs === 'grouped') for (const g of VERB_GROUPS) if (g.some((x) => v.has(x))) for (const x of g) v.add(x);
@@ -192,19 +209,28 @@ function pinned(k: KeyAgg, o: GenerateOptions): boolean {
   return !k.unnamed && k.names !== null && k.names.size > 0 && (always || o.resourceNames);
 }
 
-/** Rules for the resource permissions of one scope: per resource, then merged by resources, then by groups. */
-function compactResources(keys: KeyAgg[], o: GenerateOptions): ExplainedRule[] {
-  const byResource = new Map<string, KeyAgg[]>();
+/**
+ * Rules for the resource permissions of one scope: per resource, then merged by resources, then by
+ * groups, sorted (ruleSortKey). Exported for the differential test of its one-permission fast path.
+ */
+export function compactResources(keys: KeyAgg[], o: GenerateOptions): ExplainedRule[] {
+  if (keys.length === 0) return [];
+  if (keys.length === 1) return [compactOne(keys[0]!, o)];
+  return compactGeneral(keys, o);
+}
+
+function compactGeneral(keys: KeyAgg[], o: GenerateOptions): ExplainedRule[] {
+  const byResource = new Map<string, { apiGroup: string; resource: string; ks: KeyAgg[] }>();
   for (const k of keys) {
     // Keys are JSON arrays: audit data may hold any character, a separator included.
-    const rk = JSON.stringify([k.apiGroup, k.subresource ? `${k.resource}/${k.subresource}` : k.resource]);
-    const list = byResource.get(rk);
-    if (list) list.push(k);
-    else byResource.set(rk, [k]);
+    const resource = k.subresource ? `${k.resource}/${k.subresource}` : k.resource;
+    const rk = JSON.stringify([k.apiGroup, resource]);
+    const e = byResource.get(rk);
+    if (e) e.ks.push(k);
+    else byResource.set(rk, { apiGroup: k.apiGroup, resource, ks: [k] });
   }
   const partials: Partial[] = [];
-  for (const [rk, ks] of byResource) {
-    const [apiGroup, resource] = JSON.parse(rk) as [string, string];
+  for (const { apiGroup, resource, ks } of byResource.values()) {
     const pins = new Map<string, KeyAgg[]>(); // names (JSON) → keys of verbs pinned to those names
     const free: KeyAgg[] = [];
     for (const k of ks) {
@@ -253,6 +279,24 @@ function compactResources(keys: KeyAgg[], o: GenerateOptions): ExplainedRule[] {
     return explained(rule, x.keys);
   });
   return rules.sort((a, b) => cmp(ruleSortKey(a.rule), ruleSortKey(b.rule)));
+}
+
+/**
+ * compactResources of a single permission (the common case with many subjects that made one request
+ * each): the rule the general path builds for it, without its maps. Pinned: the names seen, sorted,
+ * and the one verb; else the verb as expandVerbs gives it. A differential test compares the two.
+ */
+function compactOne(k: KeyAgg, o: GenerateOptions): ExplainedRule {
+  const resource = k.subresource ? `${k.resource}/${k.subresource}` : k.resource;
+  const pin = pinned(k, o);
+  const rule: PolicyRule = { apiGroups: [k.apiGroup], resources: [resource], verbs: pin ? [k.verb] : expandVerbs(new Set([k.verb]), o) };
+  if (pin) rule.resourceNames = [...k.names!].sort(cmp);
+  return explained(rule, [k]);
+}
+
+/** compactResources without its fast paths (exported for the differential test). */
+export function compactResourcesReference(keys: KeyAgg[], o: GenerateOptions): ExplainedRule[] {
+  return compactGeneral(keys, o);
 }
 
 function compactURLs(keys: KeyAgg[]): ExplainedRule[] {
@@ -323,9 +367,11 @@ function namesOwnSubject(name: string, s: PolicySubject): boolean {
 }
 
 function meta(name: string, namespace: string | undefined, p: GeneratedPolicy, rules: ExplainedRule[]): K8sObject['metadata'] {
-  const requests = rules.reduce((n, r) => n + r.requests, 0);
-  const from = rules.map((r) => r.first).filter(Boolean).sort()[0] ?? '';
-  const to = rules.map((r) => r.last).filter(Boolean).sort().at(-1) ?? '';
+  // One rule (most subjects): its own counts and times, as the general expressions give them.
+  const one = rules.length === 1 ? rules[0]! : null;
+  const requests = one ? one.requests : rules.reduce((n, r) => n + r.requests, 0);
+  const from = one ? one.first : (rules.map((r) => r.first).filter(Boolean).sort()[0] ?? '');
+  const to = one ? one.last : (rules.map((r) => r.last).filter(Boolean).sort().at(-1) ?? '');
   const m: K8sObject['metadata'] = {
     name,
     labels: { 'app.kubernetes.io/managed-by': 'kaudit' },
@@ -437,6 +483,8 @@ export const UNSURE_AGGREGATION = 'update of a ClusterRole carrying an aggregati
  * server never asked for, so they are reported instead.
  */
 function escalations(s: SubjectAgg, built: Built, o: GenerateOptions, existing: Authorizer | null): { keys: KeyAgg[]; unsure: RoleWriteAgg[] } {
+  // No role writes, nothing to judge (the common case: skips the identity and the maps below).
+  if (s.roleWrites.size === 0) return { keys: [], unsure: [] };
   const out = new Map<string, KeyAgg>();
   const unsure: RoleWriteAgg[] = [];
   const id = identityOf(s.subject);

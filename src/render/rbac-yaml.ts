@@ -12,9 +12,9 @@ function list(xs: readonly string[]): string {
 }
 
 function map(indent: string, m: Record<string, string>): string {
-  return Object.entries(m)
-    .map(([k, v]) => `${indent}${k}: ${yamlStr(v)}\n`)
-    .join('');
+  let out = '';
+  for (const k of Object.keys(m)) out += `${indent}${k}: ${yamlStr(m[k]!)}\n`;
+  return out;
 }
 
 export function explainComment(e: ExplainedRule): string {

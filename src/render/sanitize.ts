@@ -197,8 +197,23 @@ function yamlUnit(c: string): string {
   return cp > 0xffff ? `\\U${cp.toString(16).padStart(8, '0')}` : `\\u${cp.toString(16).padStart(4, '0')}`;
 }
 
+/**
+ * Printable ASCII without `"` and `\\`: JSON.stringify writes such a string as itself in quotes and
+ * UNSAFE_BEYOND_C0 (all of it at U+007F or above) finds nothing in it.
+ */
+const YAML_PLAIN = /^[ !#-[\]-~]*$/;
+
 /** A YAML double-quoted scalar; escapes what JSON leaves raw but YAML treats as breaks or a terminal would act on. */
 export function yamlStr(s: string): string {
+  // The common case (names, namespaces, verbs, times) without JSON.stringify and the Unicode-class
+  // scan: the same bytes (yamlStrReference, a property test compares the two; issue 15: a million
+  // subjects' policies are millions of scalars).
+  if (YAML_PLAIN.test(s)) return `"${s}"`;
+  return yamlStrReference(s);
+}
+
+/** yamlStr without its fast path: the definition (exported for the differential test). */
+export function yamlStrReference(s: string): string {
   return JSON.stringify(s).replace(UNSAFE_BEYOND_C0, yamlUnit);
 }
 

@@ -33,6 +33,13 @@ export interface SortOptions<T> {
    * items are held and sorted. The result is the same, ties in arrival order included. Not with `keep`.
    */
   inOrder?: boolean;
+  /**
+   * With inOrder: hold the in-order items in memory until the ledger spills (they are then written
+   * to the in-order run, which takes every later one as it comes), instead of from the moment they
+   * outgrow what a finished list may keep. For a result read once with sorted() (investigate
+   * --sort): a log that fits the budget is sorted without a file, one that does not is written once.
+   */
+  holdInOrder?: boolean;
 }
 
 export class ExternalSorter<T> implements Spiller {
@@ -86,7 +93,7 @@ export class ExternalSorter<T> implements Spiller {
       this.orderedHeld += n;
       this.held += n;
       charge(n);
-      if (!keepable(this.orderedHeld)) this.openStream(true);
+      if (!this.o.holdInOrder && !keepable(this.orderedHeld)) this.openStream(true);
       settle();
       return;
     }

@@ -469,6 +469,50 @@ describe.skipIf(wasm === null)('WebAssembly field extractor: bytes, state and th
     expect(sameBytes(Buffer.from('{"verb":"get","user":{"username":"a"}}\xc3', 'latin1'))).toBe(false); // not JSON after the object
   });
 
+  it('bodies nothing reads (asm/extract.ts skipString, skipScalar): every string and token at every offset of a 16-byte load, valid or not', () => {
+    // A body is checked against the JSON grammar but never read: the line must be taken exactly
+    // when JSON.parse accepts it (same reject or not), whatever the bytes around a 16-byte (and
+    // 64-byte) block border hold: quotes, escaped quotes, backslash runs, brackets inside strings,
+    // \u escapes and surrogate pairs (escaped and raw), raw controls, bad escapes, cut strings.
+    const head = '{"kind":"Event","level":"RequestResponse","auditID":"a1","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/n/pods/p","verb":"update","user":{"username":"alice","groups":["g"]},"objectRef":{"resource":"pods","namespace":"n","name":"p","apiVersion":"v1"},"responseStatus":{"code":200},"requestReceivedTimestamp":"2026-03-02T10:00:00.000001Z","stageTimestamp":"2026-03-02T10:00:00.000002Z","requestObject":';
+    const tokens = [
+      '"a\\"b"', '"\\\\"', '"\\\\\\""', '"x\\\\\\\\"', '"[{]}"', '"}]"', '"\\u00e9\\ud83d\\ude00"', '"\\ud800"', '"\\uDC00x"', '"\\/\\b\\f\\n\\r\\t"',
+      '"caf\xc3\xa9 \xf0\x9f\x98\x80"', '"\xff\xfe"', '-0.5e+10', '0', 'true', 'false', 'null', '[]', '{}', '[[[["]"]]]]', '{"k":{"k":{"]":"["}}}',
+      // not JSON
+      '"a\x01b"', '"\\x"', '"\\u12G4"', '"\\u00e"', '"abc', '"a\\"', '01', '-', '1.', '1e', 'tru', 'nul', 'falsey', '[1,]', '{"k"}', '{"k":}', '{,}', '[1 2]', '"a"b"', '"\x1f"', '"\\\n"',
+    ];
+    let taken = 0;
+    let refused = 0;
+    for (const t of tokens)
+      for (let pad = 0; pad < 70; pad++) {
+        const body = `{"pad":"${'p'.repeat(pad)}","v":${t},"a":[${t},1],"s":"${'q'.repeat(pad % 17)}\\\\"}`;
+        const line = Buffer.from(head + body + '}', 'latin1');
+        let ok = true;
+        try {
+          JSON.parse(line.toString('utf8'));
+        } catch {
+          ok = false;
+        }
+        expect(sameBytes(line), `${t} after ${pad}`).toBe(ok);
+        if (ok) taken++;
+        else refused++;
+      }
+    expect(taken).toBeGreaterThan(1000);
+    expect(refused).toBeGreaterThan(1000);
+  });
+
+  it('bodies nested deeply: up to the module\'s depth limit taken, beyond it declined (never taken when JSON.parse refuses)', () => {
+    const head = '{"verb":"get","user":{"username":"a"},"responseObject":';
+    for (const depth of [1, 100, 4000, 4095, 4096, 4097, 6000]) {
+      const ok = '['.repeat(depth) + '"x\\\\"' + ']'.repeat(depth);
+      const line = Buffer.from(head + ok + '}');
+      // Past MAX_DEPTH the module declines: the reference path reads the line instead.
+      expect(sameBytes(line), `depth ${depth}`).toBe(depth <= 4096);
+      expect(sameBytes(Buffer.from(head + ok.slice(0, -1) + '}')), `depth ${depth}, one ] short`).toBe(false);
+      expect(sameBytes(Buffer.from(head + '{"k":'.repeat(depth) + '1' + '}'.repeat(depth) + '}')), `object depth ${depth}`).toBe(depth <= 4096);
+    }
+  });
+
   it('interned values stay right across lines: many distinct values, collisions, declined lines between', () => {
     // More distinct values than the intern table has entries, in every interned member, with lines
     // declined after their values were interned (a duplicate read member at the end).

@@ -106,6 +106,45 @@ describe('writeYaml', () => {
   });
 });
 
+/** Runs investigate on `log` with `flags` unbounded (no spill) and at --memory 1k (spills): the same stdout. Returns the unbounded run. */
+async function sameSpilled(log: string, flags: string[]): Promise<Awaited<ReturnType<typeof runCli>>> {
+  resetLedger();
+  const plain = await runCli(['investigate', log, '-q', ...flags]);
+  expect(plain.code).toBe(0);
+  expect(spillCount()).toBe(0);
+  const spilled = await runCli(['investigate', log, '-q', '--memory', '1k', ...flags]);
+  expect(spillCount()).toBeGreaterThan(0);
+  expect(spilled.stdout).toBe(plain.stdout);
+  return plain;
+}
+
+describe('--sort time on a log that is mostly in time order already (the in-order run, issue 15)', () => {
+  // Ascending times with ties (two requests per second) and every 17th request late by a minute:
+  // most records join the in-order run as they come, the late ones are sorted into runs of their own.
+  const events = [];
+  for (let i = 0; i < 800; i++) {
+    const s = Math.floor(i / 2) - (i % 17 === 0 ? 60 : 0);
+    const t = new Date(Date.parse('2026-03-02T10:00:00Z') + Math.max(0, s) * 1000).toISOString();
+    events.push(event({ auditID: `b-${(i * 7) % 800}`, user: { username: `user-${i % 31}` }, verb: 'get', objectRef: { resource: 'pods', namespace: 'ns', name: `pod-${i}`, apiVersion: 'v1' }, requestReceivedTimestamp: t, stageTimestamp: t }));
+  }
+  const dir = writeFiles(tmpDir(), { 'audit.log': jsonl(events) });
+  const log = join(dir, 'audit.log');
+
+  it.each([
+    ['--sort time -o jsonl', ['--sort', 'time', '-o', 'jsonl']],
+    ['--sort time -o csv', ['--sort', 'time', '-o', 'csv']],
+    ['--sort time -o yaml', ['--sort', 'time', '-o', 'yaml']],
+    ['--sort=-time -o json', ['--sort=-time', '-o', 'json']],
+  ])('investigate %s gives the same bytes spilled and not', async (_n, flags) => {
+    const plain = await sameSpilled(log, flags);
+    if (flags[1] === 'time') {
+      const times = plain.stdout.split('\n').filter((l) => l.includes('2026-')).map((l) => /2026-[0-9T:.\-]+Z/.exec(l)![0]);
+      expect(times.length).toBe(800);
+      expect([...times].sort()).toEqual(times);
+    }
+  });
+});
+
 describe('a tiny --memory spills and gives the same bytes (differential)', () => {
   const events = [];
   for (let i = 0; i < 600; i++) {
@@ -127,13 +166,7 @@ describe('a tiny --memory spills and gives the same bytes (differential)', () =>
     ['--group-by user -o yaml', ['--group-by', 'user', '-o', 'yaml']],
     ['--group-by user,namespace (table)', ['--group-by', 'user,namespace']],
   ])('investigate %s', async (_n, flags) => {
-    resetLedger();
-    const plain = await runCli(['investigate', log, '-q', ...flags]);
-    expect(plain.code).toBe(0);
-    expect(spillCount()).toBe(0);
-    const spilled = await runCli(['investigate', log, '-q', '--memory', '1k', ...flags]);
-    expect(spillCount()).toBeGreaterThan(0);
-    expect(spilled.stdout).toBe(plain.stdout);
+    await sameSpilled(log, flags);
   });
 
   it('sorts stably and exactly (ties by time, then auditID, then arrival)', async () => {

@@ -11,7 +11,7 @@ import { ExternalSorter } from '../../src/scale/extsort.js';
 import { FAN_IN } from '../../src/scale/merge.js';
 import { absorb, drain, grow, newSpillMap, type SpillSpec } from '../../src/scale/spillmap.js';
 import { setBudget, parseSize, MIN_BUDGET } from '../../src/scale/budget.js';
-import { resetLedger, settle, spillCount } from '../../src/scale/ledger.js';
+import { keepable, resetLedger, settle, spillCount } from '../../src/scale/ledger.js';
 import { currentSpillDir } from '../../src/scale/tempdir.js';
 import { tmpDir } from '../helpers.js';
 import { releaseLists } from '../../src/scale/spilled.js';
@@ -248,10 +248,10 @@ describe('external sort of items that mostly come in order (inOrder)', () => {
 
   it('gives the stable in-memory order with sorted() and keepSorted(), spilled or not, and leaves no file (property)', () => {
     fc.assert(
-      fc.property(mostlySorted, fc.constantFrom(...budgets), fc.boolean(), (items, budget, keepList) => {
+      fc.property(mostlySorted, fc.constantFrom(...budgets), fc.boolean(), fc.boolean(), (items, budget, keepList, holdInOrder) => {
         setBudget(budget);
         resetLedger();
-        const s = new ExternalSorter<Item>({ compare: byK, size: () => 100, inOrder: true });
+        const s = new ExternalSorter<Item>({ compare: byK, size: () => 100, inOrder: true, holdInOrder });
         for (const it of items) s.add(it);
         const want = [...items].sort(byK);
         if (keepList) {
@@ -277,6 +277,34 @@ describe('external sort of items that mostly come in order (inOrder)', () => {
     const got = [...s.sorted()];
     const want = [...Array.from({ length: 5000 }, (_, i) => ({ k: i, seq: i })), ...Array.from({ length: 3000 }, (_, i) => ({ k: 4999 - i, seq: 5000 + i }))].sort(byK);
     expect(got).toEqual(want);
+    expect(leftovers()).toEqual([]);
+  });
+
+  it('with holdInOrder, holds in-order items until the ledger spills, then writes them to the in-order run as they come', () => {
+    // The default budget: 10,000 ascending items of 1 KB (more than a finished list may keep, less
+    // than the budget) stay in memory.
+    setBudget(null);
+    resetLedger();
+    expect(keepable(10_000_000)).toBe(false);
+    const held = new ExternalSorter<Item>({ compare: byK, size: () => 1000, inOrder: true, holdInOrder: true });
+    for (let i = 0; i < 10000; i++) held.add({ k: i, seq: i });
+    expect(held.held).toBe(10_000_000);
+    expect(leftovers()).toEqual([]);
+    expect([...held.sorted()].map((x) => x.seq)).toEqual(Array.from({ length: 10000 }, (_, i) => i));
+    // Without holdInOrder the same items go to a run once past the keepable share.
+    const early = new ExternalSorter<Item>({ compare: byK, size: () => 1000, inOrder: true });
+    for (let i = 0; i < 10000; i++) early.add({ k: i, seq: i });
+    expect(leftovers().length).toBe(1);
+    early.dispose();
+    // A small budget: the ledger's spill opens the in-order run; later items go straight to it.
+    setBudget(MIN_BUDGET);
+    resetLedger();
+    const tight = new ExternalSorter<Item>({ compare: byK, size: () => 1000, inOrder: true, holdInOrder: true });
+    for (let i = 0; i < 20000; i++) tight.add({ k: i, seq: i });
+    expect(leftovers().length).toBe(1);
+    expect(tight.runCount).toBe(0); // the in-order run is open, not yet closed: no sorted run was written
+    expect(tight.held).toBeLessThan(20_000_000);
+    expect([...tight.sorted()].map((x) => x.seq)).toEqual(Array.from({ length: 20000 }, (_, i) => i));
     expect(leftovers()).toEqual([]);
   });
 

@@ -6,6 +6,7 @@ import type { AuditRecord, FinishContext, InputAccounting, Loc, Reducer } from '
 import { addToProfile, drainProfiles, newProfile, profiles, profileSpec, mergeProfile, windowDays, type Profile, type ProfileState, type Seen } from '../baseline/index.js';
 import { absorb, drain, grow, newSpillMap, spillAll, type SpillMap, type SpillSpec } from '../../scale/spillmap.js';
 import { ExternalSorter } from '../../scale/extsort.js';
+import { decodeLine, encodeLine, type LineCodec } from '../../scale/codec.js';
 import { mergeJoin } from '../../scale/merge.js';
 import { strBytes } from '../../scale/budget.js';
 import { charge, enroll, retire, type Spiller } from '../../scale/ledger.js';
@@ -306,7 +307,7 @@ export const anomalies: Reducer<AnomalyState, AnomalyReport, AnomalyOptions> = {
     const ruleInfoById = new Map<string, RuleInfo>();
     // Findings are counted as they are made and sorted on disk past the memory budget: a million
     // subjects new to the baseline are a million findings, never one array in memory.
-    const sorter = new ExternalSorter<Finding>({ compare: findingOrder, size: findingBytes, tag: 'findings' });
+    const sorter = new ExternalSorter<Finding>({ compare: findingOrder, size: findingBytes, tag: 'findings', codec: FINDING_CODEC });
     const bySeverity: Record<Severity, number> = { critical: 0, high: 0, medium: 0, low: 0 };
     const byRule = new Map<string, number>();
     let suppressed = 0;
@@ -390,6 +391,76 @@ export function findingOrder(a: Finding, b: Finding): number {
     cmp(a.reason, b.reason)
   );
 }
+
+/** A finding's members in the order both kinds of findings are built (sigma, when present, last). */
+const FINDING_KEYS = ['rule', 'title', 'kind', 'severity', 'subject', 'subjectKind', 'verb', 'resource', 'namespace', 'time', 'last', 'count', 'auditIDs', 'reason', 'technique', 'source', 'location'] as const;
+const STRING_KEYS = ['rule', 'title', 'kind', 'severity', 'subject', 'subjectKind', 'verb', 'resource', 'namespace', 'time', 'last', 'reason', 'source'] as const;
+
+/** Whether a finding has exactly FINDING_KEYS (then sigma) in that order, with values JSON keeps as they are. */
+function flatFinding(f: Finding): boolean {
+  const keys = Object.keys(f);
+  const n = FINDING_KEYS.length;
+  if (keys.length !== n && !(keys.length === n + 1 && keys[n] === 'sigma' && f.sigma !== undefined && plainLine(f.sigma))) return false;
+  for (let i = 0; i < n; i++) if (keys[i] !== FINDING_KEYS[i]) return false;
+  for (const k of STRING_KEYS) if (typeof f[k] !== 'string') return false;
+  return (
+    Number.isFinite(f.count) && !Object.is(f.count, -0) &&
+    Array.isArray(f.auditIDs) && f.auditIDs.every((x) => typeof x === 'string') &&
+    Array.isArray(f.technique) && f.technique.every((x) => typeof x === 'string') &&
+    (f.location === null || plainLine(f.location))
+  );
+}
+
+/** A flat object of strings and finite numbers (a Loc, a sigma block): JSON.stringify and JSON.parse give it back, key order included. */
+function plainLine(o: object): boolean {
+  if (Object.getPrototypeOf(o) !== Object.prototype) return false;
+  for (const k of Object.keys(o)) {
+    if (k === '__proto__') return false;
+    const v = (o as Record<string, unknown>)[k];
+    if (typeof v !== 'string' && !(typeof v === 'number' && Number.isFinite(v) && !Object.is(v, -0))) return false;
+  }
+  return true;
+}
+
+/**
+ * Findings in the external sort's runs (issue 15: a million subjects new to the baseline are a
+ * million findings): one JSON array of the members in FINDING_KEYS order (a line starting "["),
+ * read back into an object of the same key order; any other finding takes the generic codec
+ * (src/scale/codec.ts encodeLine, whose lines start otherwise). decode(encode(f)) writes the same JSON.
+ */
+export const FINDING_CODEC: LineCodec<Finding> = {
+  encode(f: Finding): string {
+    if (!flatFinding(f)) return encodeLine(f);
+    const a: unknown[] = [f.rule, f.title, f.kind, f.severity, f.subject, f.subjectKind, f.verb, f.resource, f.namespace, f.time, f.last, f.count, f.auditIDs, f.reason, f.technique, f.source, f.location];
+    if (f.sigma !== undefined) a.push(f.sigma);
+    return JSON.stringify(a);
+  },
+  decode(line: string): Finding {
+    if (line.charCodeAt(0) !== 91 /* [ */) return decodeLine(line) as Finding;
+    const a = JSON.parse(line) as unknown[];
+    const f: Finding = {
+      rule: a[0] as string,
+      title: a[1] as string,
+      kind: a[2] as Finding['kind'],
+      severity: a[3] as Severity,
+      subject: a[4] as string,
+      subjectKind: a[5] as string,
+      verb: a[6] as string,
+      resource: a[7] as string,
+      namespace: a[8] as string,
+      time: a[9] as string,
+      last: a[10] as string,
+      count: a[11] as number,
+      auditIDs: a[12] as string[],
+      reason: a[13] as string,
+      technique: a[14] as string[],
+      source: a[15] as string,
+      location: a[16] as Loc | null,
+    };
+    if (a.length > 17) f.sigma = a[17] as Finding['sigma'];
+    return f;
+  },
+};
 
 function findingBytes(f: Finding): number {
   return 900 + 2 * (f.reason.length + f.subject.length + f.title.length) + 120 * f.auditIDs.length;

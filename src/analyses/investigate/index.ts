@@ -7,6 +7,7 @@ import { UsageError } from '../../util/errors.js';
 import { cmp } from '../../util/counter.js';
 import { widenSpan, mergeSpan } from '../../util/span.js';
 import { ExternalSorter } from '../../scale/extsort.js';
+import { RECORD_CODEC } from '../../normalize/spill.js';
 import { absorb, drain, grow, newSpillMap, type SpillMap, type SpillSpec } from '../../scale/spillmap.js';
 import { ENTRY_BYTES, OBJECT_BYTES, strBytes } from '../../scale/budget.js';
 import { tupleKey, untupleKey } from '../../util/key.js';
@@ -360,7 +361,9 @@ export function recordBytes(r: AuditRecord): number {
  * Keeps the first `limit` records, or the first `limit` by `sort`, in bounded memory: without
  * --sort the first `limit` are kept as they come; with it, an external sort (src/scale/extsort.ts)
  * holds what the budget allows and spills sorted runs past it, so `--sort` works on any volume.
- * Records are held without their bodies. Read the result once: finish() (an array, for small
+ * Records that come in order already (a log sorted by time, asked for `--sort time`) are written
+ * once to a run of their own rather than sorted (SortOptions.inOrder); runs hold records as flat
+ * lines (src/normalize/spill.ts RECORD_CODEC). Records are held without their bodies. Read the result once: finish() (an array, for small
  * limits) or sorted() (a stream).
  */
 export class Listing {
@@ -371,7 +374,7 @@ export class Listing {
     private readonly limit: number,
     sort: SortSpec | null,
   ) {
-    this.sorter = sort ? new ExternalSorter<AuditRecord>({ compare: compareBy(sort), size: recordBytes, keep: limit, tag: 'sort' }) : null;
+    this.sorter = sort ? new ExternalSorter<AuditRecord>({ compare: compareBy(sort), size: recordBytes, keep: limit, tag: 'sort', codec: RECORD_CODEC, inOrder: true, holdInOrder: true }) : null;
   }
   add(r: AuditRecord): void {
     this.matched++;
