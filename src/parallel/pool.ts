@@ -71,10 +71,12 @@ export function mainShares(poolSize: number): boolean {
 }
 
 /**
- * See mainShares. On the 1 GB logs, --jobs 2 as the main thread and one worker used 0.1-0.3 CPU s
- * less than two workers, at the same or lower peak RSS (bench/RESULTS.md, issue 19, h19l).
+ * See mainShares. Off until measured on a quiet machine: on the 1 GB logs, --jobs 2 as the main
+ * thread and one worker used 0.04-0.33 CPU s less than two workers, at the same or lower peak RSS;
+ * at 1M distinct users (rbac-gen, after r15) the same CPU and +8 MB peak RSS, but one pair of runs
+ * at load 6-8 took 143 s against 80 s wall (bench/RESULTS.md, issue 19, h19l).
  */
-const MAIN_SHARES_BY_DEFAULT = true;
+const MAIN_SHARES_BY_DEFAULT = false;
 
 /** Worker threads a run of `poolSize` threads starts (the main thread may be one of the readers: mainShares). */
 export function workersFor(poolSize: number): number {

@@ -529,8 +529,8 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
   const progressEvents = new Array<number>(tasks.length).fill(0);
   let next = 0;
   const poolSize = Math.max(1, Math.min(o.jobs, tasks.length));
-  // The main thread takes tasks too, beside poolSize - 1 workers (src/parallel/pool.ts mainShares;
-  // KAUDIT_PARALLEL_MAIN=0 turns it off): one isolate fewer to start, compile for and collect, and
+  // With mainShares (src/parallel/pool.ts; KAUDIT_PARALLEL_MAIN=1), the main thread takes tasks
+  // too, beside poolSize - 1 workers: one isolate fewer to start, compile for and collect, and
   // the main thread, idle otherwise, reads. Its task's state is merged live (TaskRunner.run `keep`):
   // with a clone of it, as posting would make, peak RSS was 40-90 MB above two workers'
   // (bench/RESULTS.md, issue 19, h19l).

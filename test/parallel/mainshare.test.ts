@@ -23,9 +23,11 @@ afterEach(() => {
   setBudget(null);
 });
 
-describe('mainShares: the main thread is one of the readers', () => {
-  it('by default, for two threads or more, and KAUDIT_PARALLEL_MAIN=0/1 turns it off/on; the workers started are one fewer', () => {
+describe('mainShares: the main thread as one of the readers', () => {
+  it('KAUDIT_PARALLEL_MAIN=1/0 turns it on/off for two threads or more (off by default); the workers started are then one fewer', () => {
     expect(mainShares(1)).toBe(false);
+    expect(mainShares(2)).toBe(false);
+    process.env.KAUDIT_PARALLEL_MAIN = '1';
     expect(mainShares(2)).toBe(true);
     expect(workersFor(2)).toBe(1);
     expect(workersFor(4)).toBe(3);
