@@ -9,7 +9,7 @@
 import { LazyList, type Rows } from './lazy.js';
 import { charge, enroll, keepable, retire, settle, type Spiller } from './ledger.js';
 import { RunWriter, removeRuns } from './runs.js';
-import { encodeLine } from './codec.js';
+import { JSON_LINES, type LineCodec } from './codec.js';
 import { readRun } from './merge.js';
 
 /**
@@ -109,10 +109,15 @@ export class ListWriter<T> implements Spiller {
   count = 0;
   private done = false;
 
-  /** `size`: estimated heap bytes of one item (src/scale/budget.ts roughBytes…). */
+  /**
+   * `size`: estimated heap bytes of one item (src/scale/budget.ts roughBytes…). `codec`: how items
+   * are written to the files and read back (default encodeLine's JSON, any plain data); a list of
+   * one known shape may bring a faster one (decode(encode(x)) must deep-equal x, key order included).
+   */
   constructor(
     private readonly size: (item: T) => number,
     private readonly tag = 'list',
+    private readonly codec: LineCodec<T> = JSON_LINES as LineCodec<T>,
   ) {
     enroll(this);
   }
@@ -133,7 +138,8 @@ export class ListWriter<T> implements Spiller {
     if (this.buf.length === 0) return;
     const w = new RunWriter(this.tag);
     try {
-      for (const x of this.buf) w.line(encodeLine(x));
+      const codec = this.codec;
+      for (const x of this.buf) w.line(codec.encode(x));
       this.files.push(w.close());
     } catch (e) {
       w.discard();
@@ -161,11 +167,12 @@ export class ListWriter<T> implements Spiller {
     this.spill();
     retire(this, before);
     const files = this.files;
+    const codec = this.codec;
     this.files = [];
     return new SpilledList<T>(
       this.count,
       function* () {
-        for (const f of files) yield* readRun<T>(f);
+        for (const f of files) yield* readRun<T>(f, codec);
       },
       () => removeRuns(files),
     );

@@ -123,7 +123,10 @@ export function spillNow<V>(s: SpillMap<V>, spec: SpillSpec<V>): void {
   // The keys are sorted, not [key, value] pairs: one pointer a key while spilling, not a pair each.
   const map = s.map;
   const keys = [...map.keys()];
-  keys.sort(spec.compare ?? cmp);
+  // Without a compare of its own, code-unit order (cmp): the default sort of strings gives the same
+  // order without a call into JavaScript per comparison.
+  if (spec.compare) keys.sort(spec.compare);
+  else keys.sort();
   const w = new RunWriter(spec.tag);
   const codec = codecOf(spec);
   try {
@@ -232,7 +235,10 @@ export function* drain<V>(s: SpillMap<V>, spec: SpillSpec<V>): Generator<[string
   const order = entryOrder(spec);
   const map = s.map;
   const keys = [...map.keys()];
-  keys.sort(spec.compare ?? cmp);
+  // Without a compare of its own, code-unit order (cmp): the default sort of strings gives the same
+  // order without a call into JavaScript per comparison.
+  if (spec.compare) keys.sort(spec.compare);
+  else keys.sort();
   s.map = new Map();
   s.held = 0;
   let runs = s.runs;

@@ -33,6 +33,19 @@ describe('writeJson', () => {
     );
   });
 
+  it('writes items deep in a report as JSON.stringify places them (property: nesting, toJSON, __proto__ keys, escapes)', () => {
+    const leaf = fc.oneof(json, fc.constant(new Date(0)), fc.constant({ toJSON: () => ({ a: [1, { b: '\n' }] }) }), fc.constant(JSON.parse('{"__proto__":{"x":1},"y":[]}') as unknown));
+    const deep = fc.letrec((tie) => ({ node: fc.oneof({ depthSize: 'small' }, leaf, fc.array(tie('node'), { maxLength: 3 }), fc.dictionary(fc.string(), tie('node'), { maxKeys: 3 })) })).node;
+    fc.assert(
+      fc.property(fc.array(fc.array(fc.array(deep, { maxLength: 3 }), { maxLength: 3 }), { maxLength: 3 }), (v) => {
+        const sink = stringSink();
+        writeJson(sink, { a: { b: v } });
+        expect(sink.text()).toBe(JSON.stringify({ a: { b: v } }, null, 2) + '\n');
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('streams a LazyList as the array it stands for, item by item', () => {
     fc.assert(
       fc.property(report, (v) => {

@@ -4,7 +4,11 @@
 // quotes, newlines) and numbers JSON has no literal for; and the line holds no newline (run files).
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { ENTRY_CODEC, slimEntry } from '../../src/analyses/compliance/entry.js';
+import { ENTRY_CODEC, SUBJECT_ROW_CODEC, slimEntry, type SubjectRow } from '../../src/analyses/compliance/entry.js';
+import { ListWriter, isSpilled } from '../../src/scale/spilled.js';
+import { roughBytes, setBudget } from '../../src/scale/budget.js';
+import { resetLedger } from '../../src/scale/ledger.js';
+import { shape } from '../helpers.js';
 import type { SubjectDrift } from '../../src/analyses/drift/evaluate.js';
 import { decodeLine, encodeLine } from '../../src/scale/codec.js';
 
@@ -62,5 +66,59 @@ describe('compliance drift-entry codec', () => {
   it('writes a subject without grants of its own as a short flat array', () => {
     const d: SubjectDrift = { subject: { kind: 'User', name: 'u', namespace: '' }, groups: ['g'], requests: 1, otherChecks: 0, unjudgedWrites: null, dormant: false, grantedRules: 0, usedRules: 0, fullyUsedRules: 0, sharedRules: 0, used: [], unusedRules: [], uncovered: [{ check: 'request', verb: 'get', apiGroup: '', resource: 'pods', namespace: 'a', nonResourceURL: '', names: ['p'], requests: 1, denied: 0, examples: ['id-1'], location: { file: 'f', line: 1, unit: 'line' } }], sensitiveExcess: [], score: null, severity: 'none', location: null };
     expect(ENTRY_CODEC.encode(d)).toBe('["User","u","",1,false,0,0,null,"none",0,0,0,["request","get","","pods","a","",1,0,["id-1"]]]');
+  });
+});
+
+const row: fc.Arbitrary<SubjectRow> = fc.record({
+  kind: str,
+  name: str,
+  namespace: str,
+  requests: num,
+  grantedRules: num,
+  usedRules: num,
+  unusedRules: num,
+  sensitiveExcess: num,
+  score: fc.oneof(fc.constant(null), num),
+  severity: str,
+  dormant: fc.boolean(),
+});
+
+describe('compliance subject-row codec', () => {
+  it('reads back the row the generic codec gives, key order, -0, NaN and ±Infinity included (property)', () => {
+    fc.assert(
+      fc.property(row, (r) => {
+        const line = SUBJECT_ROW_CODEC.encode(r);
+        expect(line).not.toContain('\n');
+        const back = SUBJECT_ROW_CODEC.decode(line);
+        expect(shape(back)).toEqual(shape(r));
+        expect(shape(back)).toEqual(shape(decodeLine(encodeLine(r))));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('a ListWriter with the codec spills and reads back the rows in order, twice (tiny budget)', () => {
+    resetLedger();
+    setBudget(8 * 1024);
+    try {
+      fc.assert(
+        fc.property(fc.array(row, { minLength: 1, maxLength: 60 }), (rows) => {
+          const w = new ListWriter<SubjectRow>(roughBytes, 'test-rows', SUBJECT_ROW_CODEC);
+          for (const r of rows) w.push(r);
+          const list = w.finish();
+          try {
+            expect(shape([...list])).toEqual(shape(rows));
+            expect(shape([...list])).toEqual(shape(rows));
+            if (rows.length > 40) expect(isSpilled(list)).toBe(true);
+          } finally {
+            if (isSpilled(list)) list.release();
+          }
+        }),
+        { numRuns: 40 },
+      );
+    } finally {
+      setBudget(null);
+      resetLedger();
+    }
   });
 });

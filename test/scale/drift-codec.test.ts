@@ -78,6 +78,58 @@ describe('drift usage codec', () => {
     );
   });
 
+  // What the codec writes once that a one-request identity would repeat (the key is the user, the
+  // key's groups are the identity's, a span of one instant, one example at its start, firstAt a
+  // plain Loc): each shortcut, alone or together, and near misses (-0 against 0, NaN, a Loc with
+  // one more member or in another order), read back as the same value.
+  it('reads back the shortcuts of one-request identities and their near misses', () => {
+    const typical = fc
+      .tuple(subjectUse, fc.boolean(), fc.boolean(), fc.boolean(), fc.boolean(), fc.constantFrom('plain', 'offset', 'reordered', 'none'), fc.constantFrom(0, -0, NaN, Infinity, 1772412981900), str, fc.boolean())
+      .map(([u, keyIsUser, sameGroups, oneInstant, oneExample, at, ms, file, nearMiss]) => {
+        for (const k of u.keys.values()) {
+          if (sameGroups) k.groups = [...u.groups];
+          k.firstMs = ms;
+          if (oneInstant) {
+            k.lastMs = nearMiss && Object.is(ms, 0) ? -0 : ms;
+            k.last = k.first;
+          }
+          if (oneExample) k.examples = [[nearMiss && Object.is(ms, 0) ? -0 : ms, file]];
+          delete k.firstAt;
+          delete k.written;
+          delete k.fullAuthority;
+          delete k.rulesUnknown;
+          if (at === 'plain') k.firstAt = { file, line: nearMiss ? -0 : 3, unit: 'line' };
+          if (at === 'offset') k.firstAt = { file, line: 3, unit: 'line', offset: 7 };
+          if (at === 'reordered') k.firstAt = { line: 3, file, unit: 'item' } as ReqKey['firstAt'];
+          if (nearMiss && at === 'plain') k.rulesUnknown = 2;
+        }
+        return [keyIsUser ? u.user : `${u.user}x`, u] as [string, SubjectUse];
+      });
+    fc.assert(
+      fc.property(typical, ([key, u]) => {
+        const line = USE_CODEC.encode([key, u]);
+        expect(line).not.toContain('\n');
+        const back = USE_CODEC.decode(line);
+        expect(back[0]).toBe(key);
+        expect(shape(back[1])).toEqual(shape(u));
+        expect(shape(back)).toEqual(shape(decodeLine(encodeLine([key, u]))));
+        // Keys that share the identity's groups get arrays of their own.
+        const arrays = [...back[1].keys.values()].map((k) => k.groups);
+        expect(new Set(arrays).size).toBe(arrays.length);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('writes a one-request identity without repeating it', () => {
+    const k: ReqKey = { check: 'request', groups: ['system:authenticated', 'team:a'], verb: 'get', apiGroup: '', resource: 'pods', subresource: '', namespace: 'a', nonResourceURL: '', count: 1, denied: 0, names: new Map([['p', 1]]), other: 0, firstMs: 5, first: 'T', lastMs: 5, last: 'T', examples: [[5, 'id-1']] };
+    k.firstAt = { file: '/logs/audit.log', line: 9, unit: 'line' };
+    const u: SubjectUse = { user: 'alice', groups: new Set(['system:authenticated', 'team:a']), requests: 1, checks: 0, keys: new Map([['K', k]]), unjudged: { requests: 0, reasons: {}, examples: [] } };
+    const line = USE_CODEC.encode(['alice', u]);
+    expect(line).toBe('[0,"alice",["system:authenticated","team:a"],1,0,0,0,[],["K","request",0,"get","","pods","","a","",1,0,["p",1],0,5,"T",null,0,"id-1",["/logs/audit.log",9,"line"]]]');
+    expect(shape(USE_CODEC.decode(line))).toEqual(shape(['alice', u]));
+  });
+
   it('is the codec the users map spills with', () => {
     expect(useSpec(20).codec).toBe(USE_CODEC);
   });

@@ -2,7 +2,7 @@
 // what is asserted is order, stability, equality with the in-memory answer, and clean-up.
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { join } from 'node:path';
 import { decodeLine, encodeLine } from '../../src/scale/codec.js';
@@ -122,6 +122,26 @@ describe('run files', () => {
     const got: string[] = [];
     for (let l = r.next(); l !== null; l = r.next()) got.push(l);
     expect(got).toEqual(lines);
+  });
+
+  // RunWriter encodes each line straight into its buffer (Buffer.write): the file holds exactly the
+  // UTF-8 of the lines joined by newlines, as when they were joined into one string, whatever falls
+  // on the buffer's edge (a line of 3-byte characters, a surrogate pair, a lone surrogate, a line
+  // longer than the buffer, which goes on its own).
+  it('writes the UTF-8 bytes of the lines joined by newlines, across buffer edges (property)', () => {
+    const piece = fc.oneof(fc.string({ unit: 'grapheme', maxLength: 8 }), fc.constantFrom('\ud800', '\udfff', '😀', '€'.repeat(1000), 'x'.repeat(1 << 19), '€'.repeat(400_000), '\u0000', ''));
+    fc.assert(
+      fc.property(fc.array(fc.array(piece, { maxLength: 4 }).map((a) => a.join('')), { maxLength: 12 }), fc.nat({ max: 400 }), (lines, fill) => {
+        const w = new RunWriter('t');
+        // Lines that bring the buffer near its edge before the generated ones.
+        const all = [...Array.from({ length: fill }, (_, i) => 'é'.repeat(1000 + i)), ...lines];
+        for (const l of all) w.line(l);
+        expect(w.count).toBe(all.length);
+        const path = w.close();
+        expect(readFileSync(path).equals(Buffer.from(all.length ? `${all.join('\n')}\n` : '', 'utf8'))).toBe(true);
+      }),
+      { numRuns: 40 },
+    );
   });
 });
 

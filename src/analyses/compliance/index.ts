@@ -17,7 +17,7 @@ import { ENTRY_BYTES, OBJECT_BYTES, roughBytes, strBytes } from '../../scale/bud
 import { absorb, drain, grow, newSpillMap, type SpillMap, type SpillSpec } from '../../scale/spillmap.js';
 import { keepEarliest, mergeEarliest } from '../../util/examples.js';
 import { plural } from '../../render/format.js';
-import { ENTRY_CODEC } from './entry.js';
+import { ENTRY_CODEC, SUBJECT_ROW_CODEC, type SubjectRow } from './entry.js';
 
 /** The earliest auditIDs of requests a subject's grants through cluster-admin allowed, at most five. */
 function clusterAdminUse(d: SubjectDrift, binding: string): string[] {
@@ -87,7 +87,7 @@ export interface ComplianceReport {
     checks: Record<Status, number>;
   };
   /** Per-subject lists, in drift's report order: arrays, or SpilledLists read from disk when they outgrew the memory budget (issue 15). */
-  subjects: Rereadable<{ kind: string; name: string; namespace: string; requests: number; grantedRules: number; usedRules: number; unusedRules: number; sensitiveExcess: number; score: number | null; severity: string; dormant: boolean }>;
+  subjects: Rereadable<SubjectRow>;
   sensitiveExcess: Rereadable<{ subject: string; id: string; severity: string; description: string; permissions: string[]; source: string }>;
   dormant: Rereadable<string>;
   /**
@@ -497,7 +497,7 @@ function assemble(s: ComplianceState, d: DriftReport, input: InputAccounting): C
   const red = listOf<string>('compliance-red');
   const yellow = listOf<string>('compliance-yellow');
   const dormant = listOf<string>('compliance-dormant');
-  const subjects = listOf<ComplianceReport['subjects'] extends Rereadable<infer T> ? T : never>('compliance-subjects');
+  const subjects = new ListWriter<SubjectRow>(roughBytes, 'compliance-subjects', SUBJECT_ROW_CODEC);
   const excess = listOf<ComplianceReport['sensitiveExcess'] extends Rereadable<infer T> ? T : never>('compliance-excess');
   const clusterAdmin = listOf<ComplianceReport['privileged']['clusterAdmin'] extends Rereadable<infer T> ? T : never>('compliance-admin');
   for (const x of d.subjects) {

@@ -369,11 +369,8 @@ export function evaluate(s: DriftState, input: InputAccounting, entry?: LineCode
       }
     }
   };
-  /** Judges every check an identity went through (its usage goes to `usage`, what no grant allows to `uncovered`); returns its subject's key. */
-  const judgeIdentity = (u: SubjectUse): string => {
-    const c = classifySubject(u.user);
-    const me: Subj = c.kind === 'ServiceAccount' ? { kind: 'ServiceAccount', name: c.name, namespace: c.namespace } : { kind: 'User', name: u.user, namespace: '' };
-    const myKey = keyOf(me);
+  /** Judges every check an identity went through (its usage goes to `usage`, what no grant allows to `uncovered`) as the subject of key `myKey`. */
+  const judgeIdentity = (u: SubjectUse, myKey: string): void => {
     for (const k of u.keys.values()) {
       // Each check is judged with the groups it carried, as the API server judged it.
       const info = { user: u.user, groups: k.groups };
@@ -407,7 +404,6 @@ export function evaluate(s: DriftState, input: InputAccounting, entry?: LineCode
         uncovered.set(myKey, list);
       }
     }
-    return myKey;
   };
 
   // Suggestions: rbac-gen's policy per subject, from the same requests. One per subject that made
@@ -547,9 +543,10 @@ export function evaluate(s: DriftState, input: InputAccounting, entry?: LineCode
   }
   for (const [, u] of drain(s.users, useSpec(o.maxNames))) {
     claim(u.user);
-    const myKey = judgeIdentity(u);
     const c = classifySubject(u.user);
     const me: Subj = c.kind === 'ServiceAccount' ? { kind: 'ServiceAccount', name: c.name, namespace: c.namespace } : { kind: 'User', name: u.user, namespace: '' };
+    const myKey = keyOf(me);
+    judgeIdentity(u, myKey);
     const mine: [string, Subj][] = reported(me) ? [[myKey, me]] : [];
     for (const [key, x] of boundByUser.get(u.user) ?? []) if (!mine.some(([k]) => k === key)) mine.push([key, x]);
     for (const [key, x] of mine) {

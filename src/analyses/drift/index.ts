@@ -204,7 +204,9 @@ function addCheck(s: DriftState, u: SubjectUse, check: CheckKind, who: UserInfo,
   } else k.other++;
   widenSpan(k, r.timeMs, r.time, r.location);
   const t = r.timeMs;
-  if (r.auditID && (k.examples.length < 3 || t <= k.examples[2]![0])) k.examples = earliest(k.examples, [[t, r.auditID]]);
+  // The first example of a key needs no sort (earliest of [] and one pair is that pair).
+  if (r.auditID && k.examples.length === 0) k.examples = [[t, r.auditID]];
+  else if (r.auditID && (k.examples.length < 3 || t <= k.examples[2]![0])) k.examples = earliest(k.examples, [[t, r.auditID]]);
   if (write && write.object === 'role') {
     if (write.rules === null) k.rulesUnknown = (k.rulesUnknown ?? 0) + 1;
     else {
