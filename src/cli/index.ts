@@ -5,7 +5,7 @@ import { visible } from '../render/sanitize.js';
 import { createRequire } from 'node:module';
 import { processIO, terminalSafe, type IO } from './io.js';
 import { availableParallelism } from 'node:os';
-import { discardPrestarted, likelyWorkers, minRange, prestartWorkers } from '../parallel/pool.js';
+import { discardPrestarted, likelyWorkers, minRange, prestartWorkers, workersFor } from '../parallel/pool.js';
 
 /**
  * A message for stderr: made visible, its own line breaks kept but every line after the first
@@ -126,7 +126,7 @@ export async function main(argv: string[], given: IO = processIO()): Promise<num
   }
   // A split run's workers load while the command does (src/parallel/pool.ts); the run takes them, or they are discarded.
   const workers = likelyWorkers(argv, 2 * minRange(), availableParallelism());
-  if (workers > 1) prestartWorkers(argv[0]!, workers);
+  if (workers > 1) prestartWorkers(argv[0]!, workersFor(workers));
   try {
     return await run(argv, io, watched.wrote, given.stdout === process.stdout);
   } finally {

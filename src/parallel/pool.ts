@@ -59,10 +59,34 @@ let started: { command: string; workers: Worker[] } | null = null;
 /** Started workers that failed or exited while they waited. */
 const failed = new WeakSet<Worker>();
 
+/**
+ * Whether the main thread reads a share of a split run's tasks itself, beside `poolSize - 1`
+ * workers (src/parallel/run.ts), for a run of `poolSize` threads. KAUDIT_PARALLEL_MAIN=1 or 0
+ * forces it on or off.
+ */
+export function mainShares(poolSize: number): boolean {
+  if (poolSize < 2) return false;
+  const v = process.env.KAUDIT_PARALLEL_MAIN;
+  return v === undefined || v === '' ? MAIN_SHARES_BY_DEFAULT : v === '1';
+}
+
+/**
+ * See mainShares. Off until measured on a quiet machine: on the 1 GB logs, --jobs 2 as the main
+ * thread and one worker used 0.04-0.33 CPU s less than two workers, at the same or lower peak RSS;
+ * at 1M distinct users (rbac-gen, after r15) the same CPU and +8 MB peak RSS, but one pair of runs
+ * at load 6-8 took 143 s against 80 s wall (bench/RESULTS.md, issue 19, h19l).
+ */
+const MAIN_SHARES_BY_DEFAULT = false;
+
+/** Worker threads a run of `poolSize` threads starts (the main thread may be one of the readers: mainShares). */
+export function workersFor(poolSize: number): number {
+  return mainShares(poolSize) ? poolSize - 1 : poolSize;
+}
+
 /** Starts `count` workers for `command` now, for the run to take (takeWorkers); any waiting ones are discarded first. */
 export function prestartWorkers(command: string, count: number): void {
   discardPrestarted();
-  if (count < 2) return;
+  if (count < 1) return;
   const workers: Worker[] = [];
   for (let i = 0; i < count; i++) {
     const w = newWorker(command);

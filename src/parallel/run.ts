@@ -3,7 +3,7 @@
 // partial states in input order and finishes stage collapsing across range borders, so the result
 // is the one a single pass would give.
 import type { Worker } from 'node:worker_threads';
-import { newWorker, takeWorkers, discardPrestarted } from './pool.js';
+import { newWorker, takeWorkers, discardPrestarted, mainShares } from './pool.js';
 import { readFileSync } from 'node:fs';
 import type { AuditRecord, InputAccounting, Loc } from '../types.js';
 import type { Source } from '../ingest/sources.js';
@@ -19,6 +19,7 @@ import { planTasks, type Task } from './plan.js';
 import { SHOWN_REJECTS as SHOWN } from '../cli/report.js';
 import { InputError, StrictError, InternalError, UsageError } from '../util/errors.js';
 import { TaskRunner, taskError, type TaskDone, type TaskError } from './task.js';
+import { budgetBytes, setBudget } from '../scale/budget.js';
 
 /** Plain data a worker needs: it cannot receive functions. */
 export interface WorkerSpec {
@@ -500,7 +501,7 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
   const consume = (): void => {
     for (let d = waiting.get(consumed); d !== undefined; d = waiting.get(consumed)) {
       waiting.delete(consumed);
-      const part = cmd.restore(d.state, o.state) as S;
+      const part = (d.own ? d.state : cmd.restore(d.state, o.state)) as S;
       merged = merged === undefined ? part : cmd.reducer.merge(merged, part);
       accs.push({ acc: d.acc, continues: (tasks[consumed]!.source.start ?? 0) > 0 });
       for (const r of d.rejects) if (rejects.length < SHOWN) rejects.push(r);
@@ -528,11 +529,12 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
   const progressEvents = new Array<number>(tasks.length).fill(0);
   let next = 0;
   const poolSize = Math.max(1, Math.min(o.jobs, tasks.length));
-  // KAUDIT_PARALLEL_MAIN=1: the main thread takes tasks too, beside poolSize - 1 workers (one
-  // isolate fewer to start, warm up and collect). Off by default: it saved up to 8% of the CPU time
-  // but raised peak RSS by 40-90 MB (the main isolate's heap is not capped like a worker's), and
-  // issue 19 asks for peak RSS unchanged (bench/RESULTS.md).
-  const mainShare = poolSize > 1 && process.env.KAUDIT_PARALLEL_MAIN === '1';
+  // With mainShares (src/parallel/pool.ts; KAUDIT_PARALLEL_MAIN=1), the main thread takes tasks
+  // too, beside poolSize - 1 workers: one isolate fewer to start, compile for and collect, and
+  // the main thread, idle otherwise, reads. Its task's state is merged live (TaskRunner.run `keep`):
+  // with a clone of it, as posting would make, peak RSS was 40-90 MB above two workers'
+  // (bench/RESULTS.md, issue 19, h19l).
+  const mainShare = mainShares(poolSize);
   const workerCount = mainShare ? poolSize - 1 : poolSize;
 
   const workers: Worker[] = [];
@@ -576,6 +578,10 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
           progressEvents.reduce((a, b) => a + b, 0),
         );
       };
+      // The main thread reads the first task: its part needs no earlier one, so it is merged as soon
+      // as the main thread is done with it, while the workers read on (and not after the last
+      // worker's part, when it would lengthen the serial tail of the run).
+      let mainFirst = mainShare ? next++ : -1;
       // The workers started while the command parsed its options (prestartWorkers), then new ones.
       const ready = takeWorkers(spec.command, workerCount);
       for (let i = 0; i < workerCount; i++) {
@@ -610,20 +616,34 @@ export async function runParallel<S>(o: ParallelOptions<S>): Promise<ParallelRun
         start(w);
       }
       if (!mainShare) return;
-      // The main thread's own tasks, between the workers' messages (its reads yield to them). What a
-      // task gives back is cloned as posting it would (the merge sees the same kind of value).
+      // The main thread's own tasks, between the workers' messages (its reads yield to them).
       const runner = new TaskRunner();
       const progressOrStop = (index: number, bytes: number, events: number, inWindow: number): void => {
         if (abandoned || fallback !== null) throw new Error('the split run was given up');
         onProgress(index, bytes, events, inWindow);
       };
       mainDone = (async () => {
-        while (fallback === null && errors.length === 0 && next < tasks.length) {
-          const task = tasks[next++]!;
+        while (fallback === null && errors.length === 0 && (mainFirst >= 0 || next < tasks.length)) {
+          const task = tasks[mainFirst >= 0 ? mainFirst : next++]!;
+          mainFirst = -1;
           trace?.(`task ${task.index} to the main thread`);
           const t0 = performance.now();
           try {
-            const d = structuredClone(await runner.run(task, spec, (bytes, events, inWindow) => progressOrStop(task.index, bytes, events, inWindow)));
+            // The state stays live (`own`): merged as it is, neither handed over, stripped nor cloned
+            // (a clone of its partial result's typed arrays alone is tens of MB, and a handed-over
+            // state's spilling structures would leave this thread's ledger).
+            // While it reads, the main thread holds a worker's budget (spec.memory), as a worker
+            // would; the main thread's share comes back for the merges (at 1M distinct users,
+            // rbac-gen's peak RSS went from 309 to 421 MB with the main share for its task).
+            const share = budgetBytes();
+            let d: TaskDone;
+            try {
+              d = await runner.run(task, spec, (bytes, events, inWindow) => progressOrStop(task.index, bytes, events, inWindow), () => {
+                if (spec.memory) setBudget(Math.min(share, spec.memory));
+              }, true);
+            } finally {
+              setBudget(share);
+            }
             if (fallback !== null) break;
             trace?.(`task ${task.index} done (main thread: ${(performance.now() - t0).toFixed(0)} ms in its pipeline)`);
             waiting.set(task.index, d);

@@ -17,6 +17,11 @@ import { InputError, StrictError, InternalError, UsageError } from '../util/erro
 /** What a task gives back (as a worker posts it): the stripped partial state, its accounting, what collapsing left, the first rejects. */
 export interface TaskDone {
   state: unknown;
+  /**
+   * The state is this thread's own, live (not stripped, not handed over: TaskRunner.run with
+   * `keep`): the main thread merges it as it is, and its spilling structures stay in the ledger.
+   */
+  own?: boolean;
   acc: InputAccounting;
   partial: PartialResult | null;
   rejects: { loc: Loc; reason: string }[];
@@ -52,9 +57,11 @@ export class TaskRunner {
    * Runs `task` as a partial run of `spec`'s command. `onProgress` gets the bytes and events read
    * so far, and the requests waiting for their completion now. The state returned is the command's `strip` of it (what crosses a thread); the caller
    * posts it, or clones it as posting would. `prepare` runs once the command's options are made,
-   * before the state is (a worker sets its memory budget and spill folder there).
+   * before the state is (a worker sets its memory budget and spill folder there). `keep` (the main
+   * thread's own tasks): the state is returned live, as `own`, neither handed over nor stripped; the
+   * thread that merges it holds it anyway, and its structures keep spilling under that thread's budget.
    */
-  async run(task: Task, spec: WorkerSpec, onProgress: (bytes: number, events: number, waiting: number) => void, prepare?: () => void): Promise<TaskDone> {
+  async run(task: Task, spec: WorkerSpec, onProgress: (bytes: number, events: number, waiting: number) => void, prepare?: () => void, keep = false): Promise<TaskDone> {
     const { cmd, opts } = await this.command(spec);
     prepare?.();
     const state = cmd.reducer.init(opts);
@@ -78,9 +85,16 @@ export class TaskRunner {
       onProgress,
       read: { ...spec.read, ...(task.format ? { format: task.format } : {}), ...(prefilter ? { prefilter } : {}) },
     });
+    if (keep) return { state, own: true, acc, partial, rejects };
     cmd.handOver?.(state);
     return { state: cmd.strip(state), acc, partial, rejects };
   }
+}
+
+/** The buffers of a task's partial result that cross threads by transfer, not copy (postMessage's transfer list). */
+export function partialBuffers(partial: PartialResult | null): ArrayBuffer[] {
+  if (!partial) return [];
+  return [partial.idFirst.buffer, partial.origins.buffer, partial.completed.buffer, partial.firstIds.buffer, partial.reusedKeys.buffer] as ArrayBuffer[];
 }
 
 /** A task's exception as plain data (see TaskError). */

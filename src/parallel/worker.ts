@@ -8,7 +8,7 @@ import { setBudget } from '../scale/budget.js';
 import { handOff } from '../scale/ledger.js';
 import { setSpillDir } from '../scale/tempdir.js';
 import { setHashSeed, DEFAULT_COLLAPSE } from '../normalize/collapse.js';
-import { TaskRunner, taskError } from './task.js';
+import { TaskRunner, taskError, partialBuffers } from './task.js';
 import { parallelCommand } from './commands.js';
 
 const runner = new TaskRunner();
@@ -61,7 +61,7 @@ parentPort!.on('message', async (msg: { task: Task; spec: WorkerSpec }) => {
     // Large state goes as spill files, and this thread's ledger forgets the state (src/scale/ledger.ts).
     handOff();
     // The hashes move to the main thread without a copy.
-    parentPort!.postMessage({ type: 'done', index: task.index, state, acc, partial, rejects, ms: performance.now() - t0, ...(tracing ? { cpuMs: threadCpuMs(), heap: heapNote(), milestones: { born: { at: performance.timeOrigin, cpu: 0 }, loaded, got, firstByte, read, posted: { at: clock(), cpu: threadCpuMs() } } } : {}) }, partial ? [partial.idFirst.buffer as ArrayBuffer, partial.origins.buffer as ArrayBuffer, partial.completed.buffer as ArrayBuffer, partial.firstIds.buffer as ArrayBuffer, partial.reusedKeys.buffer as ArrayBuffer] : []);
+    parentPort!.postMessage({ type: 'done', index: task.index, state, acc, partial, rejects, ms: performance.now() - t0, ...(tracing ? { cpuMs: threadCpuMs(), heap: heapNote(), milestones: { born: { at: performance.timeOrigin, cpu: 0 }, loaded, got, firstByte, read, posted: { at: clock(), cpu: threadCpuMs() } } } : {}) }, partialBuffers(partial));
   } catch (e) {
     parentPort!.postMessage({ type: 'error', ...taskError(task.index, e) });
   }

@@ -96,9 +96,16 @@ describe('an exception in kaudit is an internal error: exit 2, the message, no r
     const ok = audit(['summary', log, '-o', 'json', '--jobs', '2'], env);
     expect(ok.code).toBe(0);
     for (const cmd of [['summary', '-o', 'json'], ['rbac-gen'], ['baseline']]) {
-      const r = audit([cmd[0]!, log, ...cmd.slice(1), '--jobs', '2'], { ...env, KAUDIT_TEST_FAULT: 'worker:50' });
-      expectInternal(r, cmd[0]!, /reducer \(in a worker thread\)/, /at \S*big\.log/);
-      expect(r.stdout).toBe('');
+      // Two workers (KAUDIT_PARALLEL_MAIN=0), or the main thread and a worker (the default: the
+      // main thread reads the first range, whose fault comes first in input order).
+      for (const [main, component] of [
+        ['0', /reducer \(in a worker thread\)/],
+        ['1', /reducer \(in a task of --jobs on the main thread\)/],
+      ] as const) {
+        const r = audit([cmd[0]!, log, ...cmd.slice(1), '--jobs', '2'], { ...env, KAUDIT_PARALLEL_MAIN: main, KAUDIT_TEST_FAULT: 'worker:50' });
+        expectInternal(r, cmd[0]!, component, /at \S*big\.log/);
+        expect(r.stdout).toBe('');
+      }
     }
     // The same fault in one thread is not triggered: the hook names worker threads only.
     expect(audit(['summary', log, '-o', 'json', '--jobs', '1'], { ...env, KAUDIT_TEST_FAULT: 'worker:50' }).code).toBe(0);
