@@ -115,6 +115,19 @@ function isHex(c: u32): bool {
 }
 
 /**
+ * The position after the escape whose backslash is at `i` (\uXXXX or one of \" \\ \/ \b \f \n
+ * \r \t, as JSON allows: RFC 8259 section 7), or 0 when it is not one. One copy for readString
+ * and skipString.
+ */
+// @ts-ignore: decorator
+@inline
+function escapeEnd(i: usize): usize {
+  const d = load<u8>(i + 1);
+  if (d == 117) return isHex(load<u8>(i + 2)) && isHex(load<u8>(i + 3)) && isHex(load<u8>(i + 4)) && isHex(load<u8>(i + 5)) ? i + 6 : 0;
+  return d == 34 || d == 92 || d == 47 || d == 98 || d == 102 || d == 110 || d == 114 || d == 116 ? i + 2 : 0;
+}
+
+/**
  * Reads a string at its opening quote `i`: the position after its closing quote, or 0 when it is
  * not a JSON string (a raw control character, the sentinel, a bad escape). Sets strFlags.
  */
@@ -143,12 +156,8 @@ function readString(i: usize): usize {
     }
     if (c != 92) return 0;
     flags |= 1;
-    const d = load<u8>(i + 1);
-    if (d == 117) {
-      if (!isHex(load<u8>(i + 2)) || !isHex(load<u8>(i + 3)) || !isHex(load<u8>(i + 4)) || !isHex(load<u8>(i + 5))) return 0;
-      i += 6;
-    } else if (d == 34 || d == 92 || d == 47 || d == 98 || d == 102 || d == 110 || d == 114 || d == 116) i += 2;
-    else return 0;
+    i = escapeEnd(i);
+    if (i == 0) return 0;
   }
   return 0; // not reached (AssemblyScript wants a return after the loop)
 }
@@ -175,12 +184,8 @@ function skipString(i: usize): usize {
     const c = load<u8>(i);
     if (c == 34) return i + 1;
     if (c != 92) return 0;
-    const d = load<u8>(i + 1);
-    if (d == 117) {
-      if (!isHex(load<u8>(i + 2)) || !isHex(load<u8>(i + 3)) || !isHex(load<u8>(i + 4)) || !isHex(load<u8>(i + 5))) return 0;
-      i += 6;
-    } else if (d == 34 || d == 92 || d == 47 || d == 98 || d == 102 || d == 110 || d == 114 || d == 116) i += 2;
-    else return 0;
+    i = escapeEnd(i);
+    if (i == 0) return 0;
   }
   return 0; // not reached (AssemblyScript wants a return after the loop)
 }
