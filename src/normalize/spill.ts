@@ -15,38 +15,13 @@ function nIn(x: number | string | null): number | null {
   return x === null ? null : numIn(x);
 }
 
-/** impersonatedExtra as [key, values] pairs: a key "__proto__" stays a key, as JSON.parse made it. */
-function extraOut(e: Record<string, string[]>): [string, string[]][] {
-  const out: [string, string[]][] = [];
-  for (const k of Object.keys(e)) out.push([k, e[k]!]);
-  return out;
-}
-
-function extraIn(pairs: [string, string[]][]): Record<string, string[]> {
-  const e: Record<string, string[]> = {};
-  for (const [k, v] of pairs) {
-    if (k === '__proto__') Object.defineProperty(e, k, { value: v, enumerable: true, writable: true, configurable: true });
-    else e[k] = v;
-  }
-  return e;
-}
-
-function locOut(l: Loc): unknown[] {
-  return [l.file, l.line, l.unit, l.offset ?? null, l.item ?? null];
-}
-
-function locIn(a: unknown[]): Loc {
-  const l: Loc = { file: a[0] as string, line: a[1] as number, unit: a[2] as Loc['unit'] };
-  if (a[3] !== null) l.offset = a[3] as number;
-  if (a[4] !== null) l.item = a[4] as number;
-  return l;
-}
-
 /**
  * One record as one line and back, without its bodies (requestObject and responseObject are not
  * written: a sort holds records without them, see investigate's Listing). decode(encode(r)) has
  * every other field of r with the same value (numbers NaN, ±Infinity and -0 included), in
- * recordFrom's key order. Throws (from JSON.parse) on a line it did not write.
+ * recordFrom's key order. The location and impersonatedExtra are written as the objects they are:
+ * JSON keeps their members and member order, and JSON.parse makes a "__proto__" key an own key,
+ * as extraFrom (src/normalize/event.ts) made it. Throws (from JSON.parse) on a line it did not write.
  */
 export const RECORD_CODEC: LineCodec<AuditRecord> = {
   encode(r: AuditRecord): string {
@@ -55,7 +30,7 @@ export const RECORD_CODEC: LineCodec<AuditRecord> = {
       r.subject, r.subjectKind, r.subjectNamespace, r.subjectName, r.groups, r.impersonator, r.principal,
       r.verb, r.apiGroup, r.apiVersion, r.resource, r.subresource, r.namespace, r.name, r.nonResourceURL, r.requestURI,
       nOut(r.code), r.decision, nOut(r.durationMs), r.sourceIP, r.userAgent, r.client, r.clientVersion, r.accessMethod, r.provider,
-      r.auditIDReused, locOut(r.location), r.impersonatorGroups, r.impersonatedUID, extraOut(r.impersonatedExtra), nOut(r.responseStartedMs),
+      r.auditIDReused, r.location, r.impersonatorGroups, r.impersonatedUID, r.impersonatedExtra, nOut(r.responseStartedMs),
     ]);
   },
   decode(line: string): AuditRecord {
@@ -93,10 +68,10 @@ export const RECORD_CODEC: LineCodec<AuditRecord> = {
       accessMethod: a[29] as AuditRecord['accessMethod'],
       provider: a[30] as string,
       auditIDReused: a[31] as boolean,
-      location: locIn(a[32] as unknown[]),
+      location: a[32] as Loc,
       impersonatorGroups: a[33] as string[],
       impersonatedUID: a[34] as string,
-      impersonatedExtra: extraIn(a[35] as [string, string[]][]),
+      impersonatedExtra: a[35] as Record<string, string[]>,
       responseStartedMs: nIn(a[36] as number | string | null),
     };
   },
